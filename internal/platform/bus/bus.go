@@ -1,0 +1,205 @@
+// Package bus is Mercato's publish/subscribe seam. Services publish through the
+// outbox and consume through durable consumer groups; the adapters in natsbus and
+// rabbitbus implement the same contract, checked by the suite in bustest.
+//
+// Delivery is at least once. A handler that returns an error has its message
+// redelivered with backoff; after MaxAttempts failures, or at once for an error
+// wrapped with Permanent, the message moves to the group's dead-letter store,
+// where it can be listed and replayed to that group alone.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Message is one event on the bus.
+type Message struct {
+	// ID identifies the message; publishing the same ID twice within the
+	// broker's duplicate window stores it once where the broker supports it.
+	ID string
+	// Subject is the dotted event type, e.g. "catalog.product_created.v1".
+	Subject string
+	// Data is the payload: for Mercato events, the JSON envelope.
+	Data []byte
+	// Header carries optional metadata (tenant, traceparent).
+	Header map[string]string
+	// Attempt is the 1-based delivery attempt; set on delivery only.
+	Attempt int
+}
+
+// Handler handles one delivered message. Returning nil acknowledges it.
+type Handler func(ctx context.Context, m Message) error
+
+// Subscription describes a durable consumer group.
+type Subscription struct {
+	// Group names the durable consumer group. Every consumer with the same
+	// group shares the work: each message goes to one of them.
+	Group string
+	// Subjects are the patterns the group receives. A token "*" matches one
+	// dotted token, a final ">" matches one or more tokens.
+	Subjects []string
+	// MaxAttempts is how many deliveries a message gets before it is
+	// dead-lettered. Zero means DefaultMaxAttempts.
+	MaxAttempts int
+	// Backoff gives the delay before redelivery after failed attempt n
+	// (1-based). Nil means DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// Concurrency is how many messages are handled at once. Zero means 1, in
+	// which case messages of one subject are handled in publish order as long
+	// as none fails.
+	Concurrency int
+}
+
+// DefaultMaxAttempts is the delivery count after which a message is dead-lettered.
+const DefaultMaxAttempts = 5
+
+// DefaultBackoff doubles from 200ms up to 30s.
+func DefaultBackoff(attempt int) time.Duration {
+	d := 200 * time.Millisecond
+	for i := 1; i < attempt && d < 30*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Second)
+}
+
+// WithDefaults returns s with zero fields set to their defaults.
+func (s Subscription) WithDefaults() Subscription {
+	if s.MaxAttempts <= 0 {
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	if s.Backoff == nil {
+		s.Backoff = DefaultBackoff
+	}
+	if s.Concurrency <= 0 {
+		s.Concurrency = 1
+	}
+	return s
+}
+
+// Validate reports whether s can be subscribed.
+func (s Subscription) Validate() error {
+	if !validToken(s.Group) || strings.Contains(s.Group, ".") {
+		return fmt.Errorf("bus: invalid group name %q", s.Group)
+	}
+	if len(s.Subjects) == 0 {
+		return errors.New("bus: a subscription needs at least one subject")
+	}
+	for _, subj := range s.Subjects {
+		if err := ValidatePattern(subj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Consumer is a running subscription.
+type Consumer interface {
+	// Stop stops fetching new messages and waits for handlers in flight.
+	Stop()
+}
+
+// DeadLetter is a message that exhausted its attempts or failed permanently.
+type DeadLetter struct {
+	Message
+	Group    string    `json:"group"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	FailedAt time.Time `json:"failed_at"`
+}
+
+// Bus publishes and consumes messages.
+type Bus interface {
+	// Publish stores the messages durably on the broker before returning.
+	Publish(ctx context.Context, msgs ...Message) error
+	// Subscribe creates or joins the durable group and starts consuming. It
+	// returns once the group exists: messages published after it returns are
+	// kept for the group even while no consumer is running. Consumption stops
+	// when ctx is done or Stop is called.
+	Subscribe(ctx context.Context, sub Subscription, h Handler) (Consumer, error)
+	// DeadLetters lists up to limit dead-lettered messages of group, oldest first.
+	DeadLetters(ctx context.Context, group string, limit int) ([]DeadLetter, error)
+	// Replay sends the dead-lettered messages with the given IDs (all of the
+	// group's when ids is empty) back to that group alone, removes them from the
+	// dead-letter store, and returns how many it replayed.
+	Replay(ctx context.Context, group string, ids ...string) (int, error)
+	// Close releases the connection. Consumers must be stopped first.
+	Close() error
+}
+
+// permanent marks an error that must not be retried.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent wraps err so the message is dead-lettered without further attempts:
+// for a message that can never succeed, such as one that does not parse.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was wrapped with Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// ValidateSubject reports whether s is a concrete subject: dotted tokens of
+// letters, digits, '_' and '-'.
+func ValidateSubject(s string) error {
+	for tok := range strings.SplitSeq(s, ".") {
+		if !validToken(tok) {
+			return fmt.Errorf("bus: invalid subject %q", s)
+		}
+	}
+	return nil
+}
+
+// ValidatePattern reports whether p is a subject pattern: a subject whose
+// tokens may be "*", and whose last token may be ">".
+func ValidatePattern(p string) error {
+	toks := strings.Split(p, ".")
+	for i, tok := range toks {
+		if tok == "*" || (tok == ">" && i == len(toks)-1) {
+			continue
+		}
+		if !validToken(tok) {
+			return fmt.Errorf("bus: invalid subject pattern %q", p)
+		}
+	}
+	return nil
+}
+
+// Match reports whether subject matches pattern.
+func Match(pattern, subject string) bool {
+	pt, st := strings.Split(pattern, "."), strings.Split(subject, ".")
+	for i, p := range pt {
+		if p == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (p != "*" && p != st[i]) {
+			return false
+		}
+	}
+	return len(pt) == len(st)
+}
+
+func validToken(t string) bool {
+	if t == "" {
+		return false
+	}
+	for _, r := range t {
+		ok := r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,234 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+// RelayConfig tunes a Relay. Zero values take the defaults.
+type RelayConfig struct {
+	// Poll is how often the relay looks for rows nobody notified it of
+	// (written by another process, or left by a crash). Default 1s.
+	Poll time.Duration
+	// Batch is how many rows one publish carries at most. Default 100.
+	Batch int
+	// Retention is how long published rows (and inbox records) are kept, for
+	// replay and redelivery dedupe. Default 7 days.
+	Retention time.Duration
+}
+
+func (c RelayConfig) withDefaults() RelayConfig {
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Batch <= 0 {
+		c.Batch = 100
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
+	}
+	return c
+}
+
+// Relay publishes a database's outbox rows to the bus. Several relays may
+// run on one PostgreSQL database (replicas): rows are claimed with SKIP
+// LOCKED. A crash between publish and stamping republishes the same message
+// ID, which the broker's dedupe window and the consumers' inbox absorb.
+type Relay struct {
+	db   *sqldb.DB
+	bus  bus.Bus
+	log  *slog.Logger
+	cfg  RelayConfig
+	now  func() time.Time
+	wake chan struct{}
+
+	// afterPublish, when set (tests only), runs between publishing a batch
+	// and stamping it published: the window a crash test aims at.
+	afterPublish func()
+}
+
+// NewRelay returns a relay for db's outbox.
+func NewRelay(db *sqldb.DB, b bus.Bus, log *slog.Logger, cfg RelayConfig) *Relay {
+	return &Relay{db: db, bus: b, log: log, cfg: cfg.withDefaults(), now: time.Now, wake: make(chan struct{}, 1)}
+}
+
+// Notify wakes the relay after a transaction that wrote events has committed.
+// It never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes pending rows until ctx is done, then returns nil. Publish
+// errors are logged and retried on the next tick; nothing is lost.
+func (r *Relay) Run(ctx context.Context) error {
+	tick := time.NewTicker(r.cfg.Poll)
+	defer tick.Stop()
+	purge := time.NewTicker(time.Hour)
+	defer purge.Stop()
+	r.Notify()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-tick.C:
+		case <-purge.C:
+			if err := r.Purge(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("outbox purge", "db", r.db.Name(), "err", err)
+			}
+			continue
+		}
+		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("outbox publish", "db", r.db.Name(), "err", err)
+		}
+	}
+}
+
+// Flush publishes every pending row and returns how many it published.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.publishBatch(ctx)
+		total += n
+		if err != nil || n < r.cfg.Batch {
+			return total, err
+		}
+	}
+}
+
+// queryer is what reading the outbox needs: a pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func (r *Relay) publishBatch(ctx context.Context) (int, error) {
+	if r.db.Dialect() == sqldb.Postgres {
+		// Replicas share the table: claim rows for the length of the publish.
+		n := 0
+		err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+			msgs, err := r.pending(ctx, tx, ` FOR UPDATE SKIP LOCKED`)
+			if err != nil || len(msgs) == 0 {
+				return err
+			}
+			if err := r.publish(ctx, msgs); err != nil {
+				return err
+			}
+			if err := r.stamp(ctx, tx, msgs); err != nil {
+				return err
+			}
+			n = len(msgs)
+			return nil
+		})
+		return n, err
+	}
+	// SQLite has one relay per database file and one writer connection: read
+	// outside the write lock so that publishing never holds up other writers.
+	msgs, err := r.pending(ctx, r.db.Read(), "")
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	if err := r.publish(ctx, msgs); err != nil {
+		return 0, err
+	}
+	if err := r.db.Tx(ctx, func(tx *sql.Tx) error { return r.stamp(ctx, tx, msgs) }); err != nil {
+		return 0, err
+	}
+	return len(msgs), nil
+}
+
+func (r *Relay) pending(ctx context.Context, q queryer, lock string) ([]bus.Message, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, tenant_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`+lock, r.cfg.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var msgs []bus.Message
+	for rows.Next() {
+		var m bus.Message
+		var tenant, env string
+		if err := rows.Scan(&m.ID, &tenant, &m.Subject, &env); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		m.Data = []byte(env)
+		m.Header = map[string]string{"tenant": tenant}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return msgs, nil
+}
+
+func (r *Relay) publish(ctx context.Context, msgs []bus.Message) error {
+	if err := r.bus.Publish(ctx, msgs...); err != nil {
+		return fmt.Errorf("publish %d events: %w", len(msgs), err)
+	}
+	if r.afterPublish != nil {
+		r.afterPublish()
+	}
+	return nil
+}
+
+// stamp marks msgs published.
+func (r *Relay) stamp(ctx context.Context, tx *sql.Tx, msgs []bus.Message) error {
+	now := r.now().UnixMicro()
+	for _, m := range msgs {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET published_at = $1 WHERE id = $2`, now, m.ID); err != nil {
+			return fmt.Errorf("stamp event %s published: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+// Pending counts rows not yet published, for readiness and the bench's
+// "outbox drained" check.
+func (r *Relay) Pending(ctx context.Context) (int, error) {
+	var n int
+	err := r.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE published_at IS NULL`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count pending events: %w", err)
+	}
+	return n, nil
+}
+
+// Purge deletes published rows and inbox records older than the retention.
+func (r *Relay) Purge(ctx context.Context) error {
+	cutoff := r.now().Add(-r.cfg.Retention).UnixMicro()
+	return r.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1`, cutoff); err != nil {
+			return fmt.Errorf("purge outbox: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE handled_at < $1`, cutoff); err != nil {
+			return fmt.Errorf("purge inbox: %w", err)
+		}
+		return nil
+	})
+}
+
+// Republish marks published rows newer than since as pending again, so the
+// relay sends them once more (consumers' inboxes drop what they already
+// applied). It returns how many rows it marked.
+func (r *Relay) Republish(ctx context.Context, since time.Time) (int64, error) {
+	var n int64
+	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND created_at >= $1`, since.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("mark events for republish: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err == nil && n > 0 {
+		r.Notify()
+	}
+	return n, err
+}

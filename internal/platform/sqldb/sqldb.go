@@ -1,0 +1,327 @@
+// Package sqldb opens a service's database on SQLite (laptop) or PostgreSQL
+// (production), applies its embedded migrations, and runs transactions with
+// retry. Services write portable SQL; the few engine differences live behind
+// the small Dialect seam here and nowhere else.
+//
+// On SQLite a DB holds two pools: one writer connection (transactions start
+// with BEGIN IMMEDIATE, so writers queue instead of failing on upgrade) and a
+// read-only pool for queries outside transactions. On PostgreSQL both are the
+// same pool, and each service lives in its own schema of the given database.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names a SQL engine.
+type Dialect string
+
+// The engines Mercato runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Options says where a service's database is.
+type Options struct {
+	// URL is a PostgreSQL URL (postgres://…). Empty means SQLite.
+	URL string
+	// Dir holds the SQLite files, one per service: Dir/Name.db.
+	Dir string
+	// Name is the service name: the SQLite file name or the PostgreSQL schema.
+	Name string
+	// ReadConns bounds the SQLite read pool; zero means 4.
+	ReadConns int
+	// MaxConns bounds the PostgreSQL pool; zero means 10.
+	MaxConns int
+	// Log receives migration progress; nil discards it.
+	Log *slog.Logger
+}
+
+// DB is one service's database.
+type DB struct {
+	name    string
+	dialect Dialect
+	w       *sql.DB
+	r       *sql.DB
+	log     *slog.Logger
+}
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Open opens (creating if needed) the database of opts.Name.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if !schemaName.MatchString(opts.Name) {
+		return nil, fmt.Errorf("sqldb: invalid database name %q", opts.Name)
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.URL == "" {
+		return openSQLite(ctx, opts, log)
+	}
+	if IsPostgresURL(opts.URL) {
+		return openPostgres(ctx, opts, log)
+	}
+	return nil, fmt.Errorf("sqldb: unsupported database URL scheme in %q (want postgres://)", Redact(opts.URL))
+}
+
+// IsPostgresURL reports whether u names a PostgreSQL database.
+func IsPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+// Redact hides the password of a database or broker URL, for logs.
+func Redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	return p.Redacted()
+}
+
+func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("sqldb: a data directory is needed for SQLite")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqldb: create data directory: %w", err)
+	}
+	path := filepath.Join(opts.Dir, opts.Name+".db")
+	// busy_timeout covers other processes (mercato migrate beside a server);
+	// within one process the single writer connection serialises writers.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqldb: open %s for reading: %w", path, err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = 4
+	}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{name: opts.Name, dialect: SQLite, w: w, r: r, log: log}, nil
+}
+
+func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, error) {
+	cfg, err := pgx.ParseConfig(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: parse postgres URL: %w", err)
+	}
+	// Create the service's schema once with a plain connection, then pin every
+	// pooled connection to it so unqualified table names resolve there.
+	boot := stdlib.OpenDB(*cfg)
+	_, err = boot.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+opts.Name)
+	boot.Close()
+	if err != nil {
+		var pe *pgconn.PgError
+		// Two processes creating the same schema at once race on the catalog.
+		if !errors.As(err, &pe) || pe.Code != "23505" {
+			return nil, fmt.Errorf("sqldb: create schema %s: %w", opts.Name, err)
+		}
+	}
+	cfg.RuntimeParams["search_path"] = opts.Name
+	db := stdlib.OpenDB(*cfg)
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 10
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
+	}
+	return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, log: log}, nil
+}
+
+// Name is the service name the database belongs to.
+func (db *DB) Name() string { return db.name }
+
+// Dialect tells which engine this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Read is the pool for queries outside a transaction. On SQLite it is
+// read-only: writes must go through Tx.
+func (db *DB) Read() *sql.DB { return db.r }
+
+// Write is the pool for writes outside Tx (rare: prefer Tx).
+func (db *DB) Write() *sql.DB { return db.w }
+
+// Ping checks the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Migrations is one embedded set of goose migrations and the table that
+// records which have run. Platform packages and services each keep their own
+// set and table, so their version numbers never collide.
+type Migrations struct {
+	FS    fs.FS
+	Table string
+}
+
+// Migrate applies every set in order.
+func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
+	for _, m := range sets {
+		if err := db.migrate(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context, m Migrations) error {
+	d := database.DialectSQLite3
+	if db.dialect == Postgres {
+		d = database.DialectPostgres
+	}
+	store, err := database.NewStore(d, m.Table)
+	if err != nil {
+		return fmt.Errorf("sqldb: migrations store: %w", err)
+	}
+	opts := []goose.ProviderOption{goose.WithStore(store), goose.WithDisableGlobalRegistry(true)}
+	if db.dialect == Postgres {
+		// Replicas starting together take turns on an advisory lock.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("sqldb: migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider("", db.w, m.FS, opts...)
+	if err != nil {
+		return fmt.Errorf("sqldb: load migrations %s: %w", m.Table, err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("sqldb: migrate %s (%s): %w", db.name, m.Table, err)
+	}
+	for _, r := range res {
+		db.log.Info("migration applied", "db", db.name, "migration", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Tx runs fn in a transaction and commits it, retrying the whole function
+// (with jittered backoff, up to 8 attempts) when the engine reports a
+// transient conflict: SQLite busy/locked, PostgreSQL serialization failure or
+// deadlock. fn must therefore have no effects outside the transaction.
+func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	const attempts = 8
+	delay := 5 * time.Millisecond
+	for i := 1; ; i++ {
+		err := db.tx(ctx, fn)
+		if err == nil || i == attempts || !Retryable(err) {
+			return err
+		}
+		wait := delay/2 + rand.N(delay)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		delay = min(delay*2, 500*time.Millisecond)
+	}
+}
+
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqldb: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("sqldb: commit: %w", err)
+	}
+	return nil
+}
+
+// Retryable reports whether err is a transient conflict worth retrying.
+func Retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique or primary key violation.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// IsCheckViolation reports whether err is a CHECK constraint violation.
+func IsCheckViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23514"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_CHECK
+	}
+	return false
+}

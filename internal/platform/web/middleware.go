@@ -1,0 +1,271 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+)
+
+// TenantHeader selects a tenant by ID, for API clients that do not use the
+// store's host name.
+const TenantHeader = "X-Mercato-Tenant"
+
+// reqInfo is what the outer middleware learns about a request from the inner
+// layers: the matched route and the cause of a 5xx.
+type reqInfo struct {
+	id     string
+	mu     sync.Mutex
+	route  string
+	tenant string
+	err    error
+}
+
+func (ri *reqInfo) setErr(err error) {
+	ri.mu.Lock()
+	ri.err = err
+	ri.mu.Unlock()
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	ri, _ := ctx.Value(infoKey{}).(*reqInfo)
+	return ri
+}
+
+// RequestID returns the ID of the request ctx belongs to.
+func RequestID(ctx context.Context) string {
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.id
+	}
+	return ""
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines (SSE).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inflight prometheus.Gauge
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mercato_http_requests_total", Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mercato_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mercato_http_requests_in_flight", Help: "HTTP requests being served.",
+		}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.inflight)
+	return m
+}
+
+// chain wraps the router in the platform middleware, outermost first.
+func (s *Server) chain(mux *http.ServeMux) http.Handler {
+	if s.deps.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
+	}
+	// The innermost layer sees the very *http.Request the mux fills in, so
+	// it is the one that can read the matched pattern.
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if ri := infoFrom(r.Context()); ri != nil {
+			ri.mu.Lock()
+			ri.route = r.Pattern
+			ri.mu.Unlock()
+		}
+	})
+	if s.deps.Idempotency != nil {
+		h = s.deps.Idempotency.middleware(h, s.cfg.MaxBodyBytes, s.log)
+	}
+	h = s.tenant(h)
+	h = s.limitBody(h)
+	var m *metrics
+	if s.deps.Registry != nil {
+		m = newMetrics(s.deps.Registry)
+	}
+	return s.observe(h, m)
+}
+
+// observe assigns the request ID, recovers panics, and records the access
+// log line and metrics of every request.
+func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		ri := &reqInfo{id: id}
+		ctx := context.WithValue(r.Context(), infoKey{}, ri)
+		if tp := r.Header.Get("Traceparent"); tp != "" && len(tp) <= 128 {
+			ctx = outbox.WithTraceParent(ctx, tp)
+		}
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		if m != nil {
+			m.inflight.Inc()
+			defer m.inflight.Dec()
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				ri.setErr(errors.New("panic"))
+				s.log.Error("panic serving request", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					WriteProblem(sw, http.StatusInternalServerError, "internal", "internal error; see the server log with this request's ID")
+				}
+			}
+			ri.mu.Lock()
+			route, tenant, err := ri.route, ri.tenant, ri.err
+			ri.mu.Unlock()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			if m != nil {
+				m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+				m.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("route", route), slog.Int("status", status), slog.Int64("bytes", sw.bytes),
+				slog.Duration("duration", d), slog.String("remote", r.RemoteAddr),
+			}
+			if tenant != "" {
+				attrs = append(attrs, slog.String("tenant", tenant))
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("err", err.Error()))
+			}
+			s.log.LogAttrs(ctx, level, "http request", attrs...)
+		}()
+		next.ServeHTTP(sw, r.WithContext(ctx))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// limitBody caps request bodies. The cap sits one byte above the limit so
+// that huma, reading up to the limit itself, answers 413 with a problem body.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			WriteProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the request body exceeds "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes+1)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tenant resolves the tenant of every /api/ request from the
+// X-Mercato-Tenant header or the host name; unknown tenants get 404.
+func (s *Server) tenant(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if s.deps.Tenants == nil {
+			WriteProblem(w, http.StatusServiceUnavailable, "no_tenant_directory", "this process cannot resolve tenants")
+			return
+		}
+		id := r.Header.Get(TenantHeader)
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		tenant, err := s.deps.Tenants.ResolveTenant(r.Context(), strings.ToLower(host), id)
+		switch {
+		case errors.Is(err, ErrUnknownTenant):
+			WriteProblem(w, http.StatusNotFound, "unknown_tenant", "no store answers at this host or tenant ID")
+			return
+		case err != nil:
+			if ri := infoFrom(r.Context()); ri != nil {
+				ri.setErr(err)
+			}
+			WriteProblem(w, http.StatusServiceUnavailable, "tenant_directory_unavailable", "the store directory is not answering; retry shortly")
+			return
+		}
+		if ri := infoFrom(r.Context()); ri != nil {
+			ri.mu.Lock()
+			ri.tenant = tenant
+			ri.mu.Unlock()
+		}
+		next.ServeHTTP(w, r.WithContext(tenancy.WithID(r.Context(), tenant)))
+	})
+}

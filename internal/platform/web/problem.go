@@ -1,0 +1,113 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// Problem is Mercato's error body: RFC 9457 problem details plus a stable,
+// snake_case Code that clients can switch on.
+type Problem struct {
+	huma.ErrorModel
+	Code string `json:"code" doc:"Stable machine-readable error code." example:"not_found"`
+}
+
+// Error builds a problem error with status, code and a human detail, and
+// optionally the request fields at fault.
+func Error(status int, code, detail string, fields ...*huma.ErrorDetail) huma.StatusError {
+	return &Problem{
+		ErrorModel: huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail, Errors: fields},
+		Code:       code,
+	}
+}
+
+// Field names one invalid request field for a 422 problem.
+func Field(location, message string, value any) *huma.ErrorDetail {
+	return &huma.ErrorDetail{Location: location, Message: message, Value: value}
+}
+
+// codeFor gives the errors huma raises itself (parsing, validation, limits)
+// a stable code.
+func codeFor(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "malformed_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusNotAcceptable:
+		return "not_acceptable"
+	case http.StatusRequestTimeout:
+		return "request_timeout"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusUnprocessableEntity:
+		return "validation_failed"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "error"
+}
+
+var installErrors sync.Once
+
+// installProblemErrors makes huma build every error as a Problem. huma
+// exposes this hook only as a package variable, so it is set once, to a
+// function that depends on nothing else.
+func installProblemErrors() {
+	installErrors.Do(func() {
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			details := make([]*huma.ErrorDetail, 0, len(errs))
+			for _, err := range errs {
+				switch e := err.(type) {
+				case nil:
+				case huma.ErrorDetailer:
+					details = append(details, e.ErrorDetail())
+				default:
+					details = append(details, &huma.ErrorDetail{Message: e.Error()})
+				}
+			}
+			if status >= 500 {
+				// Never leak internal text into a 5xx.
+				msg, details = "internal error; see the server log with this request's ID", nil
+			}
+			return Error(status, codeFor(status), msg, details...)
+		}
+		huma.NewErrorWithContext = func(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+			if status >= 500 && ctx != nil {
+				// Keep the real cause for the access log of this request.
+				if ri := infoFrom(ctx.Context()); ri != nil {
+					ri.setErr(errors.Join(errs...))
+				}
+			}
+			return huma.NewError(status, msg, errs...)
+		}
+	})
+}
+
+// WriteProblem writes a problem response from plain net/http code (middleware
+// that runs before huma).
+func WriteProblem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Error(status, code, detail))
+}

@@ -1,0 +1,249 @@
+// Package web is Mercato's HTTP platform: the server and its timeouts, the
+// middleware every request passes (request IDs, panic recovery, access logs,
+// Prometheus metrics, body limits, tenant resolution, idempotency keys), and
+// the huma API on which services register their operations under /api/v1,
+// with problem+json errors, OpenAPI 3.1 at /openapi.json and docs at /docs.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+	"github.com/swaggest/swgui/v5emb"
+)
+
+// Config is the HTTP server's configuration.
+type Config struct {
+	Addr              string
+	MaxBodyBytes      int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+	// AdminToken guards admin operations until staff accounts exist.
+	AdminToken string
+}
+
+// RegisterFlags registers the server flags with defaults for a laptop.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.StringVar(&c.Addr, prefix+"addr", "127.0.0.1:8080", "address to serve HTTP on")
+	fs.Int64Var(&c.MaxBodyBytes, prefix+"http.max-body", 1<<20, "largest request body accepted, in bytes")
+	fs.DurationVar(&c.ReadHeaderTimeout, prefix+"http.read-header-timeout", 5*time.Second, "time allowed to read request headers")
+	fs.DurationVar(&c.ReadTimeout, prefix+"http.read-timeout", 30*time.Second, "time allowed to read a whole request")
+	fs.DurationVar(&c.WriteTimeout, prefix+"http.write-timeout", 60*time.Second, "time allowed to write a response (live streams are exempt)")
+	fs.DurationVar(&c.IdleTimeout, prefix+"http.idle-timeout", 120*time.Second, "how long idle keep-alive connections stay open")
+	fs.DurationVar(&c.ShutdownTimeout, prefix+"http.shutdown-timeout", 20*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory)")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("web: invalid address %q: %w", c.Addr, err)
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("web: max body %d is below 1 KiB", c.MaxBodyBytes)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return errors.New("web: the admin token must have at least 16 characters")
+	}
+	return nil
+}
+
+// API is the huma API services register their operations on.
+type API struct {
+	huma.API
+}
+
+// The security scheme names used in the OpenAPI document.
+const adminScheme = "adminToken"
+
+// Admin marks op as an admin operation: it needs the admin bearer token.
+func Admin(op huma.Operation) huma.Operation {
+	op.Security = []map[string][]string{{adminScheme: {}}}
+	if len(op.Tags) == 0 {
+		op.Tags = []string{"admin"}
+	}
+	return op
+}
+
+// Public marks op as public: anyone may call it within the tenant.
+func Public(op huma.Operation) huma.Operation {
+	op.Security = []map[string][]string{}
+	return op
+}
+
+// TenantResolver maps a request's host name or explicit tenant ID to a tenant.
+type TenantResolver interface {
+	// ResolveTenant returns the tenant ID for id (from the X-Mercato-Tenant
+	// header, may be empty) or else host. It returns ErrUnknownTenant when
+	// neither names a tenant.
+	ResolveTenant(ctx context.Context, host, id string) (string, error)
+}
+
+// ErrUnknownTenant is returned by resolvers for hosts and IDs of no tenant.
+var ErrUnknownTenant = errors.New("web: unknown tenant")
+
+// Deps are what the server needs besides its Config.
+type Deps struct {
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Tenants  TenantResolver
+	// Idempotency stores Idempotency-Key outcomes; nil disables the layer.
+	Idempotency *IdempotencyStore
+	// Version is shown in the OpenAPI document.
+	Version string
+	// Ready reports readiness for /readyz; nil means always ready.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP edge of a Mercato process.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	api     *API
+	handler http.Handler
+	srv     *http.Server
+	deps    Deps
+	ready   chan struct{}
+	closing chan struct{}
+}
+
+// New builds the server: platform routes, the API and the middleware chain.
+func New(cfg Config, deps Deps) *Server {
+	installProblemErrors()
+	s := &Server{cfg: cfg, log: deps.Log, mux: http.NewServeMux(), deps: deps, ready: make(chan struct{}), closing: make(chan struct{})}
+
+	hc := huma.DefaultConfig("Mercato API", deps.Version)
+	hc.Info.Description = "The Mercato commerce API. Every request belongs to a store (tenant), chosen by host name or the X-Mercato-Tenant header. Mutating requests accept an Idempotency-Key header."
+	hc.OpenAPIPath = "/openapi"
+	hc.DocsPath = "" // the stock docs page loads scripts from a CDN; /docs below embeds Swagger UI
+	hc.SchemasPath = "/schemas"
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		adminScheme: {Type: "http", Scheme: "bearer", Description: "The admin token (MERCATO_ADMIN_TOKEN, or the one printed at first start)."},
+	}
+	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
+	api := humago.New(s.mux, hc)
+	api.UseMiddleware(s.adminAuth(api))
+	s.api = &API{API: api}
+
+	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))
+	s.mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	s.handler = s.chain(s.mux)
+	s.srv = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           s.handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(deps.Log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// API is where services register their operations.
+func (s *Server) API() *API { return s.api }
+
+// Mux is the router, for routes outside the API (web pages, /metrics).
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Handler is the whole middleware chain around the router; an in-process
+// transport serves requests through it without a socket.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// MarkReady makes /readyz answer 200 (once the services have started).
+func (s *Server) MarkReady() { close(s.ready) }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.closing:
+		WriteProblem(w, http.StatusServiceUnavailable, "shutting_down", "the process is shutting down")
+		return
+	case <-s.ready:
+	default:
+		WriteProblem(w, http.StatusServiceUnavailable, "starting", "the process is starting")
+		return
+	}
+	if s.deps.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.deps.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			WriteProblem(w, http.StatusServiceUnavailable, "not_ready", "a dependency is not answering")
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops reporting ready, then drains requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("drain http: %w", err)
+	}
+	return nil
+}
+
+// adminAuth enforces the admin token on operations marked with Admin.
+func (s *Server) adminAuth(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		if !needsAdmin(ctx.Operation()) {
+			next(ctx)
+			return
+		}
+		token, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
+		if !ok || s.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="mercato"`)
+			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "a valid admin bearer token is required")
+			return
+		}
+		next(ctx)
+	}
+}
+
+func needsAdmin(op *huma.Operation) bool {
+	for _, req := range op.Security {
+		if _, ok := req[adminScheme]; ok {
+			return true
+		}
+	}
+	return false
+}
