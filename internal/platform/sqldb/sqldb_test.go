@@ -1,0 +1,146 @@
+package sqldb_test
+
+import (
+	"database/sql"
+	"errors"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+)
+
+var counters = sqldb.Migrations{Table: "test_db_version", FS: fstest.MapFS{
+	"0001_counters.sql": {Data: []byte(`-- +goose Up
+CREATE TABLE counters (
+    tenant_id TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    n         BIGINT NOT NULL CHECK (n >= 0),
+    PRIMARY KEY (tenant_id, name)
+);
+-- +goose Down
+DROP TABLE counters;
+`)},
+}}
+
+func TestTxCommitsAndRollsBack(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		if err := db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ($1, $2, $3)`, "t1", "a", 1)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE counters SET n = n + 10 WHERE tenant_id = $1`, "t1"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Tx error = %v, want boom", err)
+		}
+		var n int64
+		if err := db.Read().QueryRowContext(ctx, `SELECT n FROM counters WHERE tenant_id = $1 AND name = $2`, "t1", "a").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("n = %d after rollback, want 1", n)
+		}
+	}, counters)
+}
+
+func TestConstraintErrors(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		insert := func(n int) error {
+			return db.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'x', $1)`, n)
+				return err
+			})
+		}
+		if err := insert(-1); !sqldb.IsCheckViolation(err) {
+			t.Errorf("negative value: %v, want a check violation", err)
+		}
+		if err := insert(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := insert(1); !sqldb.IsUniqueViolation(err) {
+			t.Errorf("duplicate key: %v, want a unique violation", err)
+		}
+	}, counters)
+}
+
+// TestConcurrentConditionalDecrement is the pattern stock relies on: many
+// writers decrement one row with a guarded UPDATE; none may take it below 0.
+func TestConcurrentConditionalDecrement(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := t.Context()
+		if err := db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'stock', 10)`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		won := 0
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				err := db.Tx(ctx, func(tx *sql.Tx) error {
+					res, err := tx.ExecContext(ctx, `UPDATE counters SET n = n - 1 WHERE tenant_id = 't' AND name = 'stock' AND n >= 1`)
+					if err != nil {
+						return err
+					}
+					if k, _ := res.RowsAffected(); k == 1 {
+						mu.Lock()
+						won++
+						mu.Unlock()
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		var n int64
+		if err := db.Read().QueryRowContext(ctx, `SELECT n FROM counters WHERE name = 'stock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if won != 10 || n != 0 {
+			t.Fatalf("won %d decrements leaving %d; want 10 and 0", won, n)
+		}
+	}, counters)
+}
+
+func TestSQLiteReadPoolIsReadOnly(t *testing.T) {
+	db := sqldbtest.Open(t, "", counters)
+	if _, err := db.Read().ExecContext(t.Context(), `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'y', 1)`); err == nil {
+		t.Fatal("a write through the read pool succeeded")
+	}
+}
+
+func TestOpenRejectsBadInput(t *testing.T) {
+	for _, o := range []sqldb.Options{
+		{Dir: t.TempDir(), Name: "Bad-Name"},
+		{Dir: t.TempDir(), Name: "x; DROP"},
+		{URL: "mysql://x", Dir: t.TempDir(), Name: "ok"},
+		{Name: "ok"},
+	} {
+		if db, err := sqldb.Open(t.Context(), o); err == nil {
+			db.Close()
+			t.Errorf("Open(%+v) succeeded", o)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if got := sqldb.Redact("postgres://u:secret@h:5432/db"); got != "postgres://u:xxxxx@h:5432/db" {
+		t.Errorf("Redact = %q", got)
+	}
+}
