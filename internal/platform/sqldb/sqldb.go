@@ -240,7 +240,7 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 		return fmt.Errorf("sqldb: migrate %s (%s): %w", db.name, m.Table, err)
 	}
 	for _, r := range res {
-		db.log.Info("migration applied", "db", db.name, "migration", r.Source.Path, "duration", r.Duration)
+		db.log.Info("migration applied", "migration", r.Source.Path, "duration", r.Duration)
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.Int64Var(&c.MaxBodyBytes, prefix+"http.max-body", 1<<20, "largest request body accepted, in bytes")
 	fs.DurationVar(&c.ReadHeaderTimeout, prefix+"http.read-header-timeout", 5*time.Second, "time allowed to read request headers")
 	fs.DurationVar(&c.ReadTimeout, prefix+"http.read-timeout", 30*time.Second, "time allowed to read a whole request")
-	fs.DurationVar(&c.WriteTimeout, prefix+"http.write-timeout", 60*time.Second, "time allowed to write a response (live streams are exempt)")
+	fs.DurationVar(&c.WriteTimeout, prefix+"http.write-timeout", 60*time.Second, "time allowed to write a response")
 	fs.DurationVar(&c.IdleTimeout, prefix+"http.idle-timeout", 120*time.Second, "how long idle keep-alive connections stay open")
 	fs.DurationVar(&c.ShutdownTimeout, prefix+"http.shutdown-timeout", 20*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory)")

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/app"
+	"github.com/mercato/mercato/internal/catalog"
+	"github.com/mercato/mercato/internal/tenant"
+)
+
+// services is the whole system on one screen: every service, in start order,
+// with its flags and how it is built from the platform.
+func services(fs *pflag.FlagSet) []app.Service {
+	var (
+		tenantCfg  tenant.Config
+		catalogCfg catalog.Config
+	)
+	tenantCfg.RegisterFlags(fs, "tenant.")
+	catalogCfg.RegisterFlags(fs, "catalog.")
+
+	return []app.Service{
+		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "tenant", tenant.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"))
+		}},
+		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "catalog", catalog.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"))
+		}},
+	}
+}
+
+// serviceNames lists the names of every service, for validation and help.
+func serviceNames(list []app.Service) []string {
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = s.Name
+	}
+	return names
+}

@@ -1,0 +1,251 @@
+// Package app runs Mercato's services: it builds the platform (logger,
+// databases, bus, HTTP server, metrics) from the configuration, constructs the
+// services this process was asked to run, serves them, and stops them in
+// reverse order on the first error or signal. The same code runs every
+// service in one laptop process or one service per pod.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/bus/natsbus"
+	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Service is one entry of the system's service list.
+type Service struct {
+	Name string
+	// Validate checks the service's configuration before anything starts.
+	Validate func() error
+	// New constructs the service from the platform. It opens what it needs
+	// (its database through p.DB) but starts nothing: that is Run's job.
+	New func(ctx context.Context, p *Platform) (Runner, error)
+}
+
+// Runner is a constructed service. Run consumes events or does background
+// work until ctx is done, then returns nil.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Router is a Runner with HTTP operations.
+type Router interface {
+	Routes(api *web.API)
+}
+
+// Starter is a Runner with work to finish before requests are served
+// (creating the default store, say).
+type Starter interface {
+	Start(ctx context.Context) error
+}
+
+// DemoSeeder is a Runner that can fill the context's tenant with demo data.
+type DemoSeeder interface {
+	SeedDemo(ctx context.Context) (int, error)
+}
+
+// Platform is the shared infrastructure handed to every service.
+type Platform struct {
+	Config   Config
+	Bus      bus.Bus
+	Registry *prometheus.Registry
+	Version  string
+
+	log    *slog.Logger
+	server *natsbus.Server
+	web    *web.Server
+
+	mu     sync.Mutex
+	dbs    []*sqldb.DB
+	relays []*outbox.Relay
+}
+
+// NewPlatform connects the bus and prepares the metrics registry and the HTTP
+// server. Close releases what it opened.
+func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version string) (*Platform, error) {
+	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry()}
+	p.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := p.connectBus(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) connectBus(ctx context.Context) error {
+	blog := p.log.With("component", "bus")
+	opts := natsbus.Options{Name: "mercato"}
+	switch {
+	case p.Config.Bus == "embedded":
+		opts.Dir = filepath.Join(p.Config.Data, "nats")
+		opts.Listen = p.Config.BusListen
+		srv, err := natsbus.StartEmbedded(opts, blog)
+		if err != nil {
+			return fmt.Errorf("start embedded bus: %w", err)
+		}
+		b, err := natsbus.ConnectEmbedded(ctx, srv, opts, blog)
+		if err != nil {
+			srv.Shutdown()
+			return fmt.Errorf("connect embedded bus: %w", err)
+		}
+		p.server, p.Bus = srv, b
+	case strings.HasPrefix(p.Config.Bus, "nats://"):
+		b, err := natsbus.Connect(ctx, p.Config.Bus, opts, blog)
+		if err != nil {
+			return fmt.Errorf("connect bus: %w", err)
+		}
+		p.Bus = b
+	default:
+		b, err := rabbitbus.Dial(ctx, p.Config.Bus, rabbitbus.Options{}, blog)
+		if err != nil {
+			return fmt.Errorf("connect bus: %w", err)
+		}
+		p.Bus = b
+	}
+	return nil
+}
+
+// Log returns the logger of a service.
+func (p *Platform) Log(service string) *slog.Logger { return p.log.With("service", service) }
+
+// DB opens service name's database and applies the outbox migrations and the
+// service's own sets. The platform closes it at the end.
+func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name)})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx, append([]sqldb.Migrations{outbox.Migrations}, sets...)...); err != nil {
+		db.Close()
+		return nil, err
+	}
+	p.mu.Lock()
+	p.dbs = append(p.dbs, db)
+	p.mu.Unlock()
+	return db, nil
+}
+
+// Outbox returns the relay that publishes db's outbox; it runs while the
+// process serves.
+func (p *Platform) Outbox(db *sqldb.DB) *outbox.Relay {
+	r := outbox.NewRelay(db, p.Bus, p.log.With("component", "outbox", "db", db.Name()), outbox.RelayConfig{})
+	p.mu.Lock()
+	p.relays = append(p.relays, r)
+	p.mu.Unlock()
+	return r
+}
+
+// Relays returns every relay created so far.
+func (p *Platform) Relays() []*outbox.Relay {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*outbox.Relay(nil), p.relays...)
+}
+
+// HTTPClient returns a client for calling service name's HTTP API and its base
+// URL. When name runs in this process the client serves the request through
+// this process's handler without a socket: the bytes are the same as over
+// the network, so co-location changes nothing.
+func (p *Platform) HTTPClient(name string) (*http.Client, string, error) {
+	if p.Config.Runs(name) {
+		return &http.Client{Transport: localTransport{p: p}}, "http://" + name + ".local", nil
+	}
+	base, ok := p.Config.URLs[name]
+	if !ok {
+		return nil, "", fmt.Errorf("service %s does not run in this process and -urls gives no address for it", name)
+	}
+	return &http.Client{Transport: http.DefaultTransport}, strings.TrimSuffix(base, "/"), nil
+}
+
+// localTransport serves requests through this process's own HTTP handler.
+type localTransport struct{ p *Platform }
+
+func (t localTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.p.web == nil {
+		return nil, errors.New("in-process transport: the HTTP server is not built yet")
+	}
+	rec := httptest.NewRecorder()
+	t.p.web.Handler().ServeHTTP(rec, req)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// Ping checks every database, for readiness.
+func (p *Platform) Ping(ctx context.Context) error {
+	p.mu.Lock()
+	dbs := append([]*sqldb.DB(nil), p.dbs...)
+	p.mu.Unlock()
+	for _, db := range dbs {
+		if err := db.Ping(ctx); err != nil {
+			return fmt.Errorf("database %s: %w", db.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Close closes the bus, then the databases, in reverse order of opening.
+func (p *Platform) Close() error {
+	var errs []error
+	if p.Bus != nil {
+		errs = append(errs, p.Bus.Close())
+	}
+	if p.server != nil {
+		p.server.Shutdown()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.dbs) - 1; i >= 0; i-- {
+		errs = append(errs, p.dbs[i].Close())
+	}
+	p.dbs = nil
+	return errors.Join(errs...)
+}
+
+// AdminToken returns the configured admin token or the one kept in the data
+// directory, generating and saving it on first use; fresh reports whether it
+// was just generated (and so must be shown once).
+func AdminToken(cfg Config) (token string, fresh bool, err error) {
+	if cfg.Web.AdminToken != "" {
+		return cfg.Web.AdminToken, false, nil
+	}
+	path := filepath.Join(cfg.Data, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, false, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read admin token: %w", err)
+	}
+	var raw [24]byte
+	if _, err := io.ReadFull(rand.Reader, raw[:]); err != nil {
+		return "", false, fmt.Errorf("generate admin token: %w", err)
+	}
+	token = "mct_" + hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return "", false, fmt.Errorf("create data directory: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("save admin token: %w", err)
+	}
+	return token, true, nil
+}

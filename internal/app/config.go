@@ -1,0 +1,168 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Config is the platform's configuration: what every process needs whatever
+// services it runs. Services register their own flags beside it.
+type Config struct {
+	Web web.Config
+	// Data is the directory of laptop-mode state: SQLite files, the embedded
+	// bus, the generated admin token.
+	Data string
+	// DB is a PostgreSQL URL; empty means one SQLite file per service.
+	DB string
+	// Bus is "embedded", a list of nats:// URLs, or an amqp:// URL.
+	Bus string
+	// BusListen makes the embedded NATS server listen on host:port, so that
+	// other processes can share it; empty means in-process only.
+	BusListen string
+	// Services are the services this process runs; "all" means every one.
+	Services []string
+	// URLs of services this process does not run, for sync calls
+	// (name=http://host:port).
+	URLs map[string]string
+	// LogFormat is "text" or "json"; LogLevel "debug", "info", "warn", "error".
+	LogFormat string
+	LogLevel  string
+	// SeedDemo fills a new default store with demo products on first start.
+	SeedDemo bool
+}
+
+// RegisterFlags registers the platform flags.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
+	c.Web.RegisterFlags(fs, "")
+	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
+	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
+	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
+	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
+	fs.StringSliceVar(&c.Services, "services", []string{"all"}, "services to run in this process (comma-separated), or all")
+	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080")
+	fs.StringVar(&c.LogFormat, "log.format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "in laptop mode (SQLite), fill the default store with demo products when it has none")
+}
+
+// Validate checks the platform configuration against the known services.
+func (c *Config) Validate(known []string) error {
+	var errs []error
+	if err := c.Web.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("-data must not be empty"))
+	}
+	if c.DB != "" && !sqldb.IsPostgresURL(c.DB) {
+		errs = append(errs, fmt.Errorf("-db must be a postgres:// URL, got %q", sqldb.Redact(c.DB)))
+	}
+	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") {
+		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://… or amqp://…, got %q", sqldb.Redact(c.Bus)))
+	}
+	if c.BusListen != "" && c.Bus != "embedded" {
+		errs = append(errs, errors.New("-bus.listen only applies with -bus=embedded"))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("-log.format must be text or json, got %q", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("-log.level must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	for _, s := range c.Services {
+		if s != "all" && !contains(known, s) {
+			errs = append(errs, fmt.Errorf("-services: unknown service %q (known: %s)", s, strings.Join(known, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Runs reports whether this process runs service name.
+func (c *Config) Runs(name string) bool {
+	return contains(c.Services, "all") || contains(c.Services, name)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// EnvName is the environment variable that overrides flag name:
+// "catalog.page-size" → MERCATO_CATALOG_PAGE_SIZE.
+func EnvName(flag string) string {
+	return "MERCATO_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(flag))
+}
+
+// ApplyEnv sets every flag not given on the command line from its
+// environment variable, if set. Flags win over the environment.
+func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		v := getenv(EnvName(f.Name))
+		if v == "" {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			// A slice flag set from the environment replaces its default.
+			if err := sv.Replace(strings.Split(v, ",")); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+			}
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// secretFlag reports whether a flag's value must never be logged in full.
+func secretFlag(name string) bool {
+	for _, s := range []string{"token", "password", "secret", "key"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Effective lists every flag's value for the start-up log, secrets masked
+// and passwords removed from URLs.
+func Effective(fs *pflag.FlagSet) []any {
+	var attrs []any
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "help" || f.Name == "version" {
+			return
+		}
+		v := f.Value.String()
+		switch {
+		case secretFlag(f.Name) && v != "":
+			v = "****"
+		case strings.Contains(v, "://"):
+			parts := strings.Split(v, ",")
+			for i, p := range parts {
+				parts[i] = sqldb.Redact(p)
+			}
+			v = strings.Join(parts, ",")
+		}
+		attrs = append(attrs, f.Name, v)
+	})
+	return attrs
+}

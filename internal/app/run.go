@@ -1,0 +1,209 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// System is a process's platform and its constructed services.
+type System struct {
+	Platform *Platform
+	Web      *web.Server
+	runners  []named
+	log      *slog.Logger
+	started  bool
+}
+
+type named struct {
+	name string
+	r    Runner
+}
+
+// Build constructs the platform and, in list order, every service the
+// configuration selects, and mounts their routes. Nothing runs yet.
+func Build(ctx context.Context, cfg Config, log *slog.Logger, version string, services []Service) (*System, error) {
+	p, err := NewPlatform(ctx, cfg, log, version)
+	if err != nil {
+		return nil, err
+	}
+	s := &System{Platform: p, log: log}
+	if err := s.build(ctx, services); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *System) build(ctx context.Context, services []Service) error {
+	p := s.Platform
+	var idem *web.IdempotencyStore
+	// The idempotency layer keeps its outcomes in a database of its own,
+	// shared by every service of the process (and by replicas on PostgreSQL).
+	db, err := p.DB(ctx, "web", web.IdempotencyMigrations)
+	if err != nil {
+		return err
+	}
+	idem = web.NewIdempotencyStore(db)
+
+	tenantHC, tenantURL, err := p.HTTPClient("tenant")
+	if err != nil {
+		return err
+	}
+	p.web = web.New(p.Config.Web, web.Deps{
+		Log:         p.log.With("component", "http"),
+		Registry:    p.Registry,
+		Tenants:     newTenantResolver(tenantURL, tenantHC),
+		Idempotency: idem,
+		Version:     p.Version,
+		Ready:       p.Ping,
+	})
+	s.Web = p.web
+	for _, svc := range services {
+		if !p.Config.Runs(svc.Name) {
+			continue
+		}
+		r, err := svc.New(ctx, p)
+		if err != nil {
+			return fmt.Errorf("construct %s: %w", svc.Name, err)
+		}
+		if rt, ok := r.(Router); ok {
+			rt.Routes(s.Web.API())
+		}
+		s.runners = append(s.runners, named{svc.Name, r})
+	}
+	if len(s.runners) == 0 {
+		return errors.New("no service selected: see -services")
+	}
+	registerDeadLetters(s.Web.API(), p.Bus)
+	return nil
+}
+
+// Names lists the services constructed, in order.
+func (s *System) Names() []string {
+	var out []string
+	for _, n := range s.runners {
+		out = append(out, n.name)
+	}
+	return out
+}
+
+// Start runs the services' start-up work (Starter) in order, once.
+func (s *System) Start(ctx context.Context) error {
+	if s.started {
+		return nil
+	}
+	s.started = true
+	for _, n := range s.runners {
+		if st, ok := n.r.(Starter); ok {
+			if err := st.Start(ctx); err != nil {
+				return fmt.Errorf("start %s: %w", n.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// SeedDemo fills the default store with every service's demo data and returns
+// how many records were created. Services seed idempotently.
+func (s *System) SeedDemo(ctx context.Context) (int, error) {
+	ctx = tenancy.WithID(ctx, tenancy.DefaultID)
+	total := 0
+	for _, n := range s.runners {
+		if sd, ok := n.r.(DemoSeeder); ok {
+			c, err := sd.SeedDemo(ctx)
+			if err != nil {
+				return total, fmt.Errorf("seed %s: %w", n.name, err)
+			}
+			total += c
+		}
+	}
+	return total, nil
+}
+
+// Flush publishes every pending outbox row now (before a command exits).
+func (s *System) Flush(ctx context.Context) error {
+	for _, r := range s.Platform.Relays() {
+		if _, err := r.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Serve runs the system on ln until ctx is done or a part fails, then stops
+// it in order: not ready → drain HTTP → stop services and relays → close the
+// bus → close the databases. It returns the first failure.
+func (s *System) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Platform.Close()
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	// Services and relays run on a context of their own, cancelled only once
+	// HTTP has drained, so requests in flight can still publish.
+	runCtx, stopRunners := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRunners()
+	g, gctx := errgroup.WithContext(ctx)
+	var runners errgroup.Group
+	for _, r := range s.Platform.Relays() {
+		runners.Go(func() error { return r.Run(runCtx) })
+	}
+	for _, n := range s.runners {
+		runners.Go(func() error {
+			if err := n.r.Run(runCtx); err != nil {
+				return fmt.Errorf("%s: %w", n.name, err)
+			}
+			return nil
+		})
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- runners.Wait() }()
+	g.Go(func() error { return s.Web.Serve(ln) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case err := <-runErr:
+			if err == nil {
+				err = errors.New("services stopped unexpectedly")
+			}
+			runErr <- err
+			return err
+		}
+	})
+	s.Web.MarkReady()
+	s.log.Info("serving", "addr", ln.Addr().String(), "services", s.Names())
+
+	g.Go(func() error {
+		<-gctx.Done()
+		s.log.Info("stopping")
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return s.Web.Shutdown(sctx)
+	})
+	err := g.Wait()
+	stopRunners()
+	if rerr := <-runErr; rerr != nil && err == nil {
+		err = rerr
+	}
+	// Publish what the last requests wrote while the bus is still open; what
+	// does not make it stays in the outbox for the next start.
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if ferr := s.Flush(fctx); ferr != nil {
+		s.log.Warn("final outbox flush", "err", ferr)
+	}
+	cancel()
+	s.log.Info("stopped")
+	return err
+}
+
+// Close releases the platform without serving (after Build for a command).
+func (s *System) Close() error { return s.Platform.Close() }
