@@ -19,6 +19,7 @@ type System struct {
 	Platform *Platform
 	Web      *web.Server
 	runners  []named
+	idem     *web.IdempotencyStore
 	log      *slog.Logger
 	started  bool
 }
@@ -45,14 +46,13 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, version string, se
 
 func (s *System) build(ctx context.Context, services []Service) error {
 	p := s.Platform
-	var idem *web.IdempotencyStore
 	// The idempotency layer keeps its outcomes in a database of its own,
 	// shared by every service of the process (and by replicas on PostgreSQL).
 	db, err := p.DB(ctx, "web", web.IdempotencyMigrations)
 	if err != nil {
 		return err
 	}
-	idem = web.NewIdempotencyStore(db)
+	s.idem = web.NewIdempotencyStore(db)
 
 	tenantHC, tenantURL, err := p.HTTPClient("tenant")
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *System) build(ctx context.Context, services []Service) error {
 		Log:         p.log.With("component", "http"),
 		Registry:    p.Registry,
 		Tenants:     newTenantResolver(tenantURL, tenantHC),
-		Idempotency: idem,
+		Idempotency: s.idem,
 		Version:     p.Version,
 		Ready:       p.Ping,
 	})
@@ -156,6 +156,7 @@ func (s *System) Serve(ctx context.Context, ln net.Listener) error {
 	for _, r := range s.Platform.Relays() {
 		runners.Go(func() error { return r.Run(runCtx) })
 	}
+	runners.Go(func() error { return s.idem.Run(runCtx, s.log.With("component", "http")) })
 	for _, n := range s.runners {
 		runners.Go(func() error {
 			if err := n.r.Run(runCtx); err != nil {

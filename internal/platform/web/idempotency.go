@@ -70,6 +70,22 @@ func (s *IdempotencyStore) Purge(ctx context.Context) error {
 	})
 }
 
+// Run purges expired outcomes every hour until ctx is done.
+func (s *IdempotencyStore) Run(ctx context.Context, log *slog.Logger) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purge idempotency keys", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
 type outcome struct {
 	hash        string
 	status      int

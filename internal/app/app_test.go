@@ -1,0 +1,186 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mercato/mercato/internal/app"
+	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/tenant"
+)
+
+const token = "app-test-admin-token-0123456789"
+
+// probe is a service that consumes probe.> and rejects every event for good,
+// so its events end up in the dead-letter store.
+type probe struct {
+	b       bus.Bus
+	started chan struct{}
+}
+
+func (p *probe) Run(ctx context.Context) error {
+	c, err := p.b.Subscribe(ctx, bus.Subscription{Group: "probe", Subjects: []string{"probe.>"}}, func(context.Context, bus.Message) error {
+		return bus.Permanent(errors.New("probe rejects everything"))
+	})
+	if err != nil {
+		return err
+	}
+	close(p.started)
+	<-ctx.Done()
+	c.Stop()
+	return nil
+}
+
+func serve(t *testing.T, extra ...app.Service) (*app.System, string) {
+	t.Helper()
+	cfg := app.Config{Data: t.TempDir(), Bus: "embedded", Services: []string{"all"}}
+	cfg.Web.Addr = "127.0.0.1:0"
+	cfg.Web.MaxBodyBytes = 1 << 20
+	cfg.Web.ShutdownTimeout = 5 * time.Second
+	cfg.Web.AdminToken = token
+	tcfg := tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}}
+	services := append([]app.Service{{Name: "tenant", New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+		db, err := p.DB(ctx, "tenant", tenant.Migrations)
+		if err != nil {
+			return nil, err
+		}
+		return tenant.New(tcfg, db, p.Outbox(db), p.Log("tenant"))
+	}}}, extra...)
+	log := slog.New(slog.DiscardHandler)
+	sys, err := app.Build(t.Context(), cfg, log, "test", services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sys.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not return within 20s of cancellation")
+		}
+	})
+	url := "http://" + ln.Addr().String()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return sys, url
+}
+
+func call(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDeadLettersAdminAPI(t *testing.T) {
+	pr := &probe{started: make(chan struct{})}
+	sys, url := serve(t, app.Service{Name: "probe", New: func(_ context.Context, p *app.Platform) (app.Runner, error) {
+		pr.b = p.Bus
+		return pr, nil
+	}})
+	<-pr.started
+	ctx := t.Context()
+	for _, m := range []bus.Message{
+		{ID: "ev-default", Subject: "probe.thing.v1", Data: []byte(`{"id":"ev-default","tenant":"default"}`), Header: map[string]string{"tenant": "default"}},
+		{ID: "ev-acme", Subject: "probe.thing.v1", Data: []byte(`{"id":"ev-acme","tenant":"acme"}`), Header: map[string]string{"tenant": "acme"}},
+	} {
+		if err := sys.Platform.Bus.Publish(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list struct {
+		Items []app.DeadLetter `json:"items"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		dls, err := sys.Platform.Bus.DeadLetters(ctx, "probe", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dls) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters: %d, want 2", len(dls))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The default store's admin sees its own dead letter only.
+	status, body := call(t, "GET", url+"/api/v1/admin/dead-letters?group=probe", "")
+	if status != 200 {
+		t.Fatalf("list: %d %s", status, body)
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].ID != "ev-default" || list.Items[0].Error == "" || list.Items[0].Attempts != 1 {
+		t.Fatalf("list = %s, want ev-default only", body)
+	}
+	if status, body := call(t, "POST", url+"/api/v1/admin/dead-letters/replay", `{"group":"probe","ids":["ev-acme"]}`); status != 404 {
+		t.Errorf("replaying another store's letter: %d %s, want 404", status, body)
+	}
+	if status, body := call(t, "GET", url+"/api/v1/admin/dead-letters?group=bad.group", ""); status != 422 {
+		t.Errorf("invalid group: %d %s, want 422", status, body)
+	}
+	status, body = call(t, "POST", url+"/api/v1/admin/dead-letters/replay", `{"group":"probe"}`)
+	if status != 200 || !strings.Contains(body, `"replayed":1`) {
+		t.Fatalf("replay: %d %s, want 1 replayed", status, body)
+	}
+	// The probe rejects it again: it comes back, still one per store.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		dls, _ := sys.Platform.Bus.DeadLetters(ctx, "probe", 10)
+		if len(dls) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replayed letter did not come back: %d", len(dls))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestReadyAndMetrics(t *testing.T) {
+	_, url := serve(t)
+	status, body := call(t, "GET", url+"/metrics", "")
+	if status != 200 || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, `mercato_http_requests_total{code="200",method="GET",route="GET /readyz"}`) {
+		t.Fatalf("metrics: %d\n%s", status, body)
+	}
+}

@@ -1,0 +1,762 @@
+// Package bustest is the contract test suite every bus.Bus adapter passes.
+// An adapter's test calls Run with a Harness that opens clients on an
+// isolated namespace of its broker (embedded or external).
+package bustest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mercato/mercato/internal/platform/bus"
+)
+
+// Harness connects the suite to one adapter and broker.
+type Harness struct {
+	// Open returns a new client, with its own connection, on the namespace
+	// prefix: streams, exchanges and queues named after prefix, so tests on a
+	// shared server never see each other's messages. Run closes it.
+	Open func(t *testing.T, prefix string) bus.Bus
+	// Teardown deletes what b created under its prefix. Run calls it for every
+	// client it opened, after the test and before Close. Optional.
+	Teardown func(ctx context.Context, b bus.Bus) error
+	// Restart restarts the broker and returns once it answers again. Nil when
+	// the broker cannot be restarted from the test: the durability case then
+	// checks with a brand-new client only.
+	Restart func(t *testing.T)
+	// DedupesPublish says the broker stores a message published twice with the
+	// same ID once (NATS). When false the bus is plainly at least once
+	// (RabbitMQ) and consumers dedupe through their inbox.
+	DedupesPublish bool
+}
+
+// New opens a client on a fresh, unique namespace.
+func (h Harness) New(t *testing.T) bus.Bus {
+	t.Helper()
+	return h.open(t, NewPrefix())
+}
+
+func (h Harness) open(t *testing.T, prefix string) bus.Bus {
+	t.Helper()
+	b := h.Open(t, prefix)
+	t.Cleanup(func() {
+		if h.Teardown != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := h.Teardown(ctx, b); err != nil {
+				t.Logf("teardown %s: %v", prefix, err)
+			}
+		}
+		if err := b.Close(); err != nil {
+			t.Logf("close %s: %v", prefix, err)
+		}
+	})
+	return b
+}
+
+// NewPrefix returns a unique namespace prefix: letters and digits only, so it
+// is a valid NATS stream name and subject token and a RabbitMQ name.
+func NewPrefix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return "t" + hex.EncodeToString(b[:])
+}
+
+// timeout bounds every wait. It is generous: a passing test never waits it out.
+const timeout = 20 * time.Second
+
+// fast is a backoff for tests: short, so retries do not slow the suite.
+func fast(int) time.Duration { return 20 * time.Millisecond }
+
+// Run runs the contract suite. The cases run one after another: Restart
+// affects the whole broker.
+func Run(t *testing.T, h Harness) {
+	cases := []struct {
+		name string
+		fn   func(*testing.T, Harness)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"DuplicateID", testDuplicateID},
+		{"RetryWithBackoff", testRetryWithBackoff},
+		{"DeadLetter", testDeadLetter},
+		{"ReplayToOneGroup", testReplayToOneGroup},
+		{"ReplayOfStillFailingMessages", testReplayStillFailing},
+		{"GroupSharesWork", testGroupSharesWork},
+		{"GroupsEachGetAll", testGroupsEachGetAll},
+		{"Wildcards", testWildcards},
+		{"OrderWithConcurrencyOne", testOrder},
+		{"Concurrency", testConcurrency},
+		{"StopWaitsForHandlers", testStopWaits},
+		{"ContextCancelStops", testContextCancel},
+		{"RetainedWhileStopped", testRetainedWhileStopped},
+		{"Durability", testDurability},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
+	}
+}
+
+// recorder collects deliveries and lets the test wait for them.
+type recorder struct {
+	mu     sync.Mutex
+	msgs   []bus.Message
+	notify chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
+
+func (r *recorder) add(m bus.Message) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, m)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) handler(_ context.Context, m bus.Message) error {
+	r.add(m)
+	return nil
+}
+
+func (r *recorder) all() []bus.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs)
+}
+
+// waitFor waits until cond holds over the recorded messages.
+func (r *recorder) waitFor(t *testing.T, what string, cond func([]bus.Message) bool) []bus.Message {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		msgs := r.all()
+		if cond(msgs) {
+			return msgs
+		}
+		select {
+		case <-r.notify:
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s; got %d messages: %v", what, len(msgs), ids(msgs))
+		case <-t.Context().Done():
+			t.Fatalf("test ended waiting for %s", what)
+		}
+	}
+}
+
+// waitIDs waits until every id was delivered at least once.
+func (r *recorder) waitIDs(t *testing.T, want ...string) []bus.Message {
+	t.Helper()
+	return r.waitFor(t, fmt.Sprintf("ids %v", want), func(msgs []bus.Message) bool {
+		got := map[string]bool{}
+		for _, m := range msgs {
+			got[m.ID] = true
+		}
+		for _, id := range want {
+			if !got[id] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func ids(msgs []bus.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func count(msgs []bus.Message) map[string]int {
+	c := map[string]int{}
+	for _, m := range msgs {
+		c[m.ID]++
+	}
+	return c
+}
+
+func subscribe(t *testing.T, b bus.Bus, sub bus.Subscription, h bus.Handler) bus.Consumer {
+	t.Helper()
+	c, err := b.Subscribe(t.Context(), sub, h)
+	if err != nil {
+		t.Fatalf("subscribe %s: %v", sub.Group, err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+func publish(t *testing.T, b bus.Bus, msgs ...bus.Message) {
+	t.Helper()
+	if err := b.Publish(t.Context(), msgs...); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+func msg(subject, id string) bus.Message {
+	return bus.Message{ID: id, Subject: subject, Data: []byte(`{"id":"` + id + `"}`)}
+}
+
+// seq makes n messages on subject with IDs prefix-0 … prefix-(n-1).
+func seq(subject, prefix string, n int) []bus.Message {
+	out := make([]bus.Message, n)
+	for i := range out {
+		out[i] = msg(subject, fmt.Sprintf("%s-%03d", prefix, i))
+	}
+	return out
+}
+
+func testRoundTrip(t *testing.T, h Harness) {
+	b := h.New(t)
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "rt", Subjects: []string{"catalog.product_created.v1"}}, r.handler)
+	want := bus.Message{
+		ID:      "evt-1",
+		Subject: "catalog.product_created.v1",
+		Data:    []byte(`{"sku":"A-1","name":"Tea ☕"}`),
+		Header:  map[string]string{"tenant": "shop-1", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+	}
+	publish(t, b, want)
+	got := r.waitIDs(t, "evt-1")[0]
+	want.Attempt = 1
+	if got.ID != want.ID || got.Subject != want.Subject || string(got.Data) != string(want.Data) || got.Attempt != 1 {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for k, v := range want.Header {
+		if got.Header[k] != v {
+			t.Errorf("header %s = %q, want %q (all: %v)", k, got.Header[k], v, got.Header)
+		}
+	}
+	if len(got.Header) != len(want.Header) {
+		t.Errorf("headers %v, want exactly %v", got.Header, want.Header)
+	}
+}
+
+func testDuplicateID(t *testing.T, h Harness) {
+	b := h.New(t)
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "dup", Subjects: []string{"dup.x"}}, r.handler)
+	publish(t, b, msg("dup.x", "same"))
+	publish(t, b, msg("dup.x", "same"))
+	publish(t, b, msg("dup.x", "end"))
+	// With Concurrency 1 and no failures, "end" comes after both copies.
+	msgs := r.waitIDs(t, "end")
+	got := count(msgs)["same"]
+	if h.DedupesPublish && got != 1 {
+		t.Errorf("message published twice with one ID delivered %d times, want 1 (broker dedupes)", got)
+	}
+	if !h.DedupesPublish && got != 2 {
+		t.Errorf("message published twice with one ID delivered %d times, want 2 (at least once, no broker dedupe)", got)
+	}
+}
+
+func testRetryWithBackoff(t *testing.T, h Harness) {
+	b := h.New(t)
+	const delay = 150 * time.Millisecond
+	var mu sync.Mutex
+	var attempts []int
+	var times []time.Time
+	var backoffCalls []int
+	r := newRecorder()
+	sub := bus.Subscription{
+		Group:       "retry",
+		Subjects:    []string{"retry.x"},
+		MaxAttempts: 5,
+		Backoff: func(n int) time.Duration {
+			mu.Lock()
+			backoffCalls = append(backoffCalls, n)
+			mu.Unlock()
+			return delay
+		},
+	}
+	subscribe(t, b, sub, func(ctx context.Context, m bus.Message) error {
+		mu.Lock()
+		attempts = append(attempts, m.Attempt)
+		times = append(times, time.Now())
+		n := len(attempts)
+		mu.Unlock()
+		if n <= 2 {
+			return errors.New("transient")
+		}
+		r.add(m)
+		return nil
+	})
+	publish(t, b, msg("retry.x", "r1"))
+	r.waitIDs(t, "r1")
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(attempts, []int{1, 2, 3}) {
+		t.Errorf("attempts %v, want [1 2 3]", attempts)
+	}
+	if !slices.Equal(backoffCalls, []int{1, 2}) {
+		t.Errorf("backoff asked for %v, want [1 2]", backoffCalls)
+	}
+	for i := 1; i < len(times); i++ {
+		// A redelivery can come late, never early (a little slack for clocks).
+		if gap := times[i].Sub(times[i-1]); gap < delay-25*time.Millisecond {
+			t.Errorf("attempt %d came %v after the previous one, want at least %v", i+1, gap, delay)
+		}
+	}
+}
+
+func testDeadLetter(t *testing.T, h Harness) {
+	b := h.New(t)
+	var bad, perm atomic.Int32
+	r := newRecorder()
+	sub := bus.Subscription{Group: "dl", Subjects: []string{"dl.*"}, MaxAttempts: 3, Backoff: fast}
+	subscribe(t, b, sub, func(ctx context.Context, m bus.Message) error {
+		switch m.ID {
+		case "perm":
+			perm.Add(1)
+			return bus.Permanent(errors.New("cannot parse"))
+		case "bad":
+			bad.Add(1)
+			return fmt.Errorf("still broken at attempt %d", m.Attempt)
+		}
+		r.add(m)
+		return nil
+	})
+	permMsg := msg("dl.perm", "perm")
+	permMsg.Header = map[string]string{"tenant": "t1"}
+	publish(t, b, permMsg, msg("dl.bad", "bad"))
+	publish(t, b, seq("dl.good", "good", 5)...)
+	r.waitIDs(t, "good-000", "good-001", "good-002", "good-003", "good-004")
+
+	var dls []bus.DeadLetter
+	waitUntil(t, "two dead letters", func() bool {
+		var err error
+		dls, err = b.DeadLetters(t.Context(), "dl", 10)
+		if err != nil {
+			t.Fatalf("dead letters: %v", err)
+		}
+		return len(dls) == 2
+	})
+	if n := perm.Load(); n != 1 {
+		t.Errorf("permanent failure handled %d times, want 1", n)
+	}
+	if n := bad.Load(); n != 3 {
+		t.Errorf("failing message handled %d times, want MaxAttempts = 3", n)
+	}
+	byID := map[string]bus.DeadLetter{}
+	for _, dl := range dls {
+		byID[dl.ID] = dl
+	}
+	p, ok := byID["perm"]
+	if !ok || p.Subject != "dl.perm" || string(p.Data) != string(permMsg.Data) || p.Header["tenant"] != "t1" ||
+		p.Group != "dl" || p.Attempts != 1 || p.Error != "cannot parse" || p.FailedAt.IsZero() {
+		t.Errorf("dead letter of permanent failure = %+v", p)
+	}
+	d, ok := byID["bad"]
+	if !ok || d.Subject != "dl.bad" || d.Attempts != 3 || d.Error != "still broken at attempt 3" || d.Group != "dl" {
+		t.Errorf("dead letter after attempts = %+v", d)
+	}
+	if dls[0].ID != "perm" {
+		t.Errorf("dead letters %v, want oldest (perm) first", []string{dls[0].ID, dls[1].ID})
+	}
+	// Listing does not consume, and limit is honoured.
+	again, err := b.DeadLetters(t.Context(), "dl", 10)
+	if err != nil || len(again) != 2 {
+		t.Errorf("second listing: %d dead letters, err %v; want 2", len(again), err)
+	}
+	one, err := b.DeadLetters(t.Context(), "dl", 1)
+	if err != nil || len(one) != 1 || one[0].ID != "perm" {
+		t.Errorf("listing with limit 1: %v, err %v", one, err)
+	}
+	other, err := b.DeadLetters(t.Context(), "nobody", 10)
+	if err != nil || len(other) != 0 {
+		t.Errorf("dead letters of another group: %v, err %v; want none", other, err)
+	}
+}
+
+// testReplayStillFailing replays to a group that rejects the messages again:
+// each replay is one delivery, and the letters that come back are not
+// replayed again by the same call (which would loop).
+func testReplayStillFailing(t *testing.T, h Harness) {
+	b := h.New(t)
+	var handled atomic.Int32
+	subscribe(t, b, bus.Subscription{Group: "sf", Subjects: []string{"sf.x"}, Backoff: fast},
+		func(context.Context, bus.Message) error {
+			handled.Add(1)
+			return bus.Permanent(errors.New("still broken"))
+		})
+	publish(t, b, msg("sf.x", "s1"), msg("sf.x", "s2"))
+	letters := func(want int) {
+		t.Helper()
+		waitUntil(t, fmt.Sprintf("%d dead letters", want), func() bool {
+			dls, err := b.DeadLetters(t.Context(), "sf", 0)
+			if err != nil {
+				t.Fatalf("dead letters: %v", err)
+			}
+			return len(dls) == want && handled.Load() >= int32(want)
+		})
+	}
+	letters(2)
+	for round := range 3 {
+		n, err := b.Replay(t.Context(), "sf")
+		if err != nil || n != 2 {
+			t.Fatalf("replay round %d: n=%d err=%v, want 2", round, n, err)
+		}
+		waitUntil(t, "the replays to fail again", func() bool { return handled.Load() >= int32(4+2*round) })
+		letters(2)
+	}
+	if n := handled.Load(); n != 8 {
+		t.Errorf("handled %d times, want 8 (2 + 3 replays of 2)", n)
+	}
+}
+
+func testReplayToOneGroup(t *testing.T, h Harness) {
+	b := h.New(t)
+	var failA atomic.Bool
+	failA.Store(true)
+	ra, rb := newRecorder(), newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "a", Subjects: []string{"rp.x"}, MaxAttempts: 2, Backoff: fast},
+		func(ctx context.Context, m bus.Message) error {
+			if failA.Load() && m.ID != "end" {
+				return bus.Permanent(errors.New("a is broken"))
+			}
+			ra.add(m)
+			return nil
+		})
+	subscribe(t, b, bus.Subscription{Group: "b", Subjects: []string{"rp.x"}}, rb.handler)
+	m1 := msg("rp.x", "m1")
+	m1.Header = map[string]string{"tenant": "t9"}
+	publish(t, b, m1, msg("rp.x", "m2"), msg("rp.x", "m3"))
+	rb.waitIDs(t, "m1", "m2", "m3")
+	waitUntil(t, "three dead letters in a", func() bool {
+		dls, err := b.DeadLetters(t.Context(), "a", 0)
+		if err != nil {
+			t.Fatalf("dead letters: %v", err)
+		}
+		return len(dls) == 3
+	})
+	failA.Store(false)
+
+	n, err := b.Replay(t.Context(), "a", "m2")
+	if err != nil || n != 1 {
+		t.Fatalf("replay m2: n=%d err=%v, want 1", n, err)
+	}
+	got := ra.waitIDs(t, "m2")
+	if got[0].Attempt != 1 || got[0].Subject != "rp.x" {
+		t.Errorf("replayed message %+v, want attempt 1 on rp.x", got[0])
+	}
+	dls, err := b.DeadLetters(t.Context(), "a", 0)
+	if err != nil || len(dls) != 2 {
+		t.Fatalf("after replaying one: %d dead letters, err %v; want 2", len(dls), err)
+	}
+	n, err = b.Replay(t.Context(), "a")
+	if err != nil || n != 2 {
+		t.Fatalf("replay all: n=%d err=%v, want 2", n, err)
+	}
+	got = ra.waitIDs(t, "m1", "m3")
+	for _, m := range got {
+		if m.ID == "m1" && (m.Header["tenant"] != "t9" || string(m.Data) != string(m1.Data)) {
+			t.Errorf("replayed m1 lost its header or data: %+v", m)
+		}
+	}
+	if dls, _ := b.DeadLetters(t.Context(), "a", 0); len(dls) != 0 {
+		t.Errorf("dead letters left after replaying all: %v", dls)
+	}
+	// Group b must not see the replays: it handles in order, so had they
+	// reached it they would come before "end".
+	publish(t, b, msg("rp.x", "end"))
+	bmsgs := rb.waitIDs(t, "end")
+	if c := count(bmsgs); c["m1"] != 1 || c["m2"] != 1 || c["m3"] != 1 || len(bmsgs) != 4 {
+		t.Errorf("group b got %v, want m1 m2 m3 end once each", ids(bmsgs))
+	}
+	ra.waitIDs(t, "end")
+	if c := count(ra.all()); c["m1"] != 1 || c["m2"] != 1 || c["m3"] != 1 {
+		t.Errorf("group a got %v, want each replayed message once", ids(ra.all()))
+	}
+}
+
+func testGroupSharesWork(t *testing.T, h Harness) {
+	prefix := NewPrefix()
+	b1, b2 := h.open(t, prefix), h.open(t, prefix)
+	const n = 40
+	r1, r2, all := newRecorder(), newRecorder(), newRecorder()
+	handler := func(r *recorder) bus.Handler {
+		return func(ctx context.Context, m bus.Message) error {
+			// A little work, so both consumers get a share.
+			time.Sleep(5 * time.Millisecond)
+			r.add(m)
+			all.add(m)
+			return nil
+		}
+	}
+	sub := bus.Subscription{Group: "workers", Subjects: []string{"work.>"}}
+	c1 := subscribe(t, b1, sub, handler(r1))
+	c2 := subscribe(t, b2, sub, handler(r2))
+	publish(t, b1, seq("work.item", "w", n)...)
+	all.waitFor(t, "all work items", func(msgs []bus.Message) bool { return len(count(msgs)) == n })
+	c1.Stop()
+	c2.Stop()
+	for id, c := range count(all.all()) {
+		if c != 1 {
+			t.Errorf("%s handled %d times, want once", id, c)
+		}
+	}
+	n1, n2 := len(r1.all()), len(r2.all())
+	if n1 == 0 || n2 == 0 {
+		t.Errorf("work split %d/%d, want both consumers to get some", n1, n2)
+	}
+	t.Logf("work split %d/%d", n1, n2)
+}
+
+func testGroupsEachGetAll(t *testing.T, h Harness) {
+	b := h.New(t)
+	const n = 20
+	r1, r2 := newRecorder(), newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "g1", Subjects: []string{"order.placed.v1"}}, r1.handler)
+	subscribe(t, b, bus.Subscription{Group: "g2", Subjects: []string{"order.*.v1"}, Concurrency: 3}, r2.handler)
+	publish(t, b, seq("order.placed.v1", "o", n)...)
+	for _, r := range []*recorder{r1, r2} {
+		msgs := r.waitFor(t, "all orders", func(msgs []bus.Message) bool { return len(count(msgs)) == n })
+		if len(msgs) != n {
+			t.Errorf("group got %d deliveries for %d messages", len(msgs), n)
+		}
+	}
+}
+
+func testWildcards(t *testing.T, h Harness) {
+	b := h.New(t)
+	r := newRecorder()
+	patterns := []string{"shop.*.created", "audit.>"}
+	subscribe(t, b, bus.Subscription{Group: "wild", Subjects: patterns, Concurrency: 2}, r.handler)
+	subjects := []string{
+		"shop.order.updated", "shop.a.b.created", "shop.created", "audit", "other.audit.x", "auditx.y",
+		"shop.order.created", "audit.x", "audit.x.y.z",
+	}
+	var want []string
+	for i, s := range subjects {
+		id := fmt.Sprintf("s%d", i)
+		if slices.ContainsFunc(patterns, func(p string) bool { return bus.Match(p, s) }) {
+			want = append(want, id)
+		}
+		publish(t, b, msg(s, id))
+	}
+	if len(want) != 3 {
+		t.Fatalf("bus.Match selects %v, want the last three", want)
+	}
+	// Non-matching messages were published first: had they been routed,
+	// they would most likely have arrived by now.
+	msgs := r.waitIDs(t, want...)
+	slices.Sort(want)
+	got := ids(msgs)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v", got, want)
+	}
+	for _, m := range msgs {
+		if m.ID == "s7" && m.Subject != "audit.x" {
+			t.Errorf("s7 delivered with subject %q, want audit.x", m.Subject)
+		}
+	}
+}
+
+func testOrder(t *testing.T, h Harness) {
+	b := h.New(t)
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "ord", Subjects: []string{"ord.*"}, Concurrency: 1}, r.handler)
+	const n = 30
+	var batch []bus.Message
+	for i := range n {
+		batch = append(batch, msg("ord.a", fmt.Sprintf("a-%03d", i)), msg("ord.b", fmt.Sprintf("b-%03d", i)))
+	}
+	publish(t, b, batch[:n]...)
+	for _, m := range batch[n:] {
+		publish(t, b, m) // one at a time as well as in a batch
+	}
+	msgs := r.waitFor(t, "all ordered messages", func(msgs []bus.Message) bool { return len(count(msgs)) == 2*n })
+	last := map[string]string{}
+	for _, m := range msgs {
+		if prev := last[m.Subject]; m.ID <= prev {
+			t.Errorf("on %s, %s delivered after %s", m.Subject, m.ID, prev)
+		}
+		last[m.Subject] = m.ID
+	}
+}
+
+func testConcurrency(t *testing.T, h Harness) {
+	b := h.New(t)
+	const conc = 4
+	var inFlight, maxSeen atomic.Int32
+	release := make(chan struct{})
+	full := make(chan struct{}, 1)
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "conc", Subjects: []string{"conc.x"}, Concurrency: conc},
+		func(ctx context.Context, m bus.Message) error {
+			n := inFlight.Add(1)
+			for {
+				old := maxSeen.Load()
+				if n <= old || maxSeen.CompareAndSwap(old, n) {
+					break
+				}
+			}
+			if n == conc {
+				select {
+				case full <- struct{}{}:
+				default:
+				}
+			}
+			<-release
+			inFlight.Add(-1)
+			r.add(m)
+			return nil
+		})
+	publish(t, b, seq("conc.x", "c", 2*conc)...)
+	select {
+	case <-full:
+	case <-time.After(timeout):
+		t.Fatalf("never had %d handlers running at once (max %d)", conc, maxSeen.Load())
+	}
+	close(release)
+	r.waitFor(t, "all messages", func(msgs []bus.Message) bool { return len(count(msgs)) == 2*conc })
+	if m := maxSeen.Load(); m != conc {
+		t.Errorf("max handlers at once %d, want %d", m, conc)
+	}
+}
+
+func testStopWaits(t *testing.T, h Harness) {
+	b := h.New(t)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var finished atomic.Bool
+	c := subscribe(t, b, bus.Subscription{Group: "stop", Subjects: []string{"stop.x"}},
+		func(ctx context.Context, m bus.Message) error {
+			close(started)
+			<-release
+			finished.Store(true)
+			return nil
+		})
+	publish(t, b, msg("stop.x", "s1"))
+	select {
+	case <-started:
+	case <-time.After(timeout):
+		t.Fatal("handler never started")
+	}
+	stopped := make(chan struct{})
+	go func() { c.Stop(); close(stopped) }()
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		t.Fatal("Stop did not return")
+	}
+	if !finished.Load() {
+		t.Error("Stop returned before the handler in flight finished")
+	}
+	// The handled message was acknowledged: a new consumer of the group
+	// gets the next message, not s1 again.
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "stop", Subjects: []string{"stop.x"}}, r.handler)
+	publish(t, b, msg("stop.x", "s2"))
+	if got := ids(r.waitIDs(t, "s2")); !slices.Equal(got, []string{"s2"}) {
+		t.Errorf("after restart of the consumer got %v, want [s2]", got)
+	}
+}
+
+func testContextCancel(t *testing.T, h Harness) {
+	b := h.New(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var old atomic.Int32
+	c, err := b.Subscribe(ctx, bus.Subscription{Group: "cc", Subjects: []string{"cc.x"}},
+		func(ctx context.Context, m bus.Message) error { old.Add(1); return nil })
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	cancel()
+	stopped := make(chan struct{})
+	go func() { c.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		t.Fatal("consumer did not stop after its context was cancelled")
+	}
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "cc", Subjects: []string{"cc.x"}}, r.handler)
+	publish(t, b, msg("cc.x", "c1"))
+	r.waitIDs(t, "c1")
+	if n := old.Load(); n != 0 {
+		t.Errorf("cancelled consumer handled %d messages", n)
+	}
+}
+
+func testRetainedWhileStopped(t *testing.T, h Harness) {
+	b := h.New(t)
+	sub := bus.Subscription{Group: "later", Subjects: []string{"kept.>"}}
+	c := subscribe(t, b, sub, func(context.Context, bus.Message) error { return errors.New("not now") })
+	c.Stop()
+	publish(t, b, seq("kept.x", "k", 5)...)
+	r := newRecorder()
+	subscribe(t, b, sub, r.handler)
+	r.waitIDs(t, "k-000", "k-001", "k-002", "k-003", "k-004")
+}
+
+func testDurability(t *testing.T, h Harness) {
+	prefix := NewPrefix()
+	b1 := h.open(t, prefix)
+	stored := bus.Subscription{Group: "stored", Subjects: []string{"dur.>"}}
+	c := subscribe(t, b1, stored, func(context.Context, bus.Message) error { return errors.New("not now") })
+	c.Stop()
+	live := newRecorder()
+	subscribe(t, b1, bus.Subscription{Group: "live", Subjects: []string{"dur.>"}, Backoff: fast}, live.handler)
+
+	before := seq("dur.x", "before", 10)
+	publish(t, b1, before...)
+	live.waitIDs(t, ids(before)...)
+
+	if h.Restart != nil {
+		h.Restart(t)
+	} else {
+		t.Log("broker restart not configured: checking durability with a brand-new client and connection only")
+	}
+	// Publishing through the old client works again once it has reconnected.
+	after := seq("dur.x", "after", 10)
+	waitUntil(t, "publish after restart", func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		defer cancel()
+		err := b1.Publish(ctx, after...)
+		if err != nil {
+			t.Logf("publish after restart: %v (retrying)", err)
+		}
+		return err == nil
+	})
+	// The consumer that ran across the restart resumes by itself.
+	live.waitIDs(t, ids(after)...)
+
+	// A brand-new client finds everything the stopped group was kept.
+	b2 := h.open(t, prefix)
+	r := newRecorder()
+	subscribe(t, b2, stored, r.handler)
+	msgs := r.waitIDs(t, append(ids(before), ids(after)...)...)
+	if len(count(msgs)) != len(before)+len(after) {
+		t.Errorf("stored group got %v", ids(msgs))
+	}
+}
+
+// waitUntil polls cond every 50ms until it holds or the timeout passes. It is
+// for state that has no notification (a dead-letter store).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-t.Context().Done():
+			t.Fatalf("test ended waiting for %s", what)
+		}
+	}
+}

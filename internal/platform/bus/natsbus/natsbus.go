@@ -1,0 +1,463 @@
+// Package natsbus implements bus.Bus on NATS JetStream, with the same code for
+// the embedded in-process server (laptop mode) and an external server or
+// cluster (production).
+//
+// Layout under a prefix P (default "MERCATO"):
+//
+//   - stream P holds the events on subjects "P.ev.<subject>" and the replays
+//     on "P.rp.<group>.<subject>"; its retention is by age (MaxAge), so every
+//     group reads the same copy and Nats-Msg-Id dedupes within DuplicateWindow;
+//   - stream P_DLQ holds dead letters on "P.dlq.<group>.<subject>", each one a
+//     JSON bus.DeadLetter; listing reads it without consuming, Replay
+//     republishes to "P.rp.<group>.…" (seen by that group only) and deletes the
+//     entry;
+//   - each group is a durable pull consumer named after the group, filtered on
+//     its patterns and on its replay subject, created with DeliverNew: a group
+//     sees what is published after it was first created. Servers older than
+//     2.10 take one filter per consumer, so there the group is one consumer per
+//     pattern ("<group>_<hash>") plus "<group>_replay"; a subject matching two
+//     patterns of one group is then delivered twice to it.
+//
+// Retries are negative acks with the subscription's backoff as delay
+// (NakWithDelay); the attempt is the server's delivery count. The server never
+// drops a message on its own (MaxDeliver is unlimited): after MaxAttempts
+// failures the adapter writes the dead letter, then acks. While a handler
+// runs, the message's ack timer is reset every AckWait/3 (in-progress acks), so
+// a slow handler is never redelivered elsewhere; a crashed process's messages
+// come back after AckWait.
+package natsbus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mercato/mercato/internal/platform/bus"
+)
+
+// Options configures the embedded server and the client. Zero values are the
+// laptop defaults.
+type Options struct {
+	// Dir is where the embedded server keeps its JetStream files.
+	Dir string
+	// Listen is the embedded server's TCP address (host:port); empty means no
+	// listener, only in-process connections.
+	Listen string
+	// Prefix names the streams and consumers and prefixes the subjects, so
+	// several installations (or tests) share a server without seeing each
+	// other's messages. Letters, digits, '_' and '-'; default "MERCATO".
+	Prefix string
+	// Replicas is the stream replica count on a cluster; default 1.
+	Replicas int
+	// MaxAge is how long events stay in the stream; default 7 days. Dead
+	// letters are kept until replayed or purged.
+	MaxAge time.Duration
+	// DuplicateWindow is how long a message ID is remembered for dedupe;
+	// default 2 minutes.
+	DuplicateWindow time.Duration
+	// AckWait is how long the server waits for an ack before redelivering;
+	// default 30s. Running handlers extend it with in-progress acks.
+	AckWait time.Duration
+	// Name is the client connection name shown by the server.
+	Name string
+}
+
+// DefaultPrefix is the prefix used when Options.Prefix is empty.
+const DefaultPrefix = "MERCATO"
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if err := bus.ValidateSubject(o.Prefix); err != nil || strings.Contains(o.Prefix, ".") {
+		return o, fmt.Errorf("natsbus: invalid prefix %q", o.Prefix)
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.DuplicateWindow <= 0 {
+		o.DuplicateWindow = 2 * time.Minute
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = 30 * time.Second
+	}
+	if o.Name == "" {
+		o.Name = "mercato"
+	}
+	return o, nil
+}
+
+// Header keys the adapter sets; they are not passed to handlers.
+const (
+	hdrID     = "Mercato-Bus-Id"     // original ID of a replayed message
+	hdrPrefix = "Mercato-Bus-"       // every internal header
+	natsHdr   = "Nats-"              // server headers
+	ctJSON    = "application/json"   // dead letter content type
+	hdrCT     = "Mercato-Bus-Format" // dead letter format marker
+)
+
+// Bus is a bus.Bus on NATS JetStream. It is safe for concurrent use.
+type Bus struct {
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	opts        Options
+	log         *slog.Logger
+	multiFilter bool // the server takes several filter subjects per consumer (2.10+)
+
+	mu     sync.Mutex
+	reconn chan struct{} // closed and replaced at every reconnect
+
+	closeOnce sync.Once
+}
+
+var _ bus.Bus = (*Bus)(nil)
+
+// Connect connects to the NATS servers in urls (comma separated) and makes
+// sure the streams exist. The client reconnects by itself for as long as it
+// lives; Connect itself fails when no server answers.
+func Connect(ctx context.Context, urls string, opts Options, log *slog.Logger) (*Bus, error) {
+	return connect(ctx, urls, opts, log)
+}
+
+// ConnectEmbedded connects in process to s; opts.Prefix and the client
+// settings apply, opts.Dir and opts.Listen are the server's business.
+func ConnectEmbedded(ctx context.Context, s *Server, opts Options, log *slog.Logger) (*Bus, error) {
+	return connect(ctx, s.ClientURL(), opts, log, nats.InProcessServer(s))
+}
+
+func connect(ctx context.Context, urls string, opts Options, log *slog.Logger, extra ...nats.Option) (*Bus, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log = log.With("prefix", opts.Prefix)
+	b := &Bus{opts: opts, log: log, reconn: make(chan struct{})}
+	nopts := append([]nats.Option{
+		nats.Name(opts.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
+			b.reconnected()
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn("nats async error", "err", err)
+		}),
+	}, extra...)
+	nc, err := nats.Connect(urls, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: connect to %s: %w", redact(urls), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("natsbus: open jetstream: %w", err)
+	}
+	b.nc, b.js = nc, js
+	b.multiFilter = versionAtLeast(nc.ConnectedServerVersion(), 2, 10)
+	if err := b.ensureStreams(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// reconnected wakes everything waiting on a reply that the old connection
+// will never bring: pull requests and acks die with the server's session.
+func (b *Bus) reconnected() {
+	b.mu.Lock()
+	close(b.reconn)
+	b.reconn = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// untilReconnect returns a context that is also cancelled at the next
+// reconnect.
+func (b *Bus) untilReconnect(ctx context.Context) (context.Context, context.CancelFunc) {
+	b.mu.Lock()
+	ch := b.reconn
+	b.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-stop:
+		}
+	}()
+	return ctx, func() { close(stop); cancel() }
+}
+
+func (b *Bus) eventsStream() string { return b.opts.Prefix }
+func (b *Bus) dlqStream() string    { return b.opts.Prefix + "_DLQ" }
+func (b *Bus) evSubject(subject string) string {
+	return b.opts.Prefix + ".ev." + subject
+}
+func (b *Bus) replaySubject(group, subject string) string {
+	return b.opts.Prefix + ".rp." + group + "." + subject
+}
+func (b *Bus) dlqSubject(group, subject string) string {
+	return b.opts.Prefix + ".dlq." + group + "." + subject
+}
+
+// ensureStreams creates or updates both streams; concurrent callers with the
+// same configuration all succeed.
+func (b *Bus) ensureStreams(ctx context.Context) error {
+	cfgs := []jetstream.StreamConfig{{
+		Name:        b.eventsStream(),
+		Description: "mercato events",
+		Subjects:    []string{b.opts.Prefix + ".ev.>", b.opts.Prefix + ".rp.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    b.opts.Replicas,
+		MaxAge:      b.opts.MaxAge,
+		Duplicates:  b.opts.DuplicateWindow,
+	}, {
+		Name:        b.dlqStream(),
+		Description: "mercato dead letters",
+		Subjects:    []string{b.opts.Prefix + ".dlq.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    b.opts.Replicas,
+		Duplicates:  b.opts.DuplicateWindow,
+	}}
+	for _, cfg := range cfgs {
+		_, err := b.js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			_, err = b.js.UpdateStream(ctx, cfg)
+		}
+		if err != nil {
+			return fmt.Errorf("natsbus: declare stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// Publish stores each message in the stream and returns once the server has
+// acknowledged it (on the embedded server: written and fsynced). A message
+// whose ID was published within DuplicateWindow is stored once.
+func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
+	for _, m := range msgs {
+		if err := bus.ValidateSubject(m.Subject); err != nil {
+			return err
+		}
+		if m.ID == "" {
+			return fmt.Errorf("natsbus: publish %s: message has no ID", m.Subject)
+		}
+		nm := &nats.Msg{Subject: b.evSubject(m.Subject), Data: m.Data, Header: userHeader(m.Header)}
+		if _, err := b.js.PublishMsg(ctx, nm, jetstream.WithMsgID(m.ID)); err != nil {
+			return fmt.Errorf("natsbus: publish %s %s: %w", m.Subject, m.ID, err)
+		}
+	}
+	return nil
+}
+
+func userHeader(h map[string]string) nats.Header {
+	nh := nats.Header{}
+	for k, v := range h {
+		if strings.HasPrefix(k, natsHdr) || strings.HasPrefix(k, hdrPrefix) {
+			continue // reserved for the server and the adapter
+		}
+		nh[k] = []string{v}
+	}
+	return nh
+}
+
+// DeadLetters lists up to limit dead letters of group, oldest first, without
+// removing them. A limit of zero or less lists them all.
+func (b *Bus) DeadLetters(ctx context.Context, group string, limit int) ([]bus.DeadLetter, error) {
+	var out []bus.DeadLetter
+	err := b.eachDeadLetter(ctx, group, func(_ uint64, dl bus.DeadLetter) (bool, error) {
+		out = append(out, dl)
+		return limit <= 0 || len(out) < limit, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: list dead letters of %s: %w", group, err)
+	}
+	return out, nil
+}
+
+// Replay republishes the group's dead letters with the given IDs (all when
+// none are given) on the group's replay subject, which no other group
+// consumes, and deletes them from the dead-letter stream. Replayed messages
+// start again at attempt 1.
+func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	dlq, err := b.js.Stream(ctx, b.dlqStream())
+	if err != nil {
+		return 0, fmt.Errorf("natsbus: open dead-letter stream: %w", err)
+	}
+	n := 0
+	err = b.eachDeadLetter(ctx, group, func(seq uint64, dl bus.DeadLetter) (bool, error) {
+		if len(want) > 0 && !want[dl.ID] {
+			return true, nil
+		}
+		h := userHeader(dl.Header)
+		h.Set(hdrID, dl.ID)
+		nm := &nats.Msg{Subject: b.replaySubject(group, dl.Subject), Data: dl.Data, Header: h}
+		// The replay has its own dedupe ID: the original one may still be in
+		// the duplicate window, and a retried Replay must not publish twice.
+		replayID := "replay." + group + "." + strconv.FormatUint(seq, 10)
+		if _, err := b.js.PublishMsg(ctx, nm, jetstream.WithMsgID(replayID)); err != nil {
+			return false, fmt.Errorf("republish %s: %w", dl.ID, err)
+		}
+		if err := dlq.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return false, fmt.Errorf("delete dead letter %s: %w", dl.ID, err)
+		}
+		n++
+		b.log.Info("dead letter replayed", "group", group, "subject", dl.Subject, "event_id", dl.ID)
+		return true, nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("natsbus: replay dead letters of %s: %w", group, err)
+	}
+	return n, nil
+}
+
+// eachDeadLetter walks the group's dead letters in stream order with
+// next-by-subject gets, which read without creating a consumer.
+func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(seq uint64, dl bus.DeadLetter) (bool, error)) error {
+	if err := bus.ValidateSubject(group); err != nil || strings.Contains(group, ".") {
+		return fmt.Errorf("natsbus: invalid group name %q", group)
+	}
+	dlq, err := b.js.Stream(ctx, b.dlqStream())
+	if err != nil {
+		return fmt.Errorf("open dead-letter stream: %w", err)
+	}
+	// Visit only the letters there when the walk starts: a replayed message
+	// that fails again is dead-lettered anew, behind them, and must not be
+	// replayed again by the same walk.
+	info, err := dlq.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("read dead-letter stream state: %w", err)
+	}
+	last := info.State.LastSeq
+	filter := b.opts.Prefix + ".dlq." + group + ".>"
+	for seq := uint64(1); seq <= last; {
+		raw, err := dlq.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read dead letter after %d: %w", seq, err)
+		}
+		if raw.Sequence > last {
+			return nil
+		}
+		var dl bus.DeadLetter
+		if err := json.Unmarshal(raw.Data, &dl); err != nil {
+			b.log.Warn("skipping unreadable dead letter", "group", group, "seq", raw.Sequence, "err", err)
+		} else {
+			more, err := fn(raw.Sequence, dl)
+			if err != nil || !more {
+				return err
+			}
+		}
+		seq = raw.Sequence + 1
+	}
+	return nil
+}
+
+// deadLetter stores the failed delivery in the dead-letter stream. Its dedupe
+// ID is the delivery's stream sequence, so a retry after a lost ack does not
+// store it twice.
+func (b *Bus) deadLetter(ctx context.Context, group string, streamSeq uint64, m bus.Message, attempts int, cause error) error {
+	dl := bus.DeadLetter{
+		Message:  m,
+		Group:    group,
+		Error:    cause.Error(),
+		Attempts: attempts,
+		FailedAt: time.Now().UTC(),
+	}
+	dl.Attempt = 0
+	data, err := json.Marshal(dl)
+	if err != nil {
+		return fmt.Errorf("encode dead letter: %w", err)
+	}
+	nm := &nats.Msg{Subject: b.dlqSubject(group, m.Subject), Data: data, Header: nats.Header{}}
+	nm.Header.Set(hdrCT, ctJSON)
+	id := "dlq." + group + "." + strconv.FormatUint(streamSeq, 10)
+	if _, err := b.js.PublishMsg(ctx, nm, jetstream.WithMsgID(id)); err != nil {
+		return fmt.Errorf("store dead letter: %w", err)
+	}
+	return nil
+}
+
+// Teardown deletes both streams of the prefix, with every consumer and
+// message in them. It is for tests and decommissioning, never for normal
+// shutdown.
+func (b *Bus) Teardown(ctx context.Context) error {
+	var errs []error
+	for _, name := range []string{b.eventsStream(), b.dlqStream()} {
+		if err := b.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			errs = append(errs, fmt.Errorf("natsbus: delete stream %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes the connection. Consumers must be stopped first.
+func (b *Bus) Close() error {
+	b.closeOnce.Do(b.nc.Close)
+	return nil
+}
+
+// consumerName returns a durable name for one filter of group, for servers
+// that take one filter per consumer.
+func consumerName(group, filter string) string {
+	sum := sha256.Sum256([]byte(filter))
+	return group + "_" + hex.EncodeToString(sum[:6])
+}
+
+// versionAtLeast reports whether the server version v ("2.10.4") is at least
+// major.minor. An unknown version counts as old.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// redact hides passwords in a URL list for error messages.
+func redact(urls string) string {
+	var out []string
+	for u := range strings.SplitSeq(urls, ",") {
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			if i := strings.Index(u, "://"); i >= 0 && i < at {
+				u = u[:i+3] + "***" + u[at:]
+			}
+		}
+		out = append(out, u)
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,194 @@
+package natsbus_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/bus/bustest"
+	"github.com/mercato/mercato/internal/platform/bus/natsbus"
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	level := slog.LevelWarn
+	if testing.Verbose() && os.Getenv("MERCATO_TEST_BUS_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
+}
+
+// tWriter sends log lines to t.Log, so they show only for failing tests.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+func teardown(ctx context.Context, b bus.Bus) error { return b.(*natsbus.Bus).Teardown(ctx) }
+
+func TestEmbedded(t *testing.T) {
+	log := testLogger(t)
+	srv, err := natsbus.StartEmbedded(natsbus.Options{Dir: t.TempDir()}, log)
+	if err != nil {
+		t.Fatalf("start embedded server: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	// Keep one stream for the whole run: when a test's teardown deletes the
+	// account's last stream, the server removes its directory asynchronously
+	// and a stream created at that moment fails ("could not create storage
+	// directory"). An application never deletes its streams, tests do.
+	keep, err := natsbus.ConnectEmbedded(t.Context(), srv, natsbus.Options{Prefix: "KEEP"}, log)
+	if err != nil {
+		t.Fatalf("connect embedded: %v", err)
+	}
+	t.Cleanup(func() { _ = keep.Close() })
+	bustest.Run(t, bustest.Harness{
+		Open: func(t *testing.T, prefix string) bus.Bus {
+			b, err := natsbus.ConnectEmbedded(t.Context(), srv, natsbus.Options{Prefix: prefix}, testLogger(t))
+			if err != nil {
+				t.Fatalf("connect embedded: %v", err)
+			}
+			return b
+		},
+		Teardown: teardown,
+		Restart: func(t *testing.T) {
+			if err := srv.Restart(); err != nil {
+				t.Fatalf("restart embedded server: %v", err)
+			}
+		},
+		DedupesPublish: true,
+	})
+}
+
+func TestExternal(t *testing.T) {
+	url := os.Getenv("MERCATO_TEST_NATS")
+	if url == "" {
+		t.Skip("MERCATO_TEST_NATS not set (e.g. nats://127.0.0.1:4222): skipping the external NATS server")
+	}
+	if err := jetStreamUp(t.Context(), url); err != nil {
+		t.Fatalf("MERCATO_TEST_NATS=%s is set but JetStream does not answer: %v", url, err)
+	}
+	h := bustest.Harness{
+		Open: func(t *testing.T, prefix string) bus.Bus {
+			b, err := natsbus.Connect(t.Context(), url, natsbus.Options{Prefix: prefix}, testLogger(t))
+			if err != nil {
+				t.Fatalf("connect to MERCATO_TEST_NATS=%s: %v", url, err)
+			}
+			return b
+		},
+		Teardown:       teardown,
+		DedupesPublish: true,
+	}
+	if cmd := os.Getenv("MERCATO_TEST_NATS_RESTART"); cmd != "" {
+		h.Restart = func(t *testing.T) { restartExternal(t, url, cmd) }
+	}
+	bustest.Run(t, h)
+}
+
+// restartExternal runs the restart command and waits until JetStream answers.
+func restartExternal(t *testing.T, url, command string) {
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.WaitDelay = 5 * time.Second // the restarted daemon may inherit our pipes
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("restart nats with %q: %v\n%s", command, err, out)
+	}
+	t.Logf("restarted nats: %s", out)
+	for {
+		if err := jetStreamUp(ctx, url); err == nil {
+			return
+		} else if ctx.Err() != nil {
+			t.Fatalf("nats did not come back after restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func jetStreamUp(ctx context.Context, url string) error {
+	nc, err := nats.Connect(url, nats.Timeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	_, err = js.AccountInfo(ctx)
+	return err
+}
+
+// TestSlowHandlerKeepsMessage checks that in-progress acks keep a message
+// with a handler running longer than AckWait: the idle second worker would
+// otherwise get it redelivered.
+func TestSlowHandlerKeepsMessage(t *testing.T) {
+	log := testLogger(t)
+	srv, err := natsbus.StartEmbedded(natsbus.Options{Dir: t.TempDir()}, log)
+	if err != nil {
+		t.Fatalf("start embedded server: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := natsbus.ConnectEmbedded(t.Context(), srv, natsbus.Options{AckWait: time.Second}, log)
+	if err != nil {
+		t.Fatalf("connect embedded: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	var mu sync.Mutex
+	seen := map[string]int{}
+	done := make(chan string, 10)
+	c, err := b.Subscribe(t.Context(), bus.Subscription{Group: "slow", Subjects: []string{"slow.x"}, Concurrency: 2},
+		func(ctx context.Context, m bus.Message) error {
+			mu.Lock()
+			seen[m.ID]++
+			mu.Unlock()
+			if m.ID == "slow" {
+				time.Sleep(2500 * time.Millisecond) // the work, 2.5 × AckWait
+			}
+			done <- m.ID
+			return nil
+		})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	if err := b.Publish(t.Context(), bus.Message{ID: "slow", Subject: "slow.x"}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	waitDone(t, done, "slow")
+	if err := b.Publish(t.Context(), bus.Message{ID: "next", Subject: "slow.x"}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	waitDone(t, done, "next")
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["slow"] != 1 {
+		t.Errorf("slow message handled %d times, want once", seen["slow"])
+	}
+}
+
+func waitDone(t *testing.T, done <-chan string, id string) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case got := <-done:
+			if got == id {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", id)
+		}
+	}
+}
