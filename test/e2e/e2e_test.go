@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/bus/bustest"
 	"github.com/mercato/mercato/internal/platform/bus/natsbus"
 	"github.com/mercato/mercato/internal/platform/outbox"
 )
@@ -492,6 +493,10 @@ func TestPostgresAndBrokers(t *testing.T) {
 	}
 	for name, b := range buses {
 		t.Run(name, func(t *testing.T) {
+			if name != "embedded" {
+				// The bus adapters' own tests restart these servers.
+				bustest.LockBroker(t, name, false)
+			}
 			dbURL := scratchDatabase(t, pg)
 			p := start(t, nil, "-data="+t.TempDir(), "-db="+dbURL, "-bus="+b)
 			if r := p.call("GET", "/api/v1/products", nil, nil); r.Status != 200 {

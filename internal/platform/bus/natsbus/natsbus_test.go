@@ -75,6 +75,8 @@ func TestExternal(t *testing.T) {
 	if url == "" {
 		t.Skip("MERCATO_TEST_NATS not set (e.g. nats://127.0.0.1:4222): skipping the external NATS server")
 	}
+	// This test restarts the shared server: keep other packages off it meanwhile.
+	bustest.LockBroker(t, "nats", true)
 	if err := jetStreamUp(t.Context(), url); err != nil {
 		t.Fatalf("MERCATO_TEST_NATS=%s is set but JetStream does not answer: %v", url, err)
 	}

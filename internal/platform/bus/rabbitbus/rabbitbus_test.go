@@ -37,6 +37,8 @@ func TestRabbitMQ(t *testing.T) {
 	if url == "" {
 		t.Skip("MERCATO_TEST_RABBITMQ not set (e.g. amqp://guest:guest@127.0.0.1:5672/): skipping RabbitMQ")
 	}
+	// This test restarts the shared broker: keep other packages off it meanwhile.
+	bustest.LockBroker(t, "rabbitmq", true)
 	conn, err := amqp.Dial(url)
 	if err != nil {
 		t.Fatalf("MERCATO_TEST_RABBITMQ is set but RabbitMQ does not answer: %v", err)

@@ -1,0 +1,158 @@
+package catalogapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/mercato/mercato/internal/platform/tenancy"
+)
+
+// TenantHeader carries the tenant on service-to-service calls.
+const TenantHeader = "X-Mercato-Tenant"
+
+// DefaultTimeout bounds one call of a Client built without an http.Client.
+const DefaultTimeout = 5 * time.Second
+
+// ErrNotFound matches (with errors.Is) an *Error for a 404 answer.
+var ErrNotFound = errors.New("catalogapi: not found")
+
+// Error is a problem answer from the catalog API.
+type Error struct {
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("catalog api: %d %s: %s", e.Status, e.Code, e.Detail)
+}
+
+// Is makes errors.Is(err, ErrNotFound) true for a 404.
+func (e *Error) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// Client reads the public catalog API for other services. It is safe for
+// concurrent use. Reads are idempotent, so a failed connection or a 502/503/504
+// is retried twice with a short backoff.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// NewClient returns a client for the API at baseURL (scheme and host, e.g.
+// "http://catalog:8080"). A nil hc means a client with DefaultTimeout.
+func NewClient(baseURL string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: DefaultTimeout}
+	}
+	return &Client{base: baseURL, http: hc}
+}
+
+// ListParams filters and pages GET /api/v1/products; zero values are unset.
+type ListParams struct {
+	Limit    int
+	Cursor   string
+	Category string
+	MinPrice *int64
+	MaxPrice *int64
+	Sort     string
+}
+
+// Product returns the active product with the given ID or slug, for the
+// tenant in ctx.
+func (c *Client) Product(ctx context.Context, idOrSlug string) (Product, error) {
+	var p Product
+	err := c.get(ctx, "/api/v1/products/"+url.PathEscape(idOrSlug), &p)
+	return p, err
+}
+
+// Products returns one page of active products for the tenant in ctx.
+func (c *Client) Products(ctx context.Context, lp ListParams) (ProductList, error) {
+	q := url.Values{}
+	if lp.Limit > 0 {
+		q.Set("limit", strconv.Itoa(lp.Limit))
+	}
+	if lp.Cursor != "" {
+		q.Set("cursor", lp.Cursor)
+	}
+	if lp.Category != "" {
+		q.Set("category", lp.Category)
+	}
+	if lp.MinPrice != nil {
+		q.Set("min_price", strconv.FormatInt(*lp.MinPrice, 10))
+	}
+	if lp.MaxPrice != nil {
+		q.Set("max_price", strconv.FormatInt(*lp.MaxPrice, 10))
+	}
+	if lp.Sort != "" {
+		q.Set("sort", lp.Sort)
+	}
+	path := "/api/v1/products"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l ProductList
+	err := c.get(ctx, path, &l)
+	return l, err
+}
+
+func (c *Client) get(ctx context.Context, path string, out any) error {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog api GET %s: %w", path, err)
+	}
+	delay := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		retry, err := c.try(ctx, tenant, path, out)
+		if err == nil || !retry || attempt == 3 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay *= 4
+	}
+}
+
+// try makes one request and says whether a failure is worth retrying.
+func (c *Client) try(ctx context.Context, tenant, path string, out any) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return false, fmt.Errorf("catalog api GET %s: %w", path, err)
+	}
+	req.Header.Set(TenantHeader, tenant)
+	req.Header.Set("Accept", "application/json")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return ctx.Err() == nil, fmt.Errorf("catalog api GET %s: %w", path, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	if err != nil {
+		return true, fmt.Errorf("catalog api GET %s: read body: %w", path, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		e := &Error{Status: res.StatusCode}
+		_ = json.Unmarshal(body, e) // a non-problem body still yields the status
+		e.Status = res.StatusCode
+		switch res.StatusCode {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true, e
+		}
+		return false, e
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return false, fmt.Errorf("catalog api GET %s: decode: %w", path, err)
+	}
+	return false, nil
+}

@@ -1,0 +1,351 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Routes registers the catalog's operations: the public storefront reads
+// under /api/v1/products and /api/v1/categories, and the admin CRUD under
+// /api/v1/admin/… (admin bearer token required, enforced by the platform).
+func (s *Service) Routes(api *web.API) {
+	pub := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"catalog"}
+		return web.Public(op)
+	}
+	adm := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"catalog admin"}
+		return web.Admin(op)
+	}
+
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "list-products",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/products",
+		Summary:     "List active products",
+		Description: "Lists the store's active products, a page at a time: pass next_cursor back as cursor " +
+			"(with the same sort and filters) for the next page; it is absent on the last page. " +
+			"min_price and max_price bound a product's lowest variant price (its price_from), in minor " +
+			"units, both inclusive; the price sorts use that price too. category takes a category ID " +
+			"or slug and includes products of its descendant categories.",
+	}), s.listProducts)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "get-product",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/products/{id_or_slug}",
+		Summary:     "Get an active product by ID or slug",
+	}), s.getPublicProduct)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "list-categories",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/categories",
+		Summary:     "Get the category tree",
+		Description: "The root categories, each with its children, ordered by position then name.",
+	}), s.categoryTree)
+
+	huma.Register(api, adm(huma.Operation{
+		OperationID:   "admin-create-product",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/admin/products",
+		Summary:       "Create a product",
+		DefaultStatus: http.StatusCreated,
+	}), s.createProduct)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-list-products",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/products",
+		Summary:     "List products of every status, newest first",
+	}), s.adminListProducts)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-get-product",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/products/{id}",
+		Summary:     "Get a product of any status",
+	}), s.adminGetProduct)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-update-product",
+		Method:      http.MethodPatch,
+		Path:        "/api/v1/admin/products/{id}",
+		Summary:     "Update a product",
+		Description: "A partial update: absent fields stay. variants, when given, replace all variants; " +
+			"a variant keeps its ID while its SKU stays. Setting status archived archives the product.",
+	}), s.updateProduct)
+	huma.Register(api, adm(huma.Operation{
+		OperationID:   "admin-archive-product",
+		Method:        http.MethodDelete,
+		Path:          "/api/v1/admin/products/{id}",
+		Summary:       "Archive a product",
+		Description:   "Products are archived, never deleted: orders and stock still refer to their SKUs.",
+		DefaultStatus: http.StatusNoContent,
+	}), s.archiveProduct)
+
+	huma.Register(api, adm(huma.Operation{
+		OperationID:   "admin-create-category",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/admin/categories",
+		Summary:       "Create a category",
+		DefaultStatus: http.StatusCreated,
+	}), s.createCategory)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-list-categories",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/categories",
+		Summary:     "List categories (flat)",
+	}), s.adminListCategories)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-get-category",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/categories/{id}",
+		Summary:     "Get a category",
+	}), s.adminGetCategory)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-update-category",
+		Method:      http.MethodPatch,
+		Path:        "/api/v1/admin/categories/{id}",
+		Summary:     "Update a category",
+	}), s.updateCategory)
+	huma.Register(api, adm(huma.Operation{
+		OperationID:   "admin-delete-category",
+		Method:        http.MethodDelete,
+		Path:          "/api/v1/admin/categories/{id}",
+		Summary:       "Delete a category without children or products",
+		DefaultStatus: http.StatusNoContent,
+	}), s.deleteCategory)
+}
+
+// listInput is the query of GET /api/v1/products.
+type listInput struct {
+	Limit    int    `query:"limit" minimum:"1" doc:"Page size: default 20; larger than the maximum (100) is capped."`
+	Cursor   string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
+	Category string `query:"category" maxLength:"100" doc:"Category ID or slug; includes descendant categories."`
+	MinPrice int64  `query:"min_price" minimum:"0" doc:"Lowest variant price at least this, in minor units."`
+	MaxPrice int64  `query:"max_price" minimum:"0" doc:"Lowest variant price at most this, in minor units."`
+	Sort     string `query:"sort" enum:"newest,price_asc,price_desc,title" default:"newest"`
+
+	// huma cannot tell an absent integer from 0; Resolve records presence.
+	hasMin, hasMax bool
+}
+
+// Resolve notes which price bounds were given and checks they make sense.
+func (in *listInput) Resolve(ctx huma.Context) []error {
+	u := ctx.URL()
+	q := u.Query()
+	in.hasMin, in.hasMax = q.Has("min_price"), q.Has("max_price")
+	if in.hasMin && in.hasMax && in.MaxPrice < in.MinPrice {
+		return []error{&huma.ErrorDetail{Location: "query.max_price", Message: "must not be below min_price", Value: in.MaxPrice}}
+	}
+	return nil
+}
+
+func (in *listInput) query() ListQuery {
+	lq := ListQuery{Limit: in.Limit, Cursor: in.Cursor, Category: in.Category, Sort: Sort(in.Sort)}
+	if in.hasMin {
+		lq.MinPrice = &in.MinPrice
+	}
+	if in.hasMax {
+		lq.MaxPrice = &in.MaxPrice
+	}
+	return lq
+}
+
+type adminListInput struct {
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 20; larger than the maximum (100) is capped."`
+	Cursor string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
+	Status string `query:"status" enum:"draft,active,archived" doc:"Only products with this status."`
+}
+
+type productPath struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+type categoryPath struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+type productOutput struct {
+	Body catalogapi.Product
+}
+
+type productListOutput struct {
+	Body catalogapi.ProductList
+}
+
+type categoryOutput struct {
+	Body catalogapi.Category
+}
+
+type categoryListOutput struct {
+	Body catalogapi.CategoryList
+}
+
+func (s *Service) listProducts(ctx context.Context, in *listInput) (*productListOutput, error) {
+	l, err := s.ListProducts(ctx, in.query())
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &productListOutput{Body: l}, nil
+}
+
+func (s *Service) getPublicProduct(ctx context.Context, in *struct {
+	IDOrSlug string `path:"id_or_slug" maxLength:"100"`
+}) (*productOutput, error) {
+	p, err := s.PublicProduct(ctx, in.IDOrSlug)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &productOutput{Body: p}, nil
+}
+
+func (s *Service) categoryTree(ctx context.Context, _ *struct{}) (*categoryListOutput, error) {
+	tree, err := s.CategoryTree(ctx)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &categoryListOutput{Body: catalogapi.CategoryList{Items: tree}}, nil
+}
+
+func (s *Service) createProduct(ctx context.Context, in *struct {
+	Body catalogapi.ProductCreate
+}) (*struct {
+	Location string `header:"Location"`
+	Body     catalogapi.Product
+}, error) {
+	p, err := s.CreateProduct(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &struct {
+		Location string `header:"Location"`
+		Body     catalogapi.Product
+	}{Location: "/api/v1/admin/products/" + p.ID, Body: p}, nil
+}
+
+func (s *Service) adminListProducts(ctx context.Context, in *adminListInput) (*productListOutput, error) {
+	l, err := s.AdminProducts(ctx, AdminListQuery{Limit: in.Limit, Cursor: in.Cursor, Status: catalogapi.Status(in.Status)})
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &productListOutput{Body: l}, nil
+}
+
+func (s *Service) adminGetProduct(ctx context.Context, in *productPath) (*productOutput, error) {
+	p, err := s.Product(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &productOutput{Body: p}, nil
+}
+
+func (s *Service) updateProduct(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body catalogapi.ProductUpdate
+}) (*productOutput, error) {
+	p, err := s.UpdateProduct(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &productOutput{Body: p}, nil
+}
+
+func (s *Service) archiveProduct(ctx context.Context, in *productPath) (*struct{}, error) {
+	if _, err := s.ArchiveProduct(ctx, in.ID); err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+func (s *Service) createCategory(ctx context.Context, in *struct {
+	Body catalogapi.CategoryCreate
+}) (*categoryOutput, error) {
+	c, err := s.CreateCategory(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &categoryOutput{Body: c}, nil
+}
+
+func (s *Service) adminListCategories(ctx context.Context, _ *struct{}) (*categoryListOutput, error) {
+	cs, err := s.Categories(ctx)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &categoryListOutput{Body: catalogapi.CategoryList{Items: cs}}, nil
+}
+
+func (s *Service) adminGetCategory(ctx context.Context, in *categoryPath) (*categoryOutput, error) {
+	c, err := s.Category(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &categoryOutput{Body: c}, nil
+}
+
+func (s *Service) updateCategory(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body catalogapi.CategoryUpdate
+}) (*categoryOutput, error) {
+	c, err := s.UpdateCategory(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &categoryOutput{Body: c}, nil
+}
+
+func (s *Service) deleteCategory(ctx context.Context, in *categoryPath) (*struct{}, error) {
+	if err := s.DeleteCategory(ctx, in.ID); err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+// problem maps a service error to its HTTP status and stable code: the one
+// place that does. Anything unexpected is logged here, once, and answered
+// with a bare 500.
+func (s *Service) problem(ctx context.Context, err error) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		code := "validation_failed"
+		switch {
+		case errors.Is(ve.Err, ErrSKUTaken):
+			code = "sku_taken"
+		case errors.Is(ve.Err, ErrSlugTaken):
+			code = "slug_taken"
+		case errors.Is(ve.Err, ErrCategoryCycle):
+			code = "category_cycle"
+		}
+		fields := make([]*huma.ErrorDetail, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
+		}
+		return web.Error(http.StatusUnprocessableEntity, code, ve.Err.Error(), fields...)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return web.Error(http.StatusNotFound, "product_not_found", "no such product")
+	case errors.Is(err, ErrCategoryNotFound):
+		return web.Error(http.StatusNotFound, "category_not_found", "no such category")
+	case errors.Is(err, ErrInvalidCursor):
+		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor",
+			"the cursor is not one this list returned (with this sort)",
+			web.Field("query.cursor", "invalid cursor", nil))
+	case errors.Is(err, ErrTransition):
+		return web.Error(http.StatusConflict, "invalid_transition", "archived products can only go back to draft")
+	case errors.Is(err, ErrCategoryHasChildren):
+		return web.Error(http.StatusConflict, "category_has_children", "move or delete the child categories first")
+	case errors.Is(err, ErrCategoryInUse):
+		return web.Error(http.StatusConflict, "category_in_use", "move the category's products (archived ones too) first")
+	case errors.Is(err, ErrConflict):
+		return web.Error(http.StatusConflict, "conflict", "the item changed concurrently; retry")
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		return web.Error(499, "client_closed_request", "request canceled")
+	}
+	s.log.ErrorContext(ctx, "catalog request failed", "err", err)
+	return web.Error(http.StatusInternalServerError, "internal", "internal error; see the server log with this request's ID")
+}

@@ -1,0 +1,500 @@
+package catalog
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/money"
+)
+
+// Limits a product must keep. Request schemas state most of them too; they
+// are checked here again because not every product comes through HTTP
+// (demo data, imports).
+const (
+	maxTitle       = 200
+	maxDescription = 20000
+	maxSlug        = 100
+	maxSKU         = 64
+	maxVariants    = 100
+	maxOptions     = 5
+	maxOptionVals  = 50
+	maxAttributes  = 50
+	maxImages      = 20
+	// MaxPrice bounds a variant price in minor units (a billion euros), far
+	// from int64 overflow when prices are summed into orders.
+	MaxPrice = 100_000_000_000
+)
+
+// FieldError says what is wrong with one field of a request body.
+type FieldError struct {
+	// Field is the path in the request body, e.g. "variants[1].sku".
+	Field   string
+	Message string
+	Value   any
+}
+
+// ValidationError lists what is wrong with a product or category. Err is the
+// sentinel it matches: ErrInvalid, ErrSKUTaken, ErrSlugTaken or
+// ErrCategoryCycle.
+type ValidationError struct {
+	Err    error
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	for i, f := range e.Fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field + ": " + f.Message)
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) (or the other sentinels) work.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+func invalid(fields ...FieldError) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Err: ErrInvalid, Fields: fields}
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// Slugify makes a URL name from a title: accents dropped, lowercase ASCII
+// letters and digits, words joined by single dashes, at most 80 characters
+// (leaving room for a -N suffix). A title with nothing usable gives fallback.
+func Slugify(title, fallback string) string {
+	var b strings.Builder
+	dash := false
+	// NFKD splits "é" into "e" plus a combining accent, which is dropped.
+	for _, r := range norm.NFKD.String(title) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(unicode.ToLower(r))
+			dash = false
+		case unicode.Is(unicode.Mn, r):
+		case r == 'ß':
+			b.WriteString("ss")
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+		if b.Len() >= 80 {
+			break
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 80 {
+		s = strings.TrimRight(s[:80], "-")
+	}
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// nextSlug returns base, or base-2, base-3… whichever is the first not in
+// taken. taken holds base and the slugs starting with "base-".
+func nextSlug(base string, taken []string) string {
+	used := make(map[string]bool, len(taken))
+	for _, t := range taken {
+		used[t] = true
+	}
+	if !used[base] {
+		return base
+	}
+	for n := 2; ; n++ {
+		s := base + "-" + strconv.Itoa(n)
+		if !used[s] {
+			return s
+		}
+	}
+}
+
+// CanTransition reports whether a product may go from one status to
+// another. Archived products go back only to draft, so a product archived
+// long ago is looked at again before it is public.
+func CanTransition(from, to catalogapi.Status) bool {
+	if from == to {
+		return true
+	}
+	switch from {
+	case catalogapi.StatusDraft:
+		return to == catalogapi.StatusActive || to == catalogapi.StatusArchived
+	case catalogapi.StatusActive:
+		return to == catalogapi.StatusDraft || to == catalogapi.StatusArchived
+	case catalogapi.StatusArchived:
+		return to == catalogapi.StatusDraft
+	}
+	return false
+}
+
+// newProduct builds a product from a create request. The slug, when not
+// given, is the slugified title: the store makes it unique.
+func newProduct(in catalogapi.ProductCreate, newID func() string, now time.Time) (catalogapi.Product, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	p := catalogapi.Product{
+		ID:          newID(),
+		Slug:        in.Slug,
+		Title:       strings.TrimSpace(in.Title),
+		Description: in.Description,
+		Status:      in.Status,
+		CategoryID:  in.CategoryID,
+		Options:     in.Options,
+		Attributes:  in.Attributes,
+		Images:      in.Images,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if p.Status == "" {
+		p.Status = catalogapi.StatusDraft
+	}
+	if p.Status == catalogapi.StatusArchived {
+		return p, invalid(FieldError{Field: "status", Message: "a new product is draft or active", Value: p.Status})
+	}
+	if p.Slug == "" {
+		p.Slug = Slugify(p.Title, "product")
+	}
+	p.Variants = buildVariants(in.Variants, nil, newID)
+	if len(p.Options) == 0 {
+		p.Options = deriveOptions(p.Variants)
+	}
+	normalize(&p)
+	return p, validateProduct(p)
+}
+
+// patchProduct applies a partial update to p. changed is false when the
+// update leaves the product as it was, so no write or event is needed.
+func patchProduct(p catalogapi.Product, in catalogapi.ProductUpdate, newID func() string, now time.Time) (_ catalogapi.Product, changed bool, _ error) {
+	old := p
+	// Slices and maps are replaced, never edited in place: old stays intact.
+	if in.Title != nil {
+		p.Title = strings.TrimSpace(*in.Title)
+	}
+	if in.Slug != nil {
+		p.Slug = *in.Slug
+	}
+	if in.Description != nil {
+		p.Description = *in.Description
+	}
+	if in.Status != nil {
+		if !CanTransition(p.Status, *in.Status) {
+			return old, false, fmt.Errorf("%w: %s to %s", ErrTransition, p.Status, *in.Status)
+		}
+		p.Status = *in.Status
+	}
+	if in.CategoryID != nil {
+		p.CategoryID = *in.CategoryID
+	}
+	if in.Attributes != nil {
+		p.Attributes = in.Attributes
+	}
+	if in.Images != nil {
+		p.Images = in.Images
+	}
+	if in.Variants != nil {
+		p.Variants = buildVariants(in.Variants, old.Variants, newID)
+	}
+	switch {
+	case in.Options != nil:
+		p.Options = in.Options
+	case in.Variants != nil:
+		// New variants may use new option values: derive again unless the
+		// request says which options there are.
+		p.Options = deriveOptions(p.Variants)
+	}
+	normalize(&p)
+	if err := validateProduct(p); err != nil {
+		return old, false, err
+	}
+	p.UpdatedAt = old.UpdatedAt
+	if reflect.DeepEqual(p, old) {
+		return old, false, nil
+	}
+	p.UpdatedAt = now.UTC().Truncate(time.Microsecond)
+	if !p.UpdatedAt.After(old.UpdatedAt) {
+		// updated_at doubles as the row version: it must move on.
+		p.UpdatedAt = old.UpdatedAt.Add(time.Microsecond)
+	}
+	return p, true, nil
+}
+
+// buildVariants turns request variants into variants, keeping the ID of an
+// existing variant with the same SKU.
+func buildVariants(in []catalogapi.VariantInput, existing []catalogapi.Variant, newID func() string) []catalogapi.Variant {
+	ids := make(map[string]string, len(existing))
+	for _, v := range existing {
+		ids[v.SKU] = v.ID
+	}
+	out := make([]catalogapi.Variant, len(in))
+	for i, v := range in {
+		id, ok := ids[v.SKU]
+		if !ok {
+			id = newID()
+		}
+		out[i] = catalogapi.Variant{ID: id, SKU: v.SKU, Title: strings.TrimSpace(v.Title), Price: v.Price, Options: v.Options}
+	}
+	return out
+}
+
+// deriveOptions lists the option names the variants use (sorted, as maps
+// have no order) with their values in order of first use.
+func deriveOptions(vs []catalogapi.Variant) []catalogapi.Option {
+	var names []string
+	values := map[string][]string{}
+	for _, v := range vs {
+		for _, name := range slices.Sorted(maps.Keys(v.Options)) {
+			if _, ok := values[name]; !ok {
+				names = append(names, name)
+				values[name] = nil
+			}
+			if val := v.Options[name]; !slices.Contains(values[name], val) {
+				values[name] = append(values[name], val)
+			}
+		}
+	}
+	slices.Sort(names)
+	out := make([]catalogapi.Option, 0, len(names))
+	for _, n := range names {
+		out = append(out, catalogapi.Option{Name: n, Values: values[n]})
+	}
+	return out
+}
+
+// normalize gives every collection a non-nil value (so JSON shows [] and {}
+// rather than null) and untitled variants a title made of their options.
+func normalize(p *catalogapi.Product) {
+	if p.Options == nil {
+		p.Options = []catalogapi.Option{}
+	}
+	if p.Variants == nil {
+		p.Variants = []catalogapi.Variant{}
+	}
+	if p.Attributes == nil {
+		p.Attributes = map[string]string{}
+	}
+	if p.Images == nil {
+		p.Images = []catalogapi.Image{}
+	}
+	for i := range p.Variants {
+		v := &p.Variants[i]
+		if v.Options == nil {
+			v.Options = map[string]string{}
+		}
+		if v.Title == "" {
+			v.Title = variantTitle(p.Options, v.Options)
+		}
+	}
+	p.PriceFrom = priceFrom(p.Variants)
+}
+
+func variantTitle(opts []catalogapi.Option, vals map[string]string) string {
+	var parts []string
+	for _, o := range opts {
+		if v, ok := vals[o.Name]; ok {
+			parts = append(parts, v)
+		}
+	}
+	if len(parts) == 0 {
+		return "Default"
+	}
+	return strings.Join(parts, " / ")
+}
+
+// priceFrom is the lowest variant price: what lists show ("from €12") and
+// what the price filters and sorts compare.
+func priceFrom(vs []catalogapi.Variant) money.Money {
+	if len(vs) == 0 {
+		return money.Money{}
+	}
+	m := vs[0].Price
+	for _, v := range vs[1:] {
+		if v.Price.Amount < m.Amount {
+			m = v.Price
+		}
+	}
+	return m
+}
+
+// validateProduct checks every rule a stored product keeps, naming each
+// broken field by its path in a request body.
+func validateProduct(p catalogapi.Product) error {
+	var errs []FieldError
+	add := func(field, msg string, value any) {
+		errs = append(errs, FieldError{Field: field, Message: msg, Value: value})
+	}
+	if p.Title == "" || utf8.RuneCountInString(p.Title) > maxTitle {
+		add("title", fmt.Sprintf("must have 1 to %d characters besides surrounding spaces", maxTitle), p.Title)
+	}
+	if len(p.Slug) > maxSlug || !slugRE.MatchString(p.Slug) {
+		add("slug", "must be lowercase letters and digits separated by single dashes", p.Slug)
+	}
+	if utf8.RuneCountInString(p.Description) > maxDescription {
+		add("description", fmt.Sprintf("must have at most %d characters", maxDescription), nil)
+	}
+	switch p.Status {
+	case catalogapi.StatusDraft, catalogapi.StatusActive, catalogapi.StatusArchived:
+	default:
+		add("status", "must be draft, active or archived", p.Status)
+	}
+	errs = append(errs, validateOptions(p.Options)...)
+	errs = append(errs, validateVariants(p.Variants, p.Options)...)
+	if len(p.Attributes) > maxAttributes {
+		add("attributes", fmt.Sprintf("at most %d attributes", maxAttributes), len(p.Attributes))
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
+		if strings.TrimSpace(k) == "" || len(k) > 50 {
+			add("attributes", "names must have 1 to 50 characters", k)
+		}
+		if len(p.Attributes[k]) > 500 {
+			add("attributes."+k, "must have at most 500 characters", nil)
+		}
+	}
+	if len(p.Images) > maxImages {
+		add("images", fmt.Sprintf("at most %d images", maxImages), len(p.Images))
+	}
+	for i, img := range p.Images {
+		u := img.URL
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") && (!strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//")) {
+			add(fmt.Sprintf("images[%d].url", i), "must be an http(s) URL or a path starting with /", u)
+		}
+	}
+	return invalid(errs...)
+}
+
+func validateOptions(opts []catalogapi.Option) []FieldError {
+	var errs []FieldError
+	if len(opts) > maxOptions {
+		errs = append(errs, FieldError{Field: "options", Message: fmt.Sprintf("at most %d options", maxOptions), Value: len(opts)})
+	}
+	names := map[string]bool{}
+	for i, o := range opts {
+		if strings.TrimSpace(o.Name) == "" || names[o.Name] {
+			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: "must be non-empty and unique", Value: o.Name})
+		}
+		names[o.Name] = true
+		if len(o.Values) == 0 || len(o.Values) > maxOptionVals {
+			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values", i), Message: fmt.Sprintf("must have 1 to %d values", maxOptionVals), Value: len(o.Values)})
+		}
+		seen := map[string]bool{}
+		for j, v := range o.Values {
+			if strings.TrimSpace(v) == "" || seen[v] {
+				errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: "must be non-empty and unique", Value: v})
+			}
+			seen[v] = true
+		}
+	}
+	return errs
+}
+
+func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []FieldError {
+	var errs []FieldError
+	add := func(field, msg string, value any) {
+		errs = append(errs, FieldError{Field: field, Message: msg, Value: value})
+	}
+	if len(vs) == 0 || len(vs) > maxVariants {
+		add("variants", fmt.Sprintf("must have 1 to %d variants", maxVariants), len(vs))
+	}
+	skus := map[string]int{}
+	combos := map[string]int{}
+	for i, v := range vs {
+		at := func(f string) string { return fmt.Sprintf("variants[%d].%s", i, f) }
+		switch {
+		case !validSKU(v.SKU):
+			add(at("sku"), fmt.Sprintf("must have 1 to %d characters and no spaces", maxSKU), v.SKU)
+		case skus[v.SKU] > 0:
+			add(at("sku"), fmt.Sprintf("duplicate SKU: also variants[%d]", skus[v.SKU]-1), v.SKU)
+		default:
+			skus[v.SKU] = i + 1
+		}
+		if v.Price.Amount < 0 || v.Price.Amount > MaxPrice {
+			add(at("price.amount"), fmt.Sprintf("must be between 0 and %d minor units", int64(MaxPrice)), v.Price.Amount)
+		}
+		if err := money.ValidCurrency(v.Price.Currency); err != nil {
+			add(at("price.currency"), "unknown ISO 4217 currency", v.Price.Currency)
+		} else if i > 0 && v.Price.Currency != vs[0].Price.Currency {
+			add(at("price.currency"), "all variants of a product use one currency", v.Price.Currency)
+		}
+		if utf8.RuneCountInString(v.Title) > maxTitle {
+			add(at("title"), fmt.Sprintf("must have at most %d characters", maxTitle), nil)
+		}
+		if msg := checkVariantOptions(v.Options, opts); msg != "" {
+			add(at("options"), msg, v.Options)
+			continue
+		}
+		if len(opts) > 0 {
+			key := comboKey(v.Options, opts)
+			if j, dup := combos[key]; dup {
+				add(at("options"), fmt.Sprintf("same options as variants[%d]", j), v.Options)
+			} else {
+				combos[key] = i
+			}
+		}
+	}
+	return errs
+}
+
+// validSKU allows printable characters without spaces: SKUs are printed on
+// labels and typed into scanners, and other services key stock by them.
+func validSKU(s string) bool {
+	if s == "" || len(s) > maxSKU {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkVariantOptions says what is wrong with a variant's option values:
+// each product option needs a value from its list, and nothing else.
+func checkVariantOptions(vals map[string]string, opts []catalogapi.Option) string {
+	for _, o := range opts {
+		v, ok := vals[o.Name]
+		if !ok {
+			return fmt.Sprintf("needs a value for option %q", o.Name)
+		}
+		if !slices.Contains(o.Values, v) {
+			return fmt.Sprintf("%q is not a value of option %q", v, o.Name)
+		}
+	}
+	if len(vals) > len(opts) {
+		return "names an option the product does not have"
+	}
+	return ""
+}
+
+func comboKey(vals map[string]string, opts []catalogapi.Option) string {
+	var b strings.Builder
+	for _, o := range opts {
+		b.WriteString(vals[o.Name])
+		b.WriteByte(0)
+	}
+	return b.String()
+}

@@ -1,0 +1,458 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/catalog/catalogdb"
+	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+// The SQL lives in queries/*.sql and is compiled by sqlc into catalogdb
+// (run `go tool sqlc generate` from the repository root). The queries use
+// sqlc.arg() rather than $1 so they also parse with sqlc's sqlite engine
+// (`go tool sqlc vet` checks both); sqlc emits $1… which both drivers take.
+
+// errStale means a product changed between read and write in a concurrent
+// transaction (PostgreSQL only): the whole operation is retried.
+var errStale = errors.New("catalog: product changed concurrently")
+
+// store reads and writes the catalog tables. Reads go to the read pool;
+// writes happen inside tx, with the events they announce.
+type store struct {
+	db   *sqldb.DB
+	read *catalogdb.Queries
+}
+
+// newStore prepares every query on the read pool once: without it SQLite
+// parses and plans each statement on every call, a quarter of the cost of a
+// product list. Writes use catalogdb.New(tx), unprepared: statements of the
+// read pool cannot be bound to a transaction of the write pool. Preparing
+// also checks, at start-up, that the database has been migrated.
+func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
+	read, err := catalogdb.Prepare(ctx, db.Read())
+	if err != nil {
+		return nil, fmt.Errorf("catalog: prepare queries (is the database migrated?): %w", err)
+	}
+	return &store{db: db, read: read}, nil
+}
+
+// tx runs fn in one write transaction (retried by sqldb on transient
+// conflicts), with the generated queries bound to it.
+func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *catalogdb.Queries) error) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return fn(tx, catalogdb.New(tx))
+	})
+}
+
+// addEvent writes one product event to the outbox in tx.
+func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
+	e, err := outbox.NewEvent(ctx, catalogapi.Source, subject, at, data)
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, e)
+}
+
+// product loads one product of any status with its variants.
+func (s *store) product(ctx context.Context, q *catalogdb.Queries, tenant, id string) (catalogapi.Product, error) {
+	row, err := q.GetProduct(ctx, catalogdb.GetProductParams{TenantID: tenant, ID: id})
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalogapi.Product{}, ErrNotFound
+	}
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("load product %s: %w", id, err)
+	}
+	return s.withVariants(ctx, q, row)
+}
+
+// activeProduct loads an active product by ID or slug.
+func (s *store) activeProduct(ctx context.Context, tenant, key string) (catalogapi.Product, error) {
+	row, err := s.read.GetActiveProduct(ctx, catalogdb.GetActiveProductParams{TenantID: tenant, Key: key})
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalogapi.Product{}, ErrNotFound
+	}
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("load product %s: %w", key, err)
+	}
+	return s.withVariants(ctx, s.read, row)
+}
+
+func (s *store) withVariants(ctx context.Context, q *catalogdb.Queries, row catalogdb.Product) (catalogapi.Product, error) {
+	vs, err := q.ListVariants(ctx, catalogdb.ListVariantsParams{TenantID: row.TenantID, ProductID: row.ID})
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("load variants of %s: %w", row.ID, err)
+	}
+	return toProduct(row, vs)
+}
+
+// joinedRow is the shape of every list query: one row per variant, with its
+// product. The generated row types all have this underlying type.
+type joinedRow = struct {
+	Product catalogdb.Product
+	Variant catalogdb.Variant
+}
+
+func joined[R ~struct {
+	Product catalogdb.Product
+	Variant catalogdb.Variant
+}](rows []R, err error) ([]joinedRow, error) {
+	out := make([]joinedRow, len(rows))
+	for i, r := range rows {
+		out[i] = joinedRow(r)
+	}
+	return out, err
+}
+
+// list loads up to limit active products after the cursor, in the cursor's
+// order, with their variants: one query whatever the page size.
+func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cursor, limit int) ([]catalogapi.Product, error) {
+	minP, maxP := int64(0), int64(math.MaxInt64)
+	if lq.MinPrice != nil {
+		minP = *lq.MinPrice
+	}
+	if lq.MaxPrice != nil {
+		maxP = *lq.MaxPrice
+	}
+	lim := int64(limit)
+	var rows []joinedRow
+	var err error
+	switch after.Sort {
+	case SortPriceAsc:
+		rows, err = joined(s.read.ListPriceAsc(ctx, catalogdb.ListPriceAscParams{
+			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
+			AfterKey: after.N, AfterID: after.ID, PageLimit: lim}))
+	case SortPriceDesc:
+		rows, err = joined(s.read.ListPriceDesc(ctx, catalogdb.ListPriceDescParams{
+			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
+			AfterKey: after.N, AfterID: after.ID, PageLimit: lim}))
+	case SortTitle:
+		rows, err = joined(s.read.ListTitle(ctx, catalogdb.ListTitleParams{
+			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
+			AfterKey: after.T, AfterID: after.ID, PageLimit: lim}))
+	default:
+		rows, err = joined(s.read.ListNewest(ctx, catalogdb.ListNewestParams{
+			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
+			AfterKey: after.N, AfterID: after.ID, PageLimit: lim}))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list products by %s: %w", after.Sort, err)
+	}
+	return groupRows(rows)
+}
+
+// listAdmin loads up to limit products of any status (or of one), newest first.
+func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.Status, after cursor, limit int) ([]catalogapi.Product, error) {
+	rows, err := joined(s.read.ListAdmin(ctx, catalogdb.ListAdminParams{
+		TenantID: tenant, Status: string(status), AfterKey: after.N, AfterID: after.ID,
+		PageLimit: int64(limit)}))
+	if err != nil {
+		return nil, fmt.Errorf("list products for admin: %w", err)
+	}
+	return groupRows(rows)
+}
+
+// groupRows folds consecutive rows of one product into the product.
+func groupRows(rows []joinedRow) ([]catalogapi.Product, error) {
+	var out []catalogapi.Product
+	for i := 0; i < len(rows); {
+		j := i
+		vs := make([]catalogdb.Variant, 0, 4)
+		for ; j < len(rows) && rows[j].Product.ID == rows[i].Product.ID; j++ {
+			vs = append(vs, rows[j].Variant)
+		}
+		p, err := toProduct(rows[i].Product, vs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+		i = j
+	}
+	return out, nil
+}
+
+func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product, error) {
+	p := catalogapi.Product{
+		ID:          r.ID,
+		Slug:        r.Slug,
+		Title:       r.Title,
+		Description: r.Description,
+		Status:      catalogapi.Status(r.Status),
+		CategoryID:  r.CategoryID.String,
+		PriceFrom:   money.Money{Amount: r.MinPrice, Currency: r.Currency},
+		CreatedAt:   time.UnixMicro(r.CreatedAt).UTC(),
+		UpdatedAt:   time.UnixMicro(r.UpdatedAt).UTC(),
+		Variants:    make([]catalogapi.Variant, 0, len(vs)),
+	}
+	if err := decodeJSON(r.Options, &p.Options, []catalogapi.Option{}); err != nil {
+		return p, fmt.Errorf("decode options of product %s: %w", r.ID, err)
+	}
+	if err := decodeJSON(r.Attributes, &p.Attributes, map[string]string{}); err != nil {
+		return p, fmt.Errorf("decode attributes of product %s: %w", r.ID, err)
+	}
+	if err := decodeJSON(r.Images, &p.Images, []catalogapi.Image{}); err != nil {
+		return p, fmt.Errorf("decode images of product %s: %w", r.ID, err)
+	}
+	for _, v := range vs {
+		cv := catalogapi.Variant{ID: v.ID, SKU: v.Sku, Title: v.Title, Price: money.Money{Amount: v.Price, Currency: v.Currency}}
+		if err := decodeJSON(v.Options, &cv.Options, map[string]string{}); err != nil {
+			return p, fmt.Errorf("decode options of variant %s: %w", v.Sku, err)
+		}
+		p.Variants = append(p.Variants, cv)
+	}
+	return p, nil
+}
+
+// decodeJSON decodes a JSON column into dst, which gets empty when the
+// column holds null, so responses show [] or {} rather than null.
+func decodeJSON[T any](s string, dst *T, empty T) error {
+	if err := json.Unmarshal([]byte(s), dst); err != nil {
+		return err
+	}
+	if isNil(*dst) {
+		*dst = empty
+	}
+	return nil
+}
+
+func isNil(v any) bool {
+	switch x := v.(type) {
+	case []catalogapi.Option:
+		return x == nil
+	case []catalogapi.Image:
+		return x == nil
+	case map[string]string:
+		return x == nil
+	}
+	return false
+}
+
+func encodeJSON(v any) string {
+	b, _ := json.Marshal(v) // cannot fail: strings, slices and maps of strings
+	return string(b)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// insertProduct writes a new product and its variants.
+func insertProduct(ctx context.Context, q *catalogdb.Queries, tenant string, p catalogapi.Product) error {
+	err := q.InsertProduct(ctx, catalogdb.InsertProductParams{
+		TenantID: tenant, ID: p.ID, Slug: p.Slug, Title: p.Title, Description: p.Description,
+		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: encodeJSON(p.Options),
+		Attributes: encodeJSON(p.Attributes), Images: encodeJSON(p.Images),
+		MinPrice: p.PriceFrom.Amount, Currency: p.PriceFrom.Currency,
+		CreatedAt: micros(p.CreatedAt), UpdatedAt: micros(p.UpdatedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("insert product %s: %w", p.Slug, err)
+	}
+	for i, v := range p.Variants {
+		if err := insertVariant(ctx, q, tenant, p, i, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertVariant(ctx context.Context, q *catalogdb.Queries, tenant string, p catalogapi.Product, i int, v catalogapi.Variant) error {
+	err := q.InsertVariant(ctx, catalogdb.InsertVariantParams{
+		TenantID: tenant, ID: v.ID, ProductID: p.ID, Sku: v.SKU, Title: v.Title,
+		Price: v.Price.Amount, Currency: v.Price.Currency, Options: encodeJSON(v.Options),
+		Position: int64(i), CreatedAt: micros(p.UpdatedAt), UpdatedAt: micros(p.UpdatedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("insert variant %s: %w", v.SKU, err)
+	}
+	return nil
+}
+
+// updateProduct writes p over old, which it was read as in this
+// transaction: the product row if nobody changed it since (else errStale),
+// then the variants, matched by ID (buildVariants kept IDs by SKU).
+func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old, p catalogapi.Product) error {
+	n, err := q.UpdateProduct(ctx, catalogdb.UpdateProductParams{
+		TenantID: tenant, ID: p.ID, Slug: p.Slug, Title: p.Title, Description: p.Description,
+		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: encodeJSON(p.Options),
+		Attributes: encodeJSON(p.Attributes), Images: encodeJSON(p.Images),
+		MinPrice: p.PriceFrom.Amount, Currency: p.PriceFrom.Currency,
+		UpdatedAt: micros(p.UpdatedAt), ReadAt: micros(old.UpdatedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("update product %s: %w", p.ID, err)
+	}
+	if n == 0 {
+		return errStale
+	}
+	keep := make(map[string]bool, len(p.Variants))
+	for _, v := range p.Variants {
+		keep[v.ID] = true
+	}
+	had := make(map[string]bool, len(old.Variants))
+	// Delete first: a removed variant's SKU may not be reused by a new one
+	// before it is gone, or the unique index would object.
+	for _, v := range old.Variants {
+		had[v.ID] = true
+		if keep[v.ID] {
+			continue
+		}
+		if err := q.DeleteVariant(ctx, catalogdb.DeleteVariantParams{TenantID: tenant, ID: v.ID, ProductID: p.ID}); err != nil {
+			return fmt.Errorf("delete variant %s: %w", v.SKU, err)
+		}
+	}
+	for i, v := range p.Variants {
+		if !had[v.ID] {
+			if err := insertVariant(ctx, q, tenant, p, i, v); err != nil {
+				return err
+			}
+			continue
+		}
+		err := q.UpdateVariant(ctx, catalogdb.UpdateVariantParams{
+			TenantID: tenant, ID: v.ID, ProductID: p.ID, Title: v.Title, Price: v.Price.Amount,
+			Currency: v.Price.Currency, Options: encodeJSON(v.Options), Position: int64(i),
+			UpdatedAt: micros(p.UpdatedAt),
+		})
+		if err != nil {
+			return fmt.Errorf("update variant %s: %w", v.SKU, err)
+		}
+	}
+	return nil
+}
+
+// checkSKUs fails with ErrSKUTaken, naming each field, if another product
+// of the tenant already uses one of p's SKUs.
+func checkSKUs(ctx context.Context, q *catalogdb.Queries, tenant string, p catalogapi.Product) error {
+	var errs []FieldError
+	for i, v := range p.Variants {
+		owner, err := q.SKUOwner(ctx, catalogdb.SKUOwnerParams{TenantID: tenant, Sku: v.SKU})
+		if errors.Is(err, sql.ErrNoRows) || owner == p.ID {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check SKU %s: %w", v.SKU, err)
+		}
+		errs = append(errs, FieldError{Field: fmt.Sprintf("variants[%d].sku", i), Message: "SKU is used by another product", Value: v.SKU})
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Err: ErrSKUTaken, Fields: errs}
+	}
+	return nil
+}
+
+// productSlug settles p's slug: a chosen slug must be free (else
+// ErrSlugTaken); a derived one becomes base, base-2, base-3… whichever is.
+func productSlug(ctx context.Context, q *catalogdb.Queries, tenant, id, slug string, chosen bool) (string, error) {
+	if chosen {
+		owner, err := q.ProductIDBySlug(ctx, catalogdb.ProductIDBySlugParams{TenantID: tenant, Slug: slug})
+		if errors.Is(err, sql.ErrNoRows) || owner == id {
+			return slug, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("check slug %s: %w", slug, err)
+		}
+		return "", slugTaken(slug)
+	}
+	taken, err := q.ProductSlugs(ctx, catalogdb.ProductSlugsParams{TenantID: tenant, Slug: slug, Prefix: slug + "-%"})
+	if err != nil {
+		return "", fmt.Errorf("find free slug for %s: %w", slug, err)
+	}
+	return nextSlug(slug, taken), nil
+}
+
+// categorySlug is productSlug for categories.
+func categorySlug(ctx context.Context, q *catalogdb.Queries, tenant, id, slug string, chosen bool) (string, error) {
+	if chosen {
+		owner, err := q.CategoryIDBySlug(ctx, catalogdb.CategoryIDBySlugParams{TenantID: tenant, Slug: slug})
+		if errors.Is(err, sql.ErrNoRows) || owner == id {
+			return slug, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("check slug %s: %w", slug, err)
+		}
+		return "", slugTaken(slug)
+	}
+	taken, err := q.CategorySlugs(ctx, catalogdb.CategorySlugsParams{TenantID: tenant, Slug: slug, Prefix: slug + "-%"})
+	if err != nil {
+		return "", fmt.Errorf("find free slug for %s: %w", slug, err)
+	}
+	return nextSlug(slug, taken), nil
+}
+
+func slugTaken(slug string) error {
+	return &ValidationError{Err: ErrSlugTaken, Fields: []FieldError{{Field: "slug", Message: "slug is used by another item", Value: slug}}}
+}
+
+// categoryExists checks a category ID given in a request, failing with a
+// validation error on field when the tenant has no such category.
+func categoryExists(ctx context.Context, q *catalogdb.Queries, tenant, id, field string) error {
+	_, err := q.GetCategory(ctx, catalogdb.GetCategoryParams{TenantID: tenant, ID: id})
+	if errors.Is(err, sql.ErrNoRows) {
+		return invalid(FieldError{Field: field, Message: "no such category", Value: id})
+	}
+	if err != nil {
+		return fmt.Errorf("load category %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *store) categories(ctx context.Context, q *catalogdb.Queries, tenant string) ([]catalogapi.Category, error) {
+	rows, err := q.ListCategories(ctx, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	out := make([]catalogapi.Category, len(rows))
+	for i, r := range rows {
+		out[i] = toCategory(r)
+	}
+	return out, nil
+}
+
+func (s *store) category(ctx context.Context, q *catalogdb.Queries, tenant, id string) (catalogapi.Category, error) {
+	r, err := q.GetCategory(ctx, catalogdb.GetCategoryParams{TenantID: tenant, ID: id})
+	if errors.Is(err, sql.ErrNoRows) {
+		return catalogapi.Category{}, ErrCategoryNotFound
+	}
+	if err != nil {
+		return catalogapi.Category{}, fmt.Errorf("load category %s: %w", id, err)
+	}
+	return toCategory(r), nil
+}
+
+func toCategory(r catalogdb.Category) catalogapi.Category {
+	return catalogapi.Category{
+		ID: r.ID, ParentID: r.ParentID.String, Slug: r.Slug, Name: r.Name, Description: r.Description,
+		Position: r.Position, CreatedAt: time.UnixMicro(r.CreatedAt).UTC(), UpdatedAt: time.UnixMicro(r.UpdatedAt).UTC(),
+	}
+}
+
+func insertCategory(ctx context.Context, q *catalogdb.Queries, tenant string, c catalogapi.Category) error {
+	err := q.InsertCategory(ctx, catalogdb.InsertCategoryParams{
+		TenantID: tenant, ID: c.ID, ParentID: nullString(c.ParentID), Slug: c.Slug, Name: c.Name,
+		Description: c.Description, Position: c.Position, CreatedAt: micros(c.CreatedAt), UpdatedAt: micros(c.UpdatedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("insert category %s: %w", c.Slug, err)
+	}
+	return nil
+}
+
+func updateCategory(ctx context.Context, q *catalogdb.Queries, tenant string, c catalogapi.Category) error {
+	n, err := q.UpdateCategory(ctx, catalogdb.UpdateCategoryParams{
+		TenantID: tenant, ID: c.ID, ParentID: nullString(c.ParentID), Slug: c.Slug, Name: c.Name,
+		Description: c.Description, Position: c.Position, UpdatedAt: micros(c.UpdatedAt),
+	})
+	if err != nil {
+		return fmt.Errorf("update category %s: %w", c.ID, err)
+	}
+	if n == 0 {
+		return ErrCategoryNotFound
+	}
+	return nil
+}
