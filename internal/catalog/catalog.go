@@ -16,7 +16,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"time"
 
@@ -34,17 +33,7 @@ import (
 var migrationFiles embed.FS
 
 // Migrations creates the catalog tables. Apply outbox.Migrations first.
-var Migrations = sqldb.Migrations{FS: sub(migrationFiles, "migrations"), Table: "catalog_db_version"}
-
-// sub roots f at dir. fs.Sub fails only on an invalid name, and dir is a
-// constant; should it ever fail, migrating reports "no migrations" loudly.
-func sub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		return f
-	}
-	return s
-}
+var Migrations = sqldb.Embedded(migrationFiles, "migrations", "catalog_db_version")
 
 // Errors the service returns; http.go maps each to a status and code.
 var (

@@ -11,7 +11,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,15 +30,7 @@ import (
 var migrations embed.FS
 
 // Migrations creates the tenant directory's tables.
-var Migrations = sqldb.Migrations{FS: sub(migrations, "migrations"), Table: "tenant_db_version"}
-
-func sub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // unreachable: the directory is embedded
-	}
-	return s
-}
+var Migrations = sqldb.Embedded(migrations, "migrations", "tenant_db_version")
 
 // ErrNotFound is returned for hosts and IDs of no active tenant.
 var ErrNotFound = errors.New("tenant: not found")

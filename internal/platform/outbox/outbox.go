@@ -16,7 +16,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,16 +30,7 @@ var migrations embed.FS
 
 // Migrations creates the outbox and inbox tables; every service database
 // applies it before its own set.
-var Migrations = sqldb.Migrations{FS: mustSub(migrations, "migrations"), Table: "outbox_db_version"}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		// Unreachable: the directory is embedded above.
-		panic(err)
-	}
-	return s
-}
+var Migrations = sqldb.Embedded(migrations, "migrations", "outbox_db_version")
 
 // Envelope is the wire form of every Mercato event. Fields are only ever added.
 type Envelope struct {

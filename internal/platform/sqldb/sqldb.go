@@ -203,6 +203,17 @@ type Migrations struct {
 	Table string
 }
 
+// Embedded returns the migrations in directory dir of an embedded file
+// system, tracked in table. dir is a constant of the caller's, so a bad one
+// is a programmer error caught at start-up.
+func Embedded(f fs.FS, dir, table string) Migrations {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(fmt.Sprintf("sqldb: embedded migrations %q: %v", dir, err))
+	}
+	return Migrations{FS: sub, Table: table}
+}
+
 // Migrate applies every set in order.
 func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
 	for _, m := range sets {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -23,15 +22,7 @@ import (
 var migrations embed.FS
 
 // IdempotencyMigrations creates the table of Idempotency-Key outcomes.
-var IdempotencyMigrations = sqldb.Migrations{FS: subFS(migrations, "migrations"), Table: "web_db_version"}
-
-func subFS(f fs.FS, dir string) fs.FS {
-	s, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(err) // unreachable: the directory is embedded
-	}
-	return s
-}
+var IdempotencyMigrations = sqldb.Embedded(migrations, "migrations", "web_db_version")
 
 // IdempotencyStore keeps the outcome of each mutating request sent with an
 // Idempotency-Key, per tenant, so a retry gets the first response back:

@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -759,4 +761,14 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("test ended waiting for %s", what)
 		}
 	}
+}
+
+// Logger returns a logger writing to the test's output (shown for failing
+// tests and with -v), at warn level, or debug with MERCATO_TEST_BUS_DEBUG set.
+func Logger(t testing.TB) *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("MERCATO_TEST_BUS_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: level}))
 }

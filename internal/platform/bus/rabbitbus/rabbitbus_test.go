@@ -15,22 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
 )
 
-func testLogger(t *testing.T) *slog.Logger {
-	level := slog.LevelWarn
-	if os.Getenv("MERCATO_TEST_BUS_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-// tWriter sends log lines to t.Log, so they show only for failing tests.
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
-}
+func testLogger(t *testing.T) *slog.Logger { return bustest.Logger(t) }
 
 func TestRabbitMQ(t *testing.T) {
 	url := os.Getenv("MERCATO_TEST_RABBITMQ")
