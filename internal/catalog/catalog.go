@@ -24,6 +24,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/catalog/catalogdb"
+	"github.com/mercato/mercato/internal/platform/cache"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -56,6 +57,13 @@ type Config struct {
 	PageSize int
 	// MaxPageSize caps the limit a request may ask for.
 	MaxPageSize int
+	// CacheTTL is how long encoded public pages (product lists, product
+	// pages) are kept. A write in this process invalidates its tenant's pages
+	// at once; CacheTTL bounds how stale another replica's may be. Zero
+	// disables the cache.
+	CacheTTL time.Duration
+	// CacheBytes bounds the memory of the page cache.
+	CacheBytes int
 }
 
 // Defaults of Config.
@@ -69,6 +77,8 @@ const (
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "products per page when a list request gives no limit")
 	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+	fs.DurationVar(&c.CacheTTL, prefix+"cache-ttl", 5*time.Second, "how long public product pages are cached (0 disables); writes here invalidate at once, other replicas within this time")
+	fs.IntVar(&c.CacheBytes, prefix+"cache-bytes", 64<<20, "memory bound of the public page cache")
 }
 
 // Validate reports a config the service cannot run with.
@@ -78,6 +88,9 @@ func (c Config) Validate() error {
 	}
 	if c.PageSize > c.MaxPageSize {
 		return fmt.Errorf("catalog: page-size %d is above max-page-size %d", c.PageSize, c.MaxPageSize)
+	}
+	if c.CacheTTL < 0 || c.CacheBytes < 0 {
+		return fmt.Errorf("catalog: cache-ttl (%s) and cache-bytes (%d) must not be negative", c.CacheTTL, c.CacheBytes)
 	}
 	if c.MaxPageSize > 1000 {
 		return fmt.Errorf("catalog: max-page-size %d is above 1000", c.MaxPageSize)
@@ -89,6 +102,7 @@ func (c Config) Validate() error {
 type Service struct {
 	cfg    Config
 	store  *store
+	pages  *cache.Pages // nil: no caching
 	events *outbox.Relay
 	log    *slog.Logger
 	now    func() time.Time
@@ -122,7 +136,7 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: st, events: events, log: log, now: time.Now, newID: newID}, nil
+	return &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID}, nil
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows land at the end of
@@ -150,6 +164,9 @@ func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *catalogdb.Qu
 	for range attempts {
 		err = s.store.tx(ctx, fn)
 		if err == nil {
+			if tenant, err := tenancy.ID(ctx); err == nil {
+				s.pages.Invalidate(tenant)
+			}
 			if s.events != nil {
 				s.events.Notify()
 			}

@@ -1,13 +1,19 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"reflect"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -34,12 +40,14 @@ func (s *Service) Routes(api *web.API) {
 			"min_price and max_price bound a product's lowest variant price (its price_from), in minor " +
 			"units, both inclusive; the price sorts use that price too. category takes a category ID " +
 			"or slug and includes products of its descendant categories.",
+		Responses: jsonResponse[catalogapi.ProductList](api, "A page of active products."),
 	}), s.listProducts)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "get-product",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/products/{id_or_slug}",
 		Summary:     "Get an active product by ID or slug",
+		Responses:   jsonResponse[catalogapi.Product](api, "The product."),
 	}), s.getPublicProduct)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "list-categories",
@@ -184,22 +192,66 @@ type categoryListOutput struct {
 	Body catalogapi.CategoryList
 }
 
-func (s *Service) listProducts(ctx context.Context, in *listInput) (*productListOutput, error) {
-	l, err := s.ListProducts(ctx, in.query())
+// cachedJSON is a public response body served from the page cache: encoded
+// once, then copied out as bytes. Its operation declares the real schema
+// (see jsonResponse), so the OpenAPI document is unchanged.
+type cachedJSON struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
+}
+
+// cached answers with the tenant's cached page for key, or builds, encodes
+// and caches it. Errors are not cached.
+func (s *Service) cached(ctx context.Context, key string, build func() (any, error)) (*cachedJSON, error) {
+	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return &productListOutput{Body: l}, nil
+	if body, ok := s.pages.Get(tenant, key); ok {
+		return &cachedJSON{ContentType: "application/json", Body: body}, nil
+	}
+	version := s.pages.Version(tenant) // before reading: see cache.Pages
+	v, err := build()
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as huma encodes
+	if err := enc.Encode(v); err != nil {
+		return nil, s.problem(ctx, fmt.Errorf("encode %s: %w", key, err))
+	}
+	s.pages.Put(tenant, key, version, buf.Bytes())
+	return &cachedJSON{ContentType: "application/json", Body: buf.Bytes()}, nil
+}
+
+// jsonResponse declares a 200 response with T's schema, for operations that
+// answer with cachedJSON.
+func jsonResponse[T any](api huma.API, description string) map[string]*huma.Response {
+	schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[T](), true, "")
+	return map[string]*huma.Response{"200": {
+		Description: description,
+		Content:     map[string]*huma.MediaType{"application/json": {Schema: schema}},
+	}}
+}
+
+func (s *Service) listProducts(ctx context.Context, in *listInput) (*cachedJSON, error) {
+	lq := in.query()
+	key := fmt.Sprintf("list|%d|%s|%s|%s|%s|%s", lq.Limit, lq.Sort, lq.Category, bound(lq.MinPrice), bound(lq.MaxPrice), lq.Cursor)
+	return s.cached(ctx, key, func() (any, error) { return s.ListProducts(ctx, lq) })
+}
+
+func bound(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.FormatInt(*p, 10)
 }
 
 func (s *Service) getPublicProduct(ctx context.Context, in *struct {
 	IDOrSlug string `path:"id_or_slug" maxLength:"100"`
-}) (*productOutput, error) {
-	p, err := s.PublicProduct(ctx, in.IDOrSlug)
-	if err != nil {
-		return nil, s.problem(ctx, err)
-	}
-	return &productOutput{Body: p}, nil
+}) (*cachedJSON, error) {
+	return s.cached(ctx, "product|"+in.IDOrSlug, func() (any, error) { return s.PublicProduct(ctx, in.IDOrSlug) })
 }
 
 func (s *Service) categoryTree(ctx context.Context, _ *struct{}) (*categoryListOutput, error) {

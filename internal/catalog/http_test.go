@@ -499,3 +499,41 @@ func BenchmarkListProducts(b *testing.B) {
 		}
 	}
 }
+
+// TestHTTPPageCache checks that cached public pages never outlive a write
+// made in this process, and that errors are not cached.
+func TestHTTPPageCache(t *testing.T) {
+	f := newHTTPFixture(t)
+	if f.svc.pages == nil {
+		t.Fatal("the test service runs without the page cache: this test would prove nothing")
+	}
+	f.json(req{method: "GET", path: "/api/v1/products/cached-mug"}, http.StatusNotFound, nil)
+	var p catalogapi.Product
+	f.json(req{method: "POST", path: "/api/v1/admin/products", admin: true,
+		body: `{"title":"Cached Mug","status":"active","variants":[{"sku":"CM-1","price":{"amount":900,"currency":"EUR"}}]}`}, http.StatusCreated, &p)
+	f.json(req{method: "GET", path: "/api/v1/products/cached-mug"}, http.StatusOK, nil)
+
+	var list catalogapi.ProductList
+	f.json(req{method: "GET", path: "/api/v1/products"}, http.StatusOK, &list)
+	f.json(req{method: "GET", path: "/api/v1/products"}, http.StatusOK, &list) // from the cache
+	if len(list.Items) != 1 || list.Items[0].Title != "Cached Mug" {
+		t.Fatalf("list = %+v", list.Items)
+	}
+	f.json(req{method: "PATCH", path: "/api/v1/admin/products/" + p.ID, admin: true, body: `{"title":"Renamed Mug"}`}, http.StatusOK, nil)
+	f.json(req{method: "GET", path: "/api/v1/products"}, http.StatusOK, &list)
+	if len(list.Items) != 1 || list.Items[0].Title != "Renamed Mug" {
+		t.Fatalf("after PATCH the list shows %+v: a stale cached page", list.Items)
+	}
+	// Another tenant's write does not touch this tenant's pages, and its
+	// pages are its own.
+	f.json(req{method: "GET", path: "/api/v1/products", tenant: "acme"}, http.StatusOK, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("tenant acme sees %d products of default", len(list.Items))
+	}
+	f.json(req{method: "DELETE", path: "/api/v1/admin/products/" + p.ID, admin: true}, http.StatusNoContent, nil)
+	f.json(req{method: "GET", path: "/api/v1/products/cached-mug"}, http.StatusNotFound, nil)
+	f.json(req{method: "GET", path: "/api/v1/products"}, http.StatusOK, &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("archived product still listed: %+v", list.Items)
+	}
+}

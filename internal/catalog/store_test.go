@@ -21,7 +21,8 @@ import (
 // per call, so created_at values are distinct and ordered.
 func newTestService(t *testing.T, db *sqldb.DB) *Service {
 	t.Helper()
-	s, err := New(Config{}, db, nil, nil)
+	// The page cache is on, as in production, so every test would catch a stale page.
+	s, err := New(Config{CacheTTL: time.Minute, CacheBytes: 1 << 20}, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
