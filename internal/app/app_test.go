@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/platform/bus"
-	"github.com/mercato/mercato/internal/tenant"
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 const token = "app-test-admin-token-0123456789"
@@ -39,6 +42,25 @@ func (p *probe) Run(ctx context.Context) error {
 	return nil
 }
 
+// directory stands in for the tenant service: the default store on
+// localhost, served on the contract's resolve endpoint.
+type directory struct{}
+
+func (directory) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func (directory) Routes(api *web.API) {
+	huma.Register(api, web.Public(huma.Operation{Method: http.MethodGet, Path: tenantapi.ResolvePath}),
+		func(_ context.Context, in *struct {
+			Host string `query:"host"`
+			ID   string `query:"id"`
+		}) (*struct{ Body tenantapi.Resolution }, error) {
+			if in.ID == "default" || (in.ID == "" && (in.Host == "localhost" || in.Host == "127.0.0.1")) {
+				return &struct{ Body tenantapi.Resolution }{Body: tenantapi.Resolution{TenantID: "default"}}, nil
+			}
+			return nil, web.Error(http.StatusNotFound, "unknown_tenant", "no such store")
+		})
+}
+
 func serve(t *testing.T, extra ...app.Service) (*app.System, string) {
 	t.Helper()
 	cfg := app.Config{Data: t.TempDir(), Bus: "embedded", Services: []string{"all"}}
@@ -46,13 +68,8 @@ func serve(t *testing.T, extra ...app.Service) (*app.System, string) {
 	cfg.Web.MaxBodyBytes = 1 << 20
 	cfg.Web.ShutdownTimeout = 5 * time.Second
 	cfg.Web.AdminToken = token
-	tcfg := tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}}
-	services := append([]app.Service{{Name: "tenant", New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-		db, err := p.DB(ctx, "tenant", tenant.Migrations)
-		if err != nil {
-			return nil, err
-		}
-		return tenant.New(tcfg, db, p.Outbox(db), p.Log("tenant"))
+	services := append([]app.Service{{Name: "tenant", New: func(context.Context, *app.Platform) (app.Runner, error) {
+		return directory{}, nil
 	}}}, extra...)
 	log := slog.New(slog.DiscardHandler)
 	sys, err := app.Build(t.Context(), cfg, log, "test", services)
