@@ -3,6 +3,8 @@ package sqldb_test
 import (
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -142,5 +144,112 @@ func TestOpenRejectsBadInput(t *testing.T) {
 func TestRedact(t *testing.T) {
 	if got := sqldb.Redact("postgres://u:secret@h:5432/db"); got != "postgres://u:xxxxx@h:5432/db" {
 		t.Errorf("Redact = %q", got)
+	}
+}
+
+// TestTxRetriesDeadlock makes two transactions take two rows in opposite
+// orders. PostgreSQL aborts one with a deadlock (40P01); Tx runs it again and
+// both effects land exactly once.
+// (SQLite serialises writers on one connection: there is no deadlock to
+// provoke there; TestRetryableSQLiteBusy covers its transient error.)
+func TestTxRetriesDeadlock(t *testing.T) {
+	url := os.Getenv(sqldbtest.PostgresEnv)
+	if url == "" {
+		t.Skip(sqldbtest.PostgresEnv + " is not set")
+	}
+	db := sqldbtest.Open(t, url, counters)
+	ctx := t.Context()
+	if err := db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'a', 0), ('t', 'b', 0)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var attempts sync.Map
+	both := make(chan struct{})
+	var holding sync.WaitGroup
+	holding.Add(2)
+	go func() { holding.Wait(); close(both) }()
+	cross := func(name, first, second string) error {
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			n, _ := attempts.LoadOrStore(name, new(int))
+			*n.(*int)++
+			if _, err := tx.ExecContext(ctx, `UPDATE counters SET n = n + 1 WHERE name = $1`, first); err != nil {
+				return err
+			}
+			if *n.(*int) == 1 {
+				holding.Done()
+				<-both // both hold their first row: the second update deadlocks
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE counters SET n = n + 1 WHERE name = $1`, second)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- cross("x", "a", "b") }()
+	go func() { errs <- cross("y", "b", "a") }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("Tx did not recover from the deadlock: %v", err)
+		}
+	}
+	x, _ := attempts.Load("x")
+	y, _ := attempts.Load("y")
+	if *x.(*int)+*y.(*int) < 3 {
+		t.Errorf("attempts x=%d y=%d: no transaction was retried", *x.(*int), *y.(*int))
+	}
+	for _, name := range []string{"a", "b"} {
+		var n int
+		if err := db.Read().QueryRowContext(ctx, `SELECT n FROM counters WHERE name = $1`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Errorf("%s = %d, want 2 (each transaction's effect once)", name, n)
+		}
+	}
+}
+
+// TestRetryableSQLiteBusy checks the classification on a real SQLITE_BUSY:
+// a second connection with no busy timeout writes while the first holds the
+// write lock.
+func TestRetryableSQLiteBusy(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqldb.Open(t.Context(), sqldb.Options{Dir: dir, Name: "busy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(t.Context(), counters); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "busy.db")+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(t.Context(), `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'held', 1)`); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	_, err = other.ExecContext(t.Context(), `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'other', 1)`)
+	close(release)
+	if err == nil {
+		t.Fatal("the second writer was not refused while the lock was held")
+	}
+	if !sqldb.Retryable(err) {
+		t.Errorf("Retryable(%v) = false, want true for SQLITE_BUSY", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
