@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/platform/bus"
@@ -180,11 +181,22 @@ func (r *Relay) publish(ctx context.Context, msgs []bus.Message) error {
 
 // stamp marks msgs published.
 func (r *Relay) stamp(ctx context.Context, tx *sql.Tx, msgs []bus.Message) error {
-	now := r.now().UnixMicro()
-	for _, m := range msgs {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET published_at = $1 WHERE id = $2`, now, m.ID); err != nil {
-			return fmt.Errorf("stamp event %s published: %w", m.ID, err)
+	// One statement for the batch ($2, $3, …: a batch is at most Batch rows,
+	// far below either engine's parameter limit).
+	var q strings.Builder
+	q.WriteString(`UPDATE outbox SET published_at = $1 WHERE id IN (`)
+	args := make([]any, 0, len(msgs)+1)
+	args = append(args, r.now().UnixMicro())
+	for i, m := range msgs {
+		if i > 0 {
+			q.WriteString(", ")
 		}
+		fmt.Fprintf(&q, "$%d", i+2)
+		args = append(args, m.ID)
+	}
+	q.WriteString(")")
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("stamp %d events published: %w", len(msgs), err)
 	}
 	return nil
 }

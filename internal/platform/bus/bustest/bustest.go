@@ -94,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 		{"GroupsEachGetAll", testGroupsEachGetAll},
 		{"Wildcards", testWildcards},
 		{"OrderWithConcurrencyOne", testOrder},
+		{"LargeBatch", testLargeBatch},
 		{"Concurrency", testConcurrency},
 		{"StopWaitsForHandlers", testStopWaits},
 		{"ContextCancelStops", testContextCancel},
@@ -585,6 +586,33 @@ func testOrder(t *testing.T, h Harness) {
 			t.Errorf("on %s, %s delivered after %s", m.Subject, m.ID, prev)
 		}
 		last[m.Subject] = m.ID
+	}
+}
+
+// testLargeBatch publishes one batch larger than an adapter's window of
+// messages in flight (the outbox relay sends up to 100 at once): every message
+// arrives, and each subject's in publish order.
+func testLargeBatch(t *testing.T, h Harness) {
+	b := h.New(t)
+	r := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "large", Subjects: []string{"large.*"}, Concurrency: 1}, r.handler)
+	const n = 1000
+	subjects := []string{"large.a", "large.b", "large.c"}
+	batch := make([]bus.Message, n)
+	for i := range batch {
+		batch[i] = msg(subjects[i%len(subjects)], fmt.Sprintf("m-%04d", i))
+	}
+	publish(t, b, batch...)
+	msgs := r.waitFor(t, "the whole batch", func(msgs []bus.Message) bool { return len(count(msgs)) == n })
+	last := map[string]string{}
+	for _, m := range msgs {
+		if prev := last[m.Subject]; m.ID <= prev {
+			t.Errorf("on %s, %s delivered after %s", m.Subject, m.ID, prev)
+		}
+		last[m.Subject] = m.ID
+	}
+	if len(msgs) != n && h.DedupesPublish {
+		t.Errorf("%d deliveries of %d messages published once", len(msgs), n)
 	}
 }
 

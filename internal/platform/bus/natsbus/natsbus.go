@@ -110,6 +110,23 @@ const (
 	hdrCT     = "Mercato-Bus-Format" // dead letter format marker
 )
 
+// Publish pipelining. The client keeps one table of pending acknowledgements
+// per connection (4000 entries by default); maxInFlight keeps one large batch
+// from filling it for every other caller.
+const (
+	// maxInFlight is how many messages one Publish has sent and not yet seen
+	// acknowledged.
+	maxInFlight = 256
+	// ackTimeout bounds the wait for each acknowledgement, counted from the
+	// message's send, as the synchronous publish did (JetStream's default API
+	// timeout); it also bounds a stall on a full pending table. The client
+	// drops the pending entry when it expires, so an abandoned wait leaks
+	// nothing.
+	ackTimeout = 5 * time.Second
+	// maxPublishErrs is how many per-message errors a failed Publish reports.
+	maxPublishErrs = 3
+)
+
 // Bus is a bus.Bus on NATS JetStream. It is safe for concurrent use.
 type Bus struct {
 	nc          *nats.Conn
@@ -168,7 +185,7 @@ func connect(ctx context.Context, urls string, opts Options, log *slog.Logger, e
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: connect to %s: %w", redact(urls), err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ackTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("natsbus: open jetstream: %w", err)
@@ -254,9 +271,32 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 	return nil
 }
 
-// Publish stores each message in the stream and returns once the server has
-// acknowledged it (on the embedded server: written and fsynced). A message
-// whose ID was published within DuplicateWindow is stored once.
+// Publish stores the messages in the stream and returns nil only once the
+// server has acknowledged every one (on the embedded server: written and
+// fsynced). A message whose ID was published within DuplicateWindow is stored
+// once, so a batch sent again after an error stores only what is missing.
+//
+// The batch is pipelined: up to maxInFlight messages are on their way at once,
+// in order on the one connection, and the acknowledgements are collected at
+// the end. Messages are checked before any is sent, so an invalid one fails
+// the whole call with nothing sent.
+//
+// On success the batch is stored in publish order: the messages travel in
+// order on one connection, and one the server refuses for want of a stream
+// leader fails the call instead of being resent behind later ones (the
+// client's own retry is off).
+//
+// On an error, any subset of the batch may have been stored, not only a
+// prefix: a refusal or a lost acknowledgement concerns one message, not those
+// sent after it, and a connection loss also loses acknowledgements of stored
+// messages. The caller publishes the whole batch again; dedupe by ID within
+// DuplicateWindow stores each message once, but one first stored by the
+// retry then comes after later ones stored by the failed call. So after a
+// failed call, order within a subject is not guaranteed.
+//
+// Each acknowledgement is awaited until ctx is done, and at most ackTimeout
+// from its send even when ctx allows longer; sending stalls at most as long
+// when the connection's table of pending acknowledgements is full.
 func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 	for _, m := range msgs {
 		if err := bus.ValidateSubject(m.Subject); err != nil {
@@ -265,12 +305,62 @@ func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 		if m.ID == "" {
 			return fmt.Errorf("natsbus: publish %s: message has no ID", m.Subject)
 		}
-		nm := &nats.Msg{Subject: b.evSubject(m.Subject), Data: m.Data, Header: userHeader(m.Header)}
-		if _, err := b.js.PublishMsg(ctx, nm, jetstream.WithMsgID(m.ID)); err != nil {
-			return fmt.Errorf("natsbus: publish %s %s: %w", m.Subject, m.ID, err)
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	acked, nerrs := 0, 0
+	var errs []error
+	fail := func(m bus.Message, err error) {
+		if nerrs++; nerrs <= maxPublishErrs {
+			errs = append(errs, fmt.Errorf("%s %s: %w", m.Subject, m.ID, err))
 		}
 	}
-	return nil
+	// wait collects the outcome of futures[i]; false means ctx is done.
+	wait := func(i int) bool {
+		select {
+		case <-futures[i].Ok():
+			acked++
+		case err := <-futures[i].Err():
+			fail(msgs[i], err)
+		case <-ctx.Done():
+			return false
+		}
+		return true
+	}
+	waited := 0
+	for i, m := range msgs {
+		if i-waited >= maxInFlight {
+			if !wait(waited) {
+				break
+			}
+			waited++
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		nm := &nats.Msg{Subject: b.evSubject(m.Subject), Data: m.Data, Header: userHeader(m.Header)}
+		f, err := b.js.PublishMsgAsync(nm, jetstream.WithMsgID(m.ID), jetstream.WithStallWait(ackTimeout), jetstream.WithRetryAttempts(0))
+		if err != nil {
+			// Not sent (connection closed, outbound buffer full while
+			// reconnecting, pending table full): the rest would fare no
+			// better.
+			fail(m, err)
+			break
+		}
+		futures = append(futures, f)
+	}
+	for waited < len(futures) && wait(waited) {
+		waited++
+	}
+	if acked == len(msgs) {
+		return nil
+	}
+	if nerrs > maxPublishErrs {
+		errs = append(errs, fmt.Errorf("%d more errors", nerrs-maxPublishErrs))
+	}
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("natsbus: publish: %d of %d messages not acknowledged: %w", len(msgs)-acked, len(msgs), errors.Join(errs...))
 }
 
 func userHeader(h map[string]string) nats.Header {

@@ -102,6 +102,12 @@ const (
 // x-expires is at least three times longer, so it never expires while used.
 const retryRedeclare = 5 * time.Minute
 
+// confirmTimeout bounds the wait for a batch's confirms when the caller's ctx
+// has no deadline: a broker that stops confirming (a quorum queue without a
+// majority) fails the publish instead of holding it forever. A lost channel
+// is not a missing confirm: its confirms resolve as nacks at once.
+const confirmTimeout = 30 * time.Second
+
 // Bus is a bus.Bus on RabbitMQ. It is safe for concurrent use.
 type Bus struct {
 	url  string
@@ -367,9 +373,21 @@ type outgoing struct {
 	retryDelay time.Duration
 }
 
-// Publish sends the messages to the exchange and returns once the broker has
-// confirmed every one (persisted to the bound durable queues). While the
+// Publish sends the messages to the exchange and returns nil only once the
+// broker has confirmed every one (persisted to the bound durable queues).
+// Messages are checked before any is sent. The batch is pipelined: all of it
+// is sent on the publishing channel, in order and without interleaving with
+// another call's, then the confirms are awaited together. While the
 // connection is down it waits for the reconnect, until ctx is done.
+//
+// When the channel or connection is lost mid-batch, the messages not yet
+// confirmed are sent again once it is back, and Publish carries on: one the
+// broker had stored before its confirm was lost is then stored twice. A nack
+// on a live channel (a queue refusing the message), or no confirm within
+// confirmTimeout when ctx has no deadline, fails the call. The other messages
+// of the batch may be stored by then: the caller publishes the whole batch
+// again, and those are stored twice. The bus does not dedupe by ID;
+// consumers do, through their inbox.
 func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
 	out := make([]outgoing, 0, len(msgs))
 	for _, m := range msgs {
@@ -462,9 +480,18 @@ func (b *Bus) tryPublish(ctx context.Context, msgs []outgoing) (failed []outgoin
 	b.pubMu.Unlock()
 
 	failed = append(failed, msgs[len(dcs):]...)
+	wctx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, confirmTimeout)
+		defer cancel()
+	}
 	var nacked []outgoing
 	for i, dc := range dcs {
-		ok, err := dc.WaitContext(ctx)
+		ok, err := dc.WaitContext(wctx)
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("no confirm from the broker within %v: %w", confirmTimeout, err)
+		}
 		if err != nil {
 			return msgs[i:], false, err
 		}
