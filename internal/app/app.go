@@ -19,15 +19,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/bus/natsbus"
 	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/telemetry"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -70,25 +73,37 @@ type Platform struct {
 	Registry *prometheus.Registry
 	Version  string
 
-	log    *slog.Logger
-	server *natsbus.Server
-	web    *web.Server
+	log     *slog.Logger
+	server  *natsbus.Server
+	web     *web.Server
+	tracing *telemetry.Tracing
 
 	mu     sync.Mutex
 	dbs    []*sqldb.DB
 	relays []*outbox.Relay
 }
 
-// NewPlatform connects the bus and prepares the metrics registry and the HTTP
-// server. Close releases what it opened.
+// NewPlatform sets up tracing, connects the bus and prepares the metrics
+// registry. Close releases what it opened.
 func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version string) (*Platform, error) {
 	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry()}
 	p.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tr, err := telemetry.New(ctx, cfg.Telemetry, telemetry.Resource{Service: telemetry.ServiceName(cfg.Services), Version: version}, log.With("component", "telemetry"))
+	if err != nil {
+		return nil, fmt.Errorf("set up tracing: %w", err)
+	}
+	p.tracing = tr
 	if err := p.connectBus(ctx); err != nil {
+		_ = p.shutdownTracing()
 		return nil, err
 	}
 	return p, nil
 }
+
+// Tracer is the process's tracer provider, or nil when tracing is off (no
+// -otel.endpoint): the web server, outbox relays and consumers take nil as
+// "record no spans".
+func (p *Platform) Tracer() trace.TracerProvider { return p.tracing.Provider() }
 
 func (p *Platform) connectBus(ctx context.Context) error {
 	blog := p.log.With("component", "bus")
@@ -146,7 +161,7 @@ func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations
 // Outbox returns the relay that publishes db's outbox; it runs while the
 // process serves.
 func (p *Platform) Outbox(db *sqldb.DB) *outbox.Relay {
-	r := outbox.NewRelay(db, p.Bus, p.log.With("component", "outbox", "db", db.Name()), outbox.RelayConfig{})
+	r := outbox.NewRelay(db, p.Bus, p.log.With("component", "outbox", "db", db.Name()), outbox.RelayConfig{Tracer: p.Tracer()})
 	p.mu.Lock()
 	p.relays = append(p.relays, r)
 	p.mu.Unlock()
@@ -163,16 +178,18 @@ func (p *Platform) Relays() []*outbox.Relay {
 // HTTPClient returns a client for calling service name's HTTP API and its base
 // URL. When name runs in this process the client serves the request through
 // this process's handler without a socket: the bytes are the same as over
-// the network, so co-location changes nothing.
+// the network, so co-location changes nothing. Either way the request
+// carries the caller's trace context (traceparent), with a client span when
+// tracing is on.
 func (p *Platform) HTTPClient(name string) (*http.Client, string, error) {
 	if p.Config.Runs(name) {
-		return &http.Client{Transport: localTransport{p: p}}, "http://" + name + ".local", nil
+		return &http.Client{Transport: telemetry.Transport(localTransport{p: p}, p.Tracer())}, "http://" + name + ".local", nil
 	}
 	base, ok := p.Config.URLs[name]
 	if !ok {
 		return nil, "", fmt.Errorf("service %s does not run in this process and -urls gives no address for it", name)
 	}
-	return &http.Client{Transport: http.DefaultTransport}, strings.TrimSuffix(base, "/"), nil
+	return &http.Client{Transport: telemetry.Transport(http.DefaultTransport, p.Tracer())}, strings.TrimSuffix(base, "/"), nil
 }
 
 // localTransport serves requests through this process's own HTTP handler.
@@ -202,7 +219,8 @@ func (p *Platform) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the bus, then the databases, in reverse order of opening.
+// Close closes the bus, then the databases, in reverse order of opening,
+// and last exports the spans still queued.
 func (p *Platform) Close() error {
 	var errs []error
 	if p.Bus != nil {
@@ -212,12 +230,20 @@ func (p *Platform) Close() error {
 		p.server.Shutdown()
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for i := len(p.dbs) - 1; i >= 0; i-- {
 		errs = append(errs, p.dbs[i].Close())
 	}
 	p.dbs = nil
+	p.mu.Unlock()
+	errs = append(errs, p.shutdownTracing())
 	return errors.Join(errs...)
+}
+
+// shutdownTracing flushes queued spans, giving an absent collector 5 s.
+func (p *Platform) shutdownTracing() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return p.tracing.Shutdown(ctx)
 }
 
 // AdminToken returns the configured admin token or the one kept in the data

@@ -8,11 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/platform/bus"
@@ -63,11 +68,21 @@ func (directory) Routes(api *web.API) {
 
 func serve(t *testing.T, extra ...app.Service) (*app.System, string) {
 	t.Helper()
+	return serveWith(t, nil, extra...)
+}
+
+// serveWith is serve with a change to the configuration first.
+func serveWith(t *testing.T, configure func(*app.Config), extra ...app.Service) (*app.System, string) {
+	t.Helper()
 	cfg := app.Config{Data: t.TempDir(), Bus: "embedded", Services: []string{"all"}}
 	cfg.Web.Addr = "127.0.0.1:0"
 	cfg.Web.MaxBodyBytes = 1 << 20
 	cfg.Web.ShutdownTimeout = 5 * time.Second
 	cfg.Web.AdminToken = token
+	cfg.Telemetry.SampleRatio = 1
+	if configure != nil {
+		configure(&cfg)
+	}
 	services := append([]app.Service{{Name: "tenant", New: func(context.Context, *app.Platform) (app.Runner, error) {
 		return directory{}, nil
 	}}}, extra...)
@@ -199,5 +214,52 @@ func TestReadyAndMetrics(t *testing.T) {
 	status, body := call(t, "GET", url+"/metrics", "")
 	if status != 200 || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, `mercato_http_requests_total{code="200",method="GET",route="GET /readyz"}`) {
 		t.Fatalf("metrics: %d\n%s", status, body)
+	}
+}
+
+// TestTracesExportedOnStop: with -otel.endpoint the process exports the
+// server spans of its requests, over OTLP/HTTP, by the time it has stopped.
+func TestTracesExportedOnStop(t *testing.T) {
+	var mu sync.Mutex
+	var names []string
+	var services []string
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req := new(collectortrace.ExportTraceServiceRequest)
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, req) != nil {
+			t.Errorf("collector: %s %s, %d bytes", r.Method, r.URL.Path, len(body))
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rs := range req.GetResourceSpans() {
+			for _, kv := range rs.GetResource().GetAttributes() {
+				if kv.GetKey() == "service.name" {
+					services = append(services, kv.GetValue().GetStringValue())
+				}
+			}
+			for _, ss := range rs.GetScopeSpans() {
+				for _, s := range ss.GetSpans() {
+					names = append(names, s.GetName())
+				}
+			}
+		}
+	}))
+	t.Cleanup(collector.Close)
+	// Cleanups run last-in first-out: this one runs after serve's, once the
+	// process has stopped.
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Contains(names, "GET /healthz") {
+			t.Errorf("exported spans %q, want GET /healthz among them", names)
+		}
+		if len(services) == 0 || services[0] != "mercato" {
+			t.Errorf("service.name = %q, want mercato", services)
+		}
+	})
+	_, url := serveWith(t, func(c *app.Config) { c.Telemetry.Endpoint = collector.URL })
+	if status, _ := call(t, "GET", url+"/healthz", ""); status != 200 {
+		t.Fatalf("healthz: %d", status)
 	}
 }

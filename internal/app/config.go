@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/telemetry"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -15,6 +16,8 @@ import (
 // services it runs. Services register their own flags beside it.
 type Config struct {
 	Web web.Config
+	// Telemetry configures tracing (-otel.*).
+	Telemetry telemetry.Config
 	// Data is the directory of laptop-mode state: SQLite files, the embedded
 	// bus, the generated admin token.
 	Data string
@@ -40,6 +43,7 @@ type Config struct {
 // RegisterFlags registers the platform flags.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	c.Web.RegisterFlags(fs, "")
+	c.Telemetry.RegisterFlags(fs, "")
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
@@ -55,6 +59,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 func (c *Config) Validate(known []string) error {
 	var errs []error
 	if err := c.Web.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Telemetry.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Data == "" {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 )
@@ -65,6 +66,7 @@ func (s *System) build(ctx context.Context, services []Service) error {
 		Idempotency: s.idem,
 		Version:     p.Version,
 		Ready:       p.Ping,
+		Tracer:      p.Tracer(),
 	})
 	s.Web = p.web
 	for _, svc := range services {
@@ -151,6 +153,8 @@ func (s *System) Serve(ctx context.Context, ln net.Listener) error {
 	// HTTP has drained, so requests in flight can still publish.
 	runCtx, stopRunners := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRunners()
+	// Consumers built on outbox.Consume record a span per event.
+	runCtx = outbox.WithTracing(runCtx, s.Platform.Tracer())
 	g, gctx := errgroup.WithContext(ctx)
 	var runners errgroup.Group
 	for _, r := range s.Platform.Relays() {

@@ -19,6 +19,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -51,22 +56,71 @@ type Envelope struct {
 	Data json.RawMessage `json:"data"`
 }
 
-type traceKey struct{}
+// traceCarrier holds one traceparent for the W3C propagator, which parses
+// and formats it (tracestate is not carried in events).
+type traceCarrier struct{ tp string }
 
-// WithTraceParent returns a context carrying a W3C traceparent, which events
-// created from it record.
+func (c *traceCarrier) Get(key string) string {
+	if key == "traceparent" {
+		return c.tp
+	}
+	return ""
+}
+
+func (c *traceCarrier) Set(key, value string) {
+	if key == "traceparent" {
+		c.tp = value
+	}
+}
+
+func (c *traceCarrier) Keys() []string { return []string{"traceparent"} }
+
+// WithTraceParent returns a context carrying the W3C traceparent tp as the
+// remote parent of what follows: events created from it record it, and spans
+// started from it join its trace. An invalid tp is ignored.
 func WithTraceParent(ctx context.Context, tp string) context.Context {
-	return context.WithValue(ctx, traceKey{}, tp)
+	if tp == "" {
+		return ctx
+	}
+	return propagation.TraceContext{}.Extract(ctx, &traceCarrier{tp: tp})
 }
 
-// TraceParent returns the context's traceparent, if any.
+// TraceParent returns the W3C traceparent of the context's span (the span of
+// the request or event being handled, recorded or not), or "" when it has
+// none.
 func TraceParent(ctx context.Context) string {
-	tp, _ := ctx.Value(traceKey{}).(string)
-	return tp
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
+	var c traceCarrier
+	propagation.TraceContext{}.Inject(ctx, &c)
+	return c.tp
 }
+
+type tracerKey struct{}
+
+// WithTracing returns a context under which Consume and Handle record a
+// consumer span per event with tp. The platform sets it on the context
+// services run on; without it (or with tp nil) they record none, and an
+// event's traceparent is still passed on to the events its handler writes.
+func WithTracing(ctx context.Context, tp trace.TracerProvider) context.Context {
+	if tp == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, tracerKey{}, tp.Tracer(scope))
+}
+
+func tracerFrom(ctx context.Context) trace.Tracer {
+	t, _ := ctx.Value(tracerKey{}).(trace.Tracer)
+	return t
+}
+
+// scope is the instrumentation scope of the outbox's spans.
+const scope = "github.com/mercato/mercato/internal/platform/outbox"
 
 // NewEvent builds an envelope for data, taking the tenant and trace context
-// from ctx. It fails without a tenant: nothing is written without one.
+// from ctx (the span of the request or event being handled). It fails
+// without a tenant: nothing is written without one.
 func NewEvent(ctx context.Context, source, typ string, at time.Time, data any) (Envelope, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -129,11 +183,36 @@ func Decode(m bus.Message) (Envelope, error) {
 // Handle applies one event exactly once for consumer: in one transaction it
 // records the event ID in the inbox and runs fn. If the ID is already there,
 // fn is not run and Handle returns false. The context passed to fn carries
-// the event's tenant.
+// the event's tenant and trace: a consumer span named after the event type
+// when the context has tracing (WithTracing), the event's traceparent
+// otherwise, so the events fn writes continue the same trace.
 func Handle(ctx context.Context, db *sqldb.DB, consumer string, e Envelope, now time.Time, fn func(ctx context.Context, tx *sql.Tx) error) (applied bool, err error) {
 	ctx = tenancy.WithID(ctx, e.Tenant)
-	if e.TraceParent != "" {
-		ctx = WithTraceParent(ctx, e.TraceParent)
+	ctx = WithTraceParent(ctx, e.TraceParent)
+	if tr := tracerFrom(ctx); tr != nil {
+		var span trace.Span
+		ctx, span = tr.Start(ctx, "process "+e.Type, trace.WithSpanKind(trace.SpanKindConsumer))
+		if span.IsRecording() {
+			span.SetAttributes(
+				semconv.MessagingOperationTypeProcess,
+				semconv.MessagingOperationName("process"),
+				semconv.MessagingDestinationName(e.Type),
+				semconv.MessagingMessageID(e.ID),
+				semconv.MessagingConsumerGroupName(consumer),
+				attribute.String("mercato.tenant", e.Tenant),
+				attribute.String("mercato.event_source", e.Source),
+			)
+		}
+		defer func() {
+			if span.IsRecording() {
+				span.SetAttributes(attribute.Bool("mercato.duplicate", err == nil && !applied))
+				if err != nil {
+					span.RecordError(err)
+					span.SetStatus(codes.Error, "handle event")
+				}
+			}
+			span.End()
+		}()
 	}
 	err = db.Tx(ctx, func(tx *sql.Tx) error {
 		applied = false
@@ -160,12 +239,19 @@ func Handle(ctx context.Context, db *sqldb.DB, consumer string, e Envelope, now 
 }
 
 // Consume subscribes a handler that decodes each message and applies it once
-// through Handle, under the consumer name sub.Group.
+// through Handle, under the consumer name sub.Group. With tracing on ctx
+// (WithTracing), each handled event gets a consumer span.
 func Consume(ctx context.Context, b bus.Bus, db *sqldb.DB, sub bus.Subscription, now func() time.Time, fn func(ctx context.Context, tx *sql.Tx, e Envelope) error) (bus.Consumer, error) {
+	// Adapters need not derive the handler's context from ctx: carry the
+	// tracer over explicitly.
+	tr := tracerFrom(ctx)
 	return b.Subscribe(ctx, sub, func(ctx context.Context, m bus.Message) error {
 		e, err := Decode(m)
 		if err != nil {
 			return err
+		}
+		if tr != nil {
+			ctx = context.WithValue(ctx, tracerKey{}, tr)
 		}
 		_, err = Handle(ctx, db, sub.Group, e, now(), func(ctx context.Context, tx *sql.Tx) error {
 			return fn(ctx, tx, e)

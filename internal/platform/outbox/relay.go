@@ -3,10 +3,16 @@ package outbox
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -22,6 +28,9 @@ type RelayConfig struct {
 	// Retention is how long published rows (and inbox records) are kept, for
 	// replay and redelivery dedupe. Default 7 days.
 	Retention time.Duration
+	// Tracer records a producer span per published event, a child of the
+	// event's traceparent. Nil records none.
+	Tracer trace.TracerProvider
 }
 
 func (c RelayConfig) withDefaults() RelayConfig {
@@ -48,6 +57,8 @@ type Relay struct {
 	cfg  RelayConfig
 	now  func() time.Time
 	wake chan struct{}
+	// tracer is nil when tracing is off.
+	tracer trace.Tracer
 
 	// afterPublish, when set (tests only), runs between publishing a batch
 	// and stamping it published: the window a crash test aims at.
@@ -56,7 +67,11 @@ type Relay struct {
 
 // NewRelay returns a relay for db's outbox.
 func NewRelay(db *sqldb.DB, b bus.Bus, log *slog.Logger, cfg RelayConfig) *Relay {
-	return &Relay{db: db, bus: b, log: log, cfg: cfg.withDefaults(), now: time.Now, wake: make(chan struct{}, 1)}
+	r := &Relay{db: db, bus: b, log: log, cfg: cfg.withDefaults(), now: time.Now, wake: make(chan struct{}, 1)}
+	if cfg.Tracer != nil {
+		r.tracer = cfg.Tracer.Tracer(scope)
+	}
+	return r
 }
 
 // Notify wakes the relay after a transaction that wrote events has committed.
@@ -170,13 +185,55 @@ func (r *Relay) pending(ctx context.Context, q queryer, lock string) ([]bus.Mess
 }
 
 func (r *Relay) publish(ctx context.Context, msgs []bus.Message) error {
-	if err := r.bus.Publish(ctx, msgs...); err != nil {
+	var spans []trace.Span
+	if r.tracer != nil {
+		spans = r.startSpans(ctx, msgs)
+	}
+	err := r.bus.Publish(ctx, msgs...)
+	for _, span := range spans {
+		if err != nil && span.IsRecording() {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "publish")
+		}
+		span.End()
+	}
+	if err != nil {
 		return fmt.Errorf("publish %d events: %w", len(msgs), err)
 	}
 	if r.afterPublish != nil {
 		r.afterPublish()
 	}
 	return nil
+}
+
+// startSpans starts one producer span per message, each a child of its
+// event's traceparent, so the relay's hop shows in the trace of the request
+// that wrote the event. The batch is one publish: the spans share its time.
+func (r *Relay) startSpans(ctx context.Context, msgs []bus.Message) []trace.Span {
+	spans := make([]trace.Span, len(msgs))
+	for i, m := range msgs {
+		var e struct {
+			TraceParent string `json:"traceparent"`
+		}
+		// The row is our own envelope; one that does not parse simply has
+		// no parent here (the consumer dead-letters it).
+		_ = json.Unmarshal(m.Data, &e)
+		// The parent is the event's, never a span the caller's context has.
+		pctx := WithTraceParent(trace.ContextWithSpanContext(ctx, trace.SpanContext{}), e.TraceParent)
+		_, span := r.tracer.Start(pctx, "send "+m.Subject, trace.WithSpanKind(trace.SpanKindProducer))
+		if span.IsRecording() {
+			span.SetAttributes(
+				semconv.MessagingOperationTypeSend,
+				semconv.MessagingOperationName("send"),
+				semconv.MessagingDestinationName(m.Subject),
+				semconv.MessagingMessageID(m.ID),
+				semconv.MessagingBatchMessageCount(len(msgs)),
+				attribute.String("mercato.tenant", m.Header["tenant"]),
+			)
+		}
+		spans[i] = span
+	}
+	return spans
 }
 
 // stamp marks msgs published.

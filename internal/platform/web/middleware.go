@@ -16,8 +16,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -111,14 +115,17 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
 	}
 	// The innermost layer sees the very *http.Request the mux fills in, so
-	// it is the one that can read the matched pattern.
+	// it is the one that can read the matched pattern; deferred, so that a
+	// handler's panic is still put down to its route.
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if ri := infoFrom(r.Context()); ri != nil {
+				ri.mu.Lock()
+				ri.route = r.Pattern
+				ri.mu.Unlock()
+			}
+		}()
 		mux.ServeHTTP(w, r)
-		if ri := infoFrom(r.Context()); ri != nil {
-			ri.mu.Lock()
-			ri.route = r.Pattern
-			ri.mu.Unlock()
-		}
 	})
 	if s.deps.Idempotency != nil {
 		h = s.deps.Idempotency.middleware(h, s.cfg.MaxBodyBytes, s.log)
@@ -133,7 +140,9 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 }
 
 // observe assigns the request ID, recovers panics, and records the access
-// log line and metrics of every request.
+// log line and metrics of every request. It carries the W3C trace context of
+// the request into its context (events written while serving it record it),
+// and with a tracer records the server span of the request.
 func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -143,8 +152,14 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 		}
 		ri := &reqInfo{id: id}
 		ctx := context.WithValue(r.Context(), infoKey{}, ri)
-		if tp := r.Header.Get("Traceparent"); tp != "" && len(tp) <= 128 {
-			ctx = outbox.WithTraceParent(ctx, tp)
+		// Only parse when there is something to parse: the common request
+		// without a traceparent costs one header lookup.
+		if r.Header.Get("Traceparent") != "" {
+			ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		}
+		var span trace.Span
+		if s.tracer != nil {
+			ctx, span = s.startSpan(ctx, r, id)
 		}
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
@@ -153,10 +168,8 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 			defer m.inflight.Dec()
 		}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
+			v := recover()
+			if v != nil && v != http.ErrAbortHandler {
 				ri.setErr(errors.New("panic"))
 				s.log.Error("panic serving request", "request_id", id, "panic", v, "stack", string(debug.Stack()))
 				if sw.status == 0 {
@@ -172,6 +185,12 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 			status := sw.status
 			if status == 0 {
 				status = http.StatusOK
+			}
+			if span != nil {
+				endSpan(span, r.Method, ri, status, sw.bytes)
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
 			}
 			d := time.Since(start)
 			if m != nil {
@@ -190,6 +209,9 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 			if tenant != "" {
 				attrs = append(attrs, slog.String("tenant", tenant))
 			}
+			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+				attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+			}
 			if err != nil {
 				attrs = append(attrs, slog.String("err", err.Error()))
 			}
@@ -197,6 +219,108 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
 	})
+}
+
+// startSpan starts the server span of r, a child of the caller's trace when
+// r carried one. Its name is the method until the route is known.
+func (s *Server) startSpan(ctx context.Context, r *http.Request, id string) (context.Context, trace.Span) {
+	method, known := spanMethod(r.Method)
+	name := method
+	if !known {
+		name = "HTTP"
+	}
+	ctx, span := s.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer))
+	if !span.IsRecording() {
+		return ctx, span
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLPath(r.URL.Path),
+		semconv.URLScheme(scheme),
+		semconv.ServerAddress(hostOnly(r.Host)),
+		semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor) + "." + strconv.Itoa(r.ProtoMinor)),
+		attribute.String("mercato.request_id", id),
+	}
+	if !known {
+		attrs = append(attrs, semconv.HTTPRequestMethodOriginal(r.Method))
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		attrs = append(attrs, semconv.ClientAddress(host))
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, semconv.UserAgentOriginal(ua))
+	}
+	span.SetAttributes(attrs...)
+	return ctx, span
+}
+
+// endSpan names the server span after its route, records the outcome and
+// ends it. Only 5xx marks a server span as failed (4xx is the caller's).
+func endSpan(span trace.Span, method string, ri *reqInfo, status int, bytes int64) {
+	defer span.End()
+	if !span.IsRecording() {
+		return
+	}
+	ri.mu.Lock()
+	pattern, tenant, err := ri.route, ri.tenant, ri.err
+	ri.mu.Unlock()
+	m, known := spanMethod(method)
+	if !known {
+		m = "HTTP"
+	}
+	// One SetAttributes call: each call costs a copy and a dedupe pass.
+	attrs := make([]attribute.KeyValue, 0, 4)
+	attrs = append(attrs, semconv.HTTPResponseStatusCode(status), semconv.HTTPResponseBodySize(int(bytes)))
+	if route := routePath(pattern); route != "" {
+		span.SetName(m + " " + route)
+		attrs = append(attrs, semconv.HTTPRoute(route))
+	}
+	if tenant != "" {
+		attrs = append(attrs, attribute.String("mercato.tenant", tenant))
+	}
+	span.SetAttributes(attrs...)
+	if status >= 500 {
+		if err != nil {
+			span.RecordError(err)
+		}
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+}
+
+// spanMethod returns the method for spans: known methods as they are, any
+// other as _OTHER (semantic conventions: bounded cardinality).
+func spanMethod(m string) (string, bool) {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m, true
+	}
+	return "_OTHER", false
+}
+
+// routePath is the path template of a ServeMux pattern ("GET /api/v1/x/{id}"
+// → "/api/v1/x/{id}"): http.route has neither method nor host.
+func routePath(pattern string) string {
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		pattern = strings.TrimLeft(p, " \t")
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		pattern = pattern[i:]
+	} else if i < 0 {
+		return ""
+	}
+	return pattern
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
 }
 
 func validRequestID(id string) bool {

@@ -1,6 +1,7 @@
 // Package web is Mercato's HTTP platform: the server and its timeouts, the
-// middleware every request passes (request IDs, panic recovery, access logs,
-// Prometheus metrics, body limits, tenant resolution, idempotency keys), and
+// middleware every request passes (request IDs, trace context and server
+// spans, panic recovery, access logs, Prometheus metrics, body limits, tenant
+// resolution, idempotency keys), and
 // the huma API on which services register their operations under /api/v1,
 // with problem+json errors, OpenAPI 3.1 at /openapi.json and docs at /docs.
 package web
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 	"github.com/swaggest/swgui/v5emb"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is the HTTP server's configuration.
@@ -107,6 +109,9 @@ type Deps struct {
 	Version string
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func(ctx context.Context) error
+	// Tracer records a server span per request. Nil records none; an
+	// incoming traceparent still reaches the events a request writes.
+	Tracer trace.TracerProvider
 }
 
 // Server is the HTTP edge of a Mercato process.
@@ -120,12 +125,17 @@ type Server struct {
 	deps    Deps
 	ready   chan struct{}
 	closing chan struct{}
+	// tracer is nil when tracing is off.
+	tracer trace.Tracer
 }
 
 // New builds the server: platform routes, the API and the middleware chain.
 func New(cfg Config, deps Deps) *Server {
 	installProblemErrors()
 	s := &Server{cfg: cfg, log: deps.Log, mux: http.NewServeMux(), deps: deps, ready: make(chan struct{}), closing: make(chan struct{})}
+	if deps.Tracer != nil {
+		s.tracer = deps.Tracer.Tracer("github.com/mercato/mercato/internal/platform/web")
+	}
 
 	hc := huma.DefaultConfig("Mercato API", deps.Version)
 	hc.Info.Description = "The Mercato commerce API. Every request belongs to a store (tenant), chosen by host name or the X-Mercato-Tenant header. Mutating requests accept an Idempotency-Key header."

@@ -49,7 +49,9 @@ type Server struct {
 }
 
 // New starts a server with mount's routes; it stops when the test ends.
-func New(t testing.TB, mount func(api *web.API)) *Server {
+// Options change the server's dependencies (a logger, a tracer) before it
+// is built.
+func New(t testing.TB, mount func(api *web.API), opts ...func(*web.Deps)) *Server {
 	t.Helper()
 	db := sqldbtest.Open(t, "", web.IdempotencyMigrations)
 	cfg := web.Config{Addr: "127.0.0.1:0", MaxBodyBytes: MaxBodyBytes, AdminToken: AdminToken}
@@ -57,13 +59,17 @@ func New(t testing.TB, mount func(api *web.API)) *Server {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), nil))
 	}
-	s := web.New(cfg, web.Deps{
+	deps := web.Deps{
 		Log:         log,
 		Registry:    prometheus.NewRegistry(),
 		Tenants:     resolver{},
 		Idempotency: web.NewIdempotencyStore(db),
 		Version:     "test",
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s := web.New(cfg, deps)
 	mount(s.API())
 	s.MarkReady()
 	ts := httptest.NewServer(s.Handler())
