@@ -302,29 +302,39 @@ func (s *Service) pageSize(limit int) int {
 
 // ListProducts returns a page of active products.
 func (s *Service) ListProducts(ctx context.Context, lq ListQuery) (catalogapi.ProductList, error) {
-	tenant, err := tenancy.ID(ctx)
+	pg, err := s.listProducts(ctx, lq)
 	if err != nil {
 		return catalogapi.ProductList{}, err
+	}
+	return pg.productList()
+}
+
+// listProducts is ListProducts with the products' JSON columns left
+// encoded, for the public list to pass on.
+func (s *Service) listProducts(ctx context.Context, lq ListQuery) (productPage, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return productPage{}, err
 	}
 	if lq.Sort == "" {
 		lq.Sort = SortNewest
 	}
 	if !validSort(lq.Sort) {
-		return catalogapi.ProductList{}, invalid(FieldError{Field: "sort", Message: "unknown sort", Value: lq.Sort})
+		return productPage{}, invalid(FieldError{Field: "sort", Message: "unknown sort", Value: lq.Sort})
 	}
 	after := firstCursor(lq.Sort)
 	if lq.Cursor != "" {
 		if after, err = decodeCursor(lq.Cursor, lq.Sort); err != nil {
-			return catalogapi.ProductList{}, err
+			return productPage{}, err
 		}
 	}
 	n := s.pageSize(lq.Limit)
 	// One more than a page tells whether there is a next page.
 	items, err := s.store.list(ctx, tenant, lq, after, n+1)
 	if err != nil {
-		return catalogapi.ProductList{}, err
+		return productPage{}, err
 	}
-	return page(items, n, func(p catalogapi.Product) cursor { return cursorAfter(lq.Sort, p) }), nil
+	return page(items, n, func(p listedProduct) cursor { return cursorAfter(lq.Sort, p) }), nil
 }
 
 // AdminProducts returns a page of products of any status, newest first.
@@ -344,19 +354,16 @@ func (s *Service) AdminProducts(ctx context.Context, aq AdminListQuery) (catalog
 	if err != nil {
 		return catalogapi.ProductList{}, err
 	}
-	return page(items, n, func(p catalogapi.Product) cursor { return cursorAfter(SortNewest, p) }), nil
+	return page(items, n, func(p listedProduct) cursor { return cursorAfter(SortNewest, p) }).productList()
 }
 
-func page(items []catalogapi.Product, n int, next func(catalogapi.Product) cursor) catalogapi.ProductList {
-	l := catalogapi.ProductList{Items: items}
-	if l.Items == nil {
-		l.Items = []catalogapi.Product{}
-	}
+func page(items []listedProduct, n int, next func(listedProduct) cursor) productPage {
+	pg := productPage{Items: items}
 	if len(items) > n {
-		l.Items = items[:n]
-		l.NextCursor = next(items[n-1]).encode()
+		pg.Items = items[:n]
+		pg.NextCursor = next(items[n-1]).encode()
 	}
-	return l
+	return pg
 }
 
 // CreateCategory creates a category for the tenant in ctx.

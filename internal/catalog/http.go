@@ -41,7 +41,7 @@ func (s *Service) Routes(api *web.API) {
 			"units, both inclusive; the price sorts use that price too. category takes a category ID " +
 			"or slug and includes products of its descendant categories.",
 		Responses: jsonResponse[catalogapi.ProductList](api, "A page of active products."),
-	}), s.listProducts)
+	}), s.listPublicProducts)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "get-product",
 		Method:      http.MethodGet,
@@ -215,14 +215,23 @@ func (s *Service) cached(ctx context.Context, key string, build func() (any, err
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
+	body, err := responseJSON(v)
+	if err != nil {
+		return nil, s.problem(ctx, fmt.Errorf("encode %s: %w", key, err))
+	}
+	s.pages.Put(tenant, key, version, body)
+	return &cachedJSON{ContentType: "application/json", Body: body}, nil
+}
+
+// responseJSON encodes a response body as huma would.
+func responseJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // as huma encodes
 	if err := enc.Encode(v); err != nil {
-		return nil, s.problem(ctx, fmt.Errorf("encode %s: %w", key, err))
+		return nil, err
 	}
-	s.pages.Put(tenant, key, version, buf.Bytes())
-	return &cachedJSON{ContentType: "application/json", Body: buf.Bytes()}, nil
+	return buf.Bytes(), nil
 }
 
 // jsonResponse declares a 200 response with T's schema, for operations that
@@ -235,10 +244,10 @@ func jsonResponse[T any](api huma.API, description string) map[string]*huma.Resp
 	}}
 }
 
-func (s *Service) listProducts(ctx context.Context, in *listInput) (*cachedJSON, error) {
+func (s *Service) listPublicProducts(ctx context.Context, in *listInput) (*cachedJSON, error) {
 	lq := in.query()
 	key := fmt.Sprintf("list|%d|%s|%s|%s|%s|%s", lq.Limit, lq.Sort, lq.Category, bound(lq.MinPrice), bound(lq.MaxPrice), lq.Cursor)
-	return s.cached(ctx, key, func() (any, error) { return s.ListProducts(ctx, lq) })
+	return s.cached(ctx, key, func() (any, error) { return s.listProducts(ctx, lq) })
 }
 
 func bound(p *int64) string {

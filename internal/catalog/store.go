@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
@@ -94,27 +95,54 @@ func (s *store) withVariants(ctx context.Context, q *catalogdb.Queries, row cata
 	return toProduct(row, vs)
 }
 
-// joinedRow is the shape of every list query: one row per variant, with its
-// product. The generated row types all have this underlying type.
-type joinedRow = struct {
-	Product catalogdb.Product
-	Variant catalogdb.Variant
+// readTx runs fn in a read-only transaction on the read pool, so that all
+// its queries see one snapshot of the data: PostgreSQL needs repeatable read
+// for that; SQLite gives it to every transaction.
+func (s *store) readTx(ctx context.Context, fn func(q *catalogdb.Queries) error) error {
+	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	// Read-only: ending it either way leaves nothing behind, so a failed
+	// Rollback (or one after Commit) needs no handling.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(s.read.WithTx(tx)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
-func joined[R ~struct {
-	Product catalogdb.Product
-	Variant catalogdb.Variant
-}](rows []R, err error) ([]joinedRow, error) {
-	out := make([]joinedRow, len(rows))
-	for i, r := range rows {
-		out[i] = joinedRow(r)
-	}
-	return out, err
+// productRow and variantRow are the columns every list query reads (see
+// queries/list.sql); the row types sqlc generates for them have these shapes.
+type productRow = struct {
+	ID          string
+	Slug        string
+	Title       string
+	Description string
+	Status      string
+	CategoryID  sql.NullString
+	Options     string
+	Attributes  string
+	Images      string
+	MinPrice    int64
+	Currency    string
+	CreatedAt   int64
+	UpdatedAt   int64
+}
+
+type variantRow = struct {
+	ProductID string
+	ID        string
+	Sku       string
+	Title     string
+	Price     int64
+	Currency  string
+	Options   string
 }
 
 // list loads up to limit active products after the cursor, in the cursor's
-// order, with their variants: one query whatever the page size.
-func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cursor, limit int) ([]catalogapi.Product, error) {
+// order, with their variants: two queries whatever the page size.
+func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cursor, limit int) ([]listedProduct, error) {
 	minP, maxP := int64(0), int64(math.MaxInt64)
 	if lq.MinPrice != nil {
 		minP = *lq.MinPrice
@@ -123,121 +151,159 @@ func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cur
 		maxP = *lq.MaxPrice
 	}
 	lim := int64(limit)
-	var rows []joinedRow
-	var err error
-	switch after.Sort {
-	case SortPriceAsc:
-		rows, err = joined(s.read.ListPriceAsc(ctx, catalogdb.ListPriceAscParams{
-			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
-			AfterKey: after.N, AfterID: after.ID, PageLimit: lim}))
-	case SortPriceDesc:
-		rows, err = joined(s.read.ListPriceDesc(ctx, catalogdb.ListPriceDescParams{
-			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
-			AfterKey: after.N, AfterID: after.ID, PageLimit: lim}))
-	case SortTitle:
-		rows, err = joined(s.read.ListTitle(ctx, catalogdb.ListTitleParams{
-			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
-			AfterKey: after.T, AfterID: after.ID, PageLimit: lim}))
-	default:
-		rows, err = joined(s.read.ListNewest(ctx, catalogdb.ListNewestParams{
-			TenantID: tenant, Category: lq.Category, MinPrice: minP, MaxPrice: maxP,
-			AfterKey: after.N, AfterID: after.ID, PageLimit: lim}))
-	}
+	var ps []productRow
+	var vs []variantRow
+	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+		var err error
+		switch after.Sort {
+		case SortPriceAsc:
+			arg := catalogdb.ListPriceAscParams{TenantID: tenant, Category: lq.Category, MinPrice: minP,
+				MaxPrice: maxP, AfterKey: after.N, AfterID: after.ID, PageLimit: lim}
+			if ps, err = productRows(q.ListPriceAsc(ctx, arg)); err == nil {
+				vs, err = variantRows(q.ListPriceAscVariants(ctx, catalogdb.ListPriceAscVariantsParams(arg)))
+			}
+		case SortPriceDesc:
+			arg := catalogdb.ListPriceDescParams{TenantID: tenant, Category: lq.Category, MinPrice: minP,
+				MaxPrice: maxP, AfterKey: after.N, AfterID: after.ID, PageLimit: lim}
+			if ps, err = productRows(q.ListPriceDesc(ctx, arg)); err == nil {
+				vs, err = variantRows(q.ListPriceDescVariants(ctx, catalogdb.ListPriceDescVariantsParams(arg)))
+			}
+		case SortTitle:
+			arg := catalogdb.ListTitleParams{TenantID: tenant, Category: lq.Category, MinPrice: minP,
+				MaxPrice: maxP, AfterKey: after.T, AfterID: after.ID, PageLimit: lim}
+			if ps, err = productRows(q.ListTitle(ctx, arg)); err == nil {
+				vs, err = variantRows(q.ListTitleVariants(ctx, catalogdb.ListTitleVariantsParams(arg)))
+			}
+		default:
+			arg := catalogdb.ListNewestParams{TenantID: tenant, Category: lq.Category, MinPrice: minP,
+				MaxPrice: maxP, AfterKey: after.N, AfterID: after.ID, PageLimit: lim}
+			if ps, err = productRows(q.ListNewest(ctx, arg)); err == nil {
+				vs, err = variantRows(q.ListNewestVariants(ctx, catalogdb.ListNewestVariantsParams(arg)))
+			}
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list products by %s: %w", after.Sort, err)
 	}
-	return groupRows(rows)
+	return listed(ps, vs), nil
 }
 
 // listAdmin loads up to limit products of any status (or of one), newest first.
-func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.Status, after cursor, limit int) ([]catalogapi.Product, error) {
-	rows, err := joined(s.read.ListAdmin(ctx, catalogdb.ListAdminParams{
-		TenantID: tenant, Status: string(status), AfterKey: after.N, AfterID: after.ID,
-		PageLimit: int64(limit)}))
+func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.Status, after cursor, limit int) ([]listedProduct, error) {
+	arg := catalogdb.ListAdminParams{TenantID: tenant, Status: string(status), AfterKey: after.N,
+		AfterID: after.ID, PageLimit: int64(limit)}
+	var ps []productRow
+	var vs []variantRow
+	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+		var err error
+		if ps, err = productRows(q.ListAdmin(ctx, arg)); err == nil {
+			vs, err = variantRows(q.ListAdminVariants(ctx, catalogdb.ListAdminVariantsParams(arg)))
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list products for admin: %w", err)
 	}
-	return groupRows(rows)
+	return listed(ps, vs), nil
 }
 
-// groupRows folds consecutive rows of one product into the product.
-func groupRows(rows []joinedRow) ([]catalogapi.Product, error) {
-	var out []catalogapi.Product
-	for i := 0; i < len(rows); {
-		j := i
-		vs := make([]catalogdb.Variant, 0, 4)
-		for ; j < len(rows) && rows[j].Product.ID == rows[i].Product.ID; j++ {
-			vs = append(vs, rows[j].Variant)
-		}
-		p, err := toProduct(rows[i].Product, vs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-		i = j
+// productRows and variantRows convert the rows of one generated query to
+// their common shape.
+func productRows[R ~productRow](rs []R, err error) ([]productRow, error) {
+	out := make([]productRow, len(rs))
+	for i, r := range rs {
+		out[i] = productRow(r)
 	}
-	return out, nil
+	return out, err
 }
 
-func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product, error) {
-	p := catalogapi.Product{
+func variantRows[R ~variantRow](rs []R, err error) ([]variantRow, error) {
+	out := make([]variantRow, len(rs))
+	for i, r := range rs {
+		out[i] = variantRow(r)
+	}
+	return out, err
+}
+
+// listed puts a page together: the products in their order, each with its
+// variants. The variants come grouped by product, in position order, so
+// each product's are one stretch of a single slice.
+func listed(ps []productRow, vs []variantRow) []listedProduct {
+	out := make([]listedProduct, len(ps))
+	at := make(map[string]int, len(ps))
+	for i, p := range ps {
+		out[i] = listedOf(p)
+		at[p.ID] = i
+	}
+	all := make([]listedVariant, len(vs))
+	for j := 0; j < len(vs); {
+		k := j
+		for ; k < len(vs) && vs[k].ProductID == vs[j].ProductID; k++ {
+			all[k] = listedVariantOf(vs[k])
+		}
+		if i, ok := at[vs[j].ProductID]; ok {
+			out[i].Variants = all[j:k:k]
+		}
+		j = k
+	}
+	return out
+}
+
+func listedOf(r productRow) listedProduct {
+	return listedProduct{
 		ID:          r.ID,
 		Slug:        r.Slug,
 		Title:       r.Title,
 		Description: r.Description,
 		Status:      catalogapi.Status(r.Status),
 		CategoryID:  r.CategoryID.String,
+		Options:     storedJSON(r.Options, "[]"),
+		Variants:    []listedVariant{}, // every product has variants, but never null
+		Attributes:  storedJSON(r.Attributes, "{}"),
+		Images:      storedJSON(r.Images, "[]"),
 		PriceFrom:   money.Money{Amount: r.MinPrice, Currency: r.Currency},
 		CreatedAt:   time.UnixMicro(r.CreatedAt).UTC(),
 		UpdatedAt:   time.UnixMicro(r.UpdatedAt).UTC(),
-		Variants:    make([]catalogapi.Variant, 0, len(vs)),
 	}
-	if err := decodeJSON(r.Options, &p.Options, []catalogapi.Option{}); err != nil {
-		return p, fmt.Errorf("decode options of product %s: %w", r.ID, err)
-	}
-	if err := decodeJSON(r.Attributes, &p.Attributes, map[string]string{}); err != nil {
-		return p, fmt.Errorf("decode attributes of product %s: %w", r.ID, err)
-	}
-	if err := decodeJSON(r.Images, &p.Images, []catalogapi.Image{}); err != nil {
-		return p, fmt.Errorf("decode images of product %s: %w", r.ID, err)
-	}
-	for _, v := range vs {
-		cv := catalogapi.Variant{ID: v.ID, SKU: v.Sku, Title: v.Title, Price: money.Money{Amount: v.Price, Currency: v.Currency}}
-		if err := decodeJSON(v.Options, &cv.Options, map[string]string{}); err != nil {
-			return p, fmt.Errorf("decode options of variant %s: %w", v.Sku, err)
-		}
-		p.Variants = append(p.Variants, cv)
-	}
-	return p, nil
 }
 
-// decodeJSON decodes a JSON column into dst, which gets empty when the
-// column holds null, so responses show [] or {} rather than null.
-func decodeJSON[T any](s string, dst *T, empty T) error {
-	if err := json.Unmarshal([]byte(s), dst); err != nil {
-		return err
-	}
-	if isNil(*dst) {
-		*dst = empty
-	}
-	return nil
+func listedVariantOf(v variantRow) listedVariant {
+	return listedVariant{ID: v.ID, SKU: v.Sku, Title: v.Title, Price: money.Money{Amount: v.Price, Currency: v.Currency},
+		Options: storedJSON(v.Options, "{}")}
 }
 
-func isNil(v any) bool {
-	switch x := v.(type) {
-	case []catalogapi.Option:
-		return x == nil
-	case []catalogapi.Image:
-		return x == nil
-	case map[string]string:
-		return x == nil
+// storedJSON is a JSON column as stored, with null (which the service does
+// not write, but reads have always tolerated) turned into empty, [] or {}, so
+// that a response never shows null for a collection.
+func storedJSON(s, empty string) json.RawMessage {
+	if strings.TrimSpace(s) == "null" {
+		s = empty
 	}
-	return false
+	return json.RawMessage(s)
 }
 
+// toProduct decodes a product read whole, with its variants in order.
+func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product, error) {
+	p := listedOf(productRow{ID: r.ID, Slug: r.Slug, Title: r.Title, Description: r.Description,
+		Status: r.Status, CategoryID: r.CategoryID, Options: r.Options, Attributes: r.Attributes,
+		Images: r.Images, MinPrice: r.MinPrice, Currency: r.Currency, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
+	p.Variants = make([]listedVariant, len(vs))
+	for i, v := range vs {
+		p.Variants[i] = listedVariantOf(variantRow{ProductID: v.ProductID, ID: v.ID, Sku: v.Sku, Title: v.Title,
+			Price: v.Price, Currency: v.Currency, Options: v.Options})
+	}
+	return p.product()
+}
+
+// encodeJSON encodes a JSON column. It leaves <, > and & unescaped, as
+// responses do, since the public list copies the columns into them.
 func encodeJSON(v any) string {
-	b, _ := json.Marshal(v) // cannot fail: strings, slices and maps of strings
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // cannot fail: strings, slices and maps of strings
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

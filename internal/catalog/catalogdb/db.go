@@ -66,20 +66,35 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAdminStmt, err = db.PrepareContext(ctx, listAdmin); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAdmin: %w", err)
 	}
+	if q.listAdminVariantsStmt, err = db.PrepareContext(ctx, listAdminVariants); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAdminVariants: %w", err)
+	}
 	if q.listCategoriesStmt, err = db.PrepareContext(ctx, listCategories); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCategories: %w", err)
 	}
 	if q.listNewestStmt, err = db.PrepareContext(ctx, listNewest); err != nil {
 		return nil, fmt.Errorf("error preparing query ListNewest: %w", err)
 	}
+	if q.listNewestVariantsStmt, err = db.PrepareContext(ctx, listNewestVariants); err != nil {
+		return nil, fmt.Errorf("error preparing query ListNewestVariants: %w", err)
+	}
 	if q.listPriceAscStmt, err = db.PrepareContext(ctx, listPriceAsc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListPriceAsc: %w", err)
+	}
+	if q.listPriceAscVariantsStmt, err = db.PrepareContext(ctx, listPriceAscVariants); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPriceAscVariants: %w", err)
 	}
 	if q.listPriceDescStmt, err = db.PrepareContext(ctx, listPriceDesc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListPriceDesc: %w", err)
 	}
+	if q.listPriceDescVariantsStmt, err = db.PrepareContext(ctx, listPriceDescVariants); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPriceDescVariants: %w", err)
+	}
 	if q.listTitleStmt, err = db.PrepareContext(ctx, listTitle); err != nil {
 		return nil, fmt.Errorf("error preparing query ListTitle: %w", err)
+	}
+	if q.listTitleVariantsStmt, err = db.PrepareContext(ctx, listTitleVariants); err != nil {
+		return nil, fmt.Errorf("error preparing query ListTitleVariants: %w", err)
 	}
 	if q.listVariantsStmt, err = db.PrepareContext(ctx, listVariants); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVariants: %w", err)
@@ -177,6 +192,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAdminStmt: %w", cerr)
 		}
 	}
+	if q.listAdminVariantsStmt != nil {
+		if cerr := q.listAdminVariantsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAdminVariantsStmt: %w", cerr)
+		}
+	}
 	if q.listCategoriesStmt != nil {
 		if cerr := q.listCategoriesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listCategoriesStmt: %w", cerr)
@@ -187,9 +207,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listNewestStmt: %w", cerr)
 		}
 	}
+	if q.listNewestVariantsStmt != nil {
+		if cerr := q.listNewestVariantsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listNewestVariantsStmt: %w", cerr)
+		}
+	}
 	if q.listPriceAscStmt != nil {
 		if cerr := q.listPriceAscStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listPriceAscStmt: %w", cerr)
+		}
+	}
+	if q.listPriceAscVariantsStmt != nil {
+		if cerr := q.listPriceAscVariantsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPriceAscVariantsStmt: %w", cerr)
 		}
 	}
 	if q.listPriceDescStmt != nil {
@@ -197,9 +227,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listPriceDescStmt: %w", cerr)
 		}
 	}
+	if q.listPriceDescVariantsStmt != nil {
+		if cerr := q.listPriceDescVariantsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPriceDescVariantsStmt: %w", cerr)
+		}
+	}
 	if q.listTitleStmt != nil {
 		if cerr := q.listTitleStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listTitleStmt: %w", cerr)
+		}
+	}
+	if q.listTitleVariantsStmt != nil {
+		if cerr := q.listTitleVariantsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listTitleVariantsStmt: %w", cerr)
 		}
 	}
 	if q.listVariantsStmt != nil {
@@ -290,11 +330,16 @@ type Queries struct {
 	insertProductStmt         *sql.Stmt
 	insertVariantStmt         *sql.Stmt
 	listAdminStmt             *sql.Stmt
+	listAdminVariantsStmt     *sql.Stmt
 	listCategoriesStmt        *sql.Stmt
 	listNewestStmt            *sql.Stmt
+	listNewestVariantsStmt    *sql.Stmt
 	listPriceAscStmt          *sql.Stmt
+	listPriceAscVariantsStmt  *sql.Stmt
 	listPriceDescStmt         *sql.Stmt
+	listPriceDescVariantsStmt *sql.Stmt
 	listTitleStmt             *sql.Stmt
+	listTitleVariantsStmt     *sql.Stmt
 	listVariantsStmt          *sql.Stmt
 	productIDBySlugStmt       *sql.Stmt
 	productSlugsStmt          *sql.Stmt
@@ -322,11 +367,16 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertProductStmt:         q.insertProductStmt,
 		insertVariantStmt:         q.insertVariantStmt,
 		listAdminStmt:             q.listAdminStmt,
+		listAdminVariantsStmt:     q.listAdminVariantsStmt,
 		listCategoriesStmt:        q.listCategoriesStmt,
 		listNewestStmt:            q.listNewestStmt,
+		listNewestVariantsStmt:    q.listNewestVariantsStmt,
 		listPriceAscStmt:          q.listPriceAscStmt,
+		listPriceAscVariantsStmt:  q.listPriceAscVariantsStmt,
 		listPriceDescStmt:         q.listPriceDescStmt,
+		listPriceDescVariantsStmt: q.listPriceDescVariantsStmt,
 		listTitleStmt:             q.listTitleStmt,
+		listTitleVariantsStmt:     q.listTitleVariantsStmt,
 		listVariantsStmt:          q.listVariantsStmt,
 		productIDBySlugStmt:       q.productIDBySlugStmt,
 		productSlugsStmt:          q.productSlugsStmt,

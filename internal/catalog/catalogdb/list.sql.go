@@ -7,24 +7,19 @@ package catalogdb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const listAdmin = `-- name: ListAdmin :many
-SELECT p.tenant_id, p.id, p.slug, p.title, p.description, p.status, p.category_id, p.options, p.attributes, p.images, p.min_price, p.currency, p.created_at, p.updated_at, v.tenant_id, v.id, v.product_id, v.sku, v.title, v.price, v.currency, v.options, v.position, v.created_at, v.updated_at
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = $1 AND p.id IN (
-    SELECT q.id FROM products q
-    WHERE q.tenant_id = $1
-      AND (CAST($2 AS TEXT) = '' OR q.status = $2)
-      AND q.created_at <= $3
-      AND (q.created_at < $3 OR q.id < $4)
-    ORDER BY q.created_at DESC, q.id DESC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
-    LIMIT CAST($5 AS BIGINT) + 0
-)
-ORDER BY p.created_at DESC, p.id DESC, v.position
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = $1
+  AND (CAST($2 AS TEXT) = '' OR q.status = $2)
+  AND q.created_at <= $3
+  AND (q.created_at < $3 OR q.id < $4)
+ORDER BY q.created_at DESC, q.id DESC
+LIMIT CAST($5 AS BIGINT) + 0
 `
 
 type ListAdminParams struct {
@@ -36,11 +31,22 @@ type ListAdminParams struct {
 }
 
 type ListAdminRow struct {
-	Product Product
-	Variant Variant
+	ID          string
+	Slug        string
+	Title       string
+	Description string
+	Status      string
+	CategoryID  sql.NullString
+	Options     string
+	Attributes  string
+	Images      string
+	MinPrice    int64
+	Currency    string
+	CreatedAt   int64
+	UpdatedAt   int64
 }
 
-// Every status, or one, newest first: the admin list, with variants.
+// Every status, or one, newest first: the admin list.
 func (q *Queries) ListAdmin(ctx context.Context, arg ListAdminParams) ([]ListAdminRow, error) {
 	rows, err := q.query(ctx, q.listAdminStmt, listAdmin,
 		arg.TenantID,
@@ -57,31 +63,90 @@ func (q *Queries) ListAdmin(ctx context.Context, arg ListAdminParams) ([]ListAdm
 	for rows.Next() {
 		var i ListAdminRow
 		if err := rows.Scan(
-			&i.Product.TenantID,
-			&i.Product.ID,
-			&i.Product.Slug,
-			&i.Product.Title,
-			&i.Product.Description,
-			&i.Product.Status,
-			&i.Product.CategoryID,
-			&i.Product.Options,
-			&i.Product.Attributes,
-			&i.Product.Images,
-			&i.Product.MinPrice,
-			&i.Product.Currency,
-			&i.Product.CreatedAt,
-			&i.Product.UpdatedAt,
-			&i.Variant.TenantID,
-			&i.Variant.ID,
-			&i.Variant.ProductID,
-			&i.Variant.Sku,
-			&i.Variant.Title,
-			&i.Variant.Price,
-			&i.Variant.Currency,
-			&i.Variant.Options,
-			&i.Variant.Position,
-			&i.Variant.CreatedAt,
-			&i.Variant.UpdatedAt,
+			&i.ID,
+			&i.Slug,
+			&i.Title,
+			&i.Description,
+			&i.Status,
+			&i.CategoryID,
+			&i.Options,
+			&i.Attributes,
+			&i.Images,
+			&i.MinPrice,
+			&i.Currency,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAdminVariants = `-- name: ListAdminVariants :many
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = $1 AND v.product_id IN (
+    SELECT q.id FROM products q
+    WHERE q.tenant_id = $1
+      AND (CAST($2 AS TEXT) = '' OR q.status = $2)
+      AND q.created_at <= $3
+      AND (q.created_at < $3 OR q.id < $4)
+    ORDER BY q.created_at DESC, q.id DESC
+    LIMIT CAST($5 AS BIGINT) + 0
+)
+ORDER BY v.product_id, v.position
+`
+
+type ListAdminVariantsParams struct {
+	TenantID  string
+	Status    string
+	AfterKey  int64
+	AfterID   string
+	PageLimit int64
+}
+
+type ListAdminVariantsRow struct {
+	ProductID string
+	ID        string
+	Sku       string
+	Title     string
+	Price     int64
+	Currency  string
+	Options   string
+}
+
+// The variants of the products ListAdmin returns for the same arguments.
+func (q *Queries) ListAdminVariants(ctx context.Context, arg ListAdminVariantsParams) ([]ListAdminVariantsRow, error) {
+	rows, err := q.query(ctx, q.listAdminVariantsStmt, listAdminVariants,
+		arg.TenantID,
+		arg.Status,
+		arg.AfterKey,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAdminVariantsRow{}
+	for rows.Next() {
+		var i ListAdminVariantsRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.ID,
+			&i.Sku,
+			&i.Title,
+			&i.Price,
+			&i.Currency,
+			&i.Options,
 		); err != nil {
 			return nil, err
 		}
@@ -97,6 +162,7 @@ func (q *Queries) ListAdmin(ctx context.Context, arg ListAdminParams) ([]ListAdm
 }
 
 const listNewest = `-- name: ListNewest :many
+
 WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
@@ -105,22 +171,16 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
-SELECT p.tenant_id, p.id, p.slug, p.title, p.description, p.status, p.category_id, p.options, p.attributes, p.images, p.min_price, p.currency, p.created_at, p.updated_at, v.tenant_id, v.id, v.product_id, v.sku, v.title, v.price, v.currency, v.options, v.position, v.created_at, v.updated_at
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = $1 AND p.id IN (
-    SELECT q.id FROM products q
-    WHERE q.tenant_id = $1 AND q.status = 'active'
-      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
-      AND q.min_price BETWEEN $3 AND $4
-      AND q.created_at <= $5
-      AND (q.created_at < $5 OR q.id < $6)
-    ORDER BY q.created_at DESC, q.id DESC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
-    LIMIT CAST($7 AS BIGINT) + 0
-)
-ORDER BY p.created_at DESC, p.id DESC, v.position
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = $1 AND q.status = 'active'
+  AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN $3 AND $4
+  AND q.created_at <= $5
+  AND (q.created_at < $5 OR q.id < $6)
+ORDER BY q.created_at DESC, q.id DESC
+LIMIT CAST($7 AS BIGINT) + 0
 `
 
 type ListNewestParams struct {
@@ -134,13 +194,32 @@ type ListNewestParams struct {
 }
 
 type ListNewestRow struct {
-	Product Product
-	Variant Variant
+	ID          string
+	Slug        string
+	Title       string
+	Description string
+	Status      string
+	CategoryID  sql.NullString
+	Options     string
+	Attributes  string
+	Images      string
+	MinPrice    int64
+	Currency    string
+	CreatedAt   int64
+	UpdatedAt   int64
 }
 
-// One page of active products with their variants in one round trip: the
-// inner select picks the page by keyset over (created_at, id) on the index
-// products_newest; the outer join adds the variants.
+// A list page takes two queries with the same arguments, run in one read
+// transaction so that both see the same rows: List<Sort> reads the page's
+// products, List<Sort>Variants the variants of those products. So each
+// product's columns are read once; a join repeats them on every variant row
+// and must sort the lot, which on SQLite costs more than the second query
+// and the transaction together. Both read only the columns the JSON needs.
+//
+// "LIMIT ... + 0": SQLite plans with the value of a bare LIMIT parameter and
+// so re-prepares the statement whenever it changes; an expression it does not.
+// One page of active products, newest first: a keyset over (created_at, id) on the index
+// products_newest.
 func (q *Queries) ListNewest(ctx context.Context, arg ListNewestParams) ([]ListNewestRow, error) {
 	rows, err := q.query(ctx, q.listNewestStmt, listNewest,
 		arg.TenantID,
@@ -159,31 +238,103 @@ func (q *Queries) ListNewest(ctx context.Context, arg ListNewestParams) ([]ListN
 	for rows.Next() {
 		var i ListNewestRow
 		if err := rows.Scan(
-			&i.Product.TenantID,
-			&i.Product.ID,
-			&i.Product.Slug,
-			&i.Product.Title,
-			&i.Product.Description,
-			&i.Product.Status,
-			&i.Product.CategoryID,
-			&i.Product.Options,
-			&i.Product.Attributes,
-			&i.Product.Images,
-			&i.Product.MinPrice,
-			&i.Product.Currency,
-			&i.Product.CreatedAt,
-			&i.Product.UpdatedAt,
-			&i.Variant.TenantID,
-			&i.Variant.ID,
-			&i.Variant.ProductID,
-			&i.Variant.Sku,
-			&i.Variant.Title,
-			&i.Variant.Price,
-			&i.Variant.Currency,
-			&i.Variant.Options,
-			&i.Variant.Position,
-			&i.Variant.CreatedAt,
-			&i.Variant.UpdatedAt,
+			&i.ID,
+			&i.Slug,
+			&i.Title,
+			&i.Description,
+			&i.Status,
+			&i.CategoryID,
+			&i.Options,
+			&i.Attributes,
+			&i.Images,
+			&i.MinPrice,
+			&i.Currency,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listNewestVariants = `-- name: ListNewestVariants :many
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = $1
+      AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = $1
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = $1 AND v.product_id IN (
+    SELECT q.id FROM products q
+    WHERE q.tenant_id = $1 AND q.status = 'active'
+      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+      AND q.min_price BETWEEN $3 AND $4
+      AND q.created_at <= $5
+      AND (q.created_at < $5 OR q.id < $6)
+    ORDER BY q.created_at DESC, q.id DESC
+    LIMIT CAST($7 AS BIGINT) + 0
+)
+ORDER BY v.product_id, v.position
+`
+
+type ListNewestVariantsParams struct {
+	TenantID  string
+	Category  string
+	MinPrice  int64
+	MaxPrice  int64
+	AfterKey  int64
+	AfterID   string
+	PageLimit int64
+}
+
+type ListNewestVariantsRow struct {
+	ProductID string
+	ID        string
+	Sku       string
+	Title     string
+	Price     int64
+	Currency  string
+	Options   string
+}
+
+// The variants of the products ListNewest returns for the same arguments.
+func (q *Queries) ListNewestVariants(ctx context.Context, arg ListNewestVariantsParams) ([]ListNewestVariantsRow, error) {
+	rows, err := q.query(ctx, q.listNewestVariantsStmt, listNewestVariants,
+		arg.TenantID,
+		arg.Category,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.AfterKey,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListNewestVariantsRow{}
+	for rows.Next() {
+		var i ListNewestVariantsRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.ID,
+			&i.Sku,
+			&i.Title,
+			&i.Price,
+			&i.Currency,
+			&i.Options,
 		); err != nil {
 			return nil, err
 		}
@@ -207,22 +358,16 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
-SELECT p.tenant_id, p.id, p.slug, p.title, p.description, p.status, p.category_id, p.options, p.attributes, p.images, p.min_price, p.currency, p.created_at, p.updated_at, v.tenant_id, v.id, v.product_id, v.sku, v.title, v.price, v.currency, v.options, v.position, v.created_at, v.updated_at
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = $1 AND p.id IN (
-    SELECT q.id FROM products q
-    WHERE q.tenant_id = $1 AND q.status = 'active'
-      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
-      AND q.min_price BETWEEN $3 AND $4
-      AND q.min_price >= $5
-      AND (q.min_price > $5 OR q.id > $6)
-    ORDER BY q.min_price ASC, q.id ASC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
-    LIMIT CAST($7 AS BIGINT) + 0
-)
-ORDER BY p.min_price ASC, p.id ASC, v.position
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = $1 AND q.status = 'active'
+  AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN $3 AND $4
+  AND q.min_price >= $5
+  AND (q.min_price > $5 OR q.id > $6)
+ORDER BY q.min_price ASC, q.id ASC
+LIMIT CAST($7 AS BIGINT) + 0
 `
 
 type ListPriceAscParams struct {
@@ -236,13 +381,23 @@ type ListPriceAscParams struct {
 }
 
 type ListPriceAscRow struct {
-	Product Product
-	Variant Variant
+	ID          string
+	Slug        string
+	Title       string
+	Description string
+	Status      string
+	CategoryID  sql.NullString
+	Options     string
+	Attributes  string
+	Images      string
+	MinPrice    int64
+	Currency    string
+	CreatedAt   int64
+	UpdatedAt   int64
 }
 
-// One page of active products with their variants in one round trip: the
-// inner select picks the page by keyset over (min_price, id) on the index
-// products_price; the outer join adds the variants.
+// One page of active products, cheapest first: a keyset over (min_price, id) on the index
+// products_price.
 func (q *Queries) ListPriceAsc(ctx context.Context, arg ListPriceAscParams) ([]ListPriceAscRow, error) {
 	rows, err := q.query(ctx, q.listPriceAscStmt, listPriceAsc,
 		arg.TenantID,
@@ -261,31 +416,103 @@ func (q *Queries) ListPriceAsc(ctx context.Context, arg ListPriceAscParams) ([]L
 	for rows.Next() {
 		var i ListPriceAscRow
 		if err := rows.Scan(
-			&i.Product.TenantID,
-			&i.Product.ID,
-			&i.Product.Slug,
-			&i.Product.Title,
-			&i.Product.Description,
-			&i.Product.Status,
-			&i.Product.CategoryID,
-			&i.Product.Options,
-			&i.Product.Attributes,
-			&i.Product.Images,
-			&i.Product.MinPrice,
-			&i.Product.Currency,
-			&i.Product.CreatedAt,
-			&i.Product.UpdatedAt,
-			&i.Variant.TenantID,
-			&i.Variant.ID,
-			&i.Variant.ProductID,
-			&i.Variant.Sku,
-			&i.Variant.Title,
-			&i.Variant.Price,
-			&i.Variant.Currency,
-			&i.Variant.Options,
-			&i.Variant.Position,
-			&i.Variant.CreatedAt,
-			&i.Variant.UpdatedAt,
+			&i.ID,
+			&i.Slug,
+			&i.Title,
+			&i.Description,
+			&i.Status,
+			&i.CategoryID,
+			&i.Options,
+			&i.Attributes,
+			&i.Images,
+			&i.MinPrice,
+			&i.Currency,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPriceAscVariants = `-- name: ListPriceAscVariants :many
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = $1
+      AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = $1
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = $1 AND v.product_id IN (
+    SELECT q.id FROM products q
+    WHERE q.tenant_id = $1 AND q.status = 'active'
+      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+      AND q.min_price BETWEEN $3 AND $4
+      AND q.min_price >= $5
+      AND (q.min_price > $5 OR q.id > $6)
+    ORDER BY q.min_price ASC, q.id ASC
+    LIMIT CAST($7 AS BIGINT) + 0
+)
+ORDER BY v.product_id, v.position
+`
+
+type ListPriceAscVariantsParams struct {
+	TenantID  string
+	Category  string
+	MinPrice  int64
+	MaxPrice  int64
+	AfterKey  int64
+	AfterID   string
+	PageLimit int64
+}
+
+type ListPriceAscVariantsRow struct {
+	ProductID string
+	ID        string
+	Sku       string
+	Title     string
+	Price     int64
+	Currency  string
+	Options   string
+}
+
+// The variants of the products ListPriceAsc returns for the same arguments.
+func (q *Queries) ListPriceAscVariants(ctx context.Context, arg ListPriceAscVariantsParams) ([]ListPriceAscVariantsRow, error) {
+	rows, err := q.query(ctx, q.listPriceAscVariantsStmt, listPriceAscVariants,
+		arg.TenantID,
+		arg.Category,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.AfterKey,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListPriceAscVariantsRow{}
+	for rows.Next() {
+		var i ListPriceAscVariantsRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.ID,
+			&i.Sku,
+			&i.Title,
+			&i.Price,
+			&i.Currency,
+			&i.Options,
 		); err != nil {
 			return nil, err
 		}
@@ -309,22 +536,16 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
-SELECT p.tenant_id, p.id, p.slug, p.title, p.description, p.status, p.category_id, p.options, p.attributes, p.images, p.min_price, p.currency, p.created_at, p.updated_at, v.tenant_id, v.id, v.product_id, v.sku, v.title, v.price, v.currency, v.options, v.position, v.created_at, v.updated_at
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = $1 AND p.id IN (
-    SELECT q.id FROM products q
-    WHERE q.tenant_id = $1 AND q.status = 'active'
-      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
-      AND q.min_price BETWEEN $3 AND $4
-      AND q.min_price <= $5
-      AND (q.min_price < $5 OR q.id < $6)
-    ORDER BY q.min_price DESC, q.id DESC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
-    LIMIT CAST($7 AS BIGINT) + 0
-)
-ORDER BY p.min_price DESC, p.id DESC, v.position
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = $1 AND q.status = 'active'
+  AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN $3 AND $4
+  AND q.min_price <= $5
+  AND (q.min_price < $5 OR q.id < $6)
+ORDER BY q.min_price DESC, q.id DESC
+LIMIT CAST($7 AS BIGINT) + 0
 `
 
 type ListPriceDescParams struct {
@@ -338,13 +559,23 @@ type ListPriceDescParams struct {
 }
 
 type ListPriceDescRow struct {
-	Product Product
-	Variant Variant
+	ID          string
+	Slug        string
+	Title       string
+	Description string
+	Status      string
+	CategoryID  sql.NullString
+	Options     string
+	Attributes  string
+	Images      string
+	MinPrice    int64
+	Currency    string
+	CreatedAt   int64
+	UpdatedAt   int64
 }
 
-// One page of active products with their variants in one round trip: the
-// inner select picks the page by keyset over (min_price, id) on the index
-// products_price; the outer join adds the variants.
+// One page of active products, dearest first: a keyset over (min_price, id) on the index
+// products_price.
 func (q *Queries) ListPriceDesc(ctx context.Context, arg ListPriceDescParams) ([]ListPriceDescRow, error) {
 	rows, err := q.query(ctx, q.listPriceDescStmt, listPriceDesc,
 		arg.TenantID,
@@ -363,31 +594,103 @@ func (q *Queries) ListPriceDesc(ctx context.Context, arg ListPriceDescParams) ([
 	for rows.Next() {
 		var i ListPriceDescRow
 		if err := rows.Scan(
-			&i.Product.TenantID,
-			&i.Product.ID,
-			&i.Product.Slug,
-			&i.Product.Title,
-			&i.Product.Description,
-			&i.Product.Status,
-			&i.Product.CategoryID,
-			&i.Product.Options,
-			&i.Product.Attributes,
-			&i.Product.Images,
-			&i.Product.MinPrice,
-			&i.Product.Currency,
-			&i.Product.CreatedAt,
-			&i.Product.UpdatedAt,
-			&i.Variant.TenantID,
-			&i.Variant.ID,
-			&i.Variant.ProductID,
-			&i.Variant.Sku,
-			&i.Variant.Title,
-			&i.Variant.Price,
-			&i.Variant.Currency,
-			&i.Variant.Options,
-			&i.Variant.Position,
-			&i.Variant.CreatedAt,
-			&i.Variant.UpdatedAt,
+			&i.ID,
+			&i.Slug,
+			&i.Title,
+			&i.Description,
+			&i.Status,
+			&i.CategoryID,
+			&i.Options,
+			&i.Attributes,
+			&i.Images,
+			&i.MinPrice,
+			&i.Currency,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPriceDescVariants = `-- name: ListPriceDescVariants :many
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = $1
+      AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = $1
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = $1 AND v.product_id IN (
+    SELECT q.id FROM products q
+    WHERE q.tenant_id = $1 AND q.status = 'active'
+      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+      AND q.min_price BETWEEN $3 AND $4
+      AND q.min_price <= $5
+      AND (q.min_price < $5 OR q.id < $6)
+    ORDER BY q.min_price DESC, q.id DESC
+    LIMIT CAST($7 AS BIGINT) + 0
+)
+ORDER BY v.product_id, v.position
+`
+
+type ListPriceDescVariantsParams struct {
+	TenantID  string
+	Category  string
+	MinPrice  int64
+	MaxPrice  int64
+	AfterKey  int64
+	AfterID   string
+	PageLimit int64
+}
+
+type ListPriceDescVariantsRow struct {
+	ProductID string
+	ID        string
+	Sku       string
+	Title     string
+	Price     int64
+	Currency  string
+	Options   string
+}
+
+// The variants of the products ListPriceDesc returns for the same arguments.
+func (q *Queries) ListPriceDescVariants(ctx context.Context, arg ListPriceDescVariantsParams) ([]ListPriceDescVariantsRow, error) {
+	rows, err := q.query(ctx, q.listPriceDescVariantsStmt, listPriceDescVariants,
+		arg.TenantID,
+		arg.Category,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.AfterKey,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListPriceDescVariantsRow{}
+	for rows.Next() {
+		var i ListPriceDescVariantsRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.ID,
+			&i.Sku,
+			&i.Title,
+			&i.Price,
+			&i.Currency,
+			&i.Options,
 		); err != nil {
 			return nil, err
 		}
@@ -411,22 +714,16 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
-SELECT p.tenant_id, p.id, p.slug, p.title, p.description, p.status, p.category_id, p.options, p.attributes, p.images, p.min_price, p.currency, p.created_at, p.updated_at, v.tenant_id, v.id, v.product_id, v.sku, v.title, v.price, v.currency, v.options, v.position, v.created_at, v.updated_at
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = $1 AND p.id IN (
-    SELECT q.id FROM products q
-    WHERE q.tenant_id = $1 AND q.status = 'active'
-      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
-      AND q.min_price BETWEEN $3 AND $4
-      AND q.title >= $5
-      AND (q.title > $5 OR q.id > $6)
-    ORDER BY q.title ASC, q.id ASC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
-    LIMIT CAST($7 AS BIGINT) + 0
-)
-ORDER BY p.title ASC, p.id ASC, v.position
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = $1 AND q.status = 'active'
+  AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN $3 AND $4
+  AND q.title >= $5
+  AND (q.title > $5 OR q.id > $6)
+ORDER BY q.title ASC, q.id ASC
+LIMIT CAST($7 AS BIGINT) + 0
 `
 
 type ListTitleParams struct {
@@ -440,13 +737,22 @@ type ListTitleParams struct {
 }
 
 type ListTitleRow struct {
-	Product Product
-	Variant Variant
+	ID          string
+	Slug        string
+	Title       string
+	Description string
+	Status      string
+	CategoryID  sql.NullString
+	Options     string
+	Attributes  string
+	Images      string
+	MinPrice    int64
+	Currency    string
+	CreatedAt   int64
+	UpdatedAt   int64
 }
 
-// One page of active products with their variants in one round trip: the
-// inner select picks the page by keyset over (title, id) on the index
-// products_title; the outer join adds the variants.
+// One page of active products, by title: a keyset over (title, id) on the index products_title.
 func (q *Queries) ListTitle(ctx context.Context, arg ListTitleParams) ([]ListTitleRow, error) {
 	rows, err := q.query(ctx, q.listTitleStmt, listTitle,
 		arg.TenantID,
@@ -465,31 +771,103 @@ func (q *Queries) ListTitle(ctx context.Context, arg ListTitleParams) ([]ListTit
 	for rows.Next() {
 		var i ListTitleRow
 		if err := rows.Scan(
-			&i.Product.TenantID,
-			&i.Product.ID,
-			&i.Product.Slug,
-			&i.Product.Title,
-			&i.Product.Description,
-			&i.Product.Status,
-			&i.Product.CategoryID,
-			&i.Product.Options,
-			&i.Product.Attributes,
-			&i.Product.Images,
-			&i.Product.MinPrice,
-			&i.Product.Currency,
-			&i.Product.CreatedAt,
-			&i.Product.UpdatedAt,
-			&i.Variant.TenantID,
-			&i.Variant.ID,
-			&i.Variant.ProductID,
-			&i.Variant.Sku,
-			&i.Variant.Title,
-			&i.Variant.Price,
-			&i.Variant.Currency,
-			&i.Variant.Options,
-			&i.Variant.Position,
-			&i.Variant.CreatedAt,
-			&i.Variant.UpdatedAt,
+			&i.ID,
+			&i.Slug,
+			&i.Title,
+			&i.Description,
+			&i.Status,
+			&i.CategoryID,
+			&i.Options,
+			&i.Attributes,
+			&i.Images,
+			&i.MinPrice,
+			&i.Currency,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTitleVariants = `-- name: ListTitleVariants :many
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = $1
+      AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = $1
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = $1 AND v.product_id IN (
+    SELECT q.id FROM products q
+    WHERE q.tenant_id = $1 AND q.status = 'active'
+      AND (CAST($2 AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+      AND q.min_price BETWEEN $3 AND $4
+      AND q.title >= $5
+      AND (q.title > $5 OR q.id > $6)
+    ORDER BY q.title ASC, q.id ASC
+    LIMIT CAST($7 AS BIGINT) + 0
+)
+ORDER BY v.product_id, v.position
+`
+
+type ListTitleVariantsParams struct {
+	TenantID  string
+	Category  string
+	MinPrice  int64
+	MaxPrice  int64
+	AfterKey  string
+	AfterID   string
+	PageLimit int64
+}
+
+type ListTitleVariantsRow struct {
+	ProductID string
+	ID        string
+	Sku       string
+	Title     string
+	Price     int64
+	Currency  string
+	Options   string
+}
+
+// The variants of the products ListTitle returns for the same arguments.
+func (q *Queries) ListTitleVariants(ctx context.Context, arg ListTitleVariantsParams) ([]ListTitleVariantsRow, error) {
+	rows, err := q.query(ctx, q.listTitleVariantsStmt, listTitleVariants,
+		arg.TenantID,
+		arg.Category,
+		arg.MinPrice,
+		arg.MaxPrice,
+		arg.AfterKey,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListTitleVariantsRow{}
+	for rows.Next() {
+		var i ListTitleVariantsRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.ID,
+			&i.Sku,
+			&i.Title,
+			&i.Price,
+			&i.Currency,
+			&i.Options,
 		); err != nil {
 			return nil, err
 		}

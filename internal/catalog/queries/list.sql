@@ -1,7 +1,16 @@
+-- A list page takes two queries with the same arguments, run in one read
+-- transaction so that both see the same rows: List<Sort> reads the page's
+-- products, List<Sort>Variants the variants of those products. So each
+-- product's columns are read once; a join repeats them on every variant row
+-- and must sort the lot, which on SQLite costs more than the second query
+-- and the transaction together. Both read only the columns the JSON needs.
+--
+-- "LIMIT ... + 0": SQLite plans with the value of a bare LIMIT parameter and
+-- so re-prepares the statement whenever it changes; an expression it does not.
+
 -- name: ListNewest :many
--- One page of active products with their variants in one round trip: the
--- inner select picks the page by keyset over (created_at, id) on the index
--- products_newest; the outer join adds the variants.
+-- One page of active products, newest first: a keyset over (created_at, id) on the index
+-- products_newest.
 WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
@@ -10,10 +19,30 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
-SELECT sqlc.embed(p), sqlc.embed(v)
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
+  AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN sqlc.arg(min_price) AND sqlc.arg(max_price)
+  AND q.created_at <= sqlc.arg(after_key)
+  AND (q.created_at < sqlc.arg(after_key) OR q.id < sqlc.arg(after_id))
+ORDER BY q.created_at DESC, q.id DESC
+LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0;
+
+-- name: ListNewestVariants :many
+-- The variants of the products ListNewest returns for the same arguments.
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+      AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.product_id IN (
     SELECT q.id FROM products q
     WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
       AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
@@ -21,16 +50,13 @@ WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
       AND q.created_at <= sqlc.arg(after_key)
       AND (q.created_at < sqlc.arg(after_key) OR q.id < sqlc.arg(after_id))
     ORDER BY q.created_at DESC, q.id DESC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
     LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0
 )
-ORDER BY p.created_at DESC, p.id DESC, v.position;
+ORDER BY v.product_id, v.position;
 
 -- name: ListPriceAsc :many
--- One page of active products with their variants in one round trip: the
--- inner select picks the page by keyset over (min_price, id) on the index
--- products_price; the outer join adds the variants.
+-- One page of active products, cheapest first: a keyset over (min_price, id) on the index
+-- products_price.
 WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
@@ -39,10 +65,30 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
-SELECT sqlc.embed(p), sqlc.embed(v)
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
+  AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN sqlc.arg(min_price) AND sqlc.arg(max_price)
+  AND q.min_price >= sqlc.arg(after_key)
+  AND (q.min_price > sqlc.arg(after_key) OR q.id > sqlc.arg(after_id))
+ORDER BY q.min_price ASC, q.id ASC
+LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0;
+
+-- name: ListPriceAscVariants :many
+-- The variants of the products ListPriceAsc returns for the same arguments.
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+      AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.product_id IN (
     SELECT q.id FROM products q
     WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
       AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
@@ -50,16 +96,13 @@ WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
       AND q.min_price >= sqlc.arg(after_key)
       AND (q.min_price > sqlc.arg(after_key) OR q.id > sqlc.arg(after_id))
     ORDER BY q.min_price ASC, q.id ASC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
     LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0
 )
-ORDER BY p.min_price ASC, p.id ASC, v.position;
+ORDER BY v.product_id, v.position;
 
 -- name: ListPriceDesc :many
--- One page of active products with their variants in one round trip: the
--- inner select picks the page by keyset over (min_price, id) on the index
--- products_price; the outer join adds the variants.
+-- One page of active products, dearest first: a keyset over (min_price, id) on the index
+-- products_price.
 WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
@@ -68,10 +111,30 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
-SELECT sqlc.embed(p), sqlc.embed(v)
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
+  AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN sqlc.arg(min_price) AND sqlc.arg(max_price)
+  AND q.min_price <= sqlc.arg(after_key)
+  AND (q.min_price < sqlc.arg(after_key) OR q.id < sqlc.arg(after_id))
+ORDER BY q.min_price DESC, q.id DESC
+LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0;
+
+-- name: ListPriceDescVariants :many
+-- The variants of the products ListPriceDesc returns for the same arguments.
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+      AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.product_id IN (
     SELECT q.id FROM products q
     WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
       AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
@@ -79,16 +142,12 @@ WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
       AND q.min_price <= sqlc.arg(after_key)
       AND (q.min_price < sqlc.arg(after_key) OR q.id < sqlc.arg(after_id))
     ORDER BY q.min_price DESC, q.id DESC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
     LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0
 )
-ORDER BY p.min_price DESC, p.id DESC, v.position;
+ORDER BY v.product_id, v.position;
 
 -- name: ListTitle :many
--- One page of active products with their variants in one round trip: the
--- inner select picks the page by keyset over (title, id) on the index
--- products_title; the outer join adds the variants.
+-- One page of active products, by title: a keyset over (title, id) on the index products_title.
 WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
@@ -97,10 +156,30 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
-SELECT sqlc.embed(p), sqlc.embed(v)
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
+  AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
+  AND q.min_price BETWEEN sqlc.arg(min_price) AND sqlc.arg(max_price)
+  AND q.title >= sqlc.arg(after_key)
+  AND (q.title > sqlc.arg(after_key) OR q.id > sqlc.arg(after_id))
+ORDER BY q.title ASC, q.id ASC
+LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0;
+
+-- name: ListTitleVariants :many
+-- The variants of the products ListTitle returns for the same arguments.
+WITH RECURSIVE sub (id) AS (
+    SELECT c.id FROM categories c
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+      AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
+    UNION ALL
+    SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
+    WHERE c.tenant_id = sqlc.arg(tenant_id)
+)
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.product_id IN (
     SELECT q.id FROM products q
     WHERE q.tenant_id = sqlc.arg(tenant_id) AND q.status = 'active'
       AND (CAST(sqlc.arg(category) AS TEXT) = '' OR q.category_id IN (SELECT sub.id FROM sub))
@@ -108,26 +187,33 @@ WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
       AND q.title >= sqlc.arg(after_key)
       AND (q.title > sqlc.arg(after_key) OR q.id > sqlc.arg(after_id))
     ORDER BY q.title ASC, q.id ASC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
     LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0
 )
-ORDER BY p.title ASC, p.id ASC, v.position;
+ORDER BY v.product_id, v.position;
 
 -- name: ListAdmin :many
--- Every status, or one, newest first: the admin list, with variants.
-SELECT sqlc.embed(p), sqlc.embed(v)
-FROM products p
-JOIN variants v ON v.tenant_id = p.tenant_id AND v.product_id = p.id
-WHERE p.tenant_id = sqlc.arg(tenant_id) AND p.id IN (
+-- Every status, or one, newest first: the admin list.
+SELECT q.id, q.slug, q.title, q.description, q.status, q.category_id, q.options,
+    q.attributes, q.images, q.min_price, q.currency, q.created_at, q.updated_at
+FROM products q
+WHERE q.tenant_id = sqlc.arg(tenant_id)
+  AND (CAST(sqlc.arg(status) AS TEXT) = '' OR q.status = sqlc.arg(status))
+  AND q.created_at <= sqlc.arg(after_key)
+  AND (q.created_at < sqlc.arg(after_key) OR q.id < sqlc.arg(after_id))
+ORDER BY q.created_at DESC, q.id DESC
+LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0;
+
+-- name: ListAdminVariants :many
+-- The variants of the products ListAdmin returns for the same arguments.
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+FROM variants v
+WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.product_id IN (
     SELECT q.id FROM products q
     WHERE q.tenant_id = sqlc.arg(tenant_id)
       AND (CAST(sqlc.arg(status) AS TEXT) = '' OR q.status = sqlc.arg(status))
       AND q.created_at <= sqlc.arg(after_key)
       AND (q.created_at < sqlc.arg(after_key) OR q.id < sqlc.arg(after_id))
     ORDER BY q.created_at DESC, q.id DESC
-    -- "+ 0": SQLite plans with the value of a bare LIMIT parameter and so
-    -- re-prepares the statement whenever it changes; an expression it does not.
     LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0
 )
-ORDER BY p.created_at DESC, p.id DESC, v.position;
+ORDER BY v.product_id, v.position;
