@@ -126,13 +126,13 @@ func (s *IdempotencyStore) claim(ctx context.Context, tenant, key, hash string) 
 	return prior, err
 }
 
-func (s *IdempotencyStore) finish(ctx context.Context, tenant, key string, rec *recorder) error {
+func (s *IdempotencyStore) finish(ctx context.Context, tenant, key string, rec *statusWriter) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if keepOutcome(rec.status) {
 			_, err = tx.ExecContext(ctx,
 				`UPDATE idempotency_keys SET status = $3, content_type = $4, location = $5, body = $6 WHERE tenant_id = $1 AND idem_key = $2`,
-				tenant, key, rec.status, rec.Header().Get("Content-Type"), rec.Header().Get("Location"), rec.buf.String())
+				tenant, key, rec.status, rec.Header().Get("Content-Type"), rec.Header().Get("Location"), rec.copy.String())
 		} else {
 			_, err = tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND idem_key = $2`, tenant, key)
 		}
@@ -150,30 +150,6 @@ func keepOutcome(status int) bool {
 	}
 	return status > 0 && status < 500
 }
-
-// recorder passes a response through while keeping a copy of it.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	buf    bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	r.buf.Write(b)
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +217,7 @@ func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slo
 			}
 		}
 
-		rec := &recorder{ResponseWriter: w}
+		rec := &statusWriter{ResponseWriter: w, copy: new(bytes.Buffer)}
 		defer func() {
 			// Record even after a panic (as "not kept") so the key is freed;
 			// the panic itself goes on to the recovery layer.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -60,11 +61,13 @@ func RequestID(ctx context.Context) string {
 	return ""
 }
 
-// statusWriter records the status and size of a response.
+// statusWriter records the status and size of a response and, when copy is
+// set, keeps the body too (the idempotency layer stores it).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	copy   *bytes.Buffer
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -80,6 +83,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
+	if w.copy != nil {
+		w.copy.Write(b[:n])
+	}
 	return n, err
 }
 
