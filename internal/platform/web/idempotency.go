@@ -86,8 +86,38 @@ type outcome struct {
 	createdAt   time.Time
 }
 
+const selectOutcome = `SELECT request_hash, status, content_type, location, body, created_at FROM idempotency_keys WHERE tenant_id = $1 AND idem_key = $2`
+
+func scanOutcome(row *sql.Row) (*outcome, error) {
+	var o outcome
+	var created int64
+	if err := row.Scan(&o.hash, &o.status, &o.contentType, &o.location, &o.body, &created); err != nil {
+		return nil, err
+	}
+	o.createdAt = time.UnixMicro(created)
+	return &o, nil
+}
+
+// lookup returns the key's outcome (status 0 while in flight), or nil when
+// the key is new. It only reads, so replays and waits take no write lock.
+func (s *IdempotencyStore) lookup(ctx context.Context, tenant, key string) (*outcome, error) {
+	o, err := scanOutcome(s.db.Read().QueryRowContext(ctx, selectOutcome, tenant, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	}
+	return o, nil
+}
+
+// stale reports whether o is a claim left by a request whose process died.
+func (s *IdempotencyStore) stale(o *outcome, now time.Time) bool {
+	return o.status == 0 && now.Sub(o.createdAt) > s.Stale
+}
+
 // claim records key as in flight for hash. It returns the stored outcome
-// instead when the key exists (status 0 while still in flight).
+// instead when another request holds or completed the key.
 func (s *IdempotencyStore) claim(ctx context.Context, tenant, key, hash string) (prior *outcome, err error) {
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		prior = nil
@@ -101,16 +131,11 @@ func (s *IdempotencyStore) claim(ctx context.Context, tenant, key, hash string) 
 		if n, _ := res.RowsAffected(); n == 1 {
 			return nil
 		}
-		var o outcome
-		var created int64
-		err = tx.QueryRowContext(ctx,
-			`SELECT request_hash, status, content_type, location, body, created_at FROM idempotency_keys WHERE tenant_id = $1 AND idem_key = $2`,
-			tenant, key).Scan(&o.hash, &o.status, &o.contentType, &o.location, &o.body, &created)
+		o, err := scanOutcome(tx.QueryRowContext(ctx, selectOutcome, tenant, key))
 		if err != nil {
 			return fmt.Errorf("read idempotency key: %w", err)
 		}
-		o.createdAt = time.UnixMicro(created)
-		if o.status == 0 && now.Sub(o.createdAt) > s.Stale {
+		if s.stale(o, now) {
 			// The first attempt died with its process: let this one run.
 			_, err = tx.ExecContext(ctx,
 				`UPDATE idempotency_keys SET request_hash = $3, created_at = $4 WHERE tenant_id = $1 AND idem_key = $2`,
@@ -120,7 +145,7 @@ func (s *IdempotencyStore) claim(ctx context.Context, tenant, key, hash string) 
 			}
 			return nil
 		}
-		prior = &o
+		prior = o
 		return nil
 	})
 	return prior, err
@@ -189,7 +214,12 @@ func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slo
 
 		deadline := s.now().Add(s.Wait)
 		for {
-			prior, err := s.claim(r.Context(), tenant, key, hash)
+			// Read first: a replay or a wait needs no write; only a new (or
+			// abandoned) key is claimed, in a transaction that settles races.
+			prior, err := s.lookup(r.Context(), tenant, key)
+			if err == nil && (prior == nil || s.stale(prior, s.now())) {
+				prior, err = s.claim(r.Context(), tenant, key, hash)
+			}
 			if err != nil {
 				log.Error("idempotency key", "tenant", tenant, "err", err)
 				WriteProblem(w, http.StatusServiceUnavailable, "unavailable", "the request could not be registered; retry shortly")
