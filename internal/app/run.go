@@ -169,19 +169,21 @@ func (s *System) Serve(ctx context.Context, ln net.Listener) error {
 			return nil
 		})
 	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- runners.Wait() }()
+	// runErr is set before runDone closes, and read only after.
+	runDone := make(chan struct{})
+	var runErr error
+	go func() { runErr = runners.Wait(); close(runDone) }()
 	g.Go(func() error { return s.Web.Serve(ln) })
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
 			return nil
-		case err := <-runErr:
-			if err == nil {
-				err = errors.New("services stopped unexpectedly")
+		case <-runDone:
+			// A service ending before shutdown stops the process.
+			if runErr == nil {
+				return errors.New("services stopped unexpectedly")
 			}
-			runErr <- err
-			return err
+			return runErr
 		}
 	})
 	s.Web.MarkReady()
@@ -196,8 +198,9 @@ func (s *System) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	err := g.Wait()
 	stopRunners()
-	if rerr := <-runErr; rerr != nil && err == nil {
-		err = rerr
+	<-runDone
+	if err == nil {
+		err = runErr
 	}
 	// Publish what the last requests wrote while the bus is still open; what
 	// does not make it stays in the outbox for the next start.
