@@ -15,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/platform/web/webtest"
 )
@@ -82,7 +83,7 @@ func (f *httpFixture) do(r req) resp {
 		hr.Header.Set("Authorization", r.token)
 	}
 	if r.tenant != "" {
-		hr.Header.Set(catalogapi.TenantHeader, r.tenant)
+		hr.Header.Set(tenancy.Header, r.tenant)
 	}
 	res, err := http.DefaultClient.Do(hr)
 	if err != nil {

@@ -14,9 +14,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
-// TenantHeader carries the tenant on service-to-service calls.
-const TenantHeader = "X-Mercato-Tenant"
-
 // DefaultTimeout bounds one call of a Client built without an http.Client.
 const DefaultTimeout = 5 * time.Second
 
@@ -130,7 +127,7 @@ func (c *Client) try(ctx context.Context, tenant, path string, out any) (retry b
 	if err != nil {
 		return false, fmt.Errorf("catalog api GET %s: %w", path, err)
 	}
-	req.Header.Set(TenantHeader, tenant)
+	req.Header.Set(tenancy.Header, tenant)
 	req.Header.Set("Accept", "application/json")
 	res, err := c.http.Do(req)
 	if err != nil {

@@ -12,6 +12,10 @@ import (
 // ErrMissing is returned when a context carries no tenant.
 var ErrMissing = errors.New("tenancy: no tenant in context")
 
+// Header selects a tenant by ID on an HTTP request: API clients that do not
+// use the store's host name, and service-to-service calls, send it.
+const Header = "X-Mercato-Tenant"
+
 // DefaultID is the tenant laptop mode creates, answering on localhost.
 const DefaultID = "default"
 

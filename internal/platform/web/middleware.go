@@ -26,9 +26,9 @@ import (
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
-// TenantHeader selects a tenant by ID, for API clients that do not use the
-// store's host name.
-const TenantHeader = "X-Mercato-Tenant"
+// TenantHeader is tenancy.Header, the header that selects a tenant by ID
+// for API clients that do not use the store's host name.
+const TenantHeader = tenancy.Header
 
 // reqInfo is what the outer middleware learns about a request from the inner
 // layers: the matched route and the cause of a 5xx.
