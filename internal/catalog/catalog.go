@@ -158,15 +158,31 @@ func (s *Service) Run(ctx context.Context) error {
 // or a unique index hit by a SKU or slug that was free when checked. On
 // SQLite writers are serialised and neither happens. After commit the relay
 // is woken for the events fn added.
+//
+// The tenant's cached pages are invalidated after the transaction, also when
+// fn succeeded but the commit then failed: a commit that fails (a connection
+// lost on the way) may still have gone through, and a needless invalidation
+// only costs a rebuilt page. Before the transaction would be too early: a
+// reader could cache the old data again before the commit.
 func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *catalogdb.Queries) error) error {
 	const attempts = 3
 	var err error
 	for range attempts {
-		err = s.store.tx(ctx, fn)
-		if err == nil {
-			if tenant, err := tenancy.ID(ctx); err == nil {
+		var committing bool // fn succeeded in the last attempt sqldb made
+		err = s.store.tx(ctx, func(tx *sql.Tx, q *catalogdb.Queries) error {
+			committing = false
+			if err := fn(tx, q); err != nil {
+				return err
+			}
+			committing = true
+			return nil
+		})
+		if err == nil || committing {
+			if tenant, terr := tenancy.ID(ctx); terr == nil {
 				s.pages.Invalidate(tenant)
 			}
+		}
+		if err == nil {
 			if s.events != nil {
 				s.events.Notify()
 			}
@@ -196,7 +212,7 @@ func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductCreate
 				return err
 			}
 		}
-		slug, err := productSlug(ctx, q, tenant, p.ID, base, in.Slug != "")
+		slug, err := settleSlug(ctx, productSlugs(q, tenant), p.ID, base, in.Slug != "")
 		if err != nil {
 			return err
 		}
@@ -241,7 +257,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 			}
 		}
 		if p.Slug != old.Slug {
-			if _, err := productSlug(ctx, q, tenant, p.ID, p.Slug, true); err != nil {
+			if _, err := settleSlug(ctx, productSlugs(q, tenant), p.ID, p.Slug, true); err != nil {
 				return err
 			}
 		}
@@ -280,7 +296,7 @@ func (s *Service) Product(ctx context.Context, id string) (catalogapi.Product, e
 	if err != nil {
 		return catalogapi.Product{}, err
 	}
-	return s.store.product(ctx, s.store.read, tenant, id)
+	return s.store.readProduct(ctx, tenant, id)
 }
 
 // PublicProduct returns an active product by ID or slug.
@@ -383,7 +399,7 @@ func (s *Service) CreateCategory(ctx context.Context, in catalogapi.CategoryCrea
 				return err
 			}
 		}
-		slug, err := categorySlug(ctx, q, tenant, c.ID, base, in.Slug != "")
+		slug, err := settleSlug(ctx, categorySlugs(q, tenant), c.ID, base, in.Slug != "")
 		if err != nil {
 			return err
 		}
@@ -397,7 +413,8 @@ func (s *Service) CreateCategory(ctx context.Context, in catalogapi.CategoryCrea
 }
 
 // UpdateCategory applies a partial update to a category. A new parent must
-// exist and not be the category or one below it.
+// exist and not be the category or one below it; checkMove makes that hold
+// under concurrent moves too.
 func (s *Service) UpdateCategory(ctx context.Context, id string, in catalogapi.CategoryUpdate) (catalogapi.Category, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -413,19 +430,12 @@ func (s *Service) UpdateCategory(ctx context.Context, id string, in catalogapi.C
 			return err
 		}
 		if c.ParentID != "" && c.ParentID != old.ParentID {
-			if err := categoryExists(ctx, q, tenant, c.ParentID, "parent_id"); err != nil {
+			if err := s.store.checkMove(ctx, q, tenant, c.ID, c.ParentID); err != nil {
 				return err
-			}
-			all, err := s.store.categories(ctx, q, tenant)
-			if err != nil {
-				return err
-			}
-			if wouldCycle(all, c.ID, c.ParentID) {
-				return errCycle(c.ParentID)
 			}
 		}
 		if c.Slug != old.Slug {
-			if _, err := categorySlug(ctx, q, tenant, c.ID, c.Slug, true); err != nil {
+			if _, err := settleSlug(ctx, categorySlugs(q, tenant), c.ID, c.Slug, true); err != nil {
 				return err
 			}
 		}

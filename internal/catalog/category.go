@@ -90,6 +90,23 @@ func wouldCycle(all []catalogapi.Category, id, parent string) bool {
 	return true
 }
 
+// ancestry is id and its ancestors, nearest first, as far as all knows
+// them; it stops before repeating one, should the data hold a cycle.
+func ancestry(all []catalogapi.Category, id string) []string {
+	up := make(map[string]string, len(all))
+	for _, c := range all {
+		up[c.ID] = c.ParentID
+	}
+	var out []string
+	seen := map[string]bool{}
+	for id != "" && !seen[id] {
+		seen[id] = true
+		out = append(out, id)
+		id = up[id]
+	}
+	return out
+}
+
 // buildTree nests a flat, ordered list of categories under their parents,
 // keeping the order among siblings. A category whose parent is missing is
 // shown as a root rather than lost.

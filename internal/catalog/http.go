@@ -1,14 +1,11 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
-	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -205,7 +202,7 @@ type cachedJSON struct {
 func (s *Service) cached(ctx context.Context, key string, build func() (any, error)) (*cachedJSON, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	if body, ok := s.pages.Get(tenant, key); ok {
 		return &cachedJSON{ContentType: "application/json", Body: body}, nil
@@ -213,25 +210,14 @@ func (s *Service) cached(ctx context.Context, key string, build func() (any, err
 	version := s.pages.Version(tenant) // before reading: see cache.Pages
 	v, err := build()
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
-	body, err := responseJSON(v)
+	body, err := encodeJSON(v)
 	if err != nil {
-		return nil, s.problem(ctx, fmt.Errorf("encode %s: %w", key, err))
+		return nil, fmt.Errorf("encode %s: %w", key, err)
 	}
 	s.pages.Put(tenant, key, version, body)
 	return &cachedJSON{ContentType: "application/json", Body: body}, nil
-}
-
-// responseJSON encodes a response body as huma would.
-func responseJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // as huma encodes
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // jsonResponse declares a 200 response with T's schema, for operations that
@@ -246,15 +232,7 @@ func jsonResponse[T any](api huma.API, description string) map[string]*huma.Resp
 
 func (s *Service) listPublicProducts(ctx context.Context, in *listInput) (*cachedJSON, error) {
 	lq := in.query()
-	key := fmt.Sprintf("list|%d|%s|%s|%s|%s|%s", lq.Limit, lq.Sort, lq.Category, bound(lq.MinPrice), bound(lq.MaxPrice), lq.Cursor)
-	return s.cached(ctx, key, func() (any, error) { return s.listProducts(ctx, lq) })
-}
-
-func bound(p *int64) string {
-	if p == nil {
-		return "-"
-	}
-	return strconv.FormatInt(*p, 10)
+	return s.cached(ctx, lq.cacheKey(s.pageSize(lq.Limit)), func() (any, error) { return s.listProducts(ctx, lq) })
 }
 
 func (s *Service) getPublicProduct(ctx context.Context, in *struct {
@@ -266,7 +244,7 @@ func (s *Service) getPublicProduct(ctx context.Context, in *struct {
 func (s *Service) categoryTree(ctx context.Context, _ *struct{}) (*categoryListOutput, error) {
 	tree, err := s.CategoryTree(ctx)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &categoryListOutput{Body: catalogapi.CategoryList{Items: tree}}, nil
 }
@@ -279,7 +257,7 @@ func (s *Service) createProduct(ctx context.Context, in *struct {
 }, error) {
 	p, err := s.CreateProduct(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &struct {
 		Location string `header:"Location"`
@@ -290,7 +268,7 @@ func (s *Service) createProduct(ctx context.Context, in *struct {
 func (s *Service) adminListProducts(ctx context.Context, in *adminListInput) (*productListOutput, error) {
 	l, err := s.AdminProducts(ctx, AdminListQuery{Limit: in.Limit, Cursor: in.Cursor, Status: catalogapi.Status(in.Status)})
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &productListOutput{Body: l}, nil
 }
@@ -298,7 +276,7 @@ func (s *Service) adminListProducts(ctx context.Context, in *adminListInput) (*p
 func (s *Service) adminGetProduct(ctx context.Context, in *productPath) (*productOutput, error) {
 	p, err := s.Product(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &productOutput{Body: p}, nil
 }
@@ -309,14 +287,14 @@ func (s *Service) updateProduct(ctx context.Context, in *struct {
 }) (*productOutput, error) {
 	p, err := s.UpdateProduct(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &productOutput{Body: p}, nil
 }
 
 func (s *Service) archiveProduct(ctx context.Context, in *productPath) (*struct{}, error) {
 	if _, err := s.ArchiveProduct(ctx, in.ID); err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return nil, nil
 }
@@ -326,7 +304,7 @@ func (s *Service) createCategory(ctx context.Context, in *struct {
 }) (*categoryOutput, error) {
 	c, err := s.CreateCategory(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &categoryOutput{Body: c}, nil
 }
@@ -334,7 +312,7 @@ func (s *Service) createCategory(ctx context.Context, in *struct {
 func (s *Service) adminListCategories(ctx context.Context, _ *struct{}) (*categoryListOutput, error) {
 	cs, err := s.Categories(ctx)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &categoryListOutput{Body: catalogapi.CategoryList{Items: cs}}, nil
 }
@@ -342,7 +320,7 @@ func (s *Service) adminListCategories(ctx context.Context, _ *struct{}) (*catego
 func (s *Service) adminGetCategory(ctx context.Context, in *categoryPath) (*categoryOutput, error) {
 	c, err := s.Category(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &categoryOutput{Body: c}, nil
 }
@@ -353,22 +331,23 @@ func (s *Service) updateCategory(ctx context.Context, in *struct {
 }) (*categoryOutput, error) {
 	c, err := s.UpdateCategory(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return &categoryOutput{Body: c}, nil
 }
 
 func (s *Service) deleteCategory(ctx context.Context, in *categoryPath) (*struct{}, error) {
 	if err := s.DeleteCategory(ctx, in.ID); err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.problem(err)
 	}
 	return nil, nil
 }
 
 // problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything unexpected is logged here, once, and answered
-// with a bare 500.
-func (s *Service) problem(ctx context.Context, err error) error {
+// place that does. Anything else is returned as it is: the web platform
+// answers it with a bare 500 (no internal text) and logs the cause on the
+// request's access-log line, so it is logged once, at the edge.
+func (s *Service) problem(err error) error {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
 		code := "validation_failed"
@@ -407,6 +386,5 @@ func (s *Service) problem(ctx context.Context, err error) error {
 		// The client went away; nobody reads the answer.
 		return web.Error(499, "client_closed_request", "request canceled")
 	}
-	s.log.ErrorContext(ctx, "catalog request failed", "err", err)
-	return web.Error(http.StatusInternalServerError, "internal", "internal error; see the server log with this request's ID")
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -30,8 +31,14 @@ type httpFixture struct {
 
 func newHTTPFixture(t *testing.T) *httpFixture {
 	t.Helper()
+	return newHTTPFixtureConfig(t, Config{CacheTTL: time.Minute, CacheBytes: 1 << 20})
+}
+
+// newHTTPFixtureConfig is newHTTPFixture with the service configured by cfg.
+func newHTTPFixtureConfig(t *testing.T, cfg Config) *httpFixture {
+	t.Helper()
 	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
-	svc := newTestService(t, db)
+	svc := newTestServiceConfig(t, db, cfg)
 	srv := webtest.New(t, func(api *web.API) { svc.Routes(api) })
 	return &httpFixture{t: t, url: srv.URL, db: db, svc: svc}
 }
@@ -536,5 +543,123 @@ func TestHTTPPageCache(t *testing.T) {
 	f.json(req{method: "GET", path: "/api/v1/products"}, http.StatusOK, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("archived product still listed: %+v", list.Items)
+	}
+
+	// Category writes change what a category's list holds: moving a
+	// category under another, renaming its slug, moving a product.
+	var kitchen, mugs, plates catalogapi.Category
+	f.json(req{method: "POST", path: "/api/v1/admin/categories", admin: true, body: `{"name":"Kitchen"}`}, http.StatusCreated, &kitchen)
+	f.json(req{method: "POST", path: "/api/v1/admin/categories", admin: true, body: `{"name":"Mugs"}`}, http.StatusCreated, &mugs)
+	f.json(req{method: "POST", path: "/api/v1/admin/categories", admin: true, body: `{"name":"Plates"}`}, http.StatusCreated, &plates)
+	var cup catalogapi.Product
+	f.json(req{method: "POST", path: "/api/v1/admin/products", admin: true,
+		body: `{"title":"Cup","status":"active","category_id":"` + mugs.ID + `","variants":[{"sku":"CUP-1","price":{"amount":500,"currency":"EUR"}}]}`}, http.StatusCreated, &cup)
+	count := func(query string) int {
+		t.Helper()
+		var l catalogapi.ProductList
+		f.json(req{method: "GET", path: "/api/v1/products?" + query}, http.StatusOK, &l)
+		return len(l.Items)
+	}
+	for _, q := range []string{"category=kitchen", "category=mugs", "category=plates", "category=cups"} {
+		count(q) // cached
+	}
+	f.json(req{method: "PATCH", path: "/api/v1/admin/categories/" + mugs.ID, admin: true, body: `{"parent_id":"` + kitchen.ID + `"}`}, http.StatusOK, nil)
+	if n := count("category=kitchen"); n != 1 {
+		t.Fatalf("after moving mugs under kitchen, kitchen lists %d products, want 1: a stale cached page", n)
+	}
+	f.json(req{method: "PATCH", path: "/api/v1/admin/categories/" + mugs.ID, admin: true, body: `{"slug":"cups"}`}, http.StatusOK, nil)
+	if n, m := count("category=mugs"), count("category=cups"); n != 0 || m != 1 {
+		t.Fatalf("after renaming mugs to cups: mugs lists %d, cups %d; want 0 and 1", n, m)
+	}
+	f.json(req{method: "PATCH", path: "/api/v1/admin/products/" + cup.ID, admin: true, body: `{"category_id":"` + plates.ID + `"}`}, http.StatusOK, nil)
+	if n, m := count("category=plates"), count("category=kitchen"); n != 1 || m != 0 {
+		t.Fatalf("after moving the cup to plates: plates lists %d, kitchen %d; want 1 and 0", n, m)
+	}
+}
+
+// TestHTTPPageCacheKey checks that requests for the same page that spell
+// its size differently (no limit or the default; limits at or past the
+// maximum) share one cache entry, so varying limit cannot flood the cache.
+// A page served from the cache is told apart by a change made in the
+// database behind the service's back, which only a fresh read shows.
+func TestHTTPPageCacheKey(t *testing.T) {
+	f := newHTTPFixtureConfig(t, Config{PageSize: 2, MaxPageSize: 3, CacheTTL: time.Minute, CacheBytes: 1 << 20})
+	for i := range 5 {
+		f.json(req{method: "POST", path: "/api/v1/admin/products", admin: true,
+			body: fmt.Sprintf(`{"title":"Mug %d","status":"active","variants":[{"sku":"KEY-%d","price":{"amount":900,"currency":"EUR"}}]}`, i, i)}, http.StatusCreated, nil)
+	}
+	generation := 0
+	changeBehindCache := func() {
+		t.Helper()
+		generation++
+		if _, err := f.db.Write().ExecContext(t.Context(), `UPDATE products SET description = $1`, fmt.Sprintf("gen %d", generation)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(query string) []byte {
+		t.Helper()
+		res := f.do(req{method: "GET", path: "/api/v1/products" + query})
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", query, res.status, res.body)
+		}
+		return res.body
+	}
+	fresh := func(body []byte) bool { return strings.Contains(string(body), fmt.Sprintf(`"gen %d"`, generation)) }
+
+	changeBehindCache()
+	first := get("") // cached under page size 2
+	changeBehindCache()
+	if b := get("?limit=2"); fresh(b) || string(b) != string(first) {
+		t.Errorf("limit=2 was read from the database, not the cached page of no limit: %s", b)
+	}
+	big := get("?limit=3") // another page size: a fresh read, cached under 3
+	if !fresh(big) {
+		t.Fatalf("limit=3 was served the page of size 2: %s", big)
+	}
+	changeBehindCache()
+	for _, q := range []string{"?limit=4", "?limit=5000"} {
+		if b := get(q); fresh(b) || string(b) != string(big) {
+			t.Errorf("%s was read from the database, not the cached page of limit=3: %s", q, b)
+		}
+	}
+	if b := get("?limit=1"); !fresh(b) {
+		t.Errorf("limit=1 was served another size's cached page: %s", b)
+	}
+}
+
+// TestHTTPInternalError checks that an unexpected failure answers a 500
+// problem with code internal and none of the error's text.
+func TestHTTPInternalError(t *testing.T) {
+	t.Parallel()
+	f := newHTTPFixture(t)
+	var p catalogapi.Product
+	f.json(req{method: "POST", path: "/api/v1/admin/products", body: mugBody, admin: true}, http.StatusCreated, &p)
+	if _, err := f.db.Write().ExecContext(t.Context(), `DROP TABLE variants`); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []req{
+		{method: "GET", path: "/api/v1/admin/products/" + p.ID, admin: true},
+		{method: "GET", path: "/api/v1/products"},
+		{method: "GET", path: "/api/v1/products/mug"},
+	} {
+		res := f.do(r)
+		if res.status != http.StatusInternalServerError {
+			t.Fatalf("%s: status %d, want 500: %s", r.path, res.status, res.body)
+		}
+		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Errorf("%s: content type %q", r.path, ct)
+		}
+		var pr problem
+		if err := json.Unmarshal(res.body, &pr); err != nil {
+			t.Fatalf("%s: decode problem %s: %v", r.path, res.body, err)
+		}
+		if pr.Status != 500 || pr.Code != "internal" || len(pr.Errors) != 0 {
+			t.Errorf("%s: problem %+v, want status 500, code internal, no errors", r.path, pr)
+		}
+		for _, leak := range []string{"variants", "table", "sql", "catalog", "load"} {
+			if strings.Contains(strings.ToLower(string(res.body)), leak) {
+				t.Errorf("%s: the 500 shows internal text %q: %s", r.path, leak, res.body)
+			}
+		}
 	}
 }

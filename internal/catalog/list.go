@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
@@ -36,6 +38,44 @@ type ListQuery struct {
 	MinPrice *int64
 	MaxPrice *int64
 	Sort     Sort
+}
+
+// cacheKey names the page lq asks for, given its page size (see
+// Service.pageSize): requests that differ only in how they spell the same
+// page (no limit or the default, limits beyond the maximum) share one key,
+// so varying the limit cannot fill the page cache. It runs on every cached
+// read, hence no fmt. The category is length-prefixed so that no two
+// queries share a key through a "|" inside it.
+func (lq ListQuery) cacheKey(pageSize int) string {
+	sort := lq.Sort
+	if sort == "" {
+		sort = SortNewest
+	}
+	var b strings.Builder
+	b.Grow(64 + len(lq.Category) + len(lq.Cursor))
+	b.WriteString("list|")
+	b.WriteString(strconv.Itoa(pageSize))
+	b.WriteByte('|')
+	b.WriteString(string(sort))
+	b.WriteByte('|')
+	writeBound(&b, lq.MinPrice)
+	b.WriteByte('|')
+	writeBound(&b, lq.MaxPrice)
+	b.WriteByte('|')
+	b.WriteString(strconv.Itoa(len(lq.Category)))
+	b.WriteByte(':')
+	b.WriteString(lq.Category)
+	b.WriteByte('|')
+	b.WriteString(lq.Cursor)
+	return b.String()
+}
+
+func writeBound(b *strings.Builder, p *int64) {
+	if p == nil {
+		b.WriteByte('-')
+		return
+	}
+	b.WriteString(strconv.FormatInt(*p, 10))
 }
 
 // AdminListQuery selects a page of products of any status, newest first.

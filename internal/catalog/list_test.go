@@ -115,7 +115,7 @@ func jsonFields(t reflect.Type) []string {
 
 func mustEncode(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := responseJSON(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		t.Fatal(err)
 	}

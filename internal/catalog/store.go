@@ -1,12 +1,14 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,7 +65,9 @@ func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, dat
 	return outbox.Add(ctx, tx, e)
 }
 
-// product loads one product of any status with its variants.
+// product loads one product of any status with its variants, through q: a
+// write transaction's, or readTx's (see readProduct), so that the row and its
+// variants come from one snapshot.
 func (s *store) product(ctx context.Context, q *catalogdb.Queries, tenant, id string) (catalogapi.Product, error) {
 	row, err := q.GetProduct(ctx, catalogdb.GetProductParams{TenantID: tenant, ID: id})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -75,16 +79,33 @@ func (s *store) product(ctx context.Context, q *catalogdb.Queries, tenant, id st
 	return s.withVariants(ctx, q, row)
 }
 
-// activeProduct loads an active product by ID or slug.
+// readProduct is product on the read pool, in one read transaction.
+func (s *store) readProduct(ctx context.Context, tenant, id string) (catalogapi.Product, error) {
+	var p catalogapi.Product
+	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+		var err error
+		p, err = s.product(ctx, q, tenant, id)
+		return err
+	})
+	return p, err
+}
+
+// activeProduct loads an active product by ID or slug, the row and its
+// variants in one read transaction.
 func (s *store) activeProduct(ctx context.Context, tenant, key string) (catalogapi.Product, error) {
-	row, err := s.read.GetActiveProduct(ctx, catalogdb.GetActiveProductParams{TenantID: tenant, Key: key})
-	if errors.Is(err, sql.ErrNoRows) {
-		return catalogapi.Product{}, ErrNotFound
-	}
-	if err != nil {
-		return catalogapi.Product{}, fmt.Errorf("load product %s: %w", key, err)
-	}
-	return s.withVariants(ctx, s.read, row)
+	var p catalogapi.Product
+	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+		row, err := q.GetActiveProduct(ctx, catalogdb.GetActiveProductParams{TenantID: tenant, Key: key})
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("load product %s: %w", key, err)
+		}
+		p, err = s.withVariants(ctx, q, row)
+		return err
+	})
+	return p, err
 }
 
 func (s *store) withVariants(ctx context.Context, q *catalogdb.Queries, row catalogdb.Product) (catalogapi.Product, error) {
@@ -296,14 +317,25 @@ func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product,
 	return p.product()
 }
 
-// encodeJSON encodes a JSON column. It leaves <, > and & unescaped, as
-// responses do, since the public list copies the columns into them.
-func encodeJSON(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
+// encodeJSON encodes v as huma encodes a response body: <, > and & left
+// unescaped, and a final newline. Cached pages are encoded with it, and so
+// are the JSON columns (see jsonColumn), since the public list copies the
+// columns into responses.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // cannot fail: strings, slices and maps of strings
-	return strings.TrimSuffix(b.String(), "\n")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// jsonColumn is the stored text of a JSON column: encodeJSON without the
+// newline.
+func jsonColumn(v any) string {
+	b, _ := encodeJSON(v) // cannot fail: strings, slices and maps of strings
+	return string(bytes.TrimSuffix(b, []byte("\n")))
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -312,8 +344,8 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 func insertProduct(ctx context.Context, q *catalogdb.Queries, tenant string, p catalogapi.Product) error {
 	err := q.InsertProduct(ctx, catalogdb.InsertProductParams{
 		TenantID: tenant, ID: p.ID, Slug: p.Slug, Title: p.Title, Description: p.Description,
-		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: encodeJSON(p.Options),
-		Attributes: encodeJSON(p.Attributes), Images: encodeJSON(p.Images),
+		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: jsonColumn(p.Options),
+		Attributes: jsonColumn(p.Attributes), Images: jsonColumn(p.Images),
 		MinPrice: p.PriceFrom.Amount, Currency: p.PriceFrom.Currency,
 		CreatedAt: micros(p.CreatedAt), UpdatedAt: micros(p.UpdatedAt),
 	})
@@ -331,7 +363,7 @@ func insertProduct(ctx context.Context, q *catalogdb.Queries, tenant string, p c
 func insertVariant(ctx context.Context, q *catalogdb.Queries, tenant string, p catalogapi.Product, i int, v catalogapi.Variant) error {
 	err := q.InsertVariant(ctx, catalogdb.InsertVariantParams{
 		TenantID: tenant, ID: v.ID, ProductID: p.ID, Sku: v.SKU, Title: v.Title,
-		Price: v.Price.Amount, Currency: v.Price.Currency, Options: encodeJSON(v.Options),
+		Price: v.Price.Amount, Currency: v.Price.Currency, Options: jsonColumn(v.Options),
 		Position: int64(i), CreatedAt: micros(p.UpdatedAt), UpdatedAt: micros(p.UpdatedAt),
 	})
 	if err != nil {
@@ -346,8 +378,8 @@ func insertVariant(ctx context.Context, q *catalogdb.Queries, tenant string, p c
 func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old, p catalogapi.Product) error {
 	n, err := q.UpdateProduct(ctx, catalogdb.UpdateProductParams{
 		TenantID: tenant, ID: p.ID, Slug: p.Slug, Title: p.Title, Description: p.Description,
-		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: encodeJSON(p.Options),
-		Attributes: encodeJSON(p.Attributes), Images: encodeJSON(p.Images),
+		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: jsonColumn(p.Options),
+		Attributes: jsonColumn(p.Attributes), Images: jsonColumn(p.Images),
 		MinPrice: p.PriceFrom.Amount, Currency: p.PriceFrom.Currency,
 		UpdatedAt: micros(p.UpdatedAt), ReadAt: micros(old.UpdatedAt),
 	})
@@ -382,7 +414,7 @@ func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old
 		}
 		err := q.UpdateVariant(ctx, catalogdb.UpdateVariantParams{
 			TenantID: tenant, ID: v.ID, ProductID: p.ID, Title: v.Title, Price: v.Price.Amount,
-			Currency: v.Price.Currency, Options: encodeJSON(v.Options), Position: int64(i),
+			Currency: v.Price.Currency, Options: jsonColumn(v.Options), Position: int64(i),
 			UpdatedAt: micros(p.UpdatedAt),
 		})
 		if err != nil {
@@ -412,30 +444,42 @@ func checkSKUs(ctx context.Context, q *catalogdb.Queries, tenant string, p catal
 	return nil
 }
 
-// productSlug settles p's slug: a chosen slug must be free (else
-// ErrSlugTaken); a derived one becomes base, base-2, base-3… whichever is.
-func productSlug(ctx context.Context, q *catalogdb.Queries, tenant, id, slug string, chosen bool) (string, error) {
-	if chosen {
-		owner, err := q.ProductIDBySlug(ctx, catalogdb.ProductIDBySlugParams{TenantID: tenant, Slug: slug})
-		if errors.Is(err, sql.ErrNoRows) || owner == id {
-			return slug, nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("check slug %s: %w", slug, err)
-		}
-		return "", slugTaken(slug)
-	}
-	taken, err := q.ProductSlugs(ctx, catalogdb.ProductSlugsParams{TenantID: tenant, Slug: slug, Prefix: slug + "-%"})
-	if err != nil {
-		return "", fmt.Errorf("find free slug for %s: %w", slug, err)
-	}
-	return nextSlug(slug, taken), nil
+// slugLookups are the two queries settleSlug makes, on products or on
+// categories of one tenant.
+type slugLookups struct {
+	// owner is the ID of the item with slug, or sql.ErrNoRows.
+	owner func(ctx context.Context, slug string) (string, error)
+	// used lists slug and its numbered forms (slug-2, slug-3…) in use.
+	used func(ctx context.Context, slug string) ([]string, error)
 }
 
-// categorySlug is productSlug for categories.
-func categorySlug(ctx context.Context, q *catalogdb.Queries, tenant, id, slug string, chosen bool) (string, error) {
+func productSlugs(q *catalogdb.Queries, tenant string) slugLookups {
+	return slugLookups{
+		owner: func(ctx context.Context, slug string) (string, error) {
+			return q.ProductIDBySlug(ctx, catalogdb.ProductIDBySlugParams{TenantID: tenant, Slug: slug})
+		},
+		used: func(ctx context.Context, slug string) ([]string, error) {
+			return q.ProductSlugs(ctx, catalogdb.ProductSlugsParams{TenantID: tenant, Slug: slug, Prefix: slug + "-%"})
+		},
+	}
+}
+
+func categorySlugs(q *catalogdb.Queries, tenant string) slugLookups {
+	return slugLookups{
+		owner: func(ctx context.Context, slug string) (string, error) {
+			return q.CategoryIDBySlug(ctx, catalogdb.CategoryIDBySlugParams{TenantID: tenant, Slug: slug})
+		},
+		used: func(ctx context.Context, slug string) ([]string, error) {
+			return q.CategorySlugs(ctx, catalogdb.CategorySlugsParams{TenantID: tenant, Slug: slug, Prefix: slug + "-%"})
+		},
+	}
+}
+
+// settleSlug settles the slug of item id: a chosen slug must be free (else
+// ErrSlugTaken); a derived one becomes base, base-2, base-3… whichever is.
+func settleSlug(ctx context.Context, look slugLookups, id, slug string, chosen bool) (string, error) {
 	if chosen {
-		owner, err := q.CategoryIDBySlug(ctx, catalogdb.CategoryIDBySlugParams{TenantID: tenant, Slug: slug})
+		owner, err := look.owner(ctx, slug)
 		if errors.Is(err, sql.ErrNoRows) || owner == id {
 			return slug, nil
 		}
@@ -444,7 +488,7 @@ func categorySlug(ctx context.Context, q *catalogdb.Queries, tenant, id, slug st
 		}
 		return "", slugTaken(slug)
 	}
-	taken, err := q.CategorySlugs(ctx, catalogdb.CategorySlugsParams{TenantID: tenant, Slug: slug, Prefix: slug + "-%"})
+	taken, err := look.used(ctx, slug)
 	if err != nil {
 		return "", fmt.Errorf("find free slug for %s: %w", slug, err)
 	}
@@ -466,6 +510,57 @@ func categoryExists(ctx context.Context, q *catalogdb.Queries, tenant, id, field
 		return fmt.Errorf("load category %s: %w", id, err)
 	}
 	return nil
+}
+
+// checkMove checks, in the write transaction of q, that id may move under
+// parent: that parent exists and is neither id nor below it (else a
+// validation error).
+//
+// Checking the tree is not enough on PostgreSQL: under read committed two
+// moves that together make a cycle (A under B and B under A at once) each
+// see the tree without the other and would both commit. So checkMove locks
+// (by writing them unchanged) the moved row, parent and every ancestor of
+// parent, and checks the tree as read after taking those locks, reading
+// again until every category on the path is locked. Any move that could put
+// id above parent changes a row on that path, or id's own, so such moves
+// meet on a lock: one waits for the other to commit and then reads its
+// move. Locking only parent and id would miss a cycle through other
+// categories (A under C, below B, and B under D, below A). The rows are
+// locked in ID order, so crossing moves queue rather than deadlock; should a
+// path change under a move and a deadlock follow, PostgreSQL fails one and
+// sqldb.Tx retries it. On SQLite writers are serialised: the locks cost a
+// write each and change nothing.
+func (s *store) checkMove(ctx context.Context, q *catalogdb.Queries, tenant, id, parent string) error {
+	locked := map[string]bool{}
+	for {
+		all, err := s.categories(ctx, q, tenant)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		for _, cid := range append(ancestry(all, parent), id) {
+			if !locked[cid] {
+				missing = append(missing, cid)
+			}
+		}
+		if len(missing) == 0 {
+			// all was read with the whole path locked.
+			if !slices.ContainsFunc(all, func(c catalogapi.Category) bool { return c.ID == parent }) {
+				return invalid(FieldError{Field: "parent_id", Message: "no such category", Value: parent})
+			}
+			if wouldCycle(all, id, parent) {
+				return errCycle(parent)
+			}
+			return nil
+		}
+		slices.Sort(missing)
+		for _, cid := range missing {
+			if _, err := q.LockCategory(ctx, catalogdb.LockCategoryParams{TenantID: tenant, ID: cid}); err != nil {
+				return fmt.Errorf("lock category %s: %w", cid, err)
+			}
+			locked[cid] = true
+		}
+	}
 }
 
 func (s *store) categories(ctx context.Context, q *catalogdb.Queries, tenant string) ([]catalogapi.Category, error) {

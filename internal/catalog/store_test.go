@@ -1,12 +1,14 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,12 +24,21 @@ import (
 func newTestService(t *testing.T, db *sqldb.DB) *Service {
 	t.Helper()
 	// The page cache is on, as in production, so every test would catch a stale page.
-	s, err := New(Config{CacheTTL: time.Minute, CacheBytes: 1 << 20}, db, nil, nil)
+	return newTestServiceConfig(t, db, Config{CacheTTL: time.Minute, CacheBytes: 1 << 20})
+}
+
+// newTestServiceConfig is newTestService with cfg.
+func newTestServiceConfig(t *testing.T, db *sqldb.DB, cfg Config) *Service {
+	t.Helper()
+	s, err := New(cfg, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex // some tests write concurrently
 	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	s.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		clock = clock.Add(time.Millisecond)
 		return clock
 	}
@@ -523,6 +534,199 @@ func TestSeedDemo(t *testing.T) {
 		// Another tenant gets its own shop.
 		if n2, err := s.SeedDemo(tenantCtx(t, "acme")); err != nil || n2 != n {
 			t.Errorf("acme seed: %d, %v", n2, err)
+		}
+	}, outbox.Migrations, Migrations)
+}
+
+// TestStoreConcurrentMovesNoCycle moves categories into each other at the
+// same time: one move must fail with ErrCategoryCycle, and the tree must be
+// left without a cycle. The second case makes the cycle through categories
+// neither move names (a under c, below b; b under d, below a).
+func TestStoreConcurrentMovesNoCycle(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := newTestService(t, db)
+		ctx := tenantCtx(t, "default")
+		create := func(name, parent string) string {
+			t.Helper()
+			c, err := s.CreateCategory(ctx, catalogapi.CategoryCreate{Name: name, ParentID: parent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.ID
+		}
+		for i := range 12 {
+			a, b := create(fmt.Sprintf("A %d", i), ""), create(fmt.Sprintf("B %d", i), "")
+			c, d := create(fmt.Sprintf("C %d", i), b), create(fmt.Sprintf("D %d", i), a)
+			moves := [2][2]string{{a, b}, {b, a}} // {category, new parent}
+			if i%2 == 1 {
+				moves = [2][2]string{{a, c}, {b, d}}
+			}
+			var wg sync.WaitGroup
+			var errs [2]error
+			start := make(chan struct{})
+			for j, m := range moves {
+				wg.Go(func() {
+					<-start
+					_, errs[j] = s.UpdateCategory(ctx, m[0], catalogapi.CategoryUpdate{ParentID: &m[1]})
+				})
+			}
+			close(start)
+			wg.Wait()
+			cycles := 0
+			for _, err := range errs {
+				switch {
+				case errors.Is(err, ErrCategoryCycle):
+					cycles++
+				case err != nil:
+					t.Fatalf("round %d: %v", i, err)
+				}
+			}
+			if cycles != 1 {
+				t.Errorf("round %d: %d moves refused as cycles, want 1 (errors %v)", i, cycles, errs)
+			}
+			all, err := s.Categories(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cat := range all {
+				if cat.ParentID != "" && wouldCycle(all, cat.ID, cat.ParentID) {
+					t.Fatalf("round %d: category %s is below itself", i, cat.Name)
+				}
+			}
+		}
+	}, outbox.Migrations, Migrations)
+}
+
+// TestStoreListVariantsComplete checks that every public sort, with and
+// without filters, lists each product with all its variants: each page is
+// two queries (List<Sort> and List<Sort>Variants) that must select the same
+// products, and a difference shows here as a product missing variants.
+func TestStoreListVariantsComplete(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := newTestService(t, db)
+		ctx := tenantCtx(t, "default")
+		if _, err := s.SeedDemo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Price ties across pages, and a draft the lists must skip.
+		for i := range 5 {
+			status := catalogapi.StatusActive
+			if i == 2 {
+				status = catalogapi.StatusDraft
+			}
+			_, err := s.CreateProduct(ctx, catalogapi.ProductCreate{Title: fmt.Sprintf("Tie %d", i), Status: status,
+				Variants: []catalogapi.VariantInput{{SKU: fmt.Sprintf("TIE-%d-A", i), Price: eur(1900)}, {SKU: fmt.Sprintf("TIE-%d-B", i), Price: eur(2900)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		i64 := func(n int64) *int64 { return &n }
+		filters := []struct {
+			name string
+			lq   ListQuery
+		}{
+			{"all", ListQuery{}},
+			{"category with descendants", ListQuery{Category: "coffee"}},
+			{"price range", ListQuery{MinPrice: i64(1000), MaxPrice: i64(5000)}},
+			{"category and price", ListQuery{Category: "tea", MinPrice: i64(600)}},
+		}
+		for _, sort := range []Sort{SortNewest, SortPriceAsc, SortPriceDesc, SortTitle} {
+			for _, f := range filters {
+				t.Run(string(sort)+"/"+f.name, func(t *testing.T) {
+					lq := f.lq
+					lq.Sort, lq.Limit = sort, 3
+					got := listAll(t, s, ctx, lq)
+					if len(got) <= lq.Limit {
+						t.Fatalf("%d products: too few for more than one page", len(got))
+					}
+					for _, p := range got {
+						want, err := s.Product(ctx, p.ID)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if g, w := mustEncode(t, p), mustEncode(t, want); !bytes.Equal(g, w) {
+							t.Errorf("listed %s differs from its admin get:\n got %s\nwant %s", p.Title, g, w)
+						}
+					}
+				})
+			}
+		}
+	}, outbox.Migrations, Migrations)
+}
+
+// TestStoreKeysetTies pages through products that share every sort key
+// (created_at, price, title): the ID tie-break must lose and repeat none.
+func TestStoreKeysetTies(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := newTestService(t, db)
+		at := time.Date(2025, 2, 1, 12, 0, 0, 0, time.UTC)
+		s.now = func() time.Time { return at }
+		ctx := tenantCtx(t, "default")
+		var active, every []string
+		for i := range 9 {
+			status := catalogapi.StatusActive
+			if i%4 == 3 {
+				status = catalogapi.StatusDraft
+			}
+			p, err := s.CreateProduct(ctx, catalogapi.ProductCreate{Title: "Same", Status: status,
+				Variants: []catalogapi.VariantInput{{SKU: fmt.Sprintf("SAME-%d", i), Price: eur(500)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.CreatedAt.Equal(at) {
+				t.Fatalf("created_at %v, want %v", p.CreatedAt, at)
+			}
+			every = append(every, p.ID)
+			if status == catalogapi.StatusActive {
+				active = append(active, p.ID)
+			}
+		}
+		asc := slices.Sorted(slices.Values(active))
+		desc := slices.Clone(asc)
+		slices.Reverse(desc)
+		ids := func(ps []catalogapi.Product) []string {
+			out := make([]string, len(ps))
+			for i, p := range ps {
+				out[i] = p.ID
+			}
+			return out
+		}
+		for _, tt := range []struct {
+			sort Sort
+			want []string
+		}{
+			{SortNewest, desc},
+			{SortPriceAsc, asc},
+			{SortPriceDesc, desc},
+			{SortTitle, asc},
+		} {
+			if got := ids(listAll(t, s, ctx, ListQuery{Sort: tt.sort, Limit: 2})); !slices.Equal(got, tt.want) {
+				t.Errorf("%s:\n got %v\nwant %v", tt.sort, got, tt.want)
+			}
+		}
+
+		var got []string
+		aq := AdminListQuery{Limit: 2}
+		for pages := 0; ; pages++ {
+			if pages > 20 {
+				t.Fatal("admin pagination does not end")
+			}
+			l, err := s.AdminProducts(ctx, aq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ids(l.Items)...)
+			if aq.Cursor = l.NextCursor; aq.Cursor == "" {
+				break
+			}
+		}
+		want := slices.Sorted(slices.Values(every))
+		slices.Reverse(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("admin:\n got %v\nwant %v", got, want)
 		}
 	}, outbox.Migrations, Migrations)
 }

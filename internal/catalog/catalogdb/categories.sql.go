@@ -213,6 +213,27 @@ func (q *Queries) ListCategories(ctx context.Context, tenantID string) ([]Catego
 	return items, nil
 }
 
+const lockCategory = `-- name: LockCategory :execrows
+UPDATE categories SET updated_at = updated_at
+WHERE tenant_id = $1 AND id = $2
+`
+
+type LockCategoryParams struct {
+	TenantID string
+	ID       string
+}
+
+// Writes the row unchanged, only to hold its row lock until the
+// transaction ends (see Service.UpdateCategory); FOR UPDATE would do, but
+// SQLite has no such clause.
+func (q *Queries) LockCategory(ctx context.Context, arg LockCategoryParams) (int64, error) {
+	result, err := q.exec(ctx, q.lockCategoryStmt, lockCategory, arg.TenantID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const updateCategory = `-- name: UpdateCategory :execrows
 UPDATE categories SET
     parent_id = $1, slug = $2, name = $3,

@@ -99,6 +99,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listVariantsStmt, err = db.PrepareContext(ctx, listVariants); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVariants: %w", err)
 	}
+	if q.lockCategoryStmt, err = db.PrepareContext(ctx, lockCategory); err != nil {
+		return nil, fmt.Errorf("error preparing query LockCategory: %w", err)
+	}
 	if q.productIDBySlugStmt, err = db.PrepareContext(ctx, productIDBySlug); err != nil {
 		return nil, fmt.Errorf("error preparing query ProductIDBySlug: %w", err)
 	}
@@ -247,6 +250,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listVariantsStmt: %w", cerr)
 		}
 	}
+	if q.lockCategoryStmt != nil {
+		if cerr := q.lockCategoryStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockCategoryStmt: %w", cerr)
+		}
+	}
 	if q.productIDBySlugStmt != nil {
 		if cerr := q.productIDBySlugStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing productIDBySlugStmt: %w", cerr)
@@ -341,6 +349,7 @@ type Queries struct {
 	listTitleStmt             *sql.Stmt
 	listTitleVariantsStmt     *sql.Stmt
 	listVariantsStmt          *sql.Stmt
+	lockCategoryStmt          *sql.Stmt
 	productIDBySlugStmt       *sql.Stmt
 	productSlugsStmt          *sql.Stmt
 	sKUOwnerStmt              *sql.Stmt
@@ -378,6 +387,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listTitleStmt:             q.listTitleStmt,
 		listTitleVariantsStmt:     q.listTitleVariantsStmt,
 		listVariantsStmt:          q.listVariantsStmt,
+		lockCategoryStmt:          q.lockCategoryStmt,
 		productIDBySlugStmt:       q.productIDBySlugStmt,
 		productSlugsStmt:          q.productSlugsStmt,
 		sKUOwnerStmt:              q.sKUOwnerStmt,

@@ -167,7 +167,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -215,6 +215,10 @@ type ListNewestRow struct {
 // product's columns are read once; a join repeats them on every variant row
 // and must sort the lot, which on SQLite costs more than the second query
 // and the transaction together. Both read only the columns the JSON needs.
+//
+// The category CTEs use UNION, not UNION ALL: it drops rows already found,
+// so the recursion ends even if the tree had a cycle (UpdateCategory keeps
+// cycles out, but a query must not run forever on bad data).
 //
 // "LIMIT ... + 0": SQLite plans with the value of a bare LIMIT parameter and
 // so re-prepares the statement whenever it changes; an expression it does not.
@@ -270,7 +274,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -354,7 +358,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -448,7 +452,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -532,7 +536,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -626,7 +630,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -710,7 +714,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )
@@ -803,7 +807,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = $1
       AND (c.id = CAST($2 AS TEXT) OR c.slug = CAST($2 AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = $1
 )

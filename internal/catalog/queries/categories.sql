@@ -35,6 +35,13 @@ UPDATE categories SET
     description = sqlc.arg(description), position = sqlc.arg(position), updated_at = sqlc.arg(updated_at)
 WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id);
 
+-- name: LockCategory :execrows
+-- Writes the row unchanged, only to hold its row lock until the
+-- transaction ends (see Service.UpdateCategory); FOR UPDATE would do, but
+-- SQLite has no such clause.
+UPDATE categories SET updated_at = updated_at
+WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id);
+
 -- name: DeleteCategory :execrows
 DELETE FROM categories
 WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id);

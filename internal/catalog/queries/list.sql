@@ -5,6 +5,10 @@
 -- and must sort the lot, which on SQLite costs more than the second query
 -- and the transaction together. Both read only the columns the JSON needs.
 --
+-- The category CTEs use UNION, not UNION ALL: it drops rows already found,
+-- so the recursion ends even if the tree had a cycle (UpdateCategory keeps
+-- cycles out, but a query must not run forever on bad data).
+--
 -- "LIMIT ... + 0": SQLite plans with the value of a bare LIMIT parameter and
 -- so re-prepares the statement whenever it changes; an expression it does not.
 
@@ -15,7 +19,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -36,7 +40,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -61,7 +65,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -82,7 +86,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -107,7 +111,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -128,7 +132,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -152,7 +156,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
@@ -173,7 +177,7 @@ WITH RECURSIVE sub (id) AS (
     SELECT c.id FROM categories c
     WHERE c.tenant_id = sqlc.arg(tenant_id)
       AND (c.id = CAST(sqlc.arg(category) AS TEXT) OR c.slug = CAST(sqlc.arg(category) AS TEXT))
-    UNION ALL
+    UNION
     SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id
     WHERE c.tenant_id = sqlc.arg(tenant_id)
 )
