@@ -26,7 +26,7 @@ type DeadLetter struct {
 }
 
 type deadLettersIn struct {
-	Group string `query:"group" required:"true" minLength:"1" maxLength:"100" doc:"Consumer group, e.g. search.catalog."`
+	Group string `query:"group" required:"true" minLength:"1" maxLength:"100" doc:"Consumer group, e.g. search-catalog."`
 	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
 }
 

@@ -16,19 +16,22 @@ import (
 	"time"
 )
 
-// Message is one event on the bus.
+// Message is one event on the bus. Its JSON form (in stored dead letters) has
+// snake_case keys; letters stored before the keys had tags ("ID", "Subject")
+// still decode, since encoding/json matches keys case-insensitively.
 type Message struct {
 	// ID identifies the message; publishing the same ID twice within the
 	// broker's duplicate window stores it once where the broker supports it.
-	ID string
+	ID string `json:"id"`
 	// Subject is the dotted event type, e.g. "catalog.product_created.v1".
-	Subject string
-	// Data is the payload: for Mercato events, the JSON envelope.
-	Data []byte
+	Subject string `json:"subject"`
+	// Data is the payload: for Mercato events, the JSON envelope. In JSON it
+	// is base64, like any []byte.
+	Data []byte `json:"data"`
 	// Header carries optional metadata (tenant, traceparent).
-	Header map[string]string
+	Header map[string]string `json:"header"`
 	// Attempt is the 1-based delivery attempt; set on delivery only.
-	Attempt int
+	Attempt int `json:"attempt"`
 }
 
 // Handler handles one delivered message. Returning nil acknowledges it.
@@ -80,10 +83,23 @@ func (s Subscription) WithDefaults() Subscription {
 	return s
 }
 
+// RetryAfter is the rule for a delivery that failed at attempt (1-based) with
+// err: retry is true when the message is to be delivered again after delay,
+// false when it is to be dead-lettered instead, because err is permanent or
+// the attempt was the subscription's last. Zero fields of s count as their
+// defaults. Backoff is called only when the message is retried.
+func (s Subscription) RetryAfter(attempt int, err error) (delay time.Duration, retry bool) {
+	s = s.WithDefaults()
+	if IsPermanent(err) || attempt >= s.MaxAttempts {
+		return 0, false
+	}
+	return s.Backoff(attempt), true
+}
+
 // Validate reports whether s can be subscribed.
 func (s Subscription) Validate() error {
-	if !validToken(s.Group) || strings.Contains(s.Group, ".") {
-		return fmt.Errorf("bus: invalid group name %q", s.Group)
+	if err := ValidateGroup(s.Group); err != nil {
+		return err
 	}
 	if len(s.Subjects) == 0 {
 		return errors.New("bus: a subscription needs at least one subject")
@@ -109,6 +125,19 @@ type DeadLetter struct {
 	Error    string    `json:"error"`
 	Attempts int       `json:"attempts"`
 	FailedAt time.Time `json:"failed_at"`
+}
+
+// NewDeadLetter returns the dead letter of m, which group gave up on after
+// attempts deliveries, the last failing with cause, at time at (stored in
+// UTC). The letter's Attempt is zero: an attempt describes a delivery, not
+// the stored message.
+func NewDeadLetter(group string, m Message, attempts int, cause error, at time.Time) DeadLetter {
+	m.Attempt = 0
+	dl := DeadLetter{Message: m, Group: group, Attempts: attempts, FailedAt: at.UTC()}
+	if cause != nil {
+		dl.Error = cause.Error()
+	}
+	return dl
 }
 
 // Bus publishes and consumes messages.
@@ -149,6 +178,16 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p permanent
 	return errors.As(err, &p)
+}
+
+// ValidateGroup reports whether name is a consumer group name: one token of
+// letters, digits, '_' and '-', so it can be part of a subject, a stream
+// consumer or a queue name.
+func ValidateGroup(name string) error {
+	if !validToken(name) {
+		return fmt.Errorf("bus: invalid group name %q", name)
+	}
+	return nil
 }
 
 // ValidateSubject reports whether s is a concrete subject: dotted tokens of

@@ -1,8 +1,11 @@
 package bus_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -99,5 +102,115 @@ func TestPermanent(t *testing.T) {
 	}
 	if bus.IsPermanent(base) || bus.Permanent(nil) != nil {
 		t.Error("a plain error is not permanent, and Permanent(nil) is nil")
+	}
+}
+
+func TestValidateGroup(t *testing.T) {
+	for _, g := range []string{"search", "order_saga", "a-b", "G9"} {
+		if err := bus.ValidateGroup(g); err != nil {
+			t.Errorf("ValidateGroup(%q) = %v, want nil", g, err)
+		}
+	}
+	for _, g := range []string{"", "a.b", "a b", "*", ">", "a/b", "é"} {
+		if err := bus.ValidateGroup(g); err == nil {
+			t.Errorf("ValidateGroup(%q) = nil, want an error", g)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	transient := errors.New("timeout")
+	perm := fmt.Errorf("decode: %w", bus.Permanent(errors.New("bad json")))
+	custom := bus.Subscription{MaxAttempts: 3, Backoff: func(n int) time.Duration { return time.Duration(n) * time.Second }}
+	tests := []struct {
+		name      string
+		sub       bus.Subscription
+		attempt   int
+		err       error
+		wantDelay time.Duration
+		wantRetry bool
+	}{
+		{"first failure", custom, 1, transient, time.Second, true},
+		{"before the last", custom, 2, transient, 2 * time.Second, true},
+		{"last attempt", custom, 3, transient, 0, false},
+		{"past the last", custom, 4, transient, 0, false},
+		{"permanent at once", custom, 1, perm, 0, false},
+		{"defaults", bus.Subscription{}, 1, transient, bus.DefaultBackoff(1), true},
+		{"default last attempt", bus.Subscription{}, bus.DefaultMaxAttempts, transient, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			delay, retry := tt.sub.RetryAfter(tt.attempt, tt.err)
+			if delay != tt.wantDelay || retry != tt.wantRetry {
+				t.Errorf("RetryAfter(%d, %v) = %v, %v; want %v, %v", tt.attempt, tt.err, delay, retry, tt.wantDelay, tt.wantRetry)
+			}
+		})
+	}
+	// Backoff is asked only for a retry.
+	var asked []int
+	s := bus.Subscription{MaxAttempts: 2, Backoff: func(n int) time.Duration { asked = append(asked, n); return 0 }}
+	s.RetryAfter(1, transient)
+	s.RetryAfter(2, transient)
+	s.RetryAfter(1, perm)
+	if !slices.Equal(asked, []int{1}) {
+		t.Errorf("Backoff asked for %v, want [1]", asked)
+	}
+}
+
+func TestNewDeadLetter(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 5, time.FixedZone("CET", 3600))
+	m := bus.Message{ID: "e1", Subject: "order.placed.v1", Data: []byte(`{}`), Header: map[string]string{"tenant": "t1"}, Attempt: 3}
+	got := bus.NewDeadLetter("billing", m, 3, fmt.Errorf("charge: %w", errors.New("declined")), at)
+	if got.ID != "e1" || got.Subject != m.Subject || string(got.Data) != "{}" || got.Header["tenant"] != "t1" {
+		t.Errorf("NewDeadLetter lost the message: %+v", got)
+	}
+	if got.Attempt != 0 || got.Attempts != 3 || got.Group != "billing" || got.Error != "charge: declined" {
+		t.Errorf("NewDeadLetter = %+v, want attempt 0, attempts 3, group billing, error %q", got, "charge: declined")
+	}
+	if !got.FailedAt.Equal(at) || got.FailedAt.Location() != time.UTC {
+		t.Errorf("FailedAt = %v, want %v in UTC", got.FailedAt, at)
+	}
+	if m.Attempt != 3 {
+		t.Error("NewDeadLetter changed the caller's message")
+	}
+}
+
+func TestDeadLetterJSON(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	dl := bus.NewDeadLetter("g", bus.Message{ID: "e1", Subject: "a.b", Data: []byte("hi"), Header: map[string]string{"tenant": "t1"}}, 2, errors.New("boom"), at)
+	data, err := json.Marshal(dl)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(data, &keys); err != nil {
+		t.Fatalf("unmarshal to map: %v", err)
+	}
+	want := []string{"attempt", "attempts", "data", "error", "failed_at", "group", "header", "id", "subject"}
+	if got := slices.Sorted(maps.Keys(keys)); !slices.Equal(got, want) {
+		t.Errorf("JSON keys %v, want %v", got, want)
+	}
+	if keys["data"] != "aGk=" {
+		t.Errorf("data = %v, want base64 %q", keys["data"], "aGk=")
+	}
+	var back bus.DeadLetter
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	if back.ID != "e1" || back.Subject != "a.b" || string(back.Data) != "hi" || back.Header["tenant"] != "t1" ||
+		back.Group != "g" || back.Error != "boom" || back.Attempts != 2 || !back.FailedAt.Equal(at) {
+		t.Errorf("round trip = %+v", back)
+	}
+
+	// A letter stored before Message had JSON tags.
+	old := `{"ID":"e0","Subject":"a.b","Data":"aGk=","Header":{"tenant":"t0"},"Attempt":0,` +
+		`"group":"g","error":"boom","attempts":5,"failed_at":"2024-01-02T03:04:05Z"}`
+	var prev bus.DeadLetter
+	if err := json.Unmarshal([]byte(old), &prev); err != nil {
+		t.Fatalf("unmarshal old letter: %v", err)
+	}
+	if prev.ID != "e0" || prev.Subject != "a.b" || string(prev.Data) != "hi" || prev.Header["tenant"] != "t0" ||
+		prev.Group != "g" || prev.Attempts != 5 || prev.FailedAt.IsZero() {
+		t.Errorf("old letter decoded as %+v", prev)
 	}
 }

@@ -90,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 		{"DeadLetter", testDeadLetter},
 		{"ReplayToOneGroup", testReplayToOneGroup},
 		{"ReplayOfStillFailingMessages", testReplayStillFailing},
+		{"ReplayOfDuplicateID", testReplayDuplicateID},
 		{"GroupSharesWork", testGroupSharesWork},
 		{"GroupsEachGetAll", testGroupsEachGetAll},
 		{"Wildcards", testWildcards},
@@ -414,6 +415,66 @@ func testReplayStillFailing(t *testing.T, h Harness) {
 	}
 	if n := handled.Load(); n != 8 {
 		t.Errorf("handled %d times, want 8 (2 + 3 replays of 2)", n)
+	}
+}
+
+// testReplayDuplicateID dead-letters a message published twice with one ID:
+// a broker that dedupes holds one letter, another two. Replay replays every
+// letter, however many share an ID, and each comes back when it fails again.
+func testReplayDuplicateID(t *testing.T, h Harness) {
+	b := h.New(t)
+	var handled atomic.Int32
+	end := newRecorder()
+	subscribe(t, b, bus.Subscription{Group: "twin", Subjects: []string{"twin.x"}, Backoff: fast},
+		func(_ context.Context, m bus.Message) error {
+			if m.ID == "end" {
+				end.add(m)
+				return nil
+			}
+			handled.Add(1)
+			return bus.Permanent(errors.New("still broken"))
+		})
+	publish(t, b, msg("twin.x", "twin"))
+	publish(t, b, msg("twin.x", "twin"))
+	publish(t, b, msg("twin.x", "end"))
+	want := 2
+	if h.DedupesPublish {
+		want = 1
+	}
+	// With Concurrency 1, a message is dead-lettered before the next one is
+	// handled: once "end" is handled, every letter of "twin" is stored.
+	end.waitIDs(t, "end")
+	letters := func(what string) {
+		t.Helper()
+		var dls []bus.DeadLetter
+		waitUntil(t, what, func() bool {
+			var err error
+			dls, err = b.DeadLetters(t.Context(), "twin", 0)
+			if err != nil {
+				t.Fatalf("dead letters: %v", err)
+			}
+			return len(dls) >= want
+		})
+		for _, dl := range dls {
+			if dl.ID != "twin" {
+				t.Errorf("dead letter %+v, want only twin", dl)
+			}
+		}
+		if len(dls) != want {
+			t.Fatalf("%d dead letters, want %d (broker dedupes: %v)", len(dls), want, h.DedupesPublish)
+		}
+	}
+	letters(fmt.Sprintf("%d dead letters", want))
+	for round := range 2 {
+		n, err := b.Replay(t.Context(), "twin")
+		if err != nil || n != want {
+			t.Fatalf("replay round %d: n=%d err=%v, want %d", round, n, err, want)
+		}
+		waitUntil(t, "the replays to fail again", func() bool { return handled.Load() >= int32((round+2)*want) })
+		letters("the letters to come back")
+	}
+	if n := handled.Load(); n != int32(3*want) {
+		t.Errorf("handled %d times, want %d (%d letters, 2 replays)", n, 3*want, want)
 	}
 }
 

@@ -166,8 +166,14 @@ func (w *worker) fetchOne(ctx context.Context) error {
 func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 	md, err := msg.Metadata()
 	if err != nil {
-		w.log.Error("read message metadata", "err", err)
-		_ = msg.Term()
+		// Without metadata there is no attempt count or stream sequence to
+		// dead-letter with. Never drop the message: hand it back, after the
+		// longest delay of the usual schedule, so it cannot spin.
+		delay := w.sub.Backoff(w.sub.MaxAttempts)
+		w.log.Error("read message metadata", "subject", msg.Subject(), "err", err, "delay", delay)
+		if err := msg.NakWithDelay(delay); err != nil {
+			w.log.Warn("nak message", "subject", msg.Subject(), "err", err)
+		}
 		return
 	}
 	m := w.b.decode(msg, w.sub.Group)
@@ -186,8 +192,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		return
 	}
-	if !bus.IsPermanent(herr) && m.Attempt < w.sub.MaxAttempts {
-		delay := w.sub.Backoff(m.Attempt)
+	if delay, retry := w.sub.RetryAfter(m.Attempt, herr); retry {
 		log.Info("handler failed, will retry", "err", herr, "delay", delay)
 		if err := msg.NakWithDelay(delay); err != nil {
 			log.Warn("nak message", "err", err)

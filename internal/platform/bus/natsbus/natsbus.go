@@ -103,11 +103,9 @@ func (o Options) withDefaults() (Options, error) {
 
 // Header keys the adapter sets; they are not passed to handlers.
 const (
-	hdrID     = "Mercato-Bus-Id"     // original ID of a replayed message
-	hdrPrefix = "Mercato-Bus-"       // every internal header
-	natsHdr   = "Nats-"              // server headers
-	ctJSON    = "application/json"   // dead letter content type
-	hdrCT     = "Mercato-Bus-Format" // dead letter format marker
+	hdrID     = "Mercato-Bus-Id" // original ID of a replayed message
+	hdrPrefix = "Mercato-Bus-"   // every internal header
+	natsHdr   = "Nats-"          // server headers
 )
 
 // Publish pipelining. The client keeps one table of pending acknowledgements
@@ -378,7 +376,7 @@ func userHeader(h map[string]string) nats.Header {
 // removing them. A limit of zero or less lists them all.
 func (b *Bus) DeadLetters(ctx context.Context, group string, limit int) ([]bus.DeadLetter, error) {
 	var out []bus.DeadLetter
-	err := b.eachDeadLetter(ctx, group, func(_ uint64, dl bus.DeadLetter) (bool, error) {
+	err := b.eachDeadLetter(ctx, group, func(_ jetstream.Stream, _ uint64, dl bus.DeadLetter) (bool, error) {
 		out = append(out, dl)
 		return limit <= 0 || len(out) < limit, nil
 	})
@@ -397,12 +395,8 @@ func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, err
 	for _, id := range ids {
 		want[id] = true
 	}
-	dlq, err := b.js.Stream(ctx, b.dlqStream())
-	if err != nil {
-		return 0, fmt.Errorf("natsbus: open dead-letter stream: %w", err)
-	}
 	n := 0
-	err = b.eachDeadLetter(ctx, group, func(seq uint64, dl bus.DeadLetter) (bool, error) {
+	err := b.eachDeadLetter(ctx, group, func(dlq jetstream.Stream, seq uint64, dl bus.DeadLetter) (bool, error) {
 		if len(want) > 0 && !want[dl.ID] {
 			return true, nil
 		}
@@ -429,10 +423,11 @@ func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, err
 }
 
 // eachDeadLetter walks the group's dead letters in stream order with
-// next-by-subject gets, which read without creating a consumer.
-func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(seq uint64, dl bus.DeadLetter) (bool, error)) error {
-	if err := bus.ValidateSubject(group); err != nil || strings.Contains(group, ".") {
-		return fmt.Errorf("natsbus: invalid group name %q", group)
+// next-by-subject gets, which read without creating a consumer. fn gets the
+// dead-letter stream it reads from, to delete what it handled.
+func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(dlq jetstream.Stream, seq uint64, dl bus.DeadLetter) (bool, error)) error {
+	if err := bus.ValidateGroup(group); err != nil {
+		return err
 	}
 	dlq, err := b.js.Stream(ctx, b.dlqStream())
 	if err != nil {
@@ -462,7 +457,7 @@ func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(seq uint
 		if err := json.Unmarshal(raw.Data, &dl); err != nil {
 			b.log.Warn("skipping unreadable dead letter", "group", group, "seq", raw.Sequence, "err", err)
 		} else {
-			more, err := fn(raw.Sequence, dl)
+			more, err := fn(dlq, raw.Sequence, dl)
 			if err != nil || !more {
 				return err
 			}
@@ -476,20 +471,11 @@ func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(seq uint
 // ID is the delivery's stream sequence, so a retry after a lost ack does not
 // store it twice.
 func (b *Bus) deadLetter(ctx context.Context, group string, streamSeq uint64, m bus.Message, attempts int, cause error) error {
-	dl := bus.DeadLetter{
-		Message:  m,
-		Group:    group,
-		Error:    cause.Error(),
-		Attempts: attempts,
-		FailedAt: time.Now().UTC(),
-	}
-	dl.Attempt = 0
-	data, err := json.Marshal(dl)
+	data, err := json.Marshal(bus.NewDeadLetter(group, m, attempts, cause, time.Now()))
 	if err != nil {
 		return fmt.Errorf("encode dead letter: %w", err)
 	}
-	nm := &nats.Msg{Subject: b.dlqSubject(group, m.Subject), Data: data, Header: nats.Header{}}
-	nm.Header.Set(hdrCT, ctJSON)
+	nm := &nats.Msg{Subject: b.dlqSubject(group, m.Subject), Data: data}
 	id := "dlq." + group + "." + strconv.FormatUint(streamSeq, 10)
 	if _, err := b.js.PublishMsg(ctx, nm, jetstream.WithMsgID(id)); err != nil {
 		return fmt.Errorf("store dead letter: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -36,7 +37,8 @@ func (c *consumer) Stop() {
 }
 
 // Subscribe declares the group's queues and bindings, then starts consuming.
-// It returns once the broker has registered the consumer.
+// It returns once the broker has registered the consumer, or with the error
+// of that first attempt; later failures are retried in the background.
 func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
 	if err := sub.Validate(); err != nil {
 		return nil, err
@@ -62,10 +64,14 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 
 	cctx, cancel := context.WithCancel(ctx)
 	c := &consumer{b: b, sub: sub, h: h, cancel: cancel, log: b.log.With("group", sub.Group)}
-	started := make(chan struct{})
+	started := make(chan error, 1)
 	c.wg.Go(func() { c.run(cctx, started) })
 	select {
-	case <-started:
+	case err := <-started:
+		if err != nil {
+			c.Stop()
+			return nil, fmt.Errorf("rabbitbus: subscribe %s: %w", sub.Group, err)
+		}
 	case <-ctx.Done():
 		c.Stop()
 		return nil, fmt.Errorf("rabbitbus: subscribe %s: %w", sub.Group, ctx.Err())
@@ -74,21 +80,64 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 	return c, nil
 }
 
-func (c *consumer) run(ctx context.Context, started chan struct{}) {
-	var once sync.Once
-	markStarted := func() { once.Do(func() { close(started) }) }
+// Waits between two attempts to consume: the first, and the longest while
+// attempts keep failing before the broker registers the consumer.
+const (
+	consumeRetryMin = 100 * time.Millisecond
+	consumeRetryMax = 5 * time.Second
+)
+
+// run consumes until ctx is done, opening the channel again after each loss.
+// It sends the outcome of the first attempt on started: nil once the broker
+// registered the consumer, or the error.
+func (c *consumer) run(ctx context.Context, started chan<- error) {
+	first := true
 	failing := false
+	wait := consumeRetryMin
 	for ctx.Err() == nil {
-		err := c.consume(ctx, markStarted)
+		registered := false
+		err := c.consume(ctx, func() {
+			registered = true
+			if first {
+				first = false
+				started <- nil
+			}
+		})
 		if ctx.Err() != nil {
+			return
+		}
+		if err != nil && first {
+			started <- err // Subscribe returns it and stops the consumer
 			return
 		}
 		if err != nil && !failing {
 			c.log.Warn("consume", "err", err)
 		}
 		failing = err != nil
-		sleep(ctx, 100*time.Millisecond)
+		if isNotFound(err) {
+			// The group's queue is gone (deleted by hand, or by a policy):
+			// declare it, its bindings and the exchange again.
+			if err := c.b.declareGroupAgain(ctx, c.sub.Group); err != nil {
+				c.log.Warn("declare group again", "err", err)
+			} else {
+				c.log.Info("group declared again")
+				wait = consumeRetryMin
+			}
+		}
+		if registered {
+			wait = consumeRetryMin
+		}
+		sleep(ctx, wait)
+		if !registered {
+			wait = min(2*wait, consumeRetryMax)
+		}
 	}
+}
+
+// isNotFound reports whether err is the broker's 404 NOT_FOUND.
+func isNotFound(err error) bool {
+	var aerr *amqp.Error
+	return errors.As(err, &aerr) && aerr.Code == amqp.NotFound
 }
 
 // consume runs one channel's consumer until the channel dies or ctx is done.
@@ -154,9 +203,8 @@ func (c *consumer) handle(ctx context.Context, d amqp.Delivery) {
 		return
 	}
 	var err error
-	if !bus.IsPermanent(herr) && m.Attempt < c.sub.MaxAttempts {
-		delay := c.sub.Backoff(m.Attempt)
-		log.Info("handler failed, will retry", "err", herr, "delay", delay)
+	if delay, retry := c.sub.RetryAfter(m.Attempt, herr); retry {
+		log.Info("handler failed, will retry", "err", herr, "delay", retryDelay(delay))
 		err = c.b.publish(actx, []outgoing{{
 			msg:        publishing(m, m.Attempt+1),
 			retryGroup: c.sub.Group,

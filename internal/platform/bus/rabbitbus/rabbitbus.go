@@ -11,9 +11,11 @@
 //   - per group and backoff delay a retry queue "P.<group>.retry.<ms>" with
 //     that message TTL whose dead-letter target is the group queue. A failed
 //     message is republished there with its attempt number in a header, then
-//     acked, and comes back to the group alone after the delay. One queue per
-//     delay means no message waits behind a longer one. Retry queues expire on
-//     their own when unused (x-expires).
+//     acked, and comes back to the group alone after the delay. The delay is
+//     rounded up to a power of two milliseconds, so a group has at most 32
+//     retry queues however jittered its backoff, and a retry never comes back
+//     early. One queue per delay means no message waits behind a longer one.
+//     Retry queues expire on their own when unused (x-expires).
 //
 // Every publish waits for the broker's confirm. The bus is at least once and
 // does not dedupe by message ID: a message published twice is delivered
@@ -98,6 +100,16 @@ const (
 	hdrAttempt = "x-mercato-attempt"
 )
 
+// maxRetryDelay caps the delay of a retry queue: 2^31ms, about 24.8 days, well
+// within the broker's 32-bit timers. A longer backoff is cut to it.
+const maxRetryDelay = (1 << 31) * time.Millisecond
+
+// maxChannelLosses is how many times in a row publish opens the publishing
+// channel again while none of its messages gets confirmed. A channel the
+// broker keeps closing for a reason that does not heal fails the call,
+// naming the reason, instead of spinning.
+const maxChannelLosses = 10
+
 // retryRedeclare is how often a retry queue in use is declared again; its
 // x-expires is at least three times longer, so it never expires while used.
 const retryRedeclare = 5 * time.Minute
@@ -123,7 +135,7 @@ type Bus struct {
 	declared map[string]bool            // every queue this Bus declared, for Teardown
 
 	pubMu sync.Mutex
-	pub   *amqp.Channel // confirm mode
+	pub   *pubChannel // confirm mode; nil before the first publish
 
 	done    chan struct{}
 	watcher sync.WaitGroup
@@ -166,6 +178,22 @@ func (b *Bus) retryQueue(group string, d time.Duration) string {
 	return b.opts.Prefix + "." + group + ".retry." + strconv.FormatInt(d.Milliseconds(), 10)
 }
 
+// retryDelay is the delay of the retry queue that serves a backoff of d: d
+// rounded up to a power of two milliseconds, at least 1ms and at most
+// maxRetryDelay. A retry comes back up to twice as late as asked, never
+// earlier (below the cap), and a group has at most 32 retry queues.
+func retryDelay(d time.Duration) time.Duration {
+	if d >= maxRetryDelay {
+		return maxRetryDelay
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond // ceiling; 0 or less for d <= 0
+	p := time.Duration(1)
+	for p < ms {
+		p <<= 1
+	}
+	return p * time.Millisecond
+}
+
 // dial opens a connection and declares the exchange and every known group.
 func (b *Bus) dial(ctx context.Context) (*amqp.Connection, error) {
 	cfg := amqp.Config{
@@ -191,22 +219,8 @@ func (b *Bus) dial(ctx context.Context) (*amqp.Connection, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	groups := make(map[string][]string, len(b.groups))
-	for g, ps := range b.groups {
-		groups[g] = sortedKeys(ps)
-	}
-	b.mu.Unlock()
 	err = withChannel(conn, func(ch *amqp.Channel) error {
-		if err := ch.ExchangeDeclare(b.exchange(), amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-			return fmt.Errorf("declare exchange %s: %w", b.exchange(), err)
-		}
-		for g, ps := range groups {
-			if err := b.declareGroup(ch, g, ps); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.declareTopology(ch, b.knownGroups())
 	})
 	if err != nil {
 		_ = conn.Close()
@@ -296,6 +310,52 @@ func withChannel(conn *amqp.Connection, fn func(*amqp.Channel) error) error {
 	return fn(ch)
 }
 
+// knownGroups returns the subscribed groups with their patterns.
+func (b *Bus) knownGroups() map[string][]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	groups := make(map[string][]string, len(b.groups))
+	for g, ps := range b.groups {
+		groups[g] = sortedKeys(ps)
+	}
+	return groups
+}
+
+// declareTopology declares the exchange and the given groups on ch.
+func (b *Bus) declareTopology(ch *amqp.Channel, groups map[string][]string) error {
+	if err := b.declareExchange(ch); err != nil {
+		return err
+	}
+	for g, ps := range groups {
+		if err := b.declareGroup(ch, g, ps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// declareGroupAgain declares a subscribed group's topology, with the
+// exchange, on a channel of its own: for a group queue someone deleted.
+func (b *Bus) declareGroupAgain(ctx context.Context, group string) error {
+	conn, err := b.connection(ctx)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	patterns := sortedKeys(b.groups[group])
+	b.mu.Unlock()
+	return withChannel(conn, func(ch *amqp.Channel) error {
+		return b.declareTopology(ch, map[string][]string{group: patterns})
+	})
+}
+
+func (b *Bus) declareExchange(ch *amqp.Channel) error {
+	if err := ch.ExchangeDeclare(b.exchange(), amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare exchange %s: %w", b.exchange(), err)
+	}
+	return nil
+}
+
 func (b *Bus) queueArgs() amqp.Table {
 	return amqp.Table{"x-queue-type": b.opts.QueueType}
 }
@@ -332,9 +392,13 @@ func bindingKey(pattern string) string {
 	return pattern
 }
 
-// ensureRetryQueue declares the retry queue for delay d on ch, at most once
-// per retryRedeclare on a connection.
-func (b *Bus) ensureRetryQueue(ch *amqp.Channel, group string, d time.Duration) (string, error) {
+// ensureRetryQueue declares the retry queue that serves a backoff of d, at
+// most once per retryRedeclare on a connection, and returns its name. It
+// declares on a short-lived channel of its own: a declare the broker refuses
+// (406, a queue of that name with other arguments) closes the channel, and
+// must not close the one every publish shares.
+func (b *Bus) ensureRetryQueue(ctx context.Context, group string, d time.Duration) (string, error) {
+	d = retryDelay(d)
 	name := b.retryQueue(group, d)
 	b.mu.Lock()
 	fresh := time.Since(b.retryAt[name]) < retryRedeclare
@@ -342,7 +406,11 @@ func (b *Bus) ensureRetryQueue(ch *amqp.Channel, group string, d time.Duration) 
 	if fresh {
 		return name, nil
 	}
-	ttl := max(d.Milliseconds(), 1)
+	conn, err := b.connection(ctx)
+	if err != nil {
+		return "", err
+	}
+	ttl := d.Milliseconds()
 	args := b.queueArgs()
 	args["x-message-ttl"] = ttl
 	args["x-dead-letter-exchange"] = ""
@@ -354,7 +422,11 @@ func (b *Bus) ensureRetryQueue(ch *amqp.Channel, group string, d time.Duration) 
 		args["x-dead-letter-strategy"] = "at-least-once"
 		args["x-overflow"] = "reject-publish"
 	}
-	if _, err := ch.QueueDeclare(name, true, false, false, false, args); err != nil {
+	err = withChannel(conn, func(ch *amqp.Channel) error {
+		_, err := ch.QueueDeclare(name, true, false, false, false, args)
+		return err
+	})
+	if err != nil {
 		return "", fmt.Errorf("declare retry queue %s: %w", name, err)
 	}
 	b.mu.Lock()
@@ -431,9 +503,11 @@ func internalHeader(k string) bool {
 
 // publish sends msgs with confirms, resending what the broker did not
 // confirm because the channel or connection went away. A nack on a live
-// channel is an error.
+// channel is an error, and so are maxChannelLosses losses in a row with
+// nothing confirmed: a wait for a reconnect does not count, a channel the
+// broker closes for an error does.
 func (b *Bus) publish(ctx context.Context, msgs []outgoing) error {
-	for {
+	for losses := 0; ; {
 		failed, retryable, err := b.tryPublish(ctx, msgs)
 		if err == nil && len(failed) == 0 {
 			return nil
@@ -443,6 +517,12 @@ func (b *Bus) publish(ctx context.Context, msgs []outgoing) error {
 				err = fmt.Errorf("broker refused %d of %d messages", len(failed), len(msgs))
 			}
 			return err
+		}
+		if len(failed) < len(msgs) {
+			losses = 0 // some were confirmed: progress
+		}
+		if losses++; losses >= maxChannelLosses {
+			return fmt.Errorf("publishing channel lost %d times in a row with nothing confirmed, last: %w", losses, err)
 		}
 		b.log.Debug("republish after channel loss", "count", len(failed), "err", err)
 		msgs = failed
@@ -454,23 +534,29 @@ func (b *Bus) publish(ctx context.Context, msgs []outgoing) error {
 	}
 }
 
+// tryPublish sends msgs once and waits for their confirms. It returns the
+// messages not confirmed, whether sending them again may succeed (the channel
+// was lost, not a refusal), and why they failed.
 func (b *Bus) tryPublish(ctx context.Context, msgs []outgoing) (failed []outgoing, retryable bool, err error) {
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = m.key
+		if m.retryGroup != "" {
+			if keys[i], err = b.ensureRetryQueue(ctx, m.retryGroup, m.retryDelay); err != nil {
+				return msgs, false, err
+			}
+		}
+	}
 	b.pubMu.Lock()
-	ch, err := b.pubChannel(ctx)
+	p, err := b.pubChannel(ctx)
 	if err != nil {
 		b.pubMu.Unlock()
 		return msgs, !errors.Is(err, ErrClosed), err
 	}
 	dcs := make([]*amqp.DeferredConfirmation, 0, len(msgs))
 	var sendErr error
-	for _, m := range msgs {
-		key := m.key
-		if m.retryGroup != "" {
-			if key, sendErr = b.ensureRetryQueue(ch, m.retryGroup, m.retryDelay); sendErr != nil {
-				break
-			}
-		}
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, m.exchange, key, false, false, m.msg)
+	for i, m := range msgs {
+		dc, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, m.exchange, keys[i], false, false, m.msg)
 		if err != nil {
 			sendErr = err
 			break
@@ -501,17 +587,66 @@ func (b *Bus) tryPublish(ctx context.Context, msgs []outgoing) (failed []outgoin
 	}
 	// A nack from a channel that has since closed is a loss of the channel,
 	// not a refusal: send again.
-	if len(nacked) > 0 && !ch.IsClosed() {
+	if len(nacked) > 0 && !p.ch.IsClosed() {
 		return append(nacked, failed...), false, sendErr
 	}
 	failed = append(nacked, failed...)
-	return failed, true, sendErr
+	if len(failed) == 0 {
+		return nil, false, nil
+	}
+	err = sendErr
+	if p.ch.IsClosed() {
+		err = p.closeReason(sendErr)
+	}
+	if err == nil {
+		err = errors.New("publishing channel lost")
+	}
+	return failed, true, err
+}
+
+// pubChannel is the publishing channel and why it closed.
+type pubChannel struct {
+	ch   *amqp.Channel
+	conn *amqp.Connection // the connection it was opened on
+	lost chan struct{}    // closed once ch is closed
+	why  *amqp.Error      // the broker's reason, if any; read after lost is closed
+}
+
+func newPubChannel(conn *amqp.Connection, ch *amqp.Channel) *pubChannel {
+	p := &pubChannel{ch: ch, conn: conn, lost: make(chan struct{})}
+	closes := ch.NotifyClose(make(chan *amqp.Error, 1))
+	go func() {
+		p.why = <-closes // nil when closed without an error
+		close(p.lost)
+	}()
+	return p
+}
+
+// closeReason returns why the closed channel closed, or fallback when the
+// broker gave no reason. The reason is sent before the channel's pending
+// confirms resolve, so the wait is short.
+func (p *pubChannel) closeReason(fallback error) error {
+	select {
+	case <-p.lost:
+		if p.why != nil {
+			return p.why
+		}
+	case <-time.After(time.Second):
+	}
+	return fallback
 }
 
 // pubChannel returns the confirm-mode publishing channel, opening a new one
 // after a loss. Call with pubMu held.
-func (b *Bus) pubChannel(ctx context.Context) (*amqp.Channel, error) {
-	if b.pub != nil && !b.pub.IsClosed() {
+//
+// Every new channel declares the exchange first (idempotent, one round trip),
+// so an exchange deleted under the bus comes back instead of closing every
+// channel with 404. When the previous channel died on a connection that is
+// still up, the broker closed it for an error, such as that missing exchange:
+// the groups' queues and bindings, which went with the exchange, are declared
+// again too, each on a channel of its own, as a reconnect does.
+func (b *Bus) pubChannel(ctx context.Context) (*pubChannel, error) {
+	if b.pub != nil && !b.pub.ch.IsClosed() {
 		return b.pub, nil
 	}
 	conn, err := b.connection(ctx)
@@ -522,12 +657,24 @@ func (b *Bus) pubChannel(ctx context.Context) (*amqp.Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open publish channel: %w", err)
 	}
+	if err := b.declareExchange(ch); err != nil {
+		_ = ch.Close()
+		return nil, err
+	}
+	if b.pub != nil && b.pub.conn == conn {
+		for g, ps := range b.knownGroups() {
+			err := withChannel(conn, func(ch *amqp.Channel) error { return b.declareGroup(ch, g, ps) })
+			if err != nil {
+				b.log.Warn("declare group again", "group", g, "err", err)
+			}
+		}
+	}
 	if err := ch.Confirm(false); err != nil {
 		_ = ch.Close()
 		return nil, fmt.Errorf("enable publisher confirms: %w", err)
 	}
-	b.pub = ch
-	return ch, nil
+	b.pub = newPubChannel(conn, ch)
+	return b.pub, nil
 }
 
 // DeadLetters lists up to limit dead letters of group, oldest first, without
@@ -536,7 +683,7 @@ func (b *Bus) pubChannel(ctx context.Context) (*amqp.Channel, error) {
 // invisible to another listing or replay. A limit of zero or less lists all.
 func (b *Bus) DeadLetters(ctx context.Context, group string, limit int) ([]bus.DeadLetter, error) {
 	var out []bus.DeadLetter
-	err := b.eachDeadLetter(ctx, group, func(_ *amqp.Channel, d amqp.Delivery, dl bus.DeadLetter) (bool, error) {
+	err := b.eachDeadLetter(ctx, group, func(_ amqp.Delivery, dl bus.DeadLetter) (bool, error) {
 		out = append(out, dl)
 		return limit <= 0 || len(out) < limit, nil
 	})
@@ -550,20 +697,26 @@ func (b *Bus) DeadLetters(ctx context.Context, group string, limit int) ([]bus.D
 // are given) straight to the group's queue through the default exchange, so
 // no other group sees them, and acks them off the dead-letter queue once the
 // broker confirmed the copy. Replayed messages start again at attempt 1.
+//
+// The walk visits only the letters dead-lettered before it started: a
+// replayed message that fails again is dead-lettered anew, behind the others,
+// and must not be replayed again by the same call, which could loop. The ID
+// cannot tell (RabbitMQ does not dedupe: the queue may hold two letters with
+// one ID), the time does: FailedAt is stamped by the adapter that
+// dead-lettered the message, with its process's clock, which is this clock
+// when the consumer runs in this process. Where it is another host's clock
+// running behind this one, a letter that fails again within that skew looks
+// older than the walk and is replayed again by the same call: repeat
+// deliveries, for no longer than the skew.
 func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, error) {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[id] = true
 	}
+	start := time.Now()
 	n := 0
-	replayed := make(map[string]bool)
-	err := b.eachDeadLetter(ctx, group, func(_ *amqp.Channel, d amqp.Delivery, dl bus.DeadLetter) (bool, error) {
-		if replayed[dl.ID] {
-			// A message this walk replayed failed again and is back at the
-			// tail: everything before it has been seen. Stop, or loop.
-			return false, nil
-		}
-		if len(want) > 0 && !want[dl.ID] {
+	err := b.eachDeadLetter(ctx, group, func(d amqp.Delivery, dl bus.DeadLetter) (bool, error) {
+		if dl.FailedAt.After(start) || (len(want) > 0 && !want[dl.ID]) {
 			return true, nil // left unacked: requeued when the channel closes
 		}
 		out := outgoing{key: b.queue(group), msg: publishing(dl.Message, 1)}
@@ -574,7 +727,6 @@ func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, err
 			return false, fmt.Errorf("remove dead letter %s: %w", dl.ID, err)
 		}
 		n++
-		replayed[dl.ID] = true
 		b.log.Info("dead letter replayed", "group", group, "subject", dl.Subject, "event_id", dl.ID)
 		return true, nil
 	})
@@ -586,9 +738,9 @@ func (b *Bus) Replay(ctx context.Context, group string, ids ...string) (int, err
 
 // eachDeadLetter gets the group's dead letters one by one without acking
 // them; closing the channel at the end requeues what fn did not ack.
-func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(*amqp.Channel, amqp.Delivery, bus.DeadLetter) (bool, error)) error {
-	if err := bus.ValidateSubject(group); err != nil || strings.Contains(group, ".") {
-		return fmt.Errorf("invalid group name %q", group)
+func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(amqp.Delivery, bus.DeadLetter) (bool, error)) error {
+	if err := bus.ValidateGroup(group); err != nil {
+		return err
 	}
 	conn, err := b.connection(ctx)
 	if err != nil {
@@ -612,7 +764,7 @@ func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(*amqp.Ch
 				b.log.Warn("skipping unreadable dead letter", "group", group, "event_id", d.MessageId, "err", err)
 				continue
 			}
-			more, err := fn(ch, d, dl)
+			more, err := fn(d, dl)
 			if err != nil || !more {
 				return err
 			}
@@ -623,8 +775,7 @@ func (b *Bus) eachDeadLetter(ctx context.Context, group string, fn func(*amqp.Ch
 
 // deadLetter stores the failed message in the group's dead-letter queue.
 func (b *Bus) deadLetter(ctx context.Context, group string, m bus.Message, attempts int, cause error) error {
-	m.Attempt = 0
-	dl := bus.DeadLetter{Message: m, Group: group, Error: cause.Error(), Attempts: attempts, FailedAt: time.Now().UTC()}
+	dl := bus.NewDeadLetter(group, m, attempts, cause, time.Now())
 	data, err := json.Marshal(dl)
 	if err != nil {
 		return fmt.Errorf("encode dead letter: %w", err)
@@ -643,8 +794,9 @@ func (b *Bus) deadLetter(ctx context.Context, group string, m bus.Message, attem
 }
 
 // Teardown deletes the exchange and every queue this Bus declared (group,
-// dead-letter and retry queues), with their messages. It is for tests and
-// decommissioning, never for normal shutdown.
+// dead-letter and retry queues), with their messages, and forgets the groups,
+// so the bus does not declare them again. It is for tests and
+// decommissioning, never for normal shutdown; stop the consumers first.
 func (b *Bus) Teardown(ctx context.Context) error {
 	conn, err := b.connection(ctx)
 	if err != nil {
@@ -652,6 +804,8 @@ func (b *Bus) Teardown(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	queues := sortedKeys(b.declared)
+	clear(b.groups)
+	clear(b.retryAt)
 	b.mu.Unlock()
 	var errs []error
 	for _, q := range queues {
