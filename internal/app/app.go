@@ -181,15 +181,34 @@ func (p *Platform) Relays() []*outbox.Relay {
 // the network, so co-location changes nothing. Either way the request
 // carries the caller's trace context (traceparent), with a client span when
 // tracing is on.
+//
+// Requests carry the deployment's admin token unless they set their own
+// Authorization: services call each other's admin operations (reserve
+// stock, authorize a payment) with it.
 func (p *Platform) HTTPClient(name string) (*http.Client, string, error) {
 	if p.Config.Runs(name) {
-		return &http.Client{Transport: telemetry.Transport(localTransport{p: p}, p.Tracer())}, "http://" + name + ".local", nil
+		return &http.Client{Transport: telemetry.Transport(serviceAuth{localTransport{p: p}, p.Config.Web.AdminToken}, p.Tracer())}, "http://" + name + ".local", nil
 	}
 	base, ok := p.Config.URLs[name]
 	if !ok {
 		return nil, "", fmt.Errorf("service %s does not run in this process and -urls gives no address for it", name)
 	}
-	return &http.Client{Transport: telemetry.Transport(http.DefaultTransport, p.Tracer())}, strings.TrimSuffix(base, "/"), nil
+	return &http.Client{Transport: telemetry.Transport(serviceAuth{http.DefaultTransport, p.Config.Web.AdminToken}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
+}
+
+// serviceAuth adds the admin bearer token to requests without credentials.
+type serviceAuth struct {
+	next  http.RoundTripper
+	token string
+}
+
+func (t serviceAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.token == "" || req.Header.Get("Authorization") != "" {
+		return t.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	return t.next.RoundTrip(req)
 }
 
 // localTransport serves requests through this process's own HTTP handler.
