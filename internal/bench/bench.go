@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,6 +57,12 @@ type Target struct {
 	Header http.Header
 	// Body is sent with every request.
 	Body []byte
+	// Vary, when set, makes every request its own: it is called with the
+	// request's sequence number (0, 1, …, unique across the warm-up and
+	// the measured phase) and the target's header (a fresh copy) and body,
+	// and returns the body to send, e.g. with a unique Idempotency-Key set
+	// in the header. It is called from many goroutines at once.
+	Vary func(seq uint64, h http.Header, body []byte) []byte
 	// Check, when set, inspects every response that arrived with a status
 	// below 400; an error counts the response as failed, under its text.
 	Check func(Response) error
@@ -179,6 +186,9 @@ func Run(ctx context.Context, t Target, l Load) (Result, error) {
 		vt.Header = http.Header{}
 	}
 	targeter := vegeta.NewStaticTargeter(vt)
+	if t.Vary != nil {
+		targeter = varyingTargeter(vt, t.Vary)
+	}
 	client := newClient(l.Workers, l.timeout())
 	defer client.CloseIdleConnections()
 
@@ -201,6 +211,21 @@ func Run(ctx context.Context, t Target, l Load) (Result, error) {
 		return Result{}, fmt.Errorf("bench %s: %w", t.Name, err)
 	}
 	return c.close(), nil
+}
+
+// varyingTargeter hands out vt with header and body made by vary for
+// each request.
+func varyingTargeter(vt vegeta.Target, vary func(uint64, http.Header, []byte) []byte) vegeta.Targeter {
+	var seq atomic.Uint64
+	return func(t *vegeta.Target) error {
+		if t == nil {
+			return vegeta.ErrNilTarget
+		}
+		h := vt.Header.Clone()
+		body := vary(seq.Add(1)-1, h, vt.Body)
+		*t = vegeta.Target{Method: vt.Method, URL: vt.URL, Header: h, Body: body}
+		return nil
+	}
 }
 
 // attack runs one vegeta attack of duration d and hands every result to

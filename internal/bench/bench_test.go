@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 )
 
 // quick is a load short enough for unit tests. No test asserts on speed:
@@ -339,4 +345,66 @@ func TestWriteTableAndComparison(t *testing.T) {
 	if none.Met() || none.Ratio() != 0 {
 		t.Errorf("no baseline: met %v, ratio %f", none.Met(), none.Ratio())
 	}
+}
+
+func TestRunVariesEveryRequest(t *testing.T) {
+	var mu sync.Mutex
+	keys := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		keys[r.Header.Get("Idempotency-Key")]++
+		mu.Unlock()
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || !bytes.HasPrefix(body, []byte(`{"n":`)) {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(srv.Close)
+	res, err := Run(context.Background(), Target{
+		Name:   "post",
+		Method: http.MethodPost,
+		URL:    srv.URL + "/api/v1/checkout",
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   []byte(`{"n":%d}`),
+		Vary: func(seq uint64, h http.Header, body []byte) []byte {
+			h.Set("Idempotency-Key", fmt.Sprintf("k-%d", seq))
+			return fmt.Appendf(nil, string(body), seq)
+		},
+	}, quick())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests == 0 || res.Errors != 0 {
+		t.Fatalf("requests %d, errors %d %v", res.Requests, res.Errors, res.ErrorKinds)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for k, n := range keys {
+		if n != 1 || k == "" {
+			t.Fatalf("key %q sent %d times: every request must be its own", k, n)
+		}
+	}
+}
+
+func TestRawCheckout(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		res, err := RawCheckout{DB: db, SKUs: 5}.Run(t.Context(), Load{Workers: 4, Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.OK == 0 || res.Errors != 0 || res.Throughput <= 0 {
+			t.Fatalf("ok %d, errors %d %v, throughput %f", res.OK, res.Errors, res.ErrorKinds, res.Throughput)
+		}
+		var orders, lines, outbox, sold int64
+		row := db.Read().QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM raw_orders), (SELECT count(*) FROM raw_order_lines), (SELECT count(*) FROM raw_outbox), (SELECT sum($1 - on_hand) FROM raw_stock)`, int64(1)<<40)
+		if err := row.Scan(&orders, &lines, &outbox, &sold); err != nil {
+			t.Fatal(err)
+		}
+		// Warm-up transactions are committed too, so counts are at least OK.
+		if orders < int64(res.OK) || lines != 3*orders || outbox != orders || sold != 3*orders {
+			t.Errorf("orders %d (ok %d), lines %d, outbox %d, units sold %d: each transaction must write 1, 3, 1 and sell 3", orders, res.OK, lines, outbox, sold)
+		}
+	})
 }
