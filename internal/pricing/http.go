@@ -1,0 +1,317 @@
+package pricing
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/pricing/pricingapi"
+)
+
+// Routes registers the pricing operations: the public quote and shipping
+// methods, and the admin API under /api/v1/admin/pricing/ (admin bearer
+// token, which service clients carry: Redeem and Release live there).
+func (s *Service) Routes(api *web.API) {
+	pub := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"pricing"}
+		return web.Public(op)
+	}
+	adm := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"pricing admin"}
+		return web.Admin(op)
+	}
+	const base = "/api/v1/admin/pricing"
+
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "quote", Method: http.MethodPost, Path: "/api/v1/quote", Summary: "Price a basket",
+		Description: "Prices items (lines − discounts + tax + shipping) for the destination, with the coupon if any. " +
+			"Writes nothing. Refusals carry a code and name the item or coupon in errors[].value: unknown_sku, " +
+			"invalid_quantity, unknown_coupon, coupon_expired, coupon_not_applicable, currency_mismatch, " +
+			"unknown_shipping_method, shipping_not_available, invalid_country (422); coupon_exhausted (409).",
+	}), s.quote)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "list-shipping-methods", Method: http.MethodGet, Path: "/api/v1/shipping-methods",
+		Summary: "List the active shipping methods", Description: "Cheapest first; with country, only those shipping there.",
+	}), s.publicShippingMethods)
+
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-pricing-settings", Method: http.MethodGet, Path: base + "/settings", Summary: "Get the store's pricing settings"}), s.getSettings)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-pricing-settings", Method: http.MethodPut, Path: base + "/settings", Summary: "Replace the store's pricing settings"}), s.putSettings)
+
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-discounts", Method: http.MethodGet, Path: base + "/discounts", Summary: "List discounts"}), s.listDiscounts)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-discount", Method: http.MethodPost, Path: base + "/discounts", Summary: "Create a discount", DefaultStatus: http.StatusCreated}), s.createDiscount)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-discount", Method: http.MethodGet, Path: base + "/discounts/{id}", Summary: "Get a discount"}), s.getDiscount)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-update-discount", Method: http.MethodPatch, Path: base + "/discounts/{id}", Summary: "Update a discount", Description: "Absent fields stay; kind, scope and code cannot change."}), s.updateDiscount)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-delete-discount", Method: http.MethodDelete, Path: base + "/discounts/{id}", Summary: "Delete a discount", DefaultStatus: http.StatusNoContent}), s.deleteDiscount)
+
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-tax-rates", Method: http.MethodGet, Path: base + "/tax-rates", Summary: "List tax rates"}), s.listTaxRates)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-tax-rate", Method: http.MethodPost, Path: base + "/tax-rates", Summary: "Create a tax rate", DefaultStatus: http.StatusCreated}), s.createTaxRate)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-tax-rate", Method: http.MethodGet, Path: base + "/tax-rates/{id}", Summary: "Get a tax rate"}), s.getTaxRate)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-tax-rate", Method: http.MethodPut, Path: base + "/tax-rates/{id}", Summary: "Replace a tax rate"}), s.putTaxRate)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-delete-tax-rate", Method: http.MethodDelete, Path: base + "/tax-rates/{id}", Summary: "Delete a tax rate", DefaultStatus: http.StatusNoContent}), s.deleteTaxRate)
+
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-shipping-methods", Method: http.MethodGet, Path: base + "/shipping-methods", Summary: "List shipping methods"}), s.listShippingMethods)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-shipping-method", Method: http.MethodPost, Path: base + "/shipping-methods", Summary: "Create a shipping method", DefaultStatus: http.StatusCreated}), s.createShippingMethod)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-shipping-method", Method: http.MethodGet, Path: base + "/shipping-methods/{id}", Summary: "Get a shipping method"}), s.getShippingMethod)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-shipping-method", Method: http.MethodPut, Path: base + "/shipping-methods/{id}", Summary: "Replace a shipping method"}), s.putShippingMethod)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-delete-shipping-method", Method: http.MethodDelete, Path: base + "/shipping-methods/{id}", Summary: "Delete a shipping method", DefaultStatus: http.StatusNoContent}), s.deleteShippingMethod)
+
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-redeem-coupon", Method: http.MethodPost, Path: base + "/redemptions", Summary: "Redeem a coupon for an order",
+		Description: "Idempotent on order_id. 409 coupon_exhausted when no use is left (in total or for the email); " +
+			"422 unknown_coupon, coupon_expired, email_required; 409 order_redeemed when the order redeemed another coupon.",
+	}), s.redeem)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-release-redemption", Method: http.MethodPost, Path: base + "/redemptions/{order_id}/release",
+		Summary: "Give an order's coupon use back", Description: "Idempotent; an order that redeemed nothing is no error.",
+		DefaultStatus: http.StatusNoContent,
+	}), s.release)
+}
+
+type idPath struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+func (s *Service) quote(ctx context.Context, in *struct{ Body pricingapi.QuoteRequest }) (*struct{ Body pricingapi.Quote }, error) {
+	q, err := s.Quote(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Quote }{q}, nil
+}
+
+func (s *Service) publicShippingMethods(ctx context.Context, in *struct {
+	Country string `query:"country" maxLength:"2" doc:"Only methods shipping to this ISO alpha-2 country."`
+}) (*struct{ Body pricingapi.ShippingMethodList }, error) {
+	l, err := s.ShippingMethods(ctx, true, in.Country)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.ShippingMethodList }{pricingapi.ShippingMethodList{Items: l}}, nil
+}
+
+func (s *Service) getSettings(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.Settings }, error) {
+	v, err := s.Settings(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Settings }{v}, nil
+}
+
+func (s *Service) putSettings(ctx context.Context, in *struct{ Body pricingapi.Settings }) (*struct{ Body pricingapi.Settings }, error) {
+	v, err := s.PutSettings(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Settings }{v}, nil
+}
+
+func (s *Service) listDiscounts(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.DiscountList }, error) {
+	l, err := s.Discounts(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.DiscountList }{pricingapi.DiscountList{Items: l}}, nil
+}
+
+func (s *Service) createDiscount(ctx context.Context, in *struct{ Body pricingapi.DiscountCreate }) (*struct{ Body pricingapi.Discount }, error) {
+	d, err := s.CreateDiscount(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Discount }{d}, nil
+}
+
+func (s *Service) getDiscount(ctx context.Context, in *idPath) (*struct{ Body pricingapi.Discount }, error) {
+	d, err := s.Discount(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Discount }{d}, nil
+}
+
+func (s *Service) updateDiscount(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body pricingapi.DiscountUpdate
+}) (*struct{ Body pricingapi.Discount }, error) {
+	d, err := s.UpdateDiscount(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Discount }{d}, nil
+}
+
+func (s *Service) deleteDiscount(ctx context.Context, in *idPath) (*struct{}, error) {
+	if err := s.DeleteDiscount(ctx, in.ID); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) listTaxRates(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.TaxRateList }, error) {
+	l, err := s.TaxRates(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.TaxRateList }{pricingapi.TaxRateList{Items: l}}, nil
+}
+
+func (s *Service) createTaxRate(ctx context.Context, in *struct{ Body pricingapi.TaxRateInput }) (*struct{ Body pricingapi.TaxRate }, error) {
+	r, err := s.SaveTaxRate(ctx, "", in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.TaxRate }{r}, nil
+}
+
+func (s *Service) getTaxRate(ctx context.Context, in *idPath) (*struct{ Body pricingapi.TaxRate }, error) {
+	r, err := s.TaxRate(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.TaxRate }{r}, nil
+}
+
+func (s *Service) putTaxRate(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body pricingapi.TaxRateInput
+}) (*struct{ Body pricingapi.TaxRate }, error) {
+	r, err := s.SaveTaxRate(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.TaxRate }{r}, nil
+}
+
+func (s *Service) deleteTaxRate(ctx context.Context, in *idPath) (*struct{}, error) {
+	if err := s.DeleteTaxRate(ctx, in.ID); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) listShippingMethods(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.ShippingMethodList }, error) {
+	l, err := s.ShippingMethods(ctx, false, "")
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.ShippingMethodList }{pricingapi.ShippingMethodList{Items: l}}, nil
+}
+
+func (s *Service) createShippingMethod(ctx context.Context, in *struct {
+	Body pricingapi.ShippingMethodInput
+}) (*struct{ Body pricingapi.ShippingMethod }, error) {
+	m, err := s.SaveShippingMethod(ctx, "", in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.ShippingMethod }{m}, nil
+}
+
+func (s *Service) getShippingMethod(ctx context.Context, in *idPath) (*struct{ Body pricingapi.ShippingMethod }, error) {
+	m, err := s.ShippingMethod(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.ShippingMethod }{m}, nil
+}
+
+func (s *Service) putShippingMethod(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body pricingapi.ShippingMethodInput
+}) (*struct{ Body pricingapi.ShippingMethod }, error) {
+	m, err := s.SaveShippingMethod(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.ShippingMethod }{m}, nil
+}
+
+func (s *Service) deleteShippingMethod(ctx context.Context, in *idPath) (*struct{}, error) {
+	if err := s.DeleteShippingMethod(ctx, in.ID); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) redeem(ctx context.Context, in *struct{ Body pricingapi.RedeemRequest }) (*struct{ Body pricingapi.Redemption }, error) {
+	r, err := s.Redeem(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body pricingapi.Redemption }{r}, nil
+}
+
+func (s *Service) release(ctx context.Context, in *struct {
+	OrderID string `path:"order_id" maxLength:"100"`
+}) (*struct{}, error) {
+	if _, err := s.ReleaseRedemption(ctx, in.OrderID); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+// quoteCodes maps the quote and redemption sentinels to their stable codes.
+var quoteCodes = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{ErrUnknownSKU, http.StatusUnprocessableEntity, "unknown_sku"},
+	{ErrInvalidQuantity, http.StatusUnprocessableEntity, "invalid_quantity"},
+	{ErrAmountTooLarge, http.StatusUnprocessableEntity, "amount_too_large"},
+	{ErrUnknownCoupon, http.StatusUnprocessableEntity, "unknown_coupon"},
+	{ErrCouponExpired, http.StatusUnprocessableEntity, "coupon_expired"},
+	{ErrCouponNotApplicable, http.StatusUnprocessableEntity, "coupon_not_applicable"},
+	{ErrCouponExhausted, http.StatusConflict, "coupon_exhausted"},
+	{ErrCurrencyMismatch, http.StatusUnprocessableEntity, "currency_mismatch"},
+	{ErrUnknownShippingMethod, http.StatusUnprocessableEntity, "unknown_shipping_method"},
+	{ErrShippingNotAvailable, http.StatusUnprocessableEntity, "shipping_not_available"},
+	{ErrInvalidCountry, http.StatusUnprocessableEntity, "invalid_country"},
+	{ErrEmailRequired, http.StatusUnprocessableEntity, "email_required"},
+	{ErrOrderRedeemed, http.StatusConflict, "order_redeemed"},
+}
+
+// problem maps a service error to its HTTP status and stable code: the one
+// place that does. Anything else is returned as it is: the platform answers
+// a bare 500 and logs the cause once, on the request's access-log line.
+func (s *Service) problem(err error) error {
+	var qe *QuoteError
+	if errors.As(err, &qe) {
+		for _, c := range quoteCodes {
+			if errors.Is(qe.Err, c.err) {
+				loc := qe.Field
+				if !strings.HasPrefix(loc, "query.") {
+					loc = "body." + loc
+				}
+				return web.Error(c.status, c.code, qe.Detail, web.Field(loc, qe.Err.Error(), qe.Value))
+			}
+		}
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		code := "validation_failed"
+		if errors.Is(ve.Err, ErrTaken) {
+			code = "already_exists"
+		}
+		fields := make([]*huma.ErrorDetail, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
+		}
+		status := http.StatusUnprocessableEntity
+		if code == "already_exists" {
+			status = http.StatusConflict
+		}
+		return web.Error(status, code, ve.Err.Error(), fields...)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return web.Error(http.StatusNotFound, "not_found", "no such item")
+	case errors.Is(err, context.Canceled):
+		return web.Error(499, "client_closed_request", "request canceled")
+	}
+	return err
+}
