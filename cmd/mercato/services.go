@@ -7,6 +7,7 @@ import (
 
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/catalog"
+	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/tenant"
 )
 
@@ -16,9 +17,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 	var (
 		tenantCfg  tenant.Config
 		catalogCfg catalog.Config
+		pricingCfg pricing.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
+	pricingCfg.RegisterFlags(fs, "pricing.")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
@@ -34,6 +37,13 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, err
 			}
 			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"))
+		}},
+		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "pricing", pricing.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
 		}},
 	}
 }
