@@ -1,0 +1,315 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Routes registers the inventory's operations, all admin (bearer admin
+// token; other services call them with the token the platform's client
+// adds). The ledger is GET /api/v1/admin/inventory/movements?sku=…: a path
+// /inventory/{sku}/movements would overlap /inventory/reservations/{order_id}
+// in net/http's mux, which refuses such pairs. For the same reason the SKUs
+// "audit" and "movements" cannot be read through GET /inventory/{sku}.
+func (s *Service) Routes(api *web.API) {
+	adm := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"inventory admin"}
+		return web.Admin(op)
+	}
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-reserve-stock",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/inventory/reservations",
+		Summary:     "Reserve stock for an order",
+		Description: "Holds every line or none: each line from the default location if it has enough, else from " +
+			"any single location that does. Idempotent on order_id: a repeat answers 200 with the existing " +
+			"reservation, a new one 201. A line no location can serve answers 409 out_of_stock naming the SKU " +
+			"(errors[0].value) and what is available (errors[0].message \"only N available\").",
+		DefaultStatus: http.StatusCreated,
+	}), s.reserve)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-get-reservation",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/inventory/reservations/{order_id}",
+		Summary:     "Get an order's reservation",
+	}), s.getReservation)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-commit-reservation",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/inventory/reservations/{order_id}/commit",
+		Summary:     "Commit a reservation (order confirmed)",
+		Description: "Takes the held units off the shelf. Idempotent: a committed reservation answers 200 as it is. " +
+			"A released or expired one (or a held one past its expiry) answers 409 reservation_closed.",
+	}), s.commit)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-release-reservation",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/inventory/reservations/{order_id}/release",
+		Summary:     "Release a reservation (order cancelled, payment failed)",
+		Description: "Frees the held units. Idempotent: a released or expired reservation answers 200 as it is. " +
+			"A committed one answers 409 reservation_closed: return its units with a restock.",
+	}), s.release)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-restock",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/inventory/restocks",
+		Summary:     "Put returned units back on hand",
+		Description: "Idempotent on reference (e.g. the return ID): the first request answers 201 with applied " +
+			"true, repeats 200 with applied false and change nothing.",
+		DefaultStatus: http.StatusCreated,
+	}), s.restock)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-list-stock",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/inventory",
+		Summary:     "List stock levels by SKU",
+		Description: "A page at a time, by SKU: pass next_cursor back as cursor. low=true lists only SKUs at or below their threshold.",
+	}), s.list)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-inventory-audit",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/inventory/audit",
+		Summary:     "Count violations of the inventory's invariants",
+	}), s.audit)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-list-movements",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/inventory/movements",
+		Summary:     "List the stock ledger, newest first",
+		Description: "Every change of on_hand or reserved with its reason and reference. sku restricts it to one SKU.",
+	}), s.movements)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-get-stock",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/inventory/{sku}",
+		Summary:     "Get a SKU's stock level",
+	}), s.getStock)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-adjust-stock",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/inventory/{sku}/adjustments",
+		Summary:     "Adjust a SKU's stock on hand",
+		Description: "Adds (delta > 0) or takes off (delta < 0) units at a location (default \"default\", created on " +
+			"first use). Taking on_hand below what is reserved there answers 409 insufficient_stock.",
+	}), s.adjust)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-set-stock-threshold",
+		Method:      http.MethodPut,
+		Path:        "/api/v1/admin/inventory/{sku}/threshold",
+		Summary:     "Set a SKU's low-stock threshold",
+	}), s.setThreshold)
+}
+
+type orderPath struct {
+	OrderID string `path:"order_id" minLength:"1" maxLength:"100"`
+}
+
+type skuPath struct {
+	SKU string `path:"sku" minLength:"1" maxLength:"64"`
+}
+
+type reservationOutput struct {
+	Status int
+	Body   inventoryapi.Reservation
+}
+
+type stockOutput struct {
+	Body inventoryapi.StockLevel
+}
+
+func (s *Service) reserve(ctx context.Context, in *struct {
+	Body inventoryapi.ReserveRequest
+}) (*reservationOutput, error) {
+	res, created, err := s.Reserve(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return &reservationOutput{Status: status, Body: res}, nil
+}
+
+func (s *Service) getReservation(ctx context.Context, in *orderPath) (*reservationOutput, error) {
+	res, err := s.Reservation(ctx, in.OrderID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &reservationOutput{Status: http.StatusOK, Body: res}, nil
+}
+
+func (s *Service) commit(ctx context.Context, in *orderPath) (*reservationOutput, error) {
+	res, err := s.Commit(ctx, in.OrderID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &reservationOutput{Status: http.StatusOK, Body: res}, nil
+}
+
+func (s *Service) release(ctx context.Context, in *struct {
+	OrderID string                       `path:"order_id" minLength:"1" maxLength:"100"`
+	Body    *inventoryapi.ReleaseRequest `required:"false"`
+}) (*reservationOutput, error) {
+	var reason string
+	if in.Body != nil {
+		reason = in.Body.Reason
+	}
+	res, err := s.Release(ctx, in.OrderID, reason)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &reservationOutput{Status: http.StatusOK, Body: res}, nil
+}
+
+func (s *Service) restock(ctx context.Context, in *struct {
+	Body inventoryapi.RestockRequest
+}) (*struct {
+	Status int
+	Body   inventoryapi.RestockResult
+}, error) {
+	applied, err := s.Restock(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	status := http.StatusOK
+	if applied {
+		status = http.StatusCreated
+	}
+	return &struct {
+		Status int
+		Body   inventoryapi.RestockResult
+	}{Status: status, Body: inventoryapi.RestockResult{Reference: in.Body.Reference, Applied: applied}}, nil
+}
+
+type listInput struct {
+	Cursor string `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page."`
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 50; larger than the maximum (200) is capped."`
+	Low    bool   `query:"low" doc:"Only SKUs at or below their low-stock threshold."`
+}
+
+func (s *Service) list(ctx context.Context, in *listInput) (*struct{ Body inventoryapi.StockList }, error) {
+	l, err := s.List(ctx, ListQuery{Cursor: in.Cursor, Limit: in.Limit, Low: in.Low})
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body inventoryapi.StockList }{Body: l}, nil
+}
+
+type movementsInput struct {
+	SKU    string `query:"sku" maxLength:"64" doc:"Only this SKU's movements."`
+	Cursor string `query:"cursor" maxLength:"100" doc:"next_cursor of the previous page."`
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 50; larger than the maximum (200) is capped."`
+}
+
+func (s *Service) movements(ctx context.Context, in *movementsInput) (*struct{ Body inventoryapi.MovementList }, error) {
+	l, err := s.Movements(ctx, ListQuery{Cursor: in.Cursor, Limit: in.Limit, SKU: in.SKU})
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body inventoryapi.MovementList }{Body: l}, nil
+}
+
+func (s *Service) audit(ctx context.Context, _ *struct{}) (*struct{ Body inventoryapi.Audit }, error) {
+	a, err := s.Audit(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body inventoryapi.Audit }{Body: a}, nil
+}
+
+func (s *Service) getStock(ctx context.Context, in *skuPath) (*stockOutput, error) {
+	l, err := s.Stock(ctx, in.SKU)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &stockOutput{Body: l}, nil
+}
+
+func (s *Service) adjust(ctx context.Context, in *struct {
+	SKU  string `path:"sku" minLength:"1" maxLength:"64"`
+	Body inventoryapi.Adjustment
+}) (*stockOutput, error) {
+	l, err := s.Adjust(ctx, in.SKU, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &stockOutput{Body: l}, nil
+}
+
+func (s *Service) setThreshold(ctx context.Context, in *struct {
+	SKU  string `path:"sku" minLength:"1" maxLength:"64"`
+	Body inventoryapi.Threshold
+}) (*stockOutput, error) {
+	l, err := s.SetThreshold(ctx, in.SKU, in.Body.Threshold)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &stockOutput{Body: l}, nil
+}
+
+// problem maps a service error to its HTTP status and stable code: the one
+// place that does. Anything else is returned as it is: the web platform
+// answers a bare 500 (no internal text) and logs the cause once.
+func (s *Service) problem(err error) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		fields := make([]*huma.ErrorDetail, len(ve.Fields))
+		for i, f := range ve.Fields {
+			loc := "body." + f.Field
+			if f.Field == "sku" {
+				loc = "path.sku"
+			}
+			fields[i] = web.Field(loc, f.Message, f.Value)
+		}
+		return web.Error(http.StatusUnprocessableEntity, "validation_failed", ve.Error(), fields...)
+	}
+	var oos *OutOfStockError
+	if errors.As(err, &oos) {
+		msg := fmt.Sprintf("only %d available", oos.Available)
+		return web.Error(http.StatusConflict, "out_of_stock",
+			fmt.Sprintf("%s is out of stock: %d requested, %s", oos.SKU, oos.Requested, msg),
+			web.Field(fmt.Sprintf("lines[%d].sku", oos.Index), msg, oos.SKU))
+	}
+	var ise *InsufficientStockError
+	if errors.As(err, &ise) {
+		return web.Error(http.StatusConflict, "insufficient_stock",
+			fmt.Sprintf("%s at %s has %d on hand and %d reserved: on hand cannot change by %d", ise.SKU, ise.Location, ise.OnHand, ise.Reserved, ise.Delta),
+			web.Field("body.delta", fmt.Sprintf("at least %d", ise.Reserved-ise.OnHand), ise.Delta))
+	}
+	switch {
+	case errors.Is(err, ErrStockNotFound):
+		return web.Error(http.StatusNotFound, "stock_not_found", "no stock was ever recorded for this SKU")
+	case errors.Is(err, ErrReservationNotFound):
+		return web.Error(http.StatusNotFound, "reservation_not_found", "no reservation for this order")
+	case errors.Is(err, ErrReservationClosed):
+		return web.Error(http.StatusConflict, "reservation_closed", closedDetail(err))
+	case errors.Is(err, ErrInvalidCursor):
+		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
+			web.Field("query.cursor", "invalid cursor", nil))
+	case errors.Is(err, ErrConflict):
+		return web.Error(http.StatusConflict, "conflict", "the reservation changed concurrently; retry")
+	case errors.Is(err, context.Canceled):
+		return web.Error(499, "client_closed_request", "request canceled")
+	}
+	return err
+}
+
+// closedDetail says how a closed reservation ended.
+func closedDetail(err error) string {
+	var ce *ClosedError
+	if errors.As(err, &ce) && ce.Status == inventoryapi.StatusCommitted {
+		return "the reservation was committed: return its stock with a restock"
+	}
+	if errors.As(err, &ce) {
+		return "the reservation is " + ce.Status + ": its stock is no longer held"
+	}
+	return "the reservation is no longer held"
+}

@@ -1,0 +1,316 @@
+// Package inventory is the inventory service: stock per SKU per location
+// (on_hand, reserved, and available = on_hand − reserved), reservations of
+// stock for orders with an expiry, a ledger of every stock movement, and
+// low-stock alerts.
+//
+// Stock never goes negative and is never over-reserved: every decrement is
+// one conditional UPDATE (… WHERE on_hand - reserved >= n) with CHECK
+// constraints behind it, on SQLite and PostgreSQL alike; there is no
+// check-then-act across statements or calls. A reservation leaves the held
+// state exactly once (committed, released or expired) through a status-
+// guarded UPDATE, so a concurrent commit and expiry cannot both win. Each
+// change writes its ledger rows and its events (inventory.stock_*.v1,
+// through the outbox) in the transaction of the change.
+//
+// Every table is keyed by tenant and every query takes the tenant from the
+// context (tenancy.ID), except the expiry sweeper's, which finds due
+// reservations across tenants and then works in each row's tenant.
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/inventory/inventorydb"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations creates the inventory tables. Apply outbox.Migrations first.
+var Migrations = sqldb.Embedded(migrationFiles, "migrations", "inventory_db_version")
+
+// Errors the service returns; http.go maps each to a status and code.
+var (
+	ErrStockNotFound       = errors.New("inventory: no stock recorded for this SKU")
+	ErrReservationNotFound = errors.New("inventory: reservation not found")
+	ErrReservationClosed   = errors.New("inventory: reservation is no longer held")
+	ErrOutOfStock          = errors.New("inventory: out of stock")
+	ErrInsufficientStock   = errors.New("inventory: insufficient stock")
+	ErrInvalid             = errors.New("inventory: invalid input")
+	ErrInvalidCursor       = errors.New("inventory: invalid cursor")
+	ErrConflict            = errors.New("inventory: concurrent change, try again")
+)
+
+// OutOfStockError says which line of a reservation no single location
+// could serve. It matches ErrOutOfStock.
+type OutOfStockError struct {
+	// Index is the line's position in the request (its first, when lines
+	// of one SKU were merged).
+	Index     int
+	SKU       string
+	Requested int64
+	// Available is the most one location had for the SKU.
+	Available int64
+}
+
+func (e *OutOfStockError) Error() string {
+	return fmt.Sprintf("inventory: %s out of stock: %d requested, %d available", e.SKU, e.Requested, e.Available)
+}
+
+// Is makes errors.Is(err, ErrOutOfStock) true.
+func (e *OutOfStockError) Is(target error) bool { return target == ErrOutOfStock }
+
+// InsufficientStockError says an adjustment would take on_hand below what
+// is reserved (or below zero). It matches ErrInsufficientStock.
+type InsufficientStockError struct {
+	SKU      string
+	Location string
+	Delta    int64
+	OnHand   int64
+	Reserved int64
+}
+
+func (e *InsufficientStockError) Error() string {
+	return fmt.Sprintf("inventory: %s at %s: cannot change on hand %d by %d with %d reserved", e.SKU, e.Location, e.OnHand, e.Delta, e.Reserved)
+}
+
+// Is makes errors.Is(err, ErrInsufficientStock) true.
+func (e *InsufficientStockError) Is(target error) bool { return target == ErrInsufficientStock }
+
+// FieldError is one invalid field of a request, named as in the JSON body
+// (e.g. "lines[2].quantity").
+type FieldError struct {
+	Field, Message string
+	Value          any
+}
+
+// ValidationError lists the invalid fields of a request. It matches ErrInvalid.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Fields) == 0 {
+		return ErrInvalid.Error()
+	}
+	return fmt.Sprintf("%s: %s: %s", ErrInvalid, e.Fields[0].Field, e.Fields[0].Message)
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(fields ...FieldError) error { return &ValidationError{Fields: fields} }
+
+// Config tunes the inventory service. A zero field takes its default,
+// except LowStockThreshold, where 0 is a threshold (low means sold out);
+// RegisterFlags sets it to DefaultLowStockThreshold.
+type Config struct {
+	// ReservationTTL is how long a reservation holds stock when the request
+	// asks for no TTL.
+	ReservationTTL time.Duration
+	// MaxReservationTTL bounds the TTL a request may ask for.
+	MaxReservationTTL time.Duration
+	// SweepInterval is how often Run releases expired reservations.
+	SweepInterval time.Duration
+	// LowStockThreshold is the threshold of SKUs without their own.
+	LowStockThreshold int64
+	// PageSize is the list page size when a request gives no limit.
+	PageSize int
+	// MaxPageSize caps the limit a request may ask for.
+	MaxPageSize int
+}
+
+// Defaults of Config.
+const (
+	DefaultReservationTTL    = 15 * time.Minute
+	DefaultMaxReservationTTL = time.Hour
+	DefaultSweepInterval     = 5 * time.Second
+	DefaultLowStockThreshold = 5
+	DefaultPageSize          = 50
+	DefaultMaxPageSize       = 200
+)
+
+// RegisterFlags registers the config's flags, each name starting with
+// prefix (e.g. "inventory."), with the defaults as values.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.DurationVar(&c.ReservationTTL, prefix+"reservation-ttl", DefaultReservationTTL, "how long a reservation holds stock when the request asks for no TTL")
+	fs.DurationVar(&c.MaxReservationTTL, prefix+"max-reservation-ttl", DefaultMaxReservationTTL, "longest TTL a reservation request may ask for")
+	fs.DurationVar(&c.SweepInterval, prefix+"sweep-interval", DefaultSweepInterval, "how often expired reservations are released")
+	fs.Int64Var(&c.LowStockThreshold, prefix+"low-stock-threshold", DefaultLowStockThreshold, "available stock at or below which a SKU without its own threshold is low")
+	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "items per page when a list request gives no limit")
+	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+}
+
+// withDefaults fills in the zero fields.
+func (c Config) withDefaults() Config {
+	if c.ReservationTTL == 0 {
+		c.ReservationTTL = DefaultReservationTTL
+	}
+	if c.MaxReservationTTL == 0 {
+		c.MaxReservationTTL = max(DefaultMaxReservationTTL, c.ReservationTTL)
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = DefaultSweepInterval
+	}
+	if c.PageSize == 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.MaxPageSize == 0 {
+		c.MaxPageSize = max(DefaultMaxPageSize, c.PageSize)
+	}
+	return c
+}
+
+// Validate reports a config the service cannot run with.
+func (c Config) Validate() error {
+	switch {
+	case c.ReservationTTL < time.Second:
+		return fmt.Errorf("inventory: reservation-ttl %s is below 1s", c.ReservationTTL)
+	case c.MaxReservationTTL < c.ReservationTTL:
+		return fmt.Errorf("inventory: max-reservation-ttl %s is below reservation-ttl %s", c.MaxReservationTTL, c.ReservationTTL)
+	case c.MaxReservationTTL > 24*time.Hour:
+		return fmt.Errorf("inventory: max-reservation-ttl %s is above 24h", c.MaxReservationTTL)
+	case c.SweepInterval < 10*time.Millisecond:
+		return fmt.Errorf("inventory: sweep-interval %s is below 10ms", c.SweepInterval)
+	case c.LowStockThreshold < 0:
+		return fmt.Errorf("inventory: low-stock-threshold %d is negative", c.LowStockThreshold)
+	case c.PageSize < 1 || c.MaxPageSize < 1:
+		return fmt.Errorf("inventory: page-size (%d) and max-page-size (%d) must be positive", c.PageSize, c.MaxPageSize)
+	case c.PageSize > c.MaxPageSize:
+		return fmt.Errorf("inventory: page-size %d is above max-page-size %d", c.PageSize, c.MaxPageSize)
+	case c.MaxPageSize > 1000:
+		return fmt.Errorf("inventory: max-page-size %d is above 1000", c.MaxPageSize)
+	}
+	return nil
+}
+
+// CatalogReader lists the catalog's active products; the demo seed gives
+// each of their SKUs stock. *catalogapi.Client implements it.
+type CatalogReader interface {
+	Products(ctx context.Context, lp catalogapi.ListParams) (catalogapi.ProductList, error)
+}
+
+// Service is the inventory. It is safe for concurrent use.
+type Service struct {
+	cfg     Config
+	db      *sqldb.DB
+	read    *inventorydb.Queries
+	events  *outbox.Relay
+	catalog CatalogReader // nil: no demo seeding
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns the inventory service on db, which must be migrated with
+// outbox.Migrations and Migrations. events is woken after each write that
+// added events; nil is fine (tests), the relay's poll finds them anyway.
+// catalog is where the demo seed finds SKUs; nil disables demo seeding.
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, catalog CatalogReader, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("inventory: no database")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// New has no context to take (its signature is the runner's); preparing
+	// is quick and bounded here instead. It also checks the schema is there.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	read, err := inventorydb.Prepare(ctx, db.Read())
+	if err != nil {
+		return nil, fmt.Errorf("inventory: prepare queries (is the database migrated?): %w", err)
+	}
+	return &Service{cfg: cfg, db: db, read: read, events: events, catalog: catalog, log: log, now: time.Now}, nil
+}
+
+// Run releases expired reservations every SweepInterval until ctx is done,
+// then returns nil. A failed sweep is logged and tried again next time.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := s.ExpireDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "expire reservations", "err", err)
+		}
+		if n > 0 {
+			s.log.InfoContext(ctx, "reservations expired", "count", n)
+		}
+	}
+}
+
+// newID returns a UUIDv7: time-ordered (and, within this process, strictly
+// increasing), so the ledger pages by ID. NewV7 fails only if crypto/rand
+// does, which since Go 1.24 aborts the program instead.
+func newID() string {
+	id, _ := uuid.NewV7()
+	return id.String()
+}
+
+// write runs fn in a write transaction (sqldb retries transient conflicts)
+// and wakes the relay after commit. When fn finds that a concurrent
+// transaction closed the reservation it read (errRaced), the whole
+// operation runs again and then sees the final state.
+func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *inventorydb.Queries) error) error {
+	const attempts = 3
+	var err error
+	for range attempts {
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			return fn(tx, inventorydb.New(tx))
+		})
+		if err == nil {
+			if s.events != nil {
+				s.events.Notify()
+			}
+			return nil
+		}
+		if !errors.Is(err, errRaced) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrConflict, err)
+}
+
+// errRaced means a reservation read as held was closed by a concurrent
+// transaction before this one's guarded update (PostgreSQL only).
+var errRaced = errors.New("inventory: reservation closed concurrently")
+
+// readTx runs fn in a read-only transaction on the read pool, so that its
+// queries see one snapshot (PostgreSQL needs repeatable read for that).
+func (s *Service) readTx(ctx context.Context, fn func(q *inventorydb.Queries) error) error {
+	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	// Read-only: ending it either way leaves nothing behind.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(s.read.WithTx(tx)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -1,0 +1,44 @@
+-- name: InsertMovement :exec
+INSERT INTO movements (tenant_id, id, sku, location, kind, delta_on_hand, delta_reserved,
+    reason, reference, on_hand_after, reserved_after, at)
+VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(sku), sqlc.arg(location), sqlc.arg(kind),
+    sqlc.arg(delta_on_hand), sqlc.arg(delta_reserved), sqlc.arg(reason), sqlc.arg(reference),
+    sqlc.arg(on_hand_after), sqlc.arg(reserved_after), sqlc.arg(at));
+
+-- name: ListMovements :many
+-- Newest first, before a cursor (an ID; the greatest UUID for the first page).
+SELECT * FROM movements
+WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku) AND id < sqlc.arg(before)
+ORDER BY id DESC
+LIMIT sqlc.arg(lim);
+
+-- name: ListAllMovements :many
+SELECT * FROM movements
+WHERE tenant_id = sqlc.arg(tenant_id) AND id < sqlc.arg(before)
+ORDER BY id DESC
+LIMIT sqlc.arg(lim);
+
+-- name: AuditNegativeStock :one
+SELECT COUNT(*) FROM stock
+WHERE tenant_id = sqlc.arg(tenant_id) AND (on_hand < 0 OR reserved < 0 OR reserved > on_hand);
+
+-- name: AuditLedgerMismatches :one
+-- Stock rows whose on_hand or reserved differ from the sum of their ledger.
+SELECT COUNT(*) FROM stock s
+WHERE s.tenant_id = sqlc.arg(tenant_id) AND (
+    s.on_hand <> (SELECT COALESCE(SUM(m.delta_on_hand), 0) FROM movements m
+                  WHERE m.tenant_id = s.tenant_id AND m.sku = s.sku AND m.location = s.location)
+ OR s.reserved <> (SELECT COALESCE(SUM(m.delta_reserved), 0) FROM movements m
+                  WHERE m.tenant_id = s.tenant_id AND m.sku = s.sku AND m.location = s.location));
+
+-- name: AuditExpiredHeld :one
+SELECT COUNT(*) FROM reservations
+WHERE tenant_id = sqlc.arg(tenant_id) AND status = 'held' AND expires_at < sqlc.arg(now);
+
+-- name: AuditReservedMismatches :one
+-- Stock rows whose reserved differs from the lines of held reservations.
+SELECT COUNT(*) FROM stock s
+WHERE s.tenant_id = sqlc.arg(tenant_id) AND s.reserved <> (
+    SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
+    JOIN reservations r ON r.tenant_id = l.tenant_id AND r.order_id = l.order_id
+    WHERE l.tenant_id = s.tenant_id AND l.sku = s.sku AND l.location = s.location AND r.status = 'held');

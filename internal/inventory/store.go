@@ -1,0 +1,280 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/inventory/inventorydb"
+	"github.com/mercato/mercato/internal/platform/outbox"
+)
+
+// The SQL lives in queries/*.sql and is compiled by sqlc into inventorydb
+// (`go tool sqlc generate -f internal/inventory/sqlc.yaml`). The functions
+// here run inside a write transaction: q is bound to it, and tx takes the
+// outbox rows of the change.
+
+// addEvent writes one event to the outbox in tx.
+func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
+	e, err := outbox.NewEvent(ctx, inventoryapi.Source, subject, at, data)
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, e)
+}
+
+// movement is one ledger row before it is written.
+type movement struct {
+	sku, location, kind, reason, reference string
+	deltaOnHand, deltaReserved             int64
+	// after is the stock row as the change left it (from RETURNING).
+	onHandAfter, reservedAfter int64
+}
+
+func addMovement(ctx context.Context, q *inventorydb.Queries, tenant string, m movement, now time.Time) error {
+	err := q.InsertMovement(ctx, inventorydb.InsertMovementParams{
+		TenantID: tenant, ID: newID(), Sku: m.sku, Location: m.location, Kind: m.kind,
+		DeltaOnHand: m.deltaOnHand, DeltaReserved: m.deltaReserved, Reason: m.reason, Reference: m.reference,
+		OnHandAfter: m.onHandAfter, ReservedAfter: m.reservedAfter, At: micros(now),
+	})
+	if err != nil {
+		return fmt.Errorf("record %s of %s at %s: %w", m.kind, m.sku, m.location, err)
+	}
+	return nil
+}
+
+// ensureStockRow makes sure the SKU's settings row and the location exist,
+// so a stock row for them may be written.
+func ensureStockRow(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc string, now time.Time) error {
+	if err := q.EnsureItem(ctx, inventorydb.EnsureItemParams{TenantID: tenant, Sku: sku, CreatedAt: micros(now)}); err != nil {
+		return fmt.Errorf("create item %s: %w", sku, err)
+	}
+	if err := q.EnsureLocation(ctx, inventorydb.EnsureLocationParams{TenantID: tenant, Code: loc, Name: loc, CreatedAt: micros(now)}); err != nil {
+		return fmt.Errorf("create location %s: %w", loc, err)
+	}
+	return nil
+}
+
+// reserveLine holds l.qty units of l.sku at one location: the default
+// location if it has them, else any other that does. Each try is the one
+// conditional UPDATE; a location read as having enough may have lost it to
+// a concurrent reservation, and then the next is tried. When none can serve
+// the line it fails with *OutOfStockError.
+func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID string, l line, now time.Time) (string, error) {
+	try := func(loc string) (bool, error) {
+		row, err := q.ReserveStock(ctx, inventorydb.ReserveStockParams{Quantity: l.qty, UpdatedAt: micros(now), TenantID: tenant, Sku: l.sku, Location: loc})
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reserve %s at %s: %w", l.sku, loc, err)
+		}
+		return true, addMovement(ctx, q, tenant, movement{
+			sku: l.sku, location: loc, kind: inventoryapi.KindReserve, reason: "reservation", reference: orderID,
+			deltaReserved: l.qty, onHandAfter: row.OnHand, reservedAfter: row.Reserved,
+		}, now)
+	}
+	ok, err := try(inventoryapi.DefaultLocation)
+	if ok || err != nil {
+		return inventoryapi.DefaultLocation, err
+	}
+	others, err := q.CandidateLocations(ctx, inventorydb.CandidateLocationsParams{TenantID: tenant, Sku: l.sku, Skip: inventoryapi.DefaultLocation, Quantity: l.qty})
+	if err != nil {
+		return "", fmt.Errorf("find stock of %s: %w", l.sku, err)
+	}
+	for _, loc := range others {
+		ok, err := try(loc)
+		if ok || err != nil {
+			return loc, err
+		}
+	}
+	avail, err := q.MaxAvailable(ctx, inventorydb.MaxAvailableParams{TenantID: tenant, Sku: l.sku})
+	if err != nil {
+		return "", fmt.Errorf("read stock of %s: %w", l.sku, err)
+	}
+	return "", &OutOfStockError{Index: l.index, SKU: l.sku, Requested: l.qty, Available: max(avail, 0)}
+}
+
+// releaseLine gives back (or, committing, takes off the shelf) one held
+// line. The stock row must hold the units: anything else means the tables
+// disagree, and the transaction fails rather than make it worse.
+func releaseLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID, reason string, c closing, l inventorydb.ReservationLine, now time.Time) error {
+	var onHand, reserved int64
+	var err error
+	if c.commit {
+		var row inventorydb.CommitStockRow
+		row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.Sku, Location: l.Location})
+		onHand, reserved = row.OnHand, row.Reserved
+	} else {
+		var row inventorydb.UnreserveStockRow
+		row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.Sku, Location: l.Location})
+		onHand, reserved = row.OnHand, row.Reserved
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %s at %s for %s: fewer units reserved than the reservation holds", c.kind, l.Sku, l.Location, orderID)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s at %s: %w", c.kind, l.Sku, l.Location, err)
+	}
+	m := movement{sku: l.Sku, location: l.Location, kind: c.kind, reason: reason, reference: orderID,
+		deltaReserved: -l.Quantity, onHandAfter: onHand, reservedAfter: reserved}
+	if c.commit {
+		m.deltaOnHand = -l.Quantity
+	}
+	return addMovement(ctx, q, tenant, m, now)
+}
+
+// addStock changes on_hand of sku at loc by delta (not 0): up with an
+// upsert, down with the conditional UPDATE that keeps on_hand at or above
+// reserved (else *InsufficientStockError). It writes the ledger row and
+// returns the stock row after the change.
+func addStock(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc string, delta int64, kind, reason, reference string, now time.Time) (onHand, reserved int64, err error) {
+	if err := ensureStockRow(ctx, q, tenant, sku, loc, now); err != nil {
+		return 0, 0, err
+	}
+	if delta > 0 {
+		row, err := q.AddStock(ctx, inventorydb.AddStockParams{TenantID: tenant, Sku: sku, Location: loc, Quantity: delta, UpdatedAt: micros(now)})
+		if err != nil {
+			return 0, 0, fmt.Errorf("add %d of %s at %s: %w", delta, sku, loc, err)
+		}
+		onHand, reserved = row.OnHand, row.Reserved
+	} else {
+		row, err := q.RemoveStock(ctx, inventorydb.RemoveStockParams{Quantity: -delta, UpdatedAt: micros(now), TenantID: tenant, Sku: sku, Location: loc})
+		if errors.Is(err, sql.ErrNoRows) {
+			e := &InsufficientStockError{SKU: sku, Location: loc, Delta: delta}
+			rows, err := q.ListSKUStock(ctx, inventorydb.ListSKUStockParams{TenantID: tenant, Sku: sku})
+			if err != nil {
+				return 0, 0, fmt.Errorf("read stock of %s: %w", sku, err)
+			}
+			for _, r := range rows {
+				if r.Location == loc {
+					e.OnHand, e.Reserved = r.OnHand, r.Reserved
+				}
+			}
+			return 0, 0, e
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("remove %d of %s at %s: %w", -delta, sku, loc, err)
+		}
+		onHand, reserved = row.OnHand, row.Reserved
+	}
+	err = addMovement(ctx, q, tenant, movement{sku: sku, location: loc, kind: kind, reason: reason, reference: reference,
+		deltaOnHand: delta, onHandAfter: onHand, reservedAfter: reserved}, now)
+	return onHand, reserved, err
+}
+
+// checkLow announces inventory.stock_low.v1 when the SKU's available stock
+// (over every location) is at or below its threshold and was not before,
+// and clears the mark when it is above again. The mark is flipped by a
+// guarded UPDATE, so of concurrent writers that cross the threshold
+// together exactly one announces it.
+func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku string, now time.Time) error {
+	item, err := q.GetItem(ctx, inventorydb.GetItemParams{TenantID: tenant, Sku: sku})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // never stocked: nothing to be low
+	}
+	if err != nil {
+		return fmt.Errorf("load item %s: %w", sku, err)
+	}
+	t, err := q.SKUTotals(ctx, inventorydb.SKUTotalsParams{TenantID: tenant, Sku: sku})
+	if err != nil {
+		return fmt.Errorf("sum stock of %s: %w", sku, err)
+	}
+	threshold := s.threshold(item.LowStockThreshold)
+	available := t.OnHand - t.Reserved
+	if !lowStock(available, threshold) {
+		if _, err := q.ClearLow(ctx, inventorydb.ClearLowParams{UpdatedAt: micros(now), TenantID: tenant, Sku: sku}); err != nil {
+			return fmt.Errorf("clear low mark of %s: %w", sku, err)
+		}
+		return nil
+	}
+	n, err := q.MarkLow(ctx, inventorydb.MarkLowParams{UpdatedAt: micros(now), TenantID: tenant, Sku: sku})
+	if err != nil {
+		return fmt.Errorf("mark %s low: %w", sku, err)
+	}
+	if n == 0 {
+		return nil // already announced for this crossing
+	}
+	return addEvent(ctx, tx, inventoryapi.SubjectStockLow, now, inventoryapi.StockLow{SKU: sku, Available: available, Threshold: threshold, At: now})
+}
+
+// threshold is a SKU's own threshold or the configured default.
+func (s *Service) threshold(own sql.NullInt64) int64 {
+	if own.Valid {
+		return own.Int64
+	}
+	return s.cfg.LowStockThreshold
+}
+
+// loadReservation reads a reservation with its lines through q.
+func loadReservation(ctx context.Context, q *inventorydb.Queries, tenant, orderID string) (inventoryapi.Reservation, error) {
+	r, err := q.GetReservation(ctx, inventorydb.GetReservationParams{TenantID: tenant, OrderID: orderID})
+	if errors.Is(err, sql.ErrNoRows) {
+		return inventoryapi.Reservation{}, ErrReservationNotFound
+	}
+	if err != nil {
+		return inventoryapi.Reservation{}, fmt.Errorf("load reservation %s: %w", orderID, err)
+	}
+	lines, err := q.ListReservationLines(ctx, inventorydb.ListReservationLinesParams{TenantID: tenant, OrderID: orderID})
+	if err != nil {
+		return inventoryapi.Reservation{}, fmt.Errorf("load lines of reservation %s: %w", orderID, err)
+	}
+	return toReservation(r, lines), nil
+}
+
+func toReservation(r inventorydb.Reservation, lines []inventorydb.ReservationLine) inventoryapi.Reservation {
+	out := inventoryapi.Reservation{
+		OrderID: r.OrderID, Status: r.Status, Reason: r.Reason, Lines: reservedLines(lines),
+		ExpiresAt: fromMicros(r.ExpiresAt), CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+	}
+	return out
+}
+
+func reservedLines(lines []inventorydb.ReservationLine) []inventoryapi.ReservedLine {
+	out := make([]inventoryapi.ReservedLine, len(lines))
+	for i, l := range lines {
+		out[i] = inventoryapi.ReservedLine{SKU: l.Sku, Location: l.Location, Quantity: l.Quantity}
+	}
+	return out
+}
+
+// stockLevel reads a SKU's settings and stock rows through q, or
+// ErrStockNotFound when the SKU was never stocked.
+func (s *Service) stockLevel(ctx context.Context, q *inventorydb.Queries, tenant, sku string) (inventoryapi.StockLevel, error) {
+	item, err := q.GetItem(ctx, inventorydb.GetItemParams{TenantID: tenant, Sku: sku})
+	if errors.Is(err, sql.ErrNoRows) {
+		return inventoryapi.StockLevel{}, ErrStockNotFound
+	}
+	if err != nil {
+		return inventoryapi.StockLevel{}, fmt.Errorf("load item %s: %w", sku, err)
+	}
+	rows, err := q.ListSKUStock(ctx, inventorydb.ListSKUStockParams{TenantID: tenant, Sku: sku})
+	if err != nil {
+		return inventoryapi.StockLevel{}, fmt.Errorf("load stock of %s: %w", sku, err)
+	}
+	return s.level(sku, item.LowStockThreshold, rows), nil
+}
+
+// level sums a SKU's stock rows into its stock level.
+func (s *Service) level(sku string, own sql.NullInt64, rows []inventorydb.Stock) inventoryapi.StockLevel {
+	l := inventoryapi.StockLevel{SKU: sku, LowStockThreshold: s.threshold(own), Locations: make([]inventoryapi.LocationStock, len(rows))}
+	for i, r := range rows {
+		l.OnHand += r.OnHand
+		l.Reserved += r.Reserved
+		l.Locations[i] = inventoryapi.LocationStock{Location: r.Location, OnHand: r.OnHand, Reserved: r.Reserved, Available: r.OnHand - r.Reserved}
+	}
+	l.Available = l.OnHand - l.Reserved
+	l.Low = lowStock(l.Available, l.LowStockThreshold)
+	return l
+}
+
+func toMovement(m inventorydb.Movement) inventoryapi.Movement {
+	return inventoryapi.Movement{
+		ID: m.ID, SKU: m.Sku, Location: m.Location, Kind: m.Kind, DeltaOnHand: m.DeltaOnHand,
+		DeltaReserved: m.DeltaReserved, Reason: m.Reason, Reference: m.Reference,
+		OnHandAfter: m.OnHandAfter, ReservedAfter: m.ReservedAfter, At: fromMicros(m.At),
+	}
+}
