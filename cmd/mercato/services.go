@@ -7,6 +7,9 @@ import (
 
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/catalog"
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/inventory"
+	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/tenant"
 )
@@ -15,13 +18,17 @@ import (
 // with its flags and how it is built from the platform.
 func services(fs *pflag.FlagSet) []app.Service {
 	var (
-		tenantCfg  tenant.Config
-		catalogCfg catalog.Config
-		pricingCfg pricing.Config
+		tenantCfg    tenant.Config
+		catalogCfg   catalog.Config
+		pricingCfg   pricing.Config
+		inventoryCfg inventory.Config
+		paymentCfg   payment.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
+	inventoryCfg.RegisterFlags(fs, "inventory.")
+	paymentCfg.RegisterFlags(fs, "payment.")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
@@ -44,6 +51,25 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, err
 			}
 			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
+		}},
+		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "inventory", inventory.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			// The catalog client is only for seeding demo stock.
+			var cat inventory.CatalogReader
+			if hc, base, err := p.HTTPClient("catalog"); err == nil {
+				cat = catalogapi.NewClient(base, hc)
+			}
+			return inventory.New(inventoryCfg, db, p.Outbox(db), cat, p.Log("inventory"))
+		}},
+		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "payment", payment.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			return payment.New(paymentCfg, db, p.Outbox(db), p.Log("payment"))
 		}},
 	}
 }

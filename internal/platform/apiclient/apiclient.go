@@ -212,7 +212,9 @@ func (e *connError) Error() string { return e.err.Error() }
 func (e *connError) Unwrap() error { return e.err }
 
 // unhealthy reports whether err says the service (not the request) is at
-// fault: no connection, or a 502, 503 or 504.
+// fault: no connection, or a 502, 503 or 504 that is not a deliberate answer
+// of the service (a 504 payment_timeout is the payment service working: it
+// is neither retried nor counted against the breaker).
 func unhealthy(err error) bool {
 	var ce *connError
 	if errors.As(err, &ce) {
@@ -222,8 +224,18 @@ func unhealthy(err error) bool {
 	if errors.As(err, &e) {
 		switch e.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
+			return !deliberate(e)
 		}
 	}
 	return false
+}
+
+// deliberate reports whether a problem's code is a service's own, not one
+// the platform or a proxy in between gives any failure.
+func deliberate(e *Error) bool {
+	switch e.Code {
+	case "", http.StatusText(e.Status), "unavailable", "internal", "tenant_directory_unavailable", "request_timeout":
+		return false
+	}
+	return true
 }

@@ -123,3 +123,25 @@ func TestBreakerOpensOnAServiceThatIsDown(t *testing.T) {
 		t.Error("an open breaker still sent the request")
 	}
 }
+
+func TestDeliberateGatewayAnswersAreNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = w.Write([]byte(`{"status":504,"code":"payment_timeout","detail":"the provider did not answer"}`))
+	}))
+	t.Cleanup(srv.Close)
+	ctx := tenancy.WithID(t.Context(), "default")
+	c := New("payment", srv.URL, nil)
+	for range 15 {
+		err := c.Do(ctx, Call{Method: http.MethodPost, Path: "/", Idempotent: true})
+		if !IsCode(err, "payment_timeout") {
+			t.Fatalf("got %v, want the payment_timeout answer", err)
+		}
+	}
+	if n := calls.Load(); n != 15 {
+		t.Errorf("%d requests for 15 calls: a deliberate 504 was retried, or the breaker opened", n)
+	}
+}

@@ -1,0 +1,244 @@
+// Package payment is the payment service: one payment per order, authorized,
+// captured (in parts), voided and refunded (in parts, repeatedly, never
+// above what was captured) through a provider: the built-in fake (the
+// laptop default, with test tokens) or Stripe.
+//
+// Every provider call carries an idempotency key derived from the tenant,
+// the order and the operation ("mercato-<tenant>-<order>-authorize", …), and
+// every operation is first written to the payment_operations ledger as
+// pending, then sent, then recorded with its event in one transaction. So a
+// call whose answer was lost (a timeout, a crash) is settled by sending it
+// again with the same key: the provider answers with the first outcome.
+//
+// Authorize is idempotent on the order ID: the first caller inserts the
+// payment as pending and calls the provider; concurrent callers wait for the
+// row to leave pending and return the same outcome. A pending payment whose
+// caller died is settled by the sweep (at start and then periodically) or by
+// the next call for the order: the authorization is replayed with its key
+// and voided, and the payment marked failed, so nothing stays authorized
+// without an order that knows of it. Void of a pending payment wins over the
+// authorization in flight: that one sees the voided row and voids at the
+// provider instead of recording the authorization.
+//
+// Events (payment.authorized/captured/refunded/failed/voided.v1) go through
+// the outbox in the transaction of the change. Every table is keyed by
+// tenant, every query scoped by the tenant of the context.
+package payment
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations creates the payment tables. Apply outbox.Migrations first.
+var Migrations = sqldb.Embedded(migrationFiles, "migrations", "payment_db_version")
+
+// Errors the service returns; http.go maps each to a status and code.
+var (
+	ErrNotFound              = errors.New("payment: payment not found")
+	ErrInvalid               = errors.New("payment: invalid input")
+	ErrUnknownProvider       = errors.New("payment: unknown provider")
+	ErrCurrencyMismatch      = errors.New("payment: currency differs from the payment's")
+	ErrInvalidState          = errors.New("payment: operation not allowed in this state")
+	ErrCaptureExceeds        = errors.New("payment: capture exceeds the authorized amount")
+	ErrRefundExceedsCaptured = errors.New("payment: refund exceeds the captured amount")
+	ErrKeyReused             = errors.New("payment: idempotency key reused with other parameters")
+	ErrMismatch              = errors.New("payment: the order's payment was made with other parameters")
+	ErrPending               = errors.New("payment: authorization still in progress")
+	ErrProvider              = errors.New("payment: provider error")
+	ErrInvalidCursor         = errors.New("payment: invalid cursor")
+	ErrConflict              = errors.New("payment: concurrent change, try again")
+)
+
+// ExceedsError is a capture or refund above what is available; Err is
+// ErrCaptureExceeds or ErrRefundExceedsCaptured.
+type ExceedsError struct {
+	Err       error
+	Available int64 // minor units still available
+}
+
+func (e *ExceedsError) Error() string {
+	return fmt.Sprintf("%v (available %d)", e.Err, e.Available)
+}
+
+func (e *ExceedsError) Unwrap() error { return e.Err }
+
+// Config tunes the payment service. The zero value takes the defaults
+// (the fake provider only).
+type Config struct {
+	// Fake enables the built-in fake provider. Turn it off in production:
+	// it accepts test tokens as payments.
+	Fake bool
+	// FakeTimeoutDelay is how long the fake's tok_timeout waits before
+	// timing out.
+	FakeTimeoutDelay time.Duration
+	// FakeWebhookSecret signs the fake provider's webhooks.
+	FakeWebhookSecret string
+	// StripeKey enables the Stripe provider.
+	StripeKey string
+	// StripeURL is the Stripe API base (empty: api.stripe.com; stripe-mock
+	// in tests).
+	StripeURL string
+	// StripeWebhookSecret verifies Stripe's webhook signatures.
+	StripeWebhookSecret string
+	// ProviderTimeout bounds one provider call.
+	ProviderTimeout time.Duration
+	// PendingLease is how long an authorization may stay pending before it
+	// is taken for abandoned and settled (replayed and voided). It must be
+	// well above ProviderTimeout.
+	PendingLease time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultProviderTimeout   = 20 * time.Second
+	DefaultPendingLease      = time.Minute
+	DefaultFakeWebhookSecret = "whsec_mercato_fake_laptop"
+	pageSize                 = 20
+	maxPageSize              = 100
+)
+
+// RegisterFlags registers the config's flags, each name starting with
+// prefix (e.g. "payment."), with the defaults as values.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.BoolVar(&c.Fake, prefix+"fake", true, "enable the built-in fake provider (test tokens tok_visa, tok_declined, ...); disable in production")
+	fs.DurationVar(&c.FakeTimeoutDelay, prefix+"fake-timeout-delay", 0, "how long the fake provider's tok_timeout waits before timing out")
+	fs.StringVar(&c.FakeWebhookSecret, prefix+"fake-webhook-secret", DefaultFakeWebhookSecret, "secret signing the fake provider's webhooks (secret)")
+	fs.StringVar(&c.StripeKey, prefix+"stripe-key", "", "Stripe secret API key; enables the stripe provider (secret)")
+	fs.StringVar(&c.StripeURL, prefix+"stripe-url", "", "Stripe API base URL (empty: https://api.stripe.com; stripe-mock in tests)")
+	fs.StringVar(&c.StripeWebhookSecret, prefix+"stripe-webhook-secret", "", "Stripe webhook signing secret, whsec_... (secret)")
+	fs.DurationVar(&c.ProviderTimeout, prefix+"provider-timeout", DefaultProviderTimeout, "bound of one provider call")
+	fs.DurationVar(&c.PendingLease, prefix+"pending-lease", DefaultPendingLease, "age after which a pending authorization is taken for abandoned and voided")
+}
+
+// Validate reports a config the service cannot run with.
+func (c Config) Validate() error {
+	if c.ProviderTimeout <= 0 || c.PendingLease <= 0 || c.FakeTimeoutDelay < 0 {
+		return fmt.Errorf("payment: provider-timeout (%s) and pending-lease (%s) must be positive, fake-timeout-delay (%s) not negative",
+			c.ProviderTimeout, c.PendingLease, c.FakeTimeoutDelay)
+	}
+	if c.PendingLease < 2*c.ProviderTimeout {
+		return fmt.Errorf("payment: pending-lease %s must be at least twice provider-timeout %s", c.PendingLease, c.ProviderTimeout)
+	}
+	if c.StripeURL != "" && c.StripeKey == "" {
+		return errors.New("payment: stripe-url is set but stripe-key is not")
+	}
+	return nil
+}
+
+// Service is the payment service. It is safe for concurrent use.
+type Service struct {
+	cfg       Config
+	store     *store
+	providers map[string]Provider
+	events    *outbox.Relay
+	log       *slog.Logger
+	now       func() time.Time
+	newID     func() string
+	// pollMax bounds the wait of a concurrent Authorize for the first.
+	pollMax time.Duration
+}
+
+// New returns the payment service on db, which must be migrated with
+// outbox.Migrations and Migrations. events is woken after each write that
+// added events; nil is fine (tests).
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+	if cfg.ProviderTimeout == 0 {
+		cfg.ProviderTimeout = DefaultProviderTimeout
+	}
+	if cfg.PendingLease == 0 {
+		cfg.PendingLease = max(DefaultPendingLease, 3*cfg.ProviderTimeout)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("payment: no database")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := newStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	providers := map[string]Provider{}
+	if cfg.Fake {
+		providers[paymentapi.ProviderFake] = NewFake(cfg.FakeTimeoutDelay, cfg.FakeWebhookSecret)
+	}
+	if cfg.StripeKey != "" {
+		providers[paymentapi.ProviderStripe] = NewStripe(cfg.StripeKey, cfg.StripeURL, cfg.StripeWebhookSecret,
+			&http.Client{Timeout: cfg.ProviderTimeout})
+	}
+	return &Service{
+		cfg: cfg, store: st, providers: providers, events: events, log: log,
+		now: time.Now, newID: newID, pollMax: cfg.ProviderTimeout + 5*time.Second,
+	}, nil
+}
+
+// newID returns a UUIDv7 (time-ordered). NewV7 fails only if crypto/rand
+// does, which since Go 1.24 aborts the program instead.
+func newID() string {
+	id, _ := uuid.NewV7()
+	return id.String()
+}
+
+// Start settles the authorizations left open by a process that died, before
+// requests are served.
+func (s *Service) Start(ctx context.Context) error {
+	if _, err := s.Sweep(ctx); err != nil {
+		// Not fatal: a provider down at start must not keep the service
+		// down; the periodic sweep tries again.
+		s.log.WarnContext(ctx, "sweep open authorizations", "err", err)
+	}
+	return nil
+}
+
+// Run sweeps open authorizations every half lease until ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.PendingLease / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "sweep open authorizations", "err", err)
+			}
+		}
+	}
+}
+
+// provider returns the named provider.
+func (s *Service) provider(name string) (Provider, error) {
+	p, ok := s.providers[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownProvider, name)
+	}
+	return p, nil
+}
+
+// providerCtx bounds a provider call and its recording. It is detached from
+// the caller's cancellation: a client that hangs up must not leave an
+// operation sent but unrecorded.
+func (s *Service) providerCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ProviderTimeout)
+}
