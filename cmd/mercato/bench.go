@@ -36,7 +36,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchCheckoutCommand())
 	return cmd
 }
 
@@ -129,7 +129,7 @@ against the goal of 0.6. Below the goal is reported, not an error.`,
 			if o.url != "" {
 				return c.benchCatalog(cmd.Context(), strings.TrimSuffix(o.url, "/"), o, "")
 			}
-			return c.withBenchInstance(cmd.Context(), o, func(ctx context.Context, base, note string) error {
+			return c.withBenchInstance(cmd.Context(), o, func(ctx context.Context, base, note string, _ *app.System) error {
 				return c.benchCatalog(ctx, base, o, note)
 			})
 		},
@@ -139,9 +139,9 @@ against the goal of 0.6. Below the goal is reported, not an error.`,
 }
 
 // withBenchInstance boots Mercato in this process on a free loopback port,
-// seeds the demo data, runs fn with its base URL once it is ready, then
-// stops it and removes its temporary directory.
-func (c *cli) withBenchInstance(ctx context.Context, o benchOptions, fn func(ctx context.Context, base, note string) error) error {
+// seeds the demo data, runs fn with its base URL and the system once it is
+// ready, then stops it and removes its temporary directory.
+func (c *cli) withBenchInstance(ctx context.Context, o benchOptions, fn func(ctx context.Context, base, note string, sys *app.System) error) error {
 	dir, err := os.MkdirTemp("", "mercato-bench-*")
 	if err != nil {
 		return fmt.Errorf("create the benchmark's data directory: %w", err)
@@ -191,7 +191,7 @@ func (c *cli) withBenchInstance(ctx context.Context, o benchOptions, fn func(ctx
 	if err == nil {
 		fmt.Fprintf(c.stderr, "ready at %s in %s (%d demo records)\n", base, time.Since(started).Round(10*time.Millisecond), n)
 		note := fmt.Sprintf("in process: server and load generator share one Go runtime (%s)", benchShape(cfg))
-		err = fn(ctx, base, note)
+		err = fn(ctx, base, note, sys)
 	}
 	stop()
 	select {

@@ -6,11 +6,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/app"
+	"github.com/mercato/mercato/internal/cart"
 	"github.com/mercato/mercato/internal/catalog"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/pricing"
+	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/tenant"
 )
 
@@ -23,12 +25,14 @@ func services(fs *pflag.FlagSet) []app.Service {
 		pricingCfg   pricing.Config
 		inventoryCfg inventory.Config
 		paymentCfg   payment.Config
+		cartCfg      cart.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
 	inventoryCfg.RegisterFlags(fs, "inventory.")
 	paymentCfg.RegisterFlags(fs, "payment.")
+	cartCfg.RegisterFlags(fs, "cart.")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
@@ -70,6 +74,17 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, err
 			}
 			return payment.New(paymentCfg, db, p.Outbox(db), p.Log("payment"))
+		}},
+		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "cart", cart.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			hc, base, err := p.HTTPClient("pricing")
+			if err != nil {
+				return nil, err
+			}
+			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"))
 		}},
 	}
 }

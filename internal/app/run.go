@@ -104,6 +104,8 @@ func (s *System) Start(ctx context.Context) error {
 		return nil
 	}
 	s.started = true
+	// Consumers subscribed here record spans like those subscribed in Run.
+	ctx = outbox.WithTracing(ctx, s.Platform.Tracer())
 	for _, n := range s.runners {
 		if st, ok := n.r.(Starter); ok {
 			if err := st.Start(ctx); err != nil {

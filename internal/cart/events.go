@@ -1,0 +1,252 @@
+package cart
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/cart/cartdb"
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+)
+
+// The consumer groups of the cart service.
+const (
+	groupCatalog = "cart-catalog"
+	groupOrders  = "cart-orders"
+)
+
+// subjectOrderConfirmed is the order service's event for a confirmed order;
+// its data carries cart_id when the checkout started from a cart.
+const subjectOrderConfirmed = "order.confirmed.v1"
+
+// orderConfirmed is the part of order.confirmed.v1's data the cart reads.
+// The order's own type lives in the order service's contract; decoding just
+// these two fields keeps the cart free of it.
+type orderConfirmed struct {
+	ID     string `json:"id"`
+	CartID string `json:"cart_id"`
+}
+
+// Start subscribes the consumers: the catalog's product events (the price
+// projection) and the order service's confirmations (checked-out carts).
+// It runs before the demo seed, so the seed's events are not missed: a new
+// consumer group only sees messages published after it subscribed. The
+// consumers stop when Run ends.
+func (s *Service) Start(ctx context.Context) error {
+	if s.bus == nil {
+		return errors.New("cart: no bus to consume from")
+	}
+	// Consumers outlive Start's context: Run stops them.
+	ctx = context.WithoutCancel(ctx)
+	catalog, err := outbox.Consume(ctx, s.bus, s.db, bus.Subscription{
+		Group:    groupCatalog,
+		Subjects: []string{catalogapi.SubjectProductCreated, catalogapi.SubjectProductUpdated, catalogapi.SubjectProductArchived},
+	}, s.now, s.handleProduct)
+	if err != nil {
+		return fmt.Errorf("cart: subscribe to catalog events: %w", err)
+	}
+	orders, err := outbox.Consume(ctx, notifying{s.bus, s.notify}, s.db, bus.Subscription{
+		Group:    groupOrders,
+		Subjects: []string{subjectOrderConfirmed},
+	}, s.now, s.handleOrderConfirmed)
+	if err != nil {
+		catalog.Stop()
+		return fmt.Errorf("cart: subscribe to order events: %w", err)
+	}
+	s.mu.Lock()
+	s.consumers = append(s.consumers, catalog, orders)
+	s.mu.Unlock()
+	return nil
+}
+
+// notify wakes the relay.
+func (s *Service) notify() {
+	if s.events != nil {
+		s.events.Notify()
+	}
+}
+
+// notifying is a bus whose handlers call after once they succeeded: once
+// outbox.Consume's transaction (with the events the handler wrote) has
+// committed, so the relay is woken when there is something to publish.
+type notifying struct {
+	bus.Bus
+	after func()
+}
+
+func (b notifying) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
+	return b.Bus.Subscribe(ctx, sub, func(ctx context.Context, m bus.Message) error {
+		err := h(ctx, m)
+		if err == nil {
+			b.after()
+		}
+		return err
+	})
+}
+
+// handleProduct applies a catalog product snapshot to the projection, if it
+// is newer than the one applied for the product: events of one product may
+// arrive out of order (redelivery, a replay of dead letters).
+func (s *Service) handleProduct(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+	var data struct {
+		Product catalogapi.Product `json:"product"`
+	}
+	if err := json.Unmarshal(e.Data, &data); err != nil {
+		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
+	}
+	p := data.Product
+	if p.ID == "" || p.UpdatedAt.IsZero() {
+		return bus.Permanent(fmt.Errorf("decode %s %s: product without id or updated_at", e.Type, e.ID))
+	}
+	if e.Type == catalogapi.SubjectProductArchived {
+		p.Status = catalogapi.StatusArchived // whatever the snapshot says
+	}
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return err
+	}
+	return applyProduct(ctx, cartdb.New(tx), tenant, p)
+}
+
+// applyProduct writes a product snapshot to the projection unless a newer
+// (or the same) one was applied.
+func applyProduct(ctx context.Context, q *cartdb.Queries, tenant string, p catalogapi.Product) error {
+	at := p.UpdatedAt.UnixMicro()
+	applied, err := q.ProductVersion(ctx, cartdb.ProductVersionParams{TenantID: tenant, ProductID: p.ID})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("load projected product %s: %w", p.ID, err)
+	case applied >= at:
+		return nil // stale or repeated snapshot
+	}
+	if err := q.SetProductVersion(ctx, cartdb.SetProductVersionParams{TenantID: tenant, ProductID: p.ID, UpdatedAt: at}); err != nil {
+		return fmt.Errorf("record projected product %s: %w", p.ID, err)
+	}
+	if err := q.RetireProductSKUs(ctx, cartdb.RetireProductSKUsParams{TenantID: tenant, ProductID: p.ID, ProductUpdatedAt: at}); err != nil {
+		return fmt.Errorf("retire SKUs of product %s: %w", p.ID, err)
+	}
+	for _, r := range skuRows(tenant, p) {
+		if err := q.UpsertSKU(ctx, r); err != nil {
+			return fmt.Errorf("project SKU %s: %w", r.Sku, err)
+		}
+	}
+	return nil
+}
+
+// handleOrderConfirmed marks the order's cart checked out and announces it.
+// An order without a cart, or for a cart that is gone (swept) or already
+// checked out, changes nothing.
+func (s *Service) handleOrderConfirmed(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+	var o orderConfirmed
+	if err := json.Unmarshal(e.Data, &o); err != nil {
+		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
+	}
+	if o.CartID == "" {
+		return nil
+	}
+	if o.ID == "" {
+		return bus.Permanent(fmt.Errorf("decode %s %s: no order id", e.Type, e.ID))
+	}
+	_, err := s.checkOut(ctx, tx, o.CartID, o.ID)
+	return err
+}
+
+// checkOut marks an open cart of the tenant in ctx checked out by orderID
+// in tx and writes cart.checked_out.v1; ok is false when there was no open
+// cart to mark.
+func (s *Service) checkOut(ctx context.Context, tx *sql.Tx, cartID, orderID string) (ok bool, err error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	c, err := cartdb.New(tx).CheckOutCart(ctx, cartdb.CheckOutCartParams{TenantID: tenant, ID: cartID, OrderID: orderID, UpdatedAt: now.UnixMicro()})
+	if errors.Is(err, sql.ErrNoRows) {
+		s.log.InfoContext(ctx, "confirmed order names no open cart", "tenant", tenant, "order_id", orderID)
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check out cart for order %s: %w", orderID, err)
+	}
+	err = addEvent(ctx, tx, cartapi.SubjectCheckedOut, now, cartapi.CheckedOut{
+		CartID: c.ID, OrderID: orderID, Email: c.Email, CustomerID: c.CustomerID, At: now.UTC(),
+	})
+	if err != nil {
+		return false, err
+	}
+	s.log.DebugContext(ctx, "cart checked out", "tenant", tenant, "order_id", orderID)
+	return true, nil
+}
+
+// Run deletes abandoned carts every SweepInterval until ctx is done, then
+// stops the consumers Start subscribed and returns nil.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.stopConsumers()
+	tick := time.NewTicker(s.cfg.SweepInterval)
+	defer tick.Stop()
+	for {
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "sweep abandoned carts", "err", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "abandoned carts deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Service) stopConsumers() {
+	s.mu.Lock()
+	cs := s.consumers
+	s.consumers = nil
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.Stop()
+	}
+}
+
+// Sweep deletes the open carts of every tenant untouched for longer than
+// the TTL, with their lines, and returns how many it deleted. Each cart goes
+// in its own small transaction, checked again there, so a cart changed in
+// the meantime stays and a long sweep never blocks shoppers.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	cutoff := s.now().Add(-s.cfg.TTL).UnixMicro()
+	const batch = 500
+	total := 0
+	for {
+		stale, err := s.store.read.StaleCarts(ctx, cartdb.StaleCartsParams{Cutoff: cutoff, Batch: batch})
+		if err != nil {
+			return total, fmt.Errorf("list abandoned carts: %w", err)
+		}
+		deleted := 0
+		for _, c := range stale {
+			var n int64
+			err := s.store.tx(ctx, func(_ *sql.Tx, q *cartdb.Queries) error {
+				var err error
+				n, err = q.DeleteStaleCart(ctx, cartdb.DeleteStaleCartParams{TenantID: c.TenantID, ID: c.ID, Cutoff: cutoff})
+				return err
+			})
+			if err != nil {
+				return total, fmt.Errorf("delete abandoned cart: %w", err)
+			}
+			deleted += int(n)
+		}
+		total += deleted
+		// A batch in which nothing could go means the rest changed under
+		// us; the next sweep sees them again.
+		if len(stale) < batch || deleted == 0 {
+			return total, nil
+		}
+	}
+}

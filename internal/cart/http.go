@@ -1,0 +1,223 @@
+package cart
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Routes registers the cart's operations: the public storefront cart under
+// /api/v1/carts (the cart ID is the credential) and the admin list under
+// /api/v1/admin/carts (admin bearer token, enforced by the platform).
+func (s *Service) Routes(api *web.API) {
+	pub := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"cart"}
+		return web.Public(op)
+	}
+	huma.Register(api, pub(huma.Operation{
+		OperationID:   "create-cart",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/carts",
+		Summary:       "Create a cart",
+		Description:   "Creates an open cart, optionally with lines and fields. Keep the returned id secret: it is the only key to the cart.",
+		DefaultStatus: http.StatusCreated,
+	}), s.createCart)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "get-cart",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/carts/{id}",
+		Summary:     "Get a cart with current prices and totals",
+		Description: "Lines show the catalog's current title and price. totals come from the pricing service; " +
+			"when it cannot quote the cart, totals is absent and totals_error says why.",
+	}), s.getCart)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "update-cart",
+		Method:      http.MethodPatch,
+		Path:        "/api/v1/carts/{id}",
+		Summary:     "Set a cart's email, coupon or destination",
+		Description: "Absent fields stay; an empty string clears. A coupon or destination change is checked " +
+			"with the pricing service and refused with its code (e.g. unknown_coupon).",
+	}), s.updateCart)
+	huma.Register(api, pub(huma.Operation{
+		OperationID:   "add-cart-item",
+		Method:        http.MethodPost,
+		Path:          "/api/v1/carts/{id}/items",
+		Summary:       "Add an SKU to a cart",
+		Description:   "Adds a line, or adds to the quantity of the line that holds the SKU.",
+		DefaultStatus: http.StatusCreated,
+	}), s.addItem)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "update-cart-item",
+		Method:      http.MethodPatch,
+		Path:        "/api/v1/carts/{id}/items/{line}",
+		Summary:     "Set the quantity of a cart line",
+	}), s.updateItem)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "remove-cart-item",
+		Method:      http.MethodDelete,
+		Path:        "/api/v1/carts/{id}/items/{line}",
+		Summary:     "Remove a cart line",
+	}), s.removeItem)
+
+	huma.Register(api, web.Admin(huma.Operation{
+		OperationID: "admin-list-carts",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/admin/carts",
+		Summary:     "List carts, most recently changed first",
+		Tags:        []string{"cart admin"},
+	}), s.adminListCarts)
+}
+
+type cartPath struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+type linePath struct {
+	ID   string `path:"id" maxLength:"100"`
+	Line string `path:"line" maxLength:"100"`
+}
+
+type cartOutput struct {
+	Body cartapi.Cart
+}
+
+func (s *Service) createCart(ctx context.Context, in *struct {
+	Body *cartapi.CartCreate
+}) (*struct {
+	Location string `header:"Location"`
+	Body     cartapi.Cart
+}, error) {
+	var cc cartapi.CartCreate
+	if in.Body != nil {
+		cc = *in.Body
+	}
+	c, err := s.Create(ctx, cc)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct {
+		Location string `header:"Location"`
+		Body     cartapi.Cart
+	}{Location: "/api/v1/carts/" + c.ID, Body: c}, nil
+}
+
+func (s *Service) getCart(ctx context.Context, in *cartPath) (*cartOutput, error) {
+	c, err := s.Cart(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &cartOutput{Body: c}, nil
+}
+
+func (s *Service) updateCart(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body cartapi.CartUpdate
+}) (*cartOutput, error) {
+	c, err := s.Update(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &cartOutput{Body: c}, nil
+}
+
+func (s *Service) addItem(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body cartapi.ItemAdd
+}) (*cartOutput, error) {
+	c, err := s.AddItem(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &cartOutput{Body: c}, nil
+}
+
+func (s *Service) updateItem(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Line string `path:"line" maxLength:"100"`
+	Body cartapi.ItemUpdate
+}) (*cartOutput, error) {
+	c, err := s.UpdateItem(ctx, in.ID, in.Line, in.Body.Quantity)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &cartOutput{Body: c}, nil
+}
+
+func (s *Service) removeItem(ctx context.Context, in *linePath) (*cartOutput, error) {
+	c, err := s.RemoveItem(ctx, in.ID, in.Line)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &cartOutput{Body: c}, nil
+}
+
+func (s *Service) adminListCarts(ctx context.Context, in *struct {
+	Status string `query:"status" enum:"open,checked_out" doc:"Only carts with this status."`
+	Cursor string `query:"cursor" maxLength:"200" doc:"next_cursor of the previous page."`
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 20; larger than the maximum (100) is capped."`
+}) (*struct{ Body cartapi.CartList }, error) {
+	l, err := s.Carts(ctx, ListQuery{Status: in.Status, Cursor: in.Cursor, Limit: in.Limit})
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body cartapi.CartList }{Body: l}, nil
+}
+
+// problem maps a service error to its HTTP status and stable code: the one
+// place that does. Anything else is returned as it is: the web platform
+// answers it with a bare 500 (no internal text) and logs the cause once.
+func (s *Service) problem(err error) error {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		code := "validation_failed"
+		switch {
+		case errors.Is(ie.Err, ErrInvalidQuantity):
+			code = "invalid_quantity"
+		case errors.Is(ie.Err, ErrUnknownSKU):
+			code = "unknown_sku"
+		case errors.Is(ie.Err, ErrTooManyLines):
+			code = "too_many_lines"
+		case errors.Is(ie.Err, ErrCurrencyMismatch):
+			code = "currency_mismatch"
+		}
+		loc := "body." + ie.Field
+		if ie.Field == "status" {
+			loc = "query.status"
+		}
+		msg := ie.Message
+		if msg == "" {
+			msg = ie.Err.Error()
+		}
+		return web.Error(http.StatusUnprocessableEntity, code, ie.Err.Error(), web.Field(loc, msg, ie.Value))
+	}
+	var pe *PricingError
+	if errors.As(err, &pe) {
+		fields := make([]*huma.ErrorDetail, len(pe.Fields))
+		for i, f := range pe.Fields {
+			fields[i] = web.Field(f.Location, f.Message, f.Value)
+		}
+		return web.Error(pe.Status, pe.Code, pe.Detail, fields...)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return web.Error(http.StatusNotFound, "cart_not_found", "no such cart")
+	case errors.Is(err, ErrLineNotFound):
+		return web.Error(http.StatusNotFound, "line_not_found", "the cart has no such line")
+	case errors.Is(err, ErrCheckedOut):
+		return web.Error(http.StatusConflict, "cart_checked_out", "the cart was checked out and can no longer change")
+	case errors.Is(err, ErrInvalidCursor):
+		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
+			web.Field("query.cursor", "invalid cursor", nil))
+	case errors.Is(err, ErrPricingUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "pricing_unavailable", "the coupon cannot be checked just now; try again shortly")
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		return web.Error(499, "client_closed_request", "request canceled")
+	}
+	return err
+}

@@ -1,0 +1,144 @@
+package cart
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/cart/cartdb"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+// The SQL lives in queries/*.sql and is compiled by sqlc into cartdb (run
+// `go tool sqlc generate -f internal/cart/sqlc.yaml`). The queries use
+// sqlc.arg() rather than $1 so they also parse with sqlc's sqlite engine.
+
+// store reads and writes the cart tables. Reads go to the read pool;
+// writes happen inside tx, with the events they announce.
+type store struct {
+	db   *sqldb.DB
+	read *cartdb.Queries
+}
+
+// newStore prepares every query on the read pool once; writes use
+// cartdb.New(tx), unprepared (statements of the read pool cannot be bound to
+// a transaction of the write pool). Preparing also checks, at start-up, that
+// the database has been migrated.
+func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
+	read, err := cartdb.Prepare(ctx, db.Read())
+	if err != nil {
+		return nil, fmt.Errorf("cart: prepare queries (is the database migrated?): %w", err)
+	}
+	return &store{db: db, read: read}, nil
+}
+
+// tx runs fn in one write transaction (retried by sqldb on transient
+// conflicts), with the generated queries bound to it.
+func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *cartdb.Queries) error) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return fn(tx, cartdb.New(tx))
+	})
+}
+
+// readTx runs fn in a read-only transaction on the read pool, so the cart
+// row and its lines come from one snapshot: PostgreSQL needs repeatable read
+// for that; SQLite gives it to every transaction.
+func (s *store) readTx(ctx context.Context, fn func(q *cartdb.Queries) error) error {
+	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	// Read-only: ending it either way leaves nothing behind.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(s.read.WithTx(tx)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// cart loads a cart and its lines through q.
+func loadCart(ctx context.Context, q *cartdb.Queries, tenant, id string) (cartdb.Cart, []cartdb.ListLinesRow, error) {
+	c, err := q.GetCart(ctx, cartdb.GetCartParams{TenantID: tenant, ID: id})
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil, ErrNotFound
+	}
+	if err != nil {
+		return c, nil, fmt.Errorf("load cart: %w", err)
+	}
+	lines, err := q.ListLines(ctx, cartdb.ListLinesParams{TenantID: tenant, CartID: id})
+	if err != nil {
+		return c, nil, fmt.Errorf("load cart lines: %w", err)
+	}
+	return c, lines, nil
+}
+
+// readCart loads a cart and its lines from one snapshot of the read pool.
+func (s *store) readCart(ctx context.Context, tenant, id string) (c cartdb.Cart, lines []cartdb.ListLinesRow, err error) {
+	err = s.readTx(ctx, func(q *cartdb.Queries) error {
+		c, lines, err = loadCart(ctx, q, tenant, id)
+		return err
+	})
+	return c, lines, err
+}
+
+// lockCart starts a change to an open cart: it stamps updated_at (which
+// also locks the row until commit on PostgreSQL, see TouchCart) and returns
+// the cart as it is under the lock.
+func lockCart(ctx context.Context, q *cartdb.Queries, tenant, id string, now time.Time) (cartdb.Cart, error) {
+	c, err := q.TouchCart(ctx, cartdb.TouchCartParams{TenantID: tenant, ID: id, UpdatedAt: now.UnixMicro()})
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("lock cart: %w", err)
+	}
+	if c.Status != cartapi.StatusOpen {
+		return c, ErrCheckedOut
+	}
+	return c, nil
+}
+
+// sku returns the projected catalog row of an SKU that may be added to a
+// cart: known and active, else an InputError on field.
+func sku(ctx context.Context, q *cartdb.Queries, tenant, field, code string) (cartdb.CatalogSku, error) {
+	row, err := q.GetSKU(ctx, cartdb.GetSKUParams{TenantID: tenant, Sku: code})
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !row.Active) {
+		return row, &InputError{Err: ErrUnknownSKU, Field: field, Value: code}
+	}
+	if err != nil {
+		return row, fmt.Errorf("load SKU %s: %w", code, err)
+	}
+	return row, nil
+}
+
+// resolveItems checks that every item is an addable SKU and that all share
+// one currency, which it returns ("" for no items).
+func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items []cartapi.Item) (string, error) {
+	currency := ""
+	for i, it := range items {
+		row, err := sku(ctx, q, tenant, fmt.Sprintf("items[%d].sku", i), it.SKU)
+		if err != nil {
+			return "", err
+		}
+		if currency == "" {
+			currency = row.Currency
+		} else if row.Currency != currency {
+			return "", &InputError{Err: ErrCurrencyMismatch, Field: fmt.Sprintf("items[%d].sku", i), Value: it.SKU,
+				Message: fmt.Sprintf("priced in %s, the cart in %s", row.Currency, currency)}
+		}
+	}
+	return currency, nil
+}
+
+// addEvent writes one cart event to the outbox in tx.
+func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
+	e, err := outbox.NewEvent(ctx, cartapi.Source, subject, at, data)
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, e)
+}
