@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/cart"
+	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory"
+	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/tenant"
@@ -26,6 +31,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		inventoryCfg inventory.Config
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
+		orderCfg     order.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
@@ -33,6 +39,9 @@ func services(fs *pflag.FlagSet) []app.Service {
 	inventoryCfg.RegisterFlags(fs, "inventory.")
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
+	orderCfg.RegisterFlags(fs, "order.")
+	// A fault-injection knob for the crash tests, not for operators.
+	_ = fs.MarkHidden("order.crash-after")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
@@ -85,6 +94,29 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, err
 			}
 			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"))
+		}},
+		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "order", order.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			var deps order.Deps
+			for _, c := range []struct {
+				name string
+				set  func(hc *http.Client, base string)
+			}{
+				{"inventory", func(hc *http.Client, base string) { deps.Inventory = inventoryapi.NewClient(base, hc) }},
+				{"pricing", func(hc *http.Client, base string) { deps.Pricing = pricingapi.NewClient(base, hc) }},
+				{"payment", func(hc *http.Client, base string) { deps.Payment = paymentapi.NewClient(base, hc) }},
+				{"cart", func(hc *http.Client, base string) { deps.Cart = cartapi.NewClient(base, hc) }},
+			} {
+				hc, base, err := p.HTTPClient(c.name)
+				if err != nil {
+					return nil, err
+				}
+				c.set(hc, base)
+			}
+			return order.New(orderCfg, db, p.Outbox(db), deps, p.Log("order"))
 		}},
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
+	"reflect"
 	"strings"
 	"time"
 
@@ -146,6 +148,7 @@ func New(cfg Config, deps Deps) *Server {
 		adminScheme: {Type: "http", Scheme: "bearer", Description: "The admin token (MERCATO_ADMIN_TOKEN, or the one printed at first start)."},
 	}
 	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
+	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.adminAuth(api))
 	s.api = &API{API: api}
@@ -171,6 +174,27 @@ func New(cfg Config, deps Deps) *Server {
 		ErrorLog:          slog.NewLogLogger(deps.Log.Handler(), slog.LevelWarn),
 	}
 	return s
+}
+
+// SchemaName names a Go type in the OpenAPI document. Every service
+// registers on one API, so a type of a service contract package
+// (internal/<svc>/<svc>api) is named after its service — inventoryapi.Audit
+// is InventoryAudit, catalogapi.Product CatalogProduct — and two services'
+// types of one name cannot collide. Other types keep huma's default name.
+func SchemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	svc, ok := strings.CutSuffix(path.Base(t.PkgPath()), "api")
+	if !ok || svc == "" || t.Name() == "" || strings.ContainsAny(t.Name(), "[]") {
+		return name
+	}
+	prefix := strings.ToUpper(svc[:1]) + svc[1:]
+	if strings.HasPrefix(name, prefix) {
+		return name
+	}
+	return prefix + name
 }
 
 // API is where services register their operations.

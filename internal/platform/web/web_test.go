@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/platform/web/internal/shopapi"
 	"github.com/mercato/mercato/internal/platform/web/webtest"
 )
 
@@ -240,6 +242,25 @@ func TestPlatformRoutes(t *testing.T) {
 		}
 		if tt.path == "/docs/" && (strings.Contains(string(body), "cdn.") || strings.Contains(string(body), "unpkg")) {
 			t.Errorf("docs page loads from a CDN")
+		}
+	}
+}
+
+func TestSchemaName(t *testing.T) {
+	type local struct{}
+	tests := []struct {
+		t    reflect.Type
+		want string
+	}{
+		{reflect.TypeFor[shopapi.Product](), "ShopProduct"},
+		{reflect.TypeFor[*shopapi.Product](), "ShopProduct"},
+		{reflect.TypeFor[shopapi.ShopList](), "ShopList"},
+		{reflect.TypeFor[web.Problem](), "Problem"},
+		{reflect.TypeFor[local](), "Local"},
+	}
+	for _, tt := range tests {
+		if got := web.SchemaName(tt.t, ""); got != tt.want {
+			t.Errorf("SchemaName(%v) = %q, want %q", tt.t, got, tt.want)
 		}
 	}
 }

@@ -1,0 +1,324 @@
+package order
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/pricing/pricingapi"
+)
+
+// MaxQuantity is the largest quantity of one SKU an order may have.
+const MaxQuantity = 10000
+
+// UpstreamError is a 4xx answer of another service that checkout passes on
+// as it came (pricing's unknown_sku, coupon_expired, currency_mismatch…):
+// same status, code, detail and field list.
+type UpstreamError struct{ Err *apiclient.Error }
+
+func (e *UpstreamError) Error() string { return "order: " + e.Err.Error() }
+
+func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// ErrCartCheckedOut is a checkout of a cart that already became an order.
+var ErrCartCheckedOut = errors.New("order: cart already checked out")
+
+// normalize trims the request, merges duplicate SKUs and checks every field
+// that needs no other service. A failure writes nothing and calls nothing.
+func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
+	var fields []FieldError
+	bad := func(field, msg string, v any) {
+		fields = append(fields, FieldError{Field: field, Message: msg, Value: v})
+	}
+	req.CartID = strings.TrimSpace(req.CartID)
+	switch {
+	case req.CartID == "" && len(req.Items) == 0:
+		bad("items", "give either cart_id or items", nil)
+	case req.CartID != "" && len(req.Items) > 0:
+		bad("items", "give either cart_id or items, not both", nil)
+	}
+	if len(req.Items) > 0 {
+		merged := make([]orderapi.Item, 0, len(req.Items))
+		at := make(map[string]int, len(req.Items))
+		for i, it := range req.Items {
+			it.SKU = strings.TrimSpace(it.SKU)
+			loc := fmt.Sprintf("items[%d]", i)
+			if it.SKU == "" {
+				bad(loc+".sku", "SKU required", it.SKU)
+				continue
+			}
+			if it.Quantity < 1 || it.Quantity > MaxQuantity {
+				bad(loc+".quantity", fmt.Sprintf("quantity must be 1 to %d", MaxQuantity), it.Quantity)
+				continue
+			}
+			if j, ok := at[it.SKU]; ok {
+				merged[j].Quantity += it.Quantity
+				if merged[j].Quantity > MaxQuantity {
+					bad(loc+".quantity", fmt.Sprintf("total quantity of %s above %d", it.SKU, MaxQuantity), merged[j].Quantity)
+				}
+				continue
+			}
+			at[it.SKU] = len(merged)
+			merged = append(merged, it)
+		}
+		req.Items = merged
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	if a, err := mail.ParseAddress(req.Email); err != nil || a.Address != req.Email || a.Name != "" {
+		bad("email", "a bare email address like ada@example.com is required", req.Email)
+	}
+	a := &req.ShippingAddress
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{{"name", &a.Name, 200}, {"line1", &a.Line1, 200}, {"line2", &a.Line2, 200}, {"city", &a.City, 100},
+		{"region", &a.Region, 100}, {"postal_code", &a.PostalCode, 20}} {
+		*f.v = strings.TrimSpace(*f.v)
+		switch {
+		case *f.v == "" && f.name != "line2" && f.name != "region":
+			bad("shipping_address."+f.name, "required", *f.v)
+		case len(*f.v) > f.max:
+			bad("shipping_address."+f.name, fmt.Sprintf("at most %d bytes", f.max), *f.v)
+		}
+	}
+	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+	if r, err := language.ParseRegion(a.Country); err != nil || !r.IsCountry() || r.String() != a.Country || len(a.Country) != 2 {
+		bad("shipping_address.country", "an ISO 3166-1 alpha-2 country code is required", a.Country)
+	}
+	req.ShippingMethod = strings.TrimSpace(req.ShippingMethod)
+	req.Coupon = strings.TrimSpace(req.Coupon)
+	if req.Currency != "" {
+		if err := money.ValidCurrency(req.Currency); err != nil {
+			bad("currency", "unknown ISO 4217 currency", req.Currency)
+		}
+	}
+	switch req.Payment.Provider {
+	case "fake", "stripe":
+	default:
+		bad("payment.provider", "one of fake, stripe", req.Payment.Provider)
+	}
+	if req.Payment.Token == "" || len(req.Payment.Token) > 255 {
+		bad("payment.token", "a payment token is required", nil)
+	}
+	if len(fields) > 0 {
+		return req, invalid("validation_failed", "the checkout request is invalid", fields...)
+	}
+	return req, nil
+}
+
+// requestHash fingerprints a normalized request: a key reused with another
+// request is refused. The payment token is part of it: a retry is the same
+// request only with the same card.
+func requestHash(req orderapi.CheckoutRequest) string {
+	b, _ := json.Marshal(req)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// newToken returns a guest's secret order token and its stored hash.
+func newToken() (token, hash string) {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// Checkout places an order for the tenant in ctx: it validates and prices
+// the request, writes the order as pending, and drives the saga to
+// confirmed (the answer carries the guest's token) or cancelled (the error
+// says why). key is the client's Idempotency-Key: a retry with the same key
+// and request answers with the same order, whatever happened to the first.
+func (s *Service) Checkout(ctx context.Context, key string, req orderapi.CheckoutRequest) (orderapi.Order, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return orderapi.Order{}, err
+	}
+	if key == "" {
+		return orderapi.Order{}, ErrIdempotencyKeyRequired
+	}
+	if req, err = normalize(req); err != nil {
+		return orderapi.Order{}, err
+	}
+	hash := requestHash(req)
+	if prior, err := s.store.byKey(ctx, tenant, key); err == nil {
+		return s.replay(ctx, prior, hash)
+	} else if !errors.Is(err, ErrNotFound) {
+		return orderapi.Order{}, err
+	}
+
+	items, cartID, err := s.items(ctx, &req)
+	if err != nil {
+		return orderapi.Order{}, err
+	}
+	q, err := s.deps.Pricing.Quote(ctx, pricingapi.QuoteRequest{Items: items, Currency: req.Currency,
+		Country: req.ShippingAddress.Country, Region: req.ShippingAddress.Region,
+		ShippingMethod: req.ShippingMethod, Coupon: req.Coupon, Email: req.Email})
+	if err != nil {
+		return orderapi.Order{}, upstream("quote", err)
+	}
+	if len(q.Lines) == 0 || q.Total.Amount < 0 || money.ValidCurrency(q.Currency) != nil {
+		return orderapi.Order{}, fmt.Errorf("%w: quote without lines, total or currency", ErrUnavailable)
+	}
+
+	token, tokenHash := newToken()
+	rec := newRecord(s.newID(), s.now(), q, req, cartID)
+	rec.tenant, rec.key, rec.requestHash, rec.tokenHash = tenant, key, hash, tokenHash
+	if err := s.store.insert(ctx, rec); err != nil {
+		if sqldb.IsUniqueViolation(err) {
+			// A concurrent request with the same key inserted first.
+			prior, err := s.store.byKey(ctx, tenant, key)
+			if err != nil {
+				return orderapi.Order{}, err
+			}
+			return s.replay(ctx, prior, hash)
+		}
+		return orderapi.Order{}, err
+	}
+	s.log.DebugContext(ctx, "order placed", "tenant", tenant, "order_id", rec.ID)
+	rec, err = s.drive(ctx, rec, req.Payment)
+	if err != nil {
+		return orderapi.Order{}, err
+	}
+	o := public(rec)
+	o.Token = token
+	return o, nil
+}
+
+// items resolves what is bought: the request's items, or the cart's lines
+// (the cart's coupon and shipping method apply unless the request names
+// its own).
+func (s *Service) items(ctx context.Context, req *orderapi.CheckoutRequest) ([]pricingapi.Item, string, error) {
+	if req.CartID == "" {
+		out := make([]pricingapi.Item, len(req.Items))
+		for i, it := range req.Items {
+			out[i] = pricingapi.Item{SKU: it.SKU, Quantity: it.Quantity}
+		}
+		return out, "", nil
+	}
+	c, err := s.deps.Cart.Get(ctx, req.CartID)
+	if errors.Is(err, cartapi.ErrNotFound) {
+		return nil, "", invalid("cart_not_found", "no such cart", FieldError{Field: "cart_id", Message: "no such cart", Value: req.CartID})
+	}
+	if err != nil {
+		return nil, "", upstream("get cart", err)
+	}
+	if c.Status == cartapi.StatusCheckedOut || c.OrderID != "" {
+		return nil, "", ErrCartCheckedOut
+	}
+	if len(c.Lines) == 0 {
+		return nil, "", invalid("cart_empty", "the cart has no lines", FieldError{Field: "cart_id", Message: "empty cart", Value: req.CartID})
+	}
+	out := make([]pricingapi.Item, 0, len(c.Lines))
+	for _, l := range c.Lines {
+		if !l.Available {
+			return nil, "", invalid("sku_unavailable", "the cart has a product no longer sold: "+l.SKU,
+				FieldError{Field: "cart_id", Message: "unavailable product in cart", Value: l.SKU})
+		}
+		out = append(out, pricingapi.Item{SKU: l.SKU, Quantity: l.Quantity})
+	}
+	if req.Coupon == "" {
+		req.Coupon = c.Coupon
+	}
+	if req.ShippingMethod == "" {
+		req.ShippingMethod = c.ShippingMethod
+	}
+	return out, c.ID, nil
+}
+
+// upstream classifies another service's failure: a 4xx answer is the
+// request's fault and is passed on; anything else means the service is
+// unavailable.
+func upstream(doing string, err error) error {
+	var ae *apiclient.Error
+	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
+		ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests {
+		return &UpstreamError{Err: ae}
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, doing, err)
+}
+
+// newRecord is a pending order priced by q.
+func newRecord(id string, now time.Time, q pricingapi.Quote, req orderapi.CheckoutRequest, cartID string) record {
+	at := now.UTC().Truncate(time.Microsecond)
+	lines := make([]orderapi.Line, len(q.Lines))
+	for i, l := range q.Lines {
+		lines[i] = orderapi.Line{SKU: l.SKU, ProductID: l.ProductID, Title: l.Title, Quantity: l.Quantity,
+			UnitPrice: l.UnitPrice, Subtotal: l.Subtotal, Discount: l.Discount, Tax: l.Tax, Total: l.Total}
+	}
+	zero := money.Money{Currency: q.Currency}
+	return record{Order: orderapi.Order{
+		ID: id, Status: orderapi.StatusPending, Email: req.Email, Currency: q.Currency, Lines: lines,
+		Subtotal: q.Subtotal, Discount: q.Discount, Shipping: q.Shipping, ShippingMethod: q.ShippingMethod,
+		Tax: q.Tax, Total: q.Total, TaxInclusive: q.TaxInclusive, Captured: zero, Refunded: zero,
+		TotalDue: q.Total, Coupon: q.Coupon, ShippingAddress: req.ShippingAddress, CartID: cartID,
+		Shipments: []orderapi.Shipment{}, Returns: []orderapi.Return{},
+		Timeline:  []orderapi.TimelineEntry{{At: at, Status: string(orderapi.StatusPending), Note: "order placed"}},
+		CreatedAt: at, UpdatedAt: at,
+	}, version: 1}
+}
+
+// replay answers a checkout whose key already has an order: the same
+// answer as the first request's, once the saga is over.
+func (s *Service) replay(ctx context.Context, prior record, hash string) (orderapi.Order, error) {
+	if prior.requestHash != hash {
+		return orderapi.Order{}, ErrIdempotencyKeyReused
+	}
+	rec, err := s.await(ctx, prior)
+	if err != nil {
+		return orderapi.Order{}, err
+	}
+	return answer(rec)
+}
+
+// answer is the checkout answer for a finished saga.
+func answer(rec record) (orderapi.Order, error) {
+	if rec.Status == orderapi.StatusCancelled {
+		if err := cancelError(rec.CancelReason, rec.cancelDetail); err != nil {
+			return orderapi.Order{}, err
+		}
+	}
+	return public(rec), nil
+}
+
+// cancelError is the checkout failure a cancel reason stands for; nil for
+// a cancellation after the checkout succeeded (by the customer or staff).
+func cancelError(reason, detail string) error {
+	switch reason {
+	case orderapi.ReasonOutOfStock:
+		return &OutOfStockError{SKU: detail}
+	case orderapi.ReasonPaymentDeclined:
+		return &DeclinedError{Reason: detail}
+	case orderapi.ReasonPaymentTimeout:
+		return ErrPaymentTimeout
+	case orderapi.ReasonCouponExhausted:
+		return ErrCouponExhausted
+	case orderapi.ReasonReservationExpired:
+		return ErrReservationExpired
+	case orderapi.ReasonInterrupted:
+		return ErrInterrupted
+	}
+	return nil
+}

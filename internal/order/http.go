@@ -1,0 +1,304 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Routes registers the order operations: checkout and the guest's order
+// operations (public, the order token as key), and the admin lifecycle
+// under /api/v1/admin/orders (admin bearer token, enforced by the platform).
+func (s *Service) Routes(api *web.API) {
+	pub := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"orders"}
+		return web.Public(op)
+	}
+	adm := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"orders admin"}
+		return web.Admin(op)
+	}
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "checkout", Method: http.MethodPost, Path: "/api/v1/checkout", DefaultStatus: http.StatusCreated,
+		Summary: "Place an order",
+		Description: "Prices the cart or items, reserves the stock, authorizes the payment and confirms the order. " +
+			"Idempotency-Key is required: a retry with the same key and body returns the same order (or the same " +
+			"failure), never a second order or charge. The answer carries the guest's secret order token, shown only " +
+			"here. Failures: 409 out_of_stock (errors[0].value names the SKU), 402 payment_declined, 504 " +
+			"payment_timeout (payment voided, order cancelled), 409 coupon_exhausted, 422 for bad input (pricing's " +
+			"codes such as unknown_sku or coupon_expired passed on), 428 idempotency_key_required.",
+	}), s.checkout)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "get-order", Method: http.MethodGet, Path: "/api/v1/orders/{id}",
+		Summary:     "Get an order with its token",
+		Description: "The order token from checkout goes in ?token= or the X-Order-Token header; without the right one the order is not found.",
+	}), s.getGuestOrder)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "cancel-order", Method: http.MethodPost, Path: "/api/v1/orders/{id}/cancel",
+		Summary: "Cancel a confirmed, unshipped order (guest, with the order token)",
+	}), s.guestCancel)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "request-return", Method: http.MethodPost, Path: "/api/v1/orders/{id}/returns", DefaultStatus: http.StatusCreated,
+		Summary: "Ask to return lines of a shipped order (guest, with the order token)",
+	}), s.requestReturn)
+
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-list-orders", Method: http.MethodGet, Path: "/api/v1/admin/orders",
+		Summary: "List orders, newest first", Description: "Listed orders carry no shipments or returns; get one order for those.",
+	}), s.adminList)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-get-order", Method: http.MethodGet, Path: "/api/v1/admin/orders/{id}", Summary: "Get an order",
+	}), s.adminGet)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-ship-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/shipments", DefaultStatus: http.StatusCreated,
+		Summary: "Record a shipment", Description: "The first shipment captures the payment and makes the order shipped.",
+	}), s.ship)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-track-shipment", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/shipments/{sid}/events",
+		Summary: "Add a tracking event", Description: "in_transit, then delivered; the order is delivered when all its shipments are.",
+	}), s.track)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-cancel-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/cancel",
+		Summary: "Cancel a confirmed, unshipped order", Description: "Gives the stock back and voids the payment.",
+	}), s.adminCancel)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-refund-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/refunds",
+		Summary: "Refund part of what was captured", Description: "At most captured − refunded (409 refund_exceeds_captured); key makes it idempotent.",
+	}), s.refund)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-receive-return", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/returns/{rid}/receive",
+		Summary: "Receive a return: restock chosen lines and refund",
+	}), s.receiveReturn)
+	huma.Register(api, adm(huma.Operation{
+		OperationID: "admin-reject-return", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/returns/{rid}/reject",
+		Summary: "Reject a requested return",
+	}), s.rejectReturn)
+}
+
+type orderOutput struct {
+	Body orderapi.Order
+}
+
+type createdOutput struct {
+	Location string `header:"Location"`
+	Body     orderapi.Order
+}
+
+type orderPath struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+type guestInput struct {
+	ID          string `path:"id" maxLength:"100"`
+	Token       string `query:"token" maxLength:"100" doc:"The order token from checkout."`
+	HeaderToken string `header:"X-Order-Token" maxLength:"100" doc:"The order token from checkout (instead of ?token=)."`
+}
+
+func (in *guestInput) token() string {
+	if in.HeaderToken != "" {
+		return in.HeaderToken
+	}
+	return in.Token
+}
+
+func (s *Service) checkout(ctx context.Context, in *struct {
+	Key  string `header:"Idempotency-Key" maxLength:"255" doc:"Required: the same key returns the same order."`
+	Body orderapi.CheckoutRequest
+}) (*createdOutput, error) {
+	o, err := s.Checkout(ctx, strings.TrimSpace(in.Key), in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &createdOutput{Location: "/api/v1/orders/" + o.ID, Body: o}, nil
+}
+
+func (s *Service) getGuestOrder(ctx context.Context, in *guestInput) (*orderOutput, error) {
+	o, err := s.GuestOrder(ctx, in.ID, in.token())
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) guestCancel(ctx context.Context, in *guestInput) (*orderOutput, error) {
+	o, err := s.GuestCancel(ctx, in.ID, in.token())
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) requestReturn(ctx context.Context, in *struct {
+	guestInput
+	Body orderapi.ReturnCreate
+}) (*orderOutput, error) {
+	o, err := s.RequestReturn(ctx, in.ID, in.token(), in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) adminList(ctx context.Context, in *struct {
+	Status      string    `query:"status" enum:"pending,stock_reserved,payment_authorized,confirmed,shipping,shipped,delivered,cancelling,cancelled"`
+	Email       string    `query:"email" maxLength:"254"`
+	CreatedFrom time.Time `query:"created_from" doc:"Orders created at or after (RFC 3339)."`
+	CreatedTo   time.Time `query:"created_to" doc:"Orders created before (RFC 3339)."`
+	Cursor      string    `query:"cursor" maxLength:"300"`
+	Limit       int       `query:"limit" minimum:"1" doc:"Page size: default 20, capped at the maximum (100)."`
+}) (*struct{ Body orderapi.OrderList }, error) {
+	l, err := s.List(ctx, ListQuery{Status: orderapi.Status(in.Status), Email: in.Email, CreatedFrom: in.CreatedFrom,
+		CreatedTo: in.CreatedTo, Cursor: in.Cursor, Limit: in.Limit})
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body orderapi.OrderList }{Body: l}, nil
+}
+
+func (s *Service) adminGet(ctx context.Context, in *orderPath) (*orderOutput, error) {
+	o, err := s.Order(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) ship(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body orderapi.ShipmentCreate
+}) (*orderOutput, error) {
+	o, err := s.Ship(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) track(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	SID  string `path:"sid" maxLength:"100"`
+	Body orderapi.TrackingUpdate
+}) (*orderOutput, error) {
+	o, err := s.Track(ctx, in.ID, in.SID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) adminCancel(ctx context.Context, in *orderPath) (*orderOutput, error) {
+	o, err := s.Cancel(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) refund(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body orderapi.RefundCreate
+}) (*orderOutput, error) {
+	o, err := s.Refund(ctx, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) receiveReturn(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	RID  string `path:"rid" maxLength:"100"`
+	Body orderapi.ReturnReceive
+}) (*orderOutput, error) {
+	o, err := s.ReceiveReturn(ctx, in.ID, in.RID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) rejectReturn(ctx context.Context, in *struct {
+	ID  string `path:"id" maxLength:"100"`
+	RID string `path:"rid" maxLength:"100"`
+}) (*orderOutput, error) {
+	o, err := s.RejectReturn(ctx, in.ID, in.RID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &orderOutput{Body: o}, nil
+}
+
+// problem maps a service error to its HTTP status and stable code: the one
+// place that does. Anything else goes to the platform as a bare 500 (the
+// cause logged on the request's access-log line, never shown).
+func (s *Service) problem(err error) error {
+	var ve *ValidationError
+	var ue *UpstreamError
+	var oos *OutOfStockError
+	var de *DeclinedError
+	switch {
+	case errors.As(err, &ve):
+		fields := make([]*huma.ErrorDetail, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
+		}
+		return web.Error(http.StatusUnprocessableEntity, ve.Code, ve.Detail, fields...)
+	case errors.As(err, &ue):
+		fields := make([]*huma.ErrorDetail, len(ue.Err.Errors))
+		for i, f := range ue.Err.Errors {
+			fields[i] = web.Field(f.Location, f.Message, f.Value)
+		}
+		return web.Error(ue.Err.Status, ue.Err.Code, ue.Err.Detail, fields...)
+	case errors.As(err, &oos):
+		return web.Error(http.StatusConflict, "out_of_stock", "not enough stock of "+oos.SKU,
+			web.Field("body.items", "out of stock", oos.SKU))
+	case errors.As(err, &de):
+		return web.Error(http.StatusPaymentRequired, "payment_declined", "the payment was declined: "+de.Reason,
+			web.Field("body.payment.token", "declined", de.Reason))
+	case errors.Is(err, ErrPaymentTimeout):
+		return web.Error(http.StatusGatewayTimeout, "payment_timeout", "the payment provider did not answer in time; nothing was charged and the order was cancelled")
+	case errors.Is(err, ErrCouponExhausted):
+		return web.Error(http.StatusConflict, "coupon_exhausted", "the coupon has no use left", web.Field("body.coupon", "exhausted", nil))
+	case errors.Is(err, ErrReservationExpired):
+		return web.Error(http.StatusConflict, "reservation_expired", "the stock reservation expired before the order was confirmed; nothing was charged")
+	case errors.Is(err, ErrInterrupted):
+		return web.Error(http.StatusServiceUnavailable, "checkout_interrupted", "the checkout was interrupted and cancelled; nothing was charged; retry with a new Idempotency-Key")
+	case errors.Is(err, ErrIdempotencyKeyRequired):
+		return web.Error(http.StatusPreconditionRequired, "idempotency_key_required", "checkout needs an Idempotency-Key header")
+	case errors.Is(err, ErrIdempotencyKeyReused):
+		return web.Error(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with a different request")
+	case errors.Is(err, ErrInProgress):
+		return web.Error(http.StatusConflict, "checkout_in_progress", "a checkout with this Idempotency-Key is still in progress; retry shortly")
+	case errors.Is(err, ErrCartCheckedOut):
+		return web.Error(http.StatusConflict, "cart_checked_out", "the cart was already checked out")
+	case errors.Is(err, ErrNotFound):
+		return web.Error(http.StatusNotFound, "order_not_found", "no such order")
+	case errors.Is(err, ErrShipmentNotFound):
+		return web.Error(http.StatusNotFound, "shipment_not_found", "no such shipment")
+	case errors.Is(err, ErrReturnNotFound):
+		return web.Error(http.StatusNotFound, "return_not_found", "no such return")
+	case errors.Is(err, ErrTransition):
+		return web.Error(http.StatusConflict, "invalid_transition", strings.TrimPrefix(err.Error(), "order: "))
+	case errors.Is(err, ErrRefundExceedsCaptured):
+		return web.Error(http.StatusConflict, "refund_exceeds_captured", "the refund is more than was captured and not yet refunded")
+	case errors.Is(err, ErrCaptureFailed):
+		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured; the shipment was not recorded")
+	case errors.Is(err, ErrInvalidCursor):
+		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
+			web.Field("query.cursor", "invalid cursor", nil))
+	case errors.Is(err, ErrConflict):
+		return web.Error(http.StatusConflict, "conflict", "the order changed concurrently; retry")
+	case errors.Is(err, ErrUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "service_unavailable", "a service the order depends on is unavailable; retry shortly")
+	case errors.Is(err, context.Canceled):
+		return web.Error(499, "client_closed_request", "request canceled")
+	}
+	return err
+}

@@ -1,0 +1,240 @@
+// Package order is the order service: the checkout saga that turns a cart
+// or a list of items into a confirmed order, and the order's life after it
+// (shipments with capture, delivery tracking, cancellation, refunds and
+// returns).
+//
+// Checkout is a saga orchestrated here and persisted as a state machine
+// (see saga.go): quote → insert pending → reserve stock → redeem the coupon
+// → authorize payment → commit stock and confirm, each step a call that is
+// idempotent on the order ID, each transition one conditional UPDATE, with
+// compensations (release stock, release the coupon, void the payment) on
+// failure. A process that dies mid-saga leaves an unfinished order that a
+// recovery pass (Start, then Run every few seconds) finishes once its lease
+// has run out: every order ends confirmed or cancelled with stock and payment
+// consistent.
+//
+// Money columns keep total_due = total − captured + refunded and
+// 0 ≤ refunded ≤ captured ≤ total as CHECK constraints; captured and
+// refunded are taken from the payment service's answers in the same
+// transaction as the order change.
+package order
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations creates the order tables. Apply outbox.Migrations first.
+var Migrations = sqldb.Embedded(migrationFiles, "migrations", "order_db_version")
+
+// Errors the service returns; http.go maps each to a status and code.
+var (
+	ErrNotFound               = errors.New("order: order not found")
+	ErrShipmentNotFound       = errors.New("order: shipment not found")
+	ErrReturnNotFound         = errors.New("order: return not found")
+	ErrIdempotencyKeyRequired = errors.New("order: Idempotency-Key header required")
+	ErrIdempotencyKeyReused   = errors.New("order: Idempotency-Key used with a different request")
+	ErrInProgress             = errors.New("order: checkout with this key still in progress")
+	ErrPaymentTimeout         = errors.New("order: payment provider timed out")
+	ErrCouponExhausted        = errors.New("order: coupon has no use left")
+	ErrReservationExpired     = errors.New("order: stock reservation expired before confirmation")
+	ErrInterrupted            = errors.New("order: checkout interrupted and cancelled")
+	ErrTransition             = errors.New("order: not allowed in the order's status")
+	ErrRefundExceedsCaptured  = errors.New("order: refund exceeds captured amount")
+	ErrCaptureFailed          = errors.New("order: payment capture refused")
+	ErrUnavailable            = errors.New("order: a service the order depends on is unavailable")
+	ErrConflict               = errors.New("order: concurrent change, try again")
+	ErrInvalidCursor          = errors.New("order: invalid cursor")
+)
+
+// OutOfStockError is a checkout refused for lack of stock of SKU.
+type OutOfStockError struct {
+	SKU                  string
+	Requested, Available int64
+}
+
+func (e *OutOfStockError) Error() string { return "order: out of stock: " + e.SKU }
+
+// DeclinedError is a checkout whose payment the provider declined.
+type DeclinedError struct{ Reason string }
+
+func (e *DeclinedError) Error() string { return "order: payment declined: " + e.Reason }
+
+// FieldError names one invalid request field (location relative to the
+// body, e.g. "shipping_address.country").
+type FieldError struct {
+	Field   string
+	Message string
+	Value   any
+}
+
+// ValidationError is bad input: Code is the problem code (validation_failed
+// unless more specific), Fields the fields at fault.
+type ValidationError struct {
+	Code   string
+	Detail string
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string { return "order: invalid input: " + e.Detail }
+
+func invalid(code, detail string, fields ...FieldError) *ValidationError {
+	return &ValidationError{Code: code, Detail: detail, Fields: fields}
+}
+
+// Crash points of Config.CrashAfter.
+const (
+	CrashAfterReserve   = "reserve"
+	CrashAfterAuthorize = "authorize"
+)
+
+// Config tunes the order service. The zero value takes the defaults.
+type Config struct {
+	// SagaLease is how long an unfinished order may go untouched before
+	// recovery takes it over: longer than any healthy saga step.
+	SagaLease time.Duration
+	// RecoveryInterval is how often Run looks for unfinished orders.
+	RecoveryInterval time.Duration
+	// ReservationTTL is how long inventory holds a checkout's stock.
+	ReservationTTL time.Duration
+	// SagaTimeout bounds one checkout's calls to other services.
+	SagaTimeout time.Duration
+	// CheckoutWait bounds how long a retried checkout waits for the first
+	// request with its key to finish.
+	CheckoutWait time.Duration
+	// PageSize and MaxPageSize bound the admin order list.
+	PageSize, MaxPageSize int
+	// CrashAfter ("", "reserve" or "authorize") makes the process exit right
+	// after persisting that saga state: fault injection for crash tests.
+	CrashAfter string
+}
+
+// Defaults of Config.
+const (
+	DefaultSagaLease        = 30 * time.Second
+	DefaultRecoveryInterval = 5 * time.Second
+	DefaultReservationTTL   = 15 * time.Minute
+	DefaultSagaTimeout      = 20 * time.Second
+	DefaultCheckoutWait     = 15 * time.Second
+	DefaultPageSize         = 20
+	DefaultMaxPageSize      = 100
+)
+
+// RegisterFlags registers the config's flags, each name starting with
+// prefix (e.g. "order."), with the defaults as values.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.DurationVar(&c.SagaLease, prefix+"saga-lease", DefaultSagaLease, "how long an unfinished checkout may go untouched before recovery finishes it")
+	fs.DurationVar(&c.RecoveryInterval, prefix+"recovery-interval", DefaultRecoveryInterval, "how often unfinished checkouts are looked for")
+	fs.DurationVar(&c.ReservationTTL, prefix+"reservation-ttl", DefaultReservationTTL, "how long inventory holds a checkout's stock")
+	fs.DurationVar(&c.SagaTimeout, prefix+"saga-timeout", DefaultSagaTimeout, "bound on one checkout's calls to other services")
+	fs.DurationVar(&c.CheckoutWait, prefix+"checkout-wait", DefaultCheckoutWait, "how long a retried checkout waits for the first request with its key")
+	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "orders per page when a list request gives no limit")
+	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+	fs.StringVar(&c.CrashAfter, prefix+"crash-after", "", "fault injection: exit right after persisting this saga state (reserve|authorize)")
+}
+
+// Validate reports a config the service cannot run with.
+func (c Config) Validate() error {
+	switch {
+	case c.SagaLease <= 0 || c.RecoveryInterval <= 0 || c.ReservationTTL <= 0 || c.SagaTimeout <= 0 || c.CheckoutWait <= 0:
+		return errors.New("order: saga-lease, recovery-interval, reservation-ttl, saga-timeout and checkout-wait must be positive")
+	case c.ReservationTTL < time.Second || c.ReservationTTL > 24*time.Hour:
+		return fmt.Errorf("order: reservation-ttl %s is not between one second and 24 hours", c.ReservationTTL)
+	case c.PageSize < 1 || c.MaxPageSize < c.PageSize || c.MaxPageSize > 1000:
+		return fmt.Errorf("order: need 1 <= page-size (%d) <= max-page-size (%d) <= 1000", c.PageSize, c.MaxPageSize)
+	}
+	switch c.CrashAfter {
+	case "", CrashAfterReserve, CrashAfterAuthorize:
+	default:
+		return fmt.Errorf("order: crash-after %q is not one of reserve, authorize", c.CrashAfter)
+	}
+	return nil
+}
+
+func (c *Config) withDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.SagaLease, DefaultSagaLease)
+	def(&c.RecoveryInterval, DefaultRecoveryInterval)
+	def(&c.ReservationTTL, DefaultReservationTTL)
+	def(&c.SagaTimeout, DefaultSagaTimeout)
+	def(&c.CheckoutWait, DefaultCheckoutWait)
+	if c.PageSize == 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.MaxPageSize == 0 {
+		c.MaxPageSize = max(DefaultMaxPageSize, c.PageSize)
+	}
+}
+
+// Service is the order service. It is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	store  *store
+	deps   Deps
+	events *outbox.Relay
+	log    *slog.Logger
+	now    func() time.Time
+	newID  func() string
+	// crash ends the process at a Config.CrashAfter point; tests replace it.
+	crash func()
+}
+
+// New returns the order service on db, which must be migrated with
+// outbox.Migrations and Migrations. deps are the clients of the other
+// services, all required. events is woken after each write that added
+// events; nil is fine (tests).
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, deps Deps, log *slog.Logger) (*Service, error) {
+	cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("order: no database")
+	}
+	if deps.Inventory == nil || deps.Pricing == nil || deps.Payment == nil || deps.Cart == nil {
+		return nil, errors.New("order: the inventory, pricing, payment and cart clients are all required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := newStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: st, deps: deps, events: events, log: log, now: time.Now, newID: newID,
+		crash: func() { os.Exit(99) }}, nil
+}
+
+// newID returns a UUIDv7: time-ordered, so new rows land at the end of
+// indexes. NewV7 fails only if crypto/rand does, which aborts the program.
+func newID() string {
+	id, _ := uuid.NewV7()
+	return id.String()
+}
+
+// notify wakes the outbox relay after a commit that added events.
+func (s *Service) notify() {
+	if s.events != nil {
+		s.events.Notify()
+	}
+}

@@ -1,0 +1,112 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+)
+
+// recoveryBatch bounds the orders one recovery pass takes on.
+const recoveryBatch = 100
+
+// Start runs one recovery pass before the service serves: sagas a crashed
+// process left unfinished are finished (or, where another service does not
+// answer yet, left for Run's next pass).
+func (s *Service) Start(ctx context.Context) error {
+	_, err := s.Recover(ctx)
+	return err
+}
+
+// Run repeats the recovery pass every RecoveryInterval until ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.RecoveryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if _, err := s.Recover(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "order recovery", "err", err)
+			}
+		}
+	}
+}
+
+// Recover finishes unfinished orders, of every tenant, untouched for longer
+// than SagaLease: pending and stock_reserved ones are compensated and
+// cancelled (interrupted), payment_authorized ones committed and confirmed,
+// shipping ones captured, cancelling ones compensated. Each is claimed
+// first with a conditional UPDATE, so two replicas never work on one order,
+// and a claim renews the lease. It returns how many orders it finished; a
+// failure of another service leaves that order for a later pass and is only
+// logged.
+func (s *Service) Recover(ctx context.Context) (int, error) {
+	now := s.now()
+	before := now.Add(-s.cfg.SagaLease)
+	rows, err := s.store.stale(ctx, before, recoveryBatch)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, row := range rows {
+		if ctx.Err() != nil {
+			return done, nil
+		}
+		ok, err := s.store.claim(ctx, row, now, before)
+		if err != nil {
+			return done, err
+		}
+		if !ok {
+			continue // someone else is at it
+		}
+		tctx := tenancy.WithID(ctx, row.TenantID)
+		if err := s.finish(tctx, row.TenantID, row.ID); err != nil {
+			s.log.WarnContext(tctx, "order recovery left order unfinished", "tenant", row.TenantID, "order_id", row.ID, "err", err)
+			continue
+		}
+		done++
+	}
+	return done, nil
+}
+
+// finish drives one claimed order to its end.
+func (s *Service) finish(ctx context.Context, tenant, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SagaTimeout)
+	defer cancel()
+	rec, err := s.store.order(ctx, s.store.read, tenant, id)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "order recovery", "tenant", tenant, "order_id", id, "status", rec.Status)
+	switch rec.Status {
+	case orderapi.StatusPending, orderapi.StatusStockReserved:
+		_, err = s.fail(ctx, rec, undoAll, orderapi.ReasonInterrupted, "", errors.New("saga interrupted"))
+	case orderapi.StatusPaymentAuthorized:
+		_, err = s.confirm(ctx, rec)
+	case orderapi.StatusShipping:
+		_, err = s.capture(ctx, rec)
+	case orderapi.StatusCancelling:
+		_, err = s.cancelled(ctx, rec)
+	default:
+		return nil
+	}
+	if err == nil || isCheckoutFailure(err) || errors.Is(err, ErrCaptureFailed) {
+		// Ended: a cancelled checkout or a refused capture is an ending too.
+		return nil
+	}
+	return fmt.Errorf("finish order %s: %w", id, err)
+}
+
+// isCheckoutFailure reports whether err is the answer of a saga that ended
+// cancelled.
+func isCheckoutFailure(err error) bool {
+	var oos *OutOfStockError
+	var de *DeclinedError
+	return errors.As(err, &oos) || errors.As(err, &de) || errors.Is(err, ErrPaymentTimeout) ||
+		errors.Is(err, ErrCouponExhausted) || errors.Is(err, ErrReservationExpired) || errors.Is(err, ErrInterrupted)
+}

@@ -1,0 +1,275 @@
+package order
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/order/orderdb"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/money"
+)
+
+// returnable is how many of each SKU may still be returned: what was
+// ordered (and so shipped, the order being shipped) minus what open and
+// received returns already hold.
+func returnable(rec record) map[string]int64 {
+	left := make(map[string]int64, len(rec.Lines))
+	for _, l := range rec.Lines {
+		left[l.SKU] += l.Quantity
+	}
+	for _, r := range rec.Returns {
+		if r.Status == orderapi.ReturnRejected {
+			continue
+		}
+		for _, l := range r.Lines {
+			left[l.SKU] -= l.Quantity
+		}
+	}
+	return left
+}
+
+// RequestReturn records a guest's request to return lines of a shipped or
+// delivered order (order.return_requested.v1).
+func (s *Service) RequestReturn(ctx context.Context, id, token string, in orderapi.ReturnCreate) (orderapi.Order, error) {
+	if len(in.Lines) == 0 {
+		return orderapi.Order{}, invalid("validation_failed", "a return needs lines", FieldError{Field: "lines", Message: "required"})
+	}
+	for range writeAttempts {
+		rec, err := s.guest(ctx, id, token)
+		if err != nil {
+			return orderapi.Order{}, err
+		}
+		if rec.Status != orderapi.StatusShipped && rec.Status != orderapi.StatusDelivered {
+			return orderapi.Order{}, fmt.Errorf("%w: only shipped or delivered orders take returns; this one is %s", ErrTransition, rec.Status)
+		}
+		left := returnable(rec)
+		var lines []orderapi.ReturnLine
+		at := map[string]int{}
+		for i, l := range in.Lines {
+			sku := strings.TrimSpace(l.SKU)
+			if j, ok := at[sku]; ok {
+				lines[j].Quantity += l.Quantity
+			} else {
+				at[sku] = len(lines)
+				lines = append(lines, orderapi.ReturnLine{SKU: sku, Quantity: l.Quantity})
+			}
+			q := lines[at[sku]].Quantity
+			if l.Quantity < 1 || q > left[sku] {
+				return orderapi.Order{}, invalid("return_exceeds_shipped",
+					fmt.Sprintf("%s: at most %d can be returned", sku, max(0, left[sku])),
+					FieldError{Field: fmt.Sprintf("lines[%d].quantity", i), Message: fmt.Sprintf("at most %d", max(0, left[sku])), Value: l.Quantity})
+			}
+		}
+		ret := orderapi.Return{ID: s.newID(), Status: orderapi.ReturnRequested, Lines: lines,
+			RefundAmount: money.Money{Currency: rec.Currency}, Reason: in.Reason}
+		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return requested", event: orderapi.SubjectReturnRequested,
+			also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+				ret.CreatedAt, ret.UpdatedAt = next.UpdatedAt, next.UpdatedAt
+				return q.InsertReturn(ctx, orderdb.InsertReturnParams{TenantID: next.tenant, ID: ret.ID, OrderID: next.ID,
+					Status: string(ret.Status), Lines: jsonText(ret.Lines), Reason: ret.Reason, CreatedAt: micros(next.UpdatedAt)})
+			},
+			data: func(next record) any {
+				next.Returns = append(slices.Clip(next.Returns), ret)
+				return orderapi.ReturnEvent{Order: public(next), Return: ret}
+			}})
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return orderapi.Order{}, err
+		}
+		next.Returns = append(slices.Clip(next.Returns), ret)
+		return public(next), nil
+	}
+	return orderapi.Order{}, ErrConflict
+}
+
+// ReceiveReturn records that staff received a return: the chosen lines go
+// back into stock (reference = return ID) and the refund is made (key
+// "return-<rid>"), then the return is received (order.return_received.v1).
+// The decision is written first (requested → receiving), so a retry after
+// a crash completes the same one; a received return is answered as it is.
+func (s *Service) ReceiveReturn(ctx context.Context, id, returnID string, in orderapi.ReturnReceive) (orderapi.Order, error) {
+	for range writeAttempts {
+		rec, err := s.load(ctx, id)
+		if err != nil {
+			return orderapi.Order{}, err
+		}
+		i := slices.IndexFunc(rec.Returns, func(r orderapi.Return) bool { return r.ID == returnID })
+		if i < 0 {
+			return orderapi.Order{}, ErrReturnNotFound
+		}
+		ret := rec.Returns[i]
+		switch ret.Status {
+		case orderapi.ReturnReceived:
+			return public(rec), nil
+		case orderapi.ReturnRejected:
+			return orderapi.Order{}, fmt.Errorf("%w: the return was rejected", ErrTransition)
+		case orderapi.ReturnRequested:
+			ret, err = decideReturn(rec, ret, in)
+			if err != nil {
+				return orderapi.Order{}, err
+			}
+			rec, err = s.advance(ctx, rec, change{to: rec.Status, note: "return received",
+				also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+					return setReturn(ctx, q, next, ret, orderapi.ReturnRequested)
+				}})
+			if errors.Is(err, errStale) {
+				continue
+			}
+			if err != nil {
+				return orderapi.Order{}, err
+			}
+		}
+		rec, err = s.settleReturn(ctx, rec, ret)
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return orderapi.Order{}, err
+		}
+		return public(rec), nil
+	}
+	return orderapi.Order{}, ErrConflict
+}
+
+// decideReturn fixes which lines are restocked and what is refunded.
+func decideReturn(rec record, ret orderapi.Return, in orderapi.ReturnReceive) (orderapi.Return, error) {
+	ret.Lines = slices.Clone(ret.Lines)
+	for i := range ret.Lines {
+		ret.Lines[i].Restock = in.Restock == nil || slices.Contains(in.Restock, ret.Lines[i].SKU)
+	}
+	for _, sku := range in.Restock {
+		if !slices.ContainsFunc(ret.Lines, func(l orderapi.ReturnLine) bool { return l.SKU == sku }) {
+			return ret, invalid("validation_failed", "restock names a SKU not in the return: "+sku,
+				FieldError{Field: "restock", Message: "not in the return", Value: sku})
+		}
+	}
+	var amount int64
+	if in.Refund != nil {
+		if in.Refund.Currency != rec.Currency {
+			return ret, invalid("currency_mismatch", "the refund must be in the order's currency "+rec.Currency,
+				FieldError{Field: "refund.currency", Message: "must be " + rec.Currency, Value: in.Refund.Currency})
+		}
+		if in.Refund.Amount < 0 {
+			return ret, invalid("validation_failed", "the refund must not be negative",
+				FieldError{Field: "refund.amount", Message: "must not be negative", Value: in.Refund.Amount})
+		}
+		amount = in.Refund.Amount
+	} else {
+		for _, rl := range ret.Lines {
+			for _, l := range rec.Lines {
+				if l.SKU == rl.SKU && l.Quantity > 0 {
+					// The line's total pro rata; whole units sum to the total.
+					amount += l.Total.Amount * rl.Quantity / l.Quantity
+				}
+			}
+		}
+		if in.IncludeShipping {
+			amount += rec.Shipping.Amount
+		}
+	}
+	if amount > rec.Captured.Amount-rec.Refunded.Amount {
+		return ret, ErrRefundExceedsCaptured
+	}
+	ret.RefundAmount = money.Money{Amount: amount, Currency: rec.Currency}
+	ret.Status = orderapi.ReturnReceiving
+	return ret, nil
+}
+
+func setReturn(ctx context.Context, q *orderdb.Queries, next record, ret orderapi.Return, from orderapi.ReturnStatus) error {
+	n, err := q.UpdateReturn(ctx, orderdb.UpdateReturnParams{Status: string(ret.Status), Lines: jsonText(ret.Lines),
+		RefundAmount: ret.RefundAmount.Amount, UpdatedAt: micros(next.UpdatedAt), TenantID: next.tenant, ID: ret.ID,
+		OrderID: next.ID, OldStatus: string(from)})
+	if err != nil {
+		return fmt.Errorf("update return %s: %w", ret.ID, err)
+	}
+	if n == 0 {
+		return errStale
+	}
+	return nil
+}
+
+// settleReturn makes the restock and refund of a receiving return (both
+// idempotent on the return ID) and marks it received.
+func (s *Service) settleReturn(ctx context.Context, rec record, ret orderapi.Return) (record, error) {
+	var lines []invLine
+	for _, l := range ret.Lines {
+		if l.Restock {
+			lines = append(lines, invLine{SKU: l.SKU, Quantity: l.Quantity})
+		}
+	}
+	if len(lines) > 0 {
+		if err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: ret.ID, Lines: lines, Reason: "return " + ret.ID}); err != nil {
+			return record{}, fmt.Errorf("%w: restock return %s: %w", ErrUnavailable, ret.ID, err)
+		}
+	}
+	p := paymentapi.Payment{Captured: rec.Captured, Refunded: rec.Refunded}
+	if ret.RefundAmount.Amount > 0 {
+		var err error
+		p, err = s.deps.Payment.Refund(ctx, rec.ID, paymentapi.RefundRequest{Amount: ret.RefundAmount, Reason: "return", Key: "return-" + ret.ID})
+		if err != nil {
+			return record{}, paymentFailure("refund return", err)
+		}
+	}
+	received := ret
+	received.Status = orderapi.ReturnReceived
+	next, err := s.recordPayment(ctx, rec, p, "return "+ret.ID+" received", orderapi.SubjectReturnReceived,
+		func(next record, _ money.Money) any {
+			received.UpdatedAt = next.UpdatedAt
+			return orderapi.ReturnEvent{Order: withReturn(public(next), received), Return: received}
+		},
+		func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+			return setReturn(ctx, q, next, received, orderapi.ReturnReceiving)
+		})
+	if err != nil {
+		return record{}, err
+	}
+	next.Order = withReturn(next.Order, received)
+	return next, nil
+}
+
+// RejectReturn refuses a requested return: nothing is restocked or refunded.
+func (s *Service) RejectReturn(ctx context.Context, id, returnID string) (orderapi.Order, error) {
+	return s.retry(ctx, id, func(rec record) (record, error) {
+		i := slices.IndexFunc(rec.Returns, func(r orderapi.Return) bool { return r.ID == returnID })
+		if i < 0 {
+			return record{}, ErrReturnNotFound
+		}
+		ret := rec.Returns[i]
+		switch ret.Status {
+		case orderapi.ReturnRejected:
+			return rec, nil
+		case orderapi.ReturnRequested:
+		default:
+			return record{}, fmt.Errorf("%w: the return is %s", ErrTransition, ret.Status)
+		}
+		ret.Status = orderapi.ReturnRejected
+		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return " + ret.ID + " rejected",
+			also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+				return setReturn(ctx, q, next, ret, orderapi.ReturnRequested)
+			}})
+		if err != nil {
+			return record{}, err
+		}
+		ret.UpdatedAt = next.UpdatedAt
+		next.Order = withReturn(next.Order, ret)
+		return next, nil
+	})
+}
+
+// withReturn is o with ret in place of the return of the same ID.
+func withReturn(o orderapi.Order, ret orderapi.Return) orderapi.Order {
+	o.Returns = slices.Clone(o.Returns)
+	for i := range o.Returns {
+		if o.Returns[i].ID == ret.ID {
+			o.Returns[i] = ret
+		}
+	}
+	return o
+}
