@@ -197,6 +197,19 @@ func (p *Proc) Stop() {
 	}
 }
 
+// WaitExit waits up to limit for the process to exit by itself and returns
+// its exit error (nil for status 0); it fails the test if it does not exit.
+func (p *Proc) WaitExit(limit time.Duration) error {
+	p.t.Helper()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(limit):
+		p.t.Fatalf("mercato did not exit within %s", limit)
+		return nil
+	}
+}
+
 // Response is a request's outcome.
 type Response struct {
 	Status int

@@ -145,7 +145,8 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 	// Create the service's schema once with a plain connection, then pin every
 	// pooled connection to it so unqualified table names resolve there.
 	boot := stdlib.OpenDB(*cfg)
-	_, err = boot.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+opts.Name)
+	// Quoted: service names may be SQL keywords ("order").
+	_, err = boot.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+opts.Name+`"`)
 	boot.Close()
 	if err != nil {
 		var pe *pgconn.PgError
@@ -154,7 +155,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 			return nil, fmt.Errorf("sqldb: create schema %s: %w", opts.Name, err)
 		}
 	}
-	cfg.RuntimeParams["search_path"] = opts.Name
+	cfg.RuntimeParams["search_path"] = `"` + opts.Name + `"`
 	db := stdlib.OpenDB(*cfg)
 	n := opts.MaxConns
 	if n <= 0 {

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -251,5 +252,29 @@ func TestRetryableSQLiteBusy(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKeywordServiceName opens a database named like a SQL keyword: the
+// order service's schema on PostgreSQL is "order".
+func TestKeywordServiceName(t *testing.T) {
+	url := os.Getenv(sqldbtest.PostgresEnv)
+	if url == "" {
+		t.Skip(sqldbtest.PostgresEnv + " is not set")
+	}
+	db, err := sqldb.Open(t.Context(), sqldb.Options{URL: url, Name: "order"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.Write().ExecContext(context.Background(), `DROP TABLE IF EXISTS keyword_probe`)
+		db.Close()
+	})
+	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE IF NOT EXISTS keyword_probe (id BIGINT)`); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := db.Read().QueryRowContext(t.Context(), `SELECT table_schema FROM information_schema.tables WHERE table_name = 'keyword_probe'`).Scan(&schema); err != nil || schema != "order" {
+		t.Fatalf("table landed in schema %q (%v), want order", schema, err)
 	}
 }
