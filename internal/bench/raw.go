@@ -40,7 +40,8 @@ type RawCheckout struct {
 // for l.Duration measured, and returns the figures of the measured phase
 // (Throughput is committed transactions per second). Each transaction
 // decrements the stock of three SKUs with one conditional UPDATE each,
-// inserts an order, its three lines and an outbox row, and commits.
+// inserts an order, its three lines and an outbox row, and commits, on its
+// own: one commit (and on SQLite one fsync) per checkout.
 func (rc RawCheckout) Run(ctx context.Context, l Load) (Result, error) {
 	if err := l.Validate(); err != nil {
 		return Result{}, fmt.Errorf("raw checkout: %w", err)
@@ -124,28 +125,42 @@ func (rc RawCheckout) phase(ctx context.Context, workers int, d time.Duration, s
 func (rc RawCheckout) checkout(ctx context.Context, n uint64, skus int) error {
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UnixMicro()
-	return rc.DB.Tx(ctx, func(tx *sql.Tx) error {
-		for i := range 3 {
-			sku := fmt.Sprintf("RAW-%03d", (int(n)*3+i)%skus)
-			res, err := tx.ExecContext(ctx, `UPDATE raw_stock SET on_hand = on_hand - $1 WHERE sku = $2 AND on_hand >= $1`, int64(1), sku)
-			if err != nil {
-				return err
-			}
-			if k, err := res.RowsAffected(); err != nil || k != 1 {
-				return fmt.Errorf("out of stock: %s", sku)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO raw_orders (id, email, status, total, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, "bench@example.com", "confirmed", int64(3*1290+490), "EUR", now); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO raw_order_lines (order_id, line_no, sku, quantity, unit_price) VALUES ($1, 1, $2, 1, 1290), ($1, 2, $3, 1, 1290), ($1, 3, $4, 1, 1290)`,
-			id, fmt.Sprintf("RAW-%03d", (int(n)*3)%skus), fmt.Sprintf("RAW-%03d", (int(n)*3+1)%skus), fmt.Sprintf("RAW-%03d", (int(n)*3+2)%skus)); err != nil {
-			return err
-		}
-		envelope := fmt.Sprintf(`{"id":%q,"type":"order.confirmed.v1","source":"order","tenant":"default","data":{"id":%q}}`, id, id)
-		_, err := tx.ExecContext(ctx, `INSERT INTO raw_outbox (id, subject, envelope, created_at) VALUES ($1, $2, $3, $4)`,
-			uuid.Must(uuid.NewV7()).String(), "order.confirmed.v1", envelope, now)
+	// A plain transaction on the writer pool: the baseline is one commit per
+	// checkout, as a program without Mercato's platform would do it (not
+	// sqldb.Tx, whose group commit would batch the baseline too).
+	tx, err := rc.DB.Write().BeginTx(ctx, nil)
+	if err != nil {
 		return err
-	})
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := rawWrites(ctx, tx, id, n, skus, now); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// rawWrites are the raw transaction's statements.
+func rawWrites(ctx context.Context, tx *sql.Tx, id string, n uint64, skus int, now int64) error {
+	for i := range 3 {
+		sku := fmt.Sprintf("RAW-%03d", (int(n)*3+i)%skus)
+		res, err := tx.ExecContext(ctx, `UPDATE raw_stock SET on_hand = on_hand - $1 WHERE sku = $2 AND on_hand >= $1`, int64(1), sku)
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err != nil || k != 1 {
+			return fmt.Errorf("out of stock: %s", sku)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO raw_orders (id, email, status, total, currency, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, "bench@example.com", "confirmed", int64(3*1290+490), "EUR", now); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO raw_order_lines (order_id, line_no, sku, quantity, unit_price) VALUES ($1, 1, $2, 1, 1290), ($1, 2, $3, 1, 1290), ($1, 3, $4, 1, 1290)`,
+		id, fmt.Sprintf("RAW-%03d", (int(n)*3)%skus), fmt.Sprintf("RAW-%03d", (int(n)*3+1)%skus), fmt.Sprintf("RAW-%03d", (int(n)*3+2)%skus)); err != nil {
+		return err
+	}
+	envelope := fmt.Sprintf(`{"id":%q,"type":"order.confirmed.v1","source":"order","tenant":"default","data":{"id":%q}}`, id, id)
+	_, err := tx.ExecContext(ctx, `INSERT INTO raw_outbox (id, subject, envelope, created_at) VALUES ($1, $2, $3, $4)`,
+		uuid.Must(uuid.NewV7()).String(), "order.confirmed.v1", envelope, now)
+	return err
 }

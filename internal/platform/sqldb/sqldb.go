@@ -66,6 +66,9 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	log     *slog.Logger
+	// commit batches SQLite write transactions (see groupcommit.go); nil
+	// on PostgreSQL.
+	commit *committer
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -134,7 +137,7 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{name: opts.Name, dialect: SQLite, w: w, r: r, log: log}, nil
+	return &DB{name: opts.Name, dialect: SQLite, w: w, r: r, log: log, commit: newCommitter(w)}, nil
 }
 
 func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, error) {
@@ -189,6 +192,9 @@ func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.commit != nil {
+		db.commit.close()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -261,6 +267,11 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // (with jittered backoff, up to 8 attempts) when the engine reports a
 // transient conflict: SQLite busy/locked, PostgreSQL serialization failure or
 // deadlock. fn must therefore have no effects outside the transaction.
+//
+// On SQLite, transactions that wait for the writer at the same time share
+// one commit (group commit, see groupcommit.go): fn may run inside a
+// savepoint of a larger transaction, and Tx returns once that has committed.
+// fn must not call Tx on the same database (it would wait for itself).
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	const attempts = 8
 	delay := 5 * time.Millisecond
@@ -280,6 +291,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if db.commit != nil {
+		return db.commit.do(ctx, fn)
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqldb: begin: %w", err)
@@ -300,6 +314,9 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 
 // Retryable reports whether err is a transient conflict worth retrying.
 func Retryable(err error) bool {
+	if errors.Is(err, errBatchAborted) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "40001" || pe.Code == "40P01"

@@ -1,0 +1,231 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Group commit for SQLite.
+//
+// SQLite has one writer, and with synchronous=FULL each commit waits for an
+// fsync: under concurrent load a service's writes queue behind each other's
+// fsyncs. The committer runs the transactions that are queued when the
+// writer becomes free as one SQLite transaction, each inside a savepoint,
+// and commits them with one fsync. To each caller it is as if its
+// transaction ran alone, after those before it in the batch:
+//
+//   - its fn sees what earlier fns of the batch wrote (as serial execution
+//     would) and nothing of later ones;
+//   - an fn that fails is rolled back to its savepoint and its caller gets
+//     its error at once; the others are unaffected;
+//   - a caller hears of success only after the batch has committed, so it
+//     never acts on a write that is not durable;
+//   - if the batch cannot commit, or a failed statement made SQLite abandon
+//     the whole transaction (an interrupt does that), every caller whose fn
+//     had succeeded gets errBatchAborted, which Tx retries.
+//
+// A lone transaction (no one else waiting) runs without a savepoint, as
+// before; batching adds no wait of its own: it only takes what queued up
+// while the previous commit was being made.
+//
+// Caveat: fns of one batch run one after another on the leading caller's
+// goroutine, each with its own context.
+
+// maxBatch bounds how many transactions share one commit.
+const maxBatch = 64
+
+// errBatchAborted tells a caller that its fn succeeded but the transaction
+// it shared with others was rolled back as a whole; Tx runs it again.
+var errBatchAborted = errors.New("sqldb: shared transaction rolled back; retrying")
+
+var errClosed = errors.New("sqldb: database closed")
+
+// outcome is what a waiting caller is told: its transaction's result, or
+// that it is to lead the next batch (its own transaction still queued).
+type outcome struct {
+	err  error
+	lead bool
+}
+
+type txRequest struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan outcome // buffered, 1
+}
+
+// committer batches the transactions of one SQLite writer connection. It
+// has no goroutine of its own: the caller that finds no batch running
+// leads, running batches of whatever has queued until its own transaction
+// is answered, then hands the lead to the next caller still waiting. (A
+// goroutine of its own would also break tests that run callers inside a
+// testing/synctest bubble.)
+type committer struct {
+	w       *sql.DB
+	mu      sync.Mutex
+	queue   []*txRequest
+	leading bool
+	closed  bool
+}
+
+func newCommitter(w *sql.DB) *committer { return &committer{w: w} }
+
+// do runs fn in a batch and returns its outcome.
+func (c *committer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &txRequest{ctx: ctx, fn: fn, done: make(chan outcome, 1)}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	c.queue = append(c.queue, req)
+	if c.leading {
+		c.mu.Unlock()
+		// Once queued, wait for the outcome even if ctx ends: fn may be
+		// running, and the caller must not believe it did not happen when
+		// it did.
+		o := <-req.done
+		if !o.lead {
+			return o.err
+		}
+		c.mu.Lock()
+	} else {
+		c.leading = true
+	}
+	// Lead (c.mu held): run batches until this request has its answer.
+	for {
+		n := min(len(c.queue), maxBatch)
+		batch := append([]*txRequest(nil), c.queue[:n]...)
+		c.queue = append(c.queue[:0], c.queue[n:]...)
+		c.mu.Unlock()
+		c.run(batch)
+		select {
+		case o := <-req.done:
+			c.mu.Lock()
+			if len(c.queue) == 0 {
+				c.leading = false
+			} else {
+				c.queue[0].done <- outcome{lead: true}
+			}
+			c.mu.Unlock()
+			return o.err
+		default:
+		}
+		c.mu.Lock()
+	}
+}
+
+// close refuses transactions from now on; a batch in progress finishes.
+func (c *committer) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+}
+
+// run executes one batch and answers every request in it.
+func (c *committer) run(batch []*txRequest) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- outcome{err: err} // gave up while queued: never ran
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The transaction outlives any one caller's context; each fn's
+	// statements still run under its own.
+	tx, err := c.w.BeginTx(context.WithoutCancel(live[0].ctx), nil)
+	if err != nil {
+		err = fmt.Errorf("sqldb: begin: %w", err)
+		for _, r := range live {
+			r.done <- outcome{err: err}
+		}
+		return
+	}
+	if len(live) == 1 {
+		r := live[0]
+		if err := call(r.fn, tx); err != nil {
+			_ = tx.Rollback()
+			r.done <- outcome{err: err}
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			r.done <- outcome{err: fmt.Errorf("sqldb: commit: %w", err)}
+			return
+		}
+		r.done <- outcome{err: nil}
+		return
+	}
+
+	var ok []*txRequest
+	abort := func(cause error) {
+		_ = tx.Rollback()
+		for _, r := range ok {
+			r.done <- outcome{err: errors.Join(errBatchAborted, cause)}
+		}
+	}
+	for i, r := range live {
+		if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "SAVEPOINT grp"); err != nil {
+			// The transaction is gone: nothing in it holds.
+			abort(err)
+			for _, rest := range live[i:] {
+				rest.done <- outcome{err: errors.Join(errBatchAborted, err)}
+			}
+			return
+		}
+		ferr := call(r.fn, tx)
+		if ferr == nil {
+			if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "RELEASE grp"); err != nil {
+				ferr = err
+			} else {
+				ok = append(ok, r)
+				continue
+			}
+		}
+		if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "ROLLBACK TO grp"); err != nil {
+			// SQLite rolled the whole transaction back (an interrupted
+			// write does): the earlier fns' effects are gone too.
+			abort(err)
+			r.done <- outcome{err: ferr}
+			for _, rest := range live[i+1:] {
+				rest.done <- outcome{err: errors.Join(errBatchAborted, err)}
+			}
+			return
+		}
+		_, _ = tx.ExecContext(context.WithoutCancel(r.ctx), "RELEASE grp")
+		r.done <- outcome{err: ferr}
+	}
+	if len(ok) == 0 {
+		_ = tx.Rollback()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("sqldb: commit: %w", err)
+		for _, r := range ok {
+			r.done <- outcome{err: errors.Join(errBatchAborted, err)}
+		}
+		return
+	}
+	for _, r := range ok {
+		r.done <- outcome{err: nil}
+	}
+}
+
+// call runs fn, turning a panic into an error so one caller's bug cannot
+// take the shared writer down.
+func call(fn func(tx *sql.Tx) error, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqldb: panic in transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}

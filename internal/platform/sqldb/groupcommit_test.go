@@ -1,0 +1,220 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openGroupTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), Options{Dir: t.TempDir(), Name: "grp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE items (id BIGINT PRIMARY KEY, n BIGINT NOT NULL CHECK (n >= 0))`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// queued waits until n transactions wait behind the one being run.
+func queued(t *testing.T, db *DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.commit.mu.Lock()
+		got := len(db.commit.queue)
+		db.commit.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions queued, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func count(t *testing.T, db *DB) (n int) {
+	t.Helper()
+	if err := db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestGroupCommit queues transactions behind a slow one, so they share a
+// commit, and checks each caller gets its own outcome: failures, a panic
+// and a context cancelled while queued change nothing; the rest commit.
+func TestGroupCommit(t *testing.T) {
+	db := openGroupTest(t)
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			<-release
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
+			return err
+		})
+	}()
+	queued(t, db, 0) // the first one leads
+	time.Sleep(10 * time.Millisecond)
+
+	const n = 20
+	errs := make([]error, n)
+	cancelled, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx := t.Context()
+			if i == 7 {
+				ctx = cancelled
+			}
+			errs[i] = db.Tx(ctx, func(tx *sql.Tx) error {
+				switch i {
+				case 3:
+					panic("a bug in one caller")
+				case 5:
+					// A CHECK violation after a write: the savepoint undoes both.
+					if _, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1005, 1)`); err != nil {
+						return err
+					}
+					_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1006, -1)`)
+					return err
+				case 9:
+					return errors.New("changed my mind")
+				}
+				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i+1)
+				return err
+			})
+		})
+	}
+	queued(t, db, n)
+	cancel()
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		wantErr := i == 3 || i == 5 || i == 7 || i == 9
+		if (err != nil) != wantErr {
+			t.Errorf("transaction %d: err %v, want error %v", i, err, wantErr)
+		}
+	}
+	if !IsCheckViolation(errs[5]) || !errors.Is(errs[7], context.Canceled) {
+		t.Errorf("errors lost their cause: %v, %v", errs[5], errs[7])
+	}
+	if got, want := count(t, db), 1+n-4; got != want {
+		t.Errorf("%d rows, want %d", got, want)
+	}
+	var stray int
+	_ = db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items WHERE id >= 1000`).Scan(&stray)
+	if stray != 0 {
+		t.Error("a failed transaction's first write was kept")
+	}
+}
+
+// TestGroupCommitRetriesWhenTheSharedTransactionIsLost makes one fn end the
+// whole SQLite transaction (as an interrupted write does): the fns that had
+// succeeded before it in the batch must not be told they committed; Tx runs
+// them again and they commit once.
+func TestGroupCommitRetriesWhenTheSharedTransactionIsLost(t *testing.T) {
+	db := openGroupTest(t)
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			<-release
+			return nil
+		})
+	}()
+	time.Sleep(10 * time.Millisecond)
+	var (
+		wg    sync.WaitGroup
+		runs  sync.Map
+		mu    sync.Mutex
+		order []int
+	)
+	errs := make([]error, 4)
+	for i := range 4 {
+		wg.Go(func() {
+			errs[i] = db.Tx(t.Context(), func(tx *sql.Tx) error {
+				v, _ := runs.LoadOrStore(i, new(int))
+				*v.(*int)++
+				mu.Lock()
+				order = append(order, i)
+				mu.Unlock()
+				if i == 2 && *v.(*int) == 1 {
+					// Ends the transaction behind database/sql's back.
+					if _, err := tx.Exec(`ROLLBACK`); err != nil {
+						return err
+					}
+					return errors.New("lost the transaction")
+				}
+				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i)
+				return err
+			})
+		})
+		queued(t, db, i+1) // queue in order 0, 1, 2, 3
+	}
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if (err != nil) != (i == 2) {
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+	if got := count(t, db); got != 3 {
+		t.Errorf("%d rows, want 3 (0, 1 and 3, each once): runs in order %v", got, order)
+	}
+	// 0 and 1 ran before the loss, in the same batch: they ran again.
+	if v, _ := runs.Load(0); *v.(*int) != 2 {
+		t.Errorf("transaction 0 ran %d times, want 2 (runs in order %v): was the batch shared?", *v.(*int), order)
+	}
+}
+
+func TestGroupCommitAfterClose(t *testing.T) {
+	db := openGroupTest(t)
+	db.Close()
+	err := db.Tx(t.Context(), func(*sql.Tx) error { return nil })
+	if err == nil {
+		t.Fatal("a transaction ran on a closed database")
+	}
+}
+
+func BenchmarkConcurrentTx(b *testing.B) {
+	for _, workers := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			db, err := Open(b.Context(), Options{Dir: b.TempDir(), Name: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Write().ExecContext(b.Context(), `CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, n BIGINT NOT NULL)`); err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(workers)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := db.Tx(b.Context(), func(tx *sql.Tx) error {
+						_, err := tx.Exec(`INSERT INTO items (n) VALUES (1)`)
+						return err
+					}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
