@@ -22,25 +22,32 @@ import (
 type store struct {
 	db   *sqldb.DB
 	read *cartdb.Queries
+	// write holds the same queries prepared on the write pool, bound to
+	// each write transaction with WithTx (see sqldb.DB.Write).
+	write *cartdb.Queries
 }
 
-// newStore prepares every query on the read pool once; writes use
-// cartdb.New(tx), unprepared (statements of the read pool cannot be bound to
-// a transaction of the write pool). Preparing also checks, at start-up, that
-// the database has been migrated.
+// newStore prepares every query once on the read pool and once on the write
+// pool (statements of one pool cannot be bound to a transaction of the
+// other). Preparing also checks, at start-up, that the database has been
+// migrated.
 func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	read, err := cartdb.Prepare(ctx, db.Read())
 	if err != nil {
 		return nil, fmt.Errorf("cart: prepare queries (is the database migrated?): %w", err)
 	}
-	return &store{db: db, read: read}, nil
+	write, err := cartdb.Prepare(ctx, db.Write())
+	if err != nil {
+		return nil, fmt.Errorf("cart: prepare queries: %w", err)
+	}
+	return &store{db: db, read: read, write: write}, nil
 }
 
 // tx runs fn in one write transaction (retried by sqldb on transient
 // conflicts), with the generated queries bound to it.
 func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *cartdb.Queries) error) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		return fn(tx, cartdb.New(tx))
+		return fn(tx, s.write.WithTx(tx))
 	})
 }
 

@@ -204,9 +204,12 @@ type CatalogReader interface {
 
 // Service is the inventory. It is safe for concurrent use.
 type Service struct {
-	cfg     Config
-	db      *sqldb.DB
-	read    *inventorydb.Queries
+	cfg  Config
+	db   *sqldb.DB
+	read *inventorydb.Queries
+	// writeQ holds the same queries prepared on the write pool, bound to
+	// each write transaction with WithTx (see sqldb.DB.Write).
+	writeQ  *inventorydb.Queries
 	events  *outbox.Relay
 	catalog CatalogReader // nil: no demo seeding
 	log     *slog.Logger
@@ -236,7 +239,11 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, catalog CatalogReader, 
 	if err != nil {
 		return nil, fmt.Errorf("inventory: prepare queries (is the database migrated?): %w", err)
 	}
-	return &Service{cfg: cfg, db: db, read: read, events: events, catalog: catalog, log: log, now: time.Now}, nil
+	write, err := inventorydb.Prepare(ctx, db.Write())
+	if err != nil {
+		return nil, fmt.Errorf("inventory: prepare queries: %w", err)
+	}
+	return &Service{cfg: cfg, db: db, read: read, writeQ: write, events: events, catalog: catalog, log: log, now: time.Now}, nil
 }
 
 // Run releases expired reservations every SweepInterval until ctx is done,
@@ -277,7 +284,7 @@ func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *inventorydb.
 	var err error
 	for range attempts {
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			return fn(tx, inventorydb.New(tx))
+			return fn(tx, s.writeQ.WithTx(tx))
 		})
 		if err == nil {
 			if s.events != nil {

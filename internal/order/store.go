@@ -41,6 +41,9 @@ type record struct {
 type store struct {
 	db   *sqldb.DB
 	read *orderdb.Queries
+	// write holds the same queries prepared on the write pool, bound to
+	// each write transaction with WithTx (see sqldb.DB.Write).
+	write *orderdb.Queries
 }
 
 func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
@@ -48,13 +51,17 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("order: prepare queries (is the database migrated?): %w", err)
 	}
-	return &store{db: db, read: read}, nil
+	write, err := orderdb.Prepare(ctx, db.Write())
+	if err != nil {
+		return nil, fmt.Errorf("order: prepare queries: %w", err)
+	}
+	return &store{db: db, read: read, write: write}, nil
 }
 
 // tx runs fn in one write transaction (retried by sqldb on transient
 // conflicts).
 func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *orderdb.Queries) error) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, orderdb.New(tx)) })
+	return s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, s.write.WithTx(tx)) })
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

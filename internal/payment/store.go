@@ -43,6 +43,9 @@ const (
 type store struct {
 	db   *sqldb.DB
 	read *paymentdb.Queries
+	// write holds the same queries prepared on the write pool, bound to
+	// each write transaction with WithTx (see sqldb.DB.Write).
+	write *paymentdb.Queries
 }
 
 func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
@@ -50,7 +53,11 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payment: prepare queries (is the database migrated?): %w", err)
 	}
-	return &store{db: db, read: read}, nil
+	write, err := paymentdb.Prepare(ctx, db.Write())
+	if err != nil {
+		return nil, fmt.Errorf("payment: prepare queries: %w", err)
+	}
+	return &store{db: db, read: read, write: write}, nil
 }
 
 // write runs fn in a write transaction, retrying the whole of it when a
@@ -60,7 +67,7 @@ func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *paymentdb.Qu
 	const attempts = 5
 	var err error
 	for range attempts {
-		err = s.store.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, paymentdb.New(tx)) })
+		err = s.store.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, s.store.write.WithTx(tx)) })
 		if err == nil {
 			if s.events != nil {
 				s.events.Notify()

@@ -200,7 +200,7 @@ func newID() string {
 func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *pricingdb.Queries) error) error {
 	var err error
 	for range 2 {
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, pricingdb.New(tx)) })
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, s.store.write.WithTx(tx)) })
 		if err == nil {
 			if s.events != nil {
 				s.events.Notify()

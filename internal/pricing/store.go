@@ -19,11 +19,14 @@ import (
 // (`go tool sqlc generate -f internal/pricing/sqlc.yaml`). The queries use
 // sqlc.arg() so they also parse with sqlc's sqlite engine (`sqlc vet`).
 
-// store reads through prepared statements on the read pool; writes use
-// pricingdb.New(tx) inside the service's write transactions.
+// store runs prepared statements: on the read pool for reads, bound to the
+// service's write transactions for writes.
 type store struct {
 	db   *sqldb.DB
 	read *pricingdb.Queries
+	// write holds the same queries prepared on the write pool, bound to
+	// each write transaction with WithTx (see sqldb.DB.Write).
+	write *pricingdb.Queries
 }
 
 // newStore prepares every query once (which also checks, at start-up, that
@@ -33,7 +36,11 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pricing: prepare queries (is the database migrated?): %w", err)
 	}
-	return &store{db: db, read: read}, nil
+	write, err := pricingdb.Prepare(ctx, db.Write())
+	if err != nil {
+		return nil, fmt.Errorf("pricing: prepare queries: %w", err)
+	}
+	return &store{db: db, read: read, write: write}, nil
 }
 
 // readTx runs fn in a read-only transaction on the read pool, so its

@@ -184,7 +184,11 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // read-only: writes must go through Tx.
 func (db *DB) Read() *sql.DB { return db.r }
 
-// Write is the pool for writes outside Tx (rare: prefer Tx).
+// Write is the pool for writes outside Tx (rare: prefer Tx), and where the
+// statements of write transactions are prepared: a statement prepared on
+// Write and bound to a transaction of Tx with tx.StmtContext (sqlc's
+// Queries.WithTx) is parsed once per connection, not once per use; on
+// SQLite the writer has a single connection.
 func (db *DB) Write() *sql.DB { return db.w }
 
 // Ping checks the database answers, for readiness probes.
