@@ -2,9 +2,7 @@ package order
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -133,19 +131,6 @@ func requestHash(req orderapi.CheckoutRequest) string {
 	return hex.EncodeToString(h[:])
 }
 
-// newToken returns a guest's secret order token and its stored hash.
-func newToken() (token, hash string) {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // never fails since Go 1.24
-	token = base64.RawURLEncoding.EncodeToString(b[:])
-	return token, hashToken(token)
-}
-
-func hashToken(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
-}
-
 // Checkout places an order for the tenant in ctx: it validates and prices
 // the request, writes the order as pending, and drives the saga to
 // confirmed (the answer carries the guest's token) or cancelled (the error
@@ -183,8 +168,8 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 		return orderapi.Order{}, fmt.Errorf("%w: quote without lines, total or currency", ErrUnavailable)
 	}
 
-	token, tokenHash := newToken()
 	rec := newRecord(s.newID(), s.now(), q, req, cartID)
+	token, tokenHash := s.tokens.token(tenant, rec.ID)
 	rec.tenant, rec.key, rec.requestHash, rec.tokenHash = tenant, key, hash, tokenHash
 	if err := s.store.insert(ctx, rec); err != nil {
 		if sqldb.IsUniqueViolation(err) {
@@ -290,7 +275,12 @@ func (s *Service) replay(ctx context.Context, prior record, hash string) (ordera
 	if err != nil {
 		return orderapi.Order{}, err
 	}
-	return answer(rec)
+	o, err := answer(rec)
+	if err != nil {
+		return o, err
+	}
+	o.Token, _ = s.tokens.token(rec.tenant, rec.ID)
+	return o, nil
 }
 
 // answer is the checkout answer for a finished saga.

@@ -17,6 +17,10 @@ import (
 // operations (public, the order token as key), and the admin lifecycle
 // under /api/v1/admin/orders (admin bearer token, enforced by the platform).
 func (s *Service) Routes(api *web.API) {
+	// Orders are unique per Idempotency-Key (with the request's hash), so a
+	// retried checkout finds its order here, token included: the platform
+	// need not keep a second copy of the answer.
+	api.OwnsIdempotency(http.MethodPost, "/api/v1/checkout")
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"orders"}
 		return web.Public(op)

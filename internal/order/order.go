@@ -194,7 +194,8 @@ type Service struct {
 	now    func() time.Time
 	newID  func() string
 	// crash ends the process at a Config.CrashAfter point; tests replace it.
-	crash func()
+	crash  func()
+	tokens tokens
 }
 
 // New returns the order service on db, which must be migrated with
@@ -221,8 +222,12 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, deps Deps, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	tk, err := loadTokens(ctx, db, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	return &Service{cfg: cfg, store: st, deps: deps, events: events, log: log, now: time.Now, newID: newID,
-		crash: func() { os.Exit(99) }}, nil
+		crash: func() { os.Exit(99) }, tokens: tk}, nil
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows land at the end of

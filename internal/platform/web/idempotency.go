@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -176,10 +177,16 @@ func keepOutcome(status int) bool {
 	return status > 0 && status < 500
 }
 
-func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slog.Logger) http.Handler {
+// middleware keeps outcomes by key, except for the operations in own
+// (method and path → true), which handle Idempotency-Key themselves.
+func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slog.Logger, own *sync.Map) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, ok := own.Load(r.Method + " " + r.URL.Path); ok {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -134,7 +134,7 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 	if s.deps.Idempotency != nil {
-		h = s.deps.Idempotency.middleware(h, s.cfg.MaxBodyBytes, s.log)
+		h = s.deps.Idempotency.middleware(h, s.cfg.MaxBodyBytes, s.log, s.api.ownKeys)
 	}
 	h = s.tenant(h)
 	h = s.limitBody(h)

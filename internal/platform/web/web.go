@@ -17,6 +17,7 @@ import (
 	"path"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -69,6 +70,17 @@ func (c *Config) Validate() error {
 // API is the huma API services register their operations on.
 type API struct {
 	huma.API
+	// ownKeys holds "METHOD /path" of operations that handle
+	// Idempotency-Key themselves.
+	ownKeys *sync.Map
+}
+
+// OwnsIdempotency tells the platform that the operation at method and path
+// (a fixed path, no wildcards) keeps its own Idempotency-Key outcomes, as
+// the checkout does with its orders: the platform's layer then passes its
+// requests through instead of storing their answers a second time.
+func (a *API) OwnsIdempotency(method, path string) {
+	a.ownKeys.Store(method+" "+path, true)
 }
 
 // The security scheme names used in the OpenAPI document.
@@ -151,7 +163,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.adminAuth(api))
-	s.api = &API{API: api}
+	s.api = &API{API: api, ownKeys: &sync.Map{}}
 
 	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))
 	s.mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
