@@ -302,6 +302,7 @@ func TestCheckoutIdempotency(t *testing.T) {
 			body := checkoutBody(email, "tok_visa", map[string]int{sku: 2})
 			key := "retry-" + randomHex(8)
 			ids := make([]string, 20)
+			tokens := make([]string, 20)
 			var wg sync.WaitGroup
 			for i := range ids {
 				wg.Go(func() {
@@ -312,14 +313,20 @@ func TestCheckoutIdempotency(t *testing.T) {
 					}
 					var o order
 					_ = json.Unmarshal(r.Body, &o)
-					ids[i] = o.ID
+					ids[i], tokens[i] = o.ID, o.Token
 				})
 			}
 			wg.Wait()
-			for _, id := range ids {
-				if id == "" || id != ids[0] {
-					t.Fatalf("order IDs %v: want one order", ids)
+			for i, id := range ids {
+				if id == "" || id != ids[0] || tokens[i] == "" || tokens[i] != tokens[0] {
+					t.Fatalf("order IDs %v, tokens %v: want one order, every answer with its token", ids, tokens)
 				}
+			}
+			if r := s.p.Call("GET", "/api/v1/orders/"+ids[0]+"?token="+tokens[0], nil, nil); r.Status != http.StatusOK {
+				t.Errorf("the guest's token does not open the order: %d %s", r.Status, r.Body)
+			}
+			if r := s.p.Call("GET", "/api/v1/orders/"+ids[0]+"?token=wrong", nil, nil); r.Status != http.StatusNotFound {
+				t.Errorf("a wrong token: %d, want 404", r.Status)
 			}
 			if got := s.ordersOf(email); len(got) != 1 {
 				t.Fatalf("%d orders for %s, want 1", len(got), email)
