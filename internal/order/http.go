@@ -139,11 +139,18 @@ func (s *Service) guestCancel(ctx context.Context, in *guestInput) (*orderOutput
 	return &orderOutput{Body: o}, nil
 }
 
-func (s *Service) requestReturn(ctx context.Context, in *struct {
-	guestInput
-	Body orderapi.ReturnCreate
-}) (*orderOutput, error) {
-	o, err := s.RequestReturn(ctx, in.ID, in.token(), in.Body)
+// returnInput repeats guestInput's fields: huma leaves parameters of an
+// embedded struct empty.
+type returnInput struct {
+	ID          string `path:"id" maxLength:"100"`
+	Token       string `query:"token" maxLength:"100" doc:"The order token from checkout."`
+	HeaderToken string `header:"X-Order-Token" maxLength:"100" doc:"The order token from checkout (instead of ?token=)."`
+	Body        orderapi.ReturnCreate
+}
+
+func (s *Service) requestReturn(ctx context.Context, in *returnInput) (*orderOutput, error) {
+	g := guestInput{ID: in.ID, Token: in.Token, HeaderToken: in.HeaderToken}
+	o, err := s.RequestReturn(ctx, in.ID, g.token(), in.Body)
 	if err != nil {
 		return nil, s.problem(err)
 	}

@@ -116,7 +116,7 @@ func randomHex(n int) string {
 // checkoutBody is a valid guest checkout of items (sku → quantity) paid
 // with token.
 func checkoutBody(email, token string, items map[string]int) map[string]any {
-	var lines []map[string]any
+	lines := []map[string]any{}
 	for sku, q := range items {
 		lines = append(lines, map[string]any{"sku": sku, "quantity": q})
 	}
@@ -491,6 +491,162 @@ func TestCrashMidSaga(t *testing.T) {
 					}
 					s.p.Stop()
 				})
+			}
+		})
+	}
+}
+
+// TestOrderLifecycle walks an order through everything after checkout,
+// over HTTP: a cart with a coupon, checkout, the guest's view, shipment
+// (capture), tracking to delivery, a return of one unit received with
+// restock and refund, a staff refund of shipping, a refund beyond what was
+// captured refused; and a second order cancelled before shipment. The
+// money invariant total_due = total − captured + refunded holds throughout.
+func TestOrderLifecycle(t *testing.T) {
+	t.Parallel()
+	for name, flags := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := openShop(t, flags(t))
+			sku := s.newSKU(10)
+			adm := s.admin()
+			check := func(o order) {
+				t.Helper()
+				if o.TotalDue.Amount != o.Total.Amount-o.Captured.Amount+o.Refunded.Amount {
+					t.Fatalf("total_due %d ≠ total %d − captured %d + refunded %d", o.TotalDue.Amount, o.Total.Amount, o.Captured.Amount, o.Refunded.Amount)
+				}
+			}
+			decode := func(r harness.Response, want int) order {
+				t.Helper()
+				if r.Status != want {
+					t.Fatalf("%d %s, want %d", r.Status, r.Body, want)
+				}
+				var o order
+				r.JSON(t, &o)
+				check(o)
+				return o
+			}
+
+			r := s.p.Call("POST", "/api/v1/carts", map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 2}}}, nil)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create cart: %d %s", r.Status, r.Body)
+			}
+			var cart struct {
+				ID string `json:"id"`
+			}
+			r.JSON(t, &cart)
+			if r = s.p.Call("PATCH", "/api/v1/carts/"+cart.ID, map[string]any{"coupon": "WELCOME10"}, nil); r.Status != http.StatusOK {
+				t.Fatalf("coupon on cart: %d %s", r.Status, r.Body)
+			}
+			body := checkoutBody("life@example.com", "tok_visa", nil)
+			delete(body, "items")
+			body["cart_id"] = cart.ID
+			o := decode(s.checkout(body, ""), http.StatusCreated)
+			if o.Status != "confirmed" || o.Token == "" || o.Captured.Amount != 0 {
+				t.Fatalf("checkout: %+v", o)
+			}
+			token := o.Token
+			// The cart learns it was checked out (from order.confirmed.v1).
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				r = s.p.Call("GET", "/api/v1/carts/"+cart.ID, nil, nil)
+				if strings.Contains(string(r.Body), `"status":"checked_out"`) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("cart not checked out: %s", r.Body)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if r = s.p.Call("GET", "/api/v1/orders/"+o.ID+"?token="+token, nil, nil); r.Status != http.StatusOK || strings.Contains(string(r.Body), `"token"`) {
+				t.Fatalf("guest view: %d %s (it must not repeat the token)", r.Status, r.Body)
+			}
+
+			var shipped struct {
+				order
+				Shipments []struct {
+					ID string `json:"id"`
+				} `json:"shipments"`
+			}
+			r = s.p.Call("POST", "/api/v1/admin/orders/"+o.ID+"/shipments", map[string]any{"carrier": "DHL", "tracking_number": "00340434161234567890"}, adm)
+			if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+				t.Fatalf("ship: %d %s", r.Status, r.Body)
+			}
+			r.JSON(t, &shipped)
+			check(shipped.order)
+			if shipped.Status != "shipped" || shipped.Captured != shipped.Total || len(shipped.Shipments) != 1 {
+				t.Fatalf("after shipment: %s", r.Body)
+			}
+			if pay, _ := s.payment(o.ID); pay.Captured != o.Total {
+				t.Fatalf("payment after shipment: %+v", pay)
+			}
+			o = decode(s.p.Call("POST", "/api/v1/admin/orders/"+o.ID+"/shipments/"+shipped.Shipments[0].ID+"/events", map[string]any{"status": "delivered", "location": "Berlin"}, adm), http.StatusOK)
+			if o.Status != "delivered" {
+				t.Fatalf("after delivery: %+v", o)
+			}
+			// The customer sees the tracking.
+			if r = s.p.Call("GET", "/api/v1/orders/"+o.ID, nil, map[string]string{"X-Order-Token": token}); !strings.Contains(string(r.Body), "00340434161234567890") || !strings.Contains(string(r.Body), "delivered") {
+				t.Fatalf("tracking not visible to the customer: %s", r.Body)
+			}
+
+			var returned struct {
+				order
+				Returns []struct {
+					ID     string `json:"id"`
+					Status string `json:"status"`
+				} `json:"returns"`
+			}
+			r = s.p.Call("POST", "/api/v1/orders/"+o.ID+"/returns?token="+token, map[string]any{"lines": []map[string]any{{"sku": sku, "quantity": 1}}, "reason": "broken"}, nil)
+			if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+				t.Fatalf("request return: %d %s", r.Status, r.Body)
+			}
+			r.JSON(t, &returned)
+			if len(returned.Returns) != 1 || returned.Returns[0].Status != "requested" {
+				t.Fatalf("return: %s", r.Body)
+			}
+			if r = s.p.Call("POST", "/api/v1/orders/"+o.ID+"/returns?token="+token, map[string]any{"lines": []map[string]any{{"sku": sku, "quantity": 5}}}, nil); r.Status != http.StatusUnprocessableEntity {
+				t.Errorf("returning more than shipped: %d %s", r.Status, r.Body)
+			}
+			before := s.stock(sku)
+			o = decode(s.p.Call("POST", "/api/v1/admin/orders/"+o.ID+"/returns/"+returned.Returns[0].ID+"/receive", map[string]any{"restock": []string{sku}}, adm), http.StatusOK)
+			if o.Refunded.Amount <= 0 || o.Refunded.Amount > o.Captured.Amount {
+				t.Fatalf("after the return: %+v", o)
+			}
+			if after := s.stock(sku); after.OnHand != before.OnHand+1 {
+				t.Errorf("restock: on hand %d → %d, want +1", before.OnHand, after.OnHand)
+			}
+			// Staff refunds the shipping too, twice with one key (one refund),
+			// then asks for more than is left.
+			left := o.Captured.Amount - o.Refunded.Amount
+			refund := map[string]any{"amount": map[string]any{"amount": 490, "currency": "EUR"}, "reason": "shipping", "key": "ship-refund"}
+			o = decode(s.p.Call("POST", "/api/v1/admin/orders/"+o.ID+"/refunds", refund, adm), http.StatusOK)
+			o2 := decode(s.p.Call("POST", "/api/v1/admin/orders/"+o.ID+"/refunds", refund, adm), http.StatusOK)
+			if o2.Refunded != o.Refunded {
+				t.Errorf("the same refund key refunded twice: %d then %d", o.Refunded.Amount, o2.Refunded.Amount)
+			}
+			r = s.p.Call("POST", "/api/v1/admin/orders/"+o.ID+"/refunds", map[string]any{"amount": map[string]any{"amount": left, "currency": "EUR"}, "reason": "too much", "key": "too-much"}, adm)
+			var p problem
+			r.JSON(t, &p)
+			if r.Status != http.StatusConflict || p.Code != "refund_exceeds_captured" {
+				t.Errorf("refund beyond captured: %d %s", r.Status, r.Body)
+			}
+			if pay, _ := s.payment(o.ID); pay.Refunded != o.Refunded {
+				t.Errorf("payment refunded %d, order says %d", pay.Refunded.Amount, o.Refunded.Amount)
+			}
+
+			// A second order, cancelled by the guest before shipment: stock
+			// back, authorization voided.
+			before = s.stock(sku)
+			o = decode(s.checkout(checkoutBody("life@example.com", "tok_visa", map[string]int{sku: 3}), ""), http.StatusCreated)
+			o = decode(s.p.Call("POST", "/api/v1/orders/"+o.ID+"/cancel?token="+o.Token, nil, nil), http.StatusOK)
+			if o.Status != "cancelled" {
+				t.Fatalf("guest cancel: %+v", o)
+			}
+			if after := s.stock(sku); after != before {
+				t.Errorf("stock after cancel %+v, want %+v", after, before)
+			}
+			if pay, _ := s.payment(o.ID); pay.Status != "voided" {
+				t.Errorf("payment after cancel: %+v", pay)
 			}
 		})
 	}
