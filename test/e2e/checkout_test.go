@@ -94,17 +94,22 @@ func (s *shop) newSKU(stock int64) string {
 			s.t.Fatalf("adjust stock: %d %s", r.Status, r.Body)
 		}
 	}
+	// Pricing and carts learn of products from catalog events: wait for both.
+	items := []map[string]any{{"sku": sku, "quantity": 1}}
 	deadline := time.Now().Add(15 * time.Second)
-	for {
-		r = s.p.Call("POST", "/api/v1/quote", map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}}, "country": "DE"}, nil)
-		if r.Status == http.StatusOK {
-			return sku
+	for _, probe := range []struct{ path, what string }{{"/api/v1/quote", "pricing"}, {"/api/v1/carts", "the cart service"}} {
+		for {
+			r = s.p.Call("POST", probe.path, map[string]any{"items": items}, nil)
+			if r.Status == http.StatusOK || r.Status == http.StatusCreated {
+				break
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("%s never learnt of %s: %d %s", probe.what, sku, r.Status, r.Body)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("pricing never learnt of %s: %d %s", sku, r.Status, r.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	return sku
 }
 
 func randomHex(n int) string {
