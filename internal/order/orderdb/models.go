@@ -59,3 +59,9 @@ type Shipment struct {
 	CreatedAt      int64
 	UpdatedAt      int64
 }
+
+type TokenSecret struct {
+	ID        int64
+	Secret    string
+	CreatedAt int64
+}
