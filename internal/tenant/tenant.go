@@ -1,8 +1,18 @@
 // Package tenant is the directory of the stores (tenants) one Mercato
-// deployment hosts, and of the host names each answers on. Every process
-// resolves the tenant of a request through its resolve endpoint (see
-// tenantapi.Client). In laptop mode it creates the "default" store,
-// answering on localhost.
+// deployment hosts: signup of new stores with their owner account, store
+// settings, plans and their limits, the host names each store answers on
+// (its <subdomain>.<base domain> and custom domains) and its API keys.
+//
+// Every process resolves the tenant of a request (by host, tenant ID or API
+// key) through the internal resolve endpoint, via tenantapi.Client and its
+// cache. In laptop mode the service creates the "default" store, answering
+// on localhost.
+//
+// Signup is a small saga: the store row is written as provisioning (it
+// resolves to nothing), the owner account is created by the identity
+// service, then the store is made active and tenant.created.v1 is written
+// in that transaction. When the owner cannot be created the store is marked
+// failed and gives its subdomain back; its ID is never reused.
 package tenant
 
 import (
@@ -12,28 +22,63 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
-	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
+	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Migrations creates the tenant directory's tables.
+// Migrations creates the tenant directory's tables. Apply outbox.Migrations
+// too.
 var Migrations = sqldb.Embedded(migrations, "migrations", "tenant_db_version")
 
-// ErrNotFound is returned for hosts and IDs of no active tenant.
-var ErrNotFound = errors.New("tenant: not found")
+// Errors the service returns; http.go maps each to a status and code.
+var (
+	ErrNotFound          = errors.New("tenant: not found")
+	ErrInvalid           = errors.New("tenant: invalid input")
+	ErrSubdomainTaken    = errors.New("tenant: subdomain already taken")
+	ErrDomainTaken       = errors.New("tenant: domain already mapped to a store")
+	ErrDomainNotFound    = errors.New("tenant: domain not found")
+	ErrDomainProtected   = errors.New("tenant: only custom domains can be removed")
+	ErrTooManyDomains    = errors.New("tenant: too many custom domains")
+	ErrAPIKeyNotFound    = errors.New("tenant: API key not found")
+	ErrTooManyAPIKeys    = errors.New("tenant: too many API keys")
+	ErrSignupKeyReused   = errors.New("tenant: Idempotency-Key used for another signup")
+	ErrSignupUnavailable = errors.New("tenant: signup is not configured in this process")
+	ErrOwner             = errors.New("tenant: owner account not created")
+	ErrConflict          = errors.New("tenant: concurrent change, try again")
+	ErrForbidden         = errors.New("tenant: not allowed")
+)
+
+// InputError is bad input, with the problem code and field it maps to. It
+// matches ErrInvalid.
+type InputError struct {
+	Code    string // e.g. invalid_subdomain, subdomain_reserved
+	Field   string // e.g. body.subdomain
+	Message string
+	Value   any
+}
+
+func (e *InputError) Error() string { return "tenant: " + e.Field + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InputError) Is(target error) bool { return target == ErrInvalid }
+
+// Owners creates a new store's first owner account: identityapi.Client,
+// or a fake in tests. ctx carries the new store's tenant.
+type Owners interface {
+	CreateOwner(ctx context.Context, o identityapi.OwnerCreate) (identityapi.OwnerTokens, error)
+}
 
 // Config is the tenant service's configuration.
 type Config struct {
@@ -41,12 +86,19 @@ type Config struct {
 	Default bool
 	// DefaultHosts are the host names of the default store.
 	DefaultHosts []string
+	// BaseDomain is the domain signed-up stores get a subdomain of.
+	BaseDomain string
+	// PublicPort is the port of store URLs in signup answers; 0, or the
+	// scheme's own port, gives URLs without one.
+	PublicPort int
 }
 
 // RegisterFlags registers the service's flags under prefix.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.BoolVar(&c.Default, prefix+"default", true, "create the default store on start")
 	fs.StringSliceVar(&c.DefaultHosts, prefix+"default-hosts", []string{"localhost", "127.0.0.1", "::1"}, "host names the default store answers on")
+	fs.StringVar(&c.BaseDomain, prefix+"base-domain", "localhost", "domain whose subdomains signed-up stores answer on (<subdomain>.<base-domain>)")
+	fs.IntVar(&c.PublicPort, prefix+"public-port", 8080, "port in the store URLs signup answers with (0 for none)")
 }
 
 // Validate checks the configuration.
@@ -54,24 +106,69 @@ func (c *Config) Validate() error {
 	if c.Default && len(c.DefaultHosts) == 0 {
 		return errors.New("tenant: the default store needs at least one host")
 	}
+	if c.BaseDomain != "" && !validHost(strings.ToLower(c.BaseDomain), true) {
+		return fmt.Errorf("tenant: base domain %q is not a host name", c.BaseDomain)
+	}
+	if c.PublicPort < 0 || c.PublicPort > 65535 {
+		return fmt.Errorf("tenant: public port %d out of range", c.PublicPort)
+	}
 	return nil
 }
 
 // Service keeps the tenant directory. It is safe for concurrent use.
 type Service struct {
 	cfg    Config
-	db     *sqldb.DB
+	store  *store
+	owners Owners // nil: signup answers 503
 	events *outbox.Relay
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// New returns the service.
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+// Option changes a Service being built by New.
+type Option func(*Service)
+
+// WithOwners lets the service sign up stores, creating their owners
+// through o (identityapi.NewClient on the identity service).
+func WithOwners(o Owners) Option {
+	return func(s *Service) { s.owners = o }
+}
+
+// WithClock makes the service read the time from now (tests).
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = now }
+}
+
+// New returns the service on db, which must be migrated with
+// outbox.Migrations and Migrations. events is woken after writes that added
+// events; nil is fine (tests).
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
+	if cfg.BaseDomain == "" {
+		cfg.BaseDomain = "localhost"
+	}
+	cfg.BaseDomain = strings.ToLower(strings.TrimSuffix(cfg.BaseDomain, "."))
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, db: db, events: events, log: log, now: time.Now}, nil
+	if db == nil {
+		return nil, errors.New("tenant: no database")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// New has no context (its signature is the runner's); preparing
+	// statements is quick and bounded here instead.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := newStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: st, events: events, log: log, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Start creates the default store when configured to, before requests arrive.
@@ -89,48 +186,59 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run has nothing to consume yet; it returns when ctx is done.
+// Run has nothing to consume; it returns when ctx is done.
 func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
 
-// Ensure creates tenant id with the given hosts unless it exists, and reports
-// whether it created it. tenant.created.v1 is written in the same transaction.
+// notify wakes the relay after a commit that wrote events.
+func (s *Service) notify() {
+	if s.events != nil {
+		s.events.Notify()
+	}
+}
+
+// Ensure creates active store id with the given (system) hosts unless it
+// exists, and reports whether it created it. tenant.created.v1 is written
+// in the same transaction.
 func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (created bool, err error) {
 	if !tenancy.Valid(id) {
 		return false, fmt.Errorf("ensure tenant: invalid id %q", id)
 	}
 	now := s.now()
 	ctx = tenancy.WithID(ctx, id)
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	lower := make([]string, len(hosts))
+	for i, h := range hosts {
+		lower[i] = strings.ToLower(h)
+	}
+	set := defaultSettings(name)
+	err = s.store.tx(ctx, func(tx *sql.Tx, q *tenantdb.Queries) error {
 		created = false
-		res, err := tx.ExecContext(ctx,
-			`INSERT INTO tenants (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING`,
-			id, name, now.UnixMicro())
+		n, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
+			ID: id, Name: set.Name, Status: "active", Plan: tenantapi.PlanEnterprise,
+			Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
+			CreatedAt: micros(now),
+		})
 		if err != nil {
 			return fmt.Errorf("create tenant %s: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return nil
 		}
-		for _, h := range hosts {
-			_, err := tx.ExecContext(ctx, `INSERT INTO domains (host, tenant_id, created_at) VALUES ($1, $2, $3)`,
-				strings.ToLower(h), id, now.UnixMicro())
+		for _, h := range lower {
+			err := q.InsertDomain(ctx, tenantdb.InsertDomainParams{Host: h, TenantID: id, Kind: tenantapi.DomainSystem, CreatedAt: micros(now)})
 			if err != nil {
 				return fmt.Errorf("map host %s to tenant %s: %w", h, id, err)
 			}
 		}
-		ev, err := outbox.NewEvent(ctx, "tenant", tenantapi.SubjectTenantCreated, now,
-			tenantapi.TenantCreated{TenantID: id, Name: name, Hosts: hosts})
-		if err != nil {
-			return err
-		}
 		created = true
-		return outbox.Add(ctx, tx, ev)
+		return addEvent(ctx, tx, tenantapi.SubjectTenantCreated, now, tenantapi.TenantCreated{
+			TenantID: id, Name: set.Name, Hosts: lower, Plan: tenantapi.PlanEnterprise, Settings: &set,
+		})
 	})
-	if err == nil && created && s.events != nil {
-		s.events.Notify()
+	if err == nil && created {
+		s.notify()
 	}
 	return created, err
 }
@@ -140,11 +248,9 @@ func (s *Service) Resolve(ctx context.Context, host, id string) (string, error) 
 	var tenant string
 	var err error
 	if id != "" {
-		err = s.db.Read().QueryRowContext(ctx, `SELECT id FROM tenants WHERE id = $1 AND status = 'active'`, id).Scan(&tenant)
+		tenant, err = s.store.read.ResolveID(ctx, id)
 	} else {
-		err = s.db.Read().QueryRowContext(ctx,
-			`SELECT t.id FROM domains d JOIN tenants t ON t.id = d.tenant_id WHERE d.host = $1 AND t.status = 'active'`,
-			strings.ToLower(host)).Scan(&tenant)
+		tenant, err = s.store.read.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
@@ -155,36 +261,15 @@ func (s *Service) Resolve(ctx context.Context, host, id string) (string, error) 
 	return tenant, nil
 }
 
-type resolveInput struct {
-	Host string `query:"host" maxLength:"253" doc:"Host name of the request."`
-	ID   string `query:"id" maxLength:"63" doc:"Tenant ID, taking precedence over host."`
+// currentTenant is the tenant of ctx, for the admin operations.
+func currentTenant(ctx context.Context) (string, error) {
+	t, err := tenancy.ID(ctx)
+	if err != nil {
+		return "", fmt.Errorf("tenant: %w", err)
+	}
+	return t, nil
 }
 
-type resolveOutput struct {
-	Body tenantapi.Resolution
-}
+func micros(t time.Time) int64 { return t.UnixMicro() }
 
-// Routes registers the internal resolve endpoint used by every process's
-// web platform. It lives outside /api/, so resolving needs no tenant.
-func (s *Service) Routes(api *web.API) {
-	huma.Register(api, web.Public(huma.Operation{
-		OperationID: "resolve-tenant",
-		Method:      http.MethodGet,
-		Path:        tenantapi.ResolvePath,
-		Summary:     "Resolve a host name or tenant ID to a tenant",
-		Tags:        []string{"internal"},
-		Hidden:      true,
-	}), func(ctx context.Context, in *resolveInput) (*resolveOutput, error) {
-		if in.Host == "" && in.ID == "" {
-			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "host or id is required")
-		}
-		id, err := s.Resolve(ctx, in.Host, in.ID)
-		if errors.Is(err, ErrNotFound) {
-			return nil, web.Error(http.StatusNotFound, "unknown_tenant", "no store answers at this host or tenant ID")
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &resolveOutput{Body: tenantapi.Resolution{TenantID: id}}, nil
-	})
-}
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

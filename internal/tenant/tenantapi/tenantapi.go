@@ -1,119 +1,302 @@
-// Package tenantapi is the tenant service's contract: its events and a
-// client that resolves hosts and tenant IDs, with a cache, for the web
+// Package tenantapi is the tenant service's contract: the bodies of its
+// REST operations (signup, store settings, custom domains, API keys, plan
+// limits), the payloads of its events, the plan-limit check other services
+// run before creating a product or a staff account, and a client that
+// resolves hosts, tenant IDs and API keys, with a cache, for the web
 // platform of every process.
+//
+// Fields are only ever added.
 package tenantapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
-
-	"github.com/maypok86/otter/v2"
-
-	"github.com/mercato/mercato/internal/platform/web"
 )
 
-// SubjectTenantCreated is published when a store is created.
-const SubjectTenantCreated = "tenant.created.v1"
+// Source is the service name events carry.
+const Source = "tenant"
+
+// Event subjects (and types) the tenant service publishes.
+const (
+	// SubjectTenantCreated is published when a store goes live: at signup,
+	// once its owner account exists, or when configuration creates one.
+	SubjectTenantCreated = "tenant.created.v1"
+	// SubjectTenantUpdated is published when a store's settings change.
+	SubjectTenantUpdated = "tenant.updated.v1"
+)
 
 // TenantCreated is the payload of tenant.created.v1.
 type TenantCreated struct {
 	TenantID string   `json:"tenant_id"`
 	Name     string   `json:"name"`
 	Hosts    []string `json:"hosts"`
+	// Plan and Settings were added with signup; events of stores created
+	// before carry none.
+	Plan     string    `json:"plan,omitempty"`
+	Settings *Settings `json:"settings,omitempty"`
 }
 
-// Resolution is the answer of the resolve endpoint.
+// TenantUpdated is the payload of tenant.updated.v1: the settings after the
+// change.
+type TenantUpdated struct {
+	TenantID string   `json:"tenant_id"`
+	Settings Settings `json:"settings"`
+}
+
+// Limits of the contract, also enforced by the service.
+const (
+	MaxStoreName  = 100
+	MaxLogo       = 500
+	MaxKeyName    = 100
+	MaxHost       = 253
+	MaxAPIKeys    = 50
+	MaxDomains    = 20
+	MaxLocale     = 35
+	MinSubdomain  = 3
+	MaxSubdomain  = 63
+	MaxEmail      = 254
+	MaxPassword   = 128
+	MaxPersonName = 100
+)
+
+// Plans.
+const (
+	PlanFree       = "free"
+	PlanPro        = "pro"
+	PlanEnterprise = "enterprise"
+)
+
+// Store statuses a Store can show.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+)
+
+// Domain kinds.
+const (
+	// DomainSystem hosts come from configuration (localhost for the
+	// default store).
+	DomainSystem = "system"
+	// DomainSubdomain is the <subdomain>.<base domain> host of a signup.
+	DomainSubdomain = "subdomain"
+	// DomainCustom hosts are added (and removed) by the store.
+	DomainCustom = "custom"
+)
+
+// API key kinds (also the role of a request made with one: auth.RolePublishable
+// and auth.RoleSecret).
+const (
+	KeyPublishable = "publishable"
+	KeySecret      = "secret"
+)
+
+// Signup is the body of POST /api/v1/tenants: a new store and its owner.
+type Signup struct {
+	StoreName string `json:"store_name" minLength:"1" maxLength:"100" doc:"The store's name, shown to its customers. Stored as given; render it escaped." example:"Acme Coffee"`
+	Subdomain string `json:"subdomain" minLength:"3" maxLength:"63" doc:"The store answers at <subdomain>.<base domain>: 3 to 63 of a-z, 0-9 and '-', not starting or ending with '-'; some names are reserved." example:"acme"`
+	Email     string `json:"email" minLength:"3" maxLength:"254" doc:"The owner's email; the owner signs in with it." example:"owner@acme.example"`
+	Password  string `json:"password" minLength:"1" maxLength:"128" doc:"The owner's password (the identity service's rules: at least 10 characters, not a common one)."`
+	OwnerName string `json:"owner_name,omitempty" maxLength:"100" doc:"The owner's name; the email's local part when absent."`
+	Plan      string `json:"plan,omitempty" enum:"free,pro,enterprise" default:"free" doc:"The plan, with its limits (see GET /api/v1/admin/store/limits)."`
+}
+
+// SignupResult is the answer of a signup: the new store, where it answers,
+// and its owner's tokens.
+type SignupResult struct {
+	Store Store `json:"store"`
+	// URL is the store's address on the base domain (scheme http on a
+	// laptop base domain, https otherwise; the port is the caller's to add
+	// on a laptop).
+	URL     string `json:"url" example:"https://acme.mercato.example"`
+	OwnerID string `json:"owner_id,omitempty" doc:"The owner's staff account ID."`
+	// The owner's tokens. A retried signup whose owner was created by an
+	// earlier attempt answers without them: the owner signs in instead.
+	AccessToken  string `json:"access_token,omitempty" doc:"Short-lived access token of the owner; send as Authorization: Bearer."`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	TokenType    string `json:"token_type,omitempty" example:"Bearer"`
+	ExpiresIn    int64  `json:"expires_in,omitempty" doc:"Seconds until the access token expires."`
+}
+
+// Settings are a store's editable settings.
+type Settings struct {
+	Name         string `json:"name" doc:"The store's name, as given: render it escaped."`
+	Logo         string `json:"logo" doc:"An http(s) URL or a /path reference to the logo; empty for none."`
+	Currency     string `json:"currency" doc:"ISO 4217 currency of the store's prices." example:"EUR"`
+	TaxInclusive bool   `json:"tax_inclusive" doc:"Whether prices include tax."`
+	Locale       string `json:"locale" doc:"BCP 47 language tag of the storefront." example:"en-GB"`
+}
+
+// Store is a store: its settings, plan and hosts.
+type Store struct {
+	ID        string `json:"id" doc:"The tenant ID."`
+	Subdomain string `json:"subdomain,omitempty"`
+	Plan      string `json:"plan" enum:"free,pro,enterprise"`
+	Status    string `json:"status" enum:"active,suspended"`
+	Settings
+	Hosts     []string  `json:"hosts" doc:"Host names the store answers on."`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// MarshalJSON escapes <, > and & in strings (as \u003c…): names are stored
+// as given, markup included, and must not come back as markup even where a
+// careless client pastes the JSON into a page. The platform's encoder does
+// not escape HTML itself.
+func (s Store) MarshalJSON() ([]byte, error) {
+	type plain Store
+	return json.Marshal(plain(s))
+}
+
+// StoreUpdate is the body of PATCH /api/v1/admin/store: absent fields stay.
+type StoreUpdate struct {
+	Name         *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
+	Logo         *string `json:"logo,omitempty" maxLength:"500" doc:"An http(s) URL or a /path reference; empty removes the logo."`
+	Currency     *string `json:"currency,omitempty" minLength:"3" maxLength:"3" example:"EUR"`
+	TaxInclusive *bool   `json:"tax_inclusive,omitempty"`
+	Locale       *string `json:"locale,omitempty" minLength:"2" maxLength:"35" example:"en-GB"`
+}
+
+// DomainCreate is the body of POST /api/v1/admin/store/domains.
+type DomainCreate struct {
+	Host string `json:"host" minLength:"1" maxLength:"253" doc:"A host name outside the base domain, e.g. shop.example.com; stored lowercase." example:"shop.acme.example"`
+}
+
+// Domain is a host name a store answers on.
+type Domain struct {
+	Host      string    `json:"host"`
+	Kind      string    `json:"kind" enum:"system,subdomain,custom" doc:"Only custom domains can be removed."`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// DomainList is a store's domains.
+type DomainList struct {
+	Items []Domain `json:"items"`
+}
+
+// APIKeyCreate is the body of POST /api/v1/admin/store/api-keys.
+type APIKeyCreate struct {
+	Name string `json:"name" minLength:"1" maxLength:"100" doc:"What the key is for, e.g. the integration using it."`
+	Kind string `json:"kind" enum:"publishable,secret" doc:"publishable: for storefront clients, may do what an anonymous visitor may; secret: for server integrations, never to be shipped to a browser."`
+}
+
+// APIKey is an API key as listed: never the key itself.
+type APIKey struct {
+	ID        string     `json:"id" format:"uuid"`
+	Name      string     `json:"name"`
+	Kind      string     `json:"kind" enum:"publishable,secret"`
+	Prefix    string     `json:"prefix" doc:"The key's first characters, to tell keys apart." example:"pk_live_Xa3k"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// MarshalJSON escapes HTML in strings, like Store's.
+func (k APIKey) MarshalJSON() ([]byte, error) {
+	type plain APIKey
+	return json.Marshal(plain(k))
+}
+
+// APIKeyCreated is the answer of creating an API key: the only time the key
+// is shown.
+type APIKeyCreated struct {
+	APIKey
+	Key string `json:"key" doc:"The key: shown once, only its hash is kept. Send it as X-Mercato-Api-Key or Authorization: Bearer." example:"pk_live_3kX9..."`
+}
+
+// MarshalJSON escapes HTML in strings, like Store's. (Without it the
+// MarshalJSON promoted from APIKey would drop Key.)
+func (k APIKeyCreated) MarshalJSON() ([]byte, error) {
+	type plain APIKey // no methods: its fields are flattened
+	return json.Marshal(struct {
+		plain
+		Key string `json:"key"`
+	}{plain(k.APIKey), k.Key})
+}
+
+// APIKeyList is a store's API keys, newest first, revoked ones included.
+type APIKeyList struct {
+	Items []APIKey `json:"items"`
+}
+
+// Unlimited is the limit of a resource a plan does not limit.
+const Unlimited int64 = -1
+
+// Resource is something a plan limits.
+type Resource string
+
+// The resources plans limit.
+const (
+	ResourceProducts Resource = "products"
+	ResourceStaff    Resource = "staff"
+)
+
+// Limits are a store's plan and what it allows (Unlimited for no limit).
+type Limits struct {
+	Plan     string `json:"plan" enum:"free,pro,enterprise"`
+	Products int64  `json:"products" doc:"Most products the store may have; -1 for no limit."`
+	Staff    int64  `json:"staff" doc:"Most staff accounts the store may have (owner included); -1 for no limit."`
+}
+
+// Of returns the limit for r, Unlimited for a resource the plan does not limit.
+func (l Limits) Of(r Resource) int64 {
+	switch r {
+	case ResourceProducts:
+		return l.Products
+	case ResourceStaff:
+		return l.Staff
+	}
+	return Unlimited
+}
+
+// ErrLimitReached matches (with errors.Is) every *LimitError.
+var ErrLimitReached = errors.New("tenantapi: plan limit reached")
+
+// LimitCode is the problem code services answer a *LimitError with.
+const LimitCode = "plan_limit_reached"
+
+// LimitError says a store's plan allows no more of a resource. Services
+// answer it with 403 and code plan_limit_reached (Status and LimitCode).
+type LimitError struct {
+	Plan     string
+	Resource Resource
+	Limit    int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("the %s plan allows at most %d %s", e.Plan, e.Limit, e.Resource)
+}
+
+// Is makes errors.Is(err, ErrLimitReached) true.
+func (e *LimitError) Is(target error) bool { return target == ErrLimitReached }
+
+// Status is the HTTP status of the error: 403, the plan forbids it.
+func (e *LimitError) Status() int { return http.StatusForbidden }
+
+// CheckLimit reports whether one more of resource fits the plan when the
+// store has current of them: nil, or a *LimitError. Run it in the
+// transaction that creates the resource, with the count read there, so
+// concurrent creations cannot both pass.
+func CheckLimit(l Limits, resource Resource, current int64) error {
+	limit := l.Of(resource)
+	if limit == Unlimited || current < limit {
+		return nil
+	}
+	return &LimitError{Plan: l.Plan, Resource: resource, Limit: limit}
+}
+
+// Resolution is the answer of the resolve endpoint. KeyID and Role are set
+// when an API key was resolved.
 type Resolution struct {
-	TenantID string `json:"tenant_id" doc:"The tenant the host or ID belongs to."`
+	TenantID string `json:"tenant_id" doc:"The tenant the host, ID or API key belongs to."`
+	KeyID    string `json:"key_id,omitempty" doc:"The API key's ID, when a key was resolved."`
+	Role     string `json:"role,omitempty" enum:"publishable,secret" doc:"The API key's kind, when a key was resolved."`
 }
 
 // ResolvePath is the tenant service's internal resolve endpoint.
 const ResolvePath = "/internal/v1/tenants/resolve"
 
-// Client resolves tenants through the tenant service's HTTP API, caching
-// answers (known tenants for a minute, unknown ones for five seconds).
-type Client struct {
-	base  string
-	http  *http.Client
-	cache *otter.Cache[string, string]
-}
-
-// NewClient returns a client for the tenant service at base (e.g.
-// "http://tenant:8080"); hc carries the transport, in process or not.
-func NewClient(base string, hc *http.Client) *Client {
-	cache := otter.Must(&otter.Options[string, string]{
-		MaximumSize: 100_000,
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, string]) time.Duration {
-			if e.Value == "" {
-				return 5 * time.Second
-			}
-			return time.Minute
-		}),
-	})
-	return &Client{base: base, http: hc, cache: cache}
-}
-
-// ResolveTenant implements web.TenantResolver.
-func (c *Client) ResolveTenant(ctx context.Context, host, id string) (string, error) {
-	key := "h:" + host
-	if id != "" {
-		key = "i:" + id
-	}
-	tenant, err := c.cache.Get(ctx, key, otter.LoaderFunc[string, string](func(ctx context.Context, _ string) (string, error) {
-		return c.resolve(ctx, host, id)
-	}))
-	if err != nil {
-		return "", err
-	}
-	if tenant == "" {
-		return "", web.ErrUnknownTenant
-	}
-	return tenant, nil
-}
-
-// Forget drops cached answers for a host or ID (after a change).
-func (c *Client) Forget(host, id string) {
-	c.cache.Invalidate("h:" + host)
-	c.cache.Invalidate("i:" + id)
-}
-
-// resolve asks the service; "" with a nil error means no such tenant.
-func (c *Client) resolve(ctx context.Context, host, id string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	q := url.Values{}
-	if id != "" {
-		q.Set("id", id)
-	} else {
-		q.Set("host", host)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+ResolvePath+"?"+q.Encode(), nil)
-	if err != nil {
-		return "", fmt.Errorf("resolve tenant: %w", err)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("resolve tenant: %w", err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		var r Resolution
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-			return "", fmt.Errorf("resolve tenant: decode answer: %w", err)
-		}
-		if r.TenantID == "" {
-			return "", errors.New("resolve tenant: empty answer")
-		}
-		return r.TenantID, nil
-	case http.StatusNotFound:
-		return "", nil
-	default:
-		return "", fmt.Errorf("resolve tenant: tenant service answered %s", resp.Status)
-	}
-}
+// APIKeyHeader carries an API key, to a store's API or to the resolve
+// endpoint.
+const APIKeyHeader = "X-Mercato-Api-Key"

@@ -1,0 +1,577 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
+)
+
+// Operation IDs, the keys of the access table.
+const (
+	opJWKS                 = "identity-jwks"
+	opRegister             = "identity-register"
+	opLogin                = "identity-login"
+	opRefresh              = "identity-refresh"
+	opLogout               = "identity-logout"
+	opPasswordReset        = "identity-password-reset"
+	opPasswordResetConfirm = "identity-password-reset-confirm"
+	opGetMe                = "identity-get-me"
+	opUpdateMe             = "identity-update-me"
+	opChangePassword       = "identity-change-password"
+	opListAddresses        = "identity-list-addresses"
+	opAddAddress           = "identity-add-address"
+	opUpdateAddress        = "identity-update-address"
+	opDeleteAddress        = "identity-delete-address"
+	opStaffLogin           = "identity-staff-login"
+	opAcceptInvitation     = "identity-accept-invitation"
+	opInviteStaff          = "identity-invite-staff"
+	opListStaff            = "identity-list-staff"
+	opChangeRole           = "identity-change-staff-role"
+	opDeactivateStaff      = "identity-deactivate-staff"
+	opRotateKeys           = "identity-rotate-keys"
+	opCreateOwner          = "identity-create-owner"
+	opOwnerExists          = "identity-owner-exists"
+	opGetCustomer          = "identity-get-customer"
+)
+
+// anonymousOps may be called by anyone (within the request's tenant).
+var anonymousOps = map[string]bool{
+	opJWKS: true, opRegister: true, opLogin: true, opRefresh: true, opLogout: true,
+	opPasswordReset: true, opPasswordResetConfirm: true, opStaffLogin: true, opAcceptInvitation: true,
+}
+
+// customerOps need a signed-in customer (they act on that customer).
+var customerOps = map[string]bool{
+	opGetMe: true, opUpdateMe: true, opChangePassword: true, opListAddresses: true,
+	opAddAddress: true, opUpdateAddress: true, opDeleteAddress: true,
+}
+
+// access lists the staff roles that may call each staff operation; the
+// admin token (KindAdmin) may call all of them. An operation with no roles
+// is for the admin token (service to service) only.
+var access = map[string][]auth.Role{
+	opInviteStaff:     {auth.RoleOwner, auth.RoleManager},
+	opListStaff:       {auth.RoleOwner, auth.RoleManager},
+	opChangeRole:      {auth.RoleOwner},
+	opDeactivateStaff: {auth.RoleOwner, auth.RoleManager},
+	opRotateKeys:      {auth.RoleOwner},
+	opGetCustomer:     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	opCreateOwner:     nil,
+	opOwnerExists:     nil,
+}
+
+// allowed reports whether p may call the operation opID. ok is false for
+// an anonymous caller. Unknown operations are refused.
+func allowed(p auth.Principal, ok bool, opID string) bool {
+	switch {
+	case anonymousOps[opID]:
+		return true
+	case !ok:
+		return false
+	case customerOps[opID]:
+		return p.Kind == auth.KindCustomer
+	}
+	roles, known := access[opID]
+	if !known {
+		return false
+	}
+	if p.Kind == auth.KindAdmin {
+		return true
+	}
+	if p.Kind != auth.KindStaff {
+		return false
+	}
+	for _, r := range roles {
+		if r == p.Role {
+			return true
+		}
+	}
+	return false
+}
+
+// principal returns the caller of opID, checked against the access table
+// and the request's tenant. Until the platform puts a principal in every
+// request, an admin operation (web.Admin) without one was let through by
+// the platform's admin-token check, so its caller is the admin.
+func principal(ctx context.Context, opID string, admin bool) (auth.Principal, error) {
+	p, ok := auth.From(ctx)
+	if !ok && admin {
+		p, ok = auth.Principal{Subject: "admin", Kind: auth.KindAdmin}, true
+	}
+	if ok && p.Kind != auth.KindAdmin {
+		tenant, err := tenancy.ID(ctx)
+		if err != nil || p.Tenant != tenant {
+			// A token of another store proves nothing here.
+			return auth.Principal{}, ErrUnauthenticated
+		}
+	}
+	if !allowed(p, ok, opID) {
+		if !ok {
+			return auth.Principal{}, ErrUnauthenticated
+		}
+		return auth.Principal{}, ErrForbidden
+	}
+	return p, nil
+}
+
+// Routes registers the identity operations: the JWK set at
+// /.well-known/jwks.json, the customer API under /api/v1/auth and
+// /api/v1/me, staff sign-in under /api/v1/staff, and the admin API under
+// /api/v1/admin/staff and /api/v1/admin/identity.
+func (s *Service) Routes(api *web.API) {
+	pub := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"identity"}
+		return web.Public(op)
+	}
+	adm := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"identity admin"}
+		return web.Admin(op)
+	}
+	huma.Register(api, pub(huma.Operation{OperationID: opJWKS, Method: http.MethodGet, Path: "/.well-known/jwks.json",
+		Summary: "Public keys that verify access tokens", Description: "The active signing key first, then retired keys whose tokens may still be valid."}), s.jwksOp)
+
+	huma.Register(api, pub(huma.Operation{OperationID: opRegister, Method: http.MethodPost, Path: "/api/v1/auth/register",
+		Summary: "Register a customer account", DefaultStatus: http.StatusCreated}), s.registerOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opLogin, Method: http.MethodPost, Path: "/api/v1/auth/login",
+		Summary: "Log a customer in", Description: "Failed logins are throttled per account and per client IP: 429 too_many_attempts with Retry-After."}), s.loginOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opRefresh, Method: http.MethodPost, Path: "/api/v1/auth/refresh",
+		Summary: "Exchange a refresh token for new tokens", Description: "The refresh token is rotated. Presenting a used one revokes its whole session: 401 refresh_token_reused."}), s.refreshOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opLogout, Method: http.MethodPost, Path: "/api/v1/auth/logout",
+		Summary: "Revoke a session", DefaultStatus: http.StatusNoContent}), s.logoutOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opPasswordReset, Method: http.MethodPost, Path: "/api/v1/auth/password-reset",
+		Summary: "Request a password reset email", Description: "Always 202, whether the account exists or not.", DefaultStatus: http.StatusAccepted}), s.passwordResetOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opPasswordResetConfirm, Method: http.MethodPost, Path: "/api/v1/auth/password-reset/confirm",
+		Summary: "Set a new password with a reset token", Description: "Revokes every session of the account and returns a new one."}), s.passwordResetConfirmOp)
+
+	huma.Register(api, pub(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer"}), s.getMeOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile"}), s.updateMeOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
+		Summary: "Change the signed-in customer's password", Description: "Revokes every session of the account and returns a new one."}), s.changePasswordOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opListAddresses, Method: http.MethodGet, Path: "/api/v1/me/addresses", Summary: "The signed-in customer's addresses"}), s.listAddressesOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opAddAddress, Method: http.MethodPost, Path: "/api/v1/me/addresses",
+		Summary: "Add an address", DefaultStatus: http.StatusCreated}), s.addAddressOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opUpdateAddress, Method: http.MethodPatch, Path: "/api/v1/me/addresses/{id}", Summary: "Update an address"}), s.updateAddressOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opDeleteAddress, Method: http.MethodDelete, Path: "/api/v1/me/addresses/{id}",
+		Summary: "Delete an address", DefaultStatus: http.StatusNoContent}), s.deleteAddressOp)
+
+	huma.Register(api, pub(huma.Operation{OperationID: opStaffLogin, Method: http.MethodPost, Path: "/api/v1/staff/auth/login", Summary: "Log a staff member in"}), s.staffLoginOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opAcceptInvitation, Method: http.MethodPost, Path: "/api/v1/staff/invitations/accept",
+		Summary: "Accept a staff invitation", DefaultStatus: http.StatusCreated}), s.acceptInvitationOp)
+
+	huma.Register(api, adm(huma.Operation{OperationID: opInviteStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/invitations",
+		Summary: "Invite a staff member", Description: "Owners and managers; a manager cannot invite an owner. The token is shown once.", DefaultStatus: http.StatusCreated}), s.inviteOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opListStaff, Method: http.MethodGet, Path: "/api/v1/admin/staff", Summary: "List staff"}), s.listStaffOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opChangeRole, Method: http.MethodPatch, Path: "/api/v1/admin/staff/{id}",
+		Summary: "Change a staff member's role", Description: "Owners only; the last active owner cannot be demoted."}), s.changeRoleOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opDeactivateStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/{id}/deactivate",
+		Summary: "Deactivate a staff member", Description: "Owners and managers; revokes the member's sessions."}), s.deactivateOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opRotateKeys, Method: http.MethodPost, Path: "/api/v1/admin/identity/keys/rotate",
+		Summary: "Rotate the token signing key", Description: "Owners only. Tokens signed by the previous key stay valid until they expire."}), s.rotateKeysOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opCreateOwner, Method: http.MethodPost, Path: "/api/v1/admin/identity/owners",
+		Summary: "Create the store's first owner", Description: "Service to service (tenant signup). 409 owner_exists once the store has an owner.", DefaultStatus: http.StatusCreated}), s.createOwnerOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opOwnerExists, Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Summary: "Whether the store has an owner"}), s.ownerExistsOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opGetCustomer, Method: http.MethodGet, Path: "/api/v1/admin/customers/{id}", Summary: "Get a customer"}), s.getCustomerOp)
+}
+
+// clientIP is the host part of the connection's remote address. Behind a
+// proxy that is the proxy's: the platform owns trusted-proxy handling.
+func clientIP(remote string) string {
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		return h
+	}
+	return remote
+}
+
+type jwksOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         auth.JWKSet
+}
+
+type tokensOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         identityapi.Tokens
+}
+
+type loginInput struct {
+	Body identityapi.Login
+	ip   string
+}
+
+// Resolve records the client IP for the login throttle.
+func (in *loginInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
+}
+
+type changePasswordInput struct {
+	Body identityapi.PasswordChange
+	ip   string
+}
+
+// Resolve records the client IP for the login throttle.
+func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
+}
+
+type idPath struct {
+	ID string `path:"id" maxLength:"100"`
+}
+
+// noStore: token answers must not be cached by anything in between.
+const noStore = "no-store"
+
+func (s *Service) jwksOp(ctx context.Context, _ *struct{}) (*jwksOutput, error) {
+	set, err := s.JWKS(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	// Short: verifiers must see a rotated-in key within minutes.
+	return &jwksOutput{CacheControl: "public, max-age=60", Body: set}, nil
+}
+
+func (s *Service) registerOp(ctx context.Context, in *struct{ Body identityapi.Register }) (*struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         identityapi.CustomerSession
+}, error) {
+	out, err := s.Register(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct {
+		CacheControl string `header:"Cache-Control"`
+		Body         identityapi.CustomerSession
+	}{noStore, out}, nil
+}
+
+func (s *Service) loginOp(ctx context.Context, in *loginInput) (*tokensOutput, error) {
+	out, err := s.Login(ctx, in.Body.Email, in.Body.Password, in.ip)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &tokensOutput{noStore, out}, nil
+}
+
+func (s *Service) refreshOp(ctx context.Context, in *struct{ Body identityapi.Refresh }) (*tokensOutput, error) {
+	out, err := s.Refresh(ctx, in.Body.RefreshToken)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &tokensOutput{noStore, out}, nil
+}
+
+func (s *Service) logoutOp(ctx context.Context, in *struct{ Body identityapi.Refresh }) (*struct{}, error) {
+	if err := s.Logout(ctx, in.Body.RefreshToken); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) passwordResetOp(ctx context.Context, in *struct{ Body identityapi.PasswordReset }) (*struct{}, error) {
+	if err := s.RequestPasswordReset(ctx, in.Body.Email); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) passwordResetConfirmOp(ctx context.Context, in *struct {
+	Body identityapi.PasswordResetConfirm
+}) (*tokensOutput, error) {
+	out, err := s.ConfirmPasswordReset(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &tokensOutput{noStore, out}, nil
+}
+
+type customerOutput struct {
+	Body identityapi.Customer
+}
+
+// me returns the signed-in customer's ID for a customer operation.
+func (s *Service) me(ctx context.Context, opID string) (string, error) {
+	p, err := principal(ctx, opID, false)
+	if err != nil {
+		return "", s.problem(err)
+	}
+	return p.Subject, nil
+}
+
+func (s *Service) getMeOp(ctx context.Context, _ *struct{}) (*customerOutput, error) {
+	id, err := s.me(ctx, opGetMe)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Customer(ctx, id)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &customerOutput{c}, nil
+}
+
+func (s *Service) updateMeOp(ctx context.Context, in *struct{ Body identityapi.ProfileUpdate }) (*customerOutput, error) {
+	id, err := s.me(ctx, opUpdateMe)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.UpdateProfile(ctx, id, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &customerOutput{c}, nil
+}
+
+func (s *Service) changePasswordOp(ctx context.Context, in *changePasswordInput) (*tokensOutput, error) {
+	id, err := s.me(ctx, opChangePassword)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ChangePassword(ctx, id, in.Body, in.ip)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &tokensOutput{noStore, out}, nil
+}
+
+func (s *Service) listAddressesOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.AddressList }, error) {
+	id, err := s.me(ctx, opListAddresses)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Addresses(ctx, id)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.AddressList }{out}, nil
+}
+
+func (s *Service) addAddressOp(ctx context.Context, in *struct{ Body identityapi.AddressInput }) (*struct{ Body identityapi.Address }, error) {
+	id, err := s.me(ctx, opAddAddress)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.AddAddress(ctx, id, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.Address }{out}, nil
+}
+
+func (s *Service) updateAddressOp(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body identityapi.AddressUpdate
+}) (*struct{ Body identityapi.Address }, error) {
+	id, err := s.me(ctx, opUpdateAddress)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.UpdateAddress(ctx, id, in.ID, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.Address }{out}, nil
+}
+
+func (s *Service) deleteAddressOp(ctx context.Context, in *idPath) (*struct{}, error) {
+	id, err := s.me(ctx, opDeleteAddress)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.DeleteAddress(ctx, id, in.ID); err != nil {
+		return nil, s.problem(err)
+	}
+	return nil, nil
+}
+
+type staffSessionOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         identityapi.StaffSession
+}
+
+func (s *Service) staffLoginOp(ctx context.Context, in *loginInput) (*staffSessionOutput, error) {
+	out, err := s.StaffLogin(ctx, in.Body.Email, in.Body.Password, in.ip)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &staffSessionOutput{noStore, out}, nil
+}
+
+func (s *Service) acceptInvitationOp(ctx context.Context, in *struct{ Body identityapi.InvitationAccept }) (*staffSessionOutput, error) {
+	out, err := s.AcceptInvitation(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &staffSessionOutput{noStore, out}, nil
+}
+
+func (s *Service) inviteOp(ctx context.Context, in *struct{ Body identityapi.InvitationCreate }) (*struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         identityapi.Invitation
+}, error) {
+	p, err := principal(ctx, opInviteStaff, true)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	out, err := s.Invite(ctx, p, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct {
+		CacheControl string `header:"Cache-Control"`
+		Body         identityapi.Invitation
+	}{noStore, out}, nil
+}
+
+func (s *Service) listStaffOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.StaffList }, error) {
+	if _, err := principal(ctx, opListStaff, true); err != nil {
+		return nil, s.problem(err)
+	}
+	out, err := s.ListStaff(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.StaffList }{out}, nil
+}
+
+func (s *Service) changeRoleOp(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body identityapi.RoleChange
+}) (*struct{ Body identityapi.Staff }, error) {
+	p, err := principal(ctx, opChangeRole, true)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	out, err := s.ChangeRole(ctx, p, in.ID, in.Body.Role)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.Staff }{out}, nil
+}
+
+func (s *Service) deactivateOp(ctx context.Context, in *idPath) (*struct{ Body identityapi.Staff }, error) {
+	p, err := principal(ctx, opDeactivateStaff, true)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	out, err := s.Deactivate(ctx, p, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.Staff }{out}, nil
+}
+
+func (s *Service) rotateKeysOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.SigningKey }, error) {
+	if _, err := principal(ctx, opRotateKeys, true); err != nil {
+		return nil, s.problem(err)
+	}
+	kid, at, err := s.RotateKey(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.SigningKey }{identityapi.SigningKey{Kid: kid, CreatedAt: at.UTC()}}, nil
+}
+
+func (s *Service) createOwnerOp(ctx context.Context, in *struct{ Body identityapi.OwnerCreate }) (*staffSessionOutput, error) {
+	if _, err := principal(ctx, opCreateOwner, true); err != nil {
+		return nil, s.problem(err)
+	}
+	out, err := s.CreateOwner(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &staffSessionOutput{noStore, out}, nil
+}
+
+func (s *Service) ownerExistsOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.OwnerExists }, error) {
+	if _, err := principal(ctx, opOwnerExists, true); err != nil {
+		return nil, s.problem(err)
+	}
+	ok, err := s.OwnerExists(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.OwnerExists }{identityapi.OwnerExists{Exists: ok}}, nil
+}
+
+func (s *Service) getCustomerOp(ctx context.Context, in *idPath) (*customerOutput, error) {
+	if _, err := principal(ctx, opGetCustomer, true); err != nil {
+		return nil, s.problem(err)
+	}
+	c, err := s.Customer(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &customerOutput{c}, nil
+}
+
+// problem maps a service error to its HTTP status and stable code: the one
+// place that does. Anything else is returned as it is: the platform answers
+// it with a bare 500 and logs the cause once, at the edge.
+func (s *Service) problem(err error) error {
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		return huma.ErrorWithHeaders(
+			web.Error(http.StatusTooManyRequests, "too_many_attempts", "too many failed attempts; retry later"),
+			http.Header{"Retry-After": {strconv.Itoa(te.RetryAfterSeconds())}})
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		code := "validation_failed"
+		switch {
+		case errors.Is(ve.Err, ErrWeakPassword):
+			code = "weak_password"
+		case errors.Is(ve.Err, ErrInvalidEmail):
+			code = "invalid_email"
+		}
+		fields := make([]*huma.ErrorDetail, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
+		}
+		return web.Error(http.StatusUnprocessableEntity, code, ve.Err.Error(), fields...)
+	}
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		return web.Error(http.StatusUnauthorized, "invalid_credentials", "wrong email or password")
+	case errors.Is(err, ErrRefreshTokenReused):
+		return web.Error(http.StatusUnauthorized, "refresh_token_reused", "this refresh token was already used; the session is revoked, log in again")
+	case errors.Is(err, ErrInvalidRefreshToken):
+		return web.Error(http.StatusUnauthorized, "invalid_refresh_token", "the refresh token is unknown, expired or revoked")
+	case errors.Is(err, ErrUnauthenticated):
+		return web.Error(http.StatusUnauthorized, "unauthenticated", "a valid access token of this store is required")
+	case errors.Is(err, ErrForbidden):
+		return web.Error(http.StatusForbidden, "forbidden", "your role does not allow this")
+	case errors.Is(err, ErrEmailTaken):
+		return web.Error(http.StatusConflict, "email_taken", "an account with this email already exists",
+			web.Field("body.email", "already registered", nil))
+	case errors.Is(err, ErrOwnerExists):
+		return web.Error(http.StatusConflict, "owner_exists", "the store already has an owner")
+	case errors.Is(err, ErrLastOwner):
+		return web.Error(http.StatusConflict, "last_owner", "the store must keep an active owner; promote another owner first")
+	case errors.Is(err, ErrTooManyAddresses):
+		return web.Error(http.StatusConflict, "too_many_addresses", "the address book is full; delete an address first")
+	case errors.Is(err, ErrInvalidResetToken):
+		return web.Error(http.StatusUnprocessableEntity, "invalid_reset_token", "the reset token is unknown, used or expired",
+			web.Field("body.token", "invalid or expired", nil))
+	case errors.Is(err, ErrInvalidInvitation):
+		return web.Error(http.StatusUnprocessableEntity, "invalid_invitation", "the invitation is unknown, used or expired",
+			web.Field("body.token", "invalid or expired", nil))
+	case errors.Is(err, ErrNotFound):
+		return web.Error(http.StatusNotFound, "account_not_found", "no such account")
+	case errors.Is(err, ErrAddressNotFound):
+		return web.Error(http.StatusNotFound, "address_not_found", "no such address")
+	case errors.Is(err, ErrConflict):
+		return web.Error(http.StatusConflict, "conflict", "a concurrent change got there first; retry")
+	case errors.Is(err, context.Canceled):
+		return web.Error(499, "client_closed_request", "request canceled")
+	}
+	return err
+}

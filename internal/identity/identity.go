@@ -1,0 +1,279 @@
+// Package identity is the identity service: customer and staff accounts
+// per tenant, their passwords (argon2id), sessions (short-lived EdDSA access
+// tokens with rotating refresh tokens), password resets, staff invitations
+// and roles, and the deployment's token signing keys, published at
+// /.well-known/jwks.json.
+//
+// Every account table is keyed by tenant and every query takes the tenant
+// from the request context (tenancy.ID): an account of one store cannot log
+// in to another, and a token carries its store in the tid claim. Signing
+// keys alone are deployment-wide.
+//
+// Changes other services must learn of (identity.customer_registered.v1,
+// identity.password_reset_requested.v1, identity.staff_*.v1) go to the
+// outbox in the transaction of the change.
+package identity
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations creates the identity tables. Apply outbox.Migrations first.
+var Migrations = sqldb.Embedded(migrationFiles, "migrations", "identity_db_version")
+
+// Errors the service returns; http.go maps each to a status and code.
+var (
+	// ErrInvalidCredentials is any failed login: unknown email, wrong
+	// password, deactivated account. One error, so answers do not tell
+	// which accounts exist.
+	ErrInvalidCredentials = errors.New("identity: invalid email or password")
+	ErrEmailTaken         = errors.New("identity: email already registered")
+	ErrInvalidEmail       = errors.New("identity: invalid email address")
+	ErrWeakPassword       = errors.New("identity: weak password")
+	ErrInvalid            = errors.New("identity: invalid input")
+	ErrNotFound           = errors.New("identity: account not found")
+	ErrAddressNotFound    = errors.New("identity: address not found")
+	ErrTooManyAddresses   = errors.New("identity: address book is full")
+	// ErrInvalidRefreshToken is an unknown, expired or revoked refresh token.
+	ErrInvalidRefreshToken = errors.New("identity: invalid refresh token")
+	// ErrRefreshTokenReused is a used refresh token presented again: its
+	// family has been revoked, since a thief or the owner holds a copy.
+	ErrRefreshTokenReused = errors.New("identity: refresh token reused; session revoked")
+	ErrInvalidResetToken  = errors.New("identity: invalid or expired password reset token")
+	ErrInvalidInvitation  = errors.New("identity: invalid, used or expired invitation")
+	ErrOwnerExists        = errors.New("identity: the store already has an owner")
+	ErrLastOwner          = errors.New("identity: the last active owner cannot be demoted or deactivated")
+	// ErrUnauthenticated means the operation needs a signed-in principal.
+	ErrUnauthenticated = errors.New("identity: authentication required")
+	// ErrForbidden means the principal may not do this.
+	ErrForbidden = errors.New("identity: not allowed")
+	// ErrConflict is a write that lost a race more times than retried.
+	ErrConflict = errors.New("identity: concurrent change, try again")
+)
+
+// Config tunes the identity service. The zero value takes the defaults.
+type Config struct {
+	// AccessTTL is the lifetime of access tokens.
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of each refresh token (a refresh issues a
+	// new one with a new lifetime).
+	RefreshTTL time.Duration
+	// ResetTTL is the lifetime of password reset tokens.
+	ResetTTL time.Duration
+	// InviteTTL is the lifetime of staff invitations.
+	InviteTTL time.Duration
+	// Argon2 are the password hashing costs.
+	Argon2 Argon2Params
+	// Redis is the URL of the Redis server the login throttle counts in;
+	// empty counts in memory (one process).
+	Redis string
+	// AccountFailures failed logins per AccountWindow are allowed per
+	// account (tenant and email); IPFailures per IPWindow per client IP.
+	AccountFailures int
+	AccountWindow   time.Duration
+	IPFailures      int
+	IPWindow        time.Duration
+	// PruneInterval is how often Run deletes expired tokens and retired
+	// signing keys.
+	PruneInterval time.Duration
+}
+
+// Defaults of Config.
+const (
+	DefaultAccessTTL       = 15 * time.Minute
+	DefaultRefreshTTL      = 30 * 24 * time.Hour
+	DefaultResetTTL        = time.Hour
+	DefaultInviteTTL       = 7 * 24 * time.Hour
+	DefaultAccountFailures = 5
+	DefaultAccountWindow   = 15 * time.Minute
+	DefaultIPFailures      = 20
+	DefaultIPWindow        = time.Minute
+	DefaultPruneInterval   = 10 * time.Minute
+)
+
+// RegisterFlags registers the config's flags, each name starting with
+// prefix (e.g. "identity."), with the defaults as values.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.DurationVar(&c.AccessTTL, prefix+"access-ttl", DefaultAccessTTL, "lifetime of access tokens")
+	fs.DurationVar(&c.RefreshTTL, prefix+"refresh-ttl", DefaultRefreshTTL, "lifetime of a refresh token (each refresh issues a new one)")
+	fs.DurationVar(&c.ResetTTL, prefix+"reset-ttl", DefaultResetTTL, "lifetime of password reset tokens")
+	fs.DurationVar(&c.InviteTTL, prefix+"invite-ttl", DefaultInviteTTL, "lifetime of staff invitations")
+	fs.Uint32Var(&c.Argon2.Memory, prefix+"argon2.memory", DefaultArgon2.Memory, "argon2id memory per password hash, in KiB")
+	fs.Uint32Var(&c.Argon2.Time, prefix+"argon2.time", DefaultArgon2.Time, "argon2id passes per password hash")
+	fs.Uint8Var(&c.Argon2.Threads, prefix+"argon2.threads", DefaultArgon2.Threads, "argon2id parallelism")
+	fs.StringVar(&c.Redis, prefix+"redis", "", "Redis URL for login throttling across replicas (empty: in memory)")
+	fs.IntVar(&c.AccountFailures, prefix+"login.account-failures", DefaultAccountFailures, "failed logins allowed per account per account-window")
+	fs.DurationVar(&c.AccountWindow, prefix+"login.account-window", DefaultAccountWindow, "window of login.account-failures")
+	fs.IntVar(&c.IPFailures, prefix+"login.ip-failures", DefaultIPFailures, "failed logins allowed per client IP per ip-window")
+	fs.DurationVar(&c.IPWindow, prefix+"login.ip-window", DefaultIPWindow, "window of login.ip-failures")
+	fs.DurationVar(&c.PruneInterval, prefix+"prune-interval", DefaultPruneInterval, "how often expired tokens and retired signing keys are deleted")
+}
+
+// withDefaults fills zero fields with the defaults.
+func (c Config) withDefaults() Config {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&c.AccessTTL, DefaultAccessTTL)
+	set(&c.RefreshTTL, DefaultRefreshTTL)
+	set(&c.ResetTTL, DefaultResetTTL)
+	set(&c.InviteTTL, DefaultInviteTTL)
+	set(&c.AccountWindow, DefaultAccountWindow)
+	set(&c.IPWindow, DefaultIPWindow)
+	set(&c.PruneInterval, DefaultPruneInterval)
+	if c.Argon2 == (Argon2Params{}) {
+		c.Argon2 = DefaultArgon2
+	}
+	if c.AccountFailures == 0 {
+		c.AccountFailures = DefaultAccountFailures
+	}
+	if c.IPFailures == 0 {
+		c.IPFailures = DefaultIPFailures
+	}
+	return c
+}
+
+// Validate reports a config the service cannot run with.
+func (c Config) Validate() error {
+	switch {
+	case c.AccessTTL < time.Minute || c.AccessTTL > 24*time.Hour:
+		return fmt.Errorf("identity: access-ttl %s is outside 1m..24h", c.AccessTTL)
+	case c.RefreshTTL < c.AccessTTL:
+		return fmt.Errorf("identity: refresh-ttl %s is below access-ttl %s", c.RefreshTTL, c.AccessTTL)
+	case c.ResetTTL < time.Minute || c.InviteTTL < time.Minute:
+		return fmt.Errorf("identity: reset-ttl (%s) and invite-ttl (%s) must be at least 1m", c.ResetTTL, c.InviteTTL)
+	case c.Argon2.Memory < 8*uint32(c.Argon2.Threads) || c.Argon2.Time < 1 || c.Argon2.Threads < 1:
+		return fmt.Errorf("identity: argon2 memory %d KiB, time %d, threads %d: need time and threads >= 1 and memory >= 8 KiB per thread",
+			c.Argon2.Memory, c.Argon2.Time, c.Argon2.Threads)
+	case c.AccountFailures < 1 || c.IPFailures < 1 || c.AccountWindow <= 0 || c.IPWindow <= 0:
+		return errors.New("identity: login throttle failures and windows must be positive")
+	case c.PruneInterval <= 0:
+		return fmt.Errorf("identity: prune-interval %s must be positive", c.PruneInterval)
+	}
+	if c.Redis != "" {
+		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return fmt.Errorf("identity: redis %q is not a redis:// or rediss:// URL", sqldb.Redact(c.Redis))
+		}
+	}
+	return nil
+}
+
+// Service is the identity service. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	db       *sqldb.DB
+	store    *store
+	keys     *keyRing
+	throttle Throttle
+	common   commonPasswords
+	// dummyHash is verified against for unknown emails, so a login takes
+	// as long whether the account exists or not.
+	dummyHash string
+	events    *outbox.Relay
+	log       *slog.Logger
+	now       func() time.Time
+	newID     func() string
+}
+
+// New returns the identity service on db, which must be migrated with
+// outbox.Migrations and Migrations. events is woken after each write that
+// added events; nil is fine (tests). Signing keys are loaded (and the first
+// one created) by Start.
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("identity: no database")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := newStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	th, err := newThrottle(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg, db: db, store: st, throttle: th, common: loadCommonPasswords(),
+		dummyHash: hashPassword("not a password of anyone", cfg.Argon2),
+		events:    events, log: log, now: time.Now, newID: newID,
+	}
+	s.keys = newKeyRing(st, cfg.AccessTTL, func() time.Time { return s.now() })
+	return s, nil
+}
+
+// newID returns a UUIDv7: time-ordered, so new rows land at the end of
+// indexes.
+func newID() string {
+	id, _ := uuid.NewV7()
+	return id.String()
+}
+
+// Start loads the signing keys, creating the first one on the first start
+// of a deployment.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.keys.ensure(ctx); err != nil {
+		return fmt.Errorf("identity: start: %w", err)
+	}
+	return nil
+}
+
+// Run prunes expired refresh tokens, reset tokens and retired signing keys
+// every PruneInterval until ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.PruneInterval)
+	defer t.Stop()
+	for {
+		if err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "prune identity tables", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return s.throttle.Close()
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes refresh and reset tokens past their expiry and signing keys
+// retired longer ago than an access token lives (plus leeway), across all
+// tenants: it is the deployment's housekeeping, not a tenant's request.
+func (s *Service) Prune(ctx context.Context) error {
+	now := s.now()
+	if err := s.store.prune(ctx, now); err != nil {
+		return err
+	}
+	n, err := s.store.pruneKeys(ctx, now.Add(-s.keys.publishFor()))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "retired signing keys pruned", "count", n)
+		return s.keys.reload(ctx)
+	}
+	return nil
+}

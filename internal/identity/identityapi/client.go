@@ -1,0 +1,93 @@
+package identityapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/mercato/mercato/internal/platform/apiclient"
+)
+
+// Client calls the identity service's admin API for other services (they
+// call it with the admin token the platform's client adds). It is safe for
+// concurrent use.
+type Client struct {
+	c *apiclient.Client
+}
+
+// NewClient returns a client for the identity API at baseURL (scheme and
+// host, e.g. "http://identity:8080"). A nil hc means apiclient's default.
+func NewClient(baseURL string, hc *http.Client) *Client {
+	return &Client{c: apiclient.New(Source, strings.TrimSuffix(baseURL, "/"), hc)}
+}
+
+// CreateOwner creates the first owner of the store in ctx and returns the
+// owner's account and tokens. It fails with ErrOwnerExists (409) when the
+// store already has an owner, ErrEmailTaken when the email belongs to
+// another staff account, ErrWeakPassword or a 422 *apiclient.Error for bad
+// input. It is not retried: a repeat after a lost answer gets
+// ErrOwnerExists, which the caller can treat as done.
+func (c *Client) CreateOwner(ctx context.Context, o OwnerCreate) (OwnerTokens, error) {
+	var out OwnerTokens
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/identity/owners", Body: o, Out: &out})
+	if err != nil {
+		return OwnerTokens{}, mapError(err)
+	}
+	return out, nil
+}
+
+// OwnerExists reports whether the store in ctx has an owner (active or not).
+func (c *Client) OwnerExists(ctx context.Context) (bool, error) {
+	var out OwnerExists
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Out: &out})
+	if err != nil {
+		return false, mapError(err)
+	}
+	return out.Exists, nil
+}
+
+// Customer returns the customer account with id in the store in ctx, or
+// ErrNotFound.
+func (c *Client) Customer(ctx context.Context, id string) (Customer, error) {
+	var out Customer
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/customers/" + url.PathEscape(id), Out: &out})
+	if err != nil {
+		return Customer{}, mapError(err)
+	}
+	return out, nil
+}
+
+// mappedError keeps the *apiclient.Error in the chain and makes the
+// contract's sentinel match too.
+type mappedError struct {
+	sentinel error
+	err      error
+}
+
+func (e *mappedError) Error() string   { return fmt.Sprintf("%v: %v", e.sentinel, e.err) }
+func (e *mappedError) Unwrap() []error { return []error{e.sentinel, e.err} }
+
+// mapError makes the contract's sentinels match problem answers.
+func mapError(err error) error {
+	var ae *apiclient.Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	var s error
+	switch {
+	case ae.Status == http.StatusNotFound:
+		s = ErrNotFound
+	case ae.Code == "owner_exists":
+		s = ErrOwnerExists
+	case ae.Code == "email_taken":
+		s = ErrEmailTaken
+	case ae.Code == "weak_password":
+		s = ErrWeakPassword
+	default:
+		return err
+	}
+	return &mappedError{sentinel: s, err: err}
+}

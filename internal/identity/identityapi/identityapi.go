@@ -1,0 +1,301 @@
+// Package identityapi is the identity service's contract: the request and
+// response bodies of its REST operations, the payloads of the events it
+// publishes, and a typed client for other services (the tenant service
+// creates a store's first owner through it; the platform asks whether a
+// store has an owner yet).
+//
+// Fields are only ever added.
+package identityapi
+
+import (
+	"errors"
+	"time"
+)
+
+// Source is the service name events carry.
+const Source = "identity"
+
+// Event subjects (and types) the identity service publishes.
+const (
+	SubjectCustomerRegistered     = "identity.customer_registered.v1"
+	SubjectPasswordResetRequested = "identity.password_reset_requested.v1"
+	SubjectStaffInvited           = "identity.staff_invited.v1"
+	SubjectStaffRoleChanged       = "identity.staff_role_changed.v1"
+	SubjectStaffDeactivated       = "identity.staff_deactivated.v1"
+)
+
+// Limits of the contract, also enforced by the service.
+const (
+	// MinPasswordLength and MaxPasswordLength bound a password, in characters.
+	MinPasswordLength = 10
+	MaxPasswordLength = 128
+	// MaxNameLength bounds a person's name, in characters.
+	MaxNameLength = 100
+	// MaxEmailLength bounds an email address, in bytes (RFC 5321).
+	MaxEmailLength = 254
+	// MaxAddresses bounds a customer's address book.
+	MaxAddresses = 20
+)
+
+// TokenType is the token_type of every token answer.
+const TokenType = "Bearer"
+
+// Staff account statuses.
+const (
+	StatusActive      = "active"
+	StatusDeactivated = "deactivated"
+)
+
+// Reasons of a 422 weak_password, in the problem's first field error.
+const (
+	WeakTooShort    = "too_short"
+	WeakTooLong     = "too_long"
+	WeakTooCommon   = "too_common"
+	WeakSameAsEmail = "same_as_email"
+)
+
+// Client errors: each matches (with errors.Is) the client's error for the
+// problem named in its text; the *apiclient.Error stays in the chain.
+var (
+	// ErrOwnerExists is a 409 owner_exists: the store already has an owner.
+	ErrOwnerExists = errors.New("identityapi: the store already has an owner")
+	// ErrEmailTaken is a 409 email_taken.
+	ErrEmailTaken = errors.New("identityapi: email already registered")
+	// ErrWeakPassword is a 422 weak_password.
+	ErrWeakPassword = errors.New("identityapi: weak password")
+	// ErrNotFound is a 404.
+	ErrNotFound = errors.New("identityapi: not found")
+)
+
+// Tokens are what a successful login, registration or refresh returns.
+type Tokens struct {
+	AccessToken  string `json:"access_token" doc:"Short-lived EdDSA JWT; send as Authorization: Bearer."`
+	RefreshToken string `json:"refresh_token" doc:"Opaque one-time token for POST .../refresh; a used one revokes its whole family."`
+	TokenType    string `json:"token_type" example:"Bearer"`
+	ExpiresIn    int64  `json:"expires_in" doc:"Seconds until the access token expires." example:"900"`
+}
+
+// Customer is a customer account.
+type Customer struct {
+	ID        string    `json:"id" format:"uuid"`
+	Email     string    `json:"email" doc:"Lowercased email address." example:"ada@example.com"`
+	Name      string    `json:"name" doc:"Stored as given; render it escaped." example:"Ada Lovelace"`
+	Phone     string    `json:"phone" example:"+44 20 7946 0000"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Register is the body of POST /api/v1/auth/register.
+type Register struct {
+	Email    string `json:"email" minLength:"3" maxLength:"254" example:"ada@example.com"`
+	Password string `json:"password" maxLength:"128" doc:"10 to 128 characters; not a common password; not the email." example:"correct horse battery staple"`
+	Name     string `json:"name" minLength:"1" maxLength:"100" doc:"Any text without control characters." example:"Ada Lovelace"`
+}
+
+// CustomerSession is the answer of a registration: the account and its
+// first tokens.
+type CustomerSession struct {
+	Customer Customer `json:"customer"`
+	Tokens
+}
+
+// Login is the body of POST /api/v1/auth/login and /api/v1/staff/auth/login.
+type Login struct {
+	Email    string `json:"email" minLength:"1" maxLength:"254" example:"ada@example.com"`
+	Password string `json:"password" minLength:"1" maxLength:"128"`
+}
+
+// Refresh is the body of POST /api/v1/auth/refresh and /api/v1/auth/logout.
+type Refresh struct {
+	RefreshToken string `json:"refresh_token" minLength:"1" maxLength:"128"`
+}
+
+// ProfileUpdate is the body of PATCH /api/v1/me; absent fields are kept.
+type ProfileUpdate struct {
+	Name  *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
+	Phone *string `json:"phone,omitempty" maxLength:"32" doc:"Empty clears it." example:"+44 20 7946 0000"`
+}
+
+// Address is an entry of a customer's address book.
+type Address struct {
+	ID         string    `json:"id" format:"uuid"`
+	Name       string    `json:"name" example:"Ada Lovelace"`
+	Line1      string    `json:"line1" example:"12 St James's Square"`
+	Line2      string    `json:"line2"`
+	City       string    `json:"city" example:"London"`
+	Region     string    `json:"region"`
+	PostalCode string    `json:"postal_code" example:"SW1Y 4JH"`
+	Country    string    `json:"country" doc:"ISO 3166-1 alpha-2." example:"GB"`
+	Phone      string    `json:"phone"`
+	IsDefault  bool      `json:"is_default"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// AddressInput is the body of POST /api/v1/me/addresses.
+type AddressInput struct {
+	Name       string `json:"name" minLength:"1" maxLength:"100"`
+	Line1      string `json:"line1" minLength:"1" maxLength:"200"`
+	Line2      string `json:"line2,omitempty" maxLength:"200"`
+	City       string `json:"city" minLength:"1" maxLength:"100"`
+	Region     string `json:"region,omitempty" maxLength:"100"`
+	PostalCode string `json:"postal_code,omitempty" maxLength:"20"`
+	Country    string `json:"country" pattern:"^[A-Z]{2}$" doc:"ISO 3166-1 alpha-2." example:"GB"`
+	Phone      string `json:"phone,omitempty" maxLength:"32"`
+	IsDefault  bool   `json:"is_default,omitempty" doc:"Make it the default address (the previous default is no longer)."`
+}
+
+// AddressUpdate is the body of PATCH /api/v1/me/addresses/{id}; absent
+// fields are kept.
+type AddressUpdate struct {
+	Name       *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
+	Line1      *string `json:"line1,omitempty" minLength:"1" maxLength:"200"`
+	Line2      *string `json:"line2,omitempty" maxLength:"200"`
+	City       *string `json:"city,omitempty" minLength:"1" maxLength:"100"`
+	Region     *string `json:"region,omitempty" maxLength:"100"`
+	PostalCode *string `json:"postal_code,omitempty" maxLength:"20"`
+	Country    *string `json:"country,omitempty" pattern:"^[A-Z]{2}$"`
+	Phone      *string `json:"phone,omitempty" maxLength:"32"`
+	IsDefault  *bool   `json:"is_default,omitempty"`
+}
+
+// AddressList is a customer's address book, default first.
+type AddressList struct {
+	Items []Address `json:"items"`
+}
+
+// PasswordChange is the body of POST /api/v1/me/password.
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password" minLength:"1" maxLength:"128"`
+	NewPassword     string `json:"new_password" maxLength:"128"`
+}
+
+// PasswordReset is the body of POST /api/v1/auth/password-reset.
+type PasswordReset struct {
+	Email string `json:"email" minLength:"1" maxLength:"254"`
+}
+
+// PasswordResetConfirm is the body of POST /api/v1/auth/password-reset/confirm.
+type PasswordResetConfirm struct {
+	Token       string `json:"token" minLength:"1" maxLength:"128"`
+	NewPassword string `json:"new_password" maxLength:"128"`
+}
+
+// Staff is a staff account.
+type Staff struct {
+	ID        string    `json:"id" format:"uuid"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role" enum:"owner,manager,staff,support"`
+	Status    string    `json:"status" enum:"active,deactivated"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// StaffList is a store's staff, oldest first.
+type StaffList struct {
+	Items []Staff `json:"items"`
+}
+
+// StaffSession is the answer of an accepted invitation or a staff login.
+type StaffSession struct {
+	Staff Staff `json:"staff"`
+	Tokens
+}
+
+// InvitationCreate is the body of POST /api/v1/admin/staff/invitations.
+type InvitationCreate struct {
+	Email string `json:"email" minLength:"3" maxLength:"254"`
+	Role  string `json:"role" enum:"owner,manager,staff,support"`
+	Name  string `json:"name,omitempty" maxLength:"100" doc:"Suggested name; the invitee may change it on accepting."`
+}
+
+// Invitation is a pending staff invitation. Token is only in the answer
+// that created it.
+type Invitation struct {
+	ID        string    `json:"id" format:"uuid"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token,omitempty" doc:"Raw one-time token, shown once."`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// InvitationAccept is the body of POST /api/v1/staff/invitations/accept.
+type InvitationAccept struct {
+	Token    string `json:"token" minLength:"1" maxLength:"128"`
+	Password string `json:"password" maxLength:"128"`
+	Name     string `json:"name" minLength:"1" maxLength:"100"`
+}
+
+// RoleChange is the body of PATCH /api/v1/admin/staff/{id}.
+type RoleChange struct {
+	Role string `json:"role" enum:"owner,manager,staff,support"`
+}
+
+// OwnerCreate is the body of POST /api/v1/admin/identity/owners: the store's
+// first owner, created by the tenant service at signup.
+type OwnerCreate struct {
+	Email    string `json:"email" minLength:"3" maxLength:"254"`
+	Password string `json:"password" maxLength:"128"`
+	Name     string `json:"name" minLength:"1" maxLength:"100"`
+}
+
+// OwnerTokens is the answer of OwnerCreate: the owner's account and tokens.
+type OwnerTokens = StaffSession
+
+// OwnerExists is the answer of GET /api/v1/admin/identity/owner-exists.
+type OwnerExists struct {
+	Exists bool `json:"exists"`
+}
+
+// SigningKey is the answer of POST /api/v1/admin/identity/keys/rotate: the
+// new active signing key.
+type SigningKey struct {
+	Kid       string    `json:"kid"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CustomerRegistered is the payload of identity.customer_registered.v1
+// (the order service claims guest orders by email on it).
+type CustomerRegistered struct {
+	CustomerID string `json:"customer_id"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+}
+
+// PasswordResetRequested is the payload of
+// identity.password_reset_requested.v1. Token is the raw one-time reset
+// token: the notification service mails it and must never log it.
+type PasswordResetRequested struct {
+	CustomerID string    `json:"customer_id"`
+	Email      string    `json:"email"`
+	Token      string    `json:"token"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// StaffInvited is the payload of identity.staff_invited.v1. Token is the
+// raw invitation token, for the invitation email.
+type StaffInvited struct {
+	InvitationID string    `json:"invitation_id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	Token        string    `json:"token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	InvitedBy    string    `json:"invited_by"`
+}
+
+// StaffRoleChanged is the payload of identity.staff_role_changed.v1.
+type StaffRoleChanged struct {
+	StaffID string `json:"staff_id"`
+	Email   string `json:"email"`
+	OldRole string `json:"old_role"`
+	NewRole string `json:"new_role"`
+}
+
+// StaffDeactivated is the payload of identity.staff_deactivated.v1.
+type StaffDeactivated struct {
+	StaffID string `json:"staff_id"`
+	Email   string `json:"email"`
+}

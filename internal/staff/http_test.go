@@ -1,0 +1,283 @@
+package staff
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/platform/web/webtest"
+	"github.com/mercato/mercato/internal/staff/staffapi"
+)
+
+// Until the platform verifies access tokens, the test server takes the
+// principal from test headers: X-Test-Kind, X-Test-Account, X-Test-Role
+// (and X-Test-Tenant, default "default").
+func withTestPrincipal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if kind := r.Header.Get("X-Test-Kind"); kind != "" {
+			tenant := r.Header.Get("X-Test-Tenant")
+			if tenant == "" {
+				tenant = tenancy.DefaultID
+			}
+			p := auth.Principal{Tenant: tenant, Subject: r.Header.Get("X-Test-Account"), Kind: auth.Kind(kind), Role: auth.Role(r.Header.Get("X-Test-Role"))}
+			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearer adds the admin token, as the platform's service client does, and
+// the admin principal the platform is to derive from it.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	r.Header.Set("X-Test-Kind", string(auth.KindAdmin))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+type httpFixture struct {
+	url    string
+	svc    *Service
+	clk    *clock
+	client *staffapi.Client
+}
+
+func newHTTPFixture(t *testing.T, db *sqldb.DB) *httpFixture {
+	t.Helper()
+	svc, clk := newTestService(t, db)
+	srv := webtest.New(t, func(api *web.API) { svc.Routes(api) })
+	ts := httptest.NewServer(withTestPrincipal(srv.Web.Handler()))
+	t.Cleanup(ts.Close)
+	return &httpFixture{url: ts.URL, svc: svc, clk: clk, client: staffapi.NewClient(ts.URL, &http.Client{Transport: bearer{webtest.AdminToken}})}
+}
+
+// call sends one request; headers are "Name: value" strings, "admin" adds
+// the admin token.
+func (f *httpFixture) call(t *testing.T, method, path, body string, headers ...string) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, f.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range headers {
+		if h == "admin" {
+			req.Header.Set("Authorization", "Bearer "+webtest.AdminToken)
+			continue
+		}
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, string(b)
+}
+
+func code(t *testing.T, body string) string {
+	t.Helper()
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal([]byte(body), &p)
+	return p.Code
+}
+
+func staffHeaders(account string, role auth.Role) []string {
+	return []string{"X-Test-Kind: staff", "X-Test-Account: " + account, "X-Test-Role: " + string(role)}
+}
+
+func TestHTTPCheckIn(t *testing.T) {
+	openDB(t, func(t *testing.T, db *sqldb.DB) {
+		f := newHTTPFixture(t, db)
+		ctx := tenantCtx(t, "default")
+		ada := mustEmployee(t, f.svc, ctx, "Ada", "acc-ada", auth.RoleStaff)
+		adaH := staffHeaders("acc-ada", auth.RoleStaff)
+
+		tests := []struct {
+			name       string
+			method     string
+			path, body string
+			headers    []string
+			status     int
+			code       string
+		}{
+			{"anonymous", "POST", "/api/v1/staff/check-ins", `{}`, nil, 401, "unauthenticated"},
+			{"customer", "POST", "/api/v1/staff/check-ins", `{}`, []string{"X-Test-Kind: customer", "X-Test-Account: c1"}, 403, "forbidden"},
+			{"foreign tenant token", "POST", "/api/v1/staff/check-ins", `{}`, append(staffHeaders("acc-ada", auth.RoleStaff), "X-Test-Tenant: acme"), 403, "forbidden"},
+			{"no employee", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders("acc-x", auth.RoleStaff), 403, "not_an_employee"},
+			{"check out first", "POST", "/api/v1/staff/check-outs", `{}`, adaH, 409, "not_checked_in"},
+			{"unknown field", "POST", "/api/v1/staff/check-ins", `{"who":"me"}`, adaH, 422, ""},
+			{"check in", "POST", "/api/v1/staff/check-ins", `{"location":"door"}`, adaH, 201, ""},
+			{"twice", "POST", "/api/v1/staff/check-ins", `{}`, adaH, 409, "already_checked_in"},
+			{"staff for someone else", "POST", "/api/v1/staff/check-ins", `{"employee_id":"x"}`, adaH, 403, "forbidden"},
+			{"presence", "GET", "/api/v1/staff/check-ins/current", "", adaH, 200, ""},
+			{"check out", "POST", "/api/v1/staff/check-outs", `{}`, adaH, 200, ""},
+			{"staff role on an admin operation", "GET", "/api/v1/admin/staff/employees", "", append(staffHeaders("acc-ada", auth.RoleStaff), "admin"), 403, "forbidden"},
+			{"manager on an admin operation", "GET", "/api/v1/admin/staff/employees", "", append(staffHeaders("acc-m", auth.RoleManager), "admin"), 200, ""},
+			{"admin without token", "GET", "/api/v1/admin/staff/employees", "", nil, 401, ""},
+		}
+		for _, tt := range tests {
+			status, _, body := f.call(t, tt.method, tt.path, tt.body, tt.headers...)
+			if status != tt.status || (tt.code != "" && code(t, body) != tt.code) {
+				t.Errorf("%s: %d %s, want %d %s", tt.name, status, body, tt.status, tt.code)
+			}
+		}
+
+		// With an Idempotency-Key a retry gets the first answer back.
+		key := append(adaH, "Idempotency-Key: clock-1")
+		s1, _, b1 := f.call(t, "POST", "/api/v1/staff/check-ins", `{}`, key...)
+		s2, _, b2 := f.call(t, "POST", "/api/v1/staff/check-ins", `{}`, key...)
+		if s1 != 201 || s2 != 201 || b1 != b2 {
+			t.Errorf("idempotent retry: %d %s / %d %s", s1, b1, s2, b2)
+		}
+		var a staffapi.Attendance
+		if err := json.Unmarshal([]byte(b1), &a); err != nil || a.EmployeeID != ada.ID {
+			t.Errorf("check-in body %s: %v", b1, err)
+		}
+	})
+}
+
+func TestHTTPAdminAndReport(t *testing.T) {
+	openDB(t, func(t *testing.T, db *sqldb.DB) {
+		f := newHTTPFixture(t, db)
+		ctx := tenantCtx(t, "default")
+		c := f.client
+
+		status, _, body := f.call(t, "POST", "/api/v1/admin/staff/employees", `{"name":"","role":"boss"}`, "admin")
+		if status != 422 {
+			t.Errorf("invalid employee: %d %s", status, body)
+		}
+		if l, _ := f.svc.Employees(ctx, EmployeeQuery{}); len(l.Items) != 0 {
+			t.Errorf("invalid input wrote employees")
+		}
+
+		e, err := c.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "=Ada", Email: "ada@example.com", AccountID: "acc-ada", Role: auth.RoleStaff})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "Dup", AccountID: "acc-ada", Role: auth.RoleStaff}); !errors.Is(err, staffapi.ErrAccountTaken) {
+			t.Errorf("duplicate account: %v", err)
+		}
+		if got, err := c.Employee(ctx, e.ID); err != nil || got.ID != e.ID {
+			t.Errorf("get = %+v, %v", got, err)
+		}
+		if _, err := c.Employee(ctx, "nope"); !errors.Is(err, staffapi.ErrNotFound) {
+			t.Errorf("get unknown: %v", err)
+		}
+		status, _, body = f.call(t, "POST", "/api/v1/admin/staff/shifts", `{"employee_id":"`+e.ID+`","starts_at":"2025-03-03T09:00:00Z","ends_at":"2025-03-03T17:00:00Z"}`, "admin")
+		if status != 201 {
+			t.Fatalf("create shift: %d %s", status, body)
+		}
+		status, _, body = f.call(t, "POST", "/api/v1/admin/staff/shifts", `{"employee_id":"`+e.ID+`","starts_at":"2025-03-03T16:00:00Z","ends_at":"2025-03-03T18:00:00Z"}`, "admin")
+		if status != 409 || code(t, body) != "shift_overlap" {
+			t.Errorf("overlapping shift: %d %s", status, body)
+		}
+		status, _, body = f.call(t, "GET", "/api/v1/admin/staff/shifts?from=2025-03-03T00:00:00Z&to=2025-03-04T00:00:00Z", "", "admin")
+		if status != 200 || !strings.Contains(body, e.ID) {
+			t.Errorf("list shifts: %d %s", status, body)
+		}
+		status, _, body = f.call(t, "GET", "/api/v1/admin/staff/shifts?from=2025-03-04T00:00:00Z&to=2025-03-03T00:00:00Z", "", "admin")
+		if status != 422 || !strings.Contains(body, "query.to") {
+			t.Errorf("inverted period: %d %s", status, body)
+		}
+
+		f.clk.set(at(9, 30))
+		if _, err := c.CheckIn(ctx, staffapi.CheckIn{EmployeeID: e.ID}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CheckIn(ctx, staffapi.CheckIn{EmployeeID: e.ID}, ""); !errors.Is(err, staffapi.ErrAlreadyCheckedIn) {
+			t.Errorf("second check-in: %v", err)
+		}
+		f.clk.set(at(17, 0))
+		if a, err := c.CheckOut(ctx, staffapi.CheckIn{EmployeeID: e.ID}, ""); err != nil || a.DurationSeconds != 7*3600+1800 {
+			t.Errorf("check out = %+v, %v", a, err)
+		}
+		if _, err := c.CheckOut(ctx, staffapi.CheckIn{EmployeeID: e.ID}, ""); !errors.Is(err, staffapi.ErrNotCheckedIn) {
+			t.Errorf("second check-out: %v", err)
+		}
+		r, err := c.Attendance(ctx, at(0, 0), at(0, 0).Add(24*time.Hour), "")
+		if err != nil || len(r.Items) != 1 || r.Items[0].HoursWorked != "7.50" || r.Items[0].LateCheckIns != 1 {
+			t.Fatalf("report = %+v, %v", r, err)
+		}
+
+		const q = "/api/v1/admin/staff/attendance?from=2025-03-03T00:00:00Z&to=2025-03-04T00:00:00Z"
+		for _, tc := range []struct {
+			name    string
+			path    string
+			headers []string
+		}{
+			{"accept", q, []string{"admin", "Accept: text/csv"}},
+			{"format", q + "&format=csv", []string{"admin"}},
+		} {
+			status, h, body := f.call(t, "GET", tc.path, "", tc.headers...)
+			if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") ||
+				!strings.Contains(h.Get("Content-Disposition"), "attendance-20250303T000000Z-20250304T000000Z.csv") {
+				t.Errorf("%s: %d %v", tc.name, status, h)
+			}
+			want := strings.Join(csvHeader, ",") + "\r\n" + e.ID + ",'=Ada,ada@example.com,staff,true,27000,7.50,1,false,1,1,1,1800\r\n"
+			if body != want {
+				t.Errorf("%s: csv %q, want %q", tc.name, body, want)
+			}
+		}
+		status, h, body := f.call(t, "GET", q, "", "admin")
+		if status != 200 || h.Get("Content-Type") != "application/json" || !strings.Contains(body, `"hours_worked":"7.50"`) {
+			t.Errorf("json report: %d %v %s", status, h, body)
+		}
+
+		a, err := c.PublishAnnouncement(ctx, staffapi.AnnouncementCreate{Title: "Hello", Body: "World", Audience: "staff"}, "ann-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := c.PublishAnnouncement(ctx, staffapi.AnnouncementCreate{Title: "Hello", Body: "World", Audience: "staff"}, "ann-1"); err != nil || again.ID != a.ID {
+			t.Errorf("idempotent publish = %+v, %v", again, err)
+		}
+		adaH := staffHeaders("acc-ada", auth.RoleStaff)
+		status, _, body = f.call(t, "GET", "/api/v1/staff/announcements", "", adaH...)
+		if status != 200 || !strings.Contains(body, a.ID) || !strings.Contains(body, `"read":false`) {
+			t.Errorf("inbox: %d %s", status, body)
+		}
+		for range 2 {
+			status, _, body = f.call(t, "POST", "/api/v1/staff/announcements/"+a.ID+"/read", "", adaH...)
+			if status != 200 || !strings.Contains(body, `"read":true`) {
+				t.Errorf("read: %d %s", status, body)
+			}
+		}
+		status, _, body = f.call(t, "POST", "/api/v1/staff/announcements/"+a.ID+"/read", "", staffHeaders("acc-s", auth.RoleSupport)...)
+		if status != 403 || code(t, body) != "not_an_employee" {
+			t.Errorf("read without employee: %d %s", status, body)
+		}
+		status, _, body = f.call(t, "GET", "/api/v1/admin/staff/announcements/"+a.ID+"/receipts", "", "admin")
+		var rc staffapi.Receipts
+		if status != 200 || json.Unmarshal([]byte(body), &rc) != nil || len(rc.Read) != 1 || rc.Read[0].EmployeeID != e.ID || len(rc.Unread) != 0 {
+			t.Errorf("receipts: %d %s", status, body)
+		}
+
+		if d, err := c.DeactivateEmployee(ctx, e.ID); err != nil || d.Active {
+			t.Errorf("deactivate = %+v, %v", d, err)
+		}
+		if _, err := c.CheckIn(ctx, staffapi.CheckIn{EmployeeID: e.ID}, ""); !errors.Is(err, staffapi.ErrInactive) {
+			t.Errorf("check in inactive: %v", err)
+		}
+	})
+}

@@ -1,0 +1,318 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+)
+
+// access says which staff roles may call each admin operation of the
+// service, by huma OperationID. The deployment's admin principal may call
+// every operation; a secret API key may what a manager may, except manage
+// API keys (a leaked key must not mint more); publishable keys, customers
+// and anonymous callers only the public operations.
+var access = map[string][]auth.Role{
+	"get-store":           {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"update-store":        {auth.RoleOwner, auth.RoleManager},
+	"get-store-limits":    {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"list-store-domains":  {auth.RoleOwner, auth.RoleManager},
+	"add-store-domain":    {auth.RoleOwner},
+	"remove-store-domain": {auth.RoleOwner},
+	"list-api-keys":       {auth.RoleOwner, auth.RoleManager},
+	"create-api-key":      {auth.RoleOwner},
+	"revoke-api-key":      {auth.RoleOwner},
+}
+
+// public are the operations anyone may call, anonymous callers included.
+var public = map[string]bool{
+	"signup":         true,
+	"resolve-tenant": true,
+}
+
+// noAPIKeys are operations no API key may call, whatever its role.
+var noAPIKeys = map[string]bool{"list-api-keys": true, "create-api-key": true, "revoke-api-key": true}
+
+// allowed reports whether p may call operation opID (of its own store: the
+// caller checks the tenant).
+func allowed(p auth.Principal, opID string) bool {
+	if public[opID] {
+		return true
+	}
+	roles, ok := access[opID]
+	if !ok {
+		return false // an operation missing from the table is nobody's
+	}
+	switch p.Kind {
+	case auth.KindAdmin:
+		return true
+	case auth.KindStaff:
+		return slices.Contains(roles, p.Role)
+	case auth.KindAPIKey:
+		return p.Role == auth.RoleSecret && !noAPIKeys[opID] && slices.Contains(roles, auth.RoleManager)
+	}
+	return false
+}
+
+// principal is the caller of an admin operation. Until the platform sets a
+// principal on every request, reaching an operation marked web.Admin
+// without one means the platform checked the admin token: that caller is
+// the admin. (When the platform sets principals, drop the fallback.)
+func principal(ctx context.Context) auth.Principal {
+	if p, ok := auth.From(ctx); ok {
+		return p
+	}
+	return auth.Principal{Kind: auth.KindAdmin, Subject: "admin"}
+}
+
+// authorize checks the caller of admin operation opID: allowed by the
+// table, and in its own store.
+func authorize(ctx context.Context, opID string) error {
+	p := principal(ctx)
+	if !allowed(p, opID) {
+		return ErrForbidden
+	}
+	if p.Kind != auth.KindAdmin {
+		t, err := tenancy.ID(ctx)
+		if err != nil || p.Tenant != t {
+			return ErrForbidden
+		}
+	}
+	return nil
+}
+
+// register adds an admin operation whose handler runs only for callers
+// authorize lets through, with errors mapped by problem.
+func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
+	op.Tags = []string{"store admin"}
+	id := op.OperationID
+	huma.Register(api, web.Admin(op), func(ctx context.Context, in *I) (*O, error) {
+		if err := authorize(ctx, id); err != nil {
+			return nil, problem(err)
+		}
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, problem(err)
+		}
+		return out, nil
+	})
+}
+
+// Routes registers the signup, the store admin operations and the internal
+// resolve endpoint (outside /api/, so resolving needs no tenant).
+func (s *Service) Routes(api *web.API) {
+	huma.Register(api, web.Public(huma.Operation{
+		OperationID: "resolve-tenant",
+		Method:      http.MethodGet,
+		Path:        tenantapi.ResolvePath,
+		Summary:     "Resolve a host name, tenant ID or API key to a tenant",
+		Tags:        []string{"internal"},
+		Hidden:      true,
+	}), s.resolve)
+	huma.Register(api, web.Public(huma.Operation{
+		OperationID: "signup",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/tenants",
+		Summary:     "Sign up a new store",
+		Description: "Creates a store answering at <subdomain>.<base domain> and its owner account, and " +
+			"answers with the owner's tokens (201). Send an Idempotency-Key: a retry with the same key and " +
+			"request never creates a second store; one whose first attempt created the owner answers 200 " +
+			"without tokens (the owner signs in). The store is new whatever host the request was sent to.",
+		Tags:          []string{"stores"},
+		DefaultStatus: http.StatusCreated,
+	}), s.signup)
+
+	register(api, huma.Operation{
+		OperationID: "get-store", Method: http.MethodGet, Path: "/api/v1/admin/store",
+		Summary: "Get the store's settings",
+	}, func(ctx context.Context, _ *struct{}) (*storeOutput, error) {
+		st, err := s.Store(ctx)
+		return &storeOutput{Body: st}, err
+	})
+	register(api, huma.Operation{
+		OperationID: "update-store", Method: http.MethodPatch, Path: "/api/v1/admin/store",
+		Summary:     "Update the store's settings",
+		Description: "A partial update: absent fields stay. Announced as tenant.updated.v1.",
+	}, func(ctx context.Context, in *struct{ Body tenantapi.StoreUpdate }) (*storeOutput, error) {
+		st, err := s.UpdateStore(ctx, in.Body)
+		return &storeOutput{Body: st}, err
+	})
+	register(api, huma.Operation{
+		OperationID: "get-store-limits", Method: http.MethodGet, Path: tenantapi.LimitsPath,
+		Summary:     "Get the store's plan limits",
+		Description: "Services check these (tenantapi.CheckLimit) before creating a product or staff account; -1 is no limit.",
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body tenantapi.Limits }, error) {
+		l, err := s.Limits(ctx)
+		return &struct{ Body tenantapi.Limits }{Body: l}, err
+	})
+
+	register(api, huma.Operation{
+		OperationID: "list-store-domains", Method: http.MethodGet, Path: "/api/v1/admin/store/domains",
+		Summary: "List the store's host names",
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body tenantapi.DomainList }, error) {
+		ds, err := s.Domains(ctx)
+		return &struct{ Body tenantapi.DomainList }{Body: tenantapi.DomainList{Items: ds}}, err
+	})
+	register(api, huma.Operation{
+		OperationID: "add-store-domain", Method: http.MethodPost, Path: "/api/v1/admin/store/domains",
+		Summary:       "Map a custom domain to the store",
+		Description:   "Point the domain's DNS at the deployment; requests to it then resolve to this store.",
+		DefaultStatus: http.StatusCreated,
+	}, func(ctx context.Context, in *struct{ Body tenantapi.DomainCreate }) (*struct{ Body tenantapi.Domain }, error) {
+		d, err := s.AddDomain(ctx, in.Body.Host)
+		return &struct{ Body tenantapi.Domain }{Body: d}, err
+	})
+	register(api, huma.Operation{
+		OperationID: "remove-store-domain", Method: http.MethodDelete, Path: "/api/v1/admin/store/domains/{host}",
+		Summary:       "Remove a custom domain",
+		Description:   "Other processes may resolve it for up to a minute more (their cache).",
+		DefaultStatus: http.StatusNoContent,
+	}, func(ctx context.Context, in *struct {
+		Host string `path:"host" maxLength:"253"`
+	}) (*struct{}, error) {
+		return nil, s.RemoveDomain(ctx, in.Host)
+	})
+
+	register(api, huma.Operation{
+		OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api/v1/admin/store/api-keys",
+		Summary: "List the store's API keys (never the keys themselves)",
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body tenantapi.APIKeyList }, error) {
+		ks, err := s.APIKeys(ctx)
+		return &struct{ Body tenantapi.APIKeyList }{Body: tenantapi.APIKeyList{Items: ks}}, err
+	})
+	register(api, huma.Operation{
+		OperationID: "create-api-key", Method: http.MethodPost, Path: "/api/v1/admin/store/api-keys",
+		Summary:       "Create an API key",
+		Description:   "The answer is the only time the key is shown: only its hash is kept.",
+		DefaultStatus: http.StatusCreated,
+	}, func(ctx context.Context, in *struct{ Body tenantapi.APIKeyCreate }) (*struct{ Body tenantapi.APIKeyCreated }, error) {
+		k, err := s.CreateAPIKey(ctx, in.Body)
+		return &struct{ Body tenantapi.APIKeyCreated }{Body: k}, err
+	})
+	register(api, huma.Operation{
+		OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api/v1/admin/store/api-keys/{id}",
+		Summary:       "Revoke an API key",
+		Description:   "Processes that used the key may accept it for up to a minute more (their cache).",
+		DefaultStatus: http.StatusNoContent,
+	}, func(ctx context.Context, in *struct {
+		ID string `path:"id" maxLength:"64"`
+	}) (*struct{}, error) {
+		return nil, s.RevokeAPIKey(ctx, in.ID)
+	})
+}
+
+type storeOutput struct {
+	Body tenantapi.Store
+}
+
+type resolveInput struct {
+	Host   string `query:"host" maxLength:"253" doc:"Host name of the request."`
+	ID     string `query:"id" maxLength:"63" doc:"Tenant ID, taking precedence over host."`
+	APIKey string `header:"X-Mercato-Api-Key" maxLength:"200" doc:"An API key, taking precedence over both."`
+}
+
+func (s *Service) resolve(ctx context.Context, in *resolveInput) (*struct{ Body tenantapi.Resolution }, error) {
+	var r tenantapi.Resolution
+	var err error
+	switch {
+	case in.APIKey != "":
+		r, err = s.ResolveAPIKey(ctx, in.APIKey)
+	case in.Host != "" || in.ID != "":
+		r.TenantID, err = s.Resolve(ctx, in.Host, in.ID)
+	default:
+		return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "host, id or an API key is required")
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, web.Error(http.StatusNotFound, "unknown_tenant", "no store answers at this host, tenant ID or API key")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &struct{ Body tenantapi.Resolution }{Body: r}, nil
+}
+
+type signupInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255"`
+	Body           tenantapi.Signup
+}
+
+type signupOutput struct {
+	Status int
+	Body   tenantapi.SignupResult
+}
+
+func (s *Service) signup(ctx context.Context, in *signupInput) (*signupOutput, error) {
+	res, created, err := s.Signup(ctx, in.Body, in.IdempotencyKey)
+	if err != nil {
+		return nil, problem(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return &signupOutput{Status: status, Body: res}, nil
+}
+
+// problem maps the service's errors to problem responses: the one place.
+func problem(err error) error {
+	var ie *InputError
+	var ae *apiclient.Error
+	switch {
+	case errors.As(err, &ie):
+		return web.Error(http.StatusUnprocessableEntity, ie.Code, ie.Message, web.Field(ie.Field, ie.Message, ie.Value))
+	case errors.Is(err, ErrOwner) && errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500:
+		// The identity service's verdict on the owner (weak_password,
+		// invalid_email, email_taken…) is the caller's to fix: passed on.
+		fields := make([]*huma.ErrorDetail, 0, len(ae.Errors))
+		for _, f := range ae.Errors {
+			loc := f.Location
+			if loc == "body.name" {
+				loc = "body.owner_name"
+			}
+			fields = append(fields, web.Field(loc, f.Message, f.Value))
+		}
+		return web.Error(ae.Status, ae.Code, ae.Detail, fields...)
+	case errors.Is(err, ErrOwner):
+		return web.Error(http.StatusServiceUnavailable, "owner_service_unavailable", "the store's owner account could not be created; nothing was kept, retry shortly")
+	case errors.Is(err, ErrSubdomainTaken):
+		return web.Error(http.StatusConflict, "subdomain_taken", "another store uses this subdomain", web.Field("body.subdomain", "is taken", nil))
+	case errors.Is(err, ErrSignupKeyReused):
+		return web.Error(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for another signup")
+	case errors.Is(err, ErrSignupUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "signup_unavailable", "signup is not available on this deployment")
+	case errors.Is(err, ErrDomainTaken):
+		return web.Error(http.StatusConflict, "domain_taken", "this host is already mapped to a store", web.Field("body.host", "is taken", nil))
+	case errors.Is(err, ErrDomainNotFound):
+		return web.Error(http.StatusNotFound, "domain_not_found", "the store has no such domain")
+	case errors.Is(err, ErrDomainProtected):
+		return web.Error(http.StatusConflict, "domain_protected", "only custom domains can be removed")
+	case errors.Is(err, ErrTooManyDomains):
+		return web.Error(http.StatusConflict, "too_many_domains", "the store has the most custom domains allowed; remove one first")
+	case errors.Is(err, ErrAPIKeyNotFound):
+		return web.Error(http.StatusNotFound, "api_key_not_found", "the store has no such API key")
+	case errors.Is(err, ErrTooManyAPIKeys):
+		return web.Error(http.StatusConflict, "too_many_api_keys", "the store has the most live API keys allowed; revoke one first")
+	case errors.Is(err, ErrNotFound):
+		return web.Error(http.StatusNotFound, "store_not_found", "no such store")
+	case errors.Is(err, ErrConflict):
+		return web.Error(http.StatusConflict, "conflict", "the store changed concurrently; retry")
+	case errors.Is(err, ErrForbidden):
+		return web.Error(http.StatusForbidden, "forbidden", "your role may not do this")
+	case errors.Is(err, tenancy.ErrMissing):
+		return web.Error(http.StatusBadRequest, "no_tenant", "the request names no store")
+	}
+	var le *tenantapi.LimitError
+	if errors.As(err, &le) {
+		return web.Error(le.Status(), tenantapi.LimitCode, le.Error())
+	}
+	// Anything else is a 500; huma logs err with the request, never sends it.
+	return err
+}

@@ -1,0 +1,48 @@
+-- name: InsertTenant :execrows
+-- Inserts a store unless its ID exists (Ensure of a configured store runs
+-- on every start).
+INSERT INTO tenants (id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale,
+    signup_key, signup_hash, created_at, updated_at)
+VALUES (sqlc.arg(id), sqlc.arg(name), sqlc.arg(status), sqlc.narg(subdomain), sqlc.arg(plan),
+    sqlc.arg(logo), sqlc.arg(currency), sqlc.arg(tax_inclusive), sqlc.arg(locale),
+    sqlc.narg(signup_key), sqlc.arg(signup_hash), sqlc.arg(created_at), sqlc.arg(created_at))
+ON CONFLICT (id) DO NOTHING;
+
+-- name: GetTenant :one
+SELECT * FROM tenants WHERE id = sqlc.arg(id);
+
+-- name: GetTenantBySignupKey :one
+SELECT * FROM tenants WHERE signup_key = sqlc.arg(signup_key);
+
+-- name: SubdomainTaken :one
+-- Whether a subdomain is held by a store, or its host by any store
+-- (configuration may have mapped one).
+SELECT CAST((SELECT COUNT(*) FROM tenants WHERE subdomain = CAST(sqlc.arg(subdomain) AS TEXT))
+    + (SELECT COUNT(*) FROM domains WHERE host = sqlc.arg(host)) AS BIGINT) AS taken;
+
+-- name: ActivateTenant :execrows
+UPDATE tenants SET status = 'active', updated_at = sqlc.arg(updated_at)
+WHERE id = sqlc.arg(id) AND status = 'provisioning';
+
+-- name: FailTenant :execrows
+-- Rolls back a signup: the store never goes live, and gives its subdomain
+-- and Idempotency-Key back. The row stays so the ID is never reused.
+UPDATE tenants SET status = 'failed', subdomain = NULL, signup_key = NULL, updated_at = sqlc.arg(updated_at)
+WHERE id = sqlc.arg(id) AND status = 'provisioning';
+
+-- name: UpdateSettings :execrows
+UPDATE tenants SET
+    name = sqlc.arg(name), logo = sqlc.arg(logo), currency = sqlc.arg(currency),
+    tax_inclusive = sqlc.arg(tax_inclusive), locale = sqlc.arg(locale), updated_at = sqlc.arg(updated_at)
+WHERE id = sqlc.arg(id) AND status = 'active' AND updated_at = sqlc.arg(old_updated_at);
+
+-- name: ResolveID :one
+SELECT id FROM tenants WHERE id = sqlc.arg(id) AND status = 'active';
+
+-- name: FailStaleSignup :many
+-- Rolls back a signup of this subdomain abandoned while provisioning (its
+-- process died between the store row and the owner account), so the
+-- subdomain is free again. Returns the store's ID (none if no such signup).
+UPDATE tenants SET status = 'failed', subdomain = NULL, signup_key = NULL, updated_at = sqlc.arg(updated_at)
+WHERE subdomain = sqlc.arg(subdomain) AND status = 'provisioning' AND updated_at < sqlc.arg(before)
+RETURNING id;

@@ -1,0 +1,106 @@
+package tenant
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+)
+
+func TestCleanSubdomain(t *testing.T) {
+	for _, tt := range []struct{ in, want, code string }{
+		{"acme", "acme", ""},
+		{" Acme-Shop ", "acme-shop", ""},
+		{"a1b", "a1b", ""},
+		{strings.Repeat("a", 63), strings.Repeat("a", 63), ""},
+		{strings.Repeat("a", 64), "", "invalid_subdomain"},
+		{"ab", "", "invalid_subdomain"},
+		{"-ab", "", "invalid_subdomain"},
+		{"ab-", "", "invalid_subdomain"},
+		{"a_b", "", "invalid_subdomain"},
+		{"a.b.c", "", "invalid_subdomain"},
+		{"xn--caf-dma", "", "invalid_subdomain"},
+		{"café", "", "invalid_subdomain"},
+		{"www", "", "subdomain_reserved"},
+		{"API", "", "subdomain_reserved"},
+		{"mercato", "", "subdomain_reserved"},
+	} {
+		got, err := cleanSubdomain(tt.in)
+		var ie *InputError
+		switch {
+		case tt.code == "" && (err != nil || got != tt.want):
+			t.Errorf("cleanSubdomain(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		case tt.code != "" && (!errors.As(err, &ie) || ie.Code != tt.code || !errors.Is(err, ErrInvalid)):
+			t.Errorf("cleanSubdomain(%q) = %q, %v; want code %s", tt.in, got, err, tt.code)
+		}
+	}
+}
+
+func TestPatchSettings(t *testing.T) {
+	old := defaultSettings("Shop")
+	str := func(s string) *string { return &s }
+	yes := true
+	for _, tt := range []struct {
+		name    string
+		upd     tenantapi.StoreUpdate
+		want    tenantapi.Settings
+		changed bool
+		code    string
+	}{
+		{"nothing", tenantapi.StoreUpdate{}, old, false, ""},
+		{"same name", tenantapi.StoreUpdate{Name: str(" Shop ")}, old, false, ""},
+		{"markup kept", tenantapi.StoreUpdate{Name: str("<i>Shop</i>")}, tenantapi.Settings{Name: "<i>Shop</i>", Currency: "EUR", TaxInclusive: true, Locale: "en"}, true, ""},
+		{"locale canonical", tenantapi.StoreUpdate{Locale: str("EN-gb")}, tenantapi.Settings{Name: "Shop", Currency: "EUR", TaxInclusive: true, Locale: "en-GB"}, true, ""},
+		{"tax same", tenantapi.StoreUpdate{TaxInclusive: &yes}, old, false, ""},
+		{"currency", tenantapi.StoreUpdate{Currency: str("JPY")}, tenantapi.Settings{Name: "Shop", Currency: "JPY", TaxInclusive: true, Locale: "en"}, true, ""},
+		{"bad currency", tenantapi.StoreUpdate{Currency: str("ABC")}, old, false, "invalid_currency"},
+		{"bad locale", tenantapi.StoreUpdate{Locale: str("xx-yy-zz-!!")}, old, false, "invalid_locale"},
+		{"data logo", tenantapi.StoreUpdate{Logo: str("data:image/png;base64,AAAA")}, old, false, "invalid_logo"},
+		{"logo with user", tenantapi.StoreUpdate{Logo: str("https://u:p@x.example/l.png")}, old, false, "invalid_logo"},
+		{"newline in name", tenantapi.StoreUpdate{Name: str("a\nb")}, old, false, "validation_failed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, changed, err := patchSettings(old, tt.upd)
+			var ie *InputError
+			if tt.code != "" {
+				if !errors.As(err, &ie) || ie.Code != tt.code {
+					t.Fatalf("err = %v, want code %s", err, tt.code)
+				}
+				return
+			}
+			if err != nil || got != tt.want || changed != tt.changed {
+				t.Errorf("patchSettings = %+v %v %v; want %+v %v", got, changed, err, tt.want, tt.changed)
+			}
+		})
+	}
+}
+
+func TestAllowed(t *testing.T) {
+	// Every operation in the table names only staff roles, and the admin
+	// may call every one.
+	for op, roles := range access {
+		if !allowed(authPrincipal("admin", ""), op) {
+			t.Errorf("admin may not call %s", op)
+		}
+		for _, r := range roles {
+			if !allowed(authPrincipal("staff", string(r)), op) {
+				t.Errorf("%s may not call %s", r, op)
+			}
+		}
+		if allowed(authPrincipal("customer", ""), op) || allowed(authPrincipal("api_key", "publishable"), op) {
+			t.Errorf("a customer or publishable key may call %s", op)
+		}
+	}
+	if allowed(authPrincipal("admin", ""), "no-such-operation") {
+		t.Error("an operation missing from the table is allowed")
+	}
+	if allowed(authPrincipal("api_key", "secret"), "create-api-key") {
+		t.Error("a secret key may mint API keys")
+	}
+}
+
+func authPrincipal(kind, role string) auth.Principal {
+	return auth.Principal{Kind: auth.Kind(kind), Role: auth.Role(role), Tenant: "t"}
+}

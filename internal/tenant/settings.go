@@ -1,0 +1,194 @@
+package tenant
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+
+	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+	"github.com/mercato/mercato/internal/tenant/tenantdb"
+)
+
+// defaultSettings are a new store's settings.
+func defaultSettings(name string) tenantapi.Settings {
+	return tenantapi.Settings{Name: name, Currency: "EUR", TaxInclusive: true, Locale: "en"}
+}
+
+// cleanName checks a display name (a store's, an API key's): valid UTF-8,
+// 1 to max characters after trimming, no control characters. Markup is not
+// refused: it is stored as given, and every page and answer escapes it.
+func cleanName(field, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return "", &InputError{Code: "validation_failed", Field: field, Message: "is not valid UTF-8"}
+	}
+	if n := utf8.RuneCountInString(s); n < 1 || n > max {
+		return "", &InputError{Code: "validation_failed", Field: field, Message: fmt.Sprintf("must have 1 to %d characters", max), Value: s}
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return "", &InputError{Code: "validation_failed", Field: field, Message: "must not contain control characters", Value: s}
+		}
+	}
+	return s, nil
+}
+
+// cleanLogo checks a logo reference: empty, an absolute http(s) URL, or a
+// path on this deployment ("/media/…"). Anything else (javascript:, data:,
+// protocol-relative //host) is refused, since pages put it in src.
+func cleanLogo(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	bad := func(msg string) error {
+		return &InputError{Code: "invalid_logo", Field: "body.logo", Message: msg, Value: s}
+	}
+	switch {
+	case s == "":
+		return "", nil
+	case len(s) > tenantapi.MaxLogo:
+		return "", bad(fmt.Sprintf("must have at most %d characters", tenantapi.MaxLogo))
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '\\' || s[i] == '"' || s[i] == '<' || s[i] == '>' {
+			return "", bad("must be printable ASCII without spaces, quotes, angle brackets or backslashes")
+		}
+	}
+	if strings.HasPrefix(s, "/") {
+		if strings.HasPrefix(s, "//") {
+			return "", bad("must be an http(s) URL or a path starting with a single /")
+		}
+		if _, err := url.Parse(s); err != nil {
+			return "", bad("is not a valid path")
+		}
+		return s, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", bad("must be an http(s) URL or a path starting with /")
+	}
+	return s, nil
+}
+
+// cleanLocale returns the canonical form of a BCP 47 tag ("en-gb" → "en-GB").
+func cleanLocale(s string) (string, error) {
+	tag, err := language.Parse(strings.TrimSpace(s))
+	if err != nil || tag == language.Und || len(s) > tenantapi.MaxLocale {
+		return "", &InputError{Code: "invalid_locale", Field: "body.locale", Message: "must be a BCP 47 language tag such as en or en-GB", Value: s}
+	}
+	return tag.String(), nil
+}
+
+// patchSettings applies upd to old and reports whether anything changed.
+func patchSettings(old tenantapi.Settings, upd tenantapi.StoreUpdate) (tenantapi.Settings, bool, error) {
+	n := old
+	var err error
+	if upd.Name != nil {
+		if n.Name, err = cleanName("body.name", *upd.Name, tenantapi.MaxStoreName); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.Logo != nil {
+		if n.Logo, err = cleanLogo(*upd.Logo); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.Currency != nil {
+		c := strings.TrimSpace(*upd.Currency)
+		if err := money.ValidCurrency(c); err != nil {
+			return old, false, &InputError{Code: "invalid_currency", Field: "body.currency", Message: "must be an uppercase ISO 4217 currency code in use", Value: c}
+		}
+		n.Currency = c
+	}
+	if upd.TaxInclusive != nil {
+		n.TaxInclusive = *upd.TaxInclusive
+	}
+	if upd.Locale != nil {
+		if n.Locale, err = cleanLocale(*upd.Locale); err != nil {
+			return old, false, err
+		}
+	}
+	return n, n != old, nil
+}
+
+// Store returns the store of ctx's tenant.
+func (s *Service) Store(ctx context.Context) (tenantapi.Store, error) {
+	id, err := currentTenant(ctx)
+	if err != nil {
+		return tenantapi.Store{}, err
+	}
+	t, err := s.store.tenant(ctx, s.store.read, id)
+	if err != nil {
+		return tenantapi.Store{}, err
+	}
+	return s.store.storeView(ctx, s.store.read, t)
+}
+
+// UpdateStore applies a partial update to the settings of ctx's store and
+// announces it with tenant.updated.v1. An update that changes nothing
+// writes and announces nothing.
+func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (tenantapi.Store, error) {
+	id, err := currentTenant(ctx)
+	if err != nil {
+		return tenantapi.Store{}, err
+	}
+	var out tenantapi.Store
+	var wrote bool
+	// The row is read and written with the optimistic updated_at check
+	// (PostgreSQL transactions here are read committed): a concurrent
+	// update makes the write miss, and the whole update is tried again on
+	// the new row.
+	for range 3 {
+		wrote = false
+		err = s.store.tx(ctx, func(tx *sql.Tx, q *tenantdb.Queries) error {
+			t, err := s.store.tenant(ctx, q, id)
+			if err != nil {
+				return err
+			}
+			set, changed, err := patchSettings(settingsOf(t), upd)
+			if err != nil {
+				return err
+			}
+			if changed {
+				now := s.now()
+				if now.UnixMicro() <= t.UpdatedAt {
+					now = fromMicros(t.UpdatedAt + 1) // updated_at must move for the check
+				}
+				n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
+					Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
+					Locale: set.Locale, UpdatedAt: micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
+				})
+				if err != nil {
+					return fmt.Errorf("update settings of %s: %w", id, err)
+				}
+				if n == 0 {
+					return ErrConflict
+				}
+				if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set}); err != nil {
+					return err
+				}
+				t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
+				t.UpdatedAt = micros(now)
+				wrote = true
+			}
+			out, err = s.store.storeView(ctx, q, t)
+			return err
+		})
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return tenantapi.Store{}, err
+	}
+	if wrote {
+		s.notify()
+	}
+	return out, nil
+}
