@@ -11,6 +11,8 @@ import (
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity"
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order"
@@ -18,6 +20,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/tenant"
 )
 
@@ -26,6 +29,8 @@ import (
 func services(fs *pflag.FlagSet) []app.Service {
 	var (
 		tenantCfg    tenant.Config
+		identityCfg  identity.Config
+		staffCfg     staff.Config
 		catalogCfg   catalog.Config
 		pricingCfg   pricing.Config
 		inventoryCfg inventory.Config
@@ -34,6 +39,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 		orderCfg     order.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
+	identityCfg.RegisterFlags(fs, "identity.")
+	staffCfg.RegisterFlags(fs, "staff.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
 	inventoryCfg.RegisterFlags(fs, "inventory.")
@@ -49,7 +56,27 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"))
+			var opts []tenant.Option
+			// Signup creates the store's owner in identity; without it
+			// signup answers 503 and everything else works.
+			if hc, base, err := p.HTTPClient("identity"); err == nil {
+				opts = append(opts, tenant.WithOwners(identityapi.NewClient(base, hc)))
+			}
+			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"), opts...)
+		}},
+		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "identity", identity.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			return identity.New(identityCfg, db, p.Outbox(db), p.Log("identity"))
+		}},
+		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
+			db, err := p.DB(ctx, "staff", staff.Migrations)
+			if err != nil {
+				return nil, err
+			}
+			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"))
 		}},
 		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "catalog", catalog.Migrations)

@@ -37,7 +37,9 @@ UPDATE tenants SET
 WHERE id = sqlc.arg(id) AND status = 'active' AND updated_at = sqlc.arg(old_updated_at);
 
 -- name: ResolveID :one
-SELECT id FROM tenants WHERE id = sqlc.arg(id) AND status = 'active';
+-- A store being provisioned resolves by its ID (not by host): the signup
+-- creates the owner account in it through the identity service's API.
+SELECT id FROM tenants WHERE id = sqlc.arg(id) AND status IN ('active', 'provisioning');
 
 -- name: FailStaleSignup :many
 -- Rolls back a signup of this subdomain abandoned while provisioning (its

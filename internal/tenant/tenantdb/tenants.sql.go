@@ -184,9 +184,11 @@ func (q *Queries) InsertTenant(ctx context.Context, arg InsertTenantParams) (int
 }
 
 const resolveID = `-- name: ResolveID :one
-SELECT id FROM tenants WHERE id = $1 AND status = 'active'
+SELECT id FROM tenants WHERE id = $1 AND status IN ('active', 'provisioning')
 `
 
+// A store being provisioned resolves by its ID (not by host): the signup
+// creates the owner account in it through the identity service's API.
 func (q *Queries) ResolveID(ctx context.Context, id string) (string, error) {
 	row := q.queryRow(ctx, q.resolveIDStmt, resolveID, id)
 	var id_2 string
