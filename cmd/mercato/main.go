@@ -139,11 +139,13 @@ func (c *cli) logger() *slog.Logger {
 // build constructs the selected services on the platform, with the admin
 // token settled first (generated and printed once in laptop mode).
 func (c *cli) build(cmd *cobra.Command, log *slog.Logger) (*app.System, error) {
+	explicit := c.cfg.Web.AdminToken != ""
 	token, fresh, err := app.AdminToken(c.cfg)
 	if err != nil {
 		return nil, err
 	}
 	c.cfg.Web.AdminToken = token
+	c.cfg.Web.AdminTokenGenerated = !explicit
 	if fresh {
 		fmt.Fprintf(c.stdout, "\nadmin token (shown once; kept in %s/admin-token): %s\n\n", c.cfg.Data, token)
 	}

@@ -86,6 +86,7 @@ type Platform struct {
 // NewPlatform sets up tracing, connects the bus and prepares the metrics
 // registry. Close releases what it opened.
 func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version string) (*Platform, error) {
+	cfg.Web.ServiceToken = serviceToken(cfg.Web.ServiceToken)
 	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry()}
 	p.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	tr, err := telemetry.New(ctx, cfg.Telemetry, telemetry.Resource{Service: telemetry.ServiceName(cfg.Services), Version: version}, log.With("component", "telemetry"))
@@ -182,18 +183,18 @@ func (p *Platform) Relays() []*outbox.Relay {
 // carries the caller's trace context (traceparent), with a client span when
 // tracing is on.
 //
-// Requests carry the deployment's admin token unless they set their own
+// Requests carry the deployment's service token unless they set their own
 // Authorization: services call each other's admin operations (reserve
 // stock, authorize a payment) with it.
 func (p *Platform) HTTPClient(name string) (*http.Client, string, error) {
 	if p.Config.Runs(name) {
-		return &http.Client{Transport: telemetry.Transport(serviceAuth{localTransport{p: p}, p.Config.Web.AdminToken}, p.Tracer())}, "http://" + name + ".local", nil
+		return &http.Client{Transport: telemetry.Transport(serviceAuth{localTransport{p: p}, p.Config.Web.ServiceToken}, p.Tracer())}, "http://" + name + ".local", nil
 	}
 	base, ok := p.Config.URLs[name]
 	if !ok {
 		return nil, "", fmt.Errorf("service %s does not run in this process and -urls gives no address for it", name)
 	}
-	return &http.Client{Transport: telemetry.Transport(serviceAuth{http.DefaultTransport, p.Config.Web.AdminToken}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
+	return &http.Client{Transport: telemetry.Transport(serviceAuth{http.DefaultTransport, p.Config.Web.ServiceToken}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
 }
 
 // serviceAuth adds the admin bearer token to requests without credentials.

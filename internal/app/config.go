@@ -86,6 +86,9 @@ func (c *Config) Validate(known []string) error {
 	default:
 		errs = append(errs, fmt.Errorf("-log.level must be debug, info, warn or error, got %q", c.LogLevel))
 	}
+	if c.Web.ServiceToken == "" && len(c.URLs) > 0 {
+		errs = append(errs, errors.New("-service-token must be set when this process calls others (-urls): give every process of the deployment the same one (at least 32 characters)"))
+	}
 	for _, s := range c.Services {
 		if s != "all" && !contains(known, s) {
 			errs = append(errs, fmt.Errorf("-services: unknown service %q (known: %s)", s, strings.Join(known, ", ")))

@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // System is a process's platform and its constructed services.
@@ -59,10 +60,12 @@ func (s *System) build(ctx context.Context, services []Service) error {
 	if err != nil {
 		return err
 	}
+	tenants := tenantapi.NewClient(tenantURL, tenantHC)
 	p.web = web.New(p.Config.Web, web.Deps{
 		Log:         p.log.With("component", "http"),
 		Registry:    p.Registry,
-		Tenants:     newTenantResolver(tenantURL, tenantHC),
+		Tenants:     tenants,
+		Auth:        p.newAuthenticator(tenants),
 		Idempotency: s.idem,
 		Version:     p.Version,
 		Ready:       p.Ping,

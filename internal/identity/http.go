@@ -11,7 +11,6 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -43,21 +42,12 @@ const (
 	opGetCustomer          = "identity-get-customer"
 )
 
-// anonymousOps may be called by anyone (within the request's tenant).
-var anonymousOps = map[string]bool{
-	opJWKS: true, opRegister: true, opLogin: true, opRefresh: true, opLogout: true,
-	opPasswordReset: true, opPasswordResetConfirm: true, opStaffLogin: true, opAcceptInvitation: true,
-}
-
-// customerOps need a signed-in customer (they act on that customer).
-var customerOps = map[string]bool{
-	opGetMe: true, opUpdateMe: true, opChangePassword: true, opListAddresses: true,
-	opAddAddress: true, opUpdateAddress: true, opDeleteAddress: true,
-}
-
-// access lists the staff roles that may call each staff operation; the
-// admin token (KindAdmin) may call all of them. An operation with no roles
-// is for the admin token (service to service) only.
+// access lists the staff roles that may call each admin operation: the
+// platform enforces it (web.Roles). The admin and service tokens may call
+// every one, a secret API key those a manager may. An operation with no
+// roles is for the admin and service tokens only (service to service).
+// Every other operation is public to the platform; the customer ones
+// (/api/v1/me...) check that the caller is a customer (see me).
 var access = map[string][]auth.Role{
 	opInviteStaff:     {auth.RoleOwner, auth.RoleManager},
 	opListStaff:       {auth.RoleOwner, auth.RoleManager},
@@ -65,60 +55,23 @@ var access = map[string][]auth.Role{
 	opDeactivateStaff: {auth.RoleOwner, auth.RoleManager},
 	opRotateKeys:      {auth.RoleOwner},
 	opGetCustomer:     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
-	opCreateOwner:     nil,
-	opOwnerExists:     nil,
+	opCreateOwner:     {},
+	opOwnerExists:     {},
 }
 
-// allowed reports whether p may call the operation opID. ok is false for
-// an anonymous caller. Unknown operations are refused.
-func allowed(p auth.Principal, ok bool, opID string) bool {
-	switch {
-	case anonymousOps[opID]:
-		return true
-	case !ok:
-		return false
-	case customerOps[opID]:
-		return p.Kind == auth.KindCustomer
-	}
-	roles, known := access[opID]
-	if !known {
-		return false
-	}
-	if p.Kind == auth.KindAdmin {
-		return true
-	}
-	if p.Kind != auth.KindStaff {
-		return false
-	}
-	for _, r := range roles {
-		if r == p.Role {
-			return true
-		}
-	}
-	return false
+// roles returns the roles of admin operation opID, never nil: an
+// operation missing from access is nobody's but the admin's, and the
+// OpenAPI document lists an empty set as [], not null.
+func roles(opID string) []auth.Role {
+	return append([]auth.Role{}, access[opID]...)
 }
 
-// principal returns the caller of opID, checked against the access table
-// and the request's tenant. Until the platform puts a principal in every
-// request, an admin operation (web.Admin) without one was let through by
-// the platform's admin-token check, so its caller is the admin.
-func principal(ctx context.Context, opID string, admin bool) (auth.Principal, error) {
+// actor returns the caller of an admin operation, which the platform has
+// authenticated and checked against access.
+func actor(ctx context.Context) (auth.Principal, error) {
 	p, ok := auth.From(ctx)
-	if !ok && admin {
-		p, ok = auth.Principal{Subject: "admin", Kind: auth.KindAdmin}, true
-	}
-	if ok && p.Kind != auth.KindAdmin {
-		tenant, err := tenancy.ID(ctx)
-		if err != nil || p.Tenant != tenant {
-			// A token of another store proves nothing here.
-			return auth.Principal{}, ErrUnauthenticated
-		}
-	}
-	if !allowed(p, ok, opID) {
-		if !ok {
-			return auth.Principal{}, ErrUnauthenticated
-		}
-		return auth.Principal{}, ErrForbidden
+	if !ok {
+		return auth.Principal{}, ErrUnauthenticated
 	}
 	return p, nil
 }
@@ -134,7 +87,7 @@ func (s *Service) Routes(api *web.API) {
 	}
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"identity admin"}
-		return web.Admin(op)
+		return web.Roles(op, roles(op.OperationID)...)
 	}
 	huma.Register(api, pub(huma.Operation{OperationID: opJWKS, Method: http.MethodGet, Path: "/.well-known/jwks.json",
 		Summary: "Public keys that verify access tokens", Description: "The active signing key first, then retired keys whose tokens may still be valid."}), s.jwksOp)
@@ -297,17 +250,21 @@ type customerOutput struct {
 	Body identityapi.Customer
 }
 
-// me returns the signed-in customer's ID for a customer operation.
-func (s *Service) me(ctx context.Context, opID string) (string, error) {
-	p, err := principal(ctx, opID, false)
-	if err != nil {
-		return "", s.problem(err)
+// me returns the signed-in customer's ID: the customer operations are
+// public to the platform and only a customer has a /me.
+func (s *Service) me(ctx context.Context) (string, error) {
+	p, ok := auth.From(ctx)
+	switch {
+	case !ok:
+		return "", s.problem(ErrUnauthenticated)
+	case p.Kind != auth.KindCustomer:
+		return "", s.problem(ErrForbidden)
 	}
 	return p.Subject, nil
 }
 
 func (s *Service) getMeOp(ctx context.Context, _ *struct{}) (*customerOutput, error) {
-	id, err := s.me(ctx, opGetMe)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +276,7 @@ func (s *Service) getMeOp(ctx context.Context, _ *struct{}) (*customerOutput, er
 }
 
 func (s *Service) updateMeOp(ctx context.Context, in *struct{ Body identityapi.ProfileUpdate }) (*customerOutput, error) {
-	id, err := s.me(ctx, opUpdateMe)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +288,7 @@ func (s *Service) updateMeOp(ctx context.Context, in *struct{ Body identityapi.P
 }
 
 func (s *Service) changePasswordOp(ctx context.Context, in *changePasswordInput) (*tokensOutput, error) {
-	id, err := s.me(ctx, opChangePassword)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +300,7 @@ func (s *Service) changePasswordOp(ctx context.Context, in *changePasswordInput)
 }
 
 func (s *Service) listAddressesOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.AddressList }, error) {
-	id, err := s.me(ctx, opListAddresses)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +312,7 @@ func (s *Service) listAddressesOp(ctx context.Context, _ *struct{}) (*struct{ Bo
 }
 
 func (s *Service) addAddressOp(ctx context.Context, in *struct{ Body identityapi.AddressInput }) (*struct{ Body identityapi.Address }, error) {
-	id, err := s.me(ctx, opAddAddress)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +327,7 @@ func (s *Service) updateAddressOp(ctx context.Context, in *struct {
 	ID   string `path:"id" maxLength:"100"`
 	Body identityapi.AddressUpdate
 }) (*struct{ Body identityapi.Address }, error) {
-	id, err := s.me(ctx, opUpdateAddress)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +339,7 @@ func (s *Service) updateAddressOp(ctx context.Context, in *struct {
 }
 
 func (s *Service) deleteAddressOp(ctx context.Context, in *idPath) (*struct{}, error) {
-	id, err := s.me(ctx, opDeleteAddress)
+	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +374,7 @@ func (s *Service) inviteOp(ctx context.Context, in *struct{ Body identityapi.Inv
 	CacheControl string `header:"Cache-Control"`
 	Body         identityapi.Invitation
 }, error) {
-	p, err := principal(ctx, opInviteStaff, true)
+	p, err := actor(ctx)
 	if err != nil {
 		return nil, s.problem(err)
 	}
@@ -432,9 +389,6 @@ func (s *Service) inviteOp(ctx context.Context, in *struct{ Body identityapi.Inv
 }
 
 func (s *Service) listStaffOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.StaffList }, error) {
-	if _, err := principal(ctx, opListStaff, true); err != nil {
-		return nil, s.problem(err)
-	}
 	out, err := s.ListStaff(ctx)
 	if err != nil {
 		return nil, s.problem(err)
@@ -446,7 +400,7 @@ func (s *Service) changeRoleOp(ctx context.Context, in *struct {
 	ID   string `path:"id" maxLength:"100"`
 	Body identityapi.RoleChange
 }) (*struct{ Body identityapi.Staff }, error) {
-	p, err := principal(ctx, opChangeRole, true)
+	p, err := actor(ctx)
 	if err != nil {
 		return nil, s.problem(err)
 	}
@@ -458,7 +412,7 @@ func (s *Service) changeRoleOp(ctx context.Context, in *struct {
 }
 
 func (s *Service) deactivateOp(ctx context.Context, in *idPath) (*struct{ Body identityapi.Staff }, error) {
-	p, err := principal(ctx, opDeactivateStaff, true)
+	p, err := actor(ctx)
 	if err != nil {
 		return nil, s.problem(err)
 	}
@@ -470,9 +424,6 @@ func (s *Service) deactivateOp(ctx context.Context, in *idPath) (*struct{ Body i
 }
 
 func (s *Service) rotateKeysOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.SigningKey }, error) {
-	if _, err := principal(ctx, opRotateKeys, true); err != nil {
-		return nil, s.problem(err)
-	}
 	kid, at, err := s.RotateKey(ctx)
 	if err != nil {
 		return nil, s.problem(err)
@@ -481,9 +432,6 @@ func (s *Service) rotateKeysOp(ctx context.Context, _ *struct{}) (*struct{ Body 
 }
 
 func (s *Service) createOwnerOp(ctx context.Context, in *struct{ Body identityapi.OwnerCreate }) (*staffSessionOutput, error) {
-	if _, err := principal(ctx, opCreateOwner, true); err != nil {
-		return nil, s.problem(err)
-	}
 	out, err := s.CreateOwner(ctx, in.Body)
 	if err != nil {
 		return nil, s.problem(err)
@@ -492,9 +440,6 @@ func (s *Service) createOwnerOp(ctx context.Context, in *struct{ Body identityap
 }
 
 func (s *Service) ownerExistsOp(ctx context.Context, _ *struct{}) (*struct{ Body identityapi.OwnerExists }, error) {
-	if _, err := principal(ctx, opOwnerExists, true); err != nil {
-		return nil, s.problem(err)
-	}
 	ok, err := s.OwnerExists(ctx)
 	if err != nil {
 		return nil, s.problem(err)
@@ -503,9 +448,6 @@ func (s *Service) ownerExistsOp(ctx context.Context, _ *struct{}) (*struct{ Body
 }
 
 func (s *Service) getCustomerOp(ctx context.Context, in *idPath) (*customerOutput, error) {
-	if _, err := principal(ctx, opGetCustomer, true); err != nil {
-		return nil, s.problem(err)
-	}
 	c, err := s.Customer(ctx, in.ID)
 	if err != nil {
 		return nil, s.problem(err)
@@ -546,7 +488,7 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrInvalidRefreshToken):
 		return web.Error(http.StatusUnauthorized, "invalid_refresh_token", "the refresh token is unknown, expired or revoked")
 	case errors.Is(err, ErrUnauthenticated):
-		return web.Error(http.StatusUnauthorized, "unauthenticated", "a valid access token of this store is required")
+		return web.Error(http.StatusUnauthorized, "unauthorized", "a valid access token of this store is required")
 	case errors.Is(err, ErrForbidden):
 		return web.Error(http.StatusForbidden, "forbidden", "your role does not allow this")
 	case errors.Is(err, ErrEmailTaken):

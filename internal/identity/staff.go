@@ -13,10 +13,10 @@ import (
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
-// Staff rules, beyond the per-operation role table in http.go: a manager
-// cannot invite, promote or deactivate an owner; the last active owner can
-// be neither demoted nor deactivated. The admin token (KindAdmin) may do
-// anything an owner may.
+// Staff rules, beyond the per-operation role table in http.go (which the
+// platform enforces): only an owner invites, makes, demotes or deactivates
+// an owner; the last active owner can be neither demoted nor deactivated.
+// The admin token (KindAdmin) may do anything an owner may.
 
 // isOwner reports whether the actor has owner powers.
 func isOwner(actor auth.Principal) bool {
@@ -267,16 +267,21 @@ func (s *Service) changeStaff(ctx context.Context, id string, change func(m *ide
 	return toStaff(out), nil
 }
 
-// ChangeRole gives a staff member another role (owners only). The new role
-// is in the member's tokens from their next refresh.
+// ChangeRole gives a staff member another role. Who may call it at all is
+// the access table's say (owners); whoever does, only an owner gives or
+// takes the owner role. The new role is in the member's tokens from their
+// next refresh.
 func (s *Service) ChangeRole(ctx context.Context, actor auth.Principal, id, role string) (identityapi.Staff, error) {
 	if !auth.ValidStaffRole(auth.Role(role)) {
 		return identityapi.Staff{}, invalid(FieldError{Field: "role", Message: "must be owner, manager, staff or support", Value: role})
 	}
-	if !isOwner(actor) {
-		return identityapi.Staff{}, fmt.Errorf("%w: only an owner can change roles", ErrForbidden)
+	if role == string(auth.RoleOwner) && !isOwner(actor) {
+		return identityapi.Staff{}, fmt.Errorf("%w: only an owner can make an owner", ErrForbidden)
 	}
 	m, err := s.changeStaff(ctx, id, func(m *identitydb.Staff) (bool, error) {
+		if m.Role == string(auth.RoleOwner) && !isOwner(actor) {
+			return false, fmt.Errorf("%w: only an owner can change an owner's role", ErrForbidden)
+		}
 		if m.Role == role {
 			return false, nil
 		}

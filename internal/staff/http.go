@@ -9,14 +9,12 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 )
@@ -28,12 +26,14 @@ var managers = []auth.Role{auth.RoleOwner, auth.RoleManager}
 var everyone = auth.StaffRoles
 
 // access is the staff service's authorization table: the staff roles that
-// may call each operation, by huma OperationID. Beyond it, the admin token
-// (Kind admin: the bootstrap credential and services calling each other)
-// may call every operation, and a secret API key counts as a manager.
-// Customers, publishable API keys and anonymous callers may call none.
-// Which employee a staff member may check in (themselves; owners and
-// managers anyone) is decided by the service, not here.
+// may call each operation, by huma OperationID. The platform enforces it
+// (web.Roles): beyond it, the admin token (Kind admin: the bootstrap
+// credential and services calling each other) may call every operation,
+// and a secret API key those a manager may. Customers, publishable API
+// keys and anonymous callers may call none. What depends on the data is
+// the service's: whom a staff member may check in (themselves; owners,
+// managers and secret keys anyone), and that only a caller with an
+// employee record has announcements to read.
 var access = map[string][]auth.Role{
 	"staff-create-employee":       managers,
 	"staff-list-employees":        managers,
@@ -56,60 +56,11 @@ var access = map[string][]auth.Role{
 	"staff-read-announcement":     everyone,
 }
 
-// personal are the operations about the caller's own employee record
-// (their announcements): only staff accounts have one.
-var personal = map[string]bool{"staff-inbox": true, "staff-read-announcement": true}
-
-// allowed reports whether p may call the operation opID (see access).
-func allowed(p auth.Principal, opID string) bool {
-	roles, ok := access[opID]
-	if !ok {
-		return false
-	}
-	switch p.Kind {
-	case auth.KindAdmin:
-		return true
-	case auth.KindAPIKey:
-		return p.Role == auth.RoleSecret && slices.Contains(roles, auth.RoleManager) && !personal[opID]
-	case auth.KindStaff:
-		return slices.Contains(roles, p.Role)
-	}
-	return false
-}
-
-// authorize checks the request's principal against access. Until the
-// platform sets a principal for every request, an admin operation without
-// one was let through by the platform's admin token check, so it is the
-// admin; a staff operation without one is anonymous.
-func (s *Service) authorize(ctx context.Context, op *huma.Operation) (context.Context, error) {
-	p, ok := auth.From(ctx)
-	if !ok {
-		if !strings.HasPrefix(op.Path, "/api/v1/admin/") {
-			return ctx, ErrUnauthenticated
-		}
-		p = auth.Principal{Kind: auth.KindAdmin, Subject: "admin"}
-		ctx = auth.WithPrincipal(ctx, p)
-	}
-	tenant, err := tenancy.ID(ctx)
-	if err != nil {
-		return ctx, err
-	}
-	if p.Kind != auth.KindAdmin && p.Tenant != tenant {
-		return ctx, ErrForbidden
-	}
-	if !allowed(p, op.OperationID) {
-		return ctx, ErrForbidden
-	}
-	return ctx, nil
-}
-
-// register registers op with h behind authorize and the error mapping.
+// register registers op, guarded by its roles in access (none: the admin
+// token's only), with h's errors mapped by problem.
 func register[I, O any](s *Service, api huma.API, op huma.Operation, h func(context.Context, *I) (*O, error)) {
+	op = web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
-		ctx, err := s.authorize(ctx, &op)
-		if err != nil {
-			return nil, s.problem(err)
-		}
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, s.problem(err)
@@ -125,13 +76,12 @@ func register[I, O any](s *Service, api huma.API, op huma.Operation, h func(cont
 func (s *Service) Routes(api *web.API) {
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"staff admin"}
-		return web.Admin(op)
+		return op
 	}
-	// Staff operations are public to the platform: a staff member's access
-	// token, not the admin token, is what they need (see authorize).
+	// What staff members do themselves: every staff role may (access).
 	own := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"staff"}
-		return web.Public(op)
+		return op
 	}
 
 	register(s, api, adm(huma.Operation{OperationID: "staff-create-employee", Method: http.MethodPost,
@@ -434,7 +384,7 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrNoEmployee):
 		return web.Error(http.StatusForbidden, "not_an_employee", "your account is not linked to an employee of this store")
 	case errors.Is(err, ErrUnauthenticated):
-		return web.Error(http.StatusUnauthorized, "unauthenticated", "sign in as a staff member")
+		return web.Error(http.StatusUnauthorized, "unauthorized", "sign in as a staff member")
 	case errors.Is(err, ErrForbidden):
 		return web.Error(http.StatusForbidden, "forbidden", "your role may not do this")
 	case errors.Is(err, context.Canceled):

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,33 +18,20 @@ import (
 	"github.com/mercato/mercato/internal/staff/staffapi"
 )
 
-// Until the platform verifies access tokens, the test server takes the
-// principal from test headers: X-Test-Kind, X-Test-Account, X-Test-Role
-// (and X-Test-Tenant, default "default").
-func withTestPrincipal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if kind := r.Header.Get("X-Test-Kind"); kind != "" {
-			tenant := r.Header.Get("X-Test-Tenant")
-			if tenant == "" {
-				tenant = tenancy.DefaultID
-			}
-			p := auth.Principal{Tenant: tenant, Subject: r.Header.Get("X-Test-Account"), Kind: auth.Kind(kind), Role: auth.Role(r.Header.Get("X-Test-Role"))}
-			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// bearer adds the admin token, as the platform's service client does, and
-// the admin principal the platform is to derive from it.
+// bearer adds the admin token, as the platform's service client does.
 type bearer struct{ token string }
 
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
-	r.Header.Set("X-Test-Kind", string(auth.KindAdmin))
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// The store API keys the test server takes (of store "default").
+const (
+	secretKey      = "sk_test_staff"
+	publishableKey = "pk_test_staff"
+)
 
 type httpFixture struct {
 	url    string
@@ -56,10 +43,8 @@ type httpFixture struct {
 func newHTTPFixture(t *testing.T, db *sqldb.DB) *httpFixture {
 	t.Helper()
 	svc, clk := newTestService(t, db)
-	srv := webtest.New(t, func(api *web.API) { svc.Routes(api) })
-	ts := httptest.NewServer(withTestPrincipal(srv.Web.Handler()))
-	t.Cleanup(ts.Close)
-	return &httpFixture{url: ts.URL, svc: svc, clk: clk, client: staffapi.NewClient(ts.URL, &http.Client{Transport: bearer{webtest.AdminToken}})}
+	srv := webtest.New(t, svc.Routes, withAPIKeys(map[string]auth.Role{secretKey: auth.RoleSecret, publishableKey: auth.RolePublishable}))
+	return &httpFixture{url: srv.URL, svc: svc, clk: clk, client: staffapi.NewClient(srv.URL, &http.Client{Transport: bearer{webtest.AdminToken}})}
 }
 
 // call sends one request; headers are "Name: value" strings, "admin" adds
@@ -103,8 +88,15 @@ func code(t *testing.T, body string) string {
 	return p.Code
 }
 
-func staffHeaders(account string, role auth.Role) []string {
-	return []string{"X-Test-Kind: staff", "X-Test-Account: " + account, "X-Test-Role: " + string(role)}
+// staffHeaders are the headers of a call by staff account (of store
+// tenant, "default" if not given) with role.
+func staffHeaders(t *testing.T, account string, role auth.Role, tenant ...string) []string {
+	t.Helper()
+	p := auth.Principal{Tenant: tenancy.DefaultID, Subject: account, Kind: auth.KindStaff, Role: role}
+	if len(tenant) > 0 {
+		p.Tenant = tenant[0]
+	}
+	return []string{"Authorization: " + webtest.Bearer(t, p)}
 }
 
 func TestHTTPCheckIn(t *testing.T) {
@@ -112,7 +104,7 @@ func TestHTTPCheckIn(t *testing.T) {
 		f := newHTTPFixture(t, db)
 		ctx := tenantCtx(t, "default")
 		ada := mustEmployee(t, f.svc, ctx, "Ada", "acc-ada", auth.RoleStaff)
-		adaH := staffHeaders("acc-ada", auth.RoleStaff)
+		adaH := staffHeaders(t, "acc-ada", auth.RoleStaff)
 
 		tests := []struct {
 			name       string
@@ -122,10 +114,10 @@ func TestHTTPCheckIn(t *testing.T) {
 			status     int
 			code       string
 		}{
-			{"anonymous", "POST", "/api/v1/staff/check-ins", `{}`, nil, 401, "unauthenticated"},
-			{"customer", "POST", "/api/v1/staff/check-ins", `{}`, []string{"X-Test-Kind: customer", "X-Test-Account: c1"}, 403, "forbidden"},
-			{"foreign tenant token", "POST", "/api/v1/staff/check-ins", `{}`, append(staffHeaders("acc-ada", auth.RoleStaff), "X-Test-Tenant: acme"), 403, "forbidden"},
-			{"no employee", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders("acc-x", auth.RoleStaff), 403, "not_an_employee"},
+			{"anonymous", "POST", "/api/v1/staff/check-ins", `{}`, nil, 401, "unauthorized"},
+			{"customer", "POST", "/api/v1/staff/check-ins", `{}`, []string{"Authorization: " + webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "c1", Kind: auth.KindCustomer})}, 403, "forbidden"},
+			{"foreign tenant token", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders(t, "acc-ada", auth.RoleStaff, "acme"), 401, "unauthorized"},
+			{"no employee", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders(t, "acc-x", auth.RoleStaff), 403, "not_an_employee"},
 			{"check out first", "POST", "/api/v1/staff/check-outs", `{}`, adaH, 409, "not_checked_in"},
 			{"unknown field", "POST", "/api/v1/staff/check-ins", `{"who":"me"}`, adaH, 422, ""},
 			{"check in", "POST", "/api/v1/staff/check-ins", `{"location":"door"}`, adaH, 201, ""},
@@ -133,9 +125,10 @@ func TestHTTPCheckIn(t *testing.T) {
 			{"staff for someone else", "POST", "/api/v1/staff/check-ins", `{"employee_id":"x"}`, adaH, 403, "forbidden"},
 			{"presence", "GET", "/api/v1/staff/check-ins/current", "", adaH, 200, ""},
 			{"check out", "POST", "/api/v1/staff/check-outs", `{}`, adaH, 200, ""},
-			{"staff role on an admin operation", "GET", "/api/v1/admin/staff/employees", "", append(staffHeaders("acc-ada", auth.RoleStaff), "admin"), 403, "forbidden"},
-			{"manager on an admin operation", "GET", "/api/v1/admin/staff/employees", "", append(staffHeaders("acc-m", auth.RoleManager), "admin"), 200, ""},
-			{"admin without token", "GET", "/api/v1/admin/staff/employees", "", nil, 401, ""},
+			{"staff role on an admin operation", "GET", "/api/v1/admin/staff/employees", "", staffHeaders(t, "acc-ada", auth.RoleStaff), 403, "forbidden"},
+			{"manager on an admin operation", "GET", "/api/v1/admin/staff/employees", "", staffHeaders(t, "acc-m", auth.RoleManager), 200, ""},
+			{"admin without token", "GET", "/api/v1/admin/staff/employees", "", nil, 401, "unauthorized"},
+			{"wrong admin token", "GET", "/api/v1/admin/staff/employees", "", []string{"Authorization: Bearer not-the-token"}, 401, "unauthorized"},
 		}
 		for _, tt := range tests {
 			status, _, body := f.call(t, tt.method, tt.path, tt.body, tt.headers...)
@@ -252,7 +245,7 @@ func TestHTTPAdminAndReport(t *testing.T) {
 		if again, err := c.PublishAnnouncement(ctx, staffapi.AnnouncementCreate{Title: "Hello", Body: "World", Audience: "staff"}, "ann-1"); err != nil || again.ID != a.ID {
 			t.Errorf("idempotent publish = %+v, %v", again, err)
 		}
-		adaH := staffHeaders("acc-ada", auth.RoleStaff)
+		adaH := staffHeaders(t, "acc-ada", auth.RoleStaff)
 		status, _, body = f.call(t, "GET", "/api/v1/staff/announcements", "", adaH...)
 		if status != 200 || !strings.Contains(body, a.ID) || !strings.Contains(body, `"read":false`) {
 			t.Errorf("inbox: %d %s", status, body)
@@ -263,7 +256,7 @@ func TestHTTPAdminAndReport(t *testing.T) {
 				t.Errorf("read: %d %s", status, body)
 			}
 		}
-		status, _, body = f.call(t, "POST", "/api/v1/staff/announcements/"+a.ID+"/read", "", staffHeaders("acc-s", auth.RoleSupport)...)
+		status, _, body = f.call(t, "POST", "/api/v1/staff/announcements/"+a.ID+"/read", "", staffHeaders(t, "acc-s", auth.RoleSupport)...)
 		if status != 403 || code(t, body) != "not_an_employee" {
 			t.Errorf("read without employee: %d %s", status, body)
 		}
@@ -280,4 +273,170 @@ func TestHTTPAdminAndReport(t *testing.T) {
 			t.Errorf("check in inactive: %v", err)
 		}
 	})
+}
+
+// TestAccess is the authorization matrix: every operation × every kind of
+// principal and staff role, with real credentials through the platform.
+// A caller the table lets in gets past authorization (the answer may
+// still be 404 or 422 for made-up input); one it does not gets 403
+// forbidden, or 401 unauthorized for no, invalid or another store's
+// credentials.
+func TestAccess(t *testing.T) {
+	openDB(t, func(t *testing.T, db *sqldb.DB) {
+		f := newHTTPFixture(t, db)
+		const period = "?from=2025-03-03T00:00:00Z&to=2025-03-04T00:00:00Z"
+		managerOps := []struct{ id, method, path, body string }{
+			{"staff-create-employee", "POST", "/api/v1/admin/staff/employees", `{"name":"","role":"boss"}`},
+			{"staff-list-employees", "GET", "/api/v1/admin/staff/employees", ""},
+			{"staff-get-employee", "GET", "/api/v1/admin/staff/employees/nope", ""},
+			{"staff-update-employee", "PATCH", "/api/v1/admin/staff/employees/nope", `{}`},
+			{"staff-deactivate-employee", "POST", "/api/v1/admin/staff/employees/nope/deactivate", ""},
+			{"staff-create-shift", "POST", "/api/v1/admin/staff/shifts", `{}`},
+			{"staff-list-shifts", "GET", "/api/v1/admin/staff/shifts" + period, ""},
+			{"staff-get-shift", "GET", "/api/v1/admin/staff/shifts/nope", ""},
+			{"staff-update-shift", "PATCH", "/api/v1/admin/staff/shifts/nope", `{}`},
+			{"staff-delete-shift", "DELETE", "/api/v1/admin/staff/shifts/nope", ""},
+			{"staff-attendance-report", "GET", "/api/v1/admin/staff/attendance" + period, ""},
+			{"staff-publish-announcement", "POST", "/api/v1/admin/staff/announcements", `{}`},
+			{"staff-list-announcements", "GET", "/api/v1/admin/staff/announcements", ""},
+			{"staff-announcement-receipts", "GET", "/api/v1/admin/staff/announcements/nope/receipts", ""},
+		}
+		staffOps := []struct{ id, method, path, body string }{
+			{"staff-check-in", "POST", "/api/v1/staff/check-ins", `{"employee_id":"nope"}`},
+			{"staff-check-out", "POST", "/api/v1/staff/check-outs", `{"employee_id":"nope"}`},
+			{"staff-presence", "GET", "/api/v1/staff/check-ins/current?employee_id=nope", ""},
+			{"staff-inbox", "GET", "/api/v1/staff/announcements", ""},
+			{"staff-read-announcement", "POST", "/api/v1/staff/announcements/nope/read", ""},
+		}
+		if len(managerOps)+len(staffOps) != len(access) {
+			t.Fatalf("the matrix covers %d operations, access has %d", len(managerOps)+len(staffOps), len(access))
+		}
+		// Announcements are read by employees: the admin token and a secret
+		// API key (a time clock integration) may call these operations, but
+		// have no employee record, so no announcements of their own.
+		personal := map[string]bool{"staff-inbox": true, "staff-read-announcement": true}
+		customer := webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "c1", Kind: auth.KindCustomer})
+		principals := []struct {
+			name               string
+			headers            []string
+			managerOp, staffOp bool
+			employee           bool // has an employee record (could have)
+			status             int  // of a refusal
+		}{
+			{"admin", []string{"admin"}, true, true, false, 0},
+			{"owner", staffHeaders(t, "acc-o", auth.RoleOwner), true, true, true, 0},
+			{"manager", staffHeaders(t, "acc-m", auth.RoleManager), true, true, true, 0},
+			{"staff", staffHeaders(t, "acc-s", auth.RoleStaff), false, true, true, 403},
+			{"support", staffHeaders(t, "acc-u", auth.RoleSupport), false, true, true, 403},
+			{"unknown role", staffHeaders(t, "acc-i", "intruder"), false, false, false, 401},
+			{"secret key", []string{web.APIKeyHeader + ": " + secretKey}, true, true, false, 0},
+			{"publishable key", []string{"Authorization: Bearer " + publishableKey}, false, false, false, 403},
+			{"customer", []string{"Authorization: " + customer}, false, false, false, 403},
+			{"anonymous", nil, false, false, false, 401},
+			{"other store's owner", staffHeaders(t, "acc-o", auth.RoleOwner, "acme"), false, false, false, 401},
+		}
+		check := func(who string, op struct{ id, method, path, body string }, headers []string, allowed bool, refusal int, wantCode string) {
+			t.Helper()
+			status, _, body := f.call(t, op.method, op.path, op.body, headers...)
+			got := code(t, body)
+			switch {
+			case allowed && wantCode != "":
+				if got != wantCode {
+					t.Errorf("%s → %s = %d %s, want %s", who, op.id, status, body, wantCode)
+				}
+			case allowed:
+				if got == "forbidden" || got == "unauthorized" {
+					t.Errorf("%s → %s = %d %s, want allowed", who, op.id, status, body)
+				}
+			default:
+				want := map[int]string{401: "unauthorized", 403: "forbidden"}[refusal]
+				if status != refusal || got != want {
+					t.Errorf("%s → %s = %d %s, want %d %s", who, op.id, status, body, refusal, want)
+				}
+			}
+		}
+		for _, pc := range principals {
+			for _, op := range managerOps {
+				check(pc.name, op, pc.headers, pc.managerOp, pc.status, "")
+			}
+			for _, op := range staffOps {
+				want := ""
+				if pc.staffOp && !pc.employee && personal[op.id] {
+					want = "not_an_employee"
+				}
+				check(pc.name, op, pc.headers, pc.staffOp, pc.status, want)
+			}
+		}
+		checkDocumentedRoles(t, f.url)
+	})
+}
+
+// checkDocumentedRoles: the roles the OpenAPI document gives each guarded
+// operation (what the platform enforces) are the access table's, and
+// every operation of the table is guarded.
+func checkDocumentedRoles(t *testing.T, url string) {
+	t.Helper()
+	res, err := http.Get(url + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string       `json:"operationId"`
+			Roles       *[]auth.Role `json:"x-mercato-roles"`
+		} `json:"paths"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, methods := range doc.Paths {
+		for _, op := range methods {
+			want, inTable := access[op.OperationID]
+			switch {
+			case op.Roles == nil && inTable:
+				t.Errorf("%s is in the access table but not guarded", op.OperationID)
+			case op.Roles != nil && !inTable:
+				t.Errorf("%s is guarded (%v) but not in the access table", op.OperationID, *op.Roles)
+			case op.Roles != nil && !slices.Equal(*op.Roles, want):
+				t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
+			}
+			seen[op.OperationID] = true
+		}
+	}
+	for op := range access {
+		if !seen[op] {
+			t.Errorf("%s is in the access table but not registered", op)
+		}
+	}
+}
+
+// withAPIKeys makes a test server also take the store API keys of keys
+// (of store "default"), as the platform does with the tenant service's.
+func withAPIKeys(keys map[string]auth.Role) func(*web.Deps) {
+	return func(d *web.Deps) {
+		d.Auth = keyAuth{tokens: d.Auth, keys: web.NewAuthenticator(web.AuthConfig{APIKeys: fakeKeys(keys)})}
+	}
+}
+
+type fakeKeys map[string]auth.Role
+
+func (f fakeKeys) ResolveAPIKey(_ *http.Request, key string) (string, string, auth.Role, error) {
+	role, ok := f[key]
+	if !ok {
+		return "", "", "", web.ErrUnauthenticated
+	}
+	return tenancy.DefaultID, "key-" + string(role), role, nil
+}
+
+// keyAuth sends requests with an API key to keys, the rest to tokens.
+type keyAuth struct{ tokens, keys web.Authenticator }
+
+func (a keyAuth) Authenticate(r *http.Request, tenant string) (auth.Principal, bool, error) {
+	b := web.BearerToken(r)
+	if r.Header.Get(web.APIKeyHeader) != "" || strings.HasPrefix(b, "pk_") || strings.HasPrefix(b, "sk_") {
+		return a.keys.Authenticate(r, tenant)
+	}
+	return a.tokens.Authenticate(r, tenant)
 }

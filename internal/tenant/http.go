@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -16,10 +15,10 @@ import (
 )
 
 // access says which staff roles may call each admin operation of the
-// service, by huma OperationID. The deployment's admin principal may call
-// every operation; a secret API key may what a manager may, except manage
-// API keys (a leaked key must not mint more); publishable keys, customers
-// and anonymous callers only the public operations.
+// service, by huma OperationID; the platform enforces it (web.Roles). The
+// deployment's admin principal may call every operation, a secret API key
+// what a manager may (but see noAPIKeys); publishable keys, customers and
+// anonymous callers only the public operations (signup, resolve).
 var access = map[string][]auth.Role{
 	"get-store":           {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
 	"update-store":        {auth.RoleOwner, auth.RoleManager},
@@ -32,72 +31,19 @@ var access = map[string][]auth.Role{
 	"revoke-api-key":      {auth.RoleOwner},
 }
 
-// public are the operations anyone may call, anonymous callers included.
-var public = map[string]bool{
-	"signup":         true,
-	"resolve-tenant": true,
-}
-
-// noAPIKeys are operations no API key may call, whatever its role.
+// noAPIKeys are operations no API key may call, whatever its role: a
+// leaked key must not lead to more keys (web.NoAPIKeys).
 var noAPIKeys = map[string]bool{"list-api-keys": true, "create-api-key": true, "revoke-api-key": true}
 
-// allowed reports whether p may call operation opID (of its own store: the
-// caller checks the tenant).
-func allowed(p auth.Principal, opID string) bool {
-	if public[opID] {
-		return true
-	}
-	roles, ok := access[opID]
-	if !ok {
-		return false // an operation missing from the table is nobody's
-	}
-	switch p.Kind {
-	case auth.KindAdmin:
-		return true
-	case auth.KindStaff:
-		return slices.Contains(roles, p.Role)
-	case auth.KindAPIKey:
-		return p.Role == auth.RoleSecret && !noAPIKeys[opID] && slices.Contains(roles, auth.RoleManager)
-	}
-	return false
-}
-
-// principal is the caller of an admin operation. Until the platform sets a
-// principal on every request, reaching an operation marked web.Admin
-// without one means the platform checked the admin token: that caller is
-// the admin. (When the platform sets principals, drop the fallback.)
-func principal(ctx context.Context) auth.Principal {
-	if p, ok := auth.From(ctx); ok {
-		return p
-	}
-	return auth.Principal{Kind: auth.KindAdmin, Subject: "admin"}
-}
-
-// authorize checks the caller of admin operation opID: allowed by the
-// table, and in its own store.
-func authorize(ctx context.Context, opID string) error {
-	p := principal(ctx)
-	if !allowed(p, opID) {
-		return ErrForbidden
-	}
-	if p.Kind != auth.KindAdmin {
-		t, err := tenancy.ID(ctx)
-		if err != nil || p.Tenant != t {
-			return ErrForbidden
-		}
-	}
-	return nil
-}
-
-// register adds an admin operation whose handler runs only for callers
-// authorize lets through, with errors mapped by problem.
+// register adds an admin operation guarded by its roles in access (none:
+// the admin's only), with errors mapped by problem.
 func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.Tags = []string{"store admin"}
-	id := op.OperationID
-	huma.Register(api, web.Admin(op), func(ctx context.Context, in *I) (*O, error) {
-		if err := authorize(ctx, id); err != nil {
-			return nil, problem(err)
-		}
+	op = web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
+	if noAPIKeys[op.OperationID] {
+		op = web.NoAPIKeys(op)
+	}
+	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, problem(err)

@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
@@ -67,9 +68,32 @@ func (d directory) ResolveTenant(ctx context.Context, host, id string) (string, 
 	return t, err
 }
 
-// principalHeader carries a test principal ("kind:role:tenant"); the test
-// server puts it in the context as the platform's middleware will.
-const principalHeader = "X-Test-Principal"
+// serviceKeys resolves store API keys with the service itself, as the
+// platform does through the tenant API.
+type serviceKeys struct{ s *tenant.Service }
+
+func (k serviceKeys) ResolveAPIKey(r *http.Request, key string) (string, string, auth.Role, error) {
+	res, err := k.s.ResolveAPIKey(r.Context(), key)
+	if errors.Is(err, tenant.ErrNotFound) {
+		return "", "", "", fmt.Errorf("%w: unknown or revoked API key", web.ErrUnauthenticated)
+	}
+	if err != nil {
+		return "", "", "", err
+	}
+	return res.TenantID, res.KeyID, auth.Role(res.Role), nil
+}
+
+// keyAuth sends requests with an API key to keys, the rest to tokens (the
+// test server's: test access tokens and the admin token).
+type keyAuth struct{ tokens, keys web.Authenticator }
+
+func (a keyAuth) Authenticate(r *http.Request, tenant string) (auth.Principal, bool, error) {
+	b := web.BearerToken(r)
+	if r.Header.Get(web.APIKeyHeader) != "" || strings.HasPrefix(b, "pk_") || strings.HasPrefix(b, "sk_") {
+		return a.keys.Authenticate(r, tenant)
+	}
+	return a.tokens.Authenticate(r, tenant)
+}
 
 type env struct {
 	t      *testing.T
@@ -90,17 +114,10 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	srv := webtest.New(t, func(api *web.API) {
-		api.UseMiddleware(func(ctx huma.Context, next func(huma.Context)) {
-			if v := ctx.Header(principalHeader); v != "" {
-				parts := strings.SplitN(v, ":", 3)
-				p := auth.Principal{Kind: auth.Kind(parts[0]), Role: auth.Role(parts[1]), Tenant: parts[2], Subject: "test"}
-				ctx = huma.WithContext(ctx, auth.WithPrincipal(ctx.Context(), p))
-			}
-			next(ctx)
-		})
-		s.Routes(api)
-	}, func(d *web.Deps) { d.Tenants = directory{s} })
+	srv := webtest.New(t, s.Routes, func(d *web.Deps) {
+		d.Tenants = directory{s}
+		d.Auth = keyAuth{tokens: d.Auth, keys: web.NewAuthenticator(web.AuthConfig{APIKeys: serviceKeys{s}})}
+	})
 	return &env{t: t, db: db, s: s, owners: owners, srv: srv}
 }
 
@@ -164,11 +181,11 @@ func admin(tenant string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + webtest.AdminToken, tenancy.Header: tenant}
 }
 
-// as returns headers of a call by principal p ("kind:role:tenant") to
-// store tenant (the admin token stands for the platform's verified JWT).
-func as(p, tenant string) map[string]string {
-	h := admin(tenant)
-	h[principalHeader] = p
+// as returns headers of a call with credentials creds (an Authorization
+// or API key header, none if empty) to store tenant.
+func as(creds map[string]string, tenant string) map[string]string {
+	h := map[string]string{tenancy.Header: tenant}
+	maps.Copy(h, creds)
 	return h
 }
 
@@ -531,8 +548,27 @@ func TestAPIKeysAndLimits(t *testing.T) {
 		if _, err := c.ResolveAPIKey(t.Context(), "pk_live_NOPE"); !errors.Is(err, tenantapi.ErrUnknownAPIKey) {
 			t.Errorf("unknown key: %v", err)
 		}
+		// The keys are credentials: a secret key reads the store, a
+		// publishable one may not; in another store neither proves anything.
+		for _, tt := range []struct {
+			name, header, key, store string
+			status                   int
+		}{
+			{"secret key", web.APIKeyHeader, sk.Key, id, 200},
+			{"secret key as bearer", "Authorization", "Bearer " + sk.Key, id, 200},
+			{"publishable key", web.APIKeyHeader, pk.Key, id, 403},
+			{"secret key in another store", web.APIKeyHeader, sk.Key, "default", 401},
+			{"unknown key", web.APIKeyHeader, "sk_live_NOPE", id, 401},
+		} {
+			if got := e.do(http.MethodGet, "/api/v1/admin/store", nil, as(map[string]string{tt.header: tt.key}, tt.store)); got.status != tt.status {
+				t.Errorf("%s: GET store = %d %s, want %d", tt.name, got.status, got.raw, tt.status)
+			}
+		}
 		if got := e.do(http.MethodDelete, "/api/v1/admin/store/api-keys/"+pk.ID, nil, admin(id)); got.status != 204 {
 			t.Fatalf("revoke = %d %s", got.status, got.raw)
+		}
+		if got := e.do(http.MethodGet, "/api/v1/admin/store/limits", nil, as(map[string]string{web.APIKeyHeader: pk.Key}, id)); got.status != 401 || got.code() != "unauthorized" {
+			t.Errorf("revoked key as a credential = %d %s, want 401 unauthorized", got.status, got.raw)
 		}
 		if _, err := e.s.ResolveAPIKey(t.Context(), pk.Key); !errors.Is(err, tenant.ErrNotFound) {
 			t.Errorf("revoked key resolves: %v", err)
@@ -573,13 +609,35 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// TestAccess is the authorization matrix: operation × principal × store.
+// TestAccess is the authorization matrix: operation × principal × store,
+// with real credentials: test access tokens, the store's API keys, the
+// admin token. A principal of store A is nobody in store B (401).
 func TestAccess(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db)
 		_, a := e.signup("matrix-a", "")
 		_, b := e.signup("matrix-b", "")
 		ta, tb := a.Store.ID, b.Store.ID
+		key := func(kind string) string {
+			var k tenantapi.APIKeyCreated
+			got := e.do(http.MethodPost, "/api/v1/admin/store/api-keys", tenantapi.APIKeyCreate{Name: kind, Kind: kind}, admin(ta))
+			got.decode(t, &k)
+			return k.Key
+		}
+		staff := func(r auth.Role) map[string]string {
+			return map[string]string{"Authorization": webtest.Bearer(t, auth.Principal{Tenant: ta, Subject: "staff-" + string(r), Kind: auth.KindStaff, Role: r})}
+		}
+		callers := map[string]map[string]string{
+			"admin":               {"Authorization": "Bearer " + webtest.AdminToken},
+			"staff:owner":         staff(auth.RoleOwner),
+			"staff:manager":       staff(auth.RoleManager),
+			"staff:staff":         staff(auth.RoleStaff),
+			"staff:support":       staff(auth.RoleSupport),
+			"api_key:secret":      {web.APIKeyHeader: key("secret")},
+			"api_key:publishable": {"Authorization": "Bearer " + key("publishable")},
+			"customer:":           {"Authorization": webtest.Bearer(t, auth.Principal{Tenant: ta, Subject: "c1", Kind: auth.KindCustomer})},
+			"anonymous":           nil,
+		}
 		ops := []struct {
 			name, method, path string
 			body               any
@@ -590,17 +648,28 @@ func TestAccess(t *testing.T) {
 			{"get-store-limits", "GET", "/api/v1/admin/store/limits", nil, 200},
 			{"list-store-domains", "GET", "/api/v1/admin/store/domains", nil, 200},
 			{"add-store-domain", "POST", "/api/v1/admin/store/domains", nil, 201},
+			{"remove-store-domain", "DELETE", "/api/v1/admin/store/domains/nope.example", nil, 404},
 			{"list-api-keys", "GET", "/api/v1/admin/store/api-keys", nil, 200},
 			{"create-api-key", "POST", "/api/v1/admin/store/api-keys", tenantapi.APIKeyCreate{Name: "k", Kind: "secret"}, 201},
+			{"revoke-api-key", "DELETE", "/api/v1/admin/store/api-keys/nope", nil, 404},
+		}
+		if len(ops) != len(tenant.Access) {
+			t.Fatalf("the matrix covers %d operations, access has %d", len(ops), len(tenant.Access))
+		}
+		everything := make([]string, len(ops))
+		for i, op := range ops {
+			everything[i] = op.name
 		}
 		allowed := map[string][]string{
-			"staff:owner":         {"get-store", "update-store", "get-store-limits", "list-store-domains", "add-store-domain", "list-api-keys", "create-api-key"},
+			"admin":               everything,
+			"staff:owner":         everything,
 			"staff:manager":       {"get-store", "update-store", "get-store-limits", "list-store-domains", "list-api-keys"},
 			"staff:staff":         {"get-store", "get-store-limits"},
 			"staff:support":       {"get-store", "get-store-limits"},
 			"api_key:secret":      {"get-store", "update-store", "get-store-limits", "list-store-domains"},
 			"api_key:publishable": nil,
 			"customer:":           nil,
+			"anonymous":           nil,
 		}
 		n := 0
 		for who, ok := range allowed {
@@ -611,13 +680,16 @@ func TestAccess(t *testing.T) {
 						n++
 						body = tenantapi.DomainCreate{Host: "d" + strings.Repeat("x", n%5) + strings.ToLower(strings.ReplaceAll(who, ":", "-")) + "-" + store + ".example"}
 					}
-					want := http.StatusForbidden
-					if store == ta && contains(ok, op.name) {
-						want = op.ok
+					want, code := http.StatusForbidden, "forbidden"
+					switch {
+					case who == "admin" || (store == ta && slices.Contains(ok, op.name)):
+						want, code = op.ok, ""
+					case who == "anonymous" || store != ta:
+						want, code = http.StatusUnauthorized, "unauthorized"
 					}
-					got := e.do(op.method, op.path, body, as(who+":"+ta, store))
-					if got.status != want {
-						t.Errorf("%s of %s → %s of store %s = %d %s, want %d", who, ta, op.name, store, got.status, got.raw, want)
+					got := e.do(op.method, op.path, body, as(callers[who], store))
+					if got.status != want || (code != "" && got.code() != code) {
+						t.Errorf("%s of %s → %s of store %s = %d %s, want %d %s", who, ta, op.name, store, got.status, got.raw, want, code)
 					}
 				}
 			}
@@ -626,14 +698,40 @@ func TestAccess(t *testing.T) {
 		if got, _ := e.signup("matrix-c", ""); got.status != 201 {
 			t.Errorf("anonymous signup = %d", got.status)
 		}
+		checkDocumentedRoles(t, e)
 	}, outbox.Migrations, tenant.Migrations)
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
+// checkDocumentedRoles: the roles the OpenAPI document gives each guarded
+// operation (what the platform enforces) are the access table's, and
+// every operation of the table is guarded.
+func checkDocumentedRoles(t *testing.T, e *env) {
+	t.Helper()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string       `json:"operationId"`
+			Roles       *[]auth.Role `json:"x-mercato-roles"`
+		} `json:"paths"`
+	}
+	e.do(http.MethodGet, "/openapi.json", nil, nil).decode(t, &doc)
+	seen := map[string]bool{}
+	for _, methods := range doc.Paths {
+		for _, op := range methods {
+			want, inTable := tenant.Access[op.OperationID]
+			switch {
+			case op.Roles == nil && inTable:
+				t.Errorf("%s is in the access table but not guarded", op.OperationID)
+			case op.Roles != nil && !inTable:
+				t.Errorf("%s is guarded (%v) but not in the access table", op.OperationID, *op.Roles)
+			case op.Roles != nil && !slices.Equal(*op.Roles, want):
+				t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
+			}
+			seen[op.OperationID] = true
 		}
 	}
-	return false
+	for op := range tenant.Access {
+		if !seen[op] {
+			t.Errorf("%s is in the access table but not registered", op)
+		}
+	}
 }

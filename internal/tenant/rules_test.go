@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -75,32 +74,4 @@ func TestPatchSettings(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestAllowed(t *testing.T) {
-	// Every operation in the table names only staff roles, and the admin
-	// may call every one.
-	for op, roles := range access {
-		if !allowed(authPrincipal("admin", ""), op) {
-			t.Errorf("admin may not call %s", op)
-		}
-		for _, r := range roles {
-			if !allowed(authPrincipal("staff", string(r)), op) {
-				t.Errorf("%s may not call %s", r, op)
-			}
-		}
-		if allowed(authPrincipal("customer", ""), op) || allowed(authPrincipal("api_key", "publishable"), op) {
-			t.Errorf("a customer or publishable key may call %s", op)
-		}
-	}
-	if allowed(authPrincipal("admin", ""), "no-such-operation") {
-		t.Error("an operation missing from the table is allowed")
-	}
-	if allowed(authPrincipal("api_key", "secret"), "create-api-key") {
-		t.Error("a secret key may mint API keys")
-	}
-}
-
-func authPrincipal(kind, role string) auth.Principal {
-	return auth.Principal{Kind: auth.Kind(kind), Role: auth.Role(role), Tenant: "t"}
 }

@@ -219,8 +219,10 @@ func TestEnvironmentAndValidation(t *testing.T) {
 func TestDistributed(t *testing.T) {
 	t.Parallel()
 	busAddr := freeAddr(t)
-	tenants := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-services=tenant", "-bus.listen="+busAddr)
-	catalog := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-services=catalog", "-bus=nats://"+busAddr, "-urls=tenant="+tenants.URL)
+	// The processes of one deployment share a service token.
+	service := "-service-token=mcs_" + strings.Repeat("e2e-", 10)
+	tenants := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-services=tenant", "-bus.listen="+busAddr, service)
+	catalog := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-services=catalog", "-bus=nats://"+busAddr, "-urls=tenant="+tenants.URL, service)
 	products := allProducts(t, catalog, nil)
 	if len(products) < 40 {
 		t.Fatalf("catalog process serves %d demo products, want 40+", len(products))

@@ -76,13 +76,26 @@ type principalKey struct{}
 
 // WithPrincipal returns ctx carrying p.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return context.WithValue(ctx, principalKey{}, &p)
+}
+
+// WithoutPrincipal returns ctx with no principal, whatever its parent
+// carried: a request served in process on the context of another must not
+// inherit the other's caller.
+func WithoutPrincipal(ctx context.Context) context.Context {
+	if _, ok := From(ctx); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, principalKey{}, (*Principal)(nil))
 }
 
 // From returns the context's principal; ok is false for anonymous requests.
 func From(ctx context.Context) (p Principal, ok bool) {
-	p, ok = ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	pp, _ := ctx.Value(principalKey{}).(*Principal)
+	if pp == nil {
+		return Principal{}, false
+	}
+	return *pp, true
 }
 
 // Token issuer and audience.

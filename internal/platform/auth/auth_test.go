@@ -144,3 +144,22 @@ func TestRemoteKeys(t *testing.T) {
 		t.Errorf("k1 with the key server down: %v", err)
 	}
 }
+
+func TestPrincipalContext(t *testing.T) {
+	ctx := context.Background()
+	if _, ok := From(ctx); ok {
+		t.Fatal("a principal in an empty context")
+	}
+	p := Principal{Tenant: "acme", Subject: "a", Kind: KindStaff, Role: RoleOwner}
+	ctx = WithPrincipal(ctx, p)
+	if got, ok := From(ctx); !ok || got != p {
+		t.Fatalf("From = %+v, %v", got, ok)
+	}
+	inner := WithoutPrincipal(ctx)
+	if got, ok := From(inner); ok {
+		t.Fatalf("the inner request inherited %+v", got)
+	}
+	if got, ok := From(WithPrincipal(inner, Principal{Kind: KindAdmin})); !ok || got.Kind != KindAdmin {
+		t.Fatalf("a principal set again: %+v, %v", got, ok)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -216,6 +217,11 @@ func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slo
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		h := sha256.New()
 		fmt.Fprintf(h, "%s %s?%s\n", r.Method, r.URL.Path, r.URL.RawQuery)
+		// The caller is part of the request: another user's key, even with
+		// the same body, is not a retry of theirs.
+		if p, ok := auth.From(r.Context()); ok {
+			fmt.Fprintf(h, "%s %s %s\n", p.Kind, p.Tenant, p.Subject)
+		}
 		h.Write(body)
 		hash := hex.EncodeToString(h.Sum(nil))
 

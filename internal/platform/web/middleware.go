@@ -136,6 +136,8 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 	if s.deps.Idempotency != nil {
 		h = s.deps.Idempotency.middleware(h, s.cfg.MaxBodyBytes, s.log, s.api.ownKeys)
 	}
+	// Credentials are checked before a stored outcome is replayed.
+	h = s.authenticate(h)
 	h = s.tenant(h)
 	h = s.limitBody(h)
 	var m *metrics

@@ -8,7 +8,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +38,13 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	// AdminToken guards admin operations until staff accounts exist.
 	AdminToken string
+	// AdminTokenGenerated says the admin token was generated (laptop
+	// mode), not set by the operator: it then stops working in a store
+	// once the store has an owner.
+	AdminTokenGenerated bool
+	// ServiceToken is what Mercato's processes present to each other. One
+	// process generates its own; processes of one deployment share one.
+	ServiceToken string
 }
 
 // RegisterFlags registers the server flags with defaults for a laptop.
@@ -50,7 +56,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.WriteTimeout, prefix+"http.write-timeout", 60*time.Second, "time allowed to write a response")
 	fs.DurationVar(&c.IdleTimeout, prefix+"http.idle-timeout", 120*time.Second, "how long idle keep-alive connections stay open")
 	fs.DurationVar(&c.ShutdownTimeout, prefix+"http.shutdown-timeout", 20*time.Second, "how long shutdown waits for requests in flight")
-	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory)")
+	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory; a generated one stops working in a store once the store has an owner)")
+	fs.StringVar(&c.ServiceToken, prefix+"service-token", "", "token the processes of one deployment call each other with, the same on each; required with -urls (default: random, for this process alone)")
 }
 
 // Validate checks the configuration.
@@ -63,6 +70,12 @@ func (c *Config) Validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		return errors.New("web: the admin token must have at least 16 characters")
+	}
+	if c.ServiceToken != "" && len(c.ServiceToken) < 32 {
+		return errors.New("web: the service token must have at least 32 characters")
+	}
+	if c.ServiceToken != "" && c.ServiceToken == c.AdminToken {
+		return errors.New("web: the service token must differ from the admin token")
 	}
 	return nil
 }
@@ -126,6 +139,9 @@ type Deps struct {
 	// Tracer records a server span per request. Nil records none; an
 	// incoming traceparent still reaches the events a request writes.
 	Tracer trace.TracerProvider
+	// Auth finds the principal of each /api/ request; nil accepts the
+	// admin token only.
+	Auth Authenticator
 }
 
 // Server is the HTTP edge of a Mercato process.
@@ -162,7 +178,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	api := humago.New(s.mux, hc)
-	api.UseMiddleware(s.adminAuth(api))
+	api.UseMiddleware(s.authorize(api))
 	s.api = &API{API: api, ownKeys: &sync.Map{}}
 
 	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))
@@ -266,23 +282,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("drain http: %w", err)
 	}
 	return nil
-}
-
-// adminAuth enforces the admin token on operations marked with Admin.
-func (s *Server) adminAuth(api huma.API) func(huma.Context, func(huma.Context)) {
-	return func(ctx huma.Context, next func(huma.Context)) {
-		if !needsAdmin(ctx.Operation()) {
-			next(ctx)
-			return
-		}
-		token, ok := strings.CutPrefix(ctx.Header("Authorization"), "Bearer ")
-		if !ok || s.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="mercato"`)
-			_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "a valid admin bearer token is required")
-			return
-		}
-		next(ctx)
-	}
 }
 
 func needsAdmin(op *huma.Operation) bool {

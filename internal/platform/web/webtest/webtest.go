@@ -5,13 +5,17 @@ package webtest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web"
 )
@@ -42,6 +46,33 @@ func (resolver) ResolveTenant(_ context.Context, host, id string) (string, error
 	return "", web.ErrUnknownTenant
 }
 
+// The test server's access token key.
+const testKeyID = "webtest"
+
+var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+
+// Token returns an access token for p (kind staff or customer, with its
+// tenant) that the test server accepts for 15 minutes, as if the identity
+// service had issued it.
+func Token(t testing.TB, p auth.Principal) string {
+	t.Helper()
+	now := time.Now()
+	s, err := auth.Sign(testKey, testKeyID, auth.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: auth.Issuer, Audience: jwt.ClaimStrings{auth.Audience}, Subject: p.Subject,
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(15 * time.Minute)),
+		},
+		Tenant: p.Tenant, Kind: p.Kind, Role: p.Role,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Bearer returns the Authorization header value for p's token.
+func Bearer(t testing.TB, p auth.Principal) string { return "Bearer " + Token(t, p) }
+
 // Server is a running test server.
 type Server struct {
 	*httptest.Server
@@ -65,6 +96,10 @@ func New(t testing.TB, mount func(api *web.API), opts ...func(*web.Deps)) *Serve
 		Tenants:     resolver{},
 		Idempotency: web.NewIdempotencyStore(db),
 		Version:     "test",
+		Auth: web.NewAuthenticator(web.AuthConfig{
+			AdminToken: AdminToken,
+			Verifier:   auth.NewVerifier(auth.StaticKeys{testKeyID: testKey.Public().(ed25519.PublicKey)}, nil),
+		}),
 	}
 	for _, o := range opts {
 		o(&deps)

@@ -1,0 +1,4 @@
+package tenant
+
+// Access is the authorization table, for the HTTP tests' matrix.
+var Access = access
