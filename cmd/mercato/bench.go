@@ -36,7 +36,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchCheckoutCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand())
 	return cmd
 }
 

@@ -18,10 +18,12 @@ import (
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/tenant"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // services is the whole system on one screen: every service, in start order,
@@ -40,6 +42,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	identityCfg.RegisterFlags(fs, "identity.")
+	// Web sessions are identity's; their flags keep the platform's name.
+	identityCfg.Session.RegisterFlags(fs, "session.")
 	staffCfg.RegisterFlags(fs, "staff.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
@@ -65,11 +69,18 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"), opts...)
 		}},
 		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "identity", identity.Migrations)
+			db, err := p.DB(ctx, "identity", identity.Migrations, session.Migrations)
 			if err != nil {
 				return nil, err
 			}
-			return identity.New(identityCfg, db, p.Outbox(db), p.Log("identity"))
+			// -redis keeps the web sessions and, unless -identity.redis
+			// names another, counts failed logins.
+			cfg := identityCfg
+			cfg.Session.RedisURL = p.Config.Redis
+			if cfg.Redis == "" {
+				cfg.Redis = p.Config.Redis
+			}
+			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"))
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "staff", staff.Migrations)
@@ -83,7 +94,12 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"))
+			var opts []catalog.Option
+			// The plan's product limit; without the tenant service, no limits.
+			if hc, base, err := p.HTTPClient("tenant"); err == nil {
+				opts = append(opts, catalog.WithPlanLimits(tenantapi.NewClient(base, hc)))
+			}
+			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "pricing", pricing.Migrations)
@@ -143,7 +159,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 				}
 				c.set(hc, base)
 			}
-			return order.New(orderCfg, db, p.Outbox(db), deps, p.Log("order"))
+			return order.New(orderCfg, db, p.Bus, p.Outbox(db), deps, p.Log("order"))
 		}},
 	}
 }

@@ -38,6 +38,9 @@ type Config struct {
 	LogLevel  string
 	// SeedDemo fills a new default store with demo products on first start.
 	SeedDemo bool
+	// Redis is a redis:// URL for web sessions and login throttling; empty
+	// keeps sessions in the database and counts logins in memory.
+	Redis string
 }
 
 // RegisterFlags registers the platform flags.
@@ -53,6 +56,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log.format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "in laptop mode (SQLite), fill the default store with demo products when it has none")
+	fs.StringVar(&c.Redis, "redis", "", "Redis URL for sessions and login throttling, e.g. redis://127.0.0.1:6379/0 (default: in the database / in memory)")
 }
 
 // Validate checks the platform configuration against the known services.
@@ -72,6 +76,9 @@ func (c *Config) Validate(known []string) error {
 	}
 	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") {
 		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://… or amqp://…, got %q", sqldb.Redact(c.Bus)))
+	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
+		errs = append(errs, fmt.Errorf("-redis must be a redis:// or rediss:// URL, got %q", sqldb.Redact(c.Redis)))
 	}
 	if c.BusListen != "" && c.Bus != "embedded" {
 		errs = append(errs, errors.New("-bus.listen only applies with -bus=embedded"))

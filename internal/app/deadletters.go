@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -82,15 +83,16 @@ func deadLettersOf(ctx context.Context, b bus.Bus, group string, limit int) ([]b
 }
 
 // registerDeadLetters adds the admin endpoints that list and replay the
-// dead-lettered events of a consumer group, limited to the caller's store.
+// dead-lettered events of a consumer group, limited to the caller's store;
+// owners and managers only.
 func registerDeadLetters(api *web.API, b bus.Bus) {
-	huma.Register(api, web.Admin(huma.Operation{
+	huma.Register(api, web.Roles(huma.Operation{
 		OperationID: "list-dead-letters",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/dead-letters",
 		Summary:     "List events a consumer group gave up on",
 		Tags:        []string{"operations"},
-	}), func(ctx context.Context, in *deadLettersIn) (*deadLettersOut, error) {
+	}, auth.RoleOwner, auth.RoleManager), func(ctx context.Context, in *deadLettersIn) (*deadLettersOut, error) {
 		if err := (bus.Subscription{Group: in.Group, Subjects: []string{">"}}).Validate(); err != nil {
 			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("query.group", err.Error(), in.Group))
 		}
@@ -112,13 +114,13 @@ func registerDeadLetters(api *web.API, b bus.Bus) {
 		return out, nil
 	})
 
-	huma.Register(api, web.Admin(huma.Operation{
+	huma.Register(api, web.Roles(huma.Operation{
 		OperationID: "replay-dead-letters",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/dead-letters/replay",
 		Summary:     "Deliver dead-lettered events to their consumer group again",
 		Tags:        []string{"operations"},
-	}), func(ctx context.Context, in *replayIn) (*replayOut, error) {
+	}, auth.RoleOwner, auth.RoleManager), func(ctx context.Context, in *replayIn) (*replayOut, error) {
 		if err := (bus.Subscription{Group: in.Body.Group, Subjects: []string{">"}}).Validate(); err != nil {
 			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("body.group", err.Error(), in.Body.Group))
 		}

@@ -8,12 +8,22 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
+// access is the cart's authorization table: the staff roles that may call
+// each admin operation, by huma OperationID; the platform enforces it
+// (web.Roles), and the admin and service tokens may call them all, a
+// secret API key what a manager may. The storefront operations are public:
+// the cart ID is the credential.
+var access = map[string][]auth.Role{
+	"admin-list-carts": {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+}
+
 // Routes registers the cart's operations: the public storefront cart under
 // /api/v1/carts (the cart ID is the credential) and the admin list under
-// /api/v1/admin/carts (admin bearer token, enforced by the platform).
+// /api/v1/admin/carts (roles in access, enforced by the platform).
 func (s *Service) Routes(api *web.API) {
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"cart"}
@@ -64,13 +74,13 @@ func (s *Service) Routes(api *web.API) {
 		Summary:     "Remove a cart line",
 	}), s.removeItem)
 
-	huma.Register(api, web.Admin(huma.Operation{
+	huma.Register(api, web.Roles(huma.Operation{
 		OperationID: "admin-list-carts",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/carts",
 		Summary:     "List carts, most recently changed first",
 		Tags:        []string{"cart admin"},
-	}), s.adminListCarts)
+	}, append([]auth.Role{}, access["admin-list-carts"]...)...), s.adminListCarts)
 }
 
 type cartPath struct {

@@ -8,6 +8,11 @@
 //
 // Every table is keyed by tenant and every query takes the tenant from the
 // request context (tenancy.ID): one tenant never sees another's rows.
+//
+// With the tenant service's plan limits (WithPlanLimits), a store cannot
+// have more draft and active products than its plan allows: creating one
+// more (or bringing one back from the archive) is refused with a
+// *tenantapi.LimitError.
 package catalog
 
 import (
@@ -28,6 +33,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 //go:embed migrations/*.sql
@@ -49,7 +55,24 @@ var (
 	ErrCategoryInUse       = errors.New("catalog: category has products")
 	ErrInvalidCursor       = errors.New("catalog: invalid cursor")
 	ErrConflict            = errors.New("catalog: concurrent change, try again")
+	ErrLimitsUnavailable   = errors.New("catalog: plan limits unavailable")
 )
+
+// PlanLimits is what the catalog needs of the tenant service
+// (tenantapi.Client): the plan limits of the store in ctx.
+type PlanLimits interface {
+	Limits(ctx context.Context) (tenantapi.Limits, error)
+}
+
+// Option changes how New builds the service.
+type Option func(*Service)
+
+// WithPlanLimits makes the catalog keep each store within its plan's
+// product limit, read from l before every write that adds a live product.
+// Without it (tests, a catalog deployed alone) there are no limits.
+func WithPlanLimits(l PlanLimits) Option {
+	return func(s *Service) { s.limits = l }
+}
 
 // Config tunes the catalog service. The zero value takes the defaults.
 type Config struct {
@@ -107,12 +130,13 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	newID  func() string
+	limits PlanLimits // nil: no plan limits
 }
 
 // New returns the catalog service on db, which must be migrated with
 // outbox.Migrations and Migrations. events is woken after each write that
 // added events; nil is fine (tests), the relay's poll finds them anyway.
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
 	if cfg.PageSize == 0 {
 		cfg.PageSize = DefaultPageSize
 	}
@@ -136,7 +160,11 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID}, nil
+	s := &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows land at the end of
@@ -206,7 +234,14 @@ func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductCreate
 		return catalogapi.Product{}, err
 	}
 	base := p.Slug
+	limits, err := s.planLimits(ctx)
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
+	}
 	err = s.write(ctx, func(tx *sql.Tx, q *catalogdb.Queries) error {
+		if err := s.roomForOne(ctx, q, tenant, limits); err != nil {
+			return err
+		}
 		if p.CategoryID != "" {
 			if err := categoryExists(ctx, q, tenant, p.CategoryID, "category_id"); err != nil {
 				return err
@@ -240,6 +275,13 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 	if err != nil {
 		return catalogapi.Product{}, err
 	}
+	var limits *tenantapi.Limits
+	if in.Status != nil && *in.Status != catalogapi.StatusArchived {
+		// It may bring an archived product back: that counts as one more.
+		if limits, err = s.planLimits(ctx); err != nil {
+			return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
+		}
+	}
 	var p catalogapi.Product
 	err = s.write(ctx, func(tx *sql.Tx, q *catalogdb.Queries) error {
 		old, err := s.store.product(ctx, q, tenant, id)
@@ -250,6 +292,11 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 		p, changed, err = patchProduct(old, in, s.newID, s.now())
 		if err != nil || !changed {
 			return err
+		}
+		if old.Status == catalogapi.StatusArchived && p.Status != catalogapi.StatusArchived {
+			if err := s.roomForOne(ctx, q, tenant, limits); err != nil {
+				return err
+			}
 		}
 		if p.CategoryID != "" && p.CategoryID != old.CategoryID {
 			if err := categoryExists(ctx, q, tenant, p.CategoryID, "category_id"); err != nil {
@@ -276,6 +323,42 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
 	return p, nil
+}
+
+// planLimits reads the plan limits of the store in ctx; nil without a
+// limits client, or on a plan without a product limit.
+func (s *Service) planLimits(ctx context.Context) (*tenantapi.Limits, error) {
+	if s.limits == nil {
+		return nil, nil
+	}
+	l, err := s.limits.Limits(ctx)
+	if err != nil {
+		// Refused rather than let through: a limit that holds only while
+		// the tenant service answers is no limit.
+		return nil, fmt.Errorf("%w: %w", ErrLimitsUnavailable, err)
+	}
+	if l.Of(tenantapi.ResourceProducts) == tenantapi.Unlimited {
+		return nil, nil
+	}
+	return &l, nil
+}
+
+// roomForOne checks, in the write transaction, that the store may have one
+// more draft or active product under limits (nil: no limit). The lock row
+// makes concurrent creations of one store take turns, so the count is not
+// stale by the time the product is inserted.
+func (s *Service) roomForOne(ctx context.Context, q *catalogdb.Queries, tenant string, limits *tenantapi.Limits) error {
+	if limits == nil {
+		return nil
+	}
+	if err := q.LockProductQuota(ctx, catalogdb.LockProductQuotaParams{TenantID: tenant, TouchedAt: micros(s.now())}); err != nil {
+		return fmt.Errorf("lock product quota: %w", err)
+	}
+	n, err := q.CountLiveProducts(ctx, tenant)
+	if err != nil {
+		return fmt.Errorf("count products: %w", err)
+	}
+	return tenantapi.CheckLimit(*limits, tenantapi.ResourceProducts, n)
 }
 
 // ArchiveProduct archives a product (the admin DELETE): it leaves the public

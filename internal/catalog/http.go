@@ -10,13 +10,39 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+)
+
+// access is the catalog's authorization table: the staff roles that may
+// call each admin operation, by huma OperationID; the platform enforces it
+// (web.Roles), and the admin and service tokens may call them all, a
+// secret API key what a manager may. Staff keep the catalog (products and
+// categories); support may only read it.
+var access = map[string][]auth.Role{
+	"admin-create-product":  editors,
+	"admin-list-products":   readers,
+	"admin-get-product":     readers,
+	"admin-update-product":  editors,
+	"admin-archive-product": editors,
+	"admin-create-category": editors,
+	"admin-list-categories": readers,
+	"admin-get-category":    readers,
+	"admin-update-category": editors,
+	"admin-delete-category": editors,
+}
+
+// The role sets of access.
+var (
+	readers = []auth.Role{auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport}
+	editors = []auth.Role{auth.RoleOwner, auth.RoleManager, auth.RoleStaff}
 )
 
 // Routes registers the catalog's operations: the public storefront reads
 // under /api/v1/products and /api/v1/categories, and the admin CRUD under
-// /api/v1/admin/… (admin bearer token required, enforced by the platform).
+// /api/v1/admin/… (the roles in access, enforced by the platform).
 func (s *Service) Routes(api *web.API) {
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"catalog"}
@@ -24,7 +50,8 @@ func (s *Service) Routes(api *web.API) {
 	}
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"catalog admin"}
-		return web.Admin(op)
+		// A copy: web.Roles keeps the slice.
+		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
 
 	huma.Register(api, pub(huma.Operation{
@@ -365,7 +392,13 @@ func (s *Service) problem(err error) error {
 		}
 		return web.Error(http.StatusUnprocessableEntity, code, ve.Err.Error(), fields...)
 	}
+	var le *tenantapi.LimitError
+	if errors.As(err, &le) {
+		return web.Error(le.Status(), tenantapi.LimitCode, le.Error()+"; archive products or upgrade the plan")
+	}
 	switch {
+	case errors.Is(err, ErrLimitsUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "plan_limits_unavailable", "the store's plan limits cannot be read right now; nothing was written, retry shortly")
 	case errors.Is(err, ErrNotFound):
 		return web.Error(http.StatusNotFound, "product_not_found", "no such product")
 	case errors.Is(err, ErrCategoryNotFound):

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -21,6 +22,8 @@ const (
 	opLogin                = "identity-login"
 	opRefresh              = "identity-refresh"
 	opLogout               = "identity-logout"
+	opSessionLogin         = "identity-session-login"
+	opSessionLogout        = "identity-session-logout"
 	opPasswordReset        = "identity-password-reset"
 	opPasswordResetConfirm = "identity-password-reset-confirm"
 	opGetMe                = "identity-get-me"
@@ -100,12 +103,21 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Exchange a refresh token for new tokens", Description: "The refresh token is rotated. Presenting a used one revokes its whole session: 401 refresh_token_reused."}), s.refreshOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opLogout, Method: http.MethodPost, Path: "/api/v1/auth/logout",
 		Summary: "Revoke a session", DefaultStatus: http.StatusNoContent}), s.logoutOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opSessionLogin, Method: http.MethodPost, Path: "/api/v1/auth/session",
+		Summary: "Log a customer in to a web session",
+		Description: "For browsers: sets the HttpOnly session cookie (" + session.CookieName + ") instead of answering tokens; " +
+			"GET /api/v1/me accepts it. A session cookie sent along is replaced. Throttled like /api/v1/auth/login. " +
+			"503 session_unavailable when sessions can be stored nowhere."}), s.sessionLoginOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opSessionLogout, Method: http.MethodDelete, Path: "/api/v1/auth/session",
+		Summary: "End the web session", Description: "Ends the session of the cookie, if any, and deletes the cookie.",
+		DefaultStatus: http.StatusNoContent}), s.sessionLogoutOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opPasswordReset, Method: http.MethodPost, Path: "/api/v1/auth/password-reset",
 		Summary: "Request a password reset email", Description: "Always 202, whether the account exists or not.", DefaultStatus: http.StatusAccepted}), s.passwordResetOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opPasswordResetConfirm, Method: http.MethodPost, Path: "/api/v1/auth/password-reset/confirm",
 		Summary: "Set a new password with a reset token", Description: "Revokes every session of the account and returns a new one."}), s.passwordResetConfirmOp)
 
-	huma.Register(api, pub(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer"}), s.getMeOp)
+	huma.Register(api, pub(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer",
+		Description: "With a customer access token, or the web session cookie of POST /api/v1/auth/session (whose idle expiry it carries forward)."}), s.getMeOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile"}), s.updateMeOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
 		Summary: "Change the signed-in customer's password", Description: "Revokes every session of the account and returns a new one."}), s.changePasswordOp)
@@ -250,6 +262,61 @@ type customerOutput struct {
 	Body identityapi.Customer
 }
 
+// sessionCookieInput is the web session cookie of a request.
+type sessionCookieInput struct {
+	Session string `cookie:"mercato_session" maxLength:"100" doc:"The web session cookie of POST /api/v1/auth/session."`
+}
+
+type sessionLoginInput struct {
+	Session string `cookie:"mercato_session" maxLength:"100" doc:"A web session cookie to replace."`
+	Body    identityapi.Login
+	ip      string
+}
+
+// Resolve records the client IP for the login throttle.
+func (in *sessionLoginInput) Resolve(ctx huma.Context) []error {
+	in.ip = clientIP(ctx.RemoteAddr())
+	return nil
+}
+
+// sessionOutput answers a web session operation: the cookie to set, and
+// no caching of an answer that sets one.
+type sessionOutput[B any] struct {
+	SetCookie    string `header:"Set-Cookie"`
+	CacheControl string `header:"Cache-Control"`
+	Vary         string `header:"Vary"`
+	Body         B
+}
+
+func newSessionOutput[B any](c *http.Cookie, body B) *sessionOutput[B] {
+	out := &sessionOutput[B]{CacheControl: noStore, Vary: "Cookie", Body: body}
+	if c != nil {
+		out.SetCookie = c.String()
+	}
+	return out
+}
+
+func (s *Service) sessionLoginOp(ctx context.Context, in *sessionLoginInput) (*sessionOutput[identityapi.Customer], error) {
+	c, cookie, err := s.SessionLogin(ctx, in.Session, in.Body.Email, in.Body.Password, in.ip)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return newSessionOutput(cookie, c), nil
+}
+
+type sessionLogoutOutput struct {
+	SetCookie    string `header:"Set-Cookie"`
+	CacheControl string `header:"Cache-Control"`
+}
+
+func (s *Service) sessionLogoutOp(ctx context.Context, in *sessionCookieInput) (*sessionLogoutOutput, error) {
+	cookie, err := s.SessionLogout(ctx, in.Session)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &sessionLogoutOutput{SetCookie: cookie.String(), CacheControl: noStore}, nil
+}
+
 // me returns the signed-in customer's ID: the customer operations are
 // public to the platform and only a customer has a /me.
 func (s *Service) me(ctx context.Context) (string, error) {
@@ -263,7 +330,14 @@ func (s *Service) me(ctx context.Context) (string, error) {
 	return p.Subject, nil
 }
 
-func (s *Service) getMeOp(ctx context.Context, _ *struct{}) (*customerOutput, error) {
+func (s *Service) getMeOp(ctx context.Context, in *sessionCookieInput) (*sessionOutput[identityapi.Customer], error) {
+	if _, ok := auth.From(ctx); !ok && in.Session != "" {
+		c, cookie, err := s.SessionCustomer(ctx, in.Session)
+		if err != nil {
+			return nil, s.problem(err)
+		}
+		return newSessionOutput(cookie, c), nil
+	}
 	id, err := s.me(ctx)
 	if err != nil {
 		return nil, err
@@ -272,7 +346,7 @@ func (s *Service) getMeOp(ctx context.Context, _ *struct{}) (*customerOutput, er
 	if err != nil {
 		return nil, s.problem(err)
 	}
-	return &customerOutput{c}, nil
+	return &sessionOutput[identityapi.Customer]{Body: c}, nil
 }
 
 func (s *Service) updateMeOp(ctx context.Context, in *struct{ Body identityapi.ProfileUpdate }) (*customerOutput, error) {
@@ -510,6 +584,8 @@ func (s *Service) problem(err error) error {
 		return web.Error(http.StatusNotFound, "account_not_found", "no such account")
 	case errors.Is(err, ErrAddressNotFound):
 		return web.Error(http.StatusNotFound, "address_not_found", "no such address")
+	case errors.Is(err, ErrSessionUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "session_unavailable", "sessions are unavailable; retry shortly")
 	case errors.Is(err, ErrConflict):
 		return web.Error(http.StatusConflict, "conflict", "a concurrent change got there first; retry")
 	case errors.Is(err, context.Canceled):

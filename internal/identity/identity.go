@@ -1,6 +1,7 @@
 // Package identity is the identity service: customer and staff accounts
 // per tenant, their passwords (argon2id), sessions (short-lived EdDSA access
-// tokens with rotating refresh tokens), password resets, staff invitations
+// tokens with rotating refresh tokens, or for browsers a web session cookie
+// kept by internal/platform/session), password resets, staff invitations
 // and roles, and the deployment's token signing keys, published at
 // /.well-known/jwks.json.
 //
@@ -21,19 +22,24 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations creates the identity tables. Apply outbox.Migrations first.
+// Migrations creates the identity tables. Apply outbox.Migrations first,
+// and session.Migrations too: the database keeps the web sessions (or their
+// copies, with Redis).
 var Migrations = sqldb.Embedded(migrationFiles, "migrations", "identity_db_version")
 
 // Errors the service returns; http.go maps each to a status and code.
@@ -64,6 +70,9 @@ var (
 	ErrForbidden = errors.New("identity: not allowed")
 	// ErrConflict is a write that lost a race more times than retried.
 	ErrConflict = errors.New("identity: concurrent change, try again")
+	// ErrSessionUnavailable means web sessions can be neither read nor
+	// written: Redis and the database both fail.
+	ErrSessionUnavailable = errors.New("identity: web sessions unavailable")
 )
 
 // Config tunes the identity service. The zero value takes the defaults.
@@ -80,7 +89,8 @@ type Config struct {
 	// Argon2 are the password hashing costs.
 	Argon2 Argon2Params
 	// Redis is the URL of the Redis server the login throttle counts in;
-	// empty counts in memory (one process).
+	// empty counts in memory (one process). The platform fills it from
+	// -redis when -identity.redis is not given.
 	Redis string
 	// AccountFailures failed logins per AccountWindow are allowed per
 	// account (tenant and email); IPFailures per IPWindow per client IP.
@@ -91,6 +101,11 @@ type Config struct {
 	// PruneInterval is how often Run deletes expired tokens and retired
 	// signing keys.
 	PruneInterval time.Duration
+	// Session configures the web (cookie) sessions of POST
+	// /api/v1/auth/session. Its flags are the platform's -session.* (not
+	// registered by RegisterFlags) and its RedisURL comes from -redis; zero
+	// fields take session.DefaultConfig's values.
+	Session session.Config
 }
 
 // Defaults of Config.
@@ -116,7 +131,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.Uint32Var(&c.Argon2.Memory, prefix+"argon2.memory", DefaultArgon2.Memory, "argon2id memory per password hash, in KiB")
 	fs.Uint32Var(&c.Argon2.Time, prefix+"argon2.time", DefaultArgon2.Time, "argon2id passes per password hash")
 	fs.Uint8Var(&c.Argon2.Threads, prefix+"argon2.threads", DefaultArgon2.Threads, "argon2id parallelism")
-	fs.StringVar(&c.Redis, prefix+"redis", "", "Redis URL for login throttling across replicas (empty: in memory)")
+	fs.StringVar(&c.Redis, prefix+"redis", "", "Redis URL for login throttling across replicas (default: -redis; neither: in memory)")
 	fs.IntVar(&c.AccountFailures, prefix+"login.account-failures", DefaultAccountFailures, "failed logins allowed per account per account-window")
 	fs.DurationVar(&c.AccountWindow, prefix+"login.account-window", DefaultAccountWindow, "window of login.account-failures")
 	fs.IntVar(&c.IPFailures, prefix+"login.ip-failures", DefaultIPFailures, "failed logins allowed per client IP per ip-window")
@@ -147,6 +162,30 @@ func (c Config) withDefaults() Config {
 	if c.IPFailures == 0 {
 		c.IPFailures = DefaultIPFailures
 	}
+	c.Session = sessionDefaults(c.Session)
+	return c
+}
+
+// sessionDefaults fills the zero fields of c with session.DefaultConfig's.
+func sessionDefaults(c session.Config) session.Config {
+	d := session.DefaultConfig()
+	set := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&c.Lifetime, d.Lifetime)
+	set(&c.IdleTimeout, d.IdleTimeout)
+	set(&c.RedisTimeout, d.RedisTimeout)
+	set(&c.OpenFor, d.OpenFor)
+	set(&c.CleanupInterval, d.CleanupInterval)
+	set(&c.MirrorInterval, d.MirrorInterval)
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = d.KeyPrefix
+	}
+	if c.TripAfter == 0 {
+		c.TripAfter = d.TripAfter
+	}
 	return c
 }
 
@@ -172,7 +211,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("identity: redis %q is not a redis:// or rediss:// URL", sqldb.Redact(c.Redis))
 		}
 	}
-	return nil
+	return sessionDefaults(c.Session).Validate()
 }
 
 // Service is the identity service. It is safe for concurrent use.
@@ -187,15 +226,23 @@ type Service struct {
 	// as long whether the account exists or not.
 	dummyHash string
 	events    *outbox.Relay
-	log       *slog.Logger
-	now       func() time.Time
-	newID     func() string
+	// sessions manages the web session cookies; sessionStore is its store
+	// (Redis failing over to the database), which Run runs.
+	sessions     *scs.SessionManager
+	sessionStore *session.Failover
+	log          *slog.Logger
+	now          func() time.Time
+	newID        func() string
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New returns the identity service on db, which must be migrated with
-// outbox.Migrations and Migrations. events is woken after each write that
-// added events; nil is fine (tests). Signing keys are loaded (and the first
-// one created) by Start.
+// outbox.Migrations, Migrations and session.Migrations. events is woken
+// after each write that added events; nil is fine (tests). Signing keys are
+// loaded (and the first one created) by Start. Neither Redis (sessions,
+// throttle) is contacted: one that is down is an outage like any other.
 func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -213,14 +260,19 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	th, err := newThrottle(cfg)
+	th, err := newThrottle(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	sm, fo, err := session.New(cfg.Session, db, log.With("component", "sessions"))
+	if err != nil {
+		_ = th.Close()
+		return nil, fmt.Errorf("identity: %w", err)
 	}
 	s := &Service{
 		cfg: cfg, db: db, store: st, throttle: th, common: loadCommonPasswords(),
 		dummyHash: hashPassword("not a password of anyone", cfg.Argon2),
-		events:    events, log: log, now: time.Now, newID: newID,
+		events:    events, sessions: sm, sessionStore: fo, log: log, now: time.Now, newID: newID,
 	}
 	s.keys = newKeyRing(st, cfg.AccessTTL, func() time.Time { return s.now() })
 	return s, nil
@@ -243,8 +295,12 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Run prunes expired refresh tokens, reset tokens and retired signing keys
-// every PruneInterval until ctx is done.
+// every PruneInterval, and runs the web session store (purging expired
+// sessions, moving sessions back to Redis after an outage), until ctx is
+// done; then it closes the Redis clients.
 func (s *Service) Run(ctx context.Context) error {
+	sessionsDone := make(chan error, 1)
+	go func() { sessionsDone <- s.sessionStore.Run(ctx) }()
 	t := time.NewTicker(s.cfg.PruneInterval)
 	defer t.Stop()
 	for {
@@ -253,10 +309,18 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return s.throttle.Close()
+			return errors.Join(<-sessionsDone, s.Close())
 		case <-t.C:
 		}
 	}
+}
+
+// Close releases the Redis clients of the throttle and the session store.
+// Run calls it when it ends; a Service that never ran (tests, migrate)
+// may call it itself.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.throttle.Close(), s.sessionStore.Close()) })
+	return s.closeErr
 }
 
 // Prune deletes refresh and reset tokens past their expiry and signing keys

@@ -2,14 +2,19 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
+
+	"github.com/mercato/mercato/internal/platform/session"
 )
 
 // Login throttling counts failed logins per account (tenant, kind, email)
@@ -56,8 +61,13 @@ func (e *ThrottledError) RetryAfterSeconds() int {
 	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
 }
 
-// newThrottle returns the throttle the config selects.
-func newThrottle(cfg Config) (Throttle, error) {
+// throttleRedisTimeout bounds each Redis call of the throttle: a login
+// waits at most this long for a Redis that hangs before counting in memory.
+const throttleRedisTimeout = 250 * time.Millisecond
+
+// newThrottle returns the throttle the config selects: in memory, or in
+// Redis with the memory throttle standing in while Redis fails.
+func newThrottle(cfg Config, log *slog.Logger) (Throttle, error) {
 	if cfg.Redis == "" {
 		return NewMemoryThrottle(nil), nil
 	}
@@ -65,7 +75,66 @@ func newThrottle(cfg Config) (Throttle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: redis URL: %w", err)
 	}
-	return NewRedisThrottle(redis.NewClient(opts), "mercato:identity:login:"), nil
+	rt := NewRedisThrottle(redis.NewClient(session.RedisOptions(opts, throttleRedisTimeout)), "mercato:identity:login:")
+	return &fallbackThrottle{primary: rt, backup: NewMemoryThrottle(nil), log: log}, nil
+}
+
+// fallbackThrottle counts in primary (Redis) and, for any call primary
+// fails, in backup (this process's memory): during a Redis outage logins
+// keep working and guessing stays throttled, per replica rather than
+// across them. Failures counted in backup are not carried to primary.
+type fallbackThrottle struct {
+	primary, backup Throttle
+	log             *slog.Logger
+	warned          atomic.Bool // one warning per outage, not per login
+}
+
+func (f *fallbackThrottle) fellBack(ctx context.Context, err error) {
+	if f.warned.CompareAndSwap(false, true) {
+		f.log.WarnContext(ctx, "login throttle counting in memory: redis failing", "err", err)
+	}
+}
+
+func (f *fallbackThrottle) recovered(ctx context.Context) {
+	if f.warned.CompareAndSwap(true, false) {
+		f.log.InfoContext(ctx, "login throttle counting in redis again")
+	}
+}
+
+// Blocked implements Throttle: the longer wait of the two, so attempts
+// counted in memory during an outage still count while it lasts.
+func (f *fallbackThrottle) Blocked(ctx context.Context, key string, l Limit) (time.Duration, error) {
+	mem, _ := f.backup.Blocked(ctx, key, l)
+	d, err := f.primary.Blocked(ctx, key, l)
+	if err != nil {
+		f.fellBack(ctx, err)
+		return mem, nil
+	}
+	f.recovered(ctx)
+	return max(d, mem), nil
+}
+
+// Fail implements Throttle.
+func (f *fallbackThrottle) Fail(ctx context.Context, key string, l Limit) error {
+	if err := f.primary.Fail(ctx, key, l); err != nil {
+		f.fellBack(ctx, err)
+		return f.backup.Fail(ctx, key, l)
+	}
+	return nil
+}
+
+// Reset implements Throttle: both, so a success forgets outage failures.
+func (f *fallbackThrottle) Reset(ctx context.Context, key string) error {
+	_ = f.backup.Reset(ctx, key)
+	if err := f.primary.Reset(ctx, key); err != nil {
+		f.fellBack(ctx, err)
+	}
+	return nil
+}
+
+// Close implements Throttle.
+func (f *fallbackThrottle) Close() error {
+	return errors.Join(f.primary.Close(), f.backup.Close())
 }
 
 // MemoryThrottle keeps the buckets in process memory: right for one

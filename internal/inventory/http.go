@@ -9,11 +9,32 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
-// Routes registers the inventory's operations, all admin (bearer admin
-// token; other services call them with the token the platform's client
+// access is the inventory's authorization table: the staff roles that may
+// call each operation, by huma OperationID; the platform enforces it
+// (web.Roles), and the admin and service tokens may call them all, a
+// secret API key what a manager may. Reservations and restocks are the
+// order service's steps (it calls with the service token): no staff role
+// drives them by hand; people change stock with adjustments.
+var access = map[string][]auth.Role{
+	"admin-reserve-stock":       {},
+	"admin-commit-reservation":  {},
+	"admin-release-reservation": {},
+	"admin-restock":             {},
+	"admin-get-reservation":     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-list-stock":          {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-inventory-audit":     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-list-movements":      {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-get-stock":           {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-adjust-stock":        {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+	"admin-set-stock-threshold": {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+}
+
+// Routes registers the inventory's operations, all guarded by their roles
+// in access (other services call them with the token the platform's client
 // adds). The ledger is GET /api/v1/admin/inventory/movements?sku=…: a path
 // /inventory/{sku}/movements would overlap /inventory/reservations/{order_id}
 // in net/http's mux, which refuses such pairs. For the same reason the SKUs
@@ -21,7 +42,8 @@ import (
 func (s *Service) Routes(api *web.API) {
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"inventory admin"}
-		return web.Admin(op)
+		// A copy: web.Roles keeps the slice; none is the tokens' only.
+		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
 	huma.Register(api, adm(huma.Operation{
 		OperationID: "admin-reserve-stock",

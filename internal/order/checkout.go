@@ -122,11 +122,17 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 	return req, nil
 }
 
-// requestHash fingerprints a normalized request: a key reused with another
-// request is refused. The payment token is part of it: a retry is the same
-// request only with the same card.
-func requestHash(req orderapi.CheckoutRequest) string {
+// requestHash fingerprints a normalized request and who made it: a key
+// reused with another request is refused. The payment token is part of it:
+// a retry is the same request only with the same card. So is the signed-in
+// customer (none for a guest, leaving guests' hashes as they were): a
+// replay answers with the order token, which must not reach another
+// caller who learnt the key.
+func requestHash(req orderapi.CheckoutRequest, customer string) string {
 	b, _ := json.Marshal(req)
+	if customer != "" {
+		b = append(append(b, 0), customer...)
+	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
@@ -136,6 +142,8 @@ func requestHash(req orderapi.CheckoutRequest) string {
 // confirmed (the answer carries the guest's token) or cancelled (the error
 // says why). key is the client's Idempotency-Key: a retry with the same key
 // and request answers with the same order, whatever happened to the first.
+// A signed-in customer's order (a customer principal in ctx) is theirs:
+// it carries their customer ID.
 func (s *Service) Checkout(ctx context.Context, key string, req orderapi.CheckoutRequest) (orderapi.Order, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -147,7 +155,8 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	if req, err = normalize(req); err != nil {
 		return orderapi.Order{}, err
 	}
-	hash := requestHash(req)
+	customer := customerOf(ctx)
+	hash := requestHash(req, customer)
 	if prior, err := s.store.byKey(ctx, tenant, key); err == nil {
 		return s.replay(ctx, prior, hash)
 	} else if !errors.Is(err, ErrNotFound) {
@@ -169,6 +178,7 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	}
 
 	rec := newRecord(s.newID(), s.now(), q, req, cartID)
+	rec.CustomerID = customer
 	token, tokenHash := s.tokens.token(tenant, rec.ID)
 	rec.tenant, rec.key, rec.requestHash, rec.tokenHash = tenant, key, hash, tokenHash
 	if err := s.store.insert(ctx, rec); err != nil {

@@ -391,7 +391,7 @@ func newWorld(t *testing.T, db *sqldb.DB, cfg Config) *world {
 // one stands for a restarted process.
 func (w *world) service(t *testing.T, cfg Config) *Service {
 	t.Helper()
-	svc, err := New(cfg, w.db, nil, Deps{Inventory: w.inv, Pricing: w.price, Payment: w.pay, Cart: w.cart}, nil)
+	svc, err := New(cfg, w.db, nil, nil, Deps{Inventory: w.inv, Pricing: w.price, Payment: w.pay, Cart: w.cart}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,34 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
-// Routes registers the order operations: checkout and the guest's order
-// operations (public, the order token as key), and the admin lifecycle
-// under /api/v1/admin/orders (admin bearer token, enforced by the platform).
+// access is the order service's authorization table: the staff roles that
+// may call each admin operation, by huma OperationID; the platform
+// enforces it (web.Roles), and the admin and service tokens may call them
+// all, a secret API key what a manager may. Anyone on the staff, support
+// included, may look at orders; staff run the day-to-day (ship, track,
+// cancel before shipping, receive or reject returns); giving money back by
+// hand is for owners and managers. Checkout and the customer's operations
+// are public: the order token or the customer's own access token is the
+// key (see owned).
+var access = map[string][]auth.Role{
+	"admin-list-orders":    {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-get-order":      {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-ship-order":     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+	"admin-track-shipment": {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+	"admin-cancel-order":   {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+	"admin-receive-return": {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+	"admin-reject-return":  {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
+	"admin-refund-order":   {auth.RoleOwner, auth.RoleManager},
+}
+
+// Routes registers the order operations: checkout, the order operations of
+// its guest (the order token as key) or customer (their access token), a
+// customer's order list, and the admin lifecycle under
+// /api/v1/admin/orders (the roles in access, enforced by the platform).
 func (s *Service) Routes(api *web.API) {
 	// Orders are unique per Idempotency-Key (with the request's hash), so a
 	// retried checkout finds its order here, token included: the platform
@@ -27,7 +49,8 @@ func (s *Service) Routes(api *web.API) {
 	}
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"orders admin"}
-		return web.Admin(op)
+		// A copy: web.Roles keeps the slice.
+		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "checkout", Method: http.MethodPost, Path: "/api/v1/checkout", DefaultStatus: http.StatusCreated,
@@ -37,21 +60,31 @@ func (s *Service) Routes(api *web.API) {
 			"failure), never a second order or charge. The answer carries the guest's secret order token, shown only " +
 			"here. Failures: 409 out_of_stock (errors[0].value names the SKU), 402 payment_declined, 504 " +
 			"payment_timeout (payment voided, order cancelled), 409 coupon_exhausted, 422 for bad input (pricing's " +
-			"codes such as unknown_sku or coupon_expired passed on), 428 idempotency_key_required.",
+			"codes such as unknown_sku or coupon_expired passed on), 428 idempotency_key_required. With a " +
+			"customer's access token the order is the customer's (customer_id): listed in /api/v1/me/orders, " +
+			"readable with that token.",
 	}), s.checkout)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "get-order", Method: http.MethodGet, Path: "/api/v1/orders/{id}",
-		Summary:     "Get an order with its token",
-		Description: "The order token from checkout goes in ?token= or the X-Order-Token header; without the right one the order is not found.",
+		Summary: "Get an order with its token, or as its customer",
+		Description: "The order token from checkout goes in ?token= or the X-Order-Token header; the customer the order " +
+			"belongs to may instead send their access token. For anyone else the order is not found.",
 	}), s.getGuestOrder)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "cancel-order", Method: http.MethodPost, Path: "/api/v1/orders/{id}/cancel",
-		Summary: "Cancel a confirmed, unshipped order (guest, with the order token)",
+		Summary: "Cancel a confirmed, unshipped order (with the order token, or as its customer)",
 	}), s.guestCancel)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "request-return", Method: http.MethodPost, Path: "/api/v1/orders/{id}/returns", DefaultStatus: http.StatusCreated,
-		Summary: "Ask to return lines of a shipped order (guest, with the order token)",
+		Summary: "Ask to return lines of a shipped order (with the order token, or as its customer)",
 	}), s.requestReturn)
+	huma.Register(api, pub(huma.Operation{
+		OperationID: "list-my-orders", Method: http.MethodGet, Path: "/api/v1/me/orders",
+		Summary: "The signed-in customer's orders, newest first",
+		Description: "Needs a customer's access token (401 without credentials, 403 for any other kind of caller). " +
+			"Orders placed signed in, and guest orders with the account's email from before it was registered. " +
+			"A page at a time: pass next_cursor back as cursor. Listed orders carry no shipments or returns.",
+	}), s.myOrders)
 
 	huma.Register(api, adm(huma.Operation{
 		OperationID: "admin-list-orders", Method: http.MethodGet, Path: "/api/v1/admin/orders",
@@ -155,6 +188,17 @@ func (s *Service) requestReturn(ctx context.Context, in *returnInput) (*orderOut
 		return nil, s.problem(err)
 	}
 	return &orderOutput{Body: o}, nil
+}
+
+func (s *Service) myOrders(ctx context.Context, in *struct {
+	Cursor string `query:"cursor" maxLength:"300"`
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 20, capped at the maximum (100)."`
+}) (*struct{ Body orderapi.OrderList }, error) {
+	l, err := s.CustomerOrders(ctx, in.Cursor, in.Limit)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body orderapi.OrderList }{Body: l}, nil
 }
 
 func (s *Service) adminList(ctx context.Context, in *struct {
@@ -304,6 +348,10 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrInvalidCursor):
 		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
 			web.Field("query.cursor", "invalid cursor", nil))
+	case errors.Is(err, ErrSignInRequired):
+		return web.Error(http.StatusUnauthorized, "unauthorized", "sign in: a customer's access token of this store is required")
+	case errors.Is(err, ErrNotCustomer):
+		return web.Error(http.StatusForbidden, "forbidden", "only a signed-in customer has orders")
 	case errors.Is(err, ErrConflict):
 		return web.Error(http.StatusConflict, "conflict", "the order changed concurrently; retry")
 	case errors.Is(err, ErrUnavailable):

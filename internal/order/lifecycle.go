@@ -14,6 +14,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -60,28 +61,42 @@ func (s *Service) Order(ctx context.Context, id string) (orderapi.Order, error) 
 	return public(rec), nil
 }
 
-// GuestOrder returns an order to whoever holds its token. A wrong or
-// missing token is ErrNotFound, as for an order that does not exist.
+// GuestOrder returns an order to whoever holds its token, or to the
+// customer it belongs to (signed in: a customer principal in ctx). Anyone
+// else gets ErrNotFound, as for an order that does not exist.
 func (s *Service) GuestOrder(ctx context.Context, id, token string) (orderapi.Order, error) {
-	rec, err := s.guest(ctx, id, token)
+	rec, err := s.owned(ctx, id, token)
 	if err != nil {
 		return orderapi.Order{}, err
 	}
 	return public(rec), nil
 }
 
-func (s *Service) guest(ctx context.Context, id, token string) (record, error) {
-	if token == "" {
+// owned loads an order for its token's holder or its customer; for anyone
+// else it is ErrNotFound.
+func (s *Service) owned(ctx context.Context, id, token string) (record, error) {
+	customer := customerOf(ctx)
+	if token == "" && customer == "" {
 		return record{}, ErrNotFound
 	}
 	rec, err := s.load(ctx, id)
 	if err != nil {
 		return record{}, err
 	}
-	if subtle.ConstantTimeCompare([]byte(hashToken(token)), []byte(rec.tokenHash)) != 1 {
+	byToken := token != "" && subtle.ConstantTimeCompare([]byte(hashToken(token)), []byte(rec.tokenHash)) == 1
+	if !byToken && (customer == "" || rec.CustomerID != customer) {
 		return record{}, ErrNotFound
 	}
 	return rec, nil
+}
+
+// customerOf returns the ID of the signed-in customer making the request in
+// ctx, or "" for anyone else (a guest, staff, an API key, a service).
+func customerOf(ctx context.Context) string {
+	if p, ok := auth.From(ctx); ok && p.Kind == auth.KindCustomer {
+		return p.Subject
+	}
+	return ""
 }
 
 // Ship records a shipment. The first one captures the authorized amount
@@ -239,9 +254,9 @@ func (s *Service) Cancel(ctx context.Context, id string) (orderapi.Order, error)
 }
 
 // GuestCancel cancels a confirmed, unshipped order for the holder of its
-// token (reason customer).
+// token or its signed-in customer (reason customer).
 func (s *Service) GuestCancel(ctx context.Context, id, token string) (orderapi.Order, error) {
-	return s.cancel(ctx, id, orderapi.ReasonCustomer, func(ctx context.Context) (record, error) { return s.guest(ctx, id, token) })
+	return s.cancel(ctx, id, orderapi.ReasonCustomer, func(ctx context.Context) (record, error) { return s.owned(ctx, id, token) })
 }
 
 // cancel claims the order (confirmed → cancelling, with the reason), then

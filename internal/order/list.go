@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -31,10 +33,7 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (orderapi.OrderList, e
 	if err != nil {
 		return orderapi.OrderList{}, err
 	}
-	n := s.cfg.PageSize
-	if lq.Limit > 0 {
-		n = min(lq.Limit, s.cfg.MaxPageSize)
-	}
+	n := s.pageSize(lq.Limit)
 	p := orderdb.ListOrdersParams{TenantID: tenant, Status: string(lq.Status), Email: strings.TrimSpace(lq.Email),
 		CreatedFrom: math.MinInt64, CreatedTo: math.MaxInt64, AfterCreated: math.MaxInt64, PageLimit: int32(n + 1)}
 	if !lq.CreatedFrom.IsZero() {
@@ -52,6 +51,51 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (orderapi.OrderList, e
 	if err != nil {
 		return orderapi.OrderList{}, err
 	}
+	return page(recs, n), nil
+}
+
+// CustomerOrders returns a page of the signed-in customer's orders (the
+// customer principal in ctx), newest first: ErrSignInRequired without
+// credentials, ErrNotCustomer for anyone else. Listed orders carry no
+// shipments or returns.
+func (s *Service) CustomerOrders(ctx context.Context, cursor string, limit int) (orderapi.OrderList, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return orderapi.OrderList{}, err
+	}
+	customer := customerOf(ctx)
+	if customer == "" {
+		if _, ok := auth.From(ctx); !ok {
+			return orderapi.OrderList{}, ErrSignInRequired
+		}
+		return orderapi.OrderList{}, ErrNotCustomer
+	}
+	n := s.pageSize(limit)
+	p := orderdb.ListCustomerOrdersParams{TenantID: tenant, CustomerID: sql.NullString{String: customer, Valid: true},
+		AfterCreated: math.MaxInt64, PageLimit: int32(n + 1)}
+	if cursor != "" {
+		if p.AfterCreated, p.AfterID, err = decodeCursor(cursor); err != nil {
+			return orderapi.OrderList{}, err
+		}
+	}
+	recs, err := s.store.customerOrders(ctx, p)
+	if err != nil {
+		return orderapi.OrderList{}, err
+	}
+	return page(recs, n), nil
+}
+
+// pageSize turns a requested limit into the page size.
+func (s *Service) pageSize(limit int) int {
+	if limit <= 0 {
+		return s.cfg.PageSize
+	}
+	return min(limit, s.cfg.MaxPageSize)
+}
+
+// page is the first n of recs (n+1 were read: one more tells there is a
+// next page) with the cursor after the last.
+func page(recs []record, n int) orderapi.OrderList {
 	out := orderapi.OrderList{Items: make([]orderapi.Order, 0, min(len(recs), n))}
 	for i, r := range recs {
 		if i == n {
@@ -61,7 +105,7 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (orderapi.OrderList, e
 		}
 		out.Items = append(out.Items, public(r))
 	}
-	return out, nil
+	return out
 }
 
 func encodeCursor(created int64, id string) string {

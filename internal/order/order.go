@@ -26,11 +26,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
@@ -59,6 +61,8 @@ var (
 	ErrUnavailable            = errors.New("order: a service the order depends on is unavailable")
 	ErrConflict               = errors.New("order: concurrent change, try again")
 	ErrInvalidCursor          = errors.New("order: invalid cursor")
+	ErrSignInRequired         = errors.New("order: sign in as a customer first")
+	ErrNotCustomer            = errors.New("order: only a signed-in customer has orders")
 )
 
 // OutOfStockError is a checkout refused for lack of stock of SKU.
@@ -196,13 +200,18 @@ type Service struct {
 	// crash ends the process at a Config.CrashAfter point; tests replace it.
 	crash  func()
 	tokens tokens
+	bus    bus.Bus // nil: no consumers (tests)
+
+	mu        sync.Mutex
+	consumers []bus.Consumer // subscribed in Start, stopped when Run ends
 }
 
 // New returns the order service on db, which must be migrated with
-// outbox.Migrations and Migrations. deps are the clients of the other
+// outbox.Migrations and Migrations. b is the bus Start subscribes the
+// consumers on (nil: none, for tests). deps are the clients of the other
 // services, all required. events is woken after each write that added
 // events; nil is fine (tests).
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, deps Deps, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db *sqldb.DB, b bus.Bus, events *outbox.Relay, deps Deps, log *slog.Logger) (*Service, error) {
 	cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -227,7 +236,7 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, deps Deps, log *slog.Lo
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: st, deps: deps, events: events, log: log, now: time.Now, newID: newID,
-		crash: func() { os.Exit(99) }, tokens: tk}, nil
+		crash: func() { os.Exit(99) }, tokens: tk, bus: b}, nil
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows land at the end of

@@ -13,16 +13,25 @@ import (
 // recoveryBatch bounds the orders one recovery pass takes on.
 const recoveryBatch = 100
 
-// Start runs one recovery pass before the service serves: sagas a crashed
-// process left unfinished are finished (or, where another service does not
-// answer yet, left for Run's next pass).
+// Start subscribes the consumers (see subscribe), then runs one recovery
+// pass before the service serves: sagas a crashed process left unfinished
+// are finished (or, where another service does not answer yet, left for
+// Run's next pass).
 func (s *Service) Start(ctx context.Context) error {
-	_, err := s.Recover(ctx)
-	return err
+	if err := s.subscribe(ctx); err != nil {
+		return err
+	}
+	if _, err := s.Recover(ctx); err != nil {
+		s.stopConsumers()
+		return err
+	}
+	return nil
 }
 
-// Run repeats the recovery pass every RecoveryInterval until ctx is done.
+// Run repeats the recovery pass every RecoveryInterval until ctx is done,
+// then stops the consumers.
 func (s *Service) Run(ctx context.Context) error {
+	defer s.stopConsumers()
 	t := time.NewTicker(s.cfg.RecoveryInterval)
 	defer t.Stop()
 	for {

@@ -33,14 +33,15 @@ func returnable(rec record) map[string]int64 {
 	return left
 }
 
-// RequestReturn records a guest's request to return lines of a shipped or
-// delivered order (order.return_requested.v1).
+// RequestReturn records the request of the order token's holder or the
+// order's signed-in customer to return lines of a shipped or delivered
+// order (order.return_requested.v1).
 func (s *Service) RequestReturn(ctx context.Context, id, token string, in orderapi.ReturnCreate) (orderapi.Order, error) {
 	if len(in.Lines) == 0 {
 		return orderapi.Order{}, invalid("validation_failed", "a return needs lines", FieldError{Field: "lines", Message: "required"})
 	}
 	for range writeAttempts {
-		rec, err := s.guest(ctx, id, token)
+		rec, err := s.owned(ctx, id, token)
 		if err != nil {
 			return orderapi.Order{}, err
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -90,7 +91,7 @@ func toRecord(r orderdb.Order) (record, error) {
 			Subtotal: m(r.Subtotal), Discount: m(r.Discount), Shipping: m(r.Shipping), Tax: m(r.Tax),
 			Total: m(r.Total), Captured: m(r.Captured), Refunded: m(r.Refunded), TotalDue: m(r.TotalDue),
 			TaxInclusive: r.TaxInclusive != 0, ShippingMethod: r.ShippingMethod, Coupon: r.Coupon,
-			CartID: r.CartID, CancelReason: r.CancelReason,
+			CartID: r.CartID, CancelReason: r.CancelReason, CustomerID: r.CustomerID.String,
 			Shipments: []orderapi.Shipment{}, Returns: []orderapi.Return{},
 			CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 		},
@@ -118,7 +119,9 @@ func (s *store) insert(ctx context.Context, rec record) error {
 			Tax: rec.Tax.Amount, Total: rec.Total.Amount, TaxInclusive: boolInt(rec.TaxInclusive),
 			ShippingMethod: rec.ShippingMethod, Coupon: rec.Coupon, CartID: rec.CartID,
 			Lines: jsonText(rec.Lines), Address: jsonText(rec.ShippingAddress), Timeline: jsonText(rec.Timeline),
-			CreatedAt: micros(rec.CreatedAt),
+			CreatedAt:  micros(rec.CreatedAt),
+			CustomerID: sql.NullString{String: rec.CustomerID, Valid: rec.CustomerID != ""},
+			EmailLower: emailKey(rec.Email),
 		})
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)
@@ -326,6 +329,25 @@ func (s *store) list(ctx context.Context, p orderdb.ListOrdersParams) ([]record,
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
+	return toRecords(rows)
+}
+
+// customerOrders loads up to limit of a customer's orders newest first
+// after the cursor.
+func (s *store) customerOrders(ctx context.Context, p orderdb.ListCustomerOrdersParams) ([]record, error) {
+	rows, err := s.read.ListCustomerOrders(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("list customer orders: %w", err)
+	}
+	return toRecords(rows)
+}
+
+// emailKey is an email as identity keys customer accounts: trimmed and
+// lowercased. Guest orders are claimed by it.
+func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func toRecords(rows []orderdb.Order) ([]record, error) {
+	var err error
 	out := make([]record, len(rows))
 	for i, r := range rows {
 		if out[i], err = toRecord(r); err != nil {

@@ -8,15 +8,34 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/web"
 )
+
+// access is the payment service's authorization table: the staff roles
+// that may call each operation, by huma OperationID; the platform enforces
+// it (web.Roles), and the admin and service tokens may call them all, a
+// secret API key what a manager may. Authorizing is the checkout's step
+// (the order service calls with the service token); moving money by hand
+// (capture, void, refund) is for owners and managers; anyone on the staff,
+// support included, may look.
+var access = map[string][]auth.Role{
+	"admin-authorize-payment": {},
+	"admin-list-payments":     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-audit-payments":    {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-get-payment":       {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	"admin-capture-payment":   {auth.RoleOwner, auth.RoleManager},
+	"admin-void-payment":      {auth.RoleOwner, auth.RoleManager},
+	"admin-refund-payment":    {auth.RoleOwner, auth.RoleManager},
+}
 
 // Routes registers the payment operations: the admin (service-to-service)
 // API under /api/v1/admin/payments and the public provider webhooks.
 func (s *Service) Routes(api *web.API) {
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"payment admin"}
-		return web.Admin(op)
+		// A copy: web.Roles keeps the slice; none is the tokens' only.
+		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
 	huma.Register(api, adm(huma.Operation{
 		OperationID: "admin-authorize-payment",

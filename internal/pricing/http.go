@@ -8,13 +8,51 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
+// access is the pricing service's authorization table: the staff roles
+// that may call each operation, by huma OperationID; the platform enforces
+// it (web.Roles), and the admin and service tokens may call them all, a
+// secret API key what a manager may. Prices, discounts, tax and shipping
+// are configured by owners and managers; staff may read the configuration
+// (to answer what a coupon does); support reads orders, not this.
+// Redemptions are the checkout's steps (the order service calls with the
+// service token): no staff role.
+var access = map[string][]auth.Role{
+	"admin-get-pricing-settings":   readers,
+	"admin-put-pricing-settings":   managers,
+	"admin-list-discounts":         readers,
+	"admin-create-discount":        managers,
+	"admin-get-discount":           readers,
+	"admin-update-discount":        managers,
+	"admin-delete-discount":        managers,
+	"admin-list-tax-rates":         readers,
+	"admin-create-tax-rate":        managers,
+	"admin-get-tax-rate":           readers,
+	"admin-put-tax-rate":           managers,
+	"admin-delete-tax-rate":        managers,
+	"admin-list-shipping-methods":  readers,
+	"admin-create-shipping-method": managers,
+	"admin-get-shipping-method":    readers,
+	"admin-put-shipping-method":    managers,
+	"admin-delete-shipping-method": managers,
+	"admin-redeem-coupon":          {},
+	"admin-release-redemption":     {},
+}
+
+// The role sets of access.
+var (
+	readers  = []auth.Role{auth.RoleOwner, auth.RoleManager, auth.RoleStaff}
+	managers = []auth.Role{auth.RoleOwner, auth.RoleManager}
+)
+
 // Routes registers the pricing operations: the public quote and shipping
-// methods, and the admin API under /api/v1/admin/pricing/ (admin bearer
-// token, which service clients carry: Redeem and Release live there).
+// methods, and the admin API under /api/v1/admin/pricing/, guarded by the
+// roles in access (service clients carry the service token: Redeem and
+// Release live there).
 func (s *Service) Routes(api *web.API) {
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"pricing"}
@@ -22,7 +60,8 @@ func (s *Service) Routes(api *web.API) {
 	}
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"pricing admin"}
-		return web.Admin(op)
+		// A copy: web.Roles keeps the slice; none is the tokens' only.
+		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
 	const base = "/api/v1/admin/pricing"
 

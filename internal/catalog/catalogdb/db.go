@@ -36,6 +36,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countChildCategoriesStmt, err = db.PrepareContext(ctx, countChildCategories); err != nil {
 		return nil, fmt.Errorf("error preparing query CountChildCategories: %w", err)
 	}
+	if q.countLiveProductsStmt, err = db.PrepareContext(ctx, countLiveProducts); err != nil {
+		return nil, fmt.Errorf("error preparing query CountLiveProducts: %w", err)
+	}
 	if q.countProductsStmt, err = db.PrepareContext(ctx, countProducts); err != nil {
 		return nil, fmt.Errorf("error preparing query CountProducts: %w", err)
 	}
@@ -102,6 +105,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockCategoryStmt, err = db.PrepareContext(ctx, lockCategory); err != nil {
 		return nil, fmt.Errorf("error preparing query LockCategory: %w", err)
 	}
+	if q.lockProductQuotaStmt, err = db.PrepareContext(ctx, lockProductQuota); err != nil {
+		return nil, fmt.Errorf("error preparing query LockProductQuota: %w", err)
+	}
 	if q.productIDBySlugStmt, err = db.PrepareContext(ctx, productIDBySlug); err != nil {
 		return nil, fmt.Errorf("error preparing query ProductIDBySlug: %w", err)
 	}
@@ -143,6 +149,11 @@ func (q *Queries) Close() error {
 	if q.countChildCategoriesStmt != nil {
 		if cerr := q.countChildCategoriesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countChildCategoriesStmt: %w", cerr)
+		}
+	}
+	if q.countLiveProductsStmt != nil {
+		if cerr := q.countLiveProductsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countLiveProductsStmt: %w", cerr)
 		}
 	}
 	if q.countProductsStmt != nil {
@@ -255,6 +266,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing lockCategoryStmt: %w", cerr)
 		}
 	}
+	if q.lockProductQuotaStmt != nil {
+		if cerr := q.lockProductQuotaStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockProductQuotaStmt: %w", cerr)
+		}
+	}
 	if q.productIDBySlugStmt != nil {
 		if cerr := q.productIDBySlugStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing productIDBySlugStmt: %w", cerr)
@@ -328,6 +344,7 @@ type Queries struct {
 	categorySlugsStmt         *sql.Stmt
 	countCategoryProductsStmt *sql.Stmt
 	countChildCategoriesStmt  *sql.Stmt
+	countLiveProductsStmt     *sql.Stmt
 	countProductsStmt         *sql.Stmt
 	deleteCategoryStmt        *sql.Stmt
 	deleteVariantStmt         *sql.Stmt
@@ -350,6 +367,7 @@ type Queries struct {
 	listTitleVariantsStmt     *sql.Stmt
 	listVariantsStmt          *sql.Stmt
 	lockCategoryStmt          *sql.Stmt
+	lockProductQuotaStmt      *sql.Stmt
 	productIDBySlugStmt       *sql.Stmt
 	productSlugsStmt          *sql.Stmt
 	sKUOwnerStmt              *sql.Stmt
@@ -366,6 +384,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		categorySlugsStmt:         q.categorySlugsStmt,
 		countCategoryProductsStmt: q.countCategoryProductsStmt,
 		countChildCategoriesStmt:  q.countChildCategoriesStmt,
+		countLiveProductsStmt:     q.countLiveProductsStmt,
 		countProductsStmt:         q.countProductsStmt,
 		deleteCategoryStmt:        q.deleteCategoryStmt,
 		deleteVariantStmt:         q.deleteVariantStmt,
@@ -388,6 +407,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listTitleVariantsStmt:     q.listTitleVariantsStmt,
 		listVariantsStmt:          q.listVariantsStmt,
 		lockCategoryStmt:          q.lockCategoryStmt,
+		lockProductQuotaStmt:      q.lockProductQuotaStmt,
 		productIDBySlugStmt:       q.productIDBySlugStmt,
 		productSlugsStmt:          q.productSlugsStmt,
 		sKUOwnerStmt:              q.sKUOwnerStmt,

@@ -37,6 +37,11 @@ type Product struct {
 	UpdatedAt   int64
 }
 
+type ProductQuotaLock struct {
+	TenantID  string
+	TouchedAt int64
+}
+
 type Variant struct {
 	TenantID  string
 	ID        string

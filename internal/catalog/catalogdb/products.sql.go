@@ -10,6 +10,19 @@ import (
 	"database/sql"
 )
 
+const countLiveProducts = `-- name: CountLiveProducts :one
+SELECT COUNT(*) FROM products
+WHERE tenant_id = $1 AND status IN ('draft', 'active')
+`
+
+// The products a plan limit counts: draft and active, not archived.
+func (q *Queries) CountLiveProducts(ctx context.Context, tenantID string) (int64, error) {
+	row := q.queryRow(ctx, q.countLiveProductsStmt, countLiveProducts, tenantID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countProducts = `-- name: CountProducts :one
 SELECT COUNT(*) FROM products WHERE tenant_id = $1
 `
@@ -231,6 +244,24 @@ func (q *Queries) ListVariants(ctx context.Context, arg ListVariantsParams) ([]V
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockProductQuota = `-- name: LockProductQuota :exec
+INSERT INTO product_quota_locks (tenant_id, touched_at)
+VALUES ($1, $2)
+ON CONFLICT (tenant_id) DO UPDATE SET touched_at = excluded.touched_at
+`
+
+type LockProductQuotaParams struct {
+	TenantID  string
+	TouchedAt int64
+}
+
+// Serialises product creations of one store under a plan limit: the upsert
+// locks the store's row until the transaction ends (see migration 0002).
+func (q *Queries) LockProductQuota(ctx context.Context, arg LockProductQuotaParams) error {
+	_, err := q.exec(ctx, q.lockProductQuotaStmt, lockProductQuota, arg.TenantID, arg.TouchedAt)
+	return err
 }
 
 const productIDBySlug = `-- name: ProductIDBySlug :one

@@ -31,6 +31,18 @@ WHERE tenant_id = sqlc.arg(tenant_id) AND slug = sqlc.arg(slug);
 -- name: CountProducts :one
 SELECT COUNT(*) FROM products WHERE tenant_id = sqlc.arg(tenant_id);
 
+-- name: CountLiveProducts :one
+-- The products a plan limit counts: draft and active, not archived.
+SELECT COUNT(*) FROM products
+WHERE tenant_id = sqlc.arg(tenant_id) AND status IN ('draft', 'active');
+
+-- name: LockProductQuota :exec
+-- Serialises product creations of one store under a plan limit: the upsert
+-- locks the store's row until the transaction ends (see migration 0002).
+INSERT INTO product_quota_locks (tenant_id, touched_at)
+VALUES (sqlc.arg(tenant_id), sqlc.arg(touched_at))
+ON CONFLICT (tenant_id) DO UPDATE SET touched_at = excluded.touched_at;
+
 -- name: InsertProduct :exec
 INSERT INTO products (tenant_id, id, slug, title, description, status, category_id,
     options, attributes, images, min_price, currency, created_at, updated_at)

@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.claimGuestOrdersStmt, err = db.PrepareContext(ctx, claimGuestOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimGuestOrders: %w", err)
+	}
 	if q.claimOrderStmt, err = db.PrepareContext(ctx, claimOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query ClaimOrder: %w", err)
 	}
@@ -44,6 +47,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.insertShipmentStmt, err = db.PrepareContext(ctx, insertShipment); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertShipment: %w", err)
+	}
+	if q.listCustomerOrdersStmt, err = db.PrepareContext(ctx, listCustomerOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerOrders: %w", err)
 	}
 	if q.listOrdersStmt, err = db.PrepareContext(ctx, listOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrders: %w", err)
@@ -71,6 +77,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.claimGuestOrdersStmt != nil {
+		if cerr := q.claimGuestOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimGuestOrdersStmt: %w", cerr)
+		}
+	}
 	if q.claimOrderStmt != nil {
 		if cerr := q.claimOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing claimOrderStmt: %w", cerr)
@@ -104,6 +115,11 @@ func (q *Queries) Close() error {
 	if q.insertShipmentStmt != nil {
 		if cerr := q.insertShipmentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertShipmentStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerOrdersStmt != nil {
+		if cerr := q.listCustomerOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerOrdersStmt: %w", cerr)
 		}
 	}
 	if q.listOrdersStmt != nil {
@@ -178,41 +194,45 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                  DBTX
-	tx                  *sql.Tx
-	claimOrderStmt      *sql.Stmt
-	deleteShipmentsStmt *sql.Stmt
-	getOrderStmt        *sql.Stmt
-	getOrderByKeyStmt   *sql.Stmt
-	insertOrderStmt     *sql.Stmt
-	insertReturnStmt    *sql.Stmt
-	insertShipmentStmt  *sql.Stmt
-	listOrdersStmt      *sql.Stmt
-	listReturnsStmt     *sql.Stmt
-	listShipmentsStmt   *sql.Stmt
-	staleOrdersStmt     *sql.Stmt
-	updateOrderStmt     *sql.Stmt
-	updateReturnStmt    *sql.Stmt
-	updateShipmentStmt  *sql.Stmt
+	db                     DBTX
+	tx                     *sql.Tx
+	claimGuestOrdersStmt   *sql.Stmt
+	claimOrderStmt         *sql.Stmt
+	deleteShipmentsStmt    *sql.Stmt
+	getOrderStmt           *sql.Stmt
+	getOrderByKeyStmt      *sql.Stmt
+	insertOrderStmt        *sql.Stmt
+	insertReturnStmt       *sql.Stmt
+	insertShipmentStmt     *sql.Stmt
+	listCustomerOrdersStmt *sql.Stmt
+	listOrdersStmt         *sql.Stmt
+	listReturnsStmt        *sql.Stmt
+	listShipmentsStmt      *sql.Stmt
+	staleOrdersStmt        *sql.Stmt
+	updateOrderStmt        *sql.Stmt
+	updateReturnStmt       *sql.Stmt
+	updateShipmentStmt     *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                  tx,
-		tx:                  tx,
-		claimOrderStmt:      q.claimOrderStmt,
-		deleteShipmentsStmt: q.deleteShipmentsStmt,
-		getOrderStmt:        q.getOrderStmt,
-		getOrderByKeyStmt:   q.getOrderByKeyStmt,
-		insertOrderStmt:     q.insertOrderStmt,
-		insertReturnStmt:    q.insertReturnStmt,
-		insertShipmentStmt:  q.insertShipmentStmt,
-		listOrdersStmt:      q.listOrdersStmt,
-		listReturnsStmt:     q.listReturnsStmt,
-		listShipmentsStmt:   q.listShipmentsStmt,
-		staleOrdersStmt:     q.staleOrdersStmt,
-		updateOrderStmt:     q.updateOrderStmt,
-		updateReturnStmt:    q.updateReturnStmt,
-		updateShipmentStmt:  q.updateShipmentStmt,
+		db:                     tx,
+		tx:                     tx,
+		claimGuestOrdersStmt:   q.claimGuestOrdersStmt,
+		claimOrderStmt:         q.claimOrderStmt,
+		deleteShipmentsStmt:    q.deleteShipmentsStmt,
+		getOrderStmt:           q.getOrderStmt,
+		getOrderByKeyStmt:      q.getOrderByKeyStmt,
+		insertOrderStmt:        q.insertOrderStmt,
+		insertReturnStmt:       q.insertReturnStmt,
+		insertShipmentStmt:     q.insertShipmentStmt,
+		listCustomerOrdersStmt: q.listCustomerOrdersStmt,
+		listOrdersStmt:         q.listOrdersStmt,
+		listReturnsStmt:        q.listReturnsStmt,
+		listShipmentsStmt:      q.listShipmentsStmt,
+		staleOrdersStmt:        q.staleOrdersStmt,
+		updateOrderStmt:        q.updateOrderStmt,
+		updateReturnStmt:       q.updateReturnStmt,
+		updateShipmentStmt:     q.updateShipmentStmt,
 	}
 }

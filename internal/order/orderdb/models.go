@@ -4,6 +4,10 @@
 
 package orderdb
 
+import (
+	"database/sql"
+)
+
 type Order struct {
 	TenantID       string
 	ID             string
@@ -33,6 +37,8 @@ type Order struct {
 	Version        int64
 	CreatedAt      int64
 	UpdatedAt      int64
+	CustomerID     sql.NullString
+	EmailLower     string
 }
 
 type Return struct {

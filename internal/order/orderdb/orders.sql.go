@@ -7,7 +7,31 @@ package orderdb
 
 import (
 	"context"
+	"database/sql"
 )
+
+const claimGuestOrders = `-- name: ClaimGuestOrders :execrows
+UPDATE orders SET customer_id = $1
+WHERE tenant_id = $2 AND email_lower = $3 AND customer_id IS NULL
+`
+
+type ClaimGuestOrdersParams struct {
+	CustomerID sql.NullString
+	TenantID   string
+	EmailLower string
+}
+
+// Gives a newly registered customer the store's guest orders placed with
+// their email. Orders that have a customer keep it. The row's version and
+// updated_at stay: no order step reads or writes customer_id, so a saga
+// in flight is neither disturbed nor overwritten.
+func (q *Queries) ClaimGuestOrders(ctx context.Context, arg ClaimGuestOrdersParams) (int64, error) {
+	result, err := q.exec(ctx, q.claimGuestOrdersStmt, claimGuestOrders, arg.CustomerID, arg.TenantID, arg.EmailLower)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
 
 const claimOrder = `-- name: ClaimOrder :execrows
 UPDATE orders SET version = version + 1, updated_at = $1
@@ -40,7 +64,7 @@ func (q *Queries) ClaimOrder(ctx context.Context, arg ClaimOrderParams) (int64, 
 }
 
 const getOrder = `-- name: GetOrder :one
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at FROM orders WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders WHERE tenant_id = $1 AND id = $2
 `
 
 type GetOrderParams struct {
@@ -80,12 +104,14 @@ func (q *Queries) GetOrder(ctx context.Context, arg GetOrderParams) (Order, erro
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.EmailLower,
 	)
 	return i, err
 }
 
 const getOrderByKey = `-- name: GetOrderByKey :one
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at FROM orders WHERE tenant_id = $1 AND idempotency_key = $2
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders WHERE tenant_id = $1 AND idempotency_key = $2
 `
 
 type GetOrderByKeyParams struct {
@@ -125,6 +151,8 @@ func (q *Queries) GetOrderByKey(ctx context.Context, arg GetOrderByKeyParams) (O
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CustomerID,
+		&i.EmailLower,
 	)
 	return i, err
 }
@@ -132,12 +160,14 @@ func (q *Queries) GetOrderByKey(ctx context.Context, arg GetOrderByKeyParams) (O
 const insertOrder = `-- name: InsertOrder :exec
 INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, token_hash, status, email, currency,
     subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive,
-    shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at)
+    shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at,
+    customer_id, email_lower)
 VALUES ($1, $2, $3, $4,
     $5, $6, $7, $8, $9,
     $10, $11, $12, $13, 0, 0, $13,
     $14, $15, $16, $17,
-    $18, $19, $20, 1, $21, $21)
+    $18, $19, $20, 1, $21, $21,
+    $22, $23)
 `
 
 type InsertOrderParams struct {
@@ -162,6 +192,8 @@ type InsertOrderParams struct {
 	Address        string
 	Timeline       string
 	CreatedAt      int64
+	CustomerID     sql.NullString
+	EmailLower     string
 }
 
 func (q *Queries) InsertOrder(ctx context.Context, arg InsertOrderParams) error {
@@ -187,12 +219,91 @@ func (q *Queries) InsertOrder(ctx context.Context, arg InsertOrderParams) error 
 		arg.Address,
 		arg.Timeline,
 		arg.CreatedAt,
+		arg.CustomerID,
+		arg.EmailLower,
 	)
 	return err
 }
 
+const listCustomerOrders = `-- name: ListCustomerOrders :many
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders
+WHERE tenant_id = $1 AND customer_id = $2
+  AND (created_at < $3 OR (created_at = $3 AND id < $4))
+ORDER BY created_at DESC, id DESC
+LIMIT $5
+`
+
+type ListCustomerOrdersParams struct {
+	TenantID     string
+	CustomerID   sql.NullString
+	AfterCreated int64
+	AfterID      string
+	PageLimit    int32
+}
+
+// A customer's orders, newest first; the keyset is (created_at, id).
+func (q *Queries) ListCustomerOrders(ctx context.Context, arg ListCustomerOrdersParams) ([]Order, error) {
+	rows, err := q.query(ctx, q.listCustomerOrdersStmt, listCustomerOrders,
+		arg.TenantID,
+		arg.CustomerID,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Order{}
+	for rows.Next() {
+		var i Order
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.ID,
+			&i.IdempotencyKey,
+			&i.RequestHash,
+			&i.TokenHash,
+			&i.Status,
+			&i.CancelReason,
+			&i.CancelDetail,
+			&i.Email,
+			&i.Currency,
+			&i.Subtotal,
+			&i.Discount,
+			&i.Shipping,
+			&i.Tax,
+			&i.Total,
+			&i.Captured,
+			&i.Refunded,
+			&i.TotalDue,
+			&i.TaxInclusive,
+			&i.ShippingMethod,
+			&i.Coupon,
+			&i.CartID,
+			&i.Lines,
+			&i.Address,
+			&i.Timeline,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.CustomerID,
+			&i.EmailLower,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listOrders = `-- name: ListOrders :many
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at FROM orders
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders
 WHERE tenant_id = $1
   AND (CAST($2 AS TEXT) = '' OR status = $2)
   AND (CAST($3 AS TEXT) = '' OR email = $3)
@@ -261,6 +372,8 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CustomerID,
+			&i.EmailLower,
 		); err != nil {
 			return nil, err
 		}

@@ -1,12 +1,14 @@
 -- name: InsertOrder :exec
 INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, token_hash, status, email, currency,
     subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive,
-    shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at)
+    shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at,
+    customer_id, email_lower)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(idempotency_key), sqlc.arg(request_hash),
     sqlc.arg(token_hash), sqlc.arg(status), sqlc.arg(email), sqlc.arg(currency), sqlc.arg(subtotal),
     sqlc.arg(discount), sqlc.arg(shipping), sqlc.arg(tax), sqlc.arg(total), 0, 0, sqlc.arg(total),
     sqlc.arg(tax_inclusive), sqlc.arg(shipping_method), sqlc.arg(coupon), sqlc.arg(cart_id),
-    sqlc.arg(lines), sqlc.arg(address), sqlc.arg(timeline), 1, sqlc.arg(created_at), sqlc.arg(created_at));
+    sqlc.arg(lines), sqlc.arg(address), sqlc.arg(timeline), 1, sqlc.arg(created_at), sqlc.arg(created_at),
+    sqlc.narg(customer_id), sqlc.arg(email_lower));
 
 -- name: GetOrder :one
 SELECT * FROM orders WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id);
@@ -49,3 +51,19 @@ WHERE tenant_id = sqlc.arg(tenant_id)
   AND (created_at < sqlc.arg(after_created) OR (created_at = sqlc.arg(after_created) AND id < sqlc.arg(after_id)))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomerOrders :many
+-- A customer's orders, newest first; the keyset is (created_at, id).
+SELECT * FROM orders
+WHERE tenant_id = sqlc.arg(tenant_id) AND customer_id = sqlc.arg(customer_id)
+  AND (created_at < sqlc.arg(after_created) OR (created_at = sqlc.arg(after_created) AND id < sqlc.arg(after_id)))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: ClaimGuestOrders :execrows
+-- Gives a newly registered customer the store's guest orders placed with
+-- their email. Orders that have a customer keep it. The row's version and
+-- updated_at stay: no order step reads or writes customer_id, so a saga
+-- in flight is neither disturbed nor overwritten.
+UPDATE orders SET customer_id = sqlc.arg(customer_id)
+WHERE tenant_id = sqlc.arg(tenant_id) AND email_lower = sqlc.arg(email_lower) AND customer_id IS NULL;

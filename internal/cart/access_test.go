@@ -1,0 +1,85 @@
+package cart
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/web/webtest"
+)
+
+// TestAccess: the cart's one admin operation is open to every staff role
+// (support included: it only reads) and the admin token, and to no
+// customer or anonymous caller; the OpenAPI document says so.
+func TestAccess(t *testing.T) {
+	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	f := newHTTPFixture(t, db)
+	callers := map[string]struct {
+		authz string
+		want  int
+	}{
+		"admin":     {"Bearer " + webtest.AdminToken, 200},
+		"customer":  {webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "c1", Kind: auth.KindCustomer}), 403},
+		"anonymous": {"", 401},
+	}
+	for _, r := range auth.StaffRoles {
+		callers[string(r)] = struct {
+			authz string
+			want  int
+		}{webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "s-" + string(r), Kind: auth.KindStaff, Role: r}), 200}
+	}
+	for name, c := range callers {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", f.url+"/api/v1/admin/carts", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.authz != "" {
+			req.Header.Set("Authorization", c.authz)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.want {
+			t.Errorf("admin-list-carts as %s: %d, want %d", name, res.StatusCode, c.want)
+		}
+	}
+
+	res, err := http.Get(f.url + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string       `json:"operationId"`
+			Roles       *[]auth.Role `json:"x-mercato-roles"`
+		} `json:"paths"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	guarded := 0
+	for _, methods := range doc.Paths {
+		for _, op := range methods {
+			want, inTable := access[op.OperationID]
+			switch {
+			case op.Roles == nil && inTable, op.Roles != nil && !inTable:
+				t.Errorf("%s: guarded %v, in the access table %v", op.OperationID, op.Roles != nil, inTable)
+			case op.Roles != nil:
+				guarded++
+				if !slices.Equal(*op.Roles, want) {
+					t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
+				}
+			}
+		}
+	}
+	if guarded != len(access) {
+		t.Errorf("%d guarded operations, the access table has %d", guarded, len(access))
+	}
+}
