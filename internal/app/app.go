@@ -145,7 +145,7 @@ func (p *Platform) Log(service string) *slog.Logger { return p.log.With("service
 // DB opens service name's database and applies the outbox migrations and the
 // service's own sets. The platform closes it at the end.
 func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
-	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name)})
+	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name), RowSecurity: p.Config.RowSecurity})
 	if err != nil {
 		return nil, err
 	}

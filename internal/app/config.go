@@ -23,6 +23,9 @@ type Config struct {
 	Data string
 	// DB is a PostgreSQL URL; empty means one SQLite file per service.
 	DB string
+	// RowSecurity makes PostgreSQL enforce tenant isolation again with
+	// row-level security policies (sqldb.Options.RowSecurity).
+	RowSecurity bool
 	// Bus is "embedded", a list of nats:// URLs, or an amqp:// URL.
 	Bus string
 	// BusListen makes the embedded NATS server listen on host:port, so that
@@ -49,6 +52,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	c.Telemetry.RegisterFlags(fs, "")
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
+	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
 	fs.StringSliceVar(&c.Services, "services", []string{"all"}, "services to run in this process (comma-separated), or all")

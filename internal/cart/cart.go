@@ -270,7 +270,12 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 		CreatedAt: now.UnixMicro(), UpdatedAt: now.UnixMicro(),
 	}
 	// Refuse bad SKUs with the cart's own codes before asking pricing.
-	if c.Currency, err = resolveItems(ctx, s.store.read, tenant, items); err != nil {
+	err = s.store.readTx(ctx, func(q *cartdb.Queries) error {
+		var err error
+		c.Currency, err = resolveItems(ctx, q, tenant, items)
+		return err
+	})
+	if err != nil {
 		return cartapi.Cart{}, err
 	}
 	lines := make([]cartdb.ListLinesRow, len(items))
@@ -339,17 +344,22 @@ func (s *Service) checkQuote(ctx context.Context, c cartdb.Cart, lines []cartdb.
 // in the projection.
 func (s *Service) preview(ctx context.Context, c cartdb.Cart, lines []cartdb.ListLinesRow) cartapi.Cart {
 	full := make([]cartdb.ListLinesRow, len(lines))
-	for i, l := range lines {
-		full[i] = l
-		if l.ProductID != "" {
-			continue // a line read from the database, already joined
+	copy(full, lines)
+	// A line whose SKU cannot be read stays unjoined, as an unknown SKU
+	// would: the quote then says what is wrong with it.
+	_ = s.store.readTx(ctx, func(q *cartdb.Queries) error {
+		for i, l := range full {
+			if l.ProductID != "" {
+				continue // a line read from the database, already joined
+			}
+			row, err := q.GetSKU(ctx, cartdb.GetSKUParams{TenantID: c.TenantID, Sku: l.Sku})
+			if err == nil {
+				full[i].ProductID, full[i].VariantID, full[i].Title = row.ProductID, row.VariantID, row.Title
+				full[i].Price, full[i].Currency, full[i].Active = row.Price, row.Currency, row.Active
+			}
 		}
-		row, err := s.store.read.GetSKU(ctx, cartdb.GetSKUParams{TenantID: c.TenantID, Sku: l.Sku})
-		if err == nil {
-			full[i].ProductID, full[i].VariantID, full[i].Title = row.ProductID, row.VariantID, row.Title
-			full[i].Price, full[i].Currency, full[i].Active = row.Price, row.Currency, row.Active
-		}
-	}
+		return nil
+	})
 	return view(c, full)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -219,19 +220,27 @@ func (s *Service) stopConsumers() {
 // Sweep deletes the open carts of every tenant untouched for longer than
 // the TTL, with their lines, and returns how many it deleted. Each cart goes
 // in its own small transaction, checked again there, so a cart changed in
-// the meantime stays and a long sweep never blocks shoppers.
+// the meantime stays and a long sweep never blocks shoppers. The list spans
+// tenants (sqldb.AllTenants); each deletion runs as the cart's tenant.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.now().Add(-s.cfg.TTL).UnixMicro()
 	const batch = 500
 	total := 0
+	all := sqldb.AllTenants(ctx)
 	for {
-		stale, err := s.store.read.StaleCarts(ctx, cartdb.StaleCartsParams{Cutoff: cutoff, Batch: batch})
+		var stale []cartdb.StaleCartsRow
+		err := s.store.readTx(all, func(q *cartdb.Queries) error {
+			var err error
+			stale, err = q.StaleCarts(all, cartdb.StaleCartsParams{Cutoff: cutoff, Batch: batch})
+			return err
+		})
 		if err != nil {
 			return total, fmt.Errorf("list abandoned carts: %w", err)
 		}
 		deleted := 0
 		for _, c := range stale {
 			var n int64
+			ctx := tenancy.WithID(ctx, c.TenantID)
 			err := s.store.tx(ctx, func(_ *sql.Tx, q *cartdb.Queries) error {
 				var err error
 				n, err = q.DeleteStaleCart(ctx, cartdb.DeleteStaleCartParams{TenantID: c.TenantID, ID: c.ID, Cutoff: cutoff})

@@ -71,8 +71,13 @@ func (s *Service) Carts(ctx context.Context, lq ListQuery) (cartapi.CartList, er
 	}
 	n = min(n, s.cfg.MaxPageSize)
 	// One more than a page tells whether there is a next page.
-	rows, err := s.store.read.ListCarts(ctx, cartdb.ListCartsParams{TenantID: tenant, Status: lq.Status,
-		AfterUpdated: after.updated, AfterID: after.id, PageLimit: int32(n + 1)})
+	var rows []cartdb.ListCartsRow
+	err = s.store.readTx(ctx, func(q *cartdb.Queries) error {
+		var err error
+		rows, err = q.ListCarts(ctx, cartdb.ListCartsParams{TenantID: tenant, Status: lq.Status,
+			AfterUpdated: after.updated, AfterID: after.id, PageLimit: int32(n + 1)})
+		return err
+	})
 	if err != nil {
 		return cartapi.CartList{}, fmt.Errorf("list carts: %w", err)
 	}

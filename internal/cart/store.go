@@ -20,8 +20,10 @@ import (
 // store reads and writes the cart tables. Reads go to the read pool;
 // writes happen inside tx, with the events they announce.
 type store struct {
-	db   *sqldb.DB
-	read *cartdb.Queries
+	db *sqldb.DB
+	// prepared holds the queries prepared on the read pool; use them only
+	// through readTx, which binds them to a tenant's transaction.
+	prepared *cartdb.Queries
 	// write holds the same queries prepared on the write pool, bound to
 	// each write transaction with WithTx (see sqldb.DB.Write).
 	write *cartdb.Queries
@@ -40,7 +42,7 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cart: prepare queries: %w", err)
 	}
-	return &store{db: db, read: read, write: write}, nil
+	return &store{db: db, prepared: read, write: write}, nil
 }
 
 // tx runs fn in one write transaction (retried by sqldb on transient
@@ -51,20 +53,15 @@ func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *cartdb.Queries) e
 	})
 }
 
-// readTx runs fn in a read-only transaction on the read pool, so the cart
-// row and its lines come from one snapshot: PostgreSQL needs repeatable read
-// for that; SQLite gives it to every transaction.
+// readTx runs fn in a read-only transaction on the read pool (sqldb's
+// ReadTx), so the cart row and its lines come from one snapshot and, with
+// PostgreSQL row-level security, only the rows of the tenant in ctx (or of
+// every tenant under sqldb.AllTenants) are seen: a query outside a
+// transaction sees none there.
 func (s *store) readTx(ctx context.Context, fn func(q *cartdb.Queries) error) error {
-	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Read-only: ending it either way leaves nothing behind.
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(s.read.WithTx(tx)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return fn(s.prepared.WithTx(tx))
+	})
 }
 
 // cart loads a cart and its lines through q.

@@ -193,11 +193,15 @@ func (f *fixture) get(tenant, id string) cartapi.Cart {
 	return c
 }
 
-// count counts rows of a table.
+// count counts rows of a table, all tenants.
 func (f *fixture) count(table string) int {
 	f.t.Helper()
 	var n int
-	if err := f.db.Read().QueryRowContext(f.t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+	ctx := sqldb.AllTenants(f.t.Context())
+	err := f.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n)
+	})
+	if err != nil {
 		f.t.Fatal(err)
 	}
 	return n
@@ -558,31 +562,36 @@ func TestCheckedOutCartIsReadOnly(t *testing.T) {
 		if f.get("default", other.ID).Status != cartapi.StatusOpen {
 			t.Error("another cart changed")
 		}
-		rows, err := db.Read().QueryContext(t.Context(), `SELECT subject, envelope FROM outbox`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
+		// Every tenant's events: only default's cart was checked out.
 		var events []cartapi.CheckedOut
-		for rows.Next() {
-			var subject, raw string
-			if err := rows.Scan(&subject, &raw); err != nil {
-				t.Fatal(err)
+		all := sqldb.AllTenants(t.Context())
+		err := db.ReadTx(all, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(all, `SELECT subject, envelope FROM outbox`)
+			if err != nil {
+				return err
 			}
-			var env outbox.Envelope
-			var data cartapi.CheckedOut
-			if err := json.Unmarshal([]byte(raw), &env); err != nil {
-				t.Fatal(err)
+			defer rows.Close()
+			for rows.Next() {
+				var subject, raw string
+				if err := rows.Scan(&subject, &raw); err != nil {
+					return err
+				}
+				var env outbox.Envelope
+				var data cartapi.CheckedOut
+				if err := json.Unmarshal([]byte(raw), &env); err != nil {
+					return err
+				}
+				if err := json.Unmarshal(env.Data, &data); err != nil {
+					return err
+				}
+				if subject != cartapi.SubjectCheckedOut || env.Tenant != "default" {
+					t.Errorf("event %s of %s", subject, env.Tenant)
+				}
+				events = append(events, data)
 			}
-			if err := json.Unmarshal(env.Data, &data); err != nil {
-				t.Fatal(err)
-			}
-			if subject != cartapi.SubjectCheckedOut || env.Tenant != "default" {
-				t.Errorf("event %s of %s", subject, env.Tenant)
-			}
-			events = append(events, data)
-		}
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(events) != 1 || events[0].CartID != c.ID || events[0].OrderID != "order-1" || events[0].Email != "ann@example.com" {
@@ -676,6 +685,7 @@ func TestSweep(t *testing.T) {
 		old := f.create("default", cartapi.CartCreate{Items: []cartapi.Item{{SKU: "MUG-1", Quantity: 1}}})
 		done := f.create("default", cartapi.CartCreate{Items: []cartapi.Item{{SKU: "MUG-1", Quantity: 1}}})
 		f.confirm("default", "order-1", done.ID)
+		oldAcme := f.create("acme", cartapi.CartCreate{}) // the sweep serves every tenant
 		touched := f.create("acme", cartapi.CartCreate{})
 		f.advance(DefaultTTL - time.Hour)
 		if _, err := f.svc.Update(tenantCtx(t, "acme"), touched.ID, cartapi.CartUpdate{}); err != nil {
@@ -684,10 +694,12 @@ func TestSweep(t *testing.T) {
 		f.advance(2 * time.Hour) // old is past the TTL, touched is not
 
 		n, err := f.svc.Sweep(t.Context())
-		if err != nil || n != 1 {
-			t.Fatalf("sweep = %d, %v; want 1", n, err)
+		if err != nil || n != 2 {
+			t.Fatalf("sweep = %d, %v; want 2", n, err)
 		}
 		_, err = f.svc.Cart(tenantCtx(t, "default"), old.ID)
+		wantCode(t, err, ErrNotFound)
+		_, err = f.svc.Cart(tenantCtx(t, "acme"), oldAcme.ID)
 		wantCode(t, err, ErrNotFound)
 		f.get("default", done.ID)
 		f.get("acme", touched.ID)

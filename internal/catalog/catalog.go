@@ -572,7 +572,13 @@ func (s *Service) Category(ctx context.Context, id string) (catalogapi.Category,
 	if err != nil {
 		return catalogapi.Category{}, err
 	}
-	return s.store.category(ctx, s.store.read, tenant, id)
+	var c catalogapi.Category
+	err = s.store.readTx(ctx, func(q *catalogdb.Queries) error {
+		var err error
+		c, err = s.store.category(ctx, q, tenant, id)
+		return err
+	})
+	return c, err
 }
 
 // Categories returns every category of the tenant as a flat list, ordered
@@ -582,7 +588,13 @@ func (s *Service) Categories(ctx context.Context) ([]catalogapi.Category, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.categories(ctx, s.store.read, tenant)
+	var cs []catalogapi.Category
+	err = s.store.readTx(ctx, func(q *catalogdb.Queries) error {
+		var err error
+		cs, err = s.store.categories(ctx, q, tenant)
+		return err
+	})
+	return cs, err
 }
 
 // CategoryTree returns the tenant's categories as a tree: the roots, each

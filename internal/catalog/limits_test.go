@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/catalog/catalogdb"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -116,7 +118,10 @@ func TestPlanLimits(t *testing.T) {
 			}
 		}
 		var locks int
-		if err := db.Read().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM product_quota_locks WHERE tenant_id = 'acme'`).Scan(&locks); err != nil || locks != 0 {
+		err = db.ReadTx(actx, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(actx, `SELECT COUNT(*) FROM product_quota_locks WHERE tenant_id = 'acme'`).Scan(&locks)
+		})
+		if err != nil || locks != 0 {
 			t.Errorf("lock rows of an unlimited store: %d, %v", locks, err)
 		}
 		if !slices.Contains(limits.tenant, "acme") || !slices.Contains(limits.tenant, "default") {
@@ -154,7 +159,12 @@ func TestPlanLimitsConcurrent(t *testing.T) {
 				t.Errorf("creation %d: %v", i, err)
 			}
 		}
-		n, err := s.store.read.CountLiveProducts(t.Context(), "globex")
+		var n int64
+		err := s.store.readTx(ctx, func(q *catalogdb.Queries) error {
+			var err error
+			n, err = q.CountLiveProducts(ctx, "globex")
+			return err
+		})
 		if created != limit || n != limit {
 			t.Errorf("%d creations succeeded, %d products exist (%v); want %d", created, n, err, limit)
 		}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"database/sql"
 	"reflect"
 	"slices"
 	"testing"
@@ -58,7 +59,11 @@ func TestListedProductJSON(t *testing.T) {
 			`UPDATE products SET options = 'null', attributes = 'null', images = 'null' WHERE id = $1`,
 			`UPDATE variants SET options = 'null' WHERE product_id = $1`,
 		} {
-			if _, err := db.Write().ExecContext(ctx, q, nulls.ID); err != nil {
+			err := db.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, q, nulls.ID)
+				return err
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
 		}

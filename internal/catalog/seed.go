@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/catalog/catalogdb"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -156,7 +157,12 @@ func (s *Service) SeedDemo(ctx context.Context) (created int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.store.read.CountProducts(ctx, tenant)
+	var n int64
+	err = s.store.readTx(ctx, func(q *catalogdb.Queries) error {
+		var err error
+		n, err = q.CountProducts(ctx, tenant)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("seed demo: count products: %w", err)
 	}

@@ -31,8 +31,10 @@ var errStale = errors.New("catalog: product changed concurrently")
 // store reads and writes the catalog tables. Reads go to the read pool;
 // writes happen inside tx, with the events they announce.
 type store struct {
-	db   *sqldb.DB
-	read *catalogdb.Queries
+	db *sqldb.DB
+	// prepared holds the statements prepared on the read pool; use them
+	// only through readTx, which binds them to a tenant's transaction.
+	prepared *catalogdb.Queries
 }
 
 // newStore prepares every query on the read pool once: without it SQLite
@@ -45,7 +47,7 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: prepare queries (is the database migrated?): %w", err)
 	}
-	return &store{db: db, read: read}, nil
+	return &store{db: db, prepared: read}, nil
 }
 
 // tx runs fn in one write transaction (retried by sqldb on transient
@@ -116,21 +118,15 @@ func (s *store) withVariants(ctx context.Context, q *catalogdb.Queries, row cata
 	return toProduct(row, vs)
 }
 
-// readTx runs fn in a read-only transaction on the read pool, so that all
-// its queries see one snapshot of the data: PostgreSQL needs repeatable read
-// for that; SQLite gives it to every transaction.
+// readTx runs fn in a read-only transaction on the read pool (sqldb's
+// ReadTx), so that all its queries see one snapshot of the data and, with
+// PostgreSQL row-level security, only the rows of the tenant in ctx: a
+// query outside a transaction sees none there. The prepared statements are
+// bound to the transaction.
 func (s *store) readTx(ctx context.Context, fn func(q *catalogdb.Queries) error) error {
-	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Read-only: ending it either way leaves nothing behind, so a failed
-	// Rollback (or one after Commit) needs no handling.
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(s.read.WithTx(tx)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return fn(s.prepared.WithTx(tx))
+	})
 }
 
 // productRow and variantRow are the columns every list query reads (see

@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,26 +55,31 @@ type outboxRow struct {
 	env             outbox.Envelope
 }
 
+// readOutbox returns every tenant's outbox rows, in order.
 func readOutbox(t *testing.T, db *sqldb.DB) []outboxRow {
 	t.Helper()
-	rows, err := db.Read().QueryContext(t.Context(), `SELECT tenant_id, subject, envelope FROM outbox ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []outboxRow
-	for rows.Next() {
-		var r outboxRow
-		var raw string
-		if err := rows.Scan(&r.tenant, &r.subject, &raw); err != nil {
-			t.Fatal(err)
+	ctx := sqldb.AllTenants(t.Context())
+	err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT tenant_id, subject, envelope FROM outbox ORDER BY id`)
+		if err != nil {
+			return err
 		}
-		if err := json.Unmarshal([]byte(raw), &r.env); err != nil {
-			t.Fatal(err)
+		defer rows.Close()
+		for rows.Next() {
+			var r outboxRow
+			var raw string
+			if err := rows.Scan(&r.tenant, &r.subject, &raw); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(raw), &r.env); err != nil {
+				return err
+			}
+			out = append(out, r)
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -83,12 +89,19 @@ func readOutbox(t *testing.T, db *sqldb.DB) []outboxRow {
 func rowCounts(t *testing.T, db *sqldb.DB) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"products", "variants", "categories", "outbox"} {
-		var n int
-		if err := db.Read().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
-			t.Fatal(err)
+	ctx := sqldb.AllTenants(t.Context())
+	err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"products", "variants", "categories", "outbox"} {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+				return err
+			}
+			out[table] = n
 		}
-		out[table] = n
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -40,7 +40,7 @@ func (s *Service) Addresses(ctx context.Context, customerID string) (identityapi
 	if err != nil {
 		return identityapi.AddressList{}, err
 	}
-	rows, err := s.store.read.ListAddresses(ctx, identitydb.ListAddressesParams{TenantID: tenant, CustomerID: customerID})
+	rows, err := readOne(ctx, s.store, (*identitydb.Queries).ListAddresses, identitydb.ListAddressesParams{TenantID: tenant, CustomerID: customerID})
 	if err != nil {
 		return identityapi.AddressList{}, fmt.Errorf("list addresses: %w", err)
 	}

@@ -83,7 +83,7 @@ func (s *Service) Customer(ctx context.Context, id string) (identityapi.Customer
 	if err != nil {
 		return identityapi.Customer{}, err
 	}
-	row, err := s.store.read.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
 	if err != nil {
 		return identityapi.Customer{}, noRows(err, ErrNotFound, "load customer")
 	}
@@ -141,7 +141,7 @@ func (s *Service) ChangePassword(ctx context.Context, id string, in identityapi.
 	if err != nil {
 		return identityapi.Tokens{}, err
 	}
-	row, err := s.store.read.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
 	if err != nil {
 		return identityapi.Tokens{}, noRows(err, ErrNotFound, "load customer")
 	}
@@ -207,7 +207,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err != nil {
 		return err
 	}
-	row, err := s.store.read.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomerByEmail, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -246,14 +246,14 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, in identityapi.Passw
 		return identityapi.Tokens{}, err
 	}
 	hash := tokenHash(in.Token)
-	rs, err := s.store.read.GetPasswordReset(ctx, identitydb.GetPasswordResetParams{TenantID: tenant, TokenHash: hash})
+	rs, err := readOne(ctx, s.store, (*identitydb.Queries).GetPasswordReset, identitydb.GetPasswordResetParams{TenantID: tenant, TokenHash: hash})
 	if err != nil {
 		return identityapi.Tokens{}, noRows(err, ErrInvalidResetToken, "load reset token")
 	}
 	if rs.UsedAt.Valid || rs.ExpiresAt <= micros(s.now()) {
 		return identityapi.Tokens{}, ErrInvalidResetToken
 	}
-	row, err := s.store.read.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: rs.CustomerID})
+	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: rs.CustomerID})
 	if err != nil {
 		return identityapi.Tokens{}, noRows(err, ErrInvalidResetToken, "load customer")
 	}

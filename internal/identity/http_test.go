@@ -96,9 +96,8 @@ func TestHTTP(t *testing.T) {
 			})
 		}
 		var n int
-		_ = db.Read().QueryRow("SELECT COUNT(*) FROM customers").Scan(&n)
-		if n != 1 {
-			t.Fatalf("customers after bad input = %d", n)
+		if err := queryRow(sqldb.AllTenants(t.Context()), db, "SELECT COUNT(*) FROM customers", &n); err != nil || n != 1 {
+			t.Fatalf("customers after bad input = %d, %v", n, err)
 		}
 
 		// /me: the name comes back as given (JSON escapes it for HTML).

@@ -121,7 +121,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (identi
 		return identityapi.Tokens{}, err
 	}
 	c, rehash, err := s.authenticate(ctx, tenant, auth.KindCustomer, email, password, ip, func(em string) (credentials, error) {
-		row, err := s.store.read.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+		row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomerByEmail, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
 		return credentials{id: row.ID, hash: row.PasswordHash, active: true}, err
 	})
 	if err != nil {
@@ -158,7 +158,7 @@ func (s *Service) StaffLogin(ctx context.Context, email, password, ip string) (i
 	var m identitydb.Staff
 	c, rehash, err := s.authenticate(ctx, tenant, auth.KindStaff, email, password, ip, func(em string) (credentials, error) {
 		var err error
-		m, err = s.store.read.GetStaffByEmail(ctx, identitydb.GetStaffByEmailParams{TenantID: tenant, Email: em})
+		m, err = readOne(ctx, s.store, (*identitydb.Queries).GetStaffByEmail, identitydb.GetStaffByEmailParams{TenantID: tenant, Email: em})
 		return credentials{id: m.ID, hash: m.PasswordHash, role: auth.Role(m.Role), active: m.Status == identityapi.StatusActive}, err
 	})
 	if err != nil {

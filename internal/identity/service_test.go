@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -65,7 +66,7 @@ func TestCustomerSessions(t *testing.T) {
 		}
 		// The event is in the outbox.
 		var n int
-		if err := db.Read().QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE subject = '"+identityapi.SubjectCustomerRegistered+"'").Scan(&n); err != nil || n != 1 {
+		if err := queryRow(ctx, db, "SELECT COUNT(*) FROM outbox WHERE subject = '"+identityapi.SubjectCustomerRegistered+"'", &n); err != nil || n != 1 {
 			t.Fatalf("outbox events = %d, %v", n, err)
 		}
 
@@ -158,7 +159,7 @@ func TestPasswordChangeAndReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		var data string
-		if err := db.Read().QueryRowContext(ctx, "SELECT envelope FROM outbox WHERE subject = '"+identityapi.SubjectPasswordResetRequested+"'").Scan(&data); err != nil {
+		if err := queryRow(ctx, db, "SELECT envelope FROM outbox WHERE subject = '"+identityapi.SubjectPasswordResetRequested+"'", &data); err != nil {
 			t.Fatalf("reset event: %v", err)
 		}
 		raw := eventField(t, data, "token")
@@ -179,7 +180,9 @@ func TestPasswordChangeAndReset(t *testing.T) {
 			t.Fatal(err)
 		}
 		var data2 string
-		_ = db.Read().QueryRowContext(ctx, "SELECT envelope FROM outbox WHERE subject = '"+identityapi.SubjectPasswordResetRequested+"' ORDER BY id DESC LIMIT 1").Scan(&data2)
+		if err := queryRow(ctx, db, "SELECT envelope FROM outbox WHERE subject = '"+identityapi.SubjectPasswordResetRequested+"' ORDER BY id DESC LIMIT 1", &data2); err != nil {
+			t.Fatalf("second reset event: %v", err)
+		}
 		clk.add(s.cfg.ResetTTL + time.Second)
 		if _, err := s.ConfirmPasswordReset(ctx, identityapi.PasswordResetConfirm{Token: eventField(t, data2, "token"), NewPassword: "and one more password"}); !errors.Is(err, ErrInvalidResetToken) {
 			t.Fatalf("expired reset token: %v", err)
@@ -416,6 +419,48 @@ func TestLoginThrottle(t *testing.T) {
 		clk.add(te.RetryAfter)
 		if _, err := s.Login(ctx, "t@example.com", goodPW, "10.9.9.9"); err != nil {
 			t.Fatalf("login after waiting: %v", err)
+		}
+	}, outbox.Migrations, Migrations)
+}
+
+// queryRow reads one row straight from a table as the tenant in ctx would:
+// in a read transaction (row-level security on PostgreSQL shows a tenant's
+// rows to nothing else).
+func queryRow(ctx context.Context, db *sqldb.DB, query string, dest ...any) error {
+	return db.ReadTx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, query).Scan(dest...) })
+}
+
+// TestPruneEveryTenant checks that the housekeeping, which runs with no
+// tenant in its context, deletes expired tokens of every tenant.
+func TestPruneEveryTenant(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, clk := newTestService(t, db)
+		all := sqldb.AllTenants(t.Context())
+		for _, tenant := range []string{"default", "acme"} {
+			ctx := tctx(t, tenant)
+			if _, err := s.Register(ctx, identityapi.Register{Email: "ada@example.com", Password: goodPW, Name: "Ada"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RequestPasswordReset(ctx, "ada@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count := func() (tokens, resets int) {
+			t.Helper()
+			if err := queryRow(all, db, "SELECT (SELECT COUNT(*) FROM refresh_tokens), (SELECT COUNT(*) FROM password_resets)", &tokens, &resets); err != nil {
+				t.Fatal(err)
+			}
+			return tokens, resets
+		}
+		if tokens, resets := count(); tokens != 2 || resets != 2 {
+			t.Fatalf("before prune: %d refresh tokens, %d resets; want 2 and 2", tokens, resets)
+		}
+		clk.add(max(s.cfg.RefreshTTL, s.cfg.ResetTTL) + time.Second)
+		if err := s.Prune(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if tokens, resets := count(); tokens != 0 || resets != 0 {
+			t.Fatalf("after prune: %d refresh tokens, %d resets left", tokens, resets)
 		}
 	}, outbox.Migrations, Migrations)
 }

@@ -77,7 +77,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.Invitatio
 		return identityapi.StaffSession{}, err
 	}
 	hash := tokenHash(in.Token)
-	inv, err := s.store.read.GetInvitationByToken(ctx, identitydb.GetInvitationByTokenParams{TenantID: tenant, TokenHash: hash})
+	inv, err := readOne(ctx, s.store, (*identitydb.Queries).GetInvitationByToken, identitydb.GetInvitationByTokenParams{TenantID: tenant, TokenHash: hash})
 	if err != nil {
 		return identityapi.StaffSession{}, noRows(err, ErrInvalidInvitation, "load invitation")
 	}
@@ -197,7 +197,7 @@ func (s *Service) OwnerExists(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n, err := s.store.read.OwnerExists(ctx, tenant)
+	n, err := readOne(ctx, s.store, (*identitydb.Queries).OwnerExists, tenant)
 	if err != nil {
 		return false, fmt.Errorf("count owners: %w", err)
 	}
@@ -210,7 +210,7 @@ func (s *Service) ListStaff(ctx context.Context) (identityapi.StaffList, error) 
 	if err != nil {
 		return identityapi.StaffList{}, err
 	}
-	rows, err := s.store.read.ListStaff(ctx, tenant)
+	rows, err := readOne(ctx, s.store, (*identitydb.Queries).ListStaff, tenant)
 	if err != nil {
 		return identityapi.StaffList{}, fmt.Errorf("list staff: %w", err)
 	}

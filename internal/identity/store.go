@@ -21,7 +21,9 @@ import (
 // sqlc.arg() so they also parse with sqlc's sqlite engine (`vet` checks both).
 
 // store reads and writes the identity tables. Reads go to the read pool
-// (prepared once); writes happen inside tx, with the events they announce.
+// (prepared once) in read transactions scoped to the context's tenant (on
+// PostgreSQL with row-level security nothing else sees the tenant's rows);
+// writes happen inside tx, with the events they announce.
 type store struct {
 	db   *sqldb.DB
 	read *identitydb.Queries
@@ -43,6 +45,19 @@ func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *identitydb.Querie
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		return fn(tx, identitydb.New(tx))
 	})
+}
+
+// readOne runs one prepared read query in a read transaction of the
+// context's tenant. Its error comes back as the query returned it
+// (sql.ErrNoRows included).
+func readOne[P, T any](ctx context.Context, s *store, query func(*identitydb.Queries, context.Context, P) (T, error), p P) (T, error) {
+	var out T
+	err := s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = query(s.read.WithTx(tx), ctx, p)
+		return err
+	})
+	return out, err
 }
 
 // addEvent writes one event to the outbox in tx.
@@ -76,9 +91,15 @@ func nullMicros(t time.Time) sql.NullInt64 { return sql.NullInt64{Int64: t.UnixM
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// keys returns every published signing key, newest first.
+// keys returns every published signing key, newest first. The keys are
+// the deployment's, no tenant's.
 func (s *store) keys(ctx context.Context) ([]identitydb.SigningKey, error) {
-	rows, err := s.read.ListSigningKeys(ctx)
+	var rows []identitydb.SigningKey
+	err := s.db.ReadTx(sqldb.AllTenants(ctx), func(tx *sql.Tx) error {
+		var err error
+		rows, err = s.read.WithTx(tx).ListSigningKeys(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
@@ -129,7 +150,7 @@ func (s *store) insertKey(ctx context.Context, key identitydb.SigningKey, rotate
 // pruneKeys deletes signing keys retired before before.
 func (s *store) pruneKeys(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err := s.tx(sqldb.AllTenants(ctx), func(_ *sql.Tx, q *identitydb.Queries) error {
 		var err error
 		n, err = q.PruneSigningKeys(ctx, nullMicros(before))
 		return err
@@ -140,9 +161,10 @@ func (s *store) pruneKeys(ctx context.Context, before time.Time) (int64, error) 
 	return n, nil
 }
 
-// prune deletes refresh and reset tokens that expired before now.
+// prune deletes refresh and reset tokens of every tenant that expired
+// before now.
 func (s *store) prune(ctx context.Context, now time.Time) error {
-	err := s.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err := s.tx(sqldb.AllTenants(ctx), func(_ *sql.Tx, q *identitydb.Queries) error {
 		if _, err := q.PruneRefreshTokens(ctx, micros(now)); err != nil {
 			return err
 		}

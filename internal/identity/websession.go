@@ -48,7 +48,7 @@ func (s *Service) checkSessionLogin(ctx context.Context, email, password, ip str
 	var row identitydb.Customer
 	c, rehash, err := s.authenticate(ctx, tenant, auth.KindCustomer, email, password, ip, func(em string) (credentials, error) {
 		var err error
-		row, err = s.store.read.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+		row, err = readOne(ctx, s.store, (*identitydb.Queries).GetCustomerByEmail, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
 		return credentials{id: row.ID, hash: row.PasswordHash, active: true}, err
 	})
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *Service) SessionCustomer(ctx context.Context, token string) (identityap
 	if id == "" {
 		return identityapi.Customer{}, nil, ErrUnauthenticated
 	}
-	row, err := s.store.read.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
 	if errors.Is(err, sql.ErrNoRows) {
 		return identityapi.Customer{}, nil, ErrUnauthenticated
 	}

@@ -204,9 +204,11 @@ type CatalogReader interface {
 
 // Service is the inventory. It is safe for concurrent use.
 type Service struct {
-	cfg  Config
-	db   *sqldb.DB
-	read *inventorydb.Queries
+	cfg Config
+	db  *sqldb.DB
+	// readQ holds the queries prepared on the read pool; use them only
+	// through readTx, which binds them to a tenant's transaction.
+	readQ *inventorydb.Queries
 	// writeQ holds the same queries prepared on the write pool, bound to
 	// each write transaction with WithTx (see sqldb.DB.Write).
 	writeQ  *inventorydb.Queries
@@ -243,7 +245,7 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, catalog CatalogReader, 
 	if err != nil {
 		return nil, fmt.Errorf("inventory: prepare queries: %w", err)
 	}
-	return &Service{cfg: cfg, db: db, read: read, writeQ: write, events: events, catalog: catalog, log: log, now: time.Now}, nil
+	return &Service{cfg: cfg, db: db, readQ: read, writeQ: write, events: events, catalog: catalog, log: log, now: time.Now}, nil
 }
 
 // Run releases expired reservations every SweepInterval until ctx is done,
@@ -303,19 +305,14 @@ func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *inventorydb.
 // transaction before this one's guarded update (PostgreSQL only).
 var errRaced = errors.New("inventory: reservation closed concurrently")
 
-// readTx runs fn in a read-only transaction on the read pool, so that its
-// queries see one snapshot (PostgreSQL needs repeatable read for that).
+// readTx runs fn in a read-only transaction on the read pool (sqldb's
+// ReadTx), so that its queries see one snapshot and, with PostgreSQL
+// row-level security, only the rows of the tenant in ctx (every tenant's
+// under sqldb.AllTenants): a query outside a transaction sees none there.
 func (s *Service) readTx(ctx context.Context, fn func(q *inventorydb.Queries) error) error {
-	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Read-only: ending it either way leaves nothing behind.
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(s.read.WithTx(tx)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return fn(s.readQ.WithTx(tx))
+	})
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

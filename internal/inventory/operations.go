@@ -11,6 +11,7 @@ import (
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/inventory/inventorydb"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -190,11 +191,18 @@ const sweepBatch = 100
 // ExpireDue expires every held reservation past its expiry, in every
 // tenant, each in its own transaction, and returns how many it expired.
 // It is what Run calls each interval; running it on several replicas at
-// once is safe (the status guard lets one win each reservation).
+// once is safe (the status guard lets one win each reservation). The scan
+// spans tenants (sqldb.AllTenants); each expiry runs as its row's tenant.
 func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	expired := 0
+	all := sqldb.AllTenants(ctx)
 	for {
-		due, err := s.read.DueReservations(ctx, inventorydb.DueReservationsParams{Now: micros(s.now()), Lim: sweepBatch})
+		var due []inventorydb.DueReservationsRow
+		err := s.readTx(all, func(q *inventorydb.Queries) error {
+			var err error
+			due, err = q.DueReservations(all, inventorydb.DueReservationsParams{Now: micros(s.now()), Lim: sweepBatch})
+			return err
+		})
 		if err != nil {
 			return expired, fmt.Errorf("find due reservations: %w", err)
 		}
@@ -471,11 +479,15 @@ func (s *Service) Movements(ctx context.Context, lq ListQuery) (inventoryapi.Mov
 	}
 	n := s.pageSize(lq.Limit)
 	var rows []inventorydb.Movement
-	if lq.SKU != "" {
-		rows, err = s.read.ListMovements(ctx, inventorydb.ListMovementsParams{TenantID: tenant, Sku: lq.SKU, Before: before, Lim: int32(n + 1)})
-	} else {
-		rows, err = s.read.ListAllMovements(ctx, inventorydb.ListAllMovementsParams{TenantID: tenant, Before: before, Lim: int32(n + 1)})
-	}
+	err = s.readTx(ctx, func(q *inventorydb.Queries) error {
+		var err error
+		if lq.SKU != "" {
+			rows, err = q.ListMovements(ctx, inventorydb.ListMovementsParams{TenantID: tenant, Sku: lq.SKU, Before: before, Lim: int32(n + 1)})
+		} else {
+			rows, err = q.ListAllMovements(ctx, inventorydb.ListAllMovementsParams{TenantID: tenant, Before: before, Lim: int32(n + 1)})
+		}
+		return err
+	})
 	if err != nil {
 		return inventoryapi.MovementList{}, fmt.Errorf("list movements: %w", err)
 	}

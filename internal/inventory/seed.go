@@ -43,7 +43,13 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n, err := s.read.CountStock(ctx, tenant); err != nil || n > 0 {
+	var n int64
+	err = s.readTx(ctx, func(q *inventorydb.Queries) error {
+		var err error
+		n, err = q.CountStock(ctx, tenant)
+		return err
+	})
+	if err != nil || n > 0 {
 		if err != nil {
 			return 0, fmt.Errorf("seed demo stock: count stock: %w", err)
 		}

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -72,21 +73,28 @@ func mustStock(t *testing.T, s *Service, ctx context.Context, sku string) invent
 	return l
 }
 
-// subjects returns the outbox's event types in order, with their tenants.
+// subjects returns the outbox's event types in order, every tenant's.
 func subjects(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
-	rows, err := db.Read().QueryContext(t.Context(), `SELECT subject FROM outbox ORDER BY id`)
+	var out []string
+	ctx := sqldb.AllTenants(t.Context())
+	err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT subject FROM outbox ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
 	}
 	return out
 }
@@ -104,9 +112,12 @@ func count(list []string, want string) int {
 // ledgerSum is the sum of the ledger's on_hand and reserved deltas for sku.
 func ledgerSum(t *testing.T, db *sqldb.DB, tenant, sku string) (onHand, reserved int64) {
 	t.Helper()
-	err := db.Read().QueryRowContext(t.Context(),
-		`SELECT COALESCE(SUM(delta_on_hand), 0), COALESCE(SUM(delta_reserved), 0) FROM movements WHERE tenant_id = $1 AND sku = $2`,
-		tenant, sku).Scan(&onHand, &reserved)
+	ctx := tenancy.WithID(t.Context(), tenant)
+	err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx,
+			`SELECT COALESCE(SUM(delta_on_hand), 0), COALESCE(SUM(delta_reserved), 0) FROM movements WHERE tenant_id = $1 AND sku = $2`,
+			tenant, sku).Scan(&onHand, &reserved)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,7 +229,7 @@ func TestClaimGuestOrders(t *testing.T) {
 		acme := place(ctxFor(t, "acme"), "g4", "ada.lovelace@example.com")
 		hers := place(customer(t, "default", "cus-first"), "c1", "ada.lovelace@example.com")
 
-		before, err := w.svc.store.order(t.Context(), w.svc.store.read, "default", g1.ID)
+		before, err := w.svc.store.get(ctxFor(t, "default"), "default", g1.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +268,7 @@ func TestClaimGuestOrders(t *testing.T) {
 			}
 		}
 		// A claim touches neither version nor updated_at: sagas in flight are undisturbed.
-		after, err := w.svc.store.order(t.Context(), w.svc.store.read, "default", g1.ID)
+		after, err := w.svc.store.get(ctxFor(t, "default"), "default", g1.ID)
 		if err != nil || after.version != before.version || !after.UpdatedAt.Equal(before.UpdatedAt) {
 			t.Errorf("claimed order: version %d updated %v (was %d, %v), %v", after.version, after.UpdatedAt, before.version, before.UpdatedAt, err)
 		}

@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"net/http"
@@ -414,22 +415,46 @@ func checkoutReq(items ...orderapi.Item) orderapi.CheckoutRequest {
 	}
 }
 
+// readAll runs fn in a read transaction that sees every tenant's rows:
+// the tests' assertions straight on the tables (row-level security on
+// PostgreSQL shows nothing outside a transaction scoped to a tenant).
+func readAll(t *testing.T, db *sqldb.DB, fn func(tx *sql.Tx) error) {
+	t.Helper()
+	ctx := sqldb.AllTenants(t.Context())
+	if err := db.ReadTx(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// count returns SELECT COUNT(*) FROM table over every tenant.
+func count(t *testing.T, db *sqldb.DB, table string) int {
+	t.Helper()
+	var n int
+	readAll(t, db, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM `+table).Scan(&n)
+	})
+	return n
+}
+
 // outboxSubjects lists the subjects in the outbox, oldest first.
 func outboxSubjects(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
-	rows, err := db.Read().QueryContext(t.Context(), `SELECT subject FROM outbox ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
+	readAll(t, db, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(t.Context(), `SELECT subject FROM outbox ORDER BY id`)
+		if err != nil {
+			return err
 		}
-		out = append(out, s)
-	}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return rows.Err()
+	})
 	return out
 }
 

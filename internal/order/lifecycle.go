@@ -29,7 +29,7 @@ func (s *Service) load(ctx context.Context, id string) (record, error) {
 	if err != nil {
 		return record{}, err
 	}
-	return s.store.order(ctx, s.store.read, tenant, id)
+	return s.store.get(ctx, tenant, id)
 }
 
 // retry runs fn on a fresh read of the order until its write does not
@@ -179,7 +179,7 @@ func (s *Service) capture(ctx context.Context, rec record) (record, error) {
 	}
 	if rec.Shipments == nil || len(rec.Shipments) == 0 {
 		// Written with the claim; read it back for the event.
-		full, err := s.store.order(ctx, s.store.read, rec.tenant, rec.ID)
+		full, err := s.store.get(ctx, rec.tenant, rec.ID)
 		if err != nil {
 			return record{}, err
 		}

@@ -66,14 +66,15 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return done, nil
 		}
-		ok, err := s.store.claim(ctx, row, now, before)
+		// Found across tenants; worked on as the order's tenant.
+		tctx := tenancy.WithID(ctx, row.TenantID)
+		ok, err := s.store.claim(tctx, row, now, before)
 		if err != nil {
 			return done, err
 		}
 		if !ok {
 			continue // someone else is at it
 		}
-		tctx := tenancy.WithID(ctx, row.TenantID)
 		if err := s.finish(tctx, row.TenantID, row.ID); err != nil {
 			s.log.WarnContext(tctx, "order recovery left order unfinished", "tenant", row.TenantID, "order_id", row.ID, "err", err)
 			continue
@@ -87,7 +88,7 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 func (s *Service) finish(ctx context.Context, tenant, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SagaTimeout)
 	defer cancel()
-	rec, err := s.store.order(ctx, s.store.read, tenant, id)
+	rec, err := s.store.get(ctx, tenant, id)
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func (s *Service) await(ctx context.Context, rec record) (record, error) {
 		}
 		delay = min(delay*2, 100*time.Millisecond)
 		var err error
-		if rec, err = s.store.order(ctx, s.store.read, rec.tenant, rec.ID); err != nil {
+		if rec, err = s.store.get(ctx, rec.tenant, rec.ID); err != nil {
 			return record{}, err
 		}
 	}

@@ -191,9 +191,8 @@ func TestCheckoutIdempotentUnderConcurrency(t *testing.T) {
 		if w.inv.reserves != 1 || w.pay.authorizes != 1 {
 			t.Errorf("reserves %d authorizes %d, want 1 and 1", w.inv.reserves, w.pay.authorizes)
 		}
-		var count int
-		if err := db.Read().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM orders`).Scan(&count); err != nil || count != 1 {
-			t.Errorf("orders %d (%v), want 1", count, err)
+		if n := count(t, db, "orders"); n != 1 {
+			t.Errorf("orders %d, want 1", n)
 		}
 		other := req
 		other.Items = []orderapi.Item{{SKU: "MUG-1", Quantity: 3}}
@@ -260,9 +259,8 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 				}
 			})
 		}
-		var count int
-		if err := db.Read().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM orders`).Scan(&count); err != nil || count != 0 {
-			t.Errorf("orders written: %d (%v)", count, err)
+		if n := count(t, db, "orders"); n != 0 {
+			t.Errorf("orders written: %d", n)
 		}
 		if w.inv.reserves != 0 || w.pay.authorizes != 0 || len(w.pay.pays) != 0 {
 			t.Errorf("reserves %d authorizes %d: bad input reached the saga", w.inv.reserves, w.pay.authorizes)

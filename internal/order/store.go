@@ -38,7 +38,9 @@ type record struct {
 }
 
 // store reads and writes the order tables. Reads go through statements
-// prepared once on the read pool; writes run in write transactions.
+// prepared once on the read pool, bound to a read transaction (readTx: on
+// PostgreSQL with row-level security only a transaction sees the tenant's
+// rows); writes run in write transactions.
 type store struct {
 	db   *sqldb.DB
 	read *orderdb.Queries
@@ -63,6 +65,23 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 // conflicts).
 func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *orderdb.Queries) error) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, s.write.WithTx(tx)) })
+}
+
+// readTx runs fn in one read-only transaction of the read pool, scoped to
+// the tenant in ctx (or every tenant under sqldb.AllTenants).
+func (s *store) readTx(ctx context.Context, fn func(q *orderdb.Queries) error) error {
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error { return fn(s.read.WithTx(tx)) })
+}
+
+// get loads an order of tenant with its children in one read transaction.
+func (s *store) get(ctx context.Context, tenant, id string) (record, error) {
+	var rec record
+	err := s.readTx(ctx, func(q *orderdb.Queries) error {
+		var err error
+		rec, err = s.order(ctx, q, tenant, id)
+		return err
+	})
+	return rec, err
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -130,8 +149,7 @@ func (s *store) insert(ctx context.Context, rec record) error {
 	})
 }
 
-// order loads an order through q (the read pool's prepared statements, or a
-// transaction's), with its shipments and returns when it can have any.
+// order loads an order through q (bound to a read or write transaction), with its shipments and returns when it can have any.
 func (s *store) order(ctx context.Context, q *orderdb.Queries, tenant, id string) (record, error) {
 	row, err := q.GetOrder(ctx, orderdb.GetOrderParams{TenantID: tenant, ID: id})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -149,18 +167,21 @@ func (s *store) order(ctx context.Context, q *orderdb.Queries, tenant, id string
 
 // byKey loads the order created under an idempotency key.
 func (s *store) byKey(ctx context.Context, tenant, key string) (record, error) {
-	row, err := s.read.GetOrderByKey(ctx, orderdb.GetOrderByKeyParams{TenantID: tenant, IdempotencyKey: key})
-	if errors.Is(err, sql.ErrNoRows) {
-		return record{}, ErrNotFound
-	}
-	if err != nil {
-		return record{}, fmt.Errorf("load order by key: %w", err)
-	}
-	rec, err := toRecord(row)
-	if err != nil {
-		return record{}, err
-	}
-	return rec, s.children(ctx, s.read, &rec)
+	var rec record
+	err := s.readTx(ctx, func(q *orderdb.Queries) error {
+		row, err := q.GetOrderByKey(ctx, orderdb.GetOrderByKeyParams{TenantID: tenant, IdempotencyKey: key})
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("load order by key: %w", err)
+		}
+		if rec, err = toRecord(row); err != nil {
+			return err
+		}
+		return s.children(ctx, q, &rec)
+	})
+	return rec, err
 }
 
 // hasChildren tells whether an order in status st can have shipments or
@@ -300,7 +321,12 @@ func public(r record) orderapi.Order {
 // stale lists unfinished orders of every tenant untouched since before.
 // Recovery is the one reader not scoped to a tenant: it works for them all.
 func (s *store) stale(ctx context.Context, before time.Time, limit int) ([]orderdb.StaleOrdersRow, error) {
-	rows, err := s.read.StaleOrders(ctx, orderdb.StaleOrdersParams{StaleBefore: micros(before), MaxRows: int32(limit)})
+	var rows []orderdb.StaleOrdersRow
+	err := s.readTx(sqldb.AllTenants(ctx), func(q *orderdb.Queries) error {
+		var err error
+		rows, err = q.StaleOrders(ctx, orderdb.StaleOrdersParams{StaleBefore: micros(before), MaxRows: int32(limit)})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished orders: %w", err)
 	}
@@ -308,7 +334,7 @@ func (s *store) stale(ctx context.Context, before time.Time, limit int) ([]order
 }
 
 // claim takes over an order for recovery; false when someone touched it
-// since it was listed.
+// since it was listed. ctx carries the order's tenant.
 func (s *store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, before time.Time) (bool, error) {
 	var n int64
 	err := s.tx(ctx, func(_ *sql.Tx, q *orderdb.Queries) error {
@@ -325,7 +351,12 @@ func (s *store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, befo
 
 // list loads up to limit orders newest first after the cursor.
 func (s *store) list(ctx context.Context, p orderdb.ListOrdersParams) ([]record, error) {
-	rows, err := s.read.ListOrders(ctx, p)
+	var rows []orderdb.Order
+	err := s.readTx(ctx, func(q *orderdb.Queries) error {
+		var err error
+		rows, err = q.ListOrders(ctx, p)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -335,7 +366,12 @@ func (s *store) list(ctx context.Context, p orderdb.ListOrdersParams) ([]record,
 // customerOrders loads up to limit of a customer's orders newest first
 // after the cursor.
 func (s *store) customerOrders(ctx context.Context, p orderdb.ListCustomerOrdersParams) ([]record, error) {
-	rows, err := s.read.ListCustomerOrders(ctx, p)
+	var rows []orderdb.Order
+	err := s.readTx(ctx, func(q *orderdb.Queries) error {
+		var err error
+		rows, err = q.ListCustomerOrders(ctx, p)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list customer orders: %w", err)
 	}

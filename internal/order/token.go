@@ -28,17 +28,22 @@ type tokens struct{ secret []byte }
 func loadTokens(ctx context.Context, db *sqldb.DB, now time.Time) (tokens, error) {
 	var raw [32]byte
 	_, _ = rand.Read(raw[:]) // never fails since Go 1.24
+	var s string
+	// The secret belongs to no tenant (the table has no tenant_id); it is
+	// read back in the transaction that made sure it exists.
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO token_secret (id, secret, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING`,
 			hex.EncodeToString(raw[:]), now.UnixMicro())
-		return err
+		if err != nil {
+			return fmt.Errorf("create token secret: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT secret FROM token_secret WHERE id = 1`).Scan(&s); err != nil {
+			return fmt.Errorf("read token secret: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return tokens{}, fmt.Errorf("order: create token secret: %w", err)
-	}
-	var s string
-	if err := db.Read().QueryRowContext(ctx, `SELECT secret FROM token_secret WHERE id = 1`).Scan(&s); err != nil {
-		return tokens{}, fmt.Errorf("order: read token secret: %w", err)
+		return tokens{}, fmt.Errorf("order: %w", err)
 	}
 	secret, err := hex.DecodeString(s)
 	if err != nil || len(secret) < 32 {

@@ -11,6 +11,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/payment/paymentdb"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -317,7 +318,7 @@ func (s *Service) await(ctx context.Context, tenant string, in paymentapi.Author
 	deadline := time.Now().Add(s.pollMax)
 	wait := 2 * time.Millisecond
 	for {
-		r, err := byOrder(ctx, s.store.read, tenant, in.OrderID)
+		r, err := s.store.readByOrder(ctx, tenant, in.OrderID)
 		if err != nil {
 			return paymentapi.Payment{}, err
 		}
@@ -383,13 +384,17 @@ func (s *Service) abandon(ctx context.Context, tenant string, r record) (record,
 	if err != nil {
 		return r, err
 	}
-	return byOrder(ctx, s.store.read, tenant, r.OrderID)
+	return s.store.readByOrder(ctx, tenant, r.OrderID)
 }
 
 // Sweep settles every tenant's authorizations open past the lease (their
-// caller died): see abandon. It returns how many it settled.
+// caller died): see abandon. It returns how many it settled. The list spans
+// tenants (sqldb.AllTenants); each payment is settled as its tenant.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	rows, err := s.store.read.ListOpenAuthorizations(ctx, micros(s.now().Add(-s.cfg.PendingLease)))
+	all := sqldb.AllTenants(ctx)
+	rows, err := readOne(all, s.store, func(q *paymentdb.Queries) ([]paymentdb.ListOpenAuthorizationsRow, error) {
+		return q.ListOpenAuthorizations(all, micros(s.now().Add(-s.cfg.PendingLease)))
+	})
 	if err != nil {
 		return 0, fmt.Errorf("list open authorizations: %w", err)
 	}
@@ -397,7 +402,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	var errs []error
 	for _, row := range rows {
 		tctx := tenancy.WithID(ctx, row.TenantID)
-		r, err := byOrder(tctx, s.store.read, row.TenantID, row.OrderID)
+		r, err := s.store.readByOrder(tctx, row.TenantID, row.OrderID)
 		if err == nil && s.stale(r) {
 			_, err = s.abandon(tctx, row.TenantID, r)
 		}
@@ -416,7 +421,9 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
-// view returns r with its refunds, read from the read pool.
+// view returns r with its refunds, read in a read transaction.
 func (s *Service) view(ctx context.Context, tenant string, r record) (paymentapi.Payment, error) {
-	return view(ctx, s.store.read, tenant, r)
+	return readOne(ctx, s.store, func(q *paymentdb.Queries) (paymentapi.Payment, error) {
+		return view(ctx, q, tenant, r)
+	})
 }

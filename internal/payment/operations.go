@@ -324,7 +324,7 @@ func (s *Service) Get(ctx context.Context, orderID string) (paymentapi.Payment, 
 	if err != nil {
 		return paymentapi.Payment{}, err
 	}
-	r, err := byOrder(ctx, s.store.read, tenant, orderID)
+	r, err := s.store.readByOrder(ctx, tenant, orderID)
 	if err != nil {
 		return paymentapi.Payment{}, err
 	}
@@ -362,24 +362,32 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (paymentapi.PaymentLis
 		n = pageSize
 	}
 	n = min(n, maxPageSize)
-	rows, err := s.store.read.ListPayments(ctx, paymentdb.ListPaymentsParams{
-		TenantID: tenant, Status: string(lq.Status), AfterKey: after.at, AfterID: after.id, PageLimit: int64(n + 1),
+	var out paymentapi.PaymentList
+	// The page and its refunds from one snapshot.
+	err = s.store.readTx(ctx, func(q *paymentdb.Queries) error {
+		rows, err := q.ListPayments(ctx, paymentdb.ListPaymentsParams{
+			TenantID: tenant, Status: string(lq.Status), AfterKey: after.at, AfterID: after.id, PageLimit: int64(n + 1),
+		})
+		if err != nil {
+			return fmt.Errorf("list payments: %w", err)
+		}
+		out = paymentapi.PaymentList{Items: make([]paymentapi.Payment, 0, min(len(rows), n))}
+		for i, row := range rows {
+			if i == n {
+				last := rows[n-1]
+				out.NextCursor = cursor{at: last.CreatedAt, id: last.ID}.encode()
+				break
+			}
+			p, err := view(ctx, q, tenant, toRecord(row))
+			if err != nil {
+				return err
+			}
+			out.Items = append(out.Items, p)
+		}
+		return nil
 	})
 	if err != nil {
-		return paymentapi.PaymentList{}, fmt.Errorf("list payments: %w", err)
-	}
-	out := paymentapi.PaymentList{Items: make([]paymentapi.Payment, 0, min(len(rows), n))}
-	for i, row := range rows {
-		if i == n {
-			last := rows[n-1]
-			out.NextCursor = cursor{at: last.CreatedAt, id: last.ID}.encode()
-			break
-		}
-		p, err := s.view(ctx, tenant, toRecord(row))
-		if err != nil {
-			return paymentapi.PaymentList{}, err
-		}
-		out.Items = append(out.Items, p)
+		return paymentapi.PaymentList{}, err
 	}
 	return out, nil
 }
@@ -390,7 +398,9 @@ func (s *Service) Audit(ctx context.Context) (paymentapi.Audit, error) {
 	if err != nil {
 		return paymentapi.Audit{}, err
 	}
-	a, err := s.store.read.AuditPayments(ctx, tenant)
+	a, err := readOne(ctx, s.store, func(q *paymentdb.Queries) (paymentdb.AuditPaymentsRow, error) {
+		return q.AuditPayments(ctx, tenant)
+	})
 	if err != nil {
 		return paymentapi.Audit{}, fmt.Errorf("audit payments: %w", err)
 	}

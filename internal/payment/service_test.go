@@ -73,7 +73,9 @@ func mustAuthorize(t *testing.T, svc *Service, ctx context.Context, order string
 
 func countOps(t *testing.T, svc *Service, ctx context.Context, paymentID, kind string) int64 {
 	t.Helper()
-	n, err := svc.store.read.CountOperations(ctx, paymentdb.CountOperationsParams{TenantID: "default", PaymentID: paymentID, Kind: kind})
+	n, err := readOne(ctx, svc.store, func(q *paymentdb.Queries) (int64, error) {
+		return q.CountOperations(ctx, paymentdb.CountOperationsParams{TenantID: "default", PaymentID: paymentID, Kind: kind})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,11 +315,11 @@ func TestStalePendingIsVoided(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := svc.Sweep(ctx); err != nil || n != 0 {
+		if n, err := svc.Sweep(t.Context()); err != nil || n != 0 {
 			t.Fatalf("sweep within the lease settled %d, %v", n, err)
 		}
 		clk.add(svc.cfg.PendingLease + time.Second)
-		if n, err := svc.Sweep(ctx); err != nil || n != 1 {
+		if n, err := svc.Sweep(t.Context()); err != nil || n != 1 {
 			t.Fatalf("sweep after the lease settled %d, %v; want 1", n, err)
 		}
 		p, err := svc.Get(ctx, "o-crash")

@@ -41,8 +41,10 @@ const (
 
 // store reads and writes the payment tables.
 type store struct {
-	db   *sqldb.DB
-	read *paymentdb.Queries
+	db *sqldb.DB
+	// prepared holds the queries prepared on the read pool; use them only
+	// through readTx, which binds them to a tenant's transaction.
+	prepared *paymentdb.Queries
 	// write holds the same queries prepared on the write pool, bound to
 	// each write transaction with WithTx (see sqldb.DB.Write).
 	write *paymentdb.Queries
@@ -57,7 +59,35 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("payment: prepare queries: %w", err)
 	}
-	return &store{db: db, read: read, write: write}, nil
+	return &store{db: db, prepared: read, write: write}, nil
+}
+
+// readTx runs fn in a read-only transaction on the read pool (sqldb's
+// ReadTx), so its queries see one snapshot and, with PostgreSQL row-level
+// security, only the rows of the tenant in ctx (every tenant's under
+// sqldb.AllTenants): a query outside a transaction sees none there.
+func (s *store) readTx(ctx context.Context, fn func(q *paymentdb.Queries) error) error {
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return fn(s.prepared.WithTx(tx))
+	})
+}
+
+// readOne is readTx for a read with one result.
+func readOne[T any](ctx context.Context, s *store, fn func(q *paymentdb.Queries) (T, error)) (T, error) {
+	var v T
+	err := s.readTx(ctx, func(q *paymentdb.Queries) error {
+		var err error
+		v, err = fn(q)
+		return err
+	})
+	return v, err
+}
+
+// readByOrder is byOrder in a read transaction of the tenant in ctx.
+func (s *store) readByOrder(ctx context.Context, tenant, orderID string) (record, error) {
+	return readOne(ctx, s, func(q *paymentdb.Queries) (record, error) {
+		return byOrder(ctx, q, tenant, orderID)
+	})
 }
 
 // write runs fn in a write transaction, retrying the whole of it when a
@@ -96,8 +126,8 @@ func toRecord(p paymentdb.Payment) record {
 	}
 }
 
-// byOrder loads the order's payment through q (a transaction's or the read
-// pool's).
+// byOrder loads the order's payment through q (a write or read
+// transaction's).
 func byOrder(ctx context.Context, q *paymentdb.Queries, tenant, orderID string) (record, error) {
 	p, err := q.GetPaymentByOrder(ctx, paymentdb.GetPaymentByOrderParams{TenantID: tenant, OrderID: orderID})
 	if errors.Is(err, sql.ErrNoRows) {

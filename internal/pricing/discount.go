@@ -296,7 +296,9 @@ func (s *Service) Discount(ctx context.Context, id string) (pricingapi.Discount,
 	if err != nil {
 		return pricingapi.Discount{}, err
 	}
-	row, err := s.store.read.GetDiscount(ctx, pricingdb.GetDiscountParams{TenantID: tenant, ID: id})
+	row, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.Discount, error) {
+		return q.GetDiscount(ctx, pricingdb.GetDiscountParams{TenantID: tenant, ID: id})
+	})
 	if err := notFound(err, "discount "+id); err != nil {
 		return pricingapi.Discount{}, err
 	}
@@ -309,7 +311,9 @@ func (s *Service) Discounts(ctx context.Context) ([]pricingapi.Discount, error) 
 	if err != nil {
 		return nil, err
 	}
-	return toDiscounts(s.store.read.ListDiscounts(ctx, tenant))
+	return toDiscounts(readOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.Discount, error) {
+		return q.ListDiscounts(ctx, tenant)
+	}))
 }
 
 // Redeem takes one use of the coupon for the order. It is idempotent on the

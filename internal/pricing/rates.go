@@ -35,7 +35,9 @@ func (s *Service) Settings(ctx context.Context) (pricingapi.Settings, error) {
 	if err != nil {
 		return pricingapi.Settings{}, err
 	}
-	return s.settings(ctx, s.store.read, tenant)
+	return readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingapi.Settings, error) {
+		return s.settings(ctx, q, tenant)
+	})
 }
 
 func (s *Service) settings(ctx context.Context, q *pricingdb.Queries, tenant string) (pricingapi.Settings, error) {
@@ -100,7 +102,9 @@ func (s *Service) TaxRates(ctx context.Context) ([]pricingapi.TaxRate, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.store.read.ListTaxRates(ctx, tenant)
+	rs, err := readOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.TaxRate, error) {
+		return q.ListTaxRates(ctx, tenant)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list tax rates: %w", err)
 	}
@@ -117,7 +121,9 @@ func (s *Service) TaxRate(ctx context.Context, id string) (pricingapi.TaxRate, e
 	if err != nil {
 		return pricingapi.TaxRate{}, err
 	}
-	r, err := s.store.read.GetTaxRate(ctx, pricingdb.GetTaxRateParams{TenantID: tenant, ID: id})
+	r, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.TaxRate, error) {
+		return q.GetTaxRate(ctx, pricingdb.GetTaxRateParams{TenantID: tenant, ID: id})
+	})
 	if err := notFound(err, "tax rate "+id); err != nil {
 		return pricingapi.TaxRate{}, err
 	}
@@ -221,7 +227,9 @@ func (s *Service) ShippingMethods(ctx context.Context, activeOnly bool, country 
 	if country != "" && !validCountry(country) {
 		return nil, &QuoteError{Err: ErrInvalidCountry, Field: "query.country", Value: country, Detail: fmt.Sprintf("%q is not an ISO 3166 alpha-2 country", country)}
 	}
-	rs, err := s.store.read.ListShippingMethods(ctx, tenant)
+	rs, err := readOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.ShippingMethod, error) {
+		return q.ListShippingMethods(ctx, tenant)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list shipping methods: %w", err)
 	}
@@ -245,7 +253,9 @@ func (s *Service) ShippingMethod(ctx context.Context, id string) (pricingapi.Shi
 	if err != nil {
 		return pricingapi.ShippingMethod{}, err
 	}
-	r, err := s.store.read.GetShippingMethod(ctx, pricingdb.GetShippingMethodParams{TenantID: tenant, ID: id})
+	r, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.ShippingMethod, error) {
+		return q.GetShippingMethod(ctx, pricingdb.GetShippingMethodParams{TenantID: tenant, ID: id})
+	})
 	if err := notFound(err, "shipping method "+id); err != nil {
 		return pricingapi.ShippingMethod{}, err
 	}

@@ -3,6 +3,7 @@ package pricing
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -301,29 +302,36 @@ func testDiscountCRUD(t *testing.T, f *fixture) {
 	if st := f.do("GET", base+"/"+d.ID, "default", true, nil, nil); st != 404 {
 		t.Fatalf("get deleted: %d", st)
 	}
-	// created, updated, deleted: three events, in order.
-	rows, err := f.db.Read().QueryContext(t.Context(), `SELECT envelope FROM outbox WHERE subject = $1 ORDER BY id`, pricingapi.SubjectDiscountChanged)
+	// created, updated, deleted: three events of default's, in order.
+	var changes []string
+	ctx := tenancy.WithID(t.Context(), "default")
+	err = f.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT envelope FROM outbox WHERE subject = $1 ORDER BY id`, pricingapi.SubjectDiscountChanged)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw string
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			var env outbox.Envelope
+			var dc pricingapi.DiscountChanged
+			if err := json.Unmarshal([]byte(raw), &env); err != nil {
+				return err
+			}
+			if err := json.Unmarshal(env.Data, &dc); err != nil {
+				return err
+			}
+			if dc.Discount.ID == d.ID {
+				changes = append(changes, dc.Change)
+			}
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer rows.Close()
-	var changes []string
-	for rows.Next() {
-		var raw string
-		if err := rows.Scan(&raw); err != nil {
-			t.Fatal(err)
-		}
-		var env outbox.Envelope
-		var dc pricingapi.DiscountChanged
-		if err := json.Unmarshal([]byte(raw), &env); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(env.Data, &dc); err != nil {
-			t.Fatal(err)
-		}
-		if dc.Discount.ID == d.ID {
-			changes = append(changes, dc.Change)
-		}
 	}
 	if strings.Join(changes, ",") != "created,updated,deleted" {
 		t.Fatalf("events = %v", changes)
@@ -333,7 +341,11 @@ func testDiscountCRUD(t *testing.T, f *fixture) {
 func countRows(t *testing.T, db *sqldb.DB, table string) int {
 	t.Helper()
 	var n int
-	if err := db.Read().QueryRowContext(t.Context(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+	ctx := sqldb.AllTenants(t.Context()) // every tenant's rows
+	err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -22,8 +22,10 @@ import (
 // store runs prepared statements: on the read pool for reads, bound to the
 // service's write transactions for writes.
 type store struct {
-	db   *sqldb.DB
-	read *pricingdb.Queries
+	db *sqldb.DB
+	// prepared holds the queries prepared on the read pool; use them only
+	// through readTx, which binds them to a tenant's transaction.
+	prepared *pricingdb.Queries
 	// write holds the same queries prepared on the write pool, bound to
 	// each write transaction with WithTx (see sqldb.DB.Write).
 	write *pricingdb.Queries
@@ -40,23 +42,28 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pricing: prepare queries: %w", err)
 	}
-	return &store{db: db, read: read, write: write}, nil
+	return &store{db: db, prepared: read, write: write}, nil
 }
 
-// readTx runs fn in a read-only transaction on the read pool, so its
-// queries see one snapshot (repeatable read on PostgreSQL; SQLite gives it
-// to every transaction).
+// readTx runs fn in a read-only transaction on the read pool (sqldb's
+// ReadTx), so its queries see one snapshot and, with PostgreSQL row-level
+// security, only the rows of the tenant in ctx: a query outside a
+// transaction sees none there.
 func (s *store) readTx(ctx context.Context, fn func(q *pricingdb.Queries) error) error {
-	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Read-only: ending it either way leaves nothing behind.
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(s.read.WithTx(tx)); err != nil {
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return fn(s.prepared.WithTx(tx))
+	})
+}
+
+// readOne is readTx for a read with one result.
+func readOne[T any](ctx context.Context, s *store, fn func(q *pricingdb.Queries) (T, error)) (T, error) {
+	var v T
+	err := s.readTx(ctx, func(q *pricingdb.Queries) error {
+		var err error
+		v, err = fn(q)
 		return err
-	}
-	return tx.Commit()
+	})
+	return v, err
 }
 
 // addEvent writes one pricing event to the outbox in tx.

@@ -77,7 +77,7 @@ func (s *Service) Employee(ctx context.Context, id string) (staffapi.Employee, e
 	if err != nil {
 		return staffapi.Employee{}, err
 	}
-	return employee(ctx, s.read, tenant, id)
+	return readOne(ctx, s, func(q *staffdb.Queries) (staffapi.Employee, error) { return employee(ctx, q, tenant, id) })
 }
 
 // EmployeeQuery selects a page of employees.
@@ -101,8 +101,10 @@ func (s *Service) Employees(ctx context.Context, eq EmployeeQuery) (staffapi.Emp
 		}
 	}
 	n := s.pageLimit(eq.Limit)
-	rows, err := s.read.ListEmployees(ctx, staffdb.ListEmployeesParams{
-		TenantID: tenant, AfterID: after.id, AnyStatus: eq.Active == nil, Active: eq.Active != nil && *eq.Active, Lim: int32(n + 1),
+	rows, err := readOne(ctx, s, func(q *staffdb.Queries) ([]staffdb.Employee, error) {
+		return q.ListEmployees(ctx, staffdb.ListEmployeesParams{
+			TenantID: tenant, AfterID: after.id, AnyStatus: eq.Active == nil, Active: eq.Active != nil && *eq.Active, Lim: int32(n + 1),
+		})
 	})
 	if err != nil {
 		return staffapi.EmployeeList{}, fmt.Errorf("list employees: %w", err)
@@ -206,7 +208,7 @@ func (s *Service) Shift(ctx context.Context, id string) (staffapi.Shift, error) 
 	if err != nil {
 		return staffapi.Shift{}, err
 	}
-	return shift(ctx, s.read, tenant, id)
+	return readOne(ctx, s, func(q *staffdb.Queries) (staffapi.Shift, error) { return shift(ctx, q, tenant, id) })
 }
 
 // UpdateShift moves or re-notes a shift; it must not come to overlap
@@ -295,9 +297,11 @@ func (s *Service) Shifts(ctx context.Context, sq ShiftQuery) (staffapi.ShiftList
 		}
 	}
 	n := s.pageLimit(sq.Limit)
-	rows, err := s.read.ListShifts(ctx, staffdb.ListShiftsParams{
-		TenantID: tenant, PeriodFrom: micros(sq.From), PeriodTo: micros(sq.To), EmployeeID: sq.EmployeeID,
-		AfterStart: after.at, AfterID: after.id, Lim: int32(n + 1),
+	rows, err := readOne(ctx, s, func(q *staffdb.Queries) ([]staffdb.Shift, error) {
+		return q.ListShifts(ctx, staffdb.ListShiftsParams{
+			TenantID: tenant, PeriodFrom: micros(sq.From), PeriodTo: micros(sq.To), EmployeeID: sq.EmployeeID,
+			AfterStart: after.at, AfterID: after.id, Lim: int32(n + 1),
+		})
 	})
 	if err != nil {
 		return staffapi.ShiftList{}, fmt.Errorf("list shifts: %w", err)
@@ -331,7 +335,7 @@ func (s *Service) subject(ctx context.Context, tenant string, p auth.Principal, 
 		if employeeID == "" {
 			return staffapi.Employee{}, invalid(FieldError{Field: "employee_id", Message: "is required unless a staff member checks in themselves"})
 		}
-		return employee(ctx, s.read, tenant, employeeID)
+		return readOne(ctx, s, func(q *staffdb.Queries) (staffapi.Employee, error) { return employee(ctx, q, tenant, employeeID) })
 	}
 	return staffapi.Employee{}, ErrForbidden
 }
@@ -341,7 +345,9 @@ func (s *Service) ownEmployee(ctx context.Context, tenant string, p auth.Princip
 	if p.Kind != auth.KindStaff {
 		return staffapi.Employee{}, ErrNoEmployee
 	}
-	r, err := s.read.EmployeeByAccount(ctx, staffdb.EmployeeByAccountParams{TenantID: tenant, AccountID: nullString(p.Subject)})
+	r, err := readOne(ctx, s, func(q *staffdb.Queries) (staffdb.Employee, error) {
+		return q.EmployeeByAccount(ctx, staffdb.EmployeeByAccountParams{TenantID: tenant, AccountID: nullString(p.Subject)})
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return staffapi.Employee{}, ErrNoEmployee
 	}
@@ -506,7 +512,9 @@ func (s *Service) Presence(ctx context.Context, employeeID string) (staffapi.Pre
 		return staffapi.Presence{}, err
 	}
 	out := staffapi.Presence{EmployeeID: e.ID}
-	r, err := s.read.GetOpenAttendance(ctx, staffdb.GetOpenAttendanceParams{TenantID: tenant, EmployeeID: e.ID})
+	r, err := readOne(ctx, s, func(q *staffdb.Queries) (staffdb.Attendance, error) {
+		return q.GetOpenAttendance(ctx, staffdb.GetOpenAttendanceParams{TenantID: tenant, EmployeeID: e.ID})
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, nil
 	}
@@ -597,20 +605,24 @@ func buildReport(from, to, now time.Time, emps []staffdb.Employee, shifts []staf
 	return r
 }
 
-// readTx runs fn in a read-only transaction on the read pool, so that its
-// queries see one snapshot: PostgreSQL needs repeatable read for that;
-// SQLite gives it to every transaction.
+// readTx runs fn in a read-only transaction on the read pool (sqldb's
+// ReadTx), so that its queries see one snapshot and, on PostgreSQL with
+// row-level security, the rows of the context's tenant: outside such a
+// transaction a read sees none.
 func (s *Service) readTx(ctx context.Context, fn func(q *staffdb.Queries) error) error {
-	tx, err := s.db.Read().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Read-only: ending it either way leaves nothing behind.
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(s.read.WithTx(tx)); err != nil {
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error { return fn(s.read.WithTx(tx)) })
+}
+
+// readOne runs one read in its own read transaction (readTx) and returns
+// what it read; its error comes back as fn returned it.
+func readOne[T any](ctx context.Context, s *Service, fn func(q *staffdb.Queries) (T, error)) (T, error) {
+	var out T
+	err := s.readTx(ctx, func(q *staffdb.Queries) error {
+		var err error
+		out, err = fn(q)
 		return err
-	}
-	return tx.Commit()
+	})
+	return out, err
 }
 
 // validAudience reports whether a is "all" or a staff role.
@@ -684,7 +696,9 @@ func (s *Service) Announcements(ctx context.Context, pg Page) (staffapi.Announce
 		return staffapi.AnnouncementList{}, err
 	}
 	n := s.pageLimit(pg.Limit)
-	rows, err := s.read.ListAnnouncements(ctx, staffdb.ListAnnouncementsParams{TenantID: tenant, BeforeCreated: before.at, BeforeID: before.id, Lim: int32(n + 1)})
+	rows, err := readOne(ctx, s, func(q *staffdb.Queries) ([]staffdb.Announcement, error) {
+		return q.ListAnnouncements(ctx, staffdb.ListAnnouncementsParams{TenantID: tenant, BeforeCreated: before.at, BeforeID: before.id, Lim: int32(n + 1)})
+	})
 	if err != nil {
 		return staffapi.AnnouncementList{}, fmt.Errorf("list announcements: %w", err)
 	}
@@ -727,8 +741,10 @@ func (s *Service) Inbox(ctx context.Context, pg Page) (staffapi.Inbox, error) {
 		return staffapi.Inbox{}, err
 	}
 	n := s.pageLimit(pg.Limit)
-	rows, err := s.read.ListAnnouncementsFor(ctx, staffdb.ListAnnouncementsForParams{
-		EmployeeID: employeeID, TenantID: tenant, Role: string(p.Role), BeforeCreated: before.at, BeforeID: before.id, Lim: int32(n + 1),
+	rows, err := readOne(ctx, s, func(q *staffdb.Queries) ([]staffdb.ListAnnouncementsForRow, error) {
+		return q.ListAnnouncementsFor(ctx, staffdb.ListAnnouncementsForParams{
+			EmployeeID: employeeID, TenantID: tenant, Role: string(p.Role), BeforeCreated: before.at, BeforeID: before.id, Lim: int32(n + 1),
+		})
 	})
 	if err != nil {
 		return staffapi.Inbox{}, fmt.Errorf("list announcements for %s: %w", p.Subject, err)
@@ -797,16 +813,26 @@ func (s *Service) Receipts(ctx context.Context, id string) (staffapi.Receipts, e
 	if err != nil {
 		return staffapi.Receipts{}, err
 	}
-	a, err := s.read.GetAnnouncement(ctx, staffdb.GetAnnouncementParams{TenantID: tenant, ID: id})
-	if errors.Is(err, sql.ErrNoRows) {
-		return staffapi.Receipts{}, ErrAnnouncementNotFound
-	}
+	var (
+		a    staffdb.Announcement
+		rows []staffdb.ReceiptsRow
+	)
+	err = s.readTx(ctx, func(q *staffdb.Queries) error {
+		var err error
+		a, err = q.GetAnnouncement(ctx, staffdb.GetAnnouncementParams{TenantID: tenant, ID: id})
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrAnnouncementNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("load announcement %s: %w", id, err)
+		}
+		if rows, err = q.Receipts(ctx, staffdb.ReceiptsParams{AnnouncementID: id, TenantID: tenant, Audience: a.Audience}); err != nil {
+			return fmt.Errorf("load receipts of %s: %w", id, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return staffapi.Receipts{}, fmt.Errorf("load announcement %s: %w", id, err)
-	}
-	rows, err := s.read.Receipts(ctx, staffdb.ReceiptsParams{AnnouncementID: id, TenantID: tenant, Audience: a.Audience})
-	if err != nil {
-		return staffapi.Receipts{}, fmt.Errorf("load receipts of %s: %w", id, err)
+		return staffapi.Receipts{}, err
 	}
 	out := staffapi.Receipts{AnnouncementID: id, Audience: a.Audience, Read: []staffapi.Receipt{}, Unread: []staffapi.Receipt{}}
 	for _, r := range rows {

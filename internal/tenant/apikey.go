@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
@@ -88,7 +89,7 @@ func (s *Service) APIKeys(ctx context.Context) ([]tenantapi.APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.read.ListAPIKeys(ctx, id)
+	rows, err := readOne(ctx, s.store, func(q *tenantdb.Queries) ([]tenantdb.ListAPIKeysRow, error) { return q.ListAPIKeys(ctx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("list API keys of %s: %w", id, err)
 	}
@@ -129,7 +130,10 @@ func (s *Service) ResolveAPIKey(ctx context.Context, key string) (tenantapi.Reso
 	if !tenantapi.LooksLikeAPIKey(key) || len(key) > 200 {
 		return tenantapi.Resolution{}, ErrNotFound
 	}
-	r, err := s.store.read.ResolveAPIKey(ctx, hashKey(key))
+	// No tenant yet: finding it is the point.
+	r, err := readOne(sqldb.AllTenants(ctx), s.store, func(q *tenantdb.Queries) (tenantdb.ResolveAPIKeyRow, error) {
+		return q.ResolveAPIKey(ctx, hashKey(key))
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return tenantapi.Resolution{}, ErrNotFound
 	}

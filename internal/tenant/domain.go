@@ -71,7 +71,7 @@ func (s *Service) Domains(ctx context.Context) ([]tenantapi.Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.store.read.ListDomains(ctx, id)
+	ds, err := readOne(ctx, s.store, func(q *tenantdb.Queries) ([]tenantdb.Domain, error) { return q.ListDomains(ctx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("list domains of %s: %w", id, err)
 	}

@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
@@ -205,24 +207,33 @@ func (e *env) signup(sub, key string) (answer, tenantapi.SignupResult) {
 	return a, r
 }
 
+// events returns the outbox's events of subject, of every tenant (row-level
+// security on PostgreSQL shows rows only to a transaction scoped to a
+// tenant, or to all), oldest first.
 func (e *env) events(subject string) []outbox.Envelope {
 	e.t.Helper()
-	rows, err := e.db.Read().QueryContext(e.t.Context(), `SELECT envelope FROM outbox WHERE subject = $1 ORDER BY created_at, id`, subject)
+	var out []outbox.Envelope
+	err := e.db.ReadTx(sqldb.AllTenants(e.t.Context()), func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(e.t.Context(), `SELECT envelope FROM outbox WHERE subject = $1 ORDER BY created_at, id`, subject)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw string
+			var ev outbox.Envelope
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(raw), &ev); err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		e.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []outbox.Envelope
-	for rows.Next() {
-		var raw string
-		var ev outbox.Envelope
-		if err := rows.Scan(&raw); err != nil {
-			e.t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(raw), &ev); err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, ev)
 	}
 	return out
 }
@@ -734,4 +745,45 @@ func checkDocumentedRoles(t *testing.T, e *env) {
 			t.Errorf("%s is in the access table but not registered", op)
 		}
 	}
+}
+
+// TestSignupTakesOverAbandoned checks that a signup rolls back another
+// store's signup of its subdomain abandoned while provisioning (its
+// process died): the old store is failed, its host released and mapped to
+// the new store. The old store's rows belong to another tenant than the
+// request's and the new store's.
+func TestSignupTakesOverAbandoned(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db)
+		const old = "gone-abcd1234"
+		long := time.Now().Add(-time.Hour).UnixMicro()
+		err := db.Tx(tenancy.WithID(t.Context(), old), func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(t.Context(), `INSERT INTO tenants (id, name, status, subdomain, created_at, updated_at) VALUES ($1, 'Gone', 'provisioning', 'gone', $2, $2)`, old, long); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(t.Context(), `INSERT INTO domains (host, tenant_id, kind, created_at) VALUES ('gone.localhost', $1, 'subdomain', $2)`, old, long)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, r := e.signup("gone", "")
+		if a.status != http.StatusCreated || r.Store.ID == old {
+			t.Fatalf("signup over an abandoned one = %d %s", a.status, a.raw)
+		}
+		if got, err := e.s.Resolve(t.Context(), "gone.localhost", ""); err != nil || got != r.Store.ID {
+			t.Errorf("gone.localhost resolves to %q, %v; want %s", got, err, r.Store.ID)
+		}
+		var status string
+		var hosts int
+		err = db.ReadTx(sqldb.AllTenants(t.Context()), func(tx *sql.Tx) error {
+			if err := tx.QueryRowContext(t.Context(), `SELECT status FROM tenants WHERE id = $1`, old).Scan(&status); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM domains WHERE tenant_id = $1`, old).Scan(&hosts)
+		})
+		if err != nil || status != "failed" || hosts != 0 {
+			t.Errorf("abandoned store: status %q, %d hosts (%v); want failed and none", status, hosts, err)
+		}
+	}, outbox.Migrations, tenant.Migrations)
 }

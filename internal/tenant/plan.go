@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
+	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
 
 // planLimits are the limits of each plan. They live in code: changing a
@@ -26,7 +27,7 @@ func (s *Service) Limits(ctx context.Context) (tenantapi.Limits, error) {
 	if err != nil {
 		return tenantapi.Limits{}, err
 	}
-	t, err := s.store.tenant(ctx, s.store.read, id)
+	t, err := readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantdb.Tenant, error) { return s.store.tenant(ctx, q, id) })
 	if err != nil {
 		return tenantapi.Limits{}, err
 	}

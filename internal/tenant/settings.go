@@ -123,11 +123,13 @@ func (s *Service) Store(ctx context.Context) (tenantapi.Store, error) {
 	if err != nil {
 		return tenantapi.Store{}, err
 	}
-	t, err := s.store.tenant(ctx, s.store.read, id)
-	if err != nil {
-		return tenantapi.Store{}, err
-	}
-	return s.store.storeView(ctx, s.store.read, t)
+	return readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantapi.Store, error) {
+		t, err := s.store.tenant(ctx, q, id)
+		if err != nil {
+			return tenantapi.Store{}, err
+		}
+		return s.store.storeView(ctx, q, t)
+	})
 }
 
 // UpdateStore applies a partial update to the settings of ctx's store and

@@ -101,7 +101,7 @@ func (s *Service) Signup(ctx context.Context, in tenantapi.Signup, key string) (
 	hash := signupHash(su)
 	var t tenantdb.Tenant
 	if key != "" {
-		t, err = s.store.read.GetTenantBySignupKey(ctx, sql.NullString{String: key, Valid: true})
+		t, err = s.bySignupKey(ctx, key)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -115,7 +115,7 @@ func (s *Service) Signup(ctx context.Context, in tenantapi.Signup, key string) (
 	t, err = s.provision(ctx, su, key, hash)
 	if errors.Is(err, errKeyRace) {
 		// A concurrent request with the same key got there first: resume it.
-		t, err = s.store.read.GetTenantBySignupKey(ctx, sql.NullString{String: key, Valid: true})
+		t, err = s.bySignupKey(ctx, key)
 		if err == nil && t.SignupHash != hash {
 			return res, false, ErrSignupKeyReused
 		}
@@ -128,6 +128,14 @@ func (s *Service) Signup(ctx context.Context, in tenantapi.Signup, key string) (
 	}
 	res, _, err = s.finishSignup(ctx, t, su)
 	return res, err == nil, err
+}
+
+// bySignupKey returns the store a signup with Idempotency-Key key created,
+// whichever tenant the request came in for: a lookup across tenants.
+func (s *Service) bySignupKey(ctx context.Context, key string) (tenantdb.Tenant, error) {
+	return readOne(sqldb.AllTenants(ctx), s.store, func(q *tenantdb.Queries) (tenantdb.Tenant, error) {
+		return q.GetTenantBySignupKey(ctx, sql.NullString{String: key, Valid: true})
+	})
 }
 
 // signup is a checked signup request.
@@ -188,7 +196,11 @@ func signupHash(su signup) string {
 var errKeyRace = errors.New("tenant: concurrent signup with the same key")
 
 // provision writes the store as provisioning with its subdomain host: the
-// saga's first step, which reserves the subdomain.
+// saga's first step, which reserves the subdomain. Two transactions: the
+// first works across tenants (it rolls back another store's abandoned
+// signup of the subdomain and checks no store holds it), the second writes
+// the new store's rows as the new tenant. Between them the unique indexes
+// settle a race.
 func (s *Service) provision(ctx context.Context, su signup, key, hash string) (tenantdb.Tenant, error) {
 	now := s.now()
 	id := newTenantID(su.Subdomain)
@@ -199,7 +211,7 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 		SignupKey: sql.NullString{String: key, Valid: key != ""}, SignupHash: hash,
 		CreatedAt: micros(now), UpdatedAt: micros(now),
 	}
-	err := s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
+	err := s.store.tx(sqldb.AllTenants(ctx), func(_ *sql.Tx, q *tenantdb.Queries) error {
 		stale, err := q.FailStaleSignup(ctx, tenantdb.FailStaleSignupParams{
 			UpdatedAt: micros(now), Subdomain: t.Subdomain, Before: micros(now.Add(-staleSignup)),
 		})
@@ -219,6 +231,12 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 		if taken > 0 {
 			return ErrSubdomainTaken
 		}
+		return nil
+	})
+	if err != nil {
+		return tenantdb.Tenant{}, fmt.Errorf("signup %s: %w", su.Subdomain, err)
+	}
+	err = s.store.tx(tenancy.WithID(ctx, id), func(_ *sql.Tx, q *tenantdb.Queries) error {
 		if _, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
 			ID: t.ID, Name: t.Name, Status: t.Status, Subdomain: t.Subdomain, Plan: t.Plan, Logo: t.Logo,
 			Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale, SignupKey: t.SignupKey,
@@ -232,10 +250,10 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 		return nil
 	})
 	if sqldb.IsUniqueViolation(err) {
-		// The check above and the insert race on PostgreSQL: the unique
+		// The check above and the insert race: the unique
 		// indexes settle it. The signup key is the other unique column.
 		if key != "" {
-			if other, lerr := s.store.read.GetTenantBySignupKey(ctx, t.SignupKey); lerr == nil && other.ID != id {
+			if other, lerr := s.bySignupKey(ctx, key); lerr == nil && other.ID != id {
 				return tenantdb.Tenant{}, errKeyRace
 			}
 		}
@@ -260,7 +278,7 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 	ctx = tenancy.WithID(ctx, t.ID)
 	res := tenantapi.SignupResult{URL: s.storeURL(su.host)}
 	if t.Status == "active" || t.Status == "suspended" {
-		st, err := s.store.storeView(ctx, s.store.read, t)
+		st, err := readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantapi.Store, error) { return s.store.storeView(ctx, q, t) })
 		res.Store = st
 		return res, false, err
 	}

@@ -17,8 +17,10 @@ import (
 // (`go tool sqlc generate -f internal/tenant/sqlc.yaml`). The queries use
 // sqlc.arg() so they also parse with sqlc's sqlite engine (`sqlc vet`).
 
-// store runs prepared statements: on the read pool for reads, bound to the
-// service's write transactions for writes.
+// store runs prepared statements: on the read pool for reads, bound to a
+// read transaction (readTx: on PostgreSQL with row-level security only a
+// transaction scoped to a tenant, or to all, sees domains and API keys),
+// and bound to the service's write transactions for writes.
 type store struct {
 	db   *sqldb.DB
 	read *tenantdb.Queries
@@ -47,6 +49,24 @@ func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *tenantdb.Queries)
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		return fn(tx, s.write.WithTx(tx))
 	})
+}
+
+// readTx runs fn in one read-only transaction of the read pool, scoped to
+// the tenant in ctx (or every tenant under sqldb.AllTenants).
+func (s *store) readTx(ctx context.Context, fn func(q *tenantdb.Queries) error) error {
+	return s.db.ReadTx(ctx, func(tx *sql.Tx) error { return fn(s.read.WithTx(tx)) })
+}
+
+// readOne runs one read in its own read transaction and returns what it
+// read; its error comes back as fn returned it (sql.ErrNoRows included).
+func readOne[T any](ctx context.Context, s *store, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
+	var out T
+	err := s.readTx(ctx, func(q *tenantdb.Queries) error {
+		var err error
+		out, err = fn(q)
+		return err
+	})
+	return out, err
 }
 
 // addEvent writes one event to the outbox in tx, for the tenant in ctx.

@@ -244,14 +244,14 @@ func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (
 }
 
 // Resolve returns the active tenant with id, or else the one host belongs to.
+// It reads across tenants: there is no tenant yet, finding it is the point.
 func (s *Service) Resolve(ctx context.Context, host, id string) (string, error) {
-	var tenant string
-	var err error
-	if id != "" {
-		tenant, err = s.store.read.ResolveID(ctx, id)
-	} else {
-		tenant, err = s.store.read.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
-	}
+	tenant, err := readOne(sqldb.AllTenants(ctx), s.store, func(q *tenantdb.Queries) (string, error) {
+		if id != "" {
+			return q.ResolveID(ctx, id)
+		}
+		return q.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}

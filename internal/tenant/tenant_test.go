@@ -2,6 +2,7 @@ package tenant_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -65,7 +66,10 @@ func TestDirectory(t *testing.T) {
 		}
 		// One tenant.created.v1 per tenant, in the same transaction.
 		var n int
-		if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE subject = $1`, tenantapi.SubjectTenantCreated).Scan(&n); err != nil || n != 2 {
+		err = db.ReadTx(sqldb.AllTenants(ctx), func(tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE subject = $1`, tenantapi.SubjectTenantCreated).Scan(&n)
+		})
+		if err != nil || n != 2 {
 			t.Errorf("tenant.created.v1 events = %d (%v), want 2", n, err)
 		}
 	}, outbox.Migrations, tenant.Migrations)

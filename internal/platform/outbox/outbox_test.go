@@ -74,10 +74,13 @@ func consume(ctx context.Context, t testing.TB, b bus.Bus, db *sqldb.DB) bus.Con
 	return c
 }
 
+// count runs a counting query across every tenant (row-level security on
+// PostgreSQL shows a query without a tenant nothing).
 func count(t testing.TB, db *sqldb.DB, q string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := db.Read().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+	ctx := sqldb.AllTenants(context.Background())
+	if err := db.ReadTx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&n) }); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n

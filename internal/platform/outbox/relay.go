@@ -111,6 +111,8 @@ func (r *Relay) Run(ctx context.Context) error {
 
 // Flush publishes every pending row and returns how many it published.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
+	// The relay serves every tenant of its database.
+	ctx = sqldb.AllTenants(ctx)
 	total := 0
 	for {
 		n, err := r.publishBatch(ctx)
@@ -262,7 +264,10 @@ func (r *Relay) stamp(ctx context.Context, tx *sql.Tx, msgs []bus.Message) error
 // "outbox drained" check.
 func (r *Relay) Pending(ctx context.Context) (int, error) {
 	var n int
-	err := r.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE published_at IS NULL`).Scan(&n)
+	ctx = sqldb.AllTenants(ctx)
+	err := r.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE published_at IS NULL`).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("count pending events: %w", err)
 	}
@@ -272,6 +277,7 @@ func (r *Relay) Pending(ctx context.Context) (int, error) {
 // Purge deletes published rows and inbox records older than the retention.
 func (r *Relay) Purge(ctx context.Context) error {
 	cutoff := r.now().Add(-r.cfg.Retention).UnixMicro()
+	ctx = sqldb.AllTenants(ctx)
 	return r.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1`, cutoff); err != nil {
 			return fmt.Errorf("purge outbox: %w", err)
@@ -288,6 +294,7 @@ func (r *Relay) Purge(ctx context.Context) error {
 // applied). It returns how many rows it marked.
 func (r *Relay) Republish(ctx context.Context, since time.Time) (int64, error) {
 	var n int64
+	ctx = sqldb.AllTenants(ctx)
 	err := r.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL AND created_at >= $1`, since.UnixMicro())
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 //go:embed migrations/*.sql
@@ -88,6 +89,7 @@ func (s *DBStore) Delete(token string) error {
 // returns how many went. The owner calls it periodically (see Run).
 func (s *DBStore) Cleanup(ctx context.Context) (int64, error) {
 	var n int64
+	ctx = sqldb.AllTenants(ctx)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE expiry <= $1`, s.now().UnixMicro())
 		if err != nil {
@@ -148,9 +150,12 @@ type row struct {
 func (s *DBStore) find(ctx context.Context, tenant, token string) (row, error) {
 	r := row{tenant: tenant, token: token}
 	var expiry, dirty int64
-	err := s.db.Read().QueryRowContext(ctx,
-		`SELECT data, expiry, rev, dirty FROM web_sessions WHERE tenant_id = $1 AND token = $2 AND expiry > $3`,
-		tenant, token, s.now().UnixMicro()).Scan(&r.data, &expiry, &r.rev, &dirty)
+	ctx = tenancy.WithID(ctx, tenant)
+	err := s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx,
+			`SELECT data, expiry, rev, dirty FROM web_sessions WHERE tenant_id = $1 AND token = $2 AND expiry > $3`,
+			tenant, token, s.now().UnixMicro()).Scan(&r.data, &expiry, &r.rev, &dirty)
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return r, nil
@@ -169,6 +174,7 @@ func (s *DBStore) find(ctx context.Context, tenant, token string) (row, error) {
 // put writes the session, or a tombstone when b is nil, marked dirty or
 // not. An expiry already past deletes instead, as Redis would.
 func (s *DBStore) put(ctx context.Context, tenant, token string, b []byte, expiry time.Time, dirty bool) error {
+	ctx = tenancy.WithID(ctx, tenant)
 	if !expiry.After(s.now()) {
 		return s.delete(ctx, tenant, token)
 	}
@@ -187,6 +193,7 @@ func (s *DBStore) put(ctx context.Context, tenant, token string, b []byte, expir
 }
 
 func (s *DBStore) delete(ctx context.Context, tenant, token string) error {
+	ctx = tenancy.WithID(ctx, tenant)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE tenant_id = $1 AND token = $2`, tenant, token)
 		return err
@@ -201,6 +208,7 @@ func (s *DBStore) delete(ctx context.Context, tenant, token string) error {
 // is deleted), only if it still has the revision that was moved, and
 // reports whether it did: a row rewritten meanwhile stays for the next pass.
 func (s *DBStore) settle(ctx context.Context, r row) (bool, error) {
+	ctx = tenancy.WithID(ctx, r.tenant)
 	q := `UPDATE web_sessions SET dirty = 0 WHERE tenant_id = $1 AND token = $2 AND rev = $3`
 	if r.state == rowTombstone {
 		q = `DELETE FROM web_sessions WHERE tenant_id = $1 AND token = $2 AND rev = $3`
@@ -223,7 +231,18 @@ func (s *DBStore) settle(ctx context.Context, r row) (bool, error) {
 // dirtyPage returns up to limit unexpired dirty rows of every tenant after
 // the key (tenant, token), in key order.
 func (s *DBStore) dirtyPage(ctx context.Context, tenant, token string, limit int) ([]row, error) {
-	rows, err := s.db.Read().QueryContext(ctx,
+	var out []row
+	ctx = sqldb.AllTenants(ctx)
+	err := s.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.scanDirty(ctx, tx, tenant, token, limit)
+		return err
+	})
+	return out, err
+}
+
+func (s *DBStore) scanDirty(ctx context.Context, tx *sql.Tx, tenant, token string, limit int) ([]row, error) {
+	rows, err := tx.QueryContext(ctx,
 		`SELECT tenant_id, token, data, expiry, rev FROM web_sessions
 		 WHERE dirty = 1 AND expiry > $1 AND (tenant_id, token) > ($2, $3)
 		 ORDER BY tenant_id, token LIMIT $4`,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"net"
@@ -188,7 +189,9 @@ func TestDBStoreCleanup(t *testing.T) {
 			t.Fatalf("cleanup = %d, %v; want 1", n, err)
 		}
 		var left int
-		if err := db.Read().QueryRowContext(ctx, `SELECT count(*) FROM web_sessions`).Scan(&left); err != nil || left != 1 {
+		if err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT count(*) FROM web_sessions`).Scan(&left)
+		}); err != nil || left != 1 {
 			t.Fatalf("rows left = %d, %v; want 1", left, err)
 		}
 		wantFind(t, ctx, s, "long", "l")

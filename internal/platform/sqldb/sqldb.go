@@ -55,6 +55,9 @@ type Options struct {
 	ReadConns int
 	// MaxConns bounds the PostgreSQL pool; zero means 10.
 	MaxConns int
+	// RowSecurity makes PostgreSQL enforce tenant isolation itself (see
+	// rowsecurity.go). Ignored on SQLite.
+	RowSecurity bool
 	// Log receives migration progress; nil discards it.
 	Log *slog.Logger
 }
@@ -69,6 +72,12 @@ type DB struct {
 	// commit batches SQLite write transactions (see groupcommit.go); nil
 	// on PostgreSQL.
 	commit *committer
+	// admin is the configured user's pool, for migrations and policies;
+	// w and r act as AppRole when that user is a superuser (PostgreSQL
+	// with RowSecurity only; else admin is w).
+	admin       *sql.DB
+	rowSecurity bool
+	asAppRole   bool
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -159,19 +168,50 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		}
 	}
 	cfg.RuntimeParams["search_path"] = `"` + opts.Name + `"`
-	db := stdlib.OpenDB(*cfg)
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 10
 	}
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	pool := func(options ...stdlib.OptionOpenDB) *sql.DB {
+		db := stdlib.OpenDB(*cfg, options...)
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db
+	}
+	admin := pool()
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
 		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 	}
-	return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, log: log}, nil
+	d := &DB{name: opts.Name, dialect: Postgres, w: admin, r: admin, admin: admin, log: log, rowSecurity: opts.RowSecurity}
+	if !opts.RowSecurity {
+		return d, nil
+	}
+	super, err := isSuperuser(ctx, admin)
+	if err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("sqldb: read the user's powers: %w", err)
+	}
+	if !super {
+		return d, nil
+	}
+	// A superuser passes through every policy: act as a role that does not.
+	if err := prepareAppRole(ctx, admin, opts.Name); err != nil {
+		admin.Close()
+		return nil, err
+	}
+	app := pool(stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `SET ROLE `+AppRole)
+		return err
+	}))
+	if err := app.PingContext(ctx); err != nil {
+		app.Close()
+		admin.Close()
+		return nil, fmt.Errorf("sqldb: connect to postgres as %s: %w", AppRole, err)
+	}
+	d.w, d.r, d.asAppRole = app, app, true
+	return d, nil
 }
 
 // Name is the service name the database belongs to.
@@ -203,6 +243,9 @@ func (db *DB) Close() error {
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
 	}
+	if db.admin != nil && db.admin != db.w {
+		err = errors.Join(err, db.admin.Close())
+	}
 	return err
 }
 
@@ -232,7 +275,7 @@ func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
 			return err
 		}
 	}
-	return nil
+	return db.enforceRowSecurity(ctx)
 }
 
 func (db *DB) migrate(ctx context.Context, m Migrations) error {
@@ -253,7 +296,11 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider("", db.w, m.FS, opts...)
+	owner := db.w
+	if db.admin != nil {
+		owner = db.admin // tables belong to the configured user
+	}
+	p, err := goose.NewProvider("", owner, m.FS, opts...)
 	if err != nil {
 		return fmt.Errorf("sqldb: load migrations %s: %w", m.Table, err)
 	}
@@ -307,6 +354,9 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	if err = db.scope(ctx, tx); err != nil {
+		return err
+	}
 	if err = fn(tx); err != nil {
 		return err
 	}

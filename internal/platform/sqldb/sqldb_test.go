@@ -4,14 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 var counters = sqldb.Migrations{Table: "test_db_version", FS: fstest.MapFS{
@@ -27,9 +30,19 @@ DROP TABLE counters;
 `)},
 }}
 
+// readInt reads one number in a read transaction of ctx's tenant.
+func readInt(t *testing.T, db *sqldb.DB, ctx context.Context, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := db.ReadTx(ctx, func(tx *sql.Tx) error { return tx.QueryRowContext(ctx, q, args...).Scan(&n) }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestTxCommitsAndRollsBack(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := t.Context()
+		ctx := tenancy.WithID(t.Context(), "t1")
 		if err := db.Tx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ($1, $2, $3)`, "t1", "a", 1)
 			return err
@@ -46,11 +59,7 @@ func TestTxCommitsAndRollsBack(t *testing.T) {
 		if !errors.Is(err, boom) {
 			t.Fatalf("Tx error = %v, want boom", err)
 		}
-		var n int64
-		if err := db.Read().QueryRowContext(ctx, `SELECT n FROM counters WHERE tenant_id = $1 AND name = $2`, "t1", "a").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 {
+		if n := readInt(t, db, ctx, `SELECT n FROM counters WHERE tenant_id = $1 AND name = $2`, "t1", "a"); n != 1 {
 			t.Fatalf("n = %d after rollback, want 1", n)
 		}
 	}, counters)
@@ -58,7 +67,7 @@ func TestTxCommitsAndRollsBack(t *testing.T) {
 
 func TestConstraintErrors(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := t.Context()
+		ctx := tenancy.WithID(t.Context(), "t")
 		insert := func(n int) error {
 			return db.Tx(ctx, func(tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'x', $1)`, n)
@@ -81,7 +90,7 @@ func TestConstraintErrors(t *testing.T) {
 // writers decrement one row with a guarded UPDATE; none may take it below 0.
 func TestConcurrentConditionalDecrement(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := t.Context()
+		ctx := tenancy.WithID(t.Context(), "t")
 		if err := db.Tx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'stock', 10)`)
 			return err
@@ -111,10 +120,7 @@ func TestConcurrentConditionalDecrement(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		var n int64
-		if err := db.Read().QueryRowContext(ctx, `SELECT n FROM counters WHERE name = 'stock'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
+		n := readInt(t, db, ctx, `SELECT n FROM counters WHERE name = 'stock'`)
 		if won != 10 || n != 0 {
 			t.Fatalf("won %d decrements leaving %d; want 10 and 0", won, n)
 		}
@@ -159,7 +165,7 @@ func TestTxRetriesDeadlock(t *testing.T) {
 		t.Skip(sqldbtest.PostgresEnv + " is not set")
 	}
 	db := sqldbtest.Open(t, url, counters)
-	ctx := t.Context()
+	ctx := tenancy.WithID(t.Context(), "t")
 	if err := db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t', 'a', 0), ('t', 'b', 0)`)
 		return err
@@ -200,11 +206,7 @@ func TestTxRetriesDeadlock(t *testing.T) {
 		t.Errorf("attempts x=%d y=%d: no transaction was retried", *x.(*int), *y.(*int))
 	}
 	for _, name := range []string{"a", "b"} {
-		var n int
-		if err := db.Read().QueryRowContext(ctx, `SELECT n FROM counters WHERE name = $1`, name).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 2 {
+		if n := readInt(t, db, ctx, `SELECT n FROM counters WHERE name = $1`, name); n != 2 {
 			t.Errorf("%s = %d, want 2 (each transaction's effect once)", name, n)
 		}
 	}
@@ -276,5 +278,89 @@ func TestKeywordServiceName(t *testing.T) {
 	var schema string
 	if err := db.Read().QueryRowContext(t.Context(), `SELECT table_schema FROM information_schema.tables WHERE table_name = 'keyword_probe'`).Scan(&schema); err != nil || schema != "order" {
 		t.Fatalf("table landed in schema %q (%v), want order", schema, err)
+	}
+}
+
+// TestRowSecurity checks PostgreSQL's second line of tenant isolation:
+// with RowSecurity, a transaction sees and writes only its context's
+// tenant's rows, none without a tenant, all under AllTenants, even for
+// queries that forget the tenant_id condition.
+func TestRowSecurity(t *testing.T) {
+	url := os.Getenv(sqldbtest.PostgresEnv)
+	if url == "" {
+		t.Skip(sqldbtest.PostgresEnv + " is not set")
+	}
+	ctx := context.Background()
+	name := fmt.Sprintf("rls_%d", time.Now().UnixNano()%1_000_000_000)
+	db, err := sqldb.Open(ctx, sqldb.Options{URL: url, Name: name, RowSecurity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		admin, err := sqldb.Open(context.Background(), sqldb.Options{URL: url, Name: name})
+		if err == nil {
+			_, _ = admin.Write().ExecContext(context.Background(), `DROP SCHEMA `+name+` CASCADE`)
+			admin.Close()
+		}
+	})
+	if err := db.Migrate(ctx, counters); err != nil {
+		t.Fatal(err)
+	}
+	acme, globex := tenancy.WithID(ctx, "acme"), tenancy.WithID(ctx, "globex")
+	for _, c := range []context.Context{acme, globex} {
+		tenant, _ := tenancy.ID(c)
+		if err := db.Tx(c, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(c, `INSERT INTO counters (tenant_id, name, n) VALUES ($1, 'a', 1), ($1, 'b', 2)`, tenant)
+			return err
+		}); err != nil {
+			t.Fatalf("insert as %s: %v", tenant, err)
+		}
+	}
+	count := func(c context.Context) (n int) {
+		t.Helper()
+		// No tenant condition: the policy alone decides.
+		if err := db.ReadTx(c, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(c, `SELECT count(*) FROM counters`).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := count(acme); got != 2 {
+		t.Errorf("acme sees %d rows, want its 2", got)
+	}
+	if got := count(ctx); got != 0 {
+		t.Errorf("no tenant sees %d rows, want 0", got)
+	}
+	if got := count(sqldb.AllTenants(ctx)); got != 4 {
+		t.Errorf("all tenants: %d rows, want 4", got)
+	}
+	// Writes are held to the tenant too: acme cannot touch globex's rows
+	// or write rows for it.
+	err = db.Tx(acme, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(acme, `UPDATE counters SET n = n + 10`)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 2 {
+			return fmt.Errorf("updated %d rows, want acme's 2", k)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	err = db.Tx(acme, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(acme, `INSERT INTO counters (tenant_id, name, n) VALUES ('globex', 'z', 1)`)
+		return err
+	})
+	if err == nil {
+		t.Error("acme wrote a row for globex")
+	}
+	// The plain read pool, with no transaction, sees nothing.
+	var n int
+	if err := db.Read().QueryRowContext(ctx, `SELECT count(*) FROM counters`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("read pool without a tenant: %d rows (%v), want 0", n, err)
 	}
 }

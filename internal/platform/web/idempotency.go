@@ -54,6 +54,7 @@ func NewIdempotencyStore(db *sqldb.DB) *IdempotencyStore {
 
 // Purge deletes outcomes older than the TTL.
 func (s *IdempotencyStore) Purge(ctx context.Context) error {
+	ctx = sqldb.AllTenants(ctx) // every tenant's expired outcomes
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, s.now().Add(-s.TTL).UnixMicro())
 		if err != nil {
@@ -103,7 +104,12 @@ func scanOutcome(row *sql.Row) (*outcome, error) {
 // lookup returns the key's outcome (status 0 while in flight), or nil when
 // the key is new. It only reads, so replays and waits take no write lock.
 func (s *IdempotencyStore) lookup(ctx context.Context, tenant, key string) (*outcome, error) {
-	o, err := scanOutcome(s.db.Read().QueryRowContext(ctx, selectOutcome, tenant, key))
+	var o *outcome
+	err := s.db.ReadTx(tenancy.WithID(ctx, tenant), func(tx *sql.Tx) error {
+		var err error
+		o, err = scanOutcome(tx.QueryRowContext(ctx, selectOutcome, tenant, key))
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

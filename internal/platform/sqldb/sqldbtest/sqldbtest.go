@@ -1,7 +1,9 @@
 // Package sqldbtest runs one store test body on every SQL engine: SQLite
 // always, and PostgreSQL when MERCATO_TEST_POSTGRES holds a server URL. Each
 // run gets a database of its own (a temporary SQLite file, or a fresh
-// PostgreSQL schema dropped afterwards), migrated with the given sets.
+// PostgreSQL schema dropped afterwards), migrated with the given sets. On
+// PostgreSQL row-level security is on, as in production: a test reads
+// tenant rows through transactions scoped to a tenant (or AllTenants).
 package sqldbtest
 
 import (
@@ -45,7 +47,7 @@ func Open(t testing.TB, url string, sets ...sqldb.Migrations) *sqldb.DB {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "t_" + hex.EncodeToString(b[:])
-	db, err := sqldb.Open(ctx, sqldb.Options{URL: url, Dir: t.TempDir(), Name: name})
+	db, err := sqldb.Open(ctx, sqldb.Options{URL: url, Dir: t.TempDir(), Name: name, RowSecurity: true})
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
