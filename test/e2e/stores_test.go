@@ -4,10 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mercato/mercato/test/harness"
 )
@@ -274,4 +278,54 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Fatalf("only %d calls checked: is the OpenAPI document complete?", checked)
 	}
 	t.Logf("%d guarded calls checked across %d callers", checked, len(callers))
+}
+
+// TestRowSecurityOnEveryTenantTable runs Mercato on PostgreSQL and checks
+// that every table of every service with a tenant_id column has row-level
+// security forced and the tenant policy (internal/platform/sqldb's
+// TestRowSecurity shows what the policy does).
+func TestRowSecurityOnEveryTenantTable(t *testing.T) {
+	pg := os.Getenv("MERCATO_TEST_POSTGRES")
+	if pg == "" {
+		t.Skip("MERCATO_TEST_POSTGRES is not set")
+	}
+	t.Parallel()
+	dbURL := scratchDatabase(t, pg)
+	p := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-db="+dbURL)
+	p.Stop()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `
+		SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+		       EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = n.nspname AND p.tablename = c.relname AND p.policyname = 'tenant_isolation')
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	tables := 0
+	schemas := map[string]bool{}
+	for rows.Next() {
+		var schema, table string
+		var enabled, forced, policy bool
+		if err := rows.Scan(&schema, &table, &enabled, &forced, &policy); err != nil {
+			t.Fatal(err)
+		}
+		tables++
+		schemas[schema] = true
+		if !enabled || !forced || !policy {
+			t.Errorf("%s.%s: row security enabled %v, forced %v, tenant policy %v", schema, table, enabled, forced, policy)
+		}
+	}
+	if tables < 30 || len(schemas) < 10 {
+		t.Fatalf("only %d tenant tables in %d schemas: did every service migrate?", tables, len(schemas))
+	}
+	t.Logf("%d tenant tables in %d schemas, all under the tenant policy", tables, len(schemas))
 }
