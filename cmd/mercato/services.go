@@ -80,7 +80,12 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if cfg.Redis == "" {
 				cfg.Redis = p.Config.Redis
 			}
-			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"))
+			var opts []identity.Option
+			// The plan's staff limit; without the tenant service, no limits.
+			if hc, base, err := p.HTTPClient("tenant"); err == nil {
+				opts = append(opts, identity.WithPlanLimits(tenantapi.NewClient(base, hc)))
+			}
+			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "staff", staff.Migrations)

@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // Operation IDs, the keys of the access table.
@@ -130,10 +131,14 @@ func (s *Service) Routes(api *web.API) {
 
 	huma.Register(api, pub(huma.Operation{OperationID: opStaffLogin, Method: http.MethodPost, Path: "/api/v1/staff/auth/login", Summary: "Log a staff member in"}), s.staffLoginOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opAcceptInvitation, Method: http.MethodPost, Path: "/api/v1/staff/invitations/accept",
-		Summary: "Accept a staff invitation", DefaultStatus: http.StatusCreated}), s.acceptInvitationOp)
+		Summary: "Accept a staff invitation",
+		Description: "403 plan_limit_reached when the store's active staff fill its plan (the invitation stays open); " +
+			"503 plan_limits_unavailable when the plan cannot be read.", DefaultStatus: http.StatusCreated}), s.acceptInvitationOp)
 
 	huma.Register(api, adm(huma.Operation{OperationID: opInviteStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/invitations",
-		Summary: "Invite a staff member", Description: "Owners and managers; a manager cannot invite an owner. The token is shown once.", DefaultStatus: http.StatusCreated}), s.inviteOp)
+		Summary: "Invite a staff member", Description: "Owners and managers; a manager cannot invite an owner. The token is shown once. " +
+			"An open invitation takes a seat of the plan's staff limit: 403 plan_limit_reached when active staff and open invitations fill it, " +
+			"503 plan_limits_unavailable when the plan cannot be read.", DefaultStatus: http.StatusCreated}), s.inviteOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opListStaff, Method: http.MethodGet, Path: "/api/v1/admin/staff", Summary: "List staff"}), s.listStaffOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opChangeRole, Method: http.MethodPatch, Path: "/api/v1/admin/staff/{id}",
 		Summary: "Change a staff member's role", Description: "Owners only; the last active owner cannot be demoted."}), s.changeRoleOp)
@@ -554,7 +559,13 @@ func (s *Service) problem(err error) error {
 		}
 		return web.Error(http.StatusUnprocessableEntity, code, ve.Err.Error(), fields...)
 	}
+	var le *tenantapi.LimitError
+	if errors.As(err, &le) {
+		return web.Error(le.Status(), tenantapi.LimitCode, le.Error()+"; deactivate staff or upgrade the plan")
+	}
 	switch {
+	case errors.Is(err, ErrLimitsUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "plan_limits_unavailable", "the store's plan limits cannot be read right now; nothing was written, retry shortly")
 	case errors.Is(err, ErrInvalidCredentials):
 		return web.Error(http.StatusUnauthorized, "invalid_credentials", "wrong email or password")
 	case errors.Is(err, ErrRefreshTokenReused):

@@ -13,6 +13,13 @@
 // Changes other services must learn of (identity.customer_registered.v1,
 // identity.password_reset_requested.v1, identity.staff_*.v1) go to the
 // outbox in the transaction of the change.
+//
+// With the tenant service's plan limits (WithPlanLimits), a store cannot
+// have more staff accounts (owner included) than its plan allows: inviting
+// one more while active staff and open invitations fill the plan, or
+// accepting an invitation with active staff filling it, is refused with a
+// *tenantapi.LimitError. Deactivated staff and expired or accepted
+// invitations free their seat; the owner created at signup is never refused.
 package identity
 
 import (
@@ -32,6 +39,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 //go:embed migrations/*.sql
@@ -73,7 +81,26 @@ var (
 	// ErrSessionUnavailable means web sessions can be neither read nor
 	// written: Redis and the database both fail.
 	ErrSessionUnavailable = errors.New("identity: web sessions unavailable")
+	// ErrLimitsUnavailable means the store's plan limits cannot be read, so
+	// a write that adds staff is refused rather than let past the limit.
+	ErrLimitsUnavailable = errors.New("identity: plan limits unavailable")
 )
+
+// PlanLimits is what identity needs of the tenant service
+// (tenantapi.Client): the plan limits of the store in ctx.
+type PlanLimits interface {
+	Limits(ctx context.Context) (tenantapi.Limits, error)
+}
+
+// Option changes how New builds the service.
+type Option func(*Service)
+
+// WithPlanLimits makes identity keep each store within its plan's staff
+// limit, read from l before every invitation and acceptance. Without it
+// (tests, identity deployed alone) there are no limits.
+func WithPlanLimits(l PlanLimits) Option {
+	return func(s *Service) { s.limits = l }
+}
 
 // Config tunes the identity service. The zero value takes the defaults.
 type Config struct {
@@ -233,6 +260,7 @@ type Service struct {
 	log          *slog.Logger
 	now          func() time.Time
 	newID        func() string
+	limits       PlanLimits // nil: no plan limits
 
 	closeOnce sync.Once
 	closeErr  error
@@ -243,7 +271,8 @@ type Service struct {
 // after each write that added events; nil is fine (tests). Signing keys are
 // loaded (and the first one created) by Start. Neither Redis (sessions,
 // throttle) is contacted: one that is down is an outage like any other.
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+// opts add what identity may use of other services (WithPlanLimits).
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -275,6 +304,9 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 		events:    events, sessions: sm, sessionStore: fo, log: log, now: time.Now, newID: newID,
 	}
 	s.keys = newKeyRing(st, cfg.AccessTTL, func() time.Time { return s.now() })
+	for _, o := range opts {
+		o(s)
+	}
 	return s, nil
 }
 

@@ -25,7 +25,9 @@ func isOwner(actor auth.Principal) bool {
 
 // Invite creates a staff invitation with a role and announces it
 // (identity.staff_invited.v1, with the raw token for the email). The raw
-// token is returned once; only its hash is stored.
+// token is returned once; only its hash is stored. Under a plan limit the
+// invitation takes a seat (see limits.go): a *tenantapi.LimitError when
+// none is left.
 func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identityapi.InvitationCreate) (identityapi.Invitation, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -45,6 +47,10 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 	if role == auth.RoleOwner && !isOwner(actor) {
 		return identityapi.Invitation{}, fmt.Errorf("%w: only an owner can invite an owner", ErrForbidden)
 	}
+	limits, err := s.planLimits(ctx)
+	if err != nil {
+		return identityapi.Invitation{}, fmt.Errorf("invite staff: %w", err)
+	}
 	raw := newSecret()
 	now := s.now()
 	inv := identityapi.Invitation{ID: s.newID(), Email: email, Role: in.Role, Name: in.Name, Token: raw, ExpiresAt: now.Add(s.cfg.InviteTTL).UTC()}
@@ -55,6 +61,9 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("load staff: %w", err)
+		}
+		if err := s.roomForStaff(ctx, q, tenant, limits, now, true); err != nil {
+			return err
 		}
 		if err := q.InsertInvitation(ctx, identitydb.InsertInvitationParams{TenantID: tenant, ID: inv.ID, TokenHash: tokenHash(raw),
 			Email: email, Name: in.Name, Role: in.Role, InvitedBy: actor.Subject, ExpiresAt: micros(inv.ExpiresAt), CreatedAt: micros(now)}); err != nil {
@@ -70,7 +79,10 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 }
 
 // AcceptInvitation creates the invited staff account with the invitation's
-// email and role, uses the invitation up and signs the new member in.
+// email and role, uses the invitation up and signs the new member in. Under
+// a plan limit it fails with a *tenantapi.LimitError when the active staff
+// already fill the plan: rare, since the invitation held a seat, but the
+// plan may have shrunk since, or the invitation predate the limit.
 func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.InvitationAccept) (identityapi.StaffSession, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -90,6 +102,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.Invitatio
 	if err := s.checkNewPassword("password", in.Password, inv.Email); err != nil {
 		return identityapi.StaffSession{}, err
 	}
+	limits, err := s.planLimits(ctx)
+	if err != nil {
+		return identityapi.StaffSession{}, fmt.Errorf("accept invitation: %w", err)
+	}
 	pw := hashPassword(in.Password, s.cfg.Argon2)
 	var out identityapi.StaffSession
 	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
@@ -97,6 +113,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.Invitatio
 		inv, err := q.UseInvitation(ctx, identitydb.UseInvitationParams{Now: nullMicros(now), TenantID: tenant, TokenHash: hash})
 		if err != nil {
 			return noRows(err, ErrInvalidInvitation, "use invitation")
+		}
+		// A refusal rolls the use back: the invitation stays open, to be
+		// accepted once a seat is free.
+		if err := s.roomForStaff(ctx, q, tenant, limits, now, false); err != nil {
+			return err
 		}
 		m, err := s.insertStaff(ctx, q, tenant, inv.Email, in.Name, auth.Role(inv.Role), pw)
 		if err != nil {

@@ -21,12 +21,17 @@ type store struct {
 	id, host, owner string
 }
 
-func signup(t *testing.T, p *harness.Proc, subdomain string) store {
+// signup opens a store on the free plan, or on plan when given.
+func signup(t *testing.T, p *harness.Proc, subdomain string, plan ...string) store {
 	t.Helper()
-	r := p.Call("POST", "/api/v1/tenants", map[string]any{
+	body := map[string]any{
 		"store_name": subdomain + " <b>shop</b>", "subdomain": subdomain,
 		"email": "owner@" + subdomain + ".test", "password": "correct horse battery staple",
-	}, map[string]string{"Idempotency-Key": "signup-" + subdomain})
+	}
+	if len(plan) > 0 {
+		body["plan"] = plan[0]
+	}
+	r := p.Call("POST", "/api/v1/tenants", body, map[string]string{"Idempotency-Key": "signup-" + subdomain})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("signup %s: %d %s", subdomain, r.Status, r.Body)
 	}
@@ -176,7 +181,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	s := openShop(t, nil)
 	p := s.p
-	st := signup(t, p, "matrix")
+	// Four staff accounts: more than the free plan's two seats.
+	st := signup(t, p, "matrix", "pro")
 
 	callers := map[string]string{"owner": st.owner}
 	for _, role := range []string{"manager", "staff", "support"} {

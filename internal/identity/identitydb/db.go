@@ -30,8 +30,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countActiveOwnersStmt, err = db.PrepareContext(ctx, countActiveOwners); err != nil {
 		return nil, fmt.Errorf("error preparing query CountActiveOwners: %w", err)
 	}
+	if q.countActiveStaffStmt, err = db.PrepareContext(ctx, countActiveStaff); err != nil {
+		return nil, fmt.Errorf("error preparing query CountActiveStaff: %w", err)
+	}
 	if q.countAddressesStmt, err = db.PrepareContext(ctx, countAddresses); err != nil {
 		return nil, fmt.Errorf("error preparing query CountAddresses: %w", err)
+	}
+	if q.countOpenInvitationsStmt, err = db.PrepareContext(ctx, countOpenInvitations); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOpenInvitations: %w", err)
 	}
 	if q.deleteAddressStmt, err = db.PrepareContext(ctx, deleteAddress); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteAddress: %w", err)
@@ -95,6 +101,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.lockStaffGuardStmt, err = db.PrepareContext(ctx, lockStaffGuard); err != nil {
 		return nil, fmt.Errorf("error preparing query LockStaffGuard: %w", err)
+	}
+	if q.lockStaffQuotaStmt, err = db.PrepareContext(ctx, lockStaffQuota); err != nil {
+		return nil, fmt.Errorf("error preparing query LockStaffQuota: %w", err)
 	}
 	if q.ownerExistsStmt, err = db.PrepareContext(ctx, ownerExists); err != nil {
 		return nil, fmt.Errorf("error preparing query OwnerExists: %w", err)
@@ -162,9 +171,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countActiveOwnersStmt: %w", cerr)
 		}
 	}
+	if q.countActiveStaffStmt != nil {
+		if cerr := q.countActiveStaffStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countActiveStaffStmt: %w", cerr)
+		}
+	}
 	if q.countAddressesStmt != nil {
 		if cerr := q.countAddressesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countAddressesStmt: %w", cerr)
+		}
+	}
+	if q.countOpenInvitationsStmt != nil {
+		if cerr := q.countOpenInvitationsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOpenInvitationsStmt: %w", cerr)
 		}
 	}
 	if q.deleteAddressStmt != nil {
@@ -270,6 +289,11 @@ func (q *Queries) Close() error {
 	if q.lockStaffGuardStmt != nil {
 		if cerr := q.lockStaffGuardStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockStaffGuardStmt: %w", cerr)
+		}
+	}
+	if q.lockStaffQuotaStmt != nil {
+		if cerr := q.lockStaffQuotaStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockStaffQuotaStmt: %w", cerr)
 		}
 	}
 	if q.ownerExistsStmt != nil {
@@ -398,7 +422,9 @@ type Queries struct {
 	tx                         *sql.Tx
 	clearDefaultAddressStmt    *sql.Stmt
 	countActiveOwnersStmt      *sql.Stmt
+	countActiveStaffStmt       *sql.Stmt
 	countAddressesStmt         *sql.Stmt
+	countOpenInvitationsStmt   *sql.Stmt
 	deleteAddressStmt          *sql.Stmt
 	expireCustomerResetsStmt   *sql.Stmt
 	getAddressStmt             *sql.Stmt
@@ -420,6 +446,7 @@ type Queries struct {
 	listSigningKeysStmt        *sql.Stmt
 	listStaffStmt              *sql.Stmt
 	lockStaffGuardStmt         *sql.Stmt
+	lockStaffQuotaStmt         *sql.Stmt
 	ownerExistsStmt            *sql.Stmt
 	prunePasswordResetsStmt    *sql.Stmt
 	pruneRefreshTokensStmt     *sql.Stmt
@@ -445,7 +472,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                         tx,
 		clearDefaultAddressStmt:    q.clearDefaultAddressStmt,
 		countActiveOwnersStmt:      q.countActiveOwnersStmt,
+		countActiveStaffStmt:       q.countActiveStaffStmt,
 		countAddressesStmt:         q.countAddressesStmt,
+		countOpenInvitationsStmt:   q.countOpenInvitationsStmt,
 		deleteAddressStmt:          q.deleteAddressStmt,
 		expireCustomerResetsStmt:   q.expireCustomerResetsStmt,
 		getAddressStmt:             q.getAddressStmt,
@@ -467,6 +496,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listSigningKeysStmt:        q.listSigningKeysStmt,
 		listStaffStmt:              q.listStaffStmt,
 		lockStaffGuardStmt:         q.lockStaffGuardStmt,
+		lockStaffQuotaStmt:         q.lockStaffQuotaStmt,
 		ownerExistsStmt:            q.ownerExistsStmt,
 		prunePasswordResetsStmt:    q.prunePasswordResetsStmt,
 		pruneRefreshTokensStmt:     q.pruneRefreshTokensStmt,

@@ -96,3 +96,8 @@ type StaffGuard struct {
 	TenantID string
 	Version  int64
 }
+
+type StaffQuotaLock struct {
+	TenantID  string
+	TouchedAt int64
+}

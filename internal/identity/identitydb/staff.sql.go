@@ -22,6 +22,38 @@ func (q *Queries) CountActiveOwners(ctx context.Context, tenantID string) (int64
 	return count, err
 }
 
+const countActiveStaff = `-- name: CountActiveStaff :one
+SELECT COUNT(*) FROM staff
+WHERE tenant_id = $1 AND status = 'active'
+`
+
+// The staff accounts a plan limit counts: active ones, owners included.
+func (q *Queries) CountActiveStaff(ctx context.Context, tenantID string) (int64, error) {
+	row := q.queryRow(ctx, q.countActiveStaffStmt, countActiveStaff, tenantID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const countOpenInvitations = `-- name: CountOpenInvitations :one
+SELECT COUNT(*) FROM invitations
+WHERE tenant_id = $1 AND accepted_at IS NULL AND expires_at > $2
+`
+
+type CountOpenInvitationsParams struct {
+	TenantID string
+	Now      int64
+}
+
+// Invitations that may still become staff accounts: neither accepted nor
+// expired.
+func (q *Queries) CountOpenInvitations(ctx context.Context, arg CountOpenInvitationsParams) (int64, error) {
+	row := q.queryRow(ctx, q.countOpenInvitationsStmt, countOpenInvitations, arg.TenantID, arg.Now)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const getInvitationByToken = `-- name: GetInvitationByToken :one
 SELECT tenant_id, id, token_hash, email, name, role, invited_by, expires_at, accepted_at, created_at FROM invitations
 WHERE tenant_id = $1 AND token_hash = $2
@@ -218,6 +250,25 @@ ON CONFLICT (tenant_id) DO UPDATE SET version = staff_guard.version + 1
 // the migration).
 func (q *Queries) LockStaffGuard(ctx context.Context, tenantID string) error {
 	_, err := q.exec(ctx, q.lockStaffGuardStmt, lockStaffGuard, tenantID)
+	return err
+}
+
+const lockStaffQuota = `-- name: LockStaffQuota :exec
+INSERT INTO staff_quota_locks (tenant_id, touched_at)
+VALUES ($1, $2)
+ON CONFLICT (tenant_id) DO UPDATE SET touched_at = excluded.touched_at
+`
+
+type LockStaffQuotaParams struct {
+	TenantID  string
+	TouchedAt int64
+}
+
+// Serialises the invitations and acceptances of one store under a plan
+// limit: the upsert locks the store's row until the transaction ends (see
+// migration 0002).
+func (q *Queries) LockStaffQuota(ctx context.Context, arg LockStaffQuotaParams) error {
+	_, err := q.exec(ctx, q.lockStaffQuotaStmt, lockStaffQuota, arg.TenantID, arg.TouchedAt)
 	return err
 }
 

@@ -58,3 +58,22 @@ RETURNING *;
 -- name: GetInvitationByToken :one
 SELECT * FROM invitations
 WHERE tenant_id = sqlc.arg(tenant_id) AND token_hash = sqlc.arg(token_hash);
+
+-- name: LockStaffQuota :exec
+-- Serialises the invitations and acceptances of one store under a plan
+-- limit: the upsert locks the store's row until the transaction ends (see
+-- migration 0002).
+INSERT INTO staff_quota_locks (tenant_id, touched_at)
+VALUES (sqlc.arg(tenant_id), sqlc.arg(touched_at))
+ON CONFLICT (tenant_id) DO UPDATE SET touched_at = excluded.touched_at;
+
+-- name: CountActiveStaff :one
+-- The staff accounts a plan limit counts: active ones, owners included.
+SELECT COUNT(*) FROM staff
+WHERE tenant_id = sqlc.arg(tenant_id) AND status = 'active';
+
+-- name: CountOpenInvitations :one
+-- Invitations that may still become staff accounts: neither accepted nor
+-- expired.
+SELECT COUNT(*) FROM invitations
+WHERE tenant_id = sqlc.arg(tenant_id) AND accepted_at IS NULL AND expires_at > sqlc.arg(now);

@@ -1,0 +1,65 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mercato/mercato/internal/identity/identitydb"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+)
+
+// The plan's staff limit counts staff accounts, owner included. A seat is
+// taken by an active account or by an open invitation (one that may still
+// become an account); a deactivated account, an accepted invitation (now
+// an account) and an expired one take none. Inviting needs a seat beyond
+// accounts and open invitations; accepting needs one beyond accounts only,
+// since its invitation held it. Signup's owner (CreateOwner) is never
+// refused: a store without an owner is of no use to anyone.
+
+// planLimits reads the plan limits of the store in ctx; nil without a
+// limits client, or on a plan without a staff limit. It runs before the
+// write transaction: a network call does not belong inside one.
+func (s *Service) planLimits(ctx context.Context) (*tenantapi.Limits, error) {
+	if s.limits == nil {
+		return nil, nil
+	}
+	l, err := s.limits.Limits(ctx)
+	if err != nil {
+		// Refused rather than let through: a limit that holds only while
+		// the tenant service answers is no limit.
+		return nil, fmt.Errorf("%w: %w", ErrLimitsUnavailable, err)
+	}
+	if l.Of(tenantapi.ResourceStaff) == tenantapi.Unlimited {
+		return nil, nil
+	}
+	return &l, nil
+}
+
+// roomForStaff checks, in the write transaction, that the store may have
+// one more staff account under limits (nil: no limit), counting its open
+// invitations too when invitations is set. The lock row makes concurrent
+// invitations and acceptances of one store take turns, so the counts are
+// not stale by the time the row is inserted. It takes the quota lock before
+// the staff guard (insertStaff, for owners); nothing takes them the other
+// way round, so the two cannot deadlock.
+func (s *Service) roomForStaff(ctx context.Context, q *identitydb.Queries, tenant string, limits *tenantapi.Limits, now time.Time, invitations bool) error {
+	if limits == nil {
+		return nil
+	}
+	if err := q.LockStaffQuota(ctx, identitydb.LockStaffQuotaParams{TenantID: tenant, TouchedAt: micros(now)}); err != nil {
+		return fmt.Errorf("lock staff quota: %w", err)
+	}
+	n, err := q.CountActiveStaff(ctx, tenant)
+	if err != nil {
+		return fmt.Errorf("count staff: %w", err)
+	}
+	if invitations {
+		open, err := q.CountOpenInvitations(ctx, identitydb.CountOpenInvitationsParams{TenantID: tenant, Now: micros(now)})
+		if err != nil {
+			return fmt.Errorf("count invitations: %w", err)
+		}
+		n += open
+	}
+	return tenantapi.CheckLimit(*limits, tenantapi.ResourceStaff, n)
+}
