@@ -89,6 +89,13 @@ func (s *Service) Routes(api *web.API) {
 		op.Tags = []string{"identity"}
 		return web.Public(op)
 	}
+	// The customer's own operations: the platform refuses anyone else
+	// before the body is read (GET /api/v1/me stays public: it also takes
+	// the web session cookie, which the handler reads).
+	cust := func(op huma.Operation) huma.Operation {
+		op.Tags = []string{"identity"}
+		return web.Customers(op)
+	}
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"identity admin"}
 		return web.Roles(op, roles(op.OperationID)...)
@@ -119,14 +126,14 @@ func (s *Service) Routes(api *web.API) {
 
 	huma.Register(api, pub(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer",
 		Description: "With a customer access token, or the web session cookie of POST /api/v1/auth/session (whose idle expiry it carries forward)."}), s.getMeOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile"}), s.updateMeOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
+	huma.Register(api, cust(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile"}), s.updateMeOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
 		Summary: "Change the signed-in customer's password", Description: "Revokes every session of the account and returns a new one."}), s.changePasswordOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opListAddresses, Method: http.MethodGet, Path: "/api/v1/me/addresses", Summary: "The signed-in customer's addresses"}), s.listAddressesOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opAddAddress, Method: http.MethodPost, Path: "/api/v1/me/addresses",
+	huma.Register(api, cust(huma.Operation{OperationID: opListAddresses, Method: http.MethodGet, Path: "/api/v1/me/addresses", Summary: "The signed-in customer's addresses"}), s.listAddressesOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opAddAddress, Method: http.MethodPost, Path: "/api/v1/me/addresses",
 		Summary: "Add an address", DefaultStatus: http.StatusCreated}), s.addAddressOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opUpdateAddress, Method: http.MethodPatch, Path: "/api/v1/me/addresses/{id}", Summary: "Update an address"}), s.updateAddressOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opDeleteAddress, Method: http.MethodDelete, Path: "/api/v1/me/addresses/{id}",
+	huma.Register(api, cust(huma.Operation{OperationID: opUpdateAddress, Method: http.MethodPatch, Path: "/api/v1/me/addresses/{id}", Summary: "Update an address"}), s.updateAddressOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opDeleteAddress, Method: http.MethodDelete, Path: "/api/v1/me/addresses/{id}",
 		Summary: "Delete an address", DefaultStatus: http.StatusNoContent}), s.deleteAddressOp)
 
 	huma.Register(api, pub(huma.Operation{OperationID: opStaffLogin, Method: http.MethodPost, Path: "/api/v1/staff/auth/login", Summary: "Log a staff member in"}), s.staffLoginOp)

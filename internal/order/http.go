@@ -78,7 +78,8 @@ func (s *Service) Routes(api *web.API) {
 		OperationID: "request-return", Method: http.MethodPost, Path: "/api/v1/orders/{id}/returns", DefaultStatus: http.StatusCreated,
 		Summary: "Ask to return lines of a shipped order (with the order token, or as its customer)",
 	}), s.requestReturn)
-	huma.Register(api, pub(huma.Operation{
+	huma.Register(api, web.Customers(huma.Operation{
+		Tags:        []string{"orders"},
 		OperationID: "list-my-orders", Method: http.MethodGet, Path: "/api/v1/me/orders",
 		Summary: "The signed-in customer's orders, newest first",
 		Description: "Needs a customer's access token (401 without credentials, 403 for any other kind of caller). " +

@@ -172,11 +172,12 @@ func TestTwoStores(t *testing.T) {
 	}
 }
 
-// TestAuthorizationMatrix calls every guarded operation of the API (read
-// from /openapi.json with the roles it documents) as every kind of caller
-// of one store, and checks the platform lets in exactly those the
-// operation names: anonymous callers get 401, others not allowed 403, and
-// the allowed ones anything but 401 or 403.
+// TestAuthorizationMatrix calls every operation of the API (read from
+// /openapi.json with the roles it documents) as every kind of caller of one
+// store. Guarded operations let in exactly the roles they name: anonymous
+// callers get 401, others not allowed 403, the allowed ones anything but
+// 401 or 403. Public operations let everyone in, but for the signed-in
+// customer's own operations (/api/v1/me…), which need a customer.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	s := openShop(t, nil)
@@ -243,7 +244,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, path := range paths {
 		for method, op := range doc.Paths[path] {
 			if len(op.Security) == 0 {
-				continue // public
+				checked += checkPublic(t, p, st, path, method, op.OperationID, callers)
+				continue
 			}
 			roles := op.Roles
 			if roles == nil {
@@ -334,4 +336,42 @@ func TestRowSecurityOnEveryTenantTable(t *testing.T) {
 		t.Fatalf("only %d tenant tables in %d schemas: did every service migrate?", tables, len(schemas))
 	}
 	t.Logf("%d tenant tables in %d schemas, all under the tenant policy", tables, len(schemas))
+}
+
+// checkPublic calls a public operation as every caller and returns how many
+// calls it checked.
+func checkPublic(t *testing.T, p *harness.Proc, st store, path, method, opID string, callers map[string]string) int {
+	t.Helper()
+	url := path
+	for strings.Contains(url, "{") {
+		i, j := strings.Index(url, "{"), strings.Index(url, "}")
+		url = url[:i] + "0000" + url[j+1:]
+	}
+	var body any
+	if method != "get" && method != "delete" {
+		body = map[string]any{}
+	}
+	customerOnly := strings.HasPrefix(path, "/api/v1/me")
+	n := 0
+	for caller, tok := range callers {
+		if strings.HasPrefix(path, "/api/v1/auth/session") && method == "delete" {
+			continue // signing out is for everyone; it would end nothing here
+		}
+		res := p.Call(strings.ToUpper(method), url, body, st.as(tok))
+		var pr problem
+		_ = json.Unmarshal(res.Body, &pr)
+		refused := res.Status == http.StatusUnauthorized || (res.Status == http.StatusForbidden && pr.Code == "forbidden")
+		switch {
+		case customerOnly && caller == "customer" && refused:
+			t.Errorf("%s %s (%s) as the customer: %d %s", method, path, opID, res.Status, res.Body)
+		case customerOnly && caller == "anonymous" && res.Status != http.StatusUnauthorized:
+			t.Errorf("%s %s (%s) as anonymous: %d, want 401", method, path, opID, res.Status)
+		case customerOnly && caller != "customer" && caller != "anonymous" && !refused:
+			t.Errorf("%s %s (%s) as %s: %d %s, want 401 or 403: only customers have a /me", method, path, opID, caller, res.Status, res.Body)
+		case !customerOnly && refused:
+			t.Errorf("%s %s (%s) is public but refused %s: %d %s", method, path, opID, caller, res.Status, res.Body)
+		}
+		n++
+	}
+	return n
 }

@@ -38,6 +38,22 @@ const RolesExtension = "x-mercato-roles"
 // roles (managing the keys themselves: a leaked key must not make more).
 const NoAPIKeysExtension = "x-mercato-no-api-keys"
 
+// CustomersExtension marks an operation of the signed-in customer's own
+// (/api/v1/me…): only a customer of the store may call it.
+const CustomersExtension = "x-mercato-customers"
+
+// Customers marks op as one for signed-in customers only: anonymous callers
+// get 401 and every other kind of caller 403, before the request is
+// validated.
+func Customers(op huma.Operation) huma.Operation {
+	op = Public(op)
+	if op.Extensions == nil {
+		op.Extensions = map[string]any{}
+	}
+	op.Extensions[CustomersExtension] = true
+	return op
+}
+
 // NoAPIKeys marks op as closed to API keys.
 func NoAPIKeys(op huma.Operation) huma.Operation {
 	if op.Extensions == nil {
@@ -173,6 +189,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // authorize enforces the roles of operations marked Admin or Roles.
 func (s *Server) authorize(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
+		if only, _ := ctx.Operation().Extensions[CustomersExtension].(bool); only {
+			switch p, ok := auth.From(ctx.Context()); {
+			case !ok:
+				ctx.SetHeader("WWW-Authenticate", `Bearer realm="mercato"`)
+				_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, "sign in as a customer of this store")
+			case p.Kind != auth.KindCustomer:
+				_ = huma.WriteErr(api, ctx, http.StatusForbidden, "only customers have this")
+			default:
+				next(ctx)
+			}
+			return
+		}
 		roles, guarded := OperationRoles(ctx.Operation())
 		if !guarded {
 			next(ctx)

@@ -119,6 +119,7 @@ func TestAuthorization(t *testing.T) {
 		huma.Register(api, web.Admin(huma.Operation{OperationID: "admin", Method: http.MethodGet, Path: "/api/v1/admin/default"}), handler)
 		huma.Register(api, web.Roles(huma.Operation{OperationID: "owner-only", Method: http.MethodGet, Path: "/api/v1/admin/owner"}, auth.RoleOwner), handler)
 		huma.Register(api, web.Roles(huma.Operation{OperationID: "support", Method: http.MethodGet, Path: "/api/v1/admin/support"}, auth.RoleOwner, auth.RoleManager, auth.RoleSupport), handler)
+		huma.Register(api, web.Customers(huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me/thing"}), handler)
 	})
 	staff := func(r auth.Role) string {
 		return webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "s-" + string(r), Kind: auth.KindStaff, Role: r})
@@ -137,6 +138,7 @@ func TestAuthorization(t *testing.T) {
 		"/api/v1/public":        {"anonymous": 204, "customer": 204, "support": 204, "staff": 204, "manager": 204, "owner": 204, "admin": 204, "acme's owner (another store)": 401},
 		"/api/v1/admin/default": {"anonymous": 401, "customer": 403, "support": 403, "staff": 204, "manager": 204, "owner": 204, "admin": 204, "acme's owner (another store)": 401},
 		"/api/v1/admin/owner":   {"anonymous": 401, "customer": 403, "support": 403, "staff": 403, "manager": 403, "owner": 204, "admin": 204, "acme's owner (another store)": 401},
+		"/api/v1/me/thing":      {"anonymous": 401, "customer": 204, "support": 403, "staff": 403, "manager": 403, "owner": 403, "admin": 403, "acme's owner (another store)": 401},
 		"/api/v1/admin/support": {"anonymous": 401, "customer": 403, "support": 204, "staff": 403, "manager": 204, "owner": 204, "admin": 204, "acme's owner (another store)": 401},
 	}
 	for path, byCaller := range want {
