@@ -183,8 +183,12 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	rec.tenant, rec.key, rec.requestHash, rec.tokenHash = tenant, key, hash, tokenHash
 	if err := s.store.insert(ctx, rec); err != nil {
 		if sqldb.IsUniqueViolation(err) {
-			// A concurrent request with the same key inserted first.
+			// A concurrent request with the same key inserted first, or
+			// another live order has this cart (orders_live_cart).
 			prior, err := s.store.byKey(ctx, tenant, key)
+			if errors.Is(err, ErrNotFound) {
+				return orderapi.Order{}, ErrCartCheckedOut
+			}
 			if err != nil {
 				return orderapi.Order{}, err
 			}

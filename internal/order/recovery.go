@@ -66,9 +66,12 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return done, nil
 		}
-		// Found across tenants; worked on as the order's tenant.
+		// Found across tenants; worked on as the order's tenant. The claim
+		// renews the lease from now, not from the start of the pass, which
+		// may have spent long on the orders before this one.
 		tctx := tenancy.WithID(ctx, row.TenantID)
-		ok, err := s.store.claim(tctx, row, now, before)
+		claimed := s.now()
+		ok, err := s.store.claim(tctx, row, claimed, claimed.Add(-s.cfg.SagaLease))
 		if err != nil {
 			return done, err
 		}

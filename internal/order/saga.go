@@ -180,6 +180,11 @@ func (s *Service) confirm(ctx context.Context, rec record) (record, error) {
 // checkout error for it. When a compensation fails the order is left as it
 // is for recovery, which retries them all once the lease runs out.
 func (s *Service) fail(ctx context.Context, rec record, u undo, reason, detail string, cause error) (record, error) {
+	// Compensations and the cancel run on a context of their own: the
+	// step that failed may have used up the saga's time (a provider
+	// timeout), and undoing must not fail for that.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), compensationTimeout)
+	defer cancel()
 	if reason == orderapi.ReasonInterrupted {
 		s.log.WarnContext(ctx, "checkout step failed", "tenant", rec.tenant, "order_id", rec.ID, "status", rec.Status, "err", cause)
 	}
@@ -197,6 +202,10 @@ func (s *Service) fail(ctx context.Context, rec record, u undo, reason, detail s
 	}
 	return record{}, cancelError(reason, detail)
 }
+
+// compensationTimeout bounds the compensations and cancel of a failed
+// checkout; what does not finish in it is left to recovery.
+const compensationTimeout = 15 * time.Second
 
 // compensate runs the compensations u asks for, all of them even when one
 // fails.

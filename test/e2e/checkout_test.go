@@ -656,3 +656,52 @@ func TestOrderLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestOneOrderPerCart checks out one cart from two tabs at once, with two
+// different Idempotency-Keys: one order, one charge; the other is told the
+// cart is checked out.
+func TestOneOrderPerCart(t *testing.T) {
+	t.Parallel()
+	for name, flags := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := openShop(t, flags(t))
+			sku := s.newSKU(10)
+			for round := range 5 {
+				r := s.p.Call("POST", "/api/v1/carts", map[string]any{"items": []map[string]any{{"sku": sku, "quantity": 1}}}, nil)
+				var cart struct {
+					ID string `json:"id"`
+				}
+				r.JSON(t, &cart)
+				email := fmt.Sprintf("tabs%d-%s@example.com", round, strings.ToLower(randomHex(3)))
+				body := checkoutBody(email, "tok_visa", nil)
+				delete(body, "items")
+				body["cart_id"] = cart.ID
+				statuses := make([]int, 2)
+				var wg sync.WaitGroup
+				for i := range statuses {
+					wg.Go(func() { statuses[i] = s.checkout(body, "").Status })
+				}
+				wg.Wait()
+				created, refused := 0, 0
+				for _, st := range statuses {
+					switch st {
+					case http.StatusCreated:
+						created++
+					case http.StatusConflict:
+						refused++
+					}
+				}
+				if created != 1 || refused != 1 {
+					t.Fatalf("round %d: statuses %v, want one 201 and one 409", round, statuses)
+				}
+				if n := len(s.ordersOf(email)); n != 1 {
+					t.Fatalf("round %d: %d orders for one cart", round, n)
+				}
+			}
+			if l := s.stock(sku); l.OnHand != 5 || l.Reserved != 0 {
+				t.Errorf("stock %+v, want 5 sold once each", l)
+			}
+		})
+	}
+}
