@@ -219,8 +219,25 @@ func (t localTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.p.web == nil {
 		return nil, errors.New("in-process transport: the HTTP server is not built yet")
 	}
+	// Serve on a context of its own: it keeps the caller's cancellation,
+	// deadline and trace, but nothing else of the caller's request (its
+	// principal, its tenant, a cross-tenant marker) reaches the request
+	// served.
+	ctx, cancel := context.WithCancel(trace.ContextWithSpanContext(context.Background(), trace.SpanContextFromContext(req.Context())))
+	defer cancel()
+	stop := context.AfterFunc(req.Context(), cancel)
+	defer stop()
+	if dl, ok := req.Context().Deadline(); ok {
+		var cancelDL context.CancelFunc
+		ctx, cancelDL = context.WithDeadline(ctx, dl)
+		defer cancelDL()
+	}
+	inner := req.Clone(ctx)
+	if inner.Body == nil {
+		inner.Body = http.NoBody
+	}
 	rec := httptest.NewRecorder()
-	t.p.web.Handler().ServeHTTP(rec, req)
+	t.p.web.Handler().ServeHTTP(rec, inner)
 	resp := rec.Result()
 	resp.Request = req
 	return resp, nil

@@ -109,7 +109,9 @@ const (
 // Config tunes the order service. The zero value takes the defaults.
 type Config struct {
 	// SagaLease is how long an unfinished order may go untouched before
-	// recovery takes it over: longer than any healthy saga step.
+	// recovery takes it over: longer than any healthy saga step, and than
+	// SagaTimeout plus the compensations' own 15 s, so recovery never
+	// works on an order a live checkout is still finishing.
 	SagaLease time.Duration
 	// RecoveryInterval is how often Run looks for unfinished orders.
 	RecoveryInterval time.Duration
@@ -129,7 +131,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultSagaLease        = 30 * time.Second
+	DefaultSagaLease        = 60 * time.Second
 	DefaultRecoveryInterval = 5 * time.Second
 	DefaultReservationTTL   = 15 * time.Minute
 	DefaultSagaTimeout      = 20 * time.Second

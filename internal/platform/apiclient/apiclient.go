@@ -91,7 +91,10 @@ func New(service, base string, hc *http.Client) *Client {
 		},
 		// Only failures of the service itself count: a 4xx answer is the
 		// service working as it should.
-		IsSuccessful: func(err error) bool { return err == nil || !unhealthy(err) },
+		IsSuccessful: func(err error) bool {
+			// A caller that gave up says nothing about the service.
+			return err == nil || !unhealthy(err) || errors.Is(err, context.Canceled)
+		},
 	})
 	return c
 }
@@ -161,6 +164,13 @@ func (c *Client) once(ctx context.Context, tenant string, call Call, body []byte
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
+	}
+	if c.http.Timeout == 0 {
+		// An in-process client has no timeout of its own: bound each
+		// attempt here.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
 	}
 	req, err := http.NewRequestWithContext(ctx, call.Method, c.base+call.Path, rd)
 	if err != nil {

@@ -26,7 +26,8 @@ type RemoteKeys struct {
 
 	mu      sync.Mutex
 	keys    map[string]ed25519.PublicKey
-	fetched time.Time
+	fetched time.Time // last successful fetch
+	tried   time.Time // last attempt, successful or not
 }
 
 // Refresh bounds of RemoteKeys.
@@ -55,10 +56,17 @@ func (r *RemoteKeys) Key(ctx context.Context, kid string) (ed25519.PublicKey, er
 	if ok && !stale {
 		return k, nil
 	}
-	if !stale && now.Sub(r.fetched) < MinRefresh {
+	if now.Sub(r.tried) < MinRefresh {
+		// Fetched (or failed to) a moment ago: neither a stream of unknown
+		// key IDs nor an identity service that is down makes every
+		// request wait for another fetch.
+		if ok {
+			return k, nil
+		}
 		return nil, ErrUnknownKey
 	}
 	// Fetching under the lock: concurrent misses share one fetch.
+	r.tried = now
 	keys, err := r.fetch(ctx)
 	if err != nil {
 		if ok {

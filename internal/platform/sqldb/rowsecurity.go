@@ -50,7 +50,7 @@ func tenantOf(ctx context.Context) string {
 		return "*"
 	}
 	t, err := tenancy.ID(ctx)
-	if err != nil {
+	if err != nil || !tenancy.Valid(t) {
 		return ""
 	}
 	return t
@@ -110,7 +110,7 @@ func prepareAppRole(ctx context.Context, q *sql.DB, schema string) error {
 	}
 	for _, stmt := range []string{
 		`GRANT ` + AppRole + ` TO current_user`,
-		`GRANT USAGE, CREATE ON SCHEMA "` + schema + `" TO ` + AppRole,
+		`GRANT USAGE ON SCHEMA "` + schema + `" TO ` + AppRole,
 	} {
 		if _, err := q.ExecContext(ctx, stmt); err != nil && (!errors.As(err, &pe) || pe.Code != "42710") {
 			return fmt.Errorf("sqldb: %s: %w", stmt, err)
@@ -149,7 +149,31 @@ func (db *DB) enforceRowSecurity(ctx context.Context) error {
 		return err
 	}
 	policy := `tenant_id = current_setting('` + tenantSetting + `', true) OR current_setting('` + tenantSetting + `', true) = '*'`
+	// Tables already under the policy are left alone: ALTER TABLE and
+	// CREATE POLICY lock the table, and replicas start together. (A
+	// changed policy gets a new name, so it is not mistaken for this one.)
+	done := map[string]bool{}
+	rows, err = db.admin.QueryContext(ctx, `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relrowsecurity AND c.relforcerowsecurity
+		AND EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = n.nspname AND p.tablename = c.relname
+		            AND p.policyname = 'tenant_isolation')`)
+	if err != nil {
+		return fmt.Errorf("sqldb: read row security: %w", err)
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		done[t] = true
+	}
+	rows.Close()
 	for _, t := range tables {
+		if done[t] {
+			continue
+		}
 		q := `"` + strings.ReplaceAll(t, `"`, ``) + `"`
 		stmts := []string{
 			`ALTER TABLE ` + q + ` ENABLE ROW LEVEL SECURITY`,
@@ -181,6 +205,11 @@ func inTx(ctx context.Context, q *sql.DB, stmts []string) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
+	// Replicas starting together take turns (concurrent GRANTs and
+	// policy changes on one table fail otherwise).
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('mercato row security ' || current_schema()))`); err != nil {
+		return err
+	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("%s: %w", s, err)

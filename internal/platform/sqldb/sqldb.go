@@ -172,28 +172,45 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 	if n <= 0 {
 		n = 10
 	}
-	pool := func(options ...stdlib.OptionOpenDB) *sql.DB {
+	pool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
 		db := stdlib.OpenDB(*cfg, options...)
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db
 	}
-	admin := pool()
+	if !opts.RowSecurity {
+		db := pool(cfg)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
+		}
+		return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log}, nil
+	}
+	// Migrations and policies run on a pool of their own that sees every
+	// tenant (an owner is held to FORCEd policies too, and a data
+	// migration must reach every row).
+	acfg := cfg.Copy()
+	acfg.RuntimeParams[tenantSetting] = "*"
+	admin := pool(acfg)
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
 		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
-	}
-	d := &DB{name: opts.Name, dialect: Postgres, w: admin, r: admin, admin: admin, log: log, rowSecurity: opts.RowSecurity}
-	if !opts.RowSecurity {
-		return d, nil
 	}
 	super, err := isSuperuser(ctx, admin)
 	if err != nil {
 		admin.Close()
 		return nil, fmt.Errorf("sqldb: read the user's powers: %w", err)
 	}
+	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true}
 	if !super {
+		app := pool(cfg)
+		if err := app.PingContext(ctx); err != nil {
+			app.Close()
+			admin.Close()
+			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
+		}
+		d.w, d.r = app, app
 		return d, nil
 	}
 	// A superuser passes through every policy: act as a role that does not.
@@ -201,7 +218,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		admin.Close()
 		return nil, err
 	}
-	app := pool(stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+	app := pool(cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, `SET ROLE `+AppRole)
 		return err
 	}))

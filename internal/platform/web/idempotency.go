@@ -206,6 +206,14 @@ func (s *IdempotencyStore) middleware(next http.Handler, maxBody int64, log *slo
 			next.ServeHTTP(w, r)
 			return
 		}
+		if _, ok := auth.From(r.Context()); !ok {
+			// Anonymous callers cannot be told apart: one guessing
+			// another's key would be handed that caller's answer (a new
+			// cart's secret ID, say). Their operations are idempotent by
+			// their own means (checkout) or harmless to repeat.
+			next.ServeHTTP(w, r)
+			return
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil {
 			var mbe *http.MaxBytesError
