@@ -251,7 +251,7 @@ func TestAccess(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		keys := map[string]auth.Role{"sk_test_identity": auth.RoleSecret, "pk_test_identity": auth.RolePublishable}
-		srv := webtest.New(t, s.Routes, withAPIKeys(keys))
+		srv := webtest.New(t, s.Routes, webtest.WithAPIKeys(webtest.Keys(keys)))
 		staff := func(r auth.Role) map[string]string {
 			return map[string]string{"Authorization": webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "staff-" + string(r), Kind: auth.KindStaff, Role: r})}
 		}
@@ -311,76 +311,6 @@ func TestAccess(t *testing.T) {
 				}
 			}
 		}
-		checkDocumentedRoles(t, srv)
+		webtest.CheckDocumentedRoles(t, srv.URL, access)
 	}, outbox.Migrations, Migrations)
-}
-
-// checkDocumentedRoles: the roles the OpenAPI document gives each guarded
-// operation (what the platform enforces) are the access table's, and
-// every operation of the table is guarded.
-func checkDocumentedRoles(t *testing.T, srv *webtest.Server) {
-	t.Helper()
-	res, err := http.Get(srv.URL + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			OperationID string       `json:"operationId"`
-			Roles       *[]auth.Role `json:"x-mercato-roles"`
-		} `json:"paths"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, methods := range doc.Paths {
-		for _, op := range methods {
-			want, inTable := access[op.OperationID]
-			switch {
-			case op.Roles == nil && inTable:
-				t.Errorf("%s is in the access table but not guarded", op.OperationID)
-			case op.Roles != nil && !inTable:
-				t.Errorf("%s is guarded (%v) but not in the access table", op.OperationID, *op.Roles)
-			case op.Roles != nil && !slices.Equal(*op.Roles, want):
-				t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
-			}
-			seen[op.OperationID] = true
-		}
-	}
-	for op := range access {
-		if !seen[op] {
-			t.Errorf("%s is in the access table but not registered", op)
-		}
-	}
-}
-
-// withAPIKeys makes a test server also take the store API keys of keys
-// (of store "default"), as the platform does with the tenant service's.
-func withAPIKeys(keys map[string]auth.Role) func(*web.Deps) {
-	return func(d *web.Deps) {
-		d.Auth = keyAuth{tokens: d.Auth, keys: web.NewAuthenticator(web.AuthConfig{APIKeys: fakeKeys(keys)})}
-	}
-}
-
-type fakeKeys map[string]auth.Role
-
-func (f fakeKeys) ResolveAPIKey(_ *http.Request, key string) (string, string, auth.Role, error) {
-	role, ok := f[key]
-	if !ok {
-		return "", "", "", web.ErrUnauthenticated
-	}
-	return "default", "key-" + string(role), role, nil
-}
-
-// keyAuth sends requests with an API key to keys, the rest to tokens.
-type keyAuth struct{ tokens, keys web.Authenticator }
-
-func (a keyAuth) Authenticate(r *http.Request, tenant string) (auth.Principal, bool, error) {
-	b := web.BearerToken(r)
-	if r.Header.Get(web.APIKeyHeader) != "" || strings.HasPrefix(b, "pk_") || strings.HasPrefix(b, "sk_") {
-		return a.keys.Authenticate(r, tenant)
-	}
-	return a.tokens.Authenticate(r, tenant)
 }

@@ -96,7 +96,7 @@ func TestAccess(t *testing.T) {
 			slices.Contains(access["admin-refund-order"], auth.RoleStaff) || !slices.Contains(access["admin-ship-order"], auth.RoleStaff) {
 			t.Errorf("access table: %v", access)
 		}
-		checkDocumentedRoles(t, srv.URL)
+		webtest.CheckDocumentedRoles(t, srv.URL, access)
 	}, allMigrations...)
 }
 
@@ -149,45 +149,4 @@ func TestHTTPCustomer(t *testing.T) {
 			}
 		}
 	}, allMigrations...)
-}
-
-// checkDocumentedRoles: the roles the OpenAPI document gives each guarded
-// operation (what the platform enforces) are the access table's, and every
-// operation of the table is guarded.
-func checkDocumentedRoles(t *testing.T, url string) {
-	t.Helper()
-	res, err := http.Get(url + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			OperationID string       `json:"operationId"`
-			Roles       *[]auth.Role `json:"x-mercato-roles"`
-		} `json:"paths"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, methods := range doc.Paths {
-		for _, op := range methods {
-			want, inTable := access[op.OperationID]
-			switch {
-			case op.Roles == nil && inTable:
-				t.Errorf("%s is in the access table but not guarded", op.OperationID)
-			case op.Roles != nil && !inTable:
-				t.Errorf("%s is guarded (%v) but not in the access table", op.OperationID, *op.Roles)
-			case op.Roles != nil && !slices.Equal(*op.Roles, want):
-				t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
-			}
-			seen[op.OperationID] = true
-		}
-	}
-	for op := range access {
-		if !seen[op] {
-			t.Errorf("%s is in the access table but not registered", op)
-		}
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +42,7 @@ type httpFixture struct {
 func newHTTPFixture(t *testing.T, db *sqldb.DB) *httpFixture {
 	t.Helper()
 	svc, clk := newTestService(t, db)
-	srv := webtest.New(t, svc.Routes, withAPIKeys(map[string]auth.Role{secretKey: auth.RoleSecret, publishableKey: auth.RolePublishable}))
+	srv := webtest.New(t, svc.Routes, webtest.WithAPIKeys(webtest.Keys{secretKey: auth.RoleSecret, publishableKey: auth.RolePublishable}))
 	return &httpFixture{url: srv.URL, svc: svc, clk: clk, client: staffapi.NewClient(srv.URL, &http.Client{Transport: bearer{webtest.AdminToken}})}
 }
 
@@ -367,76 +366,6 @@ func TestAccess(t *testing.T) {
 				check(pc.name, op, pc.headers, pc.staffOp, pc.status, want)
 			}
 		}
-		checkDocumentedRoles(t, f.url)
+		webtest.CheckDocumentedRoles(t, f.url, access)
 	})
-}
-
-// checkDocumentedRoles: the roles the OpenAPI document gives each guarded
-// operation (what the platform enforces) are the access table's, and
-// every operation of the table is guarded.
-func checkDocumentedRoles(t *testing.T, url string) {
-	t.Helper()
-	res, err := http.Get(url + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			OperationID string       `json:"operationId"`
-			Roles       *[]auth.Role `json:"x-mercato-roles"`
-		} `json:"paths"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, methods := range doc.Paths {
-		for _, op := range methods {
-			want, inTable := access[op.OperationID]
-			switch {
-			case op.Roles == nil && inTable:
-				t.Errorf("%s is in the access table but not guarded", op.OperationID)
-			case op.Roles != nil && !inTable:
-				t.Errorf("%s is guarded (%v) but not in the access table", op.OperationID, *op.Roles)
-			case op.Roles != nil && !slices.Equal(*op.Roles, want):
-				t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
-			}
-			seen[op.OperationID] = true
-		}
-	}
-	for op := range access {
-		if !seen[op] {
-			t.Errorf("%s is in the access table but not registered", op)
-		}
-	}
-}
-
-// withAPIKeys makes a test server also take the store API keys of keys
-// (of store "default"), as the platform does with the tenant service's.
-func withAPIKeys(keys map[string]auth.Role) func(*web.Deps) {
-	return func(d *web.Deps) {
-		d.Auth = keyAuth{tokens: d.Auth, keys: web.NewAuthenticator(web.AuthConfig{APIKeys: fakeKeys(keys)})}
-	}
-}
-
-type fakeKeys map[string]auth.Role
-
-func (f fakeKeys) ResolveAPIKey(_ *http.Request, key string) (string, string, auth.Role, error) {
-	role, ok := f[key]
-	if !ok {
-		return "", "", "", web.ErrUnauthenticated
-	}
-	return tenancy.DefaultID, "key-" + string(role), role, nil
-}
-
-// keyAuth sends requests with an API key to keys, the rest to tokens.
-type keyAuth struct{ tokens, keys web.Authenticator }
-
-func (a keyAuth) Authenticate(r *http.Request, tenant string) (auth.Principal, bool, error) {
-	b := web.BearerToken(r)
-	if r.Header.Get(web.APIKeyHeader) != "" || strings.HasPrefix(b, "pk_") || strings.HasPrefix(b, "sk_") {
-		return a.keys.Authenticate(r, tenant)
-	}
-	return a.tokens.Authenticate(r, tenant)
 }

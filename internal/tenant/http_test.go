@@ -85,18 +85,6 @@ func (k serviceKeys) ResolveAPIKey(r *http.Request, key string) (string, string,
 	return res.TenantID, res.KeyID, auth.Role(res.Role), nil
 }
 
-// keyAuth sends requests with an API key to keys, the rest to tokens (the
-// test server's: test access tokens and the admin token).
-type keyAuth struct{ tokens, keys web.Authenticator }
-
-func (a keyAuth) Authenticate(r *http.Request, tenant string) (auth.Principal, bool, error) {
-	b := web.BearerToken(r)
-	if r.Header.Get(web.APIKeyHeader) != "" || strings.HasPrefix(b, "pk_") || strings.HasPrefix(b, "sk_") {
-		return a.keys.Authenticate(r, tenant)
-	}
-	return a.tokens.Authenticate(r, tenant)
-}
-
 type env struct {
 	t      *testing.T
 	db     *sqldb.DB
@@ -118,7 +106,7 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 	}
 	srv := webtest.New(t, s.Routes, func(d *web.Deps) {
 		d.Tenants = directory{s}
-		d.Auth = keyAuth{tokens: d.Auth, keys: web.NewAuthenticator(web.AuthConfig{APIKeys: serviceKeys{s}})}
+		webtest.WithAPIKeys(serviceKeys{s})(d)
 	})
 	return &env{t: t, db: db, s: s, owners: owners, srv: srv}
 }
@@ -713,42 +701,8 @@ func TestAccess(t *testing.T) {
 		if got, _ := e.signup("matrix-c", ""); got.status != 201 {
 			t.Errorf("anonymous signup = %d", got.status)
 		}
-		checkDocumentedRoles(t, e)
+		webtest.CheckDocumentedRoles(t, e.srv.URL, tenant.Access)
 	}, outbox.Migrations, tenant.Migrations)
-}
-
-// checkDocumentedRoles: the roles the OpenAPI document gives each guarded
-// operation (what the platform enforces) are the access table's, and
-// every operation of the table is guarded.
-func checkDocumentedRoles(t *testing.T, e *env) {
-	t.Helper()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			OperationID string       `json:"operationId"`
-			Roles       *[]auth.Role `json:"x-mercato-roles"`
-		} `json:"paths"`
-	}
-	e.do(http.MethodGet, "/openapi.json", nil, nil).decode(t, &doc)
-	seen := map[string]bool{}
-	for _, methods := range doc.Paths {
-		for _, op := range methods {
-			want, inTable := tenant.Access[op.OperationID]
-			switch {
-			case op.Roles == nil && inTable:
-				t.Errorf("%s is in the access table but not guarded", op.OperationID)
-			case op.Roles != nil && !inTable:
-				t.Errorf("%s is guarded (%v) but not in the access table", op.OperationID, *op.Roles)
-			case op.Roles != nil && !slices.Equal(*op.Roles, want):
-				t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
-			}
-			seen[op.OperationID] = true
-		}
-	}
-	for op := range tenant.Access {
-		if !seen[op] {
-			t.Errorf("%s is in the access table but not registered", op)
-		}
-	}
 }
 
 // TestSignupTakesOverAbandoned checks that a signup rolls back another
