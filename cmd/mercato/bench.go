@@ -291,22 +291,11 @@ func (c *cli) benchCatalog(ctx context.Context, base string, o benchOptions, not
 	fmt.Fprintf(c.stdout, "bench catalog: GET %s · %d products, %d bytes, %s\n", o.path, items, len(ref.Body), ref.Header.Get("Content-Type"))
 	fmt.Fprintf(c.stdout, "load: %s · %s warm-up + %s measured per target\n\n", load.Mode(), o.warmup, o.duration)
 
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return fmt.Errorf("create CPU profile: %w", err)
-		}
-		defer f.Close()
-		load.CPUProfile = f
-	}
-	fmt.Fprintf(c.stderr, "measuring %s at %s …\n", target.Name, target.URL)
-	mr, err := bench.Run(ctx, target, load)
+	mr, err := c.measure(ctx, target, load, o.cpuProfile)
 	if err != nil {
 		return err
 	}
-	load.CPUProfile = nil
-	fmt.Fprintf(c.stderr, "measuring %s at %s …\n", baseline.Name, baseline.URL)
-	br, err := bench.Run(ctx, baseline, load)
+	br, err := c.measure(ctx, baseline, load, "")
 	if err != nil {
 		return err
 	}
@@ -329,6 +318,21 @@ func (c *cli) benchCatalog(ctx context.Context, base string, o benchOptions, not
 		fmt.Fprintf(c.stdout, "CPU profile of the mercato run: %s (go tool pprof -top %s)\n", o.cpuProfile, o.cpuProfile)
 	}
 	return nil
+}
+
+// measure runs target under load, telling the terminal, with a CPU profile
+// of the measured phase written to cpuProfile when it is set.
+func (c *cli) measure(ctx context.Context, target bench.Target, load bench.Load, cpuProfile string) (bench.Result, error) {
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return bench.Result{}, fmt.Errorf("create CPU profile: %w", err)
+		}
+		defer f.Close()
+		load.CPUProfile = f
+	}
+	fmt.Fprintf(c.stderr, "measuring %s at %s …\n", target.Name, target.URL)
+	return bench.Run(ctx, target, load)
 }
 
 // productListCheck accepts a 200 JSON response that is byte for byte ref

@@ -200,20 +200,10 @@ func (c *cli) benchCheckout(ctx context.Context, base string, o checkoutOptions,
 	load := o.load()
 	fmt.Fprintf(c.stdout, "bench checkout: POST /api/v1/checkout · 3 lines per order over %d SKUs · fake provider\n", len(skus))
 	fmt.Fprintf(c.stdout, "load: %s · %s warm-up + %s measured per target\n\n", load.Mode(), o.warmup, o.duration)
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return fmt.Errorf("create CPU profile: %w", err)
-		}
-		defer f.Close()
-		load.CPUProfile = f
-	}
-	fmt.Fprintf(c.stderr, "measuring %s at %s …\n", target.Name, target.URL)
-	mr, err := bench.Run(ctx, target, load)
+	mr, err := c.measure(ctx, target, load, o.cpuProfile)
 	if err != nil {
 		return err
 	}
-	load.CPUProfile = nil
 
 	raw, rawShape, err := c.rawCheckout(ctx, rawDB, load)
 	if err != nil {

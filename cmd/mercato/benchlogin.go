@@ -146,8 +146,7 @@ func (c *cli) benchLogin(ctx context.Context, base string, o loginOptions, param
 	procs := runtime.GOMAXPROCS(0)
 	fmt.Fprintf(c.stdout, "bench login: POST /api/v1/auth/login · %d accounts in turn · %s\n", o.accounts, params)
 	fmt.Fprintf(c.stdout, "load: %s · %s warm-up + %s measured\n\n", load.Mode(), o.warmup, o.duration)
-	fmt.Fprintf(c.stderr, "measuring %s at %s …\n", target.Name, target.URL)
-	res, err := bench.Run(ctx, target, load)
+	res, err := c.measure(ctx, target, load, o.cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -253,6 +252,9 @@ run (no owner yet); with -url give the running instance's (-admin-token).`,
 	cmd.Flags().IntVar(&o.employees, "employees", 32, "employees with staff accounts to check in and out (at least -workers)")
 	_ = cmd.Flags().MarkHidden("path")
 	_ = cmd.Flags().MarkHidden("rate")
+	// Its workers are its own (one request at a time per employee), not
+	// bench.Run's: no CPU profile of them.
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -269,6 +271,9 @@ type benchEmployee struct {
 }
 
 func (c *cli) benchCheckin(ctx context.Context, base string, o checkinOptions, token, note string) error {
+	if o.cpuProfile != "" {
+		return errors.New("bench checkin: -cpuprofile is not supported here")
+	}
 	if token == "" {
 		token = c.cfg.Web.AdminToken
 	}
