@@ -49,6 +49,8 @@ type Payments interface {
 	Capture(ctx context.Context, orderID string, r paymentapi.CaptureRequest) (paymentapi.Payment, error)
 	Void(ctx context.Context, orderID string) (paymentapi.Payment, error)
 	Refund(ctx context.Context, orderID string, r paymentapi.RefundRequest) (paymentapi.Payment, error)
+	// Get returns the order's payment, or ErrNotFound.
+	Get(ctx context.Context, orderID string) (paymentapi.Payment, error)
 }
 
 // Carts is what checkout needs of the cart service (cartapi.Client).

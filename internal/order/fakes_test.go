@@ -311,6 +311,14 @@ func (f *fakePayment) Refund(_ context.Context, id string, r paymentapi.RefundRe
 	return *p, nil
 }
 
+func (f *fakePayment) Get(_ context.Context, id string) (paymentapi.Payment, error) {
+	p, ok := f.payment(id)
+	if !ok {
+		return paymentapi.Payment{}, paymentapi.ErrNotFound
+	}
+	return p, nil
+}
+
 func (f *fakePayment) payment(id string) (paymentapi.Payment, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

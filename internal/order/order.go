@@ -125,7 +125,7 @@ type Config struct {
 	// PageSize and MaxPageSize bound the admin order list.
 	PageSize, MaxPageSize int
 	// CrashAfter ("", "reserve" or "authorize") makes the process exit right
-	// after persisting that saga state: fault injection for crash tests.
+	// after that saga step succeeded: fault injection for crash tests.
 	CrashAfter string
 }
 
@@ -150,7 +150,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.CheckoutWait, prefix+"checkout-wait", DefaultCheckoutWait, "how long a retried checkout waits for the first request with its key")
 	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "orders per page when a list request gives no limit")
 	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
-	fs.StringVar(&c.CrashAfter, prefix+"crash-after", "", "fault injection: exit right after persisting this saga state (reserve|authorize)")
+	fs.StringVar(&c.CrashAfter, prefix+"crash-after", "", "fault injection: exit right after this checkout step succeeded (reserve|authorize)")
 }
 
 // Validate reports a config the service cannot run with.

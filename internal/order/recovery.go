@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -47,8 +48,9 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Recover finishes unfinished orders, of every tenant, untouched for longer
-// than SagaLease: pending and stock_reserved ones are compensated and
-// cancelled (interrupted), payment_authorized ones committed and confirmed,
+// than SagaLease: pending ones whose payment was authorized, and
+// payment_authorized ones, are committed and confirmed; other pending ones
+// and stock_reserved ones are compensated and cancelled (interrupted);
 // shipping ones captured, cancelling ones compensated. Each is claimed
 // first with a conditional UPDATE, so two replicas never work on one order,
 // and a claim renews the lease. It returns how many orders it finished; a
@@ -97,7 +99,17 @@ func (s *Service) finish(ctx context.Context, tenant, id string) error {
 	}
 	s.log.InfoContext(ctx, "order recovery", "tenant", tenant, "order_id", id, "status", rec.Status)
 	switch rec.Status {
-	case orderapi.StatusPending, orderapi.StatusStockReserved:
+	case orderapi.StatusPending:
+		var authorized bool
+		if authorized, err = s.authorized(ctx, rec); err != nil {
+			return fmt.Errorf("finish order %s: %w", id, err)
+		}
+		if authorized {
+			_, err = s.confirm(ctx, rec, s.passed(orderapi.StatusPaymentAuthorized, "payment authorized (found by recovery)"))
+		} else {
+			_, err = s.fail(ctx, rec, undoAll, orderapi.ReasonInterrupted, "", errors.New("saga interrupted"))
+		}
+	case orderapi.StatusStockReserved:
 		_, err = s.fail(ctx, rec, undoAll, orderapi.ReasonInterrupted, "", errors.New("saga interrupted"))
 	case orderapi.StatusPaymentAuthorized:
 		_, err = s.confirm(ctx, rec)
@@ -113,6 +125,25 @@ func (s *Service) finish(ctx context.Context, tenant, id string) error {
 		return nil
 	}
 	return fmt.Errorf("finish order %s: %w", id, err)
+}
+
+// authorized reports whether the payment of a pending order was
+// authorized: the saga's last step before the confirmation, taken only
+// after stock was reserved and the coupon redeemed, so the order may go
+// forward. An order with nothing to pay never has a payment, and is
+// cancelled like any other interrupted one.
+func (s *Service) authorized(ctx context.Context, rec record) (bool, error) {
+	if rec.Total.Amount <= 0 {
+		return false, nil
+	}
+	p, err := s.deps.Payment.Get(ctx, rec.ID)
+	switch {
+	case errors.Is(err, paymentapi.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look up payment: %w", err)
+	}
+	return p.Status == paymentapi.StatusAuthorized, nil
 }
 
 // isCheckoutFailure reports whether err is the answer of a saga that ended

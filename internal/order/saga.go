@@ -15,9 +15,19 @@ import (
 
 // The checkout saga, as a state machine:
 //
-//	pending → stock_reserved → payment_authorized → confirmed
-//	   ↘            ↘                  ↘
-//	                      cancelled
+//	pending → confirmed
+//	   ↘
+//	     cancelled
+//
+// The steps between (reserve stock, redeem the coupon, authorize the
+// payment, commit the reservation) are not written to the order: each is
+// idempotent on the order ID in the service that owns it, and that service
+// is the record of whether it happened. Recovery of a pending order asks
+// payment: an authorized payment means every earlier step succeeded, and
+// the order goes forward; anything else is compensated and cancelled. The
+// timeline still shows the steps, with their times, once the order is
+// confirmed. Orders written as stock_reserved or payment_authorized by
+// earlier versions are recovered as before.
 //
 // and the order's life after it:
 //
@@ -29,7 +39,7 @@ import (
 
 // transitions lists the statuses each status may move to.
 var transitions = map[orderapi.Status][]orderapi.Status{
-	orderapi.StatusPending:           {orderapi.StatusStockReserved, orderapi.StatusCancelled},
+	orderapi.StatusPending:           {orderapi.StatusConfirmed, orderapi.StatusCancelled},
 	orderapi.StatusStockReserved:     {orderapi.StatusPaymentAuthorized, orderapi.StatusCancelled},
 	orderapi.StatusPaymentAuthorized: {orderapi.StatusConfirmed, orderapi.StatusCancelled},
 	orderapi.StatusConfirmed:         {orderapi.StatusShipping, orderapi.StatusCancelling},
@@ -82,9 +92,7 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 	case err != nil:
 		return s.fail(ctx, rec, undo{release: true}, orderapi.ReasonInterrupted, "", err)
 	}
-	if rec, err = s.step(ctx, rec, orderapi.StatusStockReserved, "stock reserved"); err != nil {
-		return rec, err
-	}
+	steps := []orderapi.TimelineEntry{s.passed(orderapi.StatusStockReserved, "stock reserved")}
 	if s.cfg.CrashAfter == CrashAfterReserve {
 		s.crash()
 	}
@@ -122,23 +130,17 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 			return s.fail(ctx, rec, undoAll, orderapi.ReasonInterrupted, "", fmt.Errorf("payment is %s after authorize", p.Status))
 		}
 	}
-	if rec, err = s.step(ctx, rec, orderapi.StatusPaymentAuthorized, "payment authorized"); err != nil {
-		return rec, err
-	}
+	steps = append(steps, s.passed(orderapi.StatusPaymentAuthorized, "payment authorized"))
 	if s.cfg.CrashAfter == CrashAfterAuthorize {
 		s.crash()
 	}
-	return s.confirm(ctx, rec)
+	return s.confirm(ctx, rec, steps...)
 }
 
-// step moves the saga one state on. Losing the race means a recovery pass
-// took the order over: its outcome is the answer.
-func (s *Service) step(ctx context.Context, rec record, to orderapi.Status, note string) (record, error) {
-	next, err := s.advance(ctx, rec, change{to: to, note: note})
-	if errors.Is(err, errStale) {
-		return s.settled(ctx, rec)
-	}
-	return next, err
+// passed is the timeline entry of a saga step that succeeded now; confirm
+// writes them with the order.
+func (s *Service) passed(st orderapi.Status, note string) orderapi.TimelineEntry {
+	return orderapi.TimelineEntry{At: s.now().UTC().Truncate(time.Microsecond), Status: string(st), Note: note}
 }
 
 // settled waits for someone else's outcome of the saga and answers with it.
@@ -154,9 +156,10 @@ func (s *Service) settled(ctx context.Context, rec record) (record, error) {
 }
 
 // confirm commits the reservation and confirms an authorized order, with
-// order.confirmed.v1 in the same transaction. A reservation that expired
-// meanwhile voids the payment and cancels the order instead.
-func (s *Service) confirm(ctx context.Context, rec record) (record, error) {
+// order.confirmed.v1 in the same transaction; steps are the timeline entries
+// of the saga steps that led here, written with it. A reservation that
+// expired meanwhile voids the payment and cancels the order instead.
+func (s *Service) confirm(ctx context.Context, rec record, steps ...orderapi.TimelineEntry) (record, error) {
 	_, err := s.deps.Inventory.Commit(ctx, rec.ID)
 	switch {
 	case errors.Is(err, errInvReservationClosed), errors.Is(err, errInvNotFound):
@@ -165,6 +168,9 @@ func (s *Service) confirm(ctx context.Context, rec record) (record, error) {
 		// Left authorized: recovery commits once the lease runs out.
 		return record{}, fmt.Errorf("%w: commit reservation of order %s: %w", ErrUnavailable, rec.ID, err)
 	}
+	// The steps go before the confirmation in the timeline; rec is only
+	// read by advance for its data (the guard is its version and status).
+	rec.Timeline = append(slices.Clip(rec.Timeline), steps...)
 	next, err := s.advance(ctx, rec, change{to: orderapi.StatusConfirmed, note: "order confirmed", event: orderapi.SubjectConfirmed})
 	if errors.Is(err, errStale) {
 		return s.settled(ctx, rec)

@@ -323,6 +323,17 @@ func TestCrashRecovery(t *testing.T) {
 				if tt.want == orderapi.StatusConfirmed && w.inv.status(rec.ID) != "committed" {
 					t.Errorf("reservation %s, want committed", w.inv.status(rec.ID))
 				}
+				if tt.want == orderapi.StatusConfirmed {
+					// Recovery found the authorization (the saga writes no
+					// state between pending and confirmed) and says so.
+					var steps []string
+					for _, e := range rec.Timeline {
+						steps = append(steps, e.Status)
+					}
+					if want := []string{"pending", "payment_authorized", "confirmed"}; !slices.Equal(steps, want) {
+						t.Errorf("timeline %v, want %v", steps, want)
+					}
+				}
 				// The client's retry gets the outcome.
 				_, err = restarted.Checkout(ctx, key, checkoutReq())
 				if tt.want == orderapi.StatusCancelled && !errors.Is(err, ErrInterrupted) || tt.want == orderapi.StatusConfirmed && err != nil {
