@@ -124,7 +124,10 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 	path := filepath.Join(opts.Dir, opts.Name+".db")
 	// busy_timeout covers other processes (mercato migrate beside a server);
 	// within one process the single writer connection serialises writers.
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	// temp_store(MEMORY) keeps statement journals in memory: group commit
+	// runs each transaction of a batch in a savepoint, and with the default
+	// every savepoint's journal pages were written to a temporary file.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
