@@ -78,6 +78,9 @@ type DB struct {
 	admin       *sql.DB
 	rowSecurity bool
 	asAppRole   bool
+	// scopedAtBegin says w and r set each transaction's tenant as it
+	// begins (tenantConnector), so Tx and ReadTx need not.
+	scopedAtBegin bool
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -182,6 +185,15 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db
 	}
+	// The pools that serve tenants under row-level security scope each
+	// transaction as it begins.
+	scopedPool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
+		db := sql.OpenDB(tenantConnector{stdlib.GetConnector(*cfg, options...)})
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db
+	}
 	if !opts.RowSecurity {
 		db := pool(cfg)
 		if err := db.PingContext(ctx); err != nil {
@@ -206,8 +218,9 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		return nil, fmt.Errorf("sqldb: read the user's powers: %w", err)
 	}
 	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true}
+	d.scopedAtBegin = true
 	if !super {
-		app := pool(cfg)
+		app := scopedPool(cfg)
 		if err := app.PingContext(ctx); err != nil {
 			app.Close()
 			admin.Close()
@@ -221,7 +234,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		admin.Close()
 		return nil, err
 	}
-	app := pool(cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+	app := scopedPool(cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, `SET ROLE `+AppRole)
 		return err
 	}))
