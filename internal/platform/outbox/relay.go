@@ -25,6 +25,10 @@ type RelayConfig struct {
 	Poll time.Duration
 	// Batch is how many rows one publish carries at most. Default 100.
 	Batch int
+	// Linger is the least time between two passes woken by Notify: rows
+	// committed meanwhile wait for the next pass and share its read, publish
+	// and stamp, instead of a pass each. Default 2ms; negative: none.
+	Linger time.Duration
 	// Retention is how long published rows (and inbox records) are kept, for
 	// replay and redelivery dedupe. Default 7 days.
 	Retention time.Duration
@@ -39,6 +43,9 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 100
+	}
+	if c.Linger == 0 {
+		c.Linger = 2 * time.Millisecond
 	}
 	if c.Retention <= 0 {
 		c.Retention = 7 * 24 * time.Hour
@@ -91,11 +98,19 @@ func (r *Relay) Run(ctx context.Context) error {
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
 	r.Notify()
+	var last time.Time // when the last pass began
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
+			if wait := r.cfg.Linger - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(wait):
+				}
+			}
 		case <-tick.C:
 		case <-purge.C:
 			if err := r.Purge(ctx); err != nil && ctx.Err() == nil {
@@ -103,6 +118,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		last = time.Now()
 		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox publish", "db", r.db.Name(), "err", err)
 		}
