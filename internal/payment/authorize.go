@@ -46,7 +46,10 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 	if err != nil {
 		return paymentapi.Payment{}, err
 	}
-	now := s.now()
+	// r is the row exactly as InsertPayment writes it (timestamps at the
+	// column's precision): recordAuthorized writes over it without reading
+	// it back, guarded by its version.
+	now := fromMicros(micros(s.now()))
 	r := record{
 		ID: s.newID(), OrderID: in.OrderID, Provider: in.Provider, Status: paymentapi.StatusPending,
 		Currency: in.Amount.Currency, Amount: in.Amount.Amount, AuthToken: in.Token, AuthEmail: in.Email,
@@ -98,7 +101,7 @@ func (s *Service) authorizeAt(ctx context.Context, tenant string, prov Provider,
 	switch {
 	case err == nil:
 		if lost == "" {
-			p, kept, err := s.recordAuthorized(ctx, tenant, r.OrderID, res.Ref)
+			p, kept, err := s.recordAuthorized(ctx, tenant, r, res.Ref)
 			if err != nil || kept {
 				return p, err
 			}
@@ -166,15 +169,26 @@ func outcome(p paymentapi.Payment) error {
 
 // recordAuthorized records the authorization of a still pending payment,
 // with its event; kept is false (and nothing written) when the payment left
-// pending meanwhile (voided, or failed by the sweep).
-func (s *Service) recordAuthorized(ctx context.Context, tenant, orderID, ref string) (p paymentapi.Payment, kept bool, err error) {
+// pending meanwhile (voided, or failed by the sweep). inserted is the
+// payment as Authorize inserted it: the first attempt writes over it
+// without reading the row, as save's version check fails unless the row is
+// still exactly that (pending). Any change since (every one bumps the
+// version) makes it errStale, and the retry reads the row and decides on
+// what it finds, as a read first would have.
+func (s *Service) recordAuthorized(ctx context.Context, tenant string, inserted record, ref string) (p paymentapi.Payment, kept bool, err error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
+	known := true
 	err = s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
-		r, err := byOrder(ctx, q, tenant, orderID)
-		if err != nil {
-			return err
+		p, kept = paymentapi.Payment{}, false
+		r := inserted
+		if !known {
+			var err error
+			if r, err = byOrder(ctx, q, tenant, inserted.OrderID); err != nil {
+				return err
+			}
 		}
+		known = false
 		if kept = r.Status == paymentapi.StatusPending; !kept {
 			return nil
 		}
@@ -185,11 +199,12 @@ func (s *Service) recordAuthorized(ctx context.Context, tenant, orderID, ref str
 		if err := save(ctx, q, tenant, &r); err != nil {
 			return err
 		}
+		// Nothing captured yet, so no refunds to list.
 		p = r.payment(nil)
 		return addEvent(ctx, tx, paymentapi.SubjectAuthorized, r, nil, r.Amount)
 	})
 	if err != nil {
-		return p, false, fmt.Errorf("record authorization of order %s: %w", orderID, err)
+		return p, false, fmt.Errorf("record authorization of order %s: %w", inserted.OrderID, err)
 	}
 	return p, kept, nil
 }
@@ -290,13 +305,11 @@ func (s *Service) voidOpen(ctx context.Context, tenant string, prov Provider, or
 	return p, nil
 }
 
-// finishAuthOp records the authorize operation's outcome if still pending.
+// finishAuthOp records the authorize operation's outcome if still pending;
+// one recorded first (by a concurrent settler) is left as it is.
 func (s *Service) finishAuthOp(ctx context.Context, q *paymentdb.Queries, tenant string, r record, status, ref, reason string) error {
-	op, ok, err := getOp(ctx, q, tenant, r.ID, providerKey(tenant, r.OrderID, opAuthorize, ""))
-	if err != nil || !ok || op.Status != opPending {
-		return err
-	}
-	return finishOp(ctx, q, tenant, op, status, ref, reason, s.now())
+	_, err := finishOp(ctx, q, tenant, r.ID, opAuthorize, providerKey(tenant, r.OrderID, opAuthorize, ""), status, ref, reason, s.now())
+	return err
 }
 
 // addOp writes a ledger row.
@@ -318,7 +331,7 @@ func (s *Service) await(ctx context.Context, tenant string, in paymentapi.Author
 	deadline := time.Now().Add(s.pollMax)
 	wait := 2 * time.Millisecond
 	for {
-		r, err := s.store.readByOrder(ctx, tenant, in.OrderID)
+		r, p, err := s.readView(ctx, tenant, in.OrderID)
 		if err != nil {
 			return paymentapi.Payment{}, err
 		}
@@ -329,12 +342,11 @@ func (s *Service) await(ctx context.Context, tenant string, in paymentapi.Author
 			if r, err = s.abandon(ctx, tenant, r); err != nil {
 				return paymentapi.Payment{}, err
 			}
-		}
-		if r.Status != paymentapi.StatusPending {
-			p, err := s.view(ctx, tenant, r)
-			if err != nil {
+			if p, err = s.view(ctx, tenant, r); err != nil {
 				return p, err
 			}
+		}
+		if r.Status != paymentapi.StatusPending {
 			return p, outcome(p)
 		}
 		if time.Now().After(deadline) {
@@ -421,9 +433,31 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
-// view returns r with its refunds, read in a read transaction.
+// view returns r with its refunds, read in a read transaction; one with
+// nothing refunded needs no transaction (see refunds).
 func (s *Service) view(ctx context.Context, tenant string, r record) (paymentapi.Payment, error) {
+	if !r.mayHaveRefunds() {
+		return r.payment(nil), nil
+	}
 	return readOne(ctx, s.store, func(q *paymentdb.Queries) (paymentapi.Payment, error) {
 		return view(ctx, q, tenant, r)
 	})
+}
+
+// readView loads the order's payment and its view from one snapshot: one
+// read transaction where readByOrder and view would take two.
+func (s *Service) readView(ctx context.Context, tenant, orderID string) (record, paymentapi.Payment, error) {
+	var (
+		r record
+		p paymentapi.Payment
+	)
+	err := s.store.readTx(ctx, func(q *paymentdb.Queries) error {
+		var err error
+		if r, err = byOrder(ctx, q, tenant, orderID); err != nil {
+			return err
+		}
+		p, err = view(ctx, q, tenant, r)
+		return err
+	})
+	return r, p, err
 }

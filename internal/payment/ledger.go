@@ -163,6 +163,14 @@ func (r record) closeAuth(at time.Time) record {
 	return r
 }
 
+// mayHaveRefunds reports whether r can have refund rows in the ledger.
+// Refunded counts them all, confirmed or in flight (each above zero), and
+// every change to it is written with the row that causes it (reserve with
+// the insert, release with the delete), so nothing refunded means none.
+func (r record) mayHaveRefunds() bool {
+	return r.Refunded != 0
+}
+
 // payment is the API view of r; refunds are added by the caller.
 func (r record) payment(refunds []paymentapi.Refund) paymentapi.Payment {
 	m := func(a int64) money.Money { return money.Money{Amount: a, Currency: r.Currency} }

@@ -96,7 +96,15 @@ func (s *Service) ledgerOp(ctx context.Context, orderID, kind string, amt money.
 		}
 		op = operation{TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: kind, Amount: amt.Amount, IdemKey: key, CallerKey: callerKey, Reason: reason, Status: opPending}
 		r, send = next, true
-		return s.addOp(ctx, q, tenant, r, kind, amt.Amount, key, callerKey, reason, "", opPending)
+		// With op's own ID: releaseOp deletes the row by it.
+		err = q.InsertOperation(ctx, paymentdb.InsertOperationParams{
+			TenantID: tenant, ID: op.ID, PaymentID: op.PaymentID, Kind: kind, Amount: op.Amount, IdemKey: key,
+			CallerKey: callerKey, Reason: reason, Status: opPending, CreatedAt: micros(s.now()),
+		})
+		if err != nil {
+			return fmt.Errorf("insert %s operation: %w", kind, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return paymentapi.Payment{}, err
@@ -162,15 +170,13 @@ func (s *Service) recordOp(ctx context.Context, tenant, orderID string, op opera
 		if err != nil {
 			return err
 		}
-		cur, ok, err := getOp(ctx, q, tenant, r.ID, op.IdemKey)
+		// op.Reason is the row's (both callers hold the row as written).
+		done, err := finishOp(ctx, q, tenant, r.ID, op.Kind, op.IdemKey, opSucceeded, ref, op.Reason, s.now())
 		if err != nil {
 			return err
 		}
-		if !ok || cur.Status != opPending {
+		if !done {
 			p, err = view(ctx, q, tenant, r)
-			return err
-		}
-		if err := finishOp(ctx, q, tenant, cur, opSucceeded, ref, cur.Reason, s.now()); err != nil {
 			return err
 		}
 		r, subject := apply(r)
@@ -324,16 +330,14 @@ func (s *Service) Get(ctx context.Context, orderID string) (paymentapi.Payment, 
 	if err != nil {
 		return paymentapi.Payment{}, err
 	}
-	r, err := s.store.readByOrder(ctx, tenant, orderID)
-	if err != nil {
-		return paymentapi.Payment{}, err
+	r, p, err := s.readView(ctx, tenant, orderID)
+	if err != nil || !s.stale(r) {
+		return p, err
 	}
-	if s.stale(r) {
-		if r2, err := s.abandon(ctx, tenant, r); err != nil {
-			s.log.WarnContext(ctx, "settle open authorization", "tenant", tenant, "order_id", orderID, "err", err)
-		} else {
-			r = r2
-		}
+	if r2, err := s.abandon(ctx, tenant, r); err != nil {
+		s.log.WarnContext(ctx, "settle open authorization", "tenant", tenant, "order_id", orderID, "err", err)
+	} else {
+		r = r2
 	}
 	return s.view(ctx, tenant, r)
 }

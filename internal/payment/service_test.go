@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -416,5 +417,88 @@ func TestTenantsAreSeparate(t *testing.T) {
 		if err != nil || p.Amount.Amount != 300 {
 			t.Fatalf("same order ID in another tenant: %+v, %v", p, err)
 		}
+	}, outbox.Migrations, Migrations)
+}
+
+// TestAuthorizeRecordsWithoutRereading checks what Authorize writes after
+// the provider answers without reading the payment back: the answer, the
+// stored payment and the event agree, and the ledger row is settled.
+func TestAuthorizeRecordsWithoutRereading(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		svc, _, _ := newTestService(t, db)
+		ctx := tctx(t)
+		p := mustAuthorize(t, svc, ctx, "o-1", 1500)
+		got, err := svc.Get(ctx, "o-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != p.ID || got.ProviderRef != p.ProviderRef || got.Status != p.Status || !got.CreatedAt.Equal(p.CreatedAt) ||
+			got.CreatedAt.Location() != p.CreatedAt.Location() || got.Amount != p.Amount || len(p.Refunds) != 0 || p.Refunds == nil {
+			t.Fatalf("answer %+v, stored %+v", p, got)
+		}
+		r, err := svc.store.readByOrder(ctx, "default", "o-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AuthOpen || r.AuthToken != "" || r.Version != 1 {
+			t.Errorf("stored record %+v: want the authorization closed, the token gone, version 1", r)
+		}
+		var (
+			op operation
+			ok bool
+		)
+		err = svc.store.readTx(ctx, func(q *paymentdb.Queries) error {
+			op, ok, err = getOp(ctx, q, "default", p.ID, providerKey("default", "o-1", opAuthorize, ""))
+			return err
+		})
+		if err != nil || !ok || op.Status != opSucceeded || op.ProviderRef != p.ProviderRef {
+			t.Fatalf("authorize operation %+v, %v", op, err)
+		}
+		var raw string
+		err = db.Tx(ctx, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT envelope FROM outbox WHERE subject = $1`, paymentapi.SubjectAuthorized).Scan(&raw)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct {
+			Data paymentapi.PaymentEvent `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(raw), &env); err != nil {
+			t.Fatal(err)
+		}
+		if e := env.Data.Payment; e.ID != p.ID || e.Status != paymentapi.StatusAuthorized || e.ProviderRef != p.ProviderRef ||
+			!e.CreatedAt.Equal(p.CreatedAt) || env.Data.Amount != p.Amount {
+			t.Errorf("event %+v, answer %+v", env.Data, p)
+		}
+	}, outbox.Migrations, Migrations)
+}
+
+// TestDeclinedCaptureReleasesItsReservation: a capture the provider refuses
+// gives back its reservation and its key, so the amount can be captured.
+func TestDeclinedCaptureReleasesItsReservation(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		svc, fake, _ := newTestService(t, db)
+		ctx := tctx(t)
+		p := mustAuthorize(t, svc, ctx, "o-1", 1000)
+		if err := fake.Void(ctx, p.ProviderRef, "voided-at-the-provider"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := svc.Capture(ctx, "o-1", paymentapi.CaptureRequest{Amount: eur(1000), Key: "c"})
+		var d *DeclineError
+		if !errors.As(err, &d) {
+			t.Fatalf("capture of a voided authorization: got %v, want a decline", err)
+		}
+		r, err := svc.store.readByOrder(ctx, "default", "o-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.CapturePending != 0 || r.Captured != 0 || r.Status != paymentapi.StatusAuthorized {
+			t.Errorf("after a declined capture: %+v; want nothing held", r)
+		}
+		if n := countOps(t, svc, ctx, p.ID, opCapture); n != 0 {
+			t.Errorf("%d capture operations left, want 0", n)
+		}
+		auditClean(t, svc, ctx)
 	}, outbox.Migrations, Migrations)
 }

@@ -181,18 +181,18 @@ func getOp(ctx context.Context, q *paymentdb.Queries, tenant, paymentID, key str
 	return op, true, nil
 }
 
-// finishOp records a pending operation's outcome.
-func finishOp(ctx context.Context, q *paymentdb.Queries, tenant string, op operation, status, ref, reason string, at time.Time) error {
+// finishOp records the outcome of the payment's operation of key if it is
+// still pending, in one guarded UPDATE rather than a read and a write; done
+// is false when there is none or its outcome was already recorded (by a
+// concurrent caller, whose record stands).
+func finishOp(ctx context.Context, q *paymentdb.Queries, tenant, paymentID, kind, key, status, ref, reason string, at time.Time) (done bool, err error) {
 	n, err := q.FinishOperation(ctx, paymentdb.FinishOperationParams{
-		TenantID: tenant, ID: op.ID, Status: status, ProviderRef: ref, Reason: reason, UpdatedAt: micros(at),
+		TenantID: tenant, PaymentID: paymentID, IdemKey: key, Status: status, ProviderRef: ref, Reason: reason, UpdatedAt: micros(at),
 	})
 	if err != nil {
-		return fmt.Errorf("record %s outcome: %w", op.Kind, err)
+		return false, fmt.Errorf("record %s outcome: %w", kind, err)
 	}
-	if n == 0 {
-		return errStale // another caller recorded it first: reload
-	}
-	return nil
+	return n == 1, nil
 }
 
 // addEvent writes one payment event to the outbox in tx.
@@ -206,8 +206,15 @@ func addEvent(ctx context.Context, tx *sql.Tx, subject string, r record, refunds
 	return outbox.Add(ctx, tx, e)
 }
 
-// refunds lists the payment's confirmed refunds.
+// refunds lists the payment's confirmed refunds. A payment with nothing
+// refunded has none, and is answered without a query: refunded counts
+// every refund row, confirmed or in flight, and changes only in the
+// transaction that adds or deletes one (see mayHaveRefunds). That spares
+// the query for most answers and events (authorize, capture, void).
 func refunds(ctx context.Context, q *paymentdb.Queries, tenant string, r record) ([]paymentapi.Refund, error) {
+	if !r.mayHaveRefunds() {
+		return []paymentapi.Refund{}, nil
+	}
 	ops, err := q.ListRefunds(ctx, paymentdb.ListRefundsParams{TenantID: tenant, PaymentID: r.ID})
 	if err != nil {
 		return nil, fmt.Errorf("list refunds of %s: %w", r.ID, err)

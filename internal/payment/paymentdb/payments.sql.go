@@ -70,7 +70,8 @@ func (q *Queries) DeleteOperation(ctx context.Context, arg DeleteOperationParams
 const finishOperation = `-- name: FinishOperation :execrows
 UPDATE payment_operations SET status = $1, provider_ref = $2,
     reason = $3, updated_at = $4
-WHERE tenant_id = $5 AND id = $6 AND status = 'pending'
+WHERE tenant_id = $5 AND payment_id = $6
+  AND idem_key = $7 AND status = 'pending'
 `
 
 type FinishOperationParams struct {
@@ -79,9 +80,13 @@ type FinishOperationParams struct {
 	Reason      string
 	UpdatedAt   int64
 	TenantID    string
-	ID          string
+	PaymentID   string
+	IdemKey     string
 }
 
+// Records the outcome of the payment's operation of the idempotency key if
+// it is still pending: the guard stands in for reading it first. Zero rows:
+// there is none, or a concurrent caller recorded its outcome first.
 func (q *Queries) FinishOperation(ctx context.Context, arg FinishOperationParams) (int64, error) {
 	result, err := q.exec(ctx, q.finishOperationStmt, finishOperation,
 		arg.Status,
@@ -89,7 +94,8 @@ func (q *Queries) FinishOperation(ctx context.Context, arg FinishOperationParams
 		arg.Reason,
 		arg.UpdatedAt,
 		arg.TenantID,
-		arg.ID,
+		arg.PaymentID,
+		arg.IdemKey,
 	)
 	if err != nil {
 		return 0, err

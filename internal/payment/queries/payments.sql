@@ -67,9 +67,13 @@ SELECT * FROM payment_operations
 WHERE tenant_id = sqlc.arg(tenant_id) AND payment_id = sqlc.arg(payment_id) AND idem_key = sqlc.arg(idem_key);
 
 -- name: FinishOperation :execrows
+-- Records the outcome of the payment's operation of the idempotency key if
+-- it is still pending: the guard stands in for reading it first. Zero rows:
+-- there is none, or a concurrent caller recorded its outcome first.
 UPDATE payment_operations SET status = sqlc.arg(status), provider_ref = sqlc.arg(provider_ref),
     reason = sqlc.arg(reason), updated_at = sqlc.arg(updated_at)
-WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND status = 'pending';
+WHERE tenant_id = sqlc.arg(tenant_id) AND payment_id = sqlc.arg(payment_id)
+  AND idem_key = sqlc.arg(idem_key) AND status = 'pending';
 
 -- name: DeleteOperation :execrows
 DELETE FROM payment_operations
