@@ -48,14 +48,15 @@ func (s *Service) Reserve(ctx context.Context, r inventoryapi.ReserveRequest) (r
 			return err
 		}
 		created = true
-		held := make([]inventorydb.ReservationLine, len(lines))
+		held := make([]inventoryapi.ReservedLine, len(lines))
 		for i, l := range lines {
 			loc, err := reserveLine(ctx, q, tenant, r.OrderID, l, now)
 			if err != nil {
 				return err
 			}
-			held[i] = inventorydb.ReservationLine{TenantID: tenant, OrderID: r.OrderID, Position: int64(i), Sku: l.sku, Location: loc, Quantity: l.qty}
-			if err := q.InsertReservationLine(ctx, inventorydb.InsertReservationLineParams(held[i])); err != nil {
+			held[i] = inventoryapi.ReservedLine{SKU: l.sku, Location: loc, Quantity: l.qty}
+			if err := q.InsertReservationLine(ctx, inventorydb.InsertReservationLineParams{
+				TenantID: tenant, OrderID: r.OrderID, Position: int64(i), Sku: l.sku, Location: loc, Quantity: l.qty}); err != nil {
 				return fmt.Errorf("insert reservation line %s: %w", l.sku, err)
 			}
 		}
@@ -138,18 +139,16 @@ func (s *Service) close(ctx context.Context, orderID string, c closing, reason s
 		if n == 0 {
 			return errRaced
 		}
-		lines, err := q.ListReservationLines(ctx, inventorydb.ListReservationLinesParams{TenantID: tenant, OrderID: orderID})
-		if err != nil {
-			return fmt.Errorf("load reservation lines: %w", err)
-		}
-		for _, l := range lines {
+		// The lines read with the reservation are still its lines: they are
+		// written once, with the reservation, and never change.
+		for _, l := range cur.Lines {
 			if err := releaseLine(ctx, q, tenant, orderID, why, how, l, now); err != nil {
 				return err
 			}
 		}
 		if !how.commit { // a commit leaves available as it was
-			for _, l := range lines {
-				if err := s.checkLow(ctx, tx, q, tenant, l.Sku, now); err != nil {
+			for _, l := range cur.Lines {
+				if err := s.checkLow(ctx, tx, q, tenant, l.SKU, now); err != nil {
 					return err
 				}
 			}

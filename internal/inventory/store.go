@@ -101,25 +101,25 @@ func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID st
 // releaseLine gives back (or, committing, takes off the shelf) one held
 // line. The stock row must hold the units: anything else means the tables
 // disagree, and the transaction fails rather than make it worse.
-func releaseLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID, reason string, c closing, l inventorydb.ReservationLine, now time.Time) error {
+func releaseLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID, reason string, c closing, l inventoryapi.ReservedLine, now time.Time) error {
 	var onHand, reserved int64
 	var err error
 	if c.commit {
 		var row inventorydb.CommitStockRow
-		row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.Sku, Location: l.Location})
+		row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
 		onHand, reserved = row.OnHand, row.Reserved
 	} else {
 		var row inventorydb.UnreserveStockRow
-		row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.Sku, Location: l.Location})
+		row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
 		onHand, reserved = row.OnHand, row.Reserved
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s %s at %s for %s: fewer units reserved than the reservation holds", c.kind, l.Sku, l.Location, orderID)
+		return fmt.Errorf("%s %s at %s for %s: fewer units reserved than the reservation holds", c.kind, l.SKU, l.Location, orderID)
 	}
 	if err != nil {
-		return fmt.Errorf("%s %s at %s: %w", c.kind, l.Sku, l.Location, err)
+		return fmt.Errorf("%s %s at %s: %w", c.kind, l.SKU, l.Location, err)
 	}
-	m := movement{sku: l.Sku, location: l.Location, kind: c.kind, reason: reason, reference: orderID,
+	m := movement{sku: l.SKU, location: l.Location, kind: c.kind, reason: reason, reference: orderID,
 		deltaReserved: -l.Quantity, onHandAfter: onHand, reservedAfter: reserved}
 	if c.commit {
 		m.deltaOnHand = -l.Quantity
@@ -168,24 +168,25 @@ func addStock(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc stri
 
 // checkLow announces inventory.stock_low.v1 when the SKU's available stock
 // (over every location) is at or below its threshold and was not before,
-// and clears the mark when it is above again. The mark is flipped by a
+// and clears the mark when it is above again. It is one read, and a write
+// only when the mark must flip: this runs for every SKU of every reserve
+// and release, and most of them cross nothing. The mark is flipped by a
 // guarded UPDATE, so of concurrent writers that cross the threshold
 // together exactly one announces it.
 func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku string, now time.Time) error {
-	item, err := q.GetItem(ctx, inventorydb.GetItemParams{TenantID: tenant, Sku: sku})
+	st, err := q.LowState(ctx, inventorydb.LowStateParams{TenantID: tenant, Sku: sku})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // never stocked: nothing to be low
 	}
 	if err != nil {
-		return fmt.Errorf("load item %s: %w", sku, err)
+		return fmt.Errorf("load stock state of %s: %w", sku, err)
 	}
-	t, err := q.SKUTotals(ctx, inventorydb.SKUTotalsParams{TenantID: tenant, Sku: sku})
-	if err != nil {
-		return fmt.Errorf("sum stock of %s: %w", sku, err)
-	}
-	threshold := s.threshold(item.LowStockThreshold)
-	available := t.OnHand - t.Reserved
-	if !lowStock(available, threshold) {
+	threshold := s.threshold(st.LowStockThreshold)
+	low, marked := lowStock(st.Available, threshold), st.Low == 1
+	switch {
+	case low == marked:
+		return nil
+	case !low:
 		if _, err := q.ClearLow(ctx, inventorydb.ClearLowParams{UpdatedAt: micros(now), TenantID: tenant, Sku: sku}); err != nil {
 			return fmt.Errorf("clear low mark of %s: %w", sku, err)
 		}
@@ -196,9 +197,9 @@ func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queri
 		return fmt.Errorf("mark %s low: %w", sku, err)
 	}
 	if n == 0 {
-		return nil // already announced for this crossing
+		return nil // a concurrent writer announced this crossing
 	}
-	return addEvent(ctx, tx, inventoryapi.SubjectStockLow, now, inventoryapi.StockLow{SKU: sku, Available: available, Threshold: threshold, At: now})
+	return addEvent(ctx, tx, inventoryapi.SubjectStockLow, now, inventoryapi.StockLow{SKU: sku, Available: st.Available, Threshold: threshold, At: now})
 }
 
 // threshold is a SKU's own threshold or the configured default.
@@ -211,34 +212,29 @@ func (s *Service) threshold(own sql.NullInt64) int64 {
 
 // loadReservation reads a reservation with its lines through q.
 func loadReservation(ctx context.Context, q *inventorydb.Queries, tenant, orderID string) (inventoryapi.Reservation, error) {
-	r, err := q.GetReservation(ctx, inventorydb.GetReservationParams{TenantID: tenant, OrderID: orderID})
-	if errors.Is(err, sql.ErrNoRows) {
-		return inventoryapi.Reservation{}, ErrReservationNotFound
-	}
+	rows, err := q.GetReservation(ctx, inventorydb.GetReservationParams{TenantID: tenant, OrderID: orderID})
 	if err != nil {
 		return inventoryapi.Reservation{}, fmt.Errorf("load reservation %s: %w", orderID, err)
 	}
-	lines, err := q.ListReservationLines(ctx, inventorydb.ListReservationLinesParams{TenantID: tenant, OrderID: orderID})
-	if err != nil {
-		return inventoryapi.Reservation{}, fmt.Errorf("load lines of reservation %s: %w", orderID, err)
+	if len(rows) == 0 {
+		return inventoryapi.Reservation{}, ErrReservationNotFound
 	}
-	return toReservation(r, lines), nil
+	r := rows[0]
+	lines := make([]inventoryapi.ReservedLine, 0, len(rows))
+	for _, l := range rows {
+		if l.Sku.Valid {
+			lines = append(lines, inventoryapi.ReservedLine{SKU: l.Sku.String, Location: l.Location.String, Quantity: l.Quantity.Int64})
+		}
+	}
+	return toReservation(inventorydb.Reservation{OrderID: orderID, Status: r.Status, Reason: r.Reason,
+		ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, lines), nil
 }
 
-func toReservation(r inventorydb.Reservation, lines []inventorydb.ReservationLine) inventoryapi.Reservation {
-	out := inventoryapi.Reservation{
-		OrderID: r.OrderID, Status: r.Status, Reason: r.Reason, Lines: reservedLines(lines),
+func toReservation(r inventorydb.Reservation, lines []inventoryapi.ReservedLine) inventoryapi.Reservation {
+	return inventoryapi.Reservation{
+		OrderID: r.OrderID, Status: r.Status, Reason: r.Reason, Lines: lines,
 		ExpiresAt: fromMicros(r.ExpiresAt), CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 	}
-	return out
-}
-
-func reservedLines(lines []inventorydb.ReservationLine) []inventoryapi.ReservedLine {
-	out := make([]inventoryapi.ReservedLine, len(lines))
-	for i, l := range lines {
-		out[i] = inventoryapi.ReservedLine{SKU: l.Sku, Location: l.Location, Quantity: l.Quantity}
-	}
-	return out
 }
 
 // stockLevel reads a SKU's settings and stock rows through q, or

@@ -124,6 +124,20 @@ func ledgerSum(t *testing.T, db *sqldb.DB, tenant, sku string) (onHand, reserved
 	return onHand, reserved
 }
 
+// lowMark reads the low mark of sku: 1 while it is announced as low.
+func lowMark(t *testing.T, db *sqldb.DB, tenant, sku string) int64 {
+	t.Helper()
+	ctx := tenancy.WithID(t.Context(), tenant)
+	var low int64
+	err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT low FROM items WHERE tenant_id = $1 AND sku = $2`, tenant, sku).Scan(&low)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return low
+}
+
 func assertAudit(t *testing.T, s *Service, ctx context.Context) {
 	t.Helper()
 	a, err := s.Audit(ctx)
@@ -251,6 +265,9 @@ func TestReservationLifecycle(t *testing.T) {
 				if got.Status != tc.status {
 					t.Errorf("status = %q, want %q", got.Status, tc.status)
 				}
+				if tc.wantErr == nil && !slices.Equal(got.Lines, want) {
+					t.Errorf("lines = %v, want %v", got.Lines, want)
+				}
 			})
 		}
 		if l := mustStock(t, s, ctx, "A"); l.OnHand != 47 || l.Reserved != 0 {
@@ -259,7 +276,7 @@ func TestReservationLifecycle(t *testing.T) {
 
 		reserve("o2")
 		rel, err := s.Release(ctx, "o2", "payment_declined")
-		if err != nil || rel.Status != inventoryapi.StatusReleased || rel.Reason != "payment_declined" {
+		if err != nil || rel.Status != inventoryapi.StatusReleased || rel.Reason != "payment_declined" || !slices.Equal(rel.Lines, want) {
 			t.Fatalf("release = %+v, %v", rel, err)
 		}
 		if _, err := s.Release(ctx, "o2", "again"); err != nil {
@@ -521,20 +538,22 @@ func TestLowStockOncePerCrossing(t *testing.T) {
 			name string
 			do   func() error
 			low  int
+			mark int64
 		}{
-			{"above", func() error { return nil }, 0},
-			{"reserve to 5", func() error { _, _, err := s.Reserve(ctx, res("o1", 5)); return err }, 1},
-			{"reserve to 4", func() error { _, _, err := s.Reserve(ctx, res("o2", 1)); return err }, 1},
-			{"release to 9", func() error { _, err := s.Release(ctx, "o1", "x"); return err }, 1},
+			{"above", func() error { return nil }, 0, 0},
+			{"reserve to 5", func() error { _, _, err := s.Reserve(ctx, res("o1", 5)); return err }, 1, 1},
+			{"reserve to 4", func() error { _, _, err := s.Reserve(ctx, res("o2", 1)); return err }, 1, 1},
+			{"release to 9", func() error { _, err := s.Release(ctx, "o1", "x"); return err }, 1, 0},
+			{"commit at 9", func() error { _, err := s.Commit(ctx, "o2"); return err }, 1, 0},
 			{"adjust to 3", func() error {
 				_, err := s.Adjust(ctx, "A", inventoryapi.Adjustment{Delta: -6, Reason: "x"})
 				return err
-			}, 2},
+			}, 2, 1},
 			{"restock to 13", func() error {
 				_, err := s.Restock(ctx, inventoryapi.RestockRequest{Reference: "r1", Lines: []inventoryapi.Line{{SKU: "A", Quantity: 10}}})
 				return err
-			}, 2},
-			{"threshold 20", func() error { _, err := s.SetThreshold(ctx, "A", 20); return err }, 3},
+			}, 2, 0},
+			{"threshold 20", func() error { _, err := s.SetThreshold(ctx, "A", 20); return err }, 3, 1},
 		}
 		for _, st := range steps {
 			if err := st.do(); err != nil {
@@ -542,6 +561,9 @@ func TestLowStockOncePerCrossing(t *testing.T) {
 			}
 			if got := lows(); got != st.low {
 				t.Fatalf("after %s: %d stock_low events, want %d", st.name, got, st.low)
+			}
+			if got := lowMark(t, db, "default", "A"); got != st.mark {
+				t.Fatalf("after %s: low mark %d, want %d", st.name, got, st.mark)
 			}
 		}
 		l := mustStock(t, s, ctx, "A")
@@ -551,6 +573,94 @@ func TestLowStockOncePerCrossing(t *testing.T) {
 		low, err := s.List(ctx, ListQuery{Low: true})
 		if err != nil || len(low.Items) != 1 || low.Items[0].SKU != "A" {
 			t.Errorf("low list = %+v, %v", low, err)
+		}
+	})
+}
+
+// TestLowStockConcurrentCrossing: writers that take a SKU below its
+// threshold at the same time announce the crossing once; writers that take
+// it above again clear the mark, and the next crossing is announced again.
+// Reservations of one location queue on its stock row; adjustments of three
+// locations do not, so on PostgreSQL several may see the crossing at once
+// and MarkLow's guard decides which announces it.
+func TestLowStockConcurrentCrossing(t *testing.T) {
+	openDB(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db, nil)
+		ctx := tenantCtx(t, "default")
+		lows := func() int { return count(subjects(t, db), inventoryapi.SubjectStockLow) }
+		locs := []string{"default", "north", "south"}
+		adjust := func(sku string, i int, delta int64) error {
+			_, err := s.Adjust(ctx, sku, inventoryapi.Adjustment{Delta: delta, Reason: "count", Location: locs[i%len(locs)]})
+			return err
+		}
+		order := func(sku string, i int) string { return fmt.Sprintf("%s-%02d", sku, i) }
+		tests := []struct {
+			name       string
+			sku        string
+			take, give func(sku string, i int) error
+		}{
+			{"reservations", "RES",
+				func(sku string, i int) error {
+					_, _, err := s.Reserve(ctx, inventoryapi.ReserveRequest{OrderID: order(sku, i), Lines: []inventoryapi.Line{{SKU: sku, Quantity: 1}}})
+					return err
+				},
+				func(sku string, i int) error { _, err := s.Release(ctx, order(sku, i), "x"); return err }},
+			{"adjustments", "ADJ",
+				func(sku string, i int) error { return adjust(sku, i, -1) },
+				func(sku string, i int) error { return adjust(sku, i, 1) }},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				before := lows()
+				const units = 21 // 7 per location; the threshold is 5
+				for i := range len(locs) {
+					if err := adjust(tc.sku, i, units/int64(len(locs))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// all runs op for units writers at once, numbered from first
+				// (a reservation's order ID, an adjustment's location).
+				all := func(op func(sku string, i int) error, first int) {
+					t.Helper()
+					var wg sync.WaitGroup
+					for i := first; i < first+units; i++ {
+						wg.Go(func() {
+							if err := op(tc.sku, i); err != nil {
+								t.Errorf("%s %d: %v", tc.name, i, err)
+							}
+						})
+					}
+					wg.Wait()
+				}
+				// A writer sees its own change and those committed before it
+				// read, so on PostgreSQL writers that cross together may all
+				// read the SKU as above. A second look (the threshold set to
+				// what it is) marks it then: the crossing is announced once.
+				recheck := func() {
+					t.Helper()
+					if _, err := s.SetThreshold(ctx, tc.sku, DefaultLowStockThreshold); err != nil {
+						t.Fatal(err)
+					}
+				}
+				all(tc.take, 0)
+				if got := lows() - before; got > 1 {
+					t.Fatalf("%d stock_low events for one crossing", got)
+				}
+				recheck()
+				if got, mark := lows()-before, lowMark(t, db, "default", tc.sku); got != 1 || mark != 1 {
+					t.Fatalf("%d stock_low events, mark %d; want 1 and 1", got, mark)
+				}
+				all(tc.give, 0)
+				if mark := lowMark(t, db, "default", tc.sku); mark != 0 {
+					t.Fatalf("low mark %d with every unit back, want 0", mark)
+				}
+				all(tc.take, units)
+				recheck()
+				if got := lows() - before; got != 2 {
+					t.Errorf("%d stock_low events after the second crossing, want 2", got)
+				}
+				assertAudit(t, s, ctx)
+			})
 		}
 	})
 }

@@ -96,14 +96,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listMovementsStmt, err = db.PrepareContext(ctx, listMovements); err != nil {
 		return nil, fmt.Errorf("error preparing query ListMovements: %w", err)
 	}
-	if q.listReservationLinesStmt, err = db.PrepareContext(ctx, listReservationLines); err != nil {
-		return nil, fmt.Errorf("error preparing query ListReservationLines: %w", err)
-	}
 	if q.listSKUStockStmt, err = db.PrepareContext(ctx, listSKUStock); err != nil {
 		return nil, fmt.Errorf("error preparing query ListSKUStock: %w", err)
 	}
 	if q.listStockRangeStmt, err = db.PrepareContext(ctx, listStockRange); err != nil {
 		return nil, fmt.Errorf("error preparing query ListStockRange: %w", err)
+	}
+	if q.lowStateStmt, err = db.PrepareContext(ctx, lowState); err != nil {
+		return nil, fmt.Errorf("error preparing query LowState: %w", err)
 	}
 	if q.markLowStmt, err = db.PrepareContext(ctx, markLow); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkLow: %w", err)
@@ -116,9 +116,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.reserveStockStmt, err = db.PrepareContext(ctx, reserveStock); err != nil {
 		return nil, fmt.Errorf("error preparing query ReserveStock: %w", err)
-	}
-	if q.sKUTotalsStmt, err = db.PrepareContext(ctx, sKUTotals); err != nil {
-		return nil, fmt.Errorf("error preparing query SKUTotals: %w", err)
 	}
 	if q.setThresholdStmt, err = db.PrepareContext(ctx, setThreshold); err != nil {
 		return nil, fmt.Errorf("error preparing query SetThreshold: %w", err)
@@ -251,11 +248,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listMovementsStmt: %w", cerr)
 		}
 	}
-	if q.listReservationLinesStmt != nil {
-		if cerr := q.listReservationLinesStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listReservationLinesStmt: %w", cerr)
-		}
-	}
 	if q.listSKUStockStmt != nil {
 		if cerr := q.listSKUStockStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listSKUStockStmt: %w", cerr)
@@ -264,6 +256,11 @@ func (q *Queries) Close() error {
 	if q.listStockRangeStmt != nil {
 		if cerr := q.listStockRangeStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listStockRangeStmt: %w", cerr)
+		}
+	}
+	if q.lowStateStmt != nil {
+		if cerr := q.lowStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lowStateStmt: %w", cerr)
 		}
 	}
 	if q.markLowStmt != nil {
@@ -284,11 +281,6 @@ func (q *Queries) Close() error {
 	if q.reserveStockStmt != nil {
 		if cerr := q.reserveStockStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing reserveStockStmt: %w", cerr)
-		}
-	}
-	if q.sKUTotalsStmt != nil {
-		if cerr := q.sKUTotalsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing sKUTotalsStmt: %w", cerr)
 		}
 	}
 	if q.setThresholdStmt != nil {
@@ -364,14 +356,13 @@ type Queries struct {
 	listItemsStmt               *sql.Stmt
 	listLowItemsStmt            *sql.Stmt
 	listMovementsStmt           *sql.Stmt
-	listReservationLinesStmt    *sql.Stmt
 	listSKUStockStmt            *sql.Stmt
 	listStockRangeStmt          *sql.Stmt
+	lowStateStmt                *sql.Stmt
 	markLowStmt                 *sql.Stmt
 	maxAvailableStmt            *sql.Stmt
 	removeStockStmt             *sql.Stmt
 	reserveStockStmt            *sql.Stmt
-	sKUTotalsStmt               *sql.Stmt
 	setThresholdStmt            *sql.Stmt
 	unreserveStockStmt          *sql.Stmt
 }
@@ -404,14 +395,13 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listItemsStmt:               q.listItemsStmt,
 		listLowItemsStmt:            q.listLowItemsStmt,
 		listMovementsStmt:           q.listMovementsStmt,
-		listReservationLinesStmt:    q.listReservationLinesStmt,
 		listSKUStockStmt:            q.listSKUStockStmt,
 		listStockRangeStmt:          q.listStockRangeStmt,
+		lowStateStmt:                q.lowStateStmt,
 		markLowStmt:                 q.markLowStmt,
 		maxAvailableStmt:            q.maxAvailableStmt,
 		removeStockStmt:             q.removeStockStmt,
 		reserveStockStmt:            q.reserveStockStmt,
-		sKUTotalsStmt:               q.sKUTotalsStmt,
 		setThresholdStmt:            q.setThresholdStmt,
 		unreserveStockStmt:          q.unreserveStockStmt,
 	}

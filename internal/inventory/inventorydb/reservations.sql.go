@@ -7,6 +7,7 @@ package inventorydb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const closeReservation = `-- name: CloseReservation :execrows
@@ -79,8 +80,13 @@ func (q *Queries) DueReservations(ctx context.Context, arg DueReservationsParams
 	return items, nil
 }
 
-const getReservation = `-- name: GetReservation :one
-SELECT tenant_id, order_id, status, reason, expires_at, created_at, updated_at FROM reservations WHERE tenant_id = $1 AND order_id = $2
+const getReservation = `-- name: GetReservation :many
+SELECT r.status, r.reason, r.expires_at, r.created_at, r.updated_at,
+       l.sku, l.location, l.quantity
+FROM reservations r
+LEFT JOIN reservation_lines l ON l.tenant_id = r.tenant_id AND l.order_id = r.order_id
+WHERE r.tenant_id = $1 AND r.order_id = $2
+ORDER BY l.position
 `
 
 type GetReservationParams struct {
@@ -88,19 +94,51 @@ type GetReservationParams struct {
 	OrderID  string
 }
 
-func (q *Queries) GetReservation(ctx context.Context, arg GetReservationParams) (Reservation, error) {
-	row := q.queryRow(ctx, q.getReservationStmt, getReservation, arg.TenantID, arg.OrderID)
-	var i Reservation
-	err := row.Scan(
-		&i.TenantID,
-		&i.OrderID,
-		&i.Status,
-		&i.Reason,
-		&i.ExpiresAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
+type GetReservationRow struct {
+	Status    string
+	Reason    string
+	ExpiresAt int64
+	CreatedAt int64
+	UpdatedAt int64
+	Sku       sql.NullString
+	Location  sql.NullString
+	Quantity  sql.NullInt64
+}
+
+// A reservation with its lines in one read: a row per line, in position
+// order, each with the reservation's columns. No row means no reservation
+// (the outer join would still find one without lines, though Reserve never
+// writes such a reservation).
+func (q *Queries) GetReservation(ctx context.Context, arg GetReservationParams) ([]GetReservationRow, error) {
+	rows, err := q.query(ctx, q.getReservationStmt, getReservation, arg.TenantID, arg.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GetReservationRow{}
+	for rows.Next() {
+		var i GetReservationRow
+		if err := rows.Scan(
+			&i.Status,
+			&i.Reason,
+			&i.ExpiresAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Sku,
+			&i.Location,
+			&i.Quantity,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const insertReservation = `-- name: InsertReservation :execrows
@@ -174,45 +212,4 @@ func (q *Queries) InsertRestock(ctx context.Context, arg InsertRestockParams) (i
 		return 0, err
 	}
 	return result.RowsAffected()
-}
-
-const listReservationLines = `-- name: ListReservationLines :many
-SELECT tenant_id, order_id, position, sku, location, quantity FROM reservation_lines
-WHERE tenant_id = $1 AND order_id = $2
-ORDER BY position
-`
-
-type ListReservationLinesParams struct {
-	TenantID string
-	OrderID  string
-}
-
-func (q *Queries) ListReservationLines(ctx context.Context, arg ListReservationLinesParams) ([]ReservationLine, error) {
-	rows, err := q.query(ctx, q.listReservationLinesStmt, listReservationLines, arg.TenantID, arg.OrderID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ReservationLine{}
-	for rows.Next() {
-		var i ReservationLine
-		if err := rows.Scan(
-			&i.TenantID,
-			&i.OrderID,
-			&i.Position,
-			&i.Sku,
-			&i.Location,
-			&i.Quantity,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

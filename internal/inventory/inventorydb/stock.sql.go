@@ -441,6 +441,35 @@ func (q *Queries) ListStockRange(ctx context.Context, arg ListStockRangeParams) 
 	return items, nil
 }
 
+const lowState = `-- name: LowState :one
+SELECT i.low_stock_threshold, i.low,
+       CAST((SELECT COALESCE(SUM(s.on_hand - s.reserved), 0) FROM stock s
+             WHERE s.tenant_id = i.tenant_id AND s.sku = i.sku) AS BIGINT) AS available
+FROM items i
+WHERE i.tenant_id = $1 AND i.sku = $2
+`
+
+type LowStateParams struct {
+	TenantID string
+	Sku      string
+}
+
+type LowStateRow struct {
+	LowStockThreshold sql.NullInt64
+	Low               int64
+	Available         int64
+}
+
+// What the low-stock check needs in one read: the SKU's own threshold, its
+// low mark and its available stock over every location. No row means the
+// SKU was never stocked.
+func (q *Queries) LowState(ctx context.Context, arg LowStateParams) (LowStateRow, error) {
+	row := q.queryRow(ctx, q.lowStateStmt, lowState, arg.TenantID, arg.Sku)
+	var i LowStateRow
+	err := row.Scan(&i.LowStockThreshold, &i.Low, &i.Available)
+	return i, err
+}
+
 const markLow = `-- name: MarkLow :execrows
 UPDATE items SET low = 1, updated_at = $1
 WHERE tenant_id = $2 AND sku = $3 AND low = 0
@@ -545,29 +574,6 @@ func (q *Queries) ReserveStock(ctx context.Context, arg ReserveStockParams) (Res
 		arg.Location,
 	)
 	var i ReserveStockRow
-	err := row.Scan(&i.OnHand, &i.Reserved)
-	return i, err
-}
-
-const sKUTotals = `-- name: SKUTotals :one
-SELECT CAST(COALESCE(SUM(on_hand), 0) AS BIGINT) AS on_hand,
-       CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS reserved
-FROM stock WHERE tenant_id = $1 AND sku = $2
-`
-
-type SKUTotalsParams struct {
-	TenantID string
-	Sku      string
-}
-
-type SKUTotalsRow struct {
-	OnHand   int64
-	Reserved int64
-}
-
-func (q *Queries) SKUTotals(ctx context.Context, arg SKUTotalsParams) (SKUTotalsRow, error) {
-	row := q.queryRow(ctx, q.sKUTotalsStmt, sKUTotals, arg.TenantID, arg.Sku)
-	var i SKUTotalsRow
 	err := row.Scan(&i.OnHand, &i.Reserved)
 	return i, err
 }

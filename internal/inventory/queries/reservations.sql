@@ -8,13 +8,17 @@ ON CONFLICT (tenant_id, order_id) DO NOTHING;
 INSERT INTO reservation_lines (tenant_id, order_id, position, sku, location, quantity)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(order_id), sqlc.arg(position), sqlc.arg(sku), sqlc.arg(location), sqlc.arg(quantity));
 
--- name: GetReservation :one
-SELECT * FROM reservations WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id);
-
--- name: ListReservationLines :many
-SELECT * FROM reservation_lines
-WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id)
-ORDER BY position;
+-- name: GetReservation :many
+-- A reservation with its lines in one read: a row per line, in position
+-- order, each with the reservation's columns. No row means no reservation
+-- (the outer join would still find one without lines, though Reserve never
+-- writes such a reservation).
+SELECT r.status, r.reason, r.expires_at, r.created_at, r.updated_at,
+       l.sku, l.location, l.quantity
+FROM reservations r
+LEFT JOIN reservation_lines l ON l.tenant_id = r.tenant_id AND l.order_id = r.order_id
+WHERE r.tenant_id = sqlc.arg(tenant_id) AND r.order_id = sqlc.arg(order_id)
+ORDER BY l.position;
 
 -- name: CloseReservation :execrows
 -- Every way out of held goes through this guard: of a concurrent commit,

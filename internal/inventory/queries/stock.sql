@@ -27,10 +27,15 @@ WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku) AND low = 0;
 UPDATE items SET low = 0, updated_at = sqlc.arg(updated_at)
 WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku) AND low = 1;
 
--- name: SKUTotals :one
-SELECT CAST(COALESCE(SUM(on_hand), 0) AS BIGINT) AS on_hand,
-       CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS reserved
-FROM stock WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku);
+-- name: LowState :one
+-- What the low-stock check needs in one read: the SKU's own threshold, its
+-- low mark and its available stock over every location. No row means the
+-- SKU was never stocked.
+SELECT i.low_stock_threshold, i.low,
+       CAST((SELECT COALESCE(SUM(s.on_hand - s.reserved), 0) FROM stock s
+             WHERE s.tenant_id = i.tenant_id AND s.sku = i.sku) AS BIGINT) AS available
+FROM items i
+WHERE i.tenant_id = sqlc.arg(tenant_id) AND i.sku = sqlc.arg(sku);
 
 -- name: ListSKUStock :many
 -- The default location first, then by code.
