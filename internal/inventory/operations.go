@@ -36,7 +36,7 @@ func (s *Service) Reserve(ctx context.Context, r inventoryapi.ReserveRequest) (r
 	if err != nil {
 		return res, false, err
 	}
-	err = s.write(ctx, func(tx *sql.Tx, q *inventorydb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
 		n, err := q.InsertReservation(ctx, inventorydb.InsertReservationParams{TenantID: tenant, OrderID: r.OrderID, ExpiresAt: micros(now.Add(ttl)), CreatedAt: micros(now)})
 		if err != nil {
@@ -113,7 +113,7 @@ func (s *Service) close(ctx context.Context, orderID string, c closing, reason s
 	}
 	var res inventoryapi.Reservation
 	var lapsed bool // a commit found the hold expired and expired it
-	err = s.write(ctx, func(tx *sql.Tx, q *inventorydb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
 		lapsed = false
 		cur, err := loadReservation(ctx, q, tenant, orderID)
@@ -251,7 +251,7 @@ func (s *Service) Adjust(ctx context.Context, sku string, a inventoryapi.Adjustm
 		return inventoryapi.StockLevel{}, err
 	}
 	var lvl inventoryapi.StockLevel
-	err = s.write(ctx, func(tx *sql.Tx, q *inventorydb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
 		onHand, reserved, err := addStock(ctx, q, tenant, sku, loc, a.Delta, inventoryapi.KindAdjustment, a.Reason, a.Reference, now)
 		if err != nil {
@@ -296,7 +296,7 @@ func (s *Service) Restock(ctx context.Context, r inventoryapi.RestockRequest) (a
 	if reason == "" {
 		reason = "restock"
 	}
-	err = s.write(ctx, func(tx *sql.Tx, q *inventorydb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
 		n, err := q.InsertRestock(ctx, inventorydb.InsertRestockParams{TenantID: tenant, Reference: r.Reference, CreatedAt: micros(now)})
 		if err != nil {
@@ -343,7 +343,7 @@ func (s *Service) SetThreshold(ctx context.Context, sku string, threshold int64)
 		return inventoryapi.StockLevel{}, invalid(FieldError{Field: "threshold", Message: "must be 0 to 1000000", Value: threshold})
 	}
 	var lvl inventoryapi.StockLevel
-	err = s.write(ctx, func(tx *sql.Tx, q *inventorydb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
 		if err := q.SetThreshold(ctx, inventorydb.SetThresholdParams{TenantID: tenant, Sku: sku,
 			Threshold: sql.NullInt64{Int64: threshold, Valid: true}, UpdatedAt: micros(now)}); err != nil {

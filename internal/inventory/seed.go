@@ -76,7 +76,7 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 	slices.Sort(skus)
 	skus = slices.Compact(skus)
 	created := 0
-	err = s.write(ctx, func(tx *sql.Tx, q *inventorydb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		created = 0
 		// Again inside the transaction: two seeds at once seed once.
 		if n, err := q.CountStock(ctx, tenant); err != nil || n > 0 {

@@ -115,7 +115,7 @@ func (s *Service) Ship(ctx context.Context, id string, in orderapi.ShipmentCreat
 		sh := orderapi.Shipment{ID: s.newID(), Carrier: in.Carrier, TrackingNumber: in.TrackingNumber,
 			TrackingURL: in.TrackingURL, Status: orderapi.ShipmentShipped,
 			Events: []orderapi.TrackingEvent{{At: now, Status: orderapi.ShipmentShipped, Note: "handed to " + in.Carrier}}}
-		insert := func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+		insert := func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 			return q.InsertShipment(ctx, orderdb.InsertShipmentParams{TenantID: next.tenant, ID: sh.ID, OrderID: next.ID,
 				Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, TrackingUrl: sh.TrackingURL,
 				Status: string(sh.Status), Events: jsonText(sh.Events), CreatedAt: micros(next.UpdatedAt)})
@@ -165,7 +165,7 @@ func (s *Service) capture(ctx context.Context, rec record) (record, error) {
 		switch {
 		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 || errors.Is(err, paymentapi.ErrNotFound):
 			_, uerr := s.advance(ctx, rec, change{to: orderapi.StatusConfirmed, note: "capture refused",
-				also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+				also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 					return q.DeleteShipments(ctx, orderdb.DeleteShipmentsParams{TenantID: next.tenant, OrderID: next.ID})
 				}})
 			if uerr != nil {
@@ -230,7 +230,7 @@ func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.
 			to, note, event = orderapi.StatusDelivered, "delivered", orderapi.SubjectDelivered
 		}
 		next, err := s.advance(ctx, rec, change{to: to, note: note, event: event,
-			also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+			also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 				n, err := q.UpdateShipment(ctx, orderdb.UpdateShipmentParams{Status: string(sh.Status),
 					Events: jsonText(sh.Events), UpdatedAt: micros(next.UpdatedAt), TenantID: next.tenant, ID: sh.ID, OrderID: next.ID})
 				if err == nil && n == 0 {
@@ -362,7 +362,7 @@ func (s *Service) Refund(ctx context.Context, id string, in orderapi.RefundCreat
 // also's writes, announcing subject (built by payload) when more was
 // refunded. A repeat that changes nothing writes nothing.
 func (s *Service) recordPayment(ctx context.Context, rec record, p paymentapi.Payment, note, subject string,
-	payload func(next record, delta money.Money) any, also func(tx *sql.Tx, q *orderdb.Queries, next record) error) (record, error) {
+	payload func(next record, delta money.Money) any, also func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries, next record) error) (record, error) {
 	delta := money.Money{Amount: max(0, p.Refunded.Amount-rec.Refunded.Amount), Currency: rec.Currency}
 	if delta.Amount == 0 && also == nil && p.Captured.Amount <= rec.Captured.Amount {
 		return rec, nil

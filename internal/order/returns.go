@@ -69,7 +69,7 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 		ret := orderapi.Return{ID: s.newID(), Status: orderapi.ReturnRequested, Lines: lines,
 			RefundAmount: money.Money{Currency: rec.Currency}, Reason: in.Reason}
 		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return requested", event: orderapi.SubjectReturnRequested,
-			also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+			also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 				ret.CreatedAt, ret.UpdatedAt = next.UpdatedAt, next.UpdatedAt
 				return q.InsertReturn(ctx, orderdb.InsertReturnParams{TenantID: next.tenant, ID: ret.ID, OrderID: next.ID,
 					Status: string(ret.Status), Lines: jsonText(ret.Lines), Reason: ret.Reason, CreatedAt: micros(next.UpdatedAt)})
@@ -117,7 +117,7 @@ func (s *Service) ReceiveReturn(ctx context.Context, id, returnID string, in ord
 				return orderapi.Order{}, err
 			}
 			rec, err = s.advance(ctx, rec, change{to: rec.Status, note: "return received",
-				also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+				also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 					return setReturn(ctx, q, next, ret, orderapi.ReturnRequested)
 				}})
 			if errors.Is(err, errStale) {
@@ -225,7 +225,7 @@ func (s *Service) settleReturn(ctx context.Context, rec record, ret orderapi.Ret
 			received.UpdatedAt = next.UpdatedAt
 			return orderapi.ReturnEvent{Order: withReturn(public(next), received), Return: received}
 		},
-		func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+		func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 			return setReturn(ctx, q, next, received, orderapi.ReturnReceiving)
 		})
 	if err != nil {
@@ -252,7 +252,7 @@ func (s *Service) RejectReturn(ctx context.Context, id, returnID string) (ordera
 		}
 		ret.Status = orderapi.ReturnRejected
 		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return " + ret.ID + " rejected",
-			also: func(_ *sql.Tx, q *orderdb.Queries, next record) error {
+			also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 				return setReturn(ctx, q, next, ret, orderapi.ReturnRequested)
 			}})
 		if err != nil {

@@ -62,9 +62,11 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 }
 
 // tx runs fn in one write transaction (retried by sqldb on transient
-// conflicts).
-func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *orderdb.Queries) error) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(tx, s.write.WithTx(tx)) })
+// conflicts); fn's statements use the ctx it is given
+// (sqldb.DB.WriteContext).
+func (s *store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error) error {
+	wctx := s.db.WriteContext(ctx)
+	return s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(wctx, tx, s.write.WithTx(tx)) })
 }
 
 // readTx runs fn in one read-only transaction of the read pool, scoped to
@@ -130,7 +132,7 @@ func toRecord(r orderdb.Order) (record, error) {
 }
 
 func (s *store) insert(ctx context.Context, rec record) error {
-	return s.tx(ctx, func(_ *sql.Tx, q *orderdb.Queries) error {
+	return s.tx(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
 		err := q.InsertOrder(ctx, orderdb.InsertOrderParams{
 			TenantID: rec.tenant, ID: rec.ID, IdempotencyKey: rec.key, RequestHash: rec.requestHash,
 			TokenHash: rec.tokenHash, Status: string(rec.Status), Email: rec.Email, Currency: rec.Currency,
@@ -263,7 +265,7 @@ type change struct {
 	to    orderapi.Status
 	note  string
 	apply func(r *record)
-	also  func(tx *sql.Tx, q *orderdb.Queries, next record) error
+	also  func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries, next record) error
 	event string
 	data  func(next record) any
 }
@@ -283,12 +285,12 @@ func (s *Service) advance(ctx context.Context, prev record, c change) (record, e
 		c.apply(&next)
 	}
 	next.TotalDue = money.Money{Amount: next.Total.Amount - next.Captured.Amount + next.Refunded.Amount, Currency: next.Currency}
-	err := s.store.tx(ctx, func(tx *sql.Tx, q *orderdb.Queries) error {
+	err := s.store.tx(ctx, func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error {
 		if err := update(ctx, q, prev, next); err != nil {
 			return err
 		}
 		if c.also != nil {
-			if err := c.also(tx, q, next); err != nil {
+			if err := c.also(ctx, tx, q, next); err != nil {
 				return err
 			}
 		}
@@ -337,7 +339,7 @@ func (s *store) stale(ctx context.Context, before time.Time, limit int) ([]order
 // since it was listed. ctx carries the order's tenant.
 func (s *store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, before time.Time) (bool, error) {
 	var n int64
-	err := s.tx(ctx, func(_ *sql.Tx, q *orderdb.Queries) error {
+	err := s.tx(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
 		var err error
 		n, err = q.ClaimOrder(ctx, orderdb.ClaimOrderParams{UpdatedAt: micros(now), TenantID: row.TenantID,
 			ID: row.ID, Version: row.Version, StaleBefore: micros(before)})

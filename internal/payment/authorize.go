@@ -57,7 +57,7 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 	}
 	key := providerKey(tenant, in.OrderID, opAuthorize, "")
 	var won bool
-	err = s.write(ctx, func(_ *sql.Tx, q *paymentdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *paymentdb.Queries) error {
 		n, err := q.InsertPayment(ctx, paymentdb.InsertPaymentParams{
 			TenantID: tenant, ID: r.ID, OrderID: r.OrderID, Provider: r.Provider, Currency: r.Currency,
 			Amount: r.Amount, AuthToken: r.AuthToken, AuthEmail: r.AuthEmail, CreatedAt: micros(now),
@@ -179,7 +179,7 @@ func (s *Service) recordAuthorized(ctx context.Context, tenant string, inserted 
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	known := true
-	err = s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		p, kept = paymentapi.Payment{}, false
 		r := inserted
 		if !known {
@@ -217,7 +217,7 @@ func (s *Service) recordAuthFailed(ctx context.Context, tenant, orderID, code st
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	var p paymentapi.Payment
-	err := s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		r, err := byOrder(ctx, q, tenant, orderID)
 		if err != nil {
 			return err
@@ -261,7 +261,7 @@ func (s *Service) voidOpen(ctx context.Context, tenant string, prov Provider, or
 	ctx, cancel = detached(ctx)
 	defer cancel()
 	var p paymentapi.Payment
-	err := s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		r, err := byOrder(ctx, q, tenant, orderID)
 		if err != nil {
 			return err

@@ -65,7 +65,7 @@ func (s *Service) ledgerOp(ctx context.Context, orderID, kind string, amt money.
 		op   operation
 		send bool
 	)
-	err = s.write(ctx, func(_ *sql.Tx, q *paymentdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *paymentdb.Queries) error {
 		var err error
 		if r, err = byOrder(ctx, q, tenant, orderID); err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Service) recordOp(ctx context.Context, tenant, orderID string, op opera
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	var p paymentapi.Payment
-	err := s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		r, err := byOrder(ctx, q, tenant, orderID)
 		if err != nil {
 			return err
@@ -203,7 +203,7 @@ func (s *Service) releaseOp(ctx context.Context, tenant, orderID string, op oper
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	var p paymentapi.Payment
-	err := s.write(ctx, func(_ *sql.Tx, q *paymentdb.Queries) error {
+	err := s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *paymentdb.Queries) error {
 		r, err := byOrder(ctx, q, tenant, orderID)
 		if err != nil {
 			return err
@@ -244,7 +244,7 @@ func (s *Service) Void(ctx context.Context, orderID string) (paymentapi.Payment,
 		op   operation
 		send bool
 	)
-	err = s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		var err error
 		if r, err = byOrder(ctx, q, tenant, orderID); err != nil {
 			return err

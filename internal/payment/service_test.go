@@ -301,7 +301,7 @@ func TestStalePendingIsVoided(t *testing.T) {
 		// before recording: the row stays pending, the card is held.
 		now := clk.now()
 		key := providerKey("default", "o-crash", opAuthorize, "")
-		err := svc.write(ctx, func(_ *sql.Tx, q *paymentdb.Queries) error {
+		err := svc.write(ctx, func(ctx context.Context, _ *sql.Tx, q *paymentdb.Queries) error {
 			if _, err := q.InsertPayment(ctx, paymentdb.InsertPaymentParams{TenantID: "default", ID: "p-crash", OrderID: "o-crash", Provider: "fake",
 				Currency: "EUR", Amount: 700, AuthToken: TokenVisa, CreatedAt: micros(now)}); err != nil {
 				return err

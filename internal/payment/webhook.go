@@ -33,7 +33,7 @@ func (s *Service) HandleWebhook(ctx context.Context, providerName string, payloa
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx, q *paymentdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		var r record
 		found := false
 		if ev.Ref != "" {

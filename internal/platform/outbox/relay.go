@@ -173,7 +173,8 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if err := r.publish(ctx, msgs); err != nil {
 		return 0, err
 	}
-	if err := r.db.Tx(ctx, func(tx *sql.Tx) error { return r.stamp(ctx, tx, msgs) }); err != nil {
+	wctx := r.db.WriteContext(ctx)
+	if err := r.db.Tx(ctx, func(tx *sql.Tx) error { return r.stamp(wctx, tx, msgs) }); err != nil {
 		return 0, err
 	}
 	return len(msgs), nil

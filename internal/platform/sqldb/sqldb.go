@@ -374,6 +374,21 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
+// WriteContext is the context the statements of a write transaction on db
+// should run under, given the caller's ctx. On SQLite, where transactions
+// share one commit (group commit), it keeps ctx's values but not its
+// cancellation: a statement interrupted because one caller gave up would
+// roll back the whole shared transaction, and the driver watches every
+// statement on a cancellable context with a goroutine of its own. A caller
+// that gave up while queued is still skipped (Tx checks ctx). On
+// PostgreSQL it is ctx.
+func (db *DB) WriteContext(ctx context.Context) context.Context {
+	if db.commit != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if db.commit != nil {
 		return db.commit.do(ctx, fn)
