@@ -68,9 +68,32 @@ type committer struct {
 	queue   []*txRequest
 	leading bool
 	closed  bool
+	// marks are the savepoint statements, prepared on the writer.
+	marks map[string]*sql.Stmt
 }
 
-func newCommitter(w *sql.DB) *committer { return &committer{w: w} }
+// newCommitter returns the committer of the writer pool w (one connection),
+// with the savepoint statements prepared on it: now, while no transaction
+// holds the connection (preparing on the pool during a batch would wait
+// for the batch's own connection).
+func newCommitter(ctx context.Context, w *sql.DB) (*committer, error) {
+	c := &committer{w: w, marks: map[string]*sql.Stmt{}}
+	for _, stmt := range []string{markSavepoint, markRelease, markRollback} {
+		st, err := w.PrepareContext(ctx, stmt)
+		if err != nil {
+			return nil, fmt.Errorf("sqldb: prepare %s: %w", stmt, err)
+		}
+		c.marks[stmt] = st
+	}
+	return c, nil
+}
+
+// The savepoint statements of a batch.
+const (
+	markSavepoint = "SAVEPOINT grp"
+	markRelease   = "RELEASE grp"
+	markRollback  = "ROLLBACK TO grp"
+)
 
 // do runs fn in a batch and returns its outcome.
 func (c *committer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -127,6 +150,13 @@ func (c *committer) close() {
 	c.mu.Unlock()
 }
 
+// mark runs one of the savepoint statements (prepared once: every
+// transaction of a batch runs two of them) in tx.
+func (c *committer) mark(ctx context.Context, tx *sql.Tx, stmt string) error {
+	_, err := tx.StmtContext(ctx, c.marks[stmt]).ExecContext(ctx)
+	return err
+}
+
 // run executes one batch and answers every request in it.
 func (c *committer) run(batch []*txRequest) {
 	live := batch[:0:0]
@@ -141,7 +171,8 @@ func (c *committer) run(batch []*txRequest) {
 		return
 	}
 	// The transaction outlives any one caller's context; each fn's
-	// statements still run under its own.
+	// statements run under the context its caller gives them (see
+	// DB.WriteContext).
 	tx, err := c.w.BeginTx(context.WithoutCancel(live[0].ctx), nil)
 	if err != nil {
 		err = fmt.Errorf("sqldb: begin: %w", err)
@@ -173,7 +204,7 @@ func (c *committer) run(batch []*txRequest) {
 		}
 	}
 	for i, r := range live {
-		if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "SAVEPOINT grp"); err != nil {
+		if err := c.mark(context.WithoutCancel(r.ctx), tx, markSavepoint); err != nil {
 			// The transaction is gone: nothing in it holds.
 			abort(err)
 			for _, rest := range live[i:] {
@@ -183,14 +214,14 @@ func (c *committer) run(batch []*txRequest) {
 		}
 		ferr := call(r.fn, tx)
 		if ferr == nil {
-			if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "RELEASE grp"); err != nil {
+			if err := c.mark(context.WithoutCancel(r.ctx), tx, markRelease); err != nil {
 				ferr = err
 			} else {
 				ok = append(ok, r)
 				continue
 			}
 		}
-		if _, err := tx.ExecContext(context.WithoutCancel(r.ctx), "ROLLBACK TO grp"); err != nil {
+		if err := c.mark(context.WithoutCancel(r.ctx), tx, markRollback); err != nil {
 			// SQLite rolled the whole transaction back (an interrupted
 			// write does): the earlier fns' effects are gone too.
 			abort(err)
@@ -200,7 +231,7 @@ func (c *committer) run(batch []*txRequest) {
 			}
 			return
 		}
-		_, _ = tx.ExecContext(context.WithoutCancel(r.ctx), "RELEASE grp")
+		_ = c.mark(context.WithoutCancel(r.ctx), tx, markRelease)
 		r.done <- outcome{err: ferr}
 	}
 	if len(ok) == 0 {

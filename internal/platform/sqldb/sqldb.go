@@ -152,7 +152,13 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{name: opts.Name, dialect: SQLite, w: w, r: r, log: log, commit: newCommitter(w)}, nil
+	commit, err := newCommitter(ctx, w)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return &DB{name: opts.Name, dialect: SQLite, w: w, r: r, log: log, commit: commit}, nil
 }
 
 func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, error) {
