@@ -49,19 +49,22 @@ func (s *Service) Reserve(ctx context.Context, r inventoryapi.ReserveRequest) (r
 		}
 		created = true
 		held := make([]inventoryapi.ReservedLine, len(lines))
+		states := make([]lowState, len(lines))
 		for i, l := range lines {
-			loc, err := reserveLine(ctx, q, tenant, r.OrderID, l, now)
+			loc, st, err := reserveLine(ctx, q, tenant, r.OrderID, l, now)
 			if err != nil {
 				return err
 			}
+			states[i] = st
 			held[i] = inventoryapi.ReservedLine{SKU: l.sku, Location: loc, Quantity: l.qty}
 			if err := q.InsertReservationLine(ctx, inventorydb.InsertReservationLineParams{
 				TenantID: tenant, OrderID: r.OrderID, Position: int64(i), Sku: l.sku, Location: loc, Quantity: l.qty}); err != nil {
 				return fmt.Errorf("insert reservation line %s: %w", l.sku, err)
 			}
 		}
-		for _, l := range lines {
-			if err := s.checkLow(ctx, tx, q, tenant, l.sku, now); err != nil {
+		// Lines are merged by SKU, so each state is its SKU's final one.
+		for i, l := range lines {
+			if err := s.settleLow(ctx, tx, q, tenant, l.sku, states[i], now); err != nil {
 				return err
 			}
 		}

@@ -63,7 +63,11 @@ func ensureStockRow(ctx context.Context, q *inventorydb.Queries, tenant, sku, lo
 // conditional UPDATE; a location read as having enough may have lost it to
 // a concurrent reservation, and then the next is tried. When none can serve
 // the line it fails with *OutOfStockError.
-func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID string, l line, now time.Time) (string, error) {
+//
+// It also returns the SKU's low-stock state after the reservation, which
+// the conditional UPDATE reads in the same statement.
+func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID string, l line, now time.Time) (string, lowState, error) {
+	var st lowState
 	try := func(loc string) (bool, error) {
 		row, err := q.ReserveStock(ctx, inventorydb.ReserveStockParams{Quantity: l.qty, UpdatedAt: micros(now), TenantID: tenant, Sku: l.sku, Location: loc})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -72,6 +76,10 @@ func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID st
 		if err != nil {
 			return false, fmt.Errorf("reserve %s at %s: %w", l.sku, loc, err)
 		}
+		st = lowState{available: row.OnHand - row.Reserved + row.Elsewhere, marked: row.Low == 1}
+		if row.OwnThreshold >= 0 {
+			st.own = sql.NullInt64{Int64: row.OwnThreshold, Valid: true}
+		}
 		return true, addMovement(ctx, q, tenant, movement{
 			sku: l.sku, location: loc, kind: inventoryapi.KindReserve, reason: "reservation", reference: orderID,
 			deltaReserved: l.qty, onHandAfter: row.OnHand, reservedAfter: row.Reserved,
@@ -79,23 +87,23 @@ func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID st
 	}
 	ok, err := try(inventoryapi.DefaultLocation)
 	if ok || err != nil {
-		return inventoryapi.DefaultLocation, err
+		return inventoryapi.DefaultLocation, st, err
 	}
 	others, err := q.CandidateLocations(ctx, inventorydb.CandidateLocationsParams{TenantID: tenant, Sku: l.sku, Skip: inventoryapi.DefaultLocation, Quantity: l.qty})
 	if err != nil {
-		return "", fmt.Errorf("find stock of %s: %w", l.sku, err)
+		return "", st, fmt.Errorf("find stock of %s: %w", l.sku, err)
 	}
 	for _, loc := range others {
 		ok, err := try(loc)
 		if ok || err != nil {
-			return loc, err
+			return loc, st, err
 		}
 	}
 	avail, err := q.MaxAvailable(ctx, inventorydb.MaxAvailableParams{TenantID: tenant, Sku: l.sku})
 	if err != nil {
-		return "", fmt.Errorf("read stock of %s: %w", l.sku, err)
+		return "", st, fmt.Errorf("read stock of %s: %w", l.sku, err)
 	}
-	return "", &OutOfStockError{Index: l.index, SKU: l.sku, Requested: l.qty, Available: max(avail, 0)}
+	return "", st, &OutOfStockError{Index: l.index, SKU: l.sku, Requested: l.qty, Available: max(avail, 0)}
 }
 
 // releaseLine gives back (or, committing, takes off the shelf) one held
@@ -174,15 +182,29 @@ func addStock(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc stri
 // guarded UPDATE, so of concurrent writers that cross the threshold
 // together exactly one announces it.
 func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku string, now time.Time) error {
-	st, err := q.LowState(ctx, inventorydb.LowStateParams{TenantID: tenant, Sku: sku})
+	row, err := q.LowState(ctx, inventorydb.LowStateParams{TenantID: tenant, Sku: sku})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // never stocked: nothing to be low
 	}
 	if err != nil {
 		return fmt.Errorf("load stock state of %s: %w", sku, err)
 	}
-	threshold := s.threshold(st.LowStockThreshold)
-	low, marked := lowStock(st.Available, threshold), st.Low == 1
+	return s.settleLow(ctx, tx, q, tenant, sku, lowState{available: row.Available, own: row.LowStockThreshold, marked: row.Low == 1}, now)
+}
+
+// lowState is what the low-stock check decides on: the SKU's available
+// stock over every location, its own threshold and its low mark.
+type lowState struct {
+	available int64
+	own       sql.NullInt64
+	marked    bool
+}
+
+// settleLow is checkLow's decision on a state already read (a reservation
+// reads it with its UPDATE).
+func (s *Service) settleLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku string, st lowState, now time.Time) error {
+	threshold := s.threshold(st.own)
+	low, marked := lowStock(st.available, threshold), st.marked
 	switch {
 	case low == marked:
 		return nil
@@ -199,7 +221,7 @@ func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queri
 	if n == 0 {
 		return nil // a concurrent writer announced this crossing
 	}
-	return addEvent(ctx, tx, inventoryapi.SubjectStockLow, now, inventoryapi.StockLow{SKU: sku, Available: st.Available, Threshold: threshold, At: now})
+	return addEvent(ctx, tx, inventoryapi.SubjectStockLow, now, inventoryapi.StockLow{SKU: sku, Available: st.available, Threshold: threshold, At: now})
 }
 
 // threshold is a SKU's own threshold or the configured default.

@@ -544,10 +544,14 @@ func (q *Queries) RemoveStock(ctx context.Context, arg RemoveStockParams) (Remov
 }
 
 const reserveStock = `-- name: ReserveStock :one
-UPDATE stock SET reserved = reserved + $1, updated_at = $2
-WHERE tenant_id = $3 AND sku = $4 AND location = $5
-  AND on_hand - reserved >= $1
-RETURNING on_hand, reserved
+UPDATE stock SET reserved = stock.reserved + $1, updated_at = $2
+WHERE stock.tenant_id = $3 AND stock.sku = $4 AND stock.location = $5
+  AND stock.on_hand - stock.reserved >= $1
+RETURNING stock.on_hand, stock.reserved,
+    CAST((SELECT COALESCE(SUM(o.on_hand - o.reserved), 0) FROM stock o
+          WHERE o.tenant_id = stock.tenant_id AND o.sku = stock.sku AND o.location <> stock.location) AS BIGINT) AS elsewhere,
+    CAST((SELECT i.low FROM items i WHERE i.tenant_id = stock.tenant_id AND i.sku = stock.sku) AS BIGINT) AS low,
+    CAST((SELECT COALESCE(i.low_stock_threshold, -1) FROM items i WHERE i.tenant_id = stock.tenant_id AND i.sku = stock.sku) AS BIGINT) AS own_threshold
 `
 
 type ReserveStockParams struct {
@@ -559,12 +563,19 @@ type ReserveStockParams struct {
 }
 
 type ReserveStockRow struct {
-	OnHand   int64
-	Reserved int64
+	OnHand       int64
+	Reserved     int64
+	Elsewhere    int64
+	Low          int64
+	OwnThreshold int64
 }
 
 // The decrement of available stock: one conditional statement. No row back
-// means the location lacks the stock; the CHECKs stand behind it.
+// means the location lacks the stock; the CHECKs stand behind it. It also
+// returns what the low-stock check needs (LowState), so a reservation reads
+// nothing more: the SKU's available stock at its other locations (rows this
+// statement does not change, so both engines see the same), its low mark
+// and its own threshold.
 func (q *Queries) ReserveStock(ctx context.Context, arg ReserveStockParams) (ReserveStockRow, error) {
 	row := q.queryRow(ctx, q.reserveStockStmt, reserveStock,
 		arg.Quantity,
@@ -574,7 +585,13 @@ func (q *Queries) ReserveStock(ctx context.Context, arg ReserveStockParams) (Res
 		arg.Location,
 	)
 	var i ReserveStockRow
-	err := row.Scan(&i.OnHand, &i.Reserved)
+	err := row.Scan(
+		&i.OnHand,
+		&i.Reserved,
+		&i.Elsewhere,
+		&i.Low,
+		&i.OwnThreshold,
+	)
 	return i, err
 }
 

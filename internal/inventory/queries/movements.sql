@@ -36,9 +36,16 @@ SELECT COUNT(*) FROM reservations
 WHERE tenant_id = sqlc.arg(tenant_id) AND status = 'held' AND expires_at < sqlc.arg(now);
 
 -- name: AuditReservedMismatches :one
--- Stock rows whose reserved differs from the lines of held reservations.
+-- Stock rows whose reserved differs from the lines of held reservations:
+-- the held lines are summed per SKU and location in one pass (held
+-- reservations through reservations_due, their lines through the key),
+-- then compared.
 SELECT COUNT(*) FROM stock s
-WHERE s.tenant_id = sqlc.arg(tenant_id) AND s.reserved <> (
-    SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
-    JOIN reservations r ON r.tenant_id = l.tenant_id AND r.order_id = l.order_id
-    WHERE l.tenant_id = s.tenant_id AND l.sku = s.sku AND l.location = s.location AND r.status = 'held');
+LEFT JOIN (
+    SELECT l.sku, l.location, SUM(l.quantity) AS quantity
+    FROM reservations r
+    JOIN reservation_lines l ON l.tenant_id = r.tenant_id AND l.order_id = r.order_id
+    WHERE r.tenant_id = sqlc.arg(tenant_id) AND r.status = 'held'
+    GROUP BY l.sku, l.location
+) h ON h.sku = s.sku AND h.location = s.location
+WHERE s.tenant_id = sqlc.arg(tenant_id) AND s.reserved <> COALESCE(h.quantity, 0);

@@ -49,11 +49,19 @@ ORDER BY sku, CASE WHEN location = 'default' THEN 0 ELSE 1 END, location;
 
 -- name: ReserveStock :one
 -- The decrement of available stock: one conditional statement. No row back
--- means the location lacks the stock; the CHECKs stand behind it.
-UPDATE stock SET reserved = reserved + sqlc.arg(quantity), updated_at = sqlc.arg(updated_at)
-WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku) AND location = sqlc.arg(location)
-  AND on_hand - reserved >= sqlc.arg(quantity)
-RETURNING on_hand, reserved;
+-- means the location lacks the stock; the CHECKs stand behind it. It also
+-- returns what the low-stock check needs (LowState), so a reservation reads
+-- nothing more: the SKU's available stock at its other locations (rows this
+-- statement does not change, so both engines see the same), its low mark
+-- and its own threshold.
+UPDATE stock SET reserved = stock.reserved + sqlc.arg(quantity), updated_at = sqlc.arg(updated_at)
+WHERE stock.tenant_id = sqlc.arg(tenant_id) AND stock.sku = sqlc.arg(sku) AND stock.location = sqlc.arg(location)
+  AND stock.on_hand - stock.reserved >= sqlc.arg(quantity)
+RETURNING stock.on_hand, stock.reserved,
+    CAST((SELECT COALESCE(SUM(o.on_hand - o.reserved), 0) FROM stock o
+          WHERE o.tenant_id = stock.tenant_id AND o.sku = stock.sku AND o.location <> stock.location) AS BIGINT) AS elsewhere,
+    CAST((SELECT i.low FROM items i WHERE i.tenant_id = stock.tenant_id AND i.sku = stock.sku) AS BIGINT) AS low,
+    CAST((SELECT COALESCE(i.low_stock_threshold, -1) FROM items i WHERE i.tenant_id = stock.tenant_id AND i.sku = stock.sku) AS BIGINT) AS own_threshold;
 
 -- name: CandidateLocations :many
 -- Other locations that had enough for a line when read; ReserveStock still
