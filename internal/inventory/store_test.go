@@ -871,6 +871,7 @@ func TestAuditFindsMismatches(t *testing.T) {
 		mustAdjust(t, s, ctx, "AUD-1", "", 10)
 		mustAdjust(t, s, ctx, "AUD-2", "", 10)
 		mustAdjust(t, s, other, "AUD-1", "", 10)
+		mustAdjust(t, s, other, "AUD-2", "", 10)
 		for i, c := range []context.Context{ctx, ctx, other} {
 			if _, _, err := s.Reserve(c, inventoryapi.ReserveRequest{OrderID: fmt.Sprintf("aud-%d", i),
 				Lines: []inventoryapi.Line{{SKU: "AUD-1", Quantity: 2}, {SKU: "AUD-2", Quantity: 1}}}); err != nil {
