@@ -21,7 +21,8 @@ import (
 // PostgreSQL enforces it a second time: every table of the service's
 // schema with a tenant_id column gets a policy that shows and accepts only
 // the rows of the tenant set for the transaction (the setting
-// mercato.tenant, set by Tx and ReadTx from the context's tenant). A query
+// mercato.tenant, set as each transaction begins from its context's tenant:
+// see tenantConnector). A query
 // with no tenant set sees nothing; work across tenants (sweepers, the
 // outbox relay) says so with AllTenants.
 //
@@ -59,18 +60,6 @@ func tenantOf(ctx context.Context) string {
 	return t
 }
 
-// scope sets the transaction's tenant for the policies, where BEGIN did
-// not already (see tenantConnector).
-func (db *DB) scope(ctx context.Context, tx *sql.Tx) error {
-	if !db.rowSecurity || db.scopedAtBegin {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('`+tenantSetting+`', $1, true)`, tenantOf(ctx)); err != nil {
-		return fmt.Errorf("sqldb: set the transaction's tenant: %w", err)
-	}
-	return nil
-}
-
 // ReadTx runs fn in a read-only transaction on the read pool, which sees
 // one snapshot (repeatable read on PostgreSQL) and, with row-level
 // security, only the context's tenant. Reads of tenant rows go through it.
@@ -85,9 +74,6 @@ func (db *DB) ReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	// Read-only: ending it either way leaves nothing behind.
 	defer func() { _ = tx.Rollback() }()
-	if err := db.scope(ctx, tx); err != nil {
-		return err
-	}
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -78,9 +78,6 @@ type DB struct {
 	admin       *sql.DB
 	rowSecurity bool
 	asAppRole   bool
-	// scopedAtBegin says w and r set each transaction's tenant as it
-	// begins (tenantConnector), so Tx and ReadTx need not.
-	scopedAtBegin bool
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -184,21 +181,17 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 	if n <= 0 {
 		n = 10
 	}
-	pool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
-		db := stdlib.OpenDB(*cfg, options...)
+	limit := func(db *sql.DB) *sql.DB {
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db
 	}
-	// The pools that serve tenants under row-level security scope each
-	// transaction as it begins.
+	pool := func(cfg *pgx.ConnConfig) *sql.DB { return limit(stdlib.OpenDB(*cfg)) }
+	// The pools that serve tenants under row-level security set each
+	// transaction's tenant as it begins.
 	scopedPool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
-		db := sql.OpenDB(tenantConnector{stdlib.GetConnector(*cfg, options...)})
-		db.SetMaxOpenConns(n)
-		db.SetMaxIdleConns(n)
-		db.SetConnMaxIdleTime(5 * time.Minute)
-		return db
+		return limit(sql.OpenDB(tenantConnector{stdlib.GetConnector(*cfg, options...)}))
 	}
 	if !opts.RowSecurity {
 		db := pool(cfg)
@@ -224,7 +217,6 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		return nil, fmt.Errorf("sqldb: read the user's powers: %w", err)
 	}
 	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true}
-	d.scopedAtBegin = true
 	if !super {
 		app := scopedPool(cfg)
 		if err := app.PingContext(ctx); err != nil {
@@ -408,9 +400,6 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err = db.scope(ctx, tx); err != nil {
-		return err
-	}
 	if err = fn(tx); err != nil {
 		return err
 	}
