@@ -348,6 +348,34 @@ func TestWriteTableAndComparison(t *testing.T) {
 	}
 }
 
+// TestMedian: the judged round of several is the one with the median
+// ratio, the lower middle one for an even count, whatever their order.
+func TestMedian(t *testing.T) {
+	c := func(subject float64) Comparison {
+		return Comparison{Subject: Result{Target: "s", Throughput: subject}, Baseline: Result{Target: "b", Throughput: 100}, Goal: 0.5}
+	}
+	for _, tt := range []struct {
+		subjects []float64
+		want     float64
+	}{
+		{[]float64{40}, 40},
+		{[]float64{60, 30, 45}, 45},
+		{[]float64{30, 60, 45, 50}, 45},
+		{[]float64{50, 50, 20}, 50},
+	} {
+		cs := make([]Comparison, len(tt.subjects))
+		for i, s := range tt.subjects {
+			cs[i] = c(s)
+		}
+		if got := Median(cs).Subject.Throughput; got != tt.want {
+			t.Errorf("Median(%v) has throughput %v, want %v", tt.subjects, got, tt.want)
+		}
+		if cs[0].Subject.Throughput != tt.subjects[0] {
+			t.Errorf("Median reordered its argument")
+		}
+	}
+}
+
 func TestRunVariesEveryRequest(t *testing.T) {
 	var mu sync.Mutex
 	keys := map[string]int{}

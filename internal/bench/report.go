@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,6 +62,14 @@ func (c Comparison) Ratio() float64 {
 		return 0
 	}
 	return c.Subject.Throughput / c.Baseline.Throughput
+}
+
+// Median returns the comparison with the median ratio of cs (the lower of
+// the two middle ones for an even count). cs must not be empty.
+func Median(cs []Comparison) Comparison {
+	sorted := slices.Clone(cs)
+	slices.SortStableFunc(sorted, func(a, b Comparison) int { return cmp.Compare(a.Ratio(), b.Ratio()) })
+	return sorted[(len(sorted)-1)/2]
 }
 
 // Met reports whether the ratio reaches the goal.
