@@ -299,6 +299,11 @@ func (s *Service) Restock(ctx context.Context, r inventoryapi.RestockRequest) (a
 	if reason == "" {
 		reason = "restock"
 	}
+	if r.OrderID != "" {
+		if err := validOrderID(r.OrderID); err != nil {
+			return false, err
+		}
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
 		n, err := q.InsertRestock(ctx, inventorydb.InsertRestockParams{TenantID: tenant, Reference: r.Reference, CreatedAt: micros(now)})
@@ -309,13 +314,21 @@ func (s *Service) Restock(ctx context.Context, r inventoryapi.RestockRequest) (a
 		if !applied {
 			return nil
 		}
+		from, err := s.soldFrom(ctx, q, tenant, r)
+		if err != nil {
+			return err
+		}
 		for _, l := range lines {
-			onHand, reserved, err := addStock(ctx, q, tenant, l.sku, loc, l.qty, inventoryapi.KindRestock, reason, r.Reference, now)
+			to := loc
+			if at, ok := from[l.sku]; ok {
+				to = at
+			}
+			onHand, reserved, err := addStock(ctx, q, tenant, l.sku, to, l.qty, inventoryapi.KindRestock, reason, r.Reference, now)
 			if err != nil {
 				return err
 			}
 			if err := addEvent(ctx, tx, inventoryapi.SubjectStockAdjusted, now, inventoryapi.StockAdjusted{
-				SKU: l.sku, Location: loc, Kind: inventoryapi.KindRestock, Delta: l.qty, Reason: reason,
+				SKU: l.sku, Location: to, Kind: inventoryapi.KindRestock, Delta: l.qty, Reason: reason,
 				Reference: r.Reference, OnHand: onHand, Reserved: reserved, At: now}); err != nil {
 				return err
 			}
@@ -329,6 +342,28 @@ func (s *Service) Restock(ctx context.Context, r inventoryapi.RestockRequest) (a
 		return false, fmt.Errorf("restock %s: %w", r.Reference, err)
 	}
 	return applied, nil
+}
+
+// soldFrom maps each SKU of the reservation of r.OrderID to the location it
+// was taken from, when the restock names an order and no location of its
+// own. An order without a reservation (nothing was ever held) maps nothing:
+// its units go to the default location.
+func (s *Service) soldFrom(ctx context.Context, q *inventorydb.Queries, tenant string, r inventoryapi.RestockRequest) (map[string]string, error) {
+	if r.OrderID == "" || r.Location != "" {
+		return nil, nil
+	}
+	res, err := loadReservation(ctx, q, tenant, r.OrderID)
+	if errors.Is(err, ErrReservationNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	from := make(map[string]string, len(res.Lines))
+	for _, l := range res.Lines {
+		from[l.SKU] = l.Location
+	}
+	return from, nil
 }
 
 // SetThreshold sets a SKU's low-stock threshold (the SKU need not be

@@ -695,6 +695,58 @@ func TestRestockIdempotent(t *testing.T) {
 	})
 }
 
+// TestRestockToWhereSold: a restock that names the order puts each line
+// back at the location its reservation took it from, and a line the
+// reservation did not have at the default location; a location given in
+// the request wins.
+func TestRestockToWhereSold(t *testing.T) {
+	openDB(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db, nil)
+		ctx := tenantCtx(t, "default")
+		mustAdjust(t, s, ctx, "W-1", "berlin", 5) // only Berlin has it
+		mustAdjust(t, s, ctx, "W-2", "", 5)
+		if _, _, err := s.Reserve(ctx, inventoryapi.ReserveRequest{OrderID: "sold-1",
+			Lines: []inventoryapi.Line{{SKU: "W-1", Quantity: 2}, {SKU: "W-2", Quantity: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Commit(ctx, "sold-1"); err != nil {
+			t.Fatal(err)
+		}
+		at := func(sku, loc string) int64 {
+			for _, l := range mustStock(t, s, ctx, sku).Locations {
+				if l.Location == loc {
+					return l.OnHand
+				}
+			}
+			return 0
+		}
+		if _, err := s.Restock(ctx, inventoryapi.RestockRequest{Reference: "cancel-sold-1", OrderID: "sold-1",
+			Lines: []inventoryapi.Line{{SKU: "W-1", Quantity: 2}, {SKU: "W-2", Quantity: 1}, {SKU: "W-3", Quantity: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := at("W-1", "berlin"); got != 5 {
+			t.Errorf("W-1 at berlin = %d, want 5 (back where it was sold from)", got)
+		}
+		if got := at("W-1", inventoryapi.DefaultLocation); got != 0 {
+			t.Errorf("W-1 at default = %d, want 0", got)
+		}
+		if got := at("W-2", inventoryapi.DefaultLocation); got != 5 {
+			t.Errorf("W-2 at default = %d, want 5", got)
+		}
+		if got := at("W-3", inventoryapi.DefaultLocation); got != 1 {
+			t.Errorf("W-3 (not in the reservation) at default = %d, want 1", got)
+		}
+		if _, err := s.Restock(ctx, inventoryapi.RestockRequest{Reference: "ret-sold-1", OrderID: "sold-1", Location: "returns",
+			Lines: []inventoryapi.Line{{SKU: "W-1", Quantity: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := at("W-1", "returns"); got != 1 {
+			t.Errorf("W-1 at returns = %d, want 1 (the request's location wins)", got)
+		}
+		assertAudit(t, s, ctx)
+	})
+}
+
 func TestTenantIsolation(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db, nil)

@@ -28,7 +28,7 @@ type fakeInventory struct {
 	available map[string]int64
 	res       map[string]*inventoryapi.Reservation
 	lines     map[string][]inventoryapi.Line
-	restocked map[string]bool
+	restocked map[string]string // reference → the order it named
 	reserves  int // Reserve calls that created a reservation
 	fail      error
 }
@@ -92,14 +92,21 @@ func (f *fakeInventory) Release(_ context.Context, id, _ string) (inventoryapi.R
 func (f *fakeInventory) Restock(_ context.Context, r inventoryapi.RestockRequest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.restocked[r.Reference] {
+	if _, ok := f.restocked[r.Reference]; ok {
 		return nil
 	}
-	f.restocked[r.Reference] = true
+	f.restocked[r.Reference] = r.OrderID
 	for _, l := range r.Lines {
 		f.available[l.SKU] += l.Quantity
 	}
 	return nil
+}
+
+// restockedFor is the order a restock with reference named.
+func (f *fakeInventory) restockedFor(reference string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.restocked[reference]
 }
 
 // expire lets a held reservation run out.
@@ -386,7 +393,7 @@ func newWorld(t *testing.T, db *sqldb.DB, cfg Config) *world {
 	t.Helper()
 	w := &world{
 		db:    db,
-		inv:   &fakeInventory{available: map[string]int64{"MUG-1": 10, "TEE-M": 5, "CAP-1": 1}, res: map[string]*inventoryapi.Reservation{}, lines: map[string][]inventoryapi.Line{}, restocked: map[string]bool{}},
+		inv:   &fakeInventory{available: map[string]int64{"MUG-1": 10, "TEE-M": 5, "CAP-1": 1}, res: map[string]*inventoryapi.Reservation{}, lines: map[string][]inventoryapi.Line{}, restocked: map[string]string{}},
 		price: &fakePricing{prices: map[string]int64{"MUG-1": 1200, "TEE-M": 2500, "CAP-1": 900}, redeemed: map[string]string{}},
 		pay:   &fakePayment{pays: map[string]*paymentapi.Payment{}, keys: map[string]bool{}},
 		cart:  &fakeCart{carts: map[string]cartapi.Cart{}},

@@ -308,7 +308,8 @@ func (s *Service) cancelled(ctx context.Context, rec record) (record, error) {
 		for i, l := range rec.Lines {
 			lines[i] = invLine{SKU: l.SKU, Quantity: l.Quantity}
 		}
-		if err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: "cancel-" + rec.ID, Lines: lines, Reason: "order cancelled"}); err != nil {
+		// Named by the order, the units go back where they were sold from.
+		if err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: "cancel-" + rec.ID, OrderID: rec.ID, Lines: lines, Reason: "order cancelled"}); err != nil {
 			errs = append(errs, fmt.Errorf("restock: %w", err))
 		}
 	case err != nil && !errors.Is(err, errInvNotFound):

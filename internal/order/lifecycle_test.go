@@ -82,6 +82,9 @@ func TestShipDeliverCancel(t *testing.T) {
 		if w.inv.stock()["MUG-1"] != stock {
 			t.Errorf("stock %d, want %d back", w.inv.stock()["MUG-1"], stock)
 		}
+		if got := w.inv.restockedFor("cancel-" + c.ID); got != c.ID {
+			t.Errorf("the cancel's restock names order %q, want %q (so units go back where they were sold from)", got, c.ID)
+		}
 		if p, _ := w.pay.payment(c.ID); p.Status != "voided" {
 			t.Errorf("payment %s, want voided", p.Status)
 		}
@@ -155,6 +158,9 @@ func TestRefundsAndReturns(t *testing.T) {
 		}
 		if w.inv.stock()["MUG-1"] != stock+1 {
 			t.Errorf("not restocked")
+		}
+		if got := w.inv.restockedFor(rid); got != o.ID {
+			t.Errorf("the return's restock names order %q, want %q", got, o.ID)
 		}
 		again, err := w.svc.ReceiveReturn(ctx, o.ID, rid, orderapi.ReturnReceive{})
 		if err != nil || again.Refunded.Amount != 2000 || w.inv.stock()["MUG-1"] != stock+1 {

@@ -206,7 +206,7 @@ func (s *Service) settleReturn(ctx context.Context, rec record, ret orderapi.Ret
 		}
 	}
 	if len(lines) > 0 {
-		if err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: ret.ID, Lines: lines, Reason: "return " + ret.ID}); err != nil {
+		if err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: ret.ID, OrderID: rec.ID, Lines: lines, Reason: "return " + ret.ID}); err != nil {
 			return record{}, fmt.Errorf("%w: restock return %s: %w", ErrUnavailable, ret.ID, err)
 		}
 	}

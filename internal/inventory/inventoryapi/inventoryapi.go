@@ -119,6 +119,7 @@ type RestockRequest struct {
 	Lines     []Line `json:"lines" minItems:"1" maxItems:"100"`
 	Reason    string `json:"reason,omitempty" maxLength:"200" doc:"Recorded in the ledger; default \"restock\"."`
 	Location  string `json:"location,omitempty" maxLength:"64" pattern:"^[a-z0-9][a-z0-9_-]*$" doc:"Where the units go; default \"default\", created on first use."`
+	OrderID   string `json:"order_id,omitempty" maxLength:"100" doc:"The order the units were sold by: without a location, each line goes back to the location its reservation took it from (a SKU the reservation does not have goes to the default location)."`
 }
 
 // RestockResult answers a restock.
