@@ -29,7 +29,7 @@ type fakeInventory struct {
 	res       map[string]*inventoryapi.Reservation
 	lines     map[string][]inventoryapi.Line
 	restocked map[string]string // reference → the order it named
-	reserves  int // Reserve calls that created a reservation
+	reserves  int               // Reserve calls that created a reservation
 	fail      error
 }
 
