@@ -251,13 +251,31 @@ func (s *Service) items(ctx context.Context, req *orderapi.CheckoutRequest) ([]p
 // request's fault and is passed on; anything else means the service is
 // unavailable.
 func upstream(doing string, err error) error {
-	var ae *apiclient.Error
-	if errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
-		ae.Status != http.StatusRequestTimeout && ae.Status != http.StatusTooManyRequests {
+	if ae, ok := refused(err); ok {
 		return &UpstreamError{Err: ae}
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, doing, err)
 }
+
+// refused reports whether err is another service's answer refusing the
+// request itself: a 4xx about the request, not one about load or a lost
+// race (408, 429, or 409 with the code "conflict"), after which the
+// outcome is unknown and the call may be tried again.
+func refused(err error) (*apiclient.Error, bool) {
+	var ae *apiclient.Error
+	if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 {
+		return nil, false
+	}
+	switch {
+	case ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests,
+		ae.Status == http.StatusConflict && ae.Code == codeConflict:
+		return nil, false
+	}
+	return ae, true
+}
+
+// codeConflict is the error code services answer a lost race with.
+const codeConflict = "conflict"
 
 // newRecord is a pending order priced by q.
 func newRecord(id string, now time.Time, q pricingapi.Quote, req orderapi.CheckoutRequest, cartID string) record {

@@ -261,6 +261,14 @@ func (f *fakePayment) Authorize(_ context.Context, r paymentapi.AuthorizeRequest
 	case "tok_timeout":
 		p.Status, p.FailureCode = paymentapi.StatusFailed, "timeout"
 		return paymentapi.Payment{}, fmt.Errorf("payment api: %w", paymentapi.ErrTimeout)
+	case "tok_busy", "tok_conflict":
+		// The service answered before reaching the provider: nothing held.
+		delete(f.pays, r.OrderID)
+		f.authorizes--
+		if r.Token == "tok_busy" {
+			return paymentapi.Payment{}, &apiclient.Error{Status: 429, Code: "rate_limited", Service: "payment"}
+		}
+		return paymentapi.Payment{}, &apiclient.Error{Status: 409, Code: "conflict", Service: "payment"}
 	}
 	return *p, nil
 }

@@ -6,14 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
-	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -161,9 +159,9 @@ func (s *Service) capture(ctx context.Context, rec record) (record, error) {
 	if due := rec.Total.Amount - rec.Captured.Amount; due > 0 {
 		p, err := s.deps.Payment.Capture(ctx, rec.ID, paymentapi.CaptureRequest{
 			Amount: money.Money{Amount: due, Currency: rec.Currency}, Key: "capture-" + rec.ID})
-		var ae *apiclient.Error
+		_, isRefusal := refused(err)
 		switch {
-		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 || errors.Is(err, paymentapi.ErrNotFound):
+		case isRefusal || errors.Is(err, paymentapi.ErrNotFound):
 			_, uerr := s.advance(ctx, rec, change{to: orderapi.StatusConfirmed, note: "capture refused",
 				also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 					return q.DeleteShipments(ctx, orderdb.DeleteShipmentsParams{TenantID: next.tenant, OrderID: next.ID})
@@ -381,13 +379,13 @@ func (s *Service) recordPayment(ctx context.Context, rec record, p paymentapi.Pa
 
 // paymentFailure classifies a refund's failure.
 func paymentFailure(doing string, err error) error {
-	var ae *apiclient.Error
+	ae, isRefusal := refused(err)
 	switch {
 	case errors.Is(err, paymentapi.ErrRefundExceedsCaptured):
 		return ErrRefundExceedsCaptured
 	case errors.Is(err, paymentapi.ErrNotFound):
 		return ErrRefundExceedsCaptured
-	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusRequestTimeout:
+	case isRefusal:
 		return &UpstreamError{Err: ae}
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, doing, err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
-	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
@@ -99,9 +98,9 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 
 	if rec.Coupon != "" {
 		_, err := s.deps.Pricing.Redeem(ctx, pricingapi.RedeemRequest{OrderID: id, Coupon: rec.Coupon, Email: rec.Email})
-		var ae *apiclient.Error
+		ae, isRefusal := refused(err)
 		switch {
-		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500:
+		case isRefusal:
 			// Exhausted since the quote (or gone): the coupon can't be had.
 			return s.fail(ctx, rec, undo{release: true, redemption: true}, orderapi.ReasonCouponExhausted, ae.Code, err)
 		case err != nil:
@@ -113,13 +112,13 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 		p, err := s.deps.Payment.Authorize(ctx, paymentapi.AuthorizeRequest{OrderID: id, Amount: rec.Total,
 			Provider: pay.Provider, Token: pay.Token, Email: rec.Email})
 		var de *paymentapi.DeclinedError
-		var ae *apiclient.Error
+		ae, isRefusal := refused(err)
 		switch {
 		case errors.As(err, &de):
 			return s.fail(ctx, rec, undo{release: true, redemption: true}, orderapi.ReasonPaymentDeclined, de.Reason, err)
 		case errors.Is(err, paymentapi.ErrTimeout):
 			return s.fail(ctx, rec, undoAll, orderapi.ReasonPaymentTimeout, "", err)
-		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500:
+		case isRefusal:
 			// The payment service refused the request itself (a provider
 			// it does not offer, say): to the customer, a declined payment.
 			return s.fail(ctx, rec, undoAll, orderapi.ReasonPaymentDeclined, ae.Code, err)

@@ -103,6 +103,22 @@ func TestCheckoutFailuresCompensate(t *testing.T) {
 					t.Fatalf("got %v, want coupon exhausted", err)
 				}
 			}},
+		// The payment service answering 429 or 409 (busy, or its write
+		// lost a race too often) has not refused the card: the checkout is
+		// interrupted, not declined.
+		{name: "payment busy", req: func(r *orderapi.CheckoutRequest) { r.Payment.Token = "tok_busy" },
+			reason: orderapi.ReasonInterrupted, check: func(t *testing.T, err error) {
+				var de *DeclinedError
+				if !errors.Is(err, ErrInterrupted) || errors.As(err, &de) {
+					t.Fatalf("got %v, want interrupted", err)
+				}
+			}},
+		{name: "payment conflict", req: func(r *orderapi.CheckoutRequest) { r.Payment.Token = "tok_conflict" },
+			reason: orderapi.ReasonInterrupted, check: func(t *testing.T, err error) {
+				if !errors.Is(err, ErrInterrupted) {
+					t.Fatalf("got %v, want interrupted", err)
+				}
+			}},
 		{name: "inventory down", invFail: errors.New("connection refused"),
 			reason: orderapi.ReasonInterrupted, check: func(t *testing.T, err error) {
 				if !errors.Is(err, ErrInterrupted) {
@@ -376,5 +392,29 @@ func TestUpstreamErrorKeepsFields(t *testing.T) {
 	}
 	if err := upstream("quote", &apiclient.Error{Status: 503, Code: "unavailable"}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("503: %v", err)
+	}
+}
+
+// TestRefused: which answers of another service refuse the request itself
+// (the order fails for it) and which leave the outcome unknown (the order
+// is interrupted, or the step is retried).
+func TestRefused(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{&apiclient.Error{Status: 422, Code: "unknown_coupon"}, true},
+		{&apiclient.Error{Status: 409, Code: "coupon_exhausted"}, true},
+		{&apiclient.Error{Status: 404, Code: "not_found"}, true},
+		{&apiclient.Error{Status: 409, Code: "conflict"}, false},
+		{&apiclient.Error{Status: 429, Code: "rate_limited"}, false},
+		{&apiclient.Error{Status: 408}, false},
+		{&apiclient.Error{Status: 503}, false},
+		{fmt.Errorf("wrapped: %w", &apiclient.Error{Status: 422, Code: "invalid"}), true},
+		{errors.New("connection refused"), false},
+	} {
+		if _, got := refused(tt.err); got != tt.want {
+			t.Errorf("refused(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }
