@@ -68,7 +68,7 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 		if won = n == 1; !won {
 			return nil
 		}
-		return q.InsertOperation(ctx, paymentdb.InsertOperationParams{
+		return insertOp(ctx, q, operation{
 			TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: opAuthorize, Amount: r.Amount,
 			IdemKey: key, Status: opPending, CreatedAt: micros(now),
 		})
@@ -312,14 +312,22 @@ func (s *Service) finishAuthOp(ctx context.Context, q *paymentdb.Queries, tenant
 	return err
 }
 
-// addOp writes a ledger row.
+// addOp writes a ledger row with a new ID.
 func (s *Service) addOp(ctx context.Context, q *paymentdb.Queries, tenant string, r record, kind string, amount int64, key, callerKey, reason, ref, status string) error {
-	err := q.InsertOperation(ctx, paymentdb.InsertOperationParams{
+	return insertOp(ctx, q, operation{
 		TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: kind, Amount: amount, IdemKey: key,
 		CallerKey: callerKey, Reason: reason, ProviderRef: ref, Status: status, CreatedAt: micros(s.now()),
 	})
-	if err != nil {
-		return fmt.Errorf("insert %s operation: %w", kind, err)
+}
+
+// insertOp writes the ledger row op as it is, with its own ID: callers that
+// keep op (to finish or release it later) find the row by that ID.
+func insertOp(ctx context.Context, q *paymentdb.Queries, op operation) error {
+	if err := q.InsertOperation(ctx, paymentdb.InsertOperationParams{
+		TenantID: op.TenantID, ID: op.ID, PaymentID: op.PaymentID, Kind: op.Kind, Amount: op.Amount, IdemKey: op.IdemKey,
+		CallerKey: op.CallerKey, Reason: op.Reason, ProviderRef: op.ProviderRef, Status: op.Status, CreatedAt: op.CreatedAt,
+	}); err != nil {
+		return fmt.Errorf("insert %s operation: %w", op.Kind, err)
 	}
 	return nil
 }

@@ -94,17 +94,11 @@ func (s *Service) ledgerOp(ctx context.Context, orderID, kind string, amt money.
 		if err := save(ctx, q, tenant, &next); err != nil {
 			return err
 		}
-		op = operation{TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: kind, Amount: amt.Amount, IdemKey: key, CallerKey: callerKey, Reason: reason, Status: opPending}
+		op = operation{TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: kind, Amount: amt.Amount, IdemKey: key,
+			CallerKey: callerKey, Reason: reason, Status: opPending, CreatedAt: micros(s.now())}
 		r, send = next, true
-		// With op's own ID: releaseOp deletes the row by it.
-		err = q.InsertOperation(ctx, paymentdb.InsertOperationParams{
-			TenantID: tenant, ID: op.ID, PaymentID: op.PaymentID, Kind: kind, Amount: op.Amount, IdemKey: key,
-			CallerKey: callerKey, Reason: reason, Status: opPending, CreatedAt: micros(s.now()),
-		})
-		if err != nil {
-			return fmt.Errorf("insert %s operation: %w", kind, err)
-		}
-		return nil
+		return insertOp(ctx, q, op) // releaseOp deletes the row by op.ID
+
 	})
 	if err != nil {
 		return paymentapi.Payment{}, err
@@ -270,12 +264,10 @@ func (s *Service) Void(ctx context.Context, orderID string) (paymentapi.Payment,
 		if err := save(ctx, q, tenant, &r); err != nil {
 			return err
 		}
-		op = operation{ID: s.newID(), Kind: opVoid, Amount: r.Amount, IdemKey: key}
+		op = operation{TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: opVoid, Amount: r.Amount, IdemKey: key,
+			Status: opPending, CreatedAt: micros(s.now())}
 		send = true
-		return q.InsertOperation(ctx, paymentdb.InsertOperationParams{
-			TenantID: tenant, ID: op.ID, PaymentID: r.ID, Kind: opVoid, Amount: r.Amount, IdemKey: key,
-			Status: opPending, CreatedAt: micros(s.now()),
-		})
+		return insertOp(ctx, q, op)
 	})
 	if err != nil {
 		return paymentapi.Payment{}, fmt.Errorf("void order %s: %w", orderID, err)
