@@ -279,16 +279,15 @@ func newID() string {
 
 // write runs fn in a write transaction (sqldb retries transient conflicts)
 // and wakes the relay after commit; fn's statements use the ctx it is given
-// (sqldb.DB.WriteContext). When fn finds that a concurrent
+// (sqldb.DB.WriteTx). When fn finds that a concurrent
 // transaction closed the reservation it read (errRaced), the whole
 // operation runs again and then sees the final state.
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error) error {
 	const attempts = 3
 	var err error
-	wctx := s.db.WriteContext(ctx)
 	for range attempts {
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			return fn(wctx, tx, s.writeQ.WithTx(tx))
+		err = s.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			return fn(ctx, tx, s.writeQ.WithTx(tx))
 		})
 		if err == nil {
 			if s.events != nil {

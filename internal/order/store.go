@@ -62,11 +62,9 @@ func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
 }
 
 // tx runs fn in one write transaction (retried by sqldb on transient
-// conflicts); fn's statements use the ctx it is given
-// (sqldb.DB.WriteContext).
+// conflicts); fn's statements use the ctx it is given (sqldb.DB.WriteTx).
 func (s *store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error) error {
-	wctx := s.db.WriteContext(ctx)
-	return s.db.Tx(ctx, func(tx *sql.Tx) error { return fn(wctx, tx, s.write.WithTx(tx)) })
+	return s.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, s.write.WithTx(tx)) })
 }
 
 // readTx runs fn in one read-only transaction of the read pool, scoped to

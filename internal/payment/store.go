@@ -93,13 +93,12 @@ func (s *store) readByOrder(ctx context.Context, tenant, orderID string) (record
 // write runs fn in a write transaction, retrying the whole of it when a
 // concurrent writer changed the payment first (errStale; PostgreSQL only,
 // SQLite serialises writers). After commit the relay is woken. fn's
-// statements use the ctx it is given (sqldb.DB.WriteContext).
+// statements use the ctx it is given (sqldb.DB.WriteTx).
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error) error {
 	const attempts = 5
 	var err error
-	wctx := s.store.db.WriteContext(ctx)
 	for range attempts {
-		err = s.store.db.Tx(ctx, func(tx *sql.Tx) error { return fn(wctx, tx, s.store.write.WithTx(tx)) })
+		err = s.store.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, s.store.write.WithTx(tx)) })
 		if err == nil {
 			if s.events != nil {
 				s.events.Notify()

@@ -214,9 +214,7 @@ func Handle(ctx context.Context, db *sqldb.DB, consumer string, e Envelope, now 
 			span.End()
 		}()
 	}
-	wctx := db.WriteContext(ctx)
-	err = db.Tx(ctx, func(tx *sql.Tx) error {
-		ctx := wctx
+	err = db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		applied = false
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO inbox (consumer, event_id, tenant_id, handled_at) VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, event_id) DO NOTHING`,

@@ -173,8 +173,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if err := r.publish(ctx, msgs); err != nil {
 		return 0, err
 	}
-	wctx := r.db.WriteContext(ctx)
-	if err := r.db.Tx(ctx, func(tx *sql.Tx) error { return r.stamp(wctx, tx, msgs) }); err != nil {
+	if err := r.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return r.stamp(ctx, tx, msgs) }); err != nil {
 		return 0, err
 	}
 	return len(msgs), nil

@@ -172,7 +172,7 @@ func (c *committer) run(batch []*txRequest) {
 	}
 	// The transaction outlives any one caller's context; each fn's
 	// statements run under the context its caller gives them (see
-	// DB.WriteContext).
+	// DB.WriteTx).
 	tx, err := c.w.BeginTx(context.WithoutCancel(live[0].ctx), nil)
 	if err != nil {
 		err = fmt.Errorf("sqldb: begin: %w", err)

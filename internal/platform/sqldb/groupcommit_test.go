@@ -218,3 +218,26 @@ func BenchmarkConcurrentTx(b *testing.B) {
 		})
 	}
 }
+
+// TestWriteTxOutlivesItsCaller: on SQLite a write transaction's statements
+// run without the caller's cancellation, so a caller giving up while its
+// function runs neither fails nor interrupts the shared transaction.
+func TestWriteTxOutlivesItsCaller(t *testing.T) {
+	db := openGroupTest(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	err := db.WriteTx(ctx, func(sctx context.Context, tx *sql.Tx) error {
+		cancel() // the caller gives up mid-transaction
+		if sctx.Done() != nil {
+			t.Error("the statements' context can still be cancelled")
+		}
+		_, err := tx.ExecContext(sctx, `INSERT INTO items (id, n) VALUES (1, 1)`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db); n != 1 {
+		t.Errorf("%d rows, want 1", n)
+	}
+}

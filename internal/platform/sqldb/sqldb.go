@@ -372,19 +372,19 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
-// WriteContext is the context the statements of a write transaction on db
-// should run under, given the caller's ctx. On SQLite, where transactions
-// share one commit (group commit), it keeps ctx's values but not its
-// cancellation: a statement interrupted because one caller gave up would
-// roll back the whole shared transaction, and the driver watches every
-// statement on a cancellable context with a goroutine of its own. A caller
-// that gave up while queued is still skipped (Tx checks ctx). On
-// PostgreSQL it is ctx.
-func (db *DB) WriteContext(ctx context.Context) context.Context {
+// WriteTx is Tx for a function that takes the context its statements are
+// to run under. On SQLite, where transactions share one commit (group
+// commit), that context keeps ctx's values but not its cancellation: a
+// statement interrupted because one caller gave up would roll back the
+// whole shared transaction, and the driver watches every statement on a
+// cancellable context with a goroutine of its own. A caller that gave up
+// while still queued is skipped as with Tx. On PostgreSQL it is ctx.
+func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	sctx := ctx
 	if db.commit != nil {
-		return context.WithoutCancel(ctx)
+		sctx = context.WithoutCancel(ctx)
 	}
-	return ctx
+	return db.Tx(ctx, func(tx *sql.Tx) error { return fn(sctx, tx) })
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
