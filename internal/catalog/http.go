@@ -414,7 +414,7 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrCategoryInUse):
 		return web.Error(http.StatusConflict, "category_in_use", "move the category's products (archived ones too) first")
 	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, "conflict", "the item changed concurrently; retry")
+		return web.Error(http.StatusConflict, web.CodeConflict, "the item changed concurrently; retry")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 		return web.Error(499, "client_closed_request", "request canceled")

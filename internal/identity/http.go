@@ -605,7 +605,7 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrSessionUnavailable):
 		return web.Error(http.StatusServiceUnavailable, "session_unavailable", "sessions are unavailable; retry shortly")
 	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, "conflict", "a concurrent change got there first; retry")
+		return web.Error(http.StatusConflict, web.CodeConflict, "a concurrent change got there first; retry")
 	case errors.Is(err, context.Canceled):
 		return web.Error(499, "client_closed_request", "request canceled")
 	}

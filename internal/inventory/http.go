@@ -317,7 +317,7 @@ func (s *Service) problem(err error) error {
 		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
 			web.Field("query.cursor", "invalid cursor", nil))
 	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, "conflict", "the reservation changed concurrently; retry")
+		return web.Error(http.StatusConflict, web.CodeConflict, "the reservation changed concurrently; retry")
 	case errors.Is(err, context.Canceled):
 		return web.Error(499, "client_closed_request", "request canceled")
 	}

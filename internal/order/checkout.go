@@ -20,6 +20,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
@@ -259,7 +260,7 @@ func upstream(doing string, err error) error {
 
 // refused reports whether err is another service's answer refusing the
 // request itself: a 4xx about the request, not one about load or a lost
-// race (408, 429, or 409 with the code "conflict"), after which the
+// race (408, 429, or 409 web.CodeConflict), after which the
 // outcome is unknown and the call may be tried again.
 func refused(err error) (*apiclient.Error, bool) {
 	var ae *apiclient.Error
@@ -268,14 +269,11 @@ func refused(err error) (*apiclient.Error, bool) {
 	}
 	switch {
 	case ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests,
-		ae.Status == http.StatusConflict && ae.Code == codeConflict:
+		ae.Status == http.StatusConflict && ae.Code == web.CodeConflict:
 		return nil, false
 	}
 	return ae, true
 }
-
-// codeConflict is the error code services answer a lost race with.
-const codeConflict = "conflict"
 
 // newRecord is a pending order priced by q.
 func newRecord(id string, now time.Time, q pricingapi.Quote, req orderapi.CheckoutRequest, cartID string) record {

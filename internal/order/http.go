@@ -354,7 +354,7 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrNotCustomer):
 		return web.Error(http.StatusForbidden, "forbidden", "only a signed-in customer has orders")
 	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, "conflict", "the order changed concurrently; retry")
+		return web.Error(http.StatusConflict, web.CodeConflict, "the order changed concurrently; retry")
 	case errors.Is(err, ErrUnavailable):
 		return web.Error(http.StatusServiceUnavailable, "service_unavailable", "a service the order depends on is unavailable; retry shortly")
 	case errors.Is(err, context.Canceled):

@@ -237,7 +237,7 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrMismatch):
 		return web.Error(http.StatusConflict, paymentapi.CodeOrderMismatch, "the order's payment was authorized for another amount")
 	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, "conflict", "the payment changed concurrently; retry")
+		return web.Error(http.StatusConflict, web.CodeConflict, "the payment changed concurrently; retry")
 	case errors.Is(err, ErrPending):
 		return web.Error(http.StatusServiceUnavailable, "payment_pending", "the authorization is still in progress; retry")
 	case errors.Is(err, ErrProvider):

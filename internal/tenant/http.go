@@ -249,7 +249,7 @@ func problem(err error) error {
 	case errors.Is(err, ErrNotFound):
 		return web.Error(http.StatusNotFound, "store_not_found", "no such store")
 	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, "conflict", "the store changed concurrently; retry")
+		return web.Error(http.StatusConflict, web.CodeConflict, "the store changed concurrently; retry")
 	case errors.Is(err, ErrForbidden):
 		return web.Error(http.StatusForbidden, "forbidden", "your role may not do this")
 	case errors.Is(err, tenancy.ErrMissing):

@@ -9,6 +9,11 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
+// CodeConflict is the code of a 409 that says a concurrent change won: the
+// request was sound and may be sent again. Callers tell it from the 409s
+// that refuse the request itself by this code.
+const CodeConflict = "conflict"
+
 // Problem is Mercato's error body: RFC 9457 problem details plus a stable,
 // snake_case Code that clients can switch on.
 type Problem struct {
@@ -49,7 +54,7 @@ func codeFor(status int) string {
 	case http.StatusRequestTimeout:
 		return "request_timeout"
 	case http.StatusConflict:
-		return "conflict"
+		return CodeConflict
 	case http.StatusRequestEntityTooLarge:
 		return "body_too_large"
 	case http.StatusUnsupportedMediaType:
