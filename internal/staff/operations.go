@@ -371,23 +371,33 @@ func checkPlace(in staffapi.CheckIn) error {
 	return nil
 }
 
+// attendee validates a check-in or check-out and finds whose it is (see
+// subject), in the tenant of ctx.
+func (s *Service) attendee(ctx context.Context, in staffapi.CheckIn) (string, staffapi.Employee, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return "", staffapi.Employee{}, err
+	}
+	p, err := caller(ctx, tenant)
+	if err != nil {
+		return "", staffapi.Employee{}, err
+	}
+	if err := checkPlace(in); err != nil {
+		return "", staffapi.Employee{}, err
+	}
+	e, err := s.subject(ctx, tenant, p, in.EmployeeID)
+	if err != nil {
+		return "", staffapi.Employee{}, err
+	}
+	return tenant, e, nil
+}
+
 // CheckIn checks an employee in (see subject for whom) and announces it.
 // Someone already in gets ErrAlreadyCheckedIn: of any number of concurrent
 // check-ins of one employee exactly one succeeds. A retry with the same
 // Idempotency-Key is answered by the platform with the first outcome.
 func (s *Service) CheckIn(ctx context.Context, in staffapi.CheckIn) (staffapi.Attendance, error) {
-	tenant, err := tenancy.ID(ctx)
-	if err != nil {
-		return staffapi.Attendance{}, err
-	}
-	p, err := caller(ctx, tenant)
-	if err != nil {
-		return staffapi.Attendance{}, err
-	}
-	if err := checkPlace(in); err != nil {
-		return staffapi.Attendance{}, err
-	}
-	e, err := s.subject(ctx, tenant, p, in.EmployeeID)
+	tenant, e, err := s.attendee(ctx, in)
 	if err != nil {
 		return staffapi.Attendance{}, err
 	}
@@ -445,18 +455,7 @@ func whyNotOpened(ctx context.Context, q *staffdb.Queries, tenant, employeeID st
 // CheckOut checks an employee out (see subject for whom) and announces it;
 // ErrNotCheckedIn if they were not in.
 func (s *Service) CheckOut(ctx context.Context, in staffapi.CheckIn) (staffapi.Attendance, error) {
-	tenant, err := tenancy.ID(ctx)
-	if err != nil {
-		return staffapi.Attendance{}, err
-	}
-	p, err := caller(ctx, tenant)
-	if err != nil {
-		return staffapi.Attendance{}, err
-	}
-	if err := checkPlace(in); err != nil {
-		return staffapi.Attendance{}, err
-	}
-	e, err := s.subject(ctx, tenant, p, in.EmployeeID)
+	tenant, e, err := s.attendee(ctx, in)
 	if err != nil {
 		return staffapi.Attendance{}, err
 	}
