@@ -128,21 +128,23 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 	// runs each transaction of a batch in a savepoint, and with the default
 	// every savepoint's journal pages were written to a temporary file.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	wc, err := newSQLiteConnector("file:" + path + "?" + pragmas + "&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	rc, err := newSQLiteConnector("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqldb: open %s for reading: %w", path, err)
 	}
+	r := sql.OpenDB(rc)
 	n := opts.ReadConns
 	if n <= 0 {
 		n = 4
