@@ -15,6 +15,10 @@ import (
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
+// reservationLineColumns are reservation_lines' columns in the order
+// Reserve gives each row's values.
+var reservationLineColumns = []string{"tenant_id", "order_id", "position", "sku", "location", "quantity"}
+
 // Reserve holds stock for an order, all lines or none, and announces it.
 // It is idempotent on the order ID: a repeat returns the existing
 // reservation (whatever its lines and status) with created false. A line no
@@ -50,17 +54,22 @@ func (s *Service) Reserve(ctx context.Context, r inventoryapi.ReserveRequest) (r
 		created = true
 		held := make([]inventoryapi.ReservedLine, len(lines))
 		states := make([]lowState, len(lines))
+		ms := make([]movement, len(lines))
+		rows := make([][]any, len(lines))
 		for i, l := range lines {
-			loc, st, err := reserveLine(ctx, q, tenant, r.OrderID, l, now)
+			loc, st, m, err := reserveLine(ctx, q, tenant, r.OrderID, l, now)
 			if err != nil {
 				return err
 			}
-			states[i] = st
+			states[i], ms[i] = st, m
 			held[i] = inventoryapi.ReservedLine{SKU: l.sku, Location: loc, Quantity: l.qty}
-			if err := q.InsertReservationLine(ctx, inventorydb.InsertReservationLineParams{
-				TenantID: tenant, OrderID: r.OrderID, Position: int64(i), Sku: l.sku, Location: loc, Quantity: l.qty}); err != nil {
-				return fmt.Errorf("insert reservation line %s: %w", l.sku, err)
-			}
+			rows[i] = []any{tenant, r.OrderID, int64(i), l.sku, loc, l.qty}
+		}
+		if err := sqldb.InsertRows(ctx, tx, "reservation_lines", reservationLineColumns, rows); err != nil {
+			return fmt.Errorf("insert reservation lines: %w", err)
+		}
+		if err := addMovements(ctx, tx, tenant, ms, now); err != nil {
+			return err
 		}
 		// Lines are merged by SKU, so each state is its SKU's final one.
 		for i, l := range lines {
@@ -144,10 +153,8 @@ func (s *Service) close(ctx context.Context, orderID string, c closing, reason s
 		}
 		// The lines read with the reservation are still its lines: they are
 		// written once, with the reservation, and never change.
-		for _, l := range cur.Lines {
-			if err := releaseLine(ctx, q, tenant, orderID, why, how, l, now); err != nil {
-				return err
-			}
+		if err := closeLines(ctx, tx, q, tenant, orderID, why, how, cur.Lines, now); err != nil {
+			return err
 		}
 		if !how.commit { // a commit leaves available as it was
 			for _, l := range cur.Lines {
@@ -256,7 +263,7 @@ func (s *Service) Adjust(ctx context.Context, sku string, a inventoryapi.Adjustm
 	var lvl inventoryapi.StockLevel
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error {
 		now := s.now()
-		onHand, reserved, err := addStock(ctx, q, tenant, sku, loc, a.Delta, inventoryapi.KindAdjustment, a.Reason, a.Reference, now)
+		onHand, reserved, err := addStock(ctx, tx, q, tenant, sku, loc, a.Delta, inventoryapi.KindAdjustment, a.Reason, a.Reference, now)
 		if err != nil {
 			return err
 		}
@@ -323,7 +330,7 @@ func (s *Service) Restock(ctx context.Context, r inventoryapi.RestockRequest) (a
 			if at, ok := from[l.sku]; ok {
 				to = at
 			}
-			onHand, reserved, err := addStock(ctx, q, tenant, l.sku, to, l.qty, inventoryapi.KindRestock, reason, r.Reference, now)
+			onHand, reserved, err := addStock(ctx, tx, q, tenant, l.sku, to, l.qty, inventoryapi.KindRestock, reason, r.Reference, now)
 			if err != nil {
 				return err
 			}

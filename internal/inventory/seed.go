@@ -94,7 +94,7 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 					return fmt.Errorf("create stock of %s: %w", sku, err)
 				}
 			} else {
-				onHand, reserved, err := addStock(ctx, q, tenant, sku, loc, qty, inventoryapi.KindAdjustment, demoReason, "", now)
+				onHand, reserved, err := addStock(ctx, tx, q, tenant, sku, loc, qty, inventoryapi.KindAdjustment, demoReason, "", now)
 				if err != nil {
 					return err
 				}

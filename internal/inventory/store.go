@@ -10,12 +10,14 @@ import (
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/inventory/inventorydb"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
 // The SQL lives in queries/*.sql and is compiled by sqlc into inventorydb
 // (`go tool sqlc generate -f internal/inventory/sqlc.yaml`). The functions
 // here run inside a write transaction: q is bound to it, and tx takes the
-// outbox rows of the change.
+// outbox rows of the change, and the rows written several at a time
+// (ledger rows, reservation lines) with sqldb.InsertRows.
 
 // addEvent writes one event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
@@ -34,14 +36,24 @@ type movement struct {
 	onHandAfter, reservedAfter int64
 }
 
-func addMovement(ctx context.Context, q *inventorydb.Queries, tenant string, m movement, now time.Time) error {
-	err := q.InsertMovement(ctx, inventorydb.InsertMovementParams{
-		TenantID: tenant, ID: newID(), Sku: m.sku, Location: m.location, Kind: m.kind,
-		DeltaOnHand: m.deltaOnHand, DeltaReserved: m.deltaReserved, Reason: m.reason, Reference: m.reference,
-		OnHandAfter: m.onHandAfter, ReservedAfter: m.reservedAfter, At: micros(now),
-	})
-	if err != nil {
-		return fmt.Errorf("record %s of %s at %s: %w", m.kind, m.sku, m.location, err)
+// movementColumns are the ledger's columns in the order addMovements gives
+// each row's values.
+var movementColumns = []string{"tenant_id", "id", "sku", "location", "kind", "delta_on_hand", "delta_reserved",
+	"reason", "reference", "on_hand_after", "reserved_after", "at"}
+
+// addMovements writes ledger rows, all in one statement: a reservation or
+// its close writes one per line.
+func addMovements(ctx context.Context, tx *sql.Tx, tenant string, ms []movement, now time.Time) error {
+	rows := make([][]any, len(ms))
+	for i, m := range ms {
+		rows[i] = []any{tenant, newID(), m.sku, m.location, m.kind, m.deltaOnHand, m.deltaReserved,
+			m.reason, m.reference, m.onHandAfter, m.reservedAfter, micros(now)}
+	}
+	if err := sqldb.InsertRows(ctx, tx, "movements", movementColumns, rows); err != nil {
+		if len(ms) == 1 {
+			return fmt.Errorf("record %s of %s at %s: %w", ms[0].kind, ms[0].sku, ms[0].location, err)
+		}
+		return fmt.Errorf("record %d movements: %w", len(ms), err)
 	}
 	return nil
 }
@@ -65,9 +77,13 @@ func ensureStockRow(ctx context.Context, q *inventorydb.Queries, tenant, sku, lo
 // the line it fails with *OutOfStockError.
 //
 // It also returns the SKU's low-stock state after the reservation, which
-// the conditional UPDATE reads in the same statement.
-func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID string, l line, now time.Time) (string, lowState, error) {
-	var st lowState
+// the conditional UPDATE reads in the same statement, and the ledger row
+// of the change for the caller to write with the other lines'.
+func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID string, l line, now time.Time) (string, lowState, movement, error) {
+	var (
+		st lowState
+		m  movement
+	)
 	try := func(loc string) (bool, error) {
 		row, err := q.ReserveStock(ctx, inventorydb.ReserveStockParams{Quantity: l.qty, UpdatedAt: micros(now), TenantID: tenant, Sku: l.sku, Location: loc})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -80,66 +96,68 @@ func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID st
 		if row.OwnThreshold >= 0 {
 			st.own = sql.NullInt64{Int64: row.OwnThreshold, Valid: true}
 		}
-		return true, addMovement(ctx, q, tenant, movement{
+		m = movement{
 			sku: l.sku, location: loc, kind: inventoryapi.KindReserve, reason: "reservation", reference: orderID,
 			deltaReserved: l.qty, onHandAfter: row.OnHand, reservedAfter: row.Reserved,
-		}, now)
+		}
+		return true, nil
 	}
 	ok, err := try(inventoryapi.DefaultLocation)
 	if ok || err != nil {
-		return inventoryapi.DefaultLocation, st, err
+		return inventoryapi.DefaultLocation, st, m, err
 	}
 	others, err := q.CandidateLocations(ctx, inventorydb.CandidateLocationsParams{TenantID: tenant, Sku: l.sku, Skip: inventoryapi.DefaultLocation, Quantity: l.qty})
 	if err != nil {
-		return "", st, fmt.Errorf("find stock of %s: %w", l.sku, err)
+		return "", st, m, fmt.Errorf("find stock of %s: %w", l.sku, err)
 	}
 	for _, loc := range others {
 		ok, err := try(loc)
 		if ok || err != nil {
-			return loc, st, err
+			return loc, st, m, err
 		}
 	}
 	avail, err := q.MaxAvailable(ctx, inventorydb.MaxAvailableParams{TenantID: tenant, Sku: l.sku})
 	if err != nil {
-		return "", st, fmt.Errorf("read stock of %s: %w", l.sku, err)
+		return "", st, m, fmt.Errorf("read stock of %s: %w", l.sku, err)
 	}
-	return "", st, &OutOfStockError{Index: l.index, SKU: l.sku, Requested: l.qty, Available: max(avail, 0)}
+	return "", st, m, &OutOfStockError{Index: l.index, SKU: l.sku, Requested: l.qty, Available: max(avail, 0)}
 }
 
-// releaseLine gives back (or, committing, takes off the shelf) one held
-// line. The stock row must hold the units: anything else means the tables
-// disagree, and the transaction fails rather than make it worse.
-func releaseLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID, reason string, c closing, l inventoryapi.ReservedLine, now time.Time) error {
-	var onHand, reserved int64
-	var err error
+// closeLines gives back (or, committing, takes off the shelf) every held
+// line of a reservation, with one statement for the stock and one for the
+// ledger. Each stock row must hold its line's units: anything else means
+// the tables disagree, and the transaction fails rather than make it worse.
+func closeLines(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, orderID, reason string, c closing, lines []inventoryapi.ReservedLine, now time.Time) error {
+	var takeOff int64
 	if c.commit {
-		var row inventorydb.CommitStockRow
-		row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
-		onHand, reserved = row.OnHand, row.Reserved
-	} else {
-		var row inventorydb.UnreserveStockRow
-		row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
-		onHand, reserved = row.OnHand, row.Reserved
+		takeOff = 1
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s %s at %s for %s: fewer units reserved than the reservation holds", c.kind, l.SKU, l.Location, orderID)
-	}
+	rows, err := q.CloseStock(ctx, inventorydb.CloseStockParams{TakeOff: takeOff, OrderID: orderID, UpdatedAt: micros(now), TenantID: tenant})
 	if err != nil {
-		return fmt.Errorf("%s %s at %s: %w", c.kind, l.SKU, l.Location, err)
+		return fmt.Errorf("%s the stock of %s: %w", c.kind, orderID, err)
 	}
-	m := movement{sku: l.SKU, location: l.Location, kind: c.kind, reason: reason, reference: orderID,
-		deltaReserved: -l.Quantity, onHandAfter: onHand, reservedAfter: reserved}
-	if c.commit {
-		m.deltaOnHand = -l.Quantity
+	type key struct{ sku, location string }
+	after := make(map[key]inventorydb.CloseStockRow, len(rows))
+	for _, r := range rows {
+		after[key{r.Sku, r.Location}] = r
 	}
-	return addMovement(ctx, q, tenant, m, now)
+	ms := make([]movement, len(lines))
+	for i, l := range lines {
+		r, ok := after[key{l.SKU, l.Location}]
+		if !ok {
+			return fmt.Errorf("%s %s at %s for %s: fewer units reserved than the reservation holds", c.kind, l.SKU, l.Location, orderID)
+		}
+		ms[i] = movement{sku: l.SKU, location: l.Location, kind: c.kind, reason: reason, reference: orderID,
+			deltaOnHand: -l.Quantity * takeOff, deltaReserved: -l.Quantity, onHandAfter: r.OnHand, reservedAfter: r.Reserved}
+	}
+	return addMovements(ctx, tx, tenant, ms, now)
 }
 
 // addStock changes on_hand of sku at loc by delta (not 0): up with an
 // upsert, down with the conditional UPDATE that keeps on_hand at or above
 // reserved (else *InsufficientStockError). It writes the ledger row and
 // returns the stock row after the change.
-func addStock(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc string, delta int64, kind, reason, reference string, now time.Time) (onHand, reserved int64, err error) {
+func addStock(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku, loc string, delta int64, kind, reason, reference string, now time.Time) (onHand, reserved int64, err error) {
 	if err := ensureStockRow(ctx, q, tenant, sku, loc, now); err != nil {
 		return 0, 0, err
 	}
@@ -169,8 +187,8 @@ func addStock(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc stri
 		}
 		onHand, reserved = row.OnHand, row.Reserved
 	}
-	err = addMovement(ctx, q, tenant, movement{sku: sku, location: loc, kind: kind, reason: reason, reference: reference,
-		deltaOnHand: delta, onHandAfter: onHand, reservedAfter: reserved}, now)
+	err = addMovements(ctx, tx, tenant, []movement{{sku: sku, location: loc, kind: kind, reason: reason, reference: reference,
+		deltaOnHand: delta, onHandAfter: onHand, reservedAfter: reserved}}, now)
 	return onHand, reserved, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -948,5 +949,60 @@ func TestAuditFindsMismatches(t *testing.T) {
 			t.Errorf("audit = %+v, want %+v", a, want)
 		}
 		assertAudit(t, s, other)
+	})
+}
+
+// TestCloseRefusesStockThatDisagrees: a close takes every line's units
+// from its stock row in one statement; when one row holds fewer reserved
+// units than its line (the tables disagree), the close fails as a whole
+// and changes nothing, for a commit and for a release.
+func TestCloseRefusesStockThatDisagrees(t *testing.T) {
+	openDB(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db, nil)
+		ctx := tenantCtx(t, "default")
+		mustAdjust(t, s, ctx, "DIS-1", "", 10)
+		mustAdjust(t, s, ctx, "DIS-2", "", 10)
+		if _, _, err := s.Reserve(ctx, inventoryapi.ReserveRequest{OrderID: "dis",
+			Lines: []inventoryapi.Line{{SKU: "DIS-1", Quantity: 2}, {SKU: "DIS-2", Quantity: 3}}}); err != nil {
+			t.Fatal(err)
+		}
+		// DIS-2's row loses two of its three reserved units behind the
+		// service's back.
+		if err := db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE stock SET reserved = 1 WHERE tenant_id = $1 AND sku = $2`, "default", "DIS-2")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		movements := func() int {
+			ms, err := s.Movements(ctx, ListQuery{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ms.Items)
+		}
+		before := movements()
+		for _, close := range []func() error{
+			func() error { _, err := s.Commit(ctx, "dis"); return err },
+			func() error { _, err := s.Release(ctx, "dis", "test"); return err },
+		} {
+			err := close()
+			if err == nil || !strings.Contains(err.Error(), "DIS-2") || !strings.Contains(err.Error(), "fewer units reserved") {
+				t.Fatalf("close with a short stock row: %v, want an error naming DIS-2", err)
+			}
+			if one := mustStock(t, s, ctx, "DIS-1"); one.OnHand != 10 || one.Reserved != 2 {
+				t.Fatalf("DIS-1 after the failed close: on hand %d, reserved %d; want 10 and 2", one.OnHand, one.Reserved)
+			}
+			if two := mustStock(t, s, ctx, "DIS-2"); two.OnHand != 10 || two.Reserved != 1 {
+				t.Fatalf("DIS-2 after the failed close: on hand %d, reserved %d; want 10 and 1", two.OnHand, two.Reserved)
+			}
+			res, err := s.Reservation(ctx, "dis")
+			if err != nil || res.Status != inventoryapi.StatusHeld {
+				t.Fatalf("reservation after the failed close: %+v, %v; want it still held", res, err)
+			}
+			if n := movements(); n != before {
+				t.Fatalf("%d ledger rows after the failed close, want %d", n, before)
+			}
+		}
 	})
 }

@@ -48,8 +48,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.closeReservationStmt, err = db.PrepareContext(ctx, closeReservation); err != nil {
 		return nil, fmt.Errorf("error preparing query CloseReservation: %w", err)
 	}
-	if q.commitStockStmt, err = db.PrepareContext(ctx, commitStock); err != nil {
-		return nil, fmt.Errorf("error preparing query CommitStock: %w", err)
+	if q.closeStockStmt, err = db.PrepareContext(ctx, closeStock); err != nil {
+		return nil, fmt.Errorf("error preparing query CloseStock: %w", err)
 	}
 	if q.countStockStmt, err = db.PrepareContext(ctx, countStock); err != nil {
 		return nil, fmt.Errorf("error preparing query CountStock: %w", err)
@@ -72,14 +72,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getReservationStmt, err = db.PrepareContext(ctx, getReservation); err != nil {
 		return nil, fmt.Errorf("error preparing query GetReservation: %w", err)
 	}
-	if q.insertMovementStmt, err = db.PrepareContext(ctx, insertMovement); err != nil {
-		return nil, fmt.Errorf("error preparing query InsertMovement: %w", err)
-	}
 	if q.insertReservationStmt, err = db.PrepareContext(ctx, insertReservation); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertReservation: %w", err)
-	}
-	if q.insertReservationLineStmt, err = db.PrepareContext(ctx, insertReservationLine); err != nil {
-		return nil, fmt.Errorf("error preparing query InsertReservationLine: %w", err)
 	}
 	if q.insertRestockStmt, err = db.PrepareContext(ctx, insertRestock); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertRestock: %w", err)
@@ -119,9 +113,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.setThresholdStmt, err = db.PrepareContext(ctx, setThreshold); err != nil {
 		return nil, fmt.Errorf("error preparing query SetThreshold: %w", err)
-	}
-	if q.unreserveStockStmt, err = db.PrepareContext(ctx, unreserveStock); err != nil {
-		return nil, fmt.Errorf("error preparing query UnreserveStock: %w", err)
 	}
 	return &q, nil
 }
@@ -168,9 +159,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing closeReservationStmt: %w", cerr)
 		}
 	}
-	if q.commitStockStmt != nil {
-		if cerr := q.commitStockStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing commitStockStmt: %w", cerr)
+	if q.closeStockStmt != nil {
+		if cerr := q.closeStockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing closeStockStmt: %w", cerr)
 		}
 	}
 	if q.countStockStmt != nil {
@@ -208,19 +199,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getReservationStmt: %w", cerr)
 		}
 	}
-	if q.insertMovementStmt != nil {
-		if cerr := q.insertMovementStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing insertMovementStmt: %w", cerr)
-		}
-	}
 	if q.insertReservationStmt != nil {
 		if cerr := q.insertReservationStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertReservationStmt: %w", cerr)
-		}
-	}
-	if q.insertReservationLineStmt != nil {
-		if cerr := q.insertReservationLineStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing insertReservationLineStmt: %w", cerr)
 		}
 	}
 	if q.insertRestockStmt != nil {
@@ -288,11 +269,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setThresholdStmt: %w", cerr)
 		}
 	}
-	if q.unreserveStockStmt != nil {
-		if cerr := q.unreserveStockStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing unreserveStockStmt: %w", cerr)
-		}
-	}
 	return err
 }
 
@@ -340,7 +316,7 @@ type Queries struct {
 	candidateLocationsStmt      *sql.Stmt
 	clearLowStmt                *sql.Stmt
 	closeReservationStmt        *sql.Stmt
-	commitStockStmt             *sql.Stmt
+	closeStockStmt              *sql.Stmt
 	countStockStmt              *sql.Stmt
 	createEmptyStockStmt        *sql.Stmt
 	dueReservationsStmt         *sql.Stmt
@@ -348,9 +324,7 @@ type Queries struct {
 	ensureLocationStmt          *sql.Stmt
 	getItemStmt                 *sql.Stmt
 	getReservationStmt          *sql.Stmt
-	insertMovementStmt          *sql.Stmt
 	insertReservationStmt       *sql.Stmt
-	insertReservationLineStmt   *sql.Stmt
 	insertRestockStmt           *sql.Stmt
 	listAllMovementsStmt        *sql.Stmt
 	listItemsStmt               *sql.Stmt
@@ -364,7 +338,6 @@ type Queries struct {
 	removeStockStmt             *sql.Stmt
 	reserveStockStmt            *sql.Stmt
 	setThresholdStmt            *sql.Stmt
-	unreserveStockStmt          *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
@@ -379,7 +352,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		candidateLocationsStmt:      q.candidateLocationsStmt,
 		clearLowStmt:                q.clearLowStmt,
 		closeReservationStmt:        q.closeReservationStmt,
-		commitStockStmt:             q.commitStockStmt,
+		closeStockStmt:              q.closeStockStmt,
 		countStockStmt:              q.countStockStmt,
 		createEmptyStockStmt:        q.createEmptyStockStmt,
 		dueReservationsStmt:         q.dueReservationsStmt,
@@ -387,9 +360,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		ensureLocationStmt:          q.ensureLocationStmt,
 		getItemStmt:                 q.getItemStmt,
 		getReservationStmt:          q.getReservationStmt,
-		insertMovementStmt:          q.insertMovementStmt,
 		insertReservationStmt:       q.insertReservationStmt,
-		insertReservationLineStmt:   q.insertReservationLineStmt,
 		insertRestockStmt:           q.insertRestockStmt,
 		listAllMovementsStmt:        q.listAllMovementsStmt,
 		listItemsStmt:               q.listItemsStmt,
@@ -403,6 +374,5 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		removeStockStmt:             q.removeStockStmt,
 		reserveStockStmt:            q.reserveStockStmt,
 		setThresholdStmt:            q.setThresholdStmt,
-		unreserveStockStmt:          q.unreserveStockStmt,
 	}
 }

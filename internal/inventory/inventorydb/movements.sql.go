@@ -78,47 +78,6 @@ func (q *Queries) AuditReservedMismatches(ctx context.Context, tenantID string) 
 	return count, err
 }
 
-const insertMovement = `-- name: InsertMovement :exec
-INSERT INTO movements (tenant_id, id, sku, location, kind, delta_on_hand, delta_reserved,
-    reason, reference, on_hand_after, reserved_after, at)
-VALUES ($1, $2, $3, $4, $5,
-    $6, $7, $8, $9,
-    $10, $11, $12)
-`
-
-type InsertMovementParams struct {
-	TenantID      string
-	ID            string
-	Sku           string
-	Location      string
-	Kind          string
-	DeltaOnHand   int64
-	DeltaReserved int64
-	Reason        string
-	Reference     string
-	OnHandAfter   int64
-	ReservedAfter int64
-	At            int64
-}
-
-func (q *Queries) InsertMovement(ctx context.Context, arg InsertMovementParams) error {
-	_, err := q.exec(ctx, q.insertMovementStmt, insertMovement,
-		arg.TenantID,
-		arg.ID,
-		arg.Sku,
-		arg.Location,
-		arg.Kind,
-		arg.DeltaOnHand,
-		arg.DeltaReserved,
-		arg.Reason,
-		arg.Reference,
-		arg.OnHandAfter,
-		arg.ReservedAfter,
-		arg.At,
-	)
-	return err
-}
-
 const listAllMovements = `-- name: ListAllMovements :many
 SELECT tenant_id, id, sku, location, kind, delta_on_hand, delta_reserved, reason, reference, on_hand_after, reserved_after, at FROM movements
 WHERE tenant_id = $1 AND id < $2
@@ -169,6 +128,7 @@ func (q *Queries) ListAllMovements(ctx context.Context, arg ListAllMovementsPara
 }
 
 const listMovements = `-- name: ListMovements :many
+
 SELECT tenant_id, id, sku, location, kind, delta_on_hand, delta_reserved, reason, reference, on_hand_after, reserved_after, at FROM movements
 WHERE tenant_id = $1 AND sku = $2 AND id < $3
 ORDER BY id DESC
@@ -182,6 +142,8 @@ type ListMovementsParams struct {
 	Lim      int32
 }
 
+// Ledger rows are written by addMovements (store.go), several in one
+// multi-row INSERT, which sqlc cannot generate.
 // Newest first, before a cursor (an ID; the greatest UUID for the first page).
 func (q *Queries) ListMovements(ctx context.Context, arg ListMovementsParams) ([]Movement, error) {
 	rows, err := q.query(ctx, q.listMovementsStmt, listMovements,

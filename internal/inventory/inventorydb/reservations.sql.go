@@ -81,6 +81,7 @@ func (q *Queries) DueReservations(ctx context.Context, arg DueReservationsParams
 }
 
 const getReservation = `-- name: GetReservation :many
+
 SELECT r.status, r.reason, r.expires_at, r.created_at, r.updated_at,
        l.sku, l.location, l.quantity
 FROM reservations r
@@ -105,6 +106,8 @@ type GetReservationRow struct {
 	Quantity  sql.NullInt64
 }
 
+// A reservation's lines are written by Reserve (operations.go), all in one
+// multi-row INSERT, which sqlc cannot generate.
 // A reservation with its lines in one read: a row per line, in position
 // order, each with the reservation's columns. No row means no reservation
 // (the outer join would still find one without lines, though Reserve never
@@ -166,32 +169,6 @@ func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationPa
 		return 0, err
 	}
 	return result.RowsAffected()
-}
-
-const insertReservationLine = `-- name: InsertReservationLine :exec
-INSERT INTO reservation_lines (tenant_id, order_id, position, sku, location, quantity)
-VALUES ($1, $2, $3, $4, $5, $6)
-`
-
-type InsertReservationLineParams struct {
-	TenantID string
-	OrderID  string
-	Position int64
-	Sku      string
-	Location string
-	Quantity int64
-}
-
-func (q *Queries) InsertReservationLine(ctx context.Context, arg InsertReservationLineParams) error {
-	_, err := q.exec(ctx, q.insertReservationLineStmt, insertReservationLine,
-		arg.TenantID,
-		arg.OrderID,
-		arg.Position,
-		arg.Sku,
-		arg.Location,
-		arg.Quantity,
-	)
-	return err
 }
 
 const insertRestock = `-- name: InsertRestock :execrows

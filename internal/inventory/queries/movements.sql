@@ -1,9 +1,5 @@
--- name: InsertMovement :exec
-INSERT INTO movements (tenant_id, id, sku, location, kind, delta_on_hand, delta_reserved,
-    reason, reference, on_hand_after, reserved_after, at)
-VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(sku), sqlc.arg(location), sqlc.arg(kind),
-    sqlc.arg(delta_on_hand), sqlc.arg(delta_reserved), sqlc.arg(reason), sqlc.arg(reference),
-    sqlc.arg(on_hand_after), sqlc.arg(reserved_after), sqlc.arg(at));
+-- Ledger rows are written by addMovements (store.go), several in one
+-- multi-row INSERT, which sqlc cannot generate.
 
 -- name: ListMovements :many
 -- Newest first, before a cursor (an ID; the greatest UUID for the first page).

@@ -4,9 +4,8 @@ INSERT INTO reservations (tenant_id, order_id, status, reason, expires_at, creat
 VALUES (sqlc.arg(tenant_id), sqlc.arg(order_id), 'held', '', sqlc.arg(expires_at), sqlc.arg(created_at), sqlc.arg(created_at))
 ON CONFLICT (tenant_id, order_id) DO NOTHING;
 
--- name: InsertReservationLine :exec
-INSERT INTO reservation_lines (tenant_id, order_id, position, sku, location, quantity)
-VALUES (sqlc.arg(tenant_id), sqlc.arg(order_id), sqlc.arg(position), sqlc.arg(sku), sqlc.arg(location), sqlc.arg(quantity));
+-- A reservation's lines are written by Reserve (operations.go), all in one
+-- multi-row INSERT, which sqlc cannot generate.
 
 -- name: GetReservation :many
 -- A reservation with its lines in one read: a row per line, in position

@@ -364,3 +364,47 @@ func TestRowSecurity(t *testing.T) {
 		t.Errorf("read pool without a tenant: %d rows (%v), want 0", n, err)
 	}
 }
+
+func TestInsertRows(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := tenancy.WithID(t.Context(), "t1")
+		insert := func(rows [][]any) error {
+			return db.Tx(ctx, func(tx *sql.Tx) error {
+				return sqldb.InsertRows(ctx, tx, "counters", []string{"tenant_id", "name", "n"}, rows)
+			})
+		}
+		// More rows than one statement takes (1000 parameters, 3 a row),
+		// so the rows span statements and every one must arrive.
+		const many = 1_007
+		rows := make([][]any, many)
+		for i := range rows {
+			rows[i] = []any{"t1", fmt.Sprintf("c%05d", i), int64(i)}
+		}
+		if err := insert(rows); err != nil {
+			t.Fatal(err)
+		}
+		if n := readInt(t, db, ctx, `SELECT COUNT(*) FROM counters WHERE tenant_id = $1`, "t1"); n != many {
+			t.Fatalf("%d rows, want %d", n, many)
+		}
+		if n := readInt(t, db, ctx, `SELECT SUM(n) FROM counters WHERE tenant_id = $1`, "t1"); n != many*(many-1)/2 {
+			t.Fatalf("the values arrived shuffled: sum %d, want %d", n, many*(many-1)/2)
+		}
+		if n := readInt(t, db, ctx, `SELECT n FROM counters WHERE tenant_id = $1 AND name = $2`, "t1", "c01006"); n != 1006 {
+			t.Fatalf("last row n = %d, want 1006", n)
+		}
+		// One bad row fails the whole insert, and the transaction with it.
+		err := insert([][]any{{"t1", "ok", int64(1)}, {"t1", "bad", int64(-1)}})
+		if !sqldb.IsCheckViolation(err) {
+			t.Fatalf("a row breaking the CHECK: %v, want a check violation", err)
+		}
+		if n := readInt(t, db, ctx, `SELECT COUNT(*) FROM counters WHERE tenant_id = $1 AND name = 'ok'`, "t1"); n != 0 {
+			t.Fatal("the good row of a failed insert was kept")
+		}
+		if err := insert([][]any{{"t1", "short"}}); err == nil {
+			t.Fatal("a row with too few values was inserted")
+		}
+		if err := insert(nil); err != nil {
+			t.Fatalf("no rows: %v, want nothing to do", err)
+		}
+	}, counters)
+}
