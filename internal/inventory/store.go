@@ -124,31 +124,38 @@ func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID st
 }
 
 // closeLines gives back (or, committing, takes off the shelf) every held
-// line of a reservation, with one statement for the stock and one for the
-// ledger. Each stock row must hold its line's units: anything else means
-// the tables disagree, and the transaction fails rather than make it worse.
+// line of a reservation: one conditional UPDATE per line, in the lines'
+// order (by SKU, as Reserve took the row locks: on PostgreSQL a single
+// statement over all lines would lock in whatever order its plan visits
+// the rows, and could deadlock with a reservation), then the ledger rows in
+// one statement. Each stock row must hold its line's units: anything else
+// means the tables disagree, and the transaction fails rather than make it
+// worse.
 func closeLines(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, orderID, reason string, c closing, lines []inventoryapi.ReservedLine, now time.Time) error {
-	var takeOff int64
-	if c.commit {
-		takeOff = 1
-	}
-	rows, err := q.CloseStock(ctx, inventorydb.CloseStockParams{TakeOff: takeOff, OrderID: orderID, UpdatedAt: micros(now), TenantID: tenant})
-	if err != nil {
-		return fmt.Errorf("%s the stock of %s: %w", c.kind, orderID, err)
-	}
-	type key struct{ sku, location string }
-	after := make(map[key]inventorydb.CloseStockRow, len(rows))
-	for _, r := range rows {
-		after[key{r.Sku, r.Location}] = r
-	}
 	ms := make([]movement, len(lines))
 	for i, l := range lines {
-		r, ok := after[key{l.SKU, l.Location}]
-		if !ok {
+		var onHand, reserved int64
+		var err error
+		if c.commit {
+			var row inventorydb.CommitStockRow
+			row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
+			onHand, reserved = row.OnHand, row.Reserved
+		} else {
+			var row inventorydb.UnreserveStockRow
+			row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
+			onHand, reserved = row.OnHand, row.Reserved
+		}
+		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s %s at %s for %s: fewer units reserved than the reservation holds", c.kind, l.SKU, l.Location, orderID)
 		}
+		if err != nil {
+			return fmt.Errorf("%s %s at %s: %w", c.kind, l.SKU, l.Location, err)
+		}
 		ms[i] = movement{sku: l.SKU, location: l.Location, kind: c.kind, reason: reason, reference: orderID,
-			deltaOnHand: -l.Quantity * takeOff, deltaReserved: -l.Quantity, onHandAfter: r.OnHand, reservedAfter: r.Reserved}
+			deltaReserved: -l.Quantity, onHandAfter: onHand, reservedAfter: reserved}
+		if c.commit {
+			ms[i].deltaOnHand = -l.Quantity
+		}
 	}
 	return addMovements(ctx, tx, tenant, ms, now)
 }

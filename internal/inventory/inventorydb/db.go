@@ -48,8 +48,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.closeReservationStmt, err = db.PrepareContext(ctx, closeReservation); err != nil {
 		return nil, fmt.Errorf("error preparing query CloseReservation: %w", err)
 	}
-	if q.closeStockStmt, err = db.PrepareContext(ctx, closeStock); err != nil {
-		return nil, fmt.Errorf("error preparing query CloseStock: %w", err)
+	if q.commitStockStmt, err = db.PrepareContext(ctx, commitStock); err != nil {
+		return nil, fmt.Errorf("error preparing query CommitStock: %w", err)
 	}
 	if q.countStockStmt, err = db.PrepareContext(ctx, countStock); err != nil {
 		return nil, fmt.Errorf("error preparing query CountStock: %w", err)
@@ -114,6 +114,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.setThresholdStmt, err = db.PrepareContext(ctx, setThreshold); err != nil {
 		return nil, fmt.Errorf("error preparing query SetThreshold: %w", err)
 	}
+	if q.unreserveStockStmt, err = db.PrepareContext(ctx, unreserveStock); err != nil {
+		return nil, fmt.Errorf("error preparing query UnreserveStock: %w", err)
+	}
 	return &q, nil
 }
 
@@ -159,9 +162,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing closeReservationStmt: %w", cerr)
 		}
 	}
-	if q.closeStockStmt != nil {
-		if cerr := q.closeStockStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing closeStockStmt: %w", cerr)
+	if q.commitStockStmt != nil {
+		if cerr := q.commitStockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing commitStockStmt: %w", cerr)
 		}
 	}
 	if q.countStockStmt != nil {
@@ -269,6 +272,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setThresholdStmt: %w", cerr)
 		}
 	}
+	if q.unreserveStockStmt != nil {
+		if cerr := q.unreserveStockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing unreserveStockStmt: %w", cerr)
+		}
+	}
 	return err
 }
 
@@ -316,7 +324,7 @@ type Queries struct {
 	candidateLocationsStmt      *sql.Stmt
 	clearLowStmt                *sql.Stmt
 	closeReservationStmt        *sql.Stmt
-	closeStockStmt              *sql.Stmt
+	commitStockStmt             *sql.Stmt
 	countStockStmt              *sql.Stmt
 	createEmptyStockStmt        *sql.Stmt
 	dueReservationsStmt         *sql.Stmt
@@ -338,6 +346,7 @@ type Queries struct {
 	removeStockStmt             *sql.Stmt
 	reserveStockStmt            *sql.Stmt
 	setThresholdStmt            *sql.Stmt
+	unreserveStockStmt          *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
@@ -352,7 +361,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		candidateLocationsStmt:      q.candidateLocationsStmt,
 		clearLowStmt:                q.clearLowStmt,
 		closeReservationStmt:        q.closeReservationStmt,
-		closeStockStmt:              q.closeStockStmt,
+		commitStockStmt:             q.commitStockStmt,
 		countStockStmt:              q.countStockStmt,
 		createEmptyStockStmt:        q.createEmptyStockStmt,
 		dueReservationsStmt:         q.dueReservationsStmt,
@@ -374,5 +383,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		removeStockStmt:             q.removeStockStmt,
 		reserveStockStmt:            q.reserveStockStmt,
 		setThresholdStmt:            q.setThresholdStmt,
+		unreserveStockStmt:          q.unreserveStockStmt,
 	}
 }

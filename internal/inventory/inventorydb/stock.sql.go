@@ -107,71 +107,38 @@ func (q *Queries) ClearLow(ctx context.Context, arg ClearLowParams) (int64, erro
 	return result.RowsAffected()
 }
 
-const closeStock = `-- name: CloseStock :many
-UPDATE stock SET
-    on_hand = stock.on_hand - CAST($1 AS BIGINT) * (SELECT l.quantity FROM reservation_lines l
-        WHERE l.tenant_id = stock.tenant_id AND l.order_id = $2 AND l.sku = stock.sku),
-    reserved = stock.reserved - (SELECT l.quantity FROM reservation_lines l
-        WHERE l.tenant_id = stock.tenant_id AND l.order_id = $2 AND l.sku = stock.sku),
-    updated_at = $3
-WHERE stock.tenant_id = $4
-  AND (stock.sku, stock.location) IN (SELECT l.sku, l.location FROM reservation_lines l
-        WHERE l.tenant_id = $4 AND l.order_id = $2)
-  AND stock.reserved >= (SELECT l.quantity FROM reservation_lines l
-        WHERE l.tenant_id = stock.tenant_id AND l.order_id = $2 AND l.sku = stock.sku)
-RETURNING stock.sku, stock.location, stock.on_hand, stock.reserved
+const commitStock = `-- name: CommitStock :one
+UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1,
+    updated_at = $2
+WHERE tenant_id = $3 AND sku = $4 AND location = $5
+  AND reserved >= $1
+RETURNING on_hand, reserved
 `
 
-type CloseStockParams struct {
-	TakeOff   int64
-	OrderID   string
+type CommitStockParams struct {
+	Quantity  int64
 	UpdatedAt int64
 	TenantID  string
+	Sku       string
+	Location  string
 }
 
-type CloseStockRow struct {
-	Sku      string
-	Location string
+type CommitStockRow struct {
 	OnHand   int64
 	Reserved int64
 }
 
-// Gives back every line of a held reservation in one statement (take_off 0:
-// release, expiry), or takes them off the shelf (take_off 1: commit). The
-// stock rows are found through the reservation's lines (one per SKU); a
-// row holding fewer reserved units than its line is left as it is and not
-// returned, so the caller compares what comes back with its lines.
-func (q *Queries) CloseStock(ctx context.Context, arg CloseStockParams) ([]CloseStockRow, error) {
-	rows, err := q.query(ctx, q.closeStockStmt, closeStock,
-		arg.TakeOff,
-		arg.OrderID,
+func (q *Queries) CommitStock(ctx context.Context, arg CommitStockParams) (CommitStockRow, error) {
+	row := q.queryRow(ctx, q.commitStockStmt, commitStock,
+		arg.Quantity,
 		arg.UpdatedAt,
 		arg.TenantID,
+		arg.Sku,
+		arg.Location,
 	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []CloseStockRow{}
-	for rows.Next() {
-		var i CloseStockRow
-		if err := rows.Scan(
-			&i.Sku,
-			&i.Location,
-			&i.OnHand,
-			&i.Reserved,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	var i CommitStockRow
+	err := row.Scan(&i.OnHand, &i.Reserved)
+	return i, err
 }
 
 const countStock = `-- name: CountStock :one
@@ -650,4 +617,37 @@ func (q *Queries) SetThreshold(ctx context.Context, arg SetThresholdParams) erro
 		arg.UpdatedAt,
 	)
 	return err
+}
+
+const unreserveStock = `-- name: UnreserveStock :one
+UPDATE stock SET reserved = reserved - $1, updated_at = $2
+WHERE tenant_id = $3 AND sku = $4 AND location = $5
+  AND reserved >= $1
+RETURNING on_hand, reserved
+`
+
+type UnreserveStockParams struct {
+	Quantity  int64
+	UpdatedAt int64
+	TenantID  string
+	Sku       string
+	Location  string
+}
+
+type UnreserveStockRow struct {
+	OnHand   int64
+	Reserved int64
+}
+
+func (q *Queries) UnreserveStock(ctx context.Context, arg UnreserveStockParams) (UnreserveStockRow, error) {
+	row := q.queryRow(ctx, q.unreserveStockStmt, unreserveStock,
+		arg.Quantity,
+		arg.UpdatedAt,
+		arg.TenantID,
+		arg.Sku,
+		arg.Location,
+	)
+	var i UnreserveStockRow
+	err := row.Scan(&i.OnHand, &i.Reserved)
+	return i, err
 }

@@ -76,24 +76,18 @@ ORDER BY on_hand - reserved DESC, location;
 SELECT CAST(COALESCE(MAX(on_hand - reserved), 0) AS BIGINT) AS available
 FROM stock WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku);
 
--- name: CloseStock :many
--- Gives back every line of a held reservation in one statement (take_off 0:
--- release, expiry), or takes them off the shelf (take_off 1: commit). The
--- stock rows are found through the reservation's lines (one per SKU); a
--- row holding fewer reserved units than its line is left as it is and not
--- returned, so the caller compares what comes back with its lines.
-UPDATE stock SET
-    on_hand = stock.on_hand - CAST(sqlc.arg(take_off) AS BIGINT) * (SELECT l.quantity FROM reservation_lines l
-        WHERE l.tenant_id = stock.tenant_id AND l.order_id = sqlc.arg(order_id) AND l.sku = stock.sku),
-    reserved = stock.reserved - (SELECT l.quantity FROM reservation_lines l
-        WHERE l.tenant_id = stock.tenant_id AND l.order_id = sqlc.arg(order_id) AND l.sku = stock.sku),
+-- name: UnreserveStock :one
+UPDATE stock SET reserved = reserved - sqlc.arg(quantity), updated_at = sqlc.arg(updated_at)
+WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku) AND location = sqlc.arg(location)
+  AND reserved >= sqlc.arg(quantity)
+RETURNING on_hand, reserved;
+
+-- name: CommitStock :one
+UPDATE stock SET on_hand = on_hand - sqlc.arg(quantity), reserved = reserved - sqlc.arg(quantity),
     updated_at = sqlc.arg(updated_at)
-WHERE stock.tenant_id = sqlc.arg(tenant_id)
-  AND (stock.sku, stock.location) IN (SELECT l.sku, l.location FROM reservation_lines l
-        WHERE l.tenant_id = sqlc.arg(tenant_id) AND l.order_id = sqlc.arg(order_id))
-  AND stock.reserved >= (SELECT l.quantity FROM reservation_lines l
-        WHERE l.tenant_id = stock.tenant_id AND l.order_id = sqlc.arg(order_id) AND l.sku = stock.sku)
-RETURNING stock.sku, stock.location, stock.on_hand, stock.reserved;
+WHERE tenant_id = sqlc.arg(tenant_id) AND sku = sqlc.arg(sku) AND location = sqlc.arg(location)
+  AND reserved >= sqlc.arg(quantity)
+RETURNING on_hand, reserved;
 
 -- name: AddStock :one
 INSERT INTO stock (tenant_id, sku, location, on_hand, reserved, updated_at)
