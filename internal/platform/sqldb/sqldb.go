@@ -128,7 +128,7 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 	// runs each transaction of a batch in a savepoint, and with the default
 	// every savepoint's journal pages were written to a temporary file.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
-	wc, err := newSQLiteConnector("file:" + path + "?" + pragmas + "&_txlock=immediate")
+	wc, err := newSQLiteConnector("file:"+path+"?"+pragmas+"&_txlock=immediate", true)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
 	}
@@ -139,7 +139,7 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 		w.Close()
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
 	}
-	rc, err := newSQLiteConnector("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
+	rc, err := newSQLiteConnector("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", false)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqldb: open %s for reading: %w", path, err)
@@ -376,11 +376,13 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // WriteTx is Tx for a function that takes the context its statements are
 // to run under. On SQLite, where transactions share one commit (group
-// commit), that context keeps ctx's values but not its cancellation: a
-// statement interrupted because one caller gave up would roll back the
-// whole shared transaction, and the driver watches every statement on a
-// cancellable context with a goroutine of its own. A caller that gave up
-// while still queued is skipped as with Tx. On PostgreSQL it is ctx.
+// commit), that context keeps ctx's values but not its cancellation, so the
+// function runs to its end even if its caller gives up meanwhile. (The
+// writer's connections already run each statement without cancellation, so
+// that no interrupted statement rolls back the whole shared transaction;
+// with Tx, database/sql fails the caller's next statement instead.) A
+// caller that gave up while still queued is skipped as with Tx. On
+// PostgreSQL it is ctx.
 func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	sctx := ctx
 	if db.commit != nil {

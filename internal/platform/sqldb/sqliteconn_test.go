@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // cached runs fn with the statement cache of conn's driver connection.
@@ -30,7 +31,7 @@ func cached(t *testing.T, conn *sql.Conn, fn func(stmts map[string]any)) {
 
 func TestStatementCache(t *testing.T) {
 	ctx := context.Background()
-	c, err := newSQLiteConnector("file:" + filepath.Join(t.TempDir(), "cache.db"))
+	c, err := newSQLiteConnector("file:"+filepath.Join(t.TempDir(), "cache.db"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,4 +165,60 @@ func TestStatementCache(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestDetachedStatementsOutliveCancellation: on the writer's connections a
+// statement runs to its end when its context is cancelled midway (SQLite
+// would roll back the whole shared transaction otherwise); on the readers'
+// the statement is interrupted, as the driver does.
+func TestDetachedStatementsOutliveCancellation(t *testing.T) {
+	// About half a second of work for SQLite: long enough to be cancelled
+	// midway.
+	const slow = `INSERT INTO t (n) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT x FROM c`
+	for _, detach := range []bool{true, false} {
+		t.Run(fmt.Sprintf("detach=%v", detach), func(t *testing.T) {
+			c, err := newSQLiteConnector("file:"+filepath.Join(t.TempDir(), "d.db"), detach)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := sql.OpenDB(c)
+			defer db.Close()
+			if _, err := db.ExecContext(t.Context(), `CREATE TABLE t (n BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			for _, how := range []string{"executed", "prepared"} {
+				ctx, cancel := context.WithCancel(t.Context())
+				time.AfterFunc(50*time.Millisecond, cancel)
+				start := time.Now()
+				if how == "executed" {
+					_, err = db.ExecContext(ctx, slow)
+				} else {
+					var st *sql.Stmt
+					if st, err = db.PrepareContext(t.Context(), slow); err != nil {
+						t.Fatal(err)
+					}
+					_, err = st.ExecContext(ctx)
+					st.Close()
+				}
+				took := time.Since(start)
+				cancel()
+				var n int
+				if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(t.Context(), `DELETE FROM t`); err != nil {
+					t.Fatal(err)
+				}
+				if took < 50*time.Millisecond {
+					t.Skipf("the statement took %v, too fast to be cancelled midway on this machine", took)
+				}
+				if detach && (err != nil || n != 1000000) {
+					t.Errorf("%s: cancelled midway: %v, %d rows; want it to finish with 1000000", how, err, n)
+				}
+				if !detach && (err == nil || n != 0) {
+					t.Errorf("%s: cancelled midway: %v, %d rows; want it interrupted and nothing written", how, err, n)
+				}
+			}
+		})
+	}
 }
