@@ -158,24 +158,33 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	}
 	customer := customerOf(ctx)
 	hash := requestHash(req, customer)
-	if prior, err := s.store.byKey(ctx, tenant, key); err == nil {
-		return s.replay(ctx, prior, hash)
-	} else if !errors.Is(err, ErrNotFound) {
+	// The key is looked up only when the new order cannot be placed: a
+	// first request (nearly all of them) reads nothing, and a retry finds
+	// its order at the insert's unique key, or here when its cart is
+	// checked out or the quote has changed since.
+	orPrior := func(cause error) (orderapi.Order, error) {
+		prior, err := s.store.byKey(ctx, tenant, key)
+		switch {
+		case err == nil:
+			return s.replay(ctx, prior, hash)
+		case errors.Is(err, ErrNotFound):
+			return orderapi.Order{}, cause
+		}
 		return orderapi.Order{}, err
 	}
 
 	items, cartID, err := s.items(ctx, &req)
 	if err != nil {
-		return orderapi.Order{}, err
+		return orPrior(err)
 	}
 	q, err := s.deps.Pricing.Quote(ctx, pricingapi.QuoteRequest{Items: items, Currency: req.Currency,
 		Country: req.ShippingAddress.Country, Region: req.ShippingAddress.Region,
 		ShippingMethod: req.ShippingMethod, Coupon: req.Coupon, Email: req.Email})
 	if err != nil {
-		return orderapi.Order{}, upstream("quote", err)
+		return orPrior(upstream("quote", err))
 	}
 	if len(q.Lines) == 0 || q.Total.Amount < 0 || money.ValidCurrency(q.Currency) != nil {
-		return orderapi.Order{}, fmt.Errorf("%w: quote without lines, total or currency", ErrUnavailable)
+		return orPrior(fmt.Errorf("%w: quote without lines, total or currency", ErrUnavailable))
 	}
 
 	rec := newRecord(s.newID(), s.now(), q, req, cartID)
@@ -184,16 +193,10 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	rec.tenant, rec.key, rec.requestHash, rec.tokenHash = tenant, key, hash, tokenHash
 	if err := s.store.insert(ctx, rec); err != nil {
 		if sqldb.IsUniqueViolation(err) {
-			// A concurrent request with the same key inserted first, or
-			// another live order has this cart (orders_live_cart).
-			prior, err := s.store.byKey(ctx, tenant, key)
-			if errors.Is(err, ErrNotFound) {
-				return orderapi.Order{}, ErrCartCheckedOut
-			}
-			if err != nil {
-				return orderapi.Order{}, err
-			}
-			return s.replay(ctx, prior, hash)
+			// An earlier or concurrent request with the same key
+			// inserted first, or another live order has this cart
+			// (orders_live_cart).
+			return orPrior(ErrCartCheckedOut)
 		}
 		return orderapi.Order{}, err
 	}

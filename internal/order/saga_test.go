@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -221,6 +222,65 @@ func TestCheckoutIdempotentUnderConcurrency(t *testing.T) {
 		// The same key in another tenant is another order.
 		if _, err := w.svc.Checkout(ctxFor(t, "acme"), "same-key", req); err != nil {
 			t.Errorf("same key other tenant: %v", err)
+		}
+	}, allMigrations...)
+}
+
+// TestCheckoutRetryAnswersWhateverChangedSince: a retried checkout answers
+// with its order even when the order could not be placed again now (the
+// product is no longer priced, the cart is checked out), while a new key
+// in the same situation gets the error.
+func TestCheckoutRetryAnswersWhateverChangedSince(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		ctx := ctxFor(t, "default")
+		retry := func(key string, req orderapi.CheckoutRequest, want orderapi.Order) {
+			t.Helper()
+			got, err := w.svc.Checkout(ctx, key, req)
+			if err != nil || got.ID != want.ID || got.Token != want.Token || got.Status != orderapi.StatusConfirmed {
+				t.Fatalf("retry of %s: order %s %s, %v; want %s confirmed with its token", key, got.ID, got.Status, err, want.ID)
+			}
+		}
+
+		req := checkoutReq(orderapi.Item{SKU: "MUG-1", Quantity: 1})
+		first, err := w.svc.Checkout(ctx, "priced-then-not", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.price.mu.Lock()
+		price := w.price.prices["MUG-1"]
+		delete(w.price.prices, "MUG-1")
+		w.price.mu.Unlock()
+		retry("priced-then-not", req, first)
+		var apiErr *apiclient.Error
+		if _, err := w.svc.Checkout(ctx, "new-unpriced", req); !errors.As(err, &apiErr) || apiErr.Code != "unknown_sku" {
+			t.Fatalf("a new key for an unpriced SKU: %v, want the quote's unknown_sku", err)
+		}
+		w.price.mu.Lock()
+		w.price.prices["MUG-1"] = price
+		w.price.mu.Unlock()
+
+		w.cart.carts["c-retry"] = cartapi.Cart{ID: "c-retry", Status: cartapi.StatusOpen,
+			Lines: []cartapi.CartLine{{SKU: "MUG-1", Quantity: 1, Available: true}}}
+		byCart := checkoutReq()
+		byCart.Items, byCart.CartID = nil, "c-retry"
+		second, err := w.svc.Checkout(ctx, "cart-then-checked-out", byCart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cart service learns of the order and closes the cart.
+		c := w.cart.carts["c-retry"]
+		c.Status, c.OrderID = cartapi.StatusCheckedOut, second.ID
+		w.cart.carts["c-retry"] = c
+		retry("cart-then-checked-out", byCart, second)
+		if _, err := w.svc.Checkout(ctx, "new-on-closed-cart", byCart); !errors.Is(err, ErrCartCheckedOut) {
+			t.Fatalf("a new key on a checked-out cart: %v, want ErrCartCheckedOut", err)
+		}
+		if n := count(t, db, "orders"); n != 2 {
+			t.Errorf("%d orders, want 2", n)
+		}
+		if w.inv.reserves != 2 || w.pay.authorizes != 2 {
+			t.Errorf("reserves %d authorizes %d, want 2 and 2", w.inv.reserves, w.pay.authorizes)
 		}
 	}, allMigrations...)
 }
