@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"container/list"
 	"context"
 	"database/sql/driver"
 
@@ -48,7 +49,7 @@ func (c sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{conn: conn, stmts: map[string]driver.Stmt{}, detach: c.detach}, nil
+	return &cachingConn{conn: conn, stmts: map[string]*list.Element{}, detach: c.detach}, nil
 }
 
 // sqliteConn is what the SQLite driver's connections implement and
@@ -70,8 +71,15 @@ type sqliteConn interface {
 // cache needs no lock.
 type cachingConn struct {
 	conn   driver.Conn
-	stmts  map[string]driver.Stmt
+	stmts  map[string]*list.Element // of *cachedStmt, in lru
+	lru    list.List                // most recently used first
 	detach bool
+}
+
+// cachedStmt is one statement of a connection's cache.
+type cachedStmt struct {
+	query string
+	st    driver.Stmt
 }
 
 func (c *cachingConn) base() sqliteConn { return c.conn.(sqliteConn) }
@@ -88,22 +96,38 @@ func (c *cachingConn) ctx(ctx context.Context) context.Context {
 // ExecContext executes query with a statement prepared on the first
 // execution of its text and kept for the next. (A script of several
 // statements is kept too; the driver parses it again on each execution, as
-// it would without the cache.) Once the cache is full, new texts are
-// executed without it.
+// it would without the cache.)
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	ctx = c.ctx(ctx)
-	st, ok := c.stmts[query]
-	if !ok {
-		if len(c.stmts) >= stmtCacheSize {
-			return c.base().ExecContext(ctx, query, args)
-		}
-		var err error
-		if st, err = c.base().PrepareContext(ctx, query); err != nil {
-			return nil, err
-		}
-		c.stmts[query] = st
+	st, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
 	}
 	return st.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+// cached returns the connection's statement for query, preparing it if it
+// has none. Past stmtCacheSize the least recently used statement is
+// finalized: one-off statements (migrations, say) age out and leave the
+// cache to the ones a service runs all the time. No execution is in
+// progress when this runs (one goroutine at a time, and executions run to
+// their end), so the evicted statement is free.
+func (c *cachingConn) cached(ctx context.Context, query string) (driver.Stmt, error) {
+	if el, ok := c.stmts[query]; ok {
+		c.lru.MoveToFront(el)
+		return el.Value.(*cachedStmt).st, nil
+	}
+	st, err := c.base().PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = c.lru.PushFront(&cachedStmt{query: query, st: st})
+	if c.lru.Len() > stmtCacheSize {
+		old := c.lru.Remove(c.lru.Back()).(*cachedStmt)
+		delete(c.stmts, old.query)
+		_ = old.st.Close()
+	}
+	return st, nil
 }
 
 func (c *cachingConn) Prepare(query string) (driver.Stmt, error) {
@@ -135,10 +159,10 @@ func (c *cachingConn) IsValid() bool                          { return c.base().
 
 // Close finalizes the cached statements, then closes the connection.
 func (c *cachingConn) Close() error {
-	for q, st := range c.stmts {
-		_ = st.Close()
-		delete(c.stmts, q)
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		_ = el.Value.(*cachedStmt).st.Close()
 	}
+	c.stmts, c.lru = map[string]*list.Element{}, list.List{}
 	return c.conn.Close()
 }
 

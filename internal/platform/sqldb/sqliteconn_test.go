@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// cached runs fn with the statement cache of conn's driver connection.
+// cached runs fn with the statement cache of conn's driver connection:
+// each cached text and its statement.
 func cached(t *testing.T, conn *sql.Conn, fn func(stmts map[string]any)) {
 	t.Helper()
 	err := conn.Raw(func(dc any) error {
@@ -17,9 +18,12 @@ func cached(t *testing.T, conn *sql.Conn, fn func(stmts map[string]any)) {
 		if !ok {
 			return fmt.Errorf("driver connection is %T, want *cachingConn", dc)
 		}
+		if c.lru.Len() != len(c.stmts) {
+			return fmt.Errorf("%d statements in the LRU list, %d in the map", c.lru.Len(), len(c.stmts))
+		}
 		m := map[string]any{}
-		for q, st := range c.stmts {
-			m[q] = st
+		for q, el := range c.stmts {
+			m[q] = el.Value.(*cachedStmt).st
 		}
 		fn(m)
 		return nil
@@ -137,20 +141,20 @@ func TestStatementCache(t *testing.T) {
 		}
 	})
 
-	t.Run("once full, new statements run without the cache", func(t *testing.T) {
-		for i := 0; ; i++ {
-			full := false
-			cached(t, conn, func(stmts map[string]any) { full = len(stmts) >= stmtCacheSize })
-			if full {
-				break
-			}
-			if err := exec(fmt.Sprintf(`INSERT INTO t (n) VALUES (%d)`, 1000+i)); err != nil {
+	t.Run("past the bound the least recently used statement goes", func(t *testing.T) {
+		text := func(i int) string { return fmt.Sprintf(`INSERT INTO t (n) VALUES (%d)`, 1000+i) }
+		// Fill the cache with texts of this test alone, then use the
+		// first again: the second is now the least recently used.
+		for i := range stmtCacheSize {
+			if err := exec(text(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		const extra = `INSERT INTO t (n) VALUES (999999)`
+		if err := exec(text(0)); err != nil {
+			t.Fatal(err)
+		}
 		before := count()
-		if err := exec(extra); err != nil {
+		if err := exec(text(stmtCacheSize)); err != nil {
 			t.Fatal(err)
 		}
 		if count() != before+1 {
@@ -160,8 +164,14 @@ func TestStatementCache(t *testing.T) {
 			if len(stmts) != stmtCacheSize {
 				t.Fatalf("%d statements cached, want the bound %d", len(stmts), stmtCacheSize)
 			}
-			if _, ok := stmts[extra]; ok {
-				t.Fatal("a statement past the bound was cached")
+			if stmts[text(0)] == nil || stmts[text(stmtCacheSize)] == nil {
+				t.Fatal("a recently used statement was dropped")
+			}
+			if _, ok := stmts[text(1)]; ok {
+				t.Fatalf("%q, the least recently used, is still cached", text(1))
+			}
+			if _, ok := stmts[insert]; ok {
+				t.Fatalf("%q, used before all of this test's, is still cached", insert)
 			}
 		})
 	})
