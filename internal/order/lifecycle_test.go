@@ -8,8 +8,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -291,5 +294,85 @@ func TestMoneyInvariantRandomSequences(t *testing.T) {
 				t.Errorf("%s: %v, want a check violation", stmt, err)
 			}
 		}
+	}, allMigrations...)
+}
+
+// refundDown is a payment service whose refunds fail as a service that is
+// down does.
+type refundDown struct{ Payments }
+
+func (refundDown) Refund(context.Context, string, paymentapi.RefundRequest) (paymentapi.Payment, error) {
+	return paymentapi.Payment{}, &apiclient.Error{Status: 503, Code: "unavailable", Detail: "down", Service: "payment"}
+}
+
+// TestRecoveryFinishesReceivingReturns: a return whose refund failed after
+// staff received it stays receiving, with its restock done; once it has not
+// moved for the saga lease, recovery makes the refund it was decided with,
+// once, and the return is received.
+func TestRecoveryFinishesReceivingReturns(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		ctx := ctxFor(t, "default")
+		o := placed(t, w, ctx, "ret-recover")
+		if _, err := w.svc.Ship(ctx, o.ID, orderapi.ShipmentCreate{Carrier: "DHL", TrackingNumber: "T1"}); err != nil {
+			t.Fatal(err)
+		}
+		rq, err := w.svc.RequestReturn(ctx, o.ID, o.Token, orderapi.ReturnCreate{Lines: []orderapi.ReturnLineRequest{{SKU: "MUG-1", Quantity: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rid := rq.Returns[0].ID
+		stock := w.inv.stock()["MUG-1"]
+
+		pay := w.svc.deps.Payment
+		w.svc.deps.Payment = refundDown{pay}
+		if _, err := w.svc.ReceiveReturn(ctx, o.ID, rid, orderapi.ReturnReceive{Refund: ptr(eur(700))}); err == nil {
+			t.Fatal("receiving with the payment service down succeeded")
+		}
+		status := func() (orderapi.ReturnStatus, int64) {
+			t.Helper()
+			cur, err := w.svc.Order(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cur.Returns[0].Status, cur.Refunded.Amount
+		}
+		if st, refunded := status(); st != orderapi.ReturnReceiving || refunded != 0 {
+			t.Fatalf("after the failed refund: return %s, refunded %d; want receiving, 0", st, refunded)
+		}
+		if w.inv.stock()["MUG-1"] != stock+1 {
+			t.Fatal("the decided restock was not made")
+		}
+
+		// Within the lease recovery leaves it (staff may be retrying).
+		w.svc.deps.Payment = pay
+		if n, err := w.svc.Recover(ctx); err != nil || n != 0 {
+			t.Fatalf("recovery within the lease: %d finished, %v; want 0", n, err)
+		}
+		// Past the lease, with the payment service down, it stays for a later pass.
+		w.clock.advance(DefaultSagaLease + time.Second)
+		w.svc.deps.Payment = refundDown{pay}
+		if n, err := w.svc.Recover(ctx); err != nil || n != 0 {
+			t.Fatalf("recovery with the payment service down: %d finished, %v; want 0", n, err)
+		}
+		w.svc.deps.Payment = pay
+		if n, err := w.svc.Recover(ctx); err != nil || n != 1 {
+			t.Fatalf("recovery: %d finished, %v; want the return", n, err)
+		}
+		if st, refunded := status(); st != orderapi.ReturnReceived || refunded != 700 {
+			t.Fatalf("after recovery: return %s, refunded %d; want received, 700 (the amount decided)", st, refunded)
+		}
+		if w.inv.stock()["MUG-1"] != stock+1 {
+			t.Error("the restock was made twice")
+		}
+		if n, err := w.svc.Recover(ctx); err != nil || n != 0 {
+			t.Fatalf("a second pass: %d finished, %v; want nothing left", n, err)
+		}
+		// Staff retrying the receipt now gets the received return, no second refund.
+		again, err := w.svc.ReceiveReturn(ctx, o.ID, rid, orderapi.ReturnReceive{Refund: ptr(eur(700))})
+		if err != nil || again.Refunded.Amount != 700 {
+			t.Fatalf("receive after recovery: %v, refunded %v", err, again.Refunded)
+		}
+		checkInvariant(t, db, "return recovery")
 	}, allMigrations...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -53,9 +54,10 @@ func (s *Service) Run(ctx context.Context) error {
 // and stock_reserved ones are compensated and cancelled (interrupted);
 // shipping ones captured, cancelling ones compensated. Each is claimed
 // first with a conditional UPDATE, so two replicas never work on one order,
-// and a claim renews the lease. It returns how many orders it finished; a
-// failure of another service leaves that order for a later pass and is only
-// logged.
+// and a claim renews the lease. Returns left receiving as long (staff
+// received them, the restock or refund did not finish) are settled as
+// decided. It returns how many orders and returns it finished; a failure
+// of another service leaves that one for a later pass and is only logged.
 func (s *Service) Recover(ctx context.Context) (int, error) {
 	now := s.now()
 	before := now.Add(-s.cfg.SagaLease)
@@ -86,7 +88,49 @@ func (s *Service) Recover(ctx context.Context) (int, error) {
 		}
 		done++
 	}
+	rets, err := s.store.staleReturns(ctx, before, recoveryBatch)
+	if err != nil {
+		return done, err
+	}
+	for _, r := range rets {
+		if ctx.Err() != nil {
+			return done, nil
+		}
+		tctx := tenancy.WithID(ctx, r.TenantID)
+		finished, err := s.finishReturn(tctx, r.OrderID, r.ID)
+		if err != nil {
+			s.log.WarnContext(tctx, "order recovery left return unfinished", "tenant", r.TenantID, "order_id", r.OrderID, "return_id", r.ID, "err", err)
+			continue
+		}
+		if finished {
+			done++
+		}
+	}
 	return done, nil
+}
+
+// finishReturn settles a return left receiving: its restock and refund
+// were decided when staff received it and are idempotent on the return ID,
+// so running them again (even beside a retry of the receipt) does each
+// once. finished is false when the return was no longer receiving, or
+// another writer got to the order first (the next pass looks again).
+func (s *Service) finishReturn(ctx context.Context, orderID, returnID string) (finished bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SagaTimeout)
+	defer cancel()
+	rec, err := s.load(ctx, orderID)
+	if err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(rec.Returns, func(r orderapi.Return) bool { return r.ID == returnID })
+	if i < 0 || rec.Returns[i].Status != orderapi.ReturnReceiving {
+		return false, nil
+	}
+	s.log.InfoContext(ctx, "order recovery", "tenant", rec.tenant, "order_id", orderID, "return_id", returnID, "status", rec.Returns[i].Status)
+	_, err = s.settleReturn(ctx, rec, rec.Returns[i])
+	if errors.Is(err, errStale) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // finish drives one claimed order to its end.

@@ -333,6 +333,21 @@ func (s *store) stale(ctx context.Context, before time.Time, limit int) ([]order
 	return rows, nil
 }
 
+// staleReturns lists the returns of every tenant left receiving since
+// before, oldest first.
+func (s *store) staleReturns(ctx context.Context, before time.Time, limit int) ([]orderdb.StaleReturnsRow, error) {
+	var rows []orderdb.StaleReturnsRow
+	err := s.readTx(sqldb.AllTenants(ctx), func(q *orderdb.Queries) error {
+		var err error
+		rows, err = q.StaleReturns(ctx, orderdb.StaleReturnsParams{StaleBefore: micros(before), MaxRows: int32(limit)})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished returns: %w", err)
+	}
+	return rows, nil
+}
+
 // claim takes over an order for recovery; false when someone touched it
 // since it was listed. ctx carries the order's tenant.
 func (s *store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, before time.Time) (bool, error) {

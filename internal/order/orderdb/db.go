@@ -63,6 +63,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.staleOrdersStmt, err = db.PrepareContext(ctx, staleOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query StaleOrders: %w", err)
 	}
+	if q.staleReturnsStmt, err = db.PrepareContext(ctx, staleReturns); err != nil {
+		return nil, fmt.Errorf("error preparing query StaleReturns: %w", err)
+	}
 	if q.updateOrderStmt, err = db.PrepareContext(ctx, updateOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateOrder: %w", err)
 	}
@@ -142,6 +145,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing staleOrdersStmt: %w", cerr)
 		}
 	}
+	if q.staleReturnsStmt != nil {
+		if cerr := q.staleReturnsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing staleReturnsStmt: %w", cerr)
+		}
+	}
 	if q.updateOrderStmt != nil {
 		if cerr := q.updateOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateOrderStmt: %w", cerr)
@@ -209,6 +217,7 @@ type Queries struct {
 	listReturnsStmt        *sql.Stmt
 	listShipmentsStmt      *sql.Stmt
 	staleOrdersStmt        *sql.Stmt
+	staleReturnsStmt       *sql.Stmt
 	updateOrderStmt        *sql.Stmt
 	updateReturnStmt       *sql.Stmt
 	updateShipmentStmt     *sql.Stmt
@@ -231,6 +240,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listReturnsStmt:        q.listReturnsStmt,
 		listShipmentsStmt:      q.listShipmentsStmt,
 		staleOrdersStmt:        q.staleOrdersStmt,
+		staleReturnsStmt:       q.staleReturnsStmt,
 		updateOrderStmt:        q.updateOrderStmt,
 		updateReturnStmt:       q.updateReturnStmt,
 		updateShipmentStmt:     q.updateShipmentStmt,

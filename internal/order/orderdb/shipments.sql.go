@@ -178,6 +178,49 @@ func (q *Queries) ListShipments(ctx context.Context, arg ListShipmentsParams) ([
 	return items, nil
 }
 
+const staleReturns = `-- name: StaleReturns :many
+SELECT tenant_id, order_id, id FROM returns
+WHERE status = 'receiving' AND updated_at < $1
+ORDER BY updated_at
+LIMIT $2
+`
+
+type StaleReturnsParams struct {
+	StaleBefore int64
+	MaxRows     int32
+}
+
+type StaleReturnsRow struct {
+	TenantID string
+	OrderID  string
+	ID       string
+}
+
+// Returns of every tenant left receiving since stale_before, oldest first:
+// their decision is written, their restock or refund did not finish.
+func (q *Queries) StaleReturns(ctx context.Context, arg StaleReturnsParams) ([]StaleReturnsRow, error) {
+	rows, err := q.query(ctx, q.staleReturnsStmt, staleReturns, arg.StaleBefore, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []StaleReturnsRow{}
+	for rows.Next() {
+		var i StaleReturnsRow
+		if err := rows.Scan(&i.TenantID, &i.OrderID, &i.ID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateReturn = `-- name: UpdateReturn :execrows
 UPDATE returns SET status = $1, lines = $2, refund_amount = $3,
     updated_at = $4

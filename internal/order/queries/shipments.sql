@@ -32,3 +32,11 @@ UPDATE returns SET status = sqlc.arg(status), lines = sqlc.arg(lines), refund_am
     updated_at = sqlc.arg(updated_at)
 WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND order_id = sqlc.arg(order_id)
   AND status = sqlc.arg(old_status);
+
+-- name: StaleReturns :many
+-- Returns of every tenant left receiving since stale_before, oldest first:
+-- their decision is written, their restock or refund did not finish.
+SELECT tenant_id, order_id, id FROM returns
+WHERE status = 'receiving' AND updated_at < sqlc.arg(stale_before)
+ORDER BY updated_at
+LIMIT sqlc.arg(max_rows);
