@@ -22,7 +22,9 @@ const failureVoided = "voided"
 // Authorize authorizes in.Amount for in.OrderID. It is idempotent on the
 // order ID: only the first call reaches the provider, and every call (also
 // concurrent ones, which wait for the first) returns its outcome: the
-// payment, a *DeclineError, ErrTimeout or ErrProvider.
+// payment, a *DeclineError, ErrTimeout or ErrProvider. A call for an order
+// whose payment was voided first (the order gave up) is declined as voided
+// and reaches no provider.
 func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest) (paymentapi.Payment, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -77,7 +79,13 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 		return paymentapi.Payment{}, fmt.Errorf("authorize order %s: %w", in.OrderID, err)
 	}
 	if !won {
-		return s.await(ctx, tenant, in)
+		p, err := s.await(ctx, tenant, in)
+		if errors.Is(err, ErrNotFound) {
+			// Not inserted, and no payment: the order voided its payment
+			// before this call arrived (Void), and has given up on it.
+			return paymentapi.Payment{}, &DeclineError{Reason: failureVoided}
+		}
+		return p, err
 	}
 	return s.authorizeAt(ctx, tenant, prov, r, key)
 }

@@ -234,13 +234,20 @@ func (s *Service) Void(ctx context.Context, orderID string) (paymentapi.Payment,
 	}
 	key := providerKey(tenant, orderID, opVoid, "")
 	var (
-		r    record
-		op   operation
-		send bool
+		r       record
+		op      operation
+		send    bool
+		missing bool // no payment yet: marked voided
 	)
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error {
 		var err error
-		if r, err = byOrder(ctx, q, tenant, orderID); err != nil {
+		r, err = byOrder(ctx, q, tenant, orderID)
+		if missing = errors.Is(err, ErrNotFound); missing {
+			// Nothing to void yet, but an Authorize the order gave up on
+			// may still arrive: the mark makes it refuse.
+			return q.InsertVoidedOrder(ctx, paymentdb.InsertVoidedOrderParams{TenantID: tenant, OrderID: orderID, CreatedAt: micros(s.now())})
+		}
+		if err != nil {
 			return err
 		}
 		switch r.Status {
@@ -271,6 +278,9 @@ func (s *Service) Void(ctx context.Context, orderID string) (paymentapi.Payment,
 	})
 	if err != nil {
 		return paymentapi.Payment{}, fmt.Errorf("void order %s: %w", orderID, err)
+	}
+	if missing {
+		return paymentapi.Payment{}, fmt.Errorf("void order %s: %w", orderID, ErrNotFound)
 	}
 	if !send {
 		if s.stale(r) {

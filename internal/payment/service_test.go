@@ -293,6 +293,43 @@ func TestVoidWinsOverAuthorizationInFlight(t *testing.T) {
 	}, outbox.Migrations, Migrations)
 }
 
+// TestVoidBeforeAuthorizeRefusesIt: an order that gives up on an Authorize
+// call before it arrives voids a payment that does not exist yet; the
+// Authorize that arrives afterwards is declined as voided and never reaches
+// the provider, so no money is held for the cancelled order. The mark is
+// the tenant's only.
+func TestVoidBeforeAuthorizeRefusesIt(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		svc, fake, _ := newTestService(t, db)
+		ctx := tctx(t)
+		for range 2 { // a repeated void marks once
+			if _, err := svc.Void(ctx, "o-late"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("void before any authorization: %v, want not found", err)
+			}
+		}
+		_, err := svc.Authorize(ctx, paymentapi.AuthorizeRequest{OrderID: "o-late", Amount: eur(900), Token: TokenVisa})
+		var d *DeclineError
+		if !errors.As(err, &d) || d.Reason != failureVoided {
+			t.Fatalf("authorize after the void: %v, want declined as voided", err)
+		}
+		if n := fake.Count("authorize"); n != 0 {
+			t.Errorf("the provider saw %d authorize calls, want none", n)
+		}
+		if _, err := svc.Get(ctx, "o-late"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("payment after the refused authorize: %v, want none", err)
+		}
+		// Another store's order of the same ID is not voided.
+		other := tenancy.WithID(t.Context(), "acme")
+		if p, err := svc.Authorize(other, paymentapi.AuthorizeRequest{OrderID: "o-late", Amount: eur(900), Token: TokenVisa}); err != nil || p.Status != paymentapi.StatusAuthorized {
+			t.Fatalf("the same order ID in another store: %+v, %v; want authorized", p, err)
+		}
+		a := auditClean(t, svc, ctx)
+		if a.Pending != 0 || a.AuthorizedWithoutCaptureOrVoid != 0 {
+			t.Errorf("audit %+v", a)
+		}
+	}, outbox.Migrations, Migrations)
+}
+
 func TestStalePendingIsVoided(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		svc, fake, clk := newTestService(t, db)

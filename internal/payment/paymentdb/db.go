@@ -51,6 +51,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertPaymentStmt, err = db.PrepareContext(ctx, insertPayment); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertPayment: %w", err)
 	}
+	if q.insertVoidedOrderStmt, err = db.PrepareContext(ctx, insertVoidedOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertVoidedOrder: %w", err)
+	}
 	if q.insertWebhookEventStmt, err = db.PrepareContext(ctx, insertWebhookEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertWebhookEvent: %w", err)
 	}
@@ -114,6 +117,11 @@ func (q *Queries) Close() error {
 	if q.insertPaymentStmt != nil {
 		if cerr := q.insertPaymentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertPaymentStmt: %w", cerr)
+		}
+	}
+	if q.insertVoidedOrderStmt != nil {
+		if cerr := q.insertVoidedOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertVoidedOrderStmt: %w", cerr)
 		}
 	}
 	if q.insertWebhookEventStmt != nil {
@@ -189,6 +197,7 @@ type Queries struct {
 	getPaymentByRefStmt        *sql.Stmt
 	insertOperationStmt        *sql.Stmt
 	insertPaymentStmt          *sql.Stmt
+	insertVoidedOrderStmt      *sql.Stmt
 	insertWebhookEventStmt     *sql.Stmt
 	listOpenAuthorizationsStmt *sql.Stmt
 	listPaymentsStmt           *sql.Stmt
@@ -209,6 +218,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getPaymentByRefStmt:        q.getPaymentByRefStmt,
 		insertOperationStmt:        q.insertOperationStmt,
 		insertPaymentStmt:          q.insertPaymentStmt,
+		insertVoidedOrderStmt:      q.insertVoidedOrderStmt,
 		insertWebhookEventStmt:     q.insertWebhookEventStmt,
 		listOpenAuthorizationsStmt: q.listOpenAuthorizationsStmt,
 		listPaymentsStmt:           q.listPaymentsStmt,

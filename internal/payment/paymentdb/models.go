@@ -48,3 +48,9 @@ type PaymentWebhookEvent struct {
 	PaymentID  string
 	ReceivedAt int64
 }
+
+type VoidedOrder struct {
+	TenantID  string
+	OrderID   string
+	CreatedAt int64
+}

@@ -250,9 +250,11 @@ func (q *Queries) InsertOperation(ctx context.Context, arg InsertOperationParams
 const insertPayment = `-- name: InsertPayment :execrows
 INSERT INTO payments (tenant_id, id, order_id, provider, status, currency, amount,
     auth_token, auth_email, auth_open, created_at, updated_at)
-VALUES ($1, $2, $3, $4, 'pending',
+SELECT $1, $2, $3, $4, 'pending',
     $5, $6, $7, $8, 1,
-    $9, $9)
+    $9, $9
+WHERE NOT EXISTS (SELECT 1 FROM voided_orders v
+                  WHERE v.tenant_id = $1 AND v.order_id = $3)
 ON CONFLICT (tenant_id, order_id) DO NOTHING
 `
 
@@ -269,7 +271,8 @@ type InsertPaymentParams struct {
 }
 
 // Zero rows: the order already has a payment (a concurrent or earlier
-// Authorize); the caller loads that one instead.
+// Authorize), and the caller loads that one instead; or, when it has none,
+// its payment was voided before this (voided_orders).
 func (q *Queries) InsertPayment(ctx context.Context, arg InsertPaymentParams) (int64, error) {
 	result, err := q.exec(ctx, q.insertPaymentStmt, insertPayment,
 		arg.TenantID,
@@ -286,6 +289,24 @@ func (q *Queries) InsertPayment(ctx context.Context, arg InsertPaymentParams) (i
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const insertVoidedOrder = `-- name: InsertVoidedOrder :exec
+INSERT INTO voided_orders (tenant_id, order_id, created_at)
+VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, order_id) DO NOTHING
+`
+
+type InsertVoidedOrderParams struct {
+	TenantID  string
+	OrderID   string
+	CreatedAt int64
+}
+
+// Marks an order whose payment was voided before it had one.
+func (q *Queries) InsertVoidedOrder(ctx context.Context, arg InsertVoidedOrderParams) error {
+	_, err := q.exec(ctx, q.insertVoidedOrderStmt, insertVoidedOrder, arg.TenantID, arg.OrderID, arg.CreatedAt)
+	return err
 }
 
 const insertWebhookEvent = `-- name: InsertWebhookEvent :execrows

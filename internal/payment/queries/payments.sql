@@ -1,11 +1,20 @@
 -- name: InsertPayment :execrows
 -- Zero rows: the order already has a payment (a concurrent or earlier
--- Authorize); the caller loads that one instead.
+-- Authorize), and the caller loads that one instead; or, when it has none,
+-- its payment was voided before this (voided_orders).
 INSERT INTO payments (tenant_id, id, order_id, provider, status, currency, amount,
     auth_token, auth_email, auth_open, created_at, updated_at)
-VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(order_id), sqlc.arg(provider), 'pending',
+SELECT sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(order_id), sqlc.arg(provider), 'pending',
     sqlc.arg(currency), sqlc.arg(amount), sqlc.arg(auth_token), sqlc.arg(auth_email), 1,
-    sqlc.arg(created_at), sqlc.arg(created_at))
+    sqlc.arg(created_at), sqlc.arg(created_at)
+WHERE NOT EXISTS (SELECT 1 FROM voided_orders v
+                  WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.order_id = sqlc.arg(order_id))
+ON CONFLICT (tenant_id, order_id) DO NOTHING;
+
+-- name: InsertVoidedOrder :exec
+-- Marks an order whose payment was voided before it had one.
+INSERT INTO voided_orders (tenant_id, order_id, created_at)
+VALUES (sqlc.arg(tenant_id), sqlc.arg(order_id), sqlc.arg(created_at))
 ON CONFLICT (tenant_id, order_id) DO NOTHING;
 
 -- name: GetPaymentByOrder :one

@@ -1,0 +1,14 @@
+-- +goose Up
+-- Orders whose payment was voided before any authorization of theirs was
+-- recorded here: the order gave up on an Authorize call that had not
+-- arrived yet (a timeout, a crash). An Authorize that arrives after the
+-- void is refused, instead of holding money for a cancelled order.
+CREATE TABLE voided_orders (
+    tenant_id  TEXT   NOT NULL,
+    order_id   TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, order_id)
+);
+
+-- +goose Down
+DROP TABLE voided_orders;
