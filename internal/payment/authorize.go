@@ -415,9 +415,16 @@ func (s *Service) abandon(ctx context.Context, tenant string, r record) (record,
 	return s.store.readByOrder(ctx, tenant, r.OrderID)
 }
 
+// voidMarkRetention is how long the mark of a void that came before any
+// authorization (voided_orders) is kept: the Authorize it refuses was sent
+// before the order gave up, so it arrives within the caller's timeouts and
+// retries, minutes at most.
+const voidMarkRetention = 7 * 24 * time.Hour
+
 // Sweep settles every tenant's authorizations open past the lease (their
 // caller died): see abandon. It returns how many it settled. The list spans
-// tenants (sqldb.AllTenants); each payment is settled as its tenant.
+// tenants (sqldb.AllTenants); each payment is settled as its tenant. It
+// also drops the void marks past voidMarkRetention.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	all := sqldb.AllTenants(ctx)
 	rows, err := readOne(all, s.store, func(q *paymentdb.Queries) ([]paymentdb.ListOpenAuthorizationsRow, error) {
@@ -439,6 +446,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			continue
 		}
 		n++
+	}
+	err = s.store.db.WriteTx(all, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.store.write.WithTx(tx).PurgeVoidedOrders(ctx, micros(s.now().Add(-voidMarkRetention)))
+		return err
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("purge void marks: %w", err))
 	}
 	return n, errors.Join(errs...)
 }

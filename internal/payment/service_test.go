@@ -300,7 +300,7 @@ func TestVoidWinsOverAuthorizationInFlight(t *testing.T) {
 // the tenant's only.
 func TestVoidBeforeAuthorizeRefusesIt(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		svc, fake, _ := newTestService(t, db)
+		svc, fake, clk := newTestService(t, db)
 		ctx := tctx(t)
 		for range 2 { // a repeated void marks once
 			if _, err := svc.Void(ctx, "o-late"); !errors.Is(err, ErrNotFound) {
@@ -326,6 +326,25 @@ func TestVoidBeforeAuthorizeRefusesIt(t *testing.T) {
 		a := auditClean(t, svc, ctx)
 		if a.Pending != 0 || a.AuthorizedWithoutCaptureOrVoid != 0 {
 			t.Errorf("audit %+v", a)
+		}
+		// The sweep keeps the mark through its retention, then drops it.
+		marks := func() int {
+			t.Helper()
+			var n int
+			all := sqldb.AllTenants(ctx)
+			if err := db.Tx(all, func(tx *sql.Tx) error {
+				return tx.QueryRowContext(all, `SELECT COUNT(*) FROM voided_orders`).Scan(&n)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if _, err := svc.Sweep(ctx); err != nil || marks() != 1 {
+			t.Fatalf("sweep within the retention: %v, %d marks; want the mark kept", err, marks())
+		}
+		clk.add(voidMarkRetention + time.Minute)
+		if _, err := svc.Sweep(ctx); err != nil || marks() != 0 {
+			t.Fatalf("sweep past the retention: %v, %d marks; want none", err, marks())
 		}
 	}, outbox.Migrations, Migrations)
 }

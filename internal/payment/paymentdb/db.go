@@ -66,6 +66,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listRefundsStmt, err = db.PrepareContext(ctx, listRefunds); err != nil {
 		return nil, fmt.Errorf("error preparing query ListRefunds: %w", err)
 	}
+	if q.purgeVoidedOrdersStmt, err = db.PrepareContext(ctx, purgeVoidedOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query PurgeVoidedOrders: %w", err)
+	}
 	if q.updatePaymentStmt, err = db.PrepareContext(ctx, updatePayment); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdatePayment: %w", err)
 	}
@@ -144,6 +147,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listRefundsStmt: %w", cerr)
 		}
 	}
+	if q.purgeVoidedOrdersStmt != nil {
+		if cerr := q.purgeVoidedOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing purgeVoidedOrdersStmt: %w", cerr)
+		}
+	}
 	if q.updatePaymentStmt != nil {
 		if cerr := q.updatePaymentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updatePaymentStmt: %w", cerr)
@@ -202,6 +210,7 @@ type Queries struct {
 	listOpenAuthorizationsStmt *sql.Stmt
 	listPaymentsStmt           *sql.Stmt
 	listRefundsStmt            *sql.Stmt
+	purgeVoidedOrdersStmt      *sql.Stmt
 	updatePaymentStmt          *sql.Stmt
 }
 
@@ -223,6 +232,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listOpenAuthorizationsStmt: q.listOpenAuthorizationsStmt,
 		listPaymentsStmt:           q.listPaymentsStmt,
 		listRefundsStmt:            q.listRefundsStmt,
+		purgeVoidedOrdersStmt:      q.purgeVoidedOrdersStmt,
 		updatePaymentStmt:          q.updatePaymentStmt,
 	}
 }

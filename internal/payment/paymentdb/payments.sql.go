@@ -494,6 +494,19 @@ func (q *Queries) ListRefunds(ctx context.Context, arg ListRefundsParams) ([]Pay
 	return items, nil
 }
 
+const purgeVoidedOrders = `-- name: PurgeVoidedOrders :execrows
+DELETE FROM voided_orders WHERE created_at < $1
+`
+
+// Drops the marks of every tenant older than before.
+func (q *Queries) PurgeVoidedOrders(ctx context.Context, before int64) (int64, error) {
+	result, err := q.exec(ctx, q.purgeVoidedOrdersStmt, purgeVoidedOrders, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const updatePayment = `-- name: UpdatePayment :execrows
 UPDATE payments SET
     provider_ref = $1, status = $2,

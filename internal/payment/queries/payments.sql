@@ -17,6 +17,10 @@ INSERT INTO voided_orders (tenant_id, order_id, created_at)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(order_id), sqlc.arg(created_at))
 ON CONFLICT (tenant_id, order_id) DO NOTHING;
 
+-- name: PurgeVoidedOrders :execrows
+-- Drops the marks of every tenant older than before.
+DELETE FROM voided_orders WHERE created_at < sqlc.arg(before);
+
 -- name: GetPaymentByOrder :one
 SELECT * FROM payments
 WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id);
