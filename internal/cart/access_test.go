@@ -1,9 +1,7 @@
 package cart
 
 import (
-	"encoding/json"
 	"net/http"
-	"slices"
 	"testing"
 
 	"github.com/mercato/mercato/internal/platform/auth"
@@ -50,36 +48,5 @@ func TestAccess(t *testing.T) {
 		}
 	}
 
-	res, err := http.Get(f.url + "/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var doc struct {
-		Paths map[string]map[string]struct {
-			OperationID string       `json:"operationId"`
-			Roles       *[]auth.Role `json:"x-mercato-roles"`
-		} `json:"paths"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	guarded := 0
-	for _, methods := range doc.Paths {
-		for _, op := range methods {
-			want, inTable := access[op.OperationID]
-			switch {
-			case op.Roles == nil && inTable, op.Roles != nil && !inTable:
-				t.Errorf("%s: guarded %v, in the access table %v", op.OperationID, op.Roles != nil, inTable)
-			case op.Roles != nil:
-				guarded++
-				if !slices.Equal(*op.Roles, want) {
-					t.Errorf("%s documents roles %v, the table has %v", op.OperationID, *op.Roles, want)
-				}
-			}
-		}
-	}
-	if guarded != len(access) {
-		t.Errorf("%d guarded operations, the access table has %d", guarded, len(access))
-	}
+	webtest.CheckDocumentedRoles(t, f.url, access)
 }
