@@ -953,9 +953,10 @@ func TestAuditFindsMismatches(t *testing.T) {
 }
 
 // TestCloseRefusesStockThatDisagrees: a close takes every line's units
-// from its stock row in one statement; when one row holds fewer reserved
-// units than its line (the tables disagree), the close fails as a whole
-// and changes nothing, for a commit and for a release.
+// from its stock row, then writes the lines' ledger rows together; when one
+// row holds fewer reserved units than its line (the tables disagree), the
+// close fails as a whole and changes nothing (not even the lines before
+// it), for a commit and for a release.
 func TestCloseRefusesStockThatDisagrees(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db, nil)
