@@ -263,6 +263,9 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 	if err := checkEmail("email", in.Email); err != nil {
 		return cartapi.Cart{}, err
 	}
+	if err := checkQuoteFields(&in.Coupon, &in.Country, &in.Region, &in.ShippingMethod); err != nil {
+		return cartapi.Cart{}, err
+	}
 	now := s.now()
 	c := cartdb.Cart{
 		TenantID: tenant, ID: newCartID(), Status: cartapi.StatusOpen, Email: in.Email,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/pricing/pricingdb"
 )
@@ -87,8 +88,13 @@ func patchDiscount(old pricingapi.Discount, in pricingapi.DiscountUpdate, now ti
 func validateDiscount(d *pricingapi.Discount) error {
 	var errs []FieldError
 	add := func(field, msg string, value any) { errs = append(errs, FieldError{field, msg, value}) }
-	if d.Name == "" || len(d.Name) > 200 {
-		add("name", "must have 1 to 200 characters besides surrounding spaces", d.Name)
+	if err := text.Line(d.Name, 200, true); err != nil {
+		add("name", err.Error(), d.Name)
+	}
+	if d.Code != "" {
+		if err := text.Coupon(d.Code); err != nil {
+			add("code", err.Error(), d.Code)
+		}
 	}
 	switch d.Kind {
 	case pricingapi.KindPercentage:
