@@ -92,7 +92,13 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"))
+			var opts []staff.Option
+			// Employees' account IDs are checked with identity; without it,
+			// linking an employee to an account answers 503.
+			if hc, base, err := p.HTTPClient("identity"); err == nil {
+				opts = append(opts, staff.WithAccounts(identityapi.NewClient(base, hc)))
+			}
+			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
 		}},
 		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "catalog", catalog.Migrations)
