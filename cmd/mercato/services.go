@@ -106,9 +106,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, err
 			}
 			var opts []catalog.Option
-			// The plan's product limit; without the tenant service, no limits.
+			// The plan's product limit and the store's currency, which every
+			// price must be in; without the tenant service, neither.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, catalog.WithPlanLimits(tenantapi.NewClient(base, hc)))
+				tc := tenantapi.NewClient(base, hc)
+				opts = append(opts, catalog.WithPlanLimits(tc), catalog.WithStores(tc))
 			}
 			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
 		}},
