@@ -149,7 +149,13 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"))
+			var opts []cart.Option
+			// A cart's currency is the store's; without the tenant service,
+			// its first line's.
+			if thc, tbase, err := p.HTTPClient("tenant"); err == nil {
+				opts = append(opts, cart.WithStores(tenantapi.NewClient(tbase, thc)))
+			}
+			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
 		}},
 		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "order", order.Migrations)
