@@ -170,6 +170,24 @@ func validateDiscount(d *pricingapi.Discount) error {
 }
 
 // cleanIDs drops blanks and duplicates, keeping the order.
+// knownProducts checks, in a transaction, that every product ID names a
+// product of the tenant's catalog, as pricing's projection of it knows
+// them: a discount of another store's product, or of none, could never
+// apply.
+func knownProducts(ctx context.Context, q *pricingdb.Queries, tenant string, ids []string) error {
+	var errs []FieldError
+	for i, id := range ids {
+		_, err := q.ProductVersion(ctx, pricingdb.ProductVersionParams{TenantID: tenant, ProductID: id})
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			errs = append(errs, FieldError{fmt.Sprintf("product_ids[%d]", i), "no product of this store has this ID", id})
+		case err != nil:
+			return fmt.Errorf("look up product %s: %w", id, err)
+		}
+	}
+	return invalid(errs...)
+}
+
 func cleanIDs(ids []string) []string {
 	out := []string{}
 	seen := map[string]bool{}
@@ -206,6 +224,9 @@ func (s *Service) CreateDiscount(ctx context.Context, in pricingapi.DiscountCrea
 		return d, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx, q *pricingdb.Queries) error {
+		if err := knownProducts(ctx, q, tenant, d.ProductIDs); err != nil {
+			return err
+		}
 		if d.Code != "" {
 			_, err := q.GetDiscountByCode(ctx, pricingdb.GetDiscountByCodeParams{TenantID: tenant, Code: sql.NullString{String: d.Code, Valid: true}})
 			if err == nil {
@@ -248,6 +269,11 @@ func (s *Service) UpdateDiscount(ctx context.Context, id string, in pricingapi.D
 		}
 		if d, err = patchDiscount(old, in, s.now().UTC().Truncate(time.Microsecond)); err != nil {
 			return err
+		}
+		if in.ProductIDs != nil {
+			if err := knownProducts(ctx, q, tenant, d.ProductIDs); err != nil {
+				return err
+			}
 		}
 		p := discountParams(tenant, d)
 		if _, err := q.UpdateDiscount(ctx, pricingdb.UpdateDiscountParams{
