@@ -40,7 +40,6 @@ func (q *Queries) CaptureFakeAuthorization(ctx context.Context, arg CaptureFakeA
 }
 
 const claimFakeRequest = `-- name: ClaimFakeRequest :execrows
-
 INSERT INTO fake_requests (tenant_id, idem_key, op, auth_ref, currency, amount, created_at)
 VALUES ($1, $2, $3, $4,
     $5, $6, $7)
@@ -57,7 +56,6 @@ type ClaimFakeRequestParams struct {
 	CreatedAt int64
 }
 
-// The built-in fake provider's queries (fake.go), on its own tables.
 // Claims an idempotency key for a call before it acts. Zero rows: the key
 // was sent before (on PostgreSQL, a concurrent claim is waited for), and
 // the call is answered with that one's outcome.
