@@ -427,11 +427,9 @@ func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []Field
 	combos := map[string]int{}
 	for i, v := range vs {
 		at := func(f string) string { return fmt.Sprintf("variants[%d].%s", i, f) }
-		if err := text.SKU(v.SKU); err != nil {
+		switch err := text.SKU(v.SKU); {
+		case err != nil:
 			add(at("sku"), err.Error(), v.SKU)
-		}
-		switch {
-		case text.SKU(v.SKU) != nil:
 		case skus[v.SKU] > 0:
 			add(at("sku"), fmt.Sprintf("duplicate SKU: also variants[%d]", skus[v.SKU]-1), v.SKU)
 		default:
