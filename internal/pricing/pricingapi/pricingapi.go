@@ -27,7 +27,7 @@ type Item struct {
 type QuoteRequest struct {
 	Items          []Item `json:"items" minItems:"1" maxItems:"100" doc:"The items to price, 1..100."`
 	Currency       string `json:"currency,omitempty" doc:"Expected ISO 4217 currency; the quote fails with currency_mismatch when the items are priced in another." example:"EUR"`
-	Country        string `json:"country,omitempty" doc:"Destination country (ISO 3166 alpha-2); defaults to the store's." example:"DE"`
+	Country        string `json:"country,omitempty" maxLength:"2" doc:"Destination country (ISO 3166-1 alpha-2, either case); defaults to the store's." example:"DE"`
 	Region         string `json:"region,omitempty" maxLength:"50" doc:"Destination region (e.g. ISO 3166-2 subdivision) for region tax rates." example:"BY"`
 	ShippingMethod string `json:"shipping_method,omitempty" maxLength:"50" doc:"Shipping method code; defaults to the store's." example:"standard"`
 	NoShipping     bool   `json:"no_shipping,omitempty" doc:"Price without shipping (cart estimates)."`
