@@ -57,6 +57,7 @@ func TestRequestText(t *testing.T) {
 		{"isolate in a list", "/api/v1/notes/a", `{"title":"a","lines":["ok","\u2066x"]}`, "body.lines[1]", text.MsgControl},
 		{"C1 in a map value", "/api/v1/notes/a", `{"title":"a","attrs":{"k":"\u0085"}}`, "body.attrs.k", text.MsgControl},
 		{"DEL in a key", "/api/v1/notes/a", `{"title":"a","attrs":{"k\u007f":"v"}}`, "body.attrs", "property names " + text.MsgControl},
+		{"line break in a key", "/api/v1/notes/a", `{"title":"a","attrs":{"k\nx":"v"}}`, "body.attrs", "property names " + text.MsgControl},
 		{"invalid UTF-8", "/api/v1/notes/a", "{\"title\":\"a\xffb\"}", "body", text.MsgUTF8},
 		{"lone high surrogate", "/api/v1/notes/a", `{"title":"a\ud800b"}`, "body", text.MsgUTF8},
 		{"lone low surrogate", "/api/v1/notes/a", `{"title":"a\udc00"}`, "body", text.MsgUTF8},
