@@ -103,7 +103,7 @@ func New(t testing.TB, mount func(api *web.API), opts ...func(*web.Deps)) *Serve
 		Auth: web.NewAuthenticator(web.AuthConfig{
 			AdminToken:   AdminToken,
 			ServiceToken: ServiceToken,
-			Verifier:   auth.NewVerifier(auth.StaticKeys{testKeyID: testKey.Public().(ed25519.PublicKey)}, nil),
+			Verifier:     auth.NewVerifier(auth.StaticKeys{testKeyID: testKey.Public().(ed25519.PublicKey)}, nil),
 		}),
 	}
 	for _, o := range opts {
