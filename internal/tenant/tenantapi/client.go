@@ -113,6 +113,19 @@ func (c *Client) ResolveAPIKey(ctx context.Context, key string) (Resolution, err
 	return r, nil
 }
 
+// AllowedOrigins implements web.OriginPolicy: the origins tenant lets
+// browsers call its API from (CORS), read with the tenant's resolution and
+// cached as long (a change takes effect within KnownTTL).
+func (c *Client) AllowedOrigins(ctx context.Context, tenant string) ([]string, error) {
+	r, err := c.cache.Get(ctx, "i:"+tenant, otter.LoaderFunc[string, Resolution](func(ctx context.Context, _ string) (Resolution, error) {
+		return c.resolve(ctx, url.Values{"id": {tenant}}, "")
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return r.CORSOrigins, nil
+}
+
 // Forget drops cached answers for a host or ID (after a change).
 func (c *Client) Forget(host, id string) {
 	c.cache.Invalidate("h:" + host)
@@ -151,7 +164,9 @@ func (c *Client) resolve(ctx context.Context, q url.Values, apiKey string) (Reso
 			return Resolution{}, errors.New("resolve tenant: empty answer")
 		}
 		return r, nil
-	case http.StatusNotFound:
+	case http.StatusNotFound, http.StatusBadRequest, http.StatusUnprocessableEntity:
+		// No store answers to it; a hint the directory finds malformed
+		// names none either (the platform checks hints before asking).
 		return Resolution{}, nil
 	default:
 		return Resolution{}, fmt.Errorf("resolve tenant: tenant service answered %s", resp.Status)
