@@ -25,6 +25,9 @@ import (
 const (
 	KnownTTL   = time.Minute
 	UnknownTTL = 5 * time.Second
+	// OriginsTTL is how long a store's allowed CORS origins are cached: a
+	// change reaches every process within it.
+	OriginsTTL = 10 * time.Second
 )
 
 // ErrUnknownAPIKey is returned for keys that are unknown, revoked, or of a
@@ -64,8 +67,11 @@ func NewClient(base string, hc *http.Client) *Client {
 	cache := otter.Must(&otter.Options[string, Resolution]{
 		MaximumSize: 100_000,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, Resolution]) time.Duration {
-			if e.Value.TenantID == "" {
+			switch {
+			case e.Value.TenantID == "":
 				return UnknownTTL
+			case strings.HasPrefix(e.Key, "o:"):
+				return OriginsTTL
 			}
 			return KnownTTL
 		}),
@@ -115,9 +121,9 @@ func (c *Client) ResolveAPIKey(ctx context.Context, key string) (Resolution, err
 
 // AllowedOrigins implements web.OriginPolicy: the origins tenant lets
 // browsers call its API from (CORS), read with the tenant's resolution and
-// cached as long (a change takes effect within KnownTTL).
+// cached for OriginsTTL (a change takes effect within it).
 func (c *Client) AllowedOrigins(ctx context.Context, tenant string) ([]string, error) {
-	r, err := c.cache.Get(ctx, "i:"+tenant, otter.LoaderFunc[string, Resolution](func(ctx context.Context, _ string) (Resolution, error) {
+	r, err := c.cache.Get(ctx, "o:"+tenant, otter.LoaderFunc[string, Resolution](func(ctx context.Context, _ string) (Resolution, error) {
 		return c.resolve(ctx, url.Values{"id": {tenant}}, "")
 	}))
 	if err != nil {

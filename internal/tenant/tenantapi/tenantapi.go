@@ -191,7 +191,7 @@ type StoreUpdate struct {
 	Currency     *string   `json:"currency,omitempty" minLength:"3" maxLength:"3" example:"EUR"`
 	TaxInclusive *bool     `json:"tax_inclusive,omitempty"`
 	Locale       *string   `json:"locale,omitempty" minLength:"2" maxLength:"35" example:"en-GB"`
-	CORSOrigins  *[]string `json:"cors_origins,omitempty" maxItems:"20" doc:"Replaces the list of origins allowed to call the API from a browser, e.g. [\"https://shop.example.com\"]; [] allows none. Takes effect within a minute."`
+	CORSOrigins  *[]string `json:"cors_origins,omitempty" maxItems:"20" doc:"Replaces the list of origins allowed to call the API from a browser, e.g. [\"https://shop.example.com\"]; [] allows none. Takes effect within 10 seconds."`
 }
 
 // DomainCreate is the body of POST /api/v1/admin/store/domains.
