@@ -478,3 +478,46 @@ func TestRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentRetriesGetTheSameOrder: bursts of requests with a few
+// Idempotency-Keys, let go at once, answer with one order per key, round
+// after round: never a second order, and never a false cart_checked_out.
+// (On SQLite a key's winner and losers share a group commit when another
+// key's insert holds the writer first; the losers' inserts failed inside
+// the winner's batch and used to look the key up before it was committed.)
+func TestConcurrentRetriesGetTheSameOrder(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		w.inv.available["MUG-1"] = 1000
+		ctx := ctxFor(t, "default")
+		const rounds, keys, per = 6, 4, 8
+		for r := range rounds {
+			req := checkoutReq(orderapi.Item{SKU: "MUG-1", Quantity: 1})
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			ids := make([]string, keys*per)
+			errs := make([]error, keys*per)
+			for i := range keys * per {
+				key := fmt.Sprintf("burst-%d-%d", r, i%keys)
+				wg.Go(func() {
+					<-start
+					o, err := w.svc.Checkout(ctx, key, req)
+					ids[i], errs[i] = o.ID, err
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i := range keys * per {
+				if errs[i] != nil {
+					t.Fatalf("round %d, key %d: %v", r, i%keys, errs[i])
+				}
+				if ids[i] != ids[i%keys] {
+					t.Fatalf("round %d, key %d: orders %s and %s", r, i%keys, ids[i], ids[i%keys])
+				}
+			}
+		}
+		if got := count(t, db, "orders"); got != rounds*keys {
+			t.Errorf("%d orders, want %d", got, rounds*keys)
+		}
+	}, allMigrations...)
+}
