@@ -299,6 +299,8 @@ func (s *Service) problem(err error) error {
 	var ue *UpstreamError
 	var oos *OutOfStockError
 	var de *DeclinedError
+	var cf *CaptureFailedError
+	var rd *RefundDeclinedError
 	switch {
 	case errors.As(err, &ve):
 		fields := make([]*huma.ErrorDetail, len(ve.Fields))
@@ -344,8 +346,13 @@ func (s *Service) problem(err error) error {
 		return web.Error(http.StatusConflict, "invalid_transition", strings.TrimPrefix(err.Error(), "order: "))
 	case errors.Is(err, ErrRefundExceedsCaptured):
 		return web.Error(http.StatusConflict, "refund_exceeds_captured", "the refund is more than was captured and not yet refunded")
+	case errors.As(err, &cf):
+		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured ("+cf.Reason+
+			"); the shipment was not recorded and the order was cancelled: its stock restocked, its authorization released")
 	case errors.Is(err, ErrCaptureFailed):
 		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured; the shipment was not recorded")
+	case errors.As(err, &rd):
+		return web.Error(http.StatusConflict, "refund_declined", "the payment provider declined the refund ("+rd.Reason+"); nothing was refunded")
 	case errors.Is(err, ErrInvalidCursor):
 		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
 			web.Field("query.cursor", "invalid cursor", nil))

@@ -78,6 +78,22 @@ type DeclinedError struct{ Reason string }
 
 func (e *DeclinedError) Error() string { return "order: payment declined: " + e.Reason }
 
+// CaptureFailedError is a first shipment whose payment could not be
+// captured, for good (Reason: the provider's decline reason, or the
+// payment service's refusal): the order was cancelled instead. It matches
+// ErrCaptureFailed.
+type CaptureFailedError struct{ Reason string }
+
+func (e *CaptureFailedError) Error() string { return "order: payment capture declined: " + e.Reason }
+
+func (e *CaptureFailedError) Unwrap() error { return ErrCaptureFailed }
+
+// RefundDeclinedError is a refund the payment provider (or the payment
+// service) refused for good: nothing was refunded.
+type RefundDeclinedError struct{ Reason string }
+
+func (e *RefundDeclinedError) Error() string { return "order: refund declined: " + e.Reason }
+
 // FieldError names one invalid request field (location relative to the
 // body, e.g. "shipping_address.country").
 type FieldError struct {
