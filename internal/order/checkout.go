@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -109,10 +111,11 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 			bad("currency", "unknown ISO 4217 currency", req.Currency)
 		}
 	}
-	switch req.Payment.Provider {
-	case "fake", "stripe":
-	default:
-		bad("payment.provider", "one of fake, stripe", req.Payment.Provider)
+	// Whether the provider is offered here is the payment service's to say
+	// (checkProvider); this is only its form.
+	req.Payment.Provider = strings.TrimSpace(req.Payment.Provider)
+	if req.Payment.Provider == "" || len(req.Payment.Provider) > 50 {
+		bad("payment.provider", "a payment provider such as fake or stripe is required", req.Payment.Provider)
 	}
 	if req.Payment.Token == "" || len(req.Payment.Token) > 255 {
 		bad("payment.token", "a payment token is required", nil)
@@ -173,6 +176,12 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 		return orderapi.Order{}, err
 	}
 
+	// Everything the saga would refuse as the request's fault is found
+	// out before the order is written: the provider here, the items and
+	// their prices (and the store's currency) by the quote below.
+	if err := s.checkProvider(ctx, req.Payment.Provider); err != nil {
+		return orPrior(err)
+	}
 	items, cartID, err := s.items(ctx, &req)
 	if err != nil {
 		return orPrior(err)
@@ -208,6 +217,58 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	o := public(rec)
 	o.Token = token
 	return o, nil
+}
+
+// providersTTL is how long the payment service's list of providers is
+// kept; a provider missing from a list older than providersRecheck is
+// asked for again at once (one just configured).
+const (
+	providersTTL     = 30 * time.Second
+	providersRecheck = 2 * time.Second
+)
+
+// providerList caches the payment service's providers.
+type providerList struct {
+	mu    sync.Mutex
+	names []string
+	at    time.Time
+}
+
+// checkProvider refuses (422 unknown_provider) a checkout naming a payment
+// provider this deployment does not offer, before anything is written.
+// Without an answer of the payment service, and nothing cached, the
+// checkout cannot go on either: ErrUnavailable.
+func (s *Service) checkProvider(ctx context.Context, name string) error {
+	s.providers.mu.Lock()
+	names, at := s.providers.names, s.providers.at
+	s.providers.mu.Unlock()
+	age := time.Since(at)
+	if names == nil || age > providersTTL || (!slices.Contains(names, name) && age > providersRecheck) {
+		p, err := s.deps.Payment.Providers(ctx)
+		switch {
+		case err == nil:
+			names = p.Providers
+			if names == nil {
+				names = []string{}
+			}
+			s.providers.mu.Lock()
+			s.providers.names, s.providers.at = names, time.Now()
+			s.providers.mu.Unlock()
+		case names == nil:
+			return fmt.Errorf("%w: list payment providers: %w", ErrUnavailable, err)
+		default:
+			s.log.WarnContext(ctx, "payment providers not refreshed; using the last list", "err", err)
+		}
+	}
+	if slices.Contains(names, name) {
+		return nil
+	}
+	offered := "none"
+	if len(names) > 0 {
+		offered = strings.Join(names, ", ")
+	}
+	return invalid("unknown_provider", fmt.Sprintf("the payment provider %s is not available in this store (available: %s)", name, offered),
+		FieldError{Field: "payment.provider", Message: "not available in this store", Value: name})
 }
 
 // items resolves what is bought: the request's items, or the cart's lines

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -245,6 +246,22 @@ type fakePayment struct {
 	// fail with the error given (see clientError).
 	fail  map[string]error
 	calls map[string]int // operation → calls
+	// offered are the providers on offer (nil: fake only); providersErr
+	// fails the list.
+	offered      []string
+	providersErr error
+}
+
+func (f *fakePayment) Providers(context.Context) (paymentapi.Providers, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.providersErr != nil {
+		return paymentapi.Providers{}, f.providersErr
+	}
+	if f.offered == nil {
+		return paymentapi.Providers{Providers: []string{paymentapi.ProviderFake}}, nil
+	}
+	return paymentapi.Providers{Providers: slices.Clone(f.offered)}, nil
 }
 
 // failing returns the error set for op on order id, counting the call.

@@ -219,6 +219,8 @@ type Service struct {
 	crash  func()
 	tokens tokens
 	bus    bus.Bus // nil: no consumers (tests)
+	// providers caches the payment providers on offer (checkProvider).
+	providers providerList
 
 	mu        sync.Mutex
 	consumers []bus.Consumer // subscribed in Start, stopped when Run ends
