@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,14 +15,71 @@ import (
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
-// problemOf is the HTTP answer the service gives for err.
+// internals matches the error text of Go packages: "order: ",
+// "payment: ", "capture order <id>: ", "payment api: 402 ...".
+var internals = regexp.MustCompile(`\b(order|payment|pricing|inventory|cart|catalog|sqldb|apiclient|paymentapi|api): |\b(capture|refund|void) order \S+:`)
+
+// problemOf is the HTTP answer the service gives for err, which must be
+// written for the API's users: no Go package prefixes or wrapped errors.
 func problemOf(t *testing.T, s *Service, err error) *web.Problem {
 	t.Helper()
 	var p *web.Problem
 	if !errors.As(s.problem(err), &p) {
 		t.Fatalf("%v has no problem answer", err)
 	}
+	if internals.MatchString(p.Detail) {
+		t.Errorf("problem %s: detail %q has internal error text", p.Code, p.Detail)
+	}
 	return p
+}
+
+// TestAnswersAreWrittenForUsers: what the order service passes on of
+// another service's refusal, or says of its own rules, carries no package
+// prefixes or wrapped error text.
+func TestAnswersAreWrittenForUsers(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		ctx := ctxFor(t, "default")
+		o := placed(t, w, ctx, "words")
+		if _, err := w.svc.Ship(ctx, o.ID, orderapi.ShipmentCreate{Carrier: "DHL", TrackingNumber: "T1"}); err != nil {
+			t.Fatal(err)
+		}
+		cases := map[string]struct {
+			fail error
+			code string
+		}{
+			"invalid refund":    {clientError(t, 422, "validation_failed", ""), "refund_declined"},
+			"refund key reused": {clientError(t, 409, "idempotency_key_reused", ""), "refund_key_reused"},
+			"refund declined":   {clientError(t, 402, "payment_declined", "card_closed"), "refund_declined"},
+		}
+		for name, tc := range cases {
+			w.pay.setFail("refund", o.ID, tc.fail)
+			_, err := w.svc.Refund(ctx, o.ID, orderapi.RefundCreate{Amount: eur(100), Key: name})
+			if p := problemOf(t, w.svc, err); p.Code != tc.code || p.Status != http.StatusConflict {
+				t.Errorf("%s: %d %s, want 409 %s", name, p.Status, p.Code, tc.code)
+			}
+		}
+		w.pay.setFail("refund", o.ID, nil)
+		c := placed(t, w, ctx, "words-cancelled")
+		if _, err := w.svc.Cancel(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		for name, err := range map[string]error{
+			"ship a cancelled order": func() error {
+				_, err := w.svc.Ship(ctx, c.ID, orderapi.ShipmentCreate{Carrier: "DHL", TrackingNumber: "T2"})
+				return err
+			}(),
+			"cancel a shipped order": func() error { _, err := w.svc.Cancel(ctx, o.ID); return err }(),
+			"track an unshipped": func() error {
+				_, err := w.svc.Track(ctx, c.ID, "x", orderapi.TrackingUpdate{Status: orderapi.ShipmentInTransit})
+				return err
+			}(),
+		} {
+			if p := problemOf(t, w.svc, err); p.Code != "invalid_transition" || p.Detail == "" {
+				t.Errorf("%s: %s %q", name, p.Code, p.Detail)
+			}
+		}
+	}, allMigrations...)
 }
 
 func timelineHas(o orderapi.Order, text string) bool {

@@ -297,7 +297,9 @@ func clientError(t *testing.T, status int, code, reason string) error {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "code": code, "detail": "the payment service says " + code,
+		// The detail as the payment service words an invalid request:
+		// its Go error text, which must not reach the order's users.
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "code": code, "detail": "capture order o1: payment: invalid input: " + code,
 			"errors": []map[string]any{{"location": "body.token", "message": code, "value": reason}}})
 	}))
 	defer srv.Close()

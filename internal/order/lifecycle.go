@@ -12,6 +12,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -146,7 +147,7 @@ func (s *Service) Ship(ctx context.Context, id string, in orderapi.ShipmentCreat
 		case orderapi.StatusShipping:
 			return record{}, fmt.Errorf("%w: the first shipment is being recorded", ErrConflict)
 		}
-		return record{}, fmt.Errorf("%w: cannot ship a %s order", ErrTransition, rec.Status)
+		return record{}, notAllowed("cannot ship a %s order", rec.Status)
 	})
 }
 
@@ -241,7 +242,7 @@ func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.
 	}
 	return s.retry(ctx, id, func(rec record) (record, error) {
 		if rec.Status != orderapi.StatusShipped {
-			return record{}, fmt.Errorf("%w: tracking needs a shipped order, this one is %s", ErrTransition, rec.Status)
+			return record{}, notAllowed("tracking needs a shipped order, this one is %s", rec.Status)
 		}
 		i := slices.IndexFunc(rec.Shipments, func(sh orderapi.Shipment) bool { return sh.ID == shipmentID })
 		if i < 0 {
@@ -249,7 +250,7 @@ func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.
 		}
 		sh := rec.Shipments[i]
 		if sh.Status == orderapi.ShipmentDelivered {
-			return record{}, fmt.Errorf("%w: shipment already delivered", ErrTransition)
+			return record{}, notAllowed("shipment already delivered")
 		}
 		now := s.now().UTC()
 		sh.Status = in.Status
@@ -317,7 +318,7 @@ func (s *Service) cancel(ctx context.Context, id, reason string, read func(conte
 			}
 		case orderapi.StatusCancelling:
 		default:
-			return orderapi.Order{}, fmt.Errorf("%w: only a confirmed, unshipped order can be cancelled; this one is %s", ErrTransition, rec.Status)
+			return orderapi.Order{}, notAllowed("only a confirmed, unshipped order can be cancelled; this one is %s", rec.Status)
 		}
 		rec, err = s.cancelled(ctx, rec)
 		if errors.Is(err, errStale) {
@@ -433,6 +434,8 @@ func refundFailure(doing string, err error) error {
 	switch {
 	case errors.Is(err, paymentapi.ErrRefundExceedsCaptured), errors.Is(err, paymentapi.ErrNotFound):
 		return ErrRefundExceedsCaptured
+	case apiclient.IsCode(err, paymentapi.CodeKeyReused):
+		return ErrRefundKeyReused
 	}
 	if why, ok := definitive(err); ok {
 		return &RefundDeclinedError{Reason: why}

@@ -57,6 +57,7 @@ var (
 	ErrInterrupted            = errors.New("order: checkout interrupted and cancelled")
 	ErrTransition             = errors.New("order: not allowed in the order's status")
 	ErrRefundExceedsCaptured  = errors.New("order: refund exceeds captured amount")
+	ErrRefundKeyReused        = errors.New("order: refund key used for another amount")
 	ErrCaptureFailed          = errors.New("order: payment capture refused")
 	ErrUnavailable            = errors.New("order: a service the order depends on is unavailable")
 	ErrConflict               = errors.New("order: concurrent change, try again")
@@ -93,6 +94,20 @@ func (e *CaptureFailedError) Unwrap() error { return ErrCaptureFailed }
 type RefundDeclinedError struct{ Reason string }
 
 func (e *RefundDeclinedError) Error() string { return "order: refund declined: " + e.Reason }
+
+// TransitionError is an operation the order's status (or its return's)
+// does not allow; Detail says why, for the API's users. It matches
+// ErrTransition.
+type TransitionError struct{ Detail string }
+
+func (e *TransitionError) Error() string { return "order: " + e.Detail }
+
+func (e *TransitionError) Unwrap() error { return ErrTransition }
+
+// notAllowed is a *TransitionError with a formatted detail.
+func notAllowed(format string, args ...any) error {
+	return &TransitionError{Detail: fmt.Sprintf(format, args...)}
+}
 
 // FieldError names one invalid request field (location relative to the
 // body, e.g. "shipping_address.country").

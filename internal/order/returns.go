@@ -46,7 +46,7 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 			return orderapi.Order{}, err
 		}
 		if rec.Status != orderapi.StatusShipped && rec.Status != orderapi.StatusDelivered {
-			return orderapi.Order{}, fmt.Errorf("%w: only shipped or delivered orders take returns; this one is %s", ErrTransition, rec.Status)
+			return orderapi.Order{}, notAllowed("only shipped or delivered orders take returns; this one is %s", rec.Status)
 		}
 		left := returnable(rec)
 		var lines []orderapi.ReturnLine
@@ -110,7 +110,7 @@ func (s *Service) ReceiveReturn(ctx context.Context, id, returnID string, in ord
 		case orderapi.ReturnReceived:
 			return public(rec), nil
 		case orderapi.ReturnRejected:
-			return orderapi.Order{}, fmt.Errorf("%w: the return was rejected", ErrTransition)
+			return orderapi.Order{}, notAllowed("the return was rejected")
 		case orderapi.ReturnRefundDeclined:
 			// Staff retry the refund: the return is received again with
 			// the decision it was received with.
@@ -288,7 +288,7 @@ func (s *Service) RejectReturn(ctx context.Context, id, returnID string) (ordera
 			return rec, nil
 		case orderapi.ReturnRequested:
 		default:
-			return record{}, fmt.Errorf("%w: the return is %s", ErrTransition, ret.Status)
+			return record{}, notAllowed("the return is %s", ret.Status)
 		}
 		ret.Status = orderapi.ReturnRejected
 		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return " + ret.ID + " rejected",

@@ -291,7 +291,7 @@ func (s *Service) advance(ctx context.Context, prev record, c change) (record, e
 // prepare is prev after c, as advance writes it.
 func (s *Service) prepare(prev record, c change) (record, error) {
 	if !canMove(prev.Status, c.to) {
-		return record{}, fmt.Errorf("%w: %s to %s", ErrTransition, prev.Status, c.to)
+		return record{}, notAllowed("an order cannot go from %s to %s", prev.Status, c.to)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	next := prev
