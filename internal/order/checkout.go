@@ -203,9 +203,16 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	if err := s.store.insert(ctx, rec); err != nil {
 		if sqldb.IsUniqueViolation(err) {
 			// An earlier or concurrent request with the same key
-			// inserted first, or another live order has this cart
-			// (orders_live_cart).
-			return orPrior(ErrCartCheckedOut)
+			// inserted first (the engine tells of the conflict only
+			// once that order is committed, so the lookup finds it),
+			// or another live order has this cart (orders_live_cart).
+			// Without a cart only the key can conflict: should its
+			// order not be found, it is still being written.
+			cause := ErrCartCheckedOut
+			if cartID == "" {
+				cause = ErrInProgress
+			}
+			return orPrior(cause)
 		}
 		return orderapi.Order{}, err
 	}
