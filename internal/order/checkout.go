@@ -1,6 +1,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,10 +10,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
@@ -195,6 +200,9 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	if len(q.Lines) == 0 || q.Total.Amount < 0 || money.ValidCurrency(q.Currency) != nil {
 		return orPrior(fmt.Errorf("%w: quote without lines, total or currency", ErrUnavailable))
 	}
+	if err := stockable(q.Lines); err != nil {
+		return orPrior(err)
+	}
 
 	rec := newRecord(s.newID(), s.now(), q, req, cartID)
 	rec.CustomerID = customer
@@ -276,6 +284,33 @@ func (s *Service) checkProvider(ctx context.Context, name string) error {
 	}
 	return invalid("unknown_provider", fmt.Sprintf("the payment provider %s is not available in this store (available: %s)", name, offered),
 		FieldError{Field: "payment.provider", Message: "not available in this store", Value: name})
+}
+
+// inventorySKU is inventory's rule for a SKU, read from its contract's
+// schema (inventoryapi.Line), so that checkout holds a SKU to exactly what
+// the reservation would: a product priced under a SKU inventory refuses
+// is refused before its order is written, not after.
+var inventorySKU = func() func(string) bool {
+	f, _ := reflect.TypeFor[invLine]().FieldByName("SKU")
+	re := regexp.MustCompile(cmp.Or(f.Tag.Get("pattern"), ".*"))
+	minLen, _ := strconv.Atoi(f.Tag.Get("minLength"))
+	maxLen, _ := strconv.Atoi(f.Tag.Get("maxLength"))
+	return func(sku string) bool {
+		n := utf8.RuneCountInString(sku)
+		return n >= minLen && (maxLen == 0 || n <= maxLen) && re.MatchString(sku)
+	}
+}()
+
+// stockable refuses (422 sku_not_stockable) quoted lines whose SKU the
+// inventory service would refuse to reserve.
+func stockable(lines []pricingapi.QuoteLine) error {
+	for _, l := range lines {
+		if !inventorySKU(l.SKU) {
+			return invalid("sku_not_stockable", "the product "+strconv.Quote(l.SKU)+" cannot be stocked, so it cannot be ordered",
+				FieldError{Field: "items", Message: "SKU not stockable", Value: l.SKU})
+		}
+	}
+	return nil
 }
 
 // items resolves what is bought: the request's items, or the cart's lines

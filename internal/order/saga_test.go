@@ -293,6 +293,9 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 		code string
 	}{
 		{"unknown sku", func(r *orderapi.CheckoutRequest) { r.Items = []orderapi.Item{{SKU: "NOPE", Quantity: 1}} }, "unknown_sku"},
+		{"priced sku inventory refuses", func(r *orderapi.CheckoutRequest) {
+			r.Items = append(r.Items, orderapi.Item{SKU: "../../etc/passwd", Quantity: 1})
+		}, "sku_not_stockable"},
 		{"zero quantity", func(r *orderapi.CheckoutRequest) { r.Items[0].Quantity = 0 }, "validation_failed"},
 		{"absurd quantity", func(r *orderapi.CheckoutRequest) { r.Items[0].Quantity = 10001 }, "validation_failed"},
 		{"merged quantity absurd", func(r *orderapi.CheckoutRequest) {
