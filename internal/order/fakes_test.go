@@ -478,8 +478,8 @@ func (c *clock) advance(d time.Duration) {
 func newWorld(t *testing.T, db *sqldb.DB, cfg Config) *world {
 	t.Helper()
 	w := &world{
-		db:    db,
-		inv:   &fakeInventory{available: map[string]int64{"MUG-1": 10, "TEE-M": 5, "CAP-1": 1}, res: map[string]*inventoryapi.Reservation{}, lines: map[string][]inventoryapi.Line{}, restocked: map[string]string{}},
+		db:  db,
+		inv: &fakeInventory{available: map[string]int64{"MUG-1": 10, "TEE-M": 5, "CAP-1": 1}, res: map[string]*inventoryapi.Reservation{}, lines: map[string][]inventoryapi.Line{}, restocked: map[string]string{}},
 		// "../../etc/passwd" is priced (a catalog that took it) but is no
 		// SKU inventory can stock.
 		price: &fakePricing{prices: map[string]int64{"MUG-1": 1200, "TEE-M": 2500, "CAP-1": 900, "../../etc/passwd": 100}, redeemed: map[string]string{}},
