@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -54,7 +55,7 @@ func (s *Service) subscribe(ctx context.Context) error {
 	}
 	p, err := outbox.Consume(ctx, finishing{s.bus, s.finishPaymentEvent}, s.store.db, bus.Subscription{
 		Group:       groupPayments,
-		Subjects:    []string{paymentapi.SubjectVoided, paymentapi.SubjectFailed},
+		Subjects:    []string{paymentapi.SubjectVoided, paymentapi.SubjectFailed, paymentapi.SubjectRefunded},
 		MaxAttempts: paymentAttempts,
 	}, s.now, s.handlePaymentEvent)
 	if err != nil {
@@ -95,7 +96,8 @@ func (b finishing) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Ha
 // succeeded, which the checkout learns from its own call. Orders past
 // confirmed are left alone: cancelling and cancelled ones void the payment
 // themselves, a shipping one learns it from its capture, and a shipped one
-// was captured, which no void undoes.
+// was captured, which no void undoes. A refund made at the provider
+// reaches a shipped order through providerRefund.
 func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
 	var pe paymentapi.PaymentEvent
 	if err := json.Unmarshal(e.Data, &pe); err != nil {
@@ -105,7 +107,8 @@ func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.E
 	if strings.TrimSpace(p.OrderID) == "" {
 		return bus.Permanent(fmt.Errorf("decode %s %s: payment without order_id", e.Type, e.ID))
 	}
-	if p.Status != paymentapi.StatusVoided && p.Status != paymentapi.StatusFailed {
+	refund := e.Type == paymentapi.SubjectRefunded
+	if !refund && p.Status != paymentapi.StatusVoided && p.Status != paymentapi.StatusFailed {
 		return nil
 	}
 	tenant, err := tenancy.ID(ctx)
@@ -119,6 +122,9 @@ func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.E
 	}
 	if err != nil {
 		return err
+	}
+	if refund {
+		return s.providerRefund(ctx, tx, q, rec, pe)
 	}
 	switch {
 	case inSaga(rec.Status):
@@ -150,12 +156,53 @@ func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.E
 	return nil
 }
 
-// finishPaymentEvent finishes the cancellation handlePaymentEvent claimed
+// providerRefund records on a shipped or delivered order a refund made at
+// the payment provider (its dashboard, told by its webhook): the order's
+// refunded amount rises to the payment's, with a timeline note and
+// order.refunded.v1. Refunds the order made itself (keys "refund-…" and
+// "return-…") are recorded by the operation that made them, with its
+// reason, and are skipped here; amounts only ever rise, so a refund
+// recorded by either path is never counted twice.
+func (s *Service) providerRefund(ctx context.Context, tx *sql.Tx, q *orderdb.Queries, rec record, pe paymentapi.PaymentEvent) error {
+	p := pe.Payment
+	if rec.Status != orderapi.StatusShipped && rec.Status != orderapi.StatusDelivered {
+		return nil // nothing was captured; a refund can only follow a capture
+	}
+	if n := len(p.Refunds); n == 0 || ownRefund(p.Refunds[n-1].Key) {
+		return nil
+	}
+	if p.Refunded.Currency != rec.Currency || p.Refunded.Amount <= rec.Refunded.Amount {
+		return nil
+	}
+	delta := money.Money{Amount: p.Refunded.Amount - rec.Refunded.Amount, Currency: rec.Currency}
+	const reason = "refunded at the payment provider"
+	c := change{to: rec.Status, note: reason + ": " + delta.String(), event: orderapi.SubjectRefunded,
+		apply: func(r *record) {
+			r.Captured.Amount = min(r.Total.Amount, max(r.Captured.Amount, p.Captured.Amount))
+			r.Refunded.Amount = min(r.Captured.Amount, p.Refunded.Amount)
+		},
+		data: func(next record) any { return orderapi.Refunded{Order: public(next), Amount: delta, Reason: reason} }}
+	next, err := s.prepare(rec, c)
+	if err != nil {
+		return err
+	}
+	return applyChange(ctx, tx, q, rec, next, c) // finishPaymentEvent wakes the relay once committed
+}
+
+// ownRefund reports whether a refund key is one the order service gives
+// its refunds: an admin refund's or a return's.
+func ownRefund(key string) bool {
+	return strings.HasPrefix(key, "refund-") || strings.HasPrefix(key, "return-")
+}
+
+// finishPaymentEvent wakes the outbox relay, and finishes the cancellation
+// handlePaymentEvent claimed
 // (or any cancellation of the event's order left unfinished): stock back,
 // coupon released, the void repeated (a no-op on a voided payment). It is
 // idempotent; a failure has the event delivered again, and recovery
 // finishes the order after its lease in any case.
 func (s *Service) finishPaymentEvent(ctx context.Context, m bus.Message) error {
+	s.notify() // for an order.refunded.v1 the handler may have written
 	e, err := outbox.Decode(m)
 	if err != nil {
 		return nil // handled (dead-lettered) by the handler already

@@ -145,3 +145,59 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 		}
 	}, allMigrations...)
 }
+
+// TestProviderRefundReachesTheOrder: a refund made at the provider (its
+// dashboard, told by webhook) raises the shipped order's refunded amount,
+// with a note and order.refunded.v1, once; the payment service's events of
+// the order's own refunds are left to the operations that made them.
+func TestProviderRefundReachesTheOrder(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		b := newFakeBus()
+		w.svc.bus = b
+		if err := w.svc.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		deliver := func(m bus.Message) error { return b.handlers[groupPayments](t.Context(), m) }
+		ctx := ctxFor(t, "default")
+		o := placed(t, w, ctx, "provider-refund")
+		if _, err := w.svc.Ship(ctx, o.ID, orderapi.ShipmentCreate{Carrier: "DHL", TrackingNumber: "T1"}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := w.pay.payment(o.ID)
+		refunded := func(key string, total int64) paymentapi.Payment {
+			q := p
+			q.Refunded = eur(total)
+			q.Refunds = append(slices.Clone(p.Refunds), paymentapi.Refund{ID: key, Amount: eur(total), Key: key})
+			return q
+		}
+
+		// The order's own refund: recorded by Refund, not by the event.
+		own := paymentEvent(t, "default", paymentapi.SubjectRefunded, refunded("refund-a", 300))
+		if err := deliver(own); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := w.svc.Order(ctx, o.ID); got.Refunded.Amount != 0 {
+			t.Fatalf("the event of an own refund was recorded: refunded %v", got.Refunded)
+		}
+
+		events := len(outboxSubjects(t, db))
+		m := paymentEvent(t, "default", paymentapi.SubjectRefunded, refunded("webhook-fake-evt_1", 500))
+		for range 2 { // the redelivery changes nothing
+			if err := deliver(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := w.svc.Order(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Refunded.Amount != 500 || got.TotalDue.Amount != 500 || !timelineHas(got, "refunded at the payment provider") {
+			t.Fatalf("after a provider refund: refunded %v due %v, timeline %+v", got.Refunded, got.TotalDue, got.Timeline)
+		}
+		subjects := outboxSubjects(t, db)
+		if len(subjects) != events+1 || subjects[len(subjects)-1] != orderapi.SubjectRefunded {
+			t.Errorf("events %v, want one more order.refunded.v1", subjects)
+		}
+	}, allMigrations...)
+}
