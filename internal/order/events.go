@@ -1,6 +1,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -135,10 +136,7 @@ func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.E
 	case rec.Status != orderapi.StatusConfirmed:
 		return nil
 	}
-	why := p.FailureCode
-	if why == "" {
-		why = string(p.Status)
-	}
+	why := cmp.Or(pe.Reason, p.FailureCode, string(p.Status))
 	c := change{to: orderapi.StatusCancelling,
 		note: "payment " + string(p.Status) + " by the payment provider (" + why + "): the order cannot be paid and is cancelled",
 		apply: func(r *record) {
@@ -157,19 +155,19 @@ func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.E
 }
 
 // providerRefund records on a shipped or delivered order a refund made at
-// the payment provider (its dashboard, told by its webhook): the order's
-// refunded amount rises to the payment's, with a timeline note and
-// order.refunded.v1. Refunds the order made itself (keys "refund-…" and
-// "return-…") are recorded by the operation that made them, with its
+// the payment provider (its dashboard, told by its webhook: the event's
+// reason is refunded_at_provider): the order's refunded amount rises to
+// the payment's, with a timeline note and order.refunded.v1. Refunds the
+// order asked for are recorded by the operation that made them, with its
 // reason, and are skipped here; amounts only ever rise, so a refund
 // recorded by either path is never counted twice.
 func (s *Service) providerRefund(ctx context.Context, tx *sql.Tx, q *orderdb.Queries, rec record, pe paymentapi.PaymentEvent) error {
 	p := pe.Payment
+	if pe.Reason != paymentapi.ReasonRefundedAtProvider {
+		return nil
+	}
 	if rec.Status != orderapi.StatusShipped && rec.Status != orderapi.StatusDelivered {
 		return nil // nothing was captured; a refund can only follow a capture
-	}
-	if n := len(p.Refunds); n == 0 || ownRefund(p.Refunds[n-1].Key) {
-		return nil
 	}
 	if p.Refunded.Currency != rec.Currency || p.Refunded.Amount <= rec.Refunded.Amount {
 		return nil
@@ -187,12 +185,6 @@ func (s *Service) providerRefund(ctx context.Context, tx *sql.Tx, q *orderdb.Que
 		return err
 	}
 	return applyChange(ctx, tx, q, rec, next, c) // finishPaymentEvent wakes the relay once committed
-}
-
-// ownRefund reports whether a refund key is one the order service gives
-// its refunds: an admin refund's or a return's.
-func ownRefund(key string) bool {
-	return strings.HasPrefix(key, "refund-") || strings.HasPrefix(key, "return-")
 }
 
 // finishPaymentEvent wakes the outbox relay, and finishes the cancellation

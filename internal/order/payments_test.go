@@ -20,10 +20,13 @@ import (
 
 // paymentEvent is the message payment publishes for a change of an
 // order's payment.
-func paymentEvent(t *testing.T, tenant, subject string, p paymentapi.Payment) bus.Message {
+func paymentEvent(t *testing.T, tenant, subject string, p paymentapi.Payment, reason ...string) bus.Message {
 	t.Helper()
-	e, err := outbox.NewEvent(ctxFor(t, tenant), paymentapi.Source, subject, time.Now(),
-		paymentapi.PaymentEvent{Payment: p, Amount: p.Amount})
+	pe := paymentapi.PaymentEvent{Payment: p, Amount: p.Amount}
+	if len(reason) > 0 {
+		pe.Reason, pe.ProviderEventID = reason[0], "evt_"+reason[0]
+	}
+	e, err := outbox.NewEvent(ctxFor(t, tenant), paymentapi.Source, subject, time.Now(), pe)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +62,7 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 			w.pay.pays[id].Status = paymentapi.StatusVoided
 			p := *w.pay.pays[id]
 			w.pay.mu.Unlock()
-			return paymentEvent(t, "default", paymentapi.SubjectVoided, p)
+			return paymentEvent(t, "default", paymentapi.SubjectVoided, p, paymentapi.ReasonVoidedAtProvider)
 		}
 
 		before := w.inv.stock()["MUG-1"]
@@ -75,7 +78,7 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 		if got.Status != orderapi.StatusCancelled || got.CancelReason != orderapi.ReasonPaymentVoided {
 			t.Fatalf("order %s (%s), want cancelled payment_voided", got.Status, got.CancelReason)
 		}
-		if !timelineHas(got, "voided by the payment provider") {
+		if !timelineHas(got, "voided by the payment provider ("+paymentapi.ReasonVoidedAtProvider+")") {
 			t.Errorf("the timeline does not say why: %+v", got.Timeline)
 		}
 		if after := w.inv.stock()["MUG-1"]; after != before {
@@ -172,7 +175,8 @@ func TestProviderRefundReachesTheOrder(t *testing.T) {
 			return q
 		}
 
-		// The order's own refund: recorded by Refund, not by the event.
+		// The order's own refund (no reason: asked for through the API):
+		// recorded by Refund, not by the event.
 		own := paymentEvent(t, "default", paymentapi.SubjectRefunded, refunded("refund-a", 300))
 		if err := deliver(own); err != nil {
 			t.Fatal(err)
@@ -182,7 +186,7 @@ func TestProviderRefundReachesTheOrder(t *testing.T) {
 		}
 
 		events := len(outboxSubjects(t, db))
-		m := paymentEvent(t, "default", paymentapi.SubjectRefunded, refunded("webhook-fake-evt_1", 500))
+		m := paymentEvent(t, "default", paymentapi.SubjectRefunded, refunded("webhook-fake-evt_1", 500), paymentapi.ReasonRefundedAtProvider)
 		for range 2 { // the redelivery changes nothing
 			if err := deliver(m); err != nil {
 				t.Fatal(err)
