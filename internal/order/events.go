@@ -36,8 +36,9 @@ const paymentAttempts = 30
 var errSagaRunning = errors.New("order: checkout still running; the payment event is retried")
 
 // subscribe starts the consumers: identity's registrations, which claim
-// guest orders, and payment's voids and failures, which reach the orders
-// they leave unpaid. It runs in Start, before the demo seed and before requests,
+// guest orders, and payment's voids, failures and refunds, which a change
+// the provider made must not leave unseen by the order. It runs in Start,
+// before the demo seed and before requests,
 // so no registration is missed: a new consumer group only sees messages
 // published after it subscribed. Without a bus (tests) there is nothing to
 // subscribe to. The consumer stops when Run ends.
