@@ -175,8 +175,10 @@ func New(cfg Config, deps Deps) *Server {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		adminScheme: {Type: "http", Scheme: "bearer", Description: "The admin token (MERCATO_ADMIN_TOKEN, or the one printed at first start)."},
 	}
+	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
+	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
 	s.api = &API{API: api, ownKeys: &sync.Map{}}
@@ -188,9 +190,6 @@ func New(cfg Config, deps Deps) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, http.StatusNotFound, "not_found", "no such endpoint")
-	})
 	s.handler = s.chain(s.mux)
 	s.srv = &http.Server{
 		Addr:              cfg.Addr,
