@@ -1,7 +1,9 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -31,8 +33,7 @@ const (
 )
 
 // bound cuts a problem's detail and fields to the bounds above and drops
-// the values of secret fields, of whole bodies and of anything that is not
-// a short scalar.
+// the values of secret fields, of whole bodies and of anything long.
 func bound(detail string, fields []*huma.ErrorDetail) (string, []*huma.ErrorDetail) {
 	detail = clip(detail, maxDetail)
 	if len(fields) == 0 {
@@ -56,10 +57,10 @@ func bound(detail string, fields []*huma.ErrorDetail) (string, []*huma.ErrorDeta
 	return detail, out
 }
 
-// echoable returns what may be shown of value, refused at location: nothing
-// for a secret field or a whole body (which may hold one), nothing for an
-// object or array (which may hold one too, and can be of any size), and
-// short scalars, strings cut to maxEchoedValue.
+// echoable returns what may be shown of value, refused at location:
+// nothing for a secret field or a whole body (which may hold one); a string
+// cut to maxEchoedValue; anything else as its JSON when that is short and
+// names no secret field inside.
 func echoable(location string, value any) any {
 	if location == "body" || location == "" || secretField(location) {
 		return nil
@@ -70,10 +71,39 @@ func echoable(location string, value any) any {
 		return v
 	case string:
 		return clip(v, maxEchoedValue)
-	case fmt.Stringer:
-		return clip(v.String(), maxEchoedValue)
 	}
-	return nil
+	if rv := reflect.ValueOf(value); rv.Kind() == reflect.String {
+		return clip(rv.String(), maxEchoedValue)
+	}
+	b, err := json.Marshal(value)
+	if err != nil || len(b) > maxEchoedValue {
+		return nil
+	}
+	var parsed any
+	if json.Unmarshal(b, &parsed) != nil || holdsSecret(parsed) {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// holdsSecret reports whether a decoded JSON value has a field named like
+// a secret anywhere inside.
+func holdsSecret(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if secretField(k) || holdsSecret(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if holdsSecret(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // secretWords are the words of a field name that mark its value as a

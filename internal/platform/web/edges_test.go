@@ -380,3 +380,57 @@ func TestExpiredToken(t *testing.T) {
 		t.Errorf("token of another store: %d %s, want 401 unauthorized", resp.StatusCode, body)
 	}
 }
+
+func TestFieldValues(t *testing.T) {
+	t.Parallel()
+	type price struct {
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
+	}
+	type login struct {
+		User     string `json:"user"`
+		Password string `json:"password"`
+	}
+	type sku string
+	var nilPrice *price
+	tests := []struct {
+		name     string
+		location string
+		value    any
+		want     string
+	}{
+		{"string", "body.name", "Ada", `"Ada"`},
+		{"number", "body.items[0].quantity", int64(3), `3`},
+		{"string type", "body.sku", sku("MUG-1"), `"MUG-1"`},
+		{"small object", "body.price", price{Amount: 100, Currency: "EUR"}, `{"amount":100,"currency":"EUR"}`},
+		{"nil pointer", "body.price", nilPrice, `null`},
+		{"object holding a secret", "body.login", login{User: "ada", Password: "hunter2"}, `null`},
+		{"secret field", "body.webhookSecret", "whsec_123", `null`},
+		{"secret header", "header.X-Mercato-Api-Key", "sk_live_123", `null`},
+		{"whole body", "body", `{"password":"hunter2"}`, `null`},
+		{"long array", "body.tags", strings.Split(strings.Repeat("tag,", 100), ","), `null`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(web.Error(http.StatusUnprocessableEntity, "validation_failed", "bad", web.Field(tt.location, "bad", tt.value)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p struct {
+				Errors []struct {
+					Value json.RawMessage `json:"value"`
+				} `json:"errors"`
+			}
+			if err := json.Unmarshal(b, &p); err != nil || len(p.Errors) != 1 {
+				t.Fatalf("problem %s: %v", b, err)
+			}
+			got := string(p.Errors[0].Value)
+			if got == "" {
+				got = "null"
+			}
+			if got != tt.want {
+				t.Errorf("value = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
