@@ -320,6 +320,9 @@ func TestUnmatchedRequests(t *testing.T) {
 		{"GET", "/api", 404, ""},
 		{"GET", "/nothing-here", 404, ""},
 		{"DELETE", "/nothing-here", 404, ""},
+		{"GET", "/docs/nothing-here.js", 404, ""},
+		{"GET", "/schemas/NothingHere.json", 404, ""},
+		{"POST", "/schemas/NothingHere.json", 405, "GET, HEAD"},
 	}
 	for _, tt := range tests {
 		resp, body := do(t, tt.method, s.URL+tt.path, "", nil)
@@ -335,8 +338,23 @@ func TestUnmatchedRequests(t *testing.T) {
 			t.Errorf("%s %s: Allow = %q, want %q", tt.method, tt.path, got, tt.allow)
 		}
 	}
+	// A schema that exists is served, its references pointing at /schemas.
+	resp, body := do(t, "GET", s.URL+"/openapi.json", "", nil)
+	var doc struct {
+		Components struct {
+			Schemas map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 || doc.Components.Schemas["Problem"] == nil {
+		t.Fatalf("openapi: %d %v, want a Problem schema", resp.StatusCode, err)
+	}
+	resp, body = do(t, "GET", s.URL+"/schemas/Problem.json", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), `"/schemas/ErrorDetail.json"`) {
+		t.Errorf("schema: %d %s, want the Problem schema with its references rewritten", resp.StatusCode, body)
+	}
+
 	// A page that answers 404 itself keeps its answer.
-	resp, body := do(t, "GET", s.URL+"/pages/missing", "", nil)
+	resp, body = do(t, "GET", s.URL+"/pages/missing", "", nil)
 	if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || string(body) != "<p>no such page</p>" {
 		t.Errorf("page 404: %d %q %s, want its own HTML", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}

@@ -8,8 +8,10 @@ import (
 // route (404 Not Found, and 405 Method Not Allowed with its Allow header)
 // into problems, like every other error of the server. The router sets
 // r.Pattern before it calls a handler, and only the router's own handlers
-// run with none: a route that answers 404 itself (a page of the store that
-// does not exist) keeps its answer.
+// run with none. A route's own 404 is turned into a problem too when it is
+// net/http's plain-text one (http.NotFound, http.Error: a file server's
+// missing file); a route that answers 404 with its own content (a page of
+// the store that does not exist) keeps its answer.
 type unmatchedWriter struct {
 	http.ResponseWriter
 	r *http.Request
@@ -21,7 +23,7 @@ func (w *unmatchedWriter) WriteHeader(code int) {
 	if w.replaced {
 		return
 	}
-	if w.r.Pattern != "" || (code != http.StatusNotFound && code != http.StatusMethodNotAllowed) {
+	if (w.r.Pattern != "" && !plainError(w.Header())) || (code != http.StatusNotFound && code != http.StatusMethodNotAllowed) {
 		w.ResponseWriter.WriteHeader(code)
 		return
 	}
@@ -45,3 +47,9 @@ func (w *unmatchedWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the writer underneath.
 func (w *unmatchedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// plainError reports whether h is what http.Error sets before it writes
+// its plain-text message.
+func plainError(h http.Header) bool {
+	return h.Get("Content-Type") == "text/plain; charset=utf-8" && h.Get("X-Content-Type-Options") == "nosniff"
+}
