@@ -117,7 +117,7 @@ var secretWords = map[string]bool{
 // secretField reports whether the last name of location ("body.new_password",
 // "header.X-Mercato-Api-Key", "body.keys[2]", "query.refreshToken") is
 // a secret's: any of its words, split at punctuation and at lower-to-upper
-// case changes, is one of secretWords.
+// case changes, is one of secretWords (or its plural).
 func secretField(location string) bool {
 	name := location
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
@@ -131,7 +131,8 @@ func secretField(location string) bool {
 	for _, r := range name + "_" {
 		split := !unicode.IsLetter(r) && !unicode.IsDigit(r)
 		if split || (unicode.IsUpper(r) && prevLower) {
-			if secretWords[strings.ToLower(word.String())] {
+			w := strings.ToLower(word.String())
+			if secretWords[w] || secretWords[strings.TrimSuffix(w, "s")] {
 				return true
 			}
 			word.Reset()

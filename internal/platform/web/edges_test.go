@@ -425,6 +425,9 @@ func TestFieldValues(t *testing.T) {
 		{"object holding a secret", "body.login", login{User: "ada", Password: "hunter2"}, `null`},
 		{"secret field", "body.webhookSecret", "whsec_123", `null`},
 		{"secret header", "header.X-Mercato-Api-Key", "sk_live_123", `null`},
+		{"one of many keys", "body.keys[2]", "sk_live_123", `null`},
+		{"a token in one word", "query.sessiontoken", "abc", `null`},
+		{"no secret", "body.keyboard_layout", "qwerty", `"qwerty"`},
 		{"whole body", "body", `{"password":"hunter2"}`, `null`},
 		{"long array", "body.tags", strings.Split(strings.Repeat("tag,", 100), ","), `null`},
 	}
