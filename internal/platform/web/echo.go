@@ -40,7 +40,7 @@ func bound(detail string, fields []*huma.ErrorDetail) (string, []*huma.ErrorDeta
 		return detail, fields
 	}
 	if len(fields) > maxDetails {
-		detail = clip(fmt.Sprintf("%s (the first %d of %d errors)", detail, maxDetails, len(fields)), maxDetail+40)
+		detail += fmt.Sprintf(" (the first %d of %d errors)", maxDetails, len(fields))
 		fields = fields[:maxDetails]
 	}
 	out := make([]*huma.ErrorDetail, 0, len(fields))
