@@ -455,3 +455,28 @@ func TestFieldValues(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeErrorsOfTypes(t *testing.T) {
+	t.Parallel()
+	s := webtest.New(t, func(api *web.API) {
+		huma.Register(api, web.Public(huma.Operation{OperationID: "at", Method: http.MethodPost, Path: "/api/v1/at"}),
+			func(context.Context, *struct {
+				Body struct {
+					// No format: the schema lets any string through to
+					// time.Time's own parsing.
+					T time.Time `json:"t,omitempty" format:"-"`
+				}
+			}) (*struct{}, error) {
+				return nil, nil
+			})
+	})
+	resp, body := do(t, "POST", s.URL+"/api/v1/at", `{"t":"2026-03-01 09:30"}`, nil)
+	if resp.StatusCode/100 != 4 {
+		t.Fatalf("bad time: %d %s, want a 4xx", resp.StatusCode, body)
+	}
+	p := decodeProblem(t, resp, body)
+	if len(p.Errors) == 0 || !strings.Contains(p.Errors[0].Message, "RFC 3339") {
+		t.Errorf("bad time: %s, want it to say how to write a date and time", body)
+	}
+	assertNoGoInternals(t, body)
+}

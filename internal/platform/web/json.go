@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -154,6 +155,8 @@ func bodyError(data []byte, err error) error {
 		return fmt.Errorf("%s %s", where, expected(te))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("the body is not valid JSON: it ends too soon")
+	case errors.As(err, new(*time.ParseError)):
+		return errors.New("the body has an invalid date and time: write them as in RFC 3339, e.g. 2026-03-01T09:30:00Z")
 	}
 	// A type's own UnmarshalJSON or UnmarshalText refused a value; its
 	// message is the service's, not Go's, but may carry a package prefix.
