@@ -33,9 +33,11 @@ func (w *unmatchedWriter) WriteHeader(code int) {
 		WriteProblem(w.ResponseWriter, code, "not_found", "no such endpoint")
 		return
 	}
-	allow := w.Header().Get("Allow")
-	WriteProblem(w.ResponseWriter, code, "method_not_allowed",
-		w.r.Method+" is not allowed here; this path allows "+allow)
+	detail := w.r.Method + " is not allowed here"
+	if allow := w.Header().Get("Allow"); allow != "" {
+		detail += "; this path allows " + allow
+	}
+	WriteProblem(w.ResponseWriter, code, "method_not_allowed", detail)
 }
 
 func (w *unmatchedWriter) Write(b []byte) (int, error) {
