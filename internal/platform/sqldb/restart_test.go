@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -493,6 +495,152 @@ func TestTxUnderRepeatedRestarts(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Errorf("after the restarts: %v", err)
+		}
+	}
+}
+
+// proxy relays TCP connections to a PostgreSQL server, and can cut them
+// all (a network failure or a crashed server: no goodbye from PostgreSQL)
+// or refuse new ones (a server that is down).
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+}
+
+// newProxy relays to the server of url and returns the proxy and a URL
+// that goes through it.
+func newProxy(t *testing.T, rawURL string) (*proxy, string) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: u.Host}
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+	})
+	go p.serve()
+	u.Host = ln.Addr().String()
+	return p, u.String()
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(s, c); s.Close(); c.Close() }()
+		go func() { _, _ = io.Copy(c, s); s.Close(); c.Close() }()
+	}
+}
+
+// cut closes every relayed connection, on both sides.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// setDown makes the proxy refuse (accept and close at once) new
+// connections, or relay them again.
+func (p *proxy) setDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
+}
+
+// TestDatabaseOutOfReach cuts a warm pool's connections without a word
+// from PostgreSQL (a crash, a network failure), then takes the database
+// away altogether, then brings it back. Cut connections are replaced
+// without the work noticing; while the database is away, work fails with
+// ErrUnavailable (which the web platform answers with 503), at once; when
+// it is back, work succeeds again.
+func TestDatabaseOutOfReach(t *testing.T) {
+	base := os.Getenv(sqldbtest.PostgresEnv)
+	if base == "" {
+		t.Skip(sqldbtest.PostgresEnv + " is not set")
+	}
+	p, through := newProxy(t, base)
+	db := sqldbtest.Open(t, through, counters)
+	ctx := tenancy.WithID(t.Context(), "acme")
+	n := 0
+	write := func() error {
+		return db.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('acme', $1, 1)`, fmt.Sprint("c", n))
+			return err
+		})
+	}
+	read := func() error {
+		return db.ReadTx(ctx, func(tx *sql.Tx) error {
+			var c int
+			return tx.QueryRowContext(ctx, `SELECT count(*) FROM counters`).Scan(&c)
+		})
+	}
+	query := func() error {
+		var one int
+		return db.Read().QueryRowContext(t.Context(), `SELECT 1`).Scan(&one)
+	}
+	work := []struct {
+		name string
+		run  func() error
+	}{{"write transaction", write}, {"read transaction", read}, {"query", query}}
+
+	for _, w := range work {
+		warm(t, db, 6)
+		p.cut()
+		n++
+		if err := w.run(); err != nil {
+			t.Errorf("%s after its connections were cut: %v", w.name, err)
+		}
+	}
+
+	p.setDown(true)
+	p.cut()
+	for _, w := range work {
+		start := time.Now()
+		n++
+		err := w.run()
+		if !errors.Is(err, sqldb.ErrUnavailable) {
+			t.Errorf("%s with the database away: %v, want ErrUnavailable", w.name, err)
+		}
+		if errors.Is(err, sqldb.ErrCommitUnknown) {
+			t.Errorf("%s with the database away: %v: nothing was sent, the outcome is known", w.name, err)
+		}
+		t.Logf("%s with the database away failed after %v: %v", w.name, time.Since(start), err)
+	}
+
+	p.setDown(false)
+	for _, w := range work {
+		n++
+		if err := w.run(); err != nil {
+			t.Errorf("%s once the database is back: %v", w.name, err)
 		}
 	}
 }
