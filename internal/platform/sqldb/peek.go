@@ -9,3 +9,15 @@ const (
 	sockPending                  // open, something arrived unasked
 	sockClosed                   // the peer has closed it, or it is broken
 )
+
+func (s sockState) String() string {
+	switch s {
+	case sockIdle:
+		return "idle"
+	case sockPending:
+		return "pending"
+	case sockClosed:
+		return "closed"
+	}
+	return "unknown"
+}
