@@ -172,13 +172,23 @@ func alive(conn *pgx.Conn) bool {
 	return true
 }
 
+// errEnded is the cause of a lostError for a connection found dead
+// before use.
+var errEnded = errors.New("the database session ended")
+
 // ResetSession runs as database/sql takes the connection from the pool:
-// one the server has hung up on is discarded before any use.
+// one the server has hung up on is discarded before any use. (Should every
+// connection database/sql tries be dead, the request's error says that
+// the database was lost, not just "bad connection".)
 func (c *pgConn) ResetSession(ctx context.Context) error {
 	if !alive(c.Conn.Conn()) {
-		return driver.ErrBadConn
+		return &lostError{err: errEnded, bad: true}
 	}
-	return c.Conn.ResetSession(ctx)
+	err := c.Conn.ResetSession(ctx) // pgx pings after a second idle
+	if errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
+		return &lostError{err: errEnded, bad: true}
+	}
+	return err
 }
 
 // IsValid keeps a connection pgx has closed (after a fatal error) out of
@@ -349,7 +359,7 @@ func (t pgxTx) Commit() error {
 		// The session ended before COMMIT: PostgreSQL rolled the
 		// transaction back. Nothing is sent on the dead connection.
 		_ = conn.Close(t.ctx)
-		return &lostError{err: errors.New("the server ended the session before COMMIT")}
+		return &lostError{err: fmt.Errorf("%w before COMMIT", errEnded)}
 	}
 	err := t.tx.Commit(t.ctx)
 	switch {

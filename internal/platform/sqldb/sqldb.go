@@ -443,9 +443,9 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return runTx(ctx, db.w, nil, fn)
 }
 
-// runTx runs fn in one transaction of pool p (PostgreSQL) and commits it.
-// A failure that lost the connection before COMMIT is a lostError, whatever
-// fn made of the error it saw.
+// runTx runs fn in one transaction of pool p and commits it. On
+// PostgreSQL, a failure that lost the connection before COMMIT is a
+// lostError, whatever fn made of the error it saw.
 func runTx(ctx context.Context, p *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	tx, err := p.BeginTx(ctx, opts)
 	if err != nil {
