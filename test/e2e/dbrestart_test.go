@@ -40,7 +40,8 @@ func TestCheckoutAfterDatabaseRestart(t *testing.T) {
 	admin := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { admin.Close() })
 
-	s := openShop(t, []string{"-db=" + dbURL})
+	// Paid with the fake provider's tokens, enabled as engines does.
+	s := openShop(t, []string{"-db=" + dbURL, "-payment.fake=true"})
 	const rounds, perRound = 3, 4
 	sku := s.newSKU(rounds * perRound * 2)
 	email := "restart-" + strings.ToLower(randomHex(3)) + "@example.com"
