@@ -95,7 +95,8 @@ func (e *connectError) Unwrap() []error { return []error{ErrUnavailable, e.err} 
 
 // unreachable reports whether a failed connection attempt says the
 // database is not there for now, rather than that the configuration is
-// wrong (a password, a database name): only the former is worth a retry.
+// wrong (a password, a database name): only the former is ErrUnavailable,
+// worth the client's retry.
 func unreachable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

@@ -445,20 +445,22 @@ func TestTxUnderRepeatedRestarts(t *testing.T) {
 	}
 	killed := make(chan int)
 	go func() {
+		// A restart every 20 ms at most, for as long as the writers run.
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
 		n := 0
 		for {
-			select {
-			case <-stop:
-				killed <- n
-				return
-			default:
-			}
 			m, err := k.tryKillAll()
 			if err != nil {
 				t.Error(err)
 			}
 			n += m
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-stop:
+				killed <- n
+				return
+			case <-tick.C:
+			}
 		}
 	}()
 	wg.Wait()
