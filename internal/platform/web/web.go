@@ -238,6 +238,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
+	api.UseMiddleware(refuseBadText(api))
 	s.api = &API{API: api, ownKeys: &sync.Map{}}
 
 	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))
