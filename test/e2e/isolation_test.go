@@ -257,7 +257,7 @@ func readOps(t *testing.T, p *harness.Proc) []isoOp {
 			}
 			ops = append(ops, isoOp{
 				method: strings.ToUpper(method), path: path, id: op.OperationID,
-				public: len(op.Security) == 0, noKeys: op.NoAPIKeys, roles: roles, hasBody: len(op.RequestBody) > 0,
+				public: !guarded(op.Security), noKeys: op.NoAPIKeys, roles: roles, hasBody: len(op.RequestBody) > 0,
 			})
 		}
 	}
