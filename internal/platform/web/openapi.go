@@ -136,8 +136,11 @@ func Moved[I, O any](api huma.API, op huma.Operation, old string, handler func(c
 type reason struct{ code, when string }
 
 // document completes op as it is added to the OpenAPI document: its
-// security, its Idempotency-Key header and its 4xx answers.
-func document(oapi *huma.OpenAPI, op *huma.Operation) {
+// security, its Idempotency-Key header and its 4xx answers. An operation
+// that keeps its own Idempotency-Key outcomes (OwnsIdempotency, called
+// before it is registered) documents its own answers to them.
+func (a *API) document(oapi *huma.OpenAPI, op *huma.Operation) {
+	_, ownKeys := a.ownKeys.Load(op.Method + " " + op.Path)
 	guarded := needsAdmin(op)
 	customers, _ := op.Extensions[CustomersExtension].(bool)
 	if guarded {
@@ -199,7 +202,7 @@ func document(oapi *huma.OpenAPI, op *huma.Operation) {
 	if slices.ContainsFunc(op.Parameters, func(p *huma.Param) bool { return p.Name != "Idempotency-Key" }) {
 		add(http.StatusUnprocessableEntity, "validation_failed", "a parameter does not match its schema: errors lists each one at fault")
 	}
-	if underAPI && mutating {
+	if underAPI && mutating && !ownKeys {
 		add(http.StatusBadRequest, "invalid_idempotency_key", "the Idempotency-Key is longer than 255 characters or not printable ASCII")
 		add(http.StatusConflict, "idempotency_in_progress", "a request with the same Idempotency-Key is still being served; retry shortly")
 		add(http.StatusUnprocessableEntity, "idempotency_key_reused", "the Idempotency-Key was used with a different request")

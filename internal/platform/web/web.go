@@ -194,8 +194,8 @@ func New(cfg Config, deps Deps) *Server {
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
-	api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, document)
 	s.api = &API{API: api, ownKeys: &sync.Map{}}
+	api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, s.api.document)
 	s.serveDocument()
 
 	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))
