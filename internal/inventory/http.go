@@ -124,22 +124,23 @@ func (s *Service) Routes(api *web.API) {
 		Summary:     "Get a SKU's stock level",
 		Description: "On hand, reserved and available units of the SKU, in total and per location, with its low-stock threshold.",
 	}), ansStockNotFound), s.getStock)
-	huma.Register(api, web.Answers(adm(huma.Operation{
+	// A SKU's stock is created by its first adjustment or threshold.
+	huma.Register(api, web.Answers(web.PathCreates(adm(huma.Operation{
 		OperationID: "admin-adjust-stock",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/inventory/{sku}/adjustments",
 		Summary:     "Adjust a SKU's stock on hand",
 		Description: "Adds (delta > 0) or takes off (delta < 0) units at a location (default \"default\", created on " +
 			"first use). Taking on_hand below what is reserved there answers 409 insufficient_stock.",
-	}), ansInsufficientStock, ansConflict), s.adjust)
-	huma.Register(api, web.Answers(adm(huma.Operation{
+	})), ansInsufficientStock, ansConflict), s.adjust)
+	huma.Register(api, web.Answers(web.PathCreates(adm(huma.Operation{
 		OperationID: "admin-set-stock-threshold",
 		Method:      http.MethodPut,
 		Path:        "/api/v1/admin/inventory/{sku}/threshold",
 		Summary:     "Set a SKU's low-stock threshold",
 		Description: "When available stock falls to or below the threshold, inventory.stock_low.v1 is announced " +
 			"and the SKU is listed by GET /api/v1/admin/inventory?low=true.",
-	}), ansConflict), s.setThreshold)
+	})), ansConflict), s.setThreshold)
 }
 
 // The answers of inventory operations beyond the platform's (see problem).

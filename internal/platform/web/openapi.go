@@ -75,8 +75,22 @@ type Answer struct {
 	When   string
 }
 
-// answersKey holds an operation's Answers in its Metadata.
-const answersKey = "mercato.answers"
+// Metadata keys of the OpenAPI document's derivation.
+const (
+	answersKey    = "mercato.answers"
+	pathCreateKey = "mercato.path-creates"
+)
+
+// PathCreates marks op as one whose path parameters may name what does not
+// exist yet (a SKU stocked on first use): the document then gives it no
+// "not found" answer for them.
+func PathCreates(op huma.Operation) huma.Operation {
+	if op.Metadata == nil {
+		op.Metadata = map[string]any{}
+	}
+	op.Metadata[pathCreateKey] = true
+	return op
+}
 
 // Answers documents problems op answers that the platform cannot know of:
 // the service's own (409 out_of_stock, 402 payment_declined, a 404 that
@@ -188,8 +202,9 @@ func (a *API) document(oapi *huma.OpenAPI, op *huma.Operation) {
 		}
 		add(http.StatusNotFound, "unknown_tenant", "no store answers at this host name or X-Mercato-Tenant ID")
 	}
+	creates, _ := op.Metadata[pathCreateKey].(bool)
 	for _, p := range op.Parameters {
-		if p.In == "path" && !slices.ContainsFunc(reasons[http.StatusNotFound], func(r reason) bool { return r.code != "unknown_tenant" }) {
+		if p.In == "path" && !creates && !slices.ContainsFunc(reasons[http.StatusNotFound], func(r reason) bool { return r.code != "unknown_tenant" }) {
 			add(http.StatusNotFound, "not_found", "nothing of this store has the "+p.Name+" in the path")
 		}
 	}
