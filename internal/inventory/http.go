@@ -125,7 +125,7 @@ func (s *Service) Routes(api *web.API) {
 		Description: "On hand, reserved and available units of the SKU, in total and per location, with its low-stock threshold.",
 	}), ansStockNotFound), s.getStock)
 	// A SKU's stock is created by its first adjustment or threshold.
-	huma.Register(api, web.Answers(web.PathCreates(adm(huma.Operation{
+	huma.Register(api, web.Answers(web.PathMayNotExist(adm(huma.Operation{
 		OperationID: "admin-adjust-stock",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/inventory/{sku}/adjustments",
@@ -133,7 +133,7 @@ func (s *Service) Routes(api *web.API) {
 		Description: "Adds (delta > 0) or takes off (delta < 0) units at a location (default \"default\", created on " +
 			"first use). Taking on_hand below what is reserved there answers 409 insufficient_stock.",
 	})), ansInsufficientStock, ansConflict), s.adjust)
-	huma.Register(api, web.Answers(web.PathCreates(adm(huma.Operation{
+	huma.Register(api, web.Answers(web.PathMayNotExist(adm(huma.Operation{
 		OperationID: "admin-set-stock-threshold",
 		Method:      http.MethodPut,
 		Path:        "/api/v1/admin/inventory/{sku}/threshold",

@@ -114,11 +114,11 @@ func (s *Service) Routes(api *web.API) {
 		Description: "Idempotent on order_id. 409 coupon_exhausted when no use is left (in total or for the email); " +
 			"422 unknown_coupon, coupon_expired, email_required; 409 order_redeemed when the order redeemed another coupon.",
 	}), ansCouponExhausted, ansOrderRedeemed, ansUnknownCoupon, ansCouponExpired, ansEmailRequired), s.redeem)
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.PathMayNotExist(adm(huma.Operation{
 		OperationID: "admin-release-redemption", Method: http.MethodPost, Path: base + "/redemptions/{order_id}/release",
 		Summary: "Give an order's coupon use back", Description: "Idempotent; an order that redeemed nothing is no error.",
 		DefaultStatus: http.StatusNoContent,
-	}), s.release)
+	})), s.release)
 }
 
 type idPath struct {

@@ -77,18 +77,18 @@ type Answer struct {
 
 // Metadata keys of the OpenAPI document's derivation.
 const (
-	answersKey    = "mercato.answers"
-	pathCreateKey = "mercato.path-creates"
+	answersKey         = "mercato.answers"
+	pathMayNotExistKey = "mercato.path-may-not-exist"
 )
 
-// PathCreates marks op as one whose path parameters may name what does not
-// exist yet (a SKU stocked on first use): the document then gives it no
-// "not found" answer for them.
-func PathCreates(op huma.Operation) huma.Operation {
+// PathMayNotExist marks op as one whose path parameters may name what does
+// not exist (a SKU stocked on first use, an order with nothing to release):
+// the document then gives it no "not found" answer for them.
+func PathMayNotExist(op huma.Operation) huma.Operation {
 	if op.Metadata == nil {
 		op.Metadata = map[string]any{}
 	}
-	op.Metadata[pathCreateKey] = true
+	op.Metadata[pathMayNotExistKey] = true
 	return op
 }
 
@@ -202,9 +202,9 @@ func (a *API) document(oapi *huma.OpenAPI, op *huma.Operation) {
 		}
 		add(http.StatusNotFound, "unknown_tenant", "no store answers at this host name or X-Mercato-Tenant ID")
 	}
-	creates, _ := op.Metadata[pathCreateKey].(bool)
+	anyPath, _ := op.Metadata[pathMayNotExistKey].(bool)
 	for _, p := range op.Parameters {
-		if p.In == "path" && !creates && !slices.ContainsFunc(reasons[http.StatusNotFound], func(r reason) bool { return r.code != "unknown_tenant" }) {
+		if p.In == "path" && !anyPath && !slices.ContainsFunc(reasons[http.StatusNotFound], func(r reason) bool { return r.code != "unknown_tenant" }) {
 			add(http.StatusNotFound, "not_found", "nothing of this store has the "+p.Name+" in the path")
 		}
 	}
@@ -252,9 +252,13 @@ func describe(status int, prior string, rs []reason) string {
 	}
 	b.WriteString(".")
 	for _, r := range rs {
-		if r.code != "" {
+		switch {
+		case r.when == "" && r.code == "":
+		case r.when == "":
+			fmt.Fprintf(&b, " `%s`.", r.code)
+		case r.code != "":
 			fmt.Fprintf(&b, " `%s`: %s.", r.code, r.when)
-		} else {
+		default:
 			fmt.Fprintf(&b, " %s.", strings.ToUpper(r.when[:1])+r.when[1:])
 		}
 	}
