@@ -152,6 +152,19 @@ func TestOpenAPIDerivation(t *testing.T) {
 		t.Errorf("the pattern's description is %v, %q: want it in x-pattern-description and the description", name["x-pattern-description"], name["description"])
 	}
 
+	// The other renderings are cleaned alike.
+	for _, path := range []string{"/openapi.yaml", "/openapi-3.0.json", "/openapi-3.0.yaml"} {
+		r, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK || !strings.Contains(string(b), "x-pattern-description") || strings.Contains(string(b), "patternDescription") {
+			t.Errorf("%s: %d, %d bytes, want the cleaned document", path, r.StatusCode, len(b))
+		}
+	}
+
 	// huma still words its validation message with the pattern's description.
 	r, err := http.Post(srv.URL+"/api/v1/items", "application/json", strings.NewReader(`{"name":"Not Lower"}`))
 	if err != nil {
