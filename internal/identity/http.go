@@ -158,9 +158,9 @@ func (s *Service) Routes(api *web.API) {
 			"/api/v1/auth/session (whose idle expiry it carries forward). 401 without either; 403 for a caller " +
 			"that is no customer (staff, an API key)."}, web.CustomerToken, sessionScheme),
 		ansForbiddenNotCustomer), s.getMeOp)
-	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile",
-		Description: "A partial update of the name and the email: absent fields stay. A new email must not belong to " +
-			"another account of the store."}), ansEmailTaken, ansInvalidEmail), s.updateMeOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile",
+		Description: "A partial update of the customer's name and phone number: absent fields stay, an empty " +
+			"phone clears it. The email is the account's sign-in and does not change here."}), s.updateMeOp)
 	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
 		Summary: "Change the signed-in customer's password",
 		Description: "Needs the current password (throttled like logins). Revokes every session of the account and " +
@@ -170,7 +170,7 @@ func (s *Service) Routes(api *web.API) {
 	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opAddAddress, Method: http.MethodPost, Path: "/api/v1/me/addresses",
 		Summary: "Add an address",
 		Description: "Adds an address to the book; the book holds a limited number (409 too_many_addresses when full). " +
-			"default true makes it the default address.",
+			"is_default makes it the default address (the previous default is no longer).",
 		DefaultStatus: http.StatusCreated}), ansTooManyAddresses), s.addAddressOp)
 	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opUpdateAddress, Method: http.MethodPatch, Path: "/api/v1/me/addresses/{id}", Summary: "Update an address",
 		Description: "A partial update of one of the customer's addresses: absent fields stay."}), ansAddressNotFound), s.updateAddressOp)
