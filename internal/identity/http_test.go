@@ -319,5 +319,6 @@ func TestAccess(t *testing.T) {
 			}
 		}
 		webtest.CheckDocumentedRoles(t, srv.URL, access)
+		webtest.CheckDocument(t, srv.URL)
 	}, outbox.Migrations, Migrations)
 }
