@@ -200,7 +200,9 @@ func (a *API) document(oapi *huma.OpenAPI, op *huma.Operation) {
 		case customers:
 			add(http.StatusForbidden, "forbidden", "the caller is not a customer of this store (staff, API keys and the admin token have no account here)")
 		}
-		add(http.StatusNotFound, "unknown_tenant", "no store answers at this host name or X-Mercato-Tenant ID")
+		add(http.StatusBadRequest, "invalid_tenant", "X-Mercato-Tenant is not a store ID or subdomain (1 to 63 of a-z, 0-9 and '-')")
+		add(http.StatusBadRequest, "invalid_host", "the Host header names no host (and no X-Mercato-Tenant was sent)")
+		add(http.StatusNotFound, "unknown_tenant", "no store answers at this host name or X-Mercato-Tenant")
 	}
 	anyPath, _ := op.Metadata[pathMayNotExistKey].(bool)
 	for _, p := range op.Parameters {

@@ -120,17 +120,17 @@ func TestOpenAPIDerivation(t *testing.T) {
 		codes        []string
 	}{
 		{"/api/v1/admin/items/{id}", "get", []string{"adminToken", "staffToken", "apiKey"}, false,
-			[]string{"401 unauthorized", "403 forbidden", "404 item_not_found", "404 unknown_tenant", "422 validation_failed"}},
+			[]string{"400 invalid_host", "400 invalid_tenant", "401 unauthorized", "403 forbidden", "404 item_not_found", "404 unknown_tenant", "422 validation_failed"}},
 		{"/api/v1/admin/items", "post", []string{"adminToken", "staffToken"}, true,
-			[]string{"400 invalid_idempotency_key", "400 malformed_request", "401 unauthorized", "403 forbidden", "404 unknown_tenant",
+			[]string{"400 invalid_idempotency_key", "400 malformed_request", "400 invalid_host", "400 invalid_tenant", "401 unauthorized", "403 forbidden", "404 unknown_tenant",
 				"409 idempotency_in_progress", "413 body_too_large", "415 unsupported_media_type", "422 idempotency_key_reused", "422 validation_failed"}},
 		{"/api/v1/me/items/{id}", "get", []string{"customerToken"}, false,
-			[]string{"401 unauthorized", "403 forbidden", "404 not_found", "404 unknown_tenant", "422 validation_failed"}},
+			[]string{"400 invalid_host", "400 invalid_tenant", "401 unauthorized", "403 forbidden", "404 not_found", "404 unknown_tenant", "422 validation_failed"}},
 		{"/api/v1/items", "post", []string{"anonymous", "customerToken"}, true,
-			[]string{"400 invalid_idempotency_key", "400 malformed_request", "401 unauthorized", "404 unknown_tenant",
+			[]string{"400 invalid_idempotency_key", "400 malformed_request", "400 invalid_host", "400 invalid_tenant", "401 unauthorized", "404 unknown_tenant",
 				"409 idempotency_in_progress", "413 body_too_large", "415 unsupported_media_type", "422 idempotency_key_reused", "422 validation_failed"}},
 		{"/api/v1/own-keys", "post", nil, true,
-			[]string{"400 malformed_request", "401 unauthorized", "404 unknown_tenant", "413 body_too_large", "415 unsupported_media_type", "422 validation_failed"}},
+			[]string{"400 malformed_request", "400 invalid_host", "400 invalid_tenant", "401 unauthorized", "404 unknown_tenant", "413 body_too_large", "415 unsupported_media_type", "422 validation_failed"}},
 	} {
 		op, ok := doc.Paths[tt.path][tt.method]
 		if !ok {
@@ -143,6 +143,7 @@ func TestOpenAPIDerivation(t *testing.T) {
 		if got := hasKeyHeader(op); got != tt.keyHeader {
 			t.Errorf("%s %s: Idempotency-Key header documented %v, want %v", tt.method, tt.path, got, tt.keyHeader)
 		}
+		slices.Sort(tt.codes)
 		if got := codes(op); !slices.Equal(got, tt.codes) {
 			t.Errorf("%s %s: 4xx answers\n got %v\nwant %v", tt.method, tt.path, got, tt.codes)
 		}
