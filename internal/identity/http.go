@@ -115,10 +115,10 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Public keys that verify access tokens", Description: "The active signing key first, then retired keys whose tokens may still be valid."}), s.jwksOp)
 
 	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opRegister, Method: http.MethodPost, Path: "/api/v1/auth/register",
-		Summary: "Register a customer account",
-		Description: "Creates a customer account of this store and signs it in: the answer carries an access token " +
-			"(about 15 minutes) and a refresh token. Passwords are kept as argon2id hashes; a weak one is refused.",
-		DefaultStatus: http.StatusCreated}), ansEmailTaken, ansWeakPassword, ansInvalidEmail), s.registerOp)
+		Summary: "Register a customer account", DefaultStatus: http.StatusAccepted,
+		Description: "202 with the same answer whether or not the address already had an account (nothing tells them apart); " +
+			"then sign in with POST /api/v1/auth/login. Passwords are kept as argon2id hashes; a weak one is refused."}),
+		ansWeakPassword, ansInvalidEmail), s.registerOp)
 	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opLogin, Method: http.MethodPost, Path: "/api/v1/auth/login",
 		Summary: "Log a customer in",
 		Description: "Exchanges an email and password for an access token and a refresh token. A wrong email and a " +
@@ -298,18 +298,21 @@ func (s *Service) jwksOp(ctx context.Context, _ *struct{}) (*jwksOutput, error) 
 	return &jwksOutput{CacheControl: "public, max-age=60", Body: set}, nil
 }
 
+// registerOp answers a registration the same way whether the address was
+// new or already had an account: a 409 email_taken would tell anyone which
+// addresses are customers of the store. Invalid input (a weak password, a
+// malformed address) is still refused, the same for both.
 func (s *Service) registerOp(ctx context.Context, in *struct{ Body identityapi.Register }) (*struct {
 	CacheControl string `header:"Cache-Control"`
-	Body         identityapi.CustomerSession
+	Body         identityapi.Registration
 }, error) {
-	out, err := s.Register(ctx, in.Body)
-	if err != nil {
+	if _, err := s.Register(ctx, in.Body); err != nil && !errors.Is(err, ErrEmailTaken) {
 		return nil, s.problem(err)
 	}
 	return &struct {
 		CacheControl string `header:"Cache-Control"`
-		Body         identityapi.CustomerSession
-	}{noStore, out}, nil
+		Body         identityapi.Registration
+	}{noStore, identityapi.RegistrationAccepted}, nil
 }
 
 func (s *Service) loginOp(ctx context.Context, in *loginInput) (*tokensOutput, error) {
