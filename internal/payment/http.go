@@ -34,7 +34,8 @@ var access = map[string][]auth.Role{
 func (s *Service) Routes(api *web.API) {
 	api.Tag("payment admin", "Payments of orders: authorizations, captures, voids and refunds at the "+
 		"payment provider. The order service drives them; staff read them and may act on one by hand.")
-	api.Tag("payment", "Webhooks the payment providers send: signed, handled once per event.")
+	api.Tag("payment", "The payment providers: which ones a checkout may use, and the webhooks they send "+
+		"(signed, handled once per event).")
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"payment admin"}
 		// A copy: web.Roles keeps the slice; none is the tokens' only.
@@ -101,6 +102,7 @@ func (s *Service) Routes(api *web.API) {
 		Description: "The signature is verified (400 invalid_signature otherwise); events are handled once by ID.",
 		Tags:        []string{"payment"},
 	}), ansInvalidSignature, ansNoWebhookProvider), s.webhook)
+	s.providerRoutes(api)
 }
 
 type orderPath struct {
