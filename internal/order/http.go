@@ -90,8 +90,8 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Ask to return lines of a shipped order (with the order token, or as its customer)",
 		Description: "Asks to return lines (and quantities) of a shipped or delivered order; staff then receive or reject " +
 			"it. The guest sends the order token; the customer the order belongs to may send their access token " +
-			"instead. Lines cannot be returned more often than they were bought.",
-	}), ansOrderNotFound, ansTransition, ansConflict), s.requestReturn)
+			"instead. A line cannot be returned more often than it was shipped (422 return_exceeds_shipped).",
+	}), ansOrderNotFound, ansTransition, ansReturnExceeds, ansConflict), s.requestReturn)
 	huma.Register(api, web.Answers(web.Customers(huma.Operation{
 		Tags:        []string{"orders"},
 		OperationID: "list-my-orders", Method: http.MethodGet, Path: "/api/v1/me/orders",
@@ -124,14 +124,14 @@ func (s *Service) Routes(api *web.API) {
 	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-refund-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/refunds",
 		Summary: "Refund part of what was captured", Description: "At most captured − refunded (409 refund_exceeds_captured); key makes it idempotent.",
-	}), ansOrderNotFound, ansRefundExceeds, ansTransition, ansConflict), s.refund)
+	}), ansOrderNotFound, ansRefundExceeds, ansRefundDeclined, ansRefundKeyReused, ansTransition, ansConflict), s.refund)
 	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-receive-return", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/returns/{rid}/receive",
 		Summary: "Receive a return: restock chosen lines and refund",
 		Description: "Marks a requested return received: the SKUs in restock (by default every returned line) go back " +
 			"into stock, and refund (by default the returned lines' totals, plus shipping with include_shipping) " +
 			"is paid back. A return that is no longer requested answers 409 invalid_transition.",
-	}), ansOrderNotFound, ansReturnNotFound, ansTransition, ansRefundExceeds, ansConflict), s.receiveReturn)
+	}), ansOrderNotFound, ansReturnNotFound, ansTransition, ansRefundExceeds, ansRefundDeclined, ansRefundKeyReused, ansConflict), s.receiveReturn)
 	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-reject-return", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/returns/{rid}/reject",
 		Summary:     "Reject a requested return",
@@ -316,7 +316,9 @@ var (
 	ansShipmentNotFound   = web.Answer{Status: http.StatusNotFound, Code: "shipment_not_found", When: "the order has no such shipment"}
 	ansReturnNotFound     = web.Answer{Status: http.StatusNotFound, Code: "return_not_found", When: "the order has no such return"}
 	ansTransition         = web.Answer{Status: http.StatusConflict, Code: "invalid_transition", When: "the order (or return, or shipment) is not in a state that allows this"}
-	ansCaptureFailed      = web.Answer{Status: http.StatusConflict, Code: "capture_failed", When: "the payment could not be captured; the shipment was not recorded"}
+	ansCaptureFailed      = web.Answer{Status: http.StatusConflict, Code: "capture_failed", When: "the payment could not be captured: the shipment was not recorded and the order was cancelled (stock restocked, authorization released)"}
+	ansRefundDeclined     = web.Answer{Status: http.StatusConflict, Code: "refund_declined", When: "the payment provider declined the refund; nothing was refunded"}
+	ansRefundKeyReused    = web.Answer{Status: http.StatusConflict, Code: "refund_key_reused", When: "the refund key was used for another amount: use a new key for a new refund"}
 	ansRefundExceeds      = web.Answer{Status: http.StatusConflict, Code: "refund_exceeds_captured", When: "the refund is more than was captured and not yet refunded"}
 	ansOutOfStock         = web.Answer{Status: http.StatusConflict, Code: "out_of_stock", When: "a line is out of stock: errors[0].value names the SKU; nothing was charged"}
 	ansDeclined           = web.Answer{Status: http.StatusPaymentRequired, Code: "payment_declined", When: "the payment provider declined the payment; the order is cancelled"}
@@ -326,7 +328,8 @@ var (
 	ansKeyRequired        = web.Answer{Status: http.StatusPreconditionRequired, Code: "idempotency_key_required", When: "no Idempotency-Key header was sent"}
 	ansKeyReused          = web.Answer{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", When: "the Idempotency-Key was used with a different request"}
 	ansCheckoutInProgress = web.Answer{Status: http.StatusConflict, Code: "checkout_in_progress", When: "a checkout with the same Idempotency-Key is still running; retry shortly for its outcome"}
-	ansPricingRefused     = web.Answer{Status: http.StatusUnprocessableEntity, When: "the items, coupon, address or shipping method are refused, with pricing's or the cart's code (unknown_sku, coupon_expired, unknown_shipping_method, cart_not_found…)"}
+	ansPricingRefused     = web.Answer{Status: http.StatusUnprocessableEntity, When: "the checkout cannot be valid and nothing was written: the cart, items, coupon, address, shipping method or provider are refused with their code (cart_not_found, cart_empty, sku_unavailable, sku_not_stockable, currency_mismatch, unknown_provider, and pricing's: unknown_sku, coupon_expired, unknown_shipping_method…)"}
+	ansReturnExceeds      = web.Answer{Status: http.StatusUnprocessableEntity, Code: "return_exceeds_shipped", When: "a line asks to return more than was shipped and not yet returned"}
 	ansInvalidCursor      = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
 	ansConflict           = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "the order changed concurrently: send the request again"}
 )
