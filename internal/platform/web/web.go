@@ -253,6 +253,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
+	api.UseMiddleware(refuseBadText(api))
 	s.api = &API{API: api, ownKeys: &sync.Map{}}
 	api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, s.api.document)
 	s.serveDocument()
