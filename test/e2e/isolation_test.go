@@ -310,6 +310,7 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/admin/staff/employees/{id}/deactivate":                 {"/api/v1/admin/staff/employees/" + b.employeeID + "/deactivate"},
 		"/api/v1/admin/staff/shifts/{id}":                               {"/api/v1/admin/staff/shifts/" + b.shiftID},
 		"/api/v1/admin/staff/accounts/{id}":                             {"/api/v1/admin/staff/accounts/" + b.staffAccountID, "/api/v1/admin/staff/accounts/" + b.ownerID},
+		"/api/v1/admin/staff/{id}":                                      {"/api/v1/admin/staff/" + b.staffAccountID, "/api/v1/admin/staff/" + b.ownerID},
 		"/api/v1/admin/staff/accounts/{id}/deactivate":                  {"/api/v1/admin/staff/accounts/" + b.staffAccountID + "/deactivate", "/api/v1/admin/staff/accounts/" + b.ownerID + "/deactivate"},
 		"/api/v1/admin/store/api-keys/{id}":                             {"/api/v1/admin/store/api-keys/" + b.apiKeyID},
 		"/api/v1/admin/store/domains/{host}":                            {"/api/v1/admin/store/domains/" + b.domain, "/api/v1/admin/store/domains/" + b.host},
