@@ -131,6 +131,7 @@ type Service struct {
 	now    func() time.Time
 	newID  func() string
 	limits PlanLimits // nil: no plan limits
+	media  *demoMedia
 }
 
 // New returns the catalog service on db, which must be migrated with
@@ -160,7 +161,7 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID}
+	s := &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID, media: newDemoMedia()}
 	for _, o := range opts {
 		o(s)
 	}
