@@ -202,6 +202,8 @@ func TestDocsFollowedLiterally(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			} else {
+				t.Logf("stdout:\n%s", stdout.String()) // shown with -v
 			}
 		})
 	}

@@ -3,8 +3,8 @@
 // directory and runs every shell block of those files against it, in order,
 // failing on any HTTP answer outside 2xx that the text does not announce.
 //
-// The conventions a Markdown file follows (docs/README.md says the same for
-// writers):
+// The conventions a Markdown file follows (docs/architecture.md says the
+// same for writers):
 //
 //   - Every fenced block names its language. Blocks in sh, bash or shell are
 //     run; any other language (text, go, json, …) is not shell and is left
