@@ -33,11 +33,11 @@ var binary string
 func TestMain(m *testing.M) { harness.Main(m, &binary) }
 
 type product struct {
-	ID       string `json:"id"`
-	Slug     string `json:"slug"`
-	Title    string `json:"title"`
-	Status   string `json:"status"`
-	Images   []struct {
+	ID     string `json:"id"`
+	Slug   string `json:"slug"`
+	Title  string `json:"title"`
+	Status string `json:"status"`
+	Images []struct {
 		URL string `json:"url"`
 	} `json:"images"`
 	Variants []struct {
