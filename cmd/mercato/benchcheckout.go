@@ -52,7 +52,9 @@ the demo store. The benchmark then creates -skus products of its own with
 Every request is a guest checkout of three of those SKUs (one unit each),
 shipped to Germany with the store's default method and paid with the fake
 provider's tok_visa, under a unique Idempotency-Key. A response counts as
-good when it is a 201 with a confirmed order.
+good when it is a 201 with a confirmed order. The booted instance runs the
+fake provider also on -db/-bus; a Mercato measured with -url must have it
+(it does in the laptop shape; elsewhere -payment.fake=true).
 
 The raw transaction (three conditional stock updates, an order, three lines
 and an outbox row, one commit) runs with the same workers for the same time
@@ -94,6 +96,13 @@ reservation still held; the outbox drained (in-process runs only).`,
 			}
 			if o.url != "" {
 				return c.benchCheckout(cmd.Context(), strings.TrimSuffix(o.url, "/"), o, rawDB, "", nil)
+			}
+			// The checkouts pay with tok_visa: the booted instance runs the
+			// fake provider in every shape, unless -payment.fake says not.
+			if f := cmd.Flag("payment.fake"); f != nil && !f.Changed {
+				if err := f.Value.Set("true"); err != nil {
+					return err
+				}
 			}
 			return c.withBenchInstance(cmd.Context(), o.benchOptions, func(ctx context.Context, base, note string, sys *app.System) error {
 				return c.benchCheckout(ctx, base, o, rawDB, note, sys)

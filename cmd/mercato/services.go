@@ -130,7 +130,17 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return payment.New(paymentCfg, db, p.Outbox(db), p.Log("payment"))
+			// The fake provider runs by default in the laptop shape only,
+			// and verifies its webhooks with a secret of the data
+			// directory unless the operator sets one.
+			cfg := paymentCfg
+			cfg.Laptop = p.Config.Laptop()
+			if cfg.FakeEnabled() && cfg.FakeWebhookSecret == "" {
+				if cfg.FakeWebhookSecret, err = p.Secret("fake-webhook-secret", "whsec_"); err != nil {
+					return nil, err
+				}
+			}
+			return payment.New(cfg, db, p.Outbox(db), p.Log("payment"))
 		}},
 		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "cart", cart.Migrations)

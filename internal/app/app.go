@@ -61,6 +61,13 @@ type Starter interface {
 	Start(ctx context.Context) error
 }
 
+// Warner is a Runner whose configuration deserves an operator's attention
+// (a test-only part enabled in production, say). Each warning is logged at
+// start and shown on /readyz, without making the process unready.
+type Warner interface {
+	Warnings() []string
+}
+
 // DemoSeeder is a Runner that can fill the context's tenant with demo data.
 type DemoSeeder interface {
 	SeedDemo(ctx context.Context) (int, error)
@@ -290,25 +297,42 @@ func AdminToken(cfg Config) (token string, fresh bool, err error) {
 	if cfg.Web.AdminToken != "" {
 		return cfg.Web.AdminToken, false, nil
 	}
-	path := filepath.Join(cfg.Data, "admin-token")
+	return DataSecret(cfg.Data, "admin-token", "mct_")
+}
+
+// Secret returns the secret kept in the data directory as file name,
+// generating and saving it on first use (see DataSecret): for secrets the
+// operator may set but need not, such as the fake payment provider's
+// webhook secret.
+func (p *Platform) Secret(name, prefix string) (string, error) {
+	s, _, err := DataSecret(p.Config.Data, name, prefix)
+	return s, err
+}
+
+// DataSecret returns the secret kept in file name of the data directory
+// data or, when there is none yet, generates one (prefix and 192 random
+// bits in hex), saves it readable by the owner only and reports it fresh.
+// So a laptop's secrets survive restarts without anyone choosing them.
+func DataSecret(data, name, prefix string) (secret string, fresh bool, err error) {
+	path := filepath.Join(data, name)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if t := strings.TrimSpace(string(b)); t != "" {
 			return t, false, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", false, fmt.Errorf("read admin token: %w", err)
+		return "", false, fmt.Errorf("read %s: %w", name, err)
 	}
 	var raw [24]byte
 	if _, err := io.ReadFull(rand.Reader, raw[:]); err != nil {
-		return "", false, fmt.Errorf("generate admin token: %w", err)
+		return "", false, fmt.Errorf("generate %s: %w", name, err)
 	}
-	token = "mct_" + hex.EncodeToString(raw[:])
-	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+	secret = prefix + hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(data, 0o750); err != nil {
 		return "", false, fmt.Errorf("create data directory: %w", err)
 	}
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", false, fmt.Errorf("save admin token: %w", err)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("save %s: %w", name, err)
 	}
-	return token, true, nil
+	return secret, true, nil
 }

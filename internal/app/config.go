@@ -108,6 +108,13 @@ func (c *Config) Validate(known []string) error {
 	return errors.Join(errs...)
 }
 
+// Laptop reports whether this is the laptop shape: SQLite files under
+// -data (no -db) and the embedded bus. Test-only parts, such as the fake
+// payment provider, run by default only there.
+func (c *Config) Laptop() bool {
+	return c.DB == "" && c.Bus == "embedded"
+}
+
 // Runs reports whether this process runs service name.
 func (c *Config) Runs(name string) bool {
 	return contains(c.Services, "all") || contains(c.Services, name)

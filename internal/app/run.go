@@ -83,6 +83,12 @@ func (s *System) build(ctx context.Context, services []Service) error {
 		if rt, ok := r.(Router); ok {
 			rt.Routes(s.Web.API())
 		}
+		if w, ok := r.(Warner); ok {
+			for _, msg := range w.Warnings() {
+				s.log.Warn("configuration warning", "service", svc.Name, "warning", msg)
+				s.Web.Warn(svc.Name + ": " + msg)
+			}
+		}
 		s.runners = append(s.runners, named{svc.Name, r})
 	}
 	if len(s.runners) == 0 {

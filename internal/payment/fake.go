@@ -3,9 +3,12 @@ package payment
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,7 +16,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mercato/mercato/internal/payment/paymentdb"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // The fake provider's test tokens.
@@ -31,26 +37,30 @@ const FakeSignatureHeader = "Mercato-Signature"
 // webhookTolerance is how old a signed webhook may be.
 const webhookTolerance = 5 * time.Minute
 
-// Fake is the built-in provider: in memory, deterministic by token, and
-// recording every call so tests can count them. Like a real provider it
-// remembers the outcome of each idempotency key and answers a repeat with
-// it. tok_timeout models a lost answer: the authorization is made, but the
-// first call waits the configured delay and returns ErrTimeout; a repeat
-// with the same key returns the authorization. It is safe for concurrent
-// use.
+// Fake is the built-in provider: deterministic by token, and recording
+// every call so tests can count them. It keeps its state in the payment
+// database (fake_authorizations, fake_requests), so it behaves like a real
+// provider across restarts, clean or not: an authorization made before one
+// is captured, voided and refunded after it, within its amounts, and an
+// idempotency key is answered with its first outcome whenever it comes
+// again; a key reused for another operation, amount or authorization is
+// refused. tok_timeout models a lost answer: the authorization is made, but
+// the first call waits the configured delay and returns ErrTimeout; a
+// repeat with the same key returns the authorization. References are
+// random (crypto/rand), so that no one can guess another payment's. Every
+// call acts in the tenant of its context. It is safe for concurrent use,
+// also by processes sharing one PostgreSQL database.
 type Fake struct {
+	db     *sqldb.DB
 	delay  time.Duration
 	secret string
 	now    func() time.Time
 
 	mu    sync.Mutex
 	calls []FakeCall
-	byKey map[string]fakeOutcome
-	auths map[string]*fakeAuth
-	seq   int
 }
 
-// FakeCall is one call the fake received.
+// FakeCall is one call the fake received (in this process).
 type FakeCall struct {
 	Op     string // authorize, capture, void, refund
 	Key    string
@@ -59,22 +69,16 @@ type FakeCall struct {
 	Replay bool // answered from an earlier call with the same key
 }
 
-type fakeOutcome struct {
-	op     string
-	amount int64
-	ref    string
-	err    error
-}
+// errFakeKeyReused is an idempotency key sent again with other parameters:
+// the fake refuses it as a real provider does (not a decline: the caller
+// has a bug).
+var errFakeKeyReused = errors.New("idempotency key reused with other parameters")
 
-type fakeAuth struct {
-	amount, captured, refunded int64
-	voided                     bool
-}
-
-// NewFake returns a fake provider whose tok_timeout waits delay, and whose
-// webhooks are signed with secret.
-func NewFake(delay time.Duration, secret string) *Fake {
-	return &Fake{delay: delay, secret: secret, now: time.Now, byKey: map[string]fakeOutcome{}, auths: map[string]*fakeAuth{}}
+// NewFake returns a fake provider keeping its state in db (migrated with
+// Migrations), whose tok_timeout waits delay, and whose webhooks are signed
+// with secret. A fake without db only signs and verifies webhooks.
+func NewFake(db *sqldb.DB, delay time.Duration, secret string) *Fake {
+	return &Fake{db: db, delay: delay, secret: secret, now: time.Now}
 }
 
 // Calls returns the calls so far, oldest first.
@@ -95,48 +99,117 @@ func (f *Fake) Count(op string) int {
 	return n
 }
 
-// replay answers a repeated key; ok is false for a new key. A key reused
-// for another operation or amount is an error, as at a real provider.
-func (f *Fake) replay(op, key string, amount int64) (fakeOutcome, bool, error) {
-	o, ok := f.byKey[key]
-	if !ok {
-		return fakeOutcome{}, false, nil
+// fakeRequest is one call's parameters: ref is the authorization it is
+// about (none for authorize), currency and amount its money (none for
+// void).
+type fakeRequest struct {
+	op, key, ref, currency string
+	amount                 int64
+}
+
+// fakeOutcome is what a call did; decline is empty when it succeeded.
+type fakeOutcome struct {
+	authRef, refundRef, decline string
+}
+
+// fakeAct does a new call's work in its transaction and says what it did.
+type fakeAct func(ctx context.Context, q *paymentdb.Queries, tenant string, at int64) (fakeOutcome, error)
+
+// call runs one call in a write transaction of the payment database: it
+// claims the call's idempotency key and then either acts (act, whose
+// effects commit with the key's outcome, or not at all) or, when the key
+// was sent before, answers with that call's outcome. A decline is returned
+// as a *DeclineError; replay reports an answer from an earlier call.
+func (f *Fake) call(ctx context.Context, req fakeRequest, act fakeAct) (out fakeOutcome, replay bool, err error) {
+	if f.db == nil {
+		return fakeOutcome{}, false, fmt.Errorf("fake provider: %s: no database", req.op)
 	}
-	f.calls = append(f.calls, FakeCall{Op: op, Key: key, Ref: o.ref, Amount: amount, Replay: true})
-	if o.op != op || o.amount != amount {
-		return o, true, fmt.Errorf("fake provider: idempotency key %q reused with other parameters", key)
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return fakeOutcome{}, false, fmt.Errorf("fake provider: %s: %w", req.op, err)
 	}
-	return o, true, nil
+	err = f.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		q := paymentdb.New(tx)
+		at := micros(f.now())
+		n, err := q.ClaimFakeRequest(ctx, paymentdb.ClaimFakeRequestParams{
+			TenantID: tenant, IdemKey: req.key, Op: req.op, AuthRef: req.ref,
+			Currency: req.currency, Amount: req.amount, CreatedAt: at,
+		})
+		if err != nil {
+			return fmt.Errorf("claim idempotency key: %w", err)
+		}
+		if replay = n == 0; replay {
+			prev, err := q.GetFakeRequest(ctx, paymentdb.GetFakeRequestParams{TenantID: tenant, IdemKey: req.key})
+			if err != nil {
+				return fmt.Errorf("load idempotency key: %w", err)
+			}
+			if prev.Op != req.op || prev.Amount != req.amount || prev.Currency != req.currency ||
+				(req.op != opAuthorize && prev.AuthRef != req.ref) {
+				return fmt.Errorf("%w: %q", errFakeKeyReused, req.key)
+			}
+			out = fakeOutcome{authRef: prev.AuthRef, refundRef: prev.RefundRef, decline: prev.Decline}
+			return nil
+		}
+		if out, err = act(ctx, q, tenant, at); err != nil {
+			return err
+		}
+		return q.FinishFakeRequest(ctx, paymentdb.FinishFakeRequestParams{
+			TenantID: tenant, IdemKey: req.key, AuthRef: out.authRef, RefundRef: out.refundRef, Decline: out.decline,
+		})
+	})
+	if err != nil && !errors.Is(err, errFakeKeyReused) {
+		return fakeOutcome{}, false, fmt.Errorf("fake provider: %s: %w", req.op, err)
+	}
+	ref := req.ref
+	if req.op == opAuthorize {
+		ref = out.authRef
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, FakeCall{Op: req.op, Key: req.key, Ref: ref, Amount: req.amount, Replay: replay || err != nil})
+	f.mu.Unlock()
+	if err != nil {
+		return fakeOutcome{}, true, fmt.Errorf("fake provider: %s: %w", req.op, err)
+	}
+	if out.decline != "" {
+		return out, replay, &DeclineError{Reason: out.decline}
+	}
+	return out, replay, nil
+}
+
+// newFakeRef returns an unguessable reference: prefix and 128 random bits.
+func newFakeRef(prefix string) string {
+	return prefix + strings.ToLower(rand.Text())
 }
 
 // Authorize implements Provider.
 func (f *Fake) Authorize(ctx context.Context, req AuthRequest) (AuthResult, error) {
-	f.mu.Lock()
-	o, ok, err := f.replay("authorize", req.IdempotencyKey, req.Amount.Amount)
-	if ok || err != nil {
-		f.mu.Unlock()
-		if err != nil {
-			return AuthResult{}, err
-		}
-		return AuthResult{Ref: o.ref}, o.err
+	out, replay, err := f.call(ctx, fakeRequest{op: opAuthorize, key: req.IdempotencyKey, currency: req.Amount.Currency, amount: req.Amount.Amount},
+		func(ctx context.Context, q *paymentdb.Queries, tenant string, at int64) (fakeOutcome, error) {
+			switch req.Token {
+			case TokenVisa, TokenTimeout:
+			case TokenDeclined:
+				return fakeOutcome{decline: "declined"}, nil
+			case TokenInsufficientFunds:
+				return fakeOutcome{decline: "insufficient_funds"}, nil
+			default:
+				return fakeOutcome{decline: "invalid_token"}, nil
+			}
+			if req.Amount.Amount <= 0 {
+				return fakeOutcome{decline: "invalid_amount"}, nil
+			}
+			ref := newFakeRef("fake_auth_")
+			err := q.InsertFakeAuthorization(ctx, paymentdb.InsertFakeAuthorizationParams{
+				TenantID: tenant, Ref: ref, Currency: req.Amount.Currency, Amount: req.Amount.Amount, CreatedAt: at,
+			})
+			if err != nil {
+				return fakeOutcome{}, fmt.Errorf("insert authorization: %w", err)
+			}
+			return fakeOutcome{authRef: ref}, nil
+		})
+	if err != nil {
+		return AuthResult{}, err
 	}
-	o = fakeOutcome{op: "authorize", amount: req.Amount.Amount}
-	switch req.Token {
-	case TokenVisa, TokenTimeout:
-		f.seq++
-		o.ref = fmt.Sprintf("fake_auth_%d", f.seq)
-		f.auths[o.ref] = &fakeAuth{amount: req.Amount.Amount}
-	case TokenDeclined:
-		o.err = &DeclineError{Reason: "declined"}
-	case TokenInsufficientFunds:
-		o.err = &DeclineError{Reason: "insufficient_funds"}
-	default:
-		o.err = &DeclineError{Reason: "invalid_token"}
-	}
-	f.byKey[req.IdempotencyKey] = o
-	f.calls = append(f.calls, FakeCall{Op: "authorize", Key: req.IdempotencyKey, Ref: o.ref, Amount: req.Amount.Amount})
-	f.mu.Unlock()
-	if req.Token == TokenTimeout {
+	if req.Token == TokenTimeout && !replay {
 		// The authorization exists; only the answer is lost.
 		if f.delay > 0 {
 			t := time.NewTimer(f.delay)
@@ -148,108 +221,138 @@ func (f *Fake) Authorize(ctx context.Context, req AuthRequest) (AuthResult, erro
 		}
 		return AuthResult{}, ErrTimeout
 	}
-	return AuthResult{Ref: o.ref}, o.err
+	return AuthResult{Ref: out.authRef}, nil
 }
 
 // Capture implements Provider.
-func (f *Fake) Capture(_ context.Context, ref string, amount money.Money, key string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if o, ok, err := f.replay("capture", key, amount.Amount); ok || err != nil {
-		return firstErr(err, o.err)
-	}
-	o := fakeOutcome{op: "capture", amount: amount.Amount, ref: ref}
-	a := f.auths[ref]
-	switch {
-	case a == nil:
-		o.err = &DeclineError{Reason: "unknown_authorization"}
-	case a.voided:
-		o.err = &DeclineError{Reason: "authorization_voided"}
-	case amount.Amount <= 0 || a.captured+amount.Amount > a.amount:
-		o.err = &DeclineError{Reason: "amount_too_large"}
-	default:
-		a.captured += amount.Amount
-	}
-	f.byKey[key] = o
-	f.calls = append(f.calls, FakeCall{Op: "capture", Key: key, Ref: ref, Amount: amount.Amount})
-	return o.err
+func (f *Fake) Capture(ctx context.Context, ref string, amount money.Money, key string) error {
+	_, _, err := f.call(ctx, fakeRequest{op: opCapture, key: key, ref: ref, currency: amount.Currency, amount: amount.Amount},
+		func(ctx context.Context, q *paymentdb.Queries, tenant string, at int64) (fakeOutcome, error) {
+			out := fakeOutcome{authRef: ref}
+			if amount.Amount <= 0 {
+				out.decline = "invalid_amount"
+				return out, nil
+			}
+			n, err := q.CaptureFakeAuthorization(ctx, paymentdb.CaptureFakeAuthorizationParams{
+				TenantID: tenant, Ref: ref, Currency: amount.Currency, Amount: amount.Amount, UpdatedAt: at,
+			})
+			if err != nil || n == 1 {
+				return out, err
+			}
+			out.decline, err = fakeRefusal(ctx, q, tenant, ref, amount.Currency)
+			return out, err
+		})
+	return err
 }
 
-// Void implements Provider.
-func (f *Fake) Void(_ context.Context, ref, key string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if o, ok, err := f.replay("void", key, 0); ok || err != nil {
-		return firstErr(err, o.err)
-	}
-	o := fakeOutcome{op: "void", ref: ref}
-	a := f.auths[ref]
-	switch {
-	case a == nil:
-		o.err = &DeclineError{Reason: "unknown_authorization"}
-	case a.captured > 0:
-		o.err = &DeclineError{Reason: "already_captured"}
-	default:
-		a.voided = true
-	}
-	f.byKey[key] = o
-	f.calls = append(f.calls, FakeCall{Op: "void", Key: key, Ref: ref})
-	return o.err
+// Void implements Provider. Voiding a voided authorization succeeds.
+func (f *Fake) Void(ctx context.Context, ref, key string) error {
+	_, _, err := f.call(ctx, fakeRequest{op: opVoid, key: key, ref: ref},
+		func(ctx context.Context, q *paymentdb.Queries, tenant string, at int64) (fakeOutcome, error) {
+			out := fakeOutcome{authRef: ref}
+			n, err := q.VoidFakeAuthorization(ctx, paymentdb.VoidFakeAuthorizationParams{TenantID: tenant, Ref: ref, UpdatedAt: at})
+			if err != nil || n == 1 {
+				return out, err
+			}
+			out.decline = "already_captured"
+			if _, found, err := loadFakeAuth(ctx, q, tenant, ref); err != nil || !found {
+				out.decline = "unknown_authorization"
+				return out, err
+			}
+			return out, nil
+		})
+	return err
 }
 
 // Refund implements Provider.
-func (f *Fake) Refund(_ context.Context, ref string, amount money.Money, key string) (RefundRef, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if o, ok, err := f.replay("refund", key, amount.Amount); ok || err != nil {
-		return RefundRef(o.ref), firstErr(err, o.err)
+func (f *Fake) Refund(ctx context.Context, ref string, amount money.Money, key string) (RefundRef, error) {
+	out, _, err := f.call(ctx, fakeRequest{op: opRefund, key: key, ref: ref, currency: amount.Currency, amount: amount.Amount},
+		func(ctx context.Context, q *paymentdb.Queries, tenant string, at int64) (fakeOutcome, error) {
+			out := fakeOutcome{authRef: ref}
+			if amount.Amount <= 0 {
+				out.decline = "invalid_amount"
+				return out, nil
+			}
+			n, err := q.RefundFakeAuthorization(ctx, paymentdb.RefundFakeAuthorizationParams{
+				TenantID: tenant, Ref: ref, Currency: amount.Currency, Amount: amount.Amount, UpdatedAt: at,
+			})
+			if err != nil {
+				return out, err
+			}
+			if n == 1 {
+				out.refundRef = newFakeRef("fake_refund_")
+				return out, nil
+			}
+			out.decline, err = fakeRefusal(ctx, q, tenant, ref, amount.Currency)
+			return out, err
+		})
+	if err != nil {
+		return "", err
 	}
-	o := fakeOutcome{op: "refund", amount: amount.Amount}
-	a := f.auths[ref]
+	return RefundRef(out.refundRef), nil
+}
+
+// fakeRefusal says why a capture or refund of the authorization ref in
+// currency changed nothing: unknown_authorization, authorization_voided,
+// currency_mismatch or amount_too_large. It reads in the transaction of
+// the update, after it, so it sees what the update saw.
+func fakeRefusal(ctx context.Context, q *paymentdb.Queries, tenant, ref, currency string) (string, error) {
+	a, found, err := loadFakeAuth(ctx, q, tenant, ref)
 	switch {
-	case a == nil:
-		o.err = &DeclineError{Reason: "unknown_authorization"}
-	case amount.Amount <= 0 || a.refunded+amount.Amount > a.captured:
-		o.err = &DeclineError{Reason: "amount_too_large"}
-	default:
-		a.refunded += amount.Amount
-		f.seq++
-		o.ref = fmt.Sprintf("fake_refund_%d", f.seq)
+	case err != nil:
+		return "", err
+	case !found:
+		return "unknown_authorization", nil
+	case a.Voided == 1:
+		return "authorization_voided", nil
+	case a.Currency != currency:
+		return "currency_mismatch", nil
 	}
-	f.byKey[key] = o
-	f.calls = append(f.calls, FakeCall{Op: "refund", Key: key, Ref: ref, Amount: amount.Amount})
-	return RefundRef(o.ref), o.err
+	return "amount_too_large", nil
 }
 
-// Authorized reports whether ref is authorized at the fake and neither
-// voided nor captured: a hold still on the card.
-func (f *Fake) Authorized(ref string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a := f.auths[ref]
-	return a != nil && !a.voided && a.captured == 0
+// loadFakeAuth reads the authorization ref; found is false if there is
+// none.
+func loadFakeAuth(ctx context.Context, q *paymentdb.Queries, tenant, ref string) (a paymentdb.FakeAuthorization, found bool, err error) {
+	a, err = q.GetFakeAuthorization(ctx, paymentdb.GetFakeAuthorizationParams{TenantID: tenant, Ref: ref})
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("load authorization: %w", err)
+	}
+	return a, true, nil
 }
 
-// OpenAuthorizations counts holds still on cards (see Authorized).
-func (f *Fake) OpenAuthorizations() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, a := range f.auths {
-		if !a.voided && a.captured == 0 {
-			n++
-		}
+// Authorized reports whether ref is authorized at the fake (in the tenant
+// of ctx) and neither voided nor captured: a hold still on the card.
+func (f *Fake) Authorized(ctx context.Context, ref string) (bool, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return false, err
 	}
-	return n
+	var open bool
+	err = f.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		a, found, err := loadFakeAuth(ctx, paymentdb.New(tx), tenant, ref)
+		open = found && a.Voided == 0 && a.Captured == 0
+		return err
+	})
+	return open, err
 }
 
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
+// OpenAuthorizations counts the holds still on cards in the tenant of ctx
+// (see Authorized).
+func (f *Fake) OpenAuthorizations(ctx context.Context) (int, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	var n int64
+	err = f.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		n, err = paymentdb.New(tx).CountOpenFakeAuthorizations(ctx, tenant)
+		return err
+	})
+	return int(n), err
 }
 
 // FakeEvent is the JSON body of a fake provider webhook.

@@ -116,7 +116,7 @@ func TestWebhookSignature(t *testing.T) {
 			res.Body.Close()
 			return res.StatusCode
 		}
-		other := NewFake(0, "whsec_other")
+		other := NewFake(nil, 0, "whsec_other")
 		tampered := bytes.Replace(body, []byte("1200"), []byte("2900"), 1)
 		for _, tc := range []struct {
 			name string

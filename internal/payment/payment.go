@@ -32,6 +32,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,16 +80,21 @@ func (e *ExceedsError) Error() string {
 
 func (e *ExceedsError) Unwrap() error { return e.Err }
 
-// Config tunes the payment service. The zero value takes the defaults
-// (the fake provider only).
+// Config tunes the payment service. The zero value takes the defaults.
 type Config struct {
-	// Fake enables the built-in fake provider. Turn it off in production:
-	// it accepts test tokens as payments.
-	Fake bool
+	// Fake says when the built-in fake provider runs (see FakeMode). It
+	// accepts test tokens as payments: outside the laptop shape it is for
+	// tests and demos only, and Warnings says so.
+	Fake FakeMode
+	// Laptop says the process runs in the laptop shape: SQLite files and
+	// the embedded bus. The platform sets it; it is no flag.
+	Laptop bool
 	// FakeTimeoutDelay is how long the fake's tok_timeout waits before
 	// timing out.
 	FakeTimeoutDelay time.Duration
-	// FakeWebhookSecret signs the fake provider's webhooks.
+	// FakeWebhookSecret verifies the fake provider's webhooks. Empty
+	// refuses them all; the platform fills it from the data directory
+	// unless the operator sets it (see cmd/mercato).
 	FakeWebhookSecret string
 	// StripeKey enables the Stripe provider.
 	StripeKey string
@@ -106,19 +113,73 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultProviderTimeout   = 20 * time.Second
-	DefaultPendingLease      = time.Minute
-	DefaultFakeWebhookSecret = "whsec_mercato_fake_laptop"
-	pageSize                 = 20
-	maxPageSize              = 100
+	DefaultProviderTimeout = 20 * time.Second
+	DefaultPendingLease    = time.Minute
+	pageSize               = 20
+	maxPageSize            = 100
 )
+
+// FakeMode says when the built-in fake provider runs: FakeAuto (the
+// default, also the empty string) in the laptop shape only, FakeOn and
+// FakeOff always and never. As a flag it takes true, false or auto; the
+// flag alone means true.
+type FakeMode string
+
+// The fake provider's modes.
+const (
+	FakeAuto FakeMode = "auto"
+	FakeOn   FakeMode = "true"
+	FakeOff  FakeMode = "false"
+)
+
+// String implements pflag.Value.
+func (m *FakeMode) String() string {
+	if *m == "" {
+		return string(FakeAuto)
+	}
+	return string(*m)
+}
+
+// Set implements pflag.Value: true, false (or another spelling that
+// strconv.ParseBool takes) or auto.
+func (m *FakeMode) Set(v string) error {
+	if strings.EqualFold(v, string(FakeAuto)) {
+		*m = FakeAuto
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("want true, false or auto, got %q", v)
+	}
+	*m = FakeOff
+	if b {
+		*m = FakeOn
+	}
+	return nil
+}
+
+// Type implements pflag.Value.
+func (m *FakeMode) Type() string { return "true|false|auto" }
+
+// FakeEnabled reports whether the fake provider runs with this config.
+func (c Config) FakeEnabled() bool {
+	switch c.Fake {
+	case FakeOn:
+		return true
+	case FakeOff:
+		return false
+	}
+	return c.Laptop
+}
 
 // RegisterFlags registers the config's flags, each name starting with
 // prefix (e.g. "payment."), with the defaults as values.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
-	fs.BoolVar(&c.Fake, prefix+"fake", true, "enable the built-in fake provider (test tokens tok_visa, tok_declined, ...); disable in production")
+	c.Fake = FakeAuto
+	fs.Var(&c.Fake, prefix+"fake", "the built-in fake provider, which takes test tokens (tok_visa, tok_declined, ...) as payments: auto runs it only in the laptop shape (no -db, -bus=embedded); true also elsewhere, with a warning in the log and on /readyz")
+	fs.Lookup(prefix + "fake").NoOptDefVal = string(FakeOn)
 	fs.DurationVar(&c.FakeTimeoutDelay, prefix+"fake-timeout-delay", 0, "how long the fake provider's tok_timeout waits before timing out")
-	fs.StringVar(&c.FakeWebhookSecret, prefix+"fake-webhook-secret", DefaultFakeWebhookSecret, "secret signing the fake provider's webhooks (secret)")
+	fs.StringVar(&c.FakeWebhookSecret, prefix+"fake-webhook-secret", "", "secret verifying the fake provider's webhooks (default: generated once and kept in the data directory as fake-webhook-secret) (secret)")
 	fs.StringVar(&c.StripeKey, prefix+"stripe-key", "", "Stripe secret API key; enables the stripe provider (secret)")
 	fs.StringVar(&c.StripeURL, prefix+"stripe-url", "", "Stripe API base URL (empty: https://api.stripe.com; stripe-mock in tests)")
 	fs.StringVar(&c.StripeWebhookSecret, prefix+"stripe-webhook-secret", "", "Stripe webhook signing secret, whsec_... (secret)")
@@ -134,6 +195,11 @@ func (c Config) Validate() error {
 	}
 	if c.PendingLease < 2*c.ProviderTimeout {
 		return fmt.Errorf("payment: pending-lease %s must be at least twice provider-timeout %s", c.PendingLease, c.ProviderTimeout)
+	}
+	switch c.Fake {
+	case "", FakeAuto, FakeOn, FakeOff:
+	default:
+		return fmt.Errorf("payment: fake must be true, false or auto, got %q", c.Fake)
 	}
 	if c.StripeURL != "" && c.StripeKey == "" {
 		return errors.New("payment: stripe-url is set but stripe-key is not")
@@ -180,8 +246,8 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 		return nil, err
 	}
 	providers := map[string]Provider{}
-	if cfg.Fake {
-		providers[paymentapi.ProviderFake] = NewFake(cfg.FakeTimeoutDelay, cfg.FakeWebhookSecret)
+	if cfg.FakeEnabled() {
+		providers[paymentapi.ProviderFake] = NewFake(db, cfg.FakeTimeoutDelay, cfg.FakeWebhookSecret)
 	}
 	if cfg.StripeKey != "" {
 		providers[paymentapi.ProviderStripe] = NewStripe(cfg.StripeKey, cfg.StripeURL, cfg.StripeWebhookSecret,
@@ -198,6 +264,17 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 func newID() string {
 	id, _ := uuid.NewV7()
 	return id.String()
+}
+
+// Warnings lists what an operator must know of this configuration; the
+// platform logs each at start and shows it on /readyz. The only one: the
+// fake provider running outside the laptop shape, where it would take test
+// tokens as payments from anyone.
+func (s *Service) Warnings() []string {
+	if _, ok := s.providers[paymentapi.ProviderFake]; ok && !s.cfg.Laptop {
+		return []string{"the fake payment provider is enabled outside the laptop shape: it accepts test tokens (tok_visa) as payments; turn it off (-payment.fake=false) unless this deployment is a test"}
+	}
+	return nil
 }
 
 // Start settles the authorizations left open by a process that died, before

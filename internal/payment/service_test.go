@@ -42,16 +42,37 @@ func (c *clock) add(d time.Duration) {
 // returns, and its clock.
 func newTestService(t *testing.T, db *sqldb.DB) (*Service, *Fake, *clock) {
 	t.Helper()
-	svc, err := New(Config{Fake: true, FakeWebhookSecret: "whsec_test"}, db, nil, nil)
+	svc, err := New(Config{Fake: FakeOn, FakeWebhookSecret: "whsec_test"}, db, nil, nil)
 	if err != nil {
 		t.Fatalf("new service: %v", err)
 	}
 	c := &clock{t: time.Now()}
 	svc.now = c.now
-	fake := NewFake(0, "whsec_test")
+	fake := NewFake(db, 0, "whsec_test")
 	fake.now = c.now
 	svc.providers[paymentapi.ProviderFake] = fake
 	return svc, fake, c
+}
+
+// held reports whether the fake holds ref open (authorized, neither
+// captured nor voided).
+func held(t *testing.T, fake *Fake, ctx context.Context, ref string) bool {
+	t.Helper()
+	open, err := fake.Authorized(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return open
+}
+
+// openAuths counts the holds the fake keeps open in ctx's tenant.
+func openAuths(t *testing.T, fake *Fake, ctx context.Context) int {
+	t.Helper()
+	n, err := fake.OpenAuthorizations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func tctx(t *testing.T) context.Context {
@@ -230,8 +251,8 @@ func TestDeclinesAndTimeout(t *testing.T) {
 		if err != nil || p.Status != paymentapi.StatusFailed || p.FailureCode != paymentapi.FailureTimeout {
 			t.Fatalf("timed out payment: %+v, %v", p, err)
 		}
-		if fake.Count("void") != 1 || fake.OpenAuthorizations() != 0 {
-			t.Errorf("after a timeout: %d voids, %d open authorizations; want 1, 0", fake.Count("void"), fake.OpenAuthorizations())
+		if open := openAuths(t, fake, ctx); fake.Count("void") != 1 || open != 0 {
+			t.Errorf("after a timeout: %d voids, %d open authorizations; want 1, 0", fake.Count("void"), open)
 		}
 		a := auditClean(t, svc, ctx)
 		if a.Pending != 0 || a.AuthorizedWithoutCaptureOrVoid != 0 {
@@ -280,8 +301,8 @@ func TestVoidWinsOverAuthorizationInFlight(t *testing.T) {
 		if err != nil || p.Status != paymentapi.StatusVoided || p.ProviderRef == "" {
 			t.Fatalf("payment after race: %+v, %v", p, err)
 		}
-		if fake.Authorized(p.ProviderRef) || fake.Count("void") != 1 {
-			t.Errorf("the authorization must be voided at the provider: open %v, voids %d", fake.Authorized(p.ProviderRef), fake.Count("void"))
+		if open := held(t, fake, ctx, p.ProviderRef); open || fake.Count("void") != 1 {
+			t.Errorf("the authorization must be voided at the provider: open %v, voids %d", open, fake.Count("void"))
 		}
 		if p, err := svc.Void(ctx, "o-race"); err != nil || p.Status != paymentapi.StatusVoided {
 			t.Errorf("void again: %+v, %v", p, err)
@@ -383,7 +404,7 @@ func TestStalePendingIsVoided(t *testing.T) {
 		if err != nil || p.Status != paymentapi.StatusFailed || p.FailureCode != paymentapi.FailureAbandoned || p.ProviderRef != res.Ref {
 			t.Fatalf("abandoned payment: %+v, %v", p, err)
 		}
-		if fake.Authorized(res.Ref) {
+		if held(t, fake, ctx, res.Ref) {
 			t.Error("the abandoned authorization is still held at the provider")
 		}
 		if got := fake.Count("authorize"); got != 2 { // the crashed call and its replay

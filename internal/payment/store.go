@@ -198,8 +198,15 @@ func finishOp(ctx context.Context, q *paymentdb.Queries, tenant, paymentID, kind
 
 // addEvent writes one payment event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, r record, refunds []paymentapi.Refund, amount int64) error {
+	return addProviderEvent(ctx, tx, subject, r, refunds, amount, "", "")
+}
+
+// addProviderEvent is addEvent for a change the provider made, with its
+// reason and the provider's event ID (both empty: addEvent).
+func addProviderEvent(ctx context.Context, tx *sql.Tx, subject string, r record, refunds []paymentapi.Refund, amount int64, reason, eventID string) error {
 	e, err := outbox.NewEvent(ctx, paymentapi.Source, subject, r.UpdatedAt, paymentapi.PaymentEvent{
 		Payment: r.payment(refunds), Amount: money.Money{Amount: amount, Currency: r.Currency},
+		Reason: reason, ProviderEventID: eventID,
 	})
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func (s *Service) HandleWebhook(ctx context.Context, providerName string, payloa
 			if err != nil {
 				return err
 			}
-			return addEvent(ctx, tx, paymentapi.SubjectRefunded, next, rs, delta)
+			return addProviderEvent(ctx, tx, paymentapi.SubjectRefunded, next, rs, delta, paymentapi.ReasonRefundedAtProvider, ev.ID)
 		case EventVoided:
 			if r.voidable() != nil {
 				return nil
@@ -89,7 +89,9 @@ func (s *Service) HandleWebhook(ctx context.Context, providerName string, payloa
 			if err := s.addOp(ctx, q, tenant, r, opVoid, r.Amount, key, key, "voided at the provider", r.ProviderRef, opSucceeded); err != nil {
 				return err
 			}
-			return addEvent(ctx, tx, paymentapi.SubjectVoided, r, nil, r.Amount)
+			// The order was confirmed with this authorization: the event
+			// says the provider voided it, so the order can react.
+			return addProviderEvent(ctx, tx, paymentapi.SubjectVoided, r, nil, r.Amount, paymentapi.ReasonVoidedAtProvider, ev.ID)
 		}
 		return nil
 	})

@@ -22,13 +22,15 @@ import (
 // second order or charge for a retried request, nothing left reserved or
 // authorized by a failed or interrupted checkout.
 
-// engines returns the database shapes to run on: name → extra flags.
+// engines returns the database shapes to run on: name → extra flags. The
+// tests pay with the fake provider's tokens, so on PostgreSQL (no longer
+// the laptop shape) they enable it, as a test deployment would.
 func engines(t *testing.T) map[string]func(t *testing.T) []string {
 	m := map[string]func(t *testing.T) []string{
 		"sqlite": func(*testing.T) []string { return nil },
 	}
 	if pg := os.Getenv("MERCATO_TEST_POSTGRES"); pg != "" {
-		m["postgres"] = func(t *testing.T) []string { return []string{"-db=" + scratchDatabase(t, pg)} }
+		m["postgres"] = func(t *testing.T) []string { return []string{"-db=" + scratchDatabase(t, pg), "-payment.fake=true"} }
 	}
 	return m
 }

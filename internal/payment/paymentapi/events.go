@@ -21,4 +21,22 @@ const Source = "payment"
 type PaymentEvent struct {
 	Payment Payment     `json:"payment"`
 	Amount  money.Money `json:"amount"`
+	// Reason is set on a change nobody asked for through this service's
+	// API: the provider's own, learnt from its webhook (ReasonVoidedAtProvider,
+	// ReasonRefundedAtProvider). Empty otherwise.
+	Reason string `json:"reason,omitempty"`
+	// ProviderEventID is the provider's ID of the webhook event behind a
+	// change with a Reason.
+	ProviderEventID string `json:"provider_event_id,omitempty"`
 }
+
+// The reasons of PaymentEvent.
+const (
+	// ReasonVoidedAtProvider: the provider canceled the authorization (in
+	// its dashboard, say), so the money the order was confirmed with is no
+	// longer held (payment.voided.v1).
+	ReasonVoidedAtProvider = "voided_at_provider"
+	// ReasonRefundedAtProvider: the provider refunded the payment itself
+	// (payment.refunded.v1).
+	ReasonRefundedAtProvider = "refunded_at_provider"
+)

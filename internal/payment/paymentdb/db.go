@@ -27,14 +27,32 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.auditPaymentsStmt, err = db.PrepareContext(ctx, auditPayments); err != nil {
 		return nil, fmt.Errorf("error preparing query AuditPayments: %w", err)
 	}
+	if q.captureFakeAuthorizationStmt, err = db.PrepareContext(ctx, captureFakeAuthorization); err != nil {
+		return nil, fmt.Errorf("error preparing query CaptureFakeAuthorization: %w", err)
+	}
+	if q.claimFakeRequestStmt, err = db.PrepareContext(ctx, claimFakeRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimFakeRequest: %w", err)
+	}
+	if q.countOpenFakeAuthorizationsStmt, err = db.PrepareContext(ctx, countOpenFakeAuthorizations); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOpenFakeAuthorizations: %w", err)
+	}
 	if q.countOperationsStmt, err = db.PrepareContext(ctx, countOperations); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOperations: %w", err)
 	}
 	if q.deleteOperationStmt, err = db.PrepareContext(ctx, deleteOperation); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOperation: %w", err)
 	}
+	if q.finishFakeRequestStmt, err = db.PrepareContext(ctx, finishFakeRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query FinishFakeRequest: %w", err)
+	}
 	if q.finishOperationStmt, err = db.PrepareContext(ctx, finishOperation); err != nil {
 		return nil, fmt.Errorf("error preparing query FinishOperation: %w", err)
+	}
+	if q.getFakeAuthorizationStmt, err = db.PrepareContext(ctx, getFakeAuthorization); err != nil {
+		return nil, fmt.Errorf("error preparing query GetFakeAuthorization: %w", err)
+	}
+	if q.getFakeRequestStmt, err = db.PrepareContext(ctx, getFakeRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query GetFakeRequest: %w", err)
 	}
 	if q.getOperationStmt, err = db.PrepareContext(ctx, getOperation); err != nil {
 		return nil, fmt.Errorf("error preparing query GetOperation: %w", err)
@@ -44,6 +62,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getPaymentByRefStmt, err = db.PrepareContext(ctx, getPaymentByRef); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPaymentByRef: %w", err)
+	}
+	if q.insertFakeAuthorizationStmt, err = db.PrepareContext(ctx, insertFakeAuthorization); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertFakeAuthorization: %w", err)
 	}
 	if q.insertOperationStmt, err = db.PrepareContext(ctx, insertOperation); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertOperation: %w", err)
@@ -69,8 +90,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.purgeVoidedOrdersStmt, err = db.PrepareContext(ctx, purgeVoidedOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query PurgeVoidedOrders: %w", err)
 	}
+	if q.refundFakeAuthorizationStmt, err = db.PrepareContext(ctx, refundFakeAuthorization); err != nil {
+		return nil, fmt.Errorf("error preparing query RefundFakeAuthorization: %w", err)
+	}
 	if q.updatePaymentStmt, err = db.PrepareContext(ctx, updatePayment); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdatePayment: %w", err)
+	}
+	if q.voidFakeAuthorizationStmt, err = db.PrepareContext(ctx, voidFakeAuthorization); err != nil {
+		return nil, fmt.Errorf("error preparing query VoidFakeAuthorization: %w", err)
 	}
 	return &q, nil
 }
@@ -80,6 +107,21 @@ func (q *Queries) Close() error {
 	if q.auditPaymentsStmt != nil {
 		if cerr := q.auditPaymentsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing auditPaymentsStmt: %w", cerr)
+		}
+	}
+	if q.captureFakeAuthorizationStmt != nil {
+		if cerr := q.captureFakeAuthorizationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing captureFakeAuthorizationStmt: %w", cerr)
+		}
+	}
+	if q.claimFakeRequestStmt != nil {
+		if cerr := q.claimFakeRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimFakeRequestStmt: %w", cerr)
+		}
+	}
+	if q.countOpenFakeAuthorizationsStmt != nil {
+		if cerr := q.countOpenFakeAuthorizationsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOpenFakeAuthorizationsStmt: %w", cerr)
 		}
 	}
 	if q.countOperationsStmt != nil {
@@ -92,9 +134,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteOperationStmt: %w", cerr)
 		}
 	}
+	if q.finishFakeRequestStmt != nil {
+		if cerr := q.finishFakeRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing finishFakeRequestStmt: %w", cerr)
+		}
+	}
 	if q.finishOperationStmt != nil {
 		if cerr := q.finishOperationStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing finishOperationStmt: %w", cerr)
+		}
+	}
+	if q.getFakeAuthorizationStmt != nil {
+		if cerr := q.getFakeAuthorizationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getFakeAuthorizationStmt: %w", cerr)
+		}
+	}
+	if q.getFakeRequestStmt != nil {
+		if cerr := q.getFakeRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getFakeRequestStmt: %w", cerr)
 		}
 	}
 	if q.getOperationStmt != nil {
@@ -110,6 +167,11 @@ func (q *Queries) Close() error {
 	if q.getPaymentByRefStmt != nil {
 		if cerr := q.getPaymentByRefStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getPaymentByRefStmt: %w", cerr)
+		}
+	}
+	if q.insertFakeAuthorizationStmt != nil {
+		if cerr := q.insertFakeAuthorizationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertFakeAuthorizationStmt: %w", cerr)
 		}
 	}
 	if q.insertOperationStmt != nil {
@@ -152,9 +214,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing purgeVoidedOrdersStmt: %w", cerr)
 		}
 	}
+	if q.refundFakeAuthorizationStmt != nil {
+		if cerr := q.refundFakeAuthorizationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing refundFakeAuthorizationStmt: %w", cerr)
+		}
+	}
 	if q.updatePaymentStmt != nil {
 		if cerr := q.updatePaymentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updatePaymentStmt: %w", cerr)
+		}
+	}
+	if q.voidFakeAuthorizationStmt != nil {
+		if cerr := q.voidFakeAuthorizationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing voidFakeAuthorizationStmt: %w", cerr)
 		}
 	}
 	return err
@@ -194,45 +266,63 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                         DBTX
-	tx                         *sql.Tx
-	auditPaymentsStmt          *sql.Stmt
-	countOperationsStmt        *sql.Stmt
-	deleteOperationStmt        *sql.Stmt
-	finishOperationStmt        *sql.Stmt
-	getOperationStmt           *sql.Stmt
-	getPaymentByOrderStmt      *sql.Stmt
-	getPaymentByRefStmt        *sql.Stmt
-	insertOperationStmt        *sql.Stmt
-	insertPaymentStmt          *sql.Stmt
-	insertVoidedOrderStmt      *sql.Stmt
-	insertWebhookEventStmt     *sql.Stmt
-	listOpenAuthorizationsStmt *sql.Stmt
-	listPaymentsStmt           *sql.Stmt
-	listRefundsStmt            *sql.Stmt
-	purgeVoidedOrdersStmt      *sql.Stmt
-	updatePaymentStmt          *sql.Stmt
+	db                              DBTX
+	tx                              *sql.Tx
+	auditPaymentsStmt               *sql.Stmt
+	captureFakeAuthorizationStmt    *sql.Stmt
+	claimFakeRequestStmt            *sql.Stmt
+	countOpenFakeAuthorizationsStmt *sql.Stmt
+	countOperationsStmt             *sql.Stmt
+	deleteOperationStmt             *sql.Stmt
+	finishFakeRequestStmt           *sql.Stmt
+	finishOperationStmt             *sql.Stmt
+	getFakeAuthorizationStmt        *sql.Stmt
+	getFakeRequestStmt              *sql.Stmt
+	getOperationStmt                *sql.Stmt
+	getPaymentByOrderStmt           *sql.Stmt
+	getPaymentByRefStmt             *sql.Stmt
+	insertFakeAuthorizationStmt     *sql.Stmt
+	insertOperationStmt             *sql.Stmt
+	insertPaymentStmt               *sql.Stmt
+	insertVoidedOrderStmt           *sql.Stmt
+	insertWebhookEventStmt          *sql.Stmt
+	listOpenAuthorizationsStmt      *sql.Stmt
+	listPaymentsStmt                *sql.Stmt
+	listRefundsStmt                 *sql.Stmt
+	purgeVoidedOrdersStmt           *sql.Stmt
+	refundFakeAuthorizationStmt     *sql.Stmt
+	updatePaymentStmt               *sql.Stmt
+	voidFakeAuthorizationStmt       *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                         tx,
-		tx:                         tx,
-		auditPaymentsStmt:          q.auditPaymentsStmt,
-		countOperationsStmt:        q.countOperationsStmt,
-		deleteOperationStmt:        q.deleteOperationStmt,
-		finishOperationStmt:        q.finishOperationStmt,
-		getOperationStmt:           q.getOperationStmt,
-		getPaymentByOrderStmt:      q.getPaymentByOrderStmt,
-		getPaymentByRefStmt:        q.getPaymentByRefStmt,
-		insertOperationStmt:        q.insertOperationStmt,
-		insertPaymentStmt:          q.insertPaymentStmt,
-		insertVoidedOrderStmt:      q.insertVoidedOrderStmt,
-		insertWebhookEventStmt:     q.insertWebhookEventStmt,
-		listOpenAuthorizationsStmt: q.listOpenAuthorizationsStmt,
-		listPaymentsStmt:           q.listPaymentsStmt,
-		listRefundsStmt:            q.listRefundsStmt,
-		purgeVoidedOrdersStmt:      q.purgeVoidedOrdersStmt,
-		updatePaymentStmt:          q.updatePaymentStmt,
+		db:                              tx,
+		tx:                              tx,
+		auditPaymentsStmt:               q.auditPaymentsStmt,
+		captureFakeAuthorizationStmt:    q.captureFakeAuthorizationStmt,
+		claimFakeRequestStmt:            q.claimFakeRequestStmt,
+		countOpenFakeAuthorizationsStmt: q.countOpenFakeAuthorizationsStmt,
+		countOperationsStmt:             q.countOperationsStmt,
+		deleteOperationStmt:             q.deleteOperationStmt,
+		finishFakeRequestStmt:           q.finishFakeRequestStmt,
+		finishOperationStmt:             q.finishOperationStmt,
+		getFakeAuthorizationStmt:        q.getFakeAuthorizationStmt,
+		getFakeRequestStmt:              q.getFakeRequestStmt,
+		getOperationStmt:                q.getOperationStmt,
+		getPaymentByOrderStmt:           q.getPaymentByOrderStmt,
+		getPaymentByRefStmt:             q.getPaymentByRefStmt,
+		insertFakeAuthorizationStmt:     q.insertFakeAuthorizationStmt,
+		insertOperationStmt:             q.insertOperationStmt,
+		insertPaymentStmt:               q.insertPaymentStmt,
+		insertVoidedOrderStmt:           q.insertVoidedOrderStmt,
+		insertWebhookEventStmt:          q.insertWebhookEventStmt,
+		listOpenAuthorizationsStmt:      q.listOpenAuthorizationsStmt,
+		listPaymentsStmt:                q.listPaymentsStmt,
+		listRefundsStmt:                 q.listRefundsStmt,
+		purgeVoidedOrdersStmt:           q.purgeVoidedOrdersStmt,
+		refundFakeAuthorizationStmt:     q.refundFakeAuthorizationStmt,
+		updatePaymentStmt:               q.updatePaymentStmt,
+		voidFakeAuthorizationStmt:       q.voidFakeAuthorizationStmt,
 	}
 }

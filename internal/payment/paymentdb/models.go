@@ -4,6 +4,30 @@
 
 package paymentdb
 
+type FakeAuthorization struct {
+	TenantID  string
+	Ref       string
+	Currency  string
+	Amount    int64
+	Captured  int64
+	Refunded  int64
+	Voided    int64
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+type FakeRequest struct {
+	TenantID  string
+	IdemKey   string
+	Op        string
+	AuthRef   string
+	Currency  string
+	Amount    int64
+	RefundRef string
+	Decline   string
+	CreatedAt int64
+}
+
 type Payment struct {
 	TenantID       string
 	ID             string

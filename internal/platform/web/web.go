@@ -166,6 +166,9 @@ type Server struct {
 	closing chan struct{}
 	// tracer is nil when tracing is off.
 	tracer trace.Tracer
+
+	warnMu   sync.Mutex
+	warnings []string
 }
 
 // New builds the server: platform routes, the API and the middleware chain.
@@ -244,6 +247,15 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // transport serves requests through it without a socket.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Warn adds a line to /readyz's answer: something about this process an
+// operator must know (a test-only part enabled, say) that does not make it
+// unready.
+func (s *Server) Warn(msg string) {
+	s.warnMu.Lock()
+	defer s.warnMu.Unlock()
+	s.warnings = append(s.warnings, msg)
+}
+
 // MarkReady makes /readyz answer 200 (once the services have started).
 func (s *Server) MarkReady() { close(s.ready) }
 
@@ -266,8 +278,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// "ready" first, then one "warning: …" line per warning (see Warn).
+	var b strings.Builder
+	b.WriteString("ready\n")
+	s.warnMu.Lock()
+	for _, msg := range s.warnings {
+		b.WriteString("warning: " + msg + "\n")
+	}
+	s.warnMu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write([]byte("ready\n"))
+	_, _ = w.Write([]byte(b.String()))
 }
 
 // Serve accepts connections on ln until Shutdown.
