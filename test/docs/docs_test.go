@@ -110,7 +110,7 @@ func parseReport(stderr string) (outcome, error) {
 // docs/*.md against one fresh server, as the package comment describes.
 func TestDocsFollowedLiterally(t *testing.T) {
 	t.Parallel()
-	for _, tool := range []string{"bash", "curl", "jq"} {
+	for _, tool := range []string{"bash", "curl", "jq", "openssl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("the docs' examples need %s (apt-get install %s): %v", tool, tool, err)
 		}
