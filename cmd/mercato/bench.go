@@ -185,7 +185,7 @@ func (c *cli) withBenchInstance(ctx context.Context, o benchOptions, fn func(ctx
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- sys.Serve(serveCtx, ln) }()
+	go func() { served <- sys.Serve(serveCtx, ln, nil) }()
 	base := "http://" + ln.Addr().String()
 	err = waitReady(ctx, base+"/readyz", 60*time.Second, served)
 	if err == nil {

@@ -159,22 +159,37 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.cfg.Web.Addr, err)
 	}
+	// Metrics get a listener of their own, loopback by default: the public
+	// one answers every store's visitors.
+	var metrics net.Listener
+	if c.cfg.Web.MetricsAddr != "" {
+		if metrics, err = net.Listen("tcp", c.cfg.Web.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics on %s (set -metrics.addr, or empty to serve none): %w", c.cfg.Web.MetricsAddr, err)
+		}
+	}
+	closeAll := func() {
+		ln.Close()
+		if metrics != nil {
+			metrics.Close()
+		}
+	}
 	sys, err := c.build(cmd, log)
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 	if c.cfg.SeedDemo && c.cfg.DB == "" {
 		// Laptop mode: a new store starts with a believable catalog.
 		if err := sys.Start(cmd.Context()); err != nil {
 			sys.Close()
-			ln.Close()
+			closeAll()
 			return err
 		}
 		n, err := sys.SeedDemo(cmd.Context())
 		if err != nil {
 			sys.Close()
-			ln.Close()
+			closeAll()
 			return err
 		}
 		if n > 0 {
@@ -182,7 +197,10 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	fmt.Fprintf(c.stdout, "Mercato is running: storefront API http://%s/api/v1/products · docs http://%s/docs\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
-	return sys.Serve(cmd.Context(), ln)
+	if metrics != nil {
+		fmt.Fprintf(c.stdout, "Prometheus metrics: http://%s/metrics\n", metrics.Addr())
+	}
+	return sys.Serve(cmd.Context(), ln, metrics)
 }
 
 func displayAddr(a net.Addr) string {

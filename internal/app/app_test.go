@@ -54,7 +54,7 @@ type directory struct{}
 func (directory) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 func (directory) Routes(api *web.API) {
-	huma.Register(api, web.Public(huma.Operation{Method: http.MethodGet, Path: tenantapi.ResolvePath}),
+	huma.Register(api, web.Internal(huma.Operation{Method: http.MethodGet, Path: tenantapi.ResolvePath}),
 		func(_ context.Context, in *struct {
 			Host string `query:"host"`
 			ID   string `query:"id"`
@@ -65,6 +65,10 @@ func (directory) Routes(api *web.API) {
 			return nil, web.Error(http.StatusNotFound, "unknown_tenant", "no such store")
 		})
 }
+
+// metricsURLs holds the metrics listener's URL of each system serveWith
+// started.
+var metricsURLs sync.Map
 
 func serve(t *testing.T, extra ...app.Service) (*app.System, string) {
 	t.Helper()
@@ -97,7 +101,12 @@ func serveWith(t *testing.T, configure func(*app.Config), extra ...app.Service) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sys.Serve(ctx, ln) }()
+	metrics, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsURLs.Store(sys, "http://"+metrics.Addr().String())
+	go func() { done <- sys.Serve(ctx, ln, metrics) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -210,10 +219,15 @@ func TestDeadLettersAdminAPI(t *testing.T) {
 }
 
 func TestReadyAndMetrics(t *testing.T) {
-	_, url := serve(t)
-	status, body := call(t, "GET", url+"/metrics", "")
+	sys, url := serve(t)
+	mu, _ := metricsURLs.Load(sys)
+	status, body := call(t, "GET", mu.(string)+"/metrics", "")
 	if status != 200 || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, `mercato_http_requests_total{code="200",method="GET",route="GET /readyz"}`) {
 		t.Fatalf("metrics: %d\n%s", status, body)
+	}
+	// The public listener, which every store's visitors reach, has none.
+	if status, body := call(t, "GET", url+"/metrics", ""); status == 200 || strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics on the public listener: %d", status)
 	}
 }
 

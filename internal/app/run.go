@@ -66,6 +66,7 @@ func (s *System) build(ctx context.Context, services []Service) error {
 		Registry:    p.Registry,
 		Tenants:     tenants,
 		Auth:        p.newAuthenticator(tenants),
+		APIKeys:     apiKeys{tenants},
 		Idempotency: s.idem,
 		Version:     p.Version,
 		Ready:       p.Ping,
@@ -152,10 +153,11 @@ func (s *System) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Serve runs the system on ln until ctx is done or a part fails, then stops
-// it in order: not ready → drain HTTP → stop services and relays → close the
-// bus → close the databases. It returns the first failure.
-func (s *System) Serve(ctx context.Context, ln net.Listener) error {
+// Serve runs the system on ln, and /metrics on metrics unless it is nil,
+// until ctx is done or a part fails, then stops it in order: not ready →
+// drain HTTP → stop services and relays → close the bus → close the
+// databases. It returns the first failure.
+func (s *System) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	defer s.Platform.Close()
 	if err := s.Start(ctx); err != nil {
 		return err
@@ -185,6 +187,9 @@ func (s *System) Serve(ctx context.Context, ln net.Listener) error {
 	var runErr error
 	go func() { runErr = runners.Wait(); close(runDone) }()
 	g.Go(func() error { return s.Web.Serve(ln) })
+	if metrics != nil {
+		g.Go(func() error { return s.Web.ServeMetrics(gctx, metrics) })
+	}
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():

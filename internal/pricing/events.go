@@ -14,14 +14,19 @@ import (
 	"github.com/mercato/mercato/internal/pricing/pricingdb"
 )
 
-// Start subscribes the catalog projection before requests are served and
-// before the demo seed runs: a new consumer group only sees messages
-// published after it subscribes, so subscribing later would miss the demo
-// catalog.
+// Start subscribes the catalog projection and the store settings before
+// requests are served and before the demo seed runs: a new consumer group
+// only sees messages published after it subscribes, so subscribing later
+// would miss the demo catalog.
 func (s *Service) Start(ctx context.Context) error {
 	if s.bus == nil || s.consumer != nil {
 		return nil
 	}
+	tc, err := outbox.Consume(ctx, s.bus, s.db, bus.Subscription{Group: s.cfg.TenantGroup, Subjects: tenantSubjects}, s.now, s.applyTenantEvent)
+	if err != nil {
+		return fmt.Errorf("pricing: subscribe to tenant events: %w", err)
+	}
+	s.tenants = tc
 	sub := bus.Subscription{
 		Group: s.cfg.CatalogGroup,
 		Subjects: []string{catalogapi.SubjectProductCreated, catalogapi.SubjectProductUpdated,
@@ -29,6 +34,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	c, err := outbox.Consume(ctx, s.bus, s.db, sub, s.now, s.applyCatalogEvent)
 	if err != nil {
+		tc.Stop()
 		return fmt.Errorf("pricing: subscribe to catalog events: %w", err)
 	}
 	s.consumer = c
@@ -40,6 +46,9 @@ func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
 	if s.consumer != nil {
 		s.consumer.Stop()
+	}
+	if s.tenants != nil {
+		s.tenants.Stop()
 	}
 	return nil
 }

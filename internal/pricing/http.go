@@ -77,8 +77,10 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "List the active shipping methods", Description: "Cheapest first; with country, only those shipping there.",
 	}), s.publicShippingMethods)
 
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-pricing-settings", Method: http.MethodGet, Path: base + "/settings", Summary: "Get the store's pricing settings"}), s.getSettings)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-pricing-settings", Method: http.MethodPut, Path: base + "/settings", Summary: "Replace the store's pricing settings"}), s.putSettings)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-pricing-settings", Method: http.MethodGet, Path: base + "/settings", Summary: "Get the store's pricing settings",
+		Description: "currency and tax_inclusive are the store's settings (PATCH /api/v1/admin/store), shown as pricing last applied them."}), s.getSettings)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-pricing-settings", Method: http.MethodPut, Path: base + "/settings", Summary: "Replace the store's pricing settings",
+		Description: "The default shipping method and country. Currency and tax mode are store settings: PATCH /api/v1/admin/store; a body naming them is refused."}), s.putSettings)
 
 	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-discounts", Method: http.MethodGet, Path: base + "/discounts", Summary: "List discounts"}), s.listDiscounts)
 	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-discount", Method: http.MethodPost, Path: base + "/discounts", Summary: "Create a discount", DefaultStatus: http.StatusCreated}), s.createDiscount)
@@ -140,7 +142,7 @@ func (s *Service) getSettings(ctx context.Context, _ *struct{}) (*struct{ Body p
 	return &struct{ Body pricingapi.Settings }{v}, nil
 }
 
-func (s *Service) putSettings(ctx context.Context, in *struct{ Body pricingapi.Settings }) (*struct{ Body pricingapi.Settings }, error) {
+func (s *Service) putSettings(ctx context.Context, in *struct{ Body pricingapi.SettingsUpdate }) (*struct{ Body pricingapi.Settings }, error) {
 	v, err := s.PutSettings(ctx, in.Body)
 	if err != nil {
 		return nil, s.problem(err)

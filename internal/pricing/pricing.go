@@ -107,39 +107,43 @@ func invalid(fields ...FieldError) error {
 
 // Config tunes the pricing service. The zero value takes the defaults.
 type Config struct {
-	// DefaultCurrency is the currency of a tenant that saved no settings.
-	DefaultCurrency string
 	// DefaultCountry is the destination of a quote that names none, for a
 	// tenant that saved no settings.
 	DefaultCountry string
 	// CatalogGroup is the consumer group of the catalog projection.
 	CatalogGroup string
+	// TenantGroup is the consumer group copying the store settings
+	// (currency, tax mode) from the tenant service's events.
+	TenantGroup string
 }
 
 // Defaults of Config.
 const (
-	DefaultCurrency     = "EUR"
 	DefaultCatalogGroup = "pricing-catalog"
+	DefaultTenantGroup  = "pricing-tenant"
 )
 
 // RegisterFlags registers the config's flags, each name starting with
 // prefix (e.g. "pricing."), with the defaults as values.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
-	fs.StringVar(&c.DefaultCurrency, prefix+"default-currency", DefaultCurrency, "ISO 4217 currency of a store that saved no pricing settings")
 	fs.StringVar(&c.DefaultCountry, prefix+"default-country", "", "destination country (ISO alpha-2) of quotes naming none, for a store that saved no pricing settings")
 	fs.StringVar(&c.CatalogGroup, prefix+"catalog-group", DefaultCatalogGroup, "consumer group reading catalog product events into the price projection")
+	fs.StringVar(&c.TenantGroup, prefix+"tenant-group", DefaultTenantGroup, "consumer group copying the store settings (currency, tax mode) from tenant events")
 }
 
 // Validate reports a config the service cannot run with.
 func (c Config) Validate() error {
-	if err := money.ValidCurrency(c.DefaultCurrency); err != nil {
-		return fmt.Errorf("pricing: default-currency: %w", err)
-	}
 	if c.DefaultCountry != "" && !validCountry(c.DefaultCountry) {
 		return fmt.Errorf("pricing: default-country %q is not an ISO 3166 alpha-2 code", c.DefaultCountry)
 	}
 	if err := bus.ValidateGroup(c.CatalogGroup); err != nil {
 		return fmt.Errorf("pricing: catalog-group: %w", err)
+	}
+	if err := bus.ValidateGroup(c.TenantGroup); err != nil {
+		return fmt.Errorf("pricing: tenant-group: %w", err)
+	}
+	if c.TenantGroup == c.CatalogGroup {
+		return errors.New("pricing: tenant-group and catalog-group must differ")
 	}
 	return nil
 }
@@ -156,6 +160,7 @@ type Service struct {
 	newID  func() string
 
 	consumer bus.Consumer // the catalog projection, set by Start
+	tenants  bus.Consumer // the store settings, set by Start
 }
 
 // New returns the pricing service on db, which must be migrated with
@@ -163,11 +168,11 @@ type Service struct {
 // (nil: no projection, tests feed events to HandleCatalogEvent). events is
 // woken after each write that added events; nil is fine.
 func New(cfg Config, db *sqldb.DB, b bus.Bus, events *outbox.Relay, log *slog.Logger) (*Service, error) {
-	if cfg.DefaultCurrency == "" {
-		cfg.DefaultCurrency = DefaultCurrency
-	}
 	if cfg.CatalogGroup == "" {
 		cfg.CatalogGroup = DefaultCatalogGroup
+	}
+	if cfg.TenantGroup == "" {
+		cfg.TenantGroup = DefaultTenantGroup
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/pricing/pricingdb"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // validCountry reports whether c is an uppercase ISO 3166-1 alpha-2 code of
@@ -28,8 +29,9 @@ func validCountry(c string) bool {
 	return err == nil && r.IsCountry() && !r.IsPrivateUse()
 }
 
-// Settings returns the tenant's pricing settings, or the configured
-// defaults when it saved none.
+// Settings returns the tenant's pricing settings: the store's currency and
+// tax mode as the tenant service last announced them (a new store's
+// defaults before its first event), and pricing's own defaults.
 func (s *Service) Settings(ctx context.Context) (pricingapi.Settings, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -41,42 +43,47 @@ func (s *Service) Settings(ctx context.Context) (pricingapi.Settings, error) {
 }
 
 func (s *Service) settings(ctx context.Context, q *pricingdb.Queries, tenant string) (pricingapi.Settings, error) {
-	r, err := q.GetSettings(ctx, tenant)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pricingapi.Settings{Currency: s.cfg.DefaultCurrency, DefaultCountry: s.cfg.DefaultCountry}, nil
+	set := pricingapi.Settings{Currency: tenantapi.DefaultCurrency, TaxInclusive: tenantapi.DefaultTaxInclusive, DefaultCountry: s.cfg.DefaultCountry}
+	st, err := q.GetStoreSettings(ctx, tenant)
+	switch {
+	case err == nil:
+		set.Currency, set.TaxInclusive = st.Currency, st.TaxInclusive
+	case !errors.Is(err, sql.ErrNoRows):
+		return pricingapi.Settings{}, fmt.Errorf("load store settings: %w", err)
 	}
-	if err != nil {
+	r, err := q.GetSettings(ctx, tenant)
+	switch {
+	case err == nil:
+		set.DefaultShippingMethod, set.DefaultCountry = r.DefaultShippingMethod, r.DefaultCountry
+	case !errors.Is(err, sql.ErrNoRows):
 		return pricingapi.Settings{}, fmt.Errorf("load settings: %w", err)
 	}
-	return pricingapi.Settings{TaxInclusive: r.TaxInclusive, Currency: r.Currency,
-		DefaultShippingMethod: r.DefaultShippingMethod, DefaultCountry: r.DefaultCountry}, nil
+	return set, nil
 }
 
-// PutSettings replaces the tenant's pricing settings.
-func (s *Service) PutSettings(ctx context.Context, in pricingapi.Settings) (pricingapi.Settings, error) {
+// PutSettings replaces the pricing settings pricing owns (the default
+// shipping method and country) and returns all of them.
+func (s *Service) PutSettings(ctx context.Context, in pricingapi.SettingsUpdate) (pricingapi.Settings, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return pricingapi.Settings{}, err
 	}
-	var errs []FieldError
-	if money.ValidCurrency(in.Currency) != nil {
-		errs = append(errs, FieldError{"currency", "unknown ISO 4217 currency", in.Currency})
-	}
 	if !validCountry(in.DefaultCountry) {
-		errs = append(errs, FieldError{"default_country", "not an ISO 3166 alpha-2 country", in.DefaultCountry})
+		return pricingapi.Settings{}, invalid(FieldError{"default_country", "not an ISO 3166 alpha-2 country", in.DefaultCountry})
 	}
-	if err := invalid(errs...); err != nil {
-		return pricingapi.Settings{}, err
-	}
+	var out pricingapi.Settings
 	err = s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
-		return q.PutSettings(ctx, pricingdb.PutSettingsParams{TenantID: tenant, TaxInclusive: in.TaxInclusive,
-			Currency: in.Currency, DefaultShippingMethod: in.DefaultShippingMethod, DefaultCountry: in.DefaultCountry,
-			UpdatedAt: s.now().UnixMicro()})
+		if err := q.PutSettings(ctx, pricingdb.PutSettingsParams{TenantID: tenant, DefaultShippingMethod: in.DefaultShippingMethod,
+			DefaultCountry: in.DefaultCountry, UpdatedAt: s.now().UnixMicro()}); err != nil {
+			return err
+		}
+		out, err = s.settings(ctx, q, tenant)
+		return err
 	})
 	if err != nil {
 		return pricingapi.Settings{}, fmt.Errorf("put settings: %w", err)
 	}
-	return in, nil
+	return out, nil
 }
 
 // checkTaxRate validates a tax rate input.

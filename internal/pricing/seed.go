@@ -10,15 +10,17 @@ import (
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
-// SeedDemo fills the context's tenant with the demo store's pricing: EUR,
-// tax-inclusive, Germany by default; VAT rates of a few countries (with the
+// SeedDemo fills the context's tenant with the demo store's pricing:
+// Germany by default; VAT rates of a few countries (with the
 // Canary Islands as a region example); standard and express shipping; the
 // coupons WELCOME10, SAVE5 and the expired SUMMER24. It is idempotent: what
 // exists (by country and region, or by code) is left alone. It returns how
 // many items it created.
 func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 	n := 0
-	if _, err := s.PutSettings(ctx, pricingapi.Settings{TaxInclusive: true, Currency: "EUR", DefaultShippingMethod: "standard", DefaultCountry: "DE"}); err != nil {
+	// EUR and tax-inclusive prices are the store's settings, a new store's
+	// defaults (the tenant service's).
+	if _, err := s.PutSettings(ctx, pricingapi.SettingsUpdate{DefaultShippingMethod: "standard", DefaultCountry: "DE"}); err != nil {
 		return n, fmt.Errorf("seed settings: %w", err)
 	}
 	rates := []pricingapi.TaxRateInput{
@@ -43,7 +45,13 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 		{Code: "express", Name: "Express (next day)", Price: *eur(990)},
 	}
 	for _, m := range methods {
-		if _, err := s.SaveShippingMethod(ctx, "", m); err == nil {
+		_, err := s.SaveShippingMethod(ctx, "", m)
+		if errors.Is(err, ErrTaken) {
+			// The store's own default method (made when it was created)
+			// is replaced by the demo's, unless someone changed it.
+			err = s.replaceUntouchedDefault(ctx, m)
+		}
+		if err == nil {
 			n++
 		} else if !errors.Is(err, ErrTaken) {
 			return n, fmt.Errorf("seed shipping method %s: %w", m.Code, err)

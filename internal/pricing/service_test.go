@@ -23,6 +23,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/platform/web/webtest"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // fixture is the service on one engine, served through the web platform.
@@ -390,15 +391,29 @@ func testRatesAndShipping(t *testing.T, f *fixture) {
 	if st := f.do("DELETE", "/api/v1/admin/pricing/shipping-methods/"+m.ID, "default", true, nil, nil); st != 204 {
 		t.Fatalf("delete method: %d", st)
 	}
+	// A store without settings has a new store's (the tenant service's
+	// defaults: EUR, tax-inclusive), before any event arrives.
 	var set pricingapi.Settings
-	if st := f.do("GET", "/api/v1/admin/pricing/settings", "globex", true, nil, &set); st != 200 || set.Currency != "EUR" || set.TaxInclusive {
+	if st := f.do("GET", "/api/v1/admin/pricing/settings", "globex", true, nil, &set); st != 200 || set.Currency != tenantapi.DefaultCurrency || set.TaxInclusive != tenantapi.DefaultTaxInclusive {
 		t.Fatalf("default settings: %d %+v", st, set)
 	}
-	if st := f.do("PUT", "/api/v1/admin/pricing/settings", "globex", true, map[string]any{"currency": "USD", "default_country": "US", "tax_inclusive": false}, &set); st != 200 || set.Currency != "USD" {
+	if st := f.do("PUT", "/api/v1/admin/pricing/settings", "globex", true, map[string]any{"default_country": "US", "default_shipping_method": "express"}, &set); st != 200 ||
+		set.DefaultCountry != "US" || set.DefaultShippingMethod != "express" || set.Currency != "EUR" || !set.TaxInclusive {
 		t.Fatalf("put settings: %d %+v", st, set)
 	}
-	if st := f.do("PUT", "/api/v1/admin/pricing/settings", "globex", true, map[string]any{"currency": "USD", "default_country": "QQ"}, nil); st != 422 {
-		t.Fatalf("bad settings: %d, want 422", st)
+	// Currency and tax mode are the store's: pricing has no second copy
+	// anyone could write.
+	for _, body := range []map[string]any{
+		{"currency": "USD", "default_country": "US"},
+		{"tax_inclusive": false, "default_country": "US"},
+		{"default_country": "QQ"},
+	} {
+		if st := f.do("PUT", "/api/v1/admin/pricing/settings", "globex", true, body, nil); st != 422 {
+			t.Fatalf("put settings %v: %d, want 422", body, st)
+		}
+	}
+	if f.do("GET", "/api/v1/admin/pricing/settings", "globex", true, nil, &set); set.Currency != "EUR" || !set.TaxInclusive || set.DefaultCountry != "US" {
+		t.Fatalf("refused puts changed the settings: %+v", set)
 	}
 }
 

@@ -29,6 +29,9 @@ var access = map[string][]auth.Role{
 	"list-api-keys":       {auth.RoleOwner, auth.RoleManager},
 	"create-api-key":      {auth.RoleOwner},
 	"revoke-api-key":      {auth.RoleOwner},
+	// Plans are the deployment operator's to choose: no staff role, not
+	// even the owner; the admin and service tokens only.
+	"set-store-plan": {},
 }
 
 // noAPIKeys are operations no API key may call, whatever its role: a
@@ -55,13 +58,13 @@ func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Cont
 // Routes registers the signup, the store admin operations and the internal
 // resolve endpoint (outside /api/, so resolving needs no tenant).
 func (s *Service) Routes(api *web.API) {
-	huma.Register(api, web.Public(huma.Operation{
+	// Only the deployment's service token reaches it (web.Internal): the
+	// answers map hosts to stores and tell live API keys from dead ones.
+	huma.Register(api, web.Internal(huma.Operation{
 		OperationID: "resolve-tenant",
 		Method:      http.MethodGet,
 		Path:        tenantapi.ResolvePath,
-		Summary:     "Resolve a host name, tenant ID or API key to a tenant",
-		Tags:        []string{"internal"},
-		Hidden:      true,
+		Summary:     "Resolve a host name, tenant ID or subdomain, or API key to a tenant",
 	}), s.resolve)
 	huma.Register(api, web.Public(huma.Operation{
 		OperationID: "signup",
@@ -69,12 +72,27 @@ func (s *Service) Routes(api *web.API) {
 		Path:        "/api/v1/tenants",
 		Summary:     "Sign up a new store",
 		Description: "Creates a store answering at <subdomain>.<base domain> and its owner account, and " +
-			"answers with the owner's tokens (201). Send an Idempotency-Key: a retry with the same key and " +
-			"request never creates a second store; one whose first attempt created the owner answers 200 " +
-			"without tokens (the owner signs in). The store is new whatever host the request was sent to.",
+			"answers with the owner's tokens (201). Send an Idempotency-Key: a retry with the same key, owner " +
+			"email and request never creates a second store; one whose first attempt created the owner answers 200 " +
+			"without tokens (the owner signs in). Keys are scoped by the owner's email, so two people sending " +
+			"the same key do not collide. The store is new whatever host the request was sent to. Its plan is " +
+			"the deployment's (-tenant.signup-plan): a body naming one is refused.",
 		Tags:          []string{"stores"},
 		DefaultStatus: http.StatusCreated,
+		// The store URL in the answer uses the port the request reached.
+		Middlewares: huma.Middlewares{func(ctx huma.Context, next func(huma.Context)) {
+			next(huma.WithContext(ctx, withRequestPort(ctx.Context(), ctx.Host())))
+		}},
 	}), s.signup)
+	register(api, huma.Operation{
+		OperationID: "set-store-plan", Method: http.MethodPut, Path: "/api/v1/admin/store/plan",
+		Summary: "Move the store to another plan",
+		Description: "The deployment operator's operation (the admin token set with -admin-token, or the service " +
+			"token): store staff, owners included, may not choose their plan. Answers the new limits.",
+	}, func(ctx context.Context, in *struct{ Body tenantapi.PlanUpdate }) (*struct{ Body tenantapi.Limits }, error) {
+		l, err := s.SetPlan(ctx, in.Body.Plan)
+		return &struct{ Body tenantapi.Limits }{Body: l}, err
+	})
 
 	register(api, huma.Operation{
 		OperationID: "get-store", Method: http.MethodGet, Path: "/api/v1/admin/store",
@@ -161,7 +179,7 @@ type storeOutput struct {
 
 type resolveInput struct {
 	Host   string `query:"host" maxLength:"253" doc:"Host name of the request."`
-	ID     string `query:"id" maxLength:"63" doc:"Tenant ID, taking precedence over host."`
+	ID     string `query:"id" maxLength:"63" doc:"Tenant ID or subdomain, taking precedence over host."`
 	APIKey string `header:"X-Mercato-Api-Key" maxLength:"200" doc:"An API key, taking precedence over both."`
 }
 
@@ -172,7 +190,7 @@ func (s *Service) resolve(ctx context.Context, in *resolveInput) (*struct{ Body 
 	case in.APIKey != "":
 		r, err = s.ResolveAPIKey(ctx, in.APIKey)
 	case in.Host != "" || in.ID != "":
-		r.TenantID, err = s.Resolve(ctx, in.Host, in.ID)
+		r, err = s.Resolve(ctx, in.Host, in.ID)
 	default:
 		return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "host, id or an API key is required")
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,11 +64,11 @@ func (f *fakeOwners) fail(err error) {
 type directory struct{ s *tenant.Service }
 
 func (d directory) ResolveTenant(ctx context.Context, host, id string) (string, error) {
-	t, err := d.s.Resolve(ctx, host, id)
+	r, err := d.s.Resolve(ctx, host, id)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return "", web.ErrUnknownTenant
 	}
-	return t, err
+	return r.TenantID, err
 }
 
 // serviceKeys resolves store API keys with the service itself, as the
@@ -95,9 +96,13 @@ type env struct {
 
 func newEnv(t *testing.T, db *sqldb.DB) *env {
 	t.Helper()
+	return newEnvWith(t, db, tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}, BaseDomain: "localhost", PublicPort: 8080})
+}
+
+func newEnvWith(t *testing.T, db *sqldb.DB, cfg tenant.Config) *env {
+	t.Helper()
 	owners := &fakeOwners{}
-	s, err := tenant.New(tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}, BaseDomain: "localhost", PublicPort: 8080},
-		db, nil, slog.New(slog.DiscardHandler), tenant.WithOwners(owners))
+	s, err := tenant.New(cfg, db, nil, slog.New(slog.DiscardHandler), tenant.WithOwners(owners))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +288,6 @@ func TestSignup(t *testing.T) {
 			{"email with name", tenantapi.Signup{StoreName: "W", Subdomain: "good-one", Email: "Bob <b@b.example>", Password: "correct horse battery"}, 422, "invalid_email"},
 			{"long name", tenantapi.Signup{StoreName: strings.Repeat("x", 101), Subdomain: "good-one", Email: "b@b.example", Password: "correct horse battery"}, 422, "validation_failed"},
 			{"control char", tenantapi.Signup{StoreName: "a\x00b", Subdomain: "good-one", Email: "b@b.example", Password: "correct horse battery"}, 422, "validation_failed"},
-			{"bad plan", tenantapi.Signup{StoreName: "W", Subdomain: "good-one", Email: "b@b.example", Password: "correct horse battery", Plan: "gold"}, 422, "validation_failed"},
 			{"long password", tenantapi.Signup{StoreName: "W", Subdomain: "good-one", Email: "b@b.example", Password: strings.Repeat("p", 129)}, 422, "validation_failed"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
@@ -292,6 +296,16 @@ func TestSignup(t *testing.T) {
 					t.Errorf("signup = %d %s, want %d %s", a.status, a.raw, tt.status, tt.code)
 				}
 			})
+		}
+		// The plan is not the signup's to choose: a body naming one, even
+		// the plan it would get, is refused and creates nothing.
+		for _, plan := range []string{"enterprise", "pro", "free", "gold"} {
+			a := e.do(http.MethodPost, "/api/v1/tenants", map[string]any{
+				"store_name": "Greedy", "subdomain": "greedy", "email": "g@greedy.example", "password": "correct horse battery", "plan": plan,
+			}, nil)
+			if a.status != http.StatusUnprocessableEntity || !strings.Contains(string(a.raw), "plan") {
+				t.Errorf("signup naming plan %s = %d %s, want 422 about plan", plan, a.status, a.raw)
+			}
 		}
 		if n := len(e.owners.tenants); n != 1 {
 			t.Errorf("owner calls = %d, want 1: bad input reached the identity service", n)
@@ -337,6 +351,49 @@ func TestSignupOwnerFailure(t *testing.T) {
 	}, outbox.Migrations, tenant.Migrations)
 }
 
+// TestSignupURLAndPlan: the store URL of a signup answer has the port the
+// request was sent to (unless one is configured), and new stores get the
+// deployment's signup plan, which only the operator changes.
+func TestSignupURLAndPlan(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnvWith(t, db, tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}, BaseDomain: "localhost", SignupPlan: "pro"})
+		a, r := e.signup("porty", "")
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.srv.URL, "http://"))
+		if a.status != 201 || r.URL != "http://porty.localhost:"+port {
+			t.Errorf("signup = %d, url %q; want http://porty.localhost:%s", a.status, r.URL, port)
+		}
+		a = e.do(http.MethodPost, "/api/v1/tenants", tenantapi.Signup{StoreName: "Proxied", Subdomain: "proxied", Email: "o@proxied.example", Password: "correct horse battery"},
+			map[string]string{"Host": "localhost"})
+		var rp tenantapi.SignupResult
+		a.decode(t, &rp)
+		if rp.URL != "http://proxied.localhost" {
+			t.Errorf("signup sent to a host without a port: url %q, want http://proxied.localhost", rp.URL)
+		}
+		limits := func() tenantapi.Limits {
+			var l tenantapi.Limits
+			e.do(http.MethodGet, "/api/v1/admin/store/limits", nil, admin(r.Store.ID)).decode(t, &l)
+			return l
+		}
+		if r.Store.Plan != "pro" || limits().Plan != "pro" {
+			t.Errorf("new store's plan = %s / %+v, want the deployment's pro", r.Store.Plan, limits())
+		}
+		if got := e.do(http.MethodPut, "/api/v1/admin/store/plan", tenantapi.PlanUpdate{Plan: "gold"}, admin(r.Store.ID)); got.status != 422 {
+			t.Errorf("set plan gold = %d %s, want 422", got.status, got.raw)
+		}
+		owner := map[string]string{"Authorization": webtest.Bearer(t, auth.Principal{Tenant: r.Store.ID, Subject: "o", Kind: auth.KindStaff, Role: auth.RoleOwner})}
+		if got := e.do(http.MethodPut, "/api/v1/admin/store/plan", tenantapi.PlanUpdate{Plan: "enterprise"}, as(owner, r.Store.ID)); got.status != 403 {
+			t.Errorf("the owner sets the plan = %d %s, want 403", got.status, got.raw)
+		}
+		for _, creds := range []string{webtest.AdminToken, webtest.ServiceToken} {
+			got := e.do(http.MethodPut, "/api/v1/admin/store/plan", tenantapi.PlanUpdate{Plan: "enterprise"}, as(map[string]string{"Authorization": "Bearer " + creds}, r.Store.ID))
+			if got.status != 200 || limits() != (tenantapi.Limits{Plan: "enterprise", Products: tenantapi.Unlimited, Staff: tenantapi.Unlimited}) {
+				t.Errorf("the operator sets the plan = %d %s; limits %+v", got.status, got.raw, limits())
+			}
+			e.do(http.MethodPut, "/api/v1/admin/store/plan", tenantapi.PlanUpdate{Plan: "free"}, admin(r.Store.ID))
+		}
+	}, outbox.Migrations, tenant.Migrations)
+}
+
 func TestSignupIdempotent(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db)
@@ -363,13 +420,23 @@ func TestSignupIdempotent(t *testing.T) {
 		}
 		in.Subdomain = "other"
 		if _, _, err := e.s.Signup(t.Context(), in, "key-2"); !errors.Is(err, tenant.ErrSignupKeyReused) {
-			t.Errorf("same key, other signup: %v, want ErrSignupKeyReused", err)
+			t.Errorf("same key, same owner, other signup: %v, want ErrSignupKeyReused", err)
 		}
-		if n := len(e.events(tenantapi.SubjectTenantCreated)); n != 3 {
-			t.Errorf("tenant.created.v1 events = %d, want 3 (default, twice, again)", n)
+		// Keys are scoped by the owner's email: another person sending the
+		// same key (the guide's literal one) signs up a store of their own.
+		other := tenantapi.Signup{StoreName: "Mine", Subdomain: "mine", Email: "someone@else.example", Password: "correct horse battery"}
+		mine, created, err := e.s.Signup(t.Context(), other, "key-2")
+		if err != nil || !created || mine.Store.ID == first.Store.ID || mine.AccessToken == "" {
+			t.Fatalf("another owner's signup with the same key = %+v created=%v err=%v; want a new store", mine, created, err)
 		}
-		if n := len(e.owners.tenants); n != 2 {
-			t.Errorf("owner calls = %d, want 2", n)
+		if again, created, err := e.s.Signup(t.Context(), other, "key-2"); err != nil || created || again.Store.ID != mine.Store.ID {
+			t.Errorf("its retry = %+v created=%v err=%v; want its store again", again, created, err)
+		}
+		if n := len(e.events(tenantapi.SubjectTenantCreated)); n != 4 {
+			t.Errorf("tenant.created.v1 events = %d, want 4 (default, twice, again, mine)", n)
+		}
+		if n := len(e.owners.tenants); n != 3 {
+			t.Errorf("owner calls = %d, want 3", n)
 		}
 	}, outbox.Migrations, tenant.Migrations)
 }
@@ -385,11 +452,25 @@ func TestDomainsResolve(t *testing.T) {
 		if got := e.do(http.MethodPost, "/api/v1/admin/store/domains", tenantapi.DomainCreate{Host: "Shop.Alpha.Example."}, admin(a.Store.ID)); got.status != 201 {
 			t.Fatalf("add domain = %d %s", got.status, got.raw)
 		}
+		// X-Mercato-Tenant takes a store's ID or its subdomain.
+		for _, tt := range []struct{ hint, want string }{
+			{a.Store.ID, a.Store.ID}, {"alpha", a.Store.ID}, {"BRAVO", b.Store.ID}, {"default", "default"},
+		} {
+			r := e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(tt.hint))
+			var st tenantapi.Store
+			r.decode(t, &st)
+			if r.status != 200 || st.ID != tt.want {
+				t.Errorf("X-Mercato-Tenant %s = %d %s, want store %s", tt.hint, r.status, r.raw, tt.want)
+			}
+		}
+		if r := e.do(http.MethodGet, "/api/v1/admin/store", nil, admin("charlie")); r.status != 404 || r.code() != "unknown_tenant" {
+			t.Errorf("X-Mercato-Tenant of no store = %d %s, want 404 unknown_tenant", r.status, r.raw)
+		}
 		for _, tt := range []struct{ host, want string }{
 			{"alpha.localhost", a.Store.ID}, {"bravo.localhost", b.Store.ID}, {"shop.alpha.example", a.Store.ID}, {"localhost", "default"},
 		} {
-			if got, err := e.s.Resolve(t.Context(), tt.host, ""); err != nil || got != tt.want {
-				t.Errorf("Resolve(%s) = %q %v, want %s", tt.host, got, err, tt.want)
+			if got, err := e.s.Resolve(t.Context(), tt.host, ""); err != nil || got.TenantID != tt.want {
+				t.Errorf("Resolve(%s) = %q %v, want %s", tt.host, got.TenantID, err, tt.want)
 			}
 			// and through the platform: each host serves its own store.
 			r := e.do(http.MethodGet, "/api/v1/admin/store", nil, map[string]string{"Host": tt.host, "Authorization": "Bearer " + webtest.AdminToken})
@@ -455,8 +536,8 @@ func TestSettings(t *testing.T) {
 		}
 		var st tenantapi.Store
 		e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(id)).decode(t, &st)
-		want := tenantapi.Settings{Name: html, Logo: "/media/logo.png", Currency: "CHF", TaxInclusive: false, Locale: "de-CH"}
-		if st.Settings != want {
+		want := tenantapi.Settings{Name: html, Logo: "/media/logo.png", Currency: "CHF", TaxInclusive: false, Locale: "de-CH", CORSOrigins: []string{}}
+		if !st.Settings.Equal(want) {
 			t.Errorf("settings = %+v, want %+v (name stored as given)", st.Settings, want)
 		}
 		evs := e.events(tenantapi.SubjectTenantUpdated)
@@ -464,7 +545,7 @@ func TestSettings(t *testing.T) {
 			t.Fatalf("tenant.updated.v1 = %+v", evs)
 		}
 		var upd tenantapi.TenantUpdated
-		if err := json.Unmarshal(evs[0].Data, &upd); err != nil || upd.Settings != want {
+		if err := json.Unmarshal(evs[0].Data, &upd); err != nil || !upd.Settings.Equal(want) || upd.UpdatedAt.IsZero() {
 			t.Errorf("tenant.updated.v1 data = %+v %v", upd, err)
 		}
 		// A patch that changes nothing announces nothing.
@@ -486,6 +567,8 @@ func TestSettings(t *testing.T) {
 			{map[string]any{"logo": "//evil.example/x.png"}, 422, "invalid_logo"},
 			{map[string]any{"logo": `/x" onerror="alert(1)`}, 422, "invalid_logo"},
 			{map[string]any{"tax_inclusive": "yes"}, 422, "validation_failed"},
+			{map[string]any{"cors_origins": []string{"*"}}, 422, "invalid_origin"},
+			{map[string]any{"cors_origins": []string{"https://shop.example/path"}}, 422, "invalid_origin"},
 		} {
 			got := e.do(http.MethodPatch, "/api/v1/admin/store", tt.body, admin(id))
 			if got.status != tt.status || got.code() != tt.code {
@@ -493,11 +576,26 @@ func TestSettings(t *testing.T) {
 			}
 		}
 		e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(id)).decode(t, &st)
-		if st.Settings != want || len(e.events(tenantapi.SubjectTenantUpdated)) != 1 {
+		if !st.Settings.Equal(want) || len(e.events(tenantapi.SubjectTenantUpdated)) != 1 {
 			t.Errorf("bad patches changed the store: %+v", st.Settings)
 		}
 		if got := e.do(http.MethodPatch, "/api/v1/admin/store", map[string]any{"logo": "https://cdn.example/l.png"}, admin(id)); got.status != 200 {
 			t.Errorf("https logo = %d %s", got.status, got.raw)
+		}
+		// Allowed CORS origins: none by default, set by the store, carried
+		// by the resolution every process reads them from.
+		if res, err := e.s.Resolve(t.Context(), "", id); err != nil || len(res.CORSOrigins) != 0 {
+			t.Errorf("a new store allows origins: %+v %v", res, err)
+		}
+		got = e.do(http.MethodPatch, "/api/v1/admin/store", map[string]any{"cors_origins": []string{"https://Shop.example:443", "http://localhost:3000"}}, admin(id))
+		e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(id)).decode(t, &st)
+		if wantO := []string{"https://shop.example", "http://localhost:3000"}; got.status != 200 || !slices.Equal(st.CORSOrigins, wantO) {
+			t.Errorf("set origins = %d %s; stored %v, want %v", got.status, got.raw, st.CORSOrigins, wantO)
+		}
+		for _, q := range [][2]string{{"", id}, {"settings.localhost", ""}} {
+			if res, err := e.s.Resolve(t.Context(), q[0], q[1]); err != nil || !slices.Equal(res.CORSOrigins, st.CORSOrigins) {
+				t.Errorf("resolve %q = %+v %v, want the store's origins", q, res, err)
+			}
 		}
 	}, outbox.Migrations, tenant.Migrations)
 }
@@ -543,9 +641,9 @@ func TestAPIKeysAndLimits(t *testing.T) {
 			t.Errorf("revoke from another store = %d", got.status)
 		}
 
-		c := tenantapi.NewClient(e.srv.URL, &http.Client{})
+		c := tenantapi.NewClient(e.srv.URL, &http.Client{Transport: bearer{webtest.ServiceToken}})
 		res, err := c.ResolveAPIKey(t.Context(), sk.Key)
-		if err != nil || res != (tenantapi.Resolution{TenantID: id, KeyID: sk.ID, Role: "secret"}) {
+		if err != nil || res.TenantID != id || res.KeyID != sk.ID || res.Role != "secret" {
 			t.Errorf("resolve secret key = %+v %v", res, err)
 		}
 		if _, err := c.ResolveAPIKey(t.Context(), "pk_live_NOPE"); !errors.Is(err, tenantapi.ErrUnknownAPIKey) {
@@ -577,16 +675,27 @@ func TestAPIKeysAndLimits(t *testing.T) {
 			t.Errorf("revoked key resolves: %v", err)
 		}
 		// A fresh client (no cache) is refused the revoked key at once.
-		fresh := tenantapi.NewClient(e.srv.URL, &http.Client{})
+		fresh := tenantapi.NewClient(e.srv.URL, &http.Client{Transport: bearer{webtest.ServiceToken}})
 		if _, err := fresh.ResolveAPIKey(t.Context(), pk.Key); !errors.Is(err, tenantapi.ErrUnknownAPIKey) {
 			t.Errorf("revoked key through the client: %v", err)
 		}
-		if got := e.do(http.MethodGet, tenantapi.ResolvePath, nil, map[string]string{tenantapi.APIKeyHeader: pk.Key}); got.status != 404 {
+		if got := e.do(http.MethodGet, tenantapi.ResolvePath, nil, map[string]string{tenantapi.APIKeyHeader: pk.Key, "Authorization": "Bearer " + webtest.ServiceToken}); got.status != 404 {
 			t.Errorf("resolve endpoint with a revoked key = %d", got.status)
+		}
+		// The resolve endpoint is no oracle for anyone else: without the
+		// service token it answers 401 whatever is asked.
+		for _, creds := range []map[string]string{nil, {"Authorization": "Bearer " + webtest.AdminToken}, {"Authorization": "Bearer " + sk.Key}} {
+			for _, q := range []string{"?host=localhost", "?id=default", ""} {
+				hdr := map[string]string{tenantapi.APIKeyHeader: sk.Key}
+				maps.Copy(hdr, creds)
+				if got := e.do(http.MethodGet, tenantapi.ResolvePath+q, nil, hdr); got.status != 401 || strings.Contains(string(got.raw), id) {
+					t.Errorf("resolve%s as %v = %d %s, want 401", q, creds, got.status, got.raw)
+				}
+			}
 		}
 
 		// Plan limits, through the client other services use.
-		l, err := c.Limits(tenancy.WithID(t.Context(), id))
+		l, err := tenantapi.NewClient(e.srv.URL, &http.Client{}).Limits(tenancy.WithID(t.Context(), id))
 		if err == nil || !apiclient.IsStatus(err, 401) {
 			t.Errorf("limits without the admin token = %+v %v, want 401", l, err)
 		}
@@ -655,6 +764,7 @@ func TestAccess(t *testing.T) {
 			{"list-api-keys", "GET", "/api/v1/admin/store/api-keys", nil, 200},
 			{"create-api-key", "POST", "/api/v1/admin/store/api-keys", tenantapi.APIKeyCreate{Name: "k", Kind: "secret"}, 201},
 			{"revoke-api-key", "DELETE", "/api/v1/admin/store/api-keys/nope", nil, 404},
+			{"set-store-plan", "PUT", "/api/v1/admin/store/plan", tenantapi.PlanUpdate{Plan: "pro"}, 200},
 		}
 		if len(ops) != len(tenant.Access) {
 			t.Fatalf("the matrix covers %d operations, access has %d", len(ops), len(tenant.Access))
@@ -663,9 +773,11 @@ func TestAccess(t *testing.T) {
 		for i, op := range ops {
 			everything[i] = op.name
 		}
+		// Plans are the operator's: not even the owner chooses one.
+		owner := slices.DeleteFunc(slices.Clone(everything), func(op string) bool { return op == "set-store-plan" })
 		allowed := map[string][]string{
 			"admin":               everything,
-			"staff:owner":         everything,
+			"staff:owner":         owner,
 			"staff:manager":       {"get-store", "update-store", "get-store-limits", "list-store-domains", "list-api-keys"},
 			"staff:staff":         {"get-store", "get-store-limits"},
 			"staff:support":       {"get-store", "get-store-limits"},
@@ -729,8 +841,8 @@ func TestSignupTakesOverAbandoned(t *testing.T) {
 		if a.status != http.StatusCreated || r.Store.ID == old {
 			t.Fatalf("signup over an abandoned one = %d %s", a.status, a.raw)
 		}
-		if got, err := e.s.Resolve(t.Context(), "gone.localhost", ""); err != nil || got != r.Store.ID {
-			t.Errorf("gone.localhost resolves to %q, %v; want %s", got, err, r.Store.ID)
+		if got, err := e.s.Resolve(t.Context(), "gone.localhost", ""); err != nil || got.TenantID != r.Store.ID {
+			t.Errorf("gone.localhost resolves to %q, %v; want %s", got.TenantID, err, r.Store.ID)
 		}
 		var status string
 		var hosts int

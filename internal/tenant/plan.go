@@ -2,6 +2,8 @@ package tenant
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
@@ -36,5 +38,33 @@ func (s *Service) Limits(ctx context.Context) (tenantapi.Limits, error) {
 		// The column's CHECK allows only known plans.
 		return tenantapi.Limits{Plan: t.Plan, Products: 0, Staff: 0}, nil
 	}
+	return l, nil
+}
+
+// SetPlan moves ctx's store to plan: the deployment operator's operation
+// (the admin or service token), never a store's own staff nor its signup.
+func (s *Service) SetPlan(ctx context.Context, plan string) (tenantapi.Limits, error) {
+	id, err := currentTenant(ctx)
+	if err != nil {
+		return tenantapi.Limits{}, err
+	}
+	l, ok := planLimits(plan)
+	if !ok {
+		return tenantapi.Limits{}, &InputError{Code: "validation_failed", Field: "body.plan", Message: "must be free, pro or enterprise", Value: plan}
+	}
+	err = s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
+		n, err := q.UpdatePlan(ctx, tenantdb.UpdatePlanParams{Plan: plan, UpdatedAt: micros(s.now()), ID: id})
+		if err != nil {
+			return fmt.Errorf("set plan of %s: %w", id, err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return tenantapi.Limits{}, err
+	}
+	s.log.InfoContext(ctx, "store plan set", "tenant", id, "plan", plan)
 	return l, nil
 }

@@ -41,6 +41,12 @@ func TestPatchSettings(t *testing.T) {
 	old := defaultSettings("Shop")
 	str := func(s string) *string { return &s }
 	yes := true
+	list := func(s ...string) *[]string { return &s }
+	with := func(edit func(*tenantapi.Settings)) tenantapi.Settings {
+		s := defaultSettings("Shop")
+		edit(&s)
+		return s
+	}
 	for _, tt := range []struct {
 		name    string
 		upd     tenantapi.StoreUpdate
@@ -50,15 +56,27 @@ func TestPatchSettings(t *testing.T) {
 	}{
 		{"nothing", tenantapi.StoreUpdate{}, old, false, ""},
 		{"same name", tenantapi.StoreUpdate{Name: str(" Shop ")}, old, false, ""},
-		{"markup kept", tenantapi.StoreUpdate{Name: str("<i>Shop</i>")}, tenantapi.Settings{Name: "<i>Shop</i>", Currency: "EUR", TaxInclusive: true, Locale: "en"}, true, ""},
-		{"locale canonical", tenantapi.StoreUpdate{Locale: str("EN-gb")}, tenantapi.Settings{Name: "Shop", Currency: "EUR", TaxInclusive: true, Locale: "en-GB"}, true, ""},
+		{"markup kept", tenantapi.StoreUpdate{Name: str("<i>Shop</i>")}, with(func(s *tenantapi.Settings) { s.Name = "<i>Shop</i>" }), true, ""},
+		{"locale canonical", tenantapi.StoreUpdate{Locale: str("EN-gb")}, with(func(s *tenantapi.Settings) { s.Locale = "en-GB" }), true, ""},
 		{"tax same", tenantapi.StoreUpdate{TaxInclusive: &yes}, old, false, ""},
-		{"currency", tenantapi.StoreUpdate{Currency: str("JPY")}, tenantapi.Settings{Name: "Shop", Currency: "JPY", TaxInclusive: true, Locale: "en"}, true, ""},
+		{"currency", tenantapi.StoreUpdate{Currency: str("JPY")}, with(func(s *tenantapi.Settings) { s.Currency = "JPY" }), true, ""},
 		{"bad currency", tenantapi.StoreUpdate{Currency: str("ABC")}, old, false, "invalid_currency"},
 		{"bad locale", tenantapi.StoreUpdate{Locale: str("xx-yy-zz-!!")}, old, false, "invalid_locale"},
 		{"data logo", tenantapi.StoreUpdate{Logo: str("data:image/png;base64,AAAA")}, old, false, "invalid_logo"},
 		{"logo with user", tenantapi.StoreUpdate{Logo: str("https://u:p@x.example/l.png")}, old, false, "invalid_logo"},
 		{"newline in name", tenantapi.StoreUpdate{Name: str("a\nb")}, old, false, "validation_failed"},
+		{"origins cleaned", tenantapi.StoreUpdate{CORSOrigins: list("HTTPS://Shop.Example.com:443", "http://localhost:3000/", "https://shop.example.com", "http://[::1]:8080")},
+			with(func(s *tenantapi.Settings) {
+				s.CORSOrigins = []string{"https://shop.example.com", "http://localhost:3000", "http://[::1]:8080"}
+			}), true, ""},
+		{"no origins", tenantapi.StoreUpdate{CORSOrigins: list()}, old, false, ""},
+		{"wildcard origin", tenantapi.StoreUpdate{CORSOrigins: list("*")}, old, false, "invalid_origin"},
+		{"origin with a path", tenantapi.StoreUpdate{CORSOrigins: list("https://shop.example.com/app")}, old, false, "invalid_origin"},
+		{"origin with a query", tenantapi.StoreUpdate{CORSOrigins: list("https://shop.example.com?x=1")}, old, false, "invalid_origin"},
+		{"origin of another scheme", tenantapi.StoreUpdate{CORSOrigins: list("ftp://shop.example.com")}, old, false, "invalid_origin"},
+		{"origin with a user", tenantapi.StoreUpdate{CORSOrigins: list("https://u@shop.example.com")}, old, false, "invalid_origin"},
+		{"origin with a bad host", tenantapi.StoreUpdate{CORSOrigins: list("https://bad_host.example.com")}, old, false, "invalid_origin"},
+		{"origin with a bad port", tenantapi.StoreUpdate{CORSOrigins: list("https://shop.example.com:99999")}, old, false, "invalid_origin"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, changed, err := patchSettings(old, tt.upd)
@@ -69,7 +87,7 @@ func TestPatchSettings(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want || changed != tt.changed {
+			if err != nil || !got.Equal(tt.want) || changed != tt.changed {
 				t.Errorf("patchSettings = %+v %v %v; want %+v %v", got, changed, err, tt.want, tt.changed)
 			}
 		})

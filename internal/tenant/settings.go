@@ -3,9 +3,13 @@ package tenant
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,9 +21,77 @@ import (
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
 
-// defaultSettings are a new store's settings.
+// defaultSettings are a new store's settings: tenantapi's defaults, which
+// services keeping a copy of the settings start from too.
 func defaultSettings(name string) tenantapi.Settings {
-	return tenantapi.Settings{Name: name, Currency: "EUR", TaxInclusive: true, Locale: "en"}
+	return tenantapi.Settings{Name: name, Currency: tenantapi.DefaultCurrency, TaxInclusive: tenantapi.DefaultTaxInclusive,
+		Locale: tenantapi.DefaultLocale, CORSOrigins: []string{}}
+}
+
+// cleanOrigins checks the origins a store allows cross-origin requests
+// from: each an http(s) origin, scheme://host[:port] with nothing after it
+// (the form browsers send in Origin), stored lowercase without the scheme's
+// own port; duplicates are dropped. "*" is not an origin: nothing is open
+// to every site.
+func cleanOrigins(in []string) ([]string, error) {
+	if len(in) > tenantapi.MaxOrigins {
+		return nil, &InputError{Code: "invalid_origin", Field: "body.cors_origins", Message: fmt.Sprintf("must have at most %d origins", tenantapi.MaxOrigins)}
+	}
+	out := make([]string, 0, len(in))
+	for i, o := range in {
+		field := fmt.Sprintf("body.cors_origins[%d]", i)
+		bad := &InputError{Code: "invalid_origin", Field: field, Value: o,
+			Message: "must be an origin such as https://shop.example.com: http or https, a host, an optional port, no path"}
+		if len(o) > tenantapi.MaxOrigin {
+			return nil, bad
+		}
+		u, err := url.Parse(strings.TrimSpace(o))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
+			return nil, bad
+		}
+		host, port := strings.ToLower(u.Hostname()), u.Port()
+		if host == "" || (net.ParseIP(host) == nil && !validHost(strings.TrimSuffix(host, "."), true)) {
+			return nil, bad
+		}
+		if port != "" {
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 1 || n > 65535 {
+				return nil, bad
+			}
+			if (u.Scheme == "http" && n == 80) || (u.Scheme == "https" && n == 443) {
+				port = ""
+			}
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		origin := u.Scheme + "://" + host
+		if port != "" {
+			origin += ":" + port
+		}
+		if !slices.Contains(out, origin) {
+			out = append(out, origin)
+		}
+	}
+	return out, nil
+}
+
+// encodeOrigins and decodeOrigins keep origins as a JSON array in TEXT.
+func encodeOrigins(o []string) string {
+	if len(o) == 0 {
+		return "[]"
+	}
+	raw, _ := json.Marshal(o) // strings always encode
+	return string(raw)
+}
+
+func decodeOrigins(s string) []string {
+	var o []string
+	if err := json.Unmarshal([]byte(s), &o); err != nil || o == nil {
+		return []string{}
+	}
+	return o
 }
 
 // cleanName checks a display name (a store's, an API key's): valid UTF-8,
@@ -114,7 +186,12 @@ func patchSettings(old tenantapi.Settings, upd tenantapi.StoreUpdate) (tenantapi
 			return old, false, err
 		}
 	}
-	return n, n != old, nil
+	if upd.CORSOrigins != nil {
+		if n.CORSOrigins, err = cleanOrigins(*upd.CORSOrigins); err != nil {
+			return old, false, err
+		}
+	}
+	return n, !n.Equal(old), nil
 }
 
 // Store returns the store of ctx's tenant.
@@ -133,8 +210,9 @@ func (s *Service) Store(ctx context.Context) (tenantapi.Store, error) {
 }
 
 // UpdateStore applies a partial update to the settings of ctx's store and
-// announces it with tenant.updated.v1. An update that changes nothing
-// writes and announces nothing.
+// announces it with tenant.updated.v1 (the tenant service owns the store
+// settings; pricing applies currency and tax mode from the event). An
+// update that changes nothing writes and announces nothing.
 func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (tenantapi.Store, error) {
 	id, err := currentTenant(ctx)
 	if err != nil {
@@ -164,7 +242,7 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 				}
 				n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
 					Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
-					Locale: set.Locale, UpdatedAt: micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
+					Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), UpdatedAt: micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
 				})
 				if err != nil {
 					return fmt.Errorf("update settings of %s: %w", id, err)
@@ -172,10 +250,11 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 				if n == 0 {
 					return ErrConflict
 				}
-				if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set}); err != nil {
+				if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set, UpdatedAt: fromMicros(micros(now))}); err != nil {
 					return err
 				}
 				t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
+				t.CorsOrigins = encodeOrigins(set.CORSOrigins)
 				t.UpdatedAt = micros(now)
 				wrote = true
 			}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"slices"
 	"strconv"
@@ -101,6 +102,7 @@ func (s *Service) Signup(ctx context.Context, in tenantapi.Signup, key string) (
 	hash := signupHash(su)
 	var t tenantdb.Tenant
 	if key != "" {
+		key = scopedSignupKey(key, su.Email)
 		t, err = s.bySignupKey(ctx, key)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -130,6 +132,18 @@ func (s *Service) Signup(ctx context.Context, in tenantapi.Signup, key string) (
 	return res, err == nil, err
 }
 
+// scopedSignupKey is what is kept of a signup's Idempotency-Key: the key
+// within the owner's email. Signup is anonymous and public, so a key alone
+// would be shared by everyone (two readers of a guide sending its example
+// key would collide); the same key from the same owner is a retry.
+func scopedSignupKey(key, email string) string {
+	h := sha256.New()
+	for _, f := range []string{strings.ToLower(email), key} {
+		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
+	}
+	return "v2:" + hex.EncodeToString(h.Sum(nil))
+}
+
 // bySignupKey returns the store a signup with Idempotency-Key key created,
 // whichever tenant the request came in for: a lookup across tenants.
 func (s *Service) bySignupKey(ctx context.Context, key string) (tenantdb.Tenant, error) {
@@ -142,6 +156,7 @@ func (s *Service) bySignupKey(ctx context.Context, key string) (tenantdb.Tenant,
 type signup struct {
 	tenantapi.Signup
 	host string // <subdomain>.<base domain>
+	plan string // the deployment's plan for new stores
 }
 
 func (s *Service) cleanSignup(in tenantapi.Signup) (signup, error) {
@@ -166,13 +181,7 @@ func (s *Service) cleanSignup(in tenantapi.Signup) (signup, error) {
 	if su.OwnerName, err = cleanName("body.owner_name", su.OwnerName, tenantapi.MaxPersonName); err != nil {
 		return su, err
 	}
-	switch in.Plan {
-	case "":
-		su.Plan = tenantapi.PlanFree
-	case tenantapi.PlanFree, tenantapi.PlanPro, tenantapi.PlanEnterprise:
-	default:
-		return su, &InputError{Code: "validation_failed", Field: "body.plan", Message: "must be free, pro or enterprise", Value: in.Plan}
-	}
+	su.plan = s.cfg.SignupPlan
 	su.host = su.Subdomain + "." + s.cfg.BaseDomain
 	if len(su.host) > tenantapi.MaxHost {
 		return su, &InputError{Code: "invalid_subdomain", Field: "body.subdomain", Message: "makes a host name longer than 253 characters", Value: su.Subdomain}
@@ -182,10 +191,11 @@ func (s *Service) cleanSignup(in tenantapi.Signup) (signup, error) {
 
 // signupHash tells a retry of a signup from another signup with the same
 // Idempotency-Key. The password is left out: a fast hash of it must not be
-// stored.
+// stored. So is the plan, which is the deployment's choice, not the
+// request's.
 func signupHash(su signup) string {
 	h := sha256.New()
-	for _, f := range []string{su.StoreName, su.Subdomain, strings.ToLower(su.Email), su.OwnerName, su.Plan} {
+	for _, f := range []string{su.StoreName, su.Subdomain, strings.ToLower(su.Email), su.OwnerName} {
 		h.Write([]byte(strconv.Itoa(len(f)) + ":" + f))
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -207,7 +217,7 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 	set := defaultSettings(su.StoreName)
 	t := tenantdb.Tenant{
 		ID: id, Name: set.Name, Status: "provisioning", Subdomain: sql.NullString{String: su.Subdomain, Valid: true},
-		Plan: su.Plan, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
+		Plan: su.plan, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
 		SignupKey: sql.NullString{String: key, Valid: key != ""}, SignupHash: hash,
 		CreatedAt: micros(now), UpdatedAt: micros(now),
 	}
@@ -276,7 +286,7 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ownerTimeout)
 	defer cancel()
 	ctx = tenancy.WithID(ctx, t.ID)
-	res := tenantapi.SignupResult{URL: s.storeURL(su.host)}
+	res := tenantapi.SignupResult{URL: s.storeURL(su.host, requestPort(ctx))}
 	if t.Status == "active" || t.Status == "suspended" {
 		st, err := readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantapi.Store, error) { return s.store.storeView(ctx, q, t) })
 		res.Store = st
@@ -319,7 +329,7 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 		}
 		set := settingsOf(cur)
 		return addEvent(ctx, tx, tenantapi.SubjectTenantCreated, now, tenantapi.TenantCreated{
-			TenantID: t.ID, Name: cur.Name, Hosts: view.Hosts, Plan: cur.Plan, Settings: &set,
+			TenantID: t.ID, Name: cur.Name, Hosts: view.Hosts, Plan: cur.Plan, Settings: &set, UpdatedAt: fromMicros(cur.UpdatedAt),
 		})
 	})
 	if err != nil {
@@ -348,9 +358,14 @@ func (s *Service) rollback(ctx context.Context, id string) {
 }
 
 // storeURL is the address of a store's host: http on a laptop base domain
-// (localhost), https otherwise.
-func (s *Service) storeURL(host string) string {
+// (localhost), https otherwise, on the configured public port or else on
+// reqPort, the port the signup request reached (none in its Host: the
+// scheme's own).
+func (s *Service) storeURL(host string, reqPort int) string {
 	scheme, port := "https", s.cfg.PublicPort
+	if port == 0 {
+		port = reqPort
+	}
 	if s.cfg.BaseDomain == "localhost" || strings.HasSuffix(s.cfg.BaseDomain, ".localhost") {
 		scheme = "http"
 	}
@@ -358,4 +373,22 @@ func (s *Service) storeURL(host string) string {
 		return scheme + "://" + host
 	}
 	return scheme + "://" + host + ":" + strconv.Itoa(port)
+}
+
+type requestPortKey struct{}
+
+// withRequestPort records the port of the signup request's Host header in
+// ctx (0 for none), for storeURL.
+func withRequestPort(ctx context.Context, hostport string) context.Context {
+	_, p, err := net.SplitHostPort(hostport)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil || port <= 0 || port > 65535 {
+		port = 0
+	}
+	return context.WithValue(ctx, requestPortKey{}, port)
+}
+
+func requestPort(ctx context.Context) int {
+	p, _ := ctx.Value(requestPortKey{}).(int)
+	return p
 }

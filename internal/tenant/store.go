@@ -105,7 +105,8 @@ func (s *store) storeView(ctx context.Context, q *tenantdb.Queries, t tenantdb.T
 }
 
 func settingsOf(t tenantdb.Tenant) tenantapi.Settings {
-	return tenantapi.Settings{Name: t.Name, Logo: t.Logo, Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale}
+	return tenantapi.Settings{Name: t.Name, Logo: t.Logo, Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale,
+		CORSOrigins: decodeOrigins(t.CorsOrigins)}
 }
 
 func toStore(t tenantdb.Tenant, hosts []string) tenantapi.Store {

@@ -88,9 +88,14 @@ type Config struct {
 	DefaultHosts []string
 	// BaseDomain is the domain signed-up stores get a subdomain of.
 	BaseDomain string
-	// PublicPort is the port of store URLs in signup answers; 0, or the
-	// scheme's own port, gives URLs without one.
+	// PublicPort is the port of store URLs in signup answers; 0 takes the
+	// port the signup request was sent to. The scheme's own port gives URLs
+	// without one.
 	PublicPort int
+	// SignupPlan is the plan of stores that sign up: the deployment's
+	// choice, never the signup's. The operator moves a store to another
+	// plan with PUT /api/v1/admin/store/plan.
+	SignupPlan string
 }
 
 // RegisterFlags registers the service's flags under prefix.
@@ -98,7 +103,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.BoolVar(&c.Default, prefix+"default", true, "create the default store on start")
 	fs.StringSliceVar(&c.DefaultHosts, prefix+"default-hosts", []string{"localhost", "127.0.0.1", "::1"}, "host names the default store answers on")
 	fs.StringVar(&c.BaseDomain, prefix+"base-domain", "localhost", "domain whose subdomains signed-up stores answer on (<subdomain>.<base-domain>)")
-	fs.IntVar(&c.PublicPort, prefix+"public-port", 8080, "port in the store URLs signup answers with (0 for none)")
+	fs.IntVar(&c.PublicPort, prefix+"public-port", 0, "port in the store URLs signup answers with (0: the port the signup request was sent to)")
+	fs.StringVar(&c.SignupPlan, prefix+"signup-plan", tenantapi.PlanFree, "plan of stores that sign up: free, pro or enterprise (the operator changes a store's plan with PUT /api/v1/admin/store/plan)")
 }
 
 // Validate checks the configuration.
@@ -111,6 +117,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PublicPort < 0 || c.PublicPort > 65535 {
 		return fmt.Errorf("tenant: public port %d out of range", c.PublicPort)
+	}
+	if _, ok := planLimits(c.SignupPlan); !ok {
+		return fmt.Errorf("tenant: signup plan %q is not free, pro or enterprise", c.SignupPlan)
 	}
 	return nil
 }
@@ -145,6 +154,9 @@ func WithClock(now func() time.Time) Option {
 func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
 	if cfg.BaseDomain == "" {
 		cfg.BaseDomain = "localhost"
+	}
+	if cfg.SignupPlan == "" {
+		cfg.SignupPlan = tenantapi.PlanFree
 	}
 	cfg.BaseDomain = strings.ToLower(strings.TrimSuffix(cfg.BaseDomain, "."))
 	if err := cfg.Validate(); err != nil {
@@ -234,7 +246,7 @@ func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (
 		}
 		created = true
 		return addEvent(ctx, tx, tenantapi.SubjectTenantCreated, now, tenantapi.TenantCreated{
-			TenantID: id, Name: set.Name, Hosts: lower, Plan: tenantapi.PlanEnterprise, Settings: &set,
+			TenantID: id, Name: set.Name, Hosts: lower, Plan: tenantapi.PlanEnterprise, Settings: &set, UpdatedAt: fromMicros(micros(now)),
 		})
 	})
 	if err == nil && created {
@@ -243,22 +255,30 @@ func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (
 	return created, err
 }
 
-// Resolve returns the active tenant with id, or else the one host belongs to.
-// It reads across tenants: there is no tenant yet, finding it is the point.
-func (s *Service) Resolve(ctx context.Context, host, id string) (string, error) {
-	tenant, err := readOne(sqldb.AllTenants(ctx), s.store, func(q *tenantdb.Queries) (string, error) {
+// Resolve returns the active tenant with ID id, or else with subdomain id,
+// or else the one host belongs to, with the origins it allows (CORS). It
+// reads across tenants: there is no tenant yet, finding it is the point.
+func (s *Service) Resolve(ctx context.Context, host, id string) (tenantapi.Resolution, error) {
+	var r tenantapi.Resolution
+	var origins string
+	err := s.store.readTx(sqldb.AllTenants(ctx), func(q *tenantdb.Queries) error {
 		if id != "" {
-			return q.ResolveID(ctx, id)
+			row, err := q.ResolveID(ctx, strings.ToLower(id))
+			r.TenantID, origins = row.ID, row.CorsOrigins
+			return err
 		}
-		return q.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
+		row, err := q.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
+		r.TenantID, origins = row.ID, row.CorsOrigins
+		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return r, ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("resolve tenant: %w", err)
+		return r, fmt.Errorf("resolve tenant: %w", err)
 	}
-	return tenant, nil
+	r.CORSOrigins = decodeOrigins(origins)
+	return r, nil
 }
 
 // currentTenant is the tenant of ctx, for the admin operations.

@@ -52,8 +52,8 @@ func TestDirectory(t *testing.T) {
 			{"localhost", "acme", "acme"},
 		} {
 			got, err := s.Resolve(ctx, tt.host, tt.id)
-			if err != nil || got != tt.want {
-				t.Errorf("Resolve(%q, %q) = %q, %v; want %q", tt.host, tt.id, got, err, tt.want)
+			if err != nil || got.TenantID != tt.want {
+				t.Errorf("Resolve(%q, %q) = %q, %v; want %q", tt.host, tt.id, got.TenantID, err, tt.want)
 			}
 		}
 		for _, tt := range []struct{ host, id string }{{"nowhere.example", ""}, {"localhost", "nobody"}} {
@@ -93,7 +93,7 @@ func TestClientResolvesAndCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := webtest.New(t, s.Routes)
-	ct := &countingTransport{next: http.DefaultTransport}
+	ct := &countingTransport{next: bearer{webtest.ServiceToken}}
 	c := tenantapi.NewClient(srv.URL, &http.Client{Transport: ct})
 	ctx := context.Background()
 	for range 3 {

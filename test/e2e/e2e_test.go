@@ -9,8 +9,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -174,10 +176,23 @@ func TestLaptopJourney(t *testing.T) {
 		"/healthz":      "ok",
 		"/openapi.json": `"/api/v1/products"`,
 		"/docs/":        "swagger",
-		"/metrics":      "mercato_http_requests_total",
 	} {
 		if r := p.Call("GET", path, nil, nil); r.Status != 200 || !bytes.Contains(r.Body, []byte(want)) {
 			t.Errorf("GET %s: %d, want 200 containing %q", path, r.Status, want)
+		}
+	}
+	// Metrics are on their own listener, not on the one every store's
+	// visitors reach, under any host.
+	if r := p.Call("GET", "/metrics", nil, nil); r.Status == 200 || bytes.Contains(r.Body, []byte("mercato_http_requests_total")) {
+		t.Errorf("GET /metrics on the public listener: %d", r.Status)
+	}
+	if resp, err := http.Get(p.MetricsURL + "/metrics"); err != nil {
+		t.Errorf("GET /metrics on the metrics listener: %v", err)
+	} else {
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Contains(raw, []byte("mercato_http_requests_total")) {
+			t.Errorf("GET /metrics on the metrics listener: %d", resp.StatusCode)
 		}
 	}
 

@@ -21,15 +21,12 @@ type store struct {
 	id, host, owner string
 }
 
-// signup opens a store on the free plan, or on plan when given.
-func signup(t *testing.T, p *harness.Proc, subdomain string, plan ...string) store {
+// signup opens a store on the deployment's signup plan (-tenant.signup-plan).
+func signup(t *testing.T, p *harness.Proc, subdomain string) store {
 	t.Helper()
 	body := map[string]any{
 		"store_name": subdomain + " <b>shop</b>", "subdomain": subdomain,
 		"email": "owner@" + subdomain + ".test", "password": "correct horse battery staple",
-	}
-	if len(plan) > 0 {
-		body["plan"] = plan[0]
 	}
 	r := p.Call("POST", "/api/v1/tenants", body, map[string]string{"Idempotency-Key": "signup-" + subdomain})
 	if r.Status != http.StatusCreated {
@@ -180,10 +177,11 @@ func TestTwoStores(t *testing.T) {
 // customer's own operations (/api/v1/me…), which need a customer.
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	s := openShop(t, nil)
+	// Four staff accounts: more than the free plan's two seats. The
+	// operator gives new stores the pro plan.
+	s := openShop(t, nil, "-tenant.signup-plan=pro")
 	p := s.p
-	// Four staff accounts: more than the free plan's two seats.
-	st := signup(t, p, "matrix", "pro")
+	st := signup(t, p, "matrix")
 
 	callers := map[string]string{"owner": st.owner}
 	for _, role := range []string{"manager", "staff", "support"} {

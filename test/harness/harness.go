@@ -89,13 +89,15 @@ func moduleRoot() (string, error) {
 
 // Proc is a running mercato process.
 type Proc struct {
-	t      *testing.T
-	Cmd    *exec.Cmd
-	URL    string
-	Token  string
-	Stdout *Output
-	Stderr *Output
-	done   chan error
+	t   *testing.T
+	Cmd *exec.Cmd
+	URL string
+	// MetricsURL is the base URL of the metrics listener.
+	MetricsURL string
+	Token      string
+	Stdout     *Output
+	Stderr     *Output
+	done       chan error
 }
 
 // Output collects a process's output; it is safe to read while written.
@@ -117,6 +119,7 @@ func (l *Output) String() string {
 }
 
 var runningRe = regexp.MustCompile(`Mercato is running: storefront API (http://[^/\s]+)/`)
+var metricsRe = regexp.MustCompile(`Prometheus metrics: (http://[^/\s]+)/metrics`)
 var tokenRe = regexp.MustCompile(`admin token \(shown once[^)]*\): (\S+)`)
 
 // Start runs the mercato binary bin with args (plus a loopback port) and waits until it is
@@ -124,7 +127,7 @@ var tokenRe = regexp.MustCompile(`admin token \(shown once[^)]*\): (\S+)`)
 func Start(t *testing.T, bin string, env []string, args ...string) *Proc {
 	t.Helper()
 	KeyCacheOnSources(t)
-	args = append([]string{"-addr=127.0.0.1:0", "-log.level=warn"}, args...)
+	args = append([]string{"-addr=127.0.0.1:0", "-metrics.addr=127.0.0.1:0", "-log.level=warn"}, args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &Proc{t: t, Cmd: cmd, Stdout: &Output{}, Stderr: &Output{}, done: make(chan error, 1)}
@@ -144,23 +147,29 @@ func Start(t *testing.T, bin string, env []string, args ...string) *Proc {
 			t.Logf("mercato %v stdout:\n%s\nstderr:\n%s", args, p.Stdout, p.Stderr)
 		}
 	})
-	found := make(chan string, 1)
+	found := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		var running string
 		for sc.Scan() {
 			line := sc.Text()
 			if m := tokenRe.FindStringSubmatch(line); m != nil {
 				p.Token = m[1]
 			}
 			if m := runningRe.FindStringSubmatch(line); m != nil {
-				found <- m[1]
+				running = m[1]
+			}
+			// The metrics line follows the running line.
+			if m := metricsRe.FindStringSubmatch(line); m != nil && running != "" {
+				found <- [2]string{running, m[1]}
 			}
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	select {
 	case u := <-found:
-		p.URL = strings.Replace(u, "localhost", "127.0.0.1", 1)
+		p.URL = strings.Replace(u[0], "localhost", "127.0.0.1", 1)
+		p.MetricsURL = u[1]
 	case err := <-p.done:
 		t.Fatalf("mercato exited at start: %v\nstderr:\n%s", err, p.Stderr)
 	case <-time.After(60 * time.Second):

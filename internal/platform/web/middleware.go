@@ -10,13 +10,13 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -117,9 +117,6 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 
 // chain wraps the router in the platform middleware, outermost first.
 func (s *Server) chain(mux *http.ServeMux) http.Handler {
-	if s.deps.Registry != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
-	}
 	// The innermost layer sees the very *http.Request the mux fills in, so
 	// it is the one that can read the matched pattern; deferred, so that a
 	// handler's panic is still put down to its route.
@@ -138,7 +135,11 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 	}
 	// Credentials are checked before a stored outcome is replayed.
 	h = s.authenticate(h)
+	// CORS headers go on every answer to an allowed origin, refusals
+	// included; preflights are answered before credentials are looked at.
+	h = s.cors(h)
 	h = s.tenant(h)
+	h = s.internalOnly(h)
 	h = s.limitBody(h)
 	var m *metrics
 	if s.deps.Registry != nil {
@@ -364,8 +365,26 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	})
 }
 
-// tenant resolves the tenant of every /api/ request from the
-// X-Mercato-Tenant header or the host name; unknown tenants get 404.
+// internalOnly lets only the deployment's service token through to
+// /internal/ routes, whatever is registered there: they answer questions
+// (which store a host or API key belongs to) that are not for the public.
+func (s *Server) internalOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsInternalPath(r.URL.Path) && !equal(BearerToken(r), s.cfg.ServiceToken) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mercato-internal"`)
+			WriteProblem(w, http.StatusUnauthorized, "unauthorized", "internal routes answer only the deployment's own services")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tenant resolves the tenant of every /api/ request: from the
+// X-Mercato-Tenant header (a store's ID or subdomain) when present, else
+// from the API key the request carries (the key's store), else from the
+// host name. Hints that cannot name a store (an empty or malformed host, a
+// malformed tenant ID) are 400 without asking the directory; unknown stores
+// are 404.
 func (s *Server) tenant(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
@@ -376,12 +395,33 @@ func (s *Server) tenant(next http.Handler) http.Handler {
 			WriteProblem(w, http.StatusServiceUnavailable, "no_tenant_directory", "this process cannot resolve tenants")
 			return
 		}
-		id := r.Header.Get(TenantHeader)
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		var tenant string
+		var err error
+		id, hasID := r.Header[http.CanonicalHeaderKey(TenantHeader)]
+		key := requestAPIKey(r)
+		switch {
+		case hasID:
+			t := strings.ToLower(strings.TrimSpace(strings.Join(id, ",")))
+			if !tenancy.Valid(t) {
+				WriteProblem(w, http.StatusBadRequest, "invalid_tenant", "X-Mercato-Tenant must be a store's ID or subdomain: 1 to 63 of a-z, 0-9 and '-'")
+				return
+			}
+			tenant, err = s.deps.Tenants.ResolveTenant(r.Context(), "", t)
+		case key != "" && s.deps.APIKeys != nil:
+			tenant, _, _, err = s.deps.APIKeys.ResolveAPIKey(r, key)
+			if errors.Is(err, ErrUnauthenticated) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="mercato"`)
+				WriteProblem(w, http.StatusUnauthorized, "unauthorized", "the API key is not valid")
+				return
+			}
+		default:
+			host, ok := RequestHost(r.Host)
+			if !ok {
+				WriteProblem(w, http.StatusBadRequest, "invalid_host", "the Host header must name a store: a host name (RFC 1123) or an IP address; or send X-Mercato-Tenant")
+				return
+			}
+			tenant, err = s.deps.Tenants.ResolveTenant(r.Context(), host, "")
 		}
-		tenant, err := s.deps.Tenants.ResolveTenant(r.Context(), strings.ToLower(host), id)
 		switch {
 		case errors.Is(err, ErrUnknownTenant):
 			WriteProblem(w, http.StatusNotFound, "unknown_tenant", "no store answers at this host or tenant ID")
@@ -399,5 +439,120 @@ func (s *Server) tenant(next http.Handler) http.Handler {
 			ri.mu.Unlock()
 		}
 		next.ServeHTTP(w, r.WithContext(tenancy.WithID(r.Context(), tenant)))
+	})
+}
+
+// requestAPIKey returns the store API key r carries (X-Mercato-Api-Key, or
+// Authorization: Bearer pk_…/sk_…), or "".
+func requestAPIKey(r *http.Request) string {
+	if k := r.Header.Get(APIKeyHeader); k != "" {
+		return k
+	}
+	if b := BearerToken(r); looksLikeAPIKey(b) {
+		return b
+	}
+	return ""
+}
+
+// RequestHost returns the host name of a Host header (port and a final dot
+// removed, lowercase, an IP address in its canonical form), and whether it
+// is one: an IP address, or a host name of at most 253 characters in labels
+// of 1 to 63 letters, digits and '-', not starting or ending with '-' (RFC
+// 1123).
+func RequestHost(hostport string) (string, bool) {
+	h := hostport
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	} else if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		h = h[1 : len(h)-1]
+	}
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String(), true
+	}
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	return h, ValidHostname(h)
+}
+
+// ValidHostname reports whether h is a lowercase host name by RFC 1123: at
+// most 253 characters, in dot-separated labels of 1 to 63 of a-z, 0-9 and
+// '-', none starting or ending with '-'.
+func ValidHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// corsHeaders are the request headers a cross-origin caller may send.
+const corsHeaders = "Accept, Accept-Language, Authorization, Content-Type, Idempotency-Key, Traceparent, Tracestate, X-Mercato-Api-Key, X-Mercato-Tenant, X-Request-Id"
+
+// corsExposed are the response headers a cross-origin caller may read.
+const corsExposed = "Idempotent-Replayed, Location, Retry-After, WWW-Authenticate, X-Request-Id"
+
+// corsMethods are the methods a preflight may ask for.
+var corsMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// cors answers browsers calling a store's API from another origin: only
+// the origins the store allows (a store setting; none by default) get
+// Access-Control-* headers, on preflights (OPTIONS, answered here with 204)
+// and on every answer. Credentials travel in headers (bearer tokens, API
+// keys), never in cookies: Access-Control-Allow-Credentials is not sent.
+func (s *Server) cors(next http.Handler) http.Handler {
+	policy, _ := s.deps.Tenants.(OriginPolicy)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		tenant, terr := tenancy.ID(r.Context())
+		if origin == "" || terr != nil || !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		if preflight {
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+		}
+		allowed := false
+		if policy != nil {
+			origins, err := policy.AllowedOrigins(r.Context(), tenant)
+			if err != nil && preflight {
+				if ri := infoFrom(r.Context()); ri != nil {
+					ri.setErr(err)
+				}
+				WriteProblem(w, http.StatusServiceUnavailable, "tenant_directory_unavailable", "the store directory is not answering; retry shortly")
+				return
+			}
+			allowed = err == nil && slices.Contains(origins, origin)
+		}
+		if preflight {
+			method := r.Header.Get("Access-Control-Request-Method")
+			if !allowed || !slices.Contains(corsMethods, method) {
+				WriteProblem(w, http.StatusForbidden, "cors_not_allowed", "this store does not allow this cross-origin request; its owner lists allowed origins in the store settings (cors_origins)")
+				return
+			}
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Methods", strings.Join(corsMethods, ", "))
+			h.Set("Access-Control-Allow-Headers", corsHeaders)
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if allowed {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Expose-Headers", corsExposed)
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 	"github.com/swaggest/swgui/v5emb"
 	"go.opentelemetry.io/otel/trace"
@@ -44,7 +45,11 @@ type Config struct {
 	AdminTokenGenerated bool
 	// ServiceToken is what Mercato's processes present to each other. One
 	// process generates its own; processes of one deployment share one.
+	// It is the only credential /internal/ routes accept.
 	ServiceToken string
+	// MetricsAddr is where /metrics is served, apart from the public
+	// listener; empty serves no metrics.
+	MetricsAddr string
 }
 
 // RegisterFlags registers the server flags with defaults for a laptop.
@@ -58,12 +63,18 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.ShutdownTimeout, prefix+"http.shutdown-timeout", 20*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory; a generated one stops working in a store once the store has an owner)")
 	fs.StringVar(&c.ServiceToken, prefix+"service-token", "", "token the processes of one deployment call each other with, the same on each; required with -urls (default: random, for this process alone)")
+	fs.StringVar(&c.MetricsAddr, prefix+"metrics.addr", "127.0.0.1:9464", "address to serve Prometheus /metrics on, apart from the public -addr (empty: no metrics)")
 }
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("web: invalid address %q: %w", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("web: invalid metrics address %q: %w", c.MetricsAddr, err)
+		}
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("web: max body %d is below 1 KiB", c.MaxBodyBytes)
@@ -117,9 +128,38 @@ func Admin(op huma.Operation) huma.Operation {
 	return op
 }
 
-// Public marks op as public: anyone may call it within the tenant.
+// Public marks op as public: anyone may call it within the tenant. An
+// operation under /internal/ is never public: mark it Internal.
 func Public(op huma.Operation) huma.Operation {
+	if IsInternalPath(op.Path) {
+		panic("web: " + op.Path + " is an internal route: register it with web.Internal")
+	}
 	op.Security = []map[string][]string{}
+	return op
+}
+
+// InternalPrefix starts the paths of operations that only the deployment's
+// own processes may call: the platform answers 401 to any request under it
+// without the service token, whatever is registered there.
+const InternalPrefix = "/internal/"
+
+// IsInternalPath reports whether path is under InternalPrefix.
+func IsInternalPath(path string) bool {
+	return path == strings.TrimSuffix(InternalPrefix, "/") || strings.HasPrefix(path, InternalPrefix)
+}
+
+// Internal marks op, whose path must be under /internal/, as a call between
+// Mercato's processes: the service token is its only credential, and it
+// stays out of the OpenAPI document.
+func Internal(op huma.Operation) huma.Operation {
+	if !IsInternalPath(op.Path) {
+		panic("web: internal operation " + op.Path + " is not under " + InternalPrefix)
+	}
+	op.Security = []map[string][]string{}
+	op.Hidden = true
+	if len(op.Tags) == 0 {
+		op.Tags = []string{"internal"}
+	}
 	return op
 }
 
@@ -133,6 +173,15 @@ type TenantResolver interface {
 
 // ErrUnknownTenant is returned by resolvers for hosts and IDs of no tenant.
 var ErrUnknownTenant = errors.New("web: unknown tenant")
+
+// OriginPolicy is implemented by a TenantResolver that knows the origins
+// each store lets browsers call its API from (CORS). Without one the
+// platform answers no cross-origin request.
+type OriginPolicy interface {
+	// AllowedOrigins returns the origins ("https://shop.example") tenant
+	// allows; none means no cross-origin requests.
+	AllowedOrigins(ctx context.Context, tenant string) ([]string, error)
+}
 
 // Deps are what the server needs besides its Config.
 type Deps struct {
@@ -151,6 +200,9 @@ type Deps struct {
 	// Auth finds the principal of each /api/ request; nil accepts the
 	// admin token only.
 	Auth Authenticator
+	// APIKeys, when set, lets an API key name the store of a request that
+	// has no X-Mercato-Tenant header: the key's store, whatever the host.
+	APIKeys APIKeyResolver
 }
 
 // Server is the HTTP edge of a Mercato process.
@@ -240,12 +292,44 @@ func SchemaName(t reflect.Type, hint string) string {
 // API is where services register their operations.
 func (s *Server) API() *API { return s.api }
 
-// Mux is the router, for routes outside the API (web pages, /metrics).
+// Mux is the router, for routes outside the API (web pages).
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Handler is the whole middleware chain around the router; an in-process
 // transport serves requests through it without a socket.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves /metrics from the Prometheus registry (404 without
+// one). It is mounted on the metrics listener (-metrics.addr), never on the
+// public one: the figures of every store are not for the stores' visitors.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	if s.deps.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+// ServeMetrics serves MetricsHandler on ln until ctx is done.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.MetricsHandler(),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	defer stop()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	return nil
+}
 
 // Warn adds a line to /readyz's answer: something about this process an
 // operator must know (a test-only part enabled, say) that does not make it

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -234,7 +235,6 @@ func TestPlatformRoutes(t *testing.T) {
 		{"/readyz", "ready"},
 		{"/openapi.json", `"openapi":"3.1`},
 		{"/docs/", "swagger-ui"},
-		{"/metrics", `mercato_http_requests_total{code="200",method="GET",route="GET /api/v1/things/{name}"} 1`},
 	} {
 		resp, body := do(t, "GET", s.URL+tt.path, "", nil)
 		if resp.StatusCode != 200 || !strings.Contains(string(body), tt.want) {
@@ -243,6 +243,16 @@ func TestPlatformRoutes(t *testing.T) {
 		if tt.path == "/docs/" && (strings.Contains(string(body), "cdn.") || strings.Contains(string(body), "unpkg")) {
 			t.Errorf("docs page loads from a CDN")
 		}
+	}
+	// Metrics are served apart from the public listener, which has none.
+	if resp, _ := do(t, "GET", s.URL+"/metrics", "", nil); resp.StatusCode == http.StatusOK {
+		t.Errorf("GET /metrics on the public listener: %d, want no metrics there", resp.StatusCode)
+	}
+	ms := httptest.NewServer(s.Web.MetricsHandler())
+	defer ms.Close()
+	want := `mercato_http_requests_total{code="200",method="GET",route="GET /api/v1/things/{name}"} 1`
+	if resp, body := do(t, "GET", ms.URL+"/metrics", "", nil); resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+		t.Errorf("GET /metrics on the metrics listener: %d, body lacks %q", resp.StatusCode, want)
 	}
 }
 

@@ -237,10 +237,21 @@ type ShippingMethodList struct {
 	Items []ShippingMethod `json:"items"`
 }
 
-// Settings are the store's pricing settings.
+// Settings are the store's pricing settings. Currency and TaxInclusive are
+// the store's settings, owned by the tenant service (PATCH
+// /api/v1/admin/store) and copied here from its events: read-only in
+// pricing. The rest is pricing's own (SettingsUpdate).
 type Settings struct {
-	TaxInclusive          bool   `json:"tax_inclusive" doc:"Whether catalog prices include tax."`
-	Currency              string `json:"currency" pattern:"^[A-Z]{3}$" patternDescription:"three uppercase letters" example:"EUR"`
+	TaxInclusive          bool   `json:"tax_inclusive" doc:"Whether catalog prices include tax. A store setting: change it with PATCH /api/v1/admin/store." readOnly:"true"`
+	Currency              string `json:"currency" doc:"The store's currency. A store setting: change it with PATCH /api/v1/admin/store." example:"EUR" readOnly:"true"`
 	DefaultShippingMethod string `json:"default_shipping_method,omitempty" maxLength:"50" example:"standard"`
-	DefaultCountry        string `json:"default_country" pattern:"^[A-Z]{2}$" patternDescription:"two uppercase letters" example:"DE"`
+	DefaultCountry        string `json:"default_country" example:"DE"`
+}
+
+// SettingsUpdate is the body of PUT /api/v1/admin/pricing/settings: the
+// settings pricing owns. Currency and tax mode are not here: they are the
+// store's (PATCH /api/v1/admin/store), and a body naming them is refused.
+type SettingsUpdate struct {
+	DefaultShippingMethod string `json:"default_shipping_method,omitempty" maxLength:"50" doc:"Code of the shipping method of quotes that name none; empty for none." example:"standard"`
+	DefaultCountry        string `json:"default_country" pattern:"^[A-Z]{2}$" patternDescription:"two uppercase letters" doc:"ISO 3166 alpha-2 destination of quotes that name none (a cart estimate)." example:"DE"`
 }

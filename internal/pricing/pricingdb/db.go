@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.automaticDiscountsStmt, err = db.PrepareContext(ctx, automaticDiscounts); err != nil {
 		return nil, fmt.Errorf("error preparing query AutomaticDiscounts: %w", err)
 	}
+	if q.countShippingMethodsStmt, err = db.PrepareContext(ctx, countShippingMethods); err != nil {
+		return nil, fmt.Errorf("error preparing query CountShippingMethods: %w", err)
+	}
 	if q.countVariantsStmt, err = db.PrepareContext(ctx, countVariants); err != nil {
 		return nil, fmt.Errorf("error preparing query CountVariants: %w", err)
 	}
@@ -35,6 +38,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.customerUsesStmt, err = db.PrepareContext(ctx, customerUses); err != nil {
 		return nil, fmt.Errorf("error preparing query CustomerUses: %w", err)
+	}
+	if q.defaultShippingMethodIfNoneStmt, err = db.PrepareContext(ctx, defaultShippingMethodIfNone); err != nil {
+		return nil, fmt.Errorf("error preparing query DefaultShippingMethodIfNone: %w", err)
 	}
 	if q.deleteCustomerUsesStmt, err = db.PrepareContext(ctx, deleteCustomerUses); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteCustomerUses: %w", err)
@@ -54,6 +60,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.ensureCustomerUsesStmt, err = db.PrepareContext(ctx, ensureCustomerUses); err != nil {
 		return nil, fmt.Errorf("error preparing query EnsureCustomerUses: %w", err)
 	}
+	if q.followCurrencyStmt, err = db.PrepareContext(ctx, followCurrency); err != nil {
+		return nil, fmt.Errorf("error preparing query FollowCurrency: %w", err)
+	}
 	if q.getDiscountStmt, err = db.PrepareContext(ctx, getDiscount); err != nil {
 		return nil, fmt.Errorf("error preparing query GetDiscount: %w", err)
 	}
@@ -71,6 +80,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getShippingMethodByCodeStmt, err = db.PrepareContext(ctx, getShippingMethodByCode); err != nil {
 		return nil, fmt.Errorf("error preparing query GetShippingMethodByCode: %w", err)
+	}
+	if q.getStoreSettingsStmt, err = db.PrepareContext(ctx, getStoreSettings); err != nil {
+		return nil, fmt.Errorf("error preparing query GetStoreSettings: %w", err)
 	}
 	if q.getTaxRateStmt, err = db.PrepareContext(ctx, getTaxRate); err != nil {
 		return nil, fmt.Errorf("error preparing query GetTaxRate: %w", err)
@@ -114,6 +126,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.putSettingsStmt, err = db.PrepareContext(ctx, putSettings); err != nil {
 		return nil, fmt.Errorf("error preparing query PutSettings: %w", err)
 	}
+	if q.putStoreSettingsStmt, err = db.PrepareContext(ctx, putStoreSettings); err != nil {
+		return nil, fmt.Errorf("error preparing query PutStoreSettings: %w", err)
+	}
 	if q.putVariantStmt, err = db.PrepareContext(ctx, putVariant); err != nil {
 		return nil, fmt.Errorf("error preparing query PutVariant: %w", err)
 	}
@@ -145,6 +160,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing automaticDiscountsStmt: %w", cerr)
 		}
 	}
+	if q.countShippingMethodsStmt != nil {
+		if cerr := q.countShippingMethodsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countShippingMethodsStmt: %w", cerr)
+		}
+	}
 	if q.countVariantsStmt != nil {
 		if cerr := q.countVariantsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countVariantsStmt: %w", cerr)
@@ -158,6 +178,11 @@ func (q *Queries) Close() error {
 	if q.customerUsesStmt != nil {
 		if cerr := q.customerUsesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing customerUsesStmt: %w", cerr)
+		}
+	}
+	if q.defaultShippingMethodIfNoneStmt != nil {
+		if cerr := q.defaultShippingMethodIfNoneStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing defaultShippingMethodIfNoneStmt: %w", cerr)
 		}
 	}
 	if q.deleteCustomerUsesStmt != nil {
@@ -190,6 +215,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing ensureCustomerUsesStmt: %w", cerr)
 		}
 	}
+	if q.followCurrencyStmt != nil {
+		if cerr := q.followCurrencyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing followCurrencyStmt: %w", cerr)
+		}
+	}
 	if q.getDiscountStmt != nil {
 		if cerr := q.getDiscountStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getDiscountStmt: %w", cerr)
@@ -218,6 +248,11 @@ func (q *Queries) Close() error {
 	if q.getShippingMethodByCodeStmt != nil {
 		if cerr := q.getShippingMethodByCodeStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getShippingMethodByCodeStmt: %w", cerr)
+		}
+	}
+	if q.getStoreSettingsStmt != nil {
+		if cerr := q.getStoreSettingsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getStoreSettingsStmt: %w", cerr)
 		}
 	}
 	if q.getTaxRateStmt != nil {
@@ -288,6 +323,11 @@ func (q *Queries) Close() error {
 	if q.putSettingsStmt != nil {
 		if cerr := q.putSettingsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing putSettingsStmt: %w", cerr)
+		}
+	}
+	if q.putStoreSettingsStmt != nil {
+		if cerr := q.putStoreSettingsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putStoreSettingsStmt: %w", cerr)
 		}
 	}
 	if q.putVariantStmt != nil {
@@ -362,87 +402,97 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                          DBTX
-	tx                          *sql.Tx
-	automaticDiscountsStmt      *sql.Stmt
-	countVariantsStmt           *sql.Stmt
-	countryTaxRatesStmt         *sql.Stmt
-	customerUsesStmt            *sql.Stmt
-	deleteCustomerUsesStmt      *sql.Stmt
-	deleteDiscountStmt          *sql.Stmt
-	deleteProductVariantsStmt   *sql.Stmt
-	deleteShippingMethodStmt    *sql.Stmt
-	deleteTaxRateStmt           *sql.Stmt
-	ensureCustomerUsesStmt      *sql.Stmt
-	getDiscountStmt             *sql.Stmt
-	getDiscountByCodeStmt       *sql.Stmt
-	getRedemptionStmt           *sql.Stmt
-	getSettingsStmt             *sql.Stmt
-	getShippingMethodStmt       *sql.Stmt
-	getShippingMethodByCodeStmt *sql.Stmt
-	getTaxRateStmt              *sql.Stmt
-	getVariantStmt              *sql.Stmt
-	giveCustomerUseStmt         *sql.Stmt
-	giveUseStmt                 *sql.Stmt
-	insertDiscountStmt          *sql.Stmt
-	insertRedemptionStmt        *sql.Stmt
-	insertShippingMethodStmt    *sql.Stmt
-	insertTaxRateStmt           *sql.Stmt
-	listDiscountsStmt           *sql.Stmt
-	listShippingMethodsStmt     *sql.Stmt
-	listTaxRatesStmt            *sql.Stmt
-	productVersionStmt          *sql.Stmt
-	putProductVersionStmt       *sql.Stmt
-	putSettingsStmt             *sql.Stmt
-	putVariantStmt              *sql.Stmt
-	setRedemptionStatusStmt     *sql.Stmt
-	takeCustomerUseStmt         *sql.Stmt
-	takeUseStmt                 *sql.Stmt
-	updateDiscountStmt          *sql.Stmt
-	updateShippingMethodStmt    *sql.Stmt
-	updateTaxRateStmt           *sql.Stmt
+	db                              DBTX
+	tx                              *sql.Tx
+	automaticDiscountsStmt          *sql.Stmt
+	countShippingMethodsStmt        *sql.Stmt
+	countVariantsStmt               *sql.Stmt
+	countryTaxRatesStmt             *sql.Stmt
+	customerUsesStmt                *sql.Stmt
+	defaultShippingMethodIfNoneStmt *sql.Stmt
+	deleteCustomerUsesStmt          *sql.Stmt
+	deleteDiscountStmt              *sql.Stmt
+	deleteProductVariantsStmt       *sql.Stmt
+	deleteShippingMethodStmt        *sql.Stmt
+	deleteTaxRateStmt               *sql.Stmt
+	ensureCustomerUsesStmt          *sql.Stmt
+	followCurrencyStmt              *sql.Stmt
+	getDiscountStmt                 *sql.Stmt
+	getDiscountByCodeStmt           *sql.Stmt
+	getRedemptionStmt               *sql.Stmt
+	getSettingsStmt                 *sql.Stmt
+	getShippingMethodStmt           *sql.Stmt
+	getShippingMethodByCodeStmt     *sql.Stmt
+	getStoreSettingsStmt            *sql.Stmt
+	getTaxRateStmt                  *sql.Stmt
+	getVariantStmt                  *sql.Stmt
+	giveCustomerUseStmt             *sql.Stmt
+	giveUseStmt                     *sql.Stmt
+	insertDiscountStmt              *sql.Stmt
+	insertRedemptionStmt            *sql.Stmt
+	insertShippingMethodStmt        *sql.Stmt
+	insertTaxRateStmt               *sql.Stmt
+	listDiscountsStmt               *sql.Stmt
+	listShippingMethodsStmt         *sql.Stmt
+	listTaxRatesStmt                *sql.Stmt
+	productVersionStmt              *sql.Stmt
+	putProductVersionStmt           *sql.Stmt
+	putSettingsStmt                 *sql.Stmt
+	putStoreSettingsStmt            *sql.Stmt
+	putVariantStmt                  *sql.Stmt
+	setRedemptionStatusStmt         *sql.Stmt
+	takeCustomerUseStmt             *sql.Stmt
+	takeUseStmt                     *sql.Stmt
+	updateDiscountStmt              *sql.Stmt
+	updateShippingMethodStmt        *sql.Stmt
+	updateTaxRateStmt               *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                          tx,
-		tx:                          tx,
-		automaticDiscountsStmt:      q.automaticDiscountsStmt,
-		countVariantsStmt:           q.countVariantsStmt,
-		countryTaxRatesStmt:         q.countryTaxRatesStmt,
-		customerUsesStmt:            q.customerUsesStmt,
-		deleteCustomerUsesStmt:      q.deleteCustomerUsesStmt,
-		deleteDiscountStmt:          q.deleteDiscountStmt,
-		deleteProductVariantsStmt:   q.deleteProductVariantsStmt,
-		deleteShippingMethodStmt:    q.deleteShippingMethodStmt,
-		deleteTaxRateStmt:           q.deleteTaxRateStmt,
-		ensureCustomerUsesStmt:      q.ensureCustomerUsesStmt,
-		getDiscountStmt:             q.getDiscountStmt,
-		getDiscountByCodeStmt:       q.getDiscountByCodeStmt,
-		getRedemptionStmt:           q.getRedemptionStmt,
-		getSettingsStmt:             q.getSettingsStmt,
-		getShippingMethodStmt:       q.getShippingMethodStmt,
-		getShippingMethodByCodeStmt: q.getShippingMethodByCodeStmt,
-		getTaxRateStmt:              q.getTaxRateStmt,
-		getVariantStmt:              q.getVariantStmt,
-		giveCustomerUseStmt:         q.giveCustomerUseStmt,
-		giveUseStmt:                 q.giveUseStmt,
-		insertDiscountStmt:          q.insertDiscountStmt,
-		insertRedemptionStmt:        q.insertRedemptionStmt,
-		insertShippingMethodStmt:    q.insertShippingMethodStmt,
-		insertTaxRateStmt:           q.insertTaxRateStmt,
-		listDiscountsStmt:           q.listDiscountsStmt,
-		listShippingMethodsStmt:     q.listShippingMethodsStmt,
-		listTaxRatesStmt:            q.listTaxRatesStmt,
-		productVersionStmt:          q.productVersionStmt,
-		putProductVersionStmt:       q.putProductVersionStmt,
-		putSettingsStmt:             q.putSettingsStmt,
-		putVariantStmt:              q.putVariantStmt,
-		setRedemptionStatusStmt:     q.setRedemptionStatusStmt,
-		takeCustomerUseStmt:         q.takeCustomerUseStmt,
-		takeUseStmt:                 q.takeUseStmt,
-		updateDiscountStmt:          q.updateDiscountStmt,
-		updateShippingMethodStmt:    q.updateShippingMethodStmt,
-		updateTaxRateStmt:           q.updateTaxRateStmt,
+		db:                              tx,
+		tx:                              tx,
+		automaticDiscountsStmt:          q.automaticDiscountsStmt,
+		countShippingMethodsStmt:        q.countShippingMethodsStmt,
+		countVariantsStmt:               q.countVariantsStmt,
+		countryTaxRatesStmt:             q.countryTaxRatesStmt,
+		customerUsesStmt:                q.customerUsesStmt,
+		defaultShippingMethodIfNoneStmt: q.defaultShippingMethodIfNoneStmt,
+		deleteCustomerUsesStmt:          q.deleteCustomerUsesStmt,
+		deleteDiscountStmt:              q.deleteDiscountStmt,
+		deleteProductVariantsStmt:       q.deleteProductVariantsStmt,
+		deleteShippingMethodStmt:        q.deleteShippingMethodStmt,
+		deleteTaxRateStmt:               q.deleteTaxRateStmt,
+		ensureCustomerUsesStmt:          q.ensureCustomerUsesStmt,
+		followCurrencyStmt:              q.followCurrencyStmt,
+		getDiscountStmt:                 q.getDiscountStmt,
+		getDiscountByCodeStmt:           q.getDiscountByCodeStmt,
+		getRedemptionStmt:               q.getRedemptionStmt,
+		getSettingsStmt:                 q.getSettingsStmt,
+		getShippingMethodStmt:           q.getShippingMethodStmt,
+		getShippingMethodByCodeStmt:     q.getShippingMethodByCodeStmt,
+		getStoreSettingsStmt:            q.getStoreSettingsStmt,
+		getTaxRateStmt:                  q.getTaxRateStmt,
+		getVariantStmt:                  q.getVariantStmt,
+		giveCustomerUseStmt:             q.giveCustomerUseStmt,
+		giveUseStmt:                     q.giveUseStmt,
+		insertDiscountStmt:              q.insertDiscountStmt,
+		insertRedemptionStmt:            q.insertRedemptionStmt,
+		insertShippingMethodStmt:        q.insertShippingMethodStmt,
+		insertTaxRateStmt:               q.insertTaxRateStmt,
+		listDiscountsStmt:               q.listDiscountsStmt,
+		listShippingMethodsStmt:         q.listShippingMethodsStmt,
+		listTaxRatesStmt:                q.listTaxRatesStmt,
+		productVersionStmt:              q.productVersionStmt,
+		putProductVersionStmt:           q.putProductVersionStmt,
+		putSettingsStmt:                 q.putSettingsStmt,
+		putStoreSettingsStmt:            q.putStoreSettingsStmt,
+		putVariantStmt:                  q.putVariantStmt,
+		setRedemptionStatusStmt:         q.setRedemptionStatusStmt,
+		takeCustomerUseStmt:             q.takeCustomerUseStmt,
+		takeUseStmt:                     q.takeUseStmt,
+		updateDiscountStmt:              q.updateDiscountStmt,
+		updateShippingMethodStmt:        q.updateShippingMethodStmt,
+		updateTaxRateStmt:               q.updateTaxRateStmt,
 	}
 }

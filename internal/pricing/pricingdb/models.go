@@ -59,8 +59,6 @@ type Redemption struct {
 
 type Setting struct {
 	TenantID              string
-	TaxInclusive          bool
-	Currency              string
 	DefaultShippingMethod string
 	DefaultCountry        string
 	UpdatedAt             int64
@@ -78,6 +76,14 @@ type ShippingMethod struct {
 	Active    bool
 	CreatedAt int64
 	UpdatedAt int64
+}
+
+type StoreSetting struct {
+	TenantID     string
+	Currency     string
+	TaxInclusive bool
+	Version      int64
+	UpdatedAt    int64
 }
 
 type TaxRate struct {

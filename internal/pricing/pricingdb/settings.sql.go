@@ -9,8 +9,67 @@ import (
 	"context"
 )
 
+const countShippingMethods = `-- name: CountShippingMethods :one
+SELECT COUNT(*) FROM shipping_methods WHERE tenant_id = $1
+`
+
+func (q *Queries) CountShippingMethods(ctx context.Context, tenantID string) (int64, error) {
+	row := q.queryRow(ctx, q.countShippingMethodsStmt, countShippingMethods, tenantID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const defaultShippingMethodIfNone = `-- name: DefaultShippingMethodIfNone :exec
+INSERT INTO settings (tenant_id, default_shipping_method, default_country, updated_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id) DO UPDATE SET
+    default_shipping_method = excluded.default_shipping_method, updated_at = excluded.updated_at
+WHERE settings.default_shipping_method = ''
+`
+
+type DefaultShippingMethodIfNoneParams struct {
+	TenantID       string
+	Code           string
+	DefaultCountry string
+	UpdatedAt      int64
+}
+
+// Makes code the default shipping method of a store that has none (a new
+// store's), with default_country for a store without a settings row.
+func (q *Queries) DefaultShippingMethodIfNone(ctx context.Context, arg DefaultShippingMethodIfNoneParams) error {
+	_, err := q.exec(ctx, q.defaultShippingMethodIfNoneStmt, defaultShippingMethodIfNone,
+		arg.TenantID,
+		arg.Code,
+		arg.DefaultCountry,
+		arg.UpdatedAt,
+	)
+	return err
+}
+
+const followCurrency = `-- name: FollowCurrency :execrows
+UPDATE shipping_methods SET currency = $1, updated_at = $2
+WHERE tenant_id = $3 AND price = 0 AND free_over IS NULL AND currency <> $1
+`
+
+type FollowCurrencyParams struct {
+	Currency  string
+	UpdatedAt int64
+	TenantID  string
+}
+
+// Moves the store's free shipping methods (price 0, no threshold), which
+// mean the same in any currency, to its new currency.
+func (q *Queries) FollowCurrency(ctx context.Context, arg FollowCurrencyParams) (int64, error) {
+	result, err := q.exec(ctx, q.followCurrencyStmt, followCurrency, arg.Currency, arg.UpdatedAt, arg.TenantID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getSettings = `-- name: GetSettings :one
-SELECT tenant_id, tax_inclusive, currency, default_shipping_method, default_country, updated_at FROM settings WHERE tenant_id = $1
+SELECT tenant_id, default_shipping_method, default_country, updated_at FROM settings WHERE tenant_id = $1
 `
 
 func (q *Queries) GetSettings(ctx context.Context, tenantID string) (Setting, error) {
@@ -18,8 +77,6 @@ func (q *Queries) GetSettings(ctx context.Context, tenantID string) (Setting, er
 	var i Setting
 	err := row.Scan(
 		&i.TenantID,
-		&i.TaxInclusive,
-		&i.Currency,
 		&i.DefaultShippingMethod,
 		&i.DefaultCountry,
 		&i.UpdatedAt,
@@ -27,20 +84,33 @@ func (q *Queries) GetSettings(ctx context.Context, tenantID string) (Setting, er
 	return i, err
 }
 
+const getStoreSettings = `-- name: GetStoreSettings :one
+SELECT tenant_id, currency, tax_inclusive, version, updated_at FROM store_settings WHERE tenant_id = $1
+`
+
+func (q *Queries) GetStoreSettings(ctx context.Context, tenantID string) (StoreSetting, error) {
+	row := q.queryRow(ctx, q.getStoreSettingsStmt, getStoreSettings, tenantID)
+	var i StoreSetting
+	err := row.Scan(
+		&i.TenantID,
+		&i.Currency,
+		&i.TaxInclusive,
+		&i.Version,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const putSettings = `-- name: PutSettings :exec
-INSERT INTO settings (tenant_id, tax_inclusive, currency, default_shipping_method, default_country, updated_at)
-VALUES ($1, $2, $3, $4,
-    $5, $6)
+INSERT INTO settings (tenant_id, default_shipping_method, default_country, updated_at)
+VALUES ($1, $2, $3, $4)
 ON CONFLICT (tenant_id) DO UPDATE SET
-    tax_inclusive = excluded.tax_inclusive, currency = excluded.currency,
     default_shipping_method = excluded.default_shipping_method,
     default_country = excluded.default_country, updated_at = excluded.updated_at
 `
 
 type PutSettingsParams struct {
 	TenantID              string
-	TaxInclusive          bool
-	Currency              string
 	DefaultShippingMethod string
 	DefaultCountry        string
 	UpdatedAt             int64
@@ -49,11 +119,42 @@ type PutSettingsParams struct {
 func (q *Queries) PutSettings(ctx context.Context, arg PutSettingsParams) error {
 	_, err := q.exec(ctx, q.putSettingsStmt, putSettings,
 		arg.TenantID,
-		arg.TaxInclusive,
-		arg.Currency,
 		arg.DefaultShippingMethod,
 		arg.DefaultCountry,
 		arg.UpdatedAt,
 	)
 	return err
+}
+
+const putStoreSettings = `-- name: PutStoreSettings :execrows
+INSERT INTO store_settings (tenant_id, currency, tax_inclusive, version, updated_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant_id) DO UPDATE SET
+    currency = excluded.currency, tax_inclusive = excluded.tax_inclusive,
+    version = excluded.version, updated_at = excluded.updated_at
+WHERE store_settings.version < excluded.version
+`
+
+type PutStoreSettingsParams struct {
+	TenantID     string
+	Currency     string
+	TaxInclusive bool
+	Version      int64
+	UpdatedAt    int64
+}
+
+// Applies the store's settings of a tenant event unless a newer version
+// was applied already.
+func (q *Queries) PutStoreSettings(ctx context.Context, arg PutStoreSettingsParams) (int64, error) {
+	result, err := q.exec(ctx, q.putStoreSettingsStmt, putStoreSettings,
+		arg.TenantID,
+		arg.Currency,
+		arg.TaxInclusive,
+		arg.Version,
+		arg.UpdatedAt,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }

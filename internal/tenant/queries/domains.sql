@@ -20,5 +20,5 @@ SELECT COUNT(*) FROM domains WHERE tenant_id = sqlc.arg(tenant_id) AND kind = 'c
 -- name: ResolveHost :one
 -- Resolution is the one lookup not scoped by tenant: finding the tenant is
 -- its purpose.
-SELECT t.id FROM domains d JOIN tenants t ON t.id = d.tenant_id
+SELECT t.id, t.cors_origins FROM domains d JOIN tenants t ON t.id = d.tenant_id
 WHERE d.host = sqlc.arg(host) AND t.status = 'active';

@@ -33,13 +33,26 @@ WHERE id = sqlc.arg(id) AND status = 'provisioning';
 -- name: UpdateSettings :execrows
 UPDATE tenants SET
     name = sqlc.arg(name), logo = sqlc.arg(logo), currency = sqlc.arg(currency),
-    tax_inclusive = sqlc.arg(tax_inclusive), locale = sqlc.arg(locale), updated_at = sqlc.arg(updated_at)
+    tax_inclusive = sqlc.arg(tax_inclusive), locale = sqlc.arg(locale),
+    cors_origins = sqlc.arg(cors_origins), updated_at = sqlc.arg(updated_at)
 WHERE id = sqlc.arg(id) AND status = 'active' AND updated_at = sqlc.arg(old_updated_at);
 
+-- name: UpdatePlan :execrows
+-- updated_at only moves forward: it versions the settings events too.
+UPDATE tenants SET plan = sqlc.arg(plan),
+    updated_at = CASE WHEN updated_at >= sqlc.arg(updated_at) THEN updated_at + 1 ELSE sqlc.arg(updated_at) END
+WHERE id = sqlc.arg(id) AND status IN ('active', 'suspended');
+
 -- name: ResolveID :one
--- A store being provisioned resolves by its ID (not by host): the signup
--- creates the owner account in it through the identity service's API.
-SELECT id FROM tenants WHERE id = sqlc.arg(id) AND status IN ('active', 'provisioning');
+-- A store is named by its ID or, when no store has that ID, by its
+-- subdomain. A store being provisioned resolves by its ID (not by host or
+-- subdomain): the signup creates the owner account in it through the
+-- identity service's API.
+SELECT id, cors_origins FROM tenants
+WHERE (id = sqlc.arg(id) AND status IN ('active', 'provisioning'))
+   OR (subdomain = sqlc.arg(id) AND status = 'active')
+ORDER BY CASE WHEN id = sqlc.arg(id) THEN 0 ELSE 1 END
+LIMIT 1;
 
 -- name: FailStaleSignup :many
 -- Rolls back a signup of this subdomain abandoned while provisioning (its

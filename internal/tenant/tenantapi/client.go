@@ -25,6 +25,9 @@ import (
 const (
 	KnownTTL   = time.Minute
 	UnknownTTL = 5 * time.Second
+	// OriginsTTL is how long a store's allowed CORS origins are cached: a
+	// change reaches every process within it.
+	OriginsTTL = 10 * time.Second
 )
 
 // ErrUnknownAPIKey is returned for keys that are unknown, revoked, or of a
@@ -64,8 +67,11 @@ func NewClient(base string, hc *http.Client) *Client {
 	cache := otter.Must(&otter.Options[string, Resolution]{
 		MaximumSize: 100_000,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, Resolution]) time.Duration {
-			if e.Value.TenantID == "" {
+			switch {
+			case e.Value.TenantID == "":
 				return UnknownTTL
+			case strings.HasPrefix(e.Key, "o:"):
+				return OriginsTTL
 			}
 			return KnownTTL
 		}),
@@ -113,6 +119,19 @@ func (c *Client) ResolveAPIKey(ctx context.Context, key string) (Resolution, err
 	return r, nil
 }
 
+// AllowedOrigins implements web.OriginPolicy: the origins tenant lets
+// browsers call its API from (CORS), read with the tenant's resolution and
+// cached for OriginsTTL (a change takes effect within it).
+func (c *Client) AllowedOrigins(ctx context.Context, tenant string) ([]string, error) {
+	r, err := c.cache.Get(ctx, "o:"+tenant, otter.LoaderFunc[string, Resolution](func(ctx context.Context, _ string) (Resolution, error) {
+		return c.resolve(ctx, url.Values{"id": {tenant}}, "")
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return r.CORSOrigins, nil
+}
+
 // Forget drops cached answers for a host or ID (after a change).
 func (c *Client) Forget(host, id string) {
 	c.cache.Invalidate("h:" + host)
@@ -151,7 +170,9 @@ func (c *Client) resolve(ctx context.Context, q url.Values, apiKey string) (Reso
 			return Resolution{}, errors.New("resolve tenant: empty answer")
 		}
 		return r, nil
-	case http.StatusNotFound:
+	case http.StatusNotFound, http.StatusBadRequest, http.StatusUnprocessableEntity:
+		// No store answers to it; a hint the directory finds malformed
+		// names none either (the platform checks hints before asking).
 		return Resolution{}, nil
 	default:
 		return Resolution{}, fmt.Errorf("resolve tenant: tenant service answered %s", resp.Status)

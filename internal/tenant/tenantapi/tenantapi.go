@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -37,14 +38,30 @@ type TenantCreated struct {
 	// before carry none.
 	Plan     string    `json:"plan,omitempty"`
 	Settings *Settings `json:"settings,omitempty"`
+	// UpdatedAt is the version of Settings (added later; older events
+	// carry none: their envelope's time stands in).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // TenantUpdated is the payload of tenant.updated.v1: the settings after the
-// change.
+// change. Consumers keeping a copy of the settings apply an event only if
+// its UpdatedAt is newer than the copy's: events may arrive out of order.
 type TenantUpdated struct {
 	TenantID string   `json:"tenant_id"`
 	Settings Settings `json:"settings"`
+	// UpdatedAt is the version of Settings (added later; older events
+	// carry none: their envelope's time stands in).
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// The settings of a new store. Services that keep a copy of a store's
+// settings (pricing) start from these, so a new store's settings agree
+// everywhere before its first event arrives.
+const (
+	DefaultCurrency     = "EUR"
+	DefaultTaxInclusive = true
+	DefaultLocale       = "en"
+)
 
 // Limits of the contract, also enforced by the service.
 const (
@@ -60,6 +77,8 @@ const (
 	MaxEmail      = 254
 	MaxPassword   = 128
 	MaxPersonName = 100
+	MaxOrigins    = 20
+	MaxOrigin     = 200
 )
 
 // Plans.
@@ -100,16 +119,24 @@ type Signup struct {
 	Email     string `json:"email" minLength:"3" maxLength:"254" doc:"The owner's email; the owner signs in with it." example:"owner@acme.example"`
 	Password  string `json:"password" minLength:"1" maxLength:"128" doc:"The owner's password (the identity service's rules: at least 10 characters, not a common one)."`
 	OwnerName string `json:"owner_name,omitempty" maxLength:"100" doc:"The owner's name; the email's local part when absent."`
-	Plan      string `json:"plan,omitempty" enum:"free,pro,enterprise" default:"free" doc:"The plan, with its limits (see GET /api/v1/admin/store/limits)."`
+	// There is no plan here: the deployment's operator chooses plans (the
+	// -tenant.signup-plan flag for new stores, PUT /api/v1/admin/store/plan
+	// afterwards). A body naming one is refused like any unknown field.
+}
+
+// PlanUpdate is the body of PUT /api/v1/admin/store/plan, the operator's
+// operation (admin or service token) that moves a store to another plan.
+type PlanUpdate struct {
+	Plan string `json:"plan" enum:"free,pro,enterprise" doc:"The plan, with its limits (see GET /api/v1/admin/store/limits)."`
 }
 
 // SignupResult is the answer of a signup: the new store, where it answers,
 // and its owner's tokens.
 type SignupResult struct {
 	Store Store `json:"store"`
-	// URL is the store's address on the base domain (scheme http on a
-	// laptop base domain, https otherwise; the port is the caller's to add
-	// on a laptop).
+	// URL is the store's address on the base domain: scheme http on a
+	// laptop base domain, https otherwise; the port the signup request was
+	// sent to (or -tenant.public-port when set).
 	URL     string `json:"url" example:"https://acme.mercato.example"`
 	OwnerID string `json:"owner_id,omitempty" doc:"The owner's staff account ID."`
 	// The owner's tokens. A retried signup whose owner was created by an
@@ -122,11 +149,18 @@ type SignupResult struct {
 
 // Settings are a store's editable settings.
 type Settings struct {
-	Name         string `json:"name" doc:"The store's name, as given: render it escaped."`
-	Logo         string `json:"logo" doc:"An http(s) URL or a /path reference to the logo; empty for none."`
-	Currency     string `json:"currency" doc:"ISO 4217 currency of the store's prices." example:"EUR"`
-	TaxInclusive bool   `json:"tax_inclusive" doc:"Whether prices include tax."`
-	Locale       string `json:"locale" doc:"BCP 47 language tag of the storefront." example:"en-GB"`
+	Name         string   `json:"name" doc:"The store's name, as given: render it escaped."`
+	Logo         string   `json:"logo" doc:"An http(s) URL or a /path reference to the logo; empty for none."`
+	Currency     string   `json:"currency" doc:"ISO 4217 currency of the store's prices." example:"EUR"`
+	TaxInclusive bool     `json:"tax_inclusive" doc:"Whether prices include tax."`
+	Locale       string   `json:"locale" doc:"BCP 47 language tag of the storefront." example:"en-GB"`
+	CORSOrigins  []string `json:"cors_origins" doc:"Origins (scheme://host[:port]) whose pages may call the store's API from a browser (CORS); none by default."`
+}
+
+// Equal reports whether s and o are the same settings.
+func (s Settings) Equal(o Settings) bool {
+	return s.Name == o.Name && s.Logo == o.Logo && s.Currency == o.Currency && s.TaxInclusive == o.TaxInclusive &&
+		s.Locale == o.Locale && slices.Equal(s.CORSOrigins, o.CORSOrigins)
 }
 
 // Store is a store: its settings, plan and hosts.
@@ -152,11 +186,12 @@ func (s Store) MarshalJSON() ([]byte, error) {
 
 // StoreUpdate is the body of PATCH /api/v1/admin/store: absent fields stay.
 type StoreUpdate struct {
-	Name         *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
-	Logo         *string `json:"logo,omitempty" maxLength:"500" doc:"An http(s) URL or a /path reference; empty removes the logo."`
-	Currency     *string `json:"currency,omitempty" minLength:"3" maxLength:"3" example:"EUR"`
-	TaxInclusive *bool   `json:"tax_inclusive,omitempty"`
-	Locale       *string `json:"locale,omitempty" minLength:"2" maxLength:"35" example:"en-GB"`
+	Name         *string   `json:"name,omitempty" minLength:"1" maxLength:"100"`
+	Logo         *string   `json:"logo,omitempty" maxLength:"500" doc:"An http(s) URL or a /path reference; empty removes the logo."`
+	Currency     *string   `json:"currency,omitempty" minLength:"3" maxLength:"3" example:"EUR"`
+	TaxInclusive *bool     `json:"tax_inclusive,omitempty"`
+	Locale       *string   `json:"locale,omitempty" minLength:"2" maxLength:"35" example:"en-GB"`
+	CORSOrigins  *[]string `json:"cors_origins,omitempty" maxItems:"20" doc:"Replaces the list of origins allowed to call the API from a browser, e.g. [\"https://shop.example.com\"]; [] allows none. Takes effect within 10 seconds."`
 }
 
 // DomainCreate is the body of POST /api/v1/admin/store/domains.
@@ -292,9 +327,14 @@ type Resolution struct {
 	TenantID string `json:"tenant_id" doc:"The tenant the host, ID or API key belongs to."`
 	KeyID    string `json:"key_id,omitempty" doc:"The API key's ID, when a key was resolved."`
 	Role     string `json:"role,omitempty" enum:"publishable,secret" doc:"The API key's kind, when a key was resolved."`
+	// CORSOrigins are the origins the store lets browsers call its API
+	// from (added with CORS).
+	CORSOrigins []string `json:"cors_origins,omitempty" doc:"Origins the store allows cross-origin requests from."`
 }
 
-// ResolvePath is the tenant service's internal resolve endpoint.
+// ResolvePath is the tenant service's internal resolve endpoint: only the
+// deployment's service token may call it (the platform's rule for every
+// /internal/ route). Clients built on the platform's HTTP clients send it.
 const ResolvePath = "/internal/v1/tenants/resolve"
 
 // APIKeyHeader carries an API key, to a store's API or to the resolve

@@ -87,6 +87,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.subdomainTakenStmt, err = db.PrepareContext(ctx, subdomainTaken); err != nil {
 		return nil, fmt.Errorf("error preparing query SubdomainTaken: %w", err)
 	}
+	if q.updatePlanStmt, err = db.PrepareContext(ctx, updatePlan); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdatePlan: %w", err)
+	}
 	if q.updateSettingsStmt, err = db.PrepareContext(ctx, updateSettings); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateSettings: %w", err)
 	}
@@ -200,6 +203,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing subdomainTakenStmt: %w", cerr)
 		}
 	}
+	if q.updatePlanStmt != nil {
+		if cerr := q.updatePlanStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updatePlanStmt: %w", cerr)
+		}
+	}
 	if q.updateSettingsStmt != nil {
 		if cerr := q.updateSettingsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateSettingsStmt: %w", cerr)
@@ -265,6 +273,7 @@ type Queries struct {
 	resolveIDStmt            *sql.Stmt
 	revokeAPIKeyStmt         *sql.Stmt
 	subdomainTakenStmt       *sql.Stmt
+	updatePlanStmt           *sql.Stmt
 	updateSettingsStmt       *sql.Stmt
 }
 
@@ -293,6 +302,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		resolveIDStmt:            q.resolveIDStmt,
 		revokeAPIKeyStmt:         q.revokeAPIKeyStmt,
 		subdomainTakenStmt:       q.subdomainTakenStmt,
+		updatePlanStmt:           q.updatePlanStmt,
 		updateSettingsStmt:       q.updateSettingsStmt,
 	}
 }

@@ -117,15 +117,20 @@ func (q *Queries) ListDomains(ctx context.Context, tenantID string) ([]Domain, e
 }
 
 const resolveHost = `-- name: ResolveHost :one
-SELECT t.id FROM domains d JOIN tenants t ON t.id = d.tenant_id
+SELECT t.id, t.cors_origins FROM domains d JOIN tenants t ON t.id = d.tenant_id
 WHERE d.host = $1 AND t.status = 'active'
 `
 
+type ResolveHostRow struct {
+	ID          string
+	CorsOrigins string
+}
+
 // Resolution is the one lookup not scoped by tenant: finding the tenant is
 // its purpose.
-func (q *Queries) ResolveHost(ctx context.Context, host string) (string, error) {
+func (q *Queries) ResolveHost(ctx context.Context, host string) (ResolveHostRow, error) {
 	row := q.queryRow(ctx, q.resolveHostStmt, resolveHost, host)
-	var id string
-	err := row.Scan(&id)
-	return id, err
+	var i ResolveHostRow
+	err := row.Scan(&i.ID, &i.CorsOrigins)
+	return i, err
 }

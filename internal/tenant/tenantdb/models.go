@@ -40,4 +40,5 @@ type Tenant struct {
 	SignupHash   string
 	CreatedAt    int64
 	UpdatedAt    int64
+	CorsOrigins  string
 }

@@ -87,7 +87,7 @@ func (q *Queries) FailTenant(ctx context.Context, arg FailTenantParams) (int64, 
 }
 
 const getTenant = `-- name: GetTenant :one
-SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at FROM tenants WHERE id = $1
+SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins FROM tenants WHERE id = $1
 `
 
 func (q *Queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
@@ -107,12 +107,13 @@ func (q *Queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
 		&i.SignupHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CorsOrigins,
 	)
 	return i, err
 }
 
 const getTenantBySignupKey = `-- name: GetTenantBySignupKey :one
-SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at FROM tenants WHERE signup_key = $1
+SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins FROM tenants WHERE signup_key = $1
 `
 
 func (q *Queries) GetTenantBySignupKey(ctx context.Context, signupKey sql.NullString) (Tenant, error) {
@@ -132,6 +133,7 @@ func (q *Queries) GetTenantBySignupKey(ctx context.Context, signupKey sql.NullSt
 		&i.SignupHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CorsOrigins,
 	)
 	return i, err
 }
@@ -184,16 +186,27 @@ func (q *Queries) InsertTenant(ctx context.Context, arg InsertTenantParams) (int
 }
 
 const resolveID = `-- name: ResolveID :one
-SELECT id FROM tenants WHERE id = $1 AND status IN ('active', 'provisioning')
+SELECT id, cors_origins FROM tenants
+WHERE (id = $1 AND status IN ('active', 'provisioning'))
+   OR (subdomain = $1 AND status = 'active')
+ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END
+LIMIT 1
 `
 
-// A store being provisioned resolves by its ID (not by host): the signup
-// creates the owner account in it through the identity service's API.
-func (q *Queries) ResolveID(ctx context.Context, id string) (string, error) {
+type ResolveIDRow struct {
+	ID          string
+	CorsOrigins string
+}
+
+// A store is named by its ID or, when no store has that ID, by its
+// subdomain. A store being provisioned resolves by its ID (not by host or
+// subdomain): the signup creates the owner account in it through the
+// identity service's API.
+func (q *Queries) ResolveID(ctx context.Context, id string) (ResolveIDRow, error) {
 	row := q.queryRow(ctx, q.resolveIDStmt, resolveID, id)
-	var id_2 string
-	err := row.Scan(&id_2)
-	return id_2, err
+	var i ResolveIDRow
+	err := row.Scan(&i.ID, &i.CorsOrigins)
+	return i, err
 }
 
 const subdomainTaken = `-- name: SubdomainTaken :one
@@ -215,11 +228,33 @@ func (q *Queries) SubdomainTaken(ctx context.Context, arg SubdomainTakenParams) 
 	return taken, err
 }
 
+const updatePlan = `-- name: UpdatePlan :execrows
+UPDATE tenants SET plan = $1,
+    updated_at = CASE WHEN updated_at >= $2 THEN updated_at + 1 ELSE $2 END
+WHERE id = $3 AND status IN ('active', 'suspended')
+`
+
+type UpdatePlanParams struct {
+	Plan      string
+	UpdatedAt int64
+	ID        string
+}
+
+// updated_at only moves forward: it versions the settings events too.
+func (q *Queries) UpdatePlan(ctx context.Context, arg UpdatePlanParams) (int64, error) {
+	result, err := q.exec(ctx, q.updatePlanStmt, updatePlan, arg.Plan, arg.UpdatedAt, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const updateSettings = `-- name: UpdateSettings :execrows
 UPDATE tenants SET
     name = $1, logo = $2, currency = $3,
-    tax_inclusive = $4, locale = $5, updated_at = $6
-WHERE id = $7 AND status = 'active' AND updated_at = $8
+    tax_inclusive = $4, locale = $5,
+    cors_origins = $6, updated_at = $7
+WHERE id = $8 AND status = 'active' AND updated_at = $9
 `
 
 type UpdateSettingsParams struct {
@@ -228,6 +263,7 @@ type UpdateSettingsParams struct {
 	Currency     string
 	TaxInclusive bool
 	Locale       string
+	CorsOrigins  string
 	UpdatedAt    int64
 	ID           string
 	OldUpdatedAt int64
@@ -240,6 +276,7 @@ func (q *Queries) UpdateSettings(ctx context.Context, arg UpdateSettingsParams) 
 		arg.Currency,
 		arg.TaxInclusive,
 		arg.Locale,
+		arg.CorsOrigins,
 		arg.UpdatedAt,
 		arg.ID,
 		arg.OldUpdatedAt,

@@ -28,6 +28,10 @@ const AdminToken = "test-admin-token-0123456789"
 // resolves to "default"; the X-Mercato-Tenant header selects any of them.
 var Tenants = []string{"default", "acme", "globex"}
 
+// ServiceToken is the service token the test server accepts (on /internal/
+// routes, and as an admin principal elsewhere).
+const ServiceToken = "test-service-token-0123456789abcdef-0123"
+
 // MaxBodyBytes is the test server's body limit.
 const MaxBodyBytes = 64 << 10
 
@@ -85,7 +89,7 @@ type Server struct {
 func New(t testing.TB, mount func(api *web.API), opts ...func(*web.Deps)) *Server {
 	t.Helper()
 	db := sqldbtest.Open(t, "", web.IdempotencyMigrations)
-	cfg := web.Config{Addr: "127.0.0.1:0", MaxBodyBytes: MaxBodyBytes, AdminToken: AdminToken}
+	cfg := web.Config{Addr: "127.0.0.1:0", MaxBodyBytes: MaxBodyBytes, AdminToken: AdminToken, ServiceToken: ServiceToken}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -97,8 +101,9 @@ func New(t testing.TB, mount func(api *web.API), opts ...func(*web.Deps)) *Serve
 		Idempotency: web.NewIdempotencyStore(db),
 		Version:     "test",
 		Auth: web.NewAuthenticator(web.AuthConfig{
-			AdminToken: AdminToken,
-			Verifier:   auth.NewVerifier(auth.StaticKeys{testKeyID: testKey.Public().(ed25519.PublicKey)}, nil),
+			AdminToken:   AdminToken,
+			ServiceToken: ServiceToken,
+			Verifier:     auth.NewVerifier(auth.StaticKeys{testKeyID: testKey.Public().(ed25519.PublicKey)}, nil),
 		}),
 	}
 	for _, o := range opts {
