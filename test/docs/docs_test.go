@@ -38,26 +38,41 @@ func guides(t *testing.T) []string {
 }
 
 // The curl wrapper: the real curl, a bound on each request, and a report
-// line per answer on stderr (%{stderr} switches -w's output there, so the
-// body on stdout stays what the reader's command pipes or captures).
-const prelude = `curl() {
-	command curl --max-time 60 "$@" -w '%{stderr}\n@@docs-test status %{http_code} %{method} %{url_effective}\n'
+// line per answer. %{stderr} switches -w's output to curl's stderr, so the
+// body on stdout stays what the reader's command pipes or captures; the
+// report lines are then taken out of stderr into the report file (fd 9),
+// where nothing a block writes to its own stderr (tee /dev/stderr, say)
+// can interleave with them. The function keeps curl's exit status
+// (pipefail).
+const prelude = `exec 9>>"$MERCATO_DOCS_TEST_REPORT"
+__docs_test_report() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"@@docs-test "*) printf '%s\n' "$line" >&9 ;;
+		"") ;;
+		*) printf '%s\n' "$line" >&2 ;;
+		esac
+	done
+}
+curl() {
+	{ command curl --max-time 60 "$@" -w '%{stderr}\n@@docs-test status %{http_code} %{method} %{url_effective}\n' 2>&1 1>&3 3>&- | __docs_test_report; } 3>&1
 }
 `
 
 const report = "@@docs-test "
 
-// script is the bash program that runs the blocks of one file, announcing
-// each block on stderr before it runs. The only rewrite of a block is the
-// port of localhost:8080.
+// script is the bash program that runs the blocks of one file, reporting
+// each block before it runs. The only rewrite of a block is the port of
+// localhost:8080.
 func script(blocks []Block, port string) string {
 	var b strings.Builder
 	b.WriteString(prelude)
 	for i, bl := range blocks {
-		fmt.Fprintf(&b, "printf '%sblock %d\\n' >&2\n", report, i)
+		fmt.Fprintf(&b, "printf '%sblock %d\\n' >&9\n", report, i)
 		b.WriteString(strings.ReplaceAll(bl.Body, "localhost:8080", "localhost:"+port))
 	}
-	fmt.Fprintf(&b, "printf '%sdone\\n' >&2\n", report)
+	fmt.Fprintf(&b, "printf '%sdone\\n' >&9\n", report)
 	return b.String()
 }
 
@@ -166,13 +181,18 @@ func TestDocsFollowedLiterally(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 			defer cancel()
+			reportFile := filepath.Join(t.TempDir(), "report")
 			cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script(f.blocks, u.Port()))
-			cmd.Dir, cmd.Env = work, env
+			cmd.Dir, cmd.Env = work, append(env, "MERCATO_DOCS_TEST_REPORT="+reportFile)
 			cmd.WaitDelay = 10 * time.Second
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			runErr := cmd.Run()
-			o, err := parseReport(stderr.String())
+			rep, err := os.ReadFile(reportFile)
+			if err != nil {
+				t.Fatalf("the blocks of %s reported nothing: %v (%v)\nstderr:\n%s", f.name, err, runErr, stderr.String())
+			}
+			o, err := parseReport(string(rep))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +221,7 @@ func TestDocsFollowedLiterally(t *testing.T) {
 				t.Errorf("the blocks of %s stopped %s: %v", f.name, where, runErr)
 			}
 			if t.Failed() {
-				t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+				t.Logf("stdout:\n%s\nstderr:\n%s\nreport:\n%s", stdout.String(), stderr.String(), rep)
 			} else {
 				t.Logf("stdout:\n%s", stdout.String()) // shown with -v
 			}
