@@ -195,6 +195,10 @@ func TestDeadLettersAdminAPI(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].ID != "ev-default" || list.Items[0].Error == "" || list.Items[0].Attempts != 1 {
 		t.Fatalf("list = %s, want ev-default only", body)
 	}
+	// A limit above the maximum is capped, as on every list, not refused.
+	if status, body := call(t, "GET", url+"/api/v1/admin/dead-letters?group=probe&limit=100000", ""); status != 200 || !strings.Contains(body, `"ev-default"`) {
+		t.Errorf("limit above the maximum: %d %s, want 200 with the page", status, body)
+	}
 	if status, body := call(t, "POST", url+"/api/v1/admin/dead-letters/replay", `{"group":"probe","ids":["ev-acme"]}`); status != 404 {
 		t.Errorf("replaying another store's letter: %d %s, want 404", status, body)
 	}

@@ -28,7 +28,7 @@ type DeadLetter struct {
 
 type deadLettersIn struct {
 	Group string `query:"group" required:"true" minLength:"1" maxLength:"100" doc:"Consumer group, e.g. search-catalog."`
-	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+	Limit int    `query:"limit" minimum:"1" doc:"Page size: default 100; larger than the maximum (500) is capped."`
 }
 
 type deadLettersOut struct {
@@ -96,7 +96,7 @@ func registerDeadLetters(api *web.API, b bus.Bus) {
 		if err := (bus.Subscription{Group: in.Group, Subjects: []string{">"}}).Validate(); err != nil {
 			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("query.group", err.Error(), in.Group))
 		}
-		dls, err := deadLettersOf(ctx, b, in.Group, in.Limit)
+		dls, err := deadLettersOf(ctx, b, in.Group, web.PageSize(in.Limit, 100, 500))
 		if err != nil {
 			return nil, err
 		}

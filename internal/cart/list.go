@@ -12,6 +12,7 @@ import (
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/cart/cartdb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // ListQuery selects a page of the admin cart list.
@@ -65,11 +66,7 @@ func (s *Service) Carts(ctx context.Context, lq ListQuery) (cartapi.CartList, er
 			return cartapi.CartList{}, err
 		}
 	}
-	n := lq.Limit
-	if n <= 0 {
-		n = s.cfg.PageSize
-	}
-	n = min(n, s.cfg.MaxPageSize)
+	n := web.PageSize(lq.Limit, s.cfg.PageSize, s.cfg.MaxPageSize)
 	// One more than a page tells whether there is a next page.
 	var rows []cartdb.ListCartsRow
 	err = s.store.readTx(ctx, func(q *cartdb.Queries) error {

@@ -33,6 +33,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -394,10 +395,7 @@ func (s *Service) PublicProduct(ctx context.Context, idOrSlug string) (catalogap
 
 // pageSize turns a requested limit into the page size.
 func (s *Service) pageSize(limit int) int {
-	if limit <= 0 {
-		return s.cfg.PageSize
-	}
-	return min(limit, s.cfg.MaxPageSize)
+	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
 }
 
 // ListProducts returns a page of active products.

@@ -1,10 +1,13 @@
 package identity
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/mercato/mercato/internal/identity/identityapi"
 )
 
 // eventField returns a string field of the data of an outbox envelope.
@@ -32,4 +35,21 @@ func headerKid(t testing.TB, jwt string) string {
 	var hdr struct{ Kid string }
 	_ = json.Unmarshal(b, &hdr)
 	return hdr.Kid
+}
+
+// signedUp is a customer registered and signed in: what a client holds
+// after POST /api/v1/auth/register and POST /api/v1/auth/login.
+type signedUp struct {
+	Customer identityapi.Customer
+	identityapi.Tokens
+}
+
+// signUp registers a customer and signs them in, as a client does.
+func signUp(ctx context.Context, s *Service, in identityapi.Register) (signedUp, error) {
+	c, err := s.Register(ctx, in)
+	if err != nil {
+		return signedUp{}, err
+	}
+	tok, err := s.Login(ctx, in.Email, in.Password, "")
+	return signedUp{Customer: c, Tokens: tok}, err
 }

@@ -104,7 +104,8 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Public keys that verify access tokens", Description: "The active signing key first, then retired keys whose tokens may still be valid."}), s.jwksOp)
 
 	huma.Register(api, pub(huma.Operation{OperationID: opRegister, Method: http.MethodPost, Path: "/api/v1/auth/register",
-		Summary: "Register a customer account", DefaultStatus: http.StatusCreated}), s.registerOp)
+		Summary: "Register a customer account", DefaultStatus: http.StatusAccepted,
+		Description: "202 with the same answer whether or not the address already had an account (nothing tells them apart); then sign in with POST /api/v1/auth/login."}), s.registerOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opLogin, Method: http.MethodPost, Path: "/api/v1/auth/login",
 		Summary: "Log a customer in", Description: "Failed logins are throttled per account and per client IP: 429 too_many_attempts with Retry-After."}), s.loginOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opRefresh, Method: http.MethodPost, Path: "/api/v1/auth/refresh",
@@ -216,18 +217,21 @@ func (s *Service) jwksOp(ctx context.Context, _ *struct{}) (*jwksOutput, error) 
 	return &jwksOutput{CacheControl: "public, max-age=60", Body: set}, nil
 }
 
+// registerOp answers a registration the same way whether the address was
+// new or already had an account: a 409 email_taken would tell anyone which
+// addresses are customers of the store. Invalid input (a weak password, a
+// malformed address) is still refused, the same for both.
 func (s *Service) registerOp(ctx context.Context, in *struct{ Body identityapi.Register }) (*struct {
 	CacheControl string `header:"Cache-Control"`
-	Body         identityapi.CustomerSession
+	Body         identityapi.Registration
 }, error) {
-	out, err := s.Register(ctx, in.Body)
-	if err != nil {
+	if _, err := s.Register(ctx, in.Body); err != nil && !errors.Is(err, ErrEmailTaken) {
 		return nil, s.problem(err)
 	}
 	return &struct {
 		CacheControl string `header:"Cache-Control"`
-		Body         identityapi.CustomerSession
-	}{noStore, out}, nil
+		Body         identityapi.Registration
+	}{noStore, identityapi.RegistrationAccepted}, nil
 }
 
 func (s *Service) loginOp(ctx context.Context, in *loginInput) (*tokensOutput, error) {

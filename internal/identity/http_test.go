@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -65,10 +67,15 @@ func TestHTTP(t *testing.T) {
 		srv := newHTTPServer(t, s)
 		reg := call(t, srv, "POST", "/api/v1/auth/register", "default", nil,
 			map[string]any{"email": "Eve@Example.com", "password": goodPW, "name": "<script>alert(1)</script>"})
-		if reg.status != 201 || reg.header.Get("Cache-Control") != "no-store" {
+		if reg.status != 202 || reg.header.Get("Cache-Control") != "no-store" || reg.body["status"] != "accepted" {
 			t.Fatalf("register = %d %v", reg.status, reg.body)
 		}
-		access := reg.body["access_token"].(string)
+		// The new customer signs in next.
+		login := call(t, srv, "POST", "/api/v1/auth/login", "default", nil, map[string]any{"email": "eve@example.com", "password": goodPW})
+		if login.status != 200 {
+			t.Fatalf("login after register = %d %v", login.status, login.body)
+		}
+		access := login.body["access_token"].(string)
 
 		// Bad input: 4xx with a clear code, nothing written.
 		bad := []struct {
@@ -76,7 +83,6 @@ func TestHTTP(t *testing.T) {
 			body map[string]any
 			code string
 		}{
-			{"duplicate email", map[string]any{"email": "eve@example.com", "password": goodPW, "name": "Eve"}, "email_taken"},
 			{"invalid email", map[string]any{"email": "eve at example", "password": goodPW, "name": "Eve"}, "invalid_email"},
 			{"weak password", map[string]any{"email": "w@example.com", "password": "password123", "name": "W"}, "weak_password"},
 			{"short password", map[string]any{"email": "w@example.com", "password": "short", "name": "W"}, "weak_password"},
@@ -135,7 +141,7 @@ func TestHTTP(t *testing.T) {
 		}
 
 		// Refresh reuse → 401 refresh_token_reused.
-		rt := reg.body["refresh_token"].(string)
+		rt := login.body["refresh_token"].(string)
 		if a := call(t, srv, "POST", "/api/v1/auth/refresh", "default", nil, map[string]any{"refresh_token": rt}); a.status != 200 {
 			t.Fatalf("refresh = %d %v", a.status, a.body)
 		}
@@ -202,7 +208,7 @@ func TestHTTP(t *testing.T) {
 		if a := call(t, srv, "GET", "/api/v1/admin/staff", "default", asSupport, nil); a.status != 403 || a.body["code"] != "forbidden" {
 			t.Fatalf("support listing staff = %d %v", a.status, a.body)
 		}
-		if a := call(t, srv, "GET", "/api/v1/admin/customers/"+reg.body["customer"].(map[string]any)["id"].(string), "default", asSupport, nil); a.status != 200 {
+		if a := call(t, srv, "GET", "/api/v1/admin/customers/"+me.body["id"].(string), "default", asSupport, nil); a.status != 200 {
 			t.Fatalf("support reading a customer = %d %v", a.status, a.body)
 		}
 
@@ -312,5 +318,64 @@ func TestAccess(t *testing.T) {
 			}
 		}
 		webtest.CheckDocumentedRoles(t, srv.URL, access)
+	}, outbox.Migrations, Migrations)
+}
+
+// TestRegisterTellsNothing checks that a registration answers the same
+// whether or not the address already has an account, so that it is no way
+// to learn who the store's customers are, and that it changes nothing of
+// an existing account.
+func TestRegisterTellsNothing(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		srv := newHTTPServer(t, s)
+		register := func(email, password, name string) answer {
+			return call(t, srv, "POST", "/api/v1/auth/register", "default", nil, map[string]any{"email": email, "password": password, "name": name})
+		}
+		first := register("known@example.com", goodPW, "Known")
+		known := register("Known@Example.com", "another fine password", "Impostor")
+		fresh := register("new@example.com", "another fine password", "New")
+		for _, a := range []answer{first, known, fresh} {
+			if a.status != 202 {
+				t.Fatalf("register = %d %v, want 202", a.status, a.body)
+			}
+		}
+		if !reflect.DeepEqual(known.body, fresh.body) {
+			t.Errorf("known address answered %v, a new one %v", known.body, fresh.body)
+		}
+		for _, h := range []string{"Content-Type", "Content-Length", "Cache-Control", "Location", "WWW-Authenticate"} {
+			if known.header.Get(h) != fresh.header.Get(h) {
+				t.Errorf("%s: known address %q, new one %q", h, known.header.Get(h), fresh.header.Get(h))
+			}
+		}
+		// Refused input is refused alike too.
+		weakKnown, weakNew := register("known@example.com", "password123", "K"), register("other@example.com", "password123", "O")
+		if weakKnown.status != 422 || !reflect.DeepEqual(weakKnown.body, weakNew.body) {
+			t.Errorf("weak password: known address %d %v, new one %d %v", weakKnown.status, weakKnown.body, weakNew.status, weakNew.body)
+		}
+
+		// The existing account is as it was: its password, its name, one row,
+		// one event.
+		login := func(email, password string) answer {
+			return call(t, srv, "POST", "/api/v1/auth/login", "default", nil, map[string]any{"email": email, "password": password})
+		}
+		if a := login("known@example.com", goodPW); a.status != 200 {
+			t.Fatalf("owner's login = %d %v", a.status, a.body)
+		} else if me := call(t, srv, "GET", "/api/v1/me", "default", bearer(a.body["access_token"].(string)), nil); me.body["name"] != "Known" {
+			t.Errorf("me = %v, want the account unchanged", me.body)
+		}
+		if a := login("known@example.com", "another fine password"); a.status != 401 {
+			t.Errorf("second registrant's login = %d %v, want 401", a.status, a.body)
+		}
+		if a := login("new@example.com", "another fine password"); a.status != 200 {
+			t.Errorf("new customer's login = %d %v", a.status, a.body)
+		}
+		var n int
+		if err := queryRow(sqldb.AllTenants(t.Context()), db, "SELECT COUNT(*) FROM customers", &n); err != nil || n != 2 {
+			t.Errorf("customers = %d, %v; want 2", n, err)
+		}
+		if err := queryRow(sqldb.AllTenants(t.Context()), db, "SELECT COUNT(*) FROM outbox WHERE subject = '"+identityapi.SubjectCustomerRegistered+"'", &n); err != nil || n != 2 {
+			t.Errorf("registration events = %d, %v; want 2", n, err)
+		}
 	}, outbox.Migrations, Migrations)
 }

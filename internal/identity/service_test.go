@@ -50,7 +50,7 @@ func TestCustomerSessions(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, clk := newTestService(t, db)
 		ctx := tctx(t, "default")
-		reg, err := s.Register(ctx, identityapi.Register{Email: "Ada@Example.com", Password: goodPW, Name: "<b>Ada</b>'; DROP TABLE customers;--"})
+		reg, err := signUp(ctx, s, identityapi.Register{Email: "Ada@Example.com", Password: goodPW, Name: "<b>Ada</b>'; DROP TABLE customers;--"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestPasswordChangeAndReset(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, clk := newTestService(t, db)
 		ctx := tctx(t, "default")
-		reg, err := s.Register(ctx, identityapi.Register{Email: "bob@example.com", Password: goodPW, Name: "Bob"})
+		reg, err := signUp(ctx, s, identityapi.Register{Email: "bob@example.com", Password: goodPW, Name: "Bob"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func TestKeyRotation(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, clk := newTestService(t, db)
 		ctx := tctx(t, "default")
-		reg, err := s.Register(ctx, identityapi.Register{Email: "k@example.com", Password: goodPW, Name: "K"})
+		reg, err := signUp(ctx, s, identityapi.Register{Email: "k@example.com", Password: goodPW, Name: "K"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +369,7 @@ func TestTenantIsolation(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		def, acme := tctx(t, "default"), tctx(t, "acme")
-		a, err := s.Register(acme, identityapi.Register{Email: "same@example.com", Password: goodPW, Name: "Acme customer"})
+		a, err := signUp(acme, s, identityapi.Register{Email: "same@example.com", Password: goodPW, Name: "Acme customer"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -438,7 +438,7 @@ func TestPruneEveryTenant(t *testing.T) {
 		all := sqldb.AllTenants(t.Context())
 		for _, tenant := range []string{"default", "acme"} {
 			ctx := tctx(t, tenant)
-			if _, err := s.Register(ctx, identityapi.Register{Email: "ada@example.com", Password: goodPW, Name: "Ada"}); err != nil {
+			if _, err := signUp(ctx, s, identityapi.Register{Email: "ada@example.com", Password: goodPW, Name: "Ada"}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.RequestPasswordReset(ctx, "ada@example.com"); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/inventory/inventorydb"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // reservationLineColumns are reservation_lines' columns in the order
@@ -431,10 +432,7 @@ type ListQuery struct {
 }
 
 func (s *Service) pageSize(limit int) int {
-	if limit <= 0 {
-		return s.cfg.PageSize
-	}
-	return min(limit, s.cfg.MaxPageSize)
+	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
 }
 
 // List returns a page of stock levels, by SKU. The cursor is the last SKU

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,8 +10,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
@@ -109,10 +116,11 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 			bad("currency", "unknown ISO 4217 currency", req.Currency)
 		}
 	}
-	switch req.Payment.Provider {
-	case "fake", "stripe":
-	default:
-		bad("payment.provider", "one of fake, stripe", req.Payment.Provider)
+	// Whether the provider is offered here is the payment service's to say
+	// (checkProvider); this is only its form.
+	req.Payment.Provider = strings.TrimSpace(req.Payment.Provider)
+	if req.Payment.Provider == "" || len(req.Payment.Provider) > 50 {
+		bad("payment.provider", "a payment provider such as fake or stripe is required", req.Payment.Provider)
 	}
 	if req.Payment.Token == "" || len(req.Payment.Token) > 255 {
 		bad("payment.token", "a payment token is required", nil)
@@ -173,6 +181,12 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 		return orderapi.Order{}, err
 	}
 
+	// Everything the saga would refuse as the request's fault is found
+	// out before the order is written: the provider here, the items and
+	// their prices (and the store's currency) by the quote below.
+	if err := s.checkProvider(ctx, req.Payment.Provider); err != nil {
+		return orPrior(err)
+	}
 	items, cartID, err := s.items(ctx, &req)
 	if err != nil {
 		return orPrior(err)
@@ -186,6 +200,9 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	if len(q.Lines) == 0 || q.Total.Amount < 0 || money.ValidCurrency(q.Currency) != nil {
 		return orPrior(fmt.Errorf("%w: quote without lines, total or currency", ErrUnavailable))
 	}
+	if err := stockable(q.Lines); err != nil {
+		return orPrior(err)
+	}
 
 	rec := newRecord(s.newID(), s.now(), q, req, cartID)
 	rec.CustomerID = customer
@@ -194,9 +211,16 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	if err := s.store.insert(ctx, rec); err != nil {
 		if sqldb.IsUniqueViolation(err) {
 			// An earlier or concurrent request with the same key
-			// inserted first, or another live order has this cart
-			// (orders_live_cart).
-			return orPrior(ErrCartCheckedOut)
+			// inserted first (the engine tells of the conflict only
+			// once that order is committed, so the lookup finds it),
+			// or another live order has this cart (orders_live_cart).
+			// Without a cart only the key can conflict: should its
+			// order not be found, it is still being written.
+			cause := ErrCartCheckedOut
+			if cartID == "" {
+				cause = ErrInProgress
+			}
+			return orPrior(cause)
 		}
 		return orderapi.Order{}, err
 	}
@@ -208,6 +232,85 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 	o := public(rec)
 	o.Token = token
 	return o, nil
+}
+
+// providersTTL is how long the payment service's list of providers is
+// kept; a provider missing from a list older than providersRecheck is
+// asked for again at once (one just configured).
+const (
+	providersTTL     = 30 * time.Second
+	providersRecheck = 2 * time.Second
+)
+
+// providerList caches the payment service's providers.
+type providerList struct {
+	mu    sync.Mutex
+	names []string
+	at    time.Time
+}
+
+// checkProvider refuses (422 unknown_provider) a checkout naming a payment
+// provider this deployment does not offer, before anything is written.
+// Without an answer of the payment service, and nothing cached, the
+// checkout cannot go on either: ErrUnavailable.
+func (s *Service) checkProvider(ctx context.Context, name string) error {
+	s.providers.mu.Lock()
+	names, at := s.providers.names, s.providers.at
+	s.providers.mu.Unlock()
+	age := time.Since(at)
+	if names == nil || age > providersTTL || (!slices.Contains(names, name) && age > providersRecheck) {
+		p, err := s.deps.Payment.Providers(ctx)
+		switch {
+		case err == nil:
+			names = p.Providers
+			if names == nil {
+				names = []string{}
+			}
+			s.providers.mu.Lock()
+			s.providers.names, s.providers.at = names, time.Now()
+			s.providers.mu.Unlock()
+		case names == nil:
+			return fmt.Errorf("%w: list payment providers: %w", ErrUnavailable, err)
+		default:
+			s.log.WarnContext(ctx, "payment providers not refreshed; using the last list", "err", err)
+		}
+	}
+	if slices.Contains(names, name) {
+		return nil
+	}
+	offered := "none"
+	if len(names) > 0 {
+		offered = strings.Join(names, ", ")
+	}
+	return invalid("unknown_provider", fmt.Sprintf("the payment provider %s is not available in this store (available: %s)", name, offered),
+		FieldError{Field: "payment.provider", Message: "not available in this store", Value: name})
+}
+
+// inventorySKU is inventory's rule for a SKU, read from its contract's
+// schema (inventoryapi.Line), so that checkout holds a SKU to exactly what
+// the reservation would: a product priced under a SKU inventory refuses
+// is refused before its order is written, not after.
+var inventorySKU = func() func(string) bool {
+	f, _ := reflect.TypeFor[invLine]().FieldByName("SKU")
+	re := regexp.MustCompile(cmp.Or(f.Tag.Get("pattern"), ".*"))
+	minLen, _ := strconv.Atoi(f.Tag.Get("minLength"))
+	maxLen, _ := strconv.Atoi(f.Tag.Get("maxLength"))
+	return func(sku string) bool {
+		n := utf8.RuneCountInString(sku)
+		return n >= minLen && (maxLen == 0 || n <= maxLen) && re.MatchString(sku)
+	}
+}()
+
+// stockable refuses (422 sku_not_stockable) quoted lines whose SKU the
+// inventory service would refuse to reserve.
+func stockable(lines []pricingapi.QuoteLine) error {
+	for _, l := range lines {
+		if !inventorySKU(l.SKU) {
+			return invalid("sku_not_stockable", "the product "+strconv.Quote(l.SKU)+" cannot be stocked, so it cannot be ordered",
+				FieldError{Field: "items", Message: "SKU not stockable", Value: l.SKU})
+		}
+	}
+	return nil
 }
 
 // items resolves what is bought: the request's items, or the cart's lines

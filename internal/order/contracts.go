@@ -51,6 +51,8 @@ type Payments interface {
 	Refund(ctx context.Context, orderID string, r paymentapi.RefundRequest) (paymentapi.Payment, error)
 	// Get returns the order's payment, or ErrNotFound.
 	Get(ctx context.Context, orderID string) (paymentapi.Payment, error)
+	// Providers lists the payment providers on offer.
+	Providers(ctx context.Context) (paymentapi.Providers, error)
 }
 
 // Carts is what checkout needs of the cart service (cartapi.Client).

@@ -289,8 +289,8 @@ func TestClaimGuestOrders(t *testing.T) {
 		if err := w.svc.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if b.stopped != 1 {
-			t.Errorf("%d consumers stopped, want 1", b.stopped)
+		if b.stopped != 2 {
+			t.Errorf("%d consumers stopped, want 2 (customers and payments)", b.stopped)
 		}
 	}, allMigrations...)
 }

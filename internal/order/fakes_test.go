@@ -3,9 +3,12 @@ package order
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -239,6 +242,72 @@ type fakePayment struct {
 	pays       map[string]*paymentapi.Payment
 	keys       map[string]bool
 	authorizes int // Authorize calls that reached the provider
+	// fail makes an operation ("capture", "void", "refund") on an order
+	// fail with the error given (see clientError).
+	fail  map[string]error
+	calls map[string]int // operation → calls
+	// offered are the providers on offer (nil: fake only); providersErr
+	// fails the list.
+	offered      []string
+	providersErr error
+}
+
+func (f *fakePayment) Providers(context.Context) (paymentapi.Providers, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.providersErr != nil {
+		return paymentapi.Providers{}, f.providersErr
+	}
+	if f.offered == nil {
+		return paymentapi.Providers{Providers: []string{paymentapi.ProviderFake}}, nil
+	}
+	return paymentapi.Providers{Providers: slices.Clone(f.offered)}, nil
+}
+
+// failing returns the error set for op on order id, counting the call.
+func (f *fakePayment) failing(op, id string) error {
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[op]++
+	return f.fail[op+" "+id]
+}
+
+// setFail makes op on order id fail with err (nil: succeed again).
+func (f *fakePayment) setFail(op, id string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail == nil {
+		f.fail = map[string]error{}
+	}
+	f.fail[op+" "+id] = err
+}
+
+func (f *fakePayment) callCount(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+// clientError is the error the real payment client returns for a problem
+// answer of the payment service (errors[0].value the reason, as for a
+// decline): the order service must class it as the client gives it.
+func clientError(t *testing.T, status int, code, reason string) error {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		// The detail as the payment service words an invalid request:
+		// its Go error text, which must not reach the order's users.
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "code": code, "detail": "capture order o1: payment: invalid input: " + code,
+			"errors": []map[string]any{{"location": "body.token", "message": code, "value": reason}}})
+	}))
+	defer srv.Close()
+	_, err := paymentapi.NewClient(srv.URL, nil).Get(ctxFor(t, "default"), "any")
+	if err == nil {
+		t.Fatal("the payment client took a problem answer for success")
+	}
+	return err
 }
 
 func (f *fakePayment) Authorize(_ context.Context, r paymentapi.AuthorizeRequest) (paymentapi.Payment, error) {
@@ -276,6 +345,9 @@ func (f *fakePayment) Authorize(_ context.Context, r paymentapi.AuthorizeRequest
 func (f *fakePayment) Capture(_ context.Context, id string, r paymentapi.CaptureRequest) (paymentapi.Payment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.failing("capture", id); err != nil {
+		return paymentapi.Payment{}, err
+	}
 	p, ok := f.pays[id]
 	if !ok {
 		return paymentapi.Payment{}, paymentapi.ErrNotFound
@@ -295,6 +367,9 @@ func (f *fakePayment) Capture(_ context.Context, id string, r paymentapi.Capture
 func (f *fakePayment) Void(_ context.Context, id string) (paymentapi.Payment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.failing("void", id); err != nil {
+		return paymentapi.Payment{}, err
+	}
 	p, ok := f.pays[id]
 	if !ok {
 		return paymentapi.Payment{}, paymentapi.ErrNotFound
@@ -311,6 +386,9 @@ func (f *fakePayment) Void(_ context.Context, id string) (paymentapi.Payment, er
 func (f *fakePayment) Refund(_ context.Context, id string, r paymentapi.RefundRequest) (paymentapi.Payment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.failing("refund", id); err != nil {
+		return paymentapi.Payment{}, err
+	}
 	p, ok := f.pays[id]
 	if !ok {
 		return paymentapi.Payment{}, paymentapi.ErrNotFound
@@ -400,9 +478,11 @@ func (c *clock) advance(d time.Duration) {
 func newWorld(t *testing.T, db *sqldb.DB, cfg Config) *world {
 	t.Helper()
 	w := &world{
-		db:    db,
-		inv:   &fakeInventory{available: map[string]int64{"MUG-1": 10, "TEE-M": 5, "CAP-1": 1}, res: map[string]*inventoryapi.Reservation{}, lines: map[string][]inventoryapi.Line{}, restocked: map[string]string{}},
-		price: &fakePricing{prices: map[string]int64{"MUG-1": 1200, "TEE-M": 2500, "CAP-1": 900}, redeemed: map[string]string{}},
+		db:  db,
+		inv: &fakeInventory{available: map[string]int64{"MUG-1": 10, "TEE-M": 5, "CAP-1": 1}, res: map[string]*inventoryapi.Reservation{}, lines: map[string][]inventoryapi.Line{}, restocked: map[string]string{}},
+		// "../../etc/passwd" is priced (a catalog that took it) but is no
+		// SKU inventory can stock.
+		price: &fakePricing{prices: map[string]int64{"MUG-1": 1200, "TEE-M": 2500, "CAP-1": 900, "../../etc/passwd": 100}, redeemed: map[string]string{}},
 		pay:   &fakePayment{pays: map[string]*paymentapi.Payment{}, keys: map[string]bool{}},
 		cart:  &fakeCart{carts: map[string]cartapi.Cart{}},
 		clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},

@@ -299,6 +299,9 @@ func (s *Service) problem(err error) error {
 	var ue *UpstreamError
 	var oos *OutOfStockError
 	var de *DeclinedError
+	var cf *CaptureFailedError
+	var rd *RefundDeclinedError
+	var te *TransitionError
 	switch {
 	case errors.As(err, &ve):
 		fields := make([]*huma.ErrorDetail, len(ve.Fields))
@@ -340,12 +343,22 @@ func (s *Service) problem(err error) error {
 		return web.Error(http.StatusNotFound, "shipment_not_found", "no such shipment")
 	case errors.Is(err, ErrReturnNotFound):
 		return web.Error(http.StatusNotFound, "return_not_found", "no such return")
+	case errors.As(err, &te):
+		return web.Error(http.StatusConflict, "invalid_transition", te.Detail)
 	case errors.Is(err, ErrTransition):
-		return web.Error(http.StatusConflict, "invalid_transition", strings.TrimPrefix(err.Error(), "order: "))
+		return web.Error(http.StatusConflict, "invalid_transition", "the order's status does not allow this")
+	case errors.Is(err, ErrRefundKeyReused):
+		return web.Error(http.StatusConflict, "refund_key_reused", "this refund key was used for another amount; use a new key for a new refund",
+			web.Field("body.key", "used for another amount", nil))
 	case errors.Is(err, ErrRefundExceedsCaptured):
 		return web.Error(http.StatusConflict, "refund_exceeds_captured", "the refund is more than was captured and not yet refunded")
+	case errors.As(err, &cf):
+		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured ("+cf.Reason+
+			"); the shipment was not recorded and the order was cancelled: its stock restocked, its authorization released")
 	case errors.Is(err, ErrCaptureFailed):
 		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured; the shipment was not recorded")
+	case errors.As(err, &rd):
+		return web.Error(http.StatusConflict, "refund_declined", "the refund was declined ("+rd.Reason+"); nothing was refunded")
 	case errors.Is(err, ErrInvalidCursor):
 		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
 			web.Field("query.cursor", "invalid cursor", nil))

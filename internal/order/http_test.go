@@ -112,7 +112,8 @@ func TestHTTP(t *testing.T) {
 			status           int
 			value            any
 		}{
-			{"declined", strings.Replace(body, "%s", "tok_declined", 1), "payment_declined", 402, "declined"},
+			// The reason is in the detail: a value at payment.token is never echoed.
+			{"declined", strings.Replace(body, "%s", "tok_declined", 1), "payment_declined", 402, nil},
 			{"timeout", strings.Replace(body, "%s", "tok_timeout", 1), "payment_timeout", 504, nil},
 			{"out of stock", strings.Replace(visa, `"quantity":2`, `"quantity":500`, 1), "out_of_stock", 409, "MUG-1"},
 			{"unknown sku", strings.Replace(visa, "MUG-1", "NOPE", 1), "unknown_sku", 422, "NOPE"},
@@ -130,6 +131,9 @@ func TestHTTP(t *testing.T) {
 			}
 			if c.value != nil && (len(p.Errors) == 0 || p.Errors[0].Value != c.value) {
 				t.Errorf("%s: errors %+v, want value %v", c.name, p.Errors, c.value)
+			}
+			if c.name == "declined" && (!strings.Contains(p.Detail, "declined") || len(p.Errors) == 0 || p.Errors[0].Value != nil) {
+				t.Errorf("%s: %s, want the reason in the detail and no value at body.payment.token", c.name, b)
 			}
 		}
 		if st, b := do(t, srv.URL, call{method: "POST", path: "/api/v1/checkout", body: strings.Replace(visa, `"quantity":2`, `"quantity":3`, 1), key: "h1"}); st != 422 || !strings.Contains(string(b), "idempotency_key_reused") {

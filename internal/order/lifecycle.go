@@ -12,6 +12,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -146,31 +147,26 @@ func (s *Service) Ship(ctx context.Context, id string, in orderapi.ShipmentCreat
 		case orderapi.StatusShipping:
 			return record{}, fmt.Errorf("%w: the first shipment is being recorded", ErrConflict)
 		}
-		return record{}, fmt.Errorf("%w: cannot ship a %s order", ErrTransition, rec.Status)
+		return record{}, notAllowed("cannot ship a %s order", rec.Status)
 	})
 }
 
 // capture captures the order's total for its first shipment and moves it
-// from shipping to shipped. A capture the payment service refuses (the
-// authorization is gone) undoes the shipment: the order is confirmed again
-// and the caller learns ErrCaptureFailed.
+// from shipping to shipped. A capture refused for good (the provider
+// declined it, the authorization is gone or voided) is never retried: the
+// shipment is undone and the order cancelled, its stock restocked and its
+// authorization released, with the reason in its timeline, and the caller
+// learns *CaptureFailedError. Any other failure leaves the order shipping
+// for a retry (recovery's, after the lease).
 func (s *Service) capture(ctx context.Context, rec record) (record, error) {
 	captured := rec.Captured
 	if due := rec.Total.Amount - rec.Captured.Amount; due > 0 {
 		p, err := s.deps.Payment.Capture(ctx, rec.ID, paymentapi.CaptureRequest{
 			Amount: money.Money{Amount: due, Currency: rec.Currency}, Key: "capture-" + rec.ID})
-		_, isRefusal := refused(err)
-		switch {
-		case isRefusal || errors.Is(err, paymentapi.ErrNotFound):
-			_, uerr := s.advance(ctx, rec, change{to: orderapi.StatusConfirmed, note: "capture refused",
-				also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
-					return q.DeleteShipments(ctx, orderdb.DeleteShipmentsParams{TenantID: next.tenant, OrderID: next.ID})
-				}})
-			if uerr != nil {
-				return record{}, uerr
-			}
-			return record{}, fmt.Errorf("%w: %w", ErrCaptureFailed, err)
-		case err != nil:
+		if why, ok := definitive(err); ok {
+			return record{}, s.captureDeclined(ctx, rec, why)
+		}
+		if err != nil {
 			return record{}, fmt.Errorf("%w: capture payment of order %s: %w", ErrUnavailable, rec.ID, err)
 		}
 		captured = p.Captured
@@ -194,6 +190,48 @@ func (s *Service) capture(ctx context.Context, rec record) (record, error) {
 		event: orderapi.SubjectShipped, data: func(next record) any { return orderapi.Shipped{Order: public(next), Shipment: sh} }})
 }
 
+// captureDeclined cancels a shipping order whose capture was refused for
+// good: the shipment is deleted and the order claimed for cancelling (one
+// write, with why in the timeline), then the stock goes back and the
+// authorization is released as for any cancellation. If those calls fail
+// now, the order stays cancelling and recovery finishes them.
+func (s *Service) captureDeclined(ctx context.Context, rec record, why string) error {
+	s.log.WarnContext(ctx, "payment capture declined; cancelling the order", "tenant", rec.tenant, "order_id", rec.ID, "reason", why)
+	next, err := s.advance(ctx, rec, change{to: orderapi.StatusCancelling,
+		note: "payment capture declined (" + why + "): shipment not recorded; order cancelled, stock restocked, authorization released",
+		apply: func(r *record) {
+			r.CancelReason, r.cancelDetail = orderapi.ReasonCaptureDeclined, why
+		},
+		also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
+			return q.DeleteShipments(ctx, orderdb.DeleteShipmentsParams{TenantID: next.tenant, OrderID: next.ID})
+		}})
+	if err != nil {
+		return err
+	}
+	if _, err := s.cancelled(ctx, next); err != nil && !errors.Is(err, errStale) {
+		s.log.WarnContext(ctx, "cancel after declined capture left for recovery", "tenant", rec.tenant, "order_id", rec.ID, "err", err)
+	}
+	return &CaptureFailedError{Reason: why}
+}
+
+// definitive reports whether err is an answer that repeating the call
+// cannot change: the payment provider declined, or the service refused the
+// request itself (a 4xx about it, see refused). why is the decline reason
+// or the answer's code.
+func definitive(err error) (why string, ok bool) {
+	var de *paymentapi.DeclinedError
+	if errors.As(err, &de) {
+		return de.Reason, true
+	}
+	if errors.Is(err, paymentapi.ErrNotFound) {
+		return paymentapi.CodeNotFound, true
+	}
+	if ae, ok := refused(err); ok {
+		return ae.Code, true
+	}
+	return "", false
+}
+
 // Track adds a tracking event to a shipment: in_transit any number of
 // times, then delivered once. When every shipment is delivered the order is
 // delivered.
@@ -204,7 +242,7 @@ func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.
 	}
 	return s.retry(ctx, id, func(rec record) (record, error) {
 		if rec.Status != orderapi.StatusShipped {
-			return record{}, fmt.Errorf("%w: tracking needs a shipped order, this one is %s", ErrTransition, rec.Status)
+			return record{}, notAllowed("tracking needs a shipped order, this one is %s", rec.Status)
 		}
 		i := slices.IndexFunc(rec.Shipments, func(sh orderapi.Shipment) bool { return sh.ID == shipmentID })
 		if i < 0 {
@@ -212,7 +250,7 @@ func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.
 		}
 		sh := rec.Shipments[i]
 		if sh.Status == orderapi.ShipmentDelivered {
-			return record{}, fmt.Errorf("%w: shipment already delivered", ErrTransition)
+			return record{}, notAllowed("shipment already delivered")
 		}
 		now := s.now().UTC()
 		sh.Status = in.Status
@@ -280,7 +318,7 @@ func (s *Service) cancel(ctx context.Context, id, reason string, read func(conte
 			}
 		case orderapi.StatusCancelling:
 		default:
-			return orderapi.Order{}, fmt.Errorf("%w: only a confirmed, unshipped order can be cancelled; this one is %s", ErrTransition, rec.Status)
+			return orderapi.Order{}, notAllowed("only a confirmed, unshipped order can be cancelled; this one is %s", rec.Status)
 		}
 		rec, err = s.cancelled(ctx, rec)
 		if errors.Is(err, errStale) {
@@ -307,10 +345,11 @@ func (s *Service) cancelled(ctx context.Context, rec record) (record, error) {
 			lines[i] = invLine{SKU: l.SKU, Quantity: l.Quantity}
 		}
 		// Named by the order, the units go back where they were sold from.
-		if err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: "cancel-" + rec.ID, OrderID: rec.ID, Lines: lines, Reason: "order cancelled"}); err != nil {
+		err := s.deps.Inventory.Restock(ctx, restockRequest{Reference: "cancel-" + rec.ID, OrderID: rec.ID, Lines: lines, Reason: "order cancelled"})
+		if err != nil && !s.refusedForGood(ctx, rec, "restock", err) {
 			errs = append(errs, fmt.Errorf("restock: %w", err))
 		}
-	case err != nil && !errors.Is(err, errInvNotFound):
+	case err != nil && !errors.Is(err, errInvNotFound) && !s.refusedForGood(ctx, rec, "release stock", err):
 		errs = append(errs, fmt.Errorf("release stock: %w", err))
 	}
 	if err := s.compensate(ctx, rec, undo{void: true, redemption: true}, rec.CancelReason); err != nil {
@@ -346,7 +385,17 @@ func (s *Service) Refund(ctx context.Context, id string, in orderapi.RefundCreat
 	}
 	p, err := s.deps.Payment.Refund(ctx, id, paymentapi.RefundRequest{Amount: in.Amount, Reason: in.Reason, Key: "refund-" + in.Key})
 	if err != nil {
-		return orderapi.Order{}, paymentFailure("refund", err)
+		err = refundFailure("refund", err)
+		var rd *RefundDeclinedError
+		if errors.As(err, &rd) {
+			// Nothing to retry: the timeline says so, for whoever looks
+			// at the order later.
+			_, _ = s.retry(ctx, id, func(rec record) (record, error) {
+				return s.advance(ctx, rec, change{to: rec.Status,
+					note: "refund of " + in.Amount.String() + " declined (" + rd.Reason + "): nothing refunded"})
+			})
+		}
+		return orderapi.Order{}, err
 	}
 	return s.retry(ctx, id, func(rec record) (record, error) {
 		return s.recordPayment(ctx, rec, p, "refunded "+in.Amount.String(), orderapi.SubjectRefunded,
@@ -377,16 +426,32 @@ func (s *Service) recordPayment(ctx context.Context, rec record, p paymentapi.Pa
 	return s.advance(ctx, rec, c)
 }
 
-// paymentFailure classifies a refund's failure.
-func paymentFailure(doing string, err error) error {
-	ae, isRefusal := refused(err)
+// refundFailure classifies a refund's failure: more than captured and
+// not refunded; declined for good (*RefundDeclinedError: the provider
+// declined, or the payment service refused the request); or unavailable,
+// worth retrying.
+func refundFailure(doing string, err error) error {
 	switch {
-	case errors.Is(err, paymentapi.ErrRefundExceedsCaptured):
+	case errors.Is(err, paymentapi.ErrRefundExceedsCaptured), errors.Is(err, paymentapi.ErrNotFound):
 		return ErrRefundExceedsCaptured
-	case errors.Is(err, paymentapi.ErrNotFound):
-		return ErrRefundExceedsCaptured
-	case isRefusal:
-		return &UpstreamError{Err: ae}
+	case apiclient.IsCode(err, paymentapi.CodeKeyReused):
+		return ErrRefundKeyReused
+	}
+	if why, ok := definitive(err); ok {
+		return &RefundDeclinedError{Reason: why}
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, doing, err)
+}
+
+// refusedForGood reports whether a compensation's failure is a refusal
+// that repeating cannot change (see definitive), logging it for an
+// operator: the cancellation goes on without it rather than retrying it
+// on every recovery pass for ever.
+func (s *Service) refusedForGood(ctx context.Context, rec record, doing string, err error) bool {
+	why, ok := definitive(err)
+	if ok {
+		s.log.ErrorContext(ctx, "compensation refused for good; carrying on without it", "tenant", rec.tenant,
+			"order_id", rec.ID, "step", doing, "reason", why, "err", err)
+	}
+	return ok
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // ListQuery filters and pages the admin order list; zero values are unset.
@@ -87,10 +88,7 @@ func (s *Service) CustomerOrders(ctx context.Context, cursor string, limit int) 
 
 // pageSize turns a requested limit into the page size.
 func (s *Service) pageSize(limit int) int {
-	if limit <= 0 {
-		return s.cfg.PageSize
-	}
-	return min(limit, s.cfg.MaxPageSize)
+	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
 }
 
 // page is the first n of recs (n+1 were read: one more tells there is a

@@ -57,6 +57,7 @@ var (
 	ErrInterrupted            = errors.New("order: checkout interrupted and cancelled")
 	ErrTransition             = errors.New("order: not allowed in the order's status")
 	ErrRefundExceedsCaptured  = errors.New("order: refund exceeds captured amount")
+	ErrRefundKeyReused        = errors.New("order: refund key used for another amount")
 	ErrCaptureFailed          = errors.New("order: payment capture refused")
 	ErrUnavailable            = errors.New("order: a service the order depends on is unavailable")
 	ErrConflict               = errors.New("order: concurrent change, try again")
@@ -77,6 +78,36 @@ func (e *OutOfStockError) Error() string { return "order: out of stock: " + e.SK
 type DeclinedError struct{ Reason string }
 
 func (e *DeclinedError) Error() string { return "order: payment declined: " + e.Reason }
+
+// CaptureFailedError is a first shipment whose payment could not be
+// captured, for good (Reason: the provider's decline reason, or the
+// payment service's refusal): the order was cancelled instead. It matches
+// ErrCaptureFailed.
+type CaptureFailedError struct{ Reason string }
+
+func (e *CaptureFailedError) Error() string { return "order: payment capture declined: " + e.Reason }
+
+func (e *CaptureFailedError) Unwrap() error { return ErrCaptureFailed }
+
+// RefundDeclinedError is a refund the payment provider (or the payment
+// service) refused for good: nothing was refunded.
+type RefundDeclinedError struct{ Reason string }
+
+func (e *RefundDeclinedError) Error() string { return "order: refund declined: " + e.Reason }
+
+// TransitionError is an operation the order's status (or its return's)
+// does not allow; Detail says why, for the API's users. It matches
+// ErrTransition.
+type TransitionError struct{ Detail string }
+
+func (e *TransitionError) Error() string { return "order: " + e.Detail }
+
+func (e *TransitionError) Unwrap() error { return ErrTransition }
+
+// notAllowed is a *TransitionError with a formatted detail.
+func notAllowed(format string, args ...any) error {
+	return &TransitionError{Detail: fmt.Sprintf(format, args...)}
+}
 
 // FieldError names one invalid request field (location relative to the
 // body, e.g. "shipping_address.country").
@@ -203,6 +234,8 @@ type Service struct {
 	crash  func()
 	tokens tokens
 	bus    bus.Bus // nil: no consumers (tests)
+	// providers caches the payment providers on offer (checkProvider).
+	providers providerList
 
 	mu        sync.Mutex
 	consumers []bus.Consumer // subscribed in Start, stopped when Run ends

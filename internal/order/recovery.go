@@ -127,8 +127,12 @@ func (s *Service) finishReturn(ctx context.Context, orderID, returnID string) (f
 	}
 	s.log.InfoContext(ctx, "order recovery", "tenant", rec.tenant, "order_id", orderID, "return_id", returnID, "status", rec.Returns[i].Status)
 	_, err = s.settleReturn(ctx, rec, rec.Returns[i])
-	if errors.Is(err, errStale) {
+	var rd *RefundDeclinedError
+	switch {
+	case errors.Is(err, errStale):
 		return false, nil
+	case errors.As(err, &rd):
+		return true, nil // parked as refund_declined, for staff: settled as far as it can be
 	}
 	return err == nil, err
 }

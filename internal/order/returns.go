@@ -46,7 +46,7 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 			return orderapi.Order{}, err
 		}
 		if rec.Status != orderapi.StatusShipped && rec.Status != orderapi.StatusDelivered {
-			return orderapi.Order{}, fmt.Errorf("%w: only shipped or delivered orders take returns; this one is %s", ErrTransition, rec.Status)
+			return orderapi.Order{}, notAllowed("only shipped or delivered orders take returns; this one is %s", rec.Status)
 		}
 		left := returnable(rec)
 		var lines []orderapi.ReturnLine
@@ -110,7 +110,21 @@ func (s *Service) ReceiveReturn(ctx context.Context, id, returnID string, in ord
 		case orderapi.ReturnReceived:
 			return public(rec), nil
 		case orderapi.ReturnRejected:
-			return orderapi.Order{}, fmt.Errorf("%w: the return was rejected", ErrTransition)
+			return orderapi.Order{}, notAllowed("the return was rejected")
+		case orderapi.ReturnRefundDeclined:
+			// Staff retry the refund: the return is received again with
+			// the decision it was received with.
+			ret.Status = orderapi.ReturnReceiving
+			rec, err = s.advance(ctx, rec, change{to: rec.Status, note: "return " + ret.ID + " received again: refund retried",
+				also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
+					return setReturn(ctx, q, next, ret, orderapi.ReturnRefundDeclined)
+				}})
+			if errors.Is(err, errStale) {
+				continue
+			}
+			if err != nil {
+				return orderapi.Order{}, err
+			}
 		case orderapi.ReturnRequested:
 			ret, err = decideReturn(rec, ret, in)
 			if err != nil {
@@ -215,7 +229,12 @@ func (s *Service) settleReturn(ctx context.Context, rec record, ret orderapi.Ret
 		var err error
 		p, err = s.deps.Payment.Refund(ctx, rec.ID, paymentapi.RefundRequest{Amount: ret.RefundAmount, Reason: "return", Key: "return-" + ret.ID})
 		if err != nil {
-			return record{}, paymentFailure("refund return", err)
+			err = refundFailure("refund return", err)
+			var rd *RefundDeclinedError
+			if errors.As(err, &rd) {
+				return s.refundDeclined(ctx, rec, ret, rd)
+			}
+			return record{}, err
 		}
 	}
 	received := ret
@@ -235,6 +254,27 @@ func (s *Service) settleReturn(ctx context.Context, rec record, ret orderapi.Ret
 	return next, nil
 }
 
+// refundDeclined parks a receiving return whose refund was refused for
+// good as refund_declined, with why in the order's timeline: recovery
+// leaves it alone (it only settles receiving returns), and staff refund it
+// another way or receive it again to retry. The caller still learns the
+// *RefundDeclinedError.
+func (s *Service) refundDeclined(ctx context.Context, rec record, ret orderapi.Return, rd *RefundDeclinedError) (record, error) {
+	s.log.WarnContext(ctx, "return refund declined", "tenant", rec.tenant, "order_id", rec.ID, "return_id", ret.ID, "reason", rd.Reason)
+	parked := ret
+	parked.Status = orderapi.ReturnRefundDeclined
+	_, err := s.advance(ctx, rec, change{to: rec.Status,
+		note: "return " + ret.ID + " received, stock back; refund of " + ret.RefundAmount.String() + " declined (" + rd.Reason +
+			"): refund it another way, or receive the return again to retry",
+		also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
+			return setReturn(ctx, q, next, parked, orderapi.ReturnReceiving)
+		}})
+	if err != nil {
+		return record{}, err
+	}
+	return record{}, rd
+}
+
 // RejectReturn refuses a requested return: nothing is restocked or refunded.
 func (s *Service) RejectReturn(ctx context.Context, id, returnID string) (orderapi.Order, error) {
 	return s.retry(ctx, id, func(rec record) (record, error) {
@@ -248,7 +288,7 @@ func (s *Service) RejectReturn(ctx context.Context, id, returnID string) (ordera
 			return rec, nil
 		case orderapi.ReturnRequested:
 		default:
-			return record{}, fmt.Errorf("%w: the return is %s", ErrTransition, ret.Status)
+			return record{}, notAllowed("the return is %s", ret.Status)
 		}
 		ret.Status = orderapi.ReturnRejected
 		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return " + ret.ID + " rejected",

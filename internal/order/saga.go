@@ -32,6 +32,7 @@ import (
 //
 //	confirmed → shipping → shipped → delivered     (shipping: capture running)
 //	confirmed → cancelling → cancelled             (cancelling: release + void running)
+//	shipping → cancelling                          (the capture was declined for good)
 //
 // Each arrow is one conditional UPDATE on the version read; shipped and
 // delivered also move to themselves (a shipment added, a return, a refund).
@@ -42,7 +43,7 @@ var transitions = map[orderapi.Status][]orderapi.Status{
 	orderapi.StatusStockReserved:     {orderapi.StatusPaymentAuthorized, orderapi.StatusCancelled},
 	orderapi.StatusPaymentAuthorized: {orderapi.StatusConfirmed, orderapi.StatusCancelled},
 	orderapi.StatusConfirmed:         {orderapi.StatusShipping, orderapi.StatusCancelling},
-	orderapi.StatusShipping:          {orderapi.StatusShipped, orderapi.StatusConfirmed},
+	orderapi.StatusShipping:          {orderapi.StatusShipped, orderapi.StatusCancelling},
 	orderapi.StatusShipped:           {orderapi.StatusShipped, orderapi.StatusDelivered},
 	orderapi.StatusDelivered:         {orderapi.StatusDelivered},
 	orderapi.StatusCancelling:        {orderapi.StatusCancelled},
@@ -216,19 +217,24 @@ const compensationTimeout = 15 * time.Second
 // fails.
 func (s *Service) compensate(ctx context.Context, rec record, u undo, reason string) error {
 	var errs []error
+	// A compensation refused for good (the provider declines to void an
+	// authorization it no longer has, say) is logged and passed over:
+	// repeating it would fail the same way on every recovery pass.
 	if u.void {
-		if _, err := s.deps.Payment.Void(ctx, rec.ID); err != nil && !errors.Is(err, paymentapi.ErrNotFound) {
+		_, err := s.deps.Payment.Void(ctx, rec.ID)
+		if err != nil && !errors.Is(err, paymentapi.ErrNotFound) && !s.refusedForGood(ctx, rec, "void payment", err) {
 			errs = append(errs, fmt.Errorf("void payment: %w", err))
 		}
 	}
 	if u.release {
 		_, err := s.deps.Inventory.Release(ctx, rec.ID, reason)
-		if err != nil && !errors.Is(err, errInvNotFound) && !errors.Is(err, errInvReservationClosed) {
+		if err != nil && !errors.Is(err, errInvNotFound) && !errors.Is(err, errInvReservationClosed) &&
+			!s.refusedForGood(ctx, rec, "release stock", err) {
 			errs = append(errs, fmt.Errorf("release stock: %w", err))
 		}
 	}
 	if u.redemption && rec.Coupon != "" {
-		if err := s.deps.Pricing.ReleaseRedemption(ctx, rec.ID); err != nil {
+		if err := s.deps.Pricing.ReleaseRedemption(ctx, rec.ID); err != nil && !s.refusedForGood(ctx, rec, "release coupon", err) {
 			errs = append(errs, fmt.Errorf("release coupon: %w", err))
 		}
 	}

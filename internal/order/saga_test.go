@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,6 +293,9 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 		code string
 	}{
 		{"unknown sku", func(r *orderapi.CheckoutRequest) { r.Items = []orderapi.Item{{SKU: "NOPE", Quantity: 1}} }, "unknown_sku"},
+		{"priced sku inventory refuses", func(r *orderapi.CheckoutRequest) {
+			r.Items = append(r.Items, orderapi.Item{SKU: "../../etc/passwd", Quantity: 1})
+		}, "sku_not_stockable"},
 		{"zero quantity", func(r *orderapi.CheckoutRequest) { r.Items[0].Quantity = 0 }, "validation_failed"},
 		{"absurd quantity", func(r *orderapi.CheckoutRequest) { r.Items[0].Quantity = 10001 }, "validation_failed"},
 		{"merged quantity absurd", func(r *orderapi.CheckoutRequest) {
@@ -308,7 +312,9 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 		{"no items", func(r *orderapi.CheckoutRequest) { r.Items = nil }, "validation_failed"},
 		{"cart and items", func(r *orderapi.CheckoutRequest) { r.CartID = "c1" }, "validation_failed"},
 		{"unknown cart", func(r *orderapi.CheckoutRequest) { r.Items, r.CartID = nil, "nope" }, "cart_not_found"},
-		{"unknown provider", func(r *orderapi.CheckoutRequest) { r.Payment.Provider = "cash" }, "validation_failed"},
+		{"unknown provider", func(r *orderapi.CheckoutRequest) { r.Payment.Provider = "cash" }, "unknown_provider"},
+		{"provider not configured", func(r *orderapi.CheckoutRequest) { r.Payment.Provider = "stripe" }, "unknown_provider"},
+		{"no provider", func(r *orderapi.CheckoutRequest) { r.Payment.Provider = " " }, "validation_failed"},
 		{"unknown shipping", func(r *orderapi.CheckoutRequest) { r.ShippingMethod = "teleport" }, "unknown_shipping_method"},
 	}
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
@@ -340,6 +346,65 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 		}
 		if w.inv.reserves != 0 || w.pay.authorizes != 0 || len(w.pay.pays) != 0 {
 			t.Errorf("reserves %d authorizes %d: bad input reached the saga", w.inv.reserves, w.pay.authorizes)
+		}
+	}, allMigrations...)
+}
+
+// TestCheckoutProviderOnOffer: the payment service says which providers it
+// has; a checkout naming another is refused with nothing written, one just
+// configured is taken at once, and without the payment service's answer
+// (nothing known yet) the checkout is unavailable, again with nothing
+// written. A retry of a placed order still answers with it.
+func TestCheckoutProviderOnOffer(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		ctx := ctxFor(t, "default")
+		stripe := checkoutReq()
+		stripe.Payment = orderapi.PaymentInput{Provider: "stripe", Token: "pm_card_visa"}
+
+		w.pay.mu.Lock()
+		w.pay.providersErr = &apiclient.Error{Status: 503, Code: "unavailable", Service: "payment"}
+		w.pay.mu.Unlock()
+		if _, err := w.svc.Checkout(ctx, "p-down", checkoutReq()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("payment service down: %v, want unavailable", err)
+		}
+		w.pay.mu.Lock()
+		w.pay.providersErr = nil
+		w.pay.mu.Unlock()
+
+		var ve *ValidationError
+		if _, err := w.svc.Checkout(ctx, "p-stripe", stripe); !errors.As(err, &ve) || ve.Code != "unknown_provider" {
+			t.Fatalf("stripe not configured: %v, want 422 unknown_provider", err)
+		}
+		if p := problemOf(t, w.svc, ve); p.Status != 422 || !strings.Contains(p.Detail, "available: fake") {
+			t.Errorf("answer %d %q", p.Status, p.Detail)
+		}
+		if n := count(t, db, "orders"); n != 0 {
+			t.Fatalf("%d orders written for checkouts that could not be valid", n)
+		}
+
+		placedFake, err := w.svc.Checkout(ctx, "p-fake", checkoutReq())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.pay.mu.Lock()
+		w.pay.offered = []string{"fake", "stripe"}
+		w.pay.mu.Unlock()
+		w.svc.providers.mu.Lock()
+		w.svc.providers.at = time.Now().Add(-providersRecheck - time.Second) // the list is a few seconds old
+		w.svc.providers.mu.Unlock()
+		if o, err := w.svc.Checkout(ctx, "p-stripe-now", stripe); err != nil || o.Status != orderapi.StatusConfirmed {
+			t.Fatalf("stripe once configured: %v", err)
+		}
+		// Stripe goes away again: a retry of the placed order still gets it.
+		w.pay.mu.Lock()
+		w.pay.offered = []string{"stripe"}
+		w.pay.mu.Unlock()
+		w.svc.providers.mu.Lock()
+		w.svc.providers.at = time.Time{}
+		w.svc.providers.mu.Unlock()
+		if o, err := w.svc.Checkout(ctx, "p-fake", checkoutReq()); err != nil || o.ID != placedFake.ID {
+			t.Fatalf("retry of a placed order: %v", err)
 		}
 	}, allMigrations...)
 }
@@ -477,4 +542,47 @@ func TestRefused(t *testing.T) {
 			t.Errorf("refused(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
+}
+
+// TestConcurrentRetriesGetTheSameOrder: bursts of requests with a few
+// Idempotency-Keys, let go at once, answer with one order per key, round
+// after round: never a second order, and never a false cart_checked_out.
+// (On SQLite a key's winner and losers share a group commit when another
+// key's insert holds the writer first; the losers' inserts failed inside
+// the winner's batch and used to look the key up before it was committed.)
+func TestConcurrentRetriesGetTheSameOrder(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		w := newWorld(t, db, Config{})
+		w.inv.available["MUG-1"] = 1000
+		ctx := ctxFor(t, "default")
+		const rounds, keys, per = 6, 4, 8
+		for r := range rounds {
+			req := checkoutReq(orderapi.Item{SKU: "MUG-1", Quantity: 1})
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			ids := make([]string, keys*per)
+			errs := make([]error, keys*per)
+			for i := range keys * per {
+				key := fmt.Sprintf("burst-%d-%d", r, i%keys)
+				wg.Go(func() {
+					<-start
+					o, err := w.svc.Checkout(ctx, key, req)
+					ids[i], errs[i] = o.ID, err
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i := range keys * per {
+				if errs[i] != nil {
+					t.Fatalf("round %d, key %d: %v", r, i%keys, errs[i])
+				}
+				if ids[i] != ids[i%keys] {
+					t.Fatalf("round %d, key %d: orders %s and %s", r, i%keys, ids[i], ids[i%keys])
+				}
+			}
+		}
+		if got := count(t, db, "orders"); got != rounds*keys {
+			t.Errorf("%d orders, want %d", got, rounds*keys)
+		}
+	}, allMigrations...)
 }

@@ -271,8 +271,27 @@ type change struct {
 // advance applies c to prev in one transaction: the conditional UPDATE, the
 // extra writes, the event. It returns the order as written.
 func (s *Service) advance(ctx context.Context, prev record, c change) (record, error) {
+	next, err := s.prepare(prev, c)
+	if err != nil {
+		return record{}, err
+	}
+	err = s.store.tx(ctx, func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error {
+		return applyChange(ctx, tx, q, prev, next, c)
+	})
+	if err != nil {
+		return record{}, err
+	}
+	next.version++
+	if c.event != "" {
+		s.notify()
+	}
+	return next, nil
+}
+
+// prepare is prev after c, as advance writes it.
+func (s *Service) prepare(prev record, c change) (record, error) {
 	if !canMove(prev.Status, c.to) {
-		return record{}, fmt.Errorf("%w: %s to %s", ErrTransition, prev.Status, c.to)
+		return record{}, notAllowed("an order cannot go from %s to %s", prev.Status, c.to)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	next := prev
@@ -283,32 +302,28 @@ func (s *Service) advance(ctx context.Context, prev record, c change) (record, e
 		c.apply(&next)
 	}
 	next.TotalDue = money.Money{Amount: next.Total.Amount - next.Captured.Amount + next.Refunded.Amount, Currency: next.Currency}
-	err := s.store.tx(ctx, func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error {
-		if err := update(ctx, q, prev, next); err != nil {
+	return next, nil
+}
+
+// applyChange writes next (prepared from prev by c) in tx: the conditional
+// UPDATE, c's extra writes and its event.
+func applyChange(ctx context.Context, tx *sql.Tx, q *orderdb.Queries, prev, next record, c change) error {
+	if err := update(ctx, q, prev, next); err != nil {
+		return err
+	}
+	if c.also != nil {
+		if err := c.also(ctx, tx, q, next); err != nil {
 			return err
 		}
-		if c.also != nil {
-			if err := c.also(ctx, tx, q, next); err != nil {
-				return err
-			}
-		}
-		if c.event != "" {
-			var data any = public(next)
-			if c.data != nil {
-				data = c.data(next)
-			}
-			return addEvent(ctx, tx, c.event, now, data)
-		}
-		return nil
-	})
-	if err != nil {
-		return record{}, err
 	}
-	next.version++
 	if c.event != "" {
-		s.notify()
+		var data any = public(next)
+		if c.data != nil {
+			data = c.data(next)
+		}
+		return addEvent(ctx, tx, c.event, next.UpdatedAt, data)
 	}
-	return next, nil
+	return nil
 }
 
 // public is the order as others see it: never with its token.

@@ -93,6 +93,7 @@ func (s *Service) Routes(api *web.API) {
 		Description: "The signature is verified (400 invalid_signature otherwise); events are handled once by ID.",
 		Tags:        []string{"payment"},
 	}), s.webhook)
+	s.providerRoutes(api)
 }
 
 type orderPath struct {

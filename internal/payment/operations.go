@@ -10,6 +10,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentdb"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // defaultCaptureKey is the key of a capture sent without one: one full
@@ -363,11 +364,7 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (paymentapi.PaymentLis
 			return paymentapi.PaymentList{}, err
 		}
 	}
-	n := lq.Limit
-	if n <= 0 {
-		n = pageSize
-	}
-	n = min(n, maxPageSize)
+	n := web.PageSize(lq.Limit, pageSize, maxPageSize)
 	var out paymentapi.PaymentList
 	// The page and its refunds from one snapshot.
 	err = s.store.readTx(ctx, func(q *paymentdb.Queries) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/staff/staffdb"
 )
@@ -137,10 +138,7 @@ func decodeCursor(s string) (cursor, error) {
 
 // pageLimit turns a requested limit into the page size.
 func (s *Service) pageLimit(limit int) int {
-	if limit <= 0 {
-		return s.cfg.PageSize
-	}
-	return min(limit, s.cfg.MaxPageSize)
+	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
 }
 
 // farFuture is the keyset start of a newest-first list.

@@ -423,6 +423,7 @@ func TestBadCheckoutsChangeNothing(t *testing.T) {
 		{"bad email", with(func(b map[string]any) { b["email"] = "not-an-email" }), 422, ""},
 		{"no items", with(func(b map[string]any) { b["items"] = []any{} }), 422, ""},
 		{"unknown shipping method", with(func(b map[string]any) { b["shipping_method"] = "teleport" }), 422, "unknown_shipping_method"},
+		{"provider not configured", with(func(b map[string]any) { b["payment"] = map[string]any{"provider": "stripe", "token": "tok_visa"} }), 422, "unknown_provider"},
 		{"unknown cart", map[string]any{"cart_id": "cart_nope", "email": "bad@example.com", "shipping_address": address(valid()), "payment": valid()["payment"]}, 422, "cart_not_found"},
 	}
 	for _, tt := range tests {

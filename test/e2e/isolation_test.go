@@ -136,8 +136,11 @@ func (c isoClient) sku(st *isoStore, categoryID string, stock int64) (sku, id, s
 func (c isoClient) customer(st *isoStore) {
 	c.t.Helper()
 	st.customerEmail = "cust-" + strings.ToLower(randomHex(4)) + "@example.com"
-	r := c.must("POST", "/api/v1/auth/register", map[string]any{"email": st.customerEmail, "password": "correct horse battery staple", "name": "Iso Customer"}, st.as(""), http.StatusCreated)
-	st.customerToken, st.customerID = c.field(r, "access_token"), c.field(r, "customer.id")
+	c.must("POST", "/api/v1/auth/register", map[string]any{"email": st.customerEmail, "password": "correct horse battery staple", "name": "Iso Customer"}, st.as(""), http.StatusAccepted)
+	r := c.must("POST", "/api/v1/auth/login", map[string]any{"email": st.customerEmail, "password": "correct horse battery staple"}, st.as(""), http.StatusOK)
+	st.customerToken = c.field(r, "access_token")
+	r = c.must("GET", "/api/v1/me", nil, st.as(st.customerToken), http.StatusOK)
+	st.customerID = c.field(r, "id")
 	r = c.must("POST", "/api/v1/me/addresses", map[string]any{"name": "Iso Customer", "line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}, st.as(st.customerToken), http.StatusCreated, http.StatusOK)
 	st.addressID = c.field(r, "id")
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -20,11 +21,23 @@ const DefaultTimeout = 5 * time.Second
 // ErrNotFound matches (with errors.Is) an *Error for a 404 answer.
 var ErrNotFound = errors.New("catalogapi: not found")
 
-// Error is a problem answer from the catalog API.
+// Error is a problem answer from the catalog API. It wraps the answer as
+// the other services' clients give theirs (*apiclient.Error), so a caller
+// classing errors by status or code treats every client alike.
 type Error struct {
 	Status int    `json:"status"`
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
+	// problem is the same answer as an *apiclient.Error.
+	problem *apiclient.Error
+}
+
+// Unwrap returns the answer as an *apiclient.Error.
+func (e *Error) Unwrap() error {
+	if e.problem == nil {
+		return nil // not a typed nil: errors.As must not match it
+	}
+	return e.problem
 }
 
 func (e *Error) Error() string {
@@ -142,6 +155,12 @@ func (c *Client) try(ctx context.Context, tenant, path string, out any) (retry b
 		e := &Error{Status: res.StatusCode}
 		_ = json.Unmarshal(body, e) // a non-problem body still yields the status
 		e.Status = res.StatusCode
+		e.problem = &apiclient.Error{}
+		_ = json.Unmarshal(body, e.problem)
+		e.problem.Status, e.problem.Service = res.StatusCode, "catalog"
+		if e.problem.Code == "" {
+			e.problem.Code = http.StatusText(res.StatusCode)
+		}
 		switch res.StatusCode {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true, e

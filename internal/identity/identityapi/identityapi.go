@@ -59,7 +59,8 @@ const (
 var (
 	// ErrOwnerExists is a 409 owner_exists: the store already has an owner.
 	ErrOwnerExists = errors.New("identityapi: the store already has an owner")
-	// ErrEmailTaken is a 409 email_taken.
+	// ErrEmailTaken is a 409 email_taken: a staff email already in use (an
+	// owner or invitation). Customer registration never answers it.
 	ErrEmailTaken = errors.New("identityapi: email already registered")
 	// ErrWeakPassword is a 422 weak_password.
 	ErrWeakPassword = errors.New("identityapi: weak password")
@@ -92,11 +93,19 @@ type Register struct {
 	Name     string `json:"name" minLength:"1" maxLength:"100" doc:"Any text without control characters." example:"Ada Lovelace"`
 }
 
-// CustomerSession is the answer of a registration: the account and its
-// first tokens.
-type CustomerSession struct {
-	Customer Customer `json:"customer"`
-	Tokens
+// Registration is the answer of POST /api/v1/auth/register (202). It is
+// the same whether the address was new or already had an account in the
+// store, so that nobody learns from it who the store's customers are: the
+// new customer signs in next with POST /api/v1/auth/login.
+type Registration struct {
+	Status string `json:"status" enum:"accepted" doc:"Always accepted."`
+	Detail string `json:"detail" doc:"What happens next, for people." example:"If this address had no account in the store, it has one now: sign in with POST /api/v1/auth/login."`
+}
+
+// RegistrationAccepted is the one answer of a registration.
+var RegistrationAccepted = Registration{
+	Status: "accepted",
+	Detail: "If this address had no account in the store, it has one now: sign in with POST /api/v1/auth/login.",
 }
 
 // Login is the body of POST /api/v1/auth/login and /api/v1/staff/auth/login.

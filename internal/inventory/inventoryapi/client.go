@@ -47,7 +47,7 @@ func reserveError(err error, r ReserveRequest) error {
 	if !errors.As(err, &ae) || ae.Code != "out_of_stock" {
 		return mapError(err)
 	}
-	oos := &OutOfStockError{}
+	oos := &OutOfStockError{Err: ae}
 	if len(ae.Errors) > 0 {
 		f := ae.Errors[0]
 		oos.SKU, _ = f.Value.(string)

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/mercato/mercato/internal/platform/apiclient"
 )
 
 // Source is the service name events carry.
@@ -68,6 +70,17 @@ type OutOfStockError struct {
 	// Available is the most a single location could serve when the request
 	// was made.
 	Available int64
+	// Err is the service's answer (a 409 out_of_stock) the client made the
+	// error from: a caller classing errors by status or code sees it.
+	Err *apiclient.Error
+}
+
+// Unwrap returns the service's answer the error was made from, if any.
+func (e *OutOfStockError) Unwrap() error {
+	if e.Err == nil {
+		return nil // not a typed nil: errors.As must not match it
+	}
+	return e.Err
 }
 
 func (e *OutOfStockError) Error() string {

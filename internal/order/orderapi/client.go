@@ -3,6 +3,7 @@ package orderapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -31,7 +32,7 @@ func (c *Client) Get(ctx context.Context, id string) (Order, error) {
 	var o Order
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/orders/" + url.PathEscape(id), Out: &o})
 	if apiclient.IsStatus(err, http.StatusNotFound) {
-		return Order{}, ErrNotFound
+		return Order{}, fmt.Errorf("%w: %w", ErrNotFound, err) // the answer stays in the chain
 	}
 	return o, err
 }

@@ -38,6 +38,14 @@ const (
 	ReasonReservationExpired = "reservation_expired"
 	ReasonCustomer           = "customer"
 	ReasonStaff              = "staff"
+	// ReasonCaptureDeclined: the payment could not be captured at the first
+	// shipment, for good (the provider declined, the authorization is gone);
+	// the shipment was not recorded, the stock went back.
+	ReasonCaptureDeclined = "capture_declined"
+	// ReasonPaymentVoided: the payment provider voided or failed the
+	// payment of a confirmed order (a cancellation at the provider, told
+	// by its webhook); the order cannot be paid and was cancelled.
+	ReasonPaymentVoided = "payment_voided"
 )
 
 // Item is one SKU and quantity of a checkout without a cart.
@@ -120,15 +128,19 @@ type Shipment struct {
 }
 
 // ReturnStatus is where a return is. receiving is held while the stock and
-// refund of a received return are being settled.
+// refund of a received return are being settled; refund_declined is a
+// received return whose refund the payment provider refused for good (the
+// stock is back): staff refund it another way, or receive it again to
+// retry the refund.
 type ReturnStatus string
 
 // The return statuses.
 const (
-	ReturnRequested ReturnStatus = "requested"
-	ReturnReceiving ReturnStatus = "receiving"
-	ReturnReceived  ReturnStatus = "received"
-	ReturnRejected  ReturnStatus = "rejected"
+	ReturnRequested      ReturnStatus = "requested"
+	ReturnReceiving      ReturnStatus = "receiving"
+	ReturnReceived       ReturnStatus = "received"
+	ReturnRejected       ReturnStatus = "rejected"
+	ReturnRefundDeclined ReturnStatus = "refund_declined"
 )
 
 // ReturnLine is a quantity of one SKU sent back; Restock tells whether it
@@ -142,7 +154,7 @@ type ReturnLine struct {
 // Return is a customer's request to send lines back, and its outcome.
 type Return struct {
 	ID           string       `json:"id"`
-	Status       ReturnStatus `json:"status" enum:"requested,receiving,received,rejected"`
+	Status       ReturnStatus `json:"status" enum:"requested,receiving,received,rejected,refund_declined"`
 	Lines        []ReturnLine `json:"lines"`
 	RefundAmount money.Money  `json:"refund_amount" doc:"What was (or is being) refunded on receipt."`
 	Reason       string       `json:"reason,omitempty"`

@@ -105,6 +105,18 @@ func (c *Client) Audit(ctx context.Context) (Audit, error) {
 	return a, mapError(err)
 }
 
+// ProvidersPath is the operation Providers calls.
+const ProvidersPath = "/api/v1/payments/providers"
+
+// Providers returns the payment providers this deployment offers
+// (GET /api/v1/payments/providers): a checkout naming another is refused
+// before anything is written.
+func (c *Client) Providers(ctx context.Context) (Providers, error) {
+	var p Providers
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: ProvidersPath, Out: &p})
+	return p, mapError(err)
+}
+
 func orderPath(orderID string) string {
 	return "/api/v1/admin/payments/" + url.PathEscape(orderID)
 }
@@ -124,7 +136,7 @@ func mapError(err error) error {
 				reason = s
 			}
 		}
-		return &DeclinedError{Reason: reason}
+		return &DeclinedError{Reason: reason, Err: e}
 	case CodeTimeout:
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	case CodeNotFound:

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 )
 
@@ -111,6 +112,12 @@ type PaymentList struct {
 	NextCursor string    `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page."`
 }
 
+// Providers are the payment providers a deployment offers: the names a
+// checkout's payment.provider may take.
+type Providers struct {
+	Providers []string `json:"providers" doc:"The provider names a checkout may use, e.g. fake, stripe."`
+}
+
 // Audit counts payments that need attention, for the checkout bench and
 // operators.
 type Audit struct {
@@ -120,12 +127,23 @@ type Audit struct {
 }
 
 // DeclinedError is a payment the provider declined; Reason is its code
-// (declined, insufficient_funds, invalid_token, ...).
+// (declined, insufficient_funds, invalid_token, ...). The client's
+// DeclinedError wraps the service's answer (Err, a 402 payment_declined),
+// so a caller classing errors by status or code sees it through this type.
 type DeclinedError struct {
 	Reason string
+	Err    *apiclient.Error
 }
 
 func (e *DeclinedError) Error() string { return "payment declined: " + e.Reason }
+
+// Unwrap returns the service's answer the decline was made from, if any.
+func (e *DeclinedError) Unwrap() error {
+	if e.Err == nil {
+		return nil // not a typed nil: errors.As must not match it
+	}
+	return e.Err
+}
 
 // Errors the client returns for the service's answers.
 var (

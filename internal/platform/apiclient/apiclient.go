@@ -5,7 +5,10 @@
 // service that is down fails callers fast instead of tying them up.
 //
 // Each <service>api package wraps a Client in typed methods; this package
-// knows nothing of any service.
+// knows nothing of any service. A typed error or sentinel a <service>api
+// client makes of an answer keeps the *Error in its chain (Unwrap), so
+// callers class failures by status and code (IsStatus, IsCode) through
+// any client; classes_test.go walks every client to hold them to it.
 package apiclient
 
 import (

@@ -119,6 +119,9 @@ type Claims struct {
 var (
 	ErrInvalidToken = errors.New("auth: invalid access token")
 	ErrUnknownKey   = errors.New("auth: access token signed with an unknown key")
+	// ErrTokenExpired is an ErrInvalidToken that was good until it expired:
+	// its holder should refresh it or sign in again.
+	ErrTokenExpired = errors.New("auth: access token expired")
 )
 
 // Sign returns the compact JWT of c signed with key, whose ID kid goes in
@@ -183,6 +186,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 		if keyErr != nil && !errors.Is(keyErr, ErrUnknownKey) {
 			// The key set could not be read: not the token's fault.
 			return Principal{}, fmt.Errorf("auth: verification keys: %w", keyErr)
+		}
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			// Expiry is checked only once the signature holds.
+			return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenExpired)
 		}
 		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}

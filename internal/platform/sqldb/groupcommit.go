@@ -19,13 +19,17 @@ import (
 //
 //   - its fn sees what earlier fns of the batch wrote (as serial execution
 //     would) and nothing of later ones;
-//   - an fn that fails is rolled back to its savepoint and its caller gets
-//     its error at once; the others are unaffected;
-//   - a caller hears of success only after the batch has committed, so it
-//     never acts on a write that is not durable;
+//   - an fn that fails is rolled back to its savepoint; the others are
+//     unaffected;
+//   - a caller hears of its outcome, success or failure, only after the
+//     batch has committed, so it never acts on a write that is not durable,
+//     nor on a failure caused by one: an fn that fails on a unique key an
+//     earlier fn of the batch inserted must not send its caller to read the
+//     winner's row before that row can be read;
 //   - if the batch cannot commit, or a failed statement made SQLite abandon
-//     the whole transaction (an interrupt does that), every caller whose fn
-//     had succeeded gets errBatchAborted, which Tx retries.
+//     the whole transaction (an interrupt does that), every caller gets
+//     errBatchAborted, which Tx retries: a failed fn too, since what made
+//     it fail may be among what was rolled back.
 //
 // A lone transaction (no one else waiting) runs without a savepoint, as
 // before; batching adds no wait of its own: it only takes what queued up
@@ -196,11 +200,17 @@ func (c *committer) run(batch []*txRequest) {
 		return
 	}
 
+	// ok succeeded, failed did not; both hear of it once the batch's fate
+	// is known.
 	var ok []*txRequest
+	var failed []failure
 	abort := func(cause error) {
 		_ = tx.Rollback()
 		for _, r := range ok {
 			r.done <- outcome{err: errors.Join(errBatchAborted, cause)}
+		}
+		for _, f := range failed {
+			f.r.done <- outcome{err: errors.Join(errBatchAborted, f.err)}
 		}
 	}
 	for i, r := range live {
@@ -232,10 +242,13 @@ func (c *committer) run(batch []*txRequest) {
 			return
 		}
 		_ = c.mark(context.WithoutCancel(r.ctx), tx, markRelease)
-		r.done <- outcome{err: ferr}
+		failed = append(failed, failure{r: r, err: ferr})
 	}
 	if len(ok) == 0 {
 		_ = tx.Rollback()
+		for _, f := range failed {
+			f.r.done <- outcome{err: f.err}
+		}
 		return
 	}
 	if err := tx.Commit(); err != nil {
@@ -243,11 +256,23 @@ func (c *committer) run(batch []*txRequest) {
 		for _, r := range ok {
 			r.done <- outcome{err: errors.Join(errBatchAborted, err)}
 		}
+		for _, f := range failed {
+			f.r.done <- outcome{err: errors.Join(errBatchAborted, f.err)}
+		}
 		return
 	}
 	for _, r := range ok {
 		r.done <- outcome{err: nil}
 	}
+	for _, f := range failed {
+		f.r.done <- outcome{err: f.err}
+	}
+}
+
+// failure is a transaction of a batch whose fn failed, with its error.
+type failure struct {
+	r   *txRequest
+	err error
 }
 
 // call runs fn, turning a panic into an error so one caller's bug cannot

@@ -241,3 +241,70 @@ func TestWriteTxOutlivesItsCaller(t *testing.T) {
 		t.Errorf("%d rows, want 1", n)
 	}
 }
+
+// TestGroupCommitFailureHeardAfterCommit: a transaction that fails on a
+// unique key an earlier transaction of its batch inserted hears of its
+// failure only once that row is committed, so a caller that then looks
+// the winner up (a retried checkout with the same key) finds it. A third
+// transaction of the batch holds the commit back until the loser has
+// looked (or for a second), which is when the loser used to be told.
+func TestGroupCommitFailureHeardAfterCommit(t *testing.T) {
+	db := openGroupTest(t)
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			<-release
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
+			return err
+		})
+	}()
+	queued(t, db, 0)
+	time.Sleep(10 * time.Millisecond)
+
+	insert := func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (5, 1)`)
+		return err
+	}
+	winner := make(chan error, 1)
+	go func() { winner <- db.Tx(t.Context(), insert) }()
+	queued(t, db, 1)
+	looked := make(chan struct{})
+	var loserErr error
+	var seen int
+	loserDone := make(chan struct{})
+	go func() {
+		defer close(loserDone)
+		loserErr = db.Tx(t.Context(), insert)
+		seen = -1
+		_ = db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items WHERE id = 5`).Scan(&seen)
+		close(looked)
+	}()
+	queued(t, db, 2)
+	third := make(chan error, 1)
+	go func() {
+		third <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			select {
+			case <-looked:
+			case <-time.After(time.Second):
+			}
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (6, 1)`)
+			return err
+		})
+	}()
+	queued(t, db, 3)
+	close(release)
+
+	for _, ch := range []chan error{first, winner, third} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-loserDone
+	if !IsUniqueViolation(loserErr) {
+		t.Fatalf("loser: %v, want a unique violation", loserErr)
+	}
+	if seen != 1 {
+		t.Errorf("the loser, told of its conflict, found %d rows with the winner's key: it was told before the winner committed", seen)
+	}
+}

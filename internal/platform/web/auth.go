@@ -119,9 +119,11 @@ type Authenticator interface {
 var ErrUnauthenticated = errors.New("web: credentials not accepted")
 
 // BearerToken returns the token of r's Authorization: Bearer header, or "".
+// The scheme's name is case-insensitive (RFC 9110 11.1): "bearer" and
+// "BEARER" are Bearer too.
 func BearerToken(r *http.Request) string {
-	t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
+	scheme, t, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}
 	return strings.TrimSpace(t)
@@ -164,8 +166,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		p, ok, err := a.Authenticate(r, tenant)
 		switch {
+		case errors.Is(err, ErrUnauthenticated) && errors.Is(err, auth.ErrTokenExpired):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mercato", error="invalid_token", error_description="the access token expired"`)
+			WriteProblem(w, http.StatusUnauthorized, "token_expired", "the access token has expired: refresh it (POST /api/v1/auth/refresh) or sign in again")
+			return
 		case errors.Is(err, ErrUnauthenticated):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mercato"`)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mercato", error="invalid_token"`)
 			WriteProblem(w, http.StatusUnauthorized, "unauthorized", "the credentials are not valid for this store")
 			return
 		case err != nil:

@@ -128,7 +128,7 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 				ri.mu.Unlock()
 			}
 		}()
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(&unmatchedWriter{ResponseWriter: w, r: r}, r)
 	})
 	if s.deps.Idempotency != nil {
 		h = s.deps.Idempotency.middleware(h, s.cfg.MaxBodyBytes, s.log, s.api.ownKeys)

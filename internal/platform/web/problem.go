@@ -22,8 +22,11 @@ type Problem struct {
 }
 
 // Error builds a problem error with status, code and a human detail, and
-// optionally the request fields at fault.
+// optionally the request fields at fault. What a problem repeats of the
+// request is bounded (see bound): never a secret, never more than a few
+// short values, so an answer stays small whatever the request was.
 func Error(status int, code, detail string, fields ...*huma.ErrorDetail) huma.StatusError {
+	detail, fields = bound(detail, fields)
 	return &Problem{
 		ErrorModel: huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail, Errors: fields},
 		Code:       code,
@@ -85,7 +88,7 @@ func installProblemErrors() {
 				switch e := err.(type) {
 				case nil:
 				case huma.ErrorDetailer:
-					details = append(details, e.ErrorDetail())
+					details = append(details, humanize(e.ErrorDetail()))
 				default:
 					details = append(details, &huma.ErrorDetail{Message: e.Error()})
 				}

@@ -8,6 +8,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"path"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -234,13 +236,15 @@ func New(cfg Config, deps Deps) *Server {
 	hc := huma.DefaultConfig("Mercato API", deps.Version)
 	hc.Info.Description = "The Mercato commerce API. Every request belongs to a store (tenant), chosen by host name or the X-Mercato-Tenant header. Mutating requests accept an Idempotency-Key header."
 	hc.OpenAPIPath = "/openapi"
-	hc.DocsPath = "" // the stock docs page loads scripts from a CDN; /docs below embeds Swagger UI
-	hc.SchemasPath = "/schemas"
+	hc.DocsPath = ""    // the stock docs page loads scripts from a CDN; /docs below embeds Swagger UI
+	hc.SchemasPath = "" // huma's answers 200 null for an unknown name; served below
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		adminScheme: {Type: "http", Scheme: "bearer", Description: "The admin token (MERCATO_ADMIN_TOKEN, or the one printed at first start)."},
 	}
+	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
+	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
 	s.api = &API{API: api, ownKeys: &sync.Map{}, mux: s.mux}
@@ -252,9 +256,7 @@ func New(cfg Config, deps Deps) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, http.StatusNotFound, "not_found", "no such endpoint")
-	})
+	s.mux.HandleFunc("GET /schemas/{schema}", s.schema)
 	s.handler = s.chain(s.mux)
 	s.srv = &http.Server{
 		Addr:              cfg.Addr,
@@ -372,6 +374,28 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	s.warnMu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// schemaRef matches the references between schemas of the OpenAPI document.
+var schemaRef = regexp.MustCompile(`"#/components/schemas/([^"]+)"`)
+
+// schema serves one schema of the OpenAPI document at /schemas/{name}.json
+// (editors fetch them), its references rewritten to those URLs, as huma
+// would; an unknown name is a 404.
+func (s *Server) schema(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSuffix(r.PathValue("schema"), ".json")
+	sch, ok := s.api.OpenAPI().Components.Schemas.Map()[name]
+	if !ok {
+		WriteProblem(w, http.StatusNotFound, "not_found", "no such schema")
+		return
+	}
+	b, err := json.Marshal(sch)
+	if err != nil {
+		WriteProblem(w, http.StatusInternalServerError, "internal", "internal error; see the server log with this request's ID")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(schemaRef.ReplaceAll(b, []byte(`"/schemas/$1.json"`)))
 }
 
 // Serve accepts connections on ln until Shutdown.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -175,7 +176,15 @@ func (c *Client) resolve(ctx context.Context, q url.Values, apiKey string) (Reso
 		// names none either (the platform checks hints before asking).
 		return Resolution{}, nil
 	default:
-		return Resolution{}, fmt.Errorf("resolve tenant: tenant service answered %s", resp.Status)
+		// The answer keeps its class (status, code) for the caller, as
+		// apiclient's errors do.
+		e := &apiclient.Error{}
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(e)
+		e.Status, e.Service = resp.StatusCode, Source
+		if e.Code == "" {
+			e.Code = http.StatusText(resp.StatusCode)
+		}
+		return Resolution{}, fmt.Errorf("resolve tenant: %w", e)
 	}
 }
 

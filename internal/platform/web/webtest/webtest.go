@@ -116,3 +116,21 @@ func New(t testing.TB, mount func(api *web.API), opts ...func(*web.Deps)) *Serve
 	t.Cleanup(ts.Close)
 	return &Server{Server: ts, Web: s}
 }
+
+// ExpiredToken returns an access token for p that the test server's key
+// signed but that expired a minute ago.
+func ExpiredToken(t testing.TB, p auth.Principal) string {
+	t.Helper()
+	now := time.Now()
+	s, err := auth.Sign(testKey, testKeyID, auth.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: auth.Issuer, Audience: jwt.ClaimStrings{auth.Audience}, Subject: p.Subject,
+			IssuedAt: jwt.NewNumericDate(now.Add(-16 * time.Minute)), ExpiresAt: jwt.NewNumericDate(now.Add(-time.Minute)),
+		},
+		Tenant: p.Tenant, Kind: p.Kind, Role: p.Role,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

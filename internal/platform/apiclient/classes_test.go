@@ -1,0 +1,263 @@
+package apiclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/staff/staffapi"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+)
+
+// problemServer answers every request with the problem it is set to.
+type problemServer struct {
+	mu     sync.Mutex
+	status int
+	body   []byte
+}
+
+func (p *problemServer) set(status int, code string) {
+	b, _ := json.Marshal(map[string]any{"status": status, "code": code, "detail": "answer " + code,
+		"errors": []map[string]any{{"location": "body.x", "message": code, "value": "MUG-1"}}})
+	p.mu.Lock()
+	p.status, p.body = status, b
+	p.mu.Unlock()
+}
+
+func (p *problemServer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	status, body := p.status, p.body
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// TestEveryClientKeepsTheAnswersClass walks every <service>api client's
+// operations through every problem answer their error mappings know (and
+// a few they do not): whatever typed error or sentinel a client makes of
+// an answer, errors.As still finds the *apiclient.Error with the answer's
+// status and code, so a caller that classes failures by status (the order
+// saga's "refused or unavailable") never mistakes a refusal for an outage.
+func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
+	t.Parallel()
+	ps := &problemServer{}
+	srv := httptest.NewServer(ps)
+	t.Cleanup(srv.Close)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	eur := money.Money{Amount: 100, Currency: "EUR"}
+
+	pay := paymentapi.NewClient(srv.URL, hc)
+	inv := inventoryapi.NewClient(srv.URL, hc)
+	idn := identityapi.NewClient(srv.URL, hc)
+	stf := staffapi.NewClient(srv.URL, hc)
+	prc := pricingapi.NewClient(srv.URL, hc)
+	crt := cartapi.NewClient(srv.URL, hc)
+	ord := orderapi.NewClient(srv.URL, hc)
+	cat := catalogapi.NewClient(srv.URL, hc)
+	ten := tenantapi.NewClient(srv.URL, hc)
+	var hosts int
+	var hostsMu sync.Mutex
+	line := []inventoryapi.Line{{SKU: "MUG-1", Quantity: 1}}
+
+	type call struct {
+		name string
+		do   func(ctx context.Context) error
+		// absent are statuses the call takes as a normal outcome: no
+		// error, or absentErr (the contract's "no such thing").
+		absent    []int
+		absentErr error
+	}
+	calls := []call{
+		{name: "payment authorize", do: func(ctx context.Context) error {
+			_, err := pay.Authorize(ctx, paymentapi.AuthorizeRequest{OrderID: "o1", Amount: eur, Token: "tok_visa"})
+			return err
+		}},
+		{name: "payment capture", do: func(ctx context.Context) error {
+			_, err := pay.Capture(ctx, "o1", paymentapi.CaptureRequest{Amount: eur, Key: "k"})
+			return err
+		}},
+		{name: "payment void", do: func(ctx context.Context) error { _, err := pay.Void(ctx, "o1"); return err }},
+		{name: "payment refund", do: func(ctx context.Context) error {
+			_, err := pay.Refund(ctx, "o1", paymentapi.RefundRequest{Amount: eur, Key: "k"})
+			return err
+		}},
+		{name: "payment get", do: func(ctx context.Context) error { _, err := pay.Get(ctx, "o1"); return err }},
+		{name: "payment list", do: func(ctx context.Context) error { _, err := pay.List(ctx, paymentapi.ListParams{}); return err }},
+		{name: "payment audit", do: func(ctx context.Context) error { _, err := pay.Audit(ctx); return err }},
+		{name: "payment providers", do: func(ctx context.Context) error { _, err := pay.Providers(ctx); return err }},
+		{name: "inventory reserve", do: func(ctx context.Context) error {
+			_, err := inv.Reserve(ctx, inventoryapi.ReserveRequest{OrderID: "o1", Lines: line})
+			return err
+		}},
+		{name: "inventory commit", do: func(ctx context.Context) error { _, err := inv.Commit(ctx, "o1"); return err }},
+		{name: "inventory release", do: func(ctx context.Context) error { _, err := inv.Release(ctx, "o1", "r"); return err }},
+		{name: "inventory reservation", do: func(ctx context.Context) error { _, err := inv.Reservation(ctx, "o1"); return err }},
+		{name: "inventory restock", do: func(ctx context.Context) error {
+			return inv.Restock(ctx, inventoryapi.RestockRequest{Reference: "r", Lines: line})
+		}},
+		{name: "inventory stock", do: func(ctx context.Context) error { _, err := inv.Stock(ctx, "MUG-1"); return err }},
+		{name: "inventory adjust", do: func(ctx context.Context) error {
+			_, err := inv.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: 1, Reason: "r"})
+			return err
+		}},
+		{name: "inventory threshold", do: func(ctx context.Context) error { _, err := inv.SetThreshold(ctx, "MUG-1", 1); return err }},
+		{name: "inventory list", do: func(ctx context.Context) error { _, err := inv.List(ctx, inventoryapi.ListParams{}); return err }},
+		{name: "inventory movements", do: func(ctx context.Context) error {
+			_, err := inv.Movements(ctx, inventoryapi.ListParams{})
+			return err
+		}},
+		{name: "inventory audit", do: func(ctx context.Context) error { _, err := inv.Audit(ctx); return err }},
+		{name: "identity create owner", do: func(ctx context.Context) error {
+			_, err := idn.CreateOwner(ctx, identityapi.OwnerCreate{Email: "a@b.c", Password: "x", Name: "A"})
+			return err
+		}},
+		{name: "identity owner exists", do: func(ctx context.Context) error { _, err := idn.OwnerExists(ctx); return err }},
+		{name: "identity customer", do: func(ctx context.Context) error { _, err := idn.Customer(ctx, "c1"); return err }},
+		{name: "staff create", do: func(ctx context.Context) error {
+			_, err := stf.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "A", Role: "staff"})
+			return err
+		}},
+		{name: "staff employee", do: func(ctx context.Context) error { _, err := stf.Employee(ctx, "e1"); return err }},
+		{name: "staff update", do: func(ctx context.Context) error {
+			_, err := stf.UpdateEmployee(ctx, "e1", staffapi.EmployeeUpdate{})
+			return err
+		}},
+		{name: "staff deactivate", do: func(ctx context.Context) error { _, err := stf.DeactivateEmployee(ctx, "e1"); return err }},
+		{name: "staff check in", do: func(ctx context.Context) error { _, err := stf.CheckIn(ctx, staffapi.CheckIn{}, "k"); return err }},
+		{name: "staff check out", do: func(ctx context.Context) error { _, err := stf.CheckOut(ctx, staffapi.CheckIn{}, "k"); return err }},
+		{name: "staff attendance", do: func(ctx context.Context) error {
+			_, err := stf.Attendance(ctx, time.Now().Add(-time.Hour), time.Now(), "")
+			return err
+		}},
+		{name: "staff announcement", do: func(ctx context.Context) error {
+			_, err := stf.PublishAnnouncement(ctx, staffapi.AnnouncementCreate{Title: "t", Body: "b", Audience: "all"}, "k")
+			return err
+		}},
+		{name: "pricing quote", do: func(ctx context.Context) error {
+			_, err := prc.Quote(ctx, pricingapi.QuoteRequest{Items: []pricingapi.Item{{SKU: "MUG-1", Quantity: 1}}})
+			return err
+		}},
+		{name: "pricing redeem", do: func(ctx context.Context) error {
+			_, err := prc.Redeem(ctx, pricingapi.RedeemRequest{OrderID: "o1", Coupon: "C"})
+			return err
+		}},
+		{name: "pricing release redemption", absent: []int{http.StatusNotFound}, do: func(ctx context.Context) error {
+			return prc.ReleaseRedemption(ctx, "o1")
+		}},
+		{name: "cart get", do: func(ctx context.Context) error { _, err := crt.Get(ctx, "c1"); return err }},
+		{name: "order get", do: func(ctx context.Context) error { _, err := ord.Get(ctx, "o1"); return err }},
+		{name: "catalog product", do: func(ctx context.Context) error { _, err := cat.Product(ctx, "p1"); return err }},
+		{name: "catalog products", do: func(ctx context.Context) error {
+			_, err := cat.Products(ctx, catalogapi.ListParams{})
+			return err
+		}},
+		// No store answers to a host the directory does not know or finds
+		// malformed.
+		{name: "tenant resolve", absent: []int{http.StatusNotFound, http.StatusBadRequest, http.StatusUnprocessableEntity},
+			absentErr: web.ErrUnknownTenant, do: func(ctx context.Context) error {
+				hostsMu.Lock()
+				hosts++ // answers are cached per host
+				h := fmt.Sprintf("shop%d.example.com", hosts)
+				hostsMu.Unlock()
+				_, err := ten.ResolveTenant(ctx, h, "")
+				return err
+			}},
+		{name: "tenant limits", do: func(ctx context.Context) error { _, err := ten.Limits(ctx); return err }},
+	}
+	// Every code a client maps to a type or sentinel of its own, and some
+	// it passes on as they are.
+	problems := []struct {
+		status int
+		code   string
+	}{
+		{400, "validation_failed"}, {422, "validation_failed"}, {404, "not_found"},
+		{402, paymentapi.CodeDeclined}, {504, paymentapi.CodeTimeout}, {404, paymentapi.CodeNotFound},
+		{409, paymentapi.CodeRefundExceedsCaptured}, {409, paymentapi.CodeInvalidState}, {422, paymentapi.CodeUnknownProvider},
+		{409, "out_of_stock"}, {409, "reservation_closed"}, {404, "reservation_not_found"},
+		{409, "owner_exists"}, {409, "email_taken"}, {422, "weak_password"},
+		{404, "employee_not_found"}, {409, "already_checked_in"}, {409, "not_checked_in"}, {409, "shift_overlap"},
+		{409, "employee_inactive"}, {409, "account_taken"},
+		{422, "unknown_sku"}, {409, "coupon_exhausted"}, {404, "cart_not_found"}, {404, "order_not_found"},
+		{403, "forbidden"}, {401, "unauthorized"},
+	}
+	ctx := tenancy.WithID(t.Context(), "t-classes")
+	for _, p := range problems {
+		ps.set(p.status, p.code)
+		for _, c := range calls {
+			err := c.do(ctx)
+			if slices.Contains(c.absent, p.status) && (err == nil || c.absentErr != nil && errors.Is(err, c.absentErr)) {
+				continue
+			}
+			if err == nil {
+				t.Errorf("%s on %d %s: no error", c.name, p.status, p.code)
+				continue
+			}
+			var ae *apiclient.Error
+			if !errors.As(err, &ae) {
+				t.Errorf("%s on %d %s: %T %v has no *apiclient.Error in its chain", c.name, p.status, p.code, err, err)
+				continue
+			}
+			if ae.Status != p.status || ae.Code != p.code {
+				t.Errorf("%s on %d %s: the chain's answer is %d %s", c.name, p.status, p.code, ae.Status, ae.Code)
+			}
+			if !apiclient.IsStatus(err, p.status) || !apiclient.IsCode(err, p.code) {
+				t.Errorf("%s on %d %s: IsStatus/IsCode do not see the answer through %T", c.name, p.status, p.code, err)
+			}
+			if strings.Contains(err.Error(), "%!") {
+				t.Errorf("%s on %d %s: malformed message %q", c.name, p.status, p.code, err)
+			}
+		}
+	}
+}
+
+// TestTypedErrorsKeepTheirData checks the typed errors made of an answer
+// carry its data as well as its class.
+func TestTypedErrorsKeepTheirData(t *testing.T) {
+	t.Parallel()
+	ps := &problemServer{}
+	srv := httptest.NewServer(ps)
+	t.Cleanup(srv.Close)
+	ctx := tenancy.WithID(t.Context(), "t-classes")
+
+	ps.set(402, paymentapi.CodeDeclined)
+	_, err := paymentapi.NewClient(srv.URL, nil).Capture(ctx, "o1", paymentapi.CaptureRequest{Amount: money.Money{Amount: 1, Currency: "EUR"}})
+	var de *paymentapi.DeclinedError
+	if !errors.As(err, &de) || de.Reason != "MUG-1" || !apiclient.IsStatus(err, 402) {
+		t.Errorf("capture declined: %T %v", err, err)
+	}
+
+	ps.set(409, "out_of_stock")
+	_, err = inventoryapi.NewClient(srv.URL, nil).Reserve(ctx, inventoryapi.ReserveRequest{OrderID: "o1",
+		Lines: []inventoryapi.Line{{SKU: "MUG-1", Quantity: 3}}})
+	var oos *inventoryapi.OutOfStockError
+	if !errors.As(err, &oos) || oos.SKU != "MUG-1" || oos.Requested != 3 || !apiclient.IsCode(err, "out_of_stock") {
+		t.Errorf("reserve out of stock: %T %v", err, err)
+	}
+
+	// A typed error built without an answer (a fake in tests) matches no
+	// *apiclient.Error: Unwrap must not hand out a typed nil.
+	var ae *apiclient.Error
+	if errors.As(error(&paymentapi.DeclinedError{Reason: "x"}), &ae) || errors.As(error(&inventoryapi.OutOfStockError{}), &ae) {
+		t.Error("a typed error without an answer matched *apiclient.Error")
+	}
+}
