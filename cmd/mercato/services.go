@@ -92,7 +92,13 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"))
+			var opts []staff.Option
+			// Employees' account IDs are checked with identity; without it,
+			// linking an employee to an account answers 503.
+			if hc, base, err := p.HTTPClient("identity"); err == nil {
+				opts = append(opts, staff.WithAccounts(identityapi.NewClient(base, hc)))
+			}
+			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
 		}},
 		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "catalog", catalog.Migrations)
@@ -100,9 +106,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, err
 			}
 			var opts []catalog.Option
-			// The plan's product limit; without the tenant service, no limits.
+			// The plan's product limit and the store's currency, which every
+			// price must be in; without the tenant service, neither.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, catalog.WithPlanLimits(tenantapi.NewClient(base, hc)))
+				tc := tenantapi.NewClient(base, hc)
+				opts = append(opts, catalog.WithPlanLimits(tc), catalog.WithStores(tc))
 			}
 			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
 		}},
@@ -151,7 +159,13 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"))
+			var opts []cart.Option
+			// A cart's currency is the store's; without the tenant service,
+			// its first line's.
+			if thc, tbase, err := p.HTTPClient("tenant"); err == nil {
+				opts = append(opts, cart.WithStores(tenantapi.NewClient(tbase, thc)))
+			}
+			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
 		}},
 		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
 			db, err := p.DB(ctx, "order", order.Migrations)

@@ -185,6 +185,7 @@ type Service struct {
 	bus     bus.Bus
 	events  *outbox.Relay
 	pricing Quoter
+	stores  Stores // nil: a cart takes its first line's currency
 	log     *slog.Logger
 	now     func() time.Time
 	newID   func() string
@@ -198,7 +199,7 @@ type Service struct {
 // the service consumes (subscribed in Start); events is woken after writes
 // that added events (nil is fine: its poll finds them). pricing quotes the
 // carts' totals.
-func New(cfg Config, db *sqldb.DB, b bus.Bus, events *outbox.Relay, pricing Quoter, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db *sqldb.DB, b bus.Bus, events *outbox.Relay, pricing Quoter, log *slog.Logger, opts ...Option) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -220,8 +221,12 @@ func New(cfg Config, db *sqldb.DB, b bus.Bus, events *outbox.Relay, pricing Quot
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, db: db, store: st, bus: b, events: events, pricing: pricing, log: log,
-		now: time.Now, newID: newID}, nil
+	svc := &Service{cfg: cfg, db: db, store: st, bus: b, events: events, pricing: pricing, log: log,
+		now: time.Now, newID: newID}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc, nil
 }
 
 // newID returns a UUIDv7 for a line: time-ordered, so a cart's lines list
@@ -263,16 +268,23 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 	if err := checkEmail("email", in.Email); err != nil {
 		return cartapi.Cart{}, err
 	}
+	if err := checkQuoteFields(&in.Coupon, &in.Country, &in.Region, &in.ShippingMethod); err != nil {
+		return cartapi.Cart{}, err
+	}
 	now := s.now()
 	c := cartdb.Cart{
 		TenantID: tenant, ID: newCartID(), Status: cartapi.StatusOpen, Email: in.Email,
 		Coupon: normalCoupon(in.Coupon), Country: in.Country, Region: in.Region, ShippingMethod: in.ShippingMethod,
 		CreatedAt: now.UnixMicro(), UpdatedAt: now.UnixMicro(),
 	}
+	cur, err := s.storeCurrency(ctx)
+	if err != nil {
+		return cartapi.Cart{}, fmt.Errorf("create cart: %w", err)
+	}
 	// Refuse bad SKUs with the cart's own codes before asking pricing.
 	err = s.store.readTx(ctx, func(q *cartdb.Queries) error {
 		var err error
-		c.Currency, err = resolveItems(ctx, q, tenant, items)
+		c.Currency, err = resolveItems(ctx, q, tenant, items, cur)
 		return err
 	})
 	if err != nil {
@@ -289,7 +301,7 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 	}
 	err = s.write(ctx, func(_ *sql.Tx, q *cartdb.Queries) (bool, error) {
 		// Again in the transaction: the projection may have moved on.
-		if _, err := resolveItems(ctx, q, tenant, items); err != nil {
+		if _, err := resolveItems(ctx, q, tenant, items, cur); err != nil {
 			return false, err
 		}
 		if err := q.InsertCart(ctx, cartdb.InsertCartParams{
@@ -455,6 +467,10 @@ func (s *Service) AddItem(ctx context.Context, id string, in cartapi.Item) (cart
 	if err := checkQuantity("quantity", in.Quantity); err != nil {
 		return cartapi.Cart{}, err
 	}
+	cur, err := s.storeCurrency(ctx)
+	if err != nil {
+		return cartapi.Cart{}, fmt.Errorf("add %s to cart: %w", in.SKU, err)
+	}
 	err = s.write(ctx, func(_ *sql.Tx, q *cartdb.Queries) (bool, error) {
 		now := s.now()
 		c, err := lockCart(ctx, q, tenant, id, now)
@@ -485,17 +501,25 @@ func (s *Service) AddItem(ctx context.Context, id string, in cartapi.Item) (cart
 			return false, &InputError{Err: ErrTooManyLines, Field: "sku", Value: in.SKU,
 				Message: fmt.Sprintf("a cart holds at most %d lines", cartapi.MaxLines)}
 		}
-		switch c.Currency {
-		case row.Currency:
-		case "":
-			c.Currency = row.Currency
+		// The cart's currency; for a cart without one yet (made without
+		// the store's currency at hand), the store's, else the first line's.
+		want := c.Currency
+		if want == "" {
+			want = cur
+		}
+		if want == "" {
+			want = row.Currency
+		}
+		if row.Currency != want {
+			return false, &InputError{Err: ErrCurrencyMismatch, Field: "sku", Value: in.SKU,
+				Message: fmt.Sprintf("priced in %s, the cart in %s", row.Currency, want)}
+		}
+		if c.Currency != want {
+			c.Currency = want
 			if err := q.UpdateCart(ctx, cartdb.UpdateCartParams{TenantID: tenant, ID: id, Email: c.Email, Currency: c.Currency,
 				Coupon: c.Coupon, Country: c.Country, Region: c.Region, ShippingMethod: c.ShippingMethod}); err != nil {
 				return false, fmt.Errorf("set cart currency: %w", err)
 			}
-		default:
-			return false, &InputError{Err: ErrCurrencyMismatch, Field: "sku", Value: in.SKU,
-				Message: fmt.Sprintf("priced in %s, the cart in %s", row.Currency, c.Currency)}
 		}
 		return false, q.InsertLine(ctx, cartdb.InsertLineParams{TenantID: tenant, CartID: id, ID: s.newID(), Sku: in.SKU,
 			Quantity: in.Quantity, CreatedAt: now.UnixMicro(), UpdatedAt: now.UnixMicro()})
@@ -536,8 +560,9 @@ func (s *Service) UpdateItem(ctx context.Context, id, line string, quantity int6
 	return s.Cart(ctx, id)
 }
 
-// RemoveItem deletes a line. The cart's currency goes with its last line,
-// so an emptied cart takes any currency again.
+// RemoveItem deletes a line. Without the store's currency (WithStores) the
+// cart's currency goes with its last line, so an emptied cart takes any
+// currency again; with it, the cart keeps the store's.
 func (s *Service) RemoveItem(ctx context.Context, id, line string) (cartapi.Cart, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
@@ -559,7 +584,7 @@ func (s *Service) RemoveItem(ctx context.Context, id, line string) (cartapi.Cart
 		if err != nil {
 			return false, fmt.Errorf("load cart lines: %w", err)
 		}
-		if len(left) == 0 && c.Currency != "" {
+		if len(left) == 0 && c.Currency != "" && s.stores == nil {
 			return false, q.UpdateCart(ctx, cartdb.UpdateCartParams{TenantID: tenant, ID: id, Email: c.Email, Currency: "",
 				Coupon: c.Coupon, Country: c.Country, Region: c.Region, ShippingMethod: c.ShippingMethod})
 		}

@@ -225,6 +225,8 @@ func (s *Service) problem(err error) error {
 			web.Field("query.cursor", "invalid cursor", nil))
 	case errors.Is(err, ErrPricingUnavailable):
 		return web.Error(http.StatusServiceUnavailable, "pricing_unavailable", "the coupon cannot be checked just now; try again shortly")
+	case errors.Is(err, ErrStoreUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "store_settings_unavailable", "the store's currency cannot be read just now; nothing was written, try again shortly")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 		return web.Error(499, "client_closed_request", "request canceled")

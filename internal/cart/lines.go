@@ -3,13 +3,13 @@ package cart
 import (
 	"crypto/rand"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/cart/cartdb"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // newCartID returns a cart ID: 130 random bits from crypto/rand (rand.Text,
@@ -27,11 +27,11 @@ func checkQuantity(field string, q int64) error {
 	return nil
 }
 
-// checkSKU reports an SKU that cannot be one (the catalog's rule: 1..64
-// characters, no spaces).
+// checkSKU reports an SKU that cannot be one (the platform's rule,
+// text.SKU, which the catalog applies too).
 func checkSKU(field, sku string) error {
-	if sku == "" || len(sku) > 64 || strings.ContainsAny(sku, " \t\r\n") {
-		return &InputError{Err: ErrUnknownSKU, Field: field, Value: sku, Message: "not an SKU"}
+	if err := text.SKU(sku); err != nil {
+		return &InputError{Err: ErrUnknownSKU, Field: field, Value: sku, Message: "not an SKU: " + err.Error()}
 	}
 	return nil
 }
@@ -66,14 +66,37 @@ func mergeItems(items []cartapi.Item) ([]cartapi.Item, error) {
 	return out, nil
 }
 
-// checkEmail accepts "" (none) or one plain address.
+// checkEmail accepts "" (none) or one plain address (text.Email).
 func checkEmail(field, s string) error {
 	if s == "" {
 		return nil
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || len(s) > 320 {
-		return &InputError{Err: ErrInvalid, Field: field, Value: s, Message: "not an email address"}
+	if err := text.Email(s); err != nil {
+		return &InputError{Err: ErrInvalid, Field: field, Value: s, Message: err.Error()}
+	}
+	return nil
+}
+
+// checkQuoteFields checks the fields a cart passes to pricing, each
+// optional, by the platform's rules: the coupon code, the destination
+// country and region, and the shipping method code.
+func checkQuoteFields(coupon, country, region, method *string) error {
+	for _, f := range []struct {
+		name  string
+		v     *string
+		check func(string) error
+	}{
+		{"coupon", coupon, func(s string) error { return text.Coupon(normalCoupon(s)) }},
+		{"country", country, text.Country},
+		{"region", region, func(s string) error { return text.Line(s, 50, false) }},
+		{"shipping_method", method, text.Code},
+	} {
+		if f.v == nil || *f.v == "" {
+			continue
+		}
+		if err := f.check(*f.v); err != nil {
+			return &InputError{Err: ErrInvalid, Field: f.name, Value: *f.v, Message: err.Error()}
+		}
 	}
 	return nil
 }
@@ -90,6 +113,9 @@ func patch(c cartdb.Cart, in cartapi.CartUpdate) (out cartdb.Cart, priced bool, 
 			return c, false, err
 		}
 		c.Email = *in.Email
+	}
+	if err := checkQuoteFields(in.Coupon, in.Country, in.Region, in.ShippingMethod); err != nil {
+		return c, false, err
 	}
 	set := func(dst *string, v *string) {
 		if v != nil && *v != *dst {

@@ -119,10 +119,10 @@ func sku(ctx context.Context, q *cartdb.Queries, tenant, field, code string) (ca
 	return row, nil
 }
 
-// resolveItems checks that every item is an addable SKU and that all share
-// one currency, which it returns ("" for no items).
-func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items []cartapi.Item) (string, error) {
-	currency := ""
+// resolveItems checks that every item is an addable SKU and that all are
+// priced in currency (the store's), which it returns; with currency "", in
+// the currency of the first item ("" for no items).
+func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items []cartapi.Item, currency string) (string, error) {
 	for i, it := range items {
 		row, err := sku(ctx, q, tenant, fmt.Sprintf("items[%d].sku", i), it.SKU)
 		if err != nil {

@@ -12,7 +12,8 @@
 // With the tenant service's plan limits (WithPlanLimits), a store cannot
 // have more draft and active products than its plan allows: creating one
 // more (or bringing one back from the archive) is refused with a
-// *tenantapi.LimitError.
+// *tenantapi.LimitError. With its store settings (WithStores), every price
+// is in the store's currency.
 package catalog
 
 import (
@@ -132,6 +133,7 @@ type Service struct {
 	now    func() time.Time
 	newID  func() string
 	limits PlanLimits // nil: no plan limits
+	stores Stores     // nil: prices in any currency
 	media  *demoMedia
 }
 
@@ -235,6 +237,9 @@ func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductCreate
 	if err != nil {
 		return catalogapi.Product{}, err
 	}
+	if err := s.checkCurrency(ctx, in.Variants); err != nil {
+		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
+	}
 	base := p.Slug
 	limits, err := s.planLimits(ctx)
 	if err != nil {
@@ -276,6 +281,9 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return catalogapi.Product{}, err
+	}
+	if err := s.checkCurrency(ctx, in.Variants); err != nil {
+		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
 	var limits *tenantapi.Limits
 	if in.Status != nil && *in.Status != catalogapi.StatusArchived {

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // newCategory builds a category from a create request; the store makes a
@@ -54,14 +54,14 @@ func patchCategory(c catalogapi.Category, in catalogapi.CategoryUpdate, now time
 
 func validateCategory(c catalogapi.Category) error {
 	var errs []FieldError
-	if c.Name == "" || utf8.RuneCountInString(c.Name) > 100 {
-		errs = append(errs, FieldError{Field: "name", Message: "must have 1 to 100 characters besides surrounding spaces", Value: c.Name})
+	if err := text.Name(c.Name); err != nil {
+		errs = append(errs, FieldError{Field: "name", Message: err.Error(), Value: c.Name})
 	}
-	if len(c.Slug) > maxSlug || !slugRE.MatchString(c.Slug) {
-		errs = append(errs, FieldError{Field: "slug", Message: "must be lowercase letters and digits separated by single dashes", Value: c.Slug})
+	if err := text.Slug(c.Slug); err != nil {
+		errs = append(errs, FieldError{Field: "slug", Message: err.Error(), Value: c.Slug})
 	}
-	if utf8.RuneCountInString(c.Description) > 5000 {
-		errs = append(errs, FieldError{Field: "description", Message: "must have at most 5000 characters"})
+	if err := text.Lines(c.Description, 5000, false); err != nil {
+		errs = append(errs, FieldError{Field: "description", Message: err.Error()})
 	}
 	if c.ParentID != "" && c.ParentID == c.ID {
 		errs = append(errs, FieldError{Field: "parent_id", Message: "a category cannot be its own parent", Value: c.ParentID})

@@ -402,6 +402,8 @@ func (s *Service) problem(err error) error {
 	switch {
 	case errors.Is(err, ErrLimitsUnavailable):
 		return web.Error(http.StatusServiceUnavailable, "plan_limits_unavailable", "the store's plan limits cannot be read right now; nothing was written, retry shortly")
+	case errors.Is(err, ErrStoreUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "store_settings_unavailable", "the store's currency cannot be read right now; nothing was written, retry shortly")
 	case errors.Is(err, ErrNotFound):
 		return web.Error(http.StatusNotFound, "product_not_found", "no such product")
 	case errors.Is(err, ErrCategoryNotFound):

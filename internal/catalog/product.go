@@ -4,28 +4,26 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // Limits a product must keep. Request schemas state most of them too; they
 // are checked here again because not every product comes through HTTP
 // (demo data, imports).
 const (
-	maxTitle       = 200
+	maxTitle       = text.MaxTitle
 	maxDescription = 20000
 	maxSlug        = 100
-	maxSKU         = 64
 	maxVariants    = 100
 	maxOptions     = 5
 	maxOptionVals  = 50
@@ -75,8 +73,6 @@ func invalid(fields ...FieldError) error {
 	}
 	return &ValidationError{Err: ErrInvalid, Fields: fields}
 }
-
-var slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // Slugify makes a URL name from a title: accents dropped, lowercase ASCII
 // letters and digits, words joined by single dashes, at most 80 characters
@@ -347,14 +343,14 @@ func validateProduct(p catalogapi.Product) error {
 	add := func(field, msg string, value any) {
 		errs = append(errs, FieldError{Field: field, Message: msg, Value: value})
 	}
-	if p.Title == "" || utf8.RuneCountInString(p.Title) > maxTitle {
-		add("title", fmt.Sprintf("must have 1 to %d characters besides surrounding spaces", maxTitle), p.Title)
+	if err := text.Line(p.Title, maxTitle, true); err != nil {
+		add("title", err.Error(), p.Title)
 	}
-	if len(p.Slug) > maxSlug || !slugRE.MatchString(p.Slug) {
-		add("slug", "must be lowercase letters and digits separated by single dashes", p.Slug)
+	if err := text.Slug(p.Slug); err != nil {
+		add("slug", err.Error(), p.Slug)
 	}
-	if utf8.RuneCountInString(p.Description) > maxDescription {
-		add("description", fmt.Sprintf("must have at most %d characters", maxDescription), nil)
+	if err := text.Lines(p.Description, maxDescription, false); err != nil {
+		add("description", err.Error(), nil)
 	}
 	switch p.Status {
 	case catalogapi.StatusDraft, catalogapi.StatusActive, catalogapi.StatusArchived:
@@ -367,11 +363,11 @@ func validateProduct(p catalogapi.Product) error {
 		add("attributes", fmt.Sprintf("at most %d attributes", maxAttributes), len(p.Attributes))
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.Attributes)) {
-		if strings.TrimSpace(k) == "" || len(k) > 50 {
-			add("attributes", "names must have 1 to 50 characters", k)
+		if err := text.Line(k, 50, true); err != nil {
+			add("attributes", "names "+err.Error(), k)
 		}
-		if len(p.Attributes[k]) > 500 {
-			add("attributes."+k, "must have at most 500 characters", nil)
+		if err := text.Line(p.Attributes[k], 500, false); err != nil {
+			add("attributes."+k, err.Error(), nil)
 		}
 	}
 	if len(p.Images) > maxImages {
@@ -379,8 +375,12 @@ func validateProduct(p catalogapi.Product) error {
 	}
 	for i, img := range p.Images {
 		u := img.URL
-		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") && (!strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//")) {
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") && (!strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//")) ||
+			text.Chars(u, false) != nil {
 			add(fmt.Sprintf("images[%d].url", i), "must be an http(s) URL or a path starting with /", u)
+		}
+		if err := text.Line(img.Alt, 300, false); err != nil {
+			add(fmt.Sprintf("images[%d].alt", i), err.Error(), nil)
 		}
 	}
 	return invalid(errs...)
@@ -393,8 +393,10 @@ func validateOptions(opts []catalogapi.Option) []FieldError {
 	}
 	names := map[string]bool{}
 	for i, o := range opts {
-		if strings.TrimSpace(o.Name) == "" || names[o.Name] {
-			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: "must be non-empty and unique", Value: o.Name})
+		if err := text.Line(o.Name, 50, true); err != nil {
+			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: err.Error(), Value: o.Name})
+		} else if names[o.Name] {
+			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: "must be unique", Value: o.Name})
 		}
 		names[o.Name] = true
 		if len(o.Values) == 0 || len(o.Values) > maxOptionVals {
@@ -402,8 +404,10 @@ func validateOptions(opts []catalogapi.Option) []FieldError {
 		}
 		seen := map[string]bool{}
 		for j, v := range o.Values {
-			if strings.TrimSpace(v) == "" || seen[v] {
-				errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: "must be non-empty and unique", Value: v})
+			if err := text.Line(v, 100, true); err != nil {
+				errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: err.Error(), Value: v})
+			} else if seen[v] {
+				errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: "must be unique", Value: v})
 			}
 			seen[v] = true
 		}
@@ -423,9 +427,9 @@ func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []Field
 	combos := map[string]int{}
 	for i, v := range vs {
 		at := func(f string) string { return fmt.Sprintf("variants[%d].%s", i, f) }
-		switch {
-		case !validSKU(v.SKU):
-			add(at("sku"), fmt.Sprintf("must have 1 to %d characters and no spaces", maxSKU), v.SKU)
+		switch err := text.SKU(v.SKU); {
+		case err != nil:
+			add(at("sku"), err.Error(), v.SKU)
 		case skus[v.SKU] > 0:
 			add(at("sku"), fmt.Sprintf("duplicate SKU: also variants[%d]", skus[v.SKU]-1), v.SKU)
 		default:
@@ -439,8 +443,8 @@ func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []Field
 		} else if i > 0 && v.Price.Currency != vs[0].Price.Currency {
 			add(at("price.currency"), "all variants of a product use one currency", v.Price.Currency)
 		}
-		if utf8.RuneCountInString(v.Title) > maxTitle {
-			add(at("title"), fmt.Sprintf("must have at most %d characters", maxTitle), nil)
+		if err := text.Line(v.Title, maxTitle, false); err != nil {
+			add(at("title"), err.Error(), nil)
 		}
 		if msg := checkVariantOptions(v.Options, opts); msg != "" {
 			add(at("options"), msg, v.Options)
@@ -456,20 +460,6 @@ func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []Field
 		}
 	}
 	return errs
-}
-
-// validSKU allows printable characters without spaces: SKUs are printed on
-// labels and typed into scanners, and other services key stock by them.
-func validSKU(s string) bool {
-	if s == "" || len(s) > maxSKU {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkVariantOptions says what is wrong with a variant's option values:

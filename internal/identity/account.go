@@ -3,12 +3,10 @@ package identity
 import (
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // FieldError is one invalid input field.
@@ -44,25 +42,12 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 func invalid(fields ...FieldError) error { return &ValidationError{Err: ErrInvalid, Fields: fields} }
 
-// normalizeEmail checks an email address and returns it lowercased. Only a
-// bare address is accepted (no display name, no comments), at most 254
-// bytes, with a dotted domain.
+// normalizeEmail checks an email address by the platform's one rule
+// (text.Email) and returns it trimmed and lowercased.
 func normalizeEmail(field, s string) (string, error) {
-	bad := func(msg string) error {
-		return &ValidationError{Err: ErrInvalidEmail, Fields: []FieldError{{Field: field, Message: msg, Value: s}}}
-	}
-	e := strings.ToLower(strings.TrimSpace(s))
-	if e == "" || len(e) > identityapi.MaxEmailLength || !utf8.ValidString(e) {
-		return "", bad("must be an email address of at most 254 bytes")
-	}
-	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || a.Name != "" {
-		return "", bad("must be a plain email address like name@example.com")
-	}
-	local, domain, _ := strings.Cut(e, "@")
-	if len(local) > 64 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") ||
-		strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return "", bad("must be a plain email address like name@example.com")
+	e := text.NormalEmail(s)
+	if err := text.Email(e); err != nil {
+		return "", &ValidationError{Err: ErrInvalidEmail, Fields: []FieldError{{Field: field, Message: err.Error(), Value: s}}}
 	}
 	return e, nil
 }
@@ -71,20 +56,22 @@ func normalizeEmail(field, s string) (string, error) {
 // a malformed email is just an unknown account.
 func loginEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// checkText checks a free-text field: valid UTF-8, no control characters,
-// at most max characters, and (when required) not blank. The text is
-// stored as given: markup or SQL in a name is just text, escaped by
-// whoever renders it.
+// checkText checks a single-line free-text field by the platform's rule
+// (text.Line): valid UTF-8, no control characters or bidi overrides, at
+// most max characters, and (when required) not blank. The text is stored
+// as given: markup or SQL in a name is just text, escaped by whoever
+// renders it.
 func checkText(field, s string, max int, required bool) *FieldError {
-	switch {
-	case !utf8.ValidString(s):
-		return &FieldError{Field: field, Message: "must be valid UTF-8"}
-	case required && strings.TrimSpace(s) == "":
-		return &FieldError{Field: field, Message: "must not be blank", Value: s}
-	case utf8.RuneCountInString(s) > max:
-		return &FieldError{Field: field, Message: fmt.Sprintf("must be at most %d characters", max), Value: s}
-	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }):
-		return &FieldError{Field: field, Message: "must not contain control characters", Value: s}
+	if err := text.Line(s, max, required); err != nil {
+		return &FieldError{Field: field, Message: err.Error(), Value: s}
+	}
+	return nil
+}
+
+// checkWith reports what check finds wrong with s as field's error.
+func checkWith(field, s string, check func(string) error) *FieldError {
+	if err := check(s); err != nil {
+		return &FieldError{Field: field, Message: err.Error(), Value: s}
 	}
 	return nil
 }

@@ -8,21 +8,20 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // checkAddress validates an address as it will be stored.
 func checkAddress(a identitydb.Address) error {
 	checks := []*FieldError{
-		checkText("name", a.Name, identityapi.MaxNameLength, true),
-		checkText("line1", a.Line1, 200, true),
-		checkText("line2", a.Line2, 200, false),
-		checkText("city", a.City, 100, true),
-		checkText("region", a.Region, 100, false),
-		checkText("postal_code", a.PostalCode, 20, false),
+		checkWith("name", a.Name, text.Name),
+		checkWith("line1", a.Line1, func(s string) error { return text.AddressLine(s, true) }),
+		checkWith("line2", a.Line2, func(s string) error { return text.AddressLine(s, false) }),
+		checkWith("city", a.City, text.City),
+		checkWith("region", a.Region, text.Region),
+		checkWith("postal_code", a.PostalCode, func(s string) error { return text.PostalCode(s, false) }),
+		checkWith("country", a.Country, text.Country),
 		checkPhone("phone", a.Phone),
-	}
-	if len(a.Country) != 2 || a.Country[0] < 'A' || a.Country[0] > 'Z' || a.Country[1] < 'A' || a.Country[1] > 'Z' {
-		checks = append(checks, &FieldError{Field: "country", Message: "must be an ISO 3166-1 alpha-2 code like GB", Value: a.Country})
 	}
 	return texts(checks...)
 }

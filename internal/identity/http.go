@@ -44,6 +44,7 @@ const (
 	opCreateOwner          = "identity-create-owner"
 	opOwnerExists          = "identity-owner-exists"
 	opGetCustomer          = "identity-get-customer"
+	opGetStaff             = "identity-get-staff"
 )
 
 // access lists the staff roles that may call each admin operation: the
@@ -59,6 +60,7 @@ var access = map[string][]auth.Role{
 	opDeactivateStaff: {auth.RoleOwner, auth.RoleManager},
 	opRotateKeys:      {auth.RoleOwner},
 	opGetCustomer:     {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	opGetStaff:        {auth.RoleOwner, auth.RoleManager},
 	opCreateOwner:     {},
 	opOwnerExists:     {},
 }
@@ -158,6 +160,8 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Create the store's first owner", Description: "Service to service (tenant signup). 409 owner_exists once the store has an owner.", DefaultStatus: http.StatusCreated}), s.createOwnerOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opOwnerExists, Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Summary: "Whether the store has an owner"}), s.ownerExistsOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opGetCustomer, Method: http.MethodGet, Path: "/api/v1/admin/customers/{id}", Summary: "Get a customer"}), s.getCustomerOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opGetStaff, Method: http.MethodGet, Path: identityapi.StaffPath + "/{id}", Summary: "Get a staff account",
+		Description: "404 not_found for an ID of no staff account of this store. The staff service checks employees' account_id with it."}), s.getStaffOp)
 }
 
 // clientIP is the host part of the connection's remote address. Behind a
@@ -543,6 +547,14 @@ func (s *Service) getCustomerOp(ctx context.Context, in *idPath) (*customerOutpu
 		return nil, s.problem(err)
 	}
 	return &customerOutput{c}, nil
+}
+
+func (s *Service) getStaffOp(ctx context.Context, in *idPath) (*struct{ Body identityapi.Staff }, error) {
+	m, err := s.Staff(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.Staff }{m}, nil
 }
 
 // problem maps a service error to its HTTP status and stable code: the one

@@ -292,6 +292,7 @@ func TestAccess(t *testing.T) {
 				[]string{"admin"}},
 			{opOwnerExists, "GET", "/api/v1/admin/identity/owner-exists", nil, []string{"admin"}},
 			{opGetCustomer, "GET", "/api/v1/admin/customers/nobody", nil, []string{"admin", "owner", "manager", "staff", "support", "secret"}},
+			{opGetStaff, "GET", "/api/v1/admin/staff/nobody", nil, []string{"admin", "owner", "manager", "secret"}},
 			{opGetMe, "GET", "/api/v1/me", nil, []string{"customer"}},
 		}
 		for _, op := range ops {

@@ -225,6 +225,19 @@ func (s *Service) OwnerExists(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
+// Staff returns a staff account of the tenant in ctx, or ErrNotFound.
+func (s *Service) Staff(ctx context.Context, id string) (identityapi.Staff, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return identityapi.Staff{}, err
+	}
+	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetStaff, identitydb.GetStaffParams{TenantID: tenant, ID: id})
+	if err != nil {
+		return identityapi.Staff{}, noRows(err, ErrNotFound, "load staff")
+	}
+	return toStaff(row), nil
+}
+
 // ListStaff returns the tenant's staff, oldest first.
 func (s *Service) ListStaff(ctx context.Context) (identityapi.StaffList, error) {
 	tenant, err := tenancy.ID(ctx)

@@ -134,7 +134,7 @@ type orderPath struct {
 }
 
 type skuPath struct {
-	SKU string `path:"sku" minLength:"1" maxLength:"64"`
+	SKU string `path:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 }
 
 type reservationOutput struct {
@@ -226,7 +226,7 @@ func (s *Service) list(ctx context.Context, in *listInput) (*struct{ Body invent
 }
 
 type movementsInput struct {
-	SKU    string `query:"sku" maxLength:"64" doc:"Only this SKU's movements."`
+	SKU    string `query:"sku" maxLength:"64" pattern:"^([A-Za-z0-9][A-Za-z0-9._-]*)?$" doc:"Only this SKU's movements."`
 	Cursor string `query:"cursor" maxLength:"100" doc:"next_cursor of the previous page."`
 	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 50; larger than the maximum (200) is capped."`
 }
@@ -256,7 +256,7 @@ func (s *Service) getStock(ctx context.Context, in *skuPath) (*stockOutput, erro
 }
 
 func (s *Service) adjust(ctx context.Context, in *struct {
-	SKU  string `path:"sku" minLength:"1" maxLength:"64"`
+	SKU  string `path:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 	Body inventoryapi.Adjustment
 }) (*stockOutput, error) {
 	l, err := s.Adjust(ctx, in.SKU, in.Body)
@@ -267,7 +267,7 @@ func (s *Service) adjust(ctx context.Context, in *struct {
 }
 
 func (s *Service) setThreshold(ctx context.Context, in *struct {
-	SKU  string `path:"sku" minLength:"1" maxLength:"64"`
+	SKU  string `path:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 	Body inventoryapi.Threshold
 }) (*stockOutput, error) {
 	l, err := s.SetThreshold(ctx, in.SKU, in.Body.Threshold)

@@ -451,8 +451,11 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (inventoryapi.StockLis
 		after = string(b)
 	}
 	n := s.pageSize(lq.Limit)
-	out := inventoryapi.StockList{Items: []inventoryapi.StockLevel{}}
+	var out inventoryapi.StockList
 	err = s.readTx(ctx, func(q *inventorydb.Queries) error {
+		// Afresh on each run: a read transaction runs again when its
+		// connection is lost.
+		out = inventoryapi.StockList{Items: []inventoryapi.StockLevel{}}
 		type head struct {
 			sku string
 			own sql.NullInt64

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // line is one SKU of a request after merging: the total quantity and the
@@ -19,16 +20,11 @@ type line struct {
 	qty   int64
 }
 
-// validSKU checks a SKU as the catalog allows them: 1 to 64 characters, no
-// spaces, controls or slashes (SKUs are path segments of the API).
+// validSKU checks a SKU by the platform's one rule (text.SKU), the rule
+// the catalog applies too: "" or what is wrong.
 func validSKU(sku string) string {
-	switch {
-	case sku == "":
-		return "must not be empty"
-	case len(sku) > 64:
-		return "must be at most 64 bytes"
-	case strings.ContainsFunc(sku, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }):
-		return "must not contain spaces, control characters or slashes"
+	if err := text.SKU(sku); err != nil {
+		return err.Error()
 	}
 	return ""
 }

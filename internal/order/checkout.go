@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,14 +18,13 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/language"
-
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
@@ -66,8 +64,8 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 		for i, it := range req.Items {
 			it.SKU = strings.TrimSpace(it.SKU)
 			loc := fmt.Sprintf("items[%d]", i)
-			if it.SKU == "" {
-				bad(loc+".sku", "SKU required", it.SKU)
+			if err := text.SKU(it.SKU); err != nil {
+				bad(loc+".sku", err.Error(), it.SKU)
 				continue
 			}
 			if it.Quantity < 1 || it.Quantity > MaxQuantity {
@@ -87,30 +85,45 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 		req.Items = merged
 	}
 	req.Email = strings.TrimSpace(req.Email)
-	if a, err := mail.ParseAddress(req.Email); err != nil || a.Address != req.Email || a.Name != "" {
-		bad("email", "a bare email address like ada@example.com is required", req.Email)
+	if err := text.Email(req.Email); err != nil {
+		bad("email", err.Error(), req.Email)
 	}
+	// The address fields follow the platform's rules (text), the ones the
+	// customer's address book in identity follows too.
 	a := &req.ShippingAddress
 	for _, f := range []struct {
-		name string
-		v    *string
-		max  int
-	}{{"name", &a.Name, 200}, {"line1", &a.Line1, 200}, {"line2", &a.Line2, 200}, {"city", &a.City, 100},
-		{"region", &a.Region, 100}, {"postal_code", &a.PostalCode, 20}} {
+		name  string
+		v     *string
+		check func(string) error
+	}{
+		{"name", &a.Name, text.Name},
+		{"line1", &a.Line1, func(s string) error { return text.AddressLine(s, true) }},
+		{"line2", &a.Line2, func(s string) error { return text.AddressLine(s, false) }},
+		{"city", &a.City, text.City},
+		{"region", &a.Region, text.Region},
+		{"postal_code", &a.PostalCode, func(s string) error { return text.PostalCode(s, true) }},
+	} {
 		*f.v = strings.TrimSpace(*f.v)
-		switch {
-		case *f.v == "" && f.name != "line2" && f.name != "region":
-			bad("shipping_address."+f.name, "required", *f.v)
-		case len(*f.v) > f.max:
-			bad("shipping_address."+f.name, fmt.Sprintf("at most %d bytes", f.max), *f.v)
+		if err := f.check(*f.v); err != nil {
+			bad("shipping_address."+f.name, err.Error(), *f.v)
 		}
 	}
 	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
-	if r, err := language.ParseRegion(a.Country); err != nil || !r.IsCountry() || r.String() != a.Country || len(a.Country) != 2 {
-		bad("shipping_address.country", "an ISO 3166-1 alpha-2 country code is required", a.Country)
+	if err := text.Country(a.Country); err != nil {
+		bad("shipping_address.country", err.Error(), a.Country)
 	}
 	req.ShippingMethod = strings.TrimSpace(req.ShippingMethod)
+	if req.ShippingMethod != "" {
+		if err := text.Code(req.ShippingMethod); err != nil {
+			bad("shipping_method", err.Error(), req.ShippingMethod)
+		}
+	}
 	req.Coupon = strings.TrimSpace(req.Coupon)
+	if req.Coupon != "" {
+		if err := text.Coupon(req.Coupon); err != nil {
+			bad("coupon", err.Error(), req.Coupon)
+		}
+	}
 	if req.Currency != "" {
 		if err := money.ValidCurrency(req.Currency); err != nil {
 			bad("currency", "unknown ISO 4217 currency", req.Currency)

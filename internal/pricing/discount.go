@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/pricing/pricingdb"
 )
@@ -87,8 +88,13 @@ func patchDiscount(old pricingapi.Discount, in pricingapi.DiscountUpdate, now ti
 func validateDiscount(d *pricingapi.Discount) error {
 	var errs []FieldError
 	add := func(field, msg string, value any) { errs = append(errs, FieldError{field, msg, value}) }
-	if d.Name == "" || len(d.Name) > 200 {
-		add("name", "must have 1 to 200 characters besides surrounding spaces", d.Name)
+	if err := text.Line(d.Name, 200, true); err != nil {
+		add("name", err.Error(), d.Name)
+	}
+	if d.Code != "" {
+		if err := text.Coupon(d.Code); err != nil {
+			add("code", err.Error(), d.Code)
+		}
 	}
 	switch d.Kind {
 	case pricingapi.KindPercentage:
@@ -164,6 +170,24 @@ func validateDiscount(d *pricingapi.Discount) error {
 }
 
 // cleanIDs drops blanks and duplicates, keeping the order.
+// knownProducts checks, in a transaction, that every product ID names a
+// product of the tenant's catalog, as pricing's projection of it knows
+// them: a discount of another store's product, or of none, could never
+// apply.
+func knownProducts(ctx context.Context, q *pricingdb.Queries, tenant string, ids []string) error {
+	var errs []FieldError
+	for i, id := range ids {
+		_, err := q.ProductVersion(ctx, pricingdb.ProductVersionParams{TenantID: tenant, ProductID: id})
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			errs = append(errs, FieldError{fmt.Sprintf("product_ids[%d]", i), "no product of this store has this ID", id})
+		case err != nil:
+			return fmt.Errorf("look up product %s: %w", id, err)
+		}
+	}
+	return invalid(errs...)
+}
+
 func cleanIDs(ids []string) []string {
 	out := []string{}
 	seen := map[string]bool{}
@@ -200,6 +224,9 @@ func (s *Service) CreateDiscount(ctx context.Context, in pricingapi.DiscountCrea
 		return d, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx, q *pricingdb.Queries) error {
+		if err := knownProducts(ctx, q, tenant, d.ProductIDs); err != nil {
+			return err
+		}
 		if d.Code != "" {
 			_, err := q.GetDiscountByCode(ctx, pricingdb.GetDiscountByCodeParams{TenantID: tenant, Code: sql.NullString{String: d.Code, Valid: true}})
 			if err == nil {
@@ -242,6 +269,11 @@ func (s *Service) UpdateDiscount(ctx context.Context, id string, in pricingapi.D
 		}
 		if d, err = patchDiscount(old, in, s.now().UTC().Truncate(time.Microsecond)); err != nil {
 			return err
+		}
+		if in.ProductIDs != nil {
+			if err := knownProducts(ctx, q, tenant, d.ProductIDs); err != nil {
+				return err
+			}
 		}
 		p := discountParams(tenant, d)
 		if _, err := q.UpdateDiscount(ctx, pricingdb.UpdateDiscountParams{

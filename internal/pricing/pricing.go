@@ -30,6 +30,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/pricing/pricingdb"
 )
@@ -233,6 +234,10 @@ func (s *Service) Quote(ctx context.Context, r pricingapi.QuoteRequest) (pricing
 			Detail: fmt.Sprintf("a quote has 1 to %d items", pricingapi.MaxItems)}
 	}
 	for i, it := range r.Items {
+		if err := text.SKU(it.SKU); err != nil {
+			return pricingapi.Quote{}, &QuoteError{Err: ErrUnknownSKU, Field: fmt.Sprintf("items[%d].sku", i),
+				Value: it.SKU, Detail: "not an SKU: " + err.Error()}
+		}
 		if it.Quantity < 1 || it.Quantity > pricingapi.MaxQuantity {
 			return pricingapi.Quote{}, &QuoteError{Err: ErrInvalidQuantity, Field: fmt.Sprintf("items[%d].quantity", i),
 				Value: it.Quantity, Detail: fmt.Sprintf("quantity of %s must be 1 to %d", it.SKU, pricingapi.MaxQuantity)}

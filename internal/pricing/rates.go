@@ -9,25 +9,18 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/language"
-
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/pricing/pricingdb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // validCountry reports whether c is an uppercase ISO 3166-1 alpha-2 code of
-// a country (not a macro-region or a private-use code).
-func validCountry(c string) bool {
-	if len(c) != 2 || strings.ToUpper(c) != c {
-		return false
-	}
-	r, err := language.ParseRegion(c)
-	return err == nil && r.IsCountry() && !r.IsPrivateUse()
-}
+// a country, by the platform's one rule (text.Country).
+func validCountry(c string) bool { return text.Country(c) == nil }
 
 // Settings returns the tenant's pricing settings: the store's currency and
 // tax mode as the tenant service last announced them (a new store's
@@ -97,8 +90,8 @@ func checkTaxRate(in *pricingapi.TaxRateInput) error {
 	if in.RateBP < 0 || in.RateBP > 10000 {
 		errs = append(errs, FieldError{"rate_bp", "must be 0 to 10000", in.RateBP})
 	}
-	if in.Name == "" {
-		errs = append(errs, FieldError{"name", "must not be blank", in.Name})
+	if err := text.Line(in.Name, 100, true); err != nil {
+		errs = append(errs, FieldError{"name", err.Error(), in.Name})
 	}
 	return invalid(errs...)
 }
@@ -199,8 +192,8 @@ func (s *Service) DeleteTaxRate(ctx context.Context, id string) error {
 func checkShippingMethod(in *pricingapi.ShippingMethodInput) error {
 	in.Name = strings.TrimSpace(in.Name)
 	var errs []FieldError
-	if in.Name == "" {
-		errs = append(errs, FieldError{"name", "must not be blank", in.Name})
+	if err := text.Line(in.Name, 100, true); err != nil {
+		errs = append(errs, FieldError{"name", err.Error(), in.Name})
 	}
 	if in.Price.Amount < 0 {
 		errs = append(errs, FieldError{"price.amount", "must not be negative", in.Price.Amount})

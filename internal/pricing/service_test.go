@@ -129,6 +129,7 @@ func TestService(t *testing.T) {
 		t.Run("quote", func(t *testing.T) { testQuote(t, f) })
 		t.Run("projection", func(t *testing.T) { testProjection(t, f, t0) })
 		t.Run("discount_crud", func(t *testing.T) { testDiscountCRUD(t, f) })
+		t.Run("discount_products", func(t *testing.T) { testDiscountProducts(t, f) })
 		t.Run("rates_and_shipping", func(t *testing.T) { testRatesAndShipping(t, f) })
 		t.Run("redeem", func(t *testing.T) { testRedeem(t, f) })
 		t.Run("concurrent_redeem", func(t *testing.T) { testConcurrentRedeem(t, f) })
@@ -229,6 +230,38 @@ func testProjection(t *testing.T, f *fixture, t0 time.Time) {
 	}
 	if p, err := price("NINE"); err != nil || p != 9 {
 		t.Fatalf("NINE = %d, %v", p, err)
+	}
+}
+
+// testDiscountProducts: a product discount names products of the store's
+// catalog; an unknown ID or another store's product is a 422, on create
+// and on update, and nothing is written.
+func testDiscountProducts(t *testing.T, f *fixture) {
+	base := "/api/v1/admin/pricing/discounts"
+	f.product("acme", catalogapi.SubjectProductCreated, "acme-p1", "", catalogapi.StatusActive, testNow.Add(-time.Hour), map[string]int64{"ACME-1": 100})
+	var before pricingapi.DiscountList
+	f.do("GET", base, "default", true, nil, &before)
+	for _, ids := range [][]string{{"nope"}, {"p1", "acme-p1"}} {
+		in := map[string]any{"name": "Some", "kind": "percentage", "percent_bp": 1000, "scope": "product", "product_ids": ids}
+		var p problem
+		if st := f.do("POST", base, "default", true, in, &p); st != 422 || p.Code != "validation_failed" {
+			t.Errorf("product_ids %v: %d %+v, want 422", ids, st, p)
+		}
+	}
+	var after pricingapi.DiscountList
+	if f.do("GET", base, "default", true, nil, &after); len(after.Items) != len(before.Items) {
+		t.Errorf("refused discounts were written: %d, then %d", len(before.Items), len(after.Items))
+	}
+	var d pricingapi.Discount
+	in := map[string]any{"name": "Mugs", "kind": "percentage", "percent_bp": 1000, "scope": "product", "product_ids": []string{"p1"}}
+	if st := f.do("POST", base, "default", true, in, &d); st != 201 {
+		t.Fatalf("discount of a known product: %d", st)
+	}
+	if st := f.do("PATCH", base+"/"+d.ID, "default", true, map[string]any{"product_ids": []string{"acme-p1"}}, nil); st != 422 {
+		t.Errorf("update to another store's product: %d, want 422", st)
+	}
+	if st := f.do("DELETE", base+"/"+d.ID, "default", true, nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
 	}
 }
 

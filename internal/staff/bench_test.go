@@ -26,7 +26,7 @@ func BenchmarkCheckInOut(b *testing.B) {
 		mustEmployee(b, s, ctx, fmt.Sprintf("E%d", i), fmt.Sprintf("acc-%d", i), auth.RoleStaff)
 	}
 	b.Run("serial", func(b *testing.B) {
-		who := as(ctx, "acc-0", auth.RoleStaff)
+		who := as(ctx, acct("acc-0"), auth.RoleStaff)
 		for b.Loop() {
 			if _, err := s.CheckIn(who, staffapi.CheckIn{Location: "door"}); err != nil {
 				b.Fatal(err)

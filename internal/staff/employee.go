@@ -1,26 +1,24 @@
 package staff
 
 import (
-	"net/mail"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 )
 
 // Field bounds, the same as the contract's validation tags: service
 // methods are also called directly, so they check again.
 const (
-	maxName      = 100
-	maxEmail     = 254
-	maxAccountID = 100
-	maxLocation  = 100
-	maxNote      = 500
-	maxTitle     = 200
-	maxBody      = 10000
+	maxName     = 100
+	maxLocation = 100
+	maxNote     = 500
+	maxTitle    = 200
+	maxBody     = 10000
 )
 
 // newEmployee builds a new, active employee from a create request.
@@ -66,7 +64,7 @@ func patchEmployee(old staffapi.Employee, in staffapi.EmployeeUpdate, now time.T
 	return e, true, nil
 }
 
-func normalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+func normalEmail(s string) string { return text.NormalEmail(s) }
 
 // checkEmployee lists what is wrong with e.
 func checkEmployee(e staffapi.Employee) []FieldError {
@@ -75,16 +73,12 @@ func checkEmployee(e staffapi.Employee) []FieldError {
 		errs = append(errs, FieldError{Field: "name", Message: msg, Value: e.Name})
 	}
 	if e.Email != "" {
-		if utf8.RuneCountInString(e.Email) > maxEmail {
-			errs = append(errs, FieldError{Field: "email", Message: "must be at most 254 characters", Value: e.Email})
-		} else if a, err := mail.ParseAddress(e.Email); err != nil || a.Address != e.Email {
-			errs = append(errs, FieldError{Field: "email", Message: "not an email address", Value: e.Email})
+		if err := text.Email(e.Email); err != nil {
+			errs = append(errs, FieldError{Field: "email", Message: err.Error(), Value: e.Email})
 		}
 	}
-	if e.AccountID != "" {
-		if len(e.AccountID) > maxAccountID || strings.IndexFunc(e.AccountID, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-			errs = append(errs, FieldError{Field: "account_id", Message: "must be at most 100 characters, without spaces or control characters", Value: e.AccountID})
-		}
+	if e.AccountID != "" && !validAccountID(e.AccountID) {
+		errs = append(errs, FieldError{Field: "account_id", Message: "must be the ID of a staff account of this store (a UUID)", Value: e.AccountID})
 	}
 	if !auth.ValidStaffRole(e.Role) {
 		errs = append(errs, FieldError{Field: "role", Message: "must be one of owner, manager, staff, support", Value: string(e.Role)})
@@ -92,27 +86,24 @@ func checkEmployee(e staffapi.Employee) []FieldError {
 	return errs
 }
 
-// checkText returns what is wrong with a text field, or "": its length in
-// characters must be within [minLen, maxLen], and it must be valid UTF-8
-// without control characters (newlines and tabs only where multiline).
+// validAccountID reports whether id has the form of an identity staff
+// account ID: a UUID in its canonical, lowercase form.
+func validAccountID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && len(id) == 36 && u.String() == id
+}
+
+// checkText returns what is wrong with a text field, or "", by the
+// platform's rules (text.Line, text.Lines): at most maxLen characters, not
+// blank when minLen is above 0, valid UTF-8 without control characters or
+// bidi overrides (line breaks and tabs only where multiline).
 func checkText(s string, minLen, maxLen int, multiline bool) string {
-	if !utf8.ValidString(s) {
-		return "must be valid UTF-8"
+	check := text.Line
+	if multiline {
+		check = text.Lines
 	}
-	n := utf8.RuneCountInString(s)
-	if n < minLen {
-		if minLen == 1 {
-			return "must not be empty"
-		}
-		return "too short"
-	}
-	if n > maxLen {
-		return "too long"
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			return "must not contain control characters"
-		}
+	if err := check(s, maxLen, minLen > 0); err != nil {
+		return err.Error()
 	}
 	return ""
 }

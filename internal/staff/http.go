@@ -375,6 +375,8 @@ func (s *Service) problem(err error) error {
 	case errors.Is(err, ErrAccountTaken):
 		return web.Error(http.StatusConflict, "account_taken", "the account is linked to another employee",
 			web.Field("body.account_id", "linked to another employee", nil))
+	case errors.Is(err, ErrAccountsUnavailable):
+		return web.Error(http.StatusServiceUnavailable, "accounts_unavailable", "staff accounts cannot be checked now; retry shortly")
 	case errors.Is(err, ErrInactive):
 		return web.Error(http.StatusConflict, "employee_inactive", "the employee is inactive")
 	case errors.Is(err, ErrAlreadyCheckedIn):

@@ -102,8 +102,8 @@ func TestHTTPCheckIn(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		f := newHTTPFixture(t, db)
 		ctx := tenantCtx(t, "default")
-		ada := mustEmployee(t, f.svc, ctx, "Ada", "acc-ada", auth.RoleStaff)
-		adaH := staffHeaders(t, "acc-ada", auth.RoleStaff)
+		ada := mustEmployee(t, f.svc, ctx, "Ada", acct("acc-ada"), auth.RoleStaff)
+		adaH := staffHeaders(t, acct("acc-ada"), auth.RoleStaff)
 
 		tests := []struct {
 			name       string
@@ -115,8 +115,8 @@ func TestHTTPCheckIn(t *testing.T) {
 		}{
 			{"anonymous", "POST", "/api/v1/staff/check-ins", `{}`, nil, 401, "unauthorized"},
 			{"customer", "POST", "/api/v1/staff/check-ins", `{}`, []string{"Authorization: " + webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "c1", Kind: auth.KindCustomer})}, 403, "forbidden"},
-			{"foreign tenant token", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders(t, "acc-ada", auth.RoleStaff, "acme"), 401, "unauthorized"},
-			{"no employee", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders(t, "acc-x", auth.RoleStaff), 403, "not_an_employee"},
+			{"foreign tenant token", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders(t, acct("acc-ada"), auth.RoleStaff, "acme"), 401, "unauthorized"},
+			{"no employee", "POST", "/api/v1/staff/check-ins", `{}`, staffHeaders(t, acct("acc-x"), auth.RoleStaff), 403, "not_an_employee"},
 			{"check out first", "POST", "/api/v1/staff/check-outs", `{}`, adaH, 409, "not_checked_in"},
 			{"unknown field", "POST", "/api/v1/staff/check-ins", `{"who":"me"}`, adaH, 422, ""},
 			{"check in", "POST", "/api/v1/staff/check-ins", `{"location":"door"}`, adaH, 201, ""},
@@ -124,8 +124,8 @@ func TestHTTPCheckIn(t *testing.T) {
 			{"staff for someone else", "POST", "/api/v1/staff/check-ins", `{"employee_id":"x"}`, adaH, 403, "forbidden"},
 			{"presence", "GET", "/api/v1/staff/check-ins/current", "", adaH, 200, ""},
 			{"check out", "POST", "/api/v1/staff/check-outs", `{}`, adaH, 200, ""},
-			{"staff role on an admin operation", "GET", "/api/v1/admin/staff/employees", "", staffHeaders(t, "acc-ada", auth.RoleStaff), 403, "forbidden"},
-			{"manager on an admin operation", "GET", "/api/v1/admin/staff/employees", "", staffHeaders(t, "acc-m", auth.RoleManager), 200, ""},
+			{"staff role on an admin operation", "GET", "/api/v1/admin/staff/employees", "", staffHeaders(t, acct("acc-ada"), auth.RoleStaff), 403, "forbidden"},
+			{"manager on an admin operation", "GET", "/api/v1/admin/staff/employees", "", staffHeaders(t, acct("acc-m"), auth.RoleManager), 200, ""},
 			{"admin without token", "GET", "/api/v1/admin/staff/employees", "", nil, 401, "unauthorized"},
 			{"wrong admin token", "GET", "/api/v1/admin/staff/employees", "", []string{"Authorization: Bearer not-the-token"}, 401, "unauthorized"},
 		}
@@ -164,11 +164,11 @@ func TestHTTPAdminAndReport(t *testing.T) {
 			t.Errorf("invalid input wrote employees")
 		}
 
-		e, err := c.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "=Ada", Email: "ada@example.com", AccountID: "acc-ada", Role: auth.RoleStaff})
+		e, err := c.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "=Ada", Email: "ada@example.com", AccountID: acct("acc-ada"), Role: auth.RoleStaff})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "Dup", AccountID: "acc-ada", Role: auth.RoleStaff}); !errors.Is(err, staffapi.ErrAccountTaken) {
+		if _, err := c.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "Dup", AccountID: acct("acc-ada"), Role: auth.RoleStaff}); !errors.Is(err, staffapi.ErrAccountTaken) {
 			t.Errorf("duplicate account: %v", err)
 		}
 		if got, err := c.Employee(ctx, e.ID); err != nil || got.ID != e.ID {
@@ -244,7 +244,7 @@ func TestHTTPAdminAndReport(t *testing.T) {
 		if again, err := c.PublishAnnouncement(ctx, staffapi.AnnouncementCreate{Title: "Hello", Body: "World", Audience: "staff"}, "ann-1"); err != nil || again.ID != a.ID {
 			t.Errorf("idempotent publish = %+v, %v", again, err)
 		}
-		adaH := staffHeaders(t, "acc-ada", auth.RoleStaff)
+		adaH := staffHeaders(t, acct("acc-ada"), auth.RoleStaff)
 		status, _, body = f.call(t, "GET", "/api/v1/staff/announcements", "", adaH...)
 		if status != 200 || !strings.Contains(body, a.ID) || !strings.Contains(body, `"read":false`) {
 			t.Errorf("inbox: %d %s", status, body)
@@ -255,7 +255,7 @@ func TestHTTPAdminAndReport(t *testing.T) {
 				t.Errorf("read: %d %s", status, body)
 			}
 		}
-		status, _, body = f.call(t, "POST", "/api/v1/staff/announcements/"+a.ID+"/read", "", staffHeaders(t, "acc-s", auth.RoleSupport)...)
+		status, _, body = f.call(t, "POST", "/api/v1/staff/announcements/"+a.ID+"/read", "", staffHeaders(t, acct("acc-s"), auth.RoleSupport)...)
 		if status != 403 || code(t, body) != "not_an_employee" {
 			t.Errorf("read without employee: %d %s", status, body)
 		}
@@ -323,16 +323,16 @@ func TestAccess(t *testing.T) {
 			status             int  // of a refusal
 		}{
 			{"admin", []string{"admin"}, true, true, false, 0},
-			{"owner", staffHeaders(t, "acc-o", auth.RoleOwner), true, true, true, 0},
-			{"manager", staffHeaders(t, "acc-m", auth.RoleManager), true, true, true, 0},
-			{"staff", staffHeaders(t, "acc-s", auth.RoleStaff), false, true, true, 403},
-			{"support", staffHeaders(t, "acc-u", auth.RoleSupport), false, true, true, 403},
-			{"unknown role", staffHeaders(t, "acc-i", "intruder"), false, false, false, 401},
+			{"owner", staffHeaders(t, acct("acc-o"), auth.RoleOwner), true, true, true, 0},
+			{"manager", staffHeaders(t, acct("acc-m"), auth.RoleManager), true, true, true, 0},
+			{"staff", staffHeaders(t, acct("acc-s"), auth.RoleStaff), false, true, true, 403},
+			{"support", staffHeaders(t, acct("acc-u"), auth.RoleSupport), false, true, true, 403},
+			{"unknown role", staffHeaders(t, acct("acc-i"), "intruder"), false, false, false, 401},
 			{"secret key", []string{web.APIKeyHeader + ": " + secretKey}, true, true, false, 0},
 			{"publishable key", []string{"Authorization: Bearer " + publishableKey}, false, false, false, 403},
 			{"customer", []string{"Authorization: " + customer}, false, false, false, 403},
 			{"anonymous", nil, false, false, false, 401},
-			{"other store's owner", staffHeaders(t, "acc-o", auth.RoleOwner, "acme"), false, false, false, 401},
+			{"other store's owner", staffHeaders(t, acct("acc-o"), auth.RoleOwner, "acme"), false, false, false, 401},
 		}
 		check := func(who string, op struct{ id, method, path, body string }, headers []string, allowed bool, refusal int, wantCode string) {
 			t.Helper()

@@ -54,6 +54,9 @@ func (s *Service) CreateEmployee(ctx context.Context, in staffapi.EmployeeCreate
 	if err != nil {
 		return staffapi.Employee{}, err
 	}
+	if err := s.checkAccount(ctx, e.AccountID); err != nil {
+		return staffapi.Employee{}, fmt.Errorf("create employee: %w", err)
+	}
 	err = s.write(ctx, func(_ *sql.Tx, q *staffdb.Queries) (bool, error) {
 		err := q.InsertEmployee(ctx, staffdb.InsertEmployeeParams{
 			TenantID: tenant, ID: e.ID, AccountID: nullString(e.AccountID), Name: e.Name, Email: e.Email,
@@ -126,6 +129,17 @@ func (s *Service) UpdateEmployee(ctx context.Context, id string, in staffapi.Emp
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return staffapi.Employee{}, err
+	}
+	if in.AccountID != nil {
+		// Checked before the transaction (see checkAccount); the form first,
+		// so that a malformed ID is a 422 without a call.
+		acc := strings.TrimSpace(*in.AccountID)
+		if acc != "" && !validAccountID(acc) {
+			return staffapi.Employee{}, invalid(FieldError{Field: "account_id", Message: "must be the ID of a staff account of this store (a UUID)", Value: acc})
+		}
+		if err := s.checkAccount(ctx, acc); err != nil {
+			return staffapi.Employee{}, fmt.Errorf("update employee %s: %w", id, err)
+		}
 	}
 	var e staffapi.Employee
 	err = s.write(ctx, func(tx *sql.Tx, q *staffdb.Queries) (bool, error) {

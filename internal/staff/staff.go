@@ -176,12 +176,14 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	newID  func() string
+	// accounts checks account IDs; nil: they cannot be checked.
+	accounts Accounts
 }
 
 // New returns the staff service on db, which must be migrated with
 // outbox.Migrations and Migrations. events is woken after each write that
 // added events; nil is fine (tests), the relay's poll finds them anyway.
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -208,7 +210,11 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 	if err != nil {
 		return nil, fmt.Errorf("staff: prepare write queries: %w", err)
 	}
-	return &Service{cfg: cfg, db: db, read: read, writeQ: write, events: events, log: log, now: time.Now, newID: newID}, nil
+	s := &Service{cfg: cfg, db: db, read: read, writeQ: write, events: events, log: log, now: time.Now, newID: newID}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // newID returns a UUIDv7: time-ordered, so new rows land at the end of

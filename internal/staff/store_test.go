@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -40,9 +44,43 @@ func openDB(t *testing.T, body func(t *testing.T, db *sqldb.DB)) {
 	sqldbtest.Run(t, body, outbox.Migrations, Migrations)
 }
 
+// acct is the staff account ID the tests call name: a UUID, as identity's
+// are, that the fake accounts directory knows in every store.
+func acct(name string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("mercato-test-"+name)).String()
+}
+
+// fakeAccounts is the identity service as far as staff needs it: the
+// accounts named with acct exist in every store, those in stores only in
+// the store they map to; err, when set, is every answer.
+type fakeAccounts struct {
+	mu     sync.Mutex
+	err    error
+	stores map[string]string // account ID → its only store
+	calls  int
+}
+
+func (f *fakeAccounts) Staff(ctx context.Context, id string) (identityapi.Staff, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return identityapi.Staff{}, f.err
+	}
+	tenant, _ := tenancy.ID(ctx)
+	known := f.stores[id] != "" && f.stores[id] == tenant
+	for _, n := range []string{"ada", "bo", "cy", "0", "1", "i", "m", "mgr", "o", "s", "u", "x", "none"} {
+		known = known || id == acct("acc-"+n)
+	}
+	if !known {
+		return identityapi.Staff{}, fmt.Errorf("get staff %s: %w", id, identityapi.ErrNotFound)
+	}
+	return identityapi.Staff{ID: id, Status: "active"}, nil
+}
+
 func newTestService(t testing.TB, db *sqldb.DB) (*Service, *clock) {
 	t.Helper()
-	s, err := New(Config{}, db, nil, nil)
+	s, err := New(Config{}, db, nil, nil, WithAccounts(&fakeAccounts{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,18 +189,18 @@ func TestEmployees(t *testing.T) {
 			t.Fatalf("invalid input wrote %d employees", len(l.Items))
 		}
 
-		ada, err := s.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: " Ada ", Email: " Ada@Example.COM ", AccountID: "acc-ada", Role: auth.RoleManager})
+		ada, err := s.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: " Ada ", Email: " Ada@Example.COM ", AccountID: acct("acc-ada"), Role: auth.RoleManager})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ada.Name != "Ada" || ada.Email != "ada@example.com" || !ada.Active || ada.AccountID != "acc-ada" {
+		if ada.Name != "Ada" || ada.Email != "ada@example.com" || !ada.Active || ada.AccountID != acct("acc-ada") {
 			t.Errorf("created %+v", ada)
 		}
 		got, err := s.Employee(ctx, ada.ID)
 		if err != nil || got != ada {
 			t.Errorf("get = %+v, %v; want %+v", got, err, ada)
 		}
-		if _, err := s.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "Other", AccountID: "acc-ada", Role: auth.RoleStaff}); !errors.Is(err, ErrAccountTaken) {
+		if _, err := s.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "Other", AccountID: acct("acc-ada"), Role: auth.RoleStaff}); !errors.Is(err, ErrAccountTaken) {
 			t.Errorf("duplicate account: %v", err)
 		}
 		// Unlinked employees do not collide.
@@ -170,13 +208,13 @@ func TestEmployees(t *testing.T) {
 		cy := mustEmployee(t, s, ctx, "Cy", "", auth.RoleSupport)
 
 		clk.set(at(8, 0))
-		acc := "acc-bo"
+		acc := acct("acc-bo")
 		role := auth.RoleStaff
 		up, err := s.UpdateEmployee(ctx, bo.ID, staffapi.EmployeeUpdate{AccountID: &acc, Role: &role})
-		if err != nil || up.AccountID != "acc-bo" || !up.UpdatedAt.Equal(at(8, 0)) {
+		if err != nil || up.AccountID != acct("acc-bo") || !up.UpdatedAt.Equal(at(8, 0)) {
 			t.Fatalf("link = %+v, %v", up, err)
 		}
-		taken := "acc-ada"
+		taken := acct("acc-ada")
 		if _, err := s.UpdateEmployee(ctx, cy.ID, staffapi.EmployeeUpdate{AccountID: &taken}); !errors.Is(err, ErrAccountTaken) {
 			t.Errorf("link taken account: %v", err)
 		}
@@ -340,9 +378,9 @@ func TestCheckInOut(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, clk := newTestService(t, db)
 		ctx := tenantCtx(t, "default")
-		ada := mustEmployee(t, s, ctx, "Ada", "acc-ada", auth.RoleStaff)
-		bo := mustEmployee(t, s, ctx, "Bo", "acc-bo", auth.RoleStaff)
-		adaCtx := as(ctx, "acc-ada", auth.RoleStaff)
+		ada := mustEmployee(t, s, ctx, "Ada", acct("acc-ada"), auth.RoleStaff)
+		bo := mustEmployee(t, s, ctx, "Bo", acct("acc-bo"), auth.RoleStaff)
+		adaCtx := as(ctx, acct("acc-ada"), auth.RoleStaff)
 
 		if _, err := s.CheckOut(adaCtx, staffapi.CheckIn{}); !errors.Is(err, ErrNotCheckedIn) {
 			t.Errorf("check-out before check-in: %v", err)
@@ -370,7 +408,7 @@ func TestCheckInOut(t *testing.T) {
 			t.Errorf("check in naming self: %v", err)
 		}
 		// A manager (without an employee record) checks Bo in.
-		mgr := as(ctx, "acc-mgr", auth.RoleManager)
+		mgr := as(ctx, acct("acc-mgr"), auth.RoleManager)
 		if _, err := s.CheckIn(mgr, staffapi.CheckIn{EmployeeID: bo.ID}); err != nil {
 			t.Errorf("manager checks bo in: %v", err)
 		}
@@ -428,7 +466,7 @@ func TestCheckInOut(t *testing.T) {
 			t.Fatalf("%d check-in and %d check-out events, want 3 and 2", len(ins), len(outs))
 		}
 		var first staffapi.CheckedIn
-		if err := json.Unmarshal(ins[0].Data, &first); err != nil || first.EmployeeID != ada.ID || first.AccountID != "acc-ada" ||
+		if err := json.Unmarshal(ins[0].Data, &first); err != nil || first.EmployeeID != ada.ID || first.AccountID != acct("acc-ada") ||
 			first.AttendanceID != in.ID || !first.At.Equal(at(9, 0)) || first.Location != "front door" || ins[0].Tenant != "default" {
 			t.Errorf("check-in event = %+v (%s), %v", first, ins[0].Tenant, err)
 		}
@@ -446,8 +484,8 @@ func TestConcurrentCheckIns(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		ctx := tenantCtx(t, "default")
-		mustEmployee(t, s, ctx, "Ada", "acc-ada", auth.RoleStaff)
-		adaCtx := as(ctx, "acc-ada", auth.RoleStaff)
+		mustEmployee(t, s, ctx, "Ada", acct("acc-ada"), auth.RoleStaff)
+		adaCtx := as(ctx, acct("acc-ada"), auth.RoleStaff)
 		var ok, already atomic.Int32
 		var wg sync.WaitGroup
 		for range 50 {
@@ -484,8 +522,8 @@ func TestAttendanceReport(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, clk := newTestService(t, db)
 		ctx := tenantCtx(t, "default")
-		ada := mustEmployee(t, s, ctx, "Ada", "acc-ada", auth.RoleStaff)
-		bo := mustEmployee(t, s, ctx, "Bo", "acc-bo", auth.RoleSupport)
+		ada := mustEmployee(t, s, ctx, "Ada", acct("acc-ada"), auth.RoleStaff)
+		bo := mustEmployee(t, s, ctx, "Bo", acct("acc-bo"), auth.RoleSupport)
 		cy := mustEmployee(t, s, ctx, "Cy", "", auth.RoleStaff)
 		gone := mustEmployee(t, s, ctx, "Gone", "", auth.RoleStaff)
 		if _, err := s.DeactivateEmployee(ctx, gone.ID); err != nil {
@@ -562,10 +600,10 @@ func TestAnnouncements(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, clk := newTestService(t, db)
 		ctx := tenantCtx(t, "default")
-		ada := mustEmployee(t, s, ctx, "Ada", "acc-ada", auth.RoleStaff)
-		bo := mustEmployee(t, s, ctx, "Bo", "acc-bo", auth.RoleSupport)
-		cy := mustEmployee(t, s, ctx, "Cy", "acc-cy", auth.RoleStaff)
-		mgr := as(ctx, "acc-mgr", auth.RoleManager)
+		ada := mustEmployee(t, s, ctx, "Ada", acct("acc-ada"), auth.RoleStaff)
+		bo := mustEmployee(t, s, ctx, "Bo", acct("acc-bo"), auth.RoleSupport)
+		cy := mustEmployee(t, s, ctx, "Cy", acct("acc-cy"), auth.RoleStaff)
+		mgr := as(ctx, acct("acc-mgr"), auth.RoleManager)
 
 		for _, bad := range []staffapi.AnnouncementCreate{
 			{Title: "", Body: "b", Audience: "all"},
@@ -579,7 +617,7 @@ func TestAnnouncements(t *testing.T) {
 		}
 		clk.set(at(9, 0))
 		all, err := s.PublishAnnouncement(mgr, staffapi.AnnouncementCreate{Title: "Inventory Friday", Body: "All hands.\nBring gloves.", Audience: "all"})
-		if err != nil || all.Author != "acc-mgr" {
+		if err != nil || all.Author != acct("acc-mgr") {
 			t.Fatalf("publish = %+v, %v", all, err)
 		}
 		clk.set(at(10, 0))
@@ -591,8 +629,8 @@ func TestAnnouncements(t *testing.T) {
 			t.Errorf("%d announcement events, want 2", n)
 		}
 
-		adaCtx := as(ctx, "acc-ada", auth.RoleStaff)
-		boCtx := as(ctx, "acc-bo", auth.RoleSupport)
+		adaCtx := as(ctx, acct("acc-ada"), auth.RoleStaff)
+		boCtx := as(ctx, acct("acc-bo"), auth.RoleSupport)
 		in, err := s.Inbox(adaCtx, Page{})
 		if err != nil || len(in.Items) != 1 || in.Items[0].ID != all.ID || in.Items[0].Read {
 			t.Fatalf("ada's inbox = %+v, %v", in, err)
@@ -615,7 +653,7 @@ func TestAnnouncements(t *testing.T) {
 		if err != nil || !again.ReadAt.Equal(at(11, 0)) {
 			t.Errorf("read again = %+v, %v; the first read time stays", again, err)
 		}
-		if _, err := s.MarkRead(as(ctx, "acc-none", auth.RoleStaff), all.ID); !errors.Is(err, ErrNoEmployee) {
+		if _, err := s.MarkRead(as(ctx, acct("acc-none"), auth.RoleStaff), all.ID); !errors.Is(err, ErrNoEmployee) {
 			t.Errorf("read without employee: %v", err)
 		}
 		if _, err := s.MarkRead(adaCtx, "nope"); !errors.Is(err, ErrAnnouncementNotFound) {
@@ -669,7 +707,7 @@ func TestTenantIsolation(t *testing.T) {
 	openDB(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		acme, globex := tenantCtx(t, "acme"), tenantCtx(t, "globex")
-		e := mustEmployee(t, s, acme, "Ada", "acc-1", auth.RoleStaff)
+		e := mustEmployee(t, s, acme, "Ada", acct("acc-1"), auth.RoleStaff)
 		sh, err := s.CreateShift(acme, staffapi.ShiftCreate{EmployeeID: e.ID, StartsAt: at(9, 0), EndsAt: at(10, 0)})
 		if err != nil {
 			t.Fatal(err)
@@ -678,7 +716,7 @@ func TestTenantIsolation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.CheckIn(as(acme, "acc-1", auth.RoleStaff), staffapi.CheckIn{}); err != nil {
+		if _, err := s.CheckIn(as(acme, acct("acc-1"), auth.RoleStaff), staffapi.CheckIn{}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -695,7 +733,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("shift for another tenant's employee: %v", err)
 		}
 		// The same account ID may be an employee in both stores.
-		mustEmployee(t, s, globex, "Ada G", "acc-1", auth.RoleStaff)
+		mustEmployee(t, s, globex, "Ada G", acct("acc-1"), auth.RoleStaff)
 		if l, _ := s.Employees(globex, EmployeeQuery{}); len(l.Items) != 1 {
 			t.Errorf("globex employees = %d, want 1", len(l.Items))
 		}
@@ -705,11 +743,11 @@ func TestTenantIsolation(t *testing.T) {
 		if l, _ := s.Shifts(globex, ShiftQuery{From: at(0, 0), To: at(23, 0)}); len(l.Items) != 0 {
 			t.Errorf("globex shifts = %+v", l)
 		}
-		if in, _ := s.Inbox(as(globex, "acc-1", auth.RoleStaff), Page{}); len(in.Items) != 0 {
+		if in, _ := s.Inbox(as(globex, acct("acc-1"), auth.RoleStaff), Page{}); len(in.Items) != 0 {
 			t.Errorf("globex inbox = %+v", in)
 		}
 		// Acme's token in globex's request is refused.
-		foreign := auth.WithPrincipal(globex, auth.Principal{Tenant: "acme", Subject: "acc-1", Kind: auth.KindStaff, Role: auth.RoleOwner})
+		foreign := auth.WithPrincipal(globex, auth.Principal{Tenant: "acme", Subject: acct("acc-1"), Kind: auth.KindStaff, Role: auth.RoleOwner})
 		if _, err := s.CheckIn(foreign, staffapi.CheckIn{}); !errors.Is(err, ErrForbidden) {
 			t.Errorf("foreign token: %v", err)
 		}

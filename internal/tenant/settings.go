@@ -11,12 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
@@ -94,21 +93,15 @@ func decodeOrigins(s string) []string {
 	return o
 }
 
-// cleanName checks a display name (a store's, an API key's): valid UTF-8,
-// 1 to max characters after trimming, no control characters. Markup is not
-// refused: it is stored as given, and every page and answer escapes it.
+// cleanName checks a display name (a store's, an API key's, a person's)
+// by the platform's rule for single-line text (text.Line): 1 to max
+// characters after trimming, valid UTF-8, no control characters or bidi
+// overrides. Markup is not refused: it is stored as given, and every page
+// and answer escapes it.
 func cleanName(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) {
-		return "", &InputError{Code: "validation_failed", Field: field, Message: "is not valid UTF-8"}
-	}
-	if n := utf8.RuneCountInString(s); n < 1 || n > max {
-		return "", &InputError{Code: "validation_failed", Field: field, Message: fmt.Sprintf("must have 1 to %d characters", max), Value: s}
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return "", &InputError{Code: "validation_failed", Field: field, Message: "must not contain control characters", Value: s}
-		}
+	if err := text.Line(s, max, true); err != nil {
+		return "", &InputError{Code: "validation_failed", Field: field, Message: err.Error(), Value: s}
 	}
 	return s, nil
 }

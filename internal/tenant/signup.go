@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
@@ -57,13 +57,12 @@ func cleanSubdomain(s string) (string, error) {
 	return s, nil
 }
 
-// cleanEmail checks the form of an email address: one bare addr-spec. The
-// identity service has the last word (and its own rules).
+// cleanEmail checks an email address by the platform's one rule
+// (text.Email), the rule identity applies to the owner's account too.
 func cleanEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || len(s) > tenantapi.MaxEmail || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") && !strings.HasSuffix(s, "@localhost") {
-		return "", &InputError{Code: "invalid_email", Field: "body.email", Message: "must be an email address such as owner@example.com", Value: s}
+	if err := text.Email(s); err != nil {
+		return "", &InputError{Code: "invalid_email", Field: "body.email", Message: err.Error(), Value: s}
 	}
 	return s, nil
 }

@@ -114,25 +114,25 @@ type Cart struct {
 
 // CartItem is an SKU and a quantity, as a client adds it.
 type CartItem struct {
-	SKU      string `json:"sku" minLength:"1" maxLength:"64" example:"MUG-1"`
+	SKU      string `json:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" example:"MUG-1"`
 	Quantity int64  `json:"quantity" doc:"1..10000 (invalid_quantity otherwise); a line holds at most 10000." example:"1"`
 }
 
 // CartCreate is the optional body of POST /api/v1/carts.
 type CartCreate struct {
-	Email          string `json:"email,omitempty" maxLength:"320" doc:"The customer's email address."`
+	Email          string `json:"email,omitempty" maxLength:"254" doc:"The customer's email address."`
 	Items          []Item `json:"items,omitempty" doc:"Lines to start with, at most 100 SKUs (too_many_lines otherwise); the same SKU twice adds up."`
 	Country        string `json:"country,omitempty" pattern:"^[A-Z]{2}$" patternDescription:"ISO 3166-1 alpha-2, uppercase"`
 	Region         string `json:"region,omitempty" maxLength:"50"`
 	ShippingMethod string `json:"shipping_method,omitempty" maxLength:"50"`
-	Coupon         string `json:"coupon,omitempty" maxLength:"64" doc:"Checked with the pricing service; an unknown coupon is refused."`
+	Coupon         string `json:"coupon,omitempty" maxLength:"64" doc:"Letters, digits, '_' and '-' (surrounding spaces are dropped); checked with the pricing service; an unknown coupon is refused."`
 }
 
 // CartUpdate is the body of PATCH /api/v1/carts/{id}: absent fields stay as
 // they are; an empty string clears a field.
 type CartUpdate struct {
-	Email          *string `json:"email,omitempty" maxLength:"320" doc:"An email address, or empty to clear."`
-	Coupon         *string `json:"coupon,omitempty" maxLength:"64" doc:"Checked with the pricing service; empty removes the coupon."`
+	Email          *string `json:"email,omitempty" maxLength:"254" doc:"An email address, or empty to clear."`
+	Coupon         *string `json:"coupon,omitempty" maxLength:"64" doc:"Letters, digits, '_' and '-' (surrounding spaces are dropped); checked with the pricing service; empty removes the coupon."`
 	Country        *string `json:"country,omitempty" pattern:"^([A-Z]{2})?$" patternDescription:"ISO 3166-1 alpha-2, uppercase, or empty"`
 	Region         *string `json:"region,omitempty" maxLength:"50"`
 	ShippingMethod *string `json:"shipping_method,omitempty" maxLength:"50"`

@@ -64,7 +64,7 @@ type Product struct {
 // VariantInput is a variant as a client sends it. Sending the SKU of one of
 // the product's existing variants updates that variant and keeps its ID.
 type VariantInput struct {
-	SKU     string            `json:"sku" minLength:"1" maxLength:"64" doc:"Stock keeping unit, unique within the shop; no spaces." example:"MUG-1"`
+	SKU     string            `json:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Stock keeping unit, unique within the shop: letters, digits, '.', '_' and '-', starting with a letter or digit." example:"MUG-1"`
 	Title   string            `json:"title,omitempty" maxLength:"200"`
 	Price   money.Money       `json:"price"`
 	Options map[string]string `json:"options,omitempty" doc:"A value for each of the product's options."`

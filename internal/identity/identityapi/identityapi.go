@@ -148,8 +148,8 @@ type AddressInput struct {
 	Line2      string `json:"line2,omitempty" maxLength:"200"`
 	City       string `json:"city" minLength:"1" maxLength:"100"`
 	Region     string `json:"region,omitempty" maxLength:"100"`
-	PostalCode string `json:"postal_code,omitempty" maxLength:"20"`
-	Country    string `json:"country" pattern:"^[A-Z]{2}$" doc:"ISO 3166-1 alpha-2." example:"GB"`
+	PostalCode string `json:"postal_code,omitempty" maxLength:"20" pattern:"^([A-Za-z0-9]+([ -][A-Za-z0-9]+)*)?$" doc:"Letters and digits, with single spaces or dashes between them."`
+	Country    string `json:"country" minLength:"2" maxLength:"2" pattern:"^[A-Z]{2}$" doc:"ISO 3166-1 alpha-2 country code, uppercase." example:"GB"`
 	Phone      string `json:"phone,omitempty" maxLength:"32"`
 	IsDefault  bool   `json:"is_default,omitempty" doc:"Make it the default address (the previous default is no longer)."`
 }
@@ -162,8 +162,8 @@ type AddressUpdate struct {
 	Line2      *string `json:"line2,omitempty" maxLength:"200"`
 	City       *string `json:"city,omitempty" minLength:"1" maxLength:"100"`
 	Region     *string `json:"region,omitempty" maxLength:"100"`
-	PostalCode *string `json:"postal_code,omitempty" maxLength:"20"`
-	Country    *string `json:"country,omitempty" pattern:"^[A-Z]{2}$"`
+	PostalCode *string `json:"postal_code,omitempty" maxLength:"20" pattern:"^([A-Za-z0-9]+([ -][A-Za-z0-9]+)*)?$" doc:"Letters and digits, with single spaces or dashes between them."`
+	Country    *string `json:"country,omitempty" minLength:"2" maxLength:"2" pattern:"^[A-Z]{2}$"`
 	Phone      *string `json:"phone,omitempty" maxLength:"32"`
 	IsDefault  *bool   `json:"is_default,omitempty"`
 }

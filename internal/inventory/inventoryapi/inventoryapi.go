@@ -89,7 +89,7 @@ func (e *OutOfStockError) Error() string {
 
 // Line is a quantity of one SKU.
 type Line struct {
-	SKU      string `json:"sku" minLength:"1" maxLength:"64" pattern:"^[^\\s/]+$" doc:"Stock keeping unit, as in the catalog." example:"MUG-1"`
+	SKU      string `json:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Stock keeping unit, as in the catalog." example:"MUG-1"`
 	Quantity int64  `json:"quantity" minimum:"1" maximum:"10000" doc:"Units, 1 to 10000." example:"2"`
 }
 

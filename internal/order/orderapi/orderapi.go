@@ -50,18 +50,18 @@ const (
 
 // Item is one SKU and quantity of a checkout without a cart.
 type Item struct {
-	SKU      string `json:"sku" minLength:"1" maxLength:"100" doc:"Stock keeping unit." example:"MUG-1"`
+	SKU      string `json:"sku" minLength:"1" maxLength:"64" doc:"Stock keeping unit: letters, digits, '.', '_' and '-', starting with a letter or digit." example:"MUG-1"`
 	Quantity int64  `json:"quantity" minimum:"1" maximum:"10000" doc:"How many, 1 to 10000." example:"2"`
 }
 
 // Address is a postal address. Country is an ISO 3166-1 alpha-2 code.
 type Address struct {
-	Name       string `json:"name" minLength:"1" maxLength:"200" example:"Ada Lovelace"`
+	Name       string `json:"name" minLength:"1" maxLength:"100" example:"Ada Lovelace"`
 	Line1      string `json:"line1" minLength:"1" maxLength:"200" example:"12 Analytical Row"`
 	Line2      string `json:"line2,omitempty" maxLength:"200"`
 	City       string `json:"city" minLength:"1" maxLength:"100" example:"London"`
 	Region     string `json:"region,omitempty" maxLength:"100" doc:"State or province, where taxes depend on it."`
-	PostalCode string `json:"postal_code" minLength:"1" maxLength:"20" example:"N1 9GU"`
+	PostalCode string `json:"postal_code" minLength:"1" maxLength:"20" doc:"Letters and digits, with single spaces or dashes between them." example:"N1 9GU"`
 	Country    string `json:"country" minLength:"2" maxLength:"2" doc:"ISO 3166-1 alpha-2 country code." example:"GB"`
 }
 
@@ -79,7 +79,7 @@ type CheckoutRequest struct {
 	Email           string       `json:"email" minLength:"3" maxLength:"254" doc:"The customer's email address." example:"ada@example.com"`
 	ShippingAddress Address      `json:"shipping_address"`
 	ShippingMethod  string       `json:"shipping_method,omitempty" maxLength:"50" doc:"Shipping method code; the store's default when absent." example:"standard"`
-	Coupon          string       `json:"coupon,omitempty" maxLength:"50" example:"WELCOME10"`
+	Coupon          string       `json:"coupon,omitempty" maxLength:"64" doc:"Letters, digits, '_' and '-'." example:"WELCOME10"`
 	Currency        string       `json:"currency,omitempty" maxLength:"3" doc:"ISO 4217 currency; the store's when absent." example:"EUR"`
 	Payment         PaymentInput `json:"payment"`
 }

@@ -3,14 +3,11 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -21,10 +18,9 @@ import (
 // PostgreSQL enforces it a second time: every table of the service's
 // schema with a tenant_id column gets a policy that shows and accepts only
 // the rows of the tenant set for the transaction (the setting
-// mercato.tenant, set as each transaction begins from its context's tenant:
-// see tenantConnector). A query
-// with no tenant set sees nothing; work across tenants (sweepers, the
-// outbox relay) says so with AllTenants.
+// mercato.tenant, set as each transaction begins from its context's
+// tenant: see pgConn.BeginTx). A query with no tenant set sees nothing;
+// work across tenants (sweepers, the outbox relay) says so with AllTenants.
 //
 // PostgreSQL lets superusers and roles with BYPASSRLS through any policy.
 // When the configured user is a superuser (a laptop, CI), the pool's
@@ -63,21 +59,22 @@ func tenantOf(ctx context.Context) string {
 // ReadTx runs fn in a read-only transaction on the read pool, which sees
 // one snapshot (repeatable read on PostgreSQL) and, with row-level
 // security, only the context's tenant. Reads of tenant rows go through it.
+//
+// As with Tx, fn may run more than once (a lost connection, whenever it
+// happens: a read-only transaction leaves nothing to commit), so it sets
+// afresh on each run whatever it hands back.
 func (db *DB) ReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	opts := &sql.TxOptions{ReadOnly: true}
 	if db.dialect == Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	tx, err := db.r.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("sqldb: begin read: %w", err)
-	}
-	// Read-only: ending it either way leaves nothing behind.
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
+	return retry(ctx, func() error {
+		err := runTx(ctx, db.r, opts, fn)
+		if cu := (*commitUnknownError)(nil); errors.As(err, &cu) {
+			return &lostError{err: cu.err} // it wrote nothing
+		}
 		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // RowSecurity reports whether PostgreSQL enforces tenant policies here.
@@ -207,72 +204,3 @@ func inTx(ctx context.Context, q *sql.DB, stmts []string) error {
 	}
 	return tx.Commit()
 }
-
-// tenantConnector opens the connections of a pool under row-level security
-// whose transactions set their tenant in the same round trip as BEGIN: the
-// begin statement is sent as "begin …; SELECT set_config(…)" in one simple
-// query, so a transaction costs no extra round trip for its tenant (on a
-// checkout, a dozen fewer).
-type tenantConnector struct{ driver.Connector }
-
-// Connect wraps the pgx connection so that BeginTx scopes.
-func (c tenantConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pc, ok := conn.(*stdlib.Conn)
-	if !ok {
-		conn.Close()
-		return nil, fmt.Errorf("sqldb: unexpected postgres driver connection %T", conn)
-	}
-	return tenantConn{pc}, nil
-}
-
-// tenantConn is a pgx connection whose transactions begin scoped to the
-// tenant of their context (tenantOf).
-type tenantConn struct{ *stdlib.Conn }
-
-// BeginTx begins a transaction with the options database/sql passes and
-// sets mercato.tenant for it, in one round trip.
-func (c tenantConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if c.Conn.Conn().IsClosed() {
-		return nil, driver.ErrBadConn
-	}
-	var b strings.Builder
-	b.WriteString("begin")
-	switch sql.IsolationLevel(opts.Isolation) {
-	case sql.LevelDefault:
-	case sql.LevelReadCommitted:
-		b.WriteString(" isolation level read committed")
-	case sql.LevelRepeatableRead, sql.LevelSnapshot:
-		b.WriteString(" isolation level repeatable read")
-	case sql.LevelSerializable:
-		b.WriteString(" isolation level serializable")
-	default:
-		return nil, fmt.Errorf("sqldb: unsupported isolation level %v", sql.IsolationLevel(opts.Isolation))
-	}
-	if opts.ReadOnly {
-		b.WriteString(" read only")
-	}
-	// A literal, as simple queries take no parameters: tenantOf yields "*",
-	// "" or an ID that tenancy.Valid accepted, none with a quote; quoting
-	// stays correct should that ever change.
-	b.WriteString("; SELECT set_config('" + tenantSetting + "', '")
-	b.WriteString(strings.ReplaceAll(tenantOf(ctx), "'", "''"))
-	b.WriteString("', true)")
-	tx, err := c.Conn.Conn().BeginTx(ctx, pgx.TxOptions{BeginQuery: b.String()})
-	if err != nil {
-		return nil, fmt.Errorf("sqldb: begin and set the transaction's tenant: %w", err)
-	}
-	return pgxTx{ctx: ctx, tx: tx}, nil
-}
-
-// pgxTx ends a pgx transaction for database/sql.
-type pgxTx struct {
-	ctx context.Context
-	tx  pgx.Tx
-}
-
-func (t pgxTx) Commit() error   { return t.tx.Commit(t.ctx) }
-func (t pgxTx) Rollback() error { return t.tx.Rollback(t.ctx) }

@@ -189,11 +189,13 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		return db
 	}
-	pool := func(cfg *pgx.ConnConfig) *sql.DB { return limit(stdlib.OpenDB(*cfg)) }
+	// Every pool's connections are checked for a session the server ended
+	// (a restart) before each use: see pgdriver.go.
+	pool := func(cfg *pgx.ConnConfig) *sql.DB { return limit(openPool(cfg, false)) }
 	// The pools that serve tenants under row-level security set each
 	// transaction's tenant as it begins.
 	scopedPool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
-		return limit(sql.OpenDB(tenantConnector{stdlib.GetConnector(*cfg, options...)}))
+		return limit(openPool(cfg, true, options...))
 	}
 	if !opts.RowSecurity {
 		db := pool(cfg)
@@ -347,21 +349,57 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 	return nil
 }
 
-// Tx runs fn in a transaction and commits it, retrying the whole function
-// (with jittered backoff, up to 8 attempts) when the engine reports a
-// transient conflict: SQLite busy/locked, PostgreSQL serialization failure or
-// deadlock. fn must therefore have no effects outside the transaction.
+// Tx runs fn in a transaction and commits it. fn may run more than once:
+// the whole function runs again, after a jittered backoff,
+//
+//   - when the engine reports a transient conflict (SQLite busy or locked,
+//     PostgreSQL serialization failure or deadlock), up to 8 attempts;
+//   - when the connection to PostgreSQL was lost before COMMIT was sent (a
+//     database restart, a failover): the server rolled the transaction
+//     back, and it runs again on a new connection, up to 3 attempts.
+//
+// fn must therefore do only database work, through tx, and set afresh on
+// each run whatever it hands back (assign, never append to a caller's
+// slice); messages go through the outbox, calls to other services outside.
+//
+// When the connection is lost after COMMIT was sent, the transaction may
+// or may not have committed: Tx does not run it again, and its error is
+// ErrCommitUnknown. Every error caused by an unreachable or lost database
+// is ErrUnavailable (errors.Is), which the web platform answers with 503.
 //
 // On SQLite, transactions that wait for the writer at the same time share
 // one commit (group commit, see groupcommit.go): fn may run inside a
 // savepoint of a larger transaction, and Tx returns once that has committed.
 // fn must not call Tx on the same database (it would wait for itself).
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	const attempts = 8
+	return retry(ctx, func() error { return db.tx(ctx, fn) })
+}
+
+// The bounds on running a transaction again (see Tx).
+const (
+	conflictAttempts = 8
+	lostAttempts     = 3
+)
+
+// retry calls attempt until it succeeds, fails for good, or has failed
+// for a transient reason as often as Tx allows.
+func retry(ctx context.Context, attempt func() error) error {
 	delay := 5 * time.Millisecond
-	for i := 1; ; i++ {
-		err := db.tx(ctx, fn)
-		if err == nil || i == attempts || !Retryable(err) {
+	conflicts, losses := 0, 0
+	for {
+		err := attempt()
+		switch {
+		case err == nil:
+			return nil
+		case Retryable(err):
+			if conflicts++; conflicts == conflictAttempts {
+				return err
+			}
+		case isLost(err) && ctx.Err() == nil:
+			if losses++; losses == lostAttempts {
+				return err
+			}
+		default:
 			return err
 		}
 		wait := delay/2 + rand.N(delay)
@@ -372,6 +410,13 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		}
 		delay = min(delay*2, 500*time.Millisecond)
 	}
+}
+
+// isLost reports whether err says a connection was lost with nothing
+// committed, so that the work may run again.
+func isLost(err error) bool {
+	var le *lostError
+	return errors.As(err, &le)
 }
 
 // WriteTx is Tx for a function that takes the context its statements are
@@ -391,23 +436,30 @@ func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.
 	return db.Tx(ctx, func(tx *sql.Tx) error { return fn(sctx, tx) })
 }
 
-func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.commit != nil {
 		return db.commit.do(ctx, fn)
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	return runTx(ctx, db.w, nil, fn)
+}
+
+// runTx runs fn in one transaction of pool p and commits it. On
+// PostgreSQL, a failure that lost the connection before COMMIT is a
+// lostError, whatever fn made of the error it saw.
+func runTx(ctx context.Context, p *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := p.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("sqldb: begin: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); isLost(rerr) && !isLost(err) {
+			// The session ended under fn (the rollback found it gone),
+			// and the transaction with it.
+			return &lostError{err: err}
 		}
-	}()
-	if err = fn(tx); err != nil {
 		return err
 	}
-	if err = tx.Commit(); err != nil {
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqldb: commit: %w", err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
 // CodeConflict is the code of a 409 that says a concurrent change won: the
@@ -105,6 +107,18 @@ func installProblemErrors() {
 				if ri := infoFrom(ctx.Context()); ri != nil {
 					ri.setErr(errors.Join(errs...))
 				}
+			}
+			if cause := errors.Join(errs...); status == http.StatusInternalServerError && errors.Is(cause, sqldb.ErrUnavailable) {
+				// The database is restarting or out of reach, in any
+				// service: nothing is wrong with the request.
+				if ctx != nil {
+					ctx.SetHeader("Retry-After", "1")
+				}
+				detail := "the database is not answering; retry shortly"
+				if errors.Is(cause, sqldb.ErrCommitUnknown) {
+					detail = "the database connection was lost while saving; retry shortly (with the same Idempotency-Key) to learn whether it was saved"
+				}
+				return Error(http.StatusServiceUnavailable, "unavailable", detail)
 			}
 			return huma.NewError(status, msg, errs...)
 		}

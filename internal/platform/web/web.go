@@ -247,6 +247,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
+	api.UseMiddleware(refuseBadText(api))
 	s.api = &API{API: api, ownKeys: &sync.Map{}, mux: s.mux}
 
 	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))

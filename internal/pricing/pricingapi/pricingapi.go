@@ -19,7 +19,7 @@ const MaxItems = 100
 
 // Item is one SKU and quantity to price.
 type Item struct {
-	SKU      string `json:"sku" minLength:"1" maxLength:"64" doc:"Stock keeping unit." example:"MUG-1"`
+	SKU      string `json:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Stock keeping unit." example:"MUG-1"`
 	Quantity int64  `json:"quantity" doc:"How many, 1..10000." example:"2"`
 }
 
@@ -27,12 +27,12 @@ type Item struct {
 type QuoteRequest struct {
 	Items          []Item `json:"items" minItems:"1" maxItems:"100" doc:"The items to price, 1..100."`
 	Currency       string `json:"currency,omitempty" doc:"Expected ISO 4217 currency; the quote fails with currency_mismatch when the items are priced in another." example:"EUR"`
-	Country        string `json:"country,omitempty" doc:"Destination country (ISO 3166 alpha-2); defaults to the store's." example:"DE"`
+	Country        string `json:"country,omitempty" maxLength:"2" doc:"Destination country (ISO 3166-1 alpha-2, either case); defaults to the store's." example:"DE"`
 	Region         string `json:"region,omitempty" maxLength:"50" doc:"Destination region (e.g. ISO 3166-2 subdivision) for region tax rates." example:"BY"`
 	ShippingMethod string `json:"shipping_method,omitempty" maxLength:"50" doc:"Shipping method code; defaults to the store's." example:"standard"`
 	NoShipping     bool   `json:"no_shipping,omitempty" doc:"Price without shipping (cart estimates)."`
 	Coupon         string `json:"coupon,omitempty" maxLength:"64" doc:"Coupon code, case-insensitive." example:"WELCOME10"`
-	Email          string `json:"email,omitempty" maxLength:"320" doc:"Customer email, for per-customer coupon limits."`
+	Email          string `json:"email,omitempty" maxLength:"254" doc:"Customer email, for per-customer coupon limits."`
 }
 
 // QuoteLine is one priced item. Subtotal is unit price × quantity; Total is
@@ -85,7 +85,7 @@ type Quote struct {
 type RedeemRequest struct {
 	OrderID string `json:"order_id" minLength:"1" maxLength:"100" doc:"The order redeeming; a repeat with the same order ID returns the first redemption."`
 	Coupon  string `json:"coupon" minLength:"1" maxLength:"64" doc:"Coupon code, case-insensitive."`
-	Email   string `json:"email,omitempty" maxLength:"320" doc:"Customer email, for per-customer limits."`
+	Email   string `json:"email,omitempty" maxLength:"254" doc:"Customer email, for per-customer limits."`
 }
 
 // Redemption statuses.

@@ -41,7 +41,7 @@ type Employee struct {
 
 // EmployeeCreate is the body of POST /api/v1/admin/staff/employees.
 type EmployeeCreate struct {
-	AccountID string    `json:"account_id,omitempty" maxLength:"100" doc:"The identity staff account ID, if the employee has one yet."`
+	AccountID string    `json:"account_id,omitempty" maxLength:"100" doc:"The ID (a UUID) of the employee's staff account in this store, if the employee has one yet; checked with the identity service (422 when the store has no such account, 503 accounts_unavailable when it cannot be checked)."`
 	Name      string    `json:"name" minLength:"1" maxLength:"100"`
 	Email     string    `json:"email,omitempty" maxLength:"254"`
 	Role      auth.Role `json:"role" enum:"owner,manager,staff,support"`
@@ -50,7 +50,7 @@ type EmployeeCreate struct {
 // EmployeeUpdate is the body of PATCH /api/v1/admin/staff/employees/{id}:
 // absent fields stay. An empty account_id unlinks the account.
 type EmployeeUpdate struct {
-	AccountID *string    `json:"account_id,omitempty" maxLength:"100"`
+	AccountID *string    `json:"account_id,omitempty" maxLength:"100" doc:"A staff account ID of this store, checked as on create; empty unlinks."`
 	Name      *string    `json:"name,omitempty" minLength:"1" maxLength:"100"`
 	Email     *string    `json:"email,omitempty" maxLength:"254"`
 	Role      *auth.Role `json:"role,omitempty" enum:"owner,manager,staff,support"`
