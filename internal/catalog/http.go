@@ -42,11 +42,14 @@ var (
 
 // Routes registers the catalog's operations: the public storefront reads
 // under /api/v1/products and /api/v1/categories, and the admin CRUD under
-// /api/v1/admin/… (the roles in access, enforced by the platform).
+// /api/v1/admin/… (the roles in access, enforced by the platform); and,
+// beside the API, the demo images under /media/demo/.
 func (s *Service) Routes(api *web.API) {
 	api.Tag("catalog", "The storefront's catalog: active products with their variants and prices, and the "+
 		"category tree. Anyone may read it; draft and archived products are not shown.")
 	api.Tag("catalog admin", "Products of every status, their variants (SKUs) and prices, and categories.")
+	// The demo products' pictures, until the media service serves uploads.
+	api.Handle("GET "+demoImagePrefix+"{name}", http.HandlerFunc(s.serveDemoImage))
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"catalog"}
 		return web.Public(op)

@@ -99,6 +99,15 @@ type API struct {
 	// ownKeys holds "METHOD /path" of operations that handle
 	// Idempotency-Key themselves.
 	ownKeys *sync.Map
+	mux     *http.ServeMux
+}
+
+// Handle serves pattern (a net/http ServeMux pattern outside /api/) with h,
+// beside the API rather than in it: no OpenAPI operation, no tenant and no
+// credentials, only the platform's request IDs, logs, metrics and body
+// limit. It is for files every store shares, such as the demo images.
+func (a *API) Handle(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, h)
 }
 
 // OwnsIdempotency tells the platform that the operation at method and path
@@ -254,7 +263,7 @@ func New(cfg Config, deps Deps) *Server {
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
 	api.UseMiddleware(refuseBadText(api))
-	s.api = &API{API: api, ownKeys: &sync.Map{}}
+	s.api = &API{API: api, ownKeys: &sync.Map{}, mux: s.mux}
 	api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, s.api.document)
 	s.serveDocument()
 
