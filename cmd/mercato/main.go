@@ -76,6 +76,7 @@ or two (-addr or --addr).`,
 		c.seedCommand(),
 		c.benchCommand(),
 		c.deadLettersCommand(),
+		&cobra.Command{Use: "openapi", Short: "Print the OpenAPI document of the selected services, then exit", Args: cobra.NoArgs, RunE: c.openapi},
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(c.stdout, "mercato", buildVersion())
 			return nil
@@ -221,6 +222,25 @@ func (c *cli) migrate(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "databases of %s are up to date\n", strings.Join(sys.Names(), ", "))
+	return sys.Close()
+}
+
+// openapi prints the OpenAPI document the selected services serve at
+// /openapi.json, for client generators and linters, without serving.
+func (c *cli) openapi(cmd *cobra.Command, _ []string) error {
+	sys, err := app.Build(cmd.Context(), c.cfg, c.logger(), buildVersion(), c.services)
+	if err != nil {
+		return err
+	}
+	doc, err := sys.Web.API().Document()
+	if err != nil {
+		sys.Close()
+		return err
+	}
+	if _, err := fmt.Fprintf(c.stdout, "%s\n", doc); err != nil {
+		sys.Close()
+		return fmt.Errorf("write openapi: %w", err)
+	}
 	return sys.Close()
 }
 

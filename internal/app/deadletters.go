@@ -90,12 +90,17 @@ const groupRule = "must be letters, digits, '_' or '-', not empty"
 // dead-lettered events of a consumer group, limited to the caller's store;
 // owners and managers only.
 func registerDeadLetters(api *web.API, b bus.Bus) {
+	api.Tag("operations", "Running the store's event flow: events a consumer gave up on (dead letters), "+
+		"and delivering them again once the cause is fixed.")
 	huma.Register(api, web.Roles(huma.Operation{
 		OperationID: "list-dead-letters",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/dead-letters",
 		Summary:     "List events a consumer group gave up on",
-		Tags:        []string{"operations"},
+		Description: "The store's events that the consumer group (e.g. search-catalog) failed to handle after its " +
+			"retries, oldest first, with the last error and the number of attempts. Other stores' events are " +
+			"never shown.",
+		Tags: []string{"operations"},
 	}, auth.RoleOwner, auth.RoleManager), func(ctx context.Context, in *deadLettersIn) (*deadLettersOut, error) {
 		if err := (bus.Subscription{Group: in.Group, Subjects: []string{">"}}).Validate(); err != nil {
 			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("query.group", groupRule, in.Group))
@@ -118,13 +123,17 @@ func registerDeadLetters(api *web.API, b bus.Bus) {
 		return out, nil
 	})
 
-	huma.Register(api, web.Roles(huma.Operation{
+	huma.Register(api, web.Answers(web.Roles(huma.Operation{
 		OperationID: "replay-dead-letters",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/dead-letters/replay",
 		Summary:     "Deliver dead-lettered events to their consumer group again",
-		Tags:        []string{"operations"},
-	}, auth.RoleOwner, auth.RoleManager), func(ctx context.Context, in *replayIn) (*replayOut, error) {
+		Description: "Delivers the given dead letters of the store (by default all of the group's) to the " +
+			"consumer group again, and answers how many were. Consumers handle each event once, so replaying " +
+			"one that was handled meanwhile has no second effect.",
+		Tags: []string{"operations"},
+	}, auth.RoleOwner, auth.RoleManager), web.Answer{Status: http.StatusNotFound, Code: "dead_letter_not_found",
+		When: "an ID is not a dead letter of this group and store"}), func(ctx context.Context, in *replayIn) (*replayOut, error) {
 		if err := (bus.Subscription{Group: in.Body.Group, Subjects: []string{">"}}).Validate(); err != nil {
 			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("body.group", groupRule, in.Body.Group))
 		}

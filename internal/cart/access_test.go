@@ -49,4 +49,5 @@ func TestAccess(t *testing.T) {
 	}
 
 	webtest.CheckDocumentedRoles(t, f.url, access)
+	webtest.CheckDocument(t, f.url)
 }

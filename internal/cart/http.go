@@ -25,63 +25,84 @@ var access = map[string][]auth.Role{
 // /api/v1/carts (the cart ID is the credential) and the admin list under
 // /api/v1/admin/carts (roles in access, enforced by the platform).
 func (s *Service) Routes(api *web.API) {
+	api.Tag("cart", "Shopping carts for anyone, signed in or not. A cart's ID is its only key: whoever "+
+		"holds it may read and change the cart, so keep it secret. Lines show the catalog's current prices; "+
+		"totals (discounts, tax, shipping) come from pricing.")
+	api.Tag("cart admin", "Carts as staff see them: open, checked out and abandoned.")
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"cart"}
 		return web.Public(op)
 	}
-	huma.Register(api, pub(huma.Operation{
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID:   "create-cart",
 		Method:        http.MethodPost,
 		Path:          "/api/v1/carts",
 		Summary:       "Create a cart",
 		Description:   "Creates an open cart, optionally with lines and fields. Keep the returned id secret: it is the only key to the cart.",
 		DefaultStatus: http.StatusCreated,
-	}), s.createCart)
-	huma.Register(api, pub(huma.Operation{
+	}), ansUnknownSKU, ansInvalidQuantity, ansTooManyLines, ansCurrencyMismatch, ansPricing), s.createCart)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "get-cart",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/carts/{id}",
 		Summary:     "Get a cart with current prices and totals",
 		Description: "Lines show the catalog's current title and price. totals come from the pricing service; " +
 			"when it cannot quote the cart, totals is absent and totals_error says why.",
-	}), s.getCart)
-	huma.Register(api, pub(huma.Operation{
+	}), ansCartNotFound), s.getCart)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "update-cart",
 		Method:      http.MethodPatch,
 		Path:        "/api/v1/carts/{id}",
 		Summary:     "Set a cart's email, coupon or destination",
 		Description: "Absent fields stay; an empty string clears. A coupon or destination change is checked " +
 			"with the pricing service and refused with its code (e.g. unknown_coupon).",
-	}), s.updateCart)
-	huma.Register(api, pub(huma.Operation{
+	}), ansCartNotFound, ansCheckedOut, ansPricing), s.updateCart)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID:   "add-cart-item",
 		Method:        http.MethodPost,
 		Path:          "/api/v1/carts/{id}/items",
 		Summary:       "Add an SKU to a cart",
 		Description:   "Adds a line, or adds to the quantity of the line that holds the SKU.",
 		DefaultStatus: http.StatusCreated,
-	}), s.addItem)
-	huma.Register(api, pub(huma.Operation{
+	}), ansCartNotFound, ansCheckedOut, ansUnknownSKU, ansInvalidQuantity, ansTooManyLines, ansCurrencyMismatch), s.addItem)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "update-cart-item",
 		Method:      http.MethodPatch,
 		Path:        "/api/v1/carts/{id}/items/{line}",
 		Summary:     "Set the quantity of a cart line",
-	}), s.updateItem)
-	huma.Register(api, pub(huma.Operation{
+		Description: "Sets the line's quantity to the one sent (not added to it); the line keeps its SKU.",
+	}), ansCartNotFound, ansLineNotFound, ansCheckedOut, ansInvalidQuantity), s.updateItem)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "remove-cart-item",
 		Method:      http.MethodDelete,
 		Path:        "/api/v1/carts/{id}/items/{line}",
 		Summary:     "Remove a cart line",
-	}), s.removeItem)
+		Description: "Takes the line out of the cart and answers the cart as it is then.",
+	}), ansCartNotFound, ansLineNotFound, ansCheckedOut), s.removeItem)
 
-	huma.Register(api, web.Roles(huma.Operation{
+	huma.Register(api, web.Answers(web.Roles(huma.Operation{
 		OperationID: "admin-list-carts",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/carts",
 		Summary:     "List carts, most recently changed first",
-		Tags:        []string{"cart admin"},
-	}, append([]auth.Role{}, access["admin-list-carts"]...)...), s.adminListCarts)
+		Description: "A page at a time: pass next_cursor back as cursor. status narrows the list to open or " +
+			"checked-out carts; open carts that have not changed for long are the abandoned ones.",
+		Tags: []string{"cart admin"},
+	}, append([]auth.Role{}, access["admin-list-carts"]...)...), ansInvalidCursor), s.adminListCarts)
 }
+
+// The answers of cart operations beyond the platform's (see problem).
+var (
+	ansCartNotFound     = web.Answer{Status: http.StatusNotFound, Code: "cart_not_found", When: "the store has no cart with this ID"}
+	ansLineNotFound     = web.Answer{Status: http.StatusNotFound, Code: "line_not_found", When: "the cart has no line with this ID"}
+	ansCheckedOut       = web.Answer{Status: http.StatusConflict, Code: "cart_checked_out", When: "the cart was checked out and can no longer change"}
+	ansUnknownSKU       = web.Answer{Status: http.StatusUnprocessableEntity, Code: "unknown_sku", When: "no active product of the store has the SKU"}
+	ansInvalidQuantity  = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_quantity", When: "the quantity is below 1 or above the most a line may hold"}
+	ansTooManyLines     = web.Answer{Status: http.StatusUnprocessableEntity, Code: "too_many_lines", When: "the cart holds the most lines allowed"}
+	ansCurrencyMismatch = web.Answer{Status: http.StatusUnprocessableEntity, Code: "currency_mismatch", When: "the SKU is priced in another currency than the cart"}
+	ansPricing          = web.Answer{Status: http.StatusUnprocessableEntity, When: "the coupon or destination is refused by pricing, with pricing's code (unknown_coupon, coupon_expired, coupon_not_applicable, invalid_country…)"}
+	ansInvalidCursor    = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
+)
 
 type cartPath struct {
 	ID string `path:"id" maxLength:"100"`

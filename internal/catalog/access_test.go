@@ -63,6 +63,7 @@ func TestAccess(t *testing.T) {
 		t.Errorf("access table: %v", access)
 	}
 	webtest.CheckDocumentedRoles(t, f.url, access)
+	webtest.CheckDocument(t, f.url)
 }
 
 // TestHTTPPlanLimits: a product beyond the plan is 403 plan_limit_reached,

@@ -134,6 +134,7 @@ type Service struct {
 	newID  func() string
 	limits PlanLimits // nil: no plan limits
 	stores Stores     // nil: prices in any currency
+	media  *demoMedia
 }
 
 // New returns the catalog service on db, which must be migrated with
@@ -163,7 +164,7 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID}
+	s := &Service{cfg: cfg, store: st, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), events: events, log: log, now: time.Now, newID: newID, media: newDemoMedia()}
 	for _, o := range opts {
 		o(s)
 	}

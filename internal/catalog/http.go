@@ -42,8 +42,14 @@ var (
 
 // Routes registers the catalog's operations: the public storefront reads
 // under /api/v1/products and /api/v1/categories, and the admin CRUD under
-// /api/v1/admin/… (the roles in access, enforced by the platform).
+// /api/v1/admin/… (the roles in access, enforced by the platform); and,
+// beside the API, the demo images under /media/demo/.
 func (s *Service) Routes(api *web.API) {
+	api.Tag("catalog", "The storefront's catalog: active products with their variants and prices, and the "+
+		"category tree. Anyone may read it; draft and archived products are not shown.")
+	api.Tag("catalog admin", "Products of every status, their variants (SKUs) and prices, and categories.")
+	// The demo products' pictures, until the media service serves uploads.
+	api.Handle("GET "+demoImagePrefix+"{name}", http.HandlerFunc(s.serveDemoImage))
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"catalog"}
 		return web.Public(op)
@@ -54,7 +60,7 @@ func (s *Service) Routes(api *web.API) {
 		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
 
-	huma.Register(api, pub(huma.Operation{
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "list-products",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/products",
@@ -65,14 +71,16 @@ func (s *Service) Routes(api *web.API) {
 			"units, both inclusive; the price sorts use that price too. category takes a category ID " +
 			"or slug and includes products of its descendant categories.",
 		Responses: jsonResponse[catalogapi.ProductList](api, "A page of active products."),
-	}), s.listPublicProducts)
-	huma.Register(api, pub(huma.Operation{
+	}), ansInvalidCursor, ansCategoryNotFound), s.listPublicProducts)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "get-product",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/products/{id_or_slug}",
 		Summary:     "Get an active product by ID or slug",
-		Responses:   jsonResponse[catalogapi.Product](api, "The product."),
-	}), s.getPublicProduct)
+		Description: "An active product of the store with its variants, prices and categories, by its ID or its slug. " +
+			"Draft and archived products are not found.",
+		Responses: jsonResponse[catalogapi.Product](api, "The product."),
+	}), ansProductNotFound), s.getPublicProduct)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "list-categories",
 		Method:      http.MethodGet,
@@ -81,74 +89,88 @@ func (s *Service) Routes(api *web.API) {
 		Description: "The root categories, each with its children, ordered by position then name.",
 	}), s.categoryTree)
 
-	huma.Register(api, adm(huma.Operation{
-		OperationID:   "admin-create-product",
-		Method:        http.MethodPost,
-		Path:          "/api/v1/admin/products",
-		Summary:       "Create a product",
+	huma.Register(api, web.Answers(adm(huma.Operation{
+		OperationID: "admin-create-product",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/products",
+		Summary:     "Create a product",
+		Description: "Creates a product with at least one variant. SKUs are unique in the store (422 sku_taken) and " +
+			"so are slugs (one is made from the title when absent). The plan limits the number of products: " +
+			"403 plan_limit_reached. Only active products are shown in the storefront.",
 		DefaultStatus: http.StatusCreated,
-	}), s.createProduct)
-	huma.Register(api, adm(huma.Operation{
+	}), ansSKUTaken, ansSlugTaken, ansCategoryNotFound, ansPlanLimit), s.createProduct)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-list-products",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/products",
 		Summary:     "List products of every status, newest first",
-	}), s.adminListProducts)
-	huma.Register(api, adm(huma.Operation{
+		Description: "Products of every status (draft, active, archived), newest first, a page at a time: pass " +
+			"next_cursor back as cursor.",
+	}), ansInvalidCursor), s.adminListProducts)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-product",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/products/{id}",
 		Summary:     "Get a product of any status",
-	}), s.adminGetProduct)
-	huma.Register(api, adm(huma.Operation{
+		Description: "A product of any status, with its variants, prices and categories.",
+	}), ansProductNotFound), s.adminGetProduct)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-update-product",
 		Method:      http.MethodPatch,
 		Path:        "/api/v1/admin/products/{id}",
 		Summary:     "Update a product",
 		Description: "A partial update: absent fields stay. variants, when given, replace all variants; " +
 			"a variant keeps its ID while its SKU stays. Setting status archived archives the product.",
-	}), s.updateProduct)
-	huma.Register(api, adm(huma.Operation{
+	}), ansProductNotFound, ansSKUTaken, ansSlugTaken, ansCategoryNotFound, ansTransition, ansConflict), s.updateProduct)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID:   "admin-archive-product",
 		Method:        http.MethodDelete,
 		Path:          "/api/v1/admin/products/{id}",
 		Summary:       "Archive a product",
 		Description:   "Products are archived, never deleted: orders and stock still refer to their SKUs.",
 		DefaultStatus: http.StatusNoContent,
-	}), s.archiveProduct)
+	}), ansProductNotFound, ansConflict), s.archiveProduct)
 
-	huma.Register(api, adm(huma.Operation{
-		OperationID:   "admin-create-category",
-		Method:        http.MethodPost,
-		Path:          "/api/v1/admin/categories",
-		Summary:       "Create a category",
+	huma.Register(api, web.Answers(adm(huma.Operation{
+		OperationID: "admin-create-category",
+		Method:      http.MethodPost,
+		Path:        "/api/v1/admin/categories",
+		Summary:     "Create a category",
+		Description: "Creates a category, at the root or under a parent. Slugs are unique in the store (made from " +
+			"the name when absent).",
 		DefaultStatus: http.StatusCreated,
-	}), s.createCategory)
+	}), ansSlugTaken, ansCategoryNotFound), s.createCategory)
 	huma.Register(api, adm(huma.Operation{
 		OperationID: "admin-list-categories",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/categories",
 		Summary:     "List categories (flat)",
+		Description: "Every category of the store in one flat list, with each one's parent; GET /api/v1/categories gives the tree.",
 	}), s.adminListCategories)
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-category",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/categories/{id}",
 		Summary:     "Get a category",
-	}), s.adminGetCategory)
-	huma.Register(api, adm(huma.Operation{
+		Description: "One category with its parent, position and slug.",
+	}), ansCategoryNotFound), s.adminGetCategory)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-update-category",
 		Method:      http.MethodPatch,
 		Path:        "/api/v1/admin/categories/{id}",
 		Summary:     "Update a category",
-	}), s.updateCategory)
-	huma.Register(api, adm(huma.Operation{
-		OperationID:   "admin-delete-category",
-		Method:        http.MethodDelete,
-		Path:          "/api/v1/admin/categories/{id}",
-		Summary:       "Delete a category without children or products",
+		Description: "A partial update: absent fields stay. Moving a category under itself or one of its descendants " +
+			"is refused (422 category_cycle).",
+	}), ansCategoryNotFound, ansSlugTaken, ansCategoryCycle, ansConflict), s.updateCategory)
+	huma.Register(api, web.Answers(adm(huma.Operation{
+		OperationID: "admin-delete-category",
+		Method:      http.MethodDelete,
+		Path:        "/api/v1/admin/categories/{id}",
+		Summary:     "Delete a category without children or products",
+		Description: "Deletes a category that has no child categories and no products, archived ones included " +
+			"(409 category_has_children, category_in_use).",
 		DefaultStatus: http.StatusNoContent,
-	}), s.deleteCategory)
+	}), ansCategoryNotFound, ansCategoryHasChildren, ansCategoryInUse), s.deleteCategory)
 }
 
 // listInput is the query of GET /api/v1/products.
@@ -369,6 +391,21 @@ func (s *Service) deleteCategory(ctx context.Context, in *categoryPath) (*struct
 	}
 	return nil, nil
 }
+
+// The answers of catalog operations beyond the platform's (see problem).
+var (
+	ansProductNotFound     = web.Answer{Status: http.StatusNotFound, Code: "product_not_found", When: "the store has no such product (the storefront: no such active product)"}
+	ansCategoryNotFound    = web.Answer{Status: http.StatusNotFound, Code: "category_not_found", When: "the store has no such category"}
+	ansSKUTaken            = web.Answer{Status: http.StatusUnprocessableEntity, Code: "sku_taken", When: "another product of the store has a variant with the SKU"}
+	ansSlugTaken           = web.Answer{Status: http.StatusUnprocessableEntity, Code: "slug_taken", When: "another product or category of the store has the slug"}
+	ansCategoryCycle       = web.Answer{Status: http.StatusUnprocessableEntity, Code: "category_cycle", When: "the parent is the category itself or one of its descendants"}
+	ansCategoryHasChildren = web.Answer{Status: http.StatusConflict, Code: "category_has_children", When: "the category has child categories"}
+	ansCategoryInUse       = web.Answer{Status: http.StatusConflict, Code: "category_in_use", When: "products (archived ones too) are in the category"}
+	ansTransition          = web.Answer{Status: http.StatusConflict, Code: "invalid_transition", When: "an archived product can only go back to draft"}
+	ansPlanLimit           = web.Answer{Status: http.StatusForbidden, Code: tenantapi.LimitCode, When: "the store's plan allows no more products"}
+	ansInvalidCursor       = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
+	ansConflict            = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "a concurrent change got there first: send the request again"}
+)
 
 // problem maps a service error to its HTTP status and stable code: the one
 // place that does. Anything else is returned as it is: the web platform

@@ -198,7 +198,7 @@ func (s *Service) SeedDemo(ctx context.Context) (created int, err error) {
 			CategoryID:  ids[d.category],
 			Variants:    d.variants(fmt.Sprintf("MC-%03d", i+1)),
 			Attributes:  d.attrs,
-			Images:      []catalogapi.Image{{URL: "/media/demo/" + slug + ".jpg", Alt: d.title}},
+			Images:      []catalogapi.Image{{URL: demoImageURL(slug), Alt: d.title}},
 		})
 		if err != nil {
 			return created, fmt.Errorf("seed demo product %q: %w", d.title, err)

@@ -87,13 +87,21 @@ func actor(ctx context.Context) (auth.Principal, error) {
 // /api/v1/me, staff sign-in under /api/v1/staff, and the admin API under
 // /api/v1/admin/staff and /api/v1/admin/identity.
 func (s *Service) Routes(api *web.API) {
+	api.Tag("identity", "Customer accounts: registration, sign-in with access and refresh tokens or a web "+
+		"session cookie, password resets, and the signed-in customer's profile and address book "+
+		"(/api/v1/me…). Staff members sign in and accept invitations here too.")
+	api.Tag("identity admin", "Staff accounts and their roles, invitations, the token signing keys, and the "+
+		"store's customers as staff see them.")
+	api.SecurityScheme(sessionScheme, &huma.SecurityScheme{Type: "apiKey", In: "cookie", Name: session.CookieName,
+		Description: "A customer's web session, set HttpOnly by POST /api/v1/auth/session; it idles out " +
+			"and is ended by DELETE /api/v1/auth/session. Browsers send it by themselves."})
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"identity"}
 		return web.Public(op)
 	}
 	// The customer's own operations: the platform refuses anyone else
-	// before the body is read (GET /api/v1/me stays public: it also takes
-	// the web session cookie, which the handler reads).
+	// before the body is read (GET /api/v1/me is the handler's: it also
+	// takes the web session cookie, which the platform does not know).
 	cust := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"identity"}
 		return web.Customers(op)
@@ -102,67 +110,140 @@ func (s *Service) Routes(api *web.API) {
 		op.Tags = []string{"identity admin"}
 		return web.Roles(op, roles(op.OperationID)...)
 	}
-	huma.Register(api, pub(huma.Operation{OperationID: opJWKS, Method: http.MethodGet, Path: "/.well-known/jwks.json",
+	// The JWK set is for token verifiers, outside the store API (no
+	// tenant, no credentials): the security schemes of the document name
+	// it, and it is left out as an operation, like /healthz.
+	huma.Register(api, pub(huma.Operation{OperationID: opJWKS, Method: http.MethodGet, Path: "/.well-known/jwks.json", Hidden: true,
 		Summary: "Public keys that verify access tokens", Description: "The active signing key first, then retired keys whose tokens may still be valid."}), s.jwksOp)
 
-	huma.Register(api, pub(huma.Operation{OperationID: opRegister, Method: http.MethodPost, Path: "/api/v1/auth/register",
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opRegister, Method: http.MethodPost, Path: "/api/v1/auth/register",
 		Summary: "Register a customer account", DefaultStatus: http.StatusAccepted,
-		Description: "202 with the same answer whether or not the address already had an account (nothing tells them apart); then sign in with POST /api/v1/auth/login."}), s.registerOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opLogin, Method: http.MethodPost, Path: "/api/v1/auth/login",
-		Summary: "Log a customer in", Description: "Failed logins are throttled per account and per client IP: 429 too_many_attempts with Retry-After."}), s.loginOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opRefresh, Method: http.MethodPost, Path: "/api/v1/auth/refresh",
-		Summary: "Exchange a refresh token for new tokens", Description: "The refresh token is rotated. Presenting a used one revokes its whole session: 401 refresh_token_reused."}), s.refreshOp)
+		Description: "202 with the same answer whether or not the address already had an account (nothing tells them apart); " +
+			"then sign in with POST /api/v1/auth/login. Passwords are kept as argon2id hashes; a weak one is refused."}),
+		ansWeakPassword, ansInvalidEmail), s.registerOp)
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opLogin, Method: http.MethodPost, Path: "/api/v1/auth/login",
+		Summary: "Log a customer in",
+		Description: "Exchanges an email and password for an access token and a refresh token. A wrong email and a " +
+			"wrong password are answered alike. Failed logins are throttled per account and per client IP: 429 " +
+			"too_many_attempts with Retry-After."}), ansInvalidCredentials, ansThrottled), s.loginOp)
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opRefresh, Method: http.MethodPost, Path: "/api/v1/auth/refresh",
+		Summary: "Exchange a refresh token for new tokens",
+		Description: "Answers a new access token and a new refresh token; the one sent is used up (rotation). " +
+			"Presenting a used one again revokes its whole session: 401 refresh_token_reused, and the client must log in again."}),
+		ansInvalidRefresh, ansRefreshReused), s.refreshOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opLogout, Method: http.MethodPost, Path: "/api/v1/auth/logout",
-		Summary: "Revoke a session", DefaultStatus: http.StatusNoContent}), s.logoutOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opSessionLogin, Method: http.MethodPost, Path: "/api/v1/auth/session",
+		Summary: "Revoke a session",
+		Description: "Revokes the session of the refresh token sent: neither it nor tokens refreshed from it work " +
+			"any longer. Access tokens already issued stay valid until they expire (minutes).",
+		DefaultStatus: http.StatusNoContent}), s.logoutOp)
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opSessionLogin, Method: http.MethodPost, Path: "/api/v1/auth/session",
 		Summary: "Log a customer in to a web session",
 		Description: "For browsers: sets the HttpOnly session cookie (" + session.CookieName + ") instead of answering tokens; " +
 			"GET /api/v1/me accepts it. A session cookie sent along is replaced. Throttled like /api/v1/auth/login. " +
-			"503 session_unavailable when sessions can be stored nowhere."}), s.sessionLoginOp)
+			"503 session_unavailable when sessions can be stored nowhere."}), ansInvalidCredentials, ansThrottled), s.sessionLoginOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opSessionLogout, Method: http.MethodDelete, Path: "/api/v1/auth/session",
 		Summary: "End the web session", Description: "Ends the session of the cookie, if any, and deletes the cookie.",
 		DefaultStatus: http.StatusNoContent}), s.sessionLogoutOp)
 	huma.Register(api, pub(huma.Operation{OperationID: opPasswordReset, Method: http.MethodPost, Path: "/api/v1/auth/password-reset",
-		Summary: "Request a password reset email", Description: "Always 202, whether the account exists or not.", DefaultStatus: http.StatusAccepted}), s.passwordResetOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opPasswordResetConfirm, Method: http.MethodPost, Path: "/api/v1/auth/password-reset/confirm",
-		Summary: "Set a new password with a reset token", Description: "Revokes every session of the account and returns a new one."}), s.passwordResetConfirmOp)
+		Summary: "Request a password reset email",
+		Description: "Sends a single-use reset token to the address if an account of this store has it. Always 202, " +
+			"whether the account exists or not, so that the answer tells nobody which addresses are registered.",
+		DefaultStatus: http.StatusAccepted}), s.passwordResetOp)
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opPasswordResetConfirm, Method: http.MethodPost, Path: "/api/v1/auth/password-reset/confirm",
+		Summary: "Set a new password with a reset token",
+		Description: "Sets the password with the token of the reset email (single use, short-lived). Revokes every " +
+			"session of the account and answers new tokens."}), ansInvalidResetToken, ansWeakPassword), s.passwordResetConfirmOp)
 
-	huma.Register(api, pub(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer",
-		Description: "With a customer access token, or the web session cookie of POST /api/v1/auth/session (whose idle expiry it carries forward)."}), s.getMeOp)
-	huma.Register(api, cust(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile"}), s.updateMeOp)
-	huma.Register(api, cust(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
-		Summary: "Change the signed-in customer's password", Description: "Revokes every session of the account and returns a new one."}), s.changePasswordOp)
-	huma.Register(api, cust(huma.Operation{OperationID: opListAddresses, Method: http.MethodGet, Path: "/api/v1/me/addresses", Summary: "The signed-in customer's addresses"}), s.listAddressesOp)
-	huma.Register(api, cust(huma.Operation{OperationID: opAddAddress, Method: http.MethodPost, Path: "/api/v1/me/addresses",
-		Summary: "Add an address", DefaultStatus: http.StatusCreated}), s.addAddressOp)
-	huma.Register(api, cust(huma.Operation{OperationID: opUpdateAddress, Method: http.MethodPatch, Path: "/api/v1/me/addresses/{id}", Summary: "Update an address"}), s.updateAddressOp)
-	huma.Register(api, cust(huma.Operation{OperationID: opDeleteAddress, Method: http.MethodDelete, Path: "/api/v1/me/addresses/{id}",
-		Summary: "Delete an address", DefaultStatus: http.StatusNoContent}), s.deleteAddressOp)
+	huma.Register(api, web.Answers(web.SignedIn(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer",
+		Tags: []string{"identity"},
+		Description: "The customer's profile. With a customer access token, or the web session cookie of POST " +
+			"/api/v1/auth/session (whose idle expiry it carries forward). 401 without either; 403 for a caller " +
+			"that is no customer (staff, an API key)."}, web.CustomerToken, sessionScheme),
+		ansForbiddenNotCustomer), s.getMeOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opUpdateMe, Method: http.MethodPatch, Path: "/api/v1/me", Summary: "Update the signed-in customer's profile",
+		Description: "A partial update of the customer's name and phone number: absent fields stay, an empty " +
+			"phone clears it. The email is the account's sign-in and does not change here."}), s.updateMeOp)
+	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opChangePassword, Method: http.MethodPost, Path: "/api/v1/me/password",
+		Summary: "Change the signed-in customer's password",
+		Description: "Needs the current password (throttled like logins). Revokes every session of the account and " +
+			"answers new tokens."}), ansInvalidCredentials, ansThrottled, ansWeakPassword), s.changePasswordOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opListAddresses, Method: http.MethodGet, Path: "/api/v1/me/addresses", Summary: "The signed-in customer's addresses",
+		Description: "The customer's address book, the default address first."}), s.listAddressesOp)
+	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opAddAddress, Method: http.MethodPost, Path: "/api/v1/me/addresses",
+		Summary: "Add an address",
+		Description: "Adds an address to the book; the book holds a limited number (409 too_many_addresses when full). " +
+			"is_default makes it the default address (the previous default is no longer).",
+		DefaultStatus: http.StatusCreated}), ansTooManyAddresses), s.addAddressOp)
+	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opUpdateAddress, Method: http.MethodPatch, Path: "/api/v1/me/addresses/{id}", Summary: "Update an address",
+		Description: "A partial update of one of the customer's addresses: absent fields stay."}), ansAddressNotFound), s.updateAddressOp)
+	huma.Register(api, web.Answers(cust(huma.Operation{OperationID: opDeleteAddress, Method: http.MethodDelete, Path: "/api/v1/me/addresses/{id}",
+		Summary: "Delete an address", Description: "Removes one of the customer's addresses from the book.",
+		DefaultStatus: http.StatusNoContent}), ansAddressNotFound), s.deleteAddressOp)
 
-	huma.Register(api, pub(huma.Operation{OperationID: opStaffLogin, Method: http.MethodPost, Path: "/api/v1/staff/auth/login", Summary: "Log a staff member in"}), s.staffLoginOp)
-	huma.Register(api, pub(huma.Operation{OperationID: opAcceptInvitation, Method: http.MethodPost, Path: "/api/v1/staff/invitations/accept",
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opStaffLogin, Method: http.MethodPost, Path: "/api/v1/staff/auth/login", Summary: "Log a staff member in",
+		Description: "Exchanges a staff member's email and password for a staff access token and a refresh token " +
+			"(refreshed at /api/v1/auth/refresh). Deactivated members cannot sign in. Throttled like customer logins."}),
+		ansInvalidCredentials, ansThrottled), s.staffLoginOp)
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opAcceptInvitation, Method: http.MethodPost, Path: "/api/v1/staff/invitations/accept",
 		Summary: "Accept a staff invitation",
-		Description: "403 plan_limit_reached when the store's active staff fill its plan (the invitation stays open); " +
-			"503 plan_limits_unavailable when the plan cannot be read.", DefaultStatus: http.StatusCreated}), s.acceptInvitationOp)
+		Description: "Creates the staff account of an invitation with the invitation's token and a password, and " +
+			"signs it in. 403 plan_limit_reached when the store's active staff fill its plan (the invitation stays open); " +
+			"503 plan_limits_unavailable when the plan cannot be read.", DefaultStatus: http.StatusCreated}),
+		ansInvalidInvitation, ansPlanLimit, ansEmailTaken, ansWeakPassword), s.acceptInvitationOp)
 
-	huma.Register(api, adm(huma.Operation{OperationID: opInviteStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/invitations",
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opInviteStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/invitations",
 		Summary: "Invite a staff member", Description: "Owners and managers; a manager cannot invite an owner. The token is shown once. " +
 			"An open invitation takes a seat of the plan's staff limit: 403 plan_limit_reached when active staff and open invitations fill it, " +
-			"503 plan_limits_unavailable when the plan cannot be read.", DefaultStatus: http.StatusCreated}), s.inviteOp)
-	huma.Register(api, adm(huma.Operation{OperationID: opListStaff, Method: http.MethodGet, Path: "/api/v1/admin/staff", Summary: "List staff"}), s.listStaffOp)
-	huma.Register(api, adm(huma.Operation{OperationID: opChangeRole, Method: http.MethodPatch, Path: "/api/v1/admin/staff/{id}",
-		Summary: "Change a staff member's role", Description: "Owners only; the last active owner cannot be demoted."}), s.changeRoleOp)
-	huma.Register(api, adm(huma.Operation{OperationID: opDeactivateStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/{id}/deactivate",
-		Summary: "Deactivate a staff member", Description: "Owners and managers; revokes the member's sessions."}), s.deactivateOp)
+			"503 plan_limits_unavailable when the plan cannot be read.", DefaultStatus: http.StatusCreated}), ansPlanLimit, ansEmailTaken, ansInvalidEmail), s.inviteOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opListStaff, Method: http.MethodGet, Path: "/api/v1/admin/staff", Summary: "List staff",
+		Description: "Every staff account of the store with its role and whether it is active."}), s.listStaffOp)
+	// Staff accounts are under /admin/staff/accounts/: /admin/staff/{id}
+	// overlapped the staff service's /admin/staff/employees/{id}. The old
+	// paths keep working, out of the document.
+	web.Moved(api, web.Answers(adm(huma.Operation{OperationID: opChangeRole, Method: http.MethodPatch, Path: "/api/v1/admin/staff/accounts/{id}",
+		Summary: "Change a staff member's role", Description: "Owners only; the last active owner cannot be demoted (409 last_owner). " +
+			"The member's tokens carry the new role from their next refresh."}), ansAccountNotFound, ansLastOwner),
+		"/api/v1/admin/staff/{id}", s.changeRoleOp)
+	web.Moved(api, web.Answers(adm(huma.Operation{OperationID: opDeactivateStaff, Method: http.MethodPost, Path: "/api/v1/admin/staff/accounts/{id}/deactivate",
+		Summary: "Deactivate a staff member", Description: "Owners and managers; revokes the member's sessions, and the " +
+			"member can no longer sign in. The last active owner cannot be deactivated (409 last_owner)."}), ansAccountNotFound, ansLastOwner),
+		"/api/v1/admin/staff/{id}/deactivate", s.deactivateOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opRotateKeys, Method: http.MethodPost, Path: "/api/v1/admin/identity/keys/rotate",
-		Summary: "Rotate the token signing key", Description: "Owners only. Tokens signed by the previous key stay valid until they expire."}), s.rotateKeysOp)
-	huma.Register(api, adm(huma.Operation{OperationID: opCreateOwner, Method: http.MethodPost, Path: "/api/v1/admin/identity/owners",
-		Summary: "Create the store's first owner", Description: "Service to service (tenant signup). 409 owner_exists once the store has an owner.", DefaultStatus: http.StatusCreated}), s.createOwnerOp)
-	huma.Register(api, adm(huma.Operation{OperationID: opOwnerExists, Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Summary: "Whether the store has an owner"}), s.ownerExistsOp)
-	huma.Register(api, adm(huma.Operation{OperationID: opGetCustomer, Method: http.MethodGet, Path: "/api/v1/admin/customers/{id}", Summary: "Get a customer"}), s.getCustomerOp)
+		Summary: "Rotate the token signing key", Description: "Owners only. Makes a new signing key active; tokens signed by the previous key stay valid until they expire."}), s.rotateKeysOp)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opCreateOwner, Method: http.MethodPost, Path: "/api/v1/admin/identity/owners",
+		Summary: "Create the store's first owner", Description: "Service to service (tenant signup): creates the owner account " +
+			"of a new store and signs it in. 409 owner_exists once the store has an owner.", DefaultStatus: http.StatusCreated}),
+		ansOwnerExists, ansWeakPassword, ansInvalidEmail), s.createOwnerOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opOwnerExists, Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Summary: "Whether the store has an owner",
+		Description: "Service to service: the platform asks it to retire the generated admin token in a store once the store has an owner."}), s.ownerExistsOp)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opGetCustomer, Method: http.MethodGet, Path: "/api/v1/admin/customers/{id}", Summary: "Get a customer",
+		Description: "A customer account of the store by ID, as staff see it (no password, no sessions)."}), ansAccountNotFound), s.getCustomerOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opGetStaff, Method: http.MethodGet, Path: identityapi.StaffPath + "/{id}", Summary: "Get a staff account",
 		Description: "404 not_found for an ID of no staff account of this store. The staff service checks employees' account_id with it."}), s.getStaffOp)
 }
+
+// sessionScheme is the OpenAPI security scheme of the web session cookie.
+const sessionScheme = "customerSession"
+
+// The answers of identity operations beyond the platform's (see problem).
+var (
+	ansEmailTaken           = web.Answer{Status: http.StatusConflict, Code: "email_taken", When: "an account of this store has the email already"}
+	ansWeakPassword         = web.Answer{Status: http.StatusUnprocessableEntity, Code: "weak_password", When: "the password is too short or too common"}
+	ansInvalidEmail         = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_email", When: "the email is not a valid address"}
+	ansInvalidCredentials   = web.Answer{Status: http.StatusUnauthorized, Code: "invalid_credentials", When: "the email or password is wrong"}
+	ansThrottled            = web.Answer{Status: http.StatusTooManyRequests, Code: "too_many_attempts", When: "too many failed attempts for the account or from the client's IP: retry after Retry-After seconds"}
+	ansInvalidRefresh       = web.Answer{Status: http.StatusUnauthorized, Code: "invalid_refresh_token", When: "the refresh token is unknown, expired or revoked"}
+	ansRefreshReused        = web.Answer{Status: http.StatusUnauthorized, Code: "refresh_token_reused", When: "the refresh token was used before: its session is now revoked"}
+	ansInvalidResetToken    = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_reset_token", When: "the reset token is unknown, used or expired"}
+	ansInvalidInvitation    = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", When: "the invitation token is unknown, used or expired"}
+	ansPlanLimit            = web.Answer{Status: http.StatusForbidden, Code: tenantapi.LimitCode, When: "the store's plan allows no more staff"}
+	ansForbiddenNotCustomer = web.Answer{Status: http.StatusForbidden, Code: "forbidden", When: "the caller is not a customer of this store"}
+	ansTooManyAddresses     = web.Answer{Status: http.StatusConflict, Code: "too_many_addresses", When: "the address book is full"}
+	ansAddressNotFound      = web.Answer{Status: http.StatusNotFound, Code: "address_not_found", When: "the customer has no address with this ID"}
+	ansAccountNotFound      = web.Answer{Status: http.StatusNotFound, Code: "account_not_found", When: "the store has no account with this ID"}
+	ansLastOwner            = web.Answer{Status: http.StatusConflict, Code: "last_owner", When: "the store would be left without an active owner"}
+	ansOwnerExists          = web.Answer{Status: http.StatusConflict, Code: "owner_exists", When: "the store has an owner already"}
+)
 
 // clientIP is the host part of the connection's remote address. Behind a
 // proxy that is the proxy's: the platform owns trusted-proxy handling.

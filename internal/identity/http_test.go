@@ -225,14 +225,21 @@ func TestHTTP(t *testing.T) {
 		if a := call(t, srv, "POST", "/api/v1/admin/staff/invitations", "default", asManager, map[string]any{"email": "o2@example.com", "role": "owner"}); a.status != 403 || a.body["code"] != "forbidden" {
 			t.Fatalf("manager inviting an owner = %d %v", a.status, a.body)
 		}
-		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/"+support, "default", asManager, map[string]any{"role": "staff"}); a.status != 403 || a.body["code"] != "forbidden" {
+		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/accounts/"+support, "default", asManager, map[string]any{"role": "staff"}); a.status != 403 || a.body["code"] != "forbidden" {
 			t.Fatalf("manager changing a role = %d %v", a.status, a.body)
 		}
-		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/"+support, "default", asOwner, map[string]any{"role": "staff"}); a.status != 200 || a.body["role"] != "staff" {
+		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/accounts/"+support, "default", asOwner, map[string]any{"role": "staff"}); a.status != 200 || a.body["role"] != "staff" {
 			t.Fatalf("owner changing a role = %d %v", a.status, a.body)
 		}
-		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/"+own.body["staff"].(map[string]any)["id"].(string), "default", asOwner, map[string]any{"role": "manager"}); a.status != 409 || a.body["code"] != "last_owner" {
+		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/accounts/"+own.body["staff"].(map[string]any)["id"].(string), "default", asOwner, map[string]any{"role": "manager"}); a.status != 409 || a.body["code"] != "last_owner" {
 			t.Fatalf("demoting the last owner = %d %v", a.status, a.body)
+		}
+		// The path before /admin/staff/accounts/{id} still answers, with the same roles.
+		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/"+support, "default", asManager, map[string]any{"role": "staff"}); a.status != 403 || a.body["code"] != "forbidden" {
+			t.Fatalf("manager changing a role by the old path = %d %v", a.status, a.body)
+		}
+		if a := call(t, srv, "PATCH", "/api/v1/admin/staff/"+support, "default", asOwner, map[string]any{"role": "support"}); a.status != 200 || a.body["role"] != "support" {
+			t.Fatalf("owner changing a role by the old path = %d %v", a.status, a.body)
 		}
 
 		if a := call(t, srv, "POST", "/api/v1/admin/identity/keys/rotate", "default", asOwner, nil); a.status != 200 || a.body["kid"] == "" {
@@ -284,8 +291,8 @@ func TestAccess(t *testing.T) {
 				},
 				[]string{"admin", "owner", "manager", "secret"}},
 			{opListStaff, "GET", "/api/v1/admin/staff", nil, []string{"admin", "owner", "manager", "secret"}},
-			{opChangeRole, "PATCH", "/api/v1/admin/staff/nobody", func(string) any { return map[string]any{"role": "staff"} }, []string{"admin", "owner"}},
-			{opDeactivateStaff, "POST", "/api/v1/admin/staff/nobody/deactivate", nil, []string{"admin", "owner", "manager", "secret"}},
+			{opChangeRole, "PATCH", "/api/v1/admin/staff/accounts/nobody", func(string) any { return map[string]any{"role": "staff"} }, []string{"admin", "owner"}},
+			{opDeactivateStaff, "POST", "/api/v1/admin/staff/accounts/nobody/deactivate", nil, []string{"admin", "owner", "manager", "secret"}},
 			{opRotateKeys, "POST", "/api/v1/admin/identity/keys/rotate", nil, []string{"admin", "owner"}},
 			{opCreateOwner, "POST", "/api/v1/admin/identity/owners",
 				func(string) any { return map[string]any{"email": "owner@example.com", "password": goodPW, "name": "O"} },
@@ -319,6 +326,7 @@ func TestAccess(t *testing.T) {
 			}
 		}
 		webtest.CheckDocumentedRoles(t, srv.URL, access)
+		webtest.CheckDocument(t, srv.URL)
 	}, outbox.Migrations, Migrations)
 }
 

@@ -36,16 +36,21 @@ var access = map[string][]auth.Role{
 // Routes registers the inventory's operations, all guarded by their roles
 // in access (other services call them with the token the platform's client
 // adds). The ledger is GET /api/v1/admin/inventory/movements?sku=…: a path
-// /inventory/{sku}/movements would overlap /inventory/reservations/{order_id}
-// in net/http's mux, which refuses such pairs. For the same reason the SKUs
-// "audit" and "movements" cannot be read through GET /inventory/{sku}.
+// /inventory/{sku}/movements would overlap the fixed paths under
+// /inventory/. For the same reason the SKUs "audit" and "movements" cannot
+// be read through GET /inventory/{sku}, and an order's reservation is under
+// /inventory/orders/{order_id}/reservation: its first path,
+// /inventory/reservations/{order_id}, was ambiguous with
+// /inventory/{sku}/adjustments (and still answers, out of the document).
 func (s *Service) Routes(api *web.API) {
+	api.Tag("inventory admin", "Stock per SKU and location: levels, adjustments, low-stock thresholds, the "+
+		"movement ledger, and the reservations the checkout holds for orders. Stock never goes negative.")
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"inventory admin"}
 		// A copy: web.Roles keeps the slice; none is the tokens' only.
 		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-reserve-stock",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/inventory/reservations",
@@ -55,30 +60,32 @@ func (s *Service) Routes(api *web.API) {
 			"reservation, a new one 201. A line no location can serve answers 409 out_of_stock naming the SKU " +
 			"(errors[0].value) and what is available (errors[0].message \"only N available\").",
 		DefaultStatus: http.StatusCreated,
-	}), s.reserve)
-	huma.Register(api, adm(huma.Operation{
+	}), ansOutOfStock, ansConflict), s.reserve)
+	web.Moved(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-reservation",
 		Method:      http.MethodGet,
-		Path:        "/api/v1/admin/inventory/reservations/{order_id}",
+		Path:        "/api/v1/admin/inventory/orders/{order_id}/reservation",
 		Summary:     "Get an order's reservation",
-	}), s.getReservation)
-	huma.Register(api, adm(huma.Operation{
+		Description: "The order's reservation with its lines, where each is held, its status (held, committed, " +
+			"released, expired) and its expiry.",
+	}), ansReservationNotFound), "/api/v1/admin/inventory/reservations/{order_id}", s.getReservation)
+	web.Moved(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-commit-reservation",
 		Method:      http.MethodPost,
-		Path:        "/api/v1/admin/inventory/reservations/{order_id}/commit",
+		Path:        "/api/v1/admin/inventory/orders/{order_id}/reservation/commit",
 		Summary:     "Commit a reservation (order confirmed)",
 		Description: "Takes the held units off the shelf. Idempotent: a committed reservation answers 200 as it is. " +
 			"A released or expired one (or a held one past its expiry) answers 409 reservation_closed.",
-	}), s.commit)
-	huma.Register(api, adm(huma.Operation{
+	}), ansReservationNotFound, ansReservationClosed, ansConflict), "/api/v1/admin/inventory/reservations/{order_id}/commit", s.commit)
+	web.Moved(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-release-reservation",
 		Method:      http.MethodPost,
-		Path:        "/api/v1/admin/inventory/reservations/{order_id}/release",
+		Path:        "/api/v1/admin/inventory/orders/{order_id}/reservation/release",
 		Summary:     "Release a reservation (order cancelled, payment failed)",
 		Description: "Frees the held units. Idempotent: a released or expired reservation answers 200 as it is. " +
 			"A committed one answers 409 reservation_closed: return its units with a restock.",
-	}), s.release)
-	huma.Register(api, adm(huma.Operation{
+	}), ansReservationNotFound, ansReservationClosed, ansConflict), "/api/v1/admin/inventory/reservations/{order_id}/release", s.release)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-restock",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/inventory/restocks",
@@ -86,48 +93,66 @@ func (s *Service) Routes(api *web.API) {
 		Description: "Idempotent on reference (e.g. the return ID): the first request answers 201 with applied " +
 			"true, repeats 200 with applied false and change nothing.",
 		DefaultStatus: http.StatusCreated,
-	}), s.restock)
-	huma.Register(api, adm(huma.Operation{
+	}), ansConflict), s.restock)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-list-stock",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/inventory",
 		Summary:     "List stock levels by SKU",
 		Description: "A page at a time, by SKU: pass next_cursor back as cursor. low=true lists only SKUs at or below their threshold.",
-	}), s.list)
+	}), ansInvalidCursor), s.list)
 	huma.Register(api, adm(huma.Operation{
 		OperationID: "admin-inventory-audit",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/inventory/audit",
 		Summary:     "Count violations of the inventory's invariants",
+		Description: "Counts what must be zero: stock below zero or reserved above on hand, levels that differ from " +
+			"their movement ledger or from the held reservations, and held reservations past their expiry (which the " +
+			"sweeper releases within its interval). For monitoring.",
 	}), s.audit)
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-list-movements",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/inventory/movements",
 		Summary:     "List the stock ledger, newest first",
 		Description: "Every change of on_hand or reserved with its reason and reference. sku restricts it to one SKU.",
-	}), s.movements)
-	huma.Register(api, adm(huma.Operation{
+	}), ansInvalidCursor), s.movements)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-stock",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/inventory/{sku}",
 		Summary:     "Get a SKU's stock level",
-	}), s.getStock)
-	huma.Register(api, adm(huma.Operation{
+		Description: "On hand, reserved and available units of the SKU, in total and per location, with its low-stock threshold.",
+	}), ansStockNotFound), s.getStock)
+	// A SKU's stock is created by its first adjustment or threshold.
+	huma.Register(api, web.Answers(web.PathMayNotExist(adm(huma.Operation{
 		OperationID: "admin-adjust-stock",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/inventory/{sku}/adjustments",
 		Summary:     "Adjust a SKU's stock on hand",
 		Description: "Adds (delta > 0) or takes off (delta < 0) units at a location (default \"default\", created on " +
 			"first use). Taking on_hand below what is reserved there answers 409 insufficient_stock.",
-	}), s.adjust)
-	huma.Register(api, adm(huma.Operation{
+	})), ansInsufficientStock, ansConflict), s.adjust)
+	huma.Register(api, web.Answers(web.PathMayNotExist(adm(huma.Operation{
 		OperationID: "admin-set-stock-threshold",
 		Method:      http.MethodPut,
 		Path:        "/api/v1/admin/inventory/{sku}/threshold",
 		Summary:     "Set a SKU's low-stock threshold",
-	}), s.setThreshold)
+		Description: "When available stock falls to or below the threshold, inventory.stock_low.v1 is announced " +
+			"and the SKU is listed by GET /api/v1/admin/inventory?low=true.",
+	})), ansConflict), s.setThreshold)
 }
+
+// The answers of inventory operations beyond the platform's (see problem).
+var (
+	ansOutOfStock          = web.Answer{Status: http.StatusConflict, Code: "out_of_stock", When: "no location has enough of a line: errors[0] names the SKU and what is available"}
+	ansInsufficientStock   = web.Answer{Status: http.StatusConflict, Code: "insufficient_stock", When: "on hand would fall below what is reserved at the location"}
+	ansReservationNotFound = web.Answer{Status: http.StatusNotFound, Code: "reservation_not_found", When: "the order has no reservation"}
+	ansReservationClosed   = web.Answer{Status: http.StatusConflict, Code: "reservation_closed", When: "the reservation is no longer held (committed, released or expired)"}
+	ansStockNotFound       = web.Answer{Status: http.StatusNotFound, Code: "stock_not_found", When: "no stock was ever recorded for the SKU"}
+	ansInvalidCursor       = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
+	ansConflict            = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "a concurrent change got there first: send the request again"}
+)
 
 type orderPath struct {
 	OrderID string `path:"order_id" minLength:"1" maxLength:"100"`

@@ -97,6 +97,7 @@ func TestAccess(t *testing.T) {
 			t.Errorf("access table: %v", access)
 		}
 		webtest.CheckDocumentedRoles(t, srv.URL, access)
+		webtest.CheckDocument(t, srv.URL)
 	}, allMigrations...)
 }
 

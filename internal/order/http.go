@@ -43,16 +43,23 @@ func (s *Service) Routes(api *web.API) {
 	// retried checkout finds its order here, token included: the platform
 	// need not keep a second copy of the answer.
 	api.OwnsIdempotency(http.MethodPost, "/api/v1/checkout")
+	api.Tag("orders", "Checkout and the buyer's side of an order: reading it, cancelling it before it ships, "+
+		"asking for a return. A guest proves the order is theirs with the order token from checkout; a "+
+		"signed-in customer with their access token.")
+	api.Tag("orders admin", "Orders as staff run them: shipments (the first captures the payment), tracking, "+
+		"cancellations, refunds and returns.")
+	// A customer's access token makes the order theirs (checkout) or
+	// proves it is (instead of the order token).
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"orders"}
-		return web.Public(op)
+		return web.Public(op, web.CustomerToken)
 	}
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"orders admin"}
 		// A copy: web.Roles keeps the slice.
 		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
-	huma.Register(api, pub(huma.Operation{
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "checkout", Method: http.MethodPost, Path: "/api/v1/checkout", DefaultStatus: http.StatusCreated,
 		Summary: "Place an order",
 		Description: "Prices the cart or items, reserves the stock, authorizes the payment and confirms the order. " +
@@ -63,61 +70,73 @@ func (s *Service) Routes(api *web.API) {
 			"codes such as unknown_sku or coupon_expired passed on), 428 idempotency_key_required. With a " +
 			"customer's access token the order is the customer's (customer_id): listed in /api/v1/me/orders, " +
 			"readable with that token.",
-	}), s.checkout)
-	huma.Register(api, pub(huma.Operation{
+	}), ansOutOfStock, ansDeclined, ansCouponExhausted, ansReservationExpired, ansCartCheckedOut, ansKeyRequired, ansKeyReused, ansCheckoutInProgress, ansPricingRefused), s.checkout)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "get-order", Method: http.MethodGet, Path: "/api/v1/orders/{id}",
 		Summary: "Get an order with its token, or as its customer",
 		Description: "The order token from checkout goes in ?token= or the X-Order-Token header; the customer the order " +
 			"belongs to may instead send their access token. For anyone else the order is not found.",
-	}), s.getGuestOrder)
-	huma.Register(api, pub(huma.Operation{
+	}), ansOrderNotFound), s.getGuestOrder)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "cancel-order", Method: http.MethodPost, Path: "/api/v1/orders/{id}/cancel",
 		Summary: "Cancel a confirmed, unshipped order (with the order token, or as its customer)",
-	}), s.guestCancel)
-	huma.Register(api, pub(huma.Operation{
+		Description: "Cancels an order that is confirmed and not shipped yet: the stock is given back and the payment " +
+			"voided. The guest sends the order token (?token= or X-Order-Token); the customer the order belongs to " +
+			"may send their access token instead. A shipped order cannot be cancelled (409 invalid_transition): " +
+			"request a return.",
+	}), ansOrderNotFound, ansTransition, ansConflict), s.guestCancel)
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "request-return", Method: http.MethodPost, Path: "/api/v1/orders/{id}/returns", DefaultStatus: http.StatusCreated,
 		Summary: "Ask to return lines of a shipped order (with the order token, or as its customer)",
-	}), s.requestReturn)
-	huma.Register(api, web.Customers(huma.Operation{
+		Description: "Asks to return lines (and quantities) of a shipped or delivered order; staff then receive or reject " +
+			"it. The guest sends the order token; the customer the order belongs to may send their access token " +
+			"instead. A line cannot be returned more often than it was shipped (422 return_exceeds_shipped).",
+	}), ansOrderNotFound, ansTransition, ansReturnExceeds, ansConflict), s.requestReturn)
+	huma.Register(api, web.Answers(web.Customers(huma.Operation{
 		Tags:        []string{"orders"},
 		OperationID: "list-my-orders", Method: http.MethodGet, Path: "/api/v1/me/orders",
 		Summary: "The signed-in customer's orders, newest first",
 		Description: "Needs a customer's access token (401 without credentials, 403 for any other kind of caller). " +
 			"Orders placed signed in, and guest orders with the account's email from before it was registered. " +
 			"A page at a time: pass next_cursor back as cursor. Listed orders carry no shipments or returns.",
-	}), s.myOrders)
+	}), ansInvalidCursor), s.myOrders)
 
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-list-orders", Method: http.MethodGet, Path: "/api/v1/admin/orders",
 		Summary: "List orders, newest first", Description: "Listed orders carry no shipments or returns; get one order for those.",
-	}), s.adminList)
-	huma.Register(api, adm(huma.Operation{
+	}), ansInvalidCursor), s.adminList)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-order", Method: http.MethodGet, Path: "/api/v1/admin/orders/{id}", Summary: "Get an order",
-	}), s.adminGet)
-	huma.Register(api, adm(huma.Operation{
+		Description: "The order with its lines, totals, payment state, shipments, returns and timeline.",
+	}), ansOrderNotFound), s.adminGet)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-ship-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/shipments", DefaultStatus: http.StatusCreated,
 		Summary: "Record a shipment", Description: "The first shipment captures the payment and makes the order shipped.",
-	}), s.ship)
-	huma.Register(api, adm(huma.Operation{
+	}), ansOrderNotFound, ansTransition, ansCaptureFailed, ansConflict), s.ship)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-track-shipment", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/shipments/{sid}/events",
 		Summary: "Add a tracking event", Description: "in_transit, then delivered; the order is delivered when all its shipments are.",
-	}), s.track)
-	huma.Register(api, adm(huma.Operation{
+	}), ansOrderNotFound, ansShipmentNotFound, ansTransition, ansConflict), s.track)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-cancel-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/cancel",
 		Summary: "Cancel a confirmed, unshipped order", Description: "Gives the stock back and voids the payment.",
-	}), s.adminCancel)
-	huma.Register(api, adm(huma.Operation{
+	}), ansOrderNotFound, ansTransition, ansConflict), s.adminCancel)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-refund-order", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/refunds",
 		Summary: "Refund part of what was captured", Description: "At most captured − refunded (409 refund_exceeds_captured); key makes it idempotent.",
-	}), s.refund)
-	huma.Register(api, adm(huma.Operation{
+	}), ansOrderNotFound, ansRefundExceeds, ansRefundDeclined, ansRefundKeyReused, ansTransition, ansConflict), s.refund)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-receive-return", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/returns/{rid}/receive",
 		Summary: "Receive a return: restock chosen lines and refund",
-	}), s.receiveReturn)
-	huma.Register(api, adm(huma.Operation{
+		Description: "Marks a requested return received: the SKUs in restock (by default every returned line) go back " +
+			"into stock, and refund (by default the returned lines' totals, plus shipping with include_shipping) " +
+			"is paid back. A return that is no longer requested answers 409 invalid_transition.",
+	}), ansOrderNotFound, ansReturnNotFound, ansTransition, ansRefundExceeds, ansRefundDeclined, ansRefundKeyReused, ansConflict), s.receiveReturn)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-reject-return", Method: http.MethodPost, Path: "/api/v1/admin/orders/{id}/returns/{rid}/reject",
-		Summary: "Reject a requested return",
-	}), s.rejectReturn)
+		Summary:     "Reject a requested return",
+		Description: "Refuses a requested return: nothing is restocked or refunded; the order's timeline records the rejection.",
+	}), ansOrderNotFound, ansReturnNotFound, ansTransition, ansConflict), s.rejectReturn)
 }
 
 type orderOutput struct {
@@ -290,6 +309,30 @@ func (s *Service) rejectReturn(ctx context.Context, in *struct {
 	}
 	return &orderOutput{Body: o}, nil
 }
+
+// The answers of order operations beyond the platform's (see problem).
+var (
+	ansOrderNotFound      = web.Answer{Status: http.StatusNotFound, Code: "order_not_found", When: "the store has no such order, or the caller may not see it (a wrong order token)"}
+	ansShipmentNotFound   = web.Answer{Status: http.StatusNotFound, Code: "shipment_not_found", When: "the order has no such shipment"}
+	ansReturnNotFound     = web.Answer{Status: http.StatusNotFound, Code: "return_not_found", When: "the order has no such return"}
+	ansTransition         = web.Answer{Status: http.StatusConflict, Code: "invalid_transition", When: "the order (or return, or shipment) is not in a state that allows this"}
+	ansCaptureFailed      = web.Answer{Status: http.StatusConflict, Code: "capture_failed", When: "the payment could not be captured: the shipment was not recorded and the order was cancelled (stock restocked, authorization released)"}
+	ansRefundDeclined     = web.Answer{Status: http.StatusConflict, Code: "refund_declined", When: "the payment provider declined the refund; nothing was refunded"}
+	ansRefundKeyReused    = web.Answer{Status: http.StatusConflict, Code: "refund_key_reused", When: "the refund key was used for another amount: use a new key for a new refund"}
+	ansRefundExceeds      = web.Answer{Status: http.StatusConflict, Code: "refund_exceeds_captured", When: "the refund is more than was captured and not yet refunded"}
+	ansOutOfStock         = web.Answer{Status: http.StatusConflict, Code: "out_of_stock", When: "a line is out of stock: errors[0].value names the SKU; nothing was charged"}
+	ansDeclined           = web.Answer{Status: http.StatusPaymentRequired, Code: "payment_declined", When: "the payment provider declined the payment; the order is cancelled"}
+	ansCouponExhausted    = web.Answer{Status: http.StatusConflict, Code: "coupon_exhausted", When: "the coupon has no use left"}
+	ansReservationExpired = web.Answer{Status: http.StatusConflict, Code: "reservation_expired", When: "the stock reservation expired before the order was confirmed; nothing was charged"}
+	ansCartCheckedOut     = web.Answer{Status: http.StatusConflict, Code: "cart_checked_out", When: "the cart was checked out already (by another Idempotency-Key)"}
+	ansKeyRequired        = web.Answer{Status: http.StatusPreconditionRequired, Code: "idempotency_key_required", When: "no Idempotency-Key header was sent"}
+	ansKeyReused          = web.Answer{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", When: "the Idempotency-Key was used with a different request"}
+	ansCheckoutInProgress = web.Answer{Status: http.StatusConflict, Code: "checkout_in_progress", When: "a checkout with the same Idempotency-Key is still running; retry shortly for its outcome"}
+	ansPricingRefused     = web.Answer{Status: http.StatusUnprocessableEntity, When: "the checkout cannot be valid and nothing was written: the cart, items, coupon, address, shipping method or provider are refused with their code (cart_not_found, cart_empty, sku_unavailable, sku_not_stockable, currency_mismatch, unknown_provider, and pricing's: unknown_sku, coupon_expired, unknown_shipping_method…)"}
+	ansReturnExceeds      = web.Answer{Status: http.StatusUnprocessableEntity, Code: "return_exceeds_shipped", When: "a line asks to return more than was shipped and not yet returned"}
+	ansInvalidCursor      = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
+	ansConflict           = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "the order changed concurrently: send the request again"}
+)
 
 // problem maps a service error to its HTTP status and stable code: the one
 // place that does. Anything else goes to the platform as a bare 500 (the

@@ -33,12 +33,16 @@ var access = map[string][]auth.Role{
 // Routes registers the payment operations: the admin (service-to-service)
 // API under /api/v1/admin/payments and the public provider webhooks.
 func (s *Service) Routes(api *web.API) {
+	api.Tag("payment admin", "Payments of orders: authorizations, captures, voids and refunds at the "+
+		"payment provider. The order service drives them; staff read them and may act on one by hand.")
+	api.Tag("payment", "The payment providers: which ones a checkout may use, and the webhooks they send "+
+		"(signed, handled once per event).")
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"payment admin"}
 		// A copy: web.Roles keeps the slice; none is the tokens' only.
 		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-authorize-payment",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/payments",
@@ -46,54 +50,59 @@ func (s *Service) Routes(api *web.API) {
 		Description: "Idempotent on order_id: a repeat returns the first outcome. A decline is 402 " +
 			"payment_declined (detail and errors[0].value: the reason); a provider timeout 504 payment_timeout " +
 			"(the payment is failed and voided at the provider in case it went through).",
-	}), s.authorize)
-	huma.Register(api, adm(huma.Operation{
+	}), ansDeclined, ansUnknownProvider, ansMismatch, ansKeyReused, ansConflict), s.authorize)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-list-payments",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/payments",
 		Summary:     "List payments, newest first",
-	}), s.list)
+		Description: "The store's payments, newest first, a page at a time: pass next_cursor back as cursor.",
+	}), ansInvalidCursor), s.list)
 	huma.Register(api, adm(huma.Operation{
 		OperationID: "admin-audit-payments",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/payments/audit",
 		Summary:     "Count payments needing attention",
+		Description: "For monitoring: payments authorized and neither captured nor voided, payments still pending, and " +
+			"payments breaking 0 <= refunded <= captured <= amount (always 0).",
 	}), s.audit)
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-payment",
 		Method:      http.MethodGet,
 		Path:        "/api/v1/admin/payments/{order_id}",
 		Summary:     "Get an order's payment",
-	}), s.get)
-	huma.Register(api, adm(huma.Operation{
+		Description: "The payment of an order (one per order): its provider and reference, status, the amounts " +
+			"authorized, captured and refunded, its refunds, and why it failed if it did.",
+	}), ansPaymentNotFound), s.get)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-capture-payment",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/payments/{order_id}/capture",
 		Summary:     "Capture (part of) an authorization",
 		Description: "At most the authorized amount not yet captured (409 capture_exceeds_authorized). Idempotent by key.",
-	}), s.capture)
-	huma.Register(api, adm(huma.Operation{
+	}), ansPaymentNotFound, ansCaptureExceeds, ansInvalidState, ansDeclined, ansCurrencyMismatch, ansKeyReused, ansConflict), s.capture)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-void-payment",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/payments/{order_id}/void",
 		Summary:     "Void an authorization",
 		Description: "Idempotent. A failed or voided payment is returned unchanged; a pending one is voided before its authorization completes.",
-	}), s.void)
-	huma.Register(api, adm(huma.Operation{
+	}), ansPaymentNotFound, ansInvalidState, ansConflict), s.void)
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-refund-payment",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/admin/payments/{order_id}/refunds",
 		Summary:     "Refund (part of) a payment",
 		Description: "Any amount up to captured minus refunded (409 refund_exceeds_captured, nothing written). Idempotent by key.",
-	}), s.refund)
-	huma.Register(api, web.Public(huma.Operation{
+	}), ansPaymentNotFound, ansRefundExceeds, ansInvalidState, ansDeclined, ansCurrencyMismatch, ansKeyReused, ansConflict), s.refund)
+	huma.Register(api, web.Answers(web.Public(huma.Operation{
 		OperationID: "payment-webhook",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/payments/webhooks/{provider}",
 		Summary:     "Receive a payment provider's webhook",
 		Description: "The signature is verified (400 invalid_signature otherwise); events are handled once by ID.",
 		Tags:        []string{"payment"},
-	}), s.webhook)
+	}), ansInvalidSignature, ansNoWebhookProvider), s.webhook)
 	s.providerRoutes(api)
 }
 
@@ -191,6 +200,23 @@ func (s *Service) webhook(ctx context.Context, in *struct {
 	}
 	return nil, nil
 }
+
+// The answers of payment operations beyond the platform's (see problem).
+var (
+	ansPaymentNotFound   = web.Answer{Status: http.StatusNotFound, Code: paymentapi.CodeNotFound, When: "the order has no payment"}
+	ansDeclined          = web.Answer{Status: http.StatusPaymentRequired, Code: paymentapi.CodeDeclined, When: "the provider declined: detail and errors[0].value give its reason"}
+	ansUnknownProvider   = web.Answer{Status: http.StatusUnprocessableEntity, Code: paymentapi.CodeUnknownProvider, When: "the provider is unknown or not enabled on this deployment"}
+	ansCurrencyMismatch  = web.Answer{Status: http.StatusUnprocessableEntity, Code: paymentapi.CodeCurrencyMismatch, When: "the amount's currency differs from the payment's"}
+	ansCaptureExceeds    = web.Answer{Status: http.StatusConflict, Code: paymentapi.CodeCaptureExceeds, When: "the amount is more than was authorized and not yet captured"}
+	ansRefundExceeds     = web.Answer{Status: http.StatusConflict, Code: paymentapi.CodeRefundExceedsCaptured, When: "the amount is more than was captured and not yet refunded"}
+	ansInvalidState      = web.Answer{Status: http.StatusConflict, Code: paymentapi.CodeInvalidState, When: "the payment's status does not allow this"}
+	ansKeyReused         = web.Answer{Status: http.StatusConflict, Code: paymentapi.CodeKeyReused, When: "the key was used for another operation or amount"}
+	ansMismatch          = web.Answer{Status: http.StatusConflict, Code: paymentapi.CodeOrderMismatch, When: "the order's payment was authorized for another amount"}
+	ansInvalidSignature  = web.Answer{Status: http.StatusBadRequest, Code: paymentapi.CodeInvalidSignature, When: "the webhook's signature does not verify"}
+	ansNoWebhookProvider = web.Answer{Status: http.StatusNotFound, Code: paymentapi.CodeUnknownProvider, When: "no provider of this name takes webhooks here"}
+	ansInvalidCursor     = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
+	ansConflict          = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "the payment changed concurrently: send the request again"}
+)
 
 // problem maps a service error to its HTTP status and stable code: the one
 // place that does. Anything else is returned as it is: the platform answers

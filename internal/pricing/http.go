@@ -54,6 +54,11 @@ var (
 // roles in access (service clients carry the service token: Redeem and
 // Release live there).
 func (s *Service) Routes(api *web.API) {
+	api.Tag("pricing", "Prices a basket as checkout will (lines − discounts + tax + shipping) and lists the "+
+		"shipping methods a buyer may choose. Money is integer minor units with an ISO 4217 currency.")
+	api.Tag("pricing admin", "The store's pricing: settings (currency, whether prices include tax, the default "+
+		"country and shipping method), discounts and coupon codes, tax rates, shipping methods, and the "+
+		"coupon redemptions of orders.")
 	pub := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"pricing"}
 		return web.Public(op)
@@ -65,13 +70,13 @@ func (s *Service) Routes(api *web.API) {
 	}
 	const base = "/api/v1/admin/pricing"
 
-	huma.Register(api, pub(huma.Operation{
+	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "quote", Method: http.MethodPost, Path: "/api/v1/quote", Summary: "Price a basket",
 		Description: "Prices items (lines − discounts + tax + shipping) for the destination, with the coupon if any. " +
 			"Writes nothing. Refusals carry a code and name the item or coupon in errors[].value: unknown_sku, " +
 			"invalid_quantity, unknown_coupon, coupon_expired, coupon_not_applicable, currency_mismatch, " +
 			"unknown_shipping_method, shipping_not_available, invalid_country (422); coupon_exhausted (409).",
-	}), s.quote)
+	}), ansQuoteRefused, ansCouponExhausted), s.quote)
 	huma.Register(api, pub(huma.Operation{
 		OperationID: "list-shipping-methods", Method: http.MethodGet, Path: "/api/v1/shipping-methods",
 		Summary: "List the active shipping methods", Description: "Cheapest first; with country, only those shipping there.",
@@ -79,37 +84,42 @@ func (s *Service) Routes(api *web.API) {
 
 	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-pricing-settings", Method: http.MethodGet, Path: base + "/settings", Summary: "Get the store's pricing settings",
 		Description: "currency and tax_inclusive are the store's settings (PATCH /api/v1/admin/store), shown as pricing last applied them."}), s.getSettings)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-pricing-settings", Method: http.MethodPut, Path: base + "/settings", Summary: "Replace the store's pricing settings",
-		Description: "The default shipping method and country. Currency and tax mode are store settings: PATCH /api/v1/admin/store; a body naming them is refused."}), s.putSettings)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-put-pricing-settings", Method: http.MethodPut, Path: base + "/settings", Summary: "Replace the store's pricing settings",
+		Description: "The default shipping method and country. Currency and tax mode are store settings: PATCH /api/v1/admin/store; a body naming them is refused."}), ansUnknownShipping), s.putSettings)
 
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-discounts", Method: http.MethodGet, Path: base + "/discounts", Summary: "List discounts"}), s.listDiscounts)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-discount", Method: http.MethodPost, Path: base + "/discounts", Summary: "Create a discount", DefaultStatus: http.StatusCreated}), s.createDiscount)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-discount", Method: http.MethodGet, Path: base + "/discounts/{id}", Summary: "Get a discount"}), s.getDiscount)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-update-discount", Method: http.MethodPatch, Path: base + "/discounts/{id}", Summary: "Update a discount", Description: "Absent fields stay; kind, scope and code cannot change."}), s.updateDiscount)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-delete-discount", Method: http.MethodDelete, Path: base + "/discounts/{id}", Summary: "Delete a discount", DefaultStatus: http.StatusNoContent}), s.deleteDiscount)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-discounts", Method: http.MethodGet, Path: base + "/discounts", Summary: "List discounts", Description: "Every discount of the store, automatic ones and coupon codes, active or not, with how often each was used."}), s.listDiscounts)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-create-discount", Method: http.MethodPost, Path: base + "/discounts", Summary: "Create a discount", Description: "An automatic discount (no code) applies to every basket it fits; a coupon (with a code) only " +
+		"when the buyer enters it. kind percentage takes percent_bp, fixed an amount, free_shipping nothing; " +
+		"scope order, product or category says what it reduces. Codes are unique in the store (409 already_exists).", DefaultStatus: http.StatusCreated}), ansTaken), s.createDiscount)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-get-discount", Method: http.MethodGet, Path: base + "/discounts/{id}", Summary: "Get a discount", Description: "One discount with its rules, limits and the number of active redemptions."}), ansNotFound), s.getDiscount)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-update-discount", Method: http.MethodPatch, Path: base + "/discounts/{id}", Summary: "Update a discount", Description: "Absent fields stay; kind, scope and code cannot change."}), ansNotFound), s.updateDiscount)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-delete-discount", Method: http.MethodDelete, Path: base + "/discounts/{id}", Summary: "Delete a discount", Description: "Deletes a discount: quotes stop applying it at once; orders placed with it keep their prices.", DefaultStatus: http.StatusNoContent}), ansNotFound), s.deleteDiscount)
 
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-tax-rates", Method: http.MethodGet, Path: base + "/tax-rates", Summary: "List tax rates"}), s.listTaxRates)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-tax-rate", Method: http.MethodPost, Path: base + "/tax-rates", Summary: "Create a tax rate", DefaultStatus: http.StatusCreated}), s.createTaxRate)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-tax-rate", Method: http.MethodGet, Path: base + "/tax-rates/{id}", Summary: "Get a tax rate"}), s.getTaxRate)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-tax-rate", Method: http.MethodPut, Path: base + "/tax-rates/{id}", Summary: "Replace a tax rate"}), s.putTaxRate)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-delete-tax-rate", Method: http.MethodDelete, Path: base + "/tax-rates/{id}", Summary: "Delete a tax rate", DefaultStatus: http.StatusNoContent}), s.deleteTaxRate)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-tax-rates", Method: http.MethodGet, Path: base + "/tax-rates", Summary: "List tax rates", Description: "Every tax rate of the store, per country and, where set, region."}), s.listTaxRates)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-create-tax-rate", Method: http.MethodPost, Path: base + "/tax-rates", Summary: "Create a tax rate", Description: "Adds the tax rate of a country, or of one of its regions (which wins over the country rate for " +
+		"addresses there). One rate per country and region (409 already_exists).", DefaultStatus: http.StatusCreated}), ansTaken), s.createTaxRate)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-get-tax-rate", Method: http.MethodGet, Path: base + "/tax-rates/{id}", Summary: "Get a tax rate", Description: "A tax rate of the store: its country, region (if any), rate in basis points and name."}), ansNotFound), s.getTaxRate)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-put-tax-rate", Method: http.MethodPut, Path: base + "/tax-rates/{id}", Summary: "Replace a tax rate", Description: "Replaces a tax rate as a whole; quotes use it at once."}), ansNotFound, ansTaken), s.putTaxRate)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-delete-tax-rate", Method: http.MethodDelete, Path: base + "/tax-rates/{id}", Summary: "Delete a tax rate", Description: "Deletes a tax rate: addresses it covered are taxed by the country rate, or not at all.", DefaultStatus: http.StatusNoContent}), ansNotFound), s.deleteTaxRate)
 
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-shipping-methods", Method: http.MethodGet, Path: base + "/shipping-methods", Summary: "List shipping methods"}), s.listShippingMethods)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-create-shipping-method", Method: http.MethodPost, Path: base + "/shipping-methods", Summary: "Create a shipping method", DefaultStatus: http.StatusCreated}), s.createShippingMethod)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-get-shipping-method", Method: http.MethodGet, Path: base + "/shipping-methods/{id}", Summary: "Get a shipping method"}), s.getShippingMethod)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-put-shipping-method", Method: http.MethodPut, Path: base + "/shipping-methods/{id}", Summary: "Replace a shipping method"}), s.putShippingMethod)
-	huma.Register(api, adm(huma.Operation{OperationID: "admin-delete-shipping-method", Method: http.MethodDelete, Path: base + "/shipping-methods/{id}", Summary: "Delete a shipping method", DefaultStatus: http.StatusNoContent}), s.deleteShippingMethod)
+	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-shipping-methods", Method: http.MethodGet, Path: base + "/shipping-methods", Summary: "List shipping methods", Description: "Every shipping method of the store, active or not, with its price and the countries it serves."}), s.listShippingMethods)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-create-shipping-method", Method: http.MethodPost, Path: base + "/shipping-methods", Summary: "Create a shipping method", Description: "Adds a shipping method with its price, the subtotal over which it is free, and the countries it " +
+		"serves (none: everywhere). Codes are unique in the store (409 already_exists).", DefaultStatus: http.StatusCreated}), ansTaken), s.createShippingMethod)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-get-shipping-method", Method: http.MethodGet, Path: base + "/shipping-methods/{id}", Summary: "Get a shipping method", Description: "A shipping method of the store: its code, name, price, the subtotal over which it is free, the " +
+		"countries it serves and whether buyers may choose it."}), ansNotFound), s.getShippingMethod)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-put-shipping-method", Method: http.MethodPut, Path: base + "/shipping-methods/{id}", Summary: "Replace a shipping method", Description: "Replaces a shipping method as a whole; quotes use it at once."}), ansNotFound, ansTaken), s.putShippingMethod)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-delete-shipping-method", Method: http.MethodDelete, Path: base + "/shipping-methods/{id}", Summary: "Delete a shipping method", Description: "Deletes a shipping method: buyers can no longer choose it.", DefaultStatus: http.StatusNoContent}), ansNotFound), s.deleteShippingMethod)
 
-	huma.Register(api, adm(huma.Operation{
+	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-redeem-coupon", Method: http.MethodPost, Path: base + "/redemptions", Summary: "Redeem a coupon for an order",
 		Description: "Idempotent on order_id. 409 coupon_exhausted when no use is left (in total or for the email); " +
 			"422 unknown_coupon, coupon_expired, email_required; 409 order_redeemed when the order redeemed another coupon.",
-	}), s.redeem)
-	huma.Register(api, adm(huma.Operation{
+	}), ansCouponExhausted, ansOrderRedeemed, ansUnknownCoupon, ansCouponExpired, ansEmailRequired), s.redeem)
+	huma.Register(api, web.PathMayNotExist(adm(huma.Operation{
 		OperationID: "admin-release-redemption", Method: http.MethodPost, Path: base + "/redemptions/{order_id}/release",
 		Summary: "Give an order's coupon use back", Description: "Idempotent; an order that redeemed nothing is no error.",
 		DefaultStatus: http.StatusNoContent,
-	}), s.release)
+	})), s.release)
 }
 
 type idPath struct {
@@ -294,6 +304,19 @@ func (s *Service) release(ctx context.Context, in *struct {
 	}
 	return nil, nil
 }
+
+// The answers of pricing operations beyond the platform's (see problem).
+var (
+	ansNotFound        = web.Answer{Status: http.StatusNotFound, Code: "not_found", When: "the store has nothing with this ID"}
+	ansTaken           = web.Answer{Status: http.StatusConflict, Code: "already_exists", When: "another of the store's has the same code (or country and region)"}
+	ansQuoteRefused    = web.Answer{Status: http.StatusUnprocessableEntity, When: "an item, the coupon or the destination is refused, with its code and errors[].value naming it: unknown_sku, invalid_quantity, amount_too_large, unknown_coupon, coupon_expired, coupon_not_applicable, currency_mismatch, unknown_shipping_method, shipping_not_available, invalid_country"}
+	ansCouponExhausted = web.Answer{Status: http.StatusConflict, Code: "coupon_exhausted", When: "the coupon has no use left, in total or for the email"}
+	ansOrderRedeemed   = web.Answer{Status: http.StatusConflict, Code: "order_redeemed", When: "the order redeemed another coupon"}
+	ansUnknownCoupon   = web.Answer{Status: http.StatusUnprocessableEntity, Code: "unknown_coupon", When: "no coupon of the store has the code"}
+	ansCouponExpired   = web.Answer{Status: http.StatusUnprocessableEntity, Code: "coupon_expired", When: "the coupon is not valid at this time"}
+	ansEmailRequired   = web.Answer{Status: http.StatusUnprocessableEntity, Code: "email_required", When: "the coupon is limited per customer and no email was given"}
+	ansUnknownShipping = web.Answer{Status: http.StatusUnprocessableEntity, Code: "unknown_shipping_method", When: "the default shipping method is not one of the store's"}
+)
 
 // quoteCodes maps the quote and redemption sentinels to their stable codes.
 var quoteCodes = []struct {

@@ -74,6 +74,10 @@ func register[I, O any](s *Service, api huma.API, op huma.Operation, h func(cont
 // and what staff members do themselves (check in and out, read
 // announcements) under /api/v1/staff/.
 func (s *Service) Routes(api *web.API) {
+	api.Tag("staff admin", "The store's employees as owners and managers run them: employee records "+
+		"(linked to staff accounts), shifts, the attendance report, and announcements with read receipts.")
+	api.Tag("staff", "What staff members do themselves: check in and out, and read the announcements "+
+		"meant for them. Needs a staff access token of an account linked to an employee.")
 	adm := func(op huma.Operation) huma.Operation {
 		op.Tags = []string{"staff admin"}
 		return op
@@ -84,32 +88,36 @@ func (s *Service) Routes(api *web.API) {
 		return op
 	}
 
-	register(s, api, adm(huma.Operation{OperationID: "staff-create-employee", Method: http.MethodPost,
-		Path: "/api/v1/admin/staff/employees", Summary: "Add an employee", DefaultStatus: http.StatusCreated}), s.createEmployee)
-	register(s, api, adm(huma.Operation{OperationID: "staff-list-employees", Method: http.MethodGet,
-		Path: "/api/v1/admin/staff/employees", Summary: "List employees in creation order"}), s.listEmployees)
-	register(s, api, adm(huma.Operation{OperationID: "staff-get-employee", Method: http.MethodGet,
-		Path: "/api/v1/admin/staff/employees/{id}", Summary: "Get an employee"}), s.getEmployee)
-	register(s, api, adm(huma.Operation{OperationID: "staff-update-employee", Method: http.MethodPatch,
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-create-employee", Method: http.MethodPost,
+		Path: "/api/v1/admin/staff/employees", Summary: "Add an employee", Description: "Adds an employee record; account_id links the staff account the employee signs in with " +
+			"(one employee per account: 409 account_taken).", DefaultStatus: http.StatusCreated}), ansAccountTaken), s.createEmployee)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-list-employees", Method: http.MethodGet,
+		Path: "/api/v1/admin/staff/employees", Summary: "List employees in creation order", Description: "The store's employees in creation order, a page at a time: pass next_cursor back as cursor. " +
+			"active narrows the list."}), ansInvalidCursor), s.listEmployees)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-get-employee", Method: http.MethodGet,
+		Path: "/api/v1/admin/staff/employees/{id}", Summary: "Get an employee", Description: "One employee record: name, email, role, the linked staff account and whether it is active."}), ansEmployeeNotFound), s.getEmployee)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-update-employee", Method: http.MethodPatch,
 		Path: "/api/v1/admin/staff/employees/{id}", Summary: "Update an employee",
 		Description: "A partial update: absent fields stay. account_id links the identity staff account " +
-			"(an empty one unlinks it); active false deactivates, and checks out an employee who is in."}), s.updateEmployee)
-	register(s, api, adm(huma.Operation{OperationID: "staff-deactivate-employee", Method: http.MethodPost,
+			"(an empty one unlinks it); active false deactivates, and checks out an employee who is in."}), ansEmployeeNotFound, ansAccountTaken), s.updateEmployee)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-deactivate-employee", Method: http.MethodPost,
 		Path: "/api/v1/admin/staff/employees/{id}/deactivate", Summary: "Deactivate an employee",
-		Description: "Idempotent. An employee who is checked in is checked out."}), s.deactivateEmployee)
+		Description: "Idempotent. An employee who is checked in is checked out."}), ansEmployeeNotFound), s.deactivateEmployee)
 
-	register(s, api, adm(huma.Operation{OperationID: "staff-create-shift", Method: http.MethodPost,
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-create-shift", Method: http.MethodPost,
 		Path: "/api/v1/admin/staff/shifts", Summary: "Plan a shift", DefaultStatus: http.StatusCreated,
 		Description: "Shifts are [starts_at, ends_at); one overlapping another of the employee's is refused " +
-			"with 409 shift_overlap."}), s.createShift)
-	register(s, api, adm(huma.Operation{OperationID: "staff-list-shifts", Method: http.MethodGet,
-		Path: "/api/v1/admin/staff/shifts", Summary: "List the shifts overlapping a period, by start"}), s.listShifts)
-	register(s, api, adm(huma.Operation{OperationID: "staff-get-shift", Method: http.MethodGet,
-		Path: "/api/v1/admin/staff/shifts/{id}", Summary: "Get a shift"}), s.getShift)
-	register(s, api, adm(huma.Operation{OperationID: "staff-update-shift", Method: http.MethodPatch,
-		Path: "/api/v1/admin/staff/shifts/{id}", Summary: "Move or re-note a shift"}), s.updateShift)
-	register(s, api, adm(huma.Operation{OperationID: "staff-delete-shift", Method: http.MethodDelete,
-		Path: "/api/v1/admin/staff/shifts/{id}", Summary: "Delete a shift", DefaultStatus: http.StatusNoContent}), s.deleteShift)
+			"with 409 shift_overlap."}), ansEmployeeNotFound, ansInactive, ansShiftOverlap), s.createShift)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-list-shifts", Method: http.MethodGet,
+		Path: "/api/v1/admin/staff/shifts", Summary: "List the shifts overlapping a period, by start", Description: "Shifts overlapping [from, to), by start, a page at a time: pass next_cursor back as cursor. " +
+			"employee_id narrows the list to one employee."}), ansInvalidCursor), s.listShifts)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-get-shift", Method: http.MethodGet,
+		Path: "/api/v1/admin/staff/shifts/{id}", Summary: "Get a shift", Description: "One planned shift: its employee, start, end and note."}), ansShiftNotFound), s.getShift)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-update-shift", Method: http.MethodPatch,
+		Path: "/api/v1/admin/staff/shifts/{id}", Summary: "Move or re-note a shift", Description: "A partial update: absent fields stay. A shift moved onto another of the employee's is refused " +
+			"with 409 shift_overlap."}), ansShiftNotFound, ansShiftOverlap), s.updateShift)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-delete-shift", Method: http.MethodDelete,
+		Path: "/api/v1/admin/staff/shifts/{id}", Summary: "Delete a shift", Description: "Deletes a planned shift. Check-ins are separate records and stay.", DefaultStatus: http.StatusNoContent}), ansShiftNotFound), s.deleteShift)
 
 	register(s, api, adm(huma.Operation{OperationID: "staff-attendance-report", Method: http.MethodGet,
 		Path: "/api/v1/admin/staff/attendance", Summary: "Attendance report of a period",
@@ -122,28 +130,46 @@ func (s *Service) Routes(api *web.API) {
 
 	register(s, api, adm(huma.Operation{OperationID: "staff-publish-announcement", Method: http.MethodPost,
 		Path: "/api/v1/admin/staff/announcements", Summary: "Publish an announcement to all staff or a role",
+		Description: "Publishes an announcement to every staff member or to one role; each reader marks it read " +
+			"(GET …/receipts shows who has). Send an Idempotency-Key to publish once however often the request is retried.",
 		DefaultStatus: http.StatusCreated}), s.publishAnnouncement)
-	register(s, api, adm(huma.Operation{OperationID: "staff-list-announcements", Method: http.MethodGet,
-		Path: "/api/v1/admin/staff/announcements", Summary: "List announcements, newest first"}), s.listAnnouncements)
-	register(s, api, adm(huma.Operation{OperationID: "staff-announcement-receipts", Method: http.MethodGet,
-		Path: "/api/v1/admin/staff/announcements/{id}/receipts", Summary: "Who has read an announcement, and who not"}), s.receipts)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-list-announcements", Method: http.MethodGet,
+		Path: "/api/v1/admin/staff/announcements", Summary: "List announcements, newest first", Description: "Every announcement of the store, newest first, a page at a time: pass next_cursor back as cursor."}), ansInvalidCursor), s.listAnnouncements)
+	register(s, api, web.Answers(adm(huma.Operation{OperationID: "staff-announcement-receipts", Method: http.MethodGet,
+		Path: "/api/v1/admin/staff/announcements/{id}/receipts", Summary: "Who has read an announcement, and who not", Description: "For one announcement: the employees of its audience who have read it (and when) and those who have not."}), ansAnnouncementNotFound), s.receipts)
 
-	register(s, api, own(huma.Operation{OperationID: "staff-check-in", Method: http.MethodPost,
+	register(s, api, web.Answers(own(huma.Operation{OperationID: "staff-check-in", Method: http.MethodPost,
 		Path: "/api/v1/staff/check-ins", Summary: "Check in", DefaultStatus: http.StatusCreated,
 		Description: "Checks in the employee linked to the caller's staff account (owners and managers may " +
 			"name another with employee_id). While checked in, another check-in is refused with 409 " +
-			"already_checked_in; send an Idempotency-Key to have a retry answered with the first outcome."}), s.checkIn)
-	register(s, api, own(huma.Operation{OperationID: "staff-check-out", Method: http.MethodPost,
+			"already_checked_in; send an Idempotency-Key to have a retry answered with the first outcome."}), ansNotEmployee, ansEmployeeNotFound, ansInactive, ansAlreadyIn), s.checkIn)
+	register(s, api, web.Answers(own(huma.Operation{OperationID: "staff-check-out", Method: http.MethodPost,
 		Path: "/api/v1/staff/check-outs", Summary: "Check out",
-		Description: "Closes the open check-in; 409 not_checked_in without one."}), s.checkOut)
-	register(s, api, own(huma.Operation{OperationID: "staff-presence", Method: http.MethodGet,
-		Path: "/api/v1/staff/check-ins/current", Summary: "Whether the employee is checked in"}), s.presence)
-	register(s, api, own(huma.Operation{OperationID: "staff-inbox", Method: http.MethodGet,
-		Path: "/api/v1/staff/announcements", Summary: "Announcements for me (all staff and my role), newest first"}), s.inbox)
-	register(s, api, own(huma.Operation{OperationID: "staff-read-announcement", Method: http.MethodPost,
+		Description: "Closes the open check-in; 409 not_checked_in without one."}), ansNotEmployee, ansEmployeeNotFound, ansNotIn), s.checkOut)
+	register(s, api, web.Answers(own(huma.Operation{OperationID: "staff-presence", Method: http.MethodGet,
+		Path: "/api/v1/staff/check-ins/current", Summary: "Whether the employee is checked in", Description: "Whether the caller's employee (owners and managers may name another with employee_id) is " +
+			"checked in, and since when."}), ansNotEmployee, ansEmployeeNotFound), s.presence)
+	register(s, api, web.Answers(own(huma.Operation{OperationID: "staff-inbox", Method: http.MethodGet,
+		Path: "/api/v1/staff/announcements", Summary: "Announcements for me (all staff and my role), newest first", Description: "The announcements meant for the caller (all staff and the caller's role), newest first, each " +
+			"with whether the caller has read it. A page at a time: pass next_cursor back as cursor."}), ansNotEmployee, ansInvalidCursor), s.inbox)
+	register(s, api, web.Answers(own(huma.Operation{OperationID: "staff-read-announcement", Method: http.MethodPost,
 		Path: "/api/v1/staff/announcements/{id}/read", Summary: "Mark an announcement read",
-		Description: "Idempotent: the first read's time stays."}), s.readAnnouncement)
+		Description: "Idempotent: the first read's time stays."}), ansNotEmployee, ansAnnouncementNotFound), s.readAnnouncement)
 }
+
+// The answers of staff operations beyond the platform's (see problem).
+var (
+	ansEmployeeNotFound     = web.Answer{Status: http.StatusNotFound, Code: "employee_not_found", When: "the store has no such employee"}
+	ansShiftNotFound        = web.Answer{Status: http.StatusNotFound, Code: "shift_not_found", When: "the store has no such shift"}
+	ansAnnouncementNotFound = web.Answer{Status: http.StatusNotFound, Code: "announcement_not_found", When: "the store has no such announcement (for the caller)"}
+	ansAccountTaken         = web.Answer{Status: http.StatusConflict, Code: "account_taken", When: "the staff account is linked to another employee"}
+	ansInactive             = web.Answer{Status: http.StatusConflict, Code: "employee_inactive", When: "the employee is inactive"}
+	ansShiftOverlap         = web.Answer{Status: http.StatusConflict, Code: "shift_overlap", When: "the shift overlaps another shift of the employee"}
+	ansAlreadyIn            = web.Answer{Status: http.StatusConflict, Code: "already_checked_in", When: "the employee is checked in already"}
+	ansNotIn                = web.Answer{Status: http.StatusConflict, Code: "not_checked_in", When: "the employee is not checked in"}
+	ansNotEmployee          = web.Answer{Status: http.StatusForbidden, Code: "not_an_employee", When: "the caller's account is linked to no employee of this store"}
+	ansInvalidCursor        = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", When: "the cursor is not one this list returned"}
+)
 
 type idPath struct {
 	ID string `path:"id" maxLength:"100"`

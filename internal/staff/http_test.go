@@ -367,5 +367,6 @@ func TestAccess(t *testing.T) {
 			}
 		}
 		webtest.CheckDocumentedRoles(t, f.url, access)
+		webtest.CheckDocument(t, f.url)
 	})
 }

@@ -38,6 +38,20 @@ var access = map[string][]auth.Role{
 // leaked key must not lead to more keys (web.NoAPIKeys).
 var noAPIKeys = map[string]bool{"list-api-keys": true, "create-api-key": true, "revoke-api-key": true}
 
+// The answers of store operations beyond the platform's (see problem).
+var (
+	ansSubdomainTaken  = web.Answer{Status: http.StatusConflict, Code: "subdomain_taken", When: "another store uses the subdomain"}
+	ansSignupKeyReused = web.Answer{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", When: "the Idempotency-Key was used for another signup"}
+	ansSignupInvalid   = web.Answer{Status: http.StatusUnprocessableEntity, When: "a field is refused, with its code (the owner's email and password as the identity service checks them: invalid_email, weak_password)"}
+	ansDomainTaken     = web.Answer{Status: http.StatusConflict, Code: "domain_taken", When: "the host is mapped to a store already"}
+	ansTooManyDomains  = web.Answer{Status: http.StatusConflict, Code: "too_many_domains", When: "the store has the most custom domains allowed"}
+	ansDomainNotFound  = web.Answer{Status: http.StatusNotFound, Code: "domain_not_found", When: "the store has no such domain"}
+	ansDomainProtected = web.Answer{Status: http.StatusConflict, Code: "domain_protected", When: "the host is the store's subdomain: only custom domains can be removed"}
+	ansTooManyKeys     = web.Answer{Status: http.StatusConflict, Code: "too_many_api_keys", When: "the store has the most live API keys allowed"}
+	ansKeyNotFound     = web.Answer{Status: http.StatusNotFound, Code: "api_key_not_found", When: "the store has no such API key"}
+	ansConflict        = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "the store changed concurrently: send the request again"}
+)
+
 // register adds an admin operation guarded by its roles in access (none:
 // the admin's only), with errors mapped by problem.
 func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
@@ -58,6 +72,9 @@ func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Cont
 // Routes registers the signup, the store admin operations and the internal
 // resolve endpoint (outside /api/, so resolving needs no tenant).
 func (s *Service) Routes(api *web.API) {
+	api.Tag("stores", "Opening a new store (tenant) on this deployment.")
+	api.Tag("store admin", "The store's own settings: name, currency and tax mode, its host names "+
+		"(subdomain and custom domains), its plan and the plan's limits, and its API keys.")
 	// Only the deployment's service token reaches it (web.Internal): the
 	// answers map hosts to stores and tell live API keys from dead ones.
 	huma.Register(api, web.Internal(huma.Operation{
@@ -66,7 +83,7 @@ func (s *Service) Routes(api *web.API) {
 		Path:        tenantapi.ResolvePath,
 		Summary:     "Resolve a host name, tenant ID or subdomain, or API key to a tenant",
 	}), s.resolve)
-	huma.Register(api, web.Public(huma.Operation{
+	huma.Register(api, web.Answers(web.Public(huma.Operation{
 		OperationID: "signup",
 		Method:      http.MethodPost,
 		Path:        "/api/v1/tenants",
@@ -83,7 +100,7 @@ func (s *Service) Routes(api *web.API) {
 		Middlewares: huma.Middlewares{func(ctx huma.Context, next func(huma.Context)) {
 			next(huma.WithContext(ctx, withRequestPort(ctx.Context(), ctx.Host())))
 		}},
-	}), s.signup)
+	}), ansSubdomainTaken, ansSignupKeyReused, ansSignupInvalid), s.signup)
 	register(api, huma.Operation{
 		OperationID: "set-store-plan", Method: http.MethodPut, Path: "/api/v1/admin/store/plan",
 		Summary: "Move the store to another plan",
@@ -97,15 +114,17 @@ func (s *Service) Routes(api *web.API) {
 	register(api, huma.Operation{
 		OperationID: "get-store", Method: http.MethodGet, Path: "/api/v1/admin/store",
 		Summary: "Get the store's settings",
+		Description: "The store's settings (name, logo, currency, tax mode, locale), its plan and status, and the " +
+			"host names it answers on.",
 	}, func(ctx context.Context, _ *struct{}) (*storeOutput, error) {
 		st, err := s.Store(ctx)
 		return &storeOutput{Body: st}, err
 	})
-	register(api, huma.Operation{
+	register(api, web.Answers(huma.Operation{
 		OperationID: "update-store", Method: http.MethodPatch, Path: "/api/v1/admin/store",
 		Summary:     "Update the store's settings",
 		Description: "A partial update: absent fields stay. Announced as tenant.updated.v1.",
-	}, func(ctx context.Context, in *struct{ Body tenantapi.StoreUpdate }) (*storeOutput, error) {
+	}, ansConflict), func(ctx context.Context, in *struct{ Body tenantapi.StoreUpdate }) (*storeOutput, error) {
 		st, err := s.UpdateStore(ctx, in.Body)
 		return &storeOutput{Body: st}, err
 	})
@@ -121,25 +140,27 @@ func (s *Service) Routes(api *web.API) {
 	register(api, huma.Operation{
 		OperationID: "list-store-domains", Method: http.MethodGet, Path: "/api/v1/admin/store/domains",
 		Summary: "List the store's host names",
+		Description: "The store's host names: its subdomain of the deployment's base domain and its custom domains. " +
+			"Requests to each resolve to this store.",
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body tenantapi.DomainList }, error) {
 		ds, err := s.Domains(ctx)
 		return &struct{ Body tenantapi.DomainList }{Body: tenantapi.DomainList{Items: ds}}, err
 	})
-	register(api, huma.Operation{
+	register(api, web.Answers(huma.Operation{
 		OperationID: "add-store-domain", Method: http.MethodPost, Path: "/api/v1/admin/store/domains",
 		Summary:       "Map a custom domain to the store",
 		Description:   "Point the domain's DNS at the deployment; requests to it then resolve to this store.",
 		DefaultStatus: http.StatusCreated,
-	}, func(ctx context.Context, in *struct{ Body tenantapi.DomainCreate }) (*struct{ Body tenantapi.Domain }, error) {
+	}, ansDomainTaken, ansTooManyDomains), func(ctx context.Context, in *struct{ Body tenantapi.DomainCreate }) (*struct{ Body tenantapi.Domain }, error) {
 		d, err := s.AddDomain(ctx, in.Body.Host)
 		return &struct{ Body tenantapi.Domain }{Body: d}, err
 	})
-	register(api, huma.Operation{
+	register(api, web.Answers(huma.Operation{
 		OperationID: "remove-store-domain", Method: http.MethodDelete, Path: "/api/v1/admin/store/domains/{host}",
 		Summary:       "Remove a custom domain",
 		Description:   "Other processes may resolve it for up to a minute more (their cache).",
 		DefaultStatus: http.StatusNoContent,
-	}, func(ctx context.Context, in *struct {
+	}, ansDomainNotFound, ansDomainProtected), func(ctx context.Context, in *struct {
 		Host string `path:"host" maxLength:"253"`
 	}) (*struct{}, error) {
 		return nil, s.RemoveDomain(ctx, in.Host)
@@ -148,25 +169,27 @@ func (s *Service) Routes(api *web.API) {
 	register(api, huma.Operation{
 		OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api/v1/admin/store/api-keys",
 		Summary: "List the store's API keys (never the keys themselves)",
+		Description: "The store's API keys: kind (publishable or secret), name, prefix, and when each was created and " +
+			"revoked. The keys themselves are shown once, when created, and kept only as hashes.",
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body tenantapi.APIKeyList }, error) {
 		ks, err := s.APIKeys(ctx)
 		return &struct{ Body tenantapi.APIKeyList }{Body: tenantapi.APIKeyList{Items: ks}}, err
 	})
-	register(api, huma.Operation{
+	register(api, web.Answers(huma.Operation{
 		OperationID: "create-api-key", Method: http.MethodPost, Path: "/api/v1/admin/store/api-keys",
 		Summary:       "Create an API key",
 		Description:   "The answer is the only time the key is shown: only its hash is kept.",
 		DefaultStatus: http.StatusCreated,
-	}, func(ctx context.Context, in *struct{ Body tenantapi.APIKeyCreate }) (*struct{ Body tenantapi.APIKeyCreated }, error) {
+	}, ansTooManyKeys), func(ctx context.Context, in *struct{ Body tenantapi.APIKeyCreate }) (*struct{ Body tenantapi.APIKeyCreated }, error) {
 		k, err := s.CreateAPIKey(ctx, in.Body)
 		return &struct{ Body tenantapi.APIKeyCreated }{Body: k}, err
 	})
-	register(api, huma.Operation{
+	register(api, web.Answers(huma.Operation{
 		OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api/v1/admin/store/api-keys/{id}",
 		Summary:       "Revoke an API key",
 		Description:   "Processes that used the key may accept it for up to a minute more (their cache).",
 		DefaultStatus: http.StatusNoContent,
-	}, func(ctx context.Context, in *struct {
+	}, ansKeyNotFound), func(ctx context.Context, in *struct {
 		ID string `path:"id" maxLength:"64"`
 	}) (*struct{}, error) {
 		return nil, s.RevokeAPIKey(ctx, in.ID)

@@ -814,6 +814,7 @@ func TestAccess(t *testing.T) {
 			t.Errorf("anonymous signup = %d", got.status)
 		}
 		webtest.CheckDocumentedRoles(t, e.srv.URL, tenant.Access)
+		webtest.CheckDocument(t, e.srv.URL)
 	}, outbox.Migrations, tenant.Migrations)
 }
 

@@ -35,10 +35,13 @@ var binary string
 func TestMain(m *testing.M) { harness.Main(m, &binary) }
 
 type product struct {
-	ID       string `json:"id"`
-	Slug     string `json:"slug"`
-	Title    string `json:"title"`
-	Status   string `json:"status"`
+	ID     string `json:"id"`
+	Slug   string `json:"slug"`
+	Title  string `json:"title"`
+	Status string `json:"status"`
+	Images []struct {
+		URL string `json:"url"`
+	} `json:"images"`
 	Variants []struct {
 		SKU   string `json:"sku"`
 		Price struct {
@@ -96,6 +99,14 @@ func TestLaptopJourney(t *testing.T) {
 		seen[pr.ID] = true
 		if pr.Status != "active" || len(pr.Variants) == 0 || pr.Variants[0].Price.Amount <= 0 || pr.Variants[0].Price.Currency == "" {
 			t.Fatalf("demo product without active status, variant or price: %+v", pr)
+		}
+		if len(pr.Images) == 0 {
+			t.Errorf("demo product %s has no image", pr.Slug)
+		}
+		for _, im := range pr.Images {
+			if r := p.Call("GET", im.URL, nil, nil); r.Status != 200 || r.Header.Get("Content-Type") != "image/jpeg" || len(r.Body) == 0 {
+				t.Errorf("demo image %s: %d %q, want 200 image/jpeg", im.URL, r.Status, r.Header.Get("Content-Type"))
+			}
 		}
 	}
 	var cats struct {

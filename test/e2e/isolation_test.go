@@ -260,7 +260,7 @@ func readOps(t *testing.T, p *harness.Proc) []isoOp {
 			}
 			ops = append(ops, isoOp{
 				method: strings.ToUpper(method), path: path, id: op.OperationID,
-				public: len(op.Security) == 0, noKeys: op.NoAPIKeys, roles: roles, hasBody: len(op.RequestBody) > 0,
+				public: !guarded(op.Security), noKeys: op.NoAPIKeys, roles: roles, hasBody: len(op.RequestBody) > 0,
 			})
 		}
 	}
@@ -281,47 +281,48 @@ func readOps(t *testing.T, p *harness.Proc) []isoOp {
 func targets(b *isoStore) map[string][]string {
 	order := "/api/v1/admin/orders/" + b.orderID
 	return map[string][]string{
-		"/api/v1/admin/categories/{id}":                           {"/api/v1/admin/categories/" + b.categoryID},
-		"/api/v1/admin/customers/{id}":                            {"/api/v1/admin/customers/" + b.customerID},
-		"/api/v1/admin/inventory/reservations/{order_id}":         {"/api/v1/admin/inventory/reservations/" + b.orderID},
-		"/api/v1/admin/inventory/reservations/{order_id}/commit":  {"/api/v1/admin/inventory/reservations/" + b.orderID + "/commit"},
-		"/api/v1/admin/inventory/reservations/{order_id}/release": {"/api/v1/admin/inventory/reservations/" + b.orderID + "/release"},
-		"/api/v1/admin/inventory/{sku}":                           {"/api/v1/admin/inventory/" + b.sku},
-		"/api/v1/admin/inventory/{sku}/adjustments":               {"/api/v1/admin/inventory/" + b.sku + "/adjustments"},
-		"/api/v1/admin/inventory/{sku}/threshold":                 {"/api/v1/admin/inventory/" + b.sku + "/threshold"},
-		"/api/v1/admin/orders/{id}":                               {order},
-		"/api/v1/admin/orders/{id}/cancel":                        {order + "/cancel"},
-		"/api/v1/admin/orders/{id}/refunds":                       {order + "/refunds"},
-		"/api/v1/admin/orders/{id}/returns/{rid}/receive":         {order + "/returns/" + b.returnID + "/receive"},
-		"/api/v1/admin/orders/{id}/returns/{rid}/reject":          {order + "/returns/" + b.returnID + "/reject"},
-		"/api/v1/admin/orders/{id}/shipments":                     {order + "/shipments"},
-		"/api/v1/admin/orders/{id}/shipments/{sid}/events":        {order + "/shipments/" + b.shipmentID + "/events"},
-		"/api/v1/admin/payments/{order_id}":                       {"/api/v1/admin/payments/" + b.orderID},
-		"/api/v1/admin/payments/{order_id}/capture":               {"/api/v1/admin/payments/" + b.orderID + "/capture"},
-		"/api/v1/admin/payments/{order_id}/refunds":               {"/api/v1/admin/payments/" + b.orderID + "/refunds"},
-		"/api/v1/admin/payments/{order_id}/void":                  {"/api/v1/admin/payments/" + b.orderID + "/void"},
-		"/api/v1/admin/pricing/discounts/{id}":                    {"/api/v1/admin/pricing/discounts/" + b.discountID},
-		"/api/v1/admin/pricing/redemptions/{order_id}/release":    {"/api/v1/admin/pricing/redemptions/" + b.orderID + "/release"},
-		"/api/v1/admin/pricing/shipping-methods/{id}":             {"/api/v1/admin/pricing/shipping-methods/" + b.shippingID},
-		"/api/v1/admin/pricing/tax-rates/{id}":                    {"/api/v1/admin/pricing/tax-rates/" + b.taxRateID},
-		"/api/v1/admin/products/{id}":                             {"/api/v1/admin/products/" + b.productID},
-		"/api/v1/admin/staff/announcements/{id}/receipts":         {"/api/v1/admin/staff/announcements/" + b.announcementID + "/receipts"},
-		"/api/v1/admin/staff/employees/{id}":                      {"/api/v1/admin/staff/employees/" + b.employeeID},
-		"/api/v1/admin/staff/employees/{id}/deactivate":           {"/api/v1/admin/staff/employees/" + b.employeeID + "/deactivate"},
-		"/api/v1/admin/staff/shifts/{id}":                         {"/api/v1/admin/staff/shifts/" + b.shiftID},
-		"/api/v1/admin/staff/{id}":                                {"/api/v1/admin/staff/" + b.staffAccountID, "/api/v1/admin/staff/" + b.ownerID},
-		"/api/v1/admin/staff/{id}/deactivate":                     {"/api/v1/admin/staff/" + b.staffAccountID + "/deactivate", "/api/v1/admin/staff/" + b.ownerID + "/deactivate"},
-		"/api/v1/admin/store/api-keys/{id}":                       {"/api/v1/admin/store/api-keys/" + b.apiKeyID},
-		"/api/v1/admin/store/domains/{host}":                      {"/api/v1/admin/store/domains/" + b.domain, "/api/v1/admin/store/domains/" + b.host},
-		"/api/v1/carts/{id}":                                      {"/api/v1/carts/" + b.cartID},
-		"/api/v1/carts/{id}/items":                                {"/api/v1/carts/" + b.cartID + "/items"},
-		"/api/v1/carts/{id}/items/{line}":                         {"/api/v1/carts/" + b.cartID + "/items/" + b.cartLineID},
-		"/api/v1/me/addresses/{id}":                               {"/api/v1/me/addresses/" + b.addressID},
-		"/api/v1/orders/{id}":                                     {"/api/v1/orders/" + b.orderID + "?token=" + b.orderToken, "/api/v1/orders/" + b.orderID},
-		"/api/v1/orders/{id}/cancel":                              {"/api/v1/orders/" + b.orderID + "/cancel?token=" + b.orderToken, "/api/v1/orders/" + b.orderID + "/cancel"},
-		"/api/v1/orders/{id}/returns":                             {"/api/v1/orders/" + b.orderID + "/returns?token=" + b.orderToken, "/api/v1/orders/" + b.orderID + "/returns"},
-		"/api/v1/products/{id_or_slug}":                           {"/api/v1/products/" + b.productID, "/api/v1/products/" + b.productSlug},
-		"/api/v1/staff/announcements/{id}/read":                   {"/api/v1/staff/announcements/" + b.announcementID + "/read"},
+		"/api/v1/admin/categories/{id}":                                 {"/api/v1/admin/categories/" + b.categoryID},
+		"/api/v1/admin/customers/{id}":                                  {"/api/v1/admin/customers/" + b.customerID},
+		"/api/v1/admin/inventory/orders/{order_id}/reservation":         {"/api/v1/admin/inventory/orders/" + b.orderID + "/reservation"},
+		"/api/v1/admin/inventory/orders/{order_id}/reservation/commit":  {"/api/v1/admin/inventory/orders/" + b.orderID + "/reservation/commit"},
+		"/api/v1/admin/inventory/orders/{order_id}/reservation/release": {"/api/v1/admin/inventory/orders/" + b.orderID + "/reservation/release"},
+		"/api/v1/admin/inventory/{sku}":                                 {"/api/v1/admin/inventory/" + b.sku},
+		"/api/v1/admin/inventory/{sku}/adjustments":                     {"/api/v1/admin/inventory/" + b.sku + "/adjustments"},
+		"/api/v1/admin/inventory/{sku}/threshold":                       {"/api/v1/admin/inventory/" + b.sku + "/threshold"},
+		"/api/v1/admin/orders/{id}":                                     {order},
+		"/api/v1/admin/orders/{id}/cancel":                              {order + "/cancel"},
+		"/api/v1/admin/orders/{id}/refunds":                             {order + "/refunds"},
+		"/api/v1/admin/orders/{id}/returns/{rid}/receive":               {order + "/returns/" + b.returnID + "/receive"},
+		"/api/v1/admin/orders/{id}/returns/{rid}/reject":                {order + "/returns/" + b.returnID + "/reject"},
+		"/api/v1/admin/orders/{id}/shipments":                           {order + "/shipments"},
+		"/api/v1/admin/orders/{id}/shipments/{sid}/events":              {order + "/shipments/" + b.shipmentID + "/events"},
+		"/api/v1/admin/payments/{order_id}":                             {"/api/v1/admin/payments/" + b.orderID},
+		"/api/v1/admin/payments/{order_id}/capture":                     {"/api/v1/admin/payments/" + b.orderID + "/capture"},
+		"/api/v1/admin/payments/{order_id}/refunds":                     {"/api/v1/admin/payments/" + b.orderID + "/refunds"},
+		"/api/v1/admin/payments/{order_id}/void":                        {"/api/v1/admin/payments/" + b.orderID + "/void"},
+		"/api/v1/admin/pricing/discounts/{id}":                          {"/api/v1/admin/pricing/discounts/" + b.discountID},
+		"/api/v1/admin/pricing/redemptions/{order_id}/release":          {"/api/v1/admin/pricing/redemptions/" + b.orderID + "/release"},
+		"/api/v1/admin/pricing/shipping-methods/{id}":                   {"/api/v1/admin/pricing/shipping-methods/" + b.shippingID},
+		"/api/v1/admin/pricing/tax-rates/{id}":                          {"/api/v1/admin/pricing/tax-rates/" + b.taxRateID},
+		"/api/v1/admin/products/{id}":                                   {"/api/v1/admin/products/" + b.productID},
+		"/api/v1/admin/staff/announcements/{id}/receipts":               {"/api/v1/admin/staff/announcements/" + b.announcementID + "/receipts"},
+		"/api/v1/admin/staff/employees/{id}":                            {"/api/v1/admin/staff/employees/" + b.employeeID},
+		"/api/v1/admin/staff/employees/{id}/deactivate":                 {"/api/v1/admin/staff/employees/" + b.employeeID + "/deactivate"},
+		"/api/v1/admin/staff/shifts/{id}":                               {"/api/v1/admin/staff/shifts/" + b.shiftID},
+		"/api/v1/admin/staff/accounts/{id}":                             {"/api/v1/admin/staff/accounts/" + b.staffAccountID, "/api/v1/admin/staff/accounts/" + b.ownerID},
+		"/api/v1/admin/staff/{id}":                                      {"/api/v1/admin/staff/" + b.staffAccountID, "/api/v1/admin/staff/" + b.ownerID},
+		"/api/v1/admin/staff/accounts/{id}/deactivate":                  {"/api/v1/admin/staff/accounts/" + b.staffAccountID + "/deactivate", "/api/v1/admin/staff/accounts/" + b.ownerID + "/deactivate"},
+		"/api/v1/admin/store/api-keys/{id}":                             {"/api/v1/admin/store/api-keys/" + b.apiKeyID},
+		"/api/v1/admin/store/domains/{host}":                            {"/api/v1/admin/store/domains/" + b.domain, "/api/v1/admin/store/domains/" + b.host},
+		"/api/v1/carts/{id}":                                            {"/api/v1/carts/" + b.cartID},
+		"/api/v1/carts/{id}/items":                                      {"/api/v1/carts/" + b.cartID + "/items"},
+		"/api/v1/carts/{id}/items/{line}":                               {"/api/v1/carts/" + b.cartID + "/items/" + b.cartLineID},
+		"/api/v1/me/addresses/{id}":                                     {"/api/v1/me/addresses/" + b.addressID},
+		"/api/v1/orders/{id}":                                           {"/api/v1/orders/" + b.orderID + "?token=" + b.orderToken, "/api/v1/orders/" + b.orderID},
+		"/api/v1/orders/{id}/cancel":                                    {"/api/v1/orders/" + b.orderID + "/cancel?token=" + b.orderToken, "/api/v1/orders/" + b.orderID + "/cancel"},
+		"/api/v1/orders/{id}/returns":                                   {"/api/v1/orders/" + b.orderID + "/returns?token=" + b.orderToken, "/api/v1/orders/" + b.orderID + "/returns"},
+		"/api/v1/products/{id_or_slug}":                                 {"/api/v1/products/" + b.productID, "/api/v1/products/" + b.productSlug},
+		"/api/v1/staff/announcements/{id}/read":                         {"/api/v1/staff/announcements/" + b.announcementID + "/read"},
 		// Not a store's resource: the provider's name. The webhook answers
 		// 2xx for events about payments it does not have (a provider must
 		// not retry them); isolation there means B's payment is untouched,
@@ -337,7 +338,7 @@ func bodyFor(op isoOp, a *isoStore) any {
 	switch op.method + " " + op.path {
 	case "PATCH /api/v1/admin/categories/{id}":
 		return map[string]any{"name": "Renamed"}
-	case "POST /api/v1/admin/inventory/reservations/{order_id}/release":
+	case "POST /api/v1/admin/inventory/orders/{order_id}/reservation/release":
 		return map[string]any{"reason": "isolation"}
 	case "POST /api/v1/admin/inventory/{sku}/adjustments":
 		return map[string]any{"delta": 1, "reason": "isolation"}
@@ -367,7 +368,7 @@ func bodyFor(op isoOp, a *isoStore) any {
 		return map[string]any{"name": "Renamed"}
 	case "PATCH /api/v1/admin/staff/shifts/{id}":
 		return map[string]any{"note": "renamed"}
-	case "PATCH /api/v1/admin/staff/{id}":
+	case "PATCH /api/v1/admin/staff/accounts/{id}":
 		return map[string]any{"role": "support"}
 	case "PATCH /api/v1/carts/{id}":
 		return map[string]any{"country": "DE"}

@@ -237,7 +237,7 @@ type InvitationAccept struct {
 	Name     string `json:"name" minLength:"1" maxLength:"100"`
 }
 
-// RoleChange is the body of PATCH /api/v1/admin/staff/{id}.
+// RoleChange is the body of PATCH /api/v1/admin/staff/accounts/{id}.
 type RoleChange struct {
 	Role string `json:"role" enum:"owner,manager,staff,support"`
 }

@@ -67,7 +67,7 @@ func reserveError(err error, r ReserveRequest) error {
 // with ErrNotFound.
 func (c *Client) Commit(ctx context.Context, orderID string) (Reservation, error) {
 	var out Reservation
-	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/inventory/reservations/" + url.PathEscape(orderID) + "/commit", Out: &out, Idempotent: true})
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/inventory/orders/" + url.PathEscape(orderID) + "/reservation/commit", Out: &out, Idempotent: true})
 	if err != nil {
 		return Reservation{}, mapError(err)
 	}
@@ -80,7 +80,7 @@ func (c *Client) Commit(ctx context.Context, orderID string) (Reservation, error
 // Restock), an unknown order with ErrNotFound.
 func (c *Client) Release(ctx context.Context, orderID, reason string) (Reservation, error) {
 	var out Reservation
-	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/inventory/reservations/" + url.PathEscape(orderID) + "/release",
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/inventory/orders/" + url.PathEscape(orderID) + "/reservation/release",
 		Body: ReleaseRequest{Reason: reason}, Out: &out, Idempotent: true})
 	if err != nil {
 		return Reservation{}, mapError(err)
@@ -91,7 +91,7 @@ func (c *Client) Release(ctx context.Context, orderID, reason string) (Reservati
 // Reservation returns the reservation of an order, or ErrNotFound.
 func (c *Client) Reservation(ctx context.Context, orderID string) (Reservation, error) {
 	var out Reservation
-	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/inventory/reservations/" + url.PathEscape(orderID), Out: &out})
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/inventory/orders/" + url.PathEscape(orderID) + "/reservation", Out: &out})
 	if err != nil {
 		return Reservation{}, mapError(err)
 	}

@@ -178,7 +178,12 @@ func TestTraceAcrossHTTPAndEvents(t *testing.T) {
 	p := newPipeline(t, tp)
 	e, next := p.place(t, callerTP)
 
+	// The consumer's span ends after its handler returns, which may be just
+	// after place saw the handler's effect: wait for it, not for a time.
 	spans := exp.GetSpans()
+	for deadline := time.Now().Add(10 * time.Second); len(spans) < 3 && time.Now().Before(deadline); spans = exp.GetSpans() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	byKind := map[trace.SpanKind]tracetest.SpanStub{}
 	for _, s := range spans {
 		if _, dup := byKind[s.SpanKind]; dup {

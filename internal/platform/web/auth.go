@@ -46,7 +46,7 @@ const CustomersExtension = "x-mercato-customers"
 // get 401 and every other kind of caller 403, before the request is
 // validated.
 func Customers(op huma.Operation) huma.Operation {
-	op = Public(op)
+	op = SignedIn(op, CustomerToken)
 	if op.Extensions == nil {
 		op.Extensions = map[string]any{}
 	}

@@ -99,6 +99,15 @@ type API struct {
 	// ownKeys holds "METHOD /path" of operations that handle
 	// Idempotency-Key themselves.
 	ownKeys *sync.Map
+	mux     *http.ServeMux
+}
+
+// Handle serves pattern (a net/http ServeMux pattern outside /api/) with h,
+// beside the API rather than in it: no OpenAPI operation, no tenant and no
+// credentials, only the platform's request IDs, logs, metrics and body
+// limit. It is for files every store shares, such as the demo images.
+func (a *API) Handle(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, h)
 }
 
 // OwnsIdempotency tells the platform that the operation at method and path
@@ -109,25 +118,32 @@ func (a *API) OwnsIdempotency(method, path string) {
 	a.ownKeys.Store(method+" "+path, true)
 }
 
-// The security scheme names used in the OpenAPI document.
-const adminScheme = "adminToken"
-
-// Admin marks op as an admin operation: it needs the admin bearer token.
+// Admin marks op as an admin operation: it needs the admin bearer token,
+// or a caller of its Roles. The document lists each credential it takes.
 func Admin(op huma.Operation) huma.Operation {
-	op.Security = []map[string][]string{{adminScheme: {}}}
+	op.Security = []map[string][]string{{AdminToken: {}}}
 	if len(op.Tags) == 0 {
 		op.Tags = []string{"admin"}
 	}
 	return op
 }
 
-// Public marks op as public: anyone may call it within the tenant. An
-// operation under /internal/ is never public: mark it Internal.
-func Public(op huma.Operation) huma.Operation {
+// Public marks op as public: anyone may call it within the tenant. Optional
+// names the security schemes whose credentials change its answer (a
+// signed-in customer's own orders): the document lists them beside
+// anonymous access, so that clients send them. An operation under
+// /internal/ is never public: mark it Internal.
+func Public(op huma.Operation, optional ...string) huma.Operation {
 	if IsInternalPath(op.Path) {
 		panic("web: " + op.Path + " is an internal route: register it with web.Internal")
 	}
 	op.Security = []map[string][]string{}
+	if len(optional) > 0 {
+		op.Security = append(op.Security, map[string][]string{})
+		for _, s := range optional {
+			op.Security = append(op.Security, map[string][]string{s: {}})
+		}
+	}
 	return op
 }
 
@@ -225,13 +241,21 @@ func New(cfg Config, deps Deps) *Server {
 	}
 
 	hc := huma.DefaultConfig("Mercato API", deps.Version)
-	hc.Info.Description = "The Mercato commerce API. Every request belongs to a store (tenant), chosen by host name or the X-Mercato-Tenant header. Mutating requests accept an Idempotency-Key header."
-	hc.OpenAPIPath = "/openapi"
+	hc.Info.Description = "The Mercato commerce API. Every request belongs to a store (tenant), chosen by " +
+		"the host name (the store's subdomain or custom domain) or by the X-Mercato-Tenant header with the " +
+		"store's ID. Who is calling comes from the Authorization header (the admin token, a staff or customer " +
+		"access token, or a store API key) or the X-Mercato-Api-Key header; each operation lists what it " +
+		"accepts. Mutating requests accept an Idempotency-Key header. Errors are application/problem+json " +
+		"(RFC 9457) with a stable code; every operation lists the codes it can answer."
+	hc.Info.License = License
+	hc.Info.Contact = &huma.Contact{Name: "Mercato", URL: "https://github.com/mercato/mercato"}
+	// Relative: every store answers at its own host, so the document is
+	// valid for whichever host serves it.
+	hc.Servers = []*huma.Server{{URL: "/", Description: "The host this document was read from: the store's own host name."}}
+	hc.OpenAPIPath = "" // served by serveDocument, which cleans what huma renders
 	hc.DocsPath = ""    // the stock docs page loads scripts from a CDN; /docs below embeds Swagger UI
 	hc.SchemasPath = "" // huma's answers 200 null for an unknown name; served below
-	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		adminScheme: {Type: "http", Scheme: "bearer", Description: "The admin token (MERCATO_ADMIN_TOKEN, or the one printed at first start)."},
-	}
+	hc.Components.SecuritySchemes = securitySchemes()
 	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
@@ -239,7 +263,9 @@ func New(cfg Config, deps Deps) *Server {
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
 	api.UseMiddleware(refuseBadText(api))
-	s.api = &API{API: api, ownKeys: &sync.Map{}}
+	s.api = &API{API: api, ownKeys: &sync.Map{}, mux: s.mux}
+	api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, s.api.document)
+	s.serveDocument()
 
 	s.mux.Handle("GET /docs/", v5emb.New("Mercato API", "/openapi.json", "/docs/"))
 	s.mux.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
@@ -415,7 +441,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func needsAdmin(op *huma.Operation) bool {
 	for _, req := range op.Security {
-		if _, ok := req[adminScheme]; ok {
+		if _, ok := req[AdminToken]; ok {
 			return true
 		}
 	}
