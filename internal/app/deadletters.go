@@ -82,6 +82,10 @@ func deadLettersOf(ctx context.Context, b bus.Bus, group string, limit int) ([]b
 	return out, nil
 }
 
+// groupRule is what a consumer group's name must be, for the API's users
+// (bus.ValidateGroup's rule).
+const groupRule = "must be letters, digits, '_' or '-', not empty"
+
 // registerDeadLetters adds the admin endpoints that list and replay the
 // dead-lettered events of a consumer group, limited to the caller's store;
 // owners and managers only.
@@ -99,7 +103,7 @@ func registerDeadLetters(api *web.API, b bus.Bus) {
 		Tags: []string{"operations"},
 	}, auth.RoleOwner, auth.RoleManager), func(ctx context.Context, in *deadLettersIn) (*deadLettersOut, error) {
 		if err := (bus.Subscription{Group: in.Group, Subjects: []string{">"}}).Validate(); err != nil {
-			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("query.group", err.Error(), in.Group))
+			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("query.group", groupRule, in.Group))
 		}
 		dls, err := deadLettersOf(ctx, b, in.Group, web.PageSize(in.Limit, 100, 500))
 		if err != nil {
@@ -131,7 +135,7 @@ func registerDeadLetters(api *web.API, b bus.Bus) {
 	}, auth.RoleOwner, auth.RoleManager), web.Answer{Status: http.StatusNotFound, Code: "dead_letter_not_found",
 		When: "an ID is not a dead letter of this group and store"}), func(ctx context.Context, in *replayIn) (*replayOut, error) {
 		if err := (bus.Subscription{Group: in.Body.Group, Subjects: []string{">"}}).Validate(); err != nil {
-			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("body.group", err.Error(), in.Body.Group))
+			return nil, web.Error(http.StatusUnprocessableEntity, "validation_failed", "invalid group name", web.Field("body.group", groupRule, in.Body.Group))
 		}
 		mine, err := deadLettersOf(ctx, b, in.Body.Group, 10_000)
 		if err != nil {

@@ -205,16 +205,16 @@ func (s *Service) adminListCarts(ctx context.Context, in *struct {
 func (s *Service) problem(err error) error {
 	var ie *InputError
 	if errors.As(err, &ie) {
-		code := "validation_failed"
+		code, detail := "validation_failed", web.DetailInvalid
 		switch {
 		case errors.Is(ie.Err, ErrInvalidQuantity):
-			code = "invalid_quantity"
+			code, detail = "invalid_quantity", "the quantity must be 1 to 10000"
 		case errors.Is(ie.Err, ErrUnknownSKU):
-			code = "unknown_sku"
+			code, detail = "unknown_sku", "no product of the store is for sale under this SKU"
 		case errors.Is(ie.Err, ErrTooManyLines):
-			code = "too_many_lines"
+			code, detail = "too_many_lines", "the cart has the most lines allowed"
 		case errors.Is(ie.Err, ErrCurrencyMismatch):
-			code = "currency_mismatch"
+			code, detail = "currency_mismatch", "the SKU is priced in another currency than the cart"
 		}
 		loc := "body." + ie.Field
 		if ie.Field == "status" {
@@ -222,9 +222,9 @@ func (s *Service) problem(err error) error {
 		}
 		msg := ie.Message
 		if msg == "" {
-			msg = ie.Err.Error()
+			msg = web.Plain(ie.Err)
 		}
-		return web.Error(http.StatusUnprocessableEntity, code, ie.Err.Error(), web.Field(loc, msg, ie.Value))
+		return web.Error(http.StatusUnprocessableEntity, code, detail, web.Field(loc, msg, ie.Value))
 	}
 	var pe *PricingError
 	if errors.As(err, &pe) {

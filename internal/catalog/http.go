@@ -414,20 +414,20 @@ var (
 func (s *Service) problem(err error) error {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
-		code := "validation_failed"
+		code, detail := "validation_failed", web.DetailInvalid
 		switch {
 		case errors.Is(ve.Err, ErrSKUTaken):
-			code = "sku_taken"
+			code, detail = "sku_taken", "another product uses this SKU"
 		case errors.Is(ve.Err, ErrSlugTaken):
-			code = "slug_taken"
+			code, detail = "slug_taken", "another item uses this slug"
 		case errors.Is(ve.Err, ErrCategoryCycle):
-			code = "category_cycle"
+			code, detail = "category_cycle", "a category cannot be placed below itself"
 		}
 		fields := make([]*huma.ErrorDetail, len(ve.Fields))
 		for i, f := range ve.Fields {
 			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
 		}
-		return web.Error(http.StatusUnprocessableEntity, code, ve.Err.Error(), fields...)
+		return web.Error(http.StatusUnprocessableEntity, code, detail, fields...)
 	}
 	var le *tenantapi.LimitError
 	if errors.As(err, &le) {

@@ -96,7 +96,7 @@ func (s *Service) checkNewPassword(field, pw, email string) error {
 	if err := s.common.checkPassword(pw, email); err != nil {
 		var we *WeakPasswordError
 		errors.As(err, &we)
-		return &ValidationError{Err: err, Fields: []FieldError{{Field: field, Message: we.Error(), Value: we.Reason}}}
+		return &ValidationError{Err: err, Fields: []FieldError{{Field: field, Message: we.Message(), Value: we.Reason}}}
 	}
 	return nil
 }

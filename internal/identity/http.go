@@ -650,18 +650,18 @@ func (s *Service) problem(err error) error {
 	}
 	var ve *ValidationError
 	if errors.As(err, &ve) {
-		code := "validation_failed"
+		code, detail := "validation_failed", web.DetailInvalid
 		switch {
 		case errors.Is(ve.Err, ErrWeakPassword):
-			code = "weak_password"
+			code, detail = "weak_password", "the password is too weak"
 		case errors.Is(ve.Err, ErrInvalidEmail):
-			code = "invalid_email"
+			code, detail = "invalid_email", "the email address is not valid"
 		}
 		fields := make([]*huma.ErrorDetail, len(ve.Fields))
 		for i, f := range ve.Fields {
 			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
 		}
-		return web.Error(http.StatusUnprocessableEntity, code, ve.Err.Error(), fields...)
+		return web.Error(http.StatusUnprocessableEntity, code, detail, fields...)
 	}
 	var le *tenantapi.LimitError
 	if errors.As(err, &le) {

@@ -143,18 +143,22 @@ type WeakPasswordError struct {
 	Reason string
 }
 
-func (e *WeakPasswordError) Error() string {
+func (e *WeakPasswordError) Error() string { return "identity: password " + e.Message() }
+
+// Message says what is wrong with the password, written for the API's
+// users: the field message of the 422 that refuses it.
+func (e *WeakPasswordError) Message() string {
 	switch e.Reason {
 	case identityapi.WeakTooShort:
-		return fmt.Sprintf("identity: password has fewer than %d characters", identityapi.MinPasswordLength)
+		return fmt.Sprintf("has fewer than %d characters", identityapi.MinPasswordLength)
 	case identityapi.WeakTooLong:
-		return fmt.Sprintf("identity: password has more than %d characters", identityapi.MaxPasswordLength)
+		return fmt.Sprintf("has more than %d characters", identityapi.MaxPasswordLength)
 	case identityapi.WeakTooCommon:
-		return "identity: password is too common"
+		return "is too common"
 	case identityapi.WeakSameAsEmail:
-		return "identity: password is the email address"
+		return "is the email address"
 	}
-	return "identity: weak password (" + e.Reason + ")"
+	return "is too weak"
 }
 
 // Is makes errors.Is(err, ErrWeakPassword) true.

@@ -316,7 +316,7 @@ func (s *Service) problem(err error) error {
 			}
 			fields[i] = web.Field(loc, f.Message, f.Value)
 		}
-		return web.Error(http.StatusUnprocessableEntity, "validation_failed", ve.Error(), fields...)
+		return web.Error(http.StatusUnprocessableEntity, "validation_failed", web.DetailInvalid, fields...)
 	}
 	var oos *OutOfStockError
 	if errors.As(err, &oos) {

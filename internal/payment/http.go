@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -253,7 +254,7 @@ func (s *Service) problem(err error) error {
 		return web.Error(http.StatusUnprocessableEntity, paymentapi.CodeCurrencyMismatch, "the currency differs from the payment's",
 			web.Field("body.amount.currency", "must be the payment's currency", nil))
 	case errors.Is(err, ErrInvalid):
-		return web.Error(http.StatusUnprocessableEntity, "validation_failed", err.Error())
+		return web.Error(http.StatusUnprocessableEntity, "validation_failed", invalidDetail(err))
 	case errors.Is(err, ErrInvalidCursor):
 		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
 			web.Field("query.cursor", "invalid cursor", nil))
@@ -273,4 +274,15 @@ func (s *Service) problem(err error) error {
 		return web.Error(499, "client_closed_request", "request canceled")
 	}
 	return err
+}
+
+// invalidDetail is the detail of an ErrInvalid for the API's users: what
+// the sentinel was wrapped with ("amount must be positive"), without the
+// operation and package prefixes around it.
+func invalidDetail(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ErrInvalid.Error()+": "); i >= 0 {
+		return "the request is invalid: " + msg[i+len(ErrInvalid.Error())+2:]
+	}
+	return "the request is invalid"
 }

@@ -351,15 +351,15 @@ func (s *Service) problem(err error) error {
 				if !strings.HasPrefix(loc, "query.") {
 					loc = "body." + loc
 				}
-				return web.Error(c.status, c.code, qe.Detail, web.Field(loc, qe.Err.Error(), qe.Value))
+				return web.Error(c.status, c.code, qe.Detail, web.Field(loc, web.Plain(qe.Err), qe.Value))
 			}
 		}
 	}
 	var ve *ValidationError
 	if errors.As(err, &ve) {
-		code := "validation_failed"
+		code, detail := "validation_failed", web.DetailInvalid
 		if errors.Is(ve.Err, ErrTaken) {
-			code = "already_exists"
+			code, detail = "already_exists", "another item of the store already uses this name or code"
 		}
 		fields := make([]*huma.ErrorDetail, len(ve.Fields))
 		for i, f := range ve.Fields {
@@ -369,7 +369,7 @@ func (s *Service) problem(err error) error {
 		if code == "already_exists" {
 			status = http.StatusConflict
 		}
-		return web.Error(status, code, ve.Err.Error(), fields...)
+		return web.Error(status, code, detail, fields...)
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):

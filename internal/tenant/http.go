@@ -254,7 +254,7 @@ func problem(err error) error {
 	var ae *apiclient.Error
 	switch {
 	case errors.As(err, &ie):
-		return web.Error(http.StatusUnprocessableEntity, ie.Code, ie.Message, web.Field(ie.Field, ie.Message, ie.Value))
+		return web.Error(http.StatusUnprocessableEntity, ie.Code, web.DetailInvalid, web.Field(ie.Field, ie.Message, ie.Value))
 	case errors.Is(err, ErrOwner) && errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500:
 		// The identity service's verdict on the owner (weak_password,
 		// invalid_email, email_taken…) is the caller's to fix: passed on.

@@ -32,10 +32,12 @@ const (
 	maxDetail = 600
 )
 
-// bound cuts a problem's detail and fields to the bounds above and drops
+// bound cuts a problem's detail and fields to the bounds above, leaves out
+// the package prefixes of Go errors (unprefixed: a safety net, the services
+// write their messages for users in the first place), and drops
 // the values of secret fields, of whole bodies and of anything long.
 func bound(detail string, fields []*huma.ErrorDetail) (string, []*huma.ErrorDetail) {
-	detail = clip(detail, maxDetail)
+	detail = clip(unprefixed(detail), maxDetail)
 	if len(fields) == 0 {
 		return detail, fields
 	}
@@ -50,7 +52,7 @@ func bound(detail string, fields []*huma.ErrorDetail) (string, []*huma.ErrorDeta
 		}
 		out = append(out, &huma.ErrorDetail{
 			Location: clip(f.Location, maxLocation),
-			Message:  clip(f.Message, maxMessage),
+			Message:  clip(unprefixed(f.Message), maxMessage),
 			Value:    echoable(f.Location, f.Value),
 		})
 	}
