@@ -26,11 +26,14 @@ func peek(c net.Conn) sockState {
 		return sockUnknown
 	}
 	state := sockUnknown
-	err = raw.Read(func(fd uintptr) bool {
+	// Control, not Read: Read would first wait for the descriptor's read
+	// lock, which a reader of pgx's may hold while it waits for data that
+	// never comes on an idle connection (seen: the pool hung). Control
+	// waits for nothing, and MSG_DONTWAIT makes recv answer at once
+	// whatever the descriptor's mode.
+	err = raw.Control(func(fd uintptr) {
 		var b [1]byte
-		// The socket is non-blocking (Go's poller): with nothing to
-		// read, recv answers EAGAIN at once.
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case n > 0:
 			state = sockPending
@@ -43,7 +46,6 @@ func peek(c net.Conn) sockState {
 		default:
 			state = sockClosed // reset, or otherwise broken
 		}
-		return true // never wait for readiness
 	})
 	if err != nil {
 		return sockClosed // the socket itself is closed
