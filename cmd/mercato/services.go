@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -161,9 +162,10 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			var opts []cart.Option
 			// A cart's currency is the store's; without the tenant service,
-			// its first line's.
+			// its first line's. Carts read it on every write, so from a copy
+			// a few seconds old rather than a call each time.
 			if thc, tbase, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, cart.WithStores(tenantapi.NewClient(tbase, thc)))
+				opts = append(opts, cart.WithStores(tenantapi.NewStoreCache(tenantapi.NewClient(tbase, thc), 5*time.Second)))
 			}
 			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
 		}},
