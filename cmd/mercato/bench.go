@@ -165,7 +165,7 @@ func (c *cli) withBenchInstance(ctx context.Context, o benchOptions, fn func(ctx
 	if err != nil {
 		return fmt.Errorf("listen for the benchmarked instance: %w", err)
 	}
-	sys, err := app.Build(ctx, cfg, log, buildVersion(), c.services)
+	sys, err := app.Build(ctx, cfg, log, buildVersion(), c.services, edges)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("build the benchmarked instance: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
@@ -56,8 +57,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 	_ = fs.MarkHidden("order.crash-after")
 
 	return []app.Service{
-		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "tenant", tenant.Migrations)
+		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "tenant", outbox.Migrations, tenant.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -69,8 +70,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"), opts...)
 		}},
-		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "identity", identity.Migrations, session.Migrations)
+		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "identity", outbox.Migrations, identity.Migrations, session.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -88,8 +89,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
 		}},
-		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "staff", staff.Migrations)
+		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "staff", outbox.Migrations, staff.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -101,8 +102,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
 		}},
-		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "catalog", catalog.Migrations)
+		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "catalog", outbox.Migrations, catalog.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -115,15 +116,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
 		}},
-		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "pricing", pricing.Migrations)
+		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "pricing", outbox.Migrations, pricing.Migrations)
 			if err != nil {
 				return nil, err
 			}
 			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
 		}},
-		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "inventory", inventory.Migrations)
+		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "inventory", outbox.Migrations, inventory.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -134,8 +135,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return inventory.New(inventoryCfg, db, p.Outbox(db), cat, p.Log("inventory"))
 		}},
-		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "payment", payment.Migrations)
+		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "payment", outbox.Migrations, payment.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -151,8 +152,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return payment.New(cfg, db, p.Outbox(db), p.Log("payment"))
 		}},
-		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "cart", cart.Migrations)
+		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "cart", outbox.Migrations, cart.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -169,8 +170,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
 		}},
-		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "order", order.Migrations)
+		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "order", outbox.Migrations, order.Migrations)
 			if err != nil {
 				return nil, err
 			}
