@@ -58,17 +58,17 @@ func services(fs *pflag.FlagSet) []app.Service {
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "tenant", outbox.Migrations, tenant.Migrations)
+			deps, err := p.Deps(ctx, "tenant", tenant.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []tenant.Option
+			d := tenant.Deps{Deps: deps}
 			// Signup creates the store's owner in identity; without it
 			// signup answers 503 and everything else works.
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				opts = append(opts, tenant.WithOwners(identityapi.NewClient(base, hc)))
+				d.Owners = identityapi.NewClient(base, hc)
 			}
-			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"), opts...)
+			return tenant.New(ctx, tenantCfg, d)
 		}},
 		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			db, err := p.DB(ctx, "identity", outbox.Migrations, identity.Migrations, session.Migrations)
