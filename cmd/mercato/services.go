@@ -20,7 +20,6 @@ import (
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/outbox"
-	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/staff"
@@ -71,7 +70,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return tenant.New(ctx, tenantCfg, d)
 		}},
 		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "identity", outbox.Migrations, identity.Migrations, session.Migrations)
+			deps, err := p.Deps(ctx, "identity", identity.Migrations...)
 			if err != nil {
 				return nil, err
 			}
@@ -82,12 +81,12 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if cfg.Redis == "" {
 				cfg.Redis = p.Config.Redis
 			}
-			var opts []identity.Option
+			d := identity.Deps{Deps: deps}
 			// The plan's staff limit; without the tenant service, no limits.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, identity.WithPlanLimits(tenantapi.NewClient(base, hc)))
+				d.PlanLimits = tenantapi.NewClient(base, hc)
 			}
-			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
+			return identity.New(ctx, cfg, d)
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			db, err := p.DB(ctx, "staff", outbox.Migrations, staff.Migrations)
