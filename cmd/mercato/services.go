@@ -117,11 +117,13 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "pricing", outbox.Migrations, pricing.Migrations)
+			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
+			// Catalog and tenant events reach pricing through deps.Bus; it
+			// calls no other service.
+			return pricing.New(ctx, pricingCfg, pricing.Deps{Deps: deps})
 		}},
 		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			db, err := p.DB(ctx, "inventory", outbox.Migrations, inventory.Migrations)
