@@ -89,7 +89,9 @@ func patchDiscount(old pricingapi.Discount, in pricingapi.DiscountUpdate, now ti
 // normalises its lists.
 func validateDiscount(d *pricingapi.Discount) error {
 	var errs []kit.FieldError
-	add := func(field, msg string, value any) { errs = append(errs, kit.FieldError{Field: field, Message: msg, Value: value}) }
+	add := func(field, msg string, value any) {
+		errs = append(errs, kit.FieldError{Field: field, Message: msg, Value: value})
+	}
 	if err := text.Line(d.Name, 200, true); err != nil {
 		add("name", err.Error(), d.Name)
 	}

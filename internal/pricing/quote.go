@@ -35,7 +35,7 @@ type Line struct {
 	Quantity   int64
 }
 
-// QuoteInput is everything Compute needs: the store does the I/O (lines
+// QuoteInput is everything Compute needs: Quote does the I/O (lines
 // from the catalog projection, discounts, rates, shipping method), Compute
 // the arithmetic.
 type QuoteInput struct {
@@ -456,6 +456,7 @@ func checkShipping(in QuoteInput) error {
 	}
 	return nil
 }
+
 // Quote prices a request for the tenant in ctx: it loads what the request
 // names (SKUs from the catalog projection, the coupon, the automatic
 // discounts, the destination's tax rates, the shipping method) in one read
