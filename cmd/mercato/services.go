@@ -90,17 +90,17 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "staff", outbox.Migrations, staff.Migrations)
+			deps, err := p.Deps(ctx, "staff", staff.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []staff.Option
+			d := staff.Deps{Deps: deps}
 			// Employees' account IDs are checked with identity; without it,
 			// linking an employee to an account answers 503.
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				opts = append(opts, staff.WithAccounts(identityapi.NewClient(base, hc)))
+				d.Accounts = identityapi.NewClient(base, hc)
 			}
-			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
+			return staff.New(ctx, staffCfg, d)
 		}},
 		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			db, err := p.DB(ctx, "catalog", outbox.Migrations, catalog.Migrations)
