@@ -90,31 +90,31 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "staff", outbox.Migrations, staff.Migrations)
+			deps, err := p.Deps(ctx, "staff", staff.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []staff.Option
+			d := staff.Deps{Deps: deps}
 			// Employees' account IDs are checked with identity; without it,
 			// linking an employee to an account answers 503.
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				opts = append(opts, staff.WithAccounts(identityapi.NewClient(base, hc)))
+				d.Accounts = identityapi.NewClient(base, hc)
 			}
-			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
+			return staff.New(ctx, staffCfg, d)
 		}},
 		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "catalog", outbox.Migrations, catalog.Migrations)
+			deps, err := p.Deps(ctx, "catalog", catalog.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []catalog.Option
+			d := catalog.Deps{Deps: deps}
 			// The plan's product limit and the store's currency, which every
 			// price must be in; without the tenant service, neither.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
 				tc := tenantapi.NewClient(base, hc)
-				opts = append(opts, catalog.WithPlanLimits(tc), catalog.WithStores(tc))
+				d.Plans, d.Stores = tc, tc
 			}
-			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
+			return catalog.New(ctx, catalogCfg, d)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
