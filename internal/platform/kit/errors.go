@@ -92,7 +92,7 @@ type Problem struct {
 	Code   string
 	Detail string
 	// Field, when set, is the location the answer names as at fault
-	// ("query.cursor").
+	// ("query.cursor"), with Err's own words as the message.
 	Field string
 }
 
@@ -141,7 +141,7 @@ func (ps Problems) Map(err error) error {
 	if p, ok := ps.find(err); ok {
 		var fields []*huma.ErrorDetail
 		if p.Field != "" {
-			fields = append(fields, web.Field(p.Field, web.Plain(err), nil))
+			fields = append(fields, web.Field(p.Field, web.Plain(p.Err), nil))
 		}
 		return web.Error(p.Status, p.Code, p.Detail, fields...)
 	}
