@@ -23,7 +23,7 @@ func TestAccess(t *testing.T) {
 	customer := webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "c1", Kind: auth.KindCustomer})
 	for _, c := range []struct {
 		name, method, path, body, authz string
-		want                             int
+		want                            int
 	}{
 		{"support reads stock", "GET", "/api/v1/admin/inventory", "", staff(auth.RoleSupport), 200},
 		{"staff adjusts stock", "POST", "/api/v1/admin/inventory/MUG-1/adjustments", `{"delta":2,"reason":"delivery"}`, staff(auth.RoleStaff), 200},

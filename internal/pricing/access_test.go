@@ -24,7 +24,7 @@ func TestAccess(t *testing.T) {
 	const discount = `{"name":"Spring","kind":"percentage","percent_bp":1000,"scope":"order"}`
 	for _, c := range []struct {
 		name, method, path, body, authz string
-		want                             int
+		want                            int
 	}{
 		{"staff reads discounts", "GET", "/api/v1/admin/pricing/discounts", "", staff(auth.RoleStaff), 200},
 		{"support reads no discounts", "GET", "/api/v1/admin/pricing/discounts", "", staff(auth.RoleSupport), 403},
