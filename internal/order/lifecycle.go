@@ -14,7 +14,9 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -106,18 +108,18 @@ func customerOf(ctx context.Context) string {
 func (s *Service) Ship(ctx context.Context, id string, in orderapi.ShipmentCreate) (orderapi.Order, error) {
 	in.Carrier, in.TrackingNumber = strings.TrimSpace(in.Carrier), strings.TrimSpace(in.TrackingNumber)
 	if in.Carrier == "" || in.TrackingNumber == "" {
-		return orderapi.Order{}, invalid("validation_failed", "carrier and tracking_number are required",
-			FieldError{Field: "carrier", Message: "required"}, FieldError{Field: "tracking_number", Message: "required"})
+		return orderapi.Order{}, &kit.ValidationError{Code: "validation_failed", Detail: "carrier and tracking_number are required",
+			Fields: []kit.FieldError{{Field: "carrier", Message: "required"}, {Field: "tracking_number", Message: "required"}}}
 	}
 	return s.retry(ctx, id, func(rec record) (record, error) {
 		now := s.now().UTC()
-		sh := orderapi.Shipment{ID: s.newID(), Carrier: in.Carrier, TrackingNumber: in.TrackingNumber,
+		sh := orderapi.Shipment{ID: kit.NewID(), Carrier: in.Carrier, TrackingNumber: in.TrackingNumber,
 			TrackingURL: in.TrackingURL, Status: orderapi.ShipmentShipped,
 			Events: []orderapi.TrackingEvent{{At: now, Status: orderapi.ShipmentShipped, Note: "handed to " + in.Carrier}}}
 		insert := func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 			return q.InsertShipment(ctx, orderdb.InsertShipmentParams{TenantID: next.tenant, ID: sh.ID, OrderID: next.ID,
 				Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, TrackingUrl: sh.TrackingURL,
-				Status: string(sh.Status), Events: jsonText(sh.Events), CreatedAt: micros(next.UpdatedAt)})
+				Status: string(sh.Status), Events: jsonText(sh.Events), CreatedAt: sqldb.Micros(next.UpdatedAt)})
 		}
 		switch rec.Status {
 		case orderapi.StatusConfirmed:
@@ -216,7 +218,7 @@ func (s *Service) captureDeclined(ctx context.Context, rec record, why string) e
 
 // definitive reports whether err is an answer that repeating the call
 // cannot change: the payment provider declined, or the service refused the
-// request itself (a 4xx about it, see refused). why is the decline reason
+// request itself (a 4xx about it, see apiclient.Refused). why is the decline reason
 // or the answer's code.
 func definitive(err error) (why string, ok bool) {
 	var de *paymentapi.DeclinedError
@@ -226,7 +228,7 @@ func definitive(err error) (why string, ok bool) {
 	if errors.Is(err, paymentapi.ErrNotFound) {
 		return paymentapi.CodeNotFound, true
 	}
-	if ae, ok := refused(err); ok {
+	if ae, ok := apiclient.Refused(err); ok {
 		return ae.Code, true
 	}
 	return "", false
@@ -237,8 +239,8 @@ func definitive(err error) (why string, ok bool) {
 // delivered.
 func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.TrackingUpdate) (orderapi.Order, error) {
 	if in.Status != orderapi.ShipmentInTransit && in.Status != orderapi.ShipmentDelivered {
-		return orderapi.Order{}, invalid("validation_failed", "status must be in_transit or delivered",
-			FieldError{Field: "status", Message: "in_transit or delivered", Value: in.Status})
+		return orderapi.Order{}, &kit.ValidationError{Code: "validation_failed", Detail: "status must be in_transit or delivered",
+			Fields: []kit.FieldError{{Field: "status", Message: "in_transit or delivered", Value: in.Status}}}
 	}
 	return s.retry(ctx, id, func(rec record) (record, error) {
 		if rec.Status != orderapi.StatusShipped {
@@ -268,7 +270,7 @@ func (s *Service) Track(ctx context.Context, id, shipmentID string, in orderapi.
 		next, err := s.advance(ctx, rec, change{to: to, note: note, event: event,
 			also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 				n, err := q.UpdateShipment(ctx, orderdb.UpdateShipmentParams{Status: string(sh.Status),
-					Events: jsonText(sh.Events), UpdatedAt: micros(next.UpdatedAt), TenantID: next.tenant, ID: sh.ID, OrderID: next.ID})
+					Events: jsonText(sh.Events), UpdatedAt: sqldb.Micros(next.UpdatedAt), TenantID: next.tenant, ID: sh.ID, OrderID: next.ID})
 				if err == nil && n == 0 {
 					return ErrShipmentNotFound
 				}
@@ -366,19 +368,19 @@ func (s *Service) cancelled(ctx context.Context, rec record) (record, error) {
 // payment service): a repeat refunds nothing more.
 func (s *Service) Refund(ctx context.Context, id string, in orderapi.RefundCreate) (orderapi.Order, error) {
 	if in.Amount.Amount <= 0 {
-		return orderapi.Order{}, invalid("validation_failed", "the refund amount must be positive",
-			FieldError{Field: "amount.amount", Message: "must be positive", Value: in.Amount.Amount})
+		return orderapi.Order{}, &kit.ValidationError{Code: "validation_failed", Detail: "the refund amount must be positive",
+			Fields: []kit.FieldError{{Field: "amount.amount", Message: "must be positive", Value: in.Amount.Amount}}}
 	}
 	if strings.TrimSpace(in.Key) == "" {
-		return orderapi.Order{}, invalid("validation_failed", "a refund key is required", FieldError{Field: "key", Message: "required"})
+		return orderapi.Order{}, &kit.ValidationError{Code: "validation_failed", Detail: "a refund key is required", Fields: []kit.FieldError{{Field: "key", Message: "required"}}}
 	}
 	rec, err := s.load(ctx, id)
 	if err != nil {
 		return orderapi.Order{}, err
 	}
 	if in.Amount.Currency != rec.Currency {
-		return orderapi.Order{}, invalid("currency_mismatch", "the refund must be in the order's currency "+rec.Currency,
-			FieldError{Field: "amount.currency", Message: "must be " + rec.Currency, Value: in.Amount.Currency})
+		return orderapi.Order{}, &kit.ValidationError{Code: "currency_mismatch", Detail: "the refund must be in the order's currency " + rec.Currency,
+			Fields: []kit.FieldError{{Field: "amount.currency", Message: "must be " + rec.Currency, Value: in.Amount.Currency}}}
 	}
 	if rec.Captured.Amount == 0 {
 		return orderapi.Order{}, ErrRefundExceedsCaptured
