@@ -115,23 +115,26 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "pricing", outbox.Migrations, pricing.Migrations)
+			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
+			// Catalog and tenant events reach pricing through deps.Bus; it
+			// calls no other service.
+			return pricing.New(ctx, pricingCfg, pricing.Deps{Deps: deps})
 		}},
 		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "inventory", outbox.Migrations, inventory.Migrations)
+			deps, err := p.Deps(ctx, "inventory", inventory.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			// The catalog client is only for seeding demo stock.
-			var cat inventory.CatalogReader
+			d := inventory.Deps{Deps: deps}
+			// The catalog client is only for seeding demo stock; without
+			// the catalog service, no demo stock.
 			if hc, base, err := p.HTTPClient("catalog"); err == nil {
-				cat = catalogapi.NewClient(base, hc)
+				d.Catalog = catalogapi.NewClient(base, hc)
 			}
-			return inventory.New(inventoryCfg, db, p.Outbox(db), cat, p.Log("inventory"))
+			return inventory.New(ctx, inventoryCfg, d)
 		}},
 		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			db, err := p.DB(ctx, "payment", outbox.Migrations, payment.Migrations)
