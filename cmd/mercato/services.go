@@ -53,8 +53,6 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
-	// A fault-injection knob for the crash tests, not for operators.
-	_ = fs.MarkHidden("order.crash-after")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -174,19 +172,23 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
 		}},
 		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "order", outbox.Migrations, order.Migrations)
+			deps, err := p.Deps(ctx, "order", order.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var deps order.Deps
+			d := order.Deps{Deps: deps}
+			// The checkout saga reserves stock, prices and redeems
+			// coupons, authorizes payments and reads carts: every client
+			// is required, and the order service does not start without
+			// an address for each.
 			for _, c := range []struct {
 				name string
 				set  func(hc *http.Client, base string)
 			}{
-				{"inventory", func(hc *http.Client, base string) { deps.Inventory = inventoryapi.NewClient(base, hc) }},
-				{"pricing", func(hc *http.Client, base string) { deps.Pricing = pricingapi.NewClient(base, hc) }},
-				{"payment", func(hc *http.Client, base string) { deps.Payment = paymentapi.NewClient(base, hc) }},
-				{"cart", func(hc *http.Client, base string) { deps.Cart = cartapi.NewClient(base, hc) }},
+				{"inventory", func(hc *http.Client, base string) { d.Inventory = inventoryapi.NewClient(base, hc) }},
+				{"pricing", func(hc *http.Client, base string) { d.Pricing = pricingapi.NewClient(base, hc) }},
+				{"payment", func(hc *http.Client, base string) { d.Payment = paymentapi.NewClient(base, hc) }},
+				{"cart", func(hc *http.Client, base string) { d.Cart = cartapi.NewClient(base, hc) }},
 			} {
 				hc, base, err := p.HTTPClient(c.name)
 				if err != nil {
@@ -194,7 +196,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 				}
 				c.set(hc, base)
 			}
-			return order.New(orderCfg, db, p.Bus, p.Outbox(db), deps, p.Log("order"))
+			return order.New(ctx, orderCfg, d)
 		}},
 	}
 }
