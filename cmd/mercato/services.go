@@ -136,13 +136,14 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return inventory.New(inventoryCfg, db, p.Outbox(db), cat, p.Log("inventory"))
 		}},
 		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "payment", outbox.Migrations, payment.Migrations)
+			deps, err := p.Deps(ctx, "payment", payment.Migrations...)
 			if err != nil {
 				return nil, err
 			}
 			// The fake provider runs by default in the laptop shape only,
 			// and verifies its webhooks with a secret of the data
-			// directory unless the operator sets one.
+			// directory unless the operator sets one. Payment calls no
+			// other service.
 			cfg := paymentCfg
 			cfg.Laptop = p.Config.Laptop()
 			if cfg.FakeEnabled() && cfg.FakeWebhookSecret == "" {
@@ -150,7 +151,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 					return nil, err
 				}
 			}
-			return payment.New(cfg, db, p.Outbox(db), p.Log("payment"))
+			return payment.New(ctx, cfg, payment.Deps{Deps: deps})
 		}},
 		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			db, err := p.DB(ctx, "cart", outbox.Migrations, cart.Migrations)
