@@ -116,7 +116,7 @@ func (s *Service) authorizeAt(ctx context.Context, tenant string, prov Provider,
 			}
 			// A Void overtook this authorization: release it.
 		}
-		p, err := s.voidOpen(ctx, tenant, prov, r.OrderID, res.Ref, lost)
+		p, err := s.voidOpen(ctx, prov, unwanted{Tenant: tenant, OrderID: r.OrderID, Ref: res.Ref, Code: lost})
 		if err != nil {
 			return p, err
 		}
@@ -256,11 +256,19 @@ func (s *Service) recordAuthFailed(ctx context.Context, tenant, orderID, code st
 	return p, nil
 }
 
-// voidOpen releases the authorization ref that must not stand (its answer
-// was lost, or a Void overtook it), then records it: the payment, if still
-// pending, fails with code. If the void's own outcome is unknown the
-// authorization stays open for the sweep.
-func (s *Service) voidOpen(ctx context.Context, tenant string, prov Provider, orderID, ref, code string) (paymentapi.Payment, error) {
+// unwanted is an authorization that must not stand (its answer was lost,
+// or a Void overtook it): the order's in Tenant, the provider's reference
+// Ref, and Code, the failure code of a payment still pending ("" for
+// abandoned).
+type unwanted struct {
+	Tenant, OrderID, Ref, Code string
+}
+
+// voidOpen releases the unwanted authorization u at prov, then records it:
+// the payment, if still pending, fails with u.Code. If the void's own
+// outcome is unknown the authorization stays open for the sweep.
+func (s *Service) voidOpen(ctx context.Context, prov Provider, u unwanted) (paymentapi.Payment, error) {
+	tenant, orderID, ref, code := u.Tenant, u.OrderID, u.Ref, u.Code
 	pctx, cancel := s.providerCtx(ctx)
 	verr := prov.Void(pctx, ref, providerKey(tenant, orderID, opVoid, ""))
 	cancel()

@@ -66,7 +66,7 @@ func (s *Service) abandon(ctx context.Context, tenant string, r record) (record,
 	var decl *DeclineError
 	switch {
 	case err == nil:
-		_, err = s.voidOpen(ctx, tenant, prov, r.OrderID, res.Ref, paymentapi.FailureAbandoned)
+		_, err = s.voidOpen(ctx, prov, unwanted{Tenant: tenant, OrderID: r.OrderID, Ref: res.Ref, Code: paymentapi.FailureAbandoned})
 	case errors.As(err, &decl):
 		_, err = s.recordAuthFailed(ctx, tenant, r.OrderID, decl.Reason, true)
 	default:
