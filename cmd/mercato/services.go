@@ -90,50 +90,53 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "staff", outbox.Migrations, staff.Migrations)
+			deps, err := p.Deps(ctx, "staff", staff.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []staff.Option
+			d := staff.Deps{Deps: deps}
 			// Employees' account IDs are checked with identity; without it,
 			// linking an employee to an account answers 503.
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				opts = append(opts, staff.WithAccounts(identityapi.NewClient(base, hc)))
+				d.Accounts = identityapi.NewClient(base, hc)
 			}
-			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
+			return staff.New(ctx, staffCfg, d)
 		}},
 		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "catalog", outbox.Migrations, catalog.Migrations)
+			deps, err := p.Deps(ctx, "catalog", catalog.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []catalog.Option
+			d := catalog.Deps{Deps: deps}
 			// The plan's product limit and the store's currency, which every
 			// price must be in; without the tenant service, neither.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
 				tc := tenantapi.NewClient(base, hc)
-				opts = append(opts, catalog.WithPlanLimits(tc), catalog.WithStores(tc))
+				d.Plans, d.Stores = tc, tc
 			}
-			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
+			return catalog.New(ctx, catalogCfg, d)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "pricing", outbox.Migrations, pricing.Migrations)
+			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
+			// Catalog and tenant events reach pricing through deps.Bus; it
+			// calls no other service.
+			return pricing.New(ctx, pricingCfg, pricing.Deps{Deps: deps})
 		}},
 		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "inventory", outbox.Migrations, inventory.Migrations)
+			deps, err := p.Deps(ctx, "inventory", inventory.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			// The catalog client is only for seeding demo stock.
-			var cat inventory.CatalogReader
+			d := inventory.Deps{Deps: deps}
+			// The catalog client is only for seeding demo stock; without
+			// the catalog service, no demo stock.
 			if hc, base, err := p.HTTPClient("catalog"); err == nil {
-				cat = catalogapi.NewClient(base, hc)
+				d.Catalog = catalogapi.NewClient(base, hc)
 			}
-			return inventory.New(inventoryCfg, db, p.Outbox(db), cat, p.Log("inventory"))
+			return inventory.New(ctx, inventoryCfg, d)
 		}},
 		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "payment", payment.Migrations...)
