@@ -52,8 +52,6 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
-	// A fault-injection knob for the crash tests, not for operators.
-	_ = fs.MarkHidden("order.crash-after")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -138,13 +136,14 @@ func services(fs *pflag.FlagSet) []app.Service {
 			return inventory.New(ctx, inventoryCfg, d)
 		}},
 		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "payment", outbox.Migrations, payment.Migrations)
+			deps, err := p.Deps(ctx, "payment", payment.Migrations...)
 			if err != nil {
 				return nil, err
 			}
 			// The fake provider runs by default in the laptop shape only,
 			// and verifies its webhooks with a secret of the data
-			// directory unless the operator sets one.
+			// directory unless the operator sets one. Payment calls no
+			// other service.
 			cfg := paymentCfg
 			cfg.Laptop = p.Config.Laptop()
 			if cfg.FakeEnabled() && cfg.FakeWebhookSecret == "" {
@@ -152,40 +151,47 @@ func services(fs *pflag.FlagSet) []app.Service {
 					return nil, err
 				}
 			}
-			return payment.New(cfg, db, p.Outbox(db), p.Log("payment"))
+			return payment.New(ctx, cfg, payment.Deps{Deps: deps})
 		}},
 		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "cart", outbox.Migrations, cart.Migrations)
+			deps, err := p.Deps(ctx, "cart", cart.Migrations...)
 			if err != nil {
 				return nil, err
 			}
+			d := cart.Deps{Deps: deps}
+			// Pricing quotes the carts' totals and checks their coupons and
+			// destinations: the cart cannot run without it.
 			hc, base, err := p.HTTPClient("pricing")
 			if err != nil {
 				return nil, err
 			}
-			var opts []cart.Option
+			d.Pricing = pricingapi.NewClient(base, hc)
 			// A cart's currency is the store's; without the tenant service,
 			// its first line's. Carts read it on every write, so from a copy
 			// a few seconds old rather than a call each time.
 			if thc, tbase, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, cart.WithStores(tenantapi.NewStoreCache(tenantapi.NewClient(tbase, thc), 5*time.Second)))
+				d.Stores = tenantapi.NewStoreCache(tenantapi.NewClient(tbase, thc), 5*time.Second)
 			}
-			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
+			return cart.New(ctx, cartCfg, d)
 		}},
 		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "order", outbox.Migrations, order.Migrations)
+			deps, err := p.Deps(ctx, "order", order.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var deps order.Deps
+			d := order.Deps{Deps: deps}
+			// The checkout saga reserves stock, prices and redeems
+			// coupons, authorizes payments and reads carts: every client
+			// is required, and the order service does not start without
+			// an address for each.
 			for _, c := range []struct {
 				name string
 				set  func(hc *http.Client, base string)
 			}{
-				{"inventory", func(hc *http.Client, base string) { deps.Inventory = inventoryapi.NewClient(base, hc) }},
-				{"pricing", func(hc *http.Client, base string) { deps.Pricing = pricingapi.NewClient(base, hc) }},
-				{"payment", func(hc *http.Client, base string) { deps.Payment = paymentapi.NewClient(base, hc) }},
-				{"cart", func(hc *http.Client, base string) { deps.Cart = cartapi.NewClient(base, hc) }},
+				{"inventory", func(hc *http.Client, base string) { d.Inventory = inventoryapi.NewClient(base, hc) }},
+				{"pricing", func(hc *http.Client, base string) { d.Pricing = pricingapi.NewClient(base, hc) }},
+				{"payment", func(hc *http.Client, base string) { d.Payment = paymentapi.NewClient(base, hc) }},
+				{"cart", func(hc *http.Client, base string) { d.Cart = cartapi.NewClient(base, hc) }},
 			} {
 				hc, base, err := p.HTTPClient(c.name)
 				if err != nil {
@@ -193,7 +199,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 				}
 				c.set(hc, base)
 			}
-			return order.New(orderCfg, db, p.Bus, p.Outbox(db), deps, p.Log("order"))
+			return order.New(ctx, orderCfg, d)
 		}},
 	}
 }
