@@ -101,7 +101,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.TTL < time.Minute {
 		return fmt.Errorf("cart: ttl %s is below one minute", c.TTL)
 	}

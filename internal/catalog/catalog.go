@@ -86,7 +86,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.PageSize < 1 || c.MaxPageSize < 1 {
 		return fmt.Errorf("catalog: page-size (%d) and max-page-size (%d) must be positive", c.PageSize, c.MaxPageSize)
 	}

@@ -149,7 +149,7 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	switch {
 	case c.ReservationTTL < time.Second:
 		return fmt.Errorf("inventory: reservation-ttl %s is below 1s", c.ReservationTTL)

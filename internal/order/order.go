@@ -161,7 +161,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	switch {
 	case c.SagaLease <= 0 || c.RecoveryInterval <= 0 || c.ReservationTTL <= 0 || c.SagaTimeout <= 0 || c.CheckoutWait <= 0:
 		return errors.New("order: saga-lease, recovery-interval, reservation-ttl, saga-timeout and checkout-wait must be positive")

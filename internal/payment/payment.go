@@ -189,7 +189,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.ProviderTimeout <= 0 || c.PendingLease <= 0 || c.FakeTimeoutDelay < 0 {
 		return fmt.Errorf("payment: provider-timeout (%s) and pending-lease (%s) must be positive, fake-timeout-delay (%s) not negative",
 			c.ProviderTimeout, c.PendingLease, c.FakeTimeoutDelay)

@@ -95,7 +95,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.DefaultCountry != "" && !validCountry(c.DefaultCountry) {
 		return fmt.Errorf("pricing: default-country %q is not an ISO 3166 alpha-2 code", c.DefaultCountry)
 	}

@@ -112,7 +112,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.LateGrace < 0 {
 		return fmt.Errorf("staff: late-grace %s is negative", c.LateGrace)
 	}
