@@ -19,8 +19,6 @@ import (
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
-	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/staff"
@@ -56,20 +54,20 @@ func services(fs *pflag.FlagSet) []app.Service {
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "tenant", outbox.Migrations, tenant.Migrations)
+			deps, err := p.Deps(ctx, "tenant", tenant.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []tenant.Option
+			d := tenant.Deps{Deps: deps}
 			// Signup creates the store's owner in identity; without it
 			// signup answers 503 and everything else works.
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				opts = append(opts, tenant.WithOwners(identityapi.NewClient(base, hc)))
+				d.Owners = identityapi.NewClient(base, hc)
 			}
-			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"), opts...)
+			return tenant.New(ctx, tenantCfg, d)
 		}},
 		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
-			db, err := p.DB(ctx, "identity", outbox.Migrations, identity.Migrations, session.Migrations)
+			deps, err := p.Deps(ctx, "identity", identity.Migrations...)
 			if err != nil {
 				return nil, err
 			}
@@ -80,12 +78,12 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if cfg.Redis == "" {
 				cfg.Redis = p.Config.Redis
 			}
-			var opts []identity.Option
+			d := identity.Deps{Deps: deps}
 			// The plan's staff limit; without the tenant service, no limits.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, identity.WithPlanLimits(tenantapi.NewClient(base, hc)))
+				d.PlanLimits = tenantapi.NewClient(base, hc)
 			}
-			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
+			return identity.New(ctx, cfg, d)
 		}},
 		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "staff", staff.Migrations...)

@@ -7,13 +7,15 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // checkAddress validates an address as it will be stored.
 func checkAddress(a identitydb.Address) error {
-	checks := []*FieldError{
+	checks := []*kit.FieldError{
 		checkWith("name", a.Name, text.Name),
 		checkWith("line1", a.Line1, func(s string) error { return text.AddressLine(s, true) }),
 		checkWith("line2", a.Line2, func(s string) error { return text.AddressLine(s, false) }),
@@ -39,7 +41,9 @@ func (s *Service) Addresses(ctx context.Context, customerID string) (identityapi
 	if err != nil {
 		return identityapi.AddressList{}, err
 	}
-	rows, err := readOne(ctx, s.store, (*identitydb.Queries).ListAddresses, identitydb.ListAddressesParams{TenantID: tenant, CustomerID: customerID})
+	rows, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) ([]identitydb.Address, error) {
+		return q.ListAddresses(ctx, identitydb.ListAddressesParams{TenantID: tenant, CustomerID: customerID})
+	})
 	if err != nil {
 		return identityapi.AddressList{}, fmt.Errorf("list addresses: %w", err)
 	}
@@ -57,14 +61,14 @@ func (s *Service) AddAddress(ctx context.Context, customerID string, in identity
 	if err != nil {
 		return identityapi.Address{}, err
 	}
-	now := micros(s.now())
-	a := identitydb.Address{TenantID: tenant, ID: s.newID(), CustomerID: customerID, Name: in.Name, Line1: in.Line1,
+	now := sqldb.Micros(s.now())
+	a := identitydb.Address{TenantID: tenant, ID: kit.NewID(), CustomerID: customerID, Name: in.Name, Line1: in.Line1,
 		Line2: in.Line2, City: in.City, Region: in.Region, PostalCode: in.PostalCode, Country: in.Country, Phone: in.Phone,
 		IsDefault: boolInt(in.IsDefault), CreatedAt: now, UpdatedAt: now}
 	if err := checkAddress(a); err != nil {
 		return identityapi.Address{}, err
 	}
-	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		if _, err := q.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: customerID}); err != nil {
 			return noRows(err, ErrNotFound, "load customer")
 		}
@@ -99,7 +103,7 @@ func (s *Service) UpdateAddress(ctx context.Context, customerID, id string, in i
 		return identityapi.Address{}, err
 	}
 	var a identitydb.Address
-	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		var err error
 		a, err = q.GetAddress(ctx, identitydb.GetAddressParams{TenantID: tenant, CustomerID: customerID, ID: id})
 		if err != nil {
@@ -120,7 +124,7 @@ func (s *Service) UpdateAddress(ctx context.Context, customerID, id string, in i
 		if err := checkAddress(a); err != nil {
 			return err
 		}
-		a.UpdatedAt = micros(s.now())
+		a.UpdatedAt = sqldb.Micros(s.now())
 		if a.IsDefault == 1 {
 			if err := q.ClearDefaultAddress(ctx, identitydb.ClearDefaultAddressParams{UpdatedAt: a.UpdatedAt, TenantID: tenant, CustomerID: customerID, KeepID: a.ID}); err != nil {
 				return fmt.Errorf("clear default address: %w", err)
@@ -143,7 +147,7 @@ func (s *Service) DeleteAddress(ctx context.Context, customerID, id string) erro
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		n, err := q.DeleteAddress(ctx, identitydb.DeleteAddressParams{TenantID: tenant, CustomerID: customerID, ID: id})
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -44,13 +45,13 @@ func (s *Service) Register(ctx context.Context, in identityapi.Register) (identi
 	// writer, and for a known address too (the insert finds it).
 	hash := hashPassword(in.Password, s.cfg.Argon2)
 	now := s.now()
-	row := identitydb.Customer{TenantID: tenant, ID: s.newID(), Email: email, Name: in.Name, PasswordHash: hash,
-		CreatedAt: micros(now), UpdatedAt: micros(now)}
-	err = s.write(ctx, func(tx *sql.Tx, q *identitydb.Queries) error {
+	row := identitydb.Customer{TenantID: tenant, ID: kit.NewID(), Email: email, Name: in.Name, PasswordHash: hash,
+		CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now)}
+	err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries) error {
 		err := q.InsertCustomer(ctx, identitydb.InsertCustomerParams{TenantID: tenant, ID: row.ID, Email: row.Email,
 			Name: row.Name, PasswordHash: row.PasswordHash, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt})
 		if sqldb.IsUniqueViolation(err) {
-			return ErrEmailTaken
+			return emailTaken()
 		}
 		if err != nil {
 			return fmt.Errorf("insert customer: %w", err)
@@ -65,24 +66,15 @@ func (s *Service) Register(ctx context.Context, in identityapi.Register) (identi
 	return toCustomer(row), nil
 }
 
-// write runs fn in a transaction and wakes the outbox relay after commit.
-func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *identitydb.Queries) error) error {
-	if err := s.store.tx(ctx, fn); err != nil {
-		return err
-	}
-	if s.events != nil {
-		s.events.Notify()
-	}
-	return nil
-}
-
 // Customer returns a customer of the tenant in ctx, or ErrNotFound.
 func (s *Service) Customer(ctx context.Context, id string) (identityapi.Customer, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return identityapi.Customer{}, err
 	}
-	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+		return q.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	})
 	if err != nil {
 		return identityapi.Customer{}, noRows(err, ErrNotFound, "load customer")
 	}
@@ -95,7 +87,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id string, in identityapi.P
 	if err != nil {
 		return identityapi.Customer{}, err
 	}
-	var checks []*FieldError
+	var checks []*kit.FieldError
 	if in.Name != nil {
 		checks = append(checks, checkText("name", *in.Name, identityapi.MaxNameLength, true))
 	}
@@ -106,7 +98,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id string, in identityapi.P
 		return identityapi.Customer{}, err
 	}
 	var out identityapi.Customer
-	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		row, err := q.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
 		if err != nil {
 			return noRows(err, ErrNotFound, "load customer")
@@ -117,7 +109,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id string, in identityapi.P
 		if in.Phone != nil {
 			row.Phone = *in.Phone
 		}
-		row.UpdatedAt = micros(s.now())
+		row.UpdatedAt = sqldb.Micros(s.now())
 		if _, err := q.UpdateCustomerProfile(ctx, identitydb.UpdateCustomerProfileParams{
 			Name: row.Name, Phone: row.Phone, UpdatedAt: row.UpdatedAt, TenantID: tenant, ID: id}); err != nil {
 			return fmt.Errorf("update customer: %w", err)
@@ -140,7 +132,9 @@ func (s *Service) ChangePassword(ctx context.Context, id string, in identityapi.
 	if err != nil {
 		return identityapi.Tokens{}, err
 	}
-	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+		return q.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	})
 	if err != nil {
 		return identityapi.Tokens{}, noRows(err, ErrNotFound, "load customer")
 	}
@@ -160,25 +154,25 @@ func (s *Service) ChangePassword(ctx context.Context, id string, in identityapi.
 // and opens a new session.
 func (s *Service) setPassword(ctx context.Context, tenant, id, hash, resetHash string) (identityapi.Tokens, error) {
 	var out identityapi.Tokens
-	err := s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err := s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		now := s.now()
 		if resetHash != "" {
-			cid, err := q.UsePasswordReset(ctx, identitydb.UsePasswordResetParams{Now: nullMicros(now), TenantID: tenant, TokenHash: resetHash})
+			cid, err := q.UsePasswordReset(ctx, identitydb.UsePasswordResetParams{Now: sqldb.NullMicros(&now), TenantID: tenant, TokenHash: resetHash})
 			if err != nil {
-				return noRows(err, ErrInvalidResetToken, "use reset token")
+				return noRows(err, badToken(ErrInvalidResetToken), "use reset token")
 			}
 			if cid != id {
-				return ErrInvalidResetToken
+				return badToken(ErrInvalidResetToken)
 			}
 		}
-		n, err := q.SetCustomerPassword(ctx, identitydb.SetCustomerPasswordParams{PasswordHash: hash, UpdatedAt: micros(now), TenantID: tenant, ID: id})
+		n, err := q.SetCustomerPassword(ctx, identitydb.SetCustomerPasswordParams{PasswordHash: hash, UpdatedAt: sqldb.Micros(now), TenantID: tenant, ID: id})
 		if err != nil {
 			return fmt.Errorf("store password: %w", err)
 		}
 		if n == 0 {
 			return ErrNotFound
 		}
-		if err := q.ExpireCustomerResets(ctx, identitydb.ExpireCustomerResetsParams{Now: nullMicros(now), TenantID: tenant, CustomerID: id}); err != nil {
+		if err := q.ExpireCustomerResets(ctx, identitydb.ExpireCustomerResetsParams{Now: sqldb.NullMicros(&now), TenantID: tenant, CustomerID: id}); err != nil {
 			return fmt.Errorf("expire reset tokens: %w", err)
 		}
 		if err := s.revokeAccount(ctx, q, tenant, auth.KindCustomer, id); err != nil {
@@ -206,7 +200,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err != nil {
 		return err
 	}
-	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomerByEmail, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+	row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+		return q.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -222,9 +218,9 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	raw := newSecret()
 	now := s.now()
 	expires := now.Add(s.cfg.ResetTTL)
-	err = s.write(ctx, func(tx *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries) error {
 		if err := q.InsertPasswordReset(ctx, identitydb.InsertPasswordResetParams{TenantID: tenant, TokenHash: tokenHash(raw),
-			CustomerID: row.ID, ExpiresAt: micros(expires), CreatedAt: micros(now)}); err != nil {
+			CustomerID: row.ID, ExpiresAt: sqldb.Micros(expires), CreatedAt: sqldb.Micros(now)}); err != nil {
 			return fmt.Errorf("store reset token: %w", err)
 		}
 		return addEvent(ctx, tx, identityapi.SubjectPasswordResetRequested, now, identityapi.PasswordResetRequested{
@@ -245,16 +241,20 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, in identityapi.Passw
 		return identityapi.Tokens{}, err
 	}
 	hash := tokenHash(in.Token)
-	rs, err := readOne(ctx, s.store, (*identitydb.Queries).GetPasswordReset, identitydb.GetPasswordResetParams{TenantID: tenant, TokenHash: hash})
+	rs, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.PasswordReset, error) {
+		return q.GetPasswordReset(ctx, identitydb.GetPasswordResetParams{TenantID: tenant, TokenHash: hash})
+	})
 	if err != nil {
-		return identityapi.Tokens{}, noRows(err, ErrInvalidResetToken, "load reset token")
+		return identityapi.Tokens{}, noRows(err, badToken(ErrInvalidResetToken), "load reset token")
 	}
-	if rs.UsedAt.Valid || rs.ExpiresAt <= micros(s.now()) {
-		return identityapi.Tokens{}, ErrInvalidResetToken
+	if rs.UsedAt.Valid || rs.ExpiresAt <= sqldb.Micros(s.now()) {
+		return identityapi.Tokens{}, badToken(ErrInvalidResetToken)
 	}
-	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: rs.CustomerID})
+	row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+		return q.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: rs.CustomerID})
+	})
 	if err != nil {
-		return identityapi.Tokens{}, noRows(err, ErrInvalidResetToken, "load customer")
+		return identityapi.Tokens{}, noRows(err, badToken(ErrInvalidResetToken), "load customer")
 	}
 	if err := s.checkNewPassword("new_password", in.NewPassword, row.Email); err != nil {
 		return identityapi.Tokens{}, err

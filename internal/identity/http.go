@@ -11,6 +11,7 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
@@ -638,9 +639,36 @@ func (s *Service) getStaffOp(ctx context.Context, in *idPath) (*struct{ Body ide
 	return &struct{ Body identityapi.Staff }{m}, nil
 }
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the platform answers
-// it with a bare 500 and logs the cause once, at the edge.
+// problems maps the service's errors to problem answers: the one place,
+// with problem for the errors whose answer carries their data. Refused
+// input (*kit.ValidationError) is answered 422 validation_failed unless
+// the table maps its Err. Anything else is returned as it is: the
+// platform answers it with a bare 500 and logs the cause once, at the
+// edge.
+var problems = kit.Problems{
+	{Err: ErrWeakPassword, Status: http.StatusUnprocessableEntity, Code: "weak_password", Detail: "the password is too weak"},
+	{Err: ErrInvalidEmail, Status: http.StatusUnprocessableEntity, Code: "invalid_email", Detail: "the email address is not valid"},
+	{Err: ErrLimitsUnavailable, Status: http.StatusServiceUnavailable, Code: "plan_limits_unavailable", Detail: "the store's plan limits cannot be read right now; nothing was written, retry shortly"},
+	{Err: ErrInvalidCredentials, Status: http.StatusUnauthorized, Code: "invalid_credentials", Detail: "wrong email or password"},
+	{Err: ErrRefreshTokenReused, Status: http.StatusUnauthorized, Code: "refresh_token_reused", Detail: "this refresh token was already used; the session is revoked, log in again"},
+	{Err: ErrInvalidRefreshToken, Status: http.StatusUnauthorized, Code: "invalid_refresh_token", Detail: "the refresh token is unknown, expired or revoked"},
+	{Err: ErrUnauthenticated, Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "a valid access token of this store is required"},
+	{Err: ErrForbidden, Status: http.StatusForbidden, Code: "forbidden", Detail: "your role does not allow this"},
+	{Err: ErrEmailTaken, Status: http.StatusConflict, Code: "email_taken", Detail: "an account with this email already exists"},
+	{Err: ErrOwnerExists, Status: http.StatusConflict, Code: "owner_exists", Detail: "the store already has an owner"},
+	{Err: ErrLastOwner, Status: http.StatusConflict, Code: "last_owner", Detail: "the store must keep an active owner; promote another owner first"},
+	{Err: ErrTooManyAddresses, Status: http.StatusConflict, Code: "too_many_addresses", Detail: "the address book is full; delete an address first"},
+	{Err: ErrInvalidResetToken, Status: http.StatusUnprocessableEntity, Code: "invalid_reset_token", Detail: "the reset token is unknown, used or expired"},
+	{Err: ErrInvalidInvitation, Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", Detail: "the invitation is unknown, used or expired"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "account_not_found", Detail: "no such account"},
+	{Err: ErrAddressNotFound, Status: http.StatusNotFound, Code: "address_not_found", Detail: "no such address"},
+	{Err: ErrSessionUnavailable, Status: http.StatusServiceUnavailable, Code: "session_unavailable", Detail: "sessions are unavailable; retry shortly"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "a concurrent change got there first; retry"},
+}
+
+// problem maps a service error to its problem answer: a login throttled
+// (with Retry-After) and a plan limit reached (with the limit) here, the
+// rest by problems.
 func (s *Service) problem(err error) error {
 	var te *ThrottledError
 	if errors.As(err, &te) {
@@ -648,63 +676,9 @@ func (s *Service) problem(err error) error {
 			web.Error(http.StatusTooManyRequests, "too_many_attempts", "too many failed attempts; retry later"),
 			http.Header{"Retry-After": {strconv.Itoa(te.RetryAfterSeconds())}})
 	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		code, detail := "validation_failed", web.DetailInvalid
-		switch {
-		case errors.Is(ve.Err, ErrWeakPassword):
-			code, detail = "weak_password", "the password is too weak"
-		case errors.Is(ve.Err, ErrInvalidEmail):
-			code, detail = "invalid_email", "the email address is not valid"
-		}
-		fields := make([]*huma.ErrorDetail, len(ve.Fields))
-		for i, f := range ve.Fields {
-			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
-		}
-		return web.Error(http.StatusUnprocessableEntity, code, detail, fields...)
-	}
 	var le *tenantapi.LimitError
 	if errors.As(err, &le) {
 		return web.Error(le.Status(), tenantapi.LimitCode, le.Error()+"; deactivate staff or upgrade the plan")
 	}
-	switch {
-	case errors.Is(err, ErrLimitsUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "plan_limits_unavailable", "the store's plan limits cannot be read right now; nothing was written, retry shortly")
-	case errors.Is(err, ErrInvalidCredentials):
-		return web.Error(http.StatusUnauthorized, "invalid_credentials", "wrong email or password")
-	case errors.Is(err, ErrRefreshTokenReused):
-		return web.Error(http.StatusUnauthorized, "refresh_token_reused", "this refresh token was already used; the session is revoked, log in again")
-	case errors.Is(err, ErrInvalidRefreshToken):
-		return web.Error(http.StatusUnauthorized, "invalid_refresh_token", "the refresh token is unknown, expired or revoked")
-	case errors.Is(err, ErrUnauthenticated):
-		return web.Error(http.StatusUnauthorized, "unauthorized", "a valid access token of this store is required")
-	case errors.Is(err, ErrForbidden):
-		return web.Error(http.StatusForbidden, "forbidden", "your role does not allow this")
-	case errors.Is(err, ErrEmailTaken):
-		return web.Error(http.StatusConflict, "email_taken", "an account with this email already exists",
-			web.Field("body.email", "already registered", nil))
-	case errors.Is(err, ErrOwnerExists):
-		return web.Error(http.StatusConflict, "owner_exists", "the store already has an owner")
-	case errors.Is(err, ErrLastOwner):
-		return web.Error(http.StatusConflict, "last_owner", "the store must keep an active owner; promote another owner first")
-	case errors.Is(err, ErrTooManyAddresses):
-		return web.Error(http.StatusConflict, "too_many_addresses", "the address book is full; delete an address first")
-	case errors.Is(err, ErrInvalidResetToken):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_reset_token", "the reset token is unknown, used or expired",
-			web.Field("body.token", "invalid or expired", nil))
-	case errors.Is(err, ErrInvalidInvitation):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_invitation", "the invitation is unknown, used or expired",
-			web.Field("body.token", "invalid or expired", nil))
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, "account_not_found", "no such account")
-	case errors.Is(err, ErrAddressNotFound):
-		return web.Error(http.StatusNotFound, "address_not_found", "no such address")
-	case errors.Is(err, ErrSessionUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "session_unavailable", "sessions are unavailable; retry shortly")
-	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, web.CodeConflict, "a concurrent change got there first; retry")
-	case errors.Is(err, context.Canceled):
-		return web.Error(499, "client_closed_request", "request canceled")
-	}
-	return err
+	return problems.Map(err)
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -252,7 +251,7 @@ func TestHTTP(t *testing.T) {
 		if a := call(t, srv, "POST", "/api/v1/staff/auth/login", "default", nil, map[string]any{"email": "s@example.com", "password": goodPW}); a.status != 200 {
 			t.Fatalf("staff login = %d %v", a.status, a.body)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestAccess is the authorization matrix: every admin operation and a
@@ -327,7 +326,7 @@ func TestAccess(t *testing.T) {
 		}
 		webtest.CheckDocumentedRoles(t, srv.URL, access)
 		webtest.CheckDocument(t, srv.URL)
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestRegisterTellsNothing checks that a registration answers the same
@@ -386,5 +385,5 @@ func TestRegisterTellsNothing(t *testing.T) {
 		if err := queryRow(sqldb.AllTenants(t.Context()), db, "SELECT COUNT(*) FROM outbox WHERE subject = '"+identityapi.SubjectCustomerRegistered+"'", &n); err != nil || n != 2 {
 			t.Errorf("registration events = %d, %v; want 2", n, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

@@ -14,7 +14,7 @@
 // identity.password_reset_requested.v1, identity.staff_*.v1) go to the
 // outbox in the transaction of the change.
 //
-// With the tenant service's plan limits (WithPlanLimits), a store cannot
+// With the tenant service's plan limits (Deps.PlanLimits), a store cannot
 // have more staff accounts (owner included) than its plan allows: inviting
 // one more while active staff and open invitations fill the plan, or
 // accepting an invitation with active staff filling it, is refused with a
@@ -33,9 +33,10 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/identity/identitydb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -45,10 +46,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations creates the identity tables. Apply outbox.Migrations first,
-// and session.Migrations too: the database keeps the web sessions (or their
-// copies, with Redis).
-var Migrations = sqldb.Embedded(migrationFiles, "migrations", "identity_db_version")
+// Migrations are the sets the identity database is migrated with: the
+// outbox's, the web sessions' (the database keeps the sessions, or their
+// copies with Redis) and the identity tables.
+var Migrations = []sqldb.Migrations{outbox.Migrations, session.Migrations, sqldb.Embedded(migrationFiles, "migrations", "identity_db_version")}
 
 // Errors the service returns; http.go maps each to a status and code.
 var (
@@ -90,16 +91,6 @@ var (
 // (tenantapi.Client): the plan limits of the store in ctx.
 type PlanLimits interface {
 	Limits(ctx context.Context) (tenantapi.Limits, error)
-}
-
-// Option changes how New builds the service.
-type Option func(*Service)
-
-// WithPlanLimits makes identity keep each store within its plan's staff
-// limit, read from l before every invitation and acceptance. Without it
-// (tests, identity deployed alone) there are no limits.
-func WithPlanLimits(l PlanLimits) Option {
-	return func(s *Service) { s.limits = l }
 }
 
 // Config tunes the identity service. The zero value takes the defaults.
@@ -241,80 +232,68 @@ func (c *Config) Validate() error {
 	return sessionDefaults(c.Session).Validate()
 }
 
+// Deps is what the identity service is built from.
+type Deps struct {
+	kit.Deps
+	// PlanLimits reads each store's plan limits from the tenant service
+	// (tenantapi.Client), read before every invitation and acceptance to
+	// keep the store within its plan's staff limit. Nil (tests, identity
+	// deployed alone): no limits.
+	PlanLimits PlanLimits
+}
+
 // Service is the identity service. It is safe for concurrent use.
 type Service struct {
 	cfg      Config
-	db       *sqldb.DB
-	store    *store
+	st       *kit.Store[*identitydb.Queries]
 	keys     *keyRing
 	throttle Throttle
 	common   commonPasswords
 	// dummyHash is verified against for unknown emails, so a login takes
 	// as long whether the account exists or not.
 	dummyHash string
-	events    *outbox.Relay
 	// sessions manages the web session cookies; sessionStore is its store
 	// (Redis failing over to the database), which Run runs.
 	sessions     *scs.SessionManager
 	sessionStore *session.Failover
 	log          *slog.Logger
 	now          func() time.Time
-	newID        func() string
 	limits       PlanLimits // nil: no plan limits
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// New returns the identity service on db, which must be migrated with
-// outbox.Migrations, Migrations and session.Migrations. events is woken
-// after each write that added events; nil is fine (tests). Signing keys are
-// loaded (and the first one created) by Start. Neither Redis (sessions,
-// throttle) is contacted: one that is down is an outage like any other.
-// opts add what identity may use of other services (WithPlanLimits).
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
+// New returns the identity service on deps.DB, which must be migrated with
+// Migrations. Signing keys are loaded (and the first one created) by
+// Start. Neither Redis (sessions, throttle) is contacted: one that is down
+// is an outage like any other.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("identity: no database")
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := newStore(ctx, db)
+	st, err := kit.Prepare(ctx, "identity", deps.Deps, identitydb.Prepare)
 	if err != nil {
 		return nil, err
 	}
+	log := deps.Logger()
 	th, err := newThrottle(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	sm, fo, err := session.New(cfg.Session, db, log.With("component", "sessions"))
+	sm, fo, err := session.New(cfg.Session, deps.DB, log.With("component", "sessions"))
 	if err != nil {
 		_ = th.Close()
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	s := &Service{
-		cfg: cfg, db: db, store: st, throttle: th, common: loadCommonPasswords(),
+		cfg: cfg, st: st, throttle: th, common: loadCommonPasswords(),
 		dummyHash: hashPassword("not a password of anyone", cfg.Argon2),
-		events:    events, sessions: sm, sessionStore: fo, log: log, now: time.Now, newID: newID,
+		sessions:  sm, sessionStore: fo, log: log, now: time.Now, limits: deps.PlanLimits,
 	}
 	s.keys = newKeyRing(st, cfg.AccessTTL, func() time.Time { return s.now() })
-	for _, o := range opts {
-		o(s)
-	}
 	return s, nil
-}
-
-// newID returns a UUIDv7: time-ordered, so new rows land at the end of
-// indexes.
-func newID() string {
-	id, _ := uuid.NewV7()
-	return id.String()
 }
 
 // Start loads the signing keys, creating the first one on the first start
@@ -353,23 +332,4 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = errors.Join(s.throttle.Close(), s.sessionStore.Close()) })
 	return s.closeErr
-}
-
-// Prune deletes refresh and reset tokens past their expiry and signing keys
-// retired longer ago than an access token lives (plus leeway), across all
-// tenants: it is the deployment's housekeeping, not a tenant's request.
-func (s *Service) Prune(ctx context.Context) error {
-	now := s.now()
-	if err := s.store.prune(ctx, now); err != nil {
-		return err
-	}
-	n, err := s.store.pruneKeys(ctx, now.Add(-s.keys.publishFor()))
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		s.log.InfoContext(ctx, "retired signing keys pruned", "count", n)
-		return s.keys.reload(ctx)
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"sync"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
 // Signing keys are Ed25519 key pairs in the signing_keys table, shared by
@@ -40,7 +43,7 @@ const (
 // keyRing is the in-memory view of the signing_keys table. It implements
 // auth.KeySet.
 type keyRing struct {
-	store     *store
+	st        *kit.Store[*identitydb.Queries]
 	accessTTL time.Duration
 	now       func() time.Time
 
@@ -53,8 +56,8 @@ type keyRing struct {
 	missAt   time.Time
 }
 
-func newKeyRing(st *store, accessTTL time.Duration, now func() time.Time) *keyRing {
-	return &keyRing{store: st, accessTTL: accessTTL, now: now, public: map[string]ed25519.PublicKey{}}
+func newKeyRing(st *kit.Store[*identitydb.Queries], accessTTL time.Duration, now func() time.Time) *keyRing {
+	return &keyRing{st: st, accessTTL: accessTTL, now: now, public: map[string]ed25519.PublicKey{}}
 }
 
 // publishFor is how long a retired key stays published.
@@ -71,7 +74,7 @@ func (k *keyRing) ensure(ctx context.Context) error {
 	if have {
 		return nil
 	}
-	if err := k.store.insertKey(ctx, newSigningKey(k.now()), false); err != nil {
+	if err := k.insert(ctx, newSigningKey(k.now()), false); err != nil {
 		return err
 	}
 	return k.reload(ctx)
@@ -80,7 +83,7 @@ func (k *keyRing) ensure(ctx context.Context) error {
 // rotate makes a new key the active one and returns its ID.
 func (k *keyRing) rotate(ctx context.Context) (identitydb.SigningKey, error) {
 	key := newSigningKey(k.now())
-	if err := k.store.insertKey(ctx, key, true); err != nil {
+	if err := k.insert(ctx, key, true); err != nil {
 		return identitydb.SigningKey{}, err
 	}
 	return key, k.reload(ctx)
@@ -101,7 +104,7 @@ func newSigningKey(now time.Time) identitydb.SigningKey {
 
 // reload replaces the view with the table's contents.
 func (k *keyRing) reload(ctx context.Context) error {
-	rows, err := k.store.keys(ctx)
+	rows, err := k.load(ctx)
 	if err != nil {
 		return err
 	}
@@ -128,6 +131,73 @@ func (k *keyRing) reload(ctx context.Context) error {
 	k.activeID, k.active, k.public, k.order, k.loadedAt = activeID, active, public, order, k.now()
 	k.mu.Unlock()
 	return nil
+}
+
+// load returns every published signing key, newest first. The keys are
+// the deployment's, no tenant's.
+func (k *keyRing) load(ctx context.Context) ([]identitydb.SigningKey, error) {
+	rows, err := kit.ReadOne(sqldb.AllTenants(ctx), k.st, func(q *identitydb.Queries) ([]identitydb.SigningKey, error) {
+		return q.ListSigningKeys(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	return rows, nil
+}
+
+// insert adds key as the active signing key. With rotate, the active
+// key is retired first; without, nothing happens when a key is already
+// active (the first start of a deployment, maybe of several replicas at
+// once: the unique active column lets exactly one win).
+func (k *keyRing) insert(ctx context.Context, key identitydb.SigningKey, rotate bool) error {
+	const attempts = 3
+	var err error
+	for range attempts {
+		err = k.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
+			if rotate {
+				if _, err := q.RetireActiveKey(ctx, sql.NullInt64{Int64: key.CreatedAt, Valid: true}); err != nil {
+					return err
+				}
+			} else {
+				rows, err := q.ListSigningKeys(ctx)
+				if err != nil {
+					return err
+				}
+				for _, r := range rows {
+					if r.Active.Valid {
+						return nil
+					}
+				}
+			}
+			return q.InsertSigningKey(ctx, identitydb.InsertSigningKeyParams{
+				Kid: key.Kid, PrivateKey: key.PrivateKey, PublicKey: key.PublicKey, CreatedAt: key.CreatedAt})
+		})
+		if err == nil {
+			return nil
+		}
+		if !sqldb.IsUniqueViolation(err) {
+			return fmt.Errorf("store signing key: %w", err)
+		}
+		if !rotate {
+			return nil // another replica created the first key
+		}
+		// A concurrent rotation committed first: retire its key in turn.
+	}
+	return fmt.Errorf("store signing key: %w: %w", ErrConflict, err)
+}
+
+// prune deletes signing keys retired before before.
+func (k *keyRing) prune(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := k.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
+		var err error
+		n, err = q.PruneSigningKeys(ctx, sqldb.NullMicros(&before))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune signing keys: %w", err)
+	}
+	return n, nil
 }
 
 // signer returns the active key, re-reading the table first when the view

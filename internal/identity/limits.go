@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identitydb"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -47,7 +48,7 @@ func (s *Service) roomForStaff(ctx context.Context, q *identitydb.Queries, tenan
 	if limits == nil {
 		return nil
 	}
-	if err := q.LockStaffQuota(ctx, identitydb.LockStaffQuotaParams{TenantID: tenant, TouchedAt: micros(now)}); err != nil {
+	if err := q.LockStaffQuota(ctx, identitydb.LockStaffQuotaParams{TenantID: tenant, TouchedAt: sqldb.Micros(now)}); err != nil {
 		return fmt.Errorf("lock staff quota: %w", err)
 	}
 	n, err := q.CountActiveStaff(ctx, tenant)
@@ -55,7 +56,7 @@ func (s *Service) roomForStaff(ctx context.Context, q *identitydb.Queries, tenan
 		return fmt.Errorf("count staff: %w", err)
 	}
 	if invitations {
-		open, err := q.CountOpenInvitations(ctx, identitydb.CountOpenInvitationsParams{TenantID: tenant, Now: micros(now)})
+		open, err := q.CountOpenInvitations(ctx, identitydb.CountOpenInvitationsParams{TenantID: tenant, Now: sqldb.Micros(now)})
 		if err != nil {
 			return fmt.Errorf("count invitations: %w", err)
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -69,7 +68,7 @@ func freePlan(staff int64) tenantapi.Limits {
 func limitedService(t *testing.T, db *sqldb.DB, l PlanLimits, tenants ...string) (*Service, *clock) {
 	t.Helper()
 	s, clk := newTestService(t, db)
-	WithPlanLimits(l)(s)
+	s.limits = l
 	for _, tenant := range tenants {
 		if _, err := s.CreateOwner(tctx(t, tenant), identityapi.OwnerCreate{Email: "owner@" + tenant + ".test", Password: goodPW, Name: "Owner"}); err != nil {
 			t.Fatalf("owner of %s: %v", tenant, err)
@@ -207,7 +206,7 @@ func TestStaffLimit(t *testing.T) {
 		if err := queryRow(ctx, db, "SELECT COUNT(*) FROM staff_quota_locks WHERE tenant_id = 'default'", &locks); err != nil || locks != 1 {
 			t.Errorf("lock rows of a limited store: %d, %v", locks, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestStaffLimitConcurrent: invitations racing for the last seats take
@@ -262,7 +261,7 @@ func TestStaffLimitConcurrent(t *testing.T) {
 		if err := queryRow(ctx, db, "SELECT COUNT(*) FROM staff WHERE tenant_id = 'globex' AND status = 'active'", &active); err != nil || accepted != 1 || active != 2 {
 			t.Errorf("%d acceptances succeeded, %d active staff (%v); want 1 and 2", accepted, active, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestStaffLimitUnavailable: when the plan cannot be read, no staff is
@@ -319,7 +318,7 @@ func TestStaffLimitUnavailable(t *testing.T) {
 		if limits.lookups() != calls {
 			t.Errorf("signup, deactivation or listing read the plan limits")
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestStaffNoLimits: without a limits client (identity alone, the default
@@ -344,5 +343,5 @@ func TestStaffNoLimits(t *testing.T) {
 		if err := queryRow(ctx, db, "SELECT COUNT(*) FROM staff_quota_locks WHERE tenant_id = 'default'", &locks); err != nil || locks != 0 {
 			t.Errorf("lock rows without limits: %d, %v", locks, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -121,7 +122,9 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (identi
 		return identityapi.Tokens{}, err
 	}
 	c, rehash, err := s.authenticate(ctx, tenant, auth.KindCustomer, email, password, ip, func(em string) (credentials, error) {
-		row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomerByEmail, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+		row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+			return q.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+		})
 		return credentials{id: row.ID, hash: row.PasswordHash, active: true}, err
 	})
 	if err != nil {
@@ -132,7 +135,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (identi
 		newHash = hashPassword(password, s.cfg.Argon2)
 	}
 	var out identityapi.Tokens
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		if newHash != "" {
 			if _, err := q.RehashCustomerPassword(ctx, identitydb.RehashCustomerPasswordParams{
 				PasswordHash: newHash, TenantID: tenant, ID: c.id, OldHash: c.hash}); err != nil {
@@ -158,7 +161,9 @@ func (s *Service) StaffLogin(ctx context.Context, email, password, ip string) (i
 	var m identitydb.Staff
 	c, rehash, err := s.authenticate(ctx, tenant, auth.KindStaff, email, password, ip, func(em string) (credentials, error) {
 		var err error
-		m, err = readOne(ctx, s.store, (*identitydb.Queries).GetStaffByEmail, identitydb.GetStaffByEmailParams{TenantID: tenant, Email: em})
+		m, err = kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Staff, error) {
+			return q.GetStaffByEmail(ctx, identitydb.GetStaffByEmailParams{TenantID: tenant, Email: em})
+		})
 		return credentials{id: m.ID, hash: m.PasswordHash, role: auth.Role(m.Role), active: m.Status == identityapi.StatusActive}, err
 	})
 	if err != nil {
@@ -169,7 +174,7 @@ func (s *Service) StaffLogin(ctx context.Context, email, password, ip string) (i
 		newHash = hashPassword(password, s.cfg.Argon2)
 	}
 	var out identityapi.StaffSession
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		if newHash != "" {
 			if _, err := q.RehashStaffPassword(ctx, identitydb.RehashStaffPasswordParams{
 				PasswordHash: newHash, TenantID: tenant, ID: c.id, OldHash: c.hash}); err != nil {

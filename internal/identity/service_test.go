@@ -10,7 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -28,7 +28,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // newTestService returns a started service with cheap hashing and a clock.
 func newTestService(t testing.TB, db *sqldb.DB) (*Service, *clock) {
 	t.Helper()
-	s, err := New(Config{Argon2: cheap}, db, nil, nil)
+	s, err := New(t.Context(), Config{Argon2: cheap}, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestCustomerSessions(t *testing.T) {
 		if _, err := s.Refresh(ctx, tok3.RefreshToken); !errors.Is(err, ErrInvalidRefreshToken) {
 			t.Fatalf("expired refresh: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestPasswordChangeAndReset(t *testing.T) {
@@ -187,7 +187,7 @@ func TestPasswordChangeAndReset(t *testing.T) {
 		if _, err := s.ConfirmPasswordReset(ctx, identityapi.PasswordResetConfirm{Token: eventField(t, data2, "token"), NewPassword: "and one more password"}); !errors.Is(err, ErrInvalidResetToken) {
 			t.Fatalf("expired reset token: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestKeyRotation(t *testing.T) {
@@ -248,7 +248,7 @@ func TestKeyRotation(t *testing.T) {
 		if _, err := s.keys.Key(ctx, old.Keys[0].Kid); !errors.Is(err, auth.ErrUnknownKey) {
 			t.Fatalf("pruned key: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestStaffRules(t *testing.T) {
@@ -362,7 +362,7 @@ func TestStaffRules(t *testing.T) {
 		if _, err := s.AcceptInvitation(ctx, identityapi.InvitationAccept{Token: inv.Token, Password: goodPW, Name: "Late"}); !errors.Is(err, ErrInvalidInvitation) {
 			t.Fatalf("expired invitation: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestTenantIsolation(t *testing.T) {
@@ -394,7 +394,7 @@ func TestTenantIsolation(t *testing.T) {
 		if r := call(t, srv, "GET", "/api/v1/me", "acme", bearer(a.AccessToken), nil); r.status != 200 || r.body["id"] != a.Customer.ID {
 			t.Fatalf("acme token under acme = %d %v", r.status, r.body)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestLoginThrottle(t *testing.T) {
@@ -420,7 +420,7 @@ func TestLoginThrottle(t *testing.T) {
 		if _, err := s.Login(ctx, "t@example.com", goodPW, "10.9.9.9"); err != nil {
 			t.Fatalf("login after waiting: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // queryRow reads one row straight from a table as the tenant in ctx would:
@@ -462,5 +462,5 @@ func TestPruneEveryTenant(t *testing.T) {
 		if tokens, resets := count(); tokens != 0 || resets != 0 {
 			t.Fatalf("after prune: %d refresh tokens, %d resets left", tokens, resets)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -39,7 +40,7 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 	}
 	role := auth.Role(in.Role)
 	if !auth.ValidStaffRole(role) {
-		return identityapi.Invitation{}, invalid(FieldError{Field: "role", Message: "must be owner, manager, staff or support", Value: in.Role})
+		return identityapi.Invitation{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "role", Message: "must be owner, manager, staff or support", Value: in.Role})
 	}
 	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, false)); err != nil {
 		return identityapi.Invitation{}, err
@@ -53,11 +54,11 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 	}
 	raw := newSecret()
 	now := s.now()
-	inv := identityapi.Invitation{ID: s.newID(), Email: email, Role: in.Role, Name: in.Name, Token: raw, ExpiresAt: now.Add(s.cfg.InviteTTL).UTC()}
-	err = s.write(ctx, func(tx *sql.Tx, q *identitydb.Queries) error {
+	inv := identityapi.Invitation{ID: kit.NewID(), Email: email, Role: in.Role, Name: in.Name, Token: raw, ExpiresAt: now.Add(s.cfg.InviteTTL).UTC()}
+	err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries) error {
 		_, err := q.GetStaffByEmail(ctx, identitydb.GetStaffByEmailParams{TenantID: tenant, Email: email})
 		if err == nil {
-			return ErrEmailTaken
+			return emailTaken()
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("load staff: %w", err)
@@ -66,7 +67,7 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 			return err
 		}
 		if err := q.InsertInvitation(ctx, identitydb.InsertInvitationParams{TenantID: tenant, ID: inv.ID, TokenHash: tokenHash(raw),
-			Email: email, Name: in.Name, Role: in.Role, InvitedBy: actor.Subject, ExpiresAt: micros(inv.ExpiresAt), CreatedAt: micros(now)}); err != nil {
+			Email: email, Name: in.Name, Role: in.Role, InvitedBy: actor.Subject, ExpiresAt: sqldb.Micros(inv.ExpiresAt), CreatedAt: sqldb.Micros(now)}); err != nil {
 			return fmt.Errorf("store invitation: %w", err)
 		}
 		return addEvent(ctx, tx, identityapi.SubjectStaffInvited, now, identityapi.StaffInvited{InvitationID: inv.ID, Email: email,
@@ -89,12 +90,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.Invitatio
 		return identityapi.StaffSession{}, err
 	}
 	hash := tokenHash(in.Token)
-	inv, err := readOne(ctx, s.store, (*identitydb.Queries).GetInvitationByToken, identitydb.GetInvitationByTokenParams{TenantID: tenant, TokenHash: hash})
+	inv, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Invitation, error) {
+		return q.GetInvitationByToken(ctx, identitydb.GetInvitationByTokenParams{TenantID: tenant, TokenHash: hash})
+	})
 	if err != nil {
-		return identityapi.StaffSession{}, noRows(err, ErrInvalidInvitation, "load invitation")
+		return identityapi.StaffSession{}, noRows(err, badToken(ErrInvalidInvitation), "load invitation")
 	}
-	if inv.AcceptedAt.Valid || inv.ExpiresAt <= micros(s.now()) {
-		return identityapi.StaffSession{}, ErrInvalidInvitation
+	if inv.AcceptedAt.Valid || inv.ExpiresAt <= sqldb.Micros(s.now()) {
+		return identityapi.StaffSession{}, badToken(ErrInvalidInvitation)
 	}
 	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true)); err != nil {
 		return identityapi.StaffSession{}, err
@@ -108,11 +111,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.Invitatio
 	}
 	pw := hashPassword(in.Password, s.cfg.Argon2)
 	var out identityapi.StaffSession
-	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		now := s.now()
-		inv, err := q.UseInvitation(ctx, identitydb.UseInvitationParams{Now: nullMicros(now), TenantID: tenant, TokenHash: hash})
+		inv, err := q.UseInvitation(ctx, identitydb.UseInvitationParams{Now: sqldb.NullMicros(&now), TenantID: tenant, TokenHash: hash})
 		if err != nil {
-			return noRows(err, ErrInvalidInvitation, "use invitation")
+			return noRows(err, badToken(ErrInvalidInvitation), "use invitation")
 		}
 		// A refusal rolls the use back: the invitation stays open, to be
 		// accepted once a seat is free.
@@ -141,12 +144,12 @@ func (s *Service) insertStaff(ctx context.Context, q *identitydb.Queries, tenant
 			return identitydb.Staff{}, fmt.Errorf("lock staff guard: %w", err)
 		}
 	}
-	now := micros(s.now())
-	m := identitydb.Staff{TenantID: tenant, ID: s.newID(), Email: email, Name: name, Role: string(role),
+	now := sqldb.Micros(s.now())
+	m := identitydb.Staff{TenantID: tenant, ID: kit.NewID(), Email: email, Name: name, Role: string(role),
 		Status: identityapi.StatusActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	err := q.InsertStaff(ctx, identitydb.InsertStaffParams(m))
 	if sqldb.IsUniqueViolation(err) {
-		return identitydb.Staff{}, ErrEmailTaken
+		return identitydb.Staff{}, emailTaken()
 	}
 	if err != nil {
 		return identitydb.Staff{}, fmt.Errorf("insert staff: %w", err)
@@ -183,7 +186,7 @@ func (s *Service) CreateOwner(ctx context.Context, in identityapi.OwnerCreate) (
 	}
 	pw := hashPassword(in.Password, s.cfg.Argon2)
 	var out identityapi.OwnerTokens
-	err = s.write(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		// The guard serialises concurrent signups; the count under it is
 		// the final word.
 		if err := q.LockStaffGuard(ctx, tenant); err != nil {
@@ -218,7 +221,7 @@ func (s *Service) OwnerExists(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n, err := readOne(ctx, s.store, (*identitydb.Queries).OwnerExists, tenant)
+	n, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (int64, error) { return q.OwnerExists(ctx, tenant) })
 	if err != nil {
 		return false, fmt.Errorf("count owners: %w", err)
 	}
@@ -231,7 +234,9 @@ func (s *Service) Staff(ctx context.Context, id string) (identityapi.Staff, erro
 	if err != nil {
 		return identityapi.Staff{}, err
 	}
-	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetStaff, identitydb.GetStaffParams{TenantID: tenant, ID: id})
+	row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Staff, error) {
+		return q.GetStaff(ctx, identitydb.GetStaffParams{TenantID: tenant, ID: id})
+	})
 	if err != nil {
 		return identityapi.Staff{}, noRows(err, ErrNotFound, "load staff")
 	}
@@ -244,7 +249,7 @@ func (s *Service) ListStaff(ctx context.Context) (identityapi.StaffList, error) 
 	if err != nil {
 		return identityapi.StaffList{}, err
 	}
-	rows, err := readOne(ctx, s.store, (*identitydb.Queries).ListStaff, tenant)
+	rows, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) ([]identitydb.Staff, error) { return q.ListStaff(ctx, tenant) })
 	if err != nil {
 		return identityapi.StaffList{}, fmt.Errorf("list staff: %w", err)
 	}
@@ -259,13 +264,13 @@ func (s *Service) ListStaff(ctx context.Context) (identityapi.StaffList, error) 
 // change decide the new row (returning false for no change), and checks
 // that an active owner remains.
 func (s *Service) changeStaff(ctx context.Context, id string, change func(m *identitydb.Staff) (bool, error),
-	apply func(tx *sql.Tx, q *identitydb.Queries, old, m identitydb.Staff) error) (identityapi.Staff, error) {
+	apply func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries, old, m identitydb.Staff) error) (identityapi.Staff, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return identityapi.Staff{}, err
 	}
 	var out identitydb.Staff
-	err = s.write(ctx, func(tx *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries) error {
 		if err := q.LockStaffGuard(ctx, tenant); err != nil {
 			return fmt.Errorf("lock staff guard: %w", err)
 		}
@@ -279,8 +284,8 @@ func (s *Service) changeStaff(ctx context.Context, id string, change func(m *ide
 			out = old
 			return err
 		}
-		m.UpdatedAt = micros(s.now())
-		if err := apply(tx, q, old, m); err != nil {
+		m.UpdatedAt = sqldb.Micros(s.now())
+		if err := apply(ctx, tx, q, old, m); err != nil {
 			return err
 		}
 		if old.Role == string(auth.RoleOwner) && old.Status == identityapi.StatusActive {
@@ -307,7 +312,7 @@ func (s *Service) changeStaff(ctx context.Context, id string, change func(m *ide
 // next refresh.
 func (s *Service) ChangeRole(ctx context.Context, actor auth.Principal, id, role string) (identityapi.Staff, error) {
 	if !auth.ValidStaffRole(auth.Role(role)) {
-		return identityapi.Staff{}, invalid(FieldError{Field: "role", Message: "must be owner, manager, staff or support", Value: role})
+		return identityapi.Staff{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "role", Message: "must be owner, manager, staff or support", Value: role})
 	}
 	if role == string(auth.RoleOwner) && !isOwner(actor) {
 		return identityapi.Staff{}, fmt.Errorf("%w: only an owner can make an owner", ErrForbidden)
@@ -321,11 +326,11 @@ func (s *Service) ChangeRole(ctx context.Context, actor auth.Principal, id, role
 		}
 		m.Role = role
 		return true, nil
-	}, func(tx *sql.Tx, q *identitydb.Queries, old, m identitydb.Staff) error {
+	}, func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries, old, m identitydb.Staff) error {
 		if _, err := q.SetStaffRole(ctx, identitydb.SetStaffRoleParams{Role: m.Role, UpdatedAt: m.UpdatedAt, TenantID: m.TenantID, ID: m.ID}); err != nil {
 			return fmt.Errorf("set role: %w", err)
 		}
-		return addEvent(ctx, tx, identityapi.SubjectStaffRoleChanged, fromMicros(m.UpdatedAt), identityapi.StaffRoleChanged{
+		return addEvent(ctx, tx, identityapi.SubjectStaffRoleChanged, sqldb.FromMicros(m.UpdatedAt), identityapi.StaffRoleChanged{
 			StaffID: m.ID, Email: m.Email, OldRole: old.Role, NewRole: m.Role})
 	})
 	if err != nil {
@@ -347,14 +352,14 @@ func (s *Service) Deactivate(ctx context.Context, actor auth.Principal, id strin
 		}
 		m.Status = identityapi.StatusDeactivated
 		return true, nil
-	}, func(tx *sql.Tx, q *identitydb.Queries, _, m identitydb.Staff) error {
+	}, func(ctx context.Context, tx *sql.Tx, q *identitydb.Queries, _, m identitydb.Staff) error {
 		if _, err := q.SetStaffStatus(ctx, identitydb.SetStaffStatusParams{Status: m.Status, UpdatedAt: m.UpdatedAt, TenantID: m.TenantID, ID: m.ID}); err != nil {
 			return fmt.Errorf("set status: %w", err)
 		}
 		if err := s.revokeAccount(ctx, q, m.TenantID, auth.KindStaff, m.ID); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, identityapi.SubjectStaffDeactivated, fromMicros(m.UpdatedAt), identityapi.StaffDeactivated{StaffID: m.ID, Email: m.Email})
+		return addEvent(ctx, tx, identityapi.SubjectStaffDeactivated, sqldb.FromMicros(m.UpdatedAt), identityapi.StaffDeactivated{StaffID: m.ID, Email: m.Email})
 	})
 	if err != nil {
 		return identityapi.Staff{}, fmt.Errorf("deactivate staff %s: %w", id, err)

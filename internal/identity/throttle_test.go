@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 )
 
@@ -89,7 +89,7 @@ func TestRedisThrottle(t *testing.T) {
 // account's failures, with the wait in the error.
 func TestLoginThrottleRedis(t *testing.T) {
 	th := redisThrottle(t)
-	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	db := sqldbtest.Open(t, "", Migrations...)
 	s, _ := newTestService(t, db)
 	s.throttle = th
 	ctx := tctx(t, "default")
@@ -109,8 +109,8 @@ func TestLoginThrottleRedis(t *testing.T) {
 // BenchmarkLogin measures one customer login with the default argon2id
 // parameters, which dominate it.
 func BenchmarkLogin(b *testing.B) {
-	db := sqldbtest.Open(b, "", outbox.Migrations, Migrations)
-	s, err := New(Config{}, db, nil, nil)
+	db := sqldbtest.Open(b, "", Migrations...)
+	s, err := New(b.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		b.Fatal(err)
 	}

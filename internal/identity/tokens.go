@@ -12,6 +12,8 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -37,12 +39,12 @@ func (s *Service) issue(ctx context.Context, q *identitydb.Queries, tenant strin
 	}
 	now := s.now()
 	if family == "" {
-		family = s.newID()
+		family = kit.NewID()
 	}
 	refresh := newSecret()
 	err = q.InsertRefreshToken(ctx, identitydb.InsertRefreshTokenParams{
 		TenantID: tenant, TokenHash: tokenHash(refresh), FamilyID: family, ParentHash: parent,
-		AccountKind: string(a.kind), AccountID: a.id, ExpiresAt: micros(now.Add(s.cfg.RefreshTTL)), CreatedAt: micros(now),
+		AccountKind: string(a.kind), AccountID: a.id, ExpiresAt: sqldb.Micros(now.Add(s.cfg.RefreshTTL)), CreatedAt: sqldb.Micros(now),
 	})
 	if err != nil {
 		return identityapi.Tokens{}, fmt.Errorf("store refresh token: %w", err)
@@ -55,7 +57,7 @@ func (s *Service) issue(ctx context.Context, q *identitydb.Queries, tenant strin
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
-			ID:        s.newID(),
+			ID:        kit.NewID(),
 		},
 		Tenant: tenant,
 		Kind:   a.kind,
@@ -81,7 +83,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (identityapi.Tokens, 
 	var out identityapi.Tokens
 	var reused bool
 	var fail error
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		reused, fail = false, nil
 		now := s.now()
 		hash := tokenHash(raw)
@@ -89,20 +91,20 @@ func (s *Service) Refresh(ctx context.Context, raw string) (identityapi.Tokens, 
 		if err != nil {
 			return noRows(err, ErrInvalidRefreshToken, "load refresh token")
 		}
-		if rt.RevokedAt.Valid || rt.ExpiresAt <= micros(now) {
+		if rt.RevokedAt.Valid || rt.ExpiresAt <= sqldb.Micros(now) {
 			return ErrInvalidRefreshToken
 		}
 		revoke := func(err error) error {
 			// Commit the revocation, then fail: fail is returned after Tx.
 			fail = err
-			_, rerr := q.RevokeFamily(ctx, identitydb.RevokeFamilyParams{Now: nullMicros(now), TenantID: tenant, FamilyID: rt.FamilyID})
+			_, rerr := q.RevokeFamily(ctx, identitydb.RevokeFamilyParams{Now: sqldb.NullMicros(&now), TenantID: tenant, FamilyID: rt.FamilyID})
 			return rerr
 		}
 		if rt.UsedAt.Valid {
 			reused = true
 			return revoke(ErrRefreshTokenReused)
 		}
-		n, err := q.UseRefreshToken(ctx, identitydb.UseRefreshTokenParams{Now: nullMicros(now), TenantID: tenant, TokenHash: hash})
+		n, err := q.UseRefreshToken(ctx, identitydb.UseRefreshTokenParams{Now: sqldb.NullMicros(&now), TenantID: tenant, TokenHash: hash})
 		if err != nil {
 			return fmt.Errorf("use refresh token: %w", err)
 		}
@@ -154,7 +156,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		rt, err := q.GetRefreshToken(ctx, identitydb.GetRefreshTokenParams{TenantID: tenant, TokenHash: tokenHash(raw)})
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -162,7 +164,8 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		if err != nil {
 			return err
 		}
-		_, err = q.RevokeFamily(ctx, identitydb.RevokeFamilyParams{Now: nullMicros(s.now()), TenantID: tenant, FamilyID: rt.FamilyID})
+		now := s.now()
+		_, err = q.RevokeFamily(ctx, identitydb.RevokeFamilyParams{Now: sqldb.NullMicros(&now), TenantID: tenant, FamilyID: rt.FamilyID})
 		return err
 	})
 	if err != nil {
@@ -173,10 +176,37 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 
 // revokeAccount revokes every session of an account in tx.
 func (s *Service) revokeAccount(ctx context.Context, q *identitydb.Queries, tenant string, kind auth.Kind, id string) error {
+	now := s.now()
 	_, err := q.RevokeAccountTokens(ctx, identitydb.RevokeAccountTokensParams{
-		Now: nullMicros(s.now()), TenantID: tenant, AccountKind: string(kind), AccountID: id})
+		Now: sqldb.NullMicros(&now), TenantID: tenant, AccountKind: string(kind), AccountID: id})
 	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	return nil
+}
+
+// Prune deletes refresh and reset tokens past their expiry and signing keys
+// retired longer ago than an access token lives (plus leeway), across all
+// tenants: it is the deployment's housekeeping, not a tenant's request.
+func (s *Service) Prune(ctx context.Context) error {
+	now := s.now()
+	err := s.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
+		if _, err := q.PruneRefreshTokens(ctx, sqldb.Micros(now)); err != nil {
+			return err
+		}
+		_, err := q.PrunePasswordResets(ctx, sqldb.Micros(now))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("prune expired tokens: %w", err)
+	}
+	n, err := s.keys.prune(ctx, now.Add(-s.keys.publishFor()))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "retired signing keys pruned", "count", n)
+		return s.keys.reload(ctx)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -48,7 +49,9 @@ func (s *Service) checkSessionLogin(ctx context.Context, email, password, ip str
 	var row identitydb.Customer
 	c, rehash, err := s.authenticate(ctx, tenant, auth.KindCustomer, email, password, ip, func(em string) (credentials, error) {
 		var err error
-		row, err = readOne(ctx, s.store, (*identitydb.Queries).GetCustomerByEmail, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+		row, err = kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+			return q.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: em})
+		})
 		return credentials{id: row.ID, hash: row.PasswordHash, active: true}, err
 	})
 	if err != nil {
@@ -57,7 +60,7 @@ func (s *Service) checkSessionLogin(ctx context.Context, email, password, ip str
 	hash := c.hash
 	if rehash {
 		newHash := hashPassword(password, s.cfg.Argon2)
-		err := s.store.tx(ctx, func(_ *sql.Tx, q *identitydb.Queries) error {
+		err := s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 			n, err := q.RehashCustomerPassword(ctx, identitydb.RehashCustomerPasswordParams{
 				PasswordHash: newHash, TenantID: tenant, ID: c.id, OldHash: c.hash})
 			if err != nil {
@@ -118,7 +121,9 @@ func (s *Service) SessionCustomer(ctx context.Context, token string) (identityap
 	if id == "" {
 		return identityapi.Customer{}, nil, ErrUnauthenticated
 	}
-	row, err := readOne(ctx, s.store, (*identitydb.Queries).GetCustomer, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	row, err := kit.ReadOne(ctx, s.st, func(q *identitydb.Queries) (identitydb.Customer, error) {
+		return q.GetCustomer(ctx, identitydb.GetCustomerParams{TenantID: tenant, ID: id})
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return identityapi.Customer{}, nil, ErrUnauthenticated
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -74,7 +74,7 @@ func TestWebSessions(t *testing.T) {
 					cfg.Redis = deadRedis(t)
 					cfg.Session.RedisURL = cfg.Redis
 				}
-				s, err := New(cfg, db, nil, nil)
+				s, err := New(t.Context(), cfg, Deps{Deps: kit.Deps{DB: db}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -178,7 +178,7 @@ func TestWebSessions(t *testing.T) {
 				if a := call(t, srv, "GET", "/api/v1/me", "default", withCookie(tokens[3]), nil); a.status != 401 {
 					t.Fatalf("me after a password change = %d %v", a.status, a.body)
 				}
-			}, outbox.Migrations, Migrations, session.Migrations)
+			}, Migrations...)
 		})
 	}
 }

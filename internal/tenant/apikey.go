@@ -9,8 +9,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
-
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
@@ -47,20 +46,16 @@ func (s *Service) CreateAPIKey(ctx context.Context, in tenantapi.APIKeyCreate) (
 		return tenantapi.APIKeyCreated{}, err
 	}
 	if in.Kind != tenantapi.KeyPublishable && in.Kind != tenantapi.KeySecret {
-		return tenantapi.APIKeyCreated{}, &InputError{Code: "validation_failed", Field: "body.kind", Message: "must be publishable or secret", Value: in.Kind}
+		return tenantapi.APIKeyCreated{}, invalid("validation_failed", "body.kind", "must be publishable or secret", in.Kind)
 	}
 	key := newAPIKey(in.Kind)
-	kid, err := uuid.NewV7()
-	if err != nil {
-		return tenantapi.APIKeyCreated{}, fmt.Errorf("new API key id: %w", err)
-	}
-	now := micros(s.now())
+	now := sqldb.Micros(s.now())
 	row := tenantdb.InsertAPIKeyParams{
-		TenantID: id, ID: kid.String(), Name: name, Kind: in.Kind, Prefix: key[:keyPrefixLen],
+		TenantID: id, ID: kit.NewID(), Name: name, Kind: in.Kind, Prefix: key[:keyPrefixLen],
 		KeyHash: hashKey(key), CreatedAt: now,
 	}
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
-		if _, err := s.store.tenant(ctx, q, id); err != nil {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
+		if _, err := loadTenant(ctx, q, id); err != nil {
 			return err
 		}
 		n, err := q.CountLiveAPIKeys(ctx, id)
@@ -89,7 +84,7 @@ func (s *Service) APIKeys(ctx context.Context) ([]tenantapi.APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := readOne(ctx, s.store, func(q *tenantdb.Queries) ([]tenantdb.ListAPIKeysRow, error) { return q.ListAPIKeys(ctx, id) })
+	rows, err := kit.ReadOne(ctx, s.st, func(q *tenantdb.Queries) ([]tenantdb.ListAPIKeysRow, error) { return q.ListAPIKeys(ctx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("list API keys of %s: %w", id, err)
 	}
@@ -108,13 +103,13 @@ func (s *Service) RevokeAPIKey(ctx context.Context, keyID string) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
 		if _, err := q.GetAPIKey(ctx, tenantdb.GetAPIKeyParams{TenantID: id, ID: keyID}); errors.Is(err, sql.ErrNoRows) {
 			return ErrAPIKeyNotFound
 		} else if err != nil {
 			return fmt.Errorf("load API key %s: %w", keyID, err)
 		}
-		_, err := q.RevokeAPIKey(ctx, tenantdb.RevokeAPIKeyParams{RevokedAt: sql.NullInt64{Int64: micros(s.now()), Valid: true}, TenantID: id, ID: keyID})
+		_, err := q.RevokeAPIKey(ctx, tenantdb.RevokeAPIKeyParams{RevokedAt: sql.NullInt64{Int64: sqldb.Micros(s.now()), Valid: true}, TenantID: id, ID: keyID})
 		return err
 	})
 	if err != nil {
@@ -131,7 +126,7 @@ func (s *Service) ResolveAPIKey(ctx context.Context, key string) (tenantapi.Reso
 		return tenantapi.Resolution{}, ErrNotFound
 	}
 	// No tenant yet: finding it is the point.
-	r, err := readOne(sqldb.AllTenants(ctx), s.store, func(q *tenantdb.Queries) (tenantdb.ResolveAPIKeyRow, error) {
+	r, err := kit.ReadOne(sqldb.AllTenants(ctx), s.st, func(q *tenantdb.Queries) (tenantdb.ResolveAPIKeyRow, error) {
 		return q.ResolveAPIKey(ctx, hashKey(key))
 	})
 	if errors.Is(err, sql.ErrNoRows) {

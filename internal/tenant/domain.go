@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
@@ -51,7 +52,7 @@ func validHost(h string, single bool) bool {
 func (s *Service) cleanDomain(h string) (string, error) {
 	h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
 	bad := func(msg string) error {
-		return &InputError{Code: "invalid_domain", Field: "body.host", Message: msg, Value: h}
+		return invalid("invalid_domain", "body.host", msg, h)
 	}
 	if !validHost(h, false) {
 		return "", bad("must be a host name such as shop.example.com (letters, digits, '-' and dots; no scheme, port or path)")
@@ -71,7 +72,7 @@ func (s *Service) Domains(ctx context.Context) ([]tenantapi.Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := readOne(ctx, s.store, func(q *tenantdb.Queries) ([]tenantdb.Domain, error) { return q.ListDomains(ctx, id) })
+	ds, err := kit.ReadOne(ctx, s.st, func(q *tenantdb.Queries) ([]tenantdb.Domain, error) { return q.ListDomains(ctx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("list domains of %s: %w", id, err)
 	}
@@ -93,13 +94,13 @@ func (s *Service) AddDomain(ctx context.Context, host string) (tenantapi.Domain,
 	if err != nil {
 		return tenantapi.Domain{}, err
 	}
-	d := tenantdb.Domain{Host: h, TenantID: id, Kind: tenantapi.DomainCustom, CreatedAt: micros(s.now())}
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
-		if _, err := s.store.tenant(ctx, q, id); err != nil {
+	d := tenantdb.Domain{Host: h, TenantID: id, Kind: tenantapi.DomainCustom, CreatedAt: sqldb.Micros(s.now())}
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
+		if _, err := loadTenant(ctx, q, id); err != nil {
 			return err
 		}
 		if _, err := q.GetDomain(ctx, h); err == nil {
-			return ErrDomainTaken
+			return taken(ErrDomainTaken, "body.host")
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("look up domain %s: %w", h, err)
 		}
@@ -113,7 +114,7 @@ func (s *Service) AddDomain(ctx context.Context, host string) (tenantapi.Domain,
 		return q.InsertDomain(ctx, tenantdb.InsertDomainParams{Host: d.Host, TenantID: id, Kind: d.Kind, CreatedAt: d.CreatedAt})
 	})
 	if sqldb.IsUniqueViolation(err) {
-		return tenantapi.Domain{}, ErrDomainTaken
+		return tenantapi.Domain{}, taken(ErrDomainTaken, "body.host")
 	}
 	if err != nil {
 		return tenantapi.Domain{}, fmt.Errorf("add domain %s: %w", h, err)
@@ -130,7 +131,7 @@ func (s *Service) RemoveDomain(ctx context.Context, host string) error {
 		return err
 	}
 	h := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(host), "."))
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
 		d, err := q.GetDomain(ctx, h)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && d.TenantID != id) {
 			return ErrDomainNotFound

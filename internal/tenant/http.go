@@ -7,8 +7,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
@@ -38,7 +38,7 @@ var access = map[string][]auth.Role{
 // leaked key must not lead to more keys (web.NoAPIKeys).
 var noAPIKeys = map[string]bool{"list-api-keys": true, "create-api-key": true, "revoke-api-key": true}
 
-// The answers of store operations beyond the platform's (see problem).
+// The answers of store operations beyond the platform's (see problems).
 var (
 	ansSubdomainTaken  = web.Answer{Status: http.StatusConflict, Code: "subdomain_taken", When: "another store uses the subdomain"}
 	ansSignupKeyReused = web.Answer{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", When: "the Idempotency-Key was used for another signup"}
@@ -53,7 +53,7 @@ var (
 )
 
 // register adds an admin operation guarded by its roles in access (none:
-// the admin's only), with errors mapped by problem.
+// the admin's only), with errors mapped by problems.
 func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Context, in *I) (*O, error)) {
 	op.Tags = []string{"store admin"}
 	op = web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
@@ -63,7 +63,7 @@ func register[I, O any](api huma.API, op huma.Operation, h func(ctx context.Cont
 	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
-			return nil, problem(err)
+			return nil, problems.Map(err)
 		}
 		return out, nil
 	})
@@ -239,7 +239,7 @@ type signupOutput struct {
 func (s *Service) signup(ctx context.Context, in *signupInput) (*signupOutput, error) {
 	res, created, err := s.Signup(ctx, in.Body, in.IdempotencyKey)
 	if err != nil {
-		return nil, problem(err)
+		return nil, problems.Map(err)
 	}
 	status := http.StatusOK
 	if created {
@@ -248,58 +248,24 @@ func (s *Service) signup(ctx context.Context, in *signupInput) (*signupOutput, e
 	return &signupOutput{Status: status, Body: res}, nil
 }
 
-// problem maps the service's errors to problem responses: the one place.
-func problem(err error) error {
-	var ie *InputError
-	var ae *apiclient.Error
-	switch {
-	case errors.As(err, &ie):
-		return web.Error(http.StatusUnprocessableEntity, ie.Code, web.DetailInvalid, web.Field(ie.Field, ie.Message, ie.Value))
-	case errors.Is(err, ErrOwner) && errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500:
-		// The identity service's verdict on the owner (weak_password,
-		// invalid_email, email_taken…) is the caller's to fix: passed on.
-		fields := make([]*huma.ErrorDetail, 0, len(ae.Errors))
-		for _, f := range ae.Errors {
-			loc := f.Location
-			if loc == "body.name" {
-				loc = "body.owner_name"
-			}
-			fields = append(fields, web.Field(loc, f.Message, f.Value))
-		}
-		return web.Error(ae.Status, ae.Code, ae.Detail, fields...)
-	case errors.Is(err, ErrOwner):
-		return web.Error(http.StatusServiceUnavailable, "owner_service_unavailable", "the store's owner account could not be created; nothing was kept, retry shortly")
-	case errors.Is(err, ErrSubdomainTaken):
-		return web.Error(http.StatusConflict, "subdomain_taken", "another store uses this subdomain", web.Field("body.subdomain", "is taken", nil))
-	case errors.Is(err, ErrSignupKeyReused):
-		return web.Error(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for another signup")
-	case errors.Is(err, ErrSignupUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "signup_unavailable", "signup is not available on this deployment")
-	case errors.Is(err, ErrDomainTaken):
-		return web.Error(http.StatusConflict, "domain_taken", "this host is already mapped to a store", web.Field("body.host", "is taken", nil))
-	case errors.Is(err, ErrDomainNotFound):
-		return web.Error(http.StatusNotFound, "domain_not_found", "the store has no such domain")
-	case errors.Is(err, ErrDomainProtected):
-		return web.Error(http.StatusConflict, "domain_protected", "only custom domains can be removed")
-	case errors.Is(err, ErrTooManyDomains):
-		return web.Error(http.StatusConflict, "too_many_domains", "the store has the most custom domains allowed; remove one first")
-	case errors.Is(err, ErrAPIKeyNotFound):
-		return web.Error(http.StatusNotFound, "api_key_not_found", "the store has no such API key")
-	case errors.Is(err, ErrTooManyAPIKeys):
-		return web.Error(http.StatusConflict, "too_many_api_keys", "the store has the most live API keys allowed; revoke one first")
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, "store_not_found", "no such store")
-	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, web.CodeConflict, "the store changed concurrently; retry")
-	case errors.Is(err, ErrForbidden):
-		return web.Error(http.StatusForbidden, "forbidden", "your role may not do this")
-	case errors.Is(err, tenancy.ErrMissing):
-		return web.Error(http.StatusBadRequest, "no_tenant", "the request names no store")
-	}
-	var le *tenantapi.LimitError
-	if errors.As(err, &le) {
-		return web.Error(le.Status(), tenantapi.LimitCode, le.Error())
-	}
-	// Anything else is a 500; huma logs err with the request, never sends it.
-	return err
+// problems maps the service's errors to problem answers: the one place.
+// Refused input (*kit.ValidationError) is answered 422 with its code, and
+// the identity service's refusal of a signup's owner is passed on
+// (ownerRefusal); anything else is a 500, which huma logs with the request
+// and never sends.
+var problems = kit.Problems{
+	{Err: ErrOwner, Status: http.StatusServiceUnavailable, Code: "owner_service_unavailable", Detail: "the store's owner account could not be created; nothing was kept, retry shortly"},
+	{Err: ErrSubdomainTaken, Status: http.StatusConflict, Code: "subdomain_taken", Detail: "another store uses this subdomain"},
+	{Err: ErrSignupKeyReused, Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Detail: "this Idempotency-Key was used for another signup"},
+	{Err: ErrSignupUnavailable, Status: http.StatusServiceUnavailable, Code: "signup_unavailable", Detail: "signup is not available on this deployment"},
+	{Err: ErrDomainTaken, Status: http.StatusConflict, Code: "domain_taken", Detail: "this host is already mapped to a store"},
+	{Err: ErrDomainNotFound, Status: http.StatusNotFound, Code: "domain_not_found", Detail: "the store has no such domain"},
+	{Err: ErrDomainProtected, Status: http.StatusConflict, Code: "domain_protected", Detail: "only custom domains can be removed"},
+	{Err: ErrTooManyDomains, Status: http.StatusConflict, Code: "too_many_domains", Detail: "the store has the most custom domains allowed; remove one first"},
+	{Err: ErrAPIKeyNotFound, Status: http.StatusNotFound, Code: "api_key_not_found", Detail: "the store has no such API key"},
+	{Err: ErrTooManyAPIKeys, Status: http.StatusConflict, Code: "too_many_api_keys", Detail: "the store has the most live API keys allowed; revoke one first"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "store_not_found", Detail: "no such store"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "the store changed concurrently; retry"},
+	{Err: ErrForbidden, Status: http.StatusForbidden, Code: "forbidden", Detail: "your role may not do this"},
+	{Err: tenancy.ErrMissing, Status: http.StatusBadRequest, Code: "no_tenant", Detail: "the request names no store"},
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -102,7 +102,7 @@ func newEnv(t *testing.T, db *sqldb.DB) *env {
 func newEnvWith(t *testing.T, db *sqldb.DB, cfg tenant.Config) *env {
 	t.Helper()
 	owners := &fakeOwners{}
-	s, err := tenant.New(cfg, db, nil, slog.New(slog.DiscardHandler), tenant.WithOwners(owners))
+	s, err := tenant.New(t.Context(), cfg, tenant.Deps{Deps: kit.Deps{DB: db}, Owners: owners})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestSignup(t *testing.T) {
 		if n := len(e.events(tenantapi.SubjectTenantCreated)); n != 2 {
 			t.Errorf("tenant.created.v1 events = %d, want 2", n)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 func TestSignupOwnerFailure(t *testing.T) {
@@ -348,7 +348,7 @@ func TestSignupOwnerFailure(t *testing.T) {
 		if n := len(e.events(tenantapi.SubjectTenantCreated)); n != 2 {
 			t.Errorf("tenant.created.v1 events = %d, want 2 (default + the one good signup)", n)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 // TestSignupURLAndPlan: the store URL of a signup answer has the port the
@@ -391,7 +391,7 @@ func TestSignupURLAndPlan(t *testing.T) {
 			}
 			e.do(http.MethodPut, "/api/v1/admin/store/plan", tenantapi.PlanUpdate{Plan: "free"}, admin(r.Store.ID))
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 func TestSignupIdempotent(t *testing.T) {
@@ -438,7 +438,7 @@ func TestSignupIdempotent(t *testing.T) {
 		if n := len(e.owners.tenants); n != 3 {
 			t.Errorf("owner calls = %d, want 3", n)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 func TestDomainsResolve(t *testing.T) {
@@ -516,7 +516,7 @@ func TestDomainsResolve(t *testing.T) {
 		if len(list.Items) != 1 || list.Items[0].Host != "alpha.localhost" || list.Items[0].Kind != "subdomain" {
 			t.Errorf("domains = %+v", list.Items)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 func TestSettings(t *testing.T) {
@@ -597,7 +597,7 @@ func TestSettings(t *testing.T) {
 				t.Errorf("resolve %q = %+v %v, want the store's origins", q, res, err)
 			}
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 func TestAPIKeysAndLimits(t *testing.T) {
@@ -710,7 +710,7 @@ func TestAPIKeysAndLimits(t *testing.T) {
 		if l, err := authed.Limits(tenancy.WithID(t.Context(), "default")); err != nil || l.Products != tenantapi.Unlimited {
 			t.Errorf("default store limits = %+v %v, want unlimited", l, err)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 type bearer struct{ token string }
@@ -815,7 +815,7 @@ func TestAccess(t *testing.T) {
 		}
 		webtest.CheckDocumentedRoles(t, e.srv.URL, tenant.Access)
 		webtest.CheckDocument(t, e.srv.URL)
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 // TestSignupTakesOverAbandoned checks that a signup rolls back another
@@ -856,5 +856,5 @@ func TestSignupTakesOverAbandoned(t *testing.T) {
 		if err != nil || status != "failed" || hosts != 0 {
 			t.Errorf("abandoned store: status %q, %d hosts (%v); want failed and none", status, hosts, err)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }

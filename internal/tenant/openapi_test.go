@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/tenant"
 )
@@ -13,7 +12,7 @@ import (
 // TestOpenAPISchemas: the JSON marshallers that escape HTML leave the
 // documented schemas as the fields describe them.
 func TestOpenAPISchemas(t *testing.T) {
-	db := sqldbtest.Open(t, "", outbox.Migrations, tenant.Migrations)
+	db := sqldbtest.Open(t, "", tenant.Migrations...)
 	e := newEnv(t, db)
 	a := e.do(http.MethodGet, "/openapi.json", nil, nil)
 	var doc struct {

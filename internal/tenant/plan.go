@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
@@ -29,7 +31,7 @@ func (s *Service) Limits(ctx context.Context) (tenantapi.Limits, error) {
 	if err != nil {
 		return tenantapi.Limits{}, err
 	}
-	t, err := readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantdb.Tenant, error) { return s.store.tenant(ctx, q, id) })
+	t, err := kit.ReadOne(ctx, s.st, func(q *tenantdb.Queries) (tenantdb.Tenant, error) { return loadTenant(ctx, q, id) })
 	if err != nil {
 		return tenantapi.Limits{}, err
 	}
@@ -50,10 +52,10 @@ func (s *Service) SetPlan(ctx context.Context, plan string) (tenantapi.Limits, e
 	}
 	l, ok := planLimits(plan)
 	if !ok {
-		return tenantapi.Limits{}, &InputError{Code: "validation_failed", Field: "body.plan", Message: "must be free, pro or enterprise", Value: plan}
+		return tenantapi.Limits{}, invalid("validation_failed", "body.plan", "must be free, pro or enterprise", plan)
 	}
-	err = s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
-		n, err := q.UpdatePlan(ctx, tenantdb.UpdatePlanParams{Plan: plan, UpdatedAt: micros(s.now()), ID: id})
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
+		n, err := q.UpdatePlan(ctx, tenantdb.UpdatePlanParams{Plan: plan, UpdatedAt: sqldb.Micros(s.now()), ID: id})
 		if err != nil {
 			return fmt.Errorf("set plan of %s: %w", id, err)
 		}

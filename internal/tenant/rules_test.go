@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -27,7 +28,7 @@ func TestCleanSubdomain(t *testing.T) {
 		{"mercato", "", "subdomain_reserved"},
 	} {
 		got, err := cleanSubdomain(tt.in)
-		var ie *InputError
+		var ie *kit.ValidationError
 		switch {
 		case tt.code == "" && (err != nil || got != tt.want):
 			t.Errorf("cleanSubdomain(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
@@ -80,7 +81,7 @@ func TestPatchSettings(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, changed, err := patchSettings(old, tt.upd)
-			var ie *InputError
+			var ie *kit.ValidationError
 			if tt.code != "" {
 				if !errors.As(err, &ie) || ie.Code != tt.code {
 					t.Fatalf("err = %v, want code %s", err, tt.code)

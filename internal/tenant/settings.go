@@ -14,7 +14,9 @@ import (
 
 	"golang.org/x/text/language"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
@@ -34,13 +36,12 @@ func defaultSettings(name string) tenantapi.Settings {
 // to every site.
 func cleanOrigins(in []string) ([]string, error) {
 	if len(in) > tenantapi.MaxOrigins {
-		return nil, &InputError{Code: "invalid_origin", Field: "body.cors_origins", Message: fmt.Sprintf("must have at most %d origins", tenantapi.MaxOrigins)}
+		return nil, invalid("invalid_origin", "body.cors_origins", fmt.Sprintf("must have at most %d origins", tenantapi.MaxOrigins), nil)
 	}
 	out := make([]string, 0, len(in))
 	for i, o := range in {
 		field := fmt.Sprintf("body.cors_origins[%d]", i)
-		bad := &InputError{Code: "invalid_origin", Field: field, Value: o,
-			Message: "must be an origin such as https://shop.example.com: http or https, a host, an optional port, no path"}
+		bad := invalid("invalid_origin", field, "must be an origin such as https://shop.example.com: http or https, a host, an optional port, no path", o)
 		if len(o) > tenantapi.MaxOrigin {
 			return nil, bad
 		}
@@ -101,7 +102,7 @@ func decodeOrigins(s string) []string {
 func cleanName(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if err := text.Line(s, max, true); err != nil {
-		return "", &InputError{Code: "validation_failed", Field: field, Message: err.Error(), Value: s}
+		return "", invalid("validation_failed", field, err.Error(), s)
 	}
 	return s, nil
 }
@@ -112,7 +113,7 @@ func cleanName(field, s string, max int) (string, error) {
 func cleanLogo(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	bad := func(msg string) error {
-		return &InputError{Code: "invalid_logo", Field: "body.logo", Message: msg, Value: s}
+		return invalid("invalid_logo", "body.logo", msg, s)
 	}
 	switch {
 	case s == "":
@@ -145,7 +146,7 @@ func cleanLogo(s string) (string, error) {
 func cleanLocale(s string) (string, error) {
 	tag, err := language.Parse(strings.TrimSpace(s))
 	if err != nil || tag == language.Und || len(s) > tenantapi.MaxLocale {
-		return "", &InputError{Code: "invalid_locale", Field: "body.locale", Message: "must be a BCP 47 language tag such as en or en-GB", Value: s}
+		return "", invalid("invalid_locale", "body.locale", "must be a BCP 47 language tag such as en or en-GB", s)
 	}
 	return tag.String(), nil
 }
@@ -167,7 +168,7 @@ func patchSettings(old tenantapi.Settings, upd tenantapi.StoreUpdate) (tenantapi
 	if upd.Currency != nil {
 		c := strings.TrimSpace(*upd.Currency)
 		if err := money.ValidCurrency(c); err != nil {
-			return old, false, &InputError{Code: "invalid_currency", Field: "body.currency", Message: "must be an uppercase ISO 4217 currency code in use", Value: c}
+			return old, false, invalid("invalid_currency", "body.currency", "must be an uppercase ISO 4217 currency code in use", c)
 		}
 		n.Currency = c
 	}
@@ -193,12 +194,12 @@ func (s *Service) Store(ctx context.Context) (tenantapi.Store, error) {
 	if err != nil {
 		return tenantapi.Store{}, err
 	}
-	return readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantapi.Store, error) {
-		t, err := s.store.tenant(ctx, q, id)
+	return kit.ReadOne(ctx, s.st, func(q *tenantdb.Queries) (tenantapi.Store, error) {
+		t, err := loadTenant(ctx, q, id)
 		if err != nil {
 			return tenantapi.Store{}, err
 		}
-		return s.store.storeView(ctx, q, t)
+		return storeView(ctx, q, t)
 	})
 }
 
@@ -212,15 +213,13 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 		return tenantapi.Store{}, err
 	}
 	var out tenantapi.Store
-	var wrote bool
 	// The row is read and written with the optimistic updated_at check
 	// (PostgreSQL transactions here are read committed): a concurrent
 	// update makes the write miss, and the whole update is tried again on
 	// the new row.
 	for range 3 {
-		wrote = false
-		err = s.store.tx(ctx, func(tx *sql.Tx, q *tenantdb.Queries) error {
-			t, err := s.store.tenant(ctx, q, id)
+		err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *tenantdb.Queries) error {
+			t, err := loadTenant(ctx, q, id)
 			if err != nil {
 				return err
 			}
@@ -231,11 +230,11 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 			if changed {
 				now := s.now()
 				if now.UnixMicro() <= t.UpdatedAt {
-					now = fromMicros(t.UpdatedAt + 1) // updated_at must move for the check
+					now = sqldb.FromMicros(t.UpdatedAt + 1) // updated_at must move for the check
 				}
 				n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
 					Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
-					Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), UpdatedAt: micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
+					Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), UpdatedAt: sqldb.Micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
 				})
 				if err != nil {
 					return fmt.Errorf("update settings of %s: %w", id, err)
@@ -243,15 +242,14 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 				if n == 0 {
 					return ErrConflict
 				}
-				if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set, UpdatedAt: fromMicros(micros(now))}); err != nil {
+				if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set, UpdatedAt: sqldb.FromMicros(sqldb.Micros(now))}); err != nil {
 					return err
 				}
 				t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
 				t.CorsOrigins = encodeOrigins(set.CORSOrigins)
-				t.UpdatedAt = micros(now)
-				wrote = true
+				t.UpdatedAt = sqldb.Micros(now)
 			}
-			out, err = s.store.storeView(ctx, q, t)
+			out, err = storeView(ctx, q, t)
 			return err
 		})
 		if !errors.Is(err, ErrConflict) {
@@ -260,9 +258,6 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 	}
 	if err != nil {
 		return tenantapi.Store{}, err
-	}
-	if wrote {
-		s.notify()
 	}
 	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/text"
@@ -40,7 +41,7 @@ func reservedSubdomains() []string {
 func cleanSubdomain(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	bad := func(code, msg string) error {
-		return &InputError{Code: code, Field: "body.subdomain", Message: msg, Value: s}
+		return invalid(code, "body.subdomain", msg, s)
 	}
 	if len(s) < tenantapi.MinSubdomain || len(s) > tenantapi.MaxSubdomain {
 		return "", bad("invalid_subdomain", "must have 3 to 63 characters")
@@ -62,7 +63,7 @@ func cleanSubdomain(s string) (string, error) {
 func cleanEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if err := text.Email(s); err != nil {
-		return "", &InputError{Code: "invalid_email", Field: "body.email", Message: err.Error(), Value: s}
+		return "", invalid("invalid_email", "body.email", err.Error(), s)
 	}
 	return s, nil
 }
@@ -146,7 +147,7 @@ func scopedSignupKey(key, email string) string {
 // bySignupKey returns the store a signup with Idempotency-Key key created,
 // whichever tenant the request came in for: a lookup across tenants.
 func (s *Service) bySignupKey(ctx context.Context, key string) (tenantdb.Tenant, error) {
-	return readOne(sqldb.AllTenants(ctx), s.store, func(q *tenantdb.Queries) (tenantdb.Tenant, error) {
+	return kit.ReadOne(sqldb.AllTenants(ctx), s.st, func(q *tenantdb.Queries) (tenantdb.Tenant, error) {
 		return q.GetTenantBySignupKey(ctx, sql.NullString{String: key, Valid: true})
 	})
 }
@@ -172,7 +173,7 @@ func (s *Service) cleanSignup(in tenantapi.Signup) (signup, error) {
 		return su, err
 	}
 	if in.Password == "" || len(in.Password) > tenantapi.MaxPassword {
-		return su, &InputError{Code: "validation_failed", Field: "body.password", Message: "must have 1 to 128 characters"}
+		return su, invalid("validation_failed", "body.password", "must have 1 to 128 characters", nil)
 	}
 	if in.OwnerName == "" {
 		su.OwnerName = su.Email[:strings.LastIndexByte(su.Email, '@')]
@@ -183,7 +184,7 @@ func (s *Service) cleanSignup(in tenantapi.Signup) (signup, error) {
 	su.plan = s.cfg.SignupPlan
 	su.host = su.Subdomain + "." + s.cfg.BaseDomain
 	if len(su.host) > tenantapi.MaxHost {
-		return su, &InputError{Code: "invalid_subdomain", Field: "body.subdomain", Message: "makes a host name longer than 253 characters", Value: su.Subdomain}
+		return su, invalid("invalid_subdomain", "body.subdomain", "makes a host name longer than 253 characters", su.Subdomain)
 	}
 	return su, nil
 }
@@ -218,11 +219,11 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 		ID: id, Name: set.Name, Status: "provisioning", Subdomain: sql.NullString{String: su.Subdomain, Valid: true},
 		Plan: su.plan, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
 		SignupKey: sql.NullString{String: key, Valid: key != ""}, SignupHash: hash,
-		CreatedAt: micros(now), UpdatedAt: micros(now),
+		CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now),
 	}
-	err := s.store.tx(sqldb.AllTenants(ctx), func(_ *sql.Tx, q *tenantdb.Queries) error {
+	err := s.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
 		stale, err := q.FailStaleSignup(ctx, tenantdb.FailStaleSignupParams{
-			UpdatedAt: micros(now), Subdomain: t.Subdomain, Before: micros(now.Add(-staleSignup)),
+			UpdatedAt: sqldb.Micros(now), Subdomain: t.Subdomain, Before: sqldb.Micros(now.Add(-staleSignup)),
 		})
 		if err != nil {
 			return fmt.Errorf("release abandoned signup of %s: %w", su.Subdomain, err)
@@ -233,19 +234,19 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 			}
 			s.log.WarnContext(ctx, "abandoned signup rolled back", "tenant", old)
 		}
-		taken, err := q.SubdomainTaken(ctx, tenantdb.SubdomainTakenParams{Subdomain: su.Subdomain, Host: su.host})
+		holders, err := q.SubdomainTaken(ctx, tenantdb.SubdomainTakenParams{Subdomain: su.Subdomain, Host: su.host})
 		if err != nil {
 			return fmt.Errorf("check subdomain %s: %w", su.Subdomain, err)
 		}
-		if taken > 0 {
-			return ErrSubdomainTaken
+		if holders > 0 {
+			return taken(ErrSubdomainTaken, "body.subdomain")
 		}
 		return nil
 	})
 	if err != nil {
 		return tenantdb.Tenant{}, fmt.Errorf("signup %s: %w", su.Subdomain, err)
 	}
-	err = s.store.tx(tenancy.WithID(ctx, id), func(_ *sql.Tx, q *tenantdb.Queries) error {
+	err = s.st.Write(tenancy.WithID(ctx, id), func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
 		if _, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
 			ID: t.ID, Name: t.Name, Status: t.Status, Subdomain: t.Subdomain, Plan: t.Plan, Logo: t.Logo,
 			Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale, SignupKey: t.SignupKey,
@@ -253,7 +254,7 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 		}); err != nil {
 			return fmt.Errorf("create store %s: %w", id, err)
 		}
-		if err := q.InsertDomain(ctx, tenantdb.InsertDomainParams{Host: su.host, TenantID: id, Kind: tenantapi.DomainSubdomain, CreatedAt: micros(now)}); err != nil {
+		if err := q.InsertDomain(ctx, tenantdb.InsertDomainParams{Host: su.host, TenantID: id, Kind: tenantapi.DomainSubdomain, CreatedAt: sqldb.Micros(now)}); err != nil {
 			return fmt.Errorf("map host %s to store %s: %w", su.host, id, err)
 		}
 		return nil
@@ -266,7 +267,7 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 				return tenantdb.Tenant{}, errKeyRace
 			}
 		}
-		return tenantdb.Tenant{}, ErrSubdomainTaken
+		return tenantdb.Tenant{}, taken(ErrSubdomainTaken, "body.subdomain")
 	}
 	if err != nil {
 		return tenantdb.Tenant{}, fmt.Errorf("signup %s: %w", su.Subdomain, err)
@@ -287,7 +288,7 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 	ctx = tenancy.WithID(ctx, t.ID)
 	res := tenantapi.SignupResult{URL: s.storeURL(su.host, requestPort(ctx))}
 	if t.Status == "active" || t.Status == "suspended" {
-		st, err := readOne(ctx, s.store, func(q *tenantdb.Queries) (tenantapi.Store, error) { return s.store.storeView(ctx, q, t) })
+		st, err := kit.ReadOne(ctx, s.st, func(q *tenantdb.Queries) (tenantapi.Store, error) { return storeView(ctx, q, t) })
 		res.Store = st
 		return res, false, err
 	}
@@ -300,15 +301,15 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 		// An earlier attempt created the owner and lost the answer.
 	case err != nil:
 		s.rollback(ctx, t.ID)
-		return res, false, fmt.Errorf("%w: %w", ErrOwner, err)
+		return res, false, fmt.Errorf("%w: %w", ErrOwner, ownerRefusal(err))
 	default:
 		res.OwnerID = tok.Staff.ID
 		res.AccessToken, res.RefreshToken, res.TokenType, res.ExpiresIn = tok.AccessToken, tok.RefreshToken, tok.TokenType, tok.ExpiresIn
 	}
 	now := s.now()
 	var view tenantapi.Store
-	err = s.store.tx(ctx, func(tx *sql.Tx, q *tenantdb.Queries) error {
-		n, err := q.ActivateTenant(ctx, tenantdb.ActivateTenantParams{UpdatedAt: micros(now), ID: t.ID})
+	err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *tenantdb.Queries) error {
+		n, err := q.ActivateTenant(ctx, tenantdb.ActivateTenantParams{UpdatedAt: sqldb.Micros(now), ID: t.ID})
 		if err != nil {
 			return fmt.Errorf("activate store %s: %w", t.ID, err)
 		}
@@ -320,7 +321,7 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 			// Rolled back meanwhile (taken over as abandoned).
 			return fmt.Errorf("activate store %s: it is %s", t.ID, cur.Status)
 		}
-		if view, err = s.store.storeView(ctx, q, cur); err != nil {
+		if view, err = storeView(ctx, q, cur); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -328,16 +329,36 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 		}
 		set := settingsOf(cur)
 		return addEvent(ctx, tx, tenantapi.SubjectTenantCreated, now, tenantapi.TenantCreated{
-			TenantID: t.ID, Name: cur.Name, Hosts: view.Hosts, Plan: cur.Plan, Settings: &set, UpdatedAt: fromMicros(cur.UpdatedAt),
+			TenantID: t.ID, Name: cur.Name, Hosts: view.Hosts, Plan: cur.Plan, Settings: &set, UpdatedAt: sqldb.FromMicros(cur.UpdatedAt),
 		})
 	})
 	if err != nil {
 		return res, false, fmt.Errorf("signup %s: %w", t.ID, err)
 	}
-	s.notify()
 	s.log.InfoContext(ctx, "store signed up", "tenant", t.ID)
 	res.Store = view
 	return res, true, nil
+}
+
+// ownerRefusal is err as the caller is answered: when the identity service
+// refused the owner (weak_password, invalid_email, email_taken…) the
+// refusal is the caller's to fix and is passed on (kit.Upstream), its
+// fields named as in the signup (identity's body.name is body.owner_name).
+// Anything else is not the caller's fault and stays as it is.
+func ownerRefusal(err error) error {
+	err = kit.Upstream(err)
+	var ue *kit.UpstreamError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	renamed := *ue.Err
+	renamed.Errors = slices.Clone(ue.Err.Errors)
+	for i, f := range renamed.Errors {
+		if f.Location == "body.name" {
+			renamed.Errors[i].Location = "body.owner_name"
+		}
+	}
+	return &kit.UpstreamError{Err: &renamed}
 }
 
 // rollback compensates the first step of a failed signup: the store is
@@ -345,8 +366,8 @@ func (s *Service) finishSignup(ctx context.Context, t tenantdb.Tenant, su signup
 // provisioning, resolves to nothing, and a later signup of its subdomain
 // takes it over once it is stale.
 func (s *Service) rollback(ctx context.Context, id string) {
-	err := s.store.tx(ctx, func(_ *sql.Tx, q *tenantdb.Queries) error {
-		if _, err := q.FailTenant(ctx, tenantdb.FailTenantParams{UpdatedAt: micros(s.now()), ID: id}); err != nil {
+	err := s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
+		if _, err := q.FailTenant(ctx, tenantdb.FailTenantParams{UpdatedAt: sqldb.Micros(s.now()), ID: id}); err != nil {
 			return fmt.Errorf("mark store %s failed: %w", id, err)
 		}
 		return q.DeleteTenantDomains(ctx, id)

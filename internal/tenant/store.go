@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
 )
@@ -17,56 +19,71 @@ import (
 // (`go tool sqlc generate -f internal/tenant/sqlc.yaml`). The queries use
 // sqlc.arg() so they also parse with sqlc's sqlite engine (`sqlc vet`).
 
-// store runs prepared statements: on the read pool for reads, bound to a
-// read transaction (readTx: on PostgreSQL with row-level security only a
-// transaction scoped to a tenant, or to all, sees domains and API keys),
-// and bound to the service's write transactions for writes.
-type store struct {
-	db   *sqldb.DB
-	read *tenantdb.Queries
-	// write holds the same queries prepared on the write pool, bound to
-	// each write transaction with WithTx (see sqldb.DB.Write).
-	write *tenantdb.Queries
-}
-
-// newStore prepares every query once (which also checks, at start-up, that
-// the database is migrated).
-func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
-	read, err := tenantdb.Prepare(ctx, db.Read())
-	if err != nil {
-		return nil, fmt.Errorf("tenant: prepare queries (is the database migrated?): %w", err)
+// Ensure creates active store id with the given (system) hosts unless it
+// exists, and reports whether it created it. tenant.created.v1 is written
+// in the same transaction.
+func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (created bool, err error) {
+	if !tenancy.Valid(id) {
+		return false, fmt.Errorf("ensure tenant: invalid id %q", id)
 	}
-	write, err := tenantdb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("tenant: prepare queries: %w", err)
+	now := s.now()
+	ctx = tenancy.WithID(ctx, id)
+	lower := make([]string, len(hosts))
+	for i, h := range hosts {
+		lower[i] = strings.ToLower(h)
 	}
-	return &store{db: db, read: read, write: write}, nil
-}
-
-// tx runs fn in one write transaction (retried by sqldb on transient
-// conflicts), with the queries bound to it.
-func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *tenantdb.Queries) error) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		return fn(tx, s.write.WithTx(tx))
+	set := defaultSettings(name)
+	err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *tenantdb.Queries) error {
+		created = false
+		n, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
+			ID: id, Name: set.Name, Status: "active", Plan: tenantapi.PlanEnterprise,
+			Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
+			CreatedAt: sqldb.Micros(now),
+		})
+		if err != nil {
+			return fmt.Errorf("create tenant %s: %w", id, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		for _, h := range lower {
+			err := q.InsertDomain(ctx, tenantdb.InsertDomainParams{Host: h, TenantID: id, Kind: tenantapi.DomainSystem, CreatedAt: sqldb.Micros(now)})
+			if err != nil {
+				return fmt.Errorf("map host %s to tenant %s: %w", h, id, err)
+			}
+		}
+		created = true
+		return addEvent(ctx, tx, tenantapi.SubjectTenantCreated, now, tenantapi.TenantCreated{
+			TenantID: id, Name: set.Name, Hosts: lower, Plan: tenantapi.PlanEnterprise, Settings: &set, UpdatedAt: sqldb.FromMicros(sqldb.Micros(now)),
+		})
 	})
+	return created, err
 }
 
-// readTx runs fn in one read-only transaction of the read pool, scoped to
-// the tenant in ctx (or every tenant under sqldb.AllTenants).
-func (s *store) readTx(ctx context.Context, fn func(q *tenantdb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error { return fn(s.read.WithTx(tx)) })
-}
-
-// readOne runs one read in its own read transaction and returns what it
-// read; its error comes back as fn returned it (sql.ErrNoRows included).
-func readOne[T any](ctx context.Context, s *store, fn func(q *tenantdb.Queries) (T, error)) (T, error) {
-	var out T
-	err := s.readTx(ctx, func(q *tenantdb.Queries) error {
-		var err error
-		out, err = fn(q)
+// Resolve returns the active tenant with ID id, or else with subdomain id,
+// or else the one host belongs to, with the origins it allows (CORS). It
+// reads across tenants: there is no tenant yet, finding it is the point.
+func (s *Service) Resolve(ctx context.Context, host, id string) (tenantapi.Resolution, error) {
+	var r tenantapi.Resolution
+	var origins string
+	err := s.st.Read(sqldb.AllTenants(ctx), func(q *tenantdb.Queries) error {
+		if id != "" {
+			row, err := q.ResolveID(ctx, strings.ToLower(id))
+			r.TenantID, origins = row.ID, row.CorsOrigins
+			return err
+		}
+		row, err := q.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
+		r.TenantID, origins = row.ID, row.CorsOrigins
 		return err
 	})
-	return out, err
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("resolve tenant: %w", err)
+	}
+	r.CORSOrigins = decodeOrigins(origins)
+	return r, nil
 }
 
 // addEvent writes one event to the outbox in tx, for the tenant in ctx.
@@ -78,9 +95,9 @@ func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, dat
 	return outbox.Add(ctx, tx, e)
 }
 
-// tenant loads an active or suspended store: provisioning and failed ones
-// do not exist for the admin API.
-func (s *store) tenant(ctx context.Context, q *tenantdb.Queries, id string) (tenantdb.Tenant, error) {
+// loadTenant loads an active or suspended store: provisioning and failed
+// ones do not exist for the admin API.
+func loadTenant(ctx context.Context, q *tenantdb.Queries, id string) (tenantdb.Tenant, error) {
 	t, err := q.GetTenant(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && t.Status != "active" && t.Status != "suspended") {
 		return tenantdb.Tenant{}, ErrNotFound
@@ -92,7 +109,7 @@ func (s *store) tenant(ctx context.Context, q *tenantdb.Queries, id string) (ten
 }
 
 // storeView builds the API view of a store with its hosts, through q.
-func (s *store) storeView(ctx context.Context, q *tenantdb.Queries, t tenantdb.Tenant) (tenantapi.Store, error) {
+func storeView(ctx context.Context, q *tenantdb.Queries, t tenantdb.Tenant) (tenantapi.Store, error) {
 	ds, err := q.ListDomains(ctx, t.ID)
 	if err != nil {
 		return tenantapi.Store{}, fmt.Errorf("list domains of %s: %w", t.ID, err)
@@ -113,18 +130,18 @@ func toStore(t tenantdb.Tenant, hosts []string) tenantapi.Store {
 	return tenantapi.Store{
 		ID: t.ID, Subdomain: t.Subdomain.String, Plan: t.Plan, Status: t.Status,
 		Settings: settingsOf(t), Hosts: hosts,
-		CreatedAt: fromMicros(t.CreatedAt), UpdatedAt: fromMicros(t.UpdatedAt),
+		CreatedAt: sqldb.FromMicros(t.CreatedAt), UpdatedAt: sqldb.FromMicros(t.UpdatedAt),
 	}
 }
 
 func toDomain(d tenantdb.Domain) tenantapi.Domain {
-	return tenantapi.Domain{Host: d.Host, Kind: d.Kind, CreatedAt: fromMicros(d.CreatedAt)}
+	return tenantapi.Domain{Host: d.Host, Kind: d.Kind, CreatedAt: sqldb.FromMicros(d.CreatedAt)}
 }
 
 func toAPIKey(id, name, kind, prefix string, created int64, revoked sql.NullInt64) tenantapi.APIKey {
-	k := tenantapi.APIKey{ID: id, Name: name, Kind: kind, Prefix: prefix, CreatedAt: fromMicros(created)}
+	k := tenantapi.APIKey{ID: id, Name: name, Kind: kind, Prefix: prefix, CreatedAt: sqldb.FromMicros(created)}
 	if revoked.Valid {
-		at := fromMicros(revoked.Int64)
+		at := sqldb.FromMicros(revoked.Int64)
 		k.RevokedAt = &at
 	}
 	return k

@@ -17,7 +17,6 @@ package tenant
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -36,13 +36,15 @@ import (
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var migrationFiles embed.FS
 
-// Migrations creates the tenant directory's tables. Apply outbox.Migrations
-// too.
-var Migrations = sqldb.Embedded(migrations, "migrations", "tenant_db_version")
+// Migrations are the sets the tenant database is migrated with: the
+// outbox's and the tenant directory's tables.
+var Migrations = []sqldb.Migrations{outbox.Migrations, sqldb.Embedded(migrationFiles, "migrations", "tenant_db_version")}
 
 // Errors the service returns; http.go maps each to a status and code.
+// Refused input is a *kit.ValidationError matching ErrInvalid, with the
+// problem code of the refusal (invalid_subdomain, subdomain_reserved…).
 var (
 	ErrNotFound          = errors.New("tenant: not found")
 	ErrInvalid           = errors.New("tenant: invalid input")
@@ -60,19 +62,18 @@ var (
 	ErrForbidden         = errors.New("tenant: not allowed")
 )
 
-// InputError is bad input, with the problem code and field it maps to. It
-// matches ErrInvalid.
-type InputError struct {
-	Code    string // e.g. invalid_subdomain, subdomain_reserved
-	Field   string // e.g. body.subdomain
-	Message string
-	Value   any
+// invalid is input refused with the problem code code for one field
+// (its location, e.g. body.subdomain): a *kit.ValidationError matching
+// ErrInvalid.
+func invalid(code, field, message string, value any) error {
+	return &kit.ValidationError{Err: ErrInvalid, Code: code, Fields: []kit.FieldError{{Field: field, Message: message, Value: value}}}
 }
 
-func (e *InputError) Error() string { return "tenant: " + e.Field + ": " + e.Message }
-
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *InputError) Is(target error) bool { return target == ErrInvalid }
+// taken is err (ErrSubdomainTaken, ErrDomainTaken) refusing the request
+// field at location field, which the answer names.
+func taken(err error, field string) error {
+	return &kit.ValidationError{Err: err, Fields: []kit.FieldError{{Field: field, Message: "is taken"}}}
+}
 
 // Owners creates a new store's first owner account: identityapi.Client,
 // or a fake in tests. ctx carries the new store's tenant.
@@ -124,63 +125,49 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// withDefaults fills the fields left empty (tests build a Config by hand)
+// and puts the base domain in the form hosts are compared in.
+func (c Config) withDefaults() Config {
+	if c.BaseDomain == "" {
+		c.BaseDomain = "localhost"
+	}
+	if c.SignupPlan == "" {
+		c.SignupPlan = tenantapi.PlanFree
+	}
+	c.BaseDomain = strings.ToLower(strings.TrimSuffix(c.BaseDomain, "."))
+	return c
+}
+
+// Deps is what the tenant service is built from.
+type Deps struct {
+	kit.Deps
+	// Owners creates a signed-up store's owner account in the identity
+	// service (identityapi.Client). Nil: signup answers 503
+	// signup_unavailable; everything else works.
+	Owners Owners
+}
+
 // Service keeps the tenant directory. It is safe for concurrent use.
 type Service struct {
 	cfg    Config
-	store  *store
+	st     *kit.Store[*tenantdb.Queries]
 	owners Owners // nil: signup answers 503
-	events *outbox.Relay
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// Option changes a Service being built by New.
-type Option func(*Service)
-
-// WithOwners lets the service sign up stores, creating their owners
-// through o (identityapi.NewClient on the identity service).
-func WithOwners(o Owners) Option {
-	return func(s *Service) { s.owners = o }
-}
-
-// WithClock makes the service read the time from now (tests).
-func WithClock(now func() time.Time) Option {
-	return func(s *Service) { s.now = now }
-}
-
-// New returns the service on db, which must be migrated with
-// outbox.Migrations and Migrations. events is woken after writes that added
-// events; nil is fine (tests).
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
-	if cfg.BaseDomain == "" {
-		cfg.BaseDomain = "localhost"
-	}
-	if cfg.SignupPlan == "" {
-		cfg.SignupPlan = tenantapi.PlanFree
-	}
-	cfg.BaseDomain = strings.ToLower(strings.TrimSuffix(cfg.BaseDomain, "."))
+// New returns the service on deps.DB, which must be migrated with
+// Migrations.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("tenant: no database")
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	// New has no context (its signature is the runner's); preparing
-	// statements is quick and bounded here instead.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := newStore(ctx, db)
+	st, err := kit.Prepare(ctx, "tenant", deps.Deps, tenantdb.Prepare)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, events: events, log: log, now: time.Now}
-	for _, o := range opts {
-		o(s)
-	}
-	return s, nil
+	return &Service{cfg: cfg, st: st, owners: deps.Owners, log: deps.Logger(), now: time.Now}, nil
 }
 
 // Start creates the default store when configured to, before requests arrive.
@@ -198,89 +185,6 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run has nothing to consume; it returns when ctx is done.
-func (s *Service) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
-}
-
-// notify wakes the relay after a commit that wrote events.
-func (s *Service) notify() {
-	if s.events != nil {
-		s.events.Notify()
-	}
-}
-
-// Ensure creates active store id with the given (system) hosts unless it
-// exists, and reports whether it created it. tenant.created.v1 is written
-// in the same transaction.
-func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (created bool, err error) {
-	if !tenancy.Valid(id) {
-		return false, fmt.Errorf("ensure tenant: invalid id %q", id)
-	}
-	now := s.now()
-	ctx = tenancy.WithID(ctx, id)
-	lower := make([]string, len(hosts))
-	for i, h := range hosts {
-		lower[i] = strings.ToLower(h)
-	}
-	set := defaultSettings(name)
-	err = s.store.tx(ctx, func(tx *sql.Tx, q *tenantdb.Queries) error {
-		created = false
-		n, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
-			ID: id, Name: set.Name, Status: "active", Plan: tenantapi.PlanEnterprise,
-			Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
-			CreatedAt: micros(now),
-		})
-		if err != nil {
-			return fmt.Errorf("create tenant %s: %w", id, err)
-		}
-		if n == 0 {
-			return nil
-		}
-		for _, h := range lower {
-			err := q.InsertDomain(ctx, tenantdb.InsertDomainParams{Host: h, TenantID: id, Kind: tenantapi.DomainSystem, CreatedAt: micros(now)})
-			if err != nil {
-				return fmt.Errorf("map host %s to tenant %s: %w", h, id, err)
-			}
-		}
-		created = true
-		return addEvent(ctx, tx, tenantapi.SubjectTenantCreated, now, tenantapi.TenantCreated{
-			TenantID: id, Name: set.Name, Hosts: lower, Plan: tenantapi.PlanEnterprise, Settings: &set, UpdatedAt: fromMicros(micros(now)),
-		})
-	})
-	if err == nil && created {
-		s.notify()
-	}
-	return created, err
-}
-
-// Resolve returns the active tenant with ID id, or else with subdomain id,
-// or else the one host belongs to, with the origins it allows (CORS). It
-// reads across tenants: there is no tenant yet, finding it is the point.
-func (s *Service) Resolve(ctx context.Context, host, id string) (tenantapi.Resolution, error) {
-	var r tenantapi.Resolution
-	var origins string
-	err := s.store.readTx(sqldb.AllTenants(ctx), func(q *tenantdb.Queries) error {
-		if id != "" {
-			row, err := q.ResolveID(ctx, strings.ToLower(id))
-			r.TenantID, origins = row.ID, row.CorsOrigins
-			return err
-		}
-		row, err := q.ResolveHost(ctx, strings.ToLower(strings.TrimSuffix(host, ".")))
-		r.TenantID, origins = row.ID, row.CorsOrigins
-		return err
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
-	}
-	if err != nil {
-		return r, fmt.Errorf("resolve tenant: %w", err)
-	}
-	r.CORSOrigins = decodeOrigins(origins)
-	return r, nil
-}
-
 // currentTenant is the tenant of ctx, for the admin operations.
 func currentTenant(ctx context.Context) (string, error) {
 	t, err := tenancy.ID(ctx)
@@ -289,7 +193,3 @@ func currentTenant(ctx context.Context) (string, error) {
 	}
 	return t, nil
 }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -4,12 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
 
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -20,7 +19,7 @@ import (
 
 func newService(t *testing.T, db *sqldb.DB) *tenant.Service {
 	t.Helper()
-	s, err := tenant.New(tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}}, db, nil, slog.New(slog.DiscardHandler))
+	s, err := tenant.New(t.Context(), tenant.Config{Default: true, DefaultHosts: []string{"localhost", "127.0.0.1"}}, tenant.Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +71,7 @@ func TestDirectory(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Errorf("tenant.created.v1 events = %d (%v), want 2", n, err)
 		}
-	}, outbox.Migrations, tenant.Migrations)
+	}, tenant.Migrations...)
 }
 
 // countingTransport counts requests reaching the tenant service.
@@ -87,7 +86,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestClientResolvesAndCaches(t *testing.T) {
-	db := sqldbtest.Open(t, "", outbox.Migrations, tenant.Migrations)
+	db := sqldbtest.Open(t, "", tenant.Migrations...)
 	s := newService(t, db)
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
