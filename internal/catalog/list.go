@@ -89,46 +89,46 @@ type AdminListQuery struct {
 	Status catalogapi.Status
 }
 
-// cursor is where a page ends: the sort it belongs to and the last row's
+// keyset is where a page ends: the sort it belongs to and the last row's
 // sort key and ID. It travels as kit.EncodeCursor makes it (base64url
 // JSON), opaque to clients.
-type cursor struct {
+type keyset struct {
 	Sort Sort   `json:"s"`
 	N    int64  `json:"n,omitempty"` // created_at (µs) or min_price
 	T    string `json:"t,omitempty"` // title
 	ID   string `json:"id"`
 }
 
-func (c cursor) encode() string { return kit.EncodeCursor(c) }
+func (c keyset) encode() string { return kit.EncodeCursor(c) }
 
-// decodeCursor parses a cursor made for sort; anything else, including a
+// parseKeyset parses a cursor made for sort; anything else, including a
 // cursor from a list in another order, is kit.ErrInvalidCursor.
-func decodeCursor(s string, sort Sort) (cursor, error) {
-	var c cursor
+func parseKeyset(s string, sort Sort) (keyset, error) {
+	var c keyset
 	if err := kit.DecodeCursor(s, &c); err != nil || c.Sort != sort || c.ID == "" {
-		return cursor{}, kit.ErrInvalidCursor
+		return keyset{}, kit.ErrInvalidCursor
 	}
 	return c, nil
 }
 
-// firstCursor is a position before every row in the order of sort, so the
+// firstKeyset is a position before every row in the order of sort, so the
 // first page is the same query as any other: every key is strictly after
 // it (prices are never negative, titles never empty, and no key reaches
 // MaxInt64), so the ID tie-break never matters there.
-func firstCursor(sort Sort) cursor {
+func firstKeyset(sort Sort) keyset {
 	switch sort {
 	case SortPriceAsc:
-		return cursor{Sort: sort, N: -1}
+		return keyset{Sort: sort, N: -1}
 	case SortTitle:
-		return cursor{Sort: sort}
+		return keyset{Sort: sort}
 	default: // newest, price_desc
-		return cursor{Sort: sort, N: math.MaxInt64}
+		return keyset{Sort: sort, N: math.MaxInt64}
 	}
 }
 
-// cursorAfter is the cursor of the page ending with p.
-func cursorAfter(sort Sort, p listedProduct) cursor {
-	c := cursor{Sort: sort, ID: p.ID}
+// keysetAfter is the cursor of the page ending with p.
+func keysetAfter(sort Sort, p listedProduct) keyset {
+	c := keyset{Sort: sort, ID: p.ID}
 	switch sort {
 	case SortPriceAsc, SortPriceDesc:
 		c.N = p.PriceFrom.Amount
@@ -258,9 +258,9 @@ func (s *Service) listProducts(ctx context.Context, lq ListQuery) (productPage, 
 	if !validSort(lq.Sort) {
 		return productPage{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "sort", Message: "unknown sort", Value: lq.Sort})
 	}
-	after := firstCursor(lq.Sort)
+	after := firstKeyset(lq.Sort)
 	if lq.Cursor != "" {
-		if after, err = decodeCursor(lq.Cursor, lq.Sort); err != nil {
+		if after, err = parseKeyset(lq.Cursor, lq.Sort); err != nil {
 			return productPage{}, err
 		}
 	}
@@ -270,7 +270,7 @@ func (s *Service) listProducts(ctx context.Context, lq ListQuery) (productPage, 
 	if err != nil {
 		return productPage{}, err
 	}
-	return page(items, n, func(p listedProduct) cursor { return cursorAfter(lq.Sort, p) }), nil
+	return page(items, n, func(p listedProduct) keyset { return keysetAfter(lq.Sort, p) }), nil
 }
 
 // AdminProducts returns a page of products of any status, newest first.
@@ -279,9 +279,9 @@ func (s *Service) AdminProducts(ctx context.Context, aq AdminListQuery) (catalog
 	if err != nil {
 		return catalogapi.ProductList{}, err
 	}
-	after := firstCursor(SortNewest)
+	after := firstKeyset(SortNewest)
 	if aq.Cursor != "" {
-		if after, err = decodeCursor(aq.Cursor, SortNewest); err != nil {
+		if after, err = parseKeyset(aq.Cursor, SortNewest); err != nil {
 			return catalogapi.ProductList{}, err
 		}
 	}
@@ -290,10 +290,10 @@ func (s *Service) AdminProducts(ctx context.Context, aq AdminListQuery) (catalog
 	if err != nil {
 		return catalogapi.ProductList{}, err
 	}
-	return page(items, n, func(p listedProduct) cursor { return cursorAfter(SortNewest, p) }).productList()
+	return page(items, n, func(p listedProduct) keyset { return keysetAfter(SortNewest, p) }).productList()
 }
 
-func page(items []listedProduct, n int, next func(listedProduct) cursor) productPage {
+func page(items []listedProduct, n int, next func(listedProduct) keyset) productPage {
 	pg := productPage{Items: items}
 	if len(items) > n {
 		pg.Items = items[:n]

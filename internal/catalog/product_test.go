@@ -232,17 +232,17 @@ func TestPatchProduct(t *testing.T) {
 
 func TestCursor(t *testing.T) {
 	t.Parallel()
-	c := cursor{Sort: SortTitle, T: "Mug", ID: "abc"}
-	got, err := decodeCursor(c.encode(), SortTitle)
+	c := keyset{Sort: SortTitle, T: "Mug", ID: "abc"}
+	got, err := parseKeyset(c.encode(), SortTitle)
 	if err != nil || got != c {
 		t.Fatalf("round trip = %+v, %v", got, err)
 	}
-	for _, bad := range []string{"!!", "bm90IGpzb24", cursor{Sort: SortTitle}.encode(), c.encode() + "x"} {
-		if _, err := decodeCursor(bad, SortTitle); !errors.Is(err, kit.ErrInvalidCursor) {
-			t.Errorf("decodeCursor(%q) err = %v, want ErrInvalidCursor", bad, err)
+	for _, bad := range []string{"!!", "bm90IGpzb24", keyset{Sort: SortTitle}.encode(), c.encode() + "x"} {
+		if _, err := parseKeyset(bad, SortTitle); !errors.Is(err, kit.ErrInvalidCursor) {
+			t.Errorf("parseKeyset(%q) err = %v, want ErrInvalidCursor", bad, err)
 		}
 	}
-	if _, err := decodeCursor(c.encode(), SortNewest); !errors.Is(err, kit.ErrInvalidCursor) {
+	if _, err := parseKeyset(c.encode(), SortNewest); !errors.Is(err, kit.ErrInvalidCursor) {
 		t.Errorf("cursor of another sort accepted: %v", err)
 	}
 }

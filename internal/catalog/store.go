@@ -128,7 +128,7 @@ type variantRow = struct {
 
 // list loads up to limit active products after the cursor, in the cursor's
 // order, with their variants: two queries whatever the page size.
-func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cursor, limit int) ([]listedProduct, error) {
+func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after keyset, limit int) ([]listedProduct, error) {
 	minP, maxP := int64(0), int64(math.MaxInt64)
 	if lq.MinPrice != nil {
 		minP = *lq.MinPrice
@@ -176,7 +176,7 @@ func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cur
 }
 
 // listAdmin loads up to limit products of any status (or of one), newest first.
-func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.Status, after cursor, limit int) ([]listedProduct, error) {
+func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.Status, after keyset, limit int) ([]listedProduct, error) {
 	arg := catalogdb.ListAdminParams{TenantID: tenant, Status: string(status), AfterKey: after.N,
 		AfterID: after.ID, PageLimit: int64(limit)}
 	var ps []productRow

@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,6 +85,11 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 	if pkg == nil {
 		t.Fatalf("no package %s in %s", svc, dir)
 	}
+	files := pkg.Files
+	if ext := pkgs[svc+"_test"]; ext != nil {
+		files = maps.Clone(files)
+		maps.Copy(files, ext.Files)
+	}
 	expr := func(e ast.Expr) string {
 		var b bytes.Buffer
 		_ = printer.Fprint(&b, fset, e)
@@ -93,7 +99,7 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 		newSig, depsEmbed, migrations string
 		access, accessChecked, doc    bool
 	)
-	for name, f := range pkg.Files {
+	for name, f := range files {
 		test := strings.HasSuffix(name, "_test.go")
 		if test {
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -166,7 +172,7 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 	for _, want := range []string{
 		`Name: "` + svc + `"`,
 		`p.Deps(ctx, "` + svc + `", ` + svc + `.Migrations...)`,
-		svc + `.New(ctx, ` + svc + `Cfg, `,
+		svc + `.New(ctx, `,
 	} {
 		if !strings.Contains(registry, want) {
 			t.Errorf("cmd/mercato/services.go lacks %s", want)
