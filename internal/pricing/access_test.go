@@ -1,8 +1,6 @@
 package pricing
 
 import (
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/mercato/mercato/internal/platform/auth"
@@ -17,42 +15,16 @@ import (
 // The OpenAPI document says exactly what the table says.
 func TestAccess(t *testing.T) {
 	f := newFixture(t, sqldbtest.Open(t, "", Migrations...))
-	staff := func(r auth.Role) string {
-		return webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "s-" + string(r), Kind: auth.KindStaff, Role: r})
-	}
-	customer := webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "c1", Kind: auth.KindCustomer})
 	const discount = `{"name":"Spring","kind":"percentage","percent_bp":1000,"scope":"order"}`
-	for _, c := range []struct {
-		name, method, path, body, authz string
-		want                            int
-	}{
-		{"staff reads discounts", "GET", "/api/v1/admin/pricing/discounts", "", staff(auth.RoleStaff), 200},
-		{"support reads no discounts", "GET", "/api/v1/admin/pricing/discounts", "", staff(auth.RoleSupport), 403},
-		{"a manager creates a discount", "POST", "/api/v1/admin/pricing/discounts", discount, staff(auth.RoleManager), 201},
-		{"staff may not create one", "POST", "/api/v1/admin/pricing/discounts", discount, staff(auth.RoleStaff), 403},
-		{"an owner may not redeem for an order", "POST", "/api/v1/admin/pricing/redemptions", `{"order_id":"o1","coupon":"X"}`, staff(auth.RoleOwner), 403},
-		{"a customer reads no discounts", "GET", "/api/v1/admin/pricing/discounts", "", customer, 403},
-		{"anonymous reads no discounts", "GET", "/api/v1/admin/pricing/discounts", "", "", 401},
-	} {
-		req, err := http.NewRequestWithContext(t.Context(), c.method, f.url+c.path, strings.NewReader(c.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if c.authz != "" {
-			req.Header.Set("Authorization", c.authz)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != c.want {
-			t.Errorf("%s: %s %s = %d, want %d", c.name, c.method, c.path, res.StatusCode, c.want)
-		}
-	}
+	webtest.CheckCalls(t, f.url, []webtest.Call{
+		{Name: "staff reads discounts", Method: "GET", Path: "/api/v1/admin/pricing/discounts", Authz: webtest.Staff(t, auth.RoleStaff), Want: 200},
+		{Name: "support reads no discounts", Method: "GET", Path: "/api/v1/admin/pricing/discounts", Authz: webtest.Staff(t, auth.RoleSupport), Want: 403},
+		{Name: "a manager creates a discount", Method: "POST", Path: "/api/v1/admin/pricing/discounts", Body: discount, Authz: webtest.Staff(t, auth.RoleManager), Want: 201},
+		{Name: "staff may not create one", Method: "POST", Path: "/api/v1/admin/pricing/discounts", Body: discount, Authz: webtest.Staff(t, auth.RoleStaff), Want: 403},
+		{Name: "an owner may not redeem for an order", Method: "POST", Path: "/api/v1/admin/pricing/redemptions", Body: `{"order_id":"o1","coupon":"X"}`, Authz: webtest.Staff(t, auth.RoleOwner), Want: 403},
+		{Name: "a customer reads no discounts", Method: "GET", Path: "/api/v1/admin/pricing/discounts", Authz: webtest.Customer(t), Want: 403},
+		{Name: "anonymous reads no discounts", Method: "GET", Path: "/api/v1/admin/pricing/discounts", Want: 401},
+	})
 	webtest.CheckDocumentedRoles(t, f.url, access)
 	webtest.CheckDocument(t, f.url)
 }

@@ -3,6 +3,7 @@ package webtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -85,4 +86,56 @@ func (a keyAuth) Authenticate(r *http.Request, tenant string) (auth.Principal, b
 		return a.keys.Authenticate(r, tenant)
 	}
 	return a.tokens.Authenticate(r, tenant)
+}
+
+// Call is one request of an access check and the status it must get.
+type Call struct {
+	Name, Method, Path string
+	// Body is a JSON body; empty sends none.
+	Body string
+	// Authz is the Authorization header; empty sends none.
+	Authz string
+	Want  int
+}
+
+// CheckCalls sends each call to the server at baseURL, in order, and
+// reports every one answered with another status than its Want.
+func CheckCalls(t testing.TB, baseURL string, calls []Call) {
+	t.Helper()
+	for _, c := range calls {
+		var body io.Reader
+		if c.Body != "" {
+			body = strings.NewReader(c.Body)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), c.Method, baseURL+c.Path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.Authz != "" {
+			req.Header.Set("Authorization", c.Authz)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.Want {
+			t.Errorf("%s: %s %s = %d, want %d: %s", c.Name, c.Method, c.Path, res.StatusCode, c.Want, b)
+		}
+	}
+}
+
+// Staff is the Authorization header of a staff member of the default store
+// with role.
+func Staff(t testing.TB, role auth.Role) string {
+	return Bearer(t, auth.Principal{Tenant: "default", Subject: "s-" + string(role), Kind: auth.KindStaff, Role: role})
+}
+
+// Customer is the Authorization header of a customer of the default store.
+func Customer(t testing.TB) string {
+	return Bearer(t, auth.Principal{Tenant: "default", Subject: "c-1", Kind: auth.KindCustomer})
 }
