@@ -29,7 +29,7 @@ process for the run. Each stops by itself.`,
 // benchRunner runs the benchmarks with the parsed configuration and the
 // service list, reporting on the command's outputs.
 func (c *cli) benchRunner() *bench.Runner {
-	return &bench.Runner{Config: c.cfg, Services: c.services, Version: buildVersion(), Stdout: c.stdout, Stderr: c.stderr}
+	return &bench.Runner{Config: c.cfg, Services: c.services, Edges: edges, Version: buildVersion(), Stdout: c.stdout, Stderr: c.stderr}
 }
 
 // registerBenchFlags registers the flags every bench subcommand shares

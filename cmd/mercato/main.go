@@ -151,7 +151,7 @@ func (c *cli) build(cmd *cobra.Command, log *slog.Logger) (*app.System, error) {
 		fmt.Fprintf(c.stdout, "\nadmin token (shown once; kept in %s/admin-token): %s\n\n", c.cfg.Data, token)
 	}
 	log.Info("configuration", app.Effective(cmd.Flags())...)
-	return app.Build(cmd.Context(), c.cfg, log, buildVersion(), c.services)
+	return app.Build(cmd.Context(), c.cfg, log, buildVersion(), c.services, edges)
 }
 
 func (c *cli) serve(cmd *cobra.Command, _ []string) error {
@@ -217,7 +217,7 @@ func displayAddr(a net.Addr) string {
 
 func (c *cli) migrate(cmd *cobra.Command, _ []string) error {
 	log := c.logger()
-	sys, err := app.Build(cmd.Context(), c.cfg, log, buildVersion(), c.services)
+	sys, err := app.Build(cmd.Context(), c.cfg, log, buildVersion(), c.services, edges)
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (c *cli) migrate(cmd *cobra.Command, _ []string) error {
 // openapi prints the OpenAPI document the selected services serve at
 // /openapi.json, for client generators and linters, without serving.
 func (c *cli) openapi(cmd *cobra.Command, _ []string) error {
-	sys, err := app.Build(cmd.Context(), c.cfg, c.logger(), buildVersion(), c.services)
+	sys, err := app.Build(cmd.Context(), c.cfg, c.logger(), buildVersion(), c.services, edges)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +69,23 @@ func TestConfigFromEnvironment(t *testing.T) {
 	}
 	if got := root.PersistentFlags().Lookup("addr").Value.String(); got != "127.0.0.1:1234" {
 		t.Errorf("-addr = %q, want the flag's value", got)
+	}
+}
+
+// TestServiceConfigValidatedAtStart: every service's flags are checked
+// before anything starts, as given on the command line (not as their
+// defaults), and every mistake is reported at once.
+func TestServiceConfigValidatedAtStart(t *testing.T) {
+	var out bytes.Buffer
+	root := newRoot([]string{"version", "-data", t.TempDir(), "-pricing.default-country=ZZZ9", "-inventory.sweep-interval=0s"},
+		&out, &out, func(string) string { return "" })
+	err := root.Execute()
+	if err == nil {
+		t.Fatal("invalid service flags accepted")
+	}
+	for _, want := range []string{"invalid configuration", `default-country "ZZZ9"`, "sweep"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
 	}
 }

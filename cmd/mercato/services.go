@@ -19,6 +19,7 @@ import (
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
@@ -52,12 +53,10 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
-	// A fault-injection knob for the crash tests, not for operators.
-	_ = fs.MarkHidden("order.crash-after")
 
 	return []app.Service{
-		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "tenant", tenant.Migrations)
+		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "tenant", outbox.Migrations, tenant.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -69,8 +68,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return tenant.New(tenantCfg, db, p.Outbox(db), p.Log("tenant"), opts...)
 		}},
-		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "identity", identity.Migrations, session.Migrations)
+		{Name: "identity", Validate: identityCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			db, err := p.DB(ctx, "identity", outbox.Migrations, identity.Migrations, session.Migrations)
 			if err != nil {
 				return nil, err
 			}
@@ -88,60 +87,64 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return identity.New(cfg, db, p.Outbox(db), p.Log("identity"), opts...)
 		}},
-		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "staff", staff.Migrations)
+		{Name: "staff", Validate: staffCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "staff", staff.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []staff.Option
+			d := staff.Deps{Deps: deps}
 			// Employees' account IDs are checked with identity; without it,
 			// linking an employee to an account answers 503.
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				opts = append(opts, staff.WithAccounts(identityapi.NewClient(base, hc)))
+				d.Accounts = identityapi.NewClient(base, hc)
 			}
-			return staff.New(staffCfg, db, p.Outbox(db), p.Log("staff"), opts...)
+			return staff.New(ctx, staffCfg, d)
 		}},
-		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "catalog", catalog.Migrations)
+		{Name: "catalog", Validate: catalogCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "catalog", catalog.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var opts []catalog.Option
+			d := catalog.Deps{Deps: deps}
 			// The plan's product limit and the store's currency, which every
 			// price must be in; without the tenant service, neither.
 			if hc, base, err := p.HTTPClient("tenant"); err == nil {
 				tc := tenantapi.NewClient(base, hc)
-				opts = append(opts, catalog.WithPlanLimits(tc), catalog.WithStores(tc))
+				d.Plans, d.Stores = tc, tc
 			}
-			return catalog.New(catalogCfg, db, p.Outbox(db), p.Log("catalog"), opts...)
+			return catalog.New(ctx, catalogCfg, d)
 		}},
-		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "pricing", pricing.Migrations)
+		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			return pricing.New(pricingCfg, db, p.Bus, p.Outbox(db), p.Log("pricing"))
+			// Catalog and tenant events reach pricing through deps.Bus; it
+			// calls no other service.
+			return pricing.New(ctx, pricingCfg, pricing.Deps{Deps: deps})
 		}},
-		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "inventory", inventory.Migrations)
+		{Name: "inventory", Validate: inventoryCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "inventory", inventory.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			// The catalog client is only for seeding demo stock.
-			var cat inventory.CatalogReader
+			d := inventory.Deps{Deps: deps}
+			// The catalog client is only for seeding demo stock; without
+			// the catalog service, no demo stock.
 			if hc, base, err := p.HTTPClient("catalog"); err == nil {
-				cat = catalogapi.NewClient(base, hc)
+				d.Catalog = catalogapi.NewClient(base, hc)
 			}
-			return inventory.New(inventoryCfg, db, p.Outbox(db), cat, p.Log("inventory"))
+			return inventory.New(ctx, inventoryCfg, d)
 		}},
-		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "payment", payment.Migrations)
+		{Name: "payment", Validate: paymentCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "payment", payment.Migrations...)
 			if err != nil {
 				return nil, err
 			}
 			// The fake provider runs by default in the laptop shape only,
 			// and verifies its webhooks with a secret of the data
-			// directory unless the operator sets one.
+			// directory unless the operator sets one. Payment calls no
+			// other service.
 			cfg := paymentCfg
 			cfg.Laptop = p.Config.Laptop()
 			if cfg.FakeEnabled() && cfg.FakeWebhookSecret == "" {
@@ -149,40 +152,47 @@ func services(fs *pflag.FlagSet) []app.Service {
 					return nil, err
 				}
 			}
-			return payment.New(cfg, db, p.Outbox(db), p.Log("payment"))
+			return payment.New(ctx, cfg, payment.Deps{Deps: deps})
 		}},
-		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "cart", cart.Migrations)
+		{Name: "cart", Validate: cartCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "cart", cart.Migrations...)
 			if err != nil {
 				return nil, err
 			}
+			d := cart.Deps{Deps: deps}
+			// Pricing quotes the carts' totals and checks their coupons and
+			// destinations: the cart cannot run without it.
 			hc, base, err := p.HTTPClient("pricing")
 			if err != nil {
 				return nil, err
 			}
-			var opts []cart.Option
+			d.Pricing = pricingapi.NewClient(base, hc)
 			// A cart's currency is the store's; without the tenant service,
 			// its first line's. Carts read it on every write, so from a copy
 			// a few seconds old rather than a call each time.
 			if thc, tbase, err := p.HTTPClient("tenant"); err == nil {
-				opts = append(opts, cart.WithStores(tenantapi.NewStoreCache(tenantapi.NewClient(tbase, thc), 5*time.Second)))
+				d.Stores = tenantapi.NewStoreCache(tenantapi.NewClient(tbase, thc), 5*time.Second)
 			}
-			return cart.New(cartCfg, db, p.Bus, p.Outbox(db), pricingapi.NewClient(base, hc), p.Log("cart"), opts...)
+			return cart.New(ctx, cartCfg, d)
 		}},
-		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (app.Runner, error) {
-			db, err := p.DB(ctx, "order", order.Migrations)
+		{Name: "order", Validate: orderCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "order", order.Migrations...)
 			if err != nil {
 				return nil, err
 			}
-			var deps order.Deps
+			d := order.Deps{Deps: deps}
+			// The checkout saga reserves stock, prices and redeems
+			// coupons, authorizes payments and reads carts: every client
+			// is required, and the order service does not start without
+			// an address for each.
 			for _, c := range []struct {
 				name string
 				set  func(hc *http.Client, base string)
 			}{
-				{"inventory", func(hc *http.Client, base string) { deps.Inventory = inventoryapi.NewClient(base, hc) }},
-				{"pricing", func(hc *http.Client, base string) { deps.Pricing = pricingapi.NewClient(base, hc) }},
-				{"payment", func(hc *http.Client, base string) { deps.Payment = paymentapi.NewClient(base, hc) }},
-				{"cart", func(hc *http.Client, base string) { deps.Cart = cartapi.NewClient(base, hc) }},
+				{"inventory", func(hc *http.Client, base string) { d.Inventory = inventoryapi.NewClient(base, hc) }},
+				{"pricing", func(hc *http.Client, base string) { d.Pricing = pricingapi.NewClient(base, hc) }},
+				{"payment", func(hc *http.Client, base string) { d.Payment = paymentapi.NewClient(base, hc) }},
+				{"cart", func(hc *http.Client, base string) { d.Cart = cartapi.NewClient(base, hc) }},
 			} {
 				hc, base, err := p.HTTPClient(c.name)
 				if err != nil {
@@ -190,7 +200,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 				}
 				c.set(hc, base)
 			}
-			return order.New(orderCfg, db, p.Bus, p.Outbox(db), deps, p.Log("order"))
+			return order.New(ctx, orderCfg, d)
 		}},
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/bus/natsbus"
 	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/telemetry"
@@ -39,36 +40,39 @@ type Service struct {
 	Name string
 	// Validate checks the service's configuration before anything starts.
 	Validate func() error
-	// New constructs the service from the platform. It opens what it needs
-	// (its database through p.DB) but starts nothing: that is Run's job.
-	New func(ctx context.Context, p *Platform) (Runner, error)
+	// New constructs the service from the platform (its dependencies
+	// through p.Deps) but starts nothing. What it returns takes part in
+	// the process through the interfaces it implements, each optional:
+	// Router, Starter, Runner, Warner and DemoSeeder.
+	New func(ctx context.Context, p *Platform) (any, error)
 }
 
-// Runner is a constructed service. Run consumes events or does background
-// work until ctx is done, then returns nil.
-type Runner interface {
-	Run(ctx context.Context) error
-}
-
-// Router is a Runner with HTTP operations.
+// Router is a service with HTTP operations.
 type Router interface {
 	Routes(api *web.API)
 }
 
-// Starter is a Runner with work to finish before requests are served
+// Starter is a service with work to finish before requests are served
 // (creating the default store, say).
 type Starter interface {
 	Start(ctx context.Context) error
 }
 
-// Warner is a Runner whose configuration deserves an operator's attention
+// Runner is a service that consumes events or does background work while
+// the process serves: Run returns nil once ctx is done.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Warner is a service whose configuration deserves an operator's attention
 // (a test-only part enabled in production, say). Each warning is logged at
 // start and shown on /readyz, without making the process unready.
 type Warner interface {
 	Warnings() []string
 }
 
-// DemoSeeder is a Runner that can fill the context's tenant with demo data.
+// DemoSeeder is a service that can fill the context's tenant with demo
+// data.
 type DemoSeeder interface {
 	SeedDemo(ctx context.Context) (int, error)
 }
@@ -149,14 +153,26 @@ func (p *Platform) connectBus(ctx context.Context) error {
 // Log returns the logger of a service.
 func (p *Platform) Log(service string) *slog.Logger { return p.log.With("service", service) }
 
-// DB opens service name's database and applies the outbox migrations and the
-// service's own sets. The platform closes it at the end.
+// Deps opens service name's database, migrated with sets (the service's
+// Migrations, which include what it borrows from the platform, such as the
+// outbox), and returns it with its outbox relay, the bus and the service's
+// logger: what every service's constructor takes.
+func (p *Platform) Deps(ctx context.Context, name string, sets ...sqldb.Migrations) (kit.Deps, error) {
+	db, err := p.DB(ctx, name, sets...)
+	if err != nil {
+		return kit.Deps{}, err
+	}
+	return kit.Deps{DB: db, Relay: p.Outbox(db), Bus: p.Bus, Log: p.Log(name)}, nil
+}
+
+// DB opens the database called name and applies the migration sets, in
+// order. The platform closes it at the end.
 func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
 	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name), RowSecurity: p.Config.RowSecurity})
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx, append([]sqldb.Migrations{outbox.Migrations}, sets...)...); err != nil {
+	if err := db.Migrate(ctx, sets...); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -15,14 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/web"
-	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 const token = "app-test-admin-token-0123456789"
@@ -47,24 +45,21 @@ func (p *probe) Run(ctx context.Context) error {
 	return nil
 }
 
-// directory stands in for the tenant service: the default store on
-// localhost, served on the contract's resolve endpoint.
+// directory stands in for the tenant service: a service that only runs
+// until the process stops, and the edge's resolver of the default store on
+// localhost.
 type directory struct{}
 
 func (directory) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
-func (directory) Routes(api *web.API) {
-	huma.Register(api, web.Internal(huma.Operation{Method: http.MethodGet, Path: tenantapi.ResolvePath}),
-		func(_ context.Context, in *struct {
-			Host string `query:"host"`
-			ID   string `query:"id"`
-		}) (*struct{ Body tenantapi.Resolution }, error) {
-			if in.ID == "default" || (in.ID == "" && (in.Host == "localhost" || in.Host == "127.0.0.1")) {
-				return &struct{ Body tenantapi.Resolution }{Body: tenantapi.Resolution{TenantID: "default"}}, nil
-			}
-			return nil, web.Error(http.StatusNotFound, "unknown_tenant", "no such store")
-		})
+func (directory) ResolveTenant(_ context.Context, host, id string) (string, error) {
+	if id == "default" || (id == "" && (host == "localhost" || host == "127.0.0.1")) {
+		return "default", nil
+	}
+	return "", web.ErrUnknownTenant
 }
+
+func edges(*app.Platform) (app.Edges, error) { return app.Edges{Tenants: directory{}}, nil }
 
 // metricsURLs holds the metrics listener's URL of each system serveWith
 // started.
@@ -87,11 +82,11 @@ func serveWith(t *testing.T, configure func(*app.Config), extra ...app.Service) 
 	if configure != nil {
 		configure(&cfg)
 	}
-	services := append([]app.Service{{Name: "tenant", New: func(context.Context, *app.Platform) (app.Runner, error) {
+	services := append([]app.Service{{Name: "tenant", New: func(context.Context, *app.Platform) (any, error) {
 		return directory{}, nil
 	}}}, extra...)
 	log := slog.New(slog.DiscardHandler)
-	sys, err := app.Build(t.Context(), cfg, log, "test", services)
+	sys, err := app.Build(t.Context(), cfg, log, "test", services, edges)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +148,7 @@ func call(t *testing.T, method, url, body string) (int, string) {
 
 func TestDeadLettersAdminAPI(t *testing.T) {
 	pr := &probe{started: make(chan struct{})}
-	sys, url := serve(t, app.Service{Name: "probe", New: func(_ context.Context, p *app.Platform) (app.Runner, error) {
+	sys, url := serve(t, app.Service{Name: "probe", New: func(_ context.Context, p *app.Platform) (any, error) {
 		pr.b = p.Bus
 		return pr, nil
 	}})

@@ -1,40 +1,44 @@
 package app
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"net/http"
 
-	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
-	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
+// Edges is how the HTTP edge of a process learns which store a request is
+// for and who makes it. The services that know (tenant: stores, hosts and
+// API keys; identity: signing keys and store owners) are reached through
+// their clients, which the caller of Build wires in (cmd/mercato's
+// services.go), so this package imports no service.
+type Edges struct {
+	// Tenants resolves a request's store from its host or header; nil:
+	// every request is the default store's.
+	Tenants web.TenantResolver
+	// APIKeys resolves store API keys; nil refuses them.
+	APIKeys web.APIKeyResolver
+	// Verifier checks access tokens; nil refuses them.
+	Verifier *auth.Verifier
+	// Owners says whether a store has an owner, after which a generated
+	// admin token retires there; nil: it never retires.
+	Owners web.OwnerChecker
+}
+
 // newAuthenticator builds the platform's authenticator for this process:
-// access tokens verified with the identity service's published keys, API
-// keys resolved by the tenant service, the service token, and the admin
-// token (retiring in a store once it has an owner, unless the operator set
-// it). Without an identity service to reach, access tokens are refused;
-// without a tenant service, API keys are.
-func (p *Platform) newAuthenticator(tenants *tenantapi.Client) web.Authenticator {
-	c := web.AuthConfig{
+// access tokens verified by the edges' verifier, API keys resolved by
+// theirs, the service token, and the admin token (retiring in a store once
+// it has an owner, unless the operator set it).
+func (p *Platform) newAuthenticator(e Edges) web.Authenticator {
+	return web.NewAuthenticator(web.AuthConfig{
 		AdminToken:        p.Config.Web.AdminToken,
 		AdminTokenRetires: p.Config.Web.AdminTokenGenerated,
 		ServiceToken:      p.Config.Web.ServiceToken,
-		APIKeys:           apiKeys{tenants},
-	}
-	if hc, base, err := p.HTTPClient("identity"); err == nil {
-		c.Verifier = auth.NewVerifier(auth.NewRemoteKeys(base+auth.JWKSPath, hc), nil)
-		c.Owners = owners{identityapi.NewClient(base, hc)}
-	} else {
-		p.log.Warn("access tokens are refused: no identity service to take keys from", "err", err)
-	}
-	return web.NewAuthenticator(c)
+		APIKeys:           e.APIKeys,
+		Verifier:          e.Verifier,
+		Owners:            e.Owners,
+	})
 }
 
 // serviceToken returns the configured service token or, for a process on
@@ -46,26 +50,4 @@ func serviceToken(configured string) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // never fails since Go 1.24
 	return "mcs_" + hex.EncodeToString(b[:])
-}
-
-// apiKeys resolves API keys through the tenant service.
-type apiKeys struct{ c *tenantapi.Client }
-
-func (a apiKeys) ResolveAPIKey(r *http.Request, key string) (string, string, auth.Role, error) {
-	res, err := a.c.ResolveAPIKey(r.Context(), key)
-	if errors.Is(err, tenantapi.ErrUnknownAPIKey) {
-		return "", "", "", fmt.Errorf("%w: unknown or revoked API key", web.ErrUnauthenticated)
-	}
-	if err != nil {
-		return "", "", "", err
-	}
-	return res.TenantID, res.KeyID, auth.Role(res.Role), nil
-}
-
-// owners asks the identity service whether a store has an owner.
-type owners struct{ c *identityapi.Client }
-
-func (o owners) HasOwner(r *http.Request, tenant string) (bool, error) {
-	ctx := tenancy.WithID(context.WithoutCancel(r.Context()), tenant)
-	return o.c.OwnerExists(ctx)
 }

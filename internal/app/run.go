@@ -13,7 +13,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
-	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // System is a process's platform and its constructed services.
@@ -28,25 +27,27 @@ type System struct {
 
 type named struct {
 	name string
-	r    Runner
+	svc  any
 }
 
 // Build constructs the platform and, in list order, every service the
-// configuration selects, and mounts their routes. Nothing runs yet.
-func Build(ctx context.Context, cfg Config, log *slog.Logger, version string, services []Service) (*System, error) {
+// configuration selects, and mounts their routes behind the edges that
+// edges returns for the platform (nil: none, so only the default store and
+// the admin and service tokens). Nothing runs yet.
+func Build(ctx context.Context, cfg Config, log *slog.Logger, version string, services []Service, edges func(p *Platform) (Edges, error)) (*System, error) {
 	p, err := NewPlatform(ctx, cfg, log, version)
 	if err != nil {
 		return nil, err
 	}
 	s := &System{Platform: p, log: log}
-	if err := s.build(ctx, services); err != nil {
+	if err := s.build(ctx, services, edges); err != nil {
 		p.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *System) build(ctx context.Context, services []Service) error {
+func (s *System) build(ctx context.Context, services []Service, edges func(p *Platform) (Edges, error)) error {
 	p := s.Platform
 	// The idempotency layer keeps its outcomes in a database of its own,
 	// shared by every service of the process (and by replicas on PostgreSQL).
@@ -56,17 +57,18 @@ func (s *System) build(ctx context.Context, services []Service) error {
 	}
 	s.idem = web.NewIdempotencyStore(db)
 
-	tenantHC, tenantURL, err := p.HTTPClient("tenant")
-	if err != nil {
-		return err
+	var e Edges
+	if edges != nil {
+		if e, err = edges(p); err != nil {
+			return err
+		}
 	}
-	tenants := tenantapi.NewClient(tenantURL, tenantHC)
 	p.web = web.New(p.Config.Web, web.Deps{
 		Log:         p.log.With("component", "http"),
 		Registry:    p.Registry,
-		Tenants:     tenants,
-		Auth:        p.newAuthenticator(tenants),
-		APIKeys:     apiKeys{tenants},
+		Tenants:     e.Tenants,
+		Auth:        p.newAuthenticator(e),
+		APIKeys:     e.APIKeys,
 		Idempotency: s.idem,
 		Version:     p.Version,
 		Ready:       p.Ping,
@@ -80,6 +82,9 @@ func (s *System) build(ctx context.Context, services []Service) error {
 		r, err := svc.New(ctx, p)
 		if err != nil {
 			return fmt.Errorf("construct %s: %w", svc.Name, err)
+		}
+		if r == nil {
+			return fmt.Errorf("construct %s: New returned no service", svc.Name)
 		}
 		if rt, ok := r.(Router); ok {
 			rt.Routes(s.Web.API())
@@ -117,7 +122,7 @@ func (s *System) Start(ctx context.Context) error {
 	// Consumers subscribed here record spans like those subscribed in Run.
 	ctx = outbox.WithTracing(ctx, s.Platform.Tracer())
 	for _, n := range s.runners {
-		if st, ok := n.r.(Starter); ok {
+		if st, ok := n.svc.(Starter); ok {
 			if err := st.Start(ctx); err != nil {
 				return fmt.Errorf("start %s: %w", n.name, err)
 			}
@@ -132,7 +137,7 @@ func (s *System) SeedDemo(ctx context.Context) (int, error) {
 	ctx = tenancy.WithID(ctx, tenancy.DefaultID)
 	total := 0
 	for _, n := range s.runners {
-		if sd, ok := n.r.(DemoSeeder); ok {
+		if sd, ok := n.svc.(DemoSeeder); ok {
 			c, err := sd.SeedDemo(ctx)
 			if err != nil {
 				return total, fmt.Errorf("seed %s: %w", n.name, err)
@@ -175,8 +180,12 @@ func (s *System) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	}
 	runners.Go(func() error { return s.idem.Run(runCtx, s.log.With("component", "http")) })
 	for _, n := range s.runners {
+		r, ok := n.svc.(Runner)
+		if !ok {
+			continue
+		}
 		runners.Go(func() error {
-			if err := n.r.Run(runCtx); err != nil {
+			if err := r.Run(runCtx); err != nil {
 				return fmt.Errorf("%s: %w", n.name, err)
 			}
 			return nil

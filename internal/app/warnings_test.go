@@ -19,7 +19,7 @@ func (warner) Warnings() []string            { return []string{"a test-only part
 // TestWarningsOnReadyz: a service's configuration warning is shown on
 // /readyz, which still answers 200 "ready".
 func TestWarningsOnReadyz(t *testing.T) {
-	_, url := serve(t, app.Service{Name: "warner", New: func(context.Context, *app.Platform) (app.Runner, error) {
+	_, url := serve(t, app.Service{Name: "warner", New: func(context.Context, *app.Platform) (any, error) {
 		return warner{}, nil
 	}})
 	status, body := call(t, "GET", url+"/readyz", "")

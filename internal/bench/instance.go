@@ -25,6 +25,9 @@ type Runner struct {
 	Config app.Config
 	// Services are the services an in-process instance is built from.
 	Services []app.Service
+	// Edges wires an in-process instance's HTTP edge to the services that
+	// resolve stores and callers.
+	Edges func(*app.Platform) (app.Edges, error)
 	// Version is the version an in-process instance reports.
 	Version string
 	// Stdout receives the report; Stderr the progress and the in-process
@@ -98,7 +101,7 @@ func (r *Runner) withInstance(ctx context.Context, fn func(ctx context.Context, 
 	if err != nil {
 		return fmt.Errorf("listen for the benchmarked instance: %w", err)
 	}
-	sys, err := app.Build(ctx, cfg, log, r.Version, r.Services)
+	sys, err := app.Build(ctx, cfg, log, r.Version, r.Services, r.Edges)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("build the benchmarked instance: %w", err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web/webtest"
 )
@@ -14,7 +13,7 @@ import (
 // (support included: it only reads) and the admin token, and to no
 // customer or anonymous caller; the OpenAPI document says so.
 func TestAccess(t *testing.T) {
-	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	db := sqldbtest.Open(t, "", Migrations...)
 	f := newHTTPFixture(t, db)
 	callers := map[string]struct {
 		authz string

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -41,7 +40,7 @@ func TestStoreCurrency(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFixture(t, db)
 		stores := &fakeStores{currency: map[string]string{"default": "EUR"}}
-		WithStores(stores)(f.svc)
+		f.svc.stores = stores
 		f.feed("default", catalogapi.SubjectProductCreated, product("p1", t0, 1000, "MUG-1"))
 		usd := product("p2", t0, 500, "USD-1")
 		usd.Variants[0].Price.Currency = "USD"
@@ -81,5 +80,5 @@ func TestStoreCurrency(t *testing.T) {
 		if f.count("carts") != carts || len(f.get("default", c.ID).Lines) != 0 {
 			t.Error("a refused request wrote")
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

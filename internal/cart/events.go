@@ -46,14 +46,14 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	// Consumers outlive Start's context: Run stops them.
 	ctx = context.WithoutCancel(ctx)
-	catalog, err := outbox.Consume(ctx, s.bus, s.db, bus.Subscription{
+	catalog, err := outbox.Consume(ctx, s.bus, s.store.DB(), bus.Subscription{
 		Group:    groupCatalog,
 		Subjects: []string{catalogapi.SubjectProductCreated, catalogapi.SubjectProductUpdated, catalogapi.SubjectProductArchived},
 	}, s.now, s.handleProduct)
 	if err != nil {
 		return fmt.Errorf("cart: subscribe to catalog events: %w", err)
 	}
-	orders, err := outbox.Consume(ctx, notifying{s.bus, s.notify}, s.db, bus.Subscription{
+	orders, err := outbox.Consume(ctx, notifying{s.bus, s.notify}, s.store.DB(), bus.Subscription{
 		Group:    groupOrders,
 		Subjects: []string{subjectOrderConfirmed},
 	}, s.now, s.handleOrderConfirmed)
@@ -69,8 +69,8 @@ func (s *Service) Start(ctx context.Context) error {
 
 // notify wakes the relay.
 func (s *Service) notify() {
-	if s.events != nil {
-		s.events.Notify()
+	if s.relay != nil {
+		s.relay.Notify()
 	}
 }
 
@@ -169,7 +169,7 @@ func (s *Service) checkOut(ctx context.Context, tx *sql.Tx, cartID, orderID stri
 		return false, err
 	}
 	now := s.now()
-	c, err := s.store.write.WithTx(tx).CheckOutCart(ctx, cartdb.CheckOutCartParams{TenantID: tenant, ID: cartID, OrderID: orderID, UpdatedAt: now.UnixMicro()})
+	c, err := cartdb.New(tx).CheckOutCart(ctx, cartdb.CheckOutCartParams{TenantID: tenant, ID: cartID, OrderID: orderID, UpdatedAt: now.UnixMicro()})
 	if errors.Is(err, sql.ErrNoRows) {
 		s.log.InfoContext(ctx, "confirmed order names no open cart", "tenant", tenant, "order_id", orderID)
 		return false, nil
@@ -229,7 +229,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	all := sqldb.AllTenants(ctx)
 	for {
 		var stale []cartdb.StaleCartsRow
-		err := s.store.readTx(all, func(q *cartdb.Queries) error {
+		err := s.store.Read(all, func(q *cartdb.Queries) error {
 			var err error
 			stale, err = q.StaleCarts(all, cartdb.StaleCartsParams{Cutoff: cutoff, Batch: batch})
 			return err
@@ -241,7 +241,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		for _, c := range stale {
 			var n int64
 			ctx := tenancy.WithID(ctx, c.TenantID)
-			err := s.store.tx(ctx, func(_ *sql.Tx, q *cartdb.Queries) error {
+			err := s.store.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *cartdb.Queries) error {
 				var err error
 				n, err = q.DeleteStaleCart(ctx, cartdb.DeleteStaleCartParams{TenantID: c.TenantID, ID: c.ID, Cutoff: cutoff})
 				return err

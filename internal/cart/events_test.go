@@ -45,7 +45,7 @@ func (f stopFunc) Stop() { f() }
 // TestConsumersThroughBus runs Start's subscriptions end to end: envelope
 // decoding, the inbox, the handlers, and Run stopping them.
 func TestConsumersThroughBus(t *testing.T) {
-	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	db := sqldbtest.Open(t, "", Migrations...)
 	f := newFixture(t, db)
 	b := &fakeBus{handlers: map[string]bus.Handler{}, subs: map[string][]string{}}
 	f.svc.bus = b

@@ -2,13 +2,13 @@ package cart
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -91,7 +91,7 @@ func (s *Service) Routes(api *web.API) {
 	}, append([]auth.Role{}, access["admin-list-carts"]...)...), ansInvalidCursor), s.adminListCarts)
 }
 
-// The answers of cart operations beyond the platform's (see problem).
+// The answers of cart operations beyond the platform's (see problems).
 var (
 	ansCartNotFound     = web.Answer{Status: http.StatusNotFound, Code: "cart_not_found", When: "the store has no cart with this ID"}
 	ansLineNotFound     = web.Answer{Status: http.StatusNotFound, Code: "line_not_found", When: "the cart has no line with this ID"}
@@ -129,7 +129,7 @@ func (s *Service) createCart(ctx context.Context, in *struct {
 	}
 	c, err := s.Create(ctx, cc)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct {
 		Location string `header:"Location"`
@@ -140,7 +140,7 @@ func (s *Service) createCart(ctx context.Context, in *struct {
 func (s *Service) getCart(ctx context.Context, in *cartPath) (*cartOutput, error) {
 	c, err := s.Cart(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &cartOutput{Body: c}, nil
 }
@@ -151,7 +151,7 @@ func (s *Service) updateCart(ctx context.Context, in *struct {
 }) (*cartOutput, error) {
 	c, err := s.Update(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &cartOutput{Body: c}, nil
 }
@@ -162,7 +162,7 @@ func (s *Service) addItem(ctx context.Context, in *struct {
 }) (*cartOutput, error) {
 	c, err := s.AddItem(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &cartOutput{Body: c}, nil
 }
@@ -174,7 +174,7 @@ func (s *Service) updateItem(ctx context.Context, in *struct {
 }) (*cartOutput, error) {
 	c, err := s.UpdateItem(ctx, in.ID, in.Line, in.Body.Quantity)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &cartOutput{Body: c}, nil
 }
@@ -182,7 +182,7 @@ func (s *Service) updateItem(ctx context.Context, in *struct {
 func (s *Service) removeItem(ctx context.Context, in *linePath) (*cartOutput, error) {
 	c, err := s.RemoveItem(ctx, in.ID, in.Line)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &cartOutput{Body: c}, nil
 }
@@ -194,63 +194,25 @@ func (s *Service) adminListCarts(ctx context.Context, in *struct {
 }) (*struct{ Body cartapi.CartList }, error) {
 	l, err := s.Carts(ctx, ListQuery{Status: in.Status, Cursor: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body cartapi.CartList }{Body: l}, nil
 }
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the web platform
-// answers it with a bare 500 (no internal text) and logs the cause once.
-func (s *Service) problem(err error) error {
-	var ie *InputError
-	if errors.As(err, &ie) {
-		code, detail := "validation_failed", web.DetailInvalid
-		switch {
-		case errors.Is(ie.Err, ErrInvalidQuantity):
-			code, detail = "invalid_quantity", "the quantity must be 1 to 10000"
-		case errors.Is(ie.Err, ErrUnknownSKU):
-			code, detail = "unknown_sku", "no product of the store is for sale under this SKU"
-		case errors.Is(ie.Err, ErrTooManyLines):
-			code, detail = "too_many_lines", "the cart has the most lines allowed"
-		case errors.Is(ie.Err, ErrCurrencyMismatch):
-			code, detail = "currency_mismatch", "the SKU is priced in another currency than the cart"
-		}
-		loc := "body." + ie.Field
-		if ie.Field == "status" {
-			loc = "query.status"
-		}
-		msg := ie.Message
-		if msg == "" {
-			msg = web.Plain(ie.Err)
-		}
-		return web.Error(http.StatusUnprocessableEntity, code, detail, web.Field(loc, msg, ie.Value))
-	}
-	var pe *PricingError
-	if errors.As(err, &pe) {
-		fields := make([]*huma.ErrorDetail, len(pe.Fields))
-		for i, f := range pe.Fields {
-			fields[i] = web.Field(f.Location, f.Message, f.Value)
-		}
-		return web.Error(pe.Status, pe.Code, pe.Detail, fields...)
-	}
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, "cart_not_found", "no such cart")
-	case errors.Is(err, ErrLineNotFound):
-		return web.Error(http.StatusNotFound, "line_not_found", "the cart has no such line")
-	case errors.Is(err, ErrCheckedOut):
-		return web.Error(http.StatusConflict, "cart_checked_out", "the cart was checked out and can no longer change")
-	case errors.Is(err, ErrInvalidCursor):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
-			web.Field("query.cursor", "invalid cursor", nil))
-	case errors.Is(err, ErrPricingUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "pricing_unavailable", "the coupon cannot be checked just now; try again shortly")
-	case errors.Is(err, ErrStoreUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "store_settings_unavailable", "the store's currency cannot be read just now; nothing was written, try again shortly")
-	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads the answer.
-		return web.Error(499, "client_closed_request", "request canceled")
-	}
-	return err
+// problems maps the cart's errors to HTTP answers: the one place that
+// does. A refused input (*kit.ValidationError) is answered with the code
+// and detail of the sentinel it matches, or 422 validation_failed; a quote
+// pricing refused with pricing's answer (*kit.UpstreamError). Anything else
+// is returned as it is: the web platform answers it with a bare 500 (no
+// internal text) and logs the cause once.
+var problems = kit.Problems{
+	{Err: ErrInvalidQuantity, Status: http.StatusUnprocessableEntity, Code: "invalid_quantity", Detail: "the quantity must be 1 to 10000"},
+	{Err: ErrUnknownSKU, Status: http.StatusUnprocessableEntity, Code: "unknown_sku", Detail: "no product of the store is for sale under this SKU"},
+	{Err: ErrTooManyLines, Status: http.StatusUnprocessableEntity, Code: "too_many_lines", Detail: "the cart has the most lines allowed"},
+	{Err: ErrCurrencyMismatch, Status: http.StatusUnprocessableEntity, Code: "currency_mismatch", Detail: "the SKU is priced in another currency than the cart"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "cart_not_found", Detail: "no such cart"},
+	{Err: ErrLineNotFound, Status: http.StatusNotFound, Code: "line_not_found", Detail: "the cart has no such line"},
+	{Err: ErrCheckedOut, Status: http.StatusConflict, Code: "cart_checked_out", Detail: "the cart was checked out and can no longer change"},
+	{Err: ErrPricingUnavailable, Status: http.StatusServiceUnavailable, Code: "pricing_unavailable", Detail: "the coupon cannot be checked just now; try again shortly"},
+	{Err: ErrStoreUnavailable, Status: http.StatusServiceUnavailable, Code: "store_settings_unavailable", Detail: "the store's currency cannot be read just now; nothing was written, try again shortly"},
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -153,7 +152,7 @@ func TestHTTPCart(t *testing.T) {
 		if c.Totals == nil || c.Totals.Shipping.Amount != 490 {
 			t.Errorf("totals = %+v", c.Totals)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestHTTPErrors(t *testing.T) {
@@ -223,11 +222,11 @@ func TestHTTPErrors(t *testing.T) {
 		if len(l.Items) != 1 || l.Items[0].ID != c.ID {
 			t.Errorf("admin list = %+v", l)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestClientPassesProblems(t *testing.T) {
-	f := newHTTPFixture(t, sqldbtest.Open(t, "", outbox.Migrations, Migrations))
+	f := newHTTPFixture(t, sqldbtest.Open(t, "", Migrations...))
 	_, err := cartapi.NewClient(f.url, nil).Get(tenantCtx(t, "globex"), "x")
 	var ae *apiclient.Error
 	if !errors.Is(err, cartapi.ErrNotFound) || !errors.As(err, &ae) || ae.Code != "cart_not_found" {

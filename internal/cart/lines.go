@@ -4,12 +4,14 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/cart/cartdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/text"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // newCartID returns a cart ID: 130 random bits from crypto/rand (rand.Text,
@@ -22,7 +24,7 @@ func newCartID() string {
 // checkQuantity reports a line quantity outside 1..MaxQuantity.
 func checkQuantity(field string, q int64) error {
 	if q < 1 || q > cartapi.MaxQuantity {
-		return &InputError{Err: ErrInvalidQuantity, Field: field, Value: q}
+		return kit.Invalid(ErrInvalidQuantity, kit.FieldError{Field: field, Message: web.Plain(ErrInvalidQuantity), Value: q})
 	}
 	return nil
 }
@@ -31,7 +33,7 @@ func checkQuantity(field string, q int64) error {
 // text.SKU, which the catalog applies too).
 func checkSKU(field, sku string) error {
 	if err := text.SKU(sku); err != nil {
-		return &InputError{Err: ErrUnknownSKU, Field: field, Value: sku, Message: "not an SKU: " + err.Error()}
+		return kit.Invalid(ErrUnknownSKU, kit.FieldError{Field: field, Message: "not an SKU: " + err.Error(), Value: sku})
 	}
 	return nil
 }
@@ -56,12 +58,12 @@ func mergeItems(items []cartapi.Item) ([]cartapi.Item, error) {
 		}
 		out[j].Quantity += it.Quantity
 		if out[j].Quantity > cartapi.MaxQuantity {
-			return nil, &InputError{Err: ErrInvalidQuantity, Field: fmt.Sprintf("items[%d].quantity", i), Value: it.Quantity,
-				Message: fmt.Sprintf("%s adds up to more than %d", it.SKU, cartapi.MaxQuantity)}
+			return nil, kit.Invalid(ErrInvalidQuantity, kit.FieldError{Field: fmt.Sprintf("items[%d].quantity", i),
+				Message: fmt.Sprintf("%s adds up to more than %d", it.SKU, cartapi.MaxQuantity), Value: it.Quantity})
 		}
 	}
 	if len(out) > cartapi.MaxLines {
-		return nil, &InputError{Err: ErrTooManyLines, Field: "items", Value: len(out)}
+		return nil, kit.Invalid(ErrTooManyLines, kit.FieldError{Field: "items", Message: web.Plain(ErrTooManyLines), Value: len(out)})
 	}
 	return out, nil
 }
@@ -72,7 +74,7 @@ func checkEmail(field, s string) error {
 		return nil
 	}
 	if err := text.Email(s); err != nil {
-		return &InputError{Err: ErrInvalid, Field: field, Value: s, Message: err.Error()}
+		return kit.Invalid(ErrInvalid, kit.FieldError{Field: field, Message: err.Error(), Value: s})
 	}
 	return nil
 }
@@ -95,7 +97,7 @@ func checkQuoteFields(coupon, country, region, method *string) error {
 			continue
 		}
 		if err := f.check(*f.v); err != nil {
-			return &InputError{Err: ErrInvalid, Field: f.name, Value: *f.v, Message: err.Error()}
+			return kit.Invalid(ErrInvalid, kit.FieldError{Field: f.name, Message: err.Error(), Value: *f.v})
 		}
 	}
 	return nil
@@ -143,7 +145,7 @@ func view(c cartdb.Cart, rows []cartdb.ListLinesRow) cartapi.Cart {
 		Coupon: c.Coupon, Country: c.Country, Region: c.Region, ShippingMethod: c.ShippingMethod,
 		OrderID: c.OrderID, Lines: make([]cartapi.Line, len(rows)),
 		Subtotal:  money.Money{Currency: c.Currency},
-		CreatedAt: time.UnixMicro(c.CreatedAt).UTC(), UpdatedAt: time.UnixMicro(c.UpdatedAt).UTC(),
+		CreatedAt: sqldb.FromMicros(c.CreatedAt), UpdatedAt: sqldb.FromMicros(c.UpdatedAt),
 	}
 	for i, r := range rows {
 		l := cartapi.Line{

@@ -9,62 +9,16 @@ import (
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/cart/cartdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
-	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // The SQL lives in queries/*.sql and is compiled by sqlc into cartdb (run
 // `go tool sqlc generate -f internal/cart/sqlc.yaml`). The queries use
 // sqlc.arg() rather than $1 so they also parse with sqlc's sqlite engine.
 
-// store reads and writes the cart tables. Reads go to the read pool;
-// writes happen inside tx, with the events they announce.
-type store struct {
-	db *sqldb.DB
-	// prepared holds the queries prepared on the read pool; use them only
-	// through readTx, which binds them to a tenant's transaction.
-	prepared *cartdb.Queries
-	// write holds the same queries prepared on the write pool, bound to
-	// each write transaction with WithTx (see sqldb.DB.Write).
-	write *cartdb.Queries
-}
-
-// newStore prepares every query once on the read pool and once on the write
-// pool (statements of one pool cannot be bound to a transaction of the
-// other). Preparing also checks, at start-up, that the database has been
-// migrated.
-func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
-	read, err := cartdb.Prepare(ctx, db.Read())
-	if err != nil {
-		return nil, fmt.Errorf("cart: prepare queries (is the database migrated?): %w", err)
-	}
-	write, err := cartdb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("cart: prepare queries: %w", err)
-	}
-	return &store{db: db, prepared: read, write: write}, nil
-}
-
-// tx runs fn in one write transaction (retried by sqldb on transient
-// conflicts), with the generated queries bound to it.
-func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *cartdb.Queries) error) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		return fn(tx, s.write.WithTx(tx))
-	})
-}
-
-// readTx runs fn in a read-only transaction on the read pool (sqldb's
-// ReadTx), so the cart row and its lines come from one snapshot and, with
-// PostgreSQL row-level security, only the rows of the tenant in ctx (or of
-// every tenant under sqldb.AllTenants) are seen: a query outside a
-// transaction sees none there.
-func (s *store) readTx(ctx context.Context, fn func(q *cartdb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
-		return fn(s.prepared.WithTx(tx))
-	})
-}
-
-// cart loads a cart and its lines through q.
+// loadCart loads a cart and its lines through q.
 func loadCart(ctx context.Context, q *cartdb.Queries, tenant, id string) (cartdb.Cart, []cartdb.ListLinesRow, error) {
 	c, err := q.GetCart(ctx, cartdb.GetCartParams{TenantID: tenant, ID: id})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -81,8 +35,8 @@ func loadCart(ctx context.Context, q *cartdb.Queries, tenant, id string) (cartdb
 }
 
 // readCart loads a cart and its lines from one snapshot of the read pool.
-func (s *store) readCart(ctx context.Context, tenant, id string) (c cartdb.Cart, lines []cartdb.ListLinesRow, err error) {
-	err = s.readTx(ctx, func(q *cartdb.Queries) error {
+func (s *Service) readCart(ctx context.Context, tenant, id string) (c cartdb.Cart, lines []cartdb.ListLinesRow, err error) {
+	err = s.store.Read(ctx, func(q *cartdb.Queries) error {
 		c, lines, err = loadCart(ctx, q, tenant, id)
 		return err
 	})
@@ -107,11 +61,11 @@ func lockCart(ctx context.Context, q *cartdb.Queries, tenant, id string, now tim
 }
 
 // sku returns the projected catalog row of an SKU that may be added to a
-// cart: known and active, else an InputError on field.
+// cart: known and active, else a *kit.ValidationError on field.
 func sku(ctx context.Context, q *cartdb.Queries, tenant, field, code string) (cartdb.CatalogSku, error) {
 	row, err := q.GetSKU(ctx, cartdb.GetSKUParams{TenantID: tenant, Sku: code})
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !row.Active) {
-		return row, &InputError{Err: ErrUnknownSKU, Field: field, Value: code}
+		return row, kit.Invalid(ErrUnknownSKU, kit.FieldError{Field: field, Message: web.Plain(ErrUnknownSKU), Value: code})
 	}
 	if err != nil {
 		return row, fmt.Errorf("load SKU %s: %w", code, err)
@@ -131,8 +85,8 @@ func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items [
 		if currency == "" {
 			currency = row.Currency
 		} else if row.Currency != currency {
-			return "", &InputError{Err: ErrCurrencyMismatch, Field: fmt.Sprintf("items[%d].sku", i), Value: it.SKU,
-				Message: fmt.Sprintf("priced in %s, the cart in %s", row.Currency, currency)}
+			return "", kit.Invalid(ErrCurrencyMismatch, kit.FieldError{Field: fmt.Sprintf("items[%d].sku", i),
+				Message: fmt.Sprintf("priced in %s, the cart in %s", row.Currency, currency), Value: it.SKU})
 		}
 	}
 	return currency, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -90,7 +91,7 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, db: db, clock: t0, pricing: &fakePricing{prices: map[string]int64{}}}
-	svc, err := New(Config{}, db, nil, nil, f.pricing, nil)
+	svc, err := New(t.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}, Pricing: f.pricing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +294,7 @@ func TestCartLines(t *testing.T) {
 		if c.Email != "ann@example.com" {
 			t.Errorf("email = %q", c.Email)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestCartFieldsAndCoupon(t *testing.T) {
@@ -306,8 +307,8 @@ func TestCartFieldsAndCoupon(t *testing.T) {
 
 		bad := "BOGUS"
 		_, err := f.svc.Update(ctx, c.ID, cartapi.CartUpdate{Coupon: &bad})
-		var pe *PricingError
-		if !errors.As(err, &pe) || pe.Status != 422 || pe.Code != "unknown_coupon" || len(pe.Fields) != 1 {
+		var pe *kit.UpstreamError
+		if !errors.As(err, &pe) || pe.Err.Status != 422 || pe.Err.Code != "unknown_coupon" || len(pe.Err.Errors) != 1 {
 			t.Fatalf("unknown coupon: err = %v", err)
 		}
 		if got := f.get("default", c.ID); got.Coupon != "" || !got.UpdatedAt.Equal(before.UpdatedAt) {
@@ -343,7 +344,7 @@ func TestCartFieldsAndCoupon(t *testing.T) {
 		if err != nil || c.Coupon != "" {
 			t.Fatalf("clear coupon with pricing down: %v, %+v", err, c)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestPricingFailureStillAnswers(t *testing.T) {
@@ -375,7 +376,7 @@ func TestPricingFailureStillAnswers(t *testing.T) {
 				}
 			})
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestProjection(t *testing.T) {
@@ -436,7 +437,7 @@ func TestProjection(t *testing.T) {
 		// Another tenant's catalog is another projection.
 		_, err = f.svc.Create(tenantCtx(t, "acme"), cartapi.CartCreate{Items: []cartapi.Item{{SKU: "MUG-1", Quantity: 1}}})
 		wantCode(t, err, ErrUnknownSKU)
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestBadInputWritesNothing(t *testing.T) {
@@ -471,9 +472,9 @@ func TestBadInputWritesNothing(t *testing.T) {
 				before := f.get("default", c.ID)
 				_, err := f.svc.AddItem(ctx, c.ID, tt.item)
 				wantCode(t, err, tt.want)
-				var ie *InputError
-				if !errors.As(err, &ie) || ie.Field == "" {
-					t.Errorf("want an InputError naming the field, got %v", err)
+				var ve *kit.ValidationError
+				if !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field == "" {
+					t.Errorf("want a ValidationError naming the field, got %v", err)
 				}
 				after := f.get("default", c.ID)
 				if !after.UpdatedAt.Equal(before.UpdatedAt) || len(after.Lines) != 1 || after.Lines[0].Quantity != 9999 {
@@ -511,7 +512,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		if f.count("carts") != carts || f.count("cart_lines") != lines {
 			t.Error("a refused create wrote rows")
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestTooManyLines(t *testing.T) {
@@ -537,7 +538,7 @@ func TestTooManyLines(t *testing.T) {
 		if c.Lines[0].Quantity != 2 || len(c.Lines) != cartapi.MaxLines {
 			t.Errorf("line 0 = %+v, %d lines", c.Lines[0], len(c.Lines))
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestCheckedOutCartIsReadOnly(t *testing.T) {
@@ -615,7 +616,7 @@ func TestCheckedOutCartIsReadOnly(t *testing.T) {
 		if after := f.get("default", c.ID); !after.UpdatedAt.Equal(got.UpdatedAt) || after.Lines[0].Quantity != 1 {
 			t.Errorf("checked-out cart changed: %+v", after)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestTenantIsolation(t *testing.T) {
@@ -641,7 +642,7 @@ func TestTenantIsolation(t *testing.T) {
 		if err != nil || len(l.Items) != 0 {
 			t.Errorf("acme lists %+v, %v", l.Items, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestConcurrentAdds(t *testing.T) {
@@ -675,7 +676,7 @@ func TestConcurrentAdds(t *testing.T) {
 		// The first add of either SKU made the first line.
 		slices.SortFunc(got.Lines, func(a, b cartapi.Line) int { return strings.Compare(a.SKU, b.SKU) })
 		checkLines(t, got, lineWant{"MUG-1", n, 1000, true}, lineWant{"MUG-2", n, 1000, true})
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestSweep(t *testing.T) {
@@ -709,7 +710,7 @@ func TestSweep(t *testing.T) {
 		if n, err := f.svc.Sweep(t.Context()); err != nil || n != 0 {
 			t.Errorf("second sweep = %d, %v", n, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestAdminList(t *testing.T) {
@@ -757,6 +758,6 @@ func TestAdminList(t *testing.T) {
 			t.Errorf("checked_out list = %+v, %v", l.Items, err)
 		}
 		_, err = f.svc.Carts(ctx, ListQuery{Cursor: "!!"})
-		wantCode(t, err, ErrInvalidCursor)
-	}, outbox.Migrations, Migrations)
+		wantCode(t, err, kit.ErrInvalidCursor)
+	}, Migrations...)
 }

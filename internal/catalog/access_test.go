@@ -73,7 +73,7 @@ func TestHTTPPlanLimits(t *testing.T) {
 	t.Parallel()
 	f := newHTTPFixture(t)
 	limits := &fakeLimits{plans: map[string]tenantapi.Limits{"default": {Plan: tenantapi.PlanFree, Products: 1, Staff: 2}}}
-	WithPlanLimits(limits)(f.svc)
+	f.svc.limits = limits
 	staff := webtest.Bearer(t, auth.Principal{Tenant: "default", Subject: "s1", Kind: auth.KindStaff, Role: auth.RoleStaff})
 	f.json(req{method: "POST", path: "/api/v1/admin/products", body: mugBody, token: staff}, 201, nil)
 	cup := `{"title": "Cup", "variants": [{"sku": "CUP-1", "price": {"amount": 900, "currency": "EUR"}}]}`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -14,14 +15,6 @@ import (
 // its prices are in.
 type Stores interface {
 	Store(ctx context.Context) (tenantapi.Store, error)
-}
-
-// WithStores makes the catalog refuse prices in another currency than the
-// store's, read from s before every write that sets prices: a USD price in
-// a EUR store could never be quoted or paid. Without it (tests, a catalog
-// deployed alone) any currency is taken, one per product.
-func WithStores(s Stores) Option {
-	return func(svc *Service) { svc.stores = s }
 }
 
 // ErrStoreUnavailable is returned when the store's currency cannot be read
@@ -39,12 +32,12 @@ func (s *Service) checkCurrency(ctx context.Context, variants []catalogapi.Varia
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
 	}
-	var errs []FieldError
+	var errs []kit.FieldError
 	for i, v := range variants {
 		if v.Price.Currency != st.Currency {
-			errs = append(errs, FieldError{Field: fmt.Sprintf("variants[%d].price.currency", i),
+			errs = append(errs, kit.FieldError{Field: fmt.Sprintf("variants[%d].price.currency", i),
 				Message: fmt.Sprintf("must be the store's currency, %s", st.Currency), Value: v.Price.Currency})
 		}
 	}
-	return invalid(errs...)
+	return kit.Invalid(ErrInvalid, errs...)
 }

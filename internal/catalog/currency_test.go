@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -44,14 +44,14 @@ func TestStoreCurrency(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		stores := &fakeStores{currency: map[string]string{"default": "EUR", "acme": "USD"}}
 		s := newTestService(t, db)
-		WithStores(stores)(s)
+		s.stores = stores
 		ctx := tenancy.WithID(t.Context(), "default")
 		usd := money.Money{Amount: 100, Currency: "USD"}
 
 		in := productNamed("Mug", catalogapi.StatusActive)
 		in.Variants = append(in.Variants, catalogapi.VariantInput{SKU: "MUG-US", Price: usd})
 		_, err := s.CreateProduct(ctx, in)
-		var ve *ValidationError
+		var ve *kit.ValidationError
 		if !errors.As(err, &ve) || len(ve.Fields) == 0 || ve.Fields[0].Field != "variants[1].price.currency" {
 			t.Fatalf("USD price in a EUR store: err = %v", err)
 		}
@@ -94,5 +94,5 @@ func TestStoreCurrency(t *testing.T) {
 		if len(list.Items) != 1 {
 			t.Errorf("default has %d products, want 1 (Tea)", len(list.Items))
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

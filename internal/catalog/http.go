@@ -11,6 +11,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
@@ -407,56 +408,33 @@ var (
 	ansConflict            = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "a concurrent change got there first: send the request again"}
 )
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the web platform
-// answers it with a bare 500 (no internal text) and logs the cause on the
-// request's access-log line, so it is logged once, at the edge.
+// problems is the catalog's error table: with problem, the one place its
+// errors become HTTP answers. Anything else is returned as it is: the web
+// platform answers it with a bare 500 (no internal text) and logs the cause
+// on the request's access-log line, so it is logged once, at the edge.
+var problems = kit.Problems{
+	{Err: ErrSKUTaken, Status: http.StatusUnprocessableEntity, Code: "sku_taken", Detail: "another product uses this SKU"},
+	{Err: ErrSlugTaken, Status: http.StatusUnprocessableEntity, Code: "slug_taken", Detail: "another item uses this slug"},
+	{Err: ErrCategoryCycle, Status: http.StatusUnprocessableEntity, Code: "category_cycle", Detail: "a category cannot be placed below itself"},
+	{Err: ErrLimitsUnavailable, Status: http.StatusServiceUnavailable, Code: "plan_limits_unavailable", Detail: "the store's plan limits cannot be read right now; nothing was written, retry shortly"},
+	{Err: ErrStoreUnavailable, Status: http.StatusServiceUnavailable, Code: "store_settings_unavailable", Detail: "the store's currency cannot be read right now; nothing was written, retry shortly"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "product_not_found", Detail: "no such product"},
+	{Err: ErrCategoryNotFound, Status: http.StatusNotFound, Code: "category_not_found", Detail: "no such category"},
+	// Before the kit's own answer: a cursor of the list in another order is
+	// refused too, and the detail says so.
+	{Err: kit.ErrInvalidCursor, Status: http.StatusUnprocessableEntity, Code: "invalid_cursor", Detail: "the cursor is not one this list returned (with this sort)", Field: "query.cursor"},
+	{Err: ErrTransition, Status: http.StatusConflict, Code: "invalid_transition", Detail: "archived products can only go back to draft"},
+	{Err: ErrCategoryHasChildren, Status: http.StatusConflict, Code: "category_has_children", Detail: "move or delete the child categories first"},
+	{Err: ErrCategoryInUse, Status: http.StatusConflict, Code: "category_in_use", Detail: "move the category's products (archived ones too) first"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "the item changed concurrently; retry"},
+}
+
+// problem is problems.Map but for a *tenantapi.LimitError, whose answer
+// names the limit.
 func (s *Service) problem(err error) error {
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		code, detail := "validation_failed", web.DetailInvalid
-		switch {
-		case errors.Is(ve.Err, ErrSKUTaken):
-			code, detail = "sku_taken", "another product uses this SKU"
-		case errors.Is(ve.Err, ErrSlugTaken):
-			code, detail = "slug_taken", "another item uses this slug"
-		case errors.Is(ve.Err, ErrCategoryCycle):
-			code, detail = "category_cycle", "a category cannot be placed below itself"
-		}
-		fields := make([]*huma.ErrorDetail, len(ve.Fields))
-		for i, f := range ve.Fields {
-			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
-		}
-		return web.Error(http.StatusUnprocessableEntity, code, detail, fields...)
-	}
 	var le *tenantapi.LimitError
 	if errors.As(err, &le) {
 		return web.Error(le.Status(), tenantapi.LimitCode, le.Error()+"; archive products or upgrade the plan")
 	}
-	switch {
-	case errors.Is(err, ErrLimitsUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "plan_limits_unavailable", "the store's plan limits cannot be read right now; nothing was written, retry shortly")
-	case errors.Is(err, ErrStoreUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "store_settings_unavailable", "the store's currency cannot be read right now; nothing was written, retry shortly")
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, "product_not_found", "no such product")
-	case errors.Is(err, ErrCategoryNotFound):
-		return web.Error(http.StatusNotFound, "category_not_found", "no such category")
-	case errors.Is(err, ErrInvalidCursor):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor",
-			"the cursor is not one this list returned (with this sort)",
-			web.Field("query.cursor", "invalid cursor", nil))
-	case errors.Is(err, ErrTransition):
-		return web.Error(http.StatusConflict, "invalid_transition", "archived products can only go back to draft")
-	case errors.Is(err, ErrCategoryHasChildren):
-		return web.Error(http.StatusConflict, "category_has_children", "move or delete the child categories first")
-	case errors.Is(err, ErrCategoryInUse):
-		return web.Error(http.StatusConflict, "category_in_use", "move the category's products (archived ones too) first")
-	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, web.CodeConflict, "the item changed concurrently; retry")
-	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads the answer.
-		return web.Error(499, "client_closed_request", "request canceled")
-	}
-	return err
+	return problems.Map(err)
 }

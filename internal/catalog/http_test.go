@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -37,7 +37,7 @@ func newHTTPFixture(t *testing.T) *httpFixture {
 // newHTTPFixtureConfig is newHTTPFixture with the service configured by cfg.
 func newHTTPFixtureConfig(t *testing.T, cfg Config) *httpFixture {
 	t.Helper()
-	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	db := sqldbtest.Open(t, "", Migrations...)
 	svc := newTestServiceConfig(t, db, cfg)
 	srv := webtest.New(t, func(api *web.API) { svc.Routes(api) })
 	return &httpFixture{t: t, url: srv.URL, db: db, svc: svc}
@@ -484,8 +484,8 @@ func TestClient(t *testing.T) {
 // stack, on SQLite, with the demo shop: the number to compare with a bare
 // net/http handler.
 func BenchmarkListProducts(b *testing.B) {
-	db := sqldbtest.Open(b, "", outbox.Migrations, Migrations)
-	svc, err := New(Config{}, db, nil, nil)
+	db := sqldbtest.Open(b, "", Migrations...)
+	svc, err := New(b.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/catalog/catalogdb"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -47,7 +46,7 @@ func (f *fakeLimits) Limits(ctx context.Context) (tenantapi.Limits, error) {
 func limitedService(t *testing.T, db *sqldb.DB, l PlanLimits) *Service {
 	t.Helper()
 	s := newTestService(t, db)
-	WithPlanLimits(l)(s)
+	s.limits = l
 	return s
 }
 
@@ -127,7 +126,7 @@ func TestPlanLimits(t *testing.T) {
 		if !slices.Contains(limits.tenant, "acme") || !slices.Contains(limits.tenant, "default") {
 			t.Errorf("limits were read for %v, want each store's own", limits.tenant)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestPlanLimitsConcurrent: creations racing for the last places of a plan
@@ -160,7 +159,7 @@ func TestPlanLimitsConcurrent(t *testing.T) {
 			}
 		}
 		var n int64
-		err := s.store.readTx(ctx, func(q *catalogdb.Queries) error {
+		err := s.store.Read(ctx, func(q *catalogdb.Queries) error {
 			var err error
 			n, err = q.CountLiveProducts(ctx, "globex")
 			return err
@@ -168,7 +167,7 @@ func TestPlanLimitsConcurrent(t *testing.T) {
 		if created != limit || n != limit {
 			t.Errorf("%d creations succeeded, %d products exist (%v); want %d", created, n, err, limit)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestPlanLimitsUnavailable: when the plan cannot be read, nothing that
@@ -212,5 +211,5 @@ func TestPlanLimitsUnavailable(t *testing.T) {
 		if limits.calls != calls {
 			t.Errorf("an edit without a status read the plan limits")
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

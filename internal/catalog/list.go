@@ -1,7 +1,7 @@
 package catalog
 
 import (
-	"encoding/base64"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // Sort orders a public product list.
@@ -87,7 +90,8 @@ type AdminListQuery struct {
 }
 
 // cursor is where a page ends: the sort it belongs to and the last row's
-// sort key and ID. It travels as base64url JSON, opaque to clients.
+// sort key and ID. It travels as kit.EncodeCursor makes it (base64url
+// JSON), opaque to clients.
 type cursor struct {
 	Sort Sort   `json:"s"`
 	N    int64  `json:"n,omitempty"` // created_at (µs) or min_price
@@ -95,18 +99,14 @@ type cursor struct {
 	ID   string `json:"id"`
 }
 
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c) // cannot fail: strings and ints only
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (c cursor) encode() string { return kit.EncodeCursor(c) }
 
 // decodeCursor parses a cursor made for sort; anything else, including a
-// cursor from a list in another order, is ErrInvalidCursor.
+// cursor from a list in another order, is kit.ErrInvalidCursor.
 func decodeCursor(s string, sort Sort) (cursor, error) {
 	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.Sort != sort || c.ID == "" {
-		return cursor{}, ErrInvalidCursor
+	if err := kit.DecodeCursor(s, &c); err != nil || c.Sort != sort || c.ID == "" {
+		return cursor{}, kit.ErrInvalidCursor
 	}
 	return c, nil
 }
@@ -147,9 +147,6 @@ func validSort(s Sort) bool {
 	}
 	return false
 }
-
-// micros converts a time to the unix microseconds the tables store.
-func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // productPage is a page of a product list as the store reads it, and its
 // JSON is that of catalogapi.ProductList: the public list encodes it as it
@@ -232,4 +229,75 @@ func (pg productPage) productList() (catalogapi.ProductList, error) {
 		}
 	}
 	return l, nil
+}
+
+// pageSize turns a requested limit into the page size.
+func (s *Service) pageSize(limit int) int {
+	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
+}
+
+// ListProducts returns a page of active products.
+func (s *Service) ListProducts(ctx context.Context, lq ListQuery) (catalogapi.ProductList, error) {
+	pg, err := s.listProducts(ctx, lq)
+	if err != nil {
+		return catalogapi.ProductList{}, err
+	}
+	return pg.productList()
+}
+
+// listProducts is ListProducts with the products' JSON columns left
+// encoded, for the public list to pass on.
+func (s *Service) listProducts(ctx context.Context, lq ListQuery) (productPage, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return productPage{}, err
+	}
+	if lq.Sort == "" {
+		lq.Sort = SortNewest
+	}
+	if !validSort(lq.Sort) {
+		return productPage{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "sort", Message: "unknown sort", Value: lq.Sort})
+	}
+	after := firstCursor(lq.Sort)
+	if lq.Cursor != "" {
+		if after, err = decodeCursor(lq.Cursor, lq.Sort); err != nil {
+			return productPage{}, err
+		}
+	}
+	n := s.pageSize(lq.Limit)
+	// One more than a page tells whether there is a next page.
+	items, err := s.store.list(ctx, tenant, lq, after, n+1)
+	if err != nil {
+		return productPage{}, err
+	}
+	return page(items, n, func(p listedProduct) cursor { return cursorAfter(lq.Sort, p) }), nil
+}
+
+// AdminProducts returns a page of products of any status, newest first.
+func (s *Service) AdminProducts(ctx context.Context, aq AdminListQuery) (catalogapi.ProductList, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return catalogapi.ProductList{}, err
+	}
+	after := firstCursor(SortNewest)
+	if aq.Cursor != "" {
+		if after, err = decodeCursor(aq.Cursor, SortNewest); err != nil {
+			return catalogapi.ProductList{}, err
+		}
+	}
+	n := s.pageSize(aq.Limit)
+	items, err := s.store.listAdmin(ctx, tenant, aq.Status, after, n+1)
+	if err != nil {
+		return catalogapi.ProductList{}, err
+	}
+	return page(items, n, func(p listedProduct) cursor { return cursorAfter(SortNewest, p) }).productList()
+}
+
+func page(items []listedProduct, n int, next func(listedProduct) cursor) productPage {
+	pg := productPage{Items: items}
+	if len(items) > n {
+		pg.Items = items[:n]
+		pg.NextCursor = next(items[n-1]).encode()
+	}
+	return pg
 }

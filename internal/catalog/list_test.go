@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 )
@@ -105,7 +104,7 @@ func TestListedProductJSON(t *testing.T) {
 		if p := l.Items[0]; p.ID != nulls.ID || p.Options == nil || p.Attributes == nil || p.Images == nil || p.Variants[0].Options == nil {
 			t.Errorf("newest product = %+v, want %s with empty, non-nil collections", p, nulls.ID)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // jsonFields lists the JSON names (with their options) of t's fields.

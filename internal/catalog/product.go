@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"reflect"
@@ -13,8 +15,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/catalog/catalogdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/text"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // Limits a product must keep. Request schemas state most of them too; they
@@ -33,46 +39,6 @@ const (
 	// from int64 overflow when prices are summed into orders.
 	MaxPrice = 100_000_000_000
 )
-
-// FieldError says what is wrong with one field of a request body.
-type FieldError struct {
-	// Field is the path in the request body, e.g. "variants[1].sku".
-	Field   string
-	Message string
-	Value   any
-}
-
-// ValidationError lists what is wrong with a product or category. Err is the
-// sentinel it matches: ErrInvalid, ErrSKUTaken, ErrSlugTaken or
-// ErrCategoryCycle.
-type ValidationError struct {
-	Err    error
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Err.Error())
-	for i, f := range e.Fields {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(f.Field + ": " + f.Message)
-	}
-	return b.String()
-}
-
-// Unwrap makes errors.Is(err, ErrInvalid) (or the other sentinels) work.
-func (e *ValidationError) Unwrap() error { return e.Err }
-
-func invalid(fields ...FieldError) error {
-	if len(fields) == 0 {
-		return nil
-	}
-	return &ValidationError{Err: ErrInvalid, Fields: fields}
-}
 
 // Slugify makes a URL name from a title: accents dropped, lowercase ASCII
 // letters and digits, words joined by single dashes, at most 80 characters
@@ -170,7 +136,7 @@ func newProduct(in catalogapi.ProductCreate, newID func() string, now time.Time)
 		p.Status = catalogapi.StatusDraft
 	}
 	if p.Status == catalogapi.StatusArchived {
-		return p, invalid(FieldError{Field: "status", Message: "a new product is draft or active", Value: p.Status})
+		return p, kit.Invalid(ErrInvalid, kit.FieldError{Field: "status", Message: "a new product is draft or active", Value: p.Status})
 	}
 	if p.Slug == "" {
 		p.Slug = Slugify(p.Title, "product")
@@ -339,9 +305,9 @@ func priceFrom(vs []catalogapi.Variant) money.Money {
 // validateProduct checks every rule a stored product keeps, naming each
 // broken field by its path in a request body.
 func validateProduct(p catalogapi.Product) error {
-	var errs []FieldError
+	var errs []kit.FieldError
 	add := func(field, msg string, value any) {
-		errs = append(errs, FieldError{Field: field, Message: msg, Value: value})
+		errs = append(errs, kit.FieldError{Field: field, Message: msg, Value: value})
 	}
 	if err := text.Line(p.Title, maxTitle, true); err != nil {
 		add("title", err.Error(), p.Title)
@@ -383,31 +349,31 @@ func validateProduct(p catalogapi.Product) error {
 			add(fmt.Sprintf("images[%d].alt", i), err.Error(), nil)
 		}
 	}
-	return invalid(errs...)
+	return kit.Invalid(ErrInvalid, errs...)
 }
 
-func validateOptions(opts []catalogapi.Option) []FieldError {
-	var errs []FieldError
+func validateOptions(opts []catalogapi.Option) []kit.FieldError {
+	var errs []kit.FieldError
 	if len(opts) > maxOptions {
-		errs = append(errs, FieldError{Field: "options", Message: fmt.Sprintf("at most %d options", maxOptions), Value: len(opts)})
+		errs = append(errs, kit.FieldError{Field: "options", Message: fmt.Sprintf("at most %d options", maxOptions), Value: len(opts)})
 	}
 	names := map[string]bool{}
 	for i, o := range opts {
 		if err := text.Line(o.Name, 50, true); err != nil {
-			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: err.Error(), Value: o.Name})
+			errs = append(errs, kit.FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: err.Error(), Value: o.Name})
 		} else if names[o.Name] {
-			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: "must be unique", Value: o.Name})
+			errs = append(errs, kit.FieldError{Field: fmt.Sprintf("options[%d].name", i), Message: "must be unique", Value: o.Name})
 		}
 		names[o.Name] = true
 		if len(o.Values) == 0 || len(o.Values) > maxOptionVals {
-			errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values", i), Message: fmt.Sprintf("must have 1 to %d values", maxOptionVals), Value: len(o.Values)})
+			errs = append(errs, kit.FieldError{Field: fmt.Sprintf("options[%d].values", i), Message: fmt.Sprintf("must have 1 to %d values", maxOptionVals), Value: len(o.Values)})
 		}
 		seen := map[string]bool{}
 		for j, v := range o.Values {
 			if err := text.Line(v, 100, true); err != nil {
-				errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: err.Error(), Value: v})
+				errs = append(errs, kit.FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: err.Error(), Value: v})
 			} else if seen[v] {
-				errs = append(errs, FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: "must be unique", Value: v})
+				errs = append(errs, kit.FieldError{Field: fmt.Sprintf("options[%d].values[%d]", i, j), Message: "must be unique", Value: v})
 			}
 			seen[v] = true
 		}
@@ -415,10 +381,10 @@ func validateOptions(opts []catalogapi.Option) []FieldError {
 	return errs
 }
 
-func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []FieldError {
-	var errs []FieldError
+func validateVariants(vs []catalogapi.Variant, opts []catalogapi.Option) []kit.FieldError {
+	var errs []kit.FieldError
 	add := func(field, msg string, value any) {
-		errs = append(errs, FieldError{Field: field, Message: msg, Value: value})
+		errs = append(errs, kit.FieldError{Field: field, Message: msg, Value: value})
 	}
 	if len(vs) == 0 || len(vs) > maxVariants {
 		add("variants", fmt.Sprintf("must have 1 to %d variants", maxVariants), len(vs))
@@ -487,4 +453,142 @@ func comboKey(vals map[string]string, opts []catalogapi.Option) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// CreateProduct creates a product for the tenant in ctx and announces it.
+func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductCreate) (catalogapi.Product, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	p, err := newProduct(in, kit.NewID, s.now())
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	if err := s.checkCurrency(ctx, in.Variants); err != nil {
+		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
+	}
+	base := p.Slug
+	limits, err := s.planLimits(ctx)
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *catalogdb.Queries) error {
+		if err := s.roomForOne(ctx, q, tenant, limits); err != nil {
+			return err
+		}
+		if p.CategoryID != "" {
+			if err := categoryExists(ctx, q, tenant, p.CategoryID, "category_id"); err != nil {
+				return err
+			}
+		}
+		slug, err := settleSlug(ctx, productSlugs(q, tenant), p.ID, base, in.Slug != "")
+		if err != nil {
+			return err
+		}
+		p.Slug = slug
+		if err := checkSKUs(ctx, q, tenant, p); err != nil {
+			return err
+		}
+		if err := insertProduct(ctx, q, tenant, p); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, catalogapi.SubjectProductCreated, p.CreatedAt, catalogapi.ProductCreated{Product: p})
+	})
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
+	}
+	s.log.DebugContext(ctx, "product created", "tenant", tenant, "product_id", p.ID)
+	return p, nil
+}
+
+// UpdateProduct applies a partial update to a product of any status and
+// announces it: as archived when the update archives it, else as updated.
+// An update that changes nothing writes and announces nothing.
+func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.ProductUpdate) (catalogapi.Product, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	if err := s.checkCurrency(ctx, in.Variants); err != nil {
+		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
+	}
+	var limits *tenantapi.Limits
+	if in.Status != nil && *in.Status != catalogapi.StatusArchived {
+		// It may bring an archived product back: that counts as one more.
+		if limits, err = s.planLimits(ctx); err != nil {
+			return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
+		}
+	}
+	var p catalogapi.Product
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *catalogdb.Queries) error {
+		old, err := s.store.product(ctx, q, tenant, id)
+		if err != nil {
+			return err
+		}
+		var changed bool
+		p, changed, err = patchProduct(old, in, kit.NewID, s.now())
+		if err != nil || !changed {
+			return err
+		}
+		if old.Status == catalogapi.StatusArchived && p.Status != catalogapi.StatusArchived {
+			if err := s.roomForOne(ctx, q, tenant, limits); err != nil {
+				return err
+			}
+		}
+		if p.CategoryID != "" && p.CategoryID != old.CategoryID {
+			if err := categoryExists(ctx, q, tenant, p.CategoryID, "category_id"); err != nil {
+				return err
+			}
+		}
+		if p.Slug != old.Slug {
+			if _, err := settleSlug(ctx, productSlugs(q, tenant), p.ID, p.Slug, true); err != nil {
+				return err
+			}
+		}
+		if err := checkSKUs(ctx, q, tenant, p); err != nil {
+			return err
+		}
+		if err := updateProduct(ctx, q, tenant, old, p); err != nil {
+			return err
+		}
+		if p.Status == catalogapi.StatusArchived && old.Status != catalogapi.StatusArchived {
+			return addEvent(ctx, tx, catalogapi.SubjectProductArchived, p.UpdatedAt, catalogapi.ProductArchived{Product: p})
+		}
+		return addEvent(ctx, tx, catalogapi.SubjectProductUpdated, p.UpdatedAt, catalogapi.ProductUpdated{Product: p})
+	})
+	if err != nil {
+		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// ArchiveProduct archives a product (the admin DELETE): it leaves the public
+// catalog, its SKUs stay reserved. Archiving an archived product is a no-op.
+func (s *Service) ArchiveProduct(ctx context.Context, id string) (catalogapi.Product, error) {
+	archived := catalogapi.StatusArchived
+	p, err := s.UpdateProduct(ctx, id, catalogapi.ProductUpdate{Status: &archived})
+	if err != nil {
+		return p, err
+	}
+	s.log.DebugContext(ctx, "product archived", "product_id", id)
+	return p, nil
+}
+
+// Product returns a product of any status by ID (admin).
+func (s *Service) Product(ctx context.Context, id string) (catalogapi.Product, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	return s.store.readProduct(ctx, tenant, id)
+}
+
+// PublicProduct returns an active product by ID or slug.
+func (s *Service) PublicProduct(ctx context.Context, idOrSlug string) (catalogapi.Product, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	return s.store.activeProduct(ctx, tenant, idOrSlug)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/text"
 )
@@ -161,11 +162,11 @@ func TestValidateProduct(t *testing.T) {
 				}
 				return
 			}
-			var ve *ValidationError
+			var ve *kit.ValidationError
 			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want a ValidationError", err)
 			}
-			if !slices.ContainsFunc(ve.Fields, func(f FieldError) bool { return f.Field == tt.field }) {
+			if !slices.ContainsFunc(ve.Fields, func(f kit.FieldError) bool { return f.Field == tt.field }) {
 				t.Errorf("fields = %+v, want one named %s", ve.Fields, tt.field)
 			}
 		})
@@ -237,11 +238,11 @@ func TestCursor(t *testing.T) {
 		t.Fatalf("round trip = %+v, %v", got, err)
 	}
 	for _, bad := range []string{"!!", "bm90IGpzb24", cursor{Sort: SortTitle}.encode(), c.encode() + "x"} {
-		if _, err := decodeCursor(bad, SortTitle); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := decodeCursor(bad, SortTitle); !errors.Is(err, kit.ErrInvalidCursor) {
 			t.Errorf("decodeCursor(%q) err = %v, want ErrInvalidCursor", bad, err)
 		}
 	}
-	if _, err := decodeCursor(c.encode(), SortNewest); !errors.Is(err, ErrInvalidCursor) {
+	if _, err := decodeCursor(c.encode(), SortNewest); !errors.Is(err, kit.ErrInvalidCursor) {
 		t.Errorf("cursor of another sort accepted: %v", err)
 	}
 }

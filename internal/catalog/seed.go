@@ -158,7 +158,7 @@ func (s *Service) SeedDemo(ctx context.Context) (created int, err error) {
 		return 0, err
 	}
 	var n int64
-	err = s.store.readTx(ctx, func(q *catalogdb.Queries) error {
+	err = s.store.Read(ctx, func(q *catalogdb.Queries) error {
 		var err error
 		n, err = q.CountProducts(ctx, tenant)
 		return err

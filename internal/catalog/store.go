@@ -14,9 +14,11 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/catalog/catalogdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // The SQL lives in queries/*.sql and is compiled by sqlc into catalogdb
@@ -28,34 +30,12 @@ import (
 // transaction (PostgreSQL only): the whole operation is retried.
 var errStale = errors.New("catalog: product changed concurrently")
 
-// store reads and writes the catalog tables. Reads go to the read pool;
-// writes happen inside tx, with the events they announce.
+// store runs the catalog's queries (kit.Store: reads on the read pool,
+// writes in write transactions), and names its reads of more than one
+// query: a product with its variants, a page of products with theirs, the
+// category tree.
 type store struct {
-	db *sqldb.DB
-	// prepared holds the statements prepared on the read pool; use them
-	// only through readTx, which binds them to a tenant's transaction.
-	prepared *catalogdb.Queries
-}
-
-// newStore prepares every query on the read pool once: without it SQLite
-// parses and plans each statement on every call, a quarter of the cost of a
-// product list. Writes use catalogdb.New(tx), unprepared: statements of the
-// read pool cannot be bound to a transaction of the write pool. Preparing
-// also checks, at start-up, that the database has been migrated.
-func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
-	read, err := catalogdb.Prepare(ctx, db.Read())
-	if err != nil {
-		return nil, fmt.Errorf("catalog: prepare queries (is the database migrated?): %w", err)
-	}
-	return &store{db: db, prepared: read}, nil
-}
-
-// tx runs fn in one write transaction (retried by sqldb on transient
-// conflicts), with the generated queries bound to it.
-func (s *store) tx(ctx context.Context, fn func(tx *sql.Tx, q *catalogdb.Queries) error) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		return fn(tx, catalogdb.New(tx))
-	})
+	*kit.Store[*catalogdb.Queries]
 }
 
 // addEvent writes one product event to the outbox in tx.
@@ -68,7 +48,7 @@ func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, dat
 }
 
 // product loads one product of any status with its variants, through q: a
-// write transaction's, or readTx's (see readProduct), so that the row and its
+// write transaction's, or a read transaction's (see readProduct), so that the row and its
 // variants come from one snapshot.
 func (s *store) product(ctx context.Context, q *catalogdb.Queries, tenant, id string) (catalogapi.Product, error) {
 	row, err := q.GetProduct(ctx, catalogdb.GetProductParams{TenantID: tenant, ID: id})
@@ -84,7 +64,7 @@ func (s *store) product(ctx context.Context, q *catalogdb.Queries, tenant, id st
 // readProduct is product on the read pool, in one read transaction.
 func (s *store) readProduct(ctx context.Context, tenant, id string) (catalogapi.Product, error) {
 	var p catalogapi.Product
-	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+	err := s.Read(ctx, func(q *catalogdb.Queries) error {
 		var err error
 		p, err = s.product(ctx, q, tenant, id)
 		return err
@@ -96,7 +76,7 @@ func (s *store) readProduct(ctx context.Context, tenant, id string) (catalogapi.
 // variants in one read transaction.
 func (s *store) activeProduct(ctx context.Context, tenant, key string) (catalogapi.Product, error) {
 	var p catalogapi.Product
-	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+	err := s.Read(ctx, func(q *catalogdb.Queries) error {
 		row, err := q.GetActiveProduct(ctx, catalogdb.GetActiveProductParams{TenantID: tenant, Key: key})
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -116,17 +96,6 @@ func (s *store) withVariants(ctx context.Context, q *catalogdb.Queries, row cata
 		return catalogapi.Product{}, fmt.Errorf("load variants of %s: %w", row.ID, err)
 	}
 	return toProduct(row, vs)
-}
-
-// readTx runs fn in a read-only transaction on the read pool (sqldb's
-// ReadTx), so that all its queries see one snapshot of the data and, with
-// PostgreSQL row-level security, only the rows of the tenant in ctx: a
-// query outside a transaction sees none there. The prepared statements are
-// bound to the transaction.
-func (s *store) readTx(ctx context.Context, fn func(q *catalogdb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
-		return fn(s.prepared.WithTx(tx))
-	})
 }
 
 // productRow and variantRow are the columns every list query reads (see
@@ -170,7 +139,7 @@ func (s *store) list(ctx context.Context, tenant string, lq ListQuery, after cur
 	lim := int64(limit)
 	var ps []productRow
 	var vs []variantRow
-	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+	err := s.Read(ctx, func(q *catalogdb.Queries) error {
 		var err error
 		switch after.Sort {
 		case SortPriceAsc:
@@ -212,7 +181,7 @@ func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.
 		AfterID: after.ID, PageLimit: int64(limit)}
 	var ps []productRow
 	var vs []variantRow
-	err := s.readTx(ctx, func(q *catalogdb.Queries) error {
+	err := s.Read(ctx, func(q *catalogdb.Queries) error {
 		var err error
 		if ps, err = productRows(q.ListAdmin(ctx, arg)); err == nil {
 			vs, err = variantRows(q.ListAdminVariants(ctx, catalogdb.ListAdminVariantsParams(arg)))
@@ -280,8 +249,8 @@ func listedOf(r productRow) listedProduct {
 		Attributes:  storedJSON(r.Attributes, "{}"),
 		Images:      storedJSON(r.Images, "[]"),
 		PriceFrom:   money.Money{Amount: r.MinPrice, Currency: r.Currency},
-		CreatedAt:   time.UnixMicro(r.CreatedAt).UTC(),
-		UpdatedAt:   time.UnixMicro(r.UpdatedAt).UTC(),
+		CreatedAt:   sqldb.FromMicros(r.CreatedAt),
+		UpdatedAt:   sqldb.FromMicros(r.UpdatedAt),
 	}
 }
 
@@ -343,7 +312,7 @@ func insertProduct(ctx context.Context, q *catalogdb.Queries, tenant string, p c
 		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: jsonColumn(p.Options),
 		Attributes: jsonColumn(p.Attributes), Images: jsonColumn(p.Images),
 		MinPrice: p.PriceFrom.Amount, Currency: p.PriceFrom.Currency,
-		CreatedAt: micros(p.CreatedAt), UpdatedAt: micros(p.UpdatedAt),
+		CreatedAt: sqldb.Micros(p.CreatedAt), UpdatedAt: sqldb.Micros(p.UpdatedAt),
 	})
 	if err != nil {
 		return fmt.Errorf("insert product %s: %w", p.Slug, err)
@@ -360,7 +329,7 @@ func insertVariant(ctx context.Context, q *catalogdb.Queries, tenant string, p c
 	err := q.InsertVariant(ctx, catalogdb.InsertVariantParams{
 		TenantID: tenant, ID: v.ID, ProductID: p.ID, Sku: v.SKU, Title: v.Title,
 		Price: v.Price.Amount, Currency: v.Price.Currency, Options: jsonColumn(v.Options),
-		Position: int64(i), CreatedAt: micros(p.UpdatedAt), UpdatedAt: micros(p.UpdatedAt),
+		Position: int64(i), CreatedAt: sqldb.Micros(p.UpdatedAt), UpdatedAt: sqldb.Micros(p.UpdatedAt),
 	})
 	if err != nil {
 		return fmt.Errorf("insert variant %s: %w", v.SKU, err)
@@ -377,7 +346,7 @@ func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old
 		Status: string(p.Status), CategoryID: nullString(p.CategoryID), Options: jsonColumn(p.Options),
 		Attributes: jsonColumn(p.Attributes), Images: jsonColumn(p.Images),
 		MinPrice: p.PriceFrom.Amount, Currency: p.PriceFrom.Currency,
-		UpdatedAt: micros(p.UpdatedAt), ReadAt: micros(old.UpdatedAt),
+		UpdatedAt: sqldb.Micros(p.UpdatedAt), ReadAt: sqldb.Micros(old.UpdatedAt),
 	})
 	if err != nil {
 		return fmt.Errorf("update product %s: %w", p.ID, err)
@@ -411,7 +380,7 @@ func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old
 		err := q.UpdateVariant(ctx, catalogdb.UpdateVariantParams{
 			TenantID: tenant, ID: v.ID, ProductID: p.ID, Title: v.Title, Price: v.Price.Amount,
 			Currency: v.Price.Currency, Options: jsonColumn(v.Options), Position: int64(i),
-			UpdatedAt: micros(p.UpdatedAt),
+			UpdatedAt: sqldb.Micros(p.UpdatedAt),
 		})
 		if err != nil {
 			return fmt.Errorf("update variant %s: %w", v.SKU, err)
@@ -423,7 +392,7 @@ func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old
 // checkSKUs fails with ErrSKUTaken, naming each field, if another product
 // of the tenant already uses one of p's SKUs.
 func checkSKUs(ctx context.Context, q *catalogdb.Queries, tenant string, p catalogapi.Product) error {
-	var errs []FieldError
+	var errs []kit.FieldError
 	for i, v := range p.Variants {
 		owner, err := q.SKUOwner(ctx, catalogdb.SKUOwnerParams{TenantID: tenant, Sku: v.SKU})
 		if errors.Is(err, sql.ErrNoRows) || owner == p.ID {
@@ -432,12 +401,9 @@ func checkSKUs(ctx context.Context, q *catalogdb.Queries, tenant string, p catal
 		if err != nil {
 			return fmt.Errorf("check SKU %s: %w", v.SKU, err)
 		}
-		errs = append(errs, FieldError{Field: fmt.Sprintf("variants[%d].sku", i), Message: "SKU is used by another product", Value: v.SKU})
+		errs = append(errs, kit.FieldError{Field: fmt.Sprintf("variants[%d].sku", i), Message: "SKU is used by another product", Value: v.SKU})
 	}
-	if len(errs) > 0 {
-		return &ValidationError{Err: ErrSKUTaken, Fields: errs}
-	}
-	return nil
+	return kit.Invalid(ErrSKUTaken, errs...)
 }
 
 // slugLookups are the two queries settleSlug makes, on products or on
@@ -492,7 +458,7 @@ func settleSlug(ctx context.Context, look slugLookups, id, slug string, chosen b
 }
 
 func slugTaken(slug string) error {
-	return &ValidationError{Err: ErrSlugTaken, Fields: []FieldError{{Field: "slug", Message: "slug is used by another item", Value: slug}}}
+	return &kit.ValidationError{Err: ErrSlugTaken, Fields: []kit.FieldError{{Field: "slug", Message: "slug is used by another item", Value: slug}}}
 }
 
 // categoryExists checks a category ID given in a request, failing with a
@@ -500,7 +466,7 @@ func slugTaken(slug string) error {
 func categoryExists(ctx context.Context, q *catalogdb.Queries, tenant, id, field string) error {
 	_, err := q.GetCategory(ctx, catalogdb.GetCategoryParams{TenantID: tenant, ID: id})
 	if errors.Is(err, sql.ErrNoRows) {
-		return invalid(FieldError{Field: field, Message: "no such category", Value: id})
+		return kit.Invalid(ErrInvalid, kit.FieldError{Field: field, Message: "no such category", Value: id})
 	}
 	if err != nil {
 		return fmt.Errorf("load category %s: %w", id, err)
@@ -542,7 +508,7 @@ func (s *store) checkMove(ctx context.Context, q *catalogdb.Queries, tenant, id,
 		if len(missing) == 0 {
 			// all was read with the whole path locked.
 			if !slices.ContainsFunc(all, func(c catalogapi.Category) bool { return c.ID == parent }) {
-				return invalid(FieldError{Field: "parent_id", Message: "no such category", Value: parent})
+				return kit.Invalid(ErrInvalid, kit.FieldError{Field: "parent_id", Message: "no such category", Value: parent})
 			}
 			if wouldCycle(all, id, parent) {
 				return errCycle(parent)
@@ -585,14 +551,14 @@ func (s *store) category(ctx context.Context, q *catalogdb.Queries, tenant, id s
 func toCategory(r catalogdb.Category) catalogapi.Category {
 	return catalogapi.Category{
 		ID: r.ID, ParentID: r.ParentID.String, Slug: r.Slug, Name: r.Name, Description: r.Description,
-		Position: r.Position, CreatedAt: time.UnixMicro(r.CreatedAt).UTC(), UpdatedAt: time.UnixMicro(r.UpdatedAt).UTC(),
+		Position: r.Position, CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt),
 	}
 }
 
 func insertCategory(ctx context.Context, q *catalogdb.Queries, tenant string, c catalogapi.Category) error {
 	err := q.InsertCategory(ctx, catalogdb.InsertCategoryParams{
 		TenantID: tenant, ID: c.ID, ParentID: nullString(c.ParentID), Slug: c.Slug, Name: c.Name,
-		Description: c.Description, Position: c.Position, CreatedAt: micros(c.CreatedAt), UpdatedAt: micros(c.UpdatedAt),
+		Description: c.Description, Position: c.Position, CreatedAt: sqldb.Micros(c.CreatedAt), UpdatedAt: sqldb.Micros(c.UpdatedAt),
 	})
 	if err != nil {
 		return fmt.Errorf("insert category %s: %w", c.Slug, err)
@@ -603,7 +569,7 @@ func insertCategory(ctx context.Context, q *catalogdb.Queries, tenant string, c 
 func updateCategory(ctx context.Context, q *catalogdb.Queries, tenant string, c catalogapi.Category) error {
 	n, err := q.UpdateCategory(ctx, catalogdb.UpdateCategoryParams{
 		TenantID: tenant, ID: c.ID, ParentID: nullString(c.ParentID), Slug: c.Slug, Name: c.Name,
-		Description: c.Description, Position: c.Position, UpdatedAt: micros(c.UpdatedAt),
+		Description: c.Description, Position: c.Position, UpdatedAt: sqldb.Micros(c.UpdatedAt),
 	})
 	if err != nil {
 		return fmt.Errorf("update category %s: %w", c.ID, err)
@@ -612,4 +578,40 @@ func updateCategory(ctx context.Context, q *catalogdb.Queries, tenant string, c 
 		return ErrCategoryNotFound
 	}
 	return nil
+}
+
+// write is the store's Write, retrying the whole operation (reads
+// included) when a concurrent writer got there first: a changed product row
+// or a unique index hit by a SKU or slug that was free when checked. On
+// SQLite writers are serialised and neither happens. After commit the relay
+// is woken for the events fn added.
+//
+// The tenant's cached pages are invalidated after the transaction, also when
+// fn succeeded but the commit then failed: a commit that fails (a connection
+// lost on the way) may still have gone through, and a needless invalidation
+// only costs a rebuilt page. Before the transaction would be too early: a
+// reader could cache the old data again before the commit.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *catalogdb.Queries) error) error {
+	const attempts = 3
+	var err error
+	for range attempts {
+		var committing bool // fn succeeded in the last attempt sqldb made
+		err = s.store.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *catalogdb.Queries) error {
+			committing = false
+			if err := fn(ctx, tx, q); err != nil {
+				return err
+			}
+			committing = true
+			return nil
+		})
+		if err == nil || committing {
+			if tenant, terr := tenancy.ID(ctx); terr == nil {
+				s.pages.Invalidate(tenant)
+			}
+		}
+		if err == nil || (!errors.Is(err, errStale) && !sqldb.IsUniqueViolation(err)) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrConflict, err)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -31,7 +32,7 @@ func newTestService(t *testing.T, db *sqldb.DB) *Service {
 // newTestServiceConfig is newTestService with cfg.
 func newTestServiceConfig(t *testing.T, db *sqldb.DB, cfg Config) *Service {
 	t.Helper()
-	s, err := New(cfg, db, nil, nil)
+	s, err := New(t.Context(), cfg, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestStoreProductLifecycle(t *testing.T) {
 		if data.Product.ID != p.ID || data.Product.Status != catalogapi.StatusArchived || len(data.Product.Variants) != 2 {
 			t.Errorf("archived event data = %+v", data.Product)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestStoreSKUUniqueness(t *testing.T) {
@@ -218,7 +219,7 @@ func TestStoreSKUUniqueness(t *testing.T) {
 		in.Title = "Cup"
 		in.Variants = append([]catalogapi.VariantInput{{SKU: "CUP-1", Price: eur(1)}}, in.Variants...)
 		_, err := s.CreateProduct(acme, in)
-		var ve *ValidationError
+		var ve *kit.ValidationError
 		if !errors.As(err, &ve) || !errors.Is(err, ErrSKUTaken) || ve.Fields[0].Field != "variants[1].sku" {
 			t.Fatalf("err = %v, want ErrSKUTaken on variants[1].sku", err)
 		}
@@ -234,7 +235,7 @@ func TestStoreSKUUniqueness(t *testing.T) {
 		if !errors.Is(err, ErrSKUTaken) {
 			t.Errorf("patch to a taken SKU: err = %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestStoreTenantIsolation(t *testing.T) {
@@ -275,7 +276,7 @@ func TestStoreTenantIsolation(t *testing.T) {
 		if got, _ := s.Product(acme, p.ID); got.Title != "Mug" {
 			t.Errorf("acme's product changed: %q", got.Title)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // seedList creates products with known prices and titles in a small tree:
@@ -428,7 +429,7 @@ func TestStoreListing(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, lq := range []ListQuery{{Cursor: "garbage"}, {Cursor: l.NextCursor, Sort: SortTitle}} {
-				if _, err := s.ListProducts(ctx, lq); !errors.Is(err, ErrInvalidCursor) {
+				if _, err := s.ListProducts(ctx, lq); !errors.Is(err, kit.ErrInvalidCursor) {
 					t.Errorf("ListProducts(%+v) err = %v", lq, err)
 				}
 			}
@@ -456,7 +457,7 @@ func TestStoreListing(t *testing.T) {
 				t.Errorf("admin list: %d products, %d drafts; want %d and 1", n, drafts, len(all)+1)
 			}
 		})
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestStoreCategories(t *testing.T) {
@@ -503,7 +504,7 @@ func TestStoreCategories(t *testing.T) {
 		if _, err := s.Category(ctx, empty.ID); !errors.Is(err, ErrCategoryNotFound) {
 			t.Errorf("deleted category still there: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestSeedDemo(t *testing.T) {
@@ -548,7 +549,7 @@ func TestSeedDemo(t *testing.T) {
 		if n2, err := s.SeedDemo(tenantCtx(t, "acme")); err != nil || n2 != n {
 			t.Errorf("acme seed: %d, %v", n2, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestStoreConcurrentMovesNoCycle moves categories into each other at the
@@ -608,7 +609,7 @@ func TestStoreConcurrentMovesNoCycle(t *testing.T) {
 				}
 			}
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestStoreListVariantsComplete checks that every public sort, with and
@@ -666,7 +667,7 @@ func TestStoreListVariantsComplete(t *testing.T) {
 				})
 			}
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestStoreKeysetTies pages through products that share every sort key
@@ -741,5 +742,5 @@ func TestStoreKeysetTies(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("admin:\n got %v\nwant %v", got, want)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

@@ -217,7 +217,7 @@ func sessionDefaults(c session.Config) session.Config {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	switch {
 	case c.AccessTTL < time.Minute || c.AccessTTL > 24*time.Hour:
 		return fmt.Errorf("identity: access-ttl %s is outside 1m..24h", c.AccessTTL)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -143,7 +144,7 @@ func (s *Service) Routes(api *web.API) {
 	})), ansConflict), s.setThreshold)
 }
 
-// The answers of inventory operations beyond the platform's (see problem).
+// The answers of inventory operations beyond the platform's (see problems).
 var (
 	ansOutOfStock          = web.Answer{Status: http.StatusConflict, Code: "out_of_stock", When: "no location has enough of a line: errors[0] names the SKU and what is available"}
 	ansInsufficientStock   = web.Answer{Status: http.StatusConflict, Code: "insufficient_stock", When: "on hand would fall below what is reserved at the location"}
@@ -176,7 +177,7 @@ func (s *Service) reserve(ctx context.Context, in *struct {
 }) (*reservationOutput, error) {
 	res, created, err := s.Reserve(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	status := http.StatusOK
 	if created {
@@ -188,7 +189,7 @@ func (s *Service) reserve(ctx context.Context, in *struct {
 func (s *Service) getReservation(ctx context.Context, in *orderPath) (*reservationOutput, error) {
 	res, err := s.Reservation(ctx, in.OrderID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &reservationOutput{Status: http.StatusOK, Body: res}, nil
 }
@@ -196,7 +197,7 @@ func (s *Service) getReservation(ctx context.Context, in *orderPath) (*reservati
 func (s *Service) commit(ctx context.Context, in *orderPath) (*reservationOutput, error) {
 	res, err := s.Commit(ctx, in.OrderID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &reservationOutput{Status: http.StatusOK, Body: res}, nil
 }
@@ -211,7 +212,7 @@ func (s *Service) release(ctx context.Context, in *struct {
 	}
 	res, err := s.Release(ctx, in.OrderID, reason)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &reservationOutput{Status: http.StatusOK, Body: res}, nil
 }
@@ -224,7 +225,7 @@ func (s *Service) restock(ctx context.Context, in *struct {
 }, error) {
 	applied, err := s.Restock(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	status := http.StatusOK
 	if applied {
@@ -245,7 +246,7 @@ type listInput struct {
 func (s *Service) list(ctx context.Context, in *listInput) (*struct{ Body inventoryapi.StockList }, error) {
 	l, err := s.List(ctx, ListQuery{Cursor: in.Cursor, Limit: in.Limit, Low: in.Low})
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &struct{ Body inventoryapi.StockList }{Body: l}, nil
 }
@@ -259,7 +260,7 @@ type movementsInput struct {
 func (s *Service) movements(ctx context.Context, in *movementsInput) (*struct{ Body inventoryapi.MovementList }, error) {
 	l, err := s.Movements(ctx, ListQuery{Cursor: in.Cursor, Limit: in.Limit, SKU: in.SKU})
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &struct{ Body inventoryapi.MovementList }{Body: l}, nil
 }
@@ -267,7 +268,7 @@ func (s *Service) movements(ctx context.Context, in *movementsInput) (*struct{ B
 func (s *Service) audit(ctx context.Context, _ *struct{}) (*struct{ Body inventoryapi.Audit }, error) {
 	a, err := s.Audit(ctx)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &struct{ Body inventoryapi.Audit }{Body: a}, nil
 }
@@ -275,7 +276,7 @@ func (s *Service) audit(ctx context.Context, _ *struct{}) (*struct{ Body invento
 func (s *Service) getStock(ctx context.Context, in *skuPath) (*stockOutput, error) {
 	l, err := s.Stock(ctx, in.SKU)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &stockOutput{Body: l}, nil
 }
@@ -286,7 +287,7 @@ func (s *Service) adjust(ctx context.Context, in *struct {
 }) (*stockOutput, error) {
 	l, err := s.Adjust(ctx, in.SKU, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &stockOutput{Body: l}, nil
 }
@@ -297,27 +298,25 @@ func (s *Service) setThreshold(ctx context.Context, in *struct {
 }) (*stockOutput, error) {
 	l, err := s.SetThreshold(ctx, in.SKU, in.Body.Threshold)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &stockOutput{Body: l}, nil
 }
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the web platform
-// answers a bare 500 (no internal text) and logs the cause once.
-func (s *Service) problem(err error) error {
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		fields := make([]*huma.ErrorDetail, len(ve.Fields))
-		for i, f := range ve.Fields {
-			loc := "body." + f.Field
-			if f.Field == "sku" {
-				loc = "path.sku"
-			}
-			fields[i] = web.Field(loc, f.Message, f.Value)
-		}
-		return web.Error(http.StatusUnprocessableEntity, "validation_failed", web.DetailInvalid, fields...)
-	}
+// problems maps the service's errors to HTTP answers, with problem:
+// the one place that does. Anything not listed is returned as it is: the
+// web platform answers a bare 500 (no internal text) and logs the cause
+// once.
+var problems = kit.Problems{
+	{Err: ErrStockNotFound, Status: http.StatusNotFound, Code: "stock_not_found", Detail: "no stock was ever recorded for this SKU"},
+	{Err: ErrReservationNotFound, Status: http.StatusNotFound, Code: "reservation_not_found", Detail: "no reservation for this order"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "the reservation changed concurrently; retry"},
+}
+
+// problem answers the errors whose answer needs their data (what is out
+// of stock, what is on hand, how a reservation ended), and the rest by
+// problems.
+func problem(err error) error {
 	var oos *OutOfStockError
 	if errors.As(err, &oos) {
 		msg := fmt.Sprintf("only %d available", oos.Available)
@@ -331,22 +330,10 @@ func (s *Service) problem(err error) error {
 			fmt.Sprintf("%s at %s has %d on hand and %d reserved: on hand cannot change by %d", ise.SKU, ise.Location, ise.OnHand, ise.Reserved, ise.Delta),
 			web.Field("body.delta", fmt.Sprintf("at least %d", ise.Reserved-ise.OnHand), ise.Delta))
 	}
-	switch {
-	case errors.Is(err, ErrStockNotFound):
-		return web.Error(http.StatusNotFound, "stock_not_found", "no stock was ever recorded for this SKU")
-	case errors.Is(err, ErrReservationNotFound):
-		return web.Error(http.StatusNotFound, "reservation_not_found", "no reservation for this order")
-	case errors.Is(err, ErrReservationClosed):
+	if errors.Is(err, ErrReservationClosed) {
 		return web.Error(http.StatusConflict, "reservation_closed", closedDetail(err))
-	case errors.Is(err, ErrInvalidCursor):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
-			web.Field("query.cursor", "invalid cursor", nil))
-	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, web.CodeConflict, "the reservation changed concurrently; retry")
-	case errors.Is(err, context.Canceled):
-		return web.Error(499, "client_closed_request", "request canceled")
 	}
-	return err
+	return problems.Map(err)
 }
 
 // closedDetail says how a closed reservation ended.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -153,11 +152,11 @@ func TestHTTPClientContract(t *testing.T) {
 		if _, err := c.Stock(tenantCtx(t, "acme"), "MUG-1"); !errors.Is(err, inventoryapi.ErrNotFound) {
 			t.Errorf("acme stock = %v, want ErrNotFound", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestHTTPStatusesAndCodes(t *testing.T) {
-	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	db := sqldbtest.Open(t, "", Migrations...)
 	f := newHTTPFixture(t, db)
 	mustAdjust(t, f.svc, tenantCtx(t, "default"), "A", "", 2)
 	tests := []struct {

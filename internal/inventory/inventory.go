@@ -19,18 +19,17 @@ package inventory
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventorydb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
@@ -38,8 +37,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations creates the inventory tables. Apply outbox.Migrations first.
-var Migrations = sqldb.Embedded(migrationFiles, "migrations", "inventory_db_version")
+// Migrations are the sets the inventory database is migrated with: the
+// outbox's, then the inventory tables.
+var Migrations = []sqldb.Migrations{outbox.Migrations, sqldb.Embedded(migrationFiles, "migrations", "inventory_db_version")}
 
 // Errors the service returns; http.go maps each to a status and code.
 var (
@@ -49,7 +49,6 @@ var (
 	ErrOutOfStock          = errors.New("inventory: out of stock")
 	ErrInsufficientStock   = errors.New("inventory: insufficient stock")
 	ErrInvalid             = errors.New("inventory: invalid input")
-	ErrInvalidCursor       = errors.New("inventory: invalid cursor")
 	ErrConflict            = errors.New("inventory: concurrent change, try again")
 )
 
@@ -88,30 +87,6 @@ func (e *InsufficientStockError) Error() string {
 
 // Is makes errors.Is(err, ErrInsufficientStock) true.
 func (e *InsufficientStockError) Is(target error) bool { return target == ErrInsufficientStock }
-
-// FieldError is one invalid field of a request, named as in the JSON body
-// (e.g. "lines[2].quantity").
-type FieldError struct {
-	Field, Message string
-	Value          any
-}
-
-// ValidationError lists the invalid fields of a request. It matches ErrInvalid.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	if len(e.Fields) == 0 {
-		return ErrInvalid.Error()
-	}
-	return fmt.Sprintf("%s: %s: %s", ErrInvalid, e.Fields[0].Field, e.Fields[0].Message)
-}
-
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
-
-func invalid(fields ...FieldError) error { return &ValidationError{Fields: fields} }
 
 // Config tunes the inventory service. A zero field takes its default,
 // except LowStockThreshold, where 0 is a threshold (low means sold out);
@@ -174,7 +149,7 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	switch {
 	case c.ReservationTTL < time.Second:
 		return fmt.Errorf("inventory: reservation-ttl %s is below 1s", c.ReservationTTL)
@@ -202,120 +177,32 @@ type CatalogReader interface {
 	Products(ctx context.Context, lp catalogapi.ListParams) (catalogapi.ProductList, error)
 }
 
+// Deps is what the inventory service is built from.
+type Deps struct {
+	kit.Deps
+	// Catalog lists the catalog's products, only for seeding demo stock.
+	// Nil: SeedDemo seeds nothing; everything else works.
+	Catalog CatalogReader
+}
+
 // Service is the inventory. It is safe for concurrent use.
 type Service struct {
-	cfg Config
-	db  *sqldb.DB
-	// readQ holds the queries prepared on the read pool; use them only
-	// through readTx, which binds them to a tenant's transaction.
-	readQ *inventorydb.Queries
-	// writeQ holds the same queries prepared on the write pool, bound to
-	// each write transaction with WithTx (see sqldb.DB.Write).
-	writeQ  *inventorydb.Queries
-	events  *outbox.Relay
+	cfg     Config
+	store   *kit.Store[*inventorydb.Queries]
 	catalog CatalogReader // nil: no demo seeding
 	log     *slog.Logger
 	now     func() time.Time
 }
 
-// New returns the inventory service on db, which must be migrated with
-// outbox.Migrations and Migrations. events is woken after each write that
-// added events; nil is fine (tests), the relay's poll finds them anyway.
-// catalog is where the demo seed finds SKUs; nil disables demo seeding.
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, catalog CatalogReader, log *slog.Logger) (*Service, error) {
+// New returns the inventory service on deps.DB, migrated with Migrations.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("inventory: no database")
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	// New has no context to take (its signature is the runner's); preparing
-	// is quick and bounded here instead. It also checks the schema is there.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	read, err := inventorydb.Prepare(ctx, db.Read())
+	st, err := kit.Prepare(ctx, "inventory", deps.Deps, inventorydb.Prepare)
 	if err != nil {
-		return nil, fmt.Errorf("inventory: prepare queries (is the database migrated?): %w", err)
+		return nil, err
 	}
-	write, err := inventorydb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("inventory: prepare queries: %w", err)
-	}
-	return &Service{cfg: cfg, db: db, readQ: read, writeQ: write, events: events, catalog: catalog, log: log, now: time.Now}, nil
+	return &Service{cfg: cfg, store: st, catalog: deps.Catalog, log: deps.Logger(), now: time.Now}, nil
 }
-
-// Run releases expired reservations every SweepInterval until ctx is done,
-// then returns nil. A failed sweep is logged and tried again next time.
-func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		n, err := s.ExpireDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "expire reservations", "err", err)
-		}
-		if n > 0 {
-			s.log.InfoContext(ctx, "reservations expired", "count", n)
-		}
-	}
-}
-
-// newID returns a UUIDv7: time-ordered (and, within this process, strictly
-// increasing), so the ledger pages by ID. NewV7 fails only if crypto/rand
-// does, which since Go 1.24 aborts the program instead.
-func newID() string {
-	id, _ := uuid.NewV7()
-	return id.String()
-}
-
-// write runs fn in a write transaction (sqldb retries transient conflicts)
-// and wakes the relay after commit; fn's statements use the ctx it is given
-// (sqldb.DB.WriteTx). When fn finds that a concurrent
-// transaction closed the reservation it read (errRaced), the whole
-// operation runs again and then sees the final state.
-func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error) error {
-	const attempts = 3
-	var err error
-	for range attempts {
-		err = s.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			return fn(ctx, tx, s.writeQ.WithTx(tx))
-		})
-		if err == nil {
-			if s.events != nil {
-				s.events.Notify()
-			}
-			return nil
-		}
-		if !errors.Is(err, errRaced) {
-			return err
-		}
-	}
-	return fmt.Errorf("%w: %w", ErrConflict, err)
-}
-
-// errRaced means a reservation read as held was closed by a concurrent
-// transaction before this one's guarded update (PostgreSQL only).
-var errRaced = errors.New("inventory: reservation closed concurrently")
-
-// readTx runs fn in a read-only transaction on the read pool (sqldb's
-// ReadTx), so that its queries see one snapshot and, with PostgreSQL
-// row-level security, only the rows of the tenant in ctx (every tenant's
-// under sqldb.AllTenants): a query outside a transaction sees none there.
-func (s *Service) readTx(ctx context.Context, fn func(q *inventorydb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
-		return fn(s.readQ.WithTx(tx))
-	})
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

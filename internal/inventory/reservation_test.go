@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 )
 
 func TestMergeLines(t *testing.T) {
@@ -30,7 +31,7 @@ func TestMergeLines(t *testing.T) {
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := mergeLines(tc.lines)
-			var ve *ValidationError
+			var ve *kit.ValidationError
 			if !errors.As(err, &ve) || ve.Fields[0].Field != tc.field {
 				t.Errorf("err = %v, want invalid %s", err, tc.field)
 			}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -16,9 +16,9 @@ import (
 // bubble: a reservation with a 1 s TTL is expired by the first sweep after
 // it is due, and Run returns nil when its context ends.
 func TestRunSweepsExpired(t *testing.T) {
-	db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
+	db := sqldbtest.Open(t, "", Migrations...)
 	synctest.Test(t, func(t *testing.T) {
-		s, err := New(Config{LowStockThreshold: 1, SweepInterval: 5 * time.Second}, db, nil, nil, nil)
+		s, err := New(t.Context(), Config{LowStockThreshold: 1, SweepInterval: 5 * time.Second}, Deps{Deps: kit.Deps{DB: db}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/inventory/inventorydb"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -44,7 +45,7 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int64
-	err = s.readTx(ctx, func(q *inventorydb.Queries) error {
+	err = s.store.Read(ctx, func(q *inventorydb.Queries) error {
 		var err error
 		n, err = q.CountStock(ctx, tenant)
 		return err
@@ -90,11 +91,12 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 				if err := ensureStockRow(ctx, q, tenant, sku, loc, now); err != nil {
 					return err
 				}
-				if _, err := q.CreateEmptyStock(ctx, inventorydb.CreateEmptyStockParams{TenantID: tenant, Sku: sku, Location: loc, UpdatedAt: micros(now)}); err != nil {
+				if _, err := q.CreateEmptyStock(ctx, inventorydb.CreateEmptyStockParams{TenantID: tenant, Sku: sku, Location: loc, UpdatedAt: sqldb.Micros(now)}); err != nil {
 					return fmt.Errorf("create stock of %s: %w", sku, err)
 				}
 			} else {
-				onHand, reserved, err := addStock(ctx, tx, q, tenant, sku, loc, qty, inventoryapi.KindAdjustment, demoReason, "", now)
+				onHand, reserved, err := addStock(ctx, tx, q, tenant, stockChange{sku: sku, location: loc, delta: qty,
+					kind: inventoryapi.KindAdjustment, reason: demoReason}, now)
 				if err != nil {
 					return err
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/inventory/inventorydb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
@@ -18,6 +19,25 @@ import (
 // here run inside a write transaction: q is bound to it, and tx takes the
 // outbox rows of the change, and the rows written several at a time
 // (ledger rows, reservation lines) with sqldb.InsertRows.
+
+// write runs fn in a write transaction (Store.Write). When fn finds that a
+// concurrent transaction closed the reservation it read (errRaced), the
+// whole operation runs again and then sees the final state; after
+// raceAttempts races it fails with ErrConflict.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries) error) error {
+	const raceAttempts = 3
+	var err error
+	for range raceAttempts {
+		if err = s.store.Write(ctx, fn); !errors.Is(err, errRaced) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrConflict, err)
+}
+
+// errRaced means a reservation read as held was closed by a concurrent
+// transaction before this one's guarded update (PostgreSQL only).
+var errRaced = errors.New("inventory: reservation closed concurrently")
 
 // addEvent writes one event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
@@ -46,8 +66,8 @@ var movementColumns = []string{"tenant_id", "id", "sku", "location", "kind", "de
 func addMovements(ctx context.Context, tx *sql.Tx, tenant string, ms []movement, now time.Time) error {
 	rows := make([][]any, len(ms))
 	for i, m := range ms {
-		rows[i] = []any{tenant, newID(), m.sku, m.location, m.kind, m.deltaOnHand, m.deltaReserved,
-			m.reason, m.reference, m.onHandAfter, m.reservedAfter, micros(now)}
+		rows[i] = []any{tenant, kit.NewID(), m.sku, m.location, m.kind, m.deltaOnHand, m.deltaReserved,
+			m.reason, m.reference, m.onHandAfter, m.reservedAfter, sqldb.Micros(now)}
 	}
 	if err := sqldb.InsertRows(ctx, tx, "movements", movementColumns, rows); err != nil {
 		if len(ms) == 1 {
@@ -61,10 +81,10 @@ func addMovements(ctx context.Context, tx *sql.Tx, tenant string, ms []movement,
 // ensureStockRow makes sure the SKU's settings row and the location exist,
 // so a stock row for them may be written.
 func ensureStockRow(ctx context.Context, q *inventorydb.Queries, tenant, sku, loc string, now time.Time) error {
-	if err := q.EnsureItem(ctx, inventorydb.EnsureItemParams{TenantID: tenant, Sku: sku, CreatedAt: micros(now)}); err != nil {
+	if err := q.EnsureItem(ctx, inventorydb.EnsureItemParams{TenantID: tenant, Sku: sku, CreatedAt: sqldb.Micros(now)}); err != nil {
 		return fmt.Errorf("create item %s: %w", sku, err)
 	}
-	if err := q.EnsureLocation(ctx, inventorydb.EnsureLocationParams{TenantID: tenant, Code: loc, Name: loc, CreatedAt: micros(now)}); err != nil {
+	if err := q.EnsureLocation(ctx, inventorydb.EnsureLocationParams{TenantID: tenant, Code: loc, Name: loc, CreatedAt: sqldb.Micros(now)}); err != nil {
 		return fmt.Errorf("create location %s: %w", loc, err)
 	}
 	return nil
@@ -85,7 +105,7 @@ func reserveLine(ctx context.Context, q *inventorydb.Queries, tenant, orderID st
 		m  movement
 	)
 	try := func(loc string) (bool, error) {
-		row, err := q.ReserveStock(ctx, inventorydb.ReserveStockParams{Quantity: l.qty, UpdatedAt: micros(now), TenantID: tenant, Sku: l.sku, Location: loc})
+		row, err := q.ReserveStock(ctx, inventorydb.ReserveStockParams{Quantity: l.qty, UpdatedAt: sqldb.Micros(now), TenantID: tenant, Sku: l.sku, Location: loc})
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
@@ -138,11 +158,11 @@ func closeLines(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant,
 		var err error
 		if c.commit {
 			var row inventorydb.CommitStockRow
-			row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
+			row, err = q.CommitStock(ctx, inventorydb.CommitStockParams{Quantity: l.Quantity, UpdatedAt: sqldb.Micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
 			onHand, reserved = row.OnHand, row.Reserved
 		} else {
 			var row inventorydb.UnreserveStockRow
-			row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
+			row, err = q.UnreserveStock(ctx, inventorydb.UnreserveStockParams{Quantity: l.Quantity, UpdatedAt: sqldb.Micros(now), TenantID: tenant, Sku: l.SKU, Location: l.Location})
 			onHand, reserved = row.OnHand, row.Reserved
 		}
 		if errors.Is(err, sql.ErrNoRows) {
@@ -160,22 +180,33 @@ func closeLines(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant,
 	return addMovements(ctx, tx, tenant, ms, now)
 }
 
-// addStock changes on_hand of sku at loc by delta (not 0): up with an
-// upsert, down with the conditional UPDATE that keeps on_hand at or above
-// reserved (else *InsufficientStockError). It writes the ledger row and
-// returns the stock row after the change.
-func addStock(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku, loc string, delta int64, kind, reason, reference string, now time.Time) (onHand, reserved int64, err error) {
+// stockChange is a change of a SKU's stock on hand at a location, with
+// what the ledger records of it.
+type stockChange struct {
+	sku, location string
+	delta         int64 // not 0
+	kind          string
+	reason        string
+	reference     string
+}
+
+// addStock applies c: on_hand goes up with an upsert, down with the
+// conditional UPDATE that keeps on_hand at or above reserved (else
+// *InsufficientStockError). It writes the ledger row and returns the stock
+// row after the change.
+func addStock(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant string, c stockChange, now time.Time) (onHand, reserved int64, err error) {
+	sku, loc, delta := c.sku, c.location, c.delta
 	if err := ensureStockRow(ctx, q, tenant, sku, loc, now); err != nil {
 		return 0, 0, err
 	}
 	if delta > 0 {
-		row, err := q.AddStock(ctx, inventorydb.AddStockParams{TenantID: tenant, Sku: sku, Location: loc, Quantity: delta, UpdatedAt: micros(now)})
+		row, err := q.AddStock(ctx, inventorydb.AddStockParams{TenantID: tenant, Sku: sku, Location: loc, Quantity: delta, UpdatedAt: sqldb.Micros(now)})
 		if err != nil {
 			return 0, 0, fmt.Errorf("add %d of %s at %s: %w", delta, sku, loc, err)
 		}
 		onHand, reserved = row.OnHand, row.Reserved
 	} else {
-		row, err := q.RemoveStock(ctx, inventorydb.RemoveStockParams{Quantity: -delta, UpdatedAt: micros(now), TenantID: tenant, Sku: sku, Location: loc})
+		row, err := q.RemoveStock(ctx, inventorydb.RemoveStockParams{Quantity: -delta, UpdatedAt: sqldb.Micros(now), TenantID: tenant, Sku: sku, Location: loc})
 		if errors.Is(err, sql.ErrNoRows) {
 			e := &InsufficientStockError{SKU: sku, Location: loc, Delta: delta}
 			rows, err := q.ListSKUStock(ctx, inventorydb.ListSKUStockParams{TenantID: tenant, Sku: sku})
@@ -194,7 +225,7 @@ func addStock(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, s
 		}
 		onHand, reserved = row.OnHand, row.Reserved
 	}
-	err = addMovements(ctx, tx, tenant, []movement{{sku: sku, location: loc, kind: kind, reason: reason, reference: reference,
+	err = addMovements(ctx, tx, tenant, []movement{{sku: sku, location: loc, kind: c.kind, reason: c.reason, reference: c.reference,
 		deltaOnHand: delta, onHandAfter: onHand, reservedAfter: reserved}}, now)
 	return onHand, reserved, err
 }
@@ -234,12 +265,12 @@ func (s *Service) settleLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Quer
 	case low == marked:
 		return nil
 	case !low:
-		if _, err := q.ClearLow(ctx, inventorydb.ClearLowParams{UpdatedAt: micros(now), TenantID: tenant, Sku: sku}); err != nil {
+		if _, err := q.ClearLow(ctx, inventorydb.ClearLowParams{UpdatedAt: sqldb.Micros(now), TenantID: tenant, Sku: sku}); err != nil {
 			return fmt.Errorf("clear low mark of %s: %w", sku, err)
 		}
 		return nil
 	}
-	n, err := q.MarkLow(ctx, inventorydb.MarkLowParams{UpdatedAt: micros(now), TenantID: tenant, Sku: sku})
+	n, err := q.MarkLow(ctx, inventorydb.MarkLowParams{UpdatedAt: sqldb.Micros(now), TenantID: tenant, Sku: sku})
 	if err != nil {
 		return fmt.Errorf("mark %s low: %w", sku, err)
 	}
@@ -280,7 +311,7 @@ func loadReservation(ctx context.Context, q *inventorydb.Queries, tenant, orderI
 func toReservation(r inventorydb.Reservation, lines []inventoryapi.ReservedLine) inventoryapi.Reservation {
 	return inventoryapi.Reservation{
 		OrderID: r.OrderID, Status: r.Status, Reason: r.Reason, Lines: lines,
-		ExpiresAt: fromMicros(r.ExpiresAt), CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		ExpiresAt: sqldb.FromMicros(r.ExpiresAt), CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt),
 	}
 }
 
@@ -318,6 +349,6 @@ func toMovement(m inventorydb.Movement) inventoryapi.Movement {
 	return inventoryapi.Movement{
 		ID: m.ID, SKU: m.Sku, Location: m.Location, Kind: m.Kind, DeltaOnHand: m.DeltaOnHand,
 		DeltaReserved: m.DeltaReserved, Reason: m.Reason, Reference: m.Reference,
-		OnHandAfter: m.OnHandAfter, ReservedAfter: m.ReservedAfter, At: fromMicros(m.At),
+		OnHandAfter: m.OnHandAfter, ReservedAfter: m.ReservedAfter, At: sqldb.FromMicros(m.At),
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -39,7 +39,7 @@ func (c *clock) advance(d time.Duration) {
 
 func newTestService(t *testing.T, db *sqldb.DB, catalog CatalogReader) (*Service, *clock) {
 	t.Helper()
-	s, err := New(Config{LowStockThreshold: DefaultLowStockThreshold}, db, nil, catalog, nil)
+	s, err := New(t.Context(), Config{LowStockThreshold: DefaultLowStockThreshold}, Deps{Deps: kit.Deps{DB: db}, Catalog: catalog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func newTestService(t *testing.T, db *sqldb.DB, catalog CatalogReader) (*Service
 }
 
 func openDB(t *testing.T, body func(t *testing.T, db *sqldb.DB)) {
-	sqldbtest.Run(t, body, outbox.Migrations, Migrations)
+	sqldbtest.Run(t, body, Migrations...)
 }
 
 func tenantCtx(t testing.TB, tenant string) context.Context {
@@ -357,7 +357,7 @@ func TestReserveValidation(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				_, _, err := s.Reserve(ctx, tc.req)
-				var ve *ValidationError
+				var ve *kit.ValidationError
 				if !errors.As(err, &ve) || ve.Fields[0].Field != tc.field {
 					t.Fatalf("err = %v, want validation error on %s", err, tc.field)
 				}
@@ -838,11 +838,11 @@ func TestListsPaginate(t *testing.T) {
 			t.Errorf("ledger pages gave %d movements (want 14) newest first: %v", len(ids), ids)
 		}
 		for _, bad := range []string{"not-a-uuid"} {
-			if _, err := s.Movements(ctx, ListQuery{Cursor: bad}); !errors.Is(err, ErrInvalidCursor) {
+			if _, err := s.Movements(ctx, ListQuery{Cursor: bad}); !errors.Is(err, kit.ErrInvalidCursor) {
 				t.Errorf("movements cursor %q: %v", bad, err)
 			}
 		}
-		if _, err := s.List(ctx, ListQuery{Cursor: "!!"}); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := s.List(ctx, ListQuery{Cursor: "!!"}); !errors.Is(err, kit.ErrInvalidCursor) {
 			t.Errorf("list bad cursor: %v", err)
 		}
 	})

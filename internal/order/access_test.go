@@ -98,7 +98,7 @@ func TestAccess(t *testing.T) {
 		}
 		webtest.CheckDocumentedRoles(t, srv.URL, access)
 		webtest.CheckDocument(t, srv.URL)
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // TestHTTPCustomer: over HTTP, a checkout with a customer's token is
@@ -149,5 +149,5 @@ func TestHTTPCustomer(t *testing.T) {
 				t.Errorf("%s: %d %s, want %d %s", tc.name, st, b, tc.status, tc.code)
 			}
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }

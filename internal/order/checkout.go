@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"regexp"
 	"slices"
@@ -20,36 +19,23 @@ import (
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
-	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/text"
-	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
 // MaxQuantity is the largest quantity of one SKU an order may have.
 const MaxQuantity = 10000
 
-// UpstreamError is a 4xx answer of another service that checkout passes on
-// as it came (pricing's unknown_sku, coupon_expired, currency_mismatch…):
-// same status, code, detail and field list.
-type UpstreamError struct{ Err *apiclient.Error }
-
-func (e *UpstreamError) Error() string { return "order: " + e.Err.Error() }
-
-func (e *UpstreamError) Unwrap() error { return e.Err }
-
-// ErrCartCheckedOut is a checkout of a cart that already became an order.
-var ErrCartCheckedOut = errors.New("order: cart already checked out")
-
 // normalize trims the request, merges duplicate SKUs and checks every field
 // that needs no other service. A failure writes nothing and calls nothing.
 func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
-	var fields []FieldError
+	var fields []kit.FieldError
 	bad := func(field, msg string, v any) {
-		fields = append(fields, FieldError{Field: field, Message: msg, Value: v})
+		fields = append(fields, kit.FieldError{Field: field, Message: msg, Value: v})
 	}
 	req.CartID = strings.TrimSpace(req.CartID)
 	switch {
@@ -139,7 +125,7 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 		bad("payment.token", "a payment token is required", nil)
 	}
 	if len(fields) > 0 {
-		return req, invalid("validation_failed", "the checkout request is invalid", fields...)
+		return req, &kit.ValidationError{Code: "validation_failed", Detail: "the checkout request is invalid", Fields: fields}
 	}
 	return req, nil
 }
@@ -217,7 +203,7 @@ func (s *Service) Checkout(ctx context.Context, key string, req orderapi.Checkou
 		return orPrior(err)
 	}
 
-	rec := newRecord(s.newID(), s.now(), q, req, cartID)
+	rec := newRecord(kit.NewID(), s.now(), q, req, cartID)
 	rec.CustomerID = customer
 	token, tokenHash := s.tokens.token(tenant, rec.ID)
 	rec.tenant, rec.key, rec.requestHash, rec.tokenHash = tenant, key, hash, tokenHash
@@ -295,8 +281,8 @@ func (s *Service) checkProvider(ctx context.Context, name string) error {
 	if len(names) > 0 {
 		offered = strings.Join(names, ", ")
 	}
-	return invalid("unknown_provider", fmt.Sprintf("the payment provider %s is not available in this store (available: %s)", name, offered),
-		FieldError{Field: "payment.provider", Message: "not available in this store", Value: name})
+	return &kit.ValidationError{Code: "unknown_provider", Detail: fmt.Sprintf("the payment provider %s is not available in this store (available: %s)", name, offered),
+		Fields: []kit.FieldError{{Field: "payment.provider", Message: "not available in this store", Value: name}}}
 }
 
 // inventorySKU is inventory's rule for a SKU, read from its contract's
@@ -319,8 +305,8 @@ var inventorySKU = func() func(string) bool {
 func stockable(lines []pricingapi.QuoteLine) error {
 	for _, l := range lines {
 		if !inventorySKU(l.SKU) {
-			return invalid("sku_not_stockable", "the product "+strconv.Quote(l.SKU)+" cannot be stocked, so it cannot be ordered",
-				FieldError{Field: "items", Message: "SKU not stockable", Value: l.SKU})
+			return &kit.ValidationError{Code: "sku_not_stockable", Detail: "the product " + strconv.Quote(l.SKU) + " cannot be stocked, so it cannot be ordered",
+				Fields: []kit.FieldError{{Field: "items", Message: "SKU not stockable", Value: l.SKU}}}
 		}
 	}
 	return nil
@@ -339,7 +325,7 @@ func (s *Service) items(ctx context.Context, req *orderapi.CheckoutRequest) ([]p
 	}
 	c, err := s.deps.Cart.Get(ctx, req.CartID)
 	if errors.Is(err, cartapi.ErrNotFound) {
-		return nil, "", invalid("cart_not_found", "no such cart", FieldError{Field: "cart_id", Message: "no such cart", Value: req.CartID})
+		return nil, "", &kit.ValidationError{Code: "cart_not_found", Detail: "no such cart", Fields: []kit.FieldError{{Field: "cart_id", Message: "no such cart", Value: req.CartID}}}
 	}
 	if err != nil {
 		return nil, "", upstream("get cart", err)
@@ -348,13 +334,13 @@ func (s *Service) items(ctx context.Context, req *orderapi.CheckoutRequest) ([]p
 		return nil, "", ErrCartCheckedOut
 	}
 	if len(c.Lines) == 0 {
-		return nil, "", invalid("cart_empty", "the cart has no lines", FieldError{Field: "cart_id", Message: "empty cart", Value: req.CartID})
+		return nil, "", &kit.ValidationError{Code: "cart_empty", Detail: "the cart has no lines", Fields: []kit.FieldError{{Field: "cart_id", Message: "empty cart", Value: req.CartID}}}
 	}
 	out := make([]pricingapi.Item, 0, len(c.Lines))
 	for _, l := range c.Lines {
 		if !l.Available {
-			return nil, "", invalid("sku_unavailable", "the cart has a product no longer sold: "+l.SKU,
-				FieldError{Field: "cart_id", Message: "unavailable product in cart", Value: l.SKU})
+			return nil, "", &kit.ValidationError{Code: "sku_unavailable", Detail: "the cart has a product no longer sold: " + l.SKU,
+				Fields: []kit.FieldError{{Field: "cart_id", Message: "unavailable product in cart", Value: l.SKU}}}
 		}
 		out = append(out, pricingapi.Item{SKU: l.SKU, Quantity: l.Quantity})
 	}
@@ -367,31 +353,16 @@ func (s *Service) items(ctx context.Context, req *orderapi.CheckoutRequest) ([]p
 	return out, c.ID, nil
 }
 
-// upstream classifies another service's failure: a 4xx answer is the
-// request's fault and is passed on; anything else means the service is
-// unavailable.
+// upstream classifies another service's failure: a refusal of the request
+// itself (apiclient.Refused) is the request's fault and is passed on as it
+// came (*kit.UpstreamError: pricing's unknown_sku, coupon_expired,
+// currency_mismatch…); anything else means the service is unavailable.
 func upstream(doing string, err error) error {
-	if ae, ok := refused(err); ok {
-		return &UpstreamError{Err: ae}
+	var ue *kit.UpstreamError
+	if up := kit.Upstream(err); errors.As(up, &ue) {
+		return up
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, doing, err)
-}
-
-// refused reports whether err is another service's answer refusing the
-// request itself: a 4xx about the request, not one about load or a lost
-// race (408, 429, or 409 web.CodeConflict), after which the
-// outcome is unknown and the call may be tried again.
-func refused(err error) (*apiclient.Error, bool) {
-	var ae *apiclient.Error
-	if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 {
-		return nil, false
-	}
-	switch {
-	case ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests,
-		ae.Status == http.StatusConflict && ae.Code == web.CodeConflict:
-		return nil, false
-	}
-	return ae, true
 }
 
 // newRecord is a pending order priced by q.

@@ -59,11 +59,3 @@ type Payments interface {
 type Carts interface {
 	Get(ctx context.Context, id string) (cartapi.Cart, error)
 }
-
-// Deps are the other services the order service calls.
-type Deps struct {
-	Inventory Inventory
-	Pricing   Pricing
-	Payment   Payments
-	Cart      Carts
-}

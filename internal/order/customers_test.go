@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -185,7 +186,7 @@ func TestCustomerOrders(t *testing.T) {
 		if l, err := w.svc.CustomerOrders(bob, "", 0); err != nil || len(l.Items) != 0 || l.Items == nil {
 			t.Errorf("bob's orders: %+v, %v", l, err)
 		}
-		if _, err := w.svc.CustomerOrders(ada, "bogus", 0); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := w.svc.CustomerOrders(ada, "bogus", 0); !errors.Is(err, kit.ErrInvalidCursor) {
 			t.Errorf("bad cursor: %v", err)
 		}
 		if _, err := w.svc.CustomerOrders(guest, "", 0); !errors.Is(err, ErrSignInRequired) {
@@ -195,7 +196,7 @@ func TestCustomerOrders(t *testing.T) {
 		if _, err := w.svc.CustomerOrders(staff, "", 0); !errors.Is(err, ErrNotCustomer) {
 			t.Errorf("staff: %v, want ErrNotCustomer", err)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // TestClaimGuestOrders: a registration gives the new customer the store's
@@ -206,7 +207,7 @@ func TestClaimGuestOrders(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		w := newWorld(t, db, Config{})
 		b := newFakeBus()
-		w.svc.bus = b
+		w.svc.deps.Bus = b
 		if err := w.svc.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -292,5 +293,5 @@ func TestClaimGuestOrders(t *testing.T) {
 		if b.stopped != 2 {
 			t.Errorf("%d consumers stopped, want 2 (customers and payments)", b.stopped)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }

@@ -24,7 +24,7 @@ var internals = regexp.MustCompile(`\b(order|payment|pricing|inventory|cart|cata
 func problemOf(t *testing.T, s *Service, err error) *web.Problem {
 	t.Helper()
 	var p *web.Problem
-	if !errors.As(s.problem(err), &p) {
+	if !errors.As(toProblem(err), &p) {
 		t.Fatalf("%v has no problem answer", err)
 	}
 	if internals.MatchString(p.Detail) {
@@ -79,7 +79,7 @@ func TestAnswersAreWrittenForUsers(t *testing.T) {
 				t.Errorf("%s: %s %q", name, p.Code, p.Detail)
 			}
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func timelineHas(o orderapi.Order, text string) bool {
@@ -98,7 +98,7 @@ func TestCaptureDeclinedForGoodCancels(t *testing.T) {
 		w := newWorld(t, db, Config{})
 		ctx := ctxFor(t, "default")
 		declined := clientError(t, http.StatusPaymentRequired, "payment_declined", "unknown_authorization")
-		if _, ok := refused(declined); !ok {
+		if _, ok := apiclient.Refused(declined); !ok {
 			t.Fatalf("a decline through the payment client is not classed as a refusal: %v", declined)
 		}
 		for _, tc := range []struct {
@@ -174,7 +174,7 @@ func TestCaptureDeclinedForGoodCancels(t *testing.T) {
 				t.Fatalf("after recovery: %s captured %v, want shipped and captured", got.Status, got.Captured)
 			}
 		})
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // TestRefundDeclinedForGood: a refund the provider declines answers 409
@@ -237,5 +237,5 @@ func TestRefundDeclinedForGood(t *testing.T) {
 		if w.inv.stock()["MUG-1"] != stock+1 {
 			t.Errorf("the retry restocked the unit twice")
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }

@@ -43,19 +43,19 @@ var errSagaRunning = errors.New("order: checkout still running; the payment even
 // published after it subscribed. Without a bus (tests) there is nothing to
 // subscribe to. The consumer stops when Run ends.
 func (s *Service) subscribe(ctx context.Context) error {
-	if s.bus == nil {
+	if s.deps.Bus == nil {
 		return nil
 	}
 	// The consumer outlives Start's context: Run stops it.
 	ctx = context.WithoutCancel(ctx)
-	c, err := outbox.Consume(ctx, s.bus, s.store.db, bus.Subscription{
+	c, err := outbox.Consume(ctx, s.deps.Bus, s.store.DB(), bus.Subscription{
 		Group:    groupCustomers,
 		Subjects: []string{identityapi.SubjectCustomerRegistered},
 	}, s.now, s.handleCustomerRegistered)
 	if err != nil {
 		return fmt.Errorf("order: subscribe to customer registrations: %w", err)
 	}
-	p, err := outbox.Consume(ctx, finishing{s.bus, s.finishPaymentEvent}, s.store.db, bus.Subscription{
+	p, err := outbox.Consume(ctx, finishing{s.deps.Bus, s.finishPaymentEvent}, s.store.DB(), bus.Subscription{
 		Group:       groupPayments,
 		Subjects:    []string{paymentapi.SubjectVoided, paymentapi.SubjectFailed, paymentapi.SubjectRefunded},
 		MaxAttempts: paymentAttempts,
@@ -117,7 +117,7 @@ func (s *Service) handlePaymentEvent(ctx context.Context, tx *sql.Tx, e outbox.E
 	if err != nil {
 		return err
 	}
-	q := s.store.write.WithTx(tx)
+	q := orderdb.New(tx) // the inbox's transaction, which outbox.Consume began
 	rec, err := s.store.order(ctx, q, tenant, p.OrderID)
 	if errors.Is(err, ErrNotFound) {
 		return nil // a payment of no order of this store
@@ -195,7 +195,9 @@ func (s *Service) providerRefund(ctx context.Context, tx *sql.Tx, q *orderdb.Que
 // idempotent; a failure has the event delivered again, and recovery
 // finishes the order after its lease in any case.
 func (s *Service) finishPaymentEvent(ctx context.Context, m bus.Message) error {
-	s.notify() // for an order.refunded.v1 the handler may have written
+	if s.deps.Relay != nil {
+		s.deps.Relay.Notify() // for an order.refunded.v1 the handler may have written
+	}
 	e, err := outbox.Decode(m)
 	if err != nil {
 		return nil // handled (dead-lettered) by the handler already
@@ -252,7 +254,7 @@ func (s *Service) handleCustomerRegistered(ctx context.Context, tx *sql.Tx, e ou
 	if err != nil {
 		return err
 	}
-	n, err := s.store.write.WithTx(tx).ClaimGuestOrders(ctx, orderdb.ClaimGuestOrdersParams{
+	n, err := orderdb.New(tx).ClaimGuestOrders(ctx, orderdb.ClaimGuestOrdersParams{
 		CustomerID: sql.NullString{String: c.CustomerID, Valid: true}, TenantID: tenant, EmailLower: email})
 	if err != nil {
 		return fmt.Errorf("claim guest orders of customer %s: %w", c.CustomerID, err)

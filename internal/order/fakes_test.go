@@ -18,8 +18,8 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
@@ -495,7 +495,7 @@ func newWorld(t *testing.T, db *sqldb.DB, cfg Config) *world {
 // one stands for a restarted process.
 func (w *world) service(t *testing.T, cfg Config) *Service {
 	t.Helper()
-	svc, err := New(cfg, w.db, nil, nil, Deps{Inventory: w.inv, Pricing: w.price, Payment: w.pay, Cart: w.cart}, nil)
+	svc, err := New(t.Context(), cfg, Deps{Deps: kit.Deps{DB: w.db}, Inventory: w.inv, Pricing: w.price, Payment: w.pay, Cart: w.cart})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,5 +560,3 @@ func outboxSubjects(t *testing.T, db *sqldb.DB) []string {
 	})
 	return out
 }
-
-var allMigrations = []sqldb.Migrations{outbox.Migrations, Migrations}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -171,7 +172,7 @@ func (s *Service) checkout(ctx context.Context, in *struct {
 }) (*createdOutput, error) {
 	o, err := s.Checkout(ctx, strings.TrimSpace(in.Key), in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &createdOutput{Location: "/api/v1/orders/" + o.ID, Body: o}, nil
 }
@@ -179,7 +180,7 @@ func (s *Service) checkout(ctx context.Context, in *struct {
 func (s *Service) getGuestOrder(ctx context.Context, in *guestInput) (*orderOutput, error) {
 	o, err := s.GuestOrder(ctx, in.ID, in.token())
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -187,7 +188,7 @@ func (s *Service) getGuestOrder(ctx context.Context, in *guestInput) (*orderOutp
 func (s *Service) guestCancel(ctx context.Context, in *guestInput) (*orderOutput, error) {
 	o, err := s.GuestCancel(ctx, in.ID, in.token())
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -205,7 +206,7 @@ func (s *Service) requestReturn(ctx context.Context, in *returnInput) (*orderOut
 	g := guestInput{ID: in.ID, Token: in.Token, HeaderToken: in.HeaderToken}
 	o, err := s.RequestReturn(ctx, in.ID, g.token(), in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -216,7 +217,7 @@ func (s *Service) myOrders(ctx context.Context, in *struct {
 }) (*struct{ Body orderapi.OrderList }, error) {
 	l, err := s.CustomerOrders(ctx, in.Cursor, in.Limit)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &struct{ Body orderapi.OrderList }{Body: l}, nil
 }
@@ -232,7 +233,7 @@ func (s *Service) adminList(ctx context.Context, in *struct {
 	l, err := s.List(ctx, ListQuery{Status: orderapi.Status(in.Status), Email: in.Email, CreatedFrom: in.CreatedFrom,
 		CreatedTo: in.CreatedTo, Cursor: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &struct{ Body orderapi.OrderList }{Body: l}, nil
 }
@@ -240,7 +241,7 @@ func (s *Service) adminList(ctx context.Context, in *struct {
 func (s *Service) adminGet(ctx context.Context, in *orderPath) (*orderOutput, error) {
 	o, err := s.Order(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -251,7 +252,7 @@ func (s *Service) ship(ctx context.Context, in *struct {
 }) (*orderOutput, error) {
 	o, err := s.Ship(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -263,7 +264,7 @@ func (s *Service) track(ctx context.Context, in *struct {
 }) (*orderOutput, error) {
 	o, err := s.Track(ctx, in.ID, in.SID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -271,7 +272,7 @@ func (s *Service) track(ctx context.Context, in *struct {
 func (s *Service) adminCancel(ctx context.Context, in *orderPath) (*orderOutput, error) {
 	o, err := s.Cancel(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -282,7 +283,7 @@ func (s *Service) refund(ctx context.Context, in *struct {
 }) (*orderOutput, error) {
 	o, err := s.Refund(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -294,7 +295,7 @@ func (s *Service) receiveReturn(ctx context.Context, in *struct {
 }) (*orderOutput, error) {
 	o, err := s.ReceiveReturn(ctx, in.ID, in.RID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
@@ -305,12 +306,12 @@ func (s *Service) rejectReturn(ctx context.Context, in *struct {
 }) (*orderOutput, error) {
 	o, err := s.RejectReturn(ctx, in.ID, in.RID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, toProblem(err)
 	}
 	return &orderOutput{Body: o}, nil
 }
 
-// The answers of order operations beyond the platform's (see problem).
+// The answers of order operations beyond the platform's (see problems).
 var (
 	ansOrderNotFound      = web.Answer{Status: http.StatusNotFound, Code: "order_not_found", When: "the store has no such order, or the caller may not see it (a wrong order token)"}
 	ansShipmentNotFound   = web.Answer{Status: http.StatusNotFound, Code: "shipment_not_found", When: "the order has no such shipment"}
@@ -334,87 +335,58 @@ var (
 	ansConflict           = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "the order changed concurrently: send the request again"}
 )
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else goes to the platform as a bare 500 (the
-// cause logged on the request's access-log line, never shown).
-func (s *Service) problem(err error) error {
-	var ve *ValidationError
-	var ue *UpstreamError
+// problems maps the service's errors to their HTTP status and stable code;
+// toProblem adds the answers that need an error's data. Anything else goes
+// to the platform as a bare 500 (the cause logged on the request's
+// access-log line, never shown).
+var problems = kit.Problems{
+	{Err: ErrPaymentTimeout, Status: http.StatusGatewayTimeout, Code: "payment_timeout", Detail: "the payment provider did not answer in time; nothing was charged and the order was cancelled"},
+	{Err: ErrReservationExpired, Status: http.StatusConflict, Code: "reservation_expired", Detail: "the stock reservation expired before the order was confirmed; nothing was charged"},
+	{Err: ErrInterrupted, Status: http.StatusServiceUnavailable, Code: "checkout_interrupted", Detail: "the checkout was interrupted and cancelled; nothing was charged; retry with a new Idempotency-Key"},
+	{Err: ErrIdempotencyKeyRequired, Status: http.StatusPreconditionRequired, Code: "idempotency_key_required", Detail: "checkout needs an Idempotency-Key header"},
+	{Err: ErrIdempotencyKeyReused, Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Detail: "this Idempotency-Key was used with a different request"},
+	{Err: ErrInProgress, Status: http.StatusConflict, Code: "checkout_in_progress", Detail: "a checkout with this Idempotency-Key is still in progress; retry shortly"},
+	{Err: ErrCartCheckedOut, Status: http.StatusConflict, Code: "cart_checked_out", Detail: "the cart was already checked out"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "order_not_found", Detail: "no such order"},
+	{Err: ErrShipmentNotFound, Status: http.StatusNotFound, Code: "shipment_not_found", Detail: "no such shipment"},
+	{Err: ErrReturnNotFound, Status: http.StatusNotFound, Code: "return_not_found", Detail: "no such return"},
+	{Err: ErrTransition, Status: http.StatusConflict, Code: "invalid_transition", Detail: "the order's status does not allow this"},
+	{Err: ErrRefundExceedsCaptured, Status: http.StatusConflict, Code: "refund_exceeds_captured", Detail: "the refund is more than was captured and not yet refunded"},
+	{Err: ErrCaptureFailed, Status: http.StatusConflict, Code: "capture_failed", Detail: "the payment could not be captured; the shipment was not recorded"},
+	{Err: ErrSignInRequired, Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "sign in: a customer's access token of this store is required"},
+	{Err: ErrNotCustomer, Status: http.StatusForbidden, Code: "forbidden", Detail: "only a signed-in customer has orders"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "the order changed concurrently; retry"},
+	{Err: ErrUnavailable, Status: http.StatusServiceUnavailable, Code: "service_unavailable", Detail: "a service the order depends on is unavailable; retry shortly"},
+}
+
+// toProblem is the HTTP answer for a service error: the errors whose answer
+// carries their data (a SKU, a reason, a detail, a field) here, the rest
+// by problems.
+func toProblem(err error) error {
 	var oos *OutOfStockError
 	var de *DeclinedError
 	var cf *CaptureFailedError
 	var rd *RefundDeclinedError
 	var te *TransitionError
 	switch {
-	case errors.As(err, &ve):
-		fields := make([]*huma.ErrorDetail, len(ve.Fields))
-		for i, f := range ve.Fields {
-			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
-		}
-		return web.Error(http.StatusUnprocessableEntity, ve.Code, ve.Detail, fields...)
-	case errors.As(err, &ue):
-		fields := make([]*huma.ErrorDetail, len(ue.Err.Errors))
-		for i, f := range ue.Err.Errors {
-			fields[i] = web.Field(f.Location, f.Message, f.Value)
-		}
-		return web.Error(ue.Err.Status, ue.Err.Code, ue.Err.Detail, fields...)
 	case errors.As(err, &oos):
 		return web.Error(http.StatusConflict, "out_of_stock", "not enough stock of "+oos.SKU,
 			web.Field("body.items", "out of stock", oos.SKU))
 	case errors.As(err, &de):
 		return web.Error(http.StatusPaymentRequired, "payment_declined", "the payment was declined: "+de.Reason,
 			web.Field("body.payment.token", "declined", de.Reason))
-	case errors.Is(err, ErrPaymentTimeout):
-		return web.Error(http.StatusGatewayTimeout, "payment_timeout", "the payment provider did not answer in time; nothing was charged and the order was cancelled")
 	case errors.Is(err, ErrCouponExhausted):
 		return web.Error(http.StatusConflict, "coupon_exhausted", "the coupon has no use left", web.Field("body.coupon", "exhausted", nil))
-	case errors.Is(err, ErrReservationExpired):
-		return web.Error(http.StatusConflict, "reservation_expired", "the stock reservation expired before the order was confirmed; nothing was charged")
-	case errors.Is(err, ErrInterrupted):
-		return web.Error(http.StatusServiceUnavailable, "checkout_interrupted", "the checkout was interrupted and cancelled; nothing was charged; retry with a new Idempotency-Key")
-	case errors.Is(err, ErrIdempotencyKeyRequired):
-		return web.Error(http.StatusPreconditionRequired, "idempotency_key_required", "checkout needs an Idempotency-Key header")
-	case errors.Is(err, ErrIdempotencyKeyReused):
-		return web.Error(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used with a different request")
-	case errors.Is(err, ErrInProgress):
-		return web.Error(http.StatusConflict, "checkout_in_progress", "a checkout with this Idempotency-Key is still in progress; retry shortly")
-	case errors.Is(err, ErrCartCheckedOut):
-		return web.Error(http.StatusConflict, "cart_checked_out", "the cart was already checked out")
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, "order_not_found", "no such order")
-	case errors.Is(err, ErrShipmentNotFound):
-		return web.Error(http.StatusNotFound, "shipment_not_found", "no such shipment")
-	case errors.Is(err, ErrReturnNotFound):
-		return web.Error(http.StatusNotFound, "return_not_found", "no such return")
 	case errors.As(err, &te):
 		return web.Error(http.StatusConflict, "invalid_transition", te.Detail)
-	case errors.Is(err, ErrTransition):
-		return web.Error(http.StatusConflict, "invalid_transition", "the order's status does not allow this")
 	case errors.Is(err, ErrRefundKeyReused):
 		return web.Error(http.StatusConflict, "refund_key_reused", "this refund key was used for another amount; use a new key for a new refund",
 			web.Field("body.key", "used for another amount", nil))
-	case errors.Is(err, ErrRefundExceedsCaptured):
-		return web.Error(http.StatusConflict, "refund_exceeds_captured", "the refund is more than was captured and not yet refunded")
 	case errors.As(err, &cf):
 		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured ("+cf.Reason+
 			"); the shipment was not recorded and the order was cancelled: its stock restocked, its authorization released")
-	case errors.Is(err, ErrCaptureFailed):
-		return web.Error(http.StatusConflict, "capture_failed", "the payment could not be captured; the shipment was not recorded")
 	case errors.As(err, &rd):
 		return web.Error(http.StatusConflict, "refund_declined", "the refund was declined ("+rd.Reason+"); nothing was refunded")
-	case errors.Is(err, ErrInvalidCursor):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
-			web.Field("query.cursor", "invalid cursor", nil))
-	case errors.Is(err, ErrSignInRequired):
-		return web.Error(http.StatusUnauthorized, "unauthorized", "sign in: a customer's access token of this store is required")
-	case errors.Is(err, ErrNotCustomer):
-		return web.Error(http.StatusForbidden, "forbidden", "only a signed-in customer has orders")
-	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, web.CodeConflict, "the order changed concurrently; retry")
-	case errors.Is(err, ErrUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "service_unavailable", "a service the order depends on is unavailable; retry shortly")
-	case errors.Is(err, context.Canceled):
-		return web.Error(499, "client_closed_request", "request canceled")
 	}
-	return err
+	return problems.Map(err)
 }

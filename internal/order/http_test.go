@@ -165,5 +165,5 @@ func TestHTTP(t *testing.T) {
 		if st, _ := do(t, srv.URL, call{method: "GET", path: "/api/v1/admin/orders?cursor=bogus", admin: true}); st != 422 {
 			t.Errorf("bad cursor: %d", st)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }

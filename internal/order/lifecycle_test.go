@@ -13,6 +13,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -106,7 +107,7 @@ func TestShipDeliverCancel(t *testing.T) {
 				t.Errorf("no %s in %v", want, subjects)
 			}
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func TestRefundsAndReturns(t *testing.T) {
@@ -191,7 +192,7 @@ func TestRefundsAndReturns(t *testing.T) {
 		if !slices.Contains(outboxSubjects(t, db), orderapi.SubjectReturnReceived) {
 			t.Error("no order.return_received.v1")
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -256,7 +257,7 @@ func TestMoneyInvariantRandomSequences(t *testing.T) {
 				orders = append(orders, placed(t, w, ctx, fmt.Sprintf("inv-n-%d", step)))
 			}
 			if err != nil && !errors.Is(err, ErrTransition) && !errors.Is(err, ErrRefundExceedsCaptured) {
-				var ve *ValidationError
+				var ve *kit.ValidationError
 				if !errors.As(err, &ve) {
 					t.Fatalf("step %d %s: %v", step, name, err)
 				}
@@ -294,7 +295,7 @@ func TestMoneyInvariantRandomSequences(t *testing.T) {
 				t.Errorf("%s: %v, want a check violation", stmt, err)
 			}
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // refundDown is a payment service whose refunds fail as a service that is
@@ -374,5 +375,5 @@ func TestRecoveryFinishesReceivingReturns(t *testing.T) {
 			t.Fatalf("receive after recovery: %v, refunded %v", err, again.Refunded)
 		}
 		checkInvariant(t, db, "return recovery")
-	}, allMigrations...)
+	}, Migrations...)
 }

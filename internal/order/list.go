@@ -3,16 +3,15 @@ package order
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 )
@@ -38,15 +37,17 @@ func (s *Service) List(ctx context.Context, lq ListQuery) (orderapi.OrderList, e
 	p := orderdb.ListOrdersParams{TenantID: tenant, Status: string(lq.Status), Email: strings.TrimSpace(lq.Email),
 		CreatedFrom: math.MinInt64, CreatedTo: math.MaxInt64, AfterCreated: math.MaxInt64, PageLimit: int32(n + 1)}
 	if !lq.CreatedFrom.IsZero() {
-		p.CreatedFrom = micros(lq.CreatedFrom)
+		p.CreatedFrom = sqldb.Micros(lq.CreatedFrom)
 	}
 	if !lq.CreatedTo.IsZero() {
-		p.CreatedTo = micros(lq.CreatedTo)
+		p.CreatedTo = sqldb.Micros(lq.CreatedTo)
 	}
 	if lq.Cursor != "" {
-		if p.AfterCreated, p.AfterID, err = decodeCursor(lq.Cursor); err != nil {
+		c, err := kit.ParseCursor(lq.Cursor)
+		if err != nil {
 			return orderapi.OrderList{}, err
 		}
+		p.AfterCreated, p.AfterID = c.At, c.ID
 	}
 	recs, err := s.store.list(ctx, p)
 	if err != nil {
@@ -75,9 +76,11 @@ func (s *Service) CustomerOrders(ctx context.Context, cursor string, limit int) 
 	p := orderdb.ListCustomerOrdersParams{TenantID: tenant, CustomerID: sql.NullString{String: customer, Valid: true},
 		AfterCreated: math.MaxInt64, PageLimit: int32(n + 1)}
 	if cursor != "" {
-		if p.AfterCreated, p.AfterID, err = decodeCursor(cursor); err != nil {
+		c, err := kit.ParseCursor(cursor)
+		if err != nil {
 			return orderapi.OrderList{}, err
 		}
+		p.AfterCreated, p.AfterID = c.At, c.ID
 	}
 	recs, err := s.store.customerOrders(ctx, p)
 	if err != nil {
@@ -98,27 +101,10 @@ func page(recs []record, n int) orderapi.OrderList {
 	for i, r := range recs {
 		if i == n {
 			last := recs[n-1]
-			out.NextCursor = encodeCursor(micros(last.CreatedAt), last.ID)
+			out.NextCursor = kit.Cursor{At: sqldb.Micros(last.CreatedAt), ID: last.ID}.String()
 			break
 		}
 		out.Items = append(out.Items, public(r))
 	}
 	return out
-}
-
-func encodeCursor(created int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(created, 10) + ":" + id))
-}
-
-func decodeCursor(c string) (int64, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, "", ErrInvalidCursor
-	}
-	at, id, ok := strings.Cut(string(b), ":")
-	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return 0, "", fmt.Errorf("%w: %q", ErrInvalidCursor, c)
-	}
-	return n, id, nil
 }

@@ -3,15 +3,18 @@
 // (shipments with capture, delivery tracking, cancellation, refunds and
 // returns).
 //
-// Checkout is a saga orchestrated here and persisted as a state machine
-// (see saga.go): quote → insert pending → reserve stock → redeem the coupon
-// → authorize payment → commit stock and confirm, each step a call that is
-// idempotent on the order ID, each transition one conditional UPDATE, with
-// compensations (release stock, release the coupon, void the payment) on
-// failure. A process that dies mid-saga leaves an unfinished order that a
-// recovery pass (Start, then Run every few seconds) finishes once its lease
-// has run out: every order ends confirmed or cancelled with stock and payment
-// consistent.
+// Checkout is a saga orchestrated here (see saga.go): quote → insert the
+// order pending → reserve stock → redeem the coupon → authorize payment →
+// commit stock and confirm. Only the order's ends are written to it
+// (pending, then confirmed or cancelled, each one conditional UPDATE): the
+// steps between are calls idempotent on the order ID, and the service that
+// owns each is the record of whether it happened. On failure the saga
+// compensates (release stock, release the coupon, void the payment). A
+// process that dies mid-saga leaves a pending order that a recovery pass
+// (Start, then Run every few seconds) finishes once its lease has run out,
+// going by the payment: authorized, the order is confirmed; anything else,
+// compensated and cancelled. Every order ends confirmed or cancelled with
+// stock and payment consistent.
 //
 // Money columns keep total_due = total − captured + refunded and
 // 0 ≤ refunded ≤ captured ≤ total as CHECK constraints; captured and
@@ -25,14 +28,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
@@ -40,8 +43,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations creates the order tables. Apply outbox.Migrations first.
-var Migrations = sqldb.Embedded(migrationFiles, "migrations", "order_db_version")
+// Migrations creates the order tables, after the outbox's they write
+// events to.
+var Migrations = []sqldb.Migrations{outbox.Migrations, sqldb.Embedded(migrationFiles, "migrations", "order_db_version")}
 
 // Errors the service returns; http.go maps each to a status and code.
 var (
@@ -61,7 +65,7 @@ var (
 	ErrCaptureFailed          = errors.New("order: payment capture refused")
 	ErrUnavailable            = errors.New("order: a service the order depends on is unavailable")
 	ErrConflict               = errors.New("order: concurrent change, try again")
-	ErrInvalidCursor          = errors.New("order: invalid cursor")
+	ErrCartCheckedOut         = errors.New("order: cart already checked out")
 	ErrSignInRequired         = errors.New("order: sign in as a customer first")
 	ErrNotCustomer            = errors.New("order: only a signed-in customer has orders")
 )
@@ -109,34 +113,6 @@ func notAllowed(format string, args ...any) error {
 	return &TransitionError{Detail: fmt.Sprintf(format, args...)}
 }
 
-// FieldError names one invalid request field (location relative to the
-// body, e.g. "shipping_address.country").
-type FieldError struct {
-	Field   string
-	Message string
-	Value   any
-}
-
-// ValidationError is bad input: Code is the problem code (validation_failed
-// unless more specific), Fields the fields at fault.
-type ValidationError struct {
-	Code   string
-	Detail string
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string { return "order: invalid input: " + e.Detail }
-
-func invalid(code, detail string, fields ...FieldError) *ValidationError {
-	return &ValidationError{Code: code, Detail: detail, Fields: fields}
-}
-
-// Crash points of Config.CrashAfter.
-const (
-	CrashAfterReserve   = "reserve"
-	CrashAfterAuthorize = "authorize"
-)
-
 // Config tunes the order service. The zero value takes the defaults.
 type Config struct {
 	// SagaLease is how long an unfinished order may go untouched before
@@ -155,9 +131,9 @@ type Config struct {
 	CheckoutWait time.Duration
 	// PageSize and MaxPageSize bound the admin order list.
 	PageSize, MaxPageSize int
-	// CrashAfter ("", "reserve" or "authorize") makes the process exit right
-	// after that saga step succeeded: fault injection for crash tests.
-	CrashAfter string
+	// faults is fault injection for the crash tests, in a binary built
+	// with -tags faultinject only (crash_faultinject.go).
+	faults faults
 }
 
 // Defaults of Config.
@@ -181,11 +157,11 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.CheckoutWait, prefix+"checkout-wait", DefaultCheckoutWait, "how long a retried checkout waits for the first request with its key")
 	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "orders per page when a list request gives no limit")
 	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
-	fs.StringVar(&c.CrashAfter, prefix+"crash-after", "", "fault injection: exit right after this checkout step succeeded (reserve|authorize)")
+	c.faults.registerFlags(fs, prefix)
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	switch {
 	case c.SagaLease <= 0 || c.RecoveryInterval <= 0 || c.ReservationTTL <= 0 || c.SagaTimeout <= 0 || c.CheckoutWait <= 0:
 		return errors.New("order: saga-lease, recovery-interval, reservation-ttl, saga-timeout and checkout-wait must be positive")
@@ -194,12 +170,7 @@ func (c Config) Validate() error {
 	case c.PageSize < 1 || c.MaxPageSize < c.PageSize || c.MaxPageSize > 1000:
 		return fmt.Errorf("order: need 1 <= page-size (%d) <= max-page-size (%d) <= 1000", c.PageSize, c.MaxPageSize)
 	}
-	switch c.CrashAfter {
-	case "", CrashAfterReserve, CrashAfterAuthorize:
-	default:
-		return fmt.Errorf("order: crash-after %q is not one of reserve, authorize", c.CrashAfter)
-	}
-	return nil
+	return c.faults.validate()
 }
 
 func (c *Config) withDefaults() {
@@ -221,19 +192,34 @@ func (c *Config) withDefaults() {
 	}
 }
 
+// Deps is what the order service is built from.
+type Deps struct {
+	kit.Deps
+	// Inventory reserves, commits, releases and restocks the orders'
+	// stock. Required.
+	Inventory Inventory
+	// Pricing quotes checkouts and redeems their coupons. Required.
+	Pricing Pricing
+	// Payment authorizes, captures, voids and refunds the orders'
+	// payments. Required.
+	Payment Payments
+	// Cart reads the cart a checkout names. Required.
+	Cart Carts
+}
+
 // Service is the order service. It is safe for concurrent use.
 type Service struct {
-	cfg    Config
-	store  *store
-	deps   Deps
-	events *outbox.Relay
-	log    *slog.Logger
-	now    func() time.Time
-	newID  func() string
-	// crash ends the process at a Config.CrashAfter point; tests replace it.
-	crash  func()
+	cfg   Config
+	store store
+	deps  Deps
+	log   *slog.Logger
+	now   func() time.Time
+	// crash, when set, is called as the saga passes each crash point
+	// (crashAfterReserve, crashAfterAuthorize) and may end the process
+	// there: fault injection, set from Config in a faultinject build and
+	// by the tests.
+	crash  func(step string)
 	tokens tokens
-	bus    bus.Bus // nil: no consumers (tests)
 	// providers caches the payment providers on offer (checkProvider).
 	providers providerList
 
@@ -241,49 +227,25 @@ type Service struct {
 	consumers []bus.Consumer // subscribed in Start, stopped when Run ends
 }
 
-// New returns the order service on db, which must be migrated with
-// outbox.Migrations and Migrations. b is the bus Start subscribes the
-// consumers on (nil: none, for tests). deps are the clients of the other
-// services, all required. events is woken after each write that added
-// events; nil is fine (tests).
-func New(cfg Config, db *sqldb.DB, b bus.Bus, events *outbox.Relay, deps Deps, log *slog.Logger) (*Service, error) {
+// New returns the order service on deps.DB, migrated with Migrations.
+// Start subscribes its consumers on deps.Bus (none without one, for
+// tests).
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("order: no database")
-	}
 	if deps.Inventory == nil || deps.Pricing == nil || deps.Payment == nil || deps.Cart == nil {
 		return nil, errors.New("order: the inventory, pricing, payment and cart clients are all required")
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := newStore(ctx, db)
+	st, err := kit.Prepare(ctx, "order", deps.Deps, orderdb.Prepare)
 	if err != nil {
 		return nil, err
 	}
-	tk, err := loadTokens(ctx, db, time.Now())
+	tk, err := loadTokens(ctx, deps.DB, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: st, deps: deps, events: events, log: log, now: time.Now, newID: newID,
-		crash: func() { os.Exit(99) }, tokens: tk, bus: b}, nil
-}
-
-// newID returns a UUIDv7: time-ordered, so new rows land at the end of
-// indexes. NewV7 fails only if crypto/rand does, which aborts the program.
-func newID() string {
-	id, _ := uuid.NewV7()
-	return id.String()
-}
-
-// notify wakes the outbox relay after a commit that added events.
-func (s *Service) notify() {
-	if s.events != nil {
-		s.events.Notify()
-	}
+	return &Service{cfg: cfg, store: store{st}, deps: deps, log: deps.Logger(), now: time.Now,
+		crash: cfg.faults.crash(), tokens: tk}, nil
 }

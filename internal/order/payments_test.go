@@ -47,7 +47,7 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		w := newWorld(t, db, Config{})
 		b := newFakeBus()
-		w.svc.bus = b
+		w.svc.deps.Bus = b
 		if err := w.svc.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 		}
 		pending := rec
 		pending.Status = orderapi.StatusPending
-		if err := w.svc.store.tx(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
+		if err := w.svc.store.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
 			return update(ctx, q, rec, pending)
 		}); err != nil {
 			t.Fatal(err)
@@ -112,7 +112,7 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 			t.Fatalf("void during the checkout: %v, want a retry", err)
 		}
 		pending.version++
-		if err := w.svc.store.tx(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
+		if err := w.svc.store.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
 			return update(ctx, q, pending, rec)
 		}); err != nil {
 			t.Fatal(err)
@@ -146,7 +146,7 @@ func TestPaymentVoidedAtTheProviderReachesTheOrder(t *testing.T) {
 		if err := deliver(paymentEvent(t, "default", paymentapi.SubjectVoided, paymentapi.Payment{Status: paymentapi.StatusVoided})); !bus.IsPermanent(err) {
 			t.Errorf("payment without an order: %v, want permanent", err)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // TestProviderRefundReachesTheOrder: a refund made at the provider (its
@@ -157,7 +157,7 @@ func TestProviderRefundReachesTheOrder(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		w := newWorld(t, db, Config{})
 		b := newFakeBus()
-		w.svc.bus = b
+		w.svc.deps.Bus = b
 		if err := w.svc.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -203,5 +203,5 @@ func TestProviderRefundReachesTheOrder(t *testing.T) {
 		if len(subjects) != events+1 || subjects[len(subjects)-1] != orderapi.SubjectRefunded {
 			t.Errorf("events %v, want one more order.refunded.v1", subjects)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }

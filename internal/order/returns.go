@@ -11,7 +11,9 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
 // returnable is how many of each SKU may still be returned: what was
@@ -38,7 +40,7 @@ func returnable(rec record) map[string]int64 {
 // order (order.return_requested.v1).
 func (s *Service) RequestReturn(ctx context.Context, id, token string, in orderapi.ReturnCreate) (orderapi.Order, error) {
 	if len(in.Lines) == 0 {
-		return orderapi.Order{}, invalid("validation_failed", "a return needs lines", FieldError{Field: "lines", Message: "required"})
+		return orderapi.Order{}, &kit.ValidationError{Code: "validation_failed", Detail: "a return needs lines", Fields: []kit.FieldError{{Field: "lines", Message: "required"}}}
 	}
 	for range writeAttempts {
 		rec, err := s.owned(ctx, id, token)
@@ -61,18 +63,17 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 			}
 			q := lines[at[sku]].Quantity
 			if l.Quantity < 1 || q > left[sku] {
-				return orderapi.Order{}, invalid("return_exceeds_shipped",
-					fmt.Sprintf("%s: at most %d can be returned", sku, max(0, left[sku])),
-					FieldError{Field: fmt.Sprintf("lines[%d].quantity", i), Message: fmt.Sprintf("at most %d", max(0, left[sku])), Value: l.Quantity})
+				return orderapi.Order{}, &kit.ValidationError{Code: "return_exceeds_shipped", Detail: fmt.Sprintf("%s: at most %d can be returned", sku, max(0, left[sku])),
+					Fields: []kit.FieldError{{Field: fmt.Sprintf("lines[%d].quantity", i), Message: fmt.Sprintf("at most %d", max(0, left[sku])), Value: l.Quantity}}}
 			}
 		}
-		ret := orderapi.Return{ID: s.newID(), Status: orderapi.ReturnRequested, Lines: lines,
+		ret := orderapi.Return{ID: kit.NewID(), Status: orderapi.ReturnRequested, Lines: lines,
 			RefundAmount: money.Money{Currency: rec.Currency}, Reason: in.Reason}
 		next, err := s.advance(ctx, rec, change{to: rec.Status, note: "return requested", event: orderapi.SubjectReturnRequested,
 			also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 				ret.CreatedAt, ret.UpdatedAt = next.UpdatedAt, next.UpdatedAt
 				return q.InsertReturn(ctx, orderdb.InsertReturnParams{TenantID: next.tenant, ID: ret.ID, OrderID: next.ID,
-					Status: string(ret.Status), Lines: jsonText(ret.Lines), Reason: ret.Reason, CreatedAt: micros(next.UpdatedAt)})
+					Status: string(ret.Status), Lines: jsonText(ret.Lines), Reason: ret.Reason, CreatedAt: sqldb.Micros(next.UpdatedAt)})
 			},
 			data: func(next record) any {
 				next.Returns = append(slices.Clip(next.Returns), ret)
@@ -161,19 +162,19 @@ func decideReturn(rec record, ret orderapi.Return, in orderapi.ReturnReceive) (o
 	}
 	for _, sku := range in.Restock {
 		if !slices.ContainsFunc(ret.Lines, func(l orderapi.ReturnLine) bool { return l.SKU == sku }) {
-			return ret, invalid("validation_failed", "restock names a SKU not in the return: "+sku,
-				FieldError{Field: "restock", Message: "not in the return", Value: sku})
+			return ret, &kit.ValidationError{Code: "validation_failed", Detail: "restock names a SKU not in the return: " + sku,
+				Fields: []kit.FieldError{{Field: "restock", Message: "not in the return", Value: sku}}}
 		}
 	}
 	var amount int64
 	if in.Refund != nil {
 		if in.Refund.Currency != rec.Currency {
-			return ret, invalid("currency_mismatch", "the refund must be in the order's currency "+rec.Currency,
-				FieldError{Field: "refund.currency", Message: "must be " + rec.Currency, Value: in.Refund.Currency})
+			return ret, &kit.ValidationError{Code: "currency_mismatch", Detail: "the refund must be in the order's currency " + rec.Currency,
+				Fields: []kit.FieldError{{Field: "refund.currency", Message: "must be " + rec.Currency, Value: in.Refund.Currency}}}
 		}
 		if in.Refund.Amount < 0 {
-			return ret, invalid("validation_failed", "the refund must not be negative",
-				FieldError{Field: "refund.amount", Message: "must not be negative", Value: in.Refund.Amount})
+			return ret, &kit.ValidationError{Code: "validation_failed", Detail: "the refund must not be negative",
+				Fields: []kit.FieldError{{Field: "refund.amount", Message: "must not be negative", Value: in.Refund.Amount}}}
 		}
 		amount = in.Refund.Amount
 	} else {
@@ -199,7 +200,7 @@ func decideReturn(rec record, ret orderapi.Return, in orderapi.ReturnReceive) (o
 
 func setReturn(ctx context.Context, q *orderdb.Queries, next record, ret orderapi.Return, from orderapi.ReturnStatus) error {
 	n, err := q.UpdateReturn(ctx, orderdb.UpdateReturnParams{Status: string(ret.Status), Lines: jsonText(ret.Lines),
-		RefundAmount: ret.RefundAmount.Amount, UpdatedAt: micros(next.UpdatedAt), TenantID: next.tenant, ID: ret.ID,
+		RefundAmount: ret.RefundAmount.Amount, UpdatedAt: sqldb.Micros(next.UpdatedAt), TenantID: next.tenant, ID: ret.ID,
 		OrderID: next.ID, OldStatus: string(from)})
 	if err != nil {
 		return fmt.Errorf("update return %s: %w", ret.ID, err)

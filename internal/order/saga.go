@@ -9,6 +9,7 @@ import (
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
@@ -93,13 +94,11 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 		return s.fail(ctx, rec, undo{release: true}, orderapi.ReasonInterrupted, "", err)
 	}
 	steps := []orderapi.TimelineEntry{s.passed(orderapi.StatusStockReserved, "stock reserved")}
-	if s.cfg.CrashAfter == CrashAfterReserve {
-		s.crash()
-	}
+	s.crashPoint(crashAfterReserve)
 
 	if rec.Coupon != "" {
 		_, err := s.deps.Pricing.Redeem(ctx, pricingapi.RedeemRequest{OrderID: id, Coupon: rec.Coupon, Email: rec.Email})
-		ae, isRefusal := refused(err)
+		ae, isRefusal := apiclient.Refused(err)
 		switch {
 		case isRefusal:
 			// Exhausted since the quote (or gone): the coupon can't be had.
@@ -113,7 +112,7 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 		p, err := s.deps.Payment.Authorize(ctx, paymentapi.AuthorizeRequest{OrderID: id, Amount: rec.Total,
 			Provider: pay.Provider, Token: pay.Token, Email: rec.Email})
 		var de *paymentapi.DeclinedError
-		ae, isRefusal := refused(err)
+		ae, isRefusal := apiclient.Refused(err)
 		switch {
 		case errors.As(err, &de):
 			return s.fail(ctx, rec, undo{release: true, redemption: true}, orderapi.ReasonPaymentDeclined, de.Reason, err)
@@ -131,10 +130,23 @@ func (s *Service) drive(ctx context.Context, rec record, pay orderapi.PaymentInp
 		}
 	}
 	steps = append(steps, s.passed(orderapi.StatusPaymentAuthorized, "payment authorized"))
-	if s.cfg.CrashAfter == CrashAfterAuthorize {
-		s.crash()
-	}
+	s.crashPoint(crashAfterAuthorize)
 	return s.confirm(ctx, rec, steps...)
+}
+
+// The crash points of the saga, where Service.crash is called: right after
+// the stock was reserved, and right after the payment was authorized.
+const (
+	crashAfterReserve   = "reserve"
+	crashAfterAuthorize = "authorize"
+)
+
+// crashPoint calls s.crash, when set, at a crash point: fault injection
+// (see Service.crash).
+func (s *Service) crashPoint(step string) {
+	if s.crash != nil {
+		s.crash(step)
+	}
 }
 
 // passed is the timeline entry of a saga step that succeeded now; confirm

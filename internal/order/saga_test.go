@@ -12,6 +12,7 @@ import (
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 )
@@ -67,7 +68,7 @@ func TestCheckoutGoldenPath(t *testing.T) {
 		if _, err := w.svc.Order(ctxFor(t, "acme"), o.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("other tenant admin read: %v, want not found", err)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func TestCheckoutFailuresCompensate(t *testing.T) {
@@ -167,7 +168,7 @@ func TestCheckoutFailuresCompensate(t *testing.T) {
 				}
 			})
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func maps_equal(a, b map[string]int64) bool {
@@ -224,7 +225,7 @@ func TestCheckoutIdempotentUnderConcurrency(t *testing.T) {
 		if _, err := w.svc.Checkout(ctxFor(t, "acme"), "same-key", req); err != nil {
 			t.Errorf("same key other tenant: %v", err)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // TestCheckoutRetryAnswersWhateverChangedSince: a retried checkout answers
@@ -283,7 +284,7 @@ func TestCheckoutRetryAnswersWhateverChangedSince(t *testing.T) {
 		if w.inv.reserves != 2 || w.pay.authorizes != 2 {
 			t.Errorf("reserves %d authorizes %d, want 2 and 2", w.inv.reserves, w.pay.authorizes)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func TestCheckoutBadInputCallsNothing(t *testing.T) {
@@ -331,8 +332,8 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 				req := checkoutReq()
 				tt.edit(&req)
 				_, err := w.svc.Checkout(ctx, "bad-"+tt.name, req)
-				var ve *ValidationError
-				var ue *UpstreamError
+				var ve *kit.ValidationError
+				var ue *kit.UpstreamError
 				switch {
 				case errors.As(err, &ve):
 					if ve.Code != tt.code || len(ve.Fields) == 0 {
@@ -353,7 +354,7 @@ func TestCheckoutBadInputCallsNothing(t *testing.T) {
 		if w.inv.reserves != 0 || w.pay.authorizes != 0 || len(w.pay.pays) != 0 {
 			t.Errorf("reserves %d authorizes %d: bad input reached the saga", w.inv.reserves, w.pay.authorizes)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // TestCheckoutProviderOnOffer: the payment service says which providers it
@@ -378,7 +379,7 @@ func TestCheckoutProviderOnOffer(t *testing.T) {
 		w.pay.providersErr = nil
 		w.pay.mu.Unlock()
 
-		var ve *ValidationError
+		var ve *kit.ValidationError
 		if _, err := w.svc.Checkout(ctx, "p-stripe", stripe); !errors.As(err, &ve) || ve.Code != "unknown_provider" {
 			t.Fatalf("stripe not configured: %v, want 422 unknown_provider", err)
 		}
@@ -412,7 +413,7 @@ func TestCheckoutProviderOnOffer(t *testing.T) {
 		if o, err := w.svc.Checkout(ctx, "p-fake", checkoutReq()); err != nil || o.ID != placedFake.ID {
 			t.Fatalf("retry of a placed order: %v", err)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // errCrash stands for the process dying at a crash point.
@@ -423,14 +424,18 @@ func TestCrashRecovery(t *testing.T) {
 		at, token string
 		want      orderapi.Status
 	}{
-		{CrashAfterReserve, "tok_visa", orderapi.StatusCancelled},
-		{CrashAfterAuthorize, "tok_visa", orderapi.StatusConfirmed},
+		{crashAfterReserve, "tok_visa", orderapi.StatusCancelled},
+		{crashAfterAuthorize, "tok_visa", orderapi.StatusConfirmed},
 	}
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		for _, tt := range tests {
 			t.Run(tt.at, func(t *testing.T) {
-				w := newWorld(t, db, Config{CrashAfter: tt.at})
-				w.svc.crash = func() { panic(errCrash) }
+				w := newWorld(t, db, Config{})
+				w.svc.crash = func(step string) {
+					if step == tt.at {
+						panic(errCrash)
+					}
+				}
 				ctx := ctxFor(t, "default")
 				before := w.inv.stock()
 				key := "crash-" + tt.at
@@ -488,15 +493,18 @@ func TestCrashRecovery(t *testing.T) {
 				}
 			})
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 func TestReservationExpiredBeforeCommit(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		w := newWorld(t, db, Config{CrashAfter: CrashAfterAuthorize})
+		w := newWorld(t, db, Config{})
 		ctx := ctxFor(t, "default")
 		var id string
-		w.svc.crash = func() {
+		w.svc.crash = func(step string) {
+			if step != crashAfterAuthorize {
+				return
+			}
 			w.inv.mu.Lock()
 			for k := range w.inv.res {
 				id = k
@@ -511,13 +519,13 @@ func TestReservationExpiredBeforeCommit(t *testing.T) {
 		if p, _ := w.pay.payment(id); p.Status != "voided" {
 			t.Errorf("payment %s, want voided", p.Status)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }
 
 // Upstream 4xx answers keep their field list for the client.
 func TestUpstreamErrorKeepsFields(t *testing.T) {
 	err := upstream("quote", fmt.Errorf("wrapped: %w", apiErr(422, "unknown_sku", "x", "body.items[0].sku", "NOPE")))
-	var ue *UpstreamError
+	var ue *kit.UpstreamError
 	if !errors.As(err, &ue) || len(ue.Err.Errors) != 1 {
 		t.Fatalf("got %v", err)
 	}
@@ -544,8 +552,8 @@ func TestRefused(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", &apiclient.Error{Status: 422, Code: "invalid"}), true},
 		{errors.New("connection refused"), false},
 	} {
-		if _, got := refused(tt.err); got != tt.want {
-			t.Errorf("refused(%v) = %v, want %v", tt.err, got, tt.want)
+		if _, got := apiclient.Refused(tt.err); got != tt.want {
+			t.Errorf("apiclient.Refused(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }
@@ -590,5 +598,5 @@ func TestConcurrentRetriesGetTheSameOrder(t *testing.T) {
 		if got := count(t, db, "orders"); got != rounds*keys {
 			t.Errorf("%d orders, want %d", got, rounds*keys)
 		}
-	}, allMigrations...)
+	}, Migrations...)
 }

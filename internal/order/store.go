@@ -12,6 +12,7 @@ import (
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -37,56 +38,17 @@ type record struct {
 	cancelDetail string
 }
 
-// store reads and writes the order tables. Reads go through statements
-// prepared once on the read pool, bound to a read transaction (readTx: on
-// PostgreSQL with row-level security only a transaction sees the tenant's
-// rows); writes run in write transactions.
+// store is the order tables' prepared queries (kit.Store) with the reads
+// and writes of a whole order: the order row with its shipments and
+// returns, as a record.
 type store struct {
-	db   *sqldb.DB
-	read *orderdb.Queries
-	// write holds the same queries prepared on the write pool, bound to
-	// each write transaction with WithTx (see sqldb.DB.Write).
-	write *orderdb.Queries
-}
-
-func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
-	read, err := orderdb.Prepare(ctx, db.Read())
-	if err != nil {
-		return nil, fmt.Errorf("order: prepare queries (is the database migrated?): %w", err)
-	}
-	write, err := orderdb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("order: prepare queries: %w", err)
-	}
-	return &store{db: db, read: read, write: write}, nil
-}
-
-// tx runs fn in one write transaction (retried by sqldb on transient
-// conflicts); fn's statements use the ctx it is given (sqldb.DB.WriteTx).
-func (s *store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error) error {
-	return s.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, s.write.WithTx(tx)) })
-}
-
-// readTx runs fn in one read-only transaction of the read pool, scoped to
-// the tenant in ctx (or every tenant under sqldb.AllTenants).
-func (s *store) readTx(ctx context.Context, fn func(q *orderdb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error { return fn(s.read.WithTx(tx)) })
+	*kit.Store[*orderdb.Queries]
 }
 
 // get loads an order of tenant with its children in one read transaction.
-func (s *store) get(ctx context.Context, tenant, id string) (record, error) {
-	var rec record
-	err := s.readTx(ctx, func(q *orderdb.Queries) error {
-		var err error
-		rec, err = s.order(ctx, q, tenant, id)
-		return err
-	})
-	return rec, err
+func (s store) get(ctx context.Context, tenant, id string) (record, error) {
+	return kit.ReadOne(ctx, s.Store, func(q *orderdb.Queries) (record, error) { return s.order(ctx, q, tenant, id) })
 }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 func boolInt(b bool) int64 {
 	if b {
@@ -112,7 +74,7 @@ func toRecord(r orderdb.Order) (record, error) {
 			TaxInclusive: r.TaxInclusive != 0, ShippingMethod: r.ShippingMethod, Coupon: r.Coupon,
 			CartID: r.CartID, CancelReason: r.CancelReason, CustomerID: r.CustomerID.String,
 			Shipments: []orderapi.Shipment{}, Returns: []orderapi.Return{},
-			CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+			CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt),
 		},
 		tenant: r.TenantID, version: r.Version, key: r.IdempotencyKey, requestHash: r.RequestHash,
 		tokenHash: r.TokenHash, cancelDetail: r.CancelDetail,
@@ -129,8 +91,8 @@ func toRecord(r orderdb.Order) (record, error) {
 	return rec, nil
 }
 
-func (s *store) insert(ctx context.Context, rec record) error {
-	return s.tx(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
+func (s store) insert(ctx context.Context, rec record) error {
+	return s.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
 		err := q.InsertOrder(ctx, orderdb.InsertOrderParams{
 			TenantID: rec.tenant, ID: rec.ID, IdempotencyKey: rec.key, RequestHash: rec.requestHash,
 			TokenHash: rec.tokenHash, Status: string(rec.Status), Email: rec.Email, Currency: rec.Currency,
@@ -138,7 +100,7 @@ func (s *store) insert(ctx context.Context, rec record) error {
 			Tax: rec.Tax.Amount, Total: rec.Total.Amount, TaxInclusive: boolInt(rec.TaxInclusive),
 			ShippingMethod: rec.ShippingMethod, Coupon: rec.Coupon, CartID: rec.CartID,
 			Lines: jsonText(rec.Lines), Address: jsonText(rec.ShippingAddress), Timeline: jsonText(rec.Timeline),
-			CreatedAt:  micros(rec.CreatedAt),
+			CreatedAt:  sqldb.Micros(rec.CreatedAt),
 			CustomerID: sql.NullString{String: rec.CustomerID, Valid: rec.CustomerID != ""},
 			EmailLower: emailKey(rec.Email),
 		})
@@ -150,7 +112,7 @@ func (s *store) insert(ctx context.Context, rec record) error {
 }
 
 // order loads an order through q (bound to a read or write transaction), with its shipments and returns when it can have any.
-func (s *store) order(ctx context.Context, q *orderdb.Queries, tenant, id string) (record, error) {
+func (s store) order(ctx context.Context, q *orderdb.Queries, tenant, id string) (record, error) {
 	row, err := q.GetOrder(ctx, orderdb.GetOrderParams{TenantID: tenant, ID: id})
 	if errors.Is(err, sql.ErrNoRows) {
 		return record{}, ErrNotFound
@@ -166,22 +128,21 @@ func (s *store) order(ctx context.Context, q *orderdb.Queries, tenant, id string
 }
 
 // byKey loads the order created under an idempotency key.
-func (s *store) byKey(ctx context.Context, tenant, key string) (record, error) {
-	var rec record
-	err := s.readTx(ctx, func(q *orderdb.Queries) error {
+func (s store) byKey(ctx context.Context, tenant, key string) (record, error) {
+	return kit.ReadOne(ctx, s.Store, func(q *orderdb.Queries) (record, error) {
 		row, err := q.GetOrderByKey(ctx, orderdb.GetOrderByKeyParams{TenantID: tenant, IdempotencyKey: key})
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return record{}, ErrNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("load order by key: %w", err)
+			return record{}, fmt.Errorf("load order by key: %w", err)
 		}
-		if rec, err = toRecord(row); err != nil {
-			return err
+		rec, err := toRecord(row)
+		if err != nil {
+			return record{}, err
 		}
-		return s.children(ctx, q, &rec)
+		return rec, s.children(ctx, q, &rec)
 	})
-	return rec, err
 }
 
 // hasChildren tells whether an order in status st can have shipments or
@@ -195,7 +156,7 @@ func hasChildren(st orderapi.Status) bool {
 	return false
 }
 
-func (s *store) children(ctx context.Context, q *orderdb.Queries, rec *record) error {
+func (s store) children(ctx context.Context, q *orderdb.Queries, rec *record) error {
 	if !hasChildren(rec.Status) {
 		return nil
 	}
@@ -206,7 +167,7 @@ func (s *store) children(ctx context.Context, q *orderdb.Queries, rec *record) e
 	for _, sh := range ships {
 		out := orderapi.Shipment{ID: sh.ID, Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber,
 			TrackingURL: sh.TrackingUrl, Status: orderapi.ShipmentStatus(sh.Status),
-			CreatedAt: fromMicros(sh.CreatedAt), UpdatedAt: fromMicros(sh.UpdatedAt)}
+			CreatedAt: sqldb.FromMicros(sh.CreatedAt), UpdatedAt: sqldb.FromMicros(sh.UpdatedAt)}
 		if err := json.Unmarshal([]byte(sh.Events), &out.Events); err != nil {
 			return fmt.Errorf("decode shipment %s: %w", sh.ID, err)
 		}
@@ -219,7 +180,7 @@ func (s *store) children(ctx context.Context, q *orderdb.Queries, rec *record) e
 	for _, r := range rets {
 		out := orderapi.Return{ID: r.ID, Status: orderapi.ReturnStatus(r.Status),
 			RefundAmount: money.Money{Amount: r.RefundAmount, Currency: rec.Currency}, Reason: r.Reason,
-			CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}
+			CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt)}
 		if err := json.Unmarshal([]byte(r.Lines), &out.Lines); err != nil {
 			return fmt.Errorf("decode return %s: %w", r.ID, err)
 		}
@@ -235,7 +196,7 @@ func update(ctx context.Context, q *orderdb.Queries, prev, next record) error {
 	n, err := q.UpdateOrder(ctx, orderdb.UpdateOrderParams{
 		Status: string(next.Status), CancelReason: next.CancelReason, CancelDetail: next.cancelDetail,
 		Captured: next.Captured.Amount, Refunded: next.Refunded.Amount, Timeline: jsonText(next.Timeline),
-		UpdatedAt: micros(next.UpdatedAt), TenantID: prev.tenant, ID: prev.ID, Version: prev.version,
+		UpdatedAt: sqldb.Micros(next.UpdatedAt), TenantID: prev.tenant, ID: prev.ID, Version: prev.version,
 		OldStatus: string(prev.Status),
 	})
 	if err != nil {
@@ -269,22 +230,20 @@ type change struct {
 }
 
 // advance applies c to prev in one transaction: the conditional UPDATE, the
-// extra writes, the event. It returns the order as written.
+// extra writes, the event (the store wakes the relay once committed). It
+// returns the order as written.
 func (s *Service) advance(ctx context.Context, prev record, c change) (record, error) {
 	next, err := s.prepare(prev, c)
 	if err != nil {
 		return record{}, err
 	}
-	err = s.store.tx(ctx, func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error {
+	err = s.store.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *orderdb.Queries) error {
 		return applyChange(ctx, tx, q, prev, next, c)
 	})
 	if err != nil {
 		return record{}, err
 	}
 	next.version++
-	if c.event != "" {
-		s.notify()
-	}
 	return next, nil
 }
 
@@ -335,12 +294,9 @@ func public(r record) orderapi.Order {
 
 // stale lists unfinished orders of every tenant untouched since before.
 // Recovery is the one reader not scoped to a tenant: it works for them all.
-func (s *store) stale(ctx context.Context, before time.Time, limit int) ([]orderdb.StaleOrdersRow, error) {
-	var rows []orderdb.StaleOrdersRow
-	err := s.readTx(sqldb.AllTenants(ctx), func(q *orderdb.Queries) error {
-		var err error
-		rows, err = q.StaleOrders(ctx, orderdb.StaleOrdersParams{StaleBefore: micros(before), MaxRows: int32(limit)})
-		return err
+func (s store) stale(ctx context.Context, before time.Time, limit int) ([]orderdb.StaleOrdersRow, error) {
+	rows, err := kit.ReadOne(sqldb.AllTenants(ctx), s.Store, func(q *orderdb.Queries) ([]orderdb.StaleOrdersRow, error) {
+		return q.StaleOrders(ctx, orderdb.StaleOrdersParams{StaleBefore: sqldb.Micros(before), MaxRows: int32(limit)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished orders: %w", err)
@@ -350,12 +306,9 @@ func (s *store) stale(ctx context.Context, before time.Time, limit int) ([]order
 
 // staleReturns lists the returns of every tenant left receiving since
 // before, oldest first.
-func (s *store) staleReturns(ctx context.Context, before time.Time, limit int) ([]orderdb.StaleReturnsRow, error) {
-	var rows []orderdb.StaleReturnsRow
-	err := s.readTx(sqldb.AllTenants(ctx), func(q *orderdb.Queries) error {
-		var err error
-		rows, err = q.StaleReturns(ctx, orderdb.StaleReturnsParams{StaleBefore: micros(before), MaxRows: int32(limit)})
-		return err
+func (s store) staleReturns(ctx context.Context, before time.Time, limit int) ([]orderdb.StaleReturnsRow, error) {
+	rows, err := kit.ReadOne(sqldb.AllTenants(ctx), s.Store, func(q *orderdb.Queries) ([]orderdb.StaleReturnsRow, error) {
+		return q.StaleReturns(ctx, orderdb.StaleReturnsParams{StaleBefore: sqldb.Micros(before), MaxRows: int32(limit)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished returns: %w", err)
@@ -365,12 +318,12 @@ func (s *store) staleReturns(ctx context.Context, before time.Time, limit int) (
 
 // claim takes over an order for recovery; false when someone touched it
 // since it was listed. ctx carries the order's tenant.
-func (s *store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, before time.Time) (bool, error) {
+func (s store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, before time.Time) (bool, error) {
 	var n int64
-	err := s.tx(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
+	err := s.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries) error {
 		var err error
-		n, err = q.ClaimOrder(ctx, orderdb.ClaimOrderParams{UpdatedAt: micros(now), TenantID: row.TenantID,
-			ID: row.ID, Version: row.Version, StaleBefore: micros(before)})
+		n, err = q.ClaimOrder(ctx, orderdb.ClaimOrderParams{UpdatedAt: sqldb.Micros(now), TenantID: row.TenantID,
+			ID: row.ID, Version: row.Version, StaleBefore: sqldb.Micros(before)})
 		return err
 	})
 	if err != nil {
@@ -380,13 +333,8 @@ func (s *store) claim(ctx context.Context, row orderdb.StaleOrdersRow, now, befo
 }
 
 // list loads up to limit orders newest first after the cursor.
-func (s *store) list(ctx context.Context, p orderdb.ListOrdersParams) ([]record, error) {
-	var rows []orderdb.Order
-	err := s.readTx(ctx, func(q *orderdb.Queries) error {
-		var err error
-		rows, err = q.ListOrders(ctx, p)
-		return err
-	})
+func (s store) list(ctx context.Context, p orderdb.ListOrdersParams) ([]record, error) {
+	rows, err := kit.ReadOne(ctx, s.Store, func(q *orderdb.Queries) ([]orderdb.Order, error) { return q.ListOrders(ctx, p) })
 	if err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
@@ -395,13 +343,8 @@ func (s *store) list(ctx context.Context, p orderdb.ListOrdersParams) ([]record,
 
 // customerOrders loads up to limit of a customer's orders newest first
 // after the cursor.
-func (s *store) customerOrders(ctx context.Context, p orderdb.ListCustomerOrdersParams) ([]record, error) {
-	var rows []orderdb.Order
-	err := s.readTx(ctx, func(q *orderdb.Queries) error {
-		var err error
-		rows, err = q.ListCustomerOrders(ctx, p)
-		return err
-	})
+func (s store) customerOrders(ctx context.Context, p orderdb.ListCustomerOrdersParams) ([]record, error) {
+	rows, err := kit.ReadOne(ctx, s.Store, func(q *orderdb.Queries) ([]orderdb.Order, error) { return q.ListCustomerOrders(ctx, p) })
 	if err != nil {
 		return nil, fmt.Errorf("list customer orders: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/payment/paymentdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -51,9 +52,9 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 	// r is the row exactly as InsertPayment writes it (timestamps at the
 	// column's precision): recordAuthorized writes over it without reading
 	// it back, guarded by its version.
-	now := fromMicros(micros(s.now()))
+	now := sqldb.FromMicros(sqldb.Micros(s.now()))
 	r := record{
-		ID: s.newID(), OrderID: in.OrderID, Provider: in.Provider, Status: paymentapi.StatusPending,
+		ID: kit.NewID(), OrderID: in.OrderID, Provider: in.Provider, Status: paymentapi.StatusPending,
 		Currency: in.Amount.Currency, Amount: in.Amount.Amount, AuthToken: in.Token, AuthEmail: in.Email,
 		AuthOpen: true, CreatedAt: now, UpdatedAt: now,
 	}
@@ -62,7 +63,7 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *paymentdb.Queries) error {
 		n, err := q.InsertPayment(ctx, paymentdb.InsertPaymentParams{
 			TenantID: tenant, ID: r.ID, OrderID: r.OrderID, Provider: r.Provider, Currency: r.Currency,
-			Amount: r.Amount, AuthToken: r.AuthToken, AuthEmail: r.AuthEmail, CreatedAt: micros(now),
+			Amount: r.Amount, AuthToken: r.AuthToken, AuthEmail: r.AuthEmail, CreatedAt: sqldb.Micros(now),
 		})
 		if err != nil {
 			return fmt.Errorf("insert payment: %w", err)
@@ -71,8 +72,8 @@ func (s *Service) Authorize(ctx context.Context, in paymentapi.AuthorizeRequest)
 			return nil
 		}
 		return insertOp(ctx, q, operation{
-			TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: opAuthorize, Amount: r.Amount,
-			IdemKey: key, Status: opPending, CreatedAt: micros(now),
+			TenantID: tenant, ID: kit.NewID(), PaymentID: r.ID, Kind: opAuthorize, Amount: r.Amount,
+			IdemKey: key, Status: opPending, CreatedAt: sqldb.Micros(now),
 		})
 	})
 	if err != nil {
@@ -115,7 +116,7 @@ func (s *Service) authorizeAt(ctx context.Context, tenant string, prov Provider,
 			}
 			// A Void overtook this authorization: release it.
 		}
-		p, err := s.voidOpen(ctx, tenant, prov, r.OrderID, res.Ref, lost)
+		p, err := s.voidOpen(ctx, prov, unwanted{Tenant: tenant, OrderID: r.OrderID, Ref: res.Ref, Code: lost})
 		if err != nil {
 			return p, err
 		}
@@ -200,7 +201,7 @@ func (s *Service) recordAuthorized(ctx context.Context, tenant string, inserted 
 		if kept = r.Status == paymentapi.StatusPending; !kept {
 			return nil
 		}
-		if err := s.finishAuthOp(ctx, q, tenant, r, opSucceeded, ref, ""); err != nil {
+		if err := s.finishAuthOp(ctx, q, tenant, r, opResult{Status: opSucceeded, Ref: ref}); err != nil {
 			return err
 		}
 		r = r.authorized(ref, s.now())
@@ -232,7 +233,7 @@ func (s *Service) recordAuthFailed(ctx context.Context, tenant, orderID, code st
 		}
 		wasPending := r.Status == paymentapi.StatusPending
 		if close {
-			if err := s.finishAuthOp(ctx, q, tenant, r, opFailed, "", code); err != nil {
+			if err := s.finishAuthOp(ctx, q, tenant, r, opResult{Status: opFailed, Reason: code}); err != nil {
 				return err
 			}
 			r = r.closeAuth(s.now())
@@ -255,11 +256,19 @@ func (s *Service) recordAuthFailed(ctx context.Context, tenant, orderID, code st
 	return p, nil
 }
 
-// voidOpen releases the authorization ref that must not stand (its answer
-// was lost, or a Void overtook it), then records it: the payment, if still
-// pending, fails with code. If the void's own outcome is unknown the
-// authorization stays open for the sweep.
-func (s *Service) voidOpen(ctx context.Context, tenant string, prov Provider, orderID, ref, code string) (paymentapi.Payment, error) {
+// unwanted is an authorization that must not stand (its answer was lost,
+// or a Void overtook it): the order's in Tenant, the provider's reference
+// Ref, and Code, the failure code of a payment still pending ("" for
+// abandoned).
+type unwanted struct {
+	Tenant, OrderID, Ref, Code string
+}
+
+// voidOpen releases the unwanted authorization u at prov, then records it:
+// the payment, if still pending, fails with u.Code. If the void's own
+// outcome is unknown the authorization stays open for the sweep.
+func (s *Service) voidOpen(ctx context.Context, prov Provider, u unwanted) (paymentapi.Payment, error) {
+	tenant, orderID, ref, code := u.Tenant, u.OrderID, u.Ref, u.Code
 	pctx, cancel := s.providerCtx(ctx)
 	verr := prov.Void(pctx, ref, providerKey(tenant, orderID, opVoid, ""))
 	cancel()
@@ -281,10 +290,11 @@ func (s *Service) voidOpen(ctx context.Context, tenant string, prov Provider, or
 		wasPending := r.Status == paymentapi.StatusPending
 		r.ProviderRef, r.UpdatedAt = ref, s.now()
 		if verr == nil {
-			if err := s.finishAuthOp(ctx, q, tenant, r, opSucceeded, ref, ""); err != nil {
+			if err := s.finishAuthOp(ctx, q, tenant, r, opResult{Status: opSucceeded, Ref: ref}); err != nil {
 				return err
 			}
-			if err := s.addOp(ctx, q, tenant, r, opVoid, 0, providerKey(tenant, orderID, opVoid, ""), "", "", ref, opSucceeded); err != nil {
+			if err := s.addOp(ctx, q, r, operation{TenantID: tenant, Kind: opVoid, IdemKey: providerKey(tenant, orderID, opVoid, ""),
+				ProviderRef: ref, Status: opSucceeded}); err != nil {
 				return err
 			}
 			r = r.closeAuth(s.now())
@@ -313,31 +323,14 @@ func (s *Service) voidOpen(ctx context.Context, tenant string, prov Provider, or
 	return p, nil
 }
 
-// finishAuthOp records the authorize operation's outcome if still pending;
-// one recorded first (by a concurrent settler) is left as it is.
-func (s *Service) finishAuthOp(ctx context.Context, q *paymentdb.Queries, tenant string, r record, status, ref, reason string) error {
-	_, err := finishOp(ctx, q, tenant, r.ID, opAuthorize, providerKey(tenant, r.OrderID, opAuthorize, ""), status, ref, reason, s.now())
+// finishAuthOp records the outcome of r's authorize operation (res's
+// Status, Ref and Reason) if still pending; one recorded first (by a
+// concurrent settler) is left as it is.
+func (s *Service) finishAuthOp(ctx context.Context, q *paymentdb.Queries, tenant string, r record, res opResult) error {
+	res.Tenant, res.PaymentID, res.Kind, res.At = tenant, r.ID, opAuthorize, s.now()
+	res.Key = providerKey(tenant, r.OrderID, opAuthorize, "")
+	_, err := finishOp(ctx, q, res)
 	return err
-}
-
-// addOp writes a ledger row with a new ID.
-func (s *Service) addOp(ctx context.Context, q *paymentdb.Queries, tenant string, r record, kind string, amount int64, key, callerKey, reason, ref, status string) error {
-	return insertOp(ctx, q, operation{
-		TenantID: tenant, ID: s.newID(), PaymentID: r.ID, Kind: kind, Amount: amount, IdemKey: key,
-		CallerKey: callerKey, Reason: reason, ProviderRef: ref, Status: status, CreatedAt: micros(s.now()),
-	})
-}
-
-// insertOp writes the ledger row op as it is, with its own ID: callers that
-// keep op (to finish or release it later) find the row by that ID.
-func insertOp(ctx context.Context, q *paymentdb.Queries, op operation) error {
-	if err := q.InsertOperation(ctx, paymentdb.InsertOperationParams{
-		TenantID: op.TenantID, ID: op.ID, PaymentID: op.PaymentID, Kind: op.Kind, Amount: op.Amount, IdemKey: op.IdemKey,
-		CallerKey: op.CallerKey, Reason: op.Reason, ProviderRef: op.ProviderRef, Status: op.Status, CreatedAt: op.CreatedAt,
-	}); err != nil {
-		return fmt.Errorf("insert %s operation: %w", op.Kind, err)
-	}
-	return nil
 }
 
 // await waits for the first Authorize of the order to settle and returns
@@ -377,117 +370,4 @@ func (s *Service) await(ctx context.Context, tenant string, in paymentapi.Author
 		}
 		wait = min(2*wait, 100*time.Millisecond)
 	}
-}
-
-// stale reports whether r's authorization has been open past the lease.
-func (s *Service) stale(r record) bool {
-	return r.AuthOpen && r.CreatedAt.Before(s.now().Add(-s.cfg.PendingLease))
-}
-
-// abandon settles a stale open authorization: a pending payment is failed
-// first (so an authorizer that is only slow, not dead, voids what it gets),
-// then the authorization is replayed with its key and voided.
-func (s *Service) abandon(ctx context.Context, tenant string, r record) (record, error) {
-	if r.Status == paymentapi.StatusPending {
-		if _, err := s.recordAuthFailed(ctx, tenant, r.OrderID, paymentapi.FailureAbandoned, false); err != nil {
-			return r, err
-		}
-	}
-	prov, err := s.provider(r.Provider)
-	if err != nil {
-		return r, err
-	}
-	req := AuthRequest{Amount: money.Money{Amount: r.Amount, Currency: r.Currency}, Token: r.AuthToken, Email: r.AuthEmail,
-		IdempotencyKey: providerKey(tenant, r.OrderID, opAuthorize, ""), OrderID: r.OrderID}
-	res, err := s.callAuthorize(ctx, prov, req)
-	var decl *DeclineError
-	switch {
-	case err == nil:
-		_, err = s.voidOpen(ctx, tenant, prov, r.OrderID, res.Ref, paymentapi.FailureAbandoned)
-	case errors.As(err, &decl):
-		_, err = s.recordAuthFailed(ctx, tenant, r.OrderID, decl.Reason, true)
-	default:
-		err = fmt.Errorf("settle open authorization of order %s: %w", r.OrderID, err)
-	}
-	if err != nil {
-		return r, err
-	}
-	return s.store.readByOrder(ctx, tenant, r.OrderID)
-}
-
-// voidMarkRetention is how long the mark of a void that came before any
-// authorization (voided_orders) is kept: the Authorize it refuses was sent
-// before the order gave up, so it arrives within the caller's timeouts and
-// retries, minutes at most.
-const voidMarkRetention = 7 * 24 * time.Hour
-
-// Sweep settles every tenant's authorizations open past the lease (their
-// caller died): see abandon. It returns how many it settled. The list spans
-// tenants (sqldb.AllTenants); each payment is settled as its tenant. It
-// also drops the void marks past voidMarkRetention.
-func (s *Service) Sweep(ctx context.Context) (int, error) {
-	all := sqldb.AllTenants(ctx)
-	rows, err := readOne(all, s.store, func(q *paymentdb.Queries) ([]paymentdb.ListOpenAuthorizationsRow, error) {
-		return q.ListOpenAuthorizations(all, micros(s.now().Add(-s.cfg.PendingLease)))
-	})
-	if err != nil {
-		return 0, fmt.Errorf("list open authorizations: %w", err)
-	}
-	n := 0
-	var errs []error
-	for _, row := range rows {
-		tctx := tenancy.WithID(ctx, row.TenantID)
-		r, err := s.store.readByOrder(tctx, row.TenantID, row.OrderID)
-		if err == nil && s.stale(r) {
-			_, err = s.abandon(tctx, row.TenantID, r)
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		n++
-	}
-	err = s.store.db.WriteTx(all, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.store.write.WithTx(tx).PurgeVoidedOrders(ctx, micros(s.now().Add(-voidMarkRetention)))
-		return err
-	})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("purge void marks: %w", err))
-	}
-	return n, errors.Join(errs...)
-}
-
-// detached bounds the recording of an outcome already obtained from the
-// provider, free of the caller's cancellation.
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-}
-
-// view returns r with its refunds, read in a read transaction; one with
-// nothing refunded needs no transaction (see refunds).
-func (s *Service) view(ctx context.Context, tenant string, r record) (paymentapi.Payment, error) {
-	if !r.mayHaveRefunds() {
-		return r.payment(nil), nil
-	}
-	return readOne(ctx, s.store, func(q *paymentdb.Queries) (paymentapi.Payment, error) {
-		return view(ctx, q, tenant, r)
-	})
-}
-
-// readView loads the order's payment and its view from one snapshot: one
-// read transaction where readByOrder and view would take two.
-func (s *Service) readView(ctx context.Context, tenant, orderID string) (record, paymentapi.Payment, error) {
-	var (
-		r record
-		p paymentapi.Payment
-	)
-	err := s.store.readTx(ctx, func(q *paymentdb.Queries) error {
-		var err error
-		if r, err = byOrder(ctx, q, tenant, orderID); err != nil {
-			return err
-		}
-		p, err = view(ctx, q, tenant, r)
-		return err
-	})
-	return r, p, err
 }

@@ -130,7 +130,7 @@ func (f *Fake) call(ctx context.Context, req fakeRequest, act fakeAct) (out fake
 	}
 	err = f.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := paymentdb.New(tx)
-		at := micros(f.now())
+		at := sqldb.Micros(f.now())
 		n, err := q.ClaimFakeRequest(ctx, paymentdb.ClaimFakeRequestParams{
 			TenantID: tenant, IdemKey: req.key, Op: req.op, AuthRef: req.ref,
 			Currency: req.currency, Amount: req.amount, CreatedAt: at,

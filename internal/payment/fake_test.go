@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -108,7 +108,7 @@ func TestFakeIsDurable(t *testing.T) {
 				t.Errorf("%s: got %v, want a refusal of the key", reuse.name, reuse.err)
 			}
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestFakeReferences: references are random, not counters, and each
@@ -139,7 +139,7 @@ func TestFakeReferences(t *testing.T) {
 		if !held(t, fake, ctx, ref) {
 			t.Error("another tenant's capture changed the authorization")
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestFakeConcurrentCalls: concurrent captures never together pass the
@@ -179,7 +179,7 @@ func TestFakeConcurrentCalls(t *testing.T) {
 			t.Errorf("%d captures of 300 succeeded, want 3", ok)
 		}
 		wantDecline(t, "capture past the amount", fake.Capture(ctx, a.Ref, eur(1), "last"), "amount_too_large")
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestServiceAfterRestart: a payment authorized before the process
@@ -189,7 +189,7 @@ func TestServiceAfterRestart(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := tctx(t)
 		open := func() *Service {
-			svc, err := New(Config{Fake: FakeOn, FakeWebhookSecret: "whsec_test"}, db, nil, nil)
+			svc, err := New(t.Context(), Config{Fake: FakeOn, FakeWebhookSecret: "whsec_test"}, Deps{Deps: kit.Deps{DB: db}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +214,7 @@ func TestServiceAfterRestart(t *testing.T) {
 		if a.AuthorizedWithoutCaptureOrVoid != 0 {
 			t.Errorf("audit: %+v", a)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestFakeShapeRule: the fake provider runs by default in the laptop shape
@@ -247,8 +247,8 @@ func TestFakeShapeRule(t *testing.T) {
 			if got := cfg.FakeEnabled(); got != tc.want {
 				t.Fatalf("fake enabled: %v, want %v", got, tc.want)
 			}
-			db := sqldbtest.Open(t, "", outbox.Migrations, Migrations)
-			svc, err := New(cfg, db, nil, nil)
+			db := sqldbtest.Open(t, "", Migrations...)
+			svc, err := New(t.Context(), cfg, Deps{Deps: kit.Deps{DB: db}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/web"
 )
 
@@ -119,7 +120,7 @@ func (s *Service) authorize(ctx context.Context, in *struct {
 }) (*paymentOutput, error) {
 	p, err := s.Authorize(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &paymentOutput{Body: p}, nil
 }
@@ -131,7 +132,7 @@ func (s *Service) list(ctx context.Context, in *struct {
 }) (*struct{ Body paymentapi.PaymentList }, error) {
 	l, err := s.List(ctx, ListQuery{Status: paymentapi.Status(in.Status), Cursor: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &struct{ Body paymentapi.PaymentList }{Body: l}, nil
 }
@@ -139,7 +140,7 @@ func (s *Service) list(ctx context.Context, in *struct {
 func (s *Service) audit(ctx context.Context, _ *struct{}) (*struct{ Body paymentapi.Audit }, error) {
 	a, err := s.Audit(ctx)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &struct{ Body paymentapi.Audit }{Body: a}, nil
 }
@@ -147,7 +148,7 @@ func (s *Service) audit(ctx context.Context, _ *struct{}) (*struct{ Body payment
 func (s *Service) get(ctx context.Context, in *orderPath) (*paymentOutput, error) {
 	p, err := s.Get(ctx, in.OrderID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &paymentOutput{Body: p}, nil
 }
@@ -158,7 +159,7 @@ func (s *Service) capture(ctx context.Context, in *struct {
 }) (*paymentOutput, error) {
 	p, err := s.Capture(ctx, in.OrderID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &paymentOutput{Body: p}, nil
 }
@@ -166,7 +167,7 @@ func (s *Service) capture(ctx context.Context, in *struct {
 func (s *Service) void(ctx context.Context, in *orderPath) (*paymentOutput, error) {
 	p, err := s.Void(ctx, in.OrderID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &paymentOutput{Body: p}, nil
 }
@@ -177,7 +178,7 @@ func (s *Service) refund(ctx context.Context, in *struct {
 }) (*paymentOutput, error) {
 	p, err := s.Refund(ctx, in.OrderID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return &paymentOutput{Body: p}, nil
 }
@@ -196,12 +197,12 @@ func (s *Service) webhook(ctx context.Context, in *struct {
 		h.Set("Stripe-Signature", in.StripeSignature)
 	}
 	if err := s.HandleWebhook(ctx, in.Provider, in.RawBody, h); err != nil {
-		return nil, s.problem(err)
+		return nil, problem(err)
 	}
 	return nil, nil
 }
 
-// The answers of payment operations beyond the platform's (see problem).
+// The answers of payment operations beyond the platform's (see problems).
 var (
 	ansPaymentNotFound   = web.Answer{Status: http.StatusNotFound, Code: paymentapi.CodeNotFound, When: "the order has no payment"}
 	ansDeclined          = web.Answer{Status: http.StatusPaymentRequired, Code: paymentapi.CodeDeclined, When: "the provider declined: detail and errors[0].value give its reason"}
@@ -218,10 +219,27 @@ var (
 	ansConflict          = web.Answer{Status: http.StatusConflict, Code: web.CodeConflict, When: "the payment changed concurrently: send the request again"}
 )
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the platform answers
-// a bare 500 and logs the cause once, at the edge.
-func (s *Service) problem(err error) error {
+// problems maps the service's errors to HTTP answers: the one place that
+// does, with problem for the answers that need the error's data. Anything
+// else is returned as it is: the platform answers a bare 500 and logs the
+// cause once, at the edge.
+var problems = kit.Problems{
+	{Err: ErrTimeout, Status: http.StatusGatewayTimeout, Code: paymentapi.CodeTimeout, Detail: "the payment provider did not answer in time"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: paymentapi.CodeNotFound, Detail: "no payment for this order"},
+	{Err: errNoWebhookProvider, Status: http.StatusNotFound, Code: paymentapi.CodeUnknownProvider, Detail: "no such payment provider here"},
+	{Err: ErrInvalidSignature, Status: http.StatusBadRequest, Code: paymentapi.CodeInvalidSignature, Detail: "the webhook signature does not verify"},
+	{Err: ErrInvalidState, Status: http.StatusConflict, Code: paymentapi.CodeInvalidState, Detail: "the payment's status does not allow this"},
+	{Err: ErrKeyReused, Status: http.StatusConflict, Code: paymentapi.CodeKeyReused, Detail: "this key was used for another operation or amount"},
+	{Err: ErrMismatch, Status: http.StatusConflict, Code: paymentapi.CodeOrderMismatch, Detail: "the order's payment was authorized for another amount"},
+	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "the payment changed concurrently; retry"},
+	{Err: ErrPending, Status: http.StatusServiceUnavailable, Code: "payment_pending", Detail: "the authorization is still in progress; retry"},
+	{Err: ErrProvider, Status: http.StatusBadGateway, Code: paymentapi.CodeProviderError, Detail: "the payment provider failed; retry with the same key"},
+}
+
+// problem is problems.Map for the errors whose answer needs their data
+// (a decline's reason, the amount still available, the detail ErrInvalid
+// was wrapped with) or names a field with a message of its own.
+func problem(err error) error {
 	var decl *DeclineError
 	if errors.As(err, &decl) {
 		return web.Error(http.StatusPaymentRequired, paymentapi.CodeDeclined, decl.Reason,
@@ -239,14 +257,6 @@ func (s *Service) problem(err error) error {
 			web.Field("body.amount.amount", "at most the available amount", ex.Available))
 	}
 	switch {
-	case errors.Is(err, ErrTimeout):
-		return web.Error(http.StatusGatewayTimeout, paymentapi.CodeTimeout, "the payment provider did not answer in time")
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, paymentapi.CodeNotFound, "no payment for this order")
-	case errors.Is(err, errNoWebhookProvider):
-		return web.Error(http.StatusNotFound, paymentapi.CodeUnknownProvider, "no such payment provider here")
-	case errors.Is(err, ErrInvalidSignature):
-		return web.Error(http.StatusBadRequest, paymentapi.CodeInvalidSignature, "the webhook signature does not verify")
 	case errors.Is(err, ErrUnknownProvider):
 		return web.Error(http.StatusUnprocessableEntity, paymentapi.CodeUnknownProvider, "unknown or disabled payment provider",
 			web.Field("body.provider", "unknown provider", nil))
@@ -255,25 +265,8 @@ func (s *Service) problem(err error) error {
 			web.Field("body.amount.currency", "must be the payment's currency", nil))
 	case errors.Is(err, ErrInvalid):
 		return web.Error(http.StatusUnprocessableEntity, "validation_failed", invalidDetail(err))
-	case errors.Is(err, ErrInvalidCursor):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
-			web.Field("query.cursor", "invalid cursor", nil))
-	case errors.Is(err, ErrInvalidState):
-		return web.Error(http.StatusConflict, paymentapi.CodeInvalidState, "the payment's status does not allow this")
-	case errors.Is(err, ErrKeyReused):
-		return web.Error(http.StatusConflict, paymentapi.CodeKeyReused, "this key was used for another operation or amount")
-	case errors.Is(err, ErrMismatch):
-		return web.Error(http.StatusConflict, paymentapi.CodeOrderMismatch, "the order's payment was authorized for another amount")
-	case errors.Is(err, ErrConflict):
-		return web.Error(http.StatusConflict, web.CodeConflict, "the payment changed concurrently; retry")
-	case errors.Is(err, ErrPending):
-		return web.Error(http.StatusServiceUnavailable, "payment_pending", "the authorization is still in progress; retry")
-	case errors.Is(err, ErrProvider):
-		return web.Error(http.StatusBadGateway, paymentapi.CodeProviderError, "the payment provider failed; retry with the same key")
-	case errors.Is(err, context.Canceled):
-		return web.Error(499, "client_closed_request", "request canceled")
 	}
-	return err
+	return problems.Map(err)
 }
 
 // invalidDetail is the detail of an ErrInvalid for the API's users: what

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -92,7 +91,7 @@ func TestClientContract(t *testing.T) {
 		if err != nil || a.InvariantViolations != 0 || a.Pending != 0 {
 			t.Fatalf("audit: %+v, %v", a, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestWebhookSignature(t *testing.T) {
@@ -144,5 +143,5 @@ func TestWebhookSignature(t *testing.T) {
 		if err != nil || got.Refunded.Amount != 1200 || got.Status != paymentapi.StatusPartiallyRefunded || len(got.Refunds) != 1 {
 			t.Fatalf("after the provider refund webhook: %+v, %v", got, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

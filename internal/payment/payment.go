@@ -36,10 +36,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/payment/paymentdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
@@ -47,8 +48,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations creates the payment tables. Apply outbox.Migrations first.
-var Migrations = sqldb.Embedded(migrationFiles, "migrations", "payment_db_version")
+// Migrations are the sets the payment database is migrated with: the
+// outbox it borrows from the platform, then its own tables.
+var Migrations = []sqldb.Migrations{outbox.Migrations, sqldb.Embedded(migrationFiles, "migrations", "payment_db_version")}
 
 // Errors the service returns; http.go maps each to a status and code.
 var (
@@ -63,7 +65,6 @@ var (
 	ErrMismatch              = errors.New("payment: the order's payment was made with other parameters")
 	ErrPending               = errors.New("payment: authorization still in progress")
 	ErrProvider              = errors.New("payment: provider error")
-	ErrInvalidCursor         = errors.New("payment: invalid cursor")
 	ErrConflict              = errors.New("payment: concurrent change, try again")
 )
 
@@ -188,7 +189,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.ProviderTimeout <= 0 || c.PendingLease <= 0 || c.FakeTimeoutDelay < 0 {
 		return fmt.Errorf("payment: provider-timeout (%s) and pending-lease (%s) must be positive, fake-timeout-delay (%s) not negative",
 			c.ProviderTimeout, c.PendingLease, c.FakeTimeoutDelay)
@@ -207,23 +208,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Deps is what the payment service is built from. It calls no other
+// service: its providers are built from Config.
+type Deps struct {
+	kit.Deps
+}
+
 // Service is the payment service. It is safe for concurrent use.
 type Service struct {
 	cfg       Config
-	store     *store
+	store     *kit.Store[*paymentdb.Queries]
 	providers map[string]Provider
-	events    *outbox.Relay
 	log       *slog.Logger
 	now       func() time.Time
-	newID     func() string
 	// pollMax bounds the wait of a concurrent Authorize for the first.
 	pollMax time.Duration
 }
 
-// New returns the payment service on db, which must be migrated with
-// outbox.Migrations and Migrations. events is woken after each write that
-// added events; nil is fine (tests).
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Service, error) {
+// New returns the payment service on deps.DB, migrated with Migrations;
+// deps.Relay is woken after each write.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if cfg.ProviderTimeout == 0 {
 		cfg.ProviderTimeout = DefaultProviderTimeout
 	}
@@ -233,89 +237,20 @@ func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger) (*Ser
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("payment: no database")
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := newStore(ctx, db)
+	st, err := kit.Prepare(ctx, "payment", deps.Deps, paymentdb.Prepare)
 	if err != nil {
 		return nil, err
 	}
 	providers := map[string]Provider{}
 	if cfg.FakeEnabled() {
-		providers[paymentapi.ProviderFake] = NewFake(db, cfg.FakeTimeoutDelay, cfg.FakeWebhookSecret)
+		providers[paymentapi.ProviderFake] = NewFake(deps.DB, cfg.FakeTimeoutDelay, cfg.FakeWebhookSecret)
 	}
 	if cfg.StripeKey != "" {
 		providers[paymentapi.ProviderStripe] = NewStripe(cfg.StripeKey, cfg.StripeURL, cfg.StripeWebhookSecret,
 			&http.Client{Timeout: cfg.ProviderTimeout})
 	}
 	return &Service{
-		cfg: cfg, store: st, providers: providers, events: events, log: log,
-		now: time.Now, newID: newID, pollMax: cfg.ProviderTimeout + 5*time.Second,
+		cfg: cfg, store: st, providers: providers, log: deps.Logger(),
+		now: time.Now, pollMax: cfg.ProviderTimeout + 5*time.Second,
 	}, nil
-}
-
-// newID returns a UUIDv7 (time-ordered). NewV7 fails only if crypto/rand
-// does, which since Go 1.24 aborts the program instead.
-func newID() string {
-	id, _ := uuid.NewV7()
-	return id.String()
-}
-
-// Warnings lists what an operator must know of this configuration; the
-// platform logs each at start and shows it on /readyz. The only one: the
-// fake provider running outside the laptop shape, where it would take test
-// tokens as payments from anyone.
-func (s *Service) Warnings() []string {
-	if _, ok := s.providers[paymentapi.ProviderFake]; ok && !s.cfg.Laptop {
-		return []string{"the fake payment provider is enabled outside the laptop shape: it accepts test tokens (tok_visa) as payments; turn it off (-payment.fake=false) unless this deployment is a test"}
-	}
-	return nil
-}
-
-// Start settles the authorizations left open by a process that died, before
-// requests are served.
-func (s *Service) Start(ctx context.Context) error {
-	if _, err := s.Sweep(ctx); err != nil {
-		// Not fatal: a provider down at start must not keep the service
-		// down; the periodic sweep tries again.
-		s.log.WarnContext(ctx, "sweep open authorizations", "err", err)
-	}
-	return nil
-}
-
-// Run sweeps open authorizations every half lease until ctx is done.
-func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.cfg.PendingLease / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "sweep open authorizations", "err", err)
-			}
-		}
-	}
-}
-
-// provider returns the named provider.
-func (s *Service) provider(name string) (Provider, error) {
-	p, ok := s.providers[name]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownProvider, name)
-	}
-	return p, nil
-}
-
-// providerCtx bounds a provider call and its recording. It is detached from
-// the caller's cancellation: a client that hangs up must not leave an
-// operation sent but unrecorded.
-func (s *Service) providerCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ProviderTimeout)
 }

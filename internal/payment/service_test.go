@@ -13,8 +13,8 @@ import (
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/payment/paymentdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -42,7 +42,7 @@ func (c *clock) add(d time.Duration) {
 // returns, and its clock.
 func newTestService(t *testing.T, db *sqldb.DB) (*Service, *Fake, *clock) {
 	t.Helper()
-	svc, err := New(Config{Fake: FakeOn, FakeWebhookSecret: "whsec_test"}, db, nil, nil)
+	svc, err := New(t.Context(), Config{Fake: FakeOn, FakeWebhookSecret: "whsec_test"}, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		t.Fatalf("new service: %v", err)
 	}
@@ -95,7 +95,7 @@ func mustAuthorize(t *testing.T, svc *Service, ctx context.Context, order string
 
 func countOps(t *testing.T, svc *Service, ctx context.Context, paymentID, kind string) int64 {
 	t.Helper()
-	n, err := readOne(ctx, svc.store, func(q *paymentdb.Queries) (int64, error) {
+	n, err := kit.ReadOne(ctx, svc.store, func(q *paymentdb.Queries) (int64, error) {
 		return q.CountOperations(ctx, paymentdb.CountOperationsParams{TenantID: "default", PaymentID: paymentID, Kind: kind})
 	})
 	if err != nil {
@@ -176,7 +176,7 @@ func TestRefundRules(t *testing.T) {
 			t.Errorf("refund in another currency: %v", err)
 		}
 		auditClean(t, svc, ctx)
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestConcurrentAuthorizeOneProviderCall(t *testing.T) {
@@ -212,7 +212,7 @@ func TestConcurrentAuthorizeOneProviderCall(t *testing.T) {
 		if c := countOps(t, svc, ctx, ids[0], opAuthorize); c != 1 {
 			t.Errorf("%d authorize operations, want 1", c)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestDeclinesAndTimeout(t *testing.T) {
@@ -258,7 +258,7 @@ func TestDeclinesAndTimeout(t *testing.T) {
 		if a.Pending != 0 || a.AuthorizedWithoutCaptureOrVoid != 0 {
 			t.Errorf("audit %+v", a)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // gate is a provider that holds Authorize until released, to catch an
@@ -311,7 +311,7 @@ func TestVoidWinsOverAuthorizationInFlight(t *testing.T) {
 		if a.Pending != 0 || a.AuthorizedWithoutCaptureOrVoid != 0 {
 			t.Errorf("audit %+v", a)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestVoidBeforeAuthorizeRefusesIt: an order that gives up on an Authorize
@@ -367,7 +367,7 @@ func TestVoidBeforeAuthorizeRefusesIt(t *testing.T) {
 		if _, err := svc.Sweep(ctx); err != nil || marks() != 0 {
 			t.Fatalf("sweep past the retention: %v, %d marks; want none", err, marks())
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestStalePendingIsVoided(t *testing.T) {
@@ -380,11 +380,11 @@ func TestStalePendingIsVoided(t *testing.T) {
 		key := providerKey("default", "o-crash", opAuthorize, "")
 		err := svc.write(ctx, func(ctx context.Context, _ *sql.Tx, q *paymentdb.Queries) error {
 			if _, err := q.InsertPayment(ctx, paymentdb.InsertPaymentParams{TenantID: "default", ID: "p-crash", OrderID: "o-crash", Provider: "fake",
-				Currency: "EUR", Amount: 700, AuthToken: TokenVisa, CreatedAt: micros(now)}); err != nil {
+				Currency: "EUR", Amount: 700, AuthToken: TokenVisa, CreatedAt: sqldb.Micros(now)}); err != nil {
 				return err
 			}
 			return q.InsertOperation(ctx, paymentdb.InsertOperationParams{TenantID: "default", ID: "op-crash", PaymentID: "p-crash",
-				Kind: opAuthorize, Amount: 700, IdemKey: key, Status: opPending, CreatedAt: micros(now)})
+				Kind: opAuthorize, Amount: 700, IdemKey: key, Status: opPending, CreatedAt: sqldb.Micros(now)})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -415,7 +415,7 @@ func TestStalePendingIsVoided(t *testing.T) {
 		if !errors.As(err, &d) || d.Reason != paymentapi.FailureAbandoned {
 			t.Errorf("authorize of an abandoned payment: %v", err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestLedgerInvariantRandom runs random captures, refunds and voids against
@@ -479,7 +479,7 @@ func TestLedgerInvariantRandom(t *testing.T) {
 			}
 		}
 		auditClean(t, svc, ctx)
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func TestTenantsAreSeparate(t *testing.T) {
@@ -494,7 +494,7 @@ func TestTenantsAreSeparate(t *testing.T) {
 		if err != nil || p.Amount.Amount != 300 {
 			t.Fatalf("same order ID in another tenant: %+v, %v", p, err)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestAuthorizeRecordsWithoutRereading checks what Authorize writes after
@@ -513,7 +513,7 @@ func TestAuthorizeRecordsWithoutRereading(t *testing.T) {
 			got.CreatedAt.Location() != p.CreatedAt.Location() || got.Amount != p.Amount || len(p.Refunds) != 0 || p.Refunds == nil {
 			t.Fatalf("answer %+v, stored %+v", p, got)
 		}
-		r, err := svc.store.readByOrder(ctx, "default", "o-1")
+		r, err := svc.readByOrder(ctx, "default", "o-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -524,7 +524,7 @@ func TestAuthorizeRecordsWithoutRereading(t *testing.T) {
 			op operation
 			ok bool
 		)
-		err = svc.store.readTx(ctx, func(q *paymentdb.Queries) error {
+		err = svc.store.Read(ctx, func(q *paymentdb.Queries) error {
 			op, ok, err = getOp(ctx, q, "default", p.ID, providerKey("default", "o-1", opAuthorize, ""))
 			return err
 		})
@@ -548,7 +548,7 @@ func TestAuthorizeRecordsWithoutRereading(t *testing.T) {
 			!e.CreatedAt.Equal(p.CreatedAt) || env.Data.Amount != p.Amount {
 			t.Errorf("event %+v, answer %+v", env.Data, p)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestDeclinedCaptureReleasesItsReservation: a capture the provider refuses
@@ -566,7 +566,7 @@ func TestDeclinedCaptureReleasesItsReservation(t *testing.T) {
 		if !errors.As(err, &d) {
 			t.Fatalf("capture of a voided authorization: got %v, want a decline", err)
 		}
-		r, err := svc.store.readByOrder(ctx, "default", "o-1")
+		r, err := svc.readByOrder(ctx, "default", "o-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -577,5 +577,5 @@ func TestDeclinedCaptureReleasesItsReservation(t *testing.T) {
 			t.Errorf("%d capture operations left, want 0", n)
 		}
 		auditClean(t, svc, ctx)
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

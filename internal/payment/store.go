@@ -4,17 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/payment/paymentdb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -39,82 +37,26 @@ const (
 	opFailed    = "failed"
 )
 
-// store reads and writes the payment tables.
-type store struct {
-	db *sqldb.DB
-	// prepared holds the queries prepared on the read pool; use them only
-	// through readTx, which binds them to a tenant's transaction.
-	prepared *paymentdb.Queries
-	// write holds the same queries prepared on the write pool, bound to
-	// each write transaction with WithTx (see sqldb.DB.Write).
-	write *paymentdb.Queries
-}
-
-func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
-	read, err := paymentdb.Prepare(ctx, db.Read())
-	if err != nil {
-		return nil, fmt.Errorf("payment: prepare queries (is the database migrated?): %w", err)
-	}
-	write, err := paymentdb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("payment: prepare queries: %w", err)
-	}
-	return &store{db: db, prepared: read, write: write}, nil
-}
-
-// readTx runs fn in a read-only transaction on the read pool (sqldb's
-// ReadTx), so its queries see one snapshot and, with PostgreSQL row-level
-// security, only the rows of the tenant in ctx (every tenant's under
-// sqldb.AllTenants): a query outside a transaction sees none there.
-func (s *store) readTx(ctx context.Context, fn func(q *paymentdb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
-		return fn(s.prepared.WithTx(tx))
-	})
-}
-
-// readOne is readTx for a read with one result.
-func readOne[T any](ctx context.Context, s *store, fn func(q *paymentdb.Queries) (T, error)) (T, error) {
-	var v T
-	err := s.readTx(ctx, func(q *paymentdb.Queries) error {
-		var err error
-		v, err = fn(q)
-		return err
-	})
-	return v, err
-}
-
 // readByOrder is byOrder in a read transaction of the tenant in ctx.
-func (s *store) readByOrder(ctx context.Context, tenant, orderID string) (record, error) {
-	return readOne(ctx, s, func(q *paymentdb.Queries) (record, error) {
+func (s *Service) readByOrder(ctx context.Context, tenant, orderID string) (record, error) {
+	return kit.ReadOne(ctx, s.store, func(q *paymentdb.Queries) (record, error) {
 		return byOrder(ctx, q, tenant, orderID)
 	})
 }
 
-// write runs fn in a write transaction, retrying the whole of it when a
-// concurrent writer changed the payment first (errStale; PostgreSQL only,
-// SQLite serialises writers). After commit the relay is woken. fn's
-// statements use the ctx it is given (sqldb.DB.WriteTx).
+// write is the store's Write, retrying the whole of fn when a concurrent
+// writer changed the payment first (errStale; PostgreSQL only, SQLite
+// serialises writers).
 func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q *paymentdb.Queries) error) error {
 	const attempts = 5
 	var err error
 	for range attempts {
-		err = s.store.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, s.store.write.WithTx(tx)) })
-		if err == nil {
-			if s.events != nil {
-				s.events.Notify()
-			}
-			return nil
-		}
-		if !errors.Is(err, errStale) {
+		if err = s.store.Write(ctx, fn); !errors.Is(err, errStale) {
 			return err
 		}
 	}
 	return fmt.Errorf("%w: %w", ErrConflict, err)
 }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 func toRecord(p paymentdb.Payment) record {
 	return record{
@@ -123,7 +65,7 @@ func toRecord(p paymentdb.Payment) record {
 		Captured: p.Captured, CapturePending: p.CapturePending, Refunded: p.Refunded,
 		FailureCode: p.FailureCode, AuthToken: p.AuthToken, AuthEmail: p.AuthEmail,
 		AuthOpen: p.AuthOpen == 1, Version: p.Version,
-		CreatedAt: fromMicros(p.CreatedAt), UpdatedAt: fromMicros(p.UpdatedAt),
+		CreatedAt: sqldb.FromMicros(p.CreatedAt), UpdatedAt: sqldb.FromMicros(p.UpdatedAt),
 	}
 }
 
@@ -155,7 +97,7 @@ func save(ctx context.Context, q *paymentdb.Queries, tenant string, r *record) e
 		TenantID: tenant, ID: r.ID, Version: r.Version,
 		ProviderRef: r.ProviderRef, Status: string(r.Status), Captured: r.Captured,
 		CapturePending: r.CapturePending, Refunded: r.Refunded, FailureCode: r.FailureCode,
-		AuthToken: r.AuthToken, AuthEmail: r.AuthEmail, AuthOpen: open, UpdatedAt: micros(r.UpdatedAt),
+		AuthToken: r.AuthToken, AuthEmail: r.AuthEmail, AuthOpen: open, UpdatedAt: sqldb.Micros(r.UpdatedAt),
 	})
 	if err != nil {
 		return fmt.Errorf("update payment %s: %w", r.ID, err)
@@ -182,18 +124,54 @@ func getOp(ctx context.Context, q *paymentdb.Queries, tenant, paymentID, key str
 	return op, true, nil
 }
 
-// finishOp records the outcome of the payment's operation of key if it is
-// still pending, in one guarded UPDATE rather than a read and a write; done
-// is false when there is none or its outcome was already recorded (by a
-// concurrent caller, whose record stands).
-func finishOp(ctx context.Context, q *paymentdb.Queries, tenant, paymentID, kind, key, status, ref, reason string, at time.Time) (done bool, err error) {
+// opResult is the outcome of one of a payment's ledger operations: which
+// one (the payment's operation of an idempotency key) and how it ended.
+type opResult struct {
+	Tenant, PaymentID string
+	// Kind is the operation's kind (opCapture…), for errors.
+	Kind string
+	// Key is the operation's idempotency key at the provider.
+	Key string
+	// Status is opSucceeded or opFailed.
+	Status string
+	// Ref is the provider's reference, Reason the failure's or refund's.
+	Ref, Reason string
+	At          time.Time
+}
+
+// finishOp records res if its operation is still pending, in one guarded
+// UPDATE rather than a read and a write; done is false when there is none
+// or its outcome was already recorded (by a concurrent caller, whose record
+// stands).
+func finishOp(ctx context.Context, q *paymentdb.Queries, res opResult) (done bool, err error) {
 	n, err := q.FinishOperation(ctx, paymentdb.FinishOperationParams{
-		TenantID: tenant, PaymentID: paymentID, IdemKey: key, Status: status, ProviderRef: ref, Reason: reason, UpdatedAt: micros(at),
+		TenantID: res.Tenant, PaymentID: res.PaymentID, IdemKey: res.Key, Status: res.Status, ProviderRef: res.Ref,
+		Reason: res.Reason, UpdatedAt: sqldb.Micros(res.At),
 	})
 	if err != nil {
-		return false, fmt.Errorf("record %s outcome: %w", kind, err)
+		return false, fmt.Errorf("record %s outcome: %w", res.Kind, err)
 	}
 	return n == 1, nil
+}
+
+// addOp writes op to the ledger as an operation of r, with a new ID and
+// created now; op gives the rest (its tenant, kind, amount, keys, reason,
+// provider reference and status).
+func (s *Service) addOp(ctx context.Context, q *paymentdb.Queries, r record, op operation) error {
+	op.ID, op.PaymentID, op.CreatedAt = kit.NewID(), r.ID, sqldb.Micros(s.now())
+	return insertOp(ctx, q, op)
+}
+
+// insertOp writes the ledger row op as it is, with its own ID: callers that
+// keep op (to finish or release it later) find the row by that ID.
+func insertOp(ctx context.Context, q *paymentdb.Queries, op operation) error {
+	if err := q.InsertOperation(ctx, paymentdb.InsertOperationParams{
+		TenantID: op.TenantID, ID: op.ID, PaymentID: op.PaymentID, Kind: op.Kind, Amount: op.Amount, IdemKey: op.IdemKey,
+		CallerKey: op.CallerKey, Reason: op.Reason, ProviderRef: op.ProviderRef, Status: op.Status, CreatedAt: op.CreatedAt,
+	}); err != nil {
+		return fmt.Errorf("insert %s operation: %w", op.Kind, err)
+	}
+	return nil
 }
 
 // addEvent writes one payment event to the outbox in tx.
@@ -231,7 +209,7 @@ func refunds(ctx context.Context, q *paymentdb.Queries, tenant string, r record)
 	for i, op := range ops {
 		out[i] = paymentapi.Refund{
 			ID: op.ID, Amount: money.Money{Amount: op.Amount, Currency: r.Currency},
-			Reason: op.Reason, Key: op.CallerKey, CreatedAt: fromMicros(op.CreatedAt),
+			Reason: op.Reason, Key: op.CallerKey, CreatedAt: sqldb.FromMicros(op.CreatedAt),
 		}
 	}
 	return out, nil
@@ -261,28 +239,5 @@ func providerKey(tenant, orderID, kind, callerKey string) string {
 	return k
 }
 
-// cursor is a list position: the last item's created_at and id.
-type cursor struct {
-	at int64
-	id string
-}
-
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at, 10) + "|" + c.id))
-}
-
-func decodeCursor(s string) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, ErrInvalidCursor
-	}
-	at, id, ok := strings.Cut(string(b), "|")
-	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return cursor{}, ErrInvalidCursor
-	}
-	return cursor{at: n, id: id}, nil
-}
-
 // firstCursor is before every row, newest first.
-var firstCursor = cursor{at: math.MaxInt64, id: "~"}
+var firstCursor = kit.Cursor{At: math.MaxInt64, ID: "~"}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/payment/paymentdb"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -46,7 +47,7 @@ func (s *Service) HandleWebhook(ctx context.Context, providerName string, payloa
 			}
 		}
 		n, err := q.InsertWebhookEvent(ctx, paymentdb.InsertWebhookEventParams{
-			TenantID: tenant, Provider: providerName, EventID: ev.ID, EventType: ev.Type, PaymentID: r.ID, ReceivedAt: micros(s.now()),
+			TenantID: tenant, Provider: providerName, EventID: ev.ID, EventType: ev.Type, PaymentID: r.ID, ReceivedAt: sqldb.Micros(s.now()),
 		})
 		if err != nil {
 			return fmt.Errorf("record webhook event: %w", err)
@@ -70,7 +71,8 @@ func (s *Service) HandleWebhook(ctx context.Context, providerName string, payloa
 			if err := save(ctx, q, tenant, &next); err != nil {
 				return err
 			}
-			if err := s.addOp(ctx, q, tenant, next, opRefund, delta, key, key, "refunded at the provider", "", opSucceeded); err != nil {
+			if err := s.addOp(ctx, q, next, operation{TenantID: tenant, Kind: opRefund, Amount: delta, IdemKey: key, CallerKey: key,
+				Reason: "refunded at the provider", Status: opSucceeded}); err != nil {
 				return err
 			}
 			rs, err := refunds(ctx, q, tenant, next)
@@ -86,7 +88,8 @@ func (s *Service) HandleWebhook(ctx context.Context, providerName string, payloa
 			if err := save(ctx, q, tenant, &r); err != nil {
 				return err
 			}
-			if err := s.addOp(ctx, q, tenant, r, opVoid, r.Amount, key, key, "voided at the provider", r.ProviderRef, opSucceeded); err != nil {
+			if err := s.addOp(ctx, q, r, operation{TenantID: tenant, Kind: opVoid, Amount: r.Amount, IdemKey: key, CallerKey: key,
+				Reason: "voided at the provider", ProviderRef: r.ProviderRef, Status: opSucceeded}); err != nil {
 				return err
 			}
 			// The order was confirmed with this authorization: the event

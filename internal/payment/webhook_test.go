@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/payment/paymentapi"
-	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -103,5 +102,5 @@ func TestProviderVoidWebhook(t *testing.T) {
 			e.Reason != paymentapi.ReasonVoidedAtProvider || e.ProviderEventID != "evt_cancel_1" || e.Amount != eur(3000) {
 			t.Errorf("voided event %+v", e)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

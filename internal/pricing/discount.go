@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
@@ -86,8 +88,10 @@ func patchDiscount(old pricingapi.Discount, in pricingapi.DiscountUpdate, now ti
 // validateDiscount checks a discount's fields fit its kind and scope, and
 // normalises its lists.
 func validateDiscount(d *pricingapi.Discount) error {
-	var errs []FieldError
-	add := func(field, msg string, value any) { errs = append(errs, FieldError{field, msg, value}) }
+	var errs []kit.FieldError
+	add := func(field, msg string, value any) {
+		errs = append(errs, kit.FieldError{Field: field, Message: msg, Value: value})
+	}
 	if err := text.Line(d.Name, 200, true); err != nil {
 		add("name", err.Error(), d.Name)
 	}
@@ -166,7 +170,7 @@ func validateDiscount(d *pricingapi.Discount) error {
 		t := d.EndsAt.UTC().Truncate(time.Microsecond)
 		d.EndsAt = &t
 	}
-	return invalid(errs...)
+	return kit.Invalid(ErrInvalid, errs...)
 }
 
 // cleanIDs drops blanks and duplicates, keeping the order.
@@ -175,17 +179,17 @@ func validateDiscount(d *pricingapi.Discount) error {
 // them: a discount of another store's product, or of none, could never
 // apply.
 func knownProducts(ctx context.Context, q *pricingdb.Queries, tenant string, ids []string) error {
-	var errs []FieldError
+	var errs []kit.FieldError
 	for i, id := range ids {
 		_, err := q.ProductVersion(ctx, pricingdb.ProductVersionParams{TenantID: tenant, ProductID: id})
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			errs = append(errs, FieldError{fmt.Sprintf("product_ids[%d]", i), "no product of this store has this ID", id})
+			errs = append(errs, kit.FieldError{Field: fmt.Sprintf("product_ids[%d]", i), Message: "no product of this store has this ID", Value: id})
 		case err != nil:
 			return fmt.Errorf("look up product %s: %w", id, err)
 		}
 	}
-	return invalid(errs...)
+	return kit.Invalid(ErrInvalid, errs...)
 }
 
 func cleanIDs(ids []string) []string {
@@ -206,10 +210,10 @@ func discountParams(tenant string, d pricingapi.Discount) pricingdb.InsertDiscou
 	return pricingdb.InsertDiscountParams{
 		TenantID: tenant, ID: d.ID, Name: d.Name, Code: sql.NullString{String: d.Code, Valid: d.Code != ""},
 		Kind: d.Kind, PercentBp: d.PercentBP, Amount: amount, Currency: cur, Scope: d.Scope,
-		ProductIds: jsonList(d.ProductIDs), CategoryIds: jsonList(d.CategoryIDs), StartsAt: nullTime(d.StartsAt),
-		EndsAt: nullTime(d.EndsAt), UsageLimit: nullInt(d.UsageLimit), UsageLimitPerCustomer: nullInt(d.UsageLimitPerCustomer),
+		ProductIds: jsonList(d.ProductIDs), CategoryIds: jsonList(d.CategoryIDs), StartsAt: sqldb.NullMicros(d.StartsAt),
+		EndsAt: sqldb.NullMicros(d.EndsAt), UsageLimit: nullInt(d.UsageLimit), UsageLimitPerCustomer: nullInt(d.UsageLimitPerCustomer),
 		MinSubtotal: minSub, Stackable: d.Stackable, Priority: d.Priority, Active: d.Active,
-		CreatedAt: micros(d.CreatedAt), UpdatedAt: micros(d.UpdatedAt),
+		CreatedAt: sqldb.Micros(d.CreatedAt), UpdatedAt: sqldb.Micros(d.UpdatedAt),
 	}
 }
 
@@ -219,11 +223,11 @@ func (s *Service) CreateDiscount(ctx context.Context, in pricingapi.DiscountCrea
 	if err != nil {
 		return pricingapi.Discount{}, err
 	}
-	d, err := newDiscount(in, s.newID(), s.now().UTC().Truncate(time.Microsecond))
+	d, err := newDiscount(in, kit.NewID(), s.now().UTC().Truncate(time.Microsecond))
 	if err != nil {
 		return d, err
 	}
-	err = s.write(ctx, func(tx *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *pricingdb.Queries) error {
 		if err := knownProducts(ctx, q, tenant, d.ProductIDs); err != nil {
 			return err
 		}
@@ -247,8 +251,9 @@ func (s *Service) CreateDiscount(ctx context.Context, in pricingapi.DiscountCrea
 	return d, nil
 }
 
+// invalidTaken refuses a value another item of the store already has.
 func invalidTaken(field string, value any) error {
-	return &ValidationError{Err: ErrTaken, Fields: []FieldError{{Field: field, Message: "already in use", Value: value}}}
+	return kit.Invalid(ErrTaken, kit.FieldError{Field: field, Message: "already in use", Value: value})
 }
 
 // UpdateDiscount applies a partial update and announces it.
@@ -258,7 +263,7 @@ func (s *Service) UpdateDiscount(ctx context.Context, id string, in pricingapi.D
 		return pricingapi.Discount{}, err
 	}
 	var d pricingapi.Discount
-	err = s.write(ctx, func(tx *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *pricingdb.Queries) error {
 		row, err := q.GetDiscount(ctx, pricingdb.GetDiscountParams{TenantID: tenant, ID: id})
 		if err := notFound(err, "discount "+id); err != nil {
 			return err
@@ -299,7 +304,7 @@ func (s *Service) DeleteDiscount(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, q *pricingdb.Queries) error {
 		row, err := q.GetDiscount(ctx, pricingdb.GetDiscountParams{TenantID: tenant, ID: id})
 		if err := notFound(err, "discount "+id); err != nil {
 			return err
@@ -328,7 +333,7 @@ func (s *Service) Discount(ctx context.Context, id string) (pricingapi.Discount,
 	if err != nil {
 		return pricingapi.Discount{}, err
 	}
-	row, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.Discount, error) {
+	row, err := kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.Discount, error) {
 		return q.GetDiscount(ctx, pricingdb.GetDiscountParams{TenantID: tenant, ID: id})
 	})
 	if err := notFound(err, "discount "+id); err != nil {
@@ -343,7 +348,7 @@ func (s *Service) Discounts(ctx context.Context) ([]pricingapi.Discount, error) 
 	if err != nil {
 		return nil, err
 	}
-	return toDiscounts(readOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.Discount, error) {
+	return toDiscounts(kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.Discount, error) {
 		return q.ListDiscounts(ctx, tenant)
 	}))
 }
@@ -359,16 +364,16 @@ func (s *Service) Redeem(ctx context.Context, r pricingapi.RedeemRequest) (prici
 	}
 	code, email, orderID := NormalizeCoupon(r.Coupon), normalizeEmail(r.Email), strings.TrimSpace(r.OrderID)
 	if orderID == "" {
-		return pricingapi.Redemption{}, invalid(FieldError{"order_id", "must not be blank", r.OrderID})
+		return pricingapi.Redemption{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "order_id", Message: "must not be blank", Value: r.OrderID})
 	}
 	var out pricingapi.Redemption
-	err = s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		now := s.now()
 		prior, err := q.GetRedemption(ctx, pricingdb.GetRedemptionParams{TenantID: tenant, OrderID: orderID})
 		switch {
 		case err == nil && prior.Coupon != code:
-			return &QuoteError{Err: ErrOrderRedeemed, Field: "order_id", Value: orderID,
-				Detail: fmt.Sprintf("order %s redeemed coupon %s", orderID, prior.Coupon)}
+			return refused(ErrOrderRedeemed, "order_id", orderID,
+				fmt.Sprintf("order %s redeemed coupon %s", orderID, prior.Coupon))
 		case err == nil && prior.Status == pricingapi.RedemptionActive:
 			out = toRedemption(prior)
 			return nil
@@ -381,19 +386,19 @@ func (s *Service) Redeem(ctx context.Context, r pricingapi.RedeemRequest) (prici
 		}
 		row, err := q.GetDiscountByCode(ctx, pricingdb.GetDiscountByCodeParams{TenantID: tenant, Code: sql.NullString{String: code, Valid: true}})
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !row.Active) {
-			return &QuoteError{Err: ErrUnknownCoupon, Field: "coupon", Value: code, Detail: couponDetail(ErrUnknownCoupon, code)}
+			return refused(ErrUnknownCoupon, "coupon", code, couponDetail(ErrUnknownCoupon, code))
 		}
 		if err != nil {
 			return fmt.Errorf("load coupon %s: %w", code, err)
 		}
 		if (row.StartsAt.Valid && now.UnixMicro() < row.StartsAt.Int64) || (row.EndsAt.Valid && now.UnixMicro() >= row.EndsAt.Int64) {
-			return &QuoteError{Err: ErrCouponExpired, Field: "coupon", Value: code, Detail: couponDetail(ErrCouponExpired, code)}
+			return refused(ErrCouponExpired, "coupon", code, couponDetail(ErrCouponExpired, code))
 		}
 		if row.UsageLimitPerCustomer.Valid && email == "" {
-			return &QuoteError{Err: ErrEmailRequired, Field: "email", Value: "",
-				Detail: fmt.Sprintf("coupon %s is limited per customer: the email is required", code)}
+			return refused(ErrEmailRequired, "email", "",
+				fmt.Sprintf("coupon %s is limited per customer: the email is required", code))
 		}
-		exhausted := &QuoteError{Err: ErrCouponExhausted, Field: "coupon", Value: code, Detail: couponDetail(ErrCouponExhausted, code)}
+		exhausted := refused(ErrCouponExhausted, "coupon", code, couponDetail(ErrCouponExhausted, code))
 		n, err := q.TakeUse(ctx, pricingdb.TakeUseParams{TenantID: tenant, ID: row.ID})
 		if err != nil {
 			return fmt.Errorf("take a use of %s: %w", code, err)
@@ -441,7 +446,7 @@ func (s *Service) ReleaseRedemption(ctx context.Context, orderID string) (found 
 	if err != nil {
 		return false, err
 	}
-	err = s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		r, err := q.GetRedemption(ctx, pricingdb.GetRedemptionParams{TenantID: tenant, OrderID: orderID})
 		if errors.Is(err, sql.ErrNoRows) {
 			found = false

@@ -22,7 +22,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.bus == nil || s.consumer != nil {
 		return nil
 	}
-	tc, err := outbox.Consume(ctx, s.bus, s.db, bus.Subscription{Group: s.cfg.TenantGroup, Subjects: tenantSubjects}, s.now, s.applyTenantEvent)
+	tc, err := outbox.Consume(ctx, s.bus, s.store.DB(), bus.Subscription{Group: s.cfg.TenantGroup, Subjects: tenantSubjects}, s.now, s.applyTenantEvent)
 	if err != nil {
 		return fmt.Errorf("pricing: subscribe to tenant events: %w", err)
 	}
@@ -32,7 +32,7 @@ func (s *Service) Start(ctx context.Context) error {
 		Subjects: []string{catalogapi.SubjectProductCreated, catalogapi.SubjectProductUpdated,
 			catalogapi.SubjectProductArchived},
 	}
-	c, err := outbox.Consume(ctx, s.bus, s.db, sub, s.now, s.applyCatalogEvent)
+	c, err := outbox.Consume(ctx, s.bus, s.store.DB(), sub, s.now, s.applyCatalogEvent)
 	if err != nil {
 		tc.Stop()
 		return fmt.Errorf("pricing: subscribe to catalog events: %w", err)
@@ -56,7 +56,7 @@ func (s *Service) Run(ctx context.Context) error {
 // HandleCatalogEvent applies one catalog event exactly once (inbox dedupe
 // under the projection's consumer group), as the bus consumer does.
 func (s *Service) HandleCatalogEvent(ctx context.Context, e outbox.Envelope) error {
-	_, err := outbox.Handle(ctx, s.db, s.cfg.CatalogGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
+	_, err := outbox.Handle(ctx, s.store.DB(), s.cfg.CatalogGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
 		return s.applyCatalogEvent(ctx, tx, e)
 	})
 	return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -38,7 +39,7 @@ func (b *fakeBus) Stop() { b.stopped = true }
 func TestStartConsumesCatalogEvents(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		b := &fakeBus{}
-		svc, err := New(Config{}, db, b, nil, nil)
+		svc, err := New(t.Context(), Config{}, Deps{Deps: kit.Deps{DB: db, Bus: b}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,5 +77,5 @@ func TestStartConsumesCatalogEvents(t *testing.T) {
 		if err := svc.Run(runCtx); err != nil || !b.stopped {
 			t.Fatalf("Run = %v, stopped %v", err, b.stopped)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }

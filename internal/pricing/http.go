@@ -2,13 +2,12 @@ package pricing
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
@@ -129,7 +128,7 @@ type idPath struct {
 func (s *Service) quote(ctx context.Context, in *struct{ Body pricingapi.QuoteRequest }) (*struct{ Body pricingapi.Quote }, error) {
 	q, err := s.Quote(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Quote }{q}, nil
 }
@@ -139,7 +138,7 @@ func (s *Service) publicShippingMethods(ctx context.Context, in *struct {
 }) (*struct{ Body pricingapi.ShippingMethodList }, error) {
 	l, err := s.ShippingMethods(ctx, true, in.Country)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.ShippingMethodList }{pricingapi.ShippingMethodList{Items: l}}, nil
 }
@@ -147,7 +146,7 @@ func (s *Service) publicShippingMethods(ctx context.Context, in *struct {
 func (s *Service) getSettings(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.Settings }, error) {
 	v, err := s.Settings(ctx)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Settings }{v}, nil
 }
@@ -155,7 +154,7 @@ func (s *Service) getSettings(ctx context.Context, _ *struct{}) (*struct{ Body p
 func (s *Service) putSettings(ctx context.Context, in *struct{ Body pricingapi.SettingsUpdate }) (*struct{ Body pricingapi.Settings }, error) {
 	v, err := s.PutSettings(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Settings }{v}, nil
 }
@@ -163,7 +162,7 @@ func (s *Service) putSettings(ctx context.Context, in *struct{ Body pricingapi.S
 func (s *Service) listDiscounts(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.DiscountList }, error) {
 	l, err := s.Discounts(ctx)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.DiscountList }{pricingapi.DiscountList{Items: l}}, nil
 }
@@ -171,7 +170,7 @@ func (s *Service) listDiscounts(ctx context.Context, _ *struct{}) (*struct{ Body
 func (s *Service) createDiscount(ctx context.Context, in *struct{ Body pricingapi.DiscountCreate }) (*struct{ Body pricingapi.Discount }, error) {
 	d, err := s.CreateDiscount(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Discount }{d}, nil
 }
@@ -179,7 +178,7 @@ func (s *Service) createDiscount(ctx context.Context, in *struct{ Body pricingap
 func (s *Service) getDiscount(ctx context.Context, in *idPath) (*struct{ Body pricingapi.Discount }, error) {
 	d, err := s.Discount(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Discount }{d}, nil
 }
@@ -190,14 +189,14 @@ func (s *Service) updateDiscount(ctx context.Context, in *struct {
 }) (*struct{ Body pricingapi.Discount }, error) {
 	d, err := s.UpdateDiscount(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Discount }{d}, nil
 }
 
 func (s *Service) deleteDiscount(ctx context.Context, in *idPath) (*struct{}, error) {
 	if err := s.DeleteDiscount(ctx, in.ID); err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return nil, nil
 }
@@ -205,7 +204,7 @@ func (s *Service) deleteDiscount(ctx context.Context, in *idPath) (*struct{}, er
 func (s *Service) listTaxRates(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.TaxRateList }, error) {
 	l, err := s.TaxRates(ctx)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.TaxRateList }{pricingapi.TaxRateList{Items: l}}, nil
 }
@@ -213,7 +212,7 @@ func (s *Service) listTaxRates(ctx context.Context, _ *struct{}) (*struct{ Body 
 func (s *Service) createTaxRate(ctx context.Context, in *struct{ Body pricingapi.TaxRateInput }) (*struct{ Body pricingapi.TaxRate }, error) {
 	r, err := s.SaveTaxRate(ctx, "", in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.TaxRate }{r}, nil
 }
@@ -221,7 +220,7 @@ func (s *Service) createTaxRate(ctx context.Context, in *struct{ Body pricingapi
 func (s *Service) getTaxRate(ctx context.Context, in *idPath) (*struct{ Body pricingapi.TaxRate }, error) {
 	r, err := s.TaxRate(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.TaxRate }{r}, nil
 }
@@ -232,14 +231,14 @@ func (s *Service) putTaxRate(ctx context.Context, in *struct {
 }) (*struct{ Body pricingapi.TaxRate }, error) {
 	r, err := s.SaveTaxRate(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.TaxRate }{r}, nil
 }
 
 func (s *Service) deleteTaxRate(ctx context.Context, in *idPath) (*struct{}, error) {
 	if err := s.DeleteTaxRate(ctx, in.ID); err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return nil, nil
 }
@@ -247,7 +246,7 @@ func (s *Service) deleteTaxRate(ctx context.Context, in *idPath) (*struct{}, err
 func (s *Service) listShippingMethods(ctx context.Context, _ *struct{}) (*struct{ Body pricingapi.ShippingMethodList }, error) {
 	l, err := s.ShippingMethods(ctx, false, "")
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.ShippingMethodList }{pricingapi.ShippingMethodList{Items: l}}, nil
 }
@@ -257,7 +256,7 @@ func (s *Service) createShippingMethod(ctx context.Context, in *struct {
 }) (*struct{ Body pricingapi.ShippingMethod }, error) {
 	m, err := s.SaveShippingMethod(ctx, "", in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.ShippingMethod }{m}, nil
 }
@@ -265,7 +264,7 @@ func (s *Service) createShippingMethod(ctx context.Context, in *struct {
 func (s *Service) getShippingMethod(ctx context.Context, in *idPath) (*struct{ Body pricingapi.ShippingMethod }, error) {
 	m, err := s.ShippingMethod(ctx, in.ID)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.ShippingMethod }{m}, nil
 }
@@ -276,14 +275,14 @@ func (s *Service) putShippingMethod(ctx context.Context, in *struct {
 }) (*struct{ Body pricingapi.ShippingMethod }, error) {
 	m, err := s.SaveShippingMethod(ctx, in.ID, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.ShippingMethod }{m}, nil
 }
 
 func (s *Service) deleteShippingMethod(ctx context.Context, in *idPath) (*struct{}, error) {
 	if err := s.DeleteShippingMethod(ctx, in.ID); err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return nil, nil
 }
@@ -291,7 +290,7 @@ func (s *Service) deleteShippingMethod(ctx context.Context, in *idPath) (*struct
 func (s *Service) redeem(ctx context.Context, in *struct{ Body pricingapi.RedeemRequest }) (*struct{ Body pricingapi.Redemption }, error) {
 	r, err := s.Redeem(ctx, in.Body)
 	if err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return &struct{ Body pricingapi.Redemption }{r}, nil
 }
@@ -300,12 +299,12 @@ func (s *Service) release(ctx context.Context, in *struct {
 	OrderID string `path:"order_id" maxLength:"100"`
 }) (*struct{}, error) {
 	if _, err := s.ReleaseRedemption(ctx, in.OrderID); err != nil {
-		return nil, s.problem(err)
+		return nil, problems.Map(err)
 	}
 	return nil, nil
 }
 
-// The answers of pricing operations beyond the platform's (see problem).
+// The answers of pricing operations beyond the platform's (see problems).
 var (
 	ansNotFound        = web.Answer{Status: http.StatusNotFound, Code: "not_found", When: "the store has nothing with this ID"}
 	ansTaken           = web.Answer{Status: http.StatusConflict, Code: "already_exists", When: "another of the store's has the same code (or country and region)"}
@@ -318,64 +317,26 @@ var (
 	ansUnknownShipping = web.Answer{Status: http.StatusUnprocessableEntity, Code: "unknown_shipping_method", When: "the default shipping method is not one of the store's"}
 )
 
-// quoteCodes maps the quote and redemption sentinels to their stable codes.
-var quoteCodes = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{ErrUnknownSKU, http.StatusUnprocessableEntity, "unknown_sku"},
-	{ErrInvalidQuantity, http.StatusUnprocessableEntity, "invalid_quantity"},
-	{ErrAmountTooLarge, http.StatusUnprocessableEntity, "amount_too_large"},
-	{ErrUnknownCoupon, http.StatusUnprocessableEntity, "unknown_coupon"},
-	{ErrCouponExpired, http.StatusUnprocessableEntity, "coupon_expired"},
-	{ErrCouponNotApplicable, http.StatusUnprocessableEntity, "coupon_not_applicable"},
-	{ErrCouponExhausted, http.StatusConflict, "coupon_exhausted"},
-	{ErrCurrencyMismatch, http.StatusUnprocessableEntity, "currency_mismatch"},
-	{ErrUnknownShippingMethod, http.StatusUnprocessableEntity, "unknown_shipping_method"},
-	{ErrShippingNotAvailable, http.StatusUnprocessableEntity, "shipping_not_available"},
-	{ErrInvalidCountry, http.StatusUnprocessableEntity, "invalid_country"},
-	{ErrEmailRequired, http.StatusUnprocessableEntity, "email_required"},
-	{ErrOrderRedeemed, http.StatusConflict, "order_redeemed"},
-}
-
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the platform answers
-// a bare 500 and logs the cause once, on the request's access-log line.
-func (s *Service) problem(err error) error {
-	var qe *QuoteError
-	if errors.As(err, &qe) {
-		for _, c := range quoteCodes {
-			if errors.Is(qe.Err, c.err) {
-				loc := qe.Field
-				if !strings.HasPrefix(loc, "query.") {
-					loc = "body." + loc
-				}
-				return web.Error(c.status, c.code, qe.Detail, web.Field(loc, web.Plain(qe.Err), qe.Value))
-			}
-		}
-	}
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		code, detail := "validation_failed", web.DetailInvalid
-		if errors.Is(ve.Err, ErrTaken) {
-			code, detail = "already_exists", "another item of the store already uses this name or code"
-		}
-		fields := make([]*huma.ErrorDetail, len(ve.Fields))
-		for i, f := range ve.Fields {
-			fields[i] = web.Field("body."+f.Field, f.Message, f.Value)
-		}
-		status := http.StatusUnprocessableEntity
-		if code == "already_exists" {
-			status = http.StatusConflict
-		}
-		return web.Error(status, code, detail, fields...)
-	}
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return web.Error(http.StatusNotFound, "not_found", "no such item")
-	case errors.Is(err, context.Canceled):
-		return web.Error(499, "client_closed_request", "request canceled")
-	}
-	return err
+// problems maps the service's errors to HTTP answers: the one place that
+// does (kit.Problems.Map). A quote or redemption refused for one field
+// (see refused) has its sentinel's status and code, its own detail, and
+// names the field and value at fault; anything not listed is answered
+// with a bare 500 by the platform, which logs the cause once, on the
+// request's access-log line.
+var problems = kit.Problems{
+	{Err: ErrUnknownSKU, Status: http.StatusUnprocessableEntity, Code: "unknown_sku"},
+	{Err: ErrInvalidQuantity, Status: http.StatusUnprocessableEntity, Code: "invalid_quantity"},
+	{Err: ErrAmountTooLarge, Status: http.StatusUnprocessableEntity, Code: "amount_too_large"},
+	{Err: ErrUnknownCoupon, Status: http.StatusUnprocessableEntity, Code: "unknown_coupon"},
+	{Err: ErrCouponExpired, Status: http.StatusUnprocessableEntity, Code: "coupon_expired"},
+	{Err: ErrCouponNotApplicable, Status: http.StatusUnprocessableEntity, Code: "coupon_not_applicable"},
+	{Err: ErrCouponExhausted, Status: http.StatusConflict, Code: "coupon_exhausted"},
+	{Err: ErrCurrencyMismatch, Status: http.StatusUnprocessableEntity, Code: "currency_mismatch"},
+	{Err: ErrUnknownShippingMethod, Status: http.StatusUnprocessableEntity, Code: "unknown_shipping_method"},
+	{Err: ErrShippingNotAvailable, Status: http.StatusUnprocessableEntity, Code: "shipping_not_available"},
+	{Err: ErrInvalidCountry, Status: http.StatusUnprocessableEntity, Code: "invalid_country"},
+	{Err: ErrEmailRequired, Status: http.StatusUnprocessableEntity, Code: "email_required"},
+	{Err: ErrOrderRedeemed, Status: http.StatusConflict, Code: "order_redeemed"},
+	{Err: ErrTaken, Status: http.StatusConflict, Code: "already_exists", Detail: "another item of the store already uses this name or code"},
+	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "not_found", Detail: "no such item"},
 }

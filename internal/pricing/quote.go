@@ -2,6 +2,8 @@ package pricing
 
 import (
 	"cmp"
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -11,7 +13,10 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/pricing/pricingdb"
 )
 
 // MaxAmount bounds every amount a quote handles (a line's subtotal): 2^50
@@ -30,7 +35,7 @@ type Line struct {
 	Quantity   int64
 }
 
-// QuoteInput is everything Compute needs: the store does the I/O (lines
+// QuoteInput is everything Compute needs: Quote does the I/O (lines
 // from the catalog projection, discounts, rates, shipping method), Compute
 // the arithmetic.
 type QuoteInput struct {
@@ -99,23 +104,23 @@ func Compute(in QuoteInput, now time.Time) (pricingapi.Quote, error) {
 		Lines: make([]pricingapi.QuoteLine, len(in.Lines)), Discounts: []pricingapi.AppliedDiscount{},
 	}
 	if len(in.Lines) == 0 || len(in.Lines) > pricingapi.MaxItems {
-		return q, &QuoteError{Err: ErrInvalidQuantity, Field: "items", Value: len(in.Lines),
-			Detail: fmt.Sprintf("a quote has 1 to %d items", pricingapi.MaxItems)}
+		return q, refused(ErrInvalidQuantity, "items", len(in.Lines),
+			fmt.Sprintf("a quote has 1 to %d items", pricingapi.MaxItems))
 	}
 	subs := make([]int64, len(in.Lines))
 	var subtotal int64
 	for i, l := range in.Lines {
 		if l.Quantity < 1 || l.Quantity > pricingapi.MaxQuantity {
-			return q, &QuoteError{Err: ErrInvalidQuantity, Field: fmt.Sprintf("items[%d].quantity", i), Value: l.Quantity,
-				Detail: fmt.Sprintf("quantity of %s must be 1 to %d", l.SKU, pricingapi.MaxQuantity)}
+			return q, refused(ErrInvalidQuantity, fmt.Sprintf("items[%d].quantity", i), l.Quantity,
+				fmt.Sprintf("quantity of %s must be 1 to %d", l.SKU, pricingapi.MaxQuantity))
 		}
 		if l.UnitPrice.Currency != cur {
-			return q, &QuoteError{Err: ErrCurrencyMismatch, Field: fmt.Sprintf("items[%d].sku", i), Value: l.SKU,
-				Detail: fmt.Sprintf("%s is priced in %s, the quote is in %s", l.SKU, l.UnitPrice.Currency, cur)}
+			return q, refused(ErrCurrencyMismatch, fmt.Sprintf("items[%d].sku", i), l.SKU,
+				fmt.Sprintf("%s is priced in %s, the quote is in %s", l.SKU, l.UnitPrice.Currency, cur))
 		}
 		if l.UnitPrice.Amount < 0 || l.UnitPrice.Amount > MaxAmount/l.Quantity {
-			return q, &QuoteError{Err: ErrAmountTooLarge, Field: fmt.Sprintf("items[%d].quantity", i), Value: l.Quantity,
-				Detail: fmt.Sprintf("the amount of %s is out of range", l.SKU)}
+			return q, refused(ErrAmountTooLarge, fmt.Sprintf("items[%d].quantity", i), l.Quantity,
+				fmt.Sprintf("the amount of %s is out of range", l.SKU))
 		}
 		subs[i] = l.UnitPrice.Amount * l.Quantity
 		subtotal += subs[i]
@@ -191,7 +196,7 @@ func candidates(in QuoteInput, subtotal int64, now time.Time) ([]pricingapi.Disc
 	}
 	if in.Coupon != nil {
 		if err := qualify(*in.Coupon, in, subtotal, now, in.CouponCustomerUses); err != nil {
-			return nil, &QuoteError{Err: err, Field: "coupon", Value: in.Coupon.Code, Detail: couponDetail(err, in.Coupon.Code)}
+			return nil, refused(err, "coupon", in.Coupon.Code, couponDetail(err, in.Coupon.Code))
 		}
 		out = append(out, *in.Coupon)
 	}
@@ -440,14 +445,141 @@ func checkShipping(in QuoteInput) error {
 	s := in.Shipping
 	switch {
 	case !s.Active:
-		return &QuoteError{Err: ErrUnknownShippingMethod, Field: "shipping_method", Value: s.Code,
-			Detail: fmt.Sprintf("shipping method %s is not offered", s.Code)}
+		return refused(ErrUnknownShippingMethod, "shipping_method", s.Code,
+			fmt.Sprintf("shipping method %s is not offered", s.Code))
 	case s.Price.Currency != in.Currency || (s.FreeOver != nil && s.FreeOver.Currency != in.Currency):
-		return &QuoteError{Err: ErrCurrencyMismatch, Field: "shipping_method", Value: s.Code,
-			Detail: fmt.Sprintf("shipping method %s is priced in %s, the quote is in %s", s.Code, s.Price.Currency, in.Currency)}
+		return refused(ErrCurrencyMismatch, "shipping_method", s.Code,
+			fmt.Sprintf("shipping method %s is priced in %s, the quote is in %s", s.Code, s.Price.Currency, in.Currency))
 	case len(s.Countries) > 0 && !slices.Contains(s.Countries, in.Country):
-		return &QuoteError{Err: ErrShippingNotAvailable, Field: "country", Value: in.Country,
-			Detail: fmt.Sprintf("shipping method %s does not ship to %q", s.Code, in.Country)}
+		return refused(ErrShippingNotAvailable, "country", in.Country,
+			fmt.Sprintf("shipping method %s does not ship to %q", s.Code, in.Country))
 	}
 	return nil
+}
+
+// Quote prices a request for the tenant in ctx: it loads what the request
+// names (SKUs from the catalog projection, the coupon, the automatic
+// discounts, the destination's tax rates, the shipping method) in one read
+// snapshot and hands it to Compute. It writes nothing.
+func (s *Service) Quote(ctx context.Context, r pricingapi.QuoteRequest) (pricingapi.Quote, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return pricingapi.Quote{}, err
+	}
+	if len(r.Items) == 0 || len(r.Items) > pricingapi.MaxItems {
+		return pricingapi.Quote{}, refused(ErrInvalidQuantity, "items", len(r.Items),
+			fmt.Sprintf("a quote has 1 to %d items", pricingapi.MaxItems))
+	}
+	for i, it := range r.Items {
+		if err := text.SKU(it.SKU); err != nil {
+			return pricingapi.Quote{}, refused(ErrUnknownSKU, fmt.Sprintf("items[%d].sku", i), it.SKU,
+				"not an SKU: "+err.Error())
+		}
+		if it.Quantity < 1 || it.Quantity > pricingapi.MaxQuantity {
+			return pricingapi.Quote{}, refused(ErrInvalidQuantity, fmt.Sprintf("items[%d].quantity", i), it.Quantity,
+				fmt.Sprintf("quantity of %s must be 1 to %d", it.SKU, pricingapi.MaxQuantity))
+		}
+	}
+	var in QuoteInput
+	now := s.now()
+	err = s.store.Read(ctx, func(q *pricingdb.Queries) error {
+		set, err := s.settings(ctx, q, tenant)
+		if err != nil {
+			return err
+		}
+		in, err = s.quoteInput(ctx, q, tenant, set, r)
+		return err
+	})
+	if err != nil {
+		return pricingapi.Quote{}, err
+	}
+	return Compute(in, now)
+}
+
+// quoteInput loads what Compute needs for r.
+func (s *Service) quoteInput(ctx context.Context, q *pricingdb.Queries, tenant string, set pricingapi.Settings, r pricingapi.QuoteRequest) (QuoteInput, error) {
+	in := QuoteInput{Currency: set.Currency, TaxInclusive: set.TaxInclusive, Country: strings.ToUpper(strings.TrimSpace(r.Country)),
+		Region: strings.ToUpper(strings.TrimSpace(r.Region)), Email: normalizeEmail(r.Email)}
+	if r.Currency != "" && r.Currency != set.Currency {
+		return in, refused(ErrCurrencyMismatch, "currency", r.Currency,
+			fmt.Sprintf("the store prices in %s, not %s", set.Currency, r.Currency))
+	}
+	if in.Country == "" {
+		in.Country, in.Region = set.DefaultCountry, ""
+	}
+	if in.Country != "" && !validCountry(in.Country) {
+		return in, refused(ErrInvalidCountry, "country", r.Country,
+			fmt.Sprintf("%q is not an ISO 3166 alpha-2 country", r.Country))
+	}
+	for i, it := range r.Items {
+		v, err := q.GetVariant(ctx, pricingdb.GetVariantParams{TenantID: tenant, Sku: it.SKU})
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !v.Active) {
+			return in, refused(ErrUnknownSKU, fmt.Sprintf("items[%d].sku", i), it.SKU,
+				fmt.Sprintf("%s is not for sale", it.SKU))
+		}
+		if err != nil {
+			return in, fmt.Errorf("load SKU %s: %w", it.SKU, err)
+		}
+		in.Lines = append(in.Lines, Line{SKU: v.Sku, ProductID: v.ProductID, VariantID: v.VariantID, CategoryID: v.CategoryID,
+			Title: v.Title, UnitPrice: money.Money{Amount: v.Price, Currency: v.Currency}, Quantity: it.Quantity})
+	}
+	var err error
+	if in.Automatic, err = toDiscounts(q.AutomaticDiscounts(ctx, tenant)); err != nil {
+		return in, err
+	}
+	if code := NormalizeCoupon(r.Coupon); code != "" {
+		row, err := q.GetDiscountByCode(ctx, pricingdb.GetDiscountByCodeParams{TenantID: tenant, Code: sql.NullString{String: code, Valid: true}})
+		if errors.Is(err, sql.ErrNoRows) {
+			return in, refused(ErrUnknownCoupon, "coupon", r.Coupon, couponDetail(ErrUnknownCoupon, code))
+		}
+		if err != nil {
+			return in, fmt.Errorf("load coupon %s: %w", code, err)
+		}
+		d, err := toDiscount(row)
+		if err != nil {
+			return in, err
+		}
+		in.Coupon = &d
+		if in.Email != "" {
+			n, err := q.CustomerUses(ctx, pricingdb.CustomerUsesParams{TenantID: tenant, DiscountID: d.ID, Email: in.Email})
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return in, fmt.Errorf("count uses of %s: %w", code, err)
+			}
+			in.CouponCustomerUses = n
+		}
+	}
+	if in.Country != "" {
+		rates, err := q.CountryTaxRates(ctx, pricingdb.CountryTaxRatesParams{TenantID: tenant, Country: in.Country})
+		if err != nil {
+			return in, fmt.Errorf("load tax rates of %s: %w", in.Country, err)
+		}
+		for _, tr := range rates {
+			in.TaxRates = append(in.TaxRates, toTaxRate(tr))
+		}
+	}
+	if r.NoShipping {
+		return in, nil
+	}
+	code := r.ShippingMethod
+	if code == "" {
+		code = set.DefaultShippingMethod
+	}
+	if code == "" {
+		return in, refused(ErrUnknownShippingMethod, "shipping_method", "",
+			"the store has no default shipping method: name one, or ask for no_shipping")
+	}
+	row, err := q.GetShippingMethodByCode(ctx, pricingdb.GetShippingMethodByCodeParams{TenantID: tenant, Code: code})
+	if errors.Is(err, sql.ErrNoRows) {
+		return in, refused(ErrUnknownShippingMethod, "shipping_method", code,
+			fmt.Sprintf("no shipping method %s", code))
+	}
+	if err != nil {
+		return in, fmt.Errorf("load shipping method %s: %w", code, err)
+	}
+	m, err := toShippingMethod(row)
+	if err != nil {
+		return in, err
+	}
+	in.Shipping = &m
+	return in, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
@@ -199,11 +200,11 @@ func TestComputeGolden(t *testing.T) {
 			q, qerr := Compute(tt.in(), testNow)
 			var out any = q
 			if qerr != nil {
-				var qe *QuoteError
-				if !errors.As(qerr, &qe) {
-					t.Fatalf("Compute: %v, want a *QuoteError", qerr)
+				var ve *kit.ValidationError
+				if !errors.As(qerr, &ve) || len(ve.Fields) != 1 {
+					t.Fatalf("Compute: %v, want a one-field *kit.ValidationError", qerr)
 				}
-				out = map[string]any{"error": qe.Err.Error(), "field": qe.Field, "value": qe.Value, "detail": qe.Detail}
+				out = map[string]any{"error": ve.Err.Error(), "field": ve.Fields[0].Field, "value": ve.Fields[0].Value, "detail": ve.Detail}
 			}
 			got, err := json.MarshalIndent(out, "", "  ")
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -30,7 +31,7 @@ func (s *Service) Settings(ctx context.Context) (pricingapi.Settings, error) {
 	if err != nil {
 		return pricingapi.Settings{}, err
 	}
-	return readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingapi.Settings, error) {
+	return kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) (pricingapi.Settings, error) {
 		return s.settings(ctx, q, tenant)
 	})
 }
@@ -62,10 +63,10 @@ func (s *Service) PutSettings(ctx context.Context, in pricingapi.SettingsUpdate)
 		return pricingapi.Settings{}, err
 	}
 	if !validCountry(in.DefaultCountry) {
-		return pricingapi.Settings{}, invalid(FieldError{"default_country", "not an ISO 3166 alpha-2 country", in.DefaultCountry})
+		return pricingapi.Settings{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "default_country", Message: "not an ISO 3166 alpha-2 country", Value: in.DefaultCountry})
 	}
 	var out pricingapi.Settings
-	err = s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		if err := q.PutSettings(ctx, pricingdb.PutSettingsParams{TenantID: tenant, DefaultShippingMethod: in.DefaultShippingMethod,
 			DefaultCountry: in.DefaultCountry, UpdatedAt: s.now().UnixMicro()}); err != nil {
 			return err
@@ -83,17 +84,17 @@ func (s *Service) PutSettings(ctx context.Context, in pricingapi.SettingsUpdate)
 func checkTaxRate(in *pricingapi.TaxRateInput) error {
 	in.Region = strings.ToUpper(strings.TrimSpace(in.Region))
 	in.Name = strings.TrimSpace(in.Name)
-	var errs []FieldError
+	var errs []kit.FieldError
 	if !validCountry(in.Country) {
-		errs = append(errs, FieldError{"country", "not an ISO 3166 alpha-2 country", in.Country})
+		errs = append(errs, kit.FieldError{Field: "country", Message: "not an ISO 3166 alpha-2 country", Value: in.Country})
 	}
 	if in.RateBP < 0 || in.RateBP > 10000 {
-		errs = append(errs, FieldError{"rate_bp", "must be 0 to 10000", in.RateBP})
+		errs = append(errs, kit.FieldError{Field: "rate_bp", Message: "must be 0 to 10000", Value: in.RateBP})
 	}
 	if err := text.Line(in.Name, 100, true); err != nil {
-		errs = append(errs, FieldError{"name", err.Error(), in.Name})
+		errs = append(errs, kit.FieldError{Field: "name", Message: err.Error(), Value: in.Name})
 	}
-	return invalid(errs...)
+	return kit.Invalid(ErrInvalid, errs...)
 }
 
 // TaxRates lists the tenant's tax rates by country and region.
@@ -102,7 +103,7 @@ func (s *Service) TaxRates(ctx context.Context) ([]pricingapi.TaxRate, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := readOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.TaxRate, error) {
+	rs, err := kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.TaxRate, error) {
 		return q.ListTaxRates(ctx, tenant)
 	})
 	if err != nil {
@@ -121,7 +122,7 @@ func (s *Service) TaxRate(ctx context.Context, id string) (pricingapi.TaxRate, e
 	if err != nil {
 		return pricingapi.TaxRate{}, err
 	}
-	r, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.TaxRate, error) {
+	r, err := kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.TaxRate, error) {
 		return q.GetTaxRate(ctx, pricingdb.GetTaxRateParams{TenantID: tenant, ID: id})
 	})
 	if err := notFound(err, "tax rate "+id); err != nil {
@@ -142,7 +143,7 @@ func (s *Service) SaveTaxRate(ctx context.Context, id string, in pricingapi.TaxR
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var out pricingapi.TaxRate
-	err = s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		rates, err := q.CountryTaxRates(ctx, pricingdb.CountryTaxRatesParams{TenantID: tenant, Country: in.Country})
 		if err != nil {
 			return fmt.Errorf("load tax rates of %s: %w", in.Country, err)
@@ -151,17 +152,17 @@ func (s *Service) SaveTaxRate(ctx context.Context, id string, in pricingapi.TaxR
 			return invalidTaken("region", in.Country+"/"+in.Region)
 		}
 		if id == "" {
-			out = pricingapi.TaxRate{ID: s.newID(), Country: in.Country, Region: in.Region, RateBP: in.RateBP, Name: in.Name, CreatedAt: now, UpdatedAt: now}
+			out = pricingapi.TaxRate{ID: kit.NewID(), Country: in.Country, Region: in.Region, RateBP: in.RateBP, Name: in.Name, CreatedAt: now, UpdatedAt: now}
 			return q.InsertTaxRate(ctx, pricingdb.InsertTaxRateParams{TenantID: tenant, ID: out.ID, Country: in.Country,
-				Region: in.Region, RateBp: in.RateBP, Name: in.Name, CreatedAt: micros(now), UpdatedAt: micros(now)})
+				Region: in.Region, RateBp: in.RateBP, Name: in.Name, CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now)})
 		}
 		old, err := q.GetTaxRate(ctx, pricingdb.GetTaxRateParams{TenantID: tenant, ID: id})
 		if err := notFound(err, "tax rate "+id); err != nil {
 			return err
 		}
-		out = pricingapi.TaxRate{ID: id, Country: in.Country, Region: in.Region, RateBP: in.RateBP, Name: in.Name, CreatedAt: fromMicros(old.CreatedAt), UpdatedAt: now}
+		out = pricingapi.TaxRate{ID: id, Country: in.Country, Region: in.Region, RateBP: in.RateBP, Name: in.Name, CreatedAt: sqldb.FromMicros(old.CreatedAt), UpdatedAt: now}
 		_, err = q.UpdateTaxRate(ctx, pricingdb.UpdateTaxRateParams{Country: in.Country, Region: in.Region, RateBp: in.RateBP,
-			Name: in.Name, UpdatedAt: micros(now), TenantID: tenant, ID: id})
+			Name: in.Name, UpdatedAt: sqldb.Micros(now), TenantID: tenant, ID: id})
 		return err
 	})
 	if err != nil {
@@ -179,7 +180,7 @@ func (s *Service) DeleteTaxRate(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	return s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		n, err := q.DeleteTaxRate(ctx, pricingdb.DeleteTaxRateParams{TenantID: tenant, ID: id})
 		if err == nil && n == 0 {
 			err = fmt.Errorf("tax rate %s: %w", id, ErrNotFound)
@@ -191,30 +192,30 @@ func (s *Service) DeleteTaxRate(ctx context.Context, id string) error {
 // checkShippingMethod validates a shipping method input.
 func checkShippingMethod(in *pricingapi.ShippingMethodInput) error {
 	in.Name = strings.TrimSpace(in.Name)
-	var errs []FieldError
+	var errs []kit.FieldError
 	if err := text.Line(in.Name, 100, true); err != nil {
-		errs = append(errs, FieldError{"name", err.Error(), in.Name})
+		errs = append(errs, kit.FieldError{Field: "name", Message: err.Error(), Value: in.Name})
 	}
 	if in.Price.Amount < 0 {
-		errs = append(errs, FieldError{"price.amount", "must not be negative", in.Price.Amount})
+		errs = append(errs, kit.FieldError{Field: "price.amount", Message: "must not be negative", Value: in.Price.Amount})
 	}
 	if money.ValidCurrency(in.Price.Currency) != nil {
-		errs = append(errs, FieldError{"price.currency", "unknown ISO 4217 currency", in.Price.Currency})
+		errs = append(errs, kit.FieldError{Field: "price.currency", Message: "unknown ISO 4217 currency", Value: in.Price.Currency})
 	}
 	if in.FreeOver != nil && (in.FreeOver.Currency != in.Price.Currency || in.FreeOver.Amount < 0) {
-		errs = append(errs, FieldError{"free_over", "must be a non-negative amount in the price's currency", in.FreeOver})
+		errs = append(errs, kit.FieldError{Field: "free_over", Message: "must be a non-negative amount in the price's currency", Value: in.FreeOver})
 	}
 	cs := []string{}
 	for i, c := range in.Countries {
 		c = strings.ToUpper(strings.TrimSpace(c))
 		if !validCountry(c) {
-			errs = append(errs, FieldError{fmt.Sprintf("countries[%d]", i), "not an ISO 3166 alpha-2 country", in.Countries[i]})
+			errs = append(errs, kit.FieldError{Field: fmt.Sprintf("countries[%d]", i), Message: "not an ISO 3166 alpha-2 country", Value: in.Countries[i]})
 		} else if !slices.Contains(cs, c) {
 			cs = append(cs, c)
 		}
 	}
 	in.Countries = cs
-	return invalid(errs...)
+	return kit.Invalid(ErrInvalid, errs...)
 }
 
 // ShippingMethods lists the tenant's shipping methods, cheapest first: all
@@ -225,9 +226,9 @@ func (s *Service) ShippingMethods(ctx context.Context, activeOnly bool, country 
 		return nil, err
 	}
 	if country != "" && !validCountry(country) {
-		return nil, &QuoteError{Err: ErrInvalidCountry, Field: "query.country", Value: country, Detail: fmt.Sprintf("%q is not an ISO 3166 alpha-2 country", country)}
+		return nil, refused(ErrInvalidCountry, "query.country", country, fmt.Sprintf("%q is not an ISO 3166 alpha-2 country", country))
 	}
-	rs, err := readOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.ShippingMethod, error) {
+	rs, err := kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) ([]pricingdb.ShippingMethod, error) {
 		return q.ListShippingMethods(ctx, tenant)
 	})
 	if err != nil {
@@ -253,7 +254,7 @@ func (s *Service) ShippingMethod(ctx context.Context, id string) (pricingapi.Shi
 	if err != nil {
 		return pricingapi.ShippingMethod{}, err
 	}
-	r, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.ShippingMethod, error) {
+	r, err := kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.ShippingMethod, error) {
 		return q.GetShippingMethod(ctx, pricingdb.GetShippingMethodParams{TenantID: tenant, ID: id})
 	})
 	if err := notFound(err, "shipping method "+id); err != nil {
@@ -278,7 +279,7 @@ func (s *Service) SaveShippingMethod(ctx context.Context, id string, in pricinga
 	if in.FreeOver != nil {
 		freeOver = sql.NullInt64{Int64: in.FreeOver.Amount, Valid: true}
 	}
-	err = s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	err = s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		other, err := q.GetShippingMethodByCode(ctx, pricingdb.GetShippingMethodByCodeParams{TenantID: tenant, Code: in.Code})
 		if err == nil && other.ID != id {
 			return invalidTaken("code", in.Code)
@@ -287,19 +288,19 @@ func (s *Service) SaveShippingMethod(ctx context.Context, id string, in pricinga
 			return fmt.Errorf("look up shipping method %s: %w", in.Code, err)
 		}
 		if id == "" {
-			out.ID = s.newID()
+			out.ID = kit.NewID()
 			return q.InsertShippingMethod(ctx, pricingdb.InsertShippingMethodParams{TenantID: tenant, ID: out.ID, Code: in.Code,
 				Name: in.Name, Price: in.Price.Amount, Currency: in.Price.Currency, FreeOver: freeOver,
-				Countries: jsonList(in.Countries), Active: out.Active, CreatedAt: micros(now), UpdatedAt: micros(now)})
+				Countries: jsonList(in.Countries), Active: out.Active, CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now)})
 		}
 		old, err := q.GetShippingMethod(ctx, pricingdb.GetShippingMethodParams{TenantID: tenant, ID: id})
 		if err := notFound(err, "shipping method "+id); err != nil {
 			return err
 		}
-		out.CreatedAt = fromMicros(old.CreatedAt)
+		out.CreatedAt = sqldb.FromMicros(old.CreatedAt)
 		_, err = q.UpdateShippingMethod(ctx, pricingdb.UpdateShippingMethodParams{Code: in.Code, Name: in.Name,
 			Price: in.Price.Amount, Currency: in.Price.Currency, FreeOver: freeOver, Countries: jsonList(in.Countries),
-			Active: out.Active, UpdatedAt: micros(now), TenantID: tenant, ID: id})
+			Active: out.Active, UpdatedAt: sqldb.Micros(now), TenantID: tenant, ID: id})
 		return err
 	})
 	if err != nil {
@@ -317,7 +318,7 @@ func (s *Service) DeleteShippingMethod(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(_ *sql.Tx, q *pricingdb.Queries) error {
+	return s.write(ctx, func(ctx context.Context, _ *sql.Tx, q *pricingdb.Queries) error {
 		n, err := q.DeleteShippingMethod(ctx, pricingdb.DeleteShippingMethodParams{TenantID: tenant, ID: id})
 		if err == nil && n == 0 {
 			err = fmt.Errorf("shipping method %s: %w", id, ErrNotFound)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -37,7 +38,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	t.Helper()
-	svc, err := New(Config{}, db, nil, nil, nil)
+	svc, err := New(t.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestService(t *testing.T) {
 		t.Run("rates_and_shipping", func(t *testing.T) { testRatesAndShipping(t, f) })
 		t.Run("redeem", func(t *testing.T) { testRedeem(t, f) })
 		t.Run("concurrent_redeem", func(t *testing.T) { testConcurrentRedeem(t, f) })
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func testQuote(t *testing.T, f *fixture) {

@@ -18,53 +18,8 @@ import (
 // The SQL lives in queries/*.sql and is compiled by sqlc into pricingdb
 // (`go tool sqlc generate -f internal/pricing/sqlc.yaml`). The queries use
 // sqlc.arg() so they also parse with sqlc's sqlite engine (`sqlc vet`).
-
-// store runs prepared statements: on the read pool for reads, bound to the
-// service's write transactions for writes.
-type store struct {
-	db *sqldb.DB
-	// prepared holds the queries prepared on the read pool; use them only
-	// through readTx, which binds them to a tenant's transaction.
-	prepared *pricingdb.Queries
-	// write holds the same queries prepared on the write pool, bound to
-	// each write transaction with WithTx (see sqldb.DB.Write).
-	write *pricingdb.Queries
-}
-
-// newStore prepares every query once (which also checks, at start-up, that
-// the database is migrated).
-func newStore(ctx context.Context, db *sqldb.DB) (*store, error) {
-	read, err := pricingdb.Prepare(ctx, db.Read())
-	if err != nil {
-		return nil, fmt.Errorf("pricing: prepare queries (is the database migrated?): %w", err)
-	}
-	write, err := pricingdb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("pricing: prepare queries: %w", err)
-	}
-	return &store{db: db, prepared: read, write: write}, nil
-}
-
-// readTx runs fn in a read-only transaction on the read pool (sqldb's
-// ReadTx), so its queries see one snapshot and, with PostgreSQL row-level
-// security, only the rows of the tenant in ctx: a query outside a
-// transaction sees none there.
-func (s *store) readTx(ctx context.Context, fn func(q *pricingdb.Queries) error) error {
-	return s.db.ReadTx(ctx, func(tx *sql.Tx) error {
-		return fn(s.prepared.WithTx(tx))
-	})
-}
-
-// readOne is readTx for a read with one result.
-func readOne[T any](ctx context.Context, s *store, fn func(q *pricingdb.Queries) (T, error)) (T, error) {
-	var v T
-	err := s.readTx(ctx, func(q *pricingdb.Queries) error {
-		var err error
-		v, err = fn(q)
-		return err
-	})
-	return v, err
-}
+// The service runs them through a kit.Store (see New); this file writes
+// its events to the outbox and converts between rows and the API's types.
 
 // addEvent writes one pricing event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
@@ -73,25 +28,6 @@ func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, dat
 		return err
 	}
 	return outbox.Add(ctx, tx, e)
-}
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-func nullTime(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
-}
-
-func timePtr(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := fromMicros(n.Int64)
-	return &t
 }
 
 func nullInt(p *int64) sql.NullInt64 {
@@ -129,9 +65,9 @@ func parseList(s string) ([]string, error) {
 func toDiscount(r pricingdb.Discount) (pricingapi.Discount, error) {
 	d := pricingapi.Discount{
 		ID: r.ID, Name: r.Name, Code: r.Code.String, Kind: r.Kind, PercentBP: r.PercentBp, Scope: r.Scope,
-		StartsAt: timePtr(r.StartsAt), EndsAt: timePtr(r.EndsAt), UsageLimit: intPtr(r.UsageLimit),
+		StartsAt: sqldb.FromNullMicros(r.StartsAt), EndsAt: sqldb.FromNullMicros(r.EndsAt), UsageLimit: intPtr(r.UsageLimit),
 		UsageLimitPerCustomer: intPtr(r.UsageLimitPerCustomer), Used: r.Used, Stackable: r.Stackable,
-		Priority: r.Priority, Active: r.Active, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		Priority: r.Priority, Active: r.Active, CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt),
 	}
 	if r.Kind == pricingapi.KindFixed {
 		d.Amount = &money.Money{Amount: r.Amount, Currency: r.Currency}
@@ -178,12 +114,12 @@ func discountCurrency(d pricingapi.Discount) (amount int64, currency string, min
 
 func toTaxRate(r pricingdb.TaxRate) pricingapi.TaxRate {
 	return pricingapi.TaxRate{ID: r.ID, Country: r.Country, Region: r.Region, RateBP: r.RateBp, Name: r.Name,
-		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}
+		CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt)}
 }
 
 func toShippingMethod(r pricingdb.ShippingMethod) (pricingapi.ShippingMethod, error) {
 	m := pricingapi.ShippingMethod{ID: r.ID, Code: r.Code, Name: r.Name, Price: money.Money{Amount: r.Price, Currency: r.Currency},
-		Active: r.Active, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}
+		Active: r.Active, CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt)}
 	if r.FreeOver.Valid {
 		m.FreeOver = &money.Money{Amount: r.FreeOver.Int64, Currency: r.Currency}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -35,7 +36,7 @@ var tenantSubjects = []string{tenantapi.SubjectTenantCreated, tenantapi.SubjectT
 // HandleTenantEvent applies one tenant event exactly once (inbox dedupe
 // under the store settings' consumer group), as the bus consumer does.
 func (s *Service) HandleTenantEvent(ctx context.Context, e outbox.Envelope) error {
-	_, err := outbox.Handle(ctx, s.db, s.cfg.TenantGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
+	_, err := outbox.Handle(ctx, s.store.DB(), s.cfg.TenantGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
 		return s.applyTenantEvent(ctx, tx, e)
 	})
 	return err
@@ -106,7 +107,7 @@ func (s *Service) applyTenantEvent(ctx context.Context, tx *sql.Tx, e outbox.Env
 		return nil
 	}
 	m := defaultMethod(set.Currency)
-	if err := q.InsertShippingMethod(ctx, pricingdb.InsertShippingMethodParams{TenantID: tenant, ID: s.newID(), Code: m.Code,
+	if err := q.InsertShippingMethod(ctx, pricingdb.InsertShippingMethodParams{TenantID: tenant, ID: kit.NewID(), Code: m.Code,
 		Name: m.Name, Price: m.Price.Amount, Currency: m.Price.Currency, Countries: jsonList(nil), Active: true,
 		CreatedAt: now, UpdatedAt: now}); err != nil {
 		return fmt.Errorf("create the default shipping method: %w", err)
@@ -126,7 +127,7 @@ func (s *Service) replaceUntouchedDefault(ctx context.Context, m pricingapi.Ship
 	if err != nil {
 		return err
 	}
-	row, err := readOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.ShippingMethod, error) {
+	row, err := kit.ReadOne(ctx, s.store, func(q *pricingdb.Queries) (pricingdb.ShippingMethod, error) {
 		return q.GetShippingMethodByCode(ctx, pricingdb.GetShippingMethodByCodeParams{TenantID: tenant, Code: m.Code})
 	})
 	if err != nil {

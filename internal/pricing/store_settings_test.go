@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -22,7 +23,7 @@ import (
 // currency; quotes see all of it.
 func TestStoreSettingsFromTenantEvents(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		svc, err := New(Config{DefaultCountry: "DE"}, db, nil, nil, nil)
+		svc, err := New(t.Context(), Config{DefaultCountry: "DE"}, Deps{Deps: kit.Deps{DB: db}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func TestStoreSettingsFromTenantEvents(t *testing.T) {
 		if set, _ := svc.Settings(ctx); set.Currency != "USD" || set.TaxInclusive || set.DefaultShippingMethod != "standard" || set.DefaultCountry != "DE" {
 			t.Fatalf("settings = %+v", set)
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 // TestDemoSeedReplacesTheNewStoreDefault: the demo's standard shipping
@@ -117,7 +118,7 @@ func TestStoreSettingsFromTenantEvents(t *testing.T) {
 // never a method the store changed.
 func TestDemoSeedReplacesTheNewStoreDefault(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		svc, err := New(Config{}, db, nil, nil, nil)
+		svc, err := New(t.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +149,7 @@ func TestDemoSeedReplacesTheNewStoreDefault(t *testing.T) {
 				t.Errorf("%s: standard costs %d after the demo seed, want %d", tenant, m.Price.Amount, want)
 			}
 		}
-	}, outbox.Migrations, Migrations)
+	}, Migrations...)
 }
 
 func standardMethod(t *testing.T, ctx context.Context, svc *Service) pricingapi.ShippingMethod {

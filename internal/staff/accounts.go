@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/kit"
 )
 
 // Accounts is what the staff service needs of the identity service
@@ -14,22 +15,6 @@ import (
 type Accounts interface {
 	Staff(ctx context.Context, id string) (identityapi.Staff, error)
 }
-
-// Option changes how New builds the service.
-type Option func(*Service)
-
-// WithAccounts makes the service check that an employee's account_id names
-// a staff account of the same store. Without it (a staff service deployed
-// without identity) employees can still be kept, but linking one to an
-// account is refused with ErrAccountsUnavailable: an ID that cannot be
-// checked is never accepted.
-func WithAccounts(a Accounts) Option {
-	return func(s *Service) { s.accounts = a }
-}
-
-// ErrAccountsUnavailable is returned when an account_id cannot be checked
-// now because the identity service is not there or not answering.
-var ErrAccountsUnavailable = errors.New("staff: staff accounts cannot be checked now")
 
 // checkAccount checks that id (already of the right form) is a staff
 // account of the store in ctx. It runs before the write transaction: the
@@ -44,7 +29,7 @@ func (s *Service) checkAccount(ctx context.Context, id string) error {
 	_, err := s.accounts.Staff(ctx, id)
 	switch {
 	case errors.Is(err, identityapi.ErrNotFound):
-		return invalid(FieldError{Field: "account_id", Message: "no staff account of this store has this ID", Value: id})
+		return kit.Invalid(ErrInvalid, kit.FieldError{Field: "account_id", Message: "no staff account of this store has this ID", Value: id})
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrAccountsUnavailable, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mercato/mercato/internal/platform/auth"
-	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 )
@@ -15,8 +15,8 @@ import (
 // with its outbox event), serially and from parallel employees (the
 // writes then share commits).
 func BenchmarkCheckInOut(b *testing.B) {
-	db := sqldbtest.Open(b, "", outbox.Migrations, Migrations)
-	s, err := New(Config{}, db, nil, nil)
+	db := sqldbtest.Open(b, "", Migrations...)
+	s, err := New(b.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}})
 	if err != nil {
 		b.Fatal(err)
 	}

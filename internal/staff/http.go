@@ -15,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 )
@@ -63,7 +64,7 @@ func register[I, O any](s *Service, api huma.API, op huma.Operation, h func(cont
 	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
-			return nil, s.problem(err)
+			return nil, problem(err)
 		}
 		return out, nil
 	})
@@ -367,57 +368,32 @@ func (s *Service) readAnnouncement(ctx context.Context, in *idPath) (*body[staff
 	return ok(it), err
 }
 
-// problem maps a service error to its HTTP status and stable code: the one
-// place that does. Anything else is returned as it is: the web platform
-// answers it with a bare 500 (no internal text) and logs the cause once.
-func (s *Service) problem(err error) error {
-	var ve *ValidationError
-	if errors.As(err, &ve) {
-		fields := make([]*huma.ErrorDetail, len(ve.Fields))
-		for i, f := range ve.Fields {
-			in := f.In
-			if in == "" {
-				in = "body"
-			}
-			fields[i] = web.Field(in+"."+f.Field, f.Message, f.Value)
-		}
-		return web.Error(http.StatusUnprocessableEntity, "validation_failed", "the request is invalid", fields...)
-	}
+// problems is the staff service's error table: with problem, the one place
+// its errors become HTTP answers. Anything else is returned as it is: the
+// web platform answers it with a bare 500 (no internal text) and logs the
+// cause once.
+var problems = kit.Problems{
+	{Err: ErrInvalid, Status: http.StatusUnprocessableEntity, Code: "validation_failed", Detail: "the request is invalid"},
+	{Err: ErrEmployeeNotFound, Status: http.StatusNotFound, Code: "employee_not_found", Detail: "no such employee"},
+	{Err: ErrShiftNotFound, Status: http.StatusNotFound, Code: "shift_not_found", Detail: "no such shift"},
+	{Err: ErrAnnouncementNotFound, Status: http.StatusNotFound, Code: "announcement_not_found", Detail: "no such announcement"},
+	{Err: ErrAccountTaken, Status: http.StatusConflict, Code: "account_taken", Detail: "the account is linked to another employee"},
+	{Err: ErrAccountsUnavailable, Status: http.StatusServiceUnavailable, Code: "accounts_unavailable", Detail: "staff accounts cannot be checked now; retry shortly"},
+	{Err: ErrInactive, Status: http.StatusConflict, Code: "employee_inactive", Detail: "the employee is inactive"},
+	{Err: ErrAlreadyCheckedIn, Status: http.StatusConflict, Code: "already_checked_in", Detail: "the employee is already checked in; check out first"},
+	{Err: ErrNotCheckedIn, Status: http.StatusConflict, Code: "not_checked_in", Detail: "the employee is not checked in"},
+	{Err: ErrNoEmployee, Status: http.StatusForbidden, Code: "not_an_employee", Detail: "your account is not linked to an employee of this store"},
+	{Err: ErrUnauthenticated, Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "sign in as a staff member"},
+	{Err: ErrForbidden, Status: http.StatusForbidden, Code: "forbidden", Detail: "your role may not do this"},
+}
+
+// problem is problems.Map but for a *ShiftOverlapError, whose answer names
+// the shift in the way.
+func problem(err error) error {
 	var oe *ShiftOverlapError
 	if errors.As(err, &oe) {
 		return web.Error(http.StatusConflict, "shift_overlap", "the shift overlaps another shift of the employee",
 			web.Field("body.starts_at", "overlaps shift "+oe.ShiftID, oe.ShiftID))
 	}
-	switch {
-	case errors.Is(err, ErrEmployeeNotFound):
-		return web.Error(http.StatusNotFound, "employee_not_found", "no such employee")
-	case errors.Is(err, ErrShiftNotFound):
-		return web.Error(http.StatusNotFound, "shift_not_found", "no such shift")
-	case errors.Is(err, ErrAnnouncementNotFound):
-		return web.Error(http.StatusNotFound, "announcement_not_found", "no such announcement")
-	case errors.Is(err, ErrInvalidCursor):
-		return web.Error(http.StatusUnprocessableEntity, "invalid_cursor", "the cursor is not one this list returned",
-			web.Field("query.cursor", "invalid cursor", nil))
-	case errors.Is(err, ErrAccountTaken):
-		return web.Error(http.StatusConflict, "account_taken", "the account is linked to another employee",
-			web.Field("body.account_id", "linked to another employee", nil))
-	case errors.Is(err, ErrAccountsUnavailable):
-		return web.Error(http.StatusServiceUnavailable, "accounts_unavailable", "staff accounts cannot be checked now; retry shortly")
-	case errors.Is(err, ErrInactive):
-		return web.Error(http.StatusConflict, "employee_inactive", "the employee is inactive")
-	case errors.Is(err, ErrAlreadyCheckedIn):
-		return web.Error(http.StatusConflict, "already_checked_in", "the employee is already checked in; check out first")
-	case errors.Is(err, ErrNotCheckedIn):
-		return web.Error(http.StatusConflict, "not_checked_in", "the employee is not checked in")
-	case errors.Is(err, ErrNoEmployee):
-		return web.Error(http.StatusForbidden, "not_an_employee", "your account is not linked to an employee of this store")
-	case errors.Is(err, ErrUnauthenticated):
-		return web.Error(http.StatusUnauthorized, "unauthorized", "sign in as a staff member")
-	case errors.Is(err, ErrForbidden):
-		return web.Error(http.StatusForbidden, "forbidden", "your role may not do this")
-	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads the answer.
-		return web.Error(499, "client_closed_request", "request canceled")
-	}
-	return err
+	return problems.Map(err)
 }

@@ -17,40 +17,45 @@ package staff
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
-	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/staff/staffdb"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations creates the staff tables. Apply outbox.Migrations first.
-var Migrations = sqldb.Embedded(migrationFiles, "migrations", "staff_db_version")
+// Migrations are every set the staff database needs, in order: the
+// platform's outbox, then the staff tables.
+var Migrations = []sqldb.Migrations{outbox.Migrations, sqldb.Embedded(migrationFiles, "migrations", "staff_db_version")}
 
 // Errors the service returns; http.go maps each to a status and code.
 var (
 	ErrEmployeeNotFound     = errors.New("staff: employee not found")
 	ErrShiftNotFound        = errors.New("staff: shift not found")
 	ErrAnnouncementNotFound = errors.New("staff: announcement not found")
-	ErrInvalid              = errors.New("staff: invalid input")
-	ErrInvalidCursor        = errors.New("staff: invalid cursor")
-	ErrAccountTaken         = errors.New("staff: account is linked to another employee")
-	ErrInactive             = errors.New("staff: employee is inactive")
-	ErrAlreadyCheckedIn     = errors.New("staff: already checked in")
-	ErrNotCheckedIn         = errors.New("staff: not checked in")
+	// ErrInvalid is what a request refused for its fields matches: the
+	// Err of every *kit.ValidationError of the service.
+	ErrInvalid = errors.New("staff: invalid input")
+	// ErrAccountTaken is the Err of the *kit.ValidationError refusing an
+	// account already linked to another employee.
+	ErrAccountTaken = errors.New("staff: account is linked to another employee")
+	// ErrAccountsUnavailable is returned when an account_id cannot be
+	// checked now because the identity service is not there or not
+	// answering.
+	ErrAccountsUnavailable = errors.New("staff: staff accounts cannot be checked now")
+	ErrInactive            = errors.New("staff: employee is inactive")
+	ErrAlreadyCheckedIn    = errors.New("staff: already checked in")
+	ErrNotCheckedIn        = errors.New("staff: not checked in")
 	// ErrNoEmployee means the calling staff account is linked to no
 	// employee of the store.
 	ErrNoEmployee = errors.New("staff: account is not linked to an employee")
@@ -72,33 +77,6 @@ func (e *ShiftOverlapError) Error() string { return ErrShiftOverlap.Error() + " 
 
 // Is makes errors.Is(err, ErrShiftOverlap) hold.
 func (e *ShiftOverlapError) Is(target error) bool { return target == ErrShiftOverlap }
-
-// FieldError is one invalid field of a request.
-type FieldError struct {
-	// In is where the field is: "body" (the default, when empty) or "query".
-	In      string
-	Field   string
-	Message string
-	Value   any
-}
-
-// ValidationError is ErrInvalid with the fields at fault.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	msgs := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		msgs[i] = f.Field + ": " + f.Message
-	}
-	return ErrInvalid.Error() + ": " + strings.Join(msgs, "; ")
-}
-
-// Is makes errors.Is(err, ErrInvalid) hold.
-func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
-
-func invalid(fields ...FieldError) error { return &ValidationError{Fields: fields} }
 
 // Config tunes the staff service. The zero value takes the defaults.
 type Config struct {
@@ -134,7 +112,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 // Validate reports a config the service cannot run with.
-func (c Config) Validate() error {
+func (c *Config) Validate() error {
 	if c.LateGrace < 0 {
 		return fmt.Errorf("staff: late-grace %s is negative", c.LateGrace)
 	}
@@ -166,101 +144,39 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Deps is what the staff service is built from.
+type Deps struct {
+	kit.Deps
+	// Accounts checks that an employee's account_id names a staff account
+	// of the same store (identityapi.Client). Nil (a staff service
+	// deployed without identity): employees can still be kept, but linking
+	// one to an account is refused with ErrAccountsUnavailable: an ID that
+	// cannot be checked is never accepted.
+	Accounts Accounts
+}
+
 // Service is the staff service. It is safe for concurrent use.
 type Service struct {
-	cfg    Config
-	db     *sqldb.DB
-	read   *staffdb.Queries // prepared on the read pool
-	writeQ *staffdb.Queries // prepared on the write pool, bound to each tx
-	events *outbox.Relay
-	log    *slog.Logger
-	now    func() time.Time
-	newID  func() string
-	// accounts checks account IDs; nil: they cannot be checked.
+	cfg Config
+	// st runs the prepared queries: statements prepared on the write pool
+	// and bound to a transaction are parsed once per connection, not once
+	// per use, and the check-in path is a few statements, so parsing would
+	// be much of its cost.
+	st       *kit.Store[*staffdb.Queries]
+	log      *slog.Logger
+	now      func() time.Time
 	accounts Accounts
 }
 
-// New returns the staff service on db, which must be migrated with
-// outbox.Migrations and Migrations. events is woken after each write that
-// added events; nil is fine (tests), the relay's poll finds them anyway.
-func New(cfg Config, db *sqldb.DB, events *outbox.Relay, log *slog.Logger, opts ...Option) (*Service, error) {
+// New returns the staff service on deps.DB, migrated with Migrations.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("staff: no database")
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	// New has no context (its signature is the runner's); preparing is
-	// quick and bounded here instead. Preparing also checks, at start-up,
-	// that the database has been migrated.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	read, err := staffdb.Prepare(ctx, db.Read())
+	st, err := kit.Prepare(ctx, "staff", deps.Deps, staffdb.Prepare)
 	if err != nil {
-		return nil, fmt.Errorf("staff: prepare queries (is the database migrated?): %w", err)
+		return nil, err
 	}
-	// Statements prepared on the write pool and bound to a transaction with
-	// WithTx are parsed once per connection, not once per use: the check-in
-	// path is a few statements, so parsing would be much of its cost.
-	write, err := staffdb.Prepare(ctx, db.Write())
-	if err != nil {
-		return nil, fmt.Errorf("staff: prepare write queries: %w", err)
-	}
-	s := &Service{cfg: cfg, db: db, read: read, writeQ: write, events: events, log: log, now: time.Now, newID: newID}
-	for _, o := range opts {
-		o(s)
-	}
-	return s, nil
+	return &Service{cfg: cfg, st: st, log: deps.Logger(), now: time.Now, accounts: deps.Accounts}, nil
 }
-
-// newID returns a UUIDv7: time-ordered, so new rows land at the end of
-// indexes. NewV7 fails only if crypto/rand does, which since Go 1.24 aborts
-// the program instead of returning an error.
-func newID() string {
-	id, _ := uuid.NewV7()
-	return id.String()
-}
-
-// Run has nothing to consume: it waits for ctx and returns nil.
-func (s *Service) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
-}
-
-// write runs fn in one write transaction (retried by sqldb on transient
-// conflicts) with the prepared queries bound to it, and wakes the relay
-// after commit when fn said it added events.
-func (s *Service) write(ctx context.Context, fn func(tx *sql.Tx, q *staffdb.Queries) (events bool, err error)) error {
-	var events bool
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		events, err = fn(tx, s.writeQ.WithTx(tx))
-		return err
-	})
-	if err == nil && events && s.events != nil {
-		s.events.Notify()
-	}
-	return err
-}
-
-// addEvent writes one event to the outbox in tx.
-func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, staffapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
-}
-
-// micros is a time as stored: unix microseconds, UTC.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-// fromMicros is a stored time.
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// storedTime is t as it will read back: UTC, to the microsecond.
-func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

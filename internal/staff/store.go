@@ -3,13 +3,13 @@ package staff
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/staff/staffdb"
@@ -20,39 +20,50 @@ import (
 // sqlc.arg() rather than $1 so they also parse with sqlc's sqlite engine
 // (`go tool sqlc vet` checks both); sqlc emits $1… which both drivers take.
 
+// addEvent writes one event to the outbox in tx.
+func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
+	e, err := outbox.NewEvent(ctx, staffapi.Source, subject, at, data)
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, e)
+}
+
+// storedTime is t as it will read back: UTC, to the microsecond.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func toEmployee(r staffdb.Employee) staffapi.Employee {
 	return staffapi.Employee{
 		ID: r.ID, AccountID: r.AccountID.String, Name: r.Name, Email: r.Email, Role: auth.Role(r.Role),
-		Active: r.Active, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		Active: r.Active, CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt),
 	}
 }
 
 func toShift(r staffdb.Shift) staffapi.Shift {
 	return staffapi.Shift{
-		ID: r.ID, EmployeeID: r.EmployeeID, StartsAt: fromMicros(r.StartsAt), EndsAt: fromMicros(r.EndsAt),
+		ID: r.ID, EmployeeID: r.EmployeeID, StartsAt: sqldb.FromMicros(r.StartsAt), EndsAt: sqldb.FromMicros(r.EndsAt),
 		DurationSeconds: (r.EndsAt - r.StartsAt) / 1e6, Note: r.Note,
-		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		CreatedAt: sqldb.FromMicros(r.CreatedAt), UpdatedAt: sqldb.FromMicros(r.UpdatedAt),
 	}
 }
 
 func toAttendance(r staffdb.Attendance) staffapi.Attendance {
 	a := staffapi.Attendance{
-		ID: r.ID, EmployeeID: r.EmployeeID, CheckedInAt: fromMicros(r.CheckedInAt),
+		ID: r.ID, EmployeeID: r.EmployeeID, CheckedInAt: sqldb.FromMicros(r.CheckedInAt),
 		CheckInLocation: r.CheckInLocation, CheckInNote: r.CheckInNote,
 		CheckOutLocation: r.CheckOutLocation, CheckOutNote: r.CheckOutNote,
 	}
 	if r.CheckedOutAt.Valid {
-		out := fromMicros(r.CheckedOutAt.Int64)
-		a.CheckedOutAt = &out
+		a.CheckedOutAt = sqldb.FromNullMicros(r.CheckedOutAt)
 		a.DurationSeconds = (r.CheckedOutAt.Int64 - r.CheckedInAt) / 1e6
 	}
 	return a
 }
 
 func toAnnouncement(r staffdb.Announcement) staffapi.Announcement {
-	return staffapi.Announcement{ID: r.ID, Title: r.Title, Body: r.Body, Audience: r.Audience, Author: r.Author, CreatedAt: fromMicros(r.CreatedAt)}
+	return staffapi.Announcement{ID: r.ID, Title: r.Title, Body: r.Body, Audience: r.Audience, Author: r.Author, CreatedAt: sqldb.FromMicros(r.CreatedAt)}
 }
 
 // employee loads one employee through q.
@@ -101,7 +112,7 @@ func lockForShifts(ctx context.Context, q *staffdb.Queries, tenant, employeeID s
 // of its employee. Run it after lockForShifts.
 func checkOverlap(ctx context.Context, q *staffdb.Queries, tenant string, sh staffapi.Shift) error {
 	other, err := q.OverlappingShift(ctx, staffdb.OverlappingShiftParams{
-		TenantID: tenant, EmployeeID: sh.EmployeeID, ExcludeID: sh.ID, StartsAt: micros(sh.StartsAt), EndsAt: micros(sh.EndsAt),
+		TenantID: tenant, EmployeeID: sh.EmployeeID, ExcludeID: sh.ID, StartsAt: sqldb.Micros(sh.StartsAt), EndsAt: sqldb.Micros(sh.EndsAt),
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -110,30 +121,6 @@ func checkOverlap(ctx context.Context, q *staffdb.Queries, tenant string, sh sta
 		return fmt.Errorf("check shift overlap: %w", err)
 	}
 	return &ShiftOverlapError{ShiftID: other}
-}
-
-// A cursor is the keyset of the last item of a page: a time in unix
-// microseconds and an ID, base64url-encoded so clients treat it as opaque.
-type cursor struct {
-	at int64
-	id string
-}
-
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at, 10) + "|" + c.id))
-}
-
-func decodeCursor(s string) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, ErrInvalidCursor
-	}
-	at, id, ok := strings.Cut(string(b), "|")
-	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return cursor{}, ErrInvalidCursor
-	}
-	return cursor{at: n, id: id}, nil
 }
 
 // pageLimit turns a requested limit into the page size.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
@@ -41,7 +42,7 @@ func (c *clock) set(t time.Time) {
 }
 
 func openDB(t *testing.T, body func(t *testing.T, db *sqldb.DB)) {
-	sqldbtest.Run(t, body, outbox.Migrations, Migrations)
+	sqldbtest.Run(t, body, Migrations...)
 }
 
 // acct is the staff account ID the tests call name: a UUID, as identity's
@@ -80,7 +81,7 @@ func (f *fakeAccounts) Staff(ctx context.Context, id string) (identityapi.Staff,
 
 func newTestService(t testing.TB, db *sqldb.DB) (*Service, *clock) {
 	t.Helper()
-	s, err := New(Config{}, db, nil, nil, WithAccounts(&fakeAccounts{}))
+	s, err := New(t.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}, Accounts: &fakeAccounts{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func readAll(t *testing.T, db *sqldb.DB, fn func(tx *sql.Tx) error) {
 }
 
 func fieldsOf(err error) []string {
-	var ve *ValidationError
+	var ve *kit.ValidationError
 	if !errors.As(err, &ve) {
 		return nil
 	}
@@ -250,7 +251,7 @@ func TestEmployees(t *testing.T) {
 		if l, _ := s.Employees(ctx, EmployeeQuery{Active: &no}); len(l.Items) != 1 || l.Items[0].ID != cy.ID {
 			t.Errorf("inactive = %+v", l.Items)
 		}
-		if _, err := s.Employees(ctx, EmployeeQuery{Cursor: "%%%"}); !errors.Is(err, ErrInvalidCursor) {
+		if _, err := s.Employees(ctx, EmployeeQuery{Cursor: "%%%"}); !errors.Is(err, kit.ErrInvalidCursor) {
 			t.Errorf("bad cursor: %v", err)
 		}
 	})
@@ -783,7 +784,7 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := New(Config{}, nil, nil, nil); err == nil {
+	if _, err := New(t.Context(), Config{}, Deps{}); err == nil {
 		t.Error("New without a database: no error")
 	}
 }

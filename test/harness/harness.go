@@ -24,7 +24,9 @@ import (
 // Build compiles cmd/mercato into dir and returns the binary's path.
 func Build(dir string) (string, error) {
 	bin := filepath.Join(dir, "mercato")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/mercato/mercato/cmd/mercato")
+	// The fault-injection tag gives the binary the crash tests' flag
+	// (-order.crash-after); a production build has none.
+	cmd := exec.Command("go", "build", "-tags", "faultinject", "-o", bin, "github.com/mercato/mercato/cmd/mercato")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", err

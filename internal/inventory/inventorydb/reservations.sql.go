@@ -106,7 +106,7 @@ type GetReservationRow struct {
 	Quantity  sql.NullInt64
 }
 
-// A reservation's lines are written by Reserve (operations.go), all in one
+// A reservation's lines are written by Reserve (reservation.go), all in one
 // multi-row INSERT, which sqlc cannot generate.
 // A reservation with its lines in one read: a row per line, in position
 // order, each with the reservation's columns. No row means no reservation

@@ -4,7 +4,7 @@ INSERT INTO reservations (tenant_id, order_id, status, reason, expires_at, creat
 VALUES (sqlc.arg(tenant_id), sqlc.arg(order_id), 'held', '', sqlc.arg(expires_at), sqlc.arg(created_at), sqlc.arg(created_at))
 ON CONFLICT (tenant_id, order_id) DO NOTHING;
 
--- A reservation's lines are written by Reserve (operations.go), all in one
+-- A reservation's lines are written by Reserve (reservation.go), all in one
 -- multi-row INSERT, which sqlc cannot generate.
 
 -- name: GetReservation :many

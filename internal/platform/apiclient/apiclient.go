@@ -68,6 +68,28 @@ func IsStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status
 }
 
+// CodeConflict is the problem code of a 409 that lost a race with a
+// concurrent change (web.CodeConflict): trying again may succeed.
+const CodeConflict = "conflict"
+
+// Refused returns the *Error in err when it is another service's refusal
+// of the request itself: a 4xx about the request, which the caller must
+// change before asking again. A 4xx about load or a lost race (408, 429,
+// or 409 conflict) is not one: after it the outcome is unknown and the
+// same call may be tried again, like a 5xx or a failed connection.
+func Refused(err error) (*Error, bool) {
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Status < 400 || ae.Status >= 500 {
+		return nil, false
+	}
+	switch {
+	case ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests,
+		ae.Status == http.StatusConflict && ae.Code == CodeConflict:
+		return nil, false
+	}
+	return ae, true
+}
+
 // Client calls one service's API. It is safe for concurrent use.
 type Client struct {
 	service string
