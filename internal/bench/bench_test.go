@@ -460,3 +460,29 @@ func testRawCheckout(t *testing.T, db *sqldb.DB) {
 		t.Errorf("orders %d (ok %d), lines %d, outbox %d, units sold %d: each transaction must write 1, 3, 1 and sell 3", orders, res.OK, lines, outbox, sold)
 	}
 }
+
+func TestCheckProductList(t *testing.T) {
+	t.Parallel()
+	jsonHeader := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	for _, tt := range []struct {
+		name    string
+		r       Response
+		want    int
+		wantErr bool
+	}{
+		{"a page", Response{Status: 200, Header: jsonHeader, Body: []byte(`{"items":[{},{}],"next_cursor":"abc"}`)}, 2, false},
+		{"the last page", Response{Status: 200, Header: jsonHeader, Body: []byte(`{"items":[{}]}`)}, 1, false},
+		{"an error", Response{Status: 500, Header: jsonHeader, Body: []byte(`{"items":[{}]}`)}, 0, true},
+		{"not JSON", Response{Status: 200, Header: http.Header{"Content-Type": {"text/html"}}, Body: []byte(`<html>`)}, 0, true},
+		{"no items", Response{Status: 200, Header: jsonHeader, Body: []byte(`{"products":[{}]}`)}, 0, true},
+		{"empty", Response{Status: 200, Header: jsonHeader, Body: []byte(`{"items":[]}`)}, 0, true},
+		{"a bad cursor", Response{Status: 200, Header: jsonHeader, Body: []byte(`{"items":[{}],"next_cursor":""}`)}, 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := checkProductList(tt.r)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("checkProductList = %d, %v; want %d, error %t", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

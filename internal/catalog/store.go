@@ -22,7 +22,7 @@ import (
 )
 
 // The SQL lives in queries/*.sql and is compiled by sqlc into catalogdb
-// (run `go tool sqlc generate` from the repository root). The queries use
+// (`go tool sqlc generate -f internal/catalog/sqlc.yaml`). The queries use
 // sqlc.arg() rather than $1 so they also parse with sqlc's sqlite engine
 // (`go tool sqlc vet` checks both); sqlc emits $1… which both drivers take.
 

@@ -148,15 +148,6 @@ func (r record) authorized(ref string, at time.Time) record {
 	return r.closeAuth(at)
 }
 
-// failed records that a pending payment did not get authorized.
-func (r record) failed(code, ref string, at time.Time) record {
-	r.Status, r.FailureCode = paymentapi.StatusFailed, code
-	if ref != "" {
-		r.ProviderRef = ref
-	}
-	return r.closeAuth(at)
-}
-
 // closeAuth marks the authorize outcome known and forgets the token.
 func (r record) closeAuth(at time.Time) record {
 	r.AuthOpen, r.AuthToken, r.AuthEmail, r.UpdatedAt = false, "", "", at

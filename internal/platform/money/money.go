@@ -19,14 +19,6 @@ type Money struct {
 // ErrCurrency is returned for a code that is not an ISO 4217 currency.
 var ErrCurrency = errors.New("money: unknown currency")
 
-// New returns amount minor units of the currency code, checking the code.
-func New(amount int64, code string) (Money, error) {
-	if err := ValidCurrency(code); err != nil {
-		return Money{}, err
-	}
-	return Money{Amount: amount, Currency: code}, nil
-}
-
 // ValidCurrency reports whether code is an uppercase ISO 4217 currency code
 // in use (not a testing or no-currency code).
 func ValidCurrency(code string) error {

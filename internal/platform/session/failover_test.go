@@ -151,10 +151,36 @@ func TestDeadRedisLoginsAndSessionsWork(t *testing.T) {
 		if a.failed != 0 {
 			t.Fatalf("%d failed requests, want 0", a.failed)
 		}
-		if st := f.Stats(); st.Mode != "database" || st.Trips == 0 || st.Fallbacks == 0 {
-			t.Fatalf("stats = %+v; want database mode after a trip", st)
+		waitDatabaseMode(t, f, users[1], "!", "u1!")
+		if a.failed != 0 {
+			t.Fatalf("%d failed requests, want 0", a.failed)
 		}
 	}, Migrations)
+}
+
+// waitDatabaseMode makes requests as u (each must succeed), setting v in
+// the session and reading it back as want, until the breaker has tripped
+// and the store serves sessions from the database. How soon that happens
+// depends on the machine's speed, not on the requests made so far: while
+// the store is pending (from the start until Run's first pass finds
+// nothing to move, and again after a write Redis refused), requests are
+// served by the database without calling Redis, and only Run's move-back
+// passes, woken by each changed session, try Redis and count towards the
+// trip. A slow Run may not have tried at all yet when the requests end.
+func waitDatabaseMode(t *testing.T, f *Failover, u *user, v, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st := f.Stats(); st.Mode == "database" && st.Trips > 0 && st.Fallbacks > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats = %+v after 30 s; want database mode after a trip", f.Stats())
+		}
+		u.get("/set?v=" + v)
+		u.wantMe(want)
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // ownRedis is a redis-server process of the test's own on a free loopback

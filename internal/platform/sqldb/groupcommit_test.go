@@ -23,6 +23,15 @@ func openGroupTest(t *testing.T) *DB {
 	return db
 }
 
+// signal tells whoever waits on ch, once, without blocking (a fn may run
+// more than once).
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
 // queued waits until n transactions wait behind the one being run.
 func queued(t *testing.T, db *DB, n int) {
 	t.Helper()
@@ -56,15 +65,16 @@ func TestGroupCommit(t *testing.T) {
 	db := openGroupTest(t)
 	release := make(chan struct{})
 	first := make(chan error, 1)
+	leads := make(chan struct{}, 1)
 	go func() {
 		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			signal(leads)
 			<-release
 			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
 			return err
 		})
 	}()
-	queued(t, db, 0) // the first one leads
-	time.Sleep(10 * time.Millisecond)
+	<-leads // the first one leads: the rest queue behind it
 
 	const n = 20
 	errs := make([]error, n)
@@ -129,13 +139,15 @@ func TestGroupCommitRetriesWhenTheSharedTransactionIsLost(t *testing.T) {
 	db := openGroupTest(t)
 	release := make(chan struct{})
 	first := make(chan error, 1)
+	leads := make(chan struct{}, 1)
 	go func() {
 		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			signal(leads)
 			<-release
 			return nil
 		})
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-leads // the first one leads: the rest queue behind it
 	var (
 		wg    sync.WaitGroup
 		runs  sync.Map
@@ -252,15 +264,16 @@ func TestGroupCommitFailureHeardAfterCommit(t *testing.T) {
 	db := openGroupTest(t)
 	release := make(chan struct{})
 	first := make(chan error, 1)
+	leads := make(chan struct{}, 1)
 	go func() {
 		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			signal(leads)
 			<-release
 			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
 			return err
 		})
 	}()
-	queued(t, db, 0)
-	time.Sleep(10 * time.Millisecond)
+	<-leads // the first one leads: the rest queue behind it
 
 	insert := func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (5, 1)`)

@@ -12,6 +12,12 @@ import (
 // ErrMissing is returned when a context carries no tenant.
 var ErrMissing = errors.New("tenancy: no tenant in context")
 
+// ErrUnknown is returned by tenant resolvers for hosts and IDs of no
+// tenant. It lives here, not with the resolver or the server, so that the
+// tenant directory's client can return it and the HTTP server recognise it
+// without either importing the other.
+var ErrUnknown = errors.New("tenancy: unknown tenant")
+
 // Header selects a tenant by ID on an HTTP request: API clients that do not
 // use the store's host name, and service-to-service calls, send it.
 const Header = "X-Mercato-Tenant"

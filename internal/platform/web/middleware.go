@@ -53,14 +53,6 @@ func infoFrom(ctx context.Context) *reqInfo {
 	return ri
 }
 
-// RequestID returns the ID of the request ctx belongs to.
-func RequestID(ctx context.Context) string {
-	if ri := infoFrom(ctx); ri != nil {
-		return ri.id
-	}
-	return ""
-}
-
 // statusWriter records the status and size of a response and, when copy is
 // set, keeps the body too (the idempotency layer stores it).
 type statusWriter struct {

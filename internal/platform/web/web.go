@@ -28,6 +28,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/swaggest/swgui/v5emb"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // Config is the HTTP server's configuration.
@@ -181,7 +183,9 @@ type TenantResolver interface {
 }
 
 // ErrUnknownTenant is returned by resolvers for hosts and IDs of no tenant.
-var ErrUnknownTenant = errors.New("web: unknown tenant")
+// It is tenancy.ErrUnknown, so a resolver need not import this package to
+// return it.
+var ErrUnknownTenant = tenancy.ErrUnknown
 
 // OriginPolicy is implemented by a TenantResolver that knows the origins
 // each store lets browsers call its API from (CORS). Without one the

@@ -16,7 +16,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
-	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // Cache lifetimes of the Client's answers. A change in the directory (a
@@ -34,6 +34,11 @@ const (
 // ErrUnknownAPIKey is returned for keys that are unknown, revoked, or of a
 // store that is not active.
 var ErrUnknownAPIKey = errors.New("tenantapi: unknown API key")
+
+// ErrUnknownTenant is returned by ResolveTenant for hosts and IDs of no
+// store. It is tenancy.ErrUnknown, the error the HTTP server's tenant
+// middleware answers 404 unknown_tenant for.
+var ErrUnknownTenant = tenancy.ErrUnknown
 
 // APIKeyPrefixes are how API keys begin; a bearer token with neither prefix
 // is not an API key (but perhaps an access token).
@@ -80,7 +85,9 @@ func NewClient(base string, hc *http.Client) *Client {
 	return &Client{base: base, http: hc, api: apiclient.New(Source, strings.TrimSuffix(base, "/"), hc), cache: cache}
 }
 
-// ResolveTenant implements web.TenantResolver.
+// ResolveTenant returns the store answering at host, or the store id when
+// id is set; ErrUnknownTenant when there is none. It has the method set of
+// the HTTP server's tenant resolver.
 func (c *Client) ResolveTenant(ctx context.Context, host, id string) (string, error) {
 	key := "h:" + host
 	q := url.Values{"host": {host}}
@@ -95,7 +102,7 @@ func (c *Client) ResolveTenant(ctx context.Context, host, id string) (string, er
 		return "", err
 	}
 	if r.TenantID == "" {
-		return "", web.ErrUnknownTenant
+		return "", ErrUnknownTenant
 	}
 	return r.TenantID, nil
 }
@@ -120,9 +127,10 @@ func (c *Client) ResolveAPIKey(ctx context.Context, key string) (Resolution, err
 	return r, nil
 }
 
-// AllowedOrigins implements web.OriginPolicy: the origins tenant lets
-// browsers call its API from (CORS), read with the tenant's resolution and
-// cached for OriginsTTL (a change takes effect within it).
+// AllowedOrigins returns the origins tenant lets browsers call its API from
+// (CORS), read with the tenant's resolution and cached for OriginsTTL (a
+// change takes effect within it). With ResolveTenant it makes the Client
+// the HTTP server's tenant resolver and origin policy.
 func (c *Client) AllowedOrigins(ctx context.Context, tenant string) ([]string, error) {
 	r, err := c.cache.Get(ctx, "o:"+tenant, otter.LoaderFunc[string, Resolution](func(ctx context.Context, _ string) (Resolution, error) {
 		return c.resolve(ctx, url.Values{"id": {tenant}}, "")

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -14,10 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/mercato/mercato/internal/app"
-	"github.com/mercato/mercato/internal/bench"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
@@ -25,108 +22,63 @@ import (
 // the public API to raw checkout transactions per second on the same engine.
 const checkoutGoal = 0.5
 
-// checkoutOptions are the flags of `mercato bench checkout` beyond the
+// CheckoutOptions are the settings of `mercato bench checkout` beyond the
 // shared ones.
-type checkoutOptions struct {
-	benchOptions
-	skus   int
-	stock  int64
-	rawDB  string
-	rounds int
+type CheckoutOptions struct {
+	Options
+	// SKUs is how many products the benchmark creates and buys (3 per
+	// checkout).
+	SKUs int
+	// Stock is the units of stock each of those products gets.
+	Stock int64
+	// RawDB is the PostgreSQL URL for the raw transaction's scratch schema;
+	// empty means the configured -db, or SQLite without one.
+	RawDB string
+	// Rounds is how many times Mercato and the raw transaction are
+	// measured, alternating; the median ratio is judged.
+	Rounds int
 }
 
-func (c *cli) benchCheckoutCommand() *cobra.Command {
-	var o checkoutOptions
-	cmd := &cobra.Command{
-		Use:   "checkout",
-		Short: "Measure the one-call checkout against the raw checkout transaction, then check the invariants",
-		Long: `Measure POST /api/v1/checkout of the default store under load, compare it with
-the checkout's essential transaction run directly on a database of the same
-engine, and check the invariants of what the run left behind.
-
-Without -url, Mercato is booted in this process on 127.0.0.1 (SQLite and the
-embedded bus in a temporary directory, or -db/-bus with -yes) and seeded with
-the demo store. The benchmark then creates -skus products of its own with
--stock units each, so the run measures checkouts rather than sell-outs.
-
-Every request is a guest checkout of three of those SKUs (one unit each),
-shipped to Germany with the store's default method and paid with the fake
-provider's tok_visa, under a unique Idempotency-Key. A response counts as
-good when it is a 201 with a confirmed order. The booted instance runs the
-fake provider also on -db/-bus; a Mercato measured with -url must have it
-(it does in the laptop shape; elsewhere -payment.fake=true).
-
-The raw transaction (three conditional stock updates, an order, three lines
-and an outbox row, one commit) runs with the same workers for the same time
-on a scratch database: a temporary SQLite file, or a schema of its own in the
-PostgreSQL database of -db (or -raw-db), dropped afterwards.
-
-With -rounds N the two are measured N times, alternating, and the round
-with the median ratio is judged: on a shared machine the speed of both
-drifts, and one round can be lucky or unlucky.
-
-After the run the benchmark checks and prints: no negative stock; units sold
-never above the stock given and equal to the units of confirmed orders; every
-confirmed order has exactly one authorization, equal to its total; no expired
-reservation still held; the outbox drained (in-process runs only).`,
-		Example: `  mercato bench checkout
-  mercato bench checkout -workers 16 -duration 20s
-  mercato bench checkout -workers 128 -rounds 3
-  mercato bench checkout -db postgres://postgres@127.0.0.1:5432/mercato_bench -yes`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(c.cfg); err != nil {
-				return fmt.Errorf("bench checkout:\n%w", err)
-			}
-			if o.skus < 3 || o.skus > 1000 {
-				return fmt.Errorf("bench checkout: -skus must be between 3 and 1000, got %d", o.skus)
-			}
-			if o.stock < 1 || o.stock > 1_000_000 {
-				return fmt.Errorf("bench checkout: -stock must be between 1 and 1000000, got %d", o.stock)
-			}
-			if o.rounds < 1 || o.rounds > 10 {
-				return fmt.Errorf("bench checkout: -rounds must be between 1 and 10, got %d", o.rounds)
-			}
-			if o.rounds > 1 && o.cpuProfile != "" {
-				return errors.New("bench checkout: -cpuprofile profiles one round; leave -rounds at 1")
-			}
-			rawDB := o.rawDB
-			if rawDB == "" {
-				rawDB = c.cfg.DB
-			}
-			if o.url != "" {
-				return c.benchCheckout(cmd.Context(), strings.TrimSuffix(o.url, "/"), o, rawDB, "", nil)
-			}
-			// The checkouts pay with tok_visa: the booted instance runs the
-			// fake provider in every shape, unless -payment.fake says not.
-			if f := cmd.Flag("payment.fake"); f != nil && !f.Changed {
-				if err := f.Value.Set("true"); err != nil {
-					return err
-				}
-			}
-			return c.withBenchInstance(cmd.Context(), o.benchOptions, func(ctx context.Context, base, note string, sys *app.System) error {
-				return c.benchCheckout(ctx, base, o, rawDB, note, sys)
-			})
-		},
+// Checkout is `mercato bench checkout`: it measures the one-call checkout
+// of the default store against the raw checkout transaction on the same
+// engine, then checks the invariants of what the run left behind.
+func (r *Runner) Checkout(ctx context.Context, o CheckoutOptions) error {
+	if err := o.validate(r.Config); err != nil {
+		return fmt.Errorf("bench checkout:\n%w", err)
 	}
-	o.register(cmd, "/api/v1/checkout")
-	fs := cmd.Flags()
-	fs.IntVar(&o.skus, "skus", 30, "products the benchmark creates and buys (3 per checkout)")
-	fs.Int64Var(&o.stock, "stock", 1_000_000, "units of stock each of those products gets")
-	fs.StringVar(&o.rawDB, "raw-db", "", "PostgreSQL URL for the raw transaction's scratch schema (default: -db; SQLite in a temporary directory without either)")
-	fs.IntVar(&o.rounds, "rounds", 1, "measure Mercato and the raw transaction this many times, alternating, and judge the median ratio (1 to 10)")
-	_ = fs.MarkHidden("path")
-	return cmd
+	if o.SKUs < 3 || o.SKUs > 1000 {
+		return fmt.Errorf("bench checkout: -skus must be between 3 and 1000, got %d", o.SKUs)
+	}
+	if o.Stock < 1 || o.Stock > 1_000_000 {
+		return fmt.Errorf("bench checkout: -stock must be between 1 and 1000000, got %d", o.Stock)
+	}
+	if o.Rounds < 1 || o.Rounds > 10 {
+		return fmt.Errorf("bench checkout: -rounds must be between 1 and 10, got %d", o.Rounds)
+	}
+	if o.Rounds > 1 && o.CPUProfile != "" {
+		return errors.New("bench checkout: -cpuprofile profiles one round; leave -rounds at 1")
+	}
+	rawDB := o.RawDB
+	if rawDB == "" {
+		rawDB = r.Config.DB
+	}
+	if o.URL != "" {
+		return r.checkout(ctx, strings.TrimSuffix(o.URL, "/"), o, rawDB, "", nil)
+	}
+	return r.withInstance(ctx, func(ctx context.Context, base, note string, sys *app.System) error {
+		return r.checkout(ctx, base, o, rawDB, note, sys)
+	})
 }
 
-// benchClient talks to the benchmarked Mercato as its admin.
-type benchClient struct {
+// apiClient talks to the benchmarked Mercato, as its admin when it has
+// the token.
+type apiClient struct {
 	base  string
 	token string
 	http  *http.Client
 }
 
-func (b benchClient) call(ctx context.Context, method, path string, body, out any) (int, error) {
+func (b apiClient) call(ctx context.Context, method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -163,23 +115,23 @@ func (b benchClient) call(ctx context.Context, method, path string, body, out an
 	return res.StatusCode, nil
 }
 
-// benchCheckout prepares SKUs, measures both targets and checks the run.
-func (c *cli) benchCheckout(ctx context.Context, base string, o checkoutOptions, rawDB, note string, sys *app.System) error {
-	token := c.cfg.Web.AdminToken
+// checkout prepares SKUs, measures both targets and checks the run.
+func (r *Runner) checkout(ctx context.Context, base string, o CheckoutOptions, rawDB, note string, sys *app.System) error {
+	token := r.Config.Web.AdminToken
 	if sys != nil {
 		token = sys.Platform.Config.Web.AdminToken
 	}
 	if token == "" {
-		t, _, err := app.AdminToken(c.cfg)
+		t, _, err := app.AdminToken(r.Config)
 		if err != nil {
 			return err
 		}
 		token = t
 	}
-	bc := benchClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	bc := apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	run := strings.ToLower(fmt.Sprintf("%x", time.Now().UnixNano()))
-	fmt.Fprintf(c.stderr, "creating %d products with %d units each …\n", o.skus, o.stock)
-	skus, err := benchSKUs(ctx, bc, run, o.skus, o.stock)
+	fmt.Fprintf(r.Stderr, "creating %d products with %d units each …\n", o.SKUs, o.Stock)
+	skus, err := createSKUs(ctx, bc, run, o.SKUs, o.Stock)
 	if err != nil {
 		return fmt.Errorf("prepare products: %w", err)
 	}
@@ -198,7 +150,7 @@ func (c *cli) benchCheckout(ctx context.Context, base string, o checkoutOptions,
 	// round keeps the keys of each round apart: a repeated key would replay
 	// an order instead of placing one.
 	round := 0
-	target := bench.Target{
+	target := Target{
 		Name:   "mercato checkout",
 		Method: http.MethodPost,
 		URL:    base + "/api/v1/checkout",
@@ -209,7 +161,7 @@ func (c *cli) benchCheckout(ctx context.Context, base string, o checkoutOptions,
 			n := int(seq) * 3
 			return fmt.Appendf(nil, string(body), skus[n%len(skus)], skus[(n+1)%len(skus)], skus[(n+2)%len(skus)])
 		},
-		Check: func(r bench.Response) error {
+		Check: func(r Response) error {
 			if r.Status != http.StatusCreated {
 				return fmt.Errorf("status %d", r.Status)
 			}
@@ -222,59 +174,59 @@ func (c *cli) benchCheckout(ctx context.Context, base string, o checkoutOptions,
 			return nil
 		},
 	}
-	load := o.load()
-	fmt.Fprintf(c.stdout, "bench checkout: POST /api/v1/checkout · 3 lines per order over %d SKUs · fake provider\n", len(skus))
-	fmt.Fprintf(c.stdout, "load: %s · %s warm-up + %s measured per target", load.Mode(), o.warmup, o.duration)
-	if o.rounds > 1 {
-		fmt.Fprintf(c.stdout, " · %d rounds, alternating", o.rounds)
+	load := o.Load
+	fmt.Fprintf(r.Stdout, "bench checkout: POST /api/v1/checkout · 3 lines per order over %d SKUs · fake provider\n", len(skus))
+	fmt.Fprintf(r.Stdout, "load: %s · %s warm-up + %s measured per target", load.Mode(), load.Warmup, load.Duration)
+	if o.Rounds > 1 {
+		fmt.Fprintf(r.Stdout, " · %d rounds, alternating", o.Rounds)
 	}
-	fmt.Fprint(c.stdout, "\n\n")
+	fmt.Fprint(r.Stdout, "\n\n")
 	var (
-		rounds   []bench.Comparison
+		rounds   []Comparison
 		rawShape string
 	)
-	for round = range o.rounds {
-		if o.rounds > 1 {
-			fmt.Fprintf(c.stdout, "round %d of %d\n", round+1, o.rounds)
+	for round = range o.Rounds {
+		if o.Rounds > 1 {
+			fmt.Fprintf(r.Stdout, "round %d of %d\n", round+1, o.Rounds)
 		}
-		mr, err := c.measure(ctx, target, load, o.cpuProfile)
+		mr, err := r.measure(ctx, target, load, o.CPUProfile)
 		if err != nil {
 			return err
 		}
-		var raw bench.Result
-		raw, rawShape, err = c.rawCheckout(ctx, rawDB, load)
+		var raw Result
+		raw, rawShape, err = r.measureRaw(ctx, rawDB, load)
 		if err != nil {
 			return err
 		}
-		if err := bench.WriteTable(c.stdout, mr, raw); err != nil {
+		if err := WriteTable(r.Stdout, mr, raw); err != nil {
 			return err
 		}
-		fmt.Fprintln(c.stdout)
-		rounds = append(rounds, bench.Comparison{Subject: mr, Baseline: raw, Goal: checkoutGoal})
+		fmt.Fprintln(r.Stdout)
+		rounds = append(rounds, Comparison{Subject: mr, Baseline: raw, Goal: checkoutGoal})
 	}
 	judged := rounds[0]
 	if len(rounds) > 1 {
 		// The machine's speed drifts (other load, the disk): alternating
 		// rounds expose both targets to the same drift, and the median
 		// round is judged rather than the luckiest.
-		judged = bench.Median(rounds)
-		fmt.Fprint(c.stdout, "ratio per round:")
-		for _, r := range rounds {
-			fmt.Fprintf(c.stdout, " %.2f", r.Ratio())
+		judged = Median(rounds)
+		fmt.Fprint(r.Stdout, "ratio per round:")
+		for _, c := range rounds {
+			fmt.Fprintf(r.Stdout, " %.2f", c.Ratio())
 		}
-		fmt.Fprintln(c.stdout, "; the median round is judged")
+		fmt.Fprintln(r.Stdout, "; the median round is judged")
 	}
-	if err := judged.Write(c.stdout); err != nil {
+	if err := judged.Write(r.Stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "\nThe raw transaction ran on %s. req/s counts confirmed orders only.\n", rawShape)
-	fmt.Fprintf(c.stdout, "Load generator, server and raw workers share this machine's %d CPUs.\n", runtime.NumCPU())
+	fmt.Fprintf(r.Stdout, "\nThe raw transaction ran on %s. req/s counts confirmed orders only.\n", rawShape)
+	fmt.Fprintf(r.Stdout, "Load generator, server and raw workers share this machine's %d CPUs.\n", runtime.NumCPU())
 	if note != "" {
-		fmt.Fprintln(c.stdout, note+".")
+		fmt.Fprintln(r.Stdout, note+".")
 	}
 
-	fmt.Fprintln(c.stdout, "\ninvariants after the run:")
-	failed, err := checkInvariants(ctx, c.stdout, bc, sys, skus, o.stock, email)
+	fmt.Fprintln(r.Stdout, "\ninvariants after the run:")
+	failed, err := checkInvariants(ctx, r.Stdout, bc, sys, skus, o.Stock, email)
 	if err != nil {
 		return fmt.Errorf("check invariants: %w", err)
 	}
@@ -284,9 +236,9 @@ func (c *cli) benchCheckout(ctx context.Context, base string, o checkoutOptions,
 	return nil
 }
 
-// benchSKUs creates n active products of one variant each with stock units,
+// createSKUs creates n active products of one variant each with stock units,
 // and waits until pricing quotes every one of them.
-func benchSKUs(ctx context.Context, bc benchClient, run string, n int, stock int64) ([]string, error) {
+func createSKUs(ctx context.Context, bc apiClient, run string, n int, stock int64) ([]string, error) {
 	skus := make([]string, n)
 	for i := range skus {
 		skus[i] = fmt.Sprintf("BENCH-%s-%03d", strings.ToUpper(run[len(run)-6:]), i)
@@ -322,26 +274,26 @@ func benchSKUs(ctx context.Context, bc benchClient, run string, n int, stock int
 	}
 }
 
-// rawCheckout runs the raw transaction on a scratch database of the engine
+// measureRaw runs the raw transaction on a scratch database of the engine
 // and removes it afterwards.
-func (c *cli) rawCheckout(ctx context.Context, pgURL string, load bench.Load) (bench.Result, string, error) {
+func (r *Runner) measureRaw(ctx context.Context, pgURL string, load Load) (Result, string, error) {
 	opts := sqldb.Options{Name: "bench_raw"}
-	shape := "a temporary SQLite file (same settings as the services': WAL, synchronous=FULL, one writer)"
+	where := "a temporary SQLite file (same settings as the services': WAL, synchronous=FULL, one writer)"
 	if pgURL != "" {
 		opts.URL = pgURL
 		opts.Name = fmt.Sprintf("bench_raw_%d", time.Now().UnixNano()%1_000_000_000)
-		shape = "a scratch schema of the PostgreSQL database (" + sqldb.Redact(pgURL) + ")"
+		where = "a scratch schema of the PostgreSQL database (" + sqldb.Redact(pgURL) + ")"
 	} else {
 		dir, err := os.MkdirTemp("", "mercato-bench-raw-*")
 		if err != nil {
-			return bench.Result{}, "", fmt.Errorf("create the raw transaction's directory: %w", err)
+			return Result{}, "", fmt.Errorf("create the raw transaction's directory: %w", err)
 		}
 		defer os.RemoveAll(dir)
 		opts.Dir = dir
 	}
 	db, err := sqldb.Open(ctx, opts)
 	if err != nil {
-		return bench.Result{}, "", fmt.Errorf("open the raw transaction's database: %w", err)
+		return Result{}, "", fmt.Errorf("open the raw transaction's database: %w", err)
 	}
 	defer db.Close()
 	if pgURL != "" {
@@ -350,17 +302,17 @@ func (c *cli) rawCheckout(ctx context.Context, pgURL string, load bench.Load) (b
 			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := db.Write().ExecContext(dctx, "DROP SCHEMA "+opts.Name+" CASCADE"); err != nil {
-				fmt.Fprintf(c.stderr, "drop the raw transaction's schema %s: %v\n", opts.Name, err)
+				fmt.Fprintf(r.Stderr, "drop the raw transaction's schema %s: %v\n", opts.Name, err)
 			}
 		}()
 	}
-	fmt.Fprintf(c.stderr, "measuring the raw transaction on %s …\n", shape)
-	res, err := bench.RawCheckout{DB: db, SKUs: 30}.Run(ctx, load)
-	return res, shape, err
+	fmt.Fprintf(r.Stderr, "measuring the raw transaction on %s …\n", where)
+	res, err := RawCheckout{DB: db, SKUs: 30}.Run(ctx, load)
+	return res, where, err
 }
 
 // checkInvariants prints one line per invariant and returns how many failed.
-func checkInvariants(ctx context.Context, w io.Writer, bc benchClient, sys *app.System, skus []string, stock int64, email string) (int, error) {
+func checkInvariants(ctx context.Context, w io.Writer, bc apiClient, sys *app.System, skus []string, stock int64, email string) (int, error) {
 	failed := 0
 	report := func(ok bool, format string, args ...any) {
 		mark := "ok  "
