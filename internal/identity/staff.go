@@ -166,14 +166,8 @@ func (s *Service) CreateOwner(ctx context.Context, in identityapi.OwnerCreate) (
 	if err != nil {
 		return identityapi.OwnerTokens{}, err
 	}
-	email, err := normalizeEmail("email", in.Email)
+	email, err := s.checkNewAccount(in.Email, in.Name, in.Password)
 	if err != nil {
-		return identityapi.OwnerTokens{}, err
-	}
-	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true)); err != nil {
-		return identityapi.OwnerTokens{}, err
-	}
-	if err := s.checkNewPassword("password", in.Password, email); err != nil {
 		return identityapi.OwnerTokens{}, err
 	}
 	// A cheap early answer for a repeat; the check under the guard below
