@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -163,8 +162,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	mu        sync.Mutex
-	consumers []bus.Consumer
+	consumers kit.Consumers // subscribed in Start, stopped when Run ends
 }
 
 // New returns the cart service on deps.DB, migrated with Migrations.
