@@ -206,7 +206,6 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-
 // Sweep deletes the open carts of every tenant untouched for longer than
 // the TTL, with their lines, and returns how many it deleted. Each cart goes
 // in its own small transaction, checked again there, so a cart changed in

@@ -224,7 +224,6 @@ func (s *Service) finishPaymentEvent(ctx context.Context, m bus.Message) error {
 	return nil
 }
 
-
 // handleCustomerRegistered gives a new customer the store's guest orders
 // placed with their email (compared lowercased, as identity keys
 // accounts), in the transaction that records the event in the inbox.
