@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -152,8 +151,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	mu        sync.Mutex
-	consumers []bus.Consumer
+	consumers kit.Consumers // subscribed in Start, stopped when Run ends
 }
 
 // New returns the cart service on deps.DB, migrated with Migrations.

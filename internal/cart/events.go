@@ -53,17 +53,16 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cart: subscribe to catalog events: %w", err)
 	}
+	s.consumers.Add(catalog)
 	orders, err := outbox.Consume(ctx, notifying{s.bus, s.notify}, s.store.DB(), bus.Subscription{
 		Group:    groupOrders,
 		Subjects: []string{subjectOrderConfirmed},
 	}, s.now, s.handleOrderConfirmed)
 	if err != nil {
-		catalog.Stop()
+		s.consumers.Stop()
 		return fmt.Errorf("cart: subscribe to order events: %w", err)
 	}
-	s.mu.Lock()
-	s.consumers = append(s.consumers, catalog, orders)
-	s.mu.Unlock()
+	s.consumers.Add(orders)
 	return nil
 }
 
@@ -190,7 +189,7 @@ func (s *Service) checkOut(ctx context.Context, tx *sql.Tx, cartID, orderID stri
 // Run deletes abandoned carts every SweepInterval until ctx is done, then
 // stops the consumers Start subscribed and returns nil.
 func (s *Service) Run(ctx context.Context) error {
-	defer s.stopConsumers()
+	defer s.consumers.Stop()
 	tick := time.NewTicker(s.cfg.SweepInterval)
 	defer tick.Stop()
 	for {
@@ -204,16 +203,6 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 		}
-	}
-}
-
-func (s *Service) stopConsumers() {
-	s.mu.Lock()
-	cs := s.consumers
-	s.consumers = nil
-	s.mu.Unlock()
-	for _, c := range cs {
-		c.Stop()
 	}
 }
 

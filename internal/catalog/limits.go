@@ -15,24 +15,6 @@ type PlanLimits interface {
 	Limits(ctx context.Context) (tenantapi.Limits, error)
 }
 
-// planLimits reads the plan limits of the store in ctx; nil without a
-// limits client, or on a plan without a product limit.
-func (s *Service) planLimits(ctx context.Context) (*tenantapi.Limits, error) {
-	if s.limits == nil {
-		return nil, nil
-	}
-	l, err := s.limits.Limits(ctx)
-	if err != nil {
-		// Refused rather than let through: a limit that holds only while
-		// the tenant service answers is no limit.
-		return nil, fmt.Errorf("%w: %w", ErrLimitsUnavailable, err)
-	}
-	if l.Of(tenantapi.ResourceProducts) == tenantapi.Unlimited {
-		return nil, nil
-	}
-	return &l, nil
-}
-
 // roomForOne checks, in the write transaction, that the store may have one
 // more draft or active product under limits (nil: no limit). The lock row
 // makes concurrent creations of one store take turns, so the count is not

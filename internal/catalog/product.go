@@ -469,7 +469,7 @@ func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductCreate
 		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
 	}
 	base := p.Slug
-	limits, err := s.planLimits(ctx)
+	limits, err := tenantapi.ReadLimits(ctx, s.limits, tenantapi.ResourceProducts, ErrLimitsUnavailable)
 	if err != nil {
 		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
 	}
@@ -516,7 +516,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 	var limits *tenantapi.Limits
 	if in.Status != nil && *in.Status != catalogapi.StatusArchived {
 		// It may bring an archived product back: that counts as one more.
-		if limits, err = s.planLimits(ctx); err != nil {
+		if limits, err = tenantapi.ReadLimits(ctx, s.limits, tenantapi.ResourceProducts, ErrLimitsUnavailable); err != nil {
 			return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
 		}
 	}

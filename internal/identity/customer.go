@@ -31,14 +31,8 @@ func (s *Service) Register(ctx context.Context, in identityapi.Register) (identi
 	if err != nil {
 		return identityapi.Customer{}, err
 	}
-	email, err := normalizeEmail("email", in.Email)
+	email, err := s.checkNewAccount(in.Email, in.Name, in.Password)
 	if err != nil {
-		return identityapi.Customer{}, err
-	}
-	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true)); err != nil {
-		return identityapi.Customer{}, err
-	}
-	if err := s.checkNewPassword("password", in.Password, email); err != nil {
 		return identityapi.Customer{}, err
 	}
 	// Hashing takes ~100 ms: before the transaction, not holding the
@@ -262,4 +256,21 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, in identityapi.Passw
 	// setPassword uses the token up in its transaction: of two confirmations
 	// racing, one wins.
 	return s.setPassword(ctx, tenant, row.ID, hashPassword(in.NewPassword, s.cfg.Argon2), hash)
+}
+
+// checkNewAccount checks the fields of a new account, as a customer
+// registers one or signup creates a store's owner: an email (returned
+// normalized), a name and a password fit for that email.
+func (s *Service) checkNewAccount(email, name, password string) (string, error) {
+	email, err := normalizeEmail("email", email)
+	if err != nil {
+		return "", err
+	}
+	if err := texts(checkText("name", name, identityapi.MaxNameLength, true)); err != nil {
+		return "", err
+	}
+	if err := s.checkNewPassword("password", password, email); err != nil {
+		return "", err
+	}
+	return email, nil
 }

@@ -18,25 +18,6 @@ import (
 // since its invitation held it. Signup's owner (CreateOwner) is never
 // refused: a store without an owner is of no use to anyone.
 
-// planLimits reads the plan limits of the store in ctx; nil without a
-// limits client, or on a plan without a staff limit. It runs before the
-// write transaction: a network call does not belong inside one.
-func (s *Service) planLimits(ctx context.Context) (*tenantapi.Limits, error) {
-	if s.limits == nil {
-		return nil, nil
-	}
-	l, err := s.limits.Limits(ctx)
-	if err != nil {
-		// Refused rather than let through: a limit that holds only while
-		// the tenant service answers is no limit.
-		return nil, fmt.Errorf("%w: %w", ErrLimitsUnavailable, err)
-	}
-	if l.Of(tenantapi.ResourceStaff) == tenantapi.Unlimited {
-		return nil, nil
-	}
-	return &l, nil
-}
-
 // roomForStaff checks, in the write transaction, that the store may have
 // one more staff account under limits (nil: no limit), counting its open
 // invitations too when invitations is set. The lock row makes concurrent

@@ -12,6 +12,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // Staff rules, beyond the per-operation role table in http.go (which the
@@ -48,7 +49,7 @@ func (s *Service) Invite(ctx context.Context, actor auth.Principal, in identitya
 	if role == auth.RoleOwner && !isOwner(actor) {
 		return identityapi.Invitation{}, fmt.Errorf("%w: only an owner can invite an owner", ErrForbidden)
 	}
-	limits, err := s.planLimits(ctx)
+	limits, err := tenantapi.ReadLimits(ctx, s.limits, tenantapi.ResourceStaff, ErrLimitsUnavailable)
 	if err != nil {
 		return identityapi.Invitation{}, fmt.Errorf("invite staff: %w", err)
 	}
@@ -105,7 +106,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, in identityapi.Invitatio
 	if err := s.checkNewPassword("password", in.Password, inv.Email); err != nil {
 		return identityapi.StaffSession{}, err
 	}
-	limits, err := s.planLimits(ctx)
+	limits, err := tenantapi.ReadLimits(ctx, s.limits, tenantapi.ResourceStaff, ErrLimitsUnavailable)
 	if err != nil {
 		return identityapi.StaffSession{}, fmt.Errorf("accept invitation: %w", err)
 	}
@@ -165,14 +166,8 @@ func (s *Service) CreateOwner(ctx context.Context, in identityapi.OwnerCreate) (
 	if err != nil {
 		return identityapi.OwnerTokens{}, err
 	}
-	email, err := normalizeEmail("email", in.Email)
+	email, err := s.checkNewAccount(in.Email, in.Name, in.Password)
 	if err != nil {
-		return identityapi.OwnerTokens{}, err
-	}
-	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true)); err != nil {
-		return identityapi.OwnerTokens{}, err
-	}
-	if err := s.checkNewPassword("password", in.Password, email); err != nil {
 		return identityapi.OwnerTokens{}, err
 	}
 	// A cheap early answer for a repeat; the check under the guard below

@@ -55,18 +55,17 @@ func (s *Service) subscribe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("order: subscribe to customer registrations: %w", err)
 	}
+	s.consumers.Add(c)
 	p, err := outbox.Consume(ctx, finishing{s.deps.Bus, s.finishPaymentEvent}, s.store.DB(), bus.Subscription{
 		Group:       groupPayments,
 		Subjects:    []string{paymentapi.SubjectVoided, paymentapi.SubjectFailed, paymentapi.SubjectRefunded},
 		MaxAttempts: paymentAttempts,
 	}, s.now, s.handlePaymentEvent)
 	if err != nil {
-		c.Stop()
+		s.consumers.Stop()
 		return fmt.Errorf("order: subscribe to payment events: %w", err)
 	}
-	s.mu.Lock()
-	s.consumers = append(s.consumers, c, p)
-	s.mu.Unlock()
+	s.consumers.Add(p)
 	return nil
 }
 
@@ -223,16 +222,6 @@ func (s *Service) finishPaymentEvent(ctx context.Context, m bus.Message) error {
 		return fmt.Errorf("cancel order %s after its payment was voided: %w", rec.ID, err)
 	}
 	return nil
-}
-
-func (s *Service) stopConsumers() {
-	s.mu.Lock()
-	cs := s.consumers
-	s.consumers = nil
-	s.mu.Unlock()
-	for _, c := range cs {
-		c.Stop()
-	}
 }
 
 // handleCustomerRegistered gives a new customer the store's guest orders

@@ -28,13 +28,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/order/orderdb"
-	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -218,8 +216,7 @@ type Service struct {
 	// providers caches the payment providers on offer (checkProvider).
 	providers providerList
 
-	mu        sync.Mutex
-	consumers []bus.Consumer // subscribed in Start, stopped when Run ends
+	consumers kit.Consumers // subscribed in Start, stopped when Run ends
 }
 
 // New returns the order service on deps.DB, migrated with Migrations.

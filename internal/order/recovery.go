@@ -24,7 +24,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	if _, err := s.Recover(ctx); err != nil {
-		s.stopConsumers()
+		s.consumers.Stop()
 		return err
 	}
 	return nil
@@ -33,7 +33,7 @@ func (s *Service) Start(ctx context.Context) error {
 // Run repeats the recovery pass every RecoveryInterval until ctx is done,
 // then stops the consumers.
 func (s *Service) Run(ctx context.Context) error {
-	defer s.stopConsumers()
+	defer s.consumers.Stop()
 	t := time.NewTicker(s.cfg.RecoveryInterval)
 	defer t.Stop()
 	for {

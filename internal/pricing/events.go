@@ -19,14 +19,14 @@ import (
 // only sees messages published after it subscribes, so subscribing later
 // would miss the demo catalog.
 func (s *Service) Start(ctx context.Context) error {
-	if s.bus == nil || s.consumer != nil {
+	if s.bus == nil || s.consumers.Len() > 0 {
 		return nil
 	}
 	tc, err := outbox.Consume(ctx, s.bus, s.store.DB(), bus.Subscription{Group: s.cfg.TenantGroup, Subjects: tenantSubjects}, s.now, s.applyTenantEvent)
 	if err != nil {
 		return fmt.Errorf("pricing: subscribe to tenant events: %w", err)
 	}
-	s.tenants = tc
+	s.consumers.Add(tc)
 	sub := bus.Subscription{
 		Group: s.cfg.CatalogGroup,
 		Subjects: []string{catalogapi.SubjectProductCreated, catalogapi.SubjectProductUpdated,
@@ -34,22 +34,17 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	c, err := outbox.Consume(ctx, s.bus, s.store.DB(), sub, s.now, s.applyCatalogEvent)
 	if err != nil {
-		tc.Stop()
+		s.consumers.Stop()
 		return fmt.Errorf("pricing: subscribe to catalog events: %w", err)
 	}
-	s.consumer = c
+	s.consumers.Add(c)
 	return nil
 }
 
-// Run waits for ctx, then stops the catalog consumer.
+// Run waits for ctx, then stops the consumers.
 func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
-	if s.consumer != nil {
-		s.consumer.Stop()
-	}
-	if s.tenants != nil {
-		s.tenants.Stop()
-	}
+	s.consumers.Stop()
 	return nil
 }
 

@@ -127,8 +127,9 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	consumer bus.Consumer // the catalog projection, set by Start
-	tenants  bus.Consumer // the store settings, set by Start
+	// consumers are the catalog projection and the store settings,
+	// subscribed in Start and stopped when Run ends.
+	consumers kit.Consumers
 }
 
 // New returns the pricing service on deps.DB, migrated with Migrations.

@@ -190,3 +190,27 @@ func TestValidationErrorMatches(t *testing.T) {
 		t.Fatal("no fields must be no error")
 	}
 }
+
+type stopper struct {
+	name    string
+	stopped *[]string
+}
+
+func (s stopper) Stop() { *s.stopped = append(*s.stopped, s.name) }
+
+func TestConsumers(t *testing.T) {
+	var (
+		cs      kit.Consumers
+		stopped []string
+	)
+	cs.Add(stopper{"catalog", &stopped})
+	cs.Add(stopper{"orders", &stopped}, stopper{"tenants", &stopped})
+	if cs.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", cs.Len())
+	}
+	cs.Stop()
+	cs.Stop()
+	if strings.Join(stopped, ",") != "catalog,orders,tenants" || cs.Len() != 0 {
+		t.Fatalf("stopped %v (Len %d), want each once in order", stopped, cs.Len())
+	}
+}

@@ -9,6 +9,7 @@
 package tenantapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -319,6 +320,32 @@ func CheckLimit(l Limits, resource Resource, current int64) error {
 		return nil
 	}
 	return &LimitError{Plan: l.Plan, Resource: resource, Limit: limit}
+}
+
+// LimitsReader reads the plan limits of the store in ctx, as Client does.
+type LimitsReader interface {
+	Limits(ctx context.Context) (Limits, error)
+}
+
+// ReadLimits returns, through r, the limits of the store in ctx when its
+// plan limits resource, and nil when it does not or r is nil (a service
+// run without the tenant service knows no limits). Call it before the
+// write transaction: a network call does not belong inside one. A failure
+// to read them wraps unavailable: the write is refused rather than let
+// through, since a limit that holds only while the tenant service answers
+// is no limit.
+func ReadLimits(ctx context.Context, r LimitsReader, resource Resource, unavailable error) (*Limits, error) {
+	if r == nil {
+		return nil, nil
+	}
+	l, err := r.Limits(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", unavailable, err)
+	}
+	if l.Of(resource) == Unlimited {
+		return nil, nil
+	}
+	return &l, nil
 }
 
 // Resolution is the answer of the resolve endpoint. KeyID and Role are set

@@ -1,6 +1,7 @@
 package tenantapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -72,5 +73,30 @@ func TestJSONEscapesHTML(t *testing.T) {
 	raw, _ := json.Marshal(tenantapi.APIKeyCreated{APIKey: tenantapi.APIKey{ID: "id1"}, Key: "pk_live_K"})
 	if err := json.Unmarshal(raw, &k); err != nil || k.Key != "pk_live_K" || k.ID != "id1" {
 		t.Errorf("round trip = %+v %v (%s)", k, err, raw)
+	}
+}
+
+type limitsFunc func(ctx context.Context) (tenantapi.Limits, error)
+
+func (f limitsFunc) Limits(ctx context.Context) (tenantapi.Limits, error) { return f(ctx) }
+
+func TestReadLimits(t *testing.T) {
+	unavailable := errors.New("limits unavailable")
+	pro := tenantapi.Limits{Plan: "pro", Products: 100, Staff: tenantapi.Unlimited}
+	read := func(l tenantapi.Limits, err error) tenantapi.LimitsReader {
+		return limitsFunc(func(context.Context) (tenantapi.Limits, error) { return l, err })
+	}
+	if l, err := tenantapi.ReadLimits(t.Context(), nil, tenantapi.ResourceProducts, unavailable); l != nil || err != nil {
+		t.Errorf("no reader: %v, %v; want no limits", l, err)
+	}
+	if l, err := tenantapi.ReadLimits(t.Context(), read(pro, nil), tenantapi.ResourceProducts, unavailable); err != nil || l == nil || *l != pro {
+		t.Errorf("limited resource: %v, %v; want the plan's limits", l, err)
+	}
+	if l, err := tenantapi.ReadLimits(t.Context(), read(pro, nil), tenantapi.ResourceStaff, unavailable); l != nil || err != nil {
+		t.Errorf("unlimited resource: %v, %v; want no limits", l, err)
+	}
+	down := errors.New("connection refused")
+	if l, err := tenantapi.ReadLimits(t.Context(), read(tenantapi.Limits{}, down), tenantapi.ResourceProducts, unavailable); l != nil || !errors.Is(err, unavailable) || !errors.Is(err, down) {
+		t.Errorf("tenant service down: %v, %v; want an error wrapping both", l, err)
 	}
 }
