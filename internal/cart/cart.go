@@ -74,10 +74,8 @@ type Config struct {
 	// QuoteTimeout bounds the pricing call of one cart read: past it the
 	// cart answers without totals rather than hang.
 	QuoteTimeout time.Duration
-	// PageSize is the admin list's page size when a request gives no limit.
-	PageSize int
-	// MaxPageSize caps the limit a request may ask for.
-	MaxPageSize int
+	// Paging is the admin list's page size and its cap.
+	Paging kit.Paging
 }
 
 // Defaults of Config.
@@ -95,8 +93,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.TTL, prefix+"ttl", DefaultTTL, "how long an open cart may stay untouched before it is deleted")
 	fs.DurationVar(&c.SweepInterval, prefix+"sweep-interval", DefaultSweepInterval, "how often abandoned carts are looked for")
 	fs.DurationVar(&c.QuoteTimeout, prefix+"quote-timeout", DefaultQuoteTimeout, "how long a cart read waits for the pricing service before answering without totals")
-	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "carts per page when an admin list request gives no limit")
-	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page an admin list request may ask for")
+	c.Paging.RegisterFlags(fs, prefix, "carts", "an admin list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
 // Validate reports a config the service cannot run with.
@@ -110,10 +107,7 @@ func (c *Config) Validate() error {
 	if c.QuoteTimeout <= 0 {
 		return fmt.Errorf("cart: quote-timeout %s must be positive", c.QuoteTimeout)
 	}
-	if c.PageSize < 1 || c.MaxPageSize < c.PageSize || c.MaxPageSize > 1000 {
-		return fmt.Errorf("cart: need 1 <= page-size (%d) <= max-page-size (%d) <= 1000", c.PageSize, c.MaxPageSize)
-	}
-	return nil
+	return c.Paging.Validate("cart", kit.PageCeiling)
 }
 
 // withDefaults fills the zero fields of c.
@@ -127,12 +121,7 @@ func (c Config) withDefaults() Config {
 	if c.QuoteTimeout == 0 {
 		c.QuoteTimeout = DefaultQuoteTimeout
 	}
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
-	if c.MaxPageSize == 0 {
-		c.MaxPageSize = max(DefaultMaxPageSize, c.PageSize)
-	}
+	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	return c
 }
 

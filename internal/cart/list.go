@@ -10,7 +10,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
-	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // ListQuery selects a page of the admin cart list.
@@ -42,7 +41,7 @@ func (s *Service) Carts(ctx context.Context, lq ListQuery) (cartapi.CartList, er
 			return cartapi.CartList{}, err
 		}
 	}
-	n := web.PageSize(lq.Limit, s.cfg.PageSize, s.cfg.MaxPageSize)
+	n := s.cfg.Paging.Size(lq.Limit)
 	// One more than a page tells whether there is a next page.
 	var rows []cartdb.ListCartsRow
 	err = s.store.Read(ctx, func(q *cartdb.Queries) error {

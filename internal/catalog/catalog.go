@@ -57,10 +57,8 @@ var (
 
 // Config tunes the catalog service. The zero value takes the defaults.
 type Config struct {
-	// PageSize is the list page size when a request gives no limit.
-	PageSize int
-	// MaxPageSize caps the limit a request may ask for.
-	MaxPageSize int
+	// Paging is the product lists' page size and its cap.
+	Paging kit.Paging
 	// CacheTTL is how long encoded public pages (product lists, product
 	// pages) are kept. A write in this process invalidates its tenant's pages
 	// at once; CacheTTL bounds how stale another replica's may be. Zero
@@ -79,25 +77,18 @@ const (
 // RegisterFlags registers the config's flags, each name starting with
 // prefix (e.g. "catalog."), with the defaults as values.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
-	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "products per page when a list request gives no limit")
-	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+	c.Paging.RegisterFlags(fs, prefix, "products", "a list request", DefaultPageSize, DefaultMaxPageSize)
 	fs.DurationVar(&c.CacheTTL, prefix+"cache-ttl", 5*time.Second, "how long public product pages are cached (0 disables); writes here invalidate at once, other replicas within this time")
 	fs.IntVar(&c.CacheBytes, prefix+"cache-bytes", 64<<20, "memory bound of the public page cache")
 }
 
 // Validate reports a config the service cannot run with.
 func (c *Config) Validate() error {
-	if c.PageSize < 1 || c.MaxPageSize < 1 {
-		return fmt.Errorf("catalog: page-size (%d) and max-page-size (%d) must be positive", c.PageSize, c.MaxPageSize)
-	}
-	if c.PageSize > c.MaxPageSize {
-		return fmt.Errorf("catalog: page-size %d is above max-page-size %d", c.PageSize, c.MaxPageSize)
+	if err := c.Paging.Validate("catalog", kit.PageCeiling); err != nil {
+		return err
 	}
 	if c.CacheTTL < 0 || c.CacheBytes < 0 {
 		return fmt.Errorf("catalog: cache-ttl (%s) and cache-bytes (%d) must not be negative", c.CacheTTL, c.CacheBytes)
-	}
-	if c.MaxPageSize > 1000 {
-		return fmt.Errorf("catalog: max-page-size %d is above 1000", c.MaxPageSize)
 	}
 	return nil
 }
@@ -130,12 +121,7 @@ type Service struct {
 
 // New returns the catalog service on deps.DB, migrated with Migrations.
 func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
-	if cfg.PageSize == 0 {
-		cfg.PageSize = DefaultPageSize
-	}
-	if cfg.MaxPageSize == 0 {
-		cfg.MaxPageSize = max(DefaultMaxPageSize, cfg.PageSize)
-	}
+	cfg.Paging = cfg.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -583,7 +583,7 @@ func TestHTTPPageCache(t *testing.T) {
 // A page served from the cache is told apart by a change made in the
 // database behind the service's back, which only a fresh read shows.
 func TestHTTPPageCacheKey(t *testing.T) {
-	f := newHTTPFixtureConfig(t, Config{PageSize: 2, MaxPageSize: 3, CacheTTL: time.Minute, CacheBytes: 1 << 20})
+	f := newHTTPFixtureConfig(t, Config{Paging: kit.Paging{PageSize: 2, MaxPageSize: 3}, CacheTTL: time.Minute, CacheBytes: 1 << 20})
 	for i := range 5 {
 		f.json(req{method: "POST", path: "/api/v1/admin/products", admin: true,
 			body: fmt.Sprintf(`{"title":"Mug %d","status":"active","variants":[{"sku":"KEY-%d","price":{"amount":900,"currency":"EUR"}}]}`, i, i)}, http.StatusCreated, nil)

@@ -13,7 +13,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/tenancy"
-	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // Sort orders a public product list.
@@ -29,8 +28,8 @@ const (
 
 // ListQuery selects a page of active products. Zero values mean no filter.
 type ListQuery struct {
-	// Limit is the page size; zero means Config.PageSize, and it is capped
-	// at Config.MaxPageSize.
+	// Limit is the page size; zero means Config.Paging.PageSize, and it is
+	// capped at Config.Paging.MaxPageSize.
 	Limit int
 	// Cursor is next_cursor from the previous page.
 	Cursor string
@@ -233,7 +232,7 @@ func (pg productPage) productList() (catalogapi.ProductList, error) {
 
 // pageSize turns a requested limit into the page size.
 func (s *Service) pageSize(limit int) int {
-	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
+	return s.cfg.Paging.Size(limit)
 }
 
 // ListProducts returns a page of active products.

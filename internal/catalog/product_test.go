@@ -280,10 +280,10 @@ func TestConfigValidate(t *testing.T) {
 		cfg Config
 		ok  bool
 	}{
-		{Config{PageSize: 20, MaxPageSize: 100}, true},
-		{Config{PageSize: 0, MaxPageSize: 100}, false},
-		{Config{PageSize: 200, MaxPageSize: 100}, false},
-		{Config{PageSize: 20, MaxPageSize: 5000}, false},
+		{Config{Paging: kit.Paging{PageSize: 20, MaxPageSize: 100}}, true},
+		{Config{Paging: kit.Paging{PageSize: 0, MaxPageSize: 100}}, false},
+		{Config{Paging: kit.Paging{PageSize: 200, MaxPageSize: 100}}, false},
+		{Config{Paging: kit.Paging{PageSize: 20, MaxPageSize: 5000}}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.Validate(); (err == nil) != tt.ok {

@@ -101,10 +101,8 @@ type Config struct {
 	SweepInterval time.Duration
 	// LowStockThreshold is the threshold of SKUs without their own.
 	LowStockThreshold int64
-	// PageSize is the list page size when a request gives no limit.
-	PageSize int
-	// MaxPageSize caps the limit a request may ask for.
-	MaxPageSize int
+	// Paging is the lists' page size and its cap.
+	Paging kit.Paging
 }
 
 // Defaults of Config.
@@ -124,8 +122,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.MaxReservationTTL, prefix+"max-reservation-ttl", DefaultMaxReservationTTL, "longest TTL a reservation request may ask for")
 	fs.DurationVar(&c.SweepInterval, prefix+"sweep-interval", DefaultSweepInterval, "how often expired reservations are released")
 	fs.Int64Var(&c.LowStockThreshold, prefix+"low-stock-threshold", DefaultLowStockThreshold, "available stock at or below which a SKU without its own threshold is low")
-	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "items per page when a list request gives no limit")
-	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
 // withDefaults fills in the zero fields.
@@ -139,12 +136,7 @@ func (c Config) withDefaults() Config {
 	if c.SweepInterval == 0 {
 		c.SweepInterval = DefaultSweepInterval
 	}
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
-	if c.MaxPageSize == 0 {
-		c.MaxPageSize = max(DefaultMaxPageSize, c.PageSize)
-	}
+	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	return c
 }
 
@@ -161,14 +153,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("inventory: sweep-interval %s is below 10ms", c.SweepInterval)
 	case c.LowStockThreshold < 0:
 		return fmt.Errorf("inventory: low-stock-threshold %d is negative", c.LowStockThreshold)
-	case c.PageSize < 1 || c.MaxPageSize < 1:
-		return fmt.Errorf("inventory: page-size (%d) and max-page-size (%d) must be positive", c.PageSize, c.MaxPageSize)
-	case c.PageSize > c.MaxPageSize:
-		return fmt.Errorf("inventory: page-size %d is above max-page-size %d", c.PageSize, c.MaxPageSize)
-	case c.MaxPageSize > 1000:
-		return fmt.Errorf("inventory: max-page-size %d is above 1000", c.MaxPageSize)
 	}
-	return nil
+	return c.Paging.Validate("inventory", kit.PageCeiling)
 }
 
 // CatalogReader lists the catalog's active products; the demo seed gives

@@ -92,7 +92,7 @@ func TestConfigValidate(t *testing.T) {
 		"short ttl":       func(c *Config) { c.ReservationTTL = time.Millisecond },
 		"max below ttl":   func(c *Config) { c.MaxReservationTTL = time.Minute },
 		"negative thresh": func(c *Config) { c.LowStockThreshold = -1 },
-		"page over max":   func(c *Config) { c.PageSize = 500 },
+		"page over max":   func(c *Config) { c.Paging.PageSize = 500 },
 		"tiny sweep":      func(c *Config) { c.SweepInterval = time.Microsecond },
 	} {
 		c := good

@@ -11,7 +11,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
-	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // Adjust changes a SKU's stock on hand at a location (default "default",
@@ -212,7 +211,7 @@ type ListQuery struct {
 }
 
 func (s *Service) pageSize(limit int) int {
-	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
+	return s.cfg.Paging.Size(limit)
 }
 
 // stockCursor is the keyset of the stock list: the last SKU of the

@@ -13,7 +13,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
-	"github.com/mercato/mercato/internal/platform/web"
 )
 
 // ListQuery filters and pages the admin order list; zero values are unset.
@@ -91,7 +90,7 @@ func (s *Service) CustomerOrders(ctx context.Context, cursor string, limit int) 
 
 // pageSize turns a requested limit into the page size.
 func (s *Service) pageSize(limit int) int {
-	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
+	return s.cfg.Paging.Size(limit)
 }
 
 // page is the first n of recs (n+1 were read: one more tells there is a

@@ -127,8 +127,8 @@ type Config struct {
 	// CheckoutWait bounds how long a retried checkout waits for the first
 	// request with its key to finish.
 	CheckoutWait time.Duration
-	// PageSize and MaxPageSize bound the admin order list.
-	PageSize, MaxPageSize int
+	// Paging bounds the admin order list's pages.
+	Paging kit.Paging
 	// faults is fault injection for the crash tests, in a binary built
 	// with -tags faultinject only (crash_faultinject.go).
 	faults faults
@@ -153,8 +153,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.ReservationTTL, prefix+"reservation-ttl", DefaultReservationTTL, "how long inventory holds a checkout's stock")
 	fs.DurationVar(&c.SagaTimeout, prefix+"saga-timeout", DefaultSagaTimeout, "bound on one checkout's calls to other services")
 	fs.DurationVar(&c.CheckoutWait, prefix+"checkout-wait", DefaultCheckoutWait, "how long a retried checkout waits for the first request with its key")
-	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "orders per page when a list request gives no limit")
-	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+	c.Paging.RegisterFlags(fs, prefix, "orders", "a list request", DefaultPageSize, DefaultMaxPageSize)
 	c.faults.registerFlags(fs, prefix)
 }
 
@@ -165,8 +164,9 @@ func (c *Config) Validate() error {
 		return errors.New("order: saga-lease, recovery-interval, reservation-ttl, saga-timeout and checkout-wait must be positive")
 	case c.ReservationTTL < time.Second || c.ReservationTTL > 24*time.Hour:
 		return fmt.Errorf("order: reservation-ttl %s is not between one second and 24 hours", c.ReservationTTL)
-	case c.PageSize < 1 || c.MaxPageSize < c.PageSize || c.MaxPageSize > 1000:
-		return fmt.Errorf("order: need 1 <= page-size (%d) <= max-page-size (%d) <= 1000", c.PageSize, c.MaxPageSize)
+	}
+	if err := c.Paging.Validate("order", kit.PageCeiling); err != nil {
+		return err
 	}
 	return c.faults.validate()
 }
@@ -182,12 +182,7 @@ func (c *Config) withDefaults() {
 	def(&c.ReservationTTL, DefaultReservationTTL)
 	def(&c.SagaTimeout, DefaultSagaTimeout)
 	def(&c.CheckoutWait, DefaultCheckoutWait)
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
-	if c.MaxPageSize == 0 {
-		c.MaxPageSize = max(DefaultMaxPageSize, c.PageSize)
-	}
+	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 }
 
 // Deps is what the order service is built from.

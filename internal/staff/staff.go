@@ -87,9 +87,9 @@ type Config struct {
 	MaxShift time.Duration
 	// MaxPeriod bounds the period of a report or a shift list.
 	MaxPeriod time.Duration
-	// PageSize is the list page size when a request gives no limit;
-	// MaxPageSize caps the limit a request may ask for.
-	PageSize, MaxPageSize int
+	// Paging is the lists' page size and its cap, which may go up to
+	// MaxPageCeiling.
+	Paging kit.Paging
 }
 
 // Defaults of Config.
@@ -99,6 +99,9 @@ const (
 	DefaultMaxPeriod   = 366 * 24 * time.Hour
 	DefaultPageSize    = 50
 	DefaultMaxPageSize = 500
+	// MaxPageCeiling is the largest max-page-size staff takes, above the
+	// kit's PageCeiling.
+	MaxPageCeiling = 10000
 )
 
 // RegisterFlags registers the config's flags, each name starting with
@@ -107,8 +110,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.LateGrace, prefix+"late-grace", DefaultLateGrace, "how long after a shift's start a check-in still counts as on time")
 	fs.DurationVar(&c.MaxShift, prefix+"max-shift", DefaultMaxShift, "longest shift that may be planned")
 	fs.DurationVar(&c.MaxPeriod, prefix+"max-period", DefaultMaxPeriod, "longest period of an attendance report or shift list")
-	fs.IntVar(&c.PageSize, prefix+"page-size", DefaultPageSize, "items per page when a list request gives no limit")
-	fs.IntVar(&c.MaxPageSize, prefix+"max-page-size", DefaultMaxPageSize, "largest page a list request may ask for")
+	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
 // Validate reports a config the service cannot run with.
@@ -119,10 +121,7 @@ func (c *Config) Validate() error {
 	if c.MaxShift <= 0 || c.MaxPeriod <= 0 {
 		return fmt.Errorf("staff: max-shift (%s) and max-period (%s) must be positive", c.MaxShift, c.MaxPeriod)
 	}
-	if c.PageSize < 1 || c.MaxPageSize < c.PageSize || c.MaxPageSize > 10000 {
-		return fmt.Errorf("staff: page-size %d must be positive and at most max-page-size %d, itself at most 10000", c.PageSize, c.MaxPageSize)
-	}
-	return nil
+	return c.Paging.Validate("staff", MaxPageCeiling)
 }
 
 func (c Config) withDefaults() Config {
@@ -135,12 +134,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxPeriod == 0 {
 		c.MaxPeriod = DefaultMaxPeriod
 	}
-	if c.PageSize == 0 {
-		c.PageSize = DefaultPageSize
-	}
-	if c.MaxPageSize == 0 {
-		c.MaxPageSize = max(DefaultMaxPageSize, c.PageSize)
-	}
+	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	return c
 }
 

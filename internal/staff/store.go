@@ -10,7 +10,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
-	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/staff/staffdb"
 )
@@ -125,7 +124,7 @@ func checkOverlap(ctx context.Context, q *staffdb.Queries, tenant string, sh sta
 
 // pageLimit turns a requested limit into the page size.
 func (s *Service) pageLimit(limit int) int {
-	return web.PageSize(limit, s.cfg.PageSize, s.cfg.MaxPageSize)
+	return s.cfg.Paging.Size(limit)
 }
 
 // farFuture is the keyset start of a newest-first list.

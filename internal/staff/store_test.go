@@ -775,10 +775,10 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("defaults: %v", err)
 	}
 	for name, c := range map[string]Config{
-		"negative grace":  {LateGrace: -1, MaxShift: time.Hour, MaxPeriod: time.Hour, PageSize: 1, MaxPageSize: 1},
-		"page over max":   {MaxShift: time.Hour, MaxPeriod: time.Hour, PageSize: 10, MaxPageSize: 5},
-		"zero max shift":  {MaxShift: -time.Hour, MaxPeriod: time.Hour, PageSize: 1, MaxPageSize: 1},
-		"huge page limit": {MaxShift: time.Hour, MaxPeriod: time.Hour, PageSize: 1, MaxPageSize: 20000},
+		"negative grace":  {LateGrace: -1, MaxShift: time.Hour, MaxPeriod: time.Hour, Paging: kit.Paging{PageSize: 1, MaxPageSize: 1}},
+		"page over max":   {MaxShift: time.Hour, MaxPeriod: time.Hour, Paging: kit.Paging{PageSize: 10, MaxPageSize: 5}},
+		"zero max shift":  {MaxShift: -time.Hour, MaxPeriod: time.Hour, Paging: kit.Paging{PageSize: 1, MaxPageSize: 1}},
+		"huge page limit": {MaxShift: time.Hour, MaxPeriod: time.Hour, Paging: kit.Paging{PageSize: 1, MaxPageSize: 20000}},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: no error", name)
