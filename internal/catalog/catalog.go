@@ -82,6 +82,12 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.IntVar(&c.CacheBytes, prefix+"cache-bytes", 64<<20, "memory bound of the public page cache")
 }
 
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
+	return c
+}
+
 // Validate reports a config the service cannot run with.
 func (c *Config) Validate() error {
 	if err := c.Paging.Validate("catalog", kit.PageCeiling); err != nil {
@@ -121,7 +127,7 @@ type Service struct {
 
 // New returns the catalog service on deps.DB, migrated with Migrations.
 func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
-	cfg.Paging = cfg.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func (c *Config) Validate() error {
 	return c.faults.validate()
 }
 
-func (c *Config) withDefaults() {
+func (c Config) withDefaults() Config {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -183,6 +183,7 @@ func (c *Config) withDefaults() {
 	def(&c.SagaTimeout, DefaultSagaTimeout)
 	def(&c.CheckoutWait, DefaultCheckoutWait)
 	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
+	return c
 }
 
 // Deps is what the order service is built from.
@@ -223,7 +224,7 @@ type Service struct {
 // Start subscribes its consumers on deps.Bus (none without one, for
 // tests).
 func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
-	cfg.withDefaults()
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

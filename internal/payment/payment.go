@@ -188,6 +188,17 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.PendingLease, prefix+"pending-lease", DefaultPendingLease, "age after which a pending authorization is taken for abandoned and voided")
 }
 
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	if c.ProviderTimeout == 0 {
+		c.ProviderTimeout = DefaultProviderTimeout
+	}
+	if c.PendingLease == 0 {
+		c.PendingLease = max(DefaultPendingLease, 3*c.ProviderTimeout)
+	}
+	return c
+}
+
 // Validate reports a config the service cannot run with.
 func (c *Config) Validate() error {
 	if c.ProviderTimeout <= 0 || c.PendingLease <= 0 || c.FakeTimeoutDelay < 0 {
@@ -228,12 +239,7 @@ type Service struct {
 // New returns the payment service on deps.DB, migrated with Migrations;
 // deps.Relay is woken after each write.
 func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
-	if cfg.ProviderTimeout == 0 {
-		cfg.ProviderTimeout = DefaultProviderTimeout
-	}
-	if cfg.PendingLease == 0 {
-		cfg.PendingLease = max(DefaultPendingLease, 3*cfg.ProviderTimeout)
-	}
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -94,6 +94,17 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&c.TenantGroup, prefix+"tenant-group", DefaultTenantGroup, "consumer group copying the store settings (currency, tax mode) from tenant events")
 }
 
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	if c.CatalogGroup == "" {
+		c.CatalogGroup = DefaultCatalogGroup
+	}
+	if c.TenantGroup == "" {
+		c.TenantGroup = DefaultTenantGroup
+	}
+	return c
+}
+
 // Validate reports a config the service cannot run with.
 func (c *Config) Validate() error {
 	if c.DefaultCountry != "" && !validCountry(c.DefaultCountry) {
@@ -134,12 +145,7 @@ type Service struct {
 
 // New returns the pricing service on deps.DB, migrated with Migrations.
 func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
-	if cfg.CatalogGroup == "" {
-		cfg.CatalogGroup = DefaultCatalogGroup
-	}
-	if cfg.TenantGroup == "" {
-		cfg.TenantGroup = DefaultTenantGroup
-	}
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 		return b.String()
 	}
 	var (
-		newSig, depsEmbed, migrations string
+		newSig, newFirst, depsEmbed, migrations string
 		access, accessChecked, doc    bool
 	)
 	for name, f := range files {
@@ -122,6 +122,11 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 				switch d.Name.Name {
 				case "New":
 					newSig = expr(d.Type)
+					if d.Body != nil && len(d.Body.List) > 0 {
+						var b bytes.Buffer
+						_ = printer.Fprint(&b, fset, d.Body.List[0])
+						newFirst = b.String()
+					}
 				case "newID", "micros", "fromMicros", "nullTime", "timePtr", "encodeCursor", "decodeCursor":
 					t.Errorf("%s: func %s is a copy of the kit's or sqldb's (kit.NewID, sqldb.Micros…, kit.Cursor)", fset.Position(d.Pos()), d.Name.Name)
 				}
@@ -156,6 +161,9 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 	}
 	if want := "func(ctx context.Context, cfg Config, deps Deps) (*Service, error)"; newSig != want {
 		t.Errorf("New is %q, want %q", newSig, want)
+	}
+	if newFirst != "cfg = cfg.withDefaults()" {
+		t.Errorf("New begins with %q, want cfg = cfg.withDefaults(): the defaults are filled in one place, then validated", newFirst)
 	}
 	if depsEmbed != "kit.Deps" {
 		t.Errorf("Deps does not embed kit.Deps first (found %q)", depsEmbed)
