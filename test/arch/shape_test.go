@@ -97,7 +97,7 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 	}
 	var (
 		newSig, newFirst, depsEmbed, migrations string
-		access, accessChecked, doc    bool
+		access, accessChecked, doc              bool
 	)
 	for name, f := range files {
 		test := strings.HasSuffix(name, "_test.go")
