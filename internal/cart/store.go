@@ -94,9 +94,5 @@ func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items [
 
 // addEvent writes one cart event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, cartapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, cartapi.Source, subject, at, data)
 }

@@ -40,11 +40,7 @@ type store struct {
 
 // addEvent writes one product event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, catalogapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, catalogapi.Source, subject, at, data)
 }
 
 // product loads one product of any status with its variants, through q: a

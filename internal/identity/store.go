@@ -22,11 +22,7 @@ import (
 
 // addEvent writes one event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, identityapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, identityapi.Source, subject, at, data)
 }
 
 // newSecret returns a random 32-byte token, base64url: what a client holds.

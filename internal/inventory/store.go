@@ -41,11 +41,7 @@ var errRaced = errors.New("inventory: reservation closed concurrently")
 
 // addEvent writes one event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, inventoryapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, inventoryapi.Source, subject, at, data)
 }
 
 // movement is one ledger row before it is written.

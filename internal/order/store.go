@@ -210,11 +210,7 @@ func update(ctx context.Context, q *orderdb.Queries, prev, next record) error {
 
 // addEvent writes one order event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, orderapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, orderapi.Source, subject, at, data)
 }
 
 // change is one write of an order: the new status, a timeline note, an

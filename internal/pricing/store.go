@@ -23,11 +23,7 @@ import (
 
 // addEvent writes one pricing event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, pricingapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, pricingapi.Source, subject, at, data)
 }
 
 func nullInt(p *int64) sql.NullInt64 {

@@ -21,11 +21,7 @@ import (
 
 // addEvent writes one event to the outbox in tx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, staffapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, staffapi.Source, subject, at, data)
 }
 
 // storedTime is t as it will read back: UTC, to the microsecond.

@@ -88,11 +88,7 @@ func (s *Service) Resolve(ctx context.Context, host, id string) (tenantapi.Resol
 
 // addEvent writes one event to the outbox in tx, for the tenant in ctx.
 func addEvent(ctx context.Context, tx *sql.Tx, subject string, at time.Time, data any) error {
-	e, err := outbox.NewEvent(ctx, tenantapi.Source, subject, at, data)
-	if err != nil {
-		return err
-	}
-	return outbox.Add(ctx, tx, e)
+	return outbox.AddEvent(ctx, tx, tenantapi.Source, subject, at, data)
 }
 
 // loadTenant loads an active or suspended store: provisioning and failed

@@ -143,8 +143,20 @@ func NewEvent(ctx context.Context, source, typ string, at time.Time, data any) (
 	}, nil
 }
 
+// AddEvent writes one event of source to the outbox inside tx (NewEvent,
+// then Add): what a service's write transaction calls for each change it
+// announces.
+func AddEvent(ctx context.Context, tx *sql.Tx, source, typ string, at time.Time, data any) error {
+	e, err := NewEvent(ctx, source, typ, at, data)
+	if err != nil {
+		return err
+	}
+	return Add(ctx, tx, e)
+}
+
 // Add writes events to the outbox inside tx, the transaction of the change
-// they announce. Call the relay's Notify after commit for prompt delivery.
+// they announce. Call the relay's Notify after commit for prompt delivery
+// (kit.Store.Write does).
 func Add(ctx context.Context, tx *sql.Tx, events ...Envelope) error {
 	for _, e := range events {
 		raw, err := json.Marshal(e)
