@@ -64,15 +64,9 @@ func (r *Runner) checkin(ctx context.Context, base string, o CheckinOptions, tok
 	if o.CPUProfile != "" {
 		return errors.New("bench checkin: -cpuprofile is not supported here")
 	}
-	if token == "" {
-		token = r.Config.Web.AdminToken
-	}
-	if token == "" {
-		t, _, err := app.AdminToken(r.Config)
-		if err != nil {
-			return err
-		}
-		token = t
+	token, err := r.adminToken(token)
+	if err != nil {
+		return err
 	}
 	bc := apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	defer bc.http.CloseIdleConnections()

@@ -117,16 +117,13 @@ func (b apiClient) call(ctx context.Context, method, path string, body, out any)
 
 // checkout prepares SKUs, measures both targets and checks the run.
 func (r *Runner) checkout(ctx context.Context, base string, o CheckoutOptions, rawDB, note string, sys *app.System) error {
-	token := r.Config.Web.AdminToken
+	var token string
 	if sys != nil {
 		token = sys.Platform.Config.Web.AdminToken
 	}
-	if token == "" {
-		t, _, err := app.AdminToken(r.Config)
-		if err != nil {
-			return err
-		}
-		token = t
+	token, err := r.adminToken(token)
+	if err != nil {
+		return err
 	}
 	bc := apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	run := strings.ToLower(fmt.Sprintf("%x", time.Now().UnixNano()))

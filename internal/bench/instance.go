@@ -216,3 +216,14 @@ func (r *Runner) measure(ctx context.Context, target Target, load Load, cpuProfi
 	fmt.Fprintf(r.Stderr, "measuring %s at %s …\n", target.Name, target.URL)
 	return Run(ctx, target, load)
 }
+
+// adminToken is the admin token to call a target with: token (the booted
+// instance's) when set, else the configured one, else the one kept in the
+// data directory.
+func (r *Runner) adminToken(token string) (string, error) {
+	if token != "" {
+		return token, nil
+	}
+	t, _, err := app.AdminToken(r.Config)
+	return t, err
+}
