@@ -119,7 +119,9 @@ func (s *Service) Routes(api *web.API) {
 	route := func(pattern string, h http.HandlerFunc) { api.Handle(pattern, s.kit.Handler(h)) }
 	route("GET /admin/brand.css", s.kit.BrandCSS().ServeHTTP)
 	route("GET /admin/{$}", s.home)
-	route("GET /admin", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/", http.StatusMovedPermanently) })
+	route("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
 }
 
 // refresh renews a staff member's access token.
