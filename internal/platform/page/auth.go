@@ -94,3 +94,18 @@ func (k *Kit) Authed(r *http.Request, kind string) (context.Context, *Principal,
 	}
 	return apiclient.WithToken(ctx, p.Tokens.Access), p, nil
 }
+
+// Remember keeps a value in the visitor's session (a guest's cart ID).
+func (k *Kit) Remember(r *http.Request, key, value string) {
+	k.opts.Sessions.Put(r.Context(), key, value)
+}
+
+// Recall returns a value Remember kept, or "".
+func (k *Kit) Recall(r *http.Request, key string) string {
+	return k.opts.Sessions.GetString(r.Context(), key)
+}
+
+// Forget removes a value Remember kept.
+func (k *Kit) Forget(r *http.Request, key string) {
+	k.opts.Sessions.Remove(r.Context(), key)
+}
