@@ -118,11 +118,21 @@ func (s *Service) Routes(api *web.API) {
 	api.Handle(s.kit.StaticPattern(), s.kit.Static())
 	route := func(pattern string, h http.HandlerFunc) { api.Handle(pattern, s.kit.Handler(h)) }
 	route("GET /admin/brand.css", s.kit.BrandCSS().ServeHTTP)
-	route("GET /admin/{$}", s.home)
 	route("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
 	})
+	s.signInRoutes(route)
+	s.homeRoutes(route)
+	s.productRoutes(route)
+	s.stockRoutes(route)
+	s.orderRoutes(route)
+	s.pricingRoutes(route)
+	s.staffRoutes(route)
+	s.storeRoutes(route)
 }
+
+// routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
+type routeFunc func(pattern string, h http.HandlerFunc)
 
 // refresh renews a staff member's access token.
 func (s *Service) refresh(ctx context.Context, refreshToken string) (page.Tokens, error) {

@@ -133,7 +133,22 @@ func (s *Service) Routes(api *web.API) {
 	api.Handle(s.kit.StaticPattern(), s.kit.Static())
 	route := func(pattern string, h http.HandlerFunc) { api.Handle(pattern, s.kit.Handler(h)) }
 	route("GET /brand.css", s.kit.BrandCSS().ServeHTTP)
-	route("GET /{$}", s.home)
+	s.browseRoutes(route)
+	s.cartRoutes(route)
+	s.checkoutRoutes(route)
+	s.orderRoutes(route)
+	s.accountRoutes(route)
+}
+
+// routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
+type routeFunc func(pattern string, h http.HandlerFunc)
+
+// view is the kit's View with the storefront layout's data (categories,
+// the cart's count).
+func (s *Service) view(r *http.Request, title string) *page.View {
+	v := s.kit.View(r, title)
+	v.Nav = s.nav(r)
+	return v
 }
 
 // refresh renews a customer's access token.
