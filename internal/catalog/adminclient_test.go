@@ -11,22 +11,14 @@ import (
 	"github.com/mercato/mercato/internal/platform/web/webtest"
 )
 
-// adminTransport adds the admin token, as a signed-in person's would be.
-type adminTransport struct{}
-
-func (adminTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+webtest.AdminToken)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // TestAdminClient walks the admin UI's catalog calls through the typed
 // client against the real handlers: a wrong path, query or body fails here.
 func TestAdminClient(t *testing.T) {
 	t.Parallel()
 	f := newHTTPFixture(t)
-	c := catalogapi.NewClient(f.url, &http.Client{Transport: adminTransport{}})
-	ctx := tenantCtx(t, "acme")
+	c := catalogapi.NewClient(f.url, nil)
+	// The caller's token travels in the context, as the admin UI's does.
+	ctx := apiclient.WithToken(tenantCtx(t, "acme"), webtest.AdminToken)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -97,8 +89,11 @@ func TestAdminClient(t *testing.T) {
 	// Unknown IDs, and another tenant's, are ErrNotFound with the answer
 	// in the chain.
 	for name, err := range map[string]error{
-		"product":          func() error { _, err := c.AdminProduct(ctx, "nope"); return err }(),
-		"other's product":  func() error { _, err := c.AdminProduct(tenantCtx(t, "globex"), mug.ID); return err }(),
+		"product": func() error { _, err := c.AdminProduct(ctx, "nope"); return err }(),
+		"other's product": func() error {
+			_, err := c.AdminProduct(apiclient.WithToken(tenantCtx(t, "globex"), webtest.AdminToken), mug.ID)
+			return err
+		}(),
 		"deleted category": func() error { _, err := c.AdminCategory(ctx, empty.ID); return err }(),
 	} {
 		var ce *catalogapi.Error

@@ -7,6 +7,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/web/webtest"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
@@ -16,9 +17,10 @@ import (
 func TestClientAdmin(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sqldbtest.Open(t, "", Migrations...))
-	c := pricingapi.NewClient(f.url, &http.Client{Transport: adminTransport{}})
-	public := pricingapi.NewClient(f.url, nil)
-	ctx := f.ctx("acme")
+	// One client, as the UI has: each call carries its caller's token.
+	c := pricingapi.NewClient(f.url, nil)
+	guest := f.ctx("acme")
+	ctx := apiclient.WithToken(guest, webtest.AdminToken)
 	eur := func(a int64) money.Money { return money.Money{Amount: a, Currency: "EUR"} }
 	must := func(err error) {
 		t.Helper()
@@ -96,10 +98,10 @@ func TestClientAdmin(t *testing.T) {
 	if l, err := c.AdminShippingMethods(ctx); err != nil || len(l.Items) != 2 {
 		t.Fatalf("admin methods = %+v, %v", l, err)
 	}
-	if l, err := public.ShippingMethods(ctx, "DE"); err != nil || len(l.Items) != 1 || l.Items[0].Code != "local" {
+	if l, err := c.ShippingMethods(guest, "DE"); err != nil || len(l.Items) != 1 || l.Items[0].Code != "local" {
 		t.Fatalf("public methods to DE = %+v, %v", l, err)
 	}
-	if l, err := public.ShippingMethods(ctx, "FR"); err != nil || len(l.Items) != 0 {
+	if l, err := c.ShippingMethods(guest, "FR"); err != nil || len(l.Items) != 0 {
 		t.Fatalf("public methods to FR = %+v, %v", l, err)
 	}
 	must(c.DeleteShippingMethod(ctx, express.ID))
@@ -113,7 +115,7 @@ func TestClientAdmin(t *testing.T) {
 	if s, err := c.Settings(ctx); err != nil || s.DefaultCountry != "IT" || s.DefaultShippingMethod != "local" || s.Currency != "EUR" {
 		t.Fatalf("settings = %+v, %v", s, err)
 	}
-	if _, err := public.Settings(ctx); !apiclient.IsStatus(err, http.StatusUnauthorized) {
+	if _, err := c.Settings(guest); !apiclient.IsStatus(err, http.StatusUnauthorized) {
 		t.Errorf("settings without a token: %v, want 401", err)
 	}
 }
