@@ -22,7 +22,7 @@ type attendanceData struct {
 	Report *staffapi.AttendanceReport
 	// First and Last are the period's days, both included.
 	First, Last time.Time
-	Lines  []attendanceLine
+	Lines       []attendanceLine
 	// Total is the hours worked by everyone.
 	Total string
 }

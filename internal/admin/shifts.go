@@ -119,7 +119,7 @@ func newShiftRow(sh staffapi.Shift, names map[string]string) shiftRow {
 	}
 	st, en := sh.StartsAt.UTC(), sh.EndsAt.UTC()
 	return shiftRow{Shift: sh, Name: name, From: st.Format(timeLayout), To: en.Format(timeLayout), Hours: hours(sh.DurationSeconds),
-		NextDay: en.Truncate(24*time.Hour).After(st.Truncate(24 * time.Hour))}
+		NextDay: en.Truncate(24 * time.Hour).After(st.Truncate(24 * time.Hour))}
 }
 
 // employees returns the store's employees (up to maxEmployeePages pages).

@@ -38,7 +38,9 @@ var roleOptions = []page.Option{
 func validRole(r string) bool { return auth.ValidStaffRole(auth.Role(r)) }
 
 // hasRole reports whether p's role is one of roles.
-func hasRole(p *page.Principal, roles []string) bool { return p != nil && slices.Contains(roles, p.Role) }
+func hasRole(p *page.Principal, roles []string) bool {
+	return p != nil && slices.Contains(roles, p.Role)
+}
 
 // Session slots remembering the last form of a kind that was handled, so
 // that the same form sent again (a reload of the answer, a second click)
@@ -178,7 +180,7 @@ func (s *Service) loadStaff(ctx context.Context, r *http.Request, p *page.Princi
 	for _, a := range accounts.Items {
 		row := accountRow{Staff: a, EmployeeID: byAccount[a.ID], Self: a.ID == p.ID}
 		d.Accounts = append(d.Accounts, row)
-		if row.EmployeeID == "" && a.Status == identityapi.StaffActive {
+		if row.EmployeeID == "" && a.Status == identityapi.StatusActive {
 			d.Unlinked = append(d.Unlinked, page.Option{Value: a.ID, Label: a.Name + " (" + a.Email + ")"})
 		}
 	}
