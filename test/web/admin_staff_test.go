@@ -104,7 +104,7 @@ func TestAdminStaff(t *testing.T) {
 		form[k] = v
 	}
 	pg = owner.post("/admin/staff/invitations", form)
-	checkPage(t, "invite", pg, 200, "Invitation for sam@alpha.test", "it is shown only now", "/admin/invitations/accept?token=")
+	checkPage(t, "invite", pg, 200, "Invitation for sam@alpha.test", "It is shown only now", "/admin/invitations/accept?token=")
 	token := matchIn(t, "invitation token", `id="invite-token">([^<]+)<`, pg.Body)
 	// The same form sent again makes no second invitation.
 	pg = owner.post("/admin/staff/invitations", form)
@@ -182,7 +182,7 @@ func TestAdminStaff(t *testing.T) {
 	checkPage(t, "overlapping shift", pg, 422, "overlaps another shift", `value="16:00"`)
 	edit := matchIn(t, "shift link", `href="(/admin/staff/shifts/[^"?]+)"`, owner.get("/admin/staff/shifts?week="+day).Body)
 	pg = owner.get(edit)
-	checkPage(t, "shift page", pg, 200, "Sam Support&#39;s shift", "Move shift")
+	checkPage(t, "shift page", pg, 200, "Sam Support's shift", "Move shift")
 	pg = owner.submit(pg, edit, url.Values{"day": {day}, "start": {"22:00"}, "end": {"06:00"}, "note": {"night"}})
 	checkPage(t, "move the shift", pg, 200, "The shift is moved.", "22:00", "(next day)", "night")
 	pg = owner.submit(owner.get(edit), edit+"/delete", nil)
@@ -310,13 +310,19 @@ func TestAdminKeysAndSettings(t *testing.T) {
 		if strings.Contains(home.Body, name) {
 			t.Fatalf("the storefront shows the name unescaped:\n%.2000s", home.Body)
 		}
-		if home.Status == 200 && strings.Contains(home.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		// The header shows the name, and links the colours' style sheet
+		// (versioned by them).
+		if home.Status == 200 && strings.Contains(home.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") && strings.Contains(home.Body, "brand.css?v=1234567a2e0e") {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the storefront does not show the new name:\n%.2000s", home.Body)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+
+	if css := shop.get("/brand.css"); !strings.Contains(css.Body, "--brand:#123456") || !strings.Contains(css.Body, "--accent:#7a2e0e") {
+		t.Fatalf("the storefront's colours: %s", css.Body)
 	}
 
 	// A domain is added and removed; a bad one is marked.
