@@ -111,6 +111,10 @@ func (s *Service) staffPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &staffData{}
 	if err := s.loadStaff(ctx, r, p, d); err != nil {
+		if _, refused := apiclient.Refused(err); refused && r.URL.Query().Has("cursor") {
+			s.kit.NotFound(w, r) // a page of employees the list never made
+			return
+		}
 		s.kit.Fail(w, r, err)
 		return
 	}
@@ -164,9 +168,6 @@ func (s *Service) loadStaff(ctx context.Context, r *http.Request, p *page.Princi
 	// the employee records on it.
 	emps, err := s.deps.Staff.Employees(ctx, staffapi.EmployeeParams{Page: staffapi.Page{Cursor: r.URL.Query().Get("cursor"), Limit: 500}})
 	if err != nil {
-		if _, refused := apiclient.Refused(err); refused && r.URL.Query().Has("cursor") {
-			return errBadCursor
-		}
 		return err
 	}
 	d.Employees, d.NextCursor = emps.Items, emps.NextCursor
@@ -186,10 +187,6 @@ func (s *Service) loadStaff(ctx context.Context, r *http.Request, p *page.Princi
 	}
 	return nil
 }
-
-// errBadCursor answers a paging cursor the list did not make: the page
-// does not exist.
-var errBadCursor = &apiclient.Error{Status: http.StatusNotFound, Code: "invalid_cursor", Detail: "no such page"}
 
 func (s *Service) renderStaff(w http.ResponseWriter, r *http.Request, status int, d *staffData, form *page.Form) {
 	v, err := s.view(r, "Staff")

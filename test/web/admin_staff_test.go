@@ -190,6 +190,8 @@ func TestAdminStaff(t *testing.T) {
 	checkLacks(t, "deleted shift", pg, edit)
 	checkPage(t, "unknown shift", owner.get("/admin/staff/shifts/7d1f7c8e-0000-4000-8000-000000000000"), 404, "Page not found")
 	checkPage(t, "bad week", owner.get("/admin/staff/shifts?week=someday"), 404, "Page not found")
+	checkPage(t, "bad page of employees", owner.get("/admin/staff?cursor=bogus"), 404, "Page not found")
+	checkPage(t, "bad page of announcements", owner.get("/admin/staff/announcements?cursor=bogus"), 404, "Page not found")
 
 	// An announcement to support: Sam reads it; the receipts tell.
 	ann := owner.get("/admin/staff/announcements")
