@@ -117,7 +117,7 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		}},
 		{name: "inventory stock", do: func(ctx context.Context) error { _, err := inv.Stock(ctx, "MUG-1"); return err }},
 		{name: "inventory adjust", do: func(ctx context.Context) error {
-			_, err := inv.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: 1, Reason: "r"})
+			_, err := inv.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: 1, Reason: "r"}, "k")
 			return err
 		}},
 		{name: "inventory threshold", do: func(ctx context.Context) error { _, err := inv.SetThreshold(ctx, "MUG-1", 1); return err }},
@@ -236,7 +236,55 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		{name: "pricing release redemption", absent: []int{http.StatusNotFound}, do: func(ctx context.Context) error {
 			return prc.ReleaseRedemption(ctx, "o1")
 		}},
+		{name: "pricing shipping methods", do: func(ctx context.Context) error { _, err := prc.ShippingMethods(ctx, "DE"); return err }},
+		{name: "pricing discounts", do: func(ctx context.Context) error { _, err := prc.Discounts(ctx); return err }},
+		{name: "pricing discount", do: func(ctx context.Context) error { _, err := prc.Discount(ctx, "d1"); return err }},
+		{name: "pricing create discount", do: func(ctx context.Context) error {
+			_, err := prc.CreateDiscount(ctx, pricingapi.DiscountCreate{Name: "D", Kind: pricingapi.KindFreeShipping}, "k")
+			return err
+		}},
+		{name: "pricing update discount", do: func(ctx context.Context) error {
+			_, err := prc.UpdateDiscount(ctx, "d1", pricingapi.DiscountUpdate{})
+			return err
+		}},
+		{name: "pricing delete discount", do: func(ctx context.Context) error { return prc.DeleteDiscount(ctx, "d1") }},
+		{name: "pricing tax rates", do: func(ctx context.Context) error { _, err := prc.TaxRates(ctx); return err }},
+		{name: "pricing tax rate", do: func(ctx context.Context) error { _, err := prc.TaxRate(ctx, "r1"); return err }},
+		{name: "pricing create tax rate", do: func(ctx context.Context) error {
+			_, err := prc.CreateTaxRate(ctx, pricingapi.TaxRateInput{Country: "DE", RateBP: 1900, Name: "MwSt"}, "k")
+			return err
+		}},
+		{name: "pricing replace tax rate", do: func(ctx context.Context) error {
+			_, err := prc.ReplaceTaxRate(ctx, "r1", pricingapi.TaxRateInput{Country: "DE", RateBP: 1900, Name: "MwSt"})
+			return err
+		}},
+		{name: "pricing delete tax rate", do: func(ctx context.Context) error { return prc.DeleteTaxRate(ctx, "r1") }},
+		{name: "pricing admin shipping methods", do: func(ctx context.Context) error { _, err := prc.AdminShippingMethods(ctx); return err }},
+		{name: "pricing shipping method", do: func(ctx context.Context) error { _, err := prc.ShippingMethod(ctx, "s1"); return err }},
+		{name: "pricing create shipping method", do: func(ctx context.Context) error {
+			_, err := prc.CreateShippingMethod(ctx, pricingapi.ShippingMethodInput{Code: "std", Name: "Std", Price: eur}, "k")
+			return err
+		}},
+		{name: "pricing replace shipping method", do: func(ctx context.Context) error {
+			_, err := prc.ReplaceShippingMethod(ctx, "s1", pricingapi.ShippingMethodInput{Code: "std", Name: "Std", Price: eur})
+			return err
+		}},
+		{name: "pricing delete shipping method", do: func(ctx context.Context) error { return prc.DeleteShippingMethod(ctx, "s1") }},
+		{name: "pricing settings", do: func(ctx context.Context) error { _, err := prc.Settings(ctx); return err }},
+		{name: "pricing replace settings", do: func(ctx context.Context) error {
+			_, err := prc.ReplaceSettings(ctx, pricingapi.SettingsUpdate{DefaultCountry: "DE"})
+			return err
+		}},
 		{name: "cart get", do: func(ctx context.Context) error { _, err := crt.Get(ctx, "c1"); return err }},
+		{name: "cart create", do: func(ctx context.Context) error { _, err := crt.Create(ctx, cartapi.CartCreate{}, "k"); return err }},
+		{name: "cart update", do: func(ctx context.Context) error { _, err := crt.Update(ctx, "c1", cartapi.CartUpdate{}); return err }},
+		{name: "cart add item", do: func(ctx context.Context) error {
+			_, err := crt.AddItem(ctx, "c1", cartapi.Item{SKU: "MUG-1", Quantity: 1})
+			return err
+		}},
+		{name: "cart set quantity", do: func(ctx context.Context) error { _, err := crt.SetQuantity(ctx, "c1", "l1", 2); return err }},
+		{name: "cart remove item", do: func(ctx context.Context) error { _, err := crt.RemoveItem(ctx, "c1", "l1"); return err }},
+		{name: "cart admin list", do: func(ctx context.Context) error { _, err := crt.AdminCarts(ctx, cartapi.ListParams{}); return err }},
 		{name: "order get", do: func(ctx context.Context) error { _, err := ord.Get(ctx, "o1"); return err }},
 		// orderapi: the storefront's and admin UI's operations.
 		{name: "order checkout", do: func(ctx context.Context) error {
@@ -274,6 +322,32 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			_, err := cat.Products(ctx, catalogapi.ListParams{})
 			return err
 		}},
+		{name: "catalog categories", do: func(ctx context.Context) error { _, err := cat.Categories(ctx); return err }},
+		{name: "catalog admin products", do: func(ctx context.Context) error {
+			_, err := cat.AdminProducts(ctx, catalogapi.AdminListParams{Status: catalogapi.StatusDraft})
+			return err
+		}},
+		{name: "catalog admin product", do: func(ctx context.Context) error { _, err := cat.AdminProduct(ctx, "p1"); return err }},
+		{name: "catalog create product", do: func(ctx context.Context) error {
+			_, err := cat.CreateProduct(ctx, catalogapi.ProductCreate{Title: "Mug"}, "k")
+			return err
+		}},
+		{name: "catalog update product", do: func(ctx context.Context) error {
+			_, err := cat.UpdateProduct(ctx, "p1", catalogapi.ProductUpdate{})
+			return err
+		}},
+		{name: "catalog archive product", do: func(ctx context.Context) error { return cat.ArchiveProduct(ctx, "p1") }},
+		{name: "catalog admin categories", do: func(ctx context.Context) error { _, err := cat.AdminCategories(ctx); return err }},
+		{name: "catalog admin category", do: func(ctx context.Context) error { _, err := cat.AdminCategory(ctx, "c1"); return err }},
+		{name: "catalog create category", do: func(ctx context.Context) error {
+			_, err := cat.CreateCategory(ctx, catalogapi.CategoryCreate{Name: "Coffee"}, "k")
+			return err
+		}},
+		{name: "catalog update category", do: func(ctx context.Context) error {
+			_, err := cat.UpdateCategory(ctx, "c1", catalogapi.CategoryUpdate{})
+			return err
+		}},
+		{name: "catalog delete category", do: func(ctx context.Context) error { return cat.DeleteCategory(ctx, "c1") }},
 		// No store answers to a host the directory does not know or finds
 		// malformed.
 		{name: "tenant resolve", absent: []int{http.StatusNotFound, http.StatusBadRequest, http.StatusUnprocessableEntity},
@@ -320,6 +394,7 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		{404, "employee_not_found"}, {409, "already_checked_in"}, {409, "not_checked_in"}, {409, "shift_overlap"},
 		{409, "employee_inactive"}, {409, "account_taken"},
 		{422, "unknown_sku"}, {409, "coupon_exhausted"}, {404, "cart_not_found"}, {404, "order_not_found"},
+		{404, "line_not_found"}, {404, "product_not_found"}, {409, "already_exists"},
 		{403, "forbidden"}, {401, "unauthorized"},
 		{404, "shipment_not_found"}, {404, "return_not_found"}, {401, "invalid_credentials"},
 		{401, "invalid_refresh_token"}, {401, "refresh_token_reused"}, {403, "not_an_employee"},
