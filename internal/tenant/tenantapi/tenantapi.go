@@ -3,7 +3,8 @@
 // limits), the payloads of its events, the plan-limit check other services
 // run before creating a product or a staff account, and a client that
 // resolves hosts, tenant IDs and API keys, with a cache, for the web
-// platform of every process.
+// platform of every process, and calls the store operations for the admin
+// UI.
 //
 // Fields are only ever added.
 package tenantapi
