@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/admin"
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/cart"
 	"github.com/mercato/mercato/internal/cart/cartapi"
@@ -22,6 +23,7 @@ import (
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/staff"
+	"github.com/mercato/mercato/internal/storefront"
 	"github.com/mercato/mercato/internal/tenant"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
@@ -39,6 +41,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
 		orderCfg     order.Config
+		shopCfg      storefront.Config
+		adminCfg     admin.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	identityCfg.RegisterFlags(fs, "identity.")
@@ -51,6 +55,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
+	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -199,6 +204,38 @@ func services(fs *pflag.FlagSet) []app.Service {
 				c.set(hc, base)
 			}
 			return order.New(ctx, orderCfg, d)
+		}},
+		// The pages: they own no business data and call the APIs above as
+		// their visitors. Their sessions take the platform's -session.*.
+		{Name: "storefront", Validate: shopCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "storefront", storefront.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			c, err := newPageClients(p)
+			if err != nil {
+				return nil, err
+			}
+			cfg := shopCfg
+			cfg.Session = identityCfg.Session
+			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
+				Payments: c.payments, Identity: c.identity})
+		}},
+		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "admin", admin.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			c, err := newPageClients(p)
+			if err != nil {
+				return nil, err
+			}
+			cfg := adminCfg
+			cfg.Session = identityCfg.Session
+			return admin.New(ctx, cfg, admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments})
 		}},
 	}
 }

@@ -210,14 +210,26 @@ func (p *Platform) Relays() []*outbox.Relay {
 // Authorization: services call each other's admin operations (reserve
 // stock, authorize a payment) with it.
 func (p *Platform) HTTPClient(name string) (*http.Client, string, error) {
+	return p.httpClient(name, p.Config.Web.ServiceToken)
+}
+
+// PublicHTTPClient is HTTPClient without the deployment's service token:
+// its requests carry only the credentials the caller sets (a signed-in
+// person's token, apiclient.WithToken) or none. The web UI calls the APIs
+// with it, so a guest's page is served with a guest's rights.
+func (p *Platform) PublicHTTPClient(name string) (*http.Client, string, error) {
+	return p.httpClient(name, "")
+}
+
+func (p *Platform) httpClient(name, token string) (*http.Client, string, error) {
 	if p.Config.Runs(name) {
-		return &http.Client{Transport: telemetry.Transport(serviceAuth{localTransport{p: p}, p.Config.Web.ServiceToken}, p.Tracer())}, "http://" + name + ".local", nil
+		return &http.Client{Transport: telemetry.Transport(serviceAuth{localTransport{p: p}, token}, p.Tracer())}, "http://" + name + ".local", nil
 	}
 	base, ok := p.Config.URLs[name]
 	if !ok {
 		return nil, "", fmt.Errorf("service %s does not run in this process and -urls gives no address for it", name)
 	}
-	return &http.Client{Transport: telemetry.Transport(serviceAuth{http.DefaultTransport, p.Config.Web.ServiceToken}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
+	return &http.Client{Transport: telemetry.Transport(serviceAuth{http.DefaultTransport, token}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
 }
 
 // serviceAuth adds the admin bearer token to requests without credentials.

@@ -70,7 +70,7 @@ func TestHTTPClientContract(t *testing.T) {
 		ctx := tenantCtx(t, "default")
 		c := f.client
 
-		lvl, err := c.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: 4, Reason: "delivery"})
+		lvl, err := c.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: 4, Reason: "delivery"}, "")
 		if err != nil || lvl.OnHand != 4 || lvl.Available != 4 {
 			t.Fatalf("adjust = %+v, %v", lvl, err)
 		}
@@ -129,7 +129,7 @@ func TestHTTPClientContract(t *testing.T) {
 		if _, err := c.Stock(ctx, "NOPE"); !errors.Is(err, inventoryapi.ErrNotFound) {
 			t.Errorf("stock unknown = %v, want ErrNotFound", err)
 		}
-		_, err = c.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: -4, Reason: "breakage"})
+		_, err = c.Adjust(ctx, "MUG-1", inventoryapi.Adjustment{Delta: -4, Reason: "breakage"}, "")
 		if !apiclient.IsCode(err, "insufficient_stock") {
 			t.Errorf("adjust below 0 = %v, want insufficient_stock", err)
 		}

@@ -13,7 +13,11 @@ const module = "github.com/mercato/mercato/"
 
 // services are the top-level packages under internal/ that are services.
 var services = []string{"identity", "catalog", "inventory", "cart", "pricing", "order", "payment", "review",
-	"search", "media", "notify", "invoice", "analytics", "staff", "tenant", "gateway"}
+	"search", "media", "notify", "invoice", "analytics", "staff", "tenant", "gateway", "storefront", "admin"}
+
+// pages are the services that own no business data: they render pages
+// from the other services' APIs (docs/decisions/0019-web-pages.md).
+var pages = []string{"storefront", "admin"}
 
 // serviceOf returns the service a package path belongs to, and whether the
 // package is that service's contract (<svc>/<svc>api).

@@ -2,7 +2,7 @@
 // REST operations (huma validates requests against these types and builds the
 // OpenAPI document from them), the payloads of the events it publishes, and a
 // typed client for other services (the order service reads carts at
-// checkout). Fields are only ever added.
+// checkout) and the storefront. Fields are only ever added.
 package cartapi
 
 import (

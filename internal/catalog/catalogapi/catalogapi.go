@@ -1,7 +1,8 @@
 // Package catalogapi is the catalog service's contract: the JSON bodies of
 // its REST operations (huma validates requests against these types and builds
 // the OpenAPI document from them), the payloads of the events it publishes,
-// and a small HTTP client for other services. Fields are only ever added.
+// and a typed HTTP client for other services and the storefront and admin
+// UI. Fields are only ever added.
 package catalogapi
 
 import (

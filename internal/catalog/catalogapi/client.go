@@ -49,12 +49,15 @@ func (e *Error) Is(target error) bool {
 	return target == ErrNotFound && e.Status == http.StatusNotFound
 }
 
-// Client reads the public catalog API for other services. It is safe for
-// concurrent use. Reads are idempotent, so a failed connection or a 502/503/504
-// is retried twice with a short backoff.
+// Client calls the catalog API: the public reads other services and the
+// storefront make, and the admin operations (adminclient.go). It is safe for
+// concurrent use. Reads are idempotent, so a failed connection or a
+// 502/503/504 is retried twice with a short backoff.
 type Client struct {
 	base string
 	http *http.Client
+	// api makes the admin calls, over the same http.Client.
+	api *apiclient.Client
 }
 
 // NewClient returns a client for the API at baseURL (scheme and host, e.g.
@@ -63,7 +66,7 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout}
 	}
-	return &Client{base: baseURL, http: hc}
+	return &Client{base: baseURL, http: hc, api: apiclient.New("catalog", baseURL, hc)}
 }
 
 // ListParams filters and pages GET /api/v1/products; zero values are unset.
@@ -111,6 +114,15 @@ func (c *Client) Products(ctx context.Context, lp ListParams) (ProductList, erro
 	}
 	var l ProductList
 	err := c.get(ctx, path, &l)
+	return l, err
+}
+
+// Categories returns the category tree of the tenant in ctx (GET
+// /api/v1/categories): the roots, each with its children, ordered by
+// position then name.
+func (c *Client) Categories(ctx context.Context) (CategoryList, error) {
+	var l CategoryList
+	err := c.get(ctx, "/api/v1/categories", &l)
 	return l, err
 }
 

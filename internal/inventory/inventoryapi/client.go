@@ -13,7 +13,8 @@ import (
 )
 
 // Client calls the inventory's admin API (services call it with the admin
-// token the platform's client adds). It is safe for concurrent use.
+// token the platform's client adds, the admin UI with the signed-in
+// person's). It is safe for concurrent use.
 //
 // Reserve, Commit, Release and Restock are idempotent by their own keys
 // (order ID, reference), so a failed connection or a 502/503/504 is retried.
@@ -104,8 +105,8 @@ func (c *Client) Restock(ctx context.Context, r RestockRequest) error {
 	return mapError(err)
 }
 
-// Stock returns a SKU's stock level, or ErrNotFound when the inventory has
-// never recorded stock for it.
+// Stock returns a SKU's stock level (GET /api/v1/admin/inventory/{sku}),
+// or ErrNotFound when the inventory has never recorded stock for it.
 func (c *Client) Stock(ctx context.Context, sku string) (StockLevel, error) {
 	var out StockLevel
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/inventory/" + url.PathEscape(sku), Out: &out})
@@ -115,20 +116,24 @@ func (c *Client) Stock(ctx context.Context, sku string) (StockLevel, error) {
 	return out, nil
 }
 
-// Adjust changes a SKU's stock on hand. It is not idempotent: it is not
-// retried (pass an Idempotency-Key through the HTTP API when that matters).
-// Taking on_hand below what is reserved fails with a 409
-// insufficient_stock *apiclient.Error.
-func (c *Client) Adjust(ctx context.Context, sku string, a Adjustment) (StockLevel, error) {
+// Adjust changes a SKU's stock on hand (POST
+// /api/v1/admin/inventory/{sku}/adjustments). An adjustment is not
+// idempotent: with an idempotencyKey the service answers a repeat with the
+// first outcome (so a resent form adjusts once) and the call is retried;
+// with "" it is neither. Taking on_hand below what is reserved fails with a
+// 409 insufficient_stock *apiclient.Error.
+func (c *Client) Adjust(ctx context.Context, sku string, a Adjustment, idempotencyKey string) (StockLevel, error) {
 	var out StockLevel
-	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/inventory/" + url.PathEscape(sku) + "/adjustments", Body: a, Out: &out})
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/inventory/" + url.PathEscape(sku) + "/adjustments",
+		Body: a, Out: &out, IdempotencyKey: idempotencyKey})
 	if err != nil {
 		return StockLevel{}, mapError(err)
 	}
 	return out, nil
 }
 
-// SetThreshold sets a SKU's low-stock threshold.
+// SetThreshold sets a SKU's low-stock threshold (PUT
+// /api/v1/admin/inventory/{sku}/threshold).
 func (c *Client) SetThreshold(ctx context.Context, sku string, threshold int64) (StockLevel, error) {
 	var out StockLevel
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPut, Path: "/api/v1/admin/inventory/" + url.PathEscape(sku) + "/threshold",
@@ -169,15 +174,17 @@ func (p ListParams) query() string {
 	return "?" + q.Encode()
 }
 
-// List returns a page of stock levels by SKU.
+// List returns a page of stock levels by SKU (GET /api/v1/admin/inventory);
+// with p.Low only the SKUs at or below their threshold.
 func (c *Client) List(ctx context.Context, p ListParams) (StockList, error) {
 	var out StockList
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/inventory" + p.query(), Out: &out})
 	return out, mapError(err)
 }
 
-// Movements returns a page of the ledger, newest first: one SKU's when
-// p.SKU is set, else every SKU's.
+// Movements returns a page of the ledger, newest first (GET
+// /api/v1/admin/inventory/movements): one SKU's when p.SKU is set, else
+// every SKU's.
 func (c *Client) Movements(ctx context.Context, p ListParams) (MovementList, error) {
 	var out MovementList
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/admin/inventory/movements" + p.query(), Out: &out})

@@ -90,6 +90,24 @@ func Refused(err error) (*Error, bool) {
 	return ae, true
 }
 
+// tokenKey carries a caller's bearer token in a context.
+type tokenKey struct{}
+
+// WithToken returns ctx carrying token: a call made with it sends
+// Authorization: Bearer token, in place of whatever credentials the
+// client's transport would add. The web UI calls every API with the
+// signed-in person's token this way, so the API refuses what that person
+// may not do.
+func WithToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, tokenKey{}, token)
+}
+
+// Token returns the bearer token ctx carries (WithToken), or "".
+func Token(ctx context.Context) string {
+	t, _ := ctx.Value(tokenKey{}).(string)
+	return t
+}
+
 // Client calls one service's API. It is safe for concurrent use.
 type Client struct {
 	service string
@@ -205,6 +223,9 @@ func (c *Client) once(ctx context.Context, tenant string, call Call, body []byte
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
+	}
+	if tok := Token(ctx); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	req.Header.Set(tenancy.Header, tenant)
 	req.Header.Set("Accept", "application/json")

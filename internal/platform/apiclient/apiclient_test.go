@@ -145,3 +145,27 @@ func TestDeliberateGatewayAnswersAreNotRetried(t *testing.T) {
 		t.Errorf("%d requests for 15 calls: a deliberate 504 was retried, or the breaker opened", n)
 	}
 }
+
+// TestWithToken: a call whose context carries a person's token sends it,
+// in place of whatever the transport would add; without one it sends none.
+func TestWithToken(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(srv.Close)
+	c := New("order", srv.URL, nil)
+	ctx := tenancy.WithID(t.Context(), "acme")
+	if err := c.Do(WithToken(ctx, "tok-1"), Call{Method: http.MethodGet, Path: "/x", Header: http.Header{"Authorization": {"Bearer other"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := got.Load(); a != "Bearer tok-1" {
+		t.Errorf("with a token: Authorization %q, want Bearer tok-1", a)
+	}
+	if err := c.Do(ctx, Call{Method: http.MethodGet, Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := got.Load(); a != "" {
+		t.Errorf("without a token: Authorization %q, want none", a)
+	}
+}

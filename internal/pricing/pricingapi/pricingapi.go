@@ -1,7 +1,8 @@
 // Package pricingapi is the pricing service's contract: the JSON bodies of
 // its REST operations (huma validates requests against these types and builds
 // the OpenAPI document from them), the payload of the event it publishes, and
-// a typed client for other services (cart, order). Fields are only ever added.
+// a typed client for other services (cart, order) and the admin UI. Fields
+// are only ever added.
 package pricingapi
 
 import (

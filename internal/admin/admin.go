@@ -1,0 +1,140 @@
+// Package admin is a store's back office at /admin of the store's host:
+// staff sign in and, as far as their role allows, run the store: products,
+// stock, orders, discounts, taxes and shipping, staff, API keys and the
+// store's settings. Pages are rendered on the server with the page kit
+// (internal/platform/page) from templates in web/templates/admin.
+//
+// It owns no business data: every page is made from the other services'
+// APIs through their <service>api clients, called with the signed-in staff
+// member's token, so each service still refuses what the role may not do;
+// the pages only leave out what it would refuse. Its database keeps only
+// web sessions.
+package admin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/page"
+	"github.com/mercato/mercato/internal/platform/session"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/staff/staffapi"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
+)
+
+// Migrations are the admin's database sets: its web sessions only.
+var Migrations = []sqldb.Migrations{session.Migrations}
+
+// Config configures the admin.
+type Config struct {
+	// Session configures the staff's sessions; the platform's -session.*
+	// flags fill it.
+	Session session.Config
+}
+
+// Validate reports a config the admin cannot run with.
+func (c *Config) Validate() error { return nil }
+
+func (c Config) withDefaults() Config {
+	if c.Session.Lifetime == 0 {
+		c.Session = session.DefaultConfig()
+	}
+	return c
+}
+
+// Deps are the admin's dependencies: its database (sessions), the store
+// directory, and the APIs it renders.
+type Deps struct {
+	kit.Deps
+	// Tenants names the store of a Host; Stores reads its settings.
+	Tenants page.Resolver
+	Stores  page.StoreReader
+
+	Store     *tenantapi.Client
+	Identity  *identityapi.Client
+	Staff     *staffapi.Client
+	Catalog   *catalogapi.Client
+	Inventory *inventoryapi.Client
+	Cart      *cartapi.Client
+	Pricing   *pricingapi.Client
+	Orders    *orderapi.Client
+	Payments  *paymentapi.Client
+}
+
+// Service serves the admin's pages. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	deps     Deps
+	kit      *page.Kit
+	sessions *session.Failover
+	log      *slog.Logger
+}
+
+// New builds the admin.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := deps.Logger()
+	sm, fo, err := session.New(cfg.Session, deps.DB, log.With("component", "sessions"))
+	if err != nil {
+		return nil, fmt.Errorf("admin sessions: %w", err)
+	}
+	s := &Service{cfg: cfg, deps: deps, sessions: fo, log: log}
+	s.kit, err = page.New(page.Options{
+		Service:    "admin",
+		Prefix:     "/admin",
+		Tenants:    deps.Tenants,
+		Stores:     deps.Stores,
+		Sessions:   sm,
+		Refresh:    s.refresh,
+		SignInPath: "/admin/sign-in",
+		Log:        log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run keeps the session store: purges expired sessions and moves sessions
+// back to Redis after an outage.
+func (s *Service) Run(ctx context.Context) error { return s.sessions.Run(ctx) }
+
+// Routes mounts the admin's pages under /admin of every store's host.
+func (s *Service) Routes(api *web.API) {
+	api.Handle(s.kit.StaticPattern(), s.kit.Static())
+	route := func(pattern string, h http.HandlerFunc) { api.Handle(pattern, s.kit.Handler(h)) }
+	route("GET /admin/brand.css", s.kit.BrandCSS().ServeHTTP)
+	route("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
+	s.signInRoutes(route)
+	s.homeRoutes(route)
+	s.productRoutes(route)
+	s.stockRoutes(route)
+	s.orderRoutes(route)
+	s.pricingRoutes(route)
+	s.staffRoutes(route)
+	s.storeRoutes(route)
+}
+
+// routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
+type routeFunc func(pattern string, h http.HandlerFunc)
+
+// refresh renews a staff member's access token.
+func (s *Service) refresh(ctx context.Context, refreshToken string) (page.Tokens, error) {
+	return page.Tokens{}, fmt.Errorf("refresh staff token: %w", page.ErrSignedOut)
+}

@@ -1,0 +1,3 @@
+package admin
+
+func (s *Service) productRoutes(route routeFunc) {}

@@ -1,0 +1,3 @@
+package storefront
+
+func (s *Service) orderRoutes(route routeFunc) {}

@@ -1,0 +1,157 @@
+// Package storefront is the shop a store's customers see at / of the
+// store's host: home, categories, product pages, the cart, the checkout,
+// order pages and customer accounts, rendered on the server with the page
+// kit (internal/platform/page) from templates in web/templates/storefront.
+//
+// It owns no business data: every page is made from the other services'
+// APIs through their <service>api clients, called as the visitor (a
+// guest, or the signed-in customer's token), never with the deployment's
+// service token. Its database keeps only web sessions.
+package storefront
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/cart/cartapi"
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/page"
+	"github.com/mercato/mercato/internal/platform/session"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/web"
+	"github.com/mercato/mercato/internal/pricing/pricingapi"
+)
+
+// Migrations are the storefront's database sets: its web sessions only.
+var Migrations = []sqldb.Migrations{session.Migrations}
+
+// DefaultFeatured is how many products the home page shows.
+const DefaultFeatured = 8
+
+// Config configures the storefront.
+type Config struct {
+	// Featured is how many products the home page shows.
+	Featured int
+	// Session configures the visitors' sessions; the platform's
+	// -session.* flags fill it.
+	Session session.Config
+}
+
+// RegisterFlags registers the storefront's flags, each name starting with
+// prefix.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.IntVar(&c.Featured, prefix+"featured", DefaultFeatured, "how many products the storefront's home page shows")
+}
+
+// Validate reports a config the storefront cannot run with.
+func (c *Config) Validate() error {
+	if c.Featured < 1 || c.Featured > 48 {
+		return fmt.Errorf("storefront: featured %d is not between 1 and 48", c.Featured)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Featured == 0 {
+		c.Featured = DefaultFeatured
+	}
+	d := session.DefaultConfig()
+	if c.Session.Lifetime == 0 {
+		c.Session = d
+	}
+	return c
+}
+
+// Deps are the storefront's dependencies: its database (sessions), the
+// store directory, and the APIs it renders.
+type Deps struct {
+	kit.Deps
+	// Tenants names the store of a Host; Stores reads its settings.
+	Tenants page.Resolver
+	Stores  page.StoreReader
+
+	Catalog   *catalogapi.Client
+	Inventory *inventoryapi.Client
+	Cart      *cartapi.Client
+	Pricing   *pricingapi.Client
+	Orders    *orderapi.Client
+	Payments  *paymentapi.Client
+	Identity  *identityapi.Client
+}
+
+// Service serves the storefront's pages. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	deps     Deps
+	kit      *page.Kit
+	sessions *session.Failover
+	log      *slog.Logger
+}
+
+// New builds the storefront.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := deps.Logger()
+	sm, fo, err := session.New(cfg.Session, deps.DB, log.With("component", "sessions"))
+	if err != nil {
+		return nil, fmt.Errorf("storefront sessions: %w", err)
+	}
+	s := &Service{cfg: cfg, deps: deps, sessions: fo, log: log}
+	s.kit, err = page.New(page.Options{
+		Service:    "storefront",
+		Tenants:    deps.Tenants,
+		Stores:     deps.Stores,
+		Sessions:   sm,
+		Refresh:    s.refresh,
+		SignInPath: "/account/sign-in",
+		Log:        log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run keeps the session store: purges expired sessions and moves sessions
+// back to Redis after an outage.
+func (s *Service) Run(ctx context.Context) error { return s.sessions.Run(ctx) }
+
+// Routes mounts the storefront's pages at / of every store's host.
+func (s *Service) Routes(api *web.API) {
+	api.Handle(s.kit.StaticPattern(), s.kit.Static())
+	route := func(pattern string, h http.HandlerFunc) { api.Handle(pattern, s.kit.Handler(h)) }
+	route("GET /brand.css", s.kit.BrandCSS().ServeHTTP)
+	s.browseRoutes(route)
+	s.cartRoutes(route)
+	s.checkoutRoutes(route)
+	s.orderRoutes(route)
+	s.accountRoutes(route)
+}
+
+// routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
+type routeFunc func(pattern string, h http.HandlerFunc)
+
+// view is the kit's View with the storefront layout's data (categories,
+// the cart's count).
+func (s *Service) view(r *http.Request, title string) *page.View {
+	v := s.kit.View(r, title)
+	v.Nav = s.nav(r)
+	return v
+}
+
+// refresh renews a customer's access token.
+func (s *Service) refresh(ctx context.Context, refreshToken string) (page.Tokens, error) {
+	return page.Tokens{}, fmt.Errorf("refresh customer token: %w", page.ErrSignedOut)
+}
