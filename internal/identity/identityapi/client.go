@@ -11,8 +11,10 @@ import (
 	"github.com/mercato/mercato/internal/platform/apiclient"
 )
 
-// Client calls the identity service's admin API for other services (they
-// call it with the admin token the platform's client adds). It is safe for
+// Client calls the identity service's API: the admin operations other
+// services call with the admin token the platform's client adds, and the
+// customer's (customerclient.go) and staff's (staffclient.go) operations
+// the web UI calls with the signed-in person's token. It is safe for
 // concurrent use.
 type Client struct {
 	c *apiclient.Client
@@ -86,6 +88,10 @@ func mapError(err error) error {
 		s = ErrEmailTaken
 	case ae.Code == "weak_password":
 		s = ErrWeakPassword
+	case ae.Code == "invalid_credentials":
+		s = ErrInvalidCredentials
+	case ae.Code == "invalid_refresh_token", ae.Code == "refresh_token_reused":
+		s = ErrInvalidRefreshToken
 	default:
 		return err
 	}

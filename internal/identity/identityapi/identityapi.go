@@ -66,6 +66,13 @@ var (
 	ErrWeakPassword = errors.New("identityapi: weak password")
 	// ErrNotFound is a 404.
 	ErrNotFound = errors.New("identityapi: not found")
+	// ErrInvalidCredentials is a 401 invalid_credentials: a wrong email or
+	// password (the answer does not tell which).
+	ErrInvalidCredentials = errors.New("identityapi: wrong email or password")
+	// ErrInvalidRefreshToken is a 401 invalid_refresh_token or
+	// refresh_token_reused: the refresh token no longer works (unknown,
+	// expired, revoked, or used already), and the person signs in again.
+	ErrInvalidRefreshToken = errors.New("identityapi: invalid refresh token")
 )
 
 // Tokens are what a successful login, registration or refresh returns.

@@ -137,6 +137,51 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		}},
 		{name: "identity owner exists", do: func(ctx context.Context) error { _, err := idn.OwnerExists(ctx); return err }},
 		{name: "identity customer", do: func(ctx context.Context) error { _, err := idn.Customer(ctx, "c1"); return err }},
+		// identityapi: the customer's and staff's operations of the web UI.
+		{name: "identity register", do: func(ctx context.Context) error {
+			_, err := idn.Register(ctx, identityapi.Register{Email: "a@b.c", Password: "x", Name: "A"})
+			return err
+		}},
+		{name: "identity login", do: func(ctx context.Context) error {
+			_, err := idn.Login(ctx, identityapi.Login{Email: "a@b.c", Password: "x"})
+			return err
+		}},
+		{name: "identity refresh", do: func(ctx context.Context) error { _, err := idn.Refresh(ctx, "rt"); return err }},
+		{name: "identity logout", do: func(ctx context.Context) error { return idn.Logout(ctx, "rt") }},
+		{name: "identity me", do: func(ctx context.Context) error { _, err := idn.Me(ctx); return err }},
+		{name: "identity update me", do: func(ctx context.Context) error {
+			_, err := idn.UpdateMe(ctx, identityapi.ProfileUpdate{})
+			return err
+		}},
+		{name: "identity change password", do: func(ctx context.Context) error {
+			_, err := idn.ChangePassword(ctx, identityapi.PasswordChange{CurrentPassword: "x", NewPassword: "y"})
+			return err
+		}},
+		{name: "identity addresses", do: func(ctx context.Context) error { _, err := idn.Addresses(ctx); return err }},
+		{name: "identity add address", do: func(ctx context.Context) error {
+			_, err := idn.AddAddress(ctx, identityapi.AddressInput{Name: "A", Line1: "1", City: "C", Country: "GB"}, "k")
+			return err
+		}},
+		{name: "identity update address", do: func(ctx context.Context) error {
+			_, err := idn.UpdateAddress(ctx, "a1", identityapi.AddressUpdate{})
+			return err
+		}},
+		{name: "identity delete address", do: func(ctx context.Context) error { return idn.DeleteAddress(ctx, "a1") }},
+		{name: "identity staff login", do: func(ctx context.Context) error {
+			_, err := idn.StaffLogin(ctx, identityapi.Login{Email: "a@b.c", Password: "x"})
+			return err
+		}},
+		{name: "identity accept invitation", do: func(ctx context.Context) error {
+			_, err := idn.AcceptInvitation(ctx, identityapi.InvitationAccept{Token: "t", Password: "x", Name: "A"})
+			return err
+		}},
+		{name: "identity list staff", do: func(ctx context.Context) error { _, err := idn.ListStaff(ctx); return err }},
+		{name: "identity invite staff", do: func(ctx context.Context) error {
+			_, err := idn.InviteStaff(ctx, identityapi.InvitationCreate{Email: "a@b.c", Role: "staff"})
+			return err
+		}},
+		{name: "identity change staff role", do: func(ctx context.Context) error { _, err := idn.ChangeStaffRole(ctx, "s1", "manager"); return err }},
+		{name: "identity deactivate staff", do: func(ctx context.Context) error { _, err := idn.DeactivateStaff(ctx, "s1"); return err }},
 		{name: "staff create", do: func(ctx context.Context) error {
 			_, err := stf.CreateEmployee(ctx, staffapi.EmployeeCreate{Name: "A", Role: "staff"})
 			return err
@@ -157,6 +202,33 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			_, err := stf.PublishAnnouncement(ctx, staffapi.AnnouncementCreate{Title: "t", Body: "b", Audience: "all"}, "k")
 			return err
 		}},
+		// staffapi: the admin UI's operations.
+		{name: "staff employees", do: func(ctx context.Context) error {
+			_, err := stf.Employees(ctx, staffapi.EmployeeParams{})
+			return err
+		}},
+		{name: "staff shifts", do: func(ctx context.Context) error {
+			_, err := stf.Shifts(ctx, staffapi.ShiftParams{From: time.Now().Add(-time.Hour), To: time.Now()})
+			return err
+		}},
+		{name: "staff shift", do: func(ctx context.Context) error { _, err := stf.Shift(ctx, "s1"); return err }},
+		{name: "staff create shift", do: func(ctx context.Context) error {
+			_, err := stf.CreateShift(ctx, staffapi.ShiftCreate{EmployeeID: "e1", StartsAt: time.Now(), EndsAt: time.Now().Add(time.Hour)}, "k")
+			return err
+		}},
+		{name: "staff update shift", do: func(ctx context.Context) error {
+			_, err := stf.UpdateShift(ctx, "s1", staffapi.ShiftUpdate{})
+			return err
+		}},
+		{name: "staff delete shift", do: func(ctx context.Context) error { return stf.DeleteShift(ctx, "s1") }},
+		{name: "staff announcements", do: func(ctx context.Context) error { _, err := stf.Announcements(ctx, staffapi.Page{}); return err }},
+		{name: "staff receipts", do: func(ctx context.Context) error { _, err := stf.Receipts(ctx, "a1"); return err }},
+		{name: "staff my announcements", do: func(ctx context.Context) error {
+			_, err := stf.MyAnnouncements(ctx, staffapi.Page{})
+			return err
+		}},
+		{name: "staff mark read", do: func(ctx context.Context) error { _, err := stf.MarkRead(ctx, "a1"); return err }},
+		{name: "staff presence", do: func(ctx context.Context) error { _, err := stf.Presence(ctx, ""); return err }},
 		{name: "pricing quote", do: func(ctx context.Context) error {
 			_, err := prc.Quote(ctx, pricingapi.QuoteRequest{Items: []pricingapi.Item{{SKU: "MUG-1", Quantity: 1}}})
 			return err
@@ -218,6 +290,37 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		{name: "cart remove item", do: func(ctx context.Context) error { _, err := crt.RemoveItem(ctx, "c1", "l1"); return err }},
 		{name: "cart admin list", do: func(ctx context.Context) error { _, err := crt.AdminCarts(ctx, cartapi.ListParams{}); return err }},
 		{name: "order get", do: func(ctx context.Context) error { _, err := ord.Get(ctx, "o1"); return err }},
+		// orderapi: the storefront's and admin UI's operations.
+		{name: "order checkout", do: func(ctx context.Context) error {
+			_, err := ord.Checkout(ctx, orderapi.CheckoutRequest{Items: []orderapi.Item{{SKU: "MUG-1", Quantity: 1}}}, "k")
+			return err
+		}},
+		{name: "order guest order", do: func(ctx context.Context) error { _, err := ord.GuestOrder(ctx, "o1", "tok"); return err }},
+		{name: "order guest cancel", do: func(ctx context.Context) error { _, err := ord.GuestCancel(ctx, "o1", "tok"); return err }},
+		{name: "order request return", do: func(ctx context.Context) error {
+			_, err := ord.RequestReturn(ctx, "o1", "", orderapi.ReturnCreate{Lines: []orderapi.ReturnLineRequest{{SKU: "MUG-1", Quantity: 1}}}, "k")
+			return err
+		}},
+		{name: "order my orders", do: func(ctx context.Context) error { _, err := ord.MyOrders(ctx, "", 0); return err }},
+		{name: "order list", do: func(ctx context.Context) error { _, err := ord.List(ctx, orderapi.ListParams{}); return err }},
+		{name: "order cancel", do: func(ctx context.Context) error { _, err := ord.Cancel(ctx, "o1"); return err }},
+		{name: "order refund", do: func(ctx context.Context) error {
+			_, err := ord.Refund(ctx, "o1", orderapi.RefundCreate{Amount: eur, Key: "k"})
+			return err
+		}},
+		{name: "order ship", do: func(ctx context.Context) error {
+			_, err := ord.Ship(ctx, "o1", orderapi.ShipmentCreate{Carrier: "DHL", TrackingNumber: "1"}, "k")
+			return err
+		}},
+		{name: "order track", do: func(ctx context.Context) error {
+			_, err := ord.Track(ctx, "o1", "s1", orderapi.TrackingUpdate{Status: orderapi.ShipmentDelivered})
+			return err
+		}},
+		{name: "order receive return", do: func(ctx context.Context) error {
+			_, err := ord.ReceiveReturn(ctx, "o1", "r1", orderapi.ReturnReceive{})
+			return err
+		}},
+		{name: "order reject return", do: func(ctx context.Context) error { _, err := ord.RejectReturn(ctx, "o1", "r1"); return err }},
 		{name: "catalog product", do: func(ctx context.Context) error { _, err := cat.Product(ctx, "p1"); return err }},
 		{name: "catalog products", do: func(ctx context.Context) error {
 			_, err := cat.Products(ctx, catalogapi.ListParams{})
@@ -261,6 +364,25 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 				return err
 			}},
 		{name: "tenant limits", do: func(ctx context.Context) error { _, err := ten.Limits(ctx); return err }},
+		// tenantapi: the admin UI's operations and signup.
+		{name: "tenant store", do: func(ctx context.Context) error { _, err := ten.Store(ctx); return err }},
+		{name: "tenant update store", do: func(ctx context.Context) error {
+			_, err := ten.UpdateStore(ctx, tenantapi.StoreUpdate{})
+			return err
+		}},
+		{name: "tenant domains", do: func(ctx context.Context) error { _, err := ten.Domains(ctx); return err }},
+		{name: "tenant add domain", do: func(ctx context.Context) error { _, err := ten.AddDomain(ctx, "shop.example.com"); return err }},
+		{name: "tenant remove domain", do: func(ctx context.Context) error { return ten.RemoveDomain(ctx, "shop.example.com") }},
+		{name: "tenant api keys", do: func(ctx context.Context) error { _, err := ten.APIKeys(ctx); return err }},
+		{name: "tenant create api key", do: func(ctx context.Context) error {
+			_, err := ten.CreateAPIKey(ctx, tenantapi.APIKeyCreate{Name: "n", Kind: tenantapi.KeySecret})
+			return err
+		}},
+		{name: "tenant revoke api key", do: func(ctx context.Context) error { return ten.RevokeAPIKey(ctx, "k1") }},
+		{name: "tenant signup", do: func(ctx context.Context) error {
+			_, err := ten.Signup(ctx, tenantapi.Signup{StoreName: "S", Subdomain: "acme", Email: "a@b.c", Password: "x"}, "k")
+			return err
+		}},
 	}
 	// Every code a client maps to a type or sentinel of its own, and some
 	// it passes on as they are.
@@ -278,6 +400,8 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		{422, "unknown_sku"}, {409, "coupon_exhausted"}, {404, "cart_not_found"}, {404, "order_not_found"},
 		{404, "line_not_found"}, {404, "product_not_found"}, {409, "already_exists"},
 		{403, "forbidden"}, {401, "unauthorized"},
+		{404, "shipment_not_found"}, {404, "return_not_found"}, {401, "invalid_credentials"},
+		{401, "invalid_refresh_token"}, {401, "refresh_token_reused"}, {403, "not_an_employee"},
 	}
 	ctx := tenancy.WithID(t.Context(), "t-classes")
 	for _, p := range problems {

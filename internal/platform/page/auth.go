@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // ErrSignedOut is returned by Authed for a request nobody is signed in to
@@ -24,6 +25,9 @@ type Principal struct {
 	// Role is a staff member's role (owner, manager, staff, support).
 	Role   string `json:"role,omitempty"`
 	Tokens Tokens `json:"tokens"`
+	// Store is the store signed in to: a session is never another
+	// store's, whatever keeps it.
+	Store string `json:"store"`
 }
 
 const principalKey = "principal"
@@ -33,6 +37,11 @@ const principalKey = "principal"
 // a loopback name.
 func (k *Kit) SignIn(w http.ResponseWriter, r *http.Request, p Principal) error {
 	ctx := r.Context()
+	store, err := tenancy.ID(ctx)
+	if err != nil {
+		return err
+	}
+	p.Store = store
 	if err := k.opts.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
@@ -56,6 +65,9 @@ func (k *Kit) principal(ctx context.Context) (*Principal, error) {
 	}
 	var p Principal
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return nil, ErrSignedOut
+	}
+	if store, err := tenancy.ID(ctx); err != nil || store != p.Store {
 		return nil, ErrSignedOut
 	}
 	return &p, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,10 +22,14 @@ var (
 	ErrShiftOverlap     = errors.New("staffapi: shift overlaps another of the employee")
 	ErrInactive         = errors.New("staffapi: employee is inactive")
 	ErrAccountTaken     = errors.New("staffapi: account linked to another employee")
+	// ErrNotEmployee: the caller's staff account is linked to no employee
+	// of the store, so it has no check-ins or announcements of its own.
+	ErrNotEmployee = errors.New("staffapi: the account is no employee of the store")
 )
 
-// Client calls the staff service's admin API (services call it with the
-// admin token the platform's client adds). It is safe for concurrent use.
+// Client calls the staff service's API: services call it with the admin
+// token the platform's client adds, the admin UI with the signed-in staff
+// member's token. It is safe for concurrent use.
 type Client struct {
 	c *apiclient.Client
 }
@@ -39,6 +44,48 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 func (c *Client) CreateEmployee(ctx context.Context, in EmployeeCreate) (Employee, error) {
 	var out Employee
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/staff/employees", Body: in, Out: &out})
+	return out, mapError(err)
+}
+
+// EmployeeParams filters and pages GET /api/v1/admin/staff/employees;
+// zero values are unset.
+type EmployeeParams struct {
+	// Active, when set, lists only active (true) or inactive employees.
+	Active *bool
+	Page
+}
+
+// Page is where a paged list starts and how long a page is.
+type Page struct {
+	// Cursor is the NextCursor of the previous page.
+	Cursor string
+	// Limit is the page size (the service's default when 0).
+	Limit int
+}
+
+// query returns path with q and the page, when set, as its query.
+func (p Page) query(path string, q url.Values) string {
+	if p.Cursor != "" {
+		q.Set("cursor", p.Cursor)
+	}
+	if p.Limit > 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// Employees returns a page of the store's employees in creation order
+// (GET /api/v1/admin/staff/employees).
+func (c *Client) Employees(ctx context.Context, p EmployeeParams) (EmployeeList, error) {
+	q := url.Values{}
+	if p.Active != nil {
+		q.Set("active", strconv.FormatBool(*p.Active))
+	}
+	var out EmployeeList
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: p.query("/api/v1/admin/staff/employees", q), Out: &out})
 	return out, mapError(err)
 }
 
@@ -77,6 +124,20 @@ func (c *Client) CheckIn(ctx context.Context, in CheckIn, idempotencyKey string)
 func (c *Client) CheckOut(ctx context.Context, in CheckIn, idempotencyKey string) (Attendance, error) {
 	var out Attendance
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/staff/check-outs", Body: in, Out: &out, IdempotencyKey: idempotencyKey})
+	return out, mapError(err)
+}
+
+// Presence tells whether an employee is checked in, and since when
+// (GET /api/v1/staff/check-ins/current): the caller's own employee for
+// employeeID "" (ErrNotEmployee if the caller's account has none); owners
+// and managers may name another.
+func (c *Client) Presence(ctx context.Context, employeeID string) (Presence, error) {
+	q := url.Values{}
+	if employeeID != "" {
+		q.Set("employee_id", employeeID)
+	}
+	var out Presence
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: Page{}.query("/api/v1/staff/check-ins/current", q), Out: &out})
 	return out, mapError(err)
 }
 
@@ -120,6 +181,8 @@ func mapError(err error) error {
 		sentinel = ErrInactive
 	case "account_taken":
 		sentinel = ErrAccountTaken
+	case "not_an_employee":
+		sentinel = ErrNotEmployee
 	default:
 		return err
 	}

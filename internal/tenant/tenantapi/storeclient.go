@@ -26,6 +26,18 @@ func (c *Client) Store(ctx context.Context) (Store, error) {
 	return s, nil
 }
 
+// UpdateStore changes the settings of the store in ctx
+// (PATCH /api/v1/admin/store); nil fields stay. The answer is the store
+// after the change, announced as tenant.updated.v1. Other processes'
+// StoreCache copies catch up within their TTL.
+func (c *Client) UpdateStore(ctx context.Context, u StoreUpdate) (Store, error) {
+	var s Store
+	if err := c.api.Do(ctx, apiclient.Call{Method: http.MethodPatch, Path: StorePath, Body: u, Out: &s, Idempotent: true}); err != nil {
+		return Store{}, fmt.Errorf("update store settings: %w", err)
+	}
+	return s, nil
+}
+
 // StoreReader reads the store in ctx; *Client is one.
 type StoreReader interface {
 	Store(ctx context.Context) (Store, error)
