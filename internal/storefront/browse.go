@@ -252,7 +252,7 @@ func (s *Service) productPage(w http.ResponseWriter, r *http.Request, idOrSlug, 
 		if sku != "" {
 			target += "?sku=" + url.QueryEscape(sku)
 		}
-		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		http.Redirect(w, r, target, http.StatusFound) // not permanent: the slug may change
 		return
 	}
 	skus := make([]string, len(p.Variants))
