@@ -13,17 +13,14 @@ import (
 
 // Availability tells a shopper, for each SKU, whether it can be bought and
 // how many are left when few are (see availability). It answers in the
-// order asked, once per SKU; a SKU never stocked is sold out. Anyone may
-// ask: it shows no levels, locations or reservations.
+// order asked, once per SKU (none for none); a SKU never stocked is sold
+// out. Anyone may ask: it shows no levels, locations or reservations.
 func (s *Service) Availability(ctx context.Context, skus []string) (inventoryapi.AvailabilityList, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return inventoryapi.AvailabilityList{}, err
 	}
 	var errs []kit.FieldError
-	if len(skus) == 0 {
-		errs = append(errs, kit.FieldError{Field: "query.sku", Message: "name at least one SKU"})
-	}
 	if len(skus) > inventoryapi.MaxAvailabilitySKUs {
 		errs = append(errs, kit.FieldError{Field: "query.sku", Message: fmt.Sprintf("at most %d SKUs", inventoryapi.MaxAvailabilitySKUs), Value: len(skus)})
 	}

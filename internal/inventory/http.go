@@ -61,7 +61,7 @@ func (s *Service) Routes(api *web.API) {
 		Summary:     "Tell whether SKUs can be bought",
 		Description: "For each sku asked (repeat the parameter, at most 100): in_stock, few_left with available " +
 			"(the units one order line can get, told only at or below the SKU's low-stock threshold or 5) or " +
-			"sold_out, which a SKU never stocked is too. Items come in the order asked, once per SKU.",
+			"sold_out, which a SKU never stocked is too. Items come in the order asked, once per SKU; no sku, no items.",
 		Tags: []string{"inventory"},
 	}), s.getAvailability)
 	huma.Register(api, web.Answers(adm(huma.Operation{

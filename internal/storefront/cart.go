@@ -195,8 +195,8 @@ func (s *Service) addToCart(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.releaseKey(r, key)
 		if form.Refused(err, map[string]string{"sku": "sku", "quantity": "quantity", "items[0].sku": "sku", "items[0].quantity": "quantity"}) {
-			if !form.Invalid() || form.Error("sku") == "" && form.Error("quantity") == "" {
-				form.Fail("quantity", form.Message)
+			if form.Error("sku") == "" && form.Error("quantity") == "" {
+				form.Fail("quantity", form.Message) // too many lines, say: shown by the field
 			}
 			s.refuseAdd(w, r, product, sku, form)
 			return

@@ -11,10 +11,14 @@ import (
 // Availability returns whether each SKU can be bought, and how many are
 // left when few are (GET /api/v1/availability): a public read, the one
 // the storefront's product pages make as their guest. At most
-// MaxAvailabilitySKUs SKUs; the answer lists them in the order given.
+// MaxAvailabilitySKUs SKUs; the answer lists them in the order given, and
+// none for none.
 func (c *Client) Availability(ctx context.Context, skus []string) (AvailabilityList, error) {
-	q := url.Values{"sku": skus}
+	path := "/api/v1/availability"
+	if len(skus) > 0 {
+		path += "?" + url.Values{"sku": skus}.Encode()
+	}
 	var out AvailabilityList
-	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/availability?" + q.Encode(), Out: &out})
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
 	return out, mapError(err)
 }
