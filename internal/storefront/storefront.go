@@ -94,7 +94,9 @@ type Service struct {
 	deps     Deps
 	kit      *page.Kit
 	sessions *session.Failover
-	log      *slog.Logger
+	// keys are the form keys claimed in this process (formkeys.go).
+	keys *formKeys
+	log  *slog.Logger
 }
 
 // New builds the storefront.
@@ -108,7 +110,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storefront sessions: %w", err)
 	}
-	s := &Service{cfg: cfg, deps: deps, sessions: fo, log: log}
+	s := &Service{cfg: cfg, deps: deps, sessions: fo, keys: newFormKeys(), log: log}
 	s.kit, err = page.New(page.Options{
 		Service:    "storefront",
 		Tenants:    deps.Tenants,
