@@ -125,8 +125,29 @@ func (s *Service) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view(r, "Checkout")
-	v.Form = page.EmptyForm(nil)
+	v.Form = page.EmptyForm(s.savedAddress(r))
 	s.renderCheckout(w, r, v, c, http.StatusOK)
+}
+
+// savedAddress is a signed-in customer's default address (the first of
+// their address book) as the checkout form's values; nil for a guest, or
+// when the book is empty or cannot be read (the customer types it).
+func (s *Service) savedAddress(r *http.Request) url.Values {
+	ctx, p, err := s.asCustomer(r)
+	if err != nil || p == nil {
+		return nil
+	}
+	book, err := s.deps.Identity.Addresses(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "read the customer's addresses", "err", err)
+		return nil
+	}
+	if len(book.Items) == 0 {
+		return nil
+	}
+	a := book.Items[0]
+	return url.Values{"name": {a.Name}, "line1": {a.Line1}, "line2": {a.Line2}, "city": {a.City},
+		"postal_code": {a.PostalCode}, "country": {a.Country}}
 }
 
 // renderCheckout renders the checkout form for cart c with v's form.

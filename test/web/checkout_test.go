@@ -312,11 +312,23 @@ func TestCustomerAccount(t *testing.T) {
 		t.Fatalf("signed in with next=/checkout: ended at %s", pg.URL)
 	}
 
-	// The customer's checkout: email prefilled, the order theirs.
+	// The customer's checkout: email and saved address prefilled, the
+	// order theirs.
+	res := p.Call(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": "grace@example.com", "password": password}, map[string]string{"Host": "localhost"})
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	res.JSON(t, &tok)
+	res = p.Call(http.MethodPost, "/api/v1/me/addresses", map[string]any{"name": "Grace Hopper", "line1": "1 Harvard Yard", "city": "Cambridge",
+		"postal_code": "02138", "country": "US", "is_default": true}, map[string]string{"Host": "localhost", "Authorization": "Bearer " + tok.AccessToken})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("add an address: %d %s", res.Status, res.Body)
+	}
 	fillCart(grace, sku, 1)
 	form := grace.get("/checkout")
-	if !strings.Contains(form.Body, `value="grace@example.com"`) {
-		t.Fatalf("checkout of a customer: email not prefilled\n%s", form.Body)
+	if !strings.Contains(form.Body, `value="grace@example.com"`) || !strings.Contains(form.Body, `value="1 Harvard Yard"`) ||
+		!strings.Contains(form.Body, `<option value="US" selected>`) {
+		t.Fatalf("checkout of a customer: email or address not prefilled\n%s", form.Body)
 	}
 	placed := grace.submit(form, "/checkout", address("grace@example.com", "tok_visa"))
 	m := orderURLRe.FindStringSubmatch(placed.URL)
