@@ -146,6 +146,10 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			_, err := idn.Login(ctx, identityapi.Login{Email: "a@b.c", Password: "x"})
 			return err
 		}},
+		{name: "identity login for a browser", do: func(ctx context.Context) error {
+			_, err := idn.LoginFor(ctx, identityapi.Login{Email: "a@b.c", Password: "x"}, "203.0.113.7")
+			return err
+		}},
 		{name: "identity refresh", do: func(ctx context.Context) error { _, err := idn.Refresh(ctx, "rt"); return err }},
 		{name: "identity logout", do: func(ctx context.Context) error { return idn.Logout(ctx, "rt") }},
 		{name: "identity me", do: func(ctx context.Context) error { _, err := idn.Me(ctx); return err }},
