@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
@@ -134,7 +135,13 @@ func (s *Service) Routes(api *web.API) {
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
 type routeFunc func(pattern string, h http.HandlerFunc)
 
-// refresh renews a staff member's access token.
+// refresh renews a staff member's access token: staff tokens are refreshed
+// like a customer's, at identity's /api/v1/auth/refresh. A refused refresh
+// token (expired, revoked, reused) signs the member out.
 func (s *Service) refresh(ctx context.Context, refreshToken string) (page.Tokens, error) {
-	return page.Tokens{}, fmt.Errorf("refresh staff token: %w", page.ErrSignedOut)
+	t, err := s.deps.Identity.Refresh(ctx, refreshToken)
+	if err != nil {
+		return page.Tokens{}, err
+	}
+	return tokens(t, time.Now()), nil
 }

@@ -17,17 +17,30 @@ type navItem struct {
 }
 
 // navItems are the back office's sections, in order. Roles are those of
-// the services' access tables for the section's main operations.
+// the services' access tables (var access in internal/<service>/http.go)
+// for the operation that lists the section's things: a role that may read
+// them sees the section, and its page hides what the role may not change.
 var navItems = []navItem{
+	// Today reads the admin order list and the stock list.
 	{Path: "/admin/", Label: "Today", Roles: []string{"owner", "manager", "staff", "support"}},
+	// order: admin-list-orders.
 	{Path: "/admin/orders", Label: "Orders", Roles: []string{"owner", "manager", "staff", "support"}},
+	// catalog: admin-list-products (readers).
 	{Path: "/admin/products", Label: "Products", Roles: []string{"owner", "manager", "staff", "support"}},
+	// inventory: admin-list-stock.
 	{Path: "/admin/stock", Label: "Stock", Roles: []string{"owner", "manager", "staff", "support"}},
-	{Path: "/admin/discounts", Label: "Discounts", Roles: []string{"owner", "manager"}},
-	{Path: "/admin/tax-rates", Label: "Tax rates", Roles: []string{"owner", "manager"}},
-	{Path: "/admin/shipping-methods", Label: "Shipping", Roles: []string{"owner", "manager"}},
+	// pricing: admin-list-discounts, -tax-rates, -shipping-methods
+	// (readers: support may not read them).
+	{Path: "/admin/discounts", Label: "Discounts", Roles: []string{"owner", "manager", "staff"}},
+	{Path: "/admin/tax-rates", Label: "Tax rates", Roles: []string{"owner", "manager", "staff"}},
+	{Path: "/admin/shipping-methods", Label: "Shipping", Roles: []string{"owner", "manager", "staff"}},
+	// staff: check-in/out and the member's own announcements are
+	// everyone's; the lists of staff and shifts are managers'.
 	{Path: "/admin/staff", Label: "Staff", Roles: []string{"owner", "manager", "staff", "support"}},
-	{Path: "/admin/api-keys", Label: "API keys", Roles: []string{"owner"}},
+	// tenant: list-api-keys (creating and revoking are the owner's).
+	{Path: "/admin/api-keys", Label: "API keys", Roles: []string{"owner", "manager"}},
+	// tenant: update-store (get-store is everyone's, but the page is
+	// the form that changes it).
 	{Path: "/admin/settings", Label: "Settings", Roles: []string{"owner", "manager"}},
 }
 
