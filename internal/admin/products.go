@@ -429,6 +429,9 @@ func readProductForm(f *page.Form, currency string) productInput {
 	for k, name := range names {
 		if len(values[k]) > 0 {
 			in.options = append(in.options, catalogapi.Option{Name: name, Values: values[k]})
+			for i := range values[k] {
+				in.fields[fmt.Sprintf("options[%d].values[%d]", len(in.options)-1, i)] = fmt.Sprintf("opt%d", cols[k])
+			}
 		} else {
 			f.Fail(fmt.Sprintf("opt%d", cols[k]), "Give the variants a value of this option, or clear its name.")
 		}
