@@ -15,7 +15,7 @@ import (
 func TestReadProductForm(t *testing.T) {
 	f := page.EmptyForm(url.Values{
 		"rows": {"4"}, "options": {"2"}, "title": {" Mug "}, "category": {"cat-1"},
-		"opt1": {"Size"}, // the second column named, the first not
+		"opt1":   {"Size"}, // the second column named, the first not
 		"v0.sku": {"MUG-S"}, "v0.price": {"12,5"}, "v0.o1": {"Small"},
 		"v1.sku": {"MUG-M"}, "v1.price": {"13"}, "v1.o1": {"Medium"}, "v1.remove": {"1"},
 		// v2 blank
