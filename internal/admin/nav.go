@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -50,6 +52,11 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 	v := s.kit.View(r, title)
 	var nav []navItem
 	if v.User != nil {
+		// A role changed since sign-in reaches the session with the next
+		// refreshed token: the token's role is the one the APIs apply.
+		if role := tokenRole(v.User.Tokens.Access); role != "" {
+			v.User.Role = role
+		}
 		for _, it := range navItems {
 			if !slices.Contains(it.Roles, v.User.Role) {
 				continue
@@ -60,4 +67,25 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 	}
 	v.Nav = nav
 	return v, nil
+}
+
+// tokenRole reads the role claim of a staff access token without checking
+// its signature: the pages only use it to leave out what the APIs, which
+// do check it, would refuse.
+func tokenRole(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Role string `json:"rol"`
+	}
+	if json.Unmarshal(raw, &claims) != nil {
+		return ""
+	}
+	return claims.Role
 }

@@ -1,6 +1,9 @@
 package admin
 
-import "testing"
+import (
+	"encoding/base64"
+	"testing"
+)
 
 func TestLocalNext(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
@@ -21,6 +24,20 @@ func TestLocalNext(t *testing.T) {
 	} {
 		if got := localNext(tt.in); got != tt.want {
 			t.Errorf("localNext(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTokenRole(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	for _, tt := range []struct{ token, want string }{
+		{enc([]byte(`{"alg":"EdDSA"}`)) + "." + enc([]byte(`{"sub":"s1","knd":"staff","rol":"manager"}`)) + ".sig", "manager"},
+		{enc([]byte(`{}`)) + "." + enc([]byte(`{"sub":"c1","knd":"customer"}`)) + ".sig", ""},
+		{"not-a-token", ""},
+		{"a.!!!.c", ""},
+	} {
+		if got := tokenRole(tt.token); got != tt.want {
+			t.Errorf("tokenRole(%q) = %q, want %q", tt.token, got, tt.want)
 		}
 	}
 }
