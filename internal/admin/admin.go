@@ -71,6 +71,12 @@ type Deps struct {
 	Pricing   *pricingapi.Client
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
+	// Logins is identity's client with the deployment's service token,
+	// for one call only: a staff member's sign-in (StaffLoginFor), so
+	// that identity's throttle counts the browser's address, which only
+	// the deployment's own processes may vouch for. Nil: sign-ins go
+	// through Identity and are counted against the admin's address.
+	Logins *identityapi.Client
 }
 
 // Service serves the admin's pages. It is safe for concurrent use.

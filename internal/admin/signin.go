@@ -1,8 +1,8 @@
 package admin
 
 import (
-	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,7 +55,7 @@ func (s *Service) signIn(w http.ResponseWriter, r *http.Request) {
 		s.renderSignIn(w, r, http.StatusUnprocessableEntity, f, next)
 		return
 	}
-	sess, err := s.deps.Identity.StaffLogin(s.clientCtx(r), identityapi.Login{Email: email, Password: password})
+	sess, err := s.staffLogin(r, identityapi.Login{Email: email, Password: password})
 	switch {
 	case errors.Is(err, identityapi.ErrInvalidCredentials):
 		f.Message = "The email or password is not right, or the account is deactivated."
@@ -134,7 +134,7 @@ func (s *Service) setup(w http.ResponseWriter, r *http.Request) {
 	}
 	// The one call the pages make with a token that is not a signed-in
 	// person's: the admin token the person typed, theirs to use.
-	ctx := apiclient.WithToken(s.clientCtx(r), token)
+	ctx := apiclient.WithToken(r.Context(), token)
 	sess, err := s.deps.Identity.CreateOwner(ctx, in)
 	switch {
 	case errors.Is(err, identityapi.ErrOwnerExists):
@@ -192,10 +192,24 @@ func tokens(t identityapi.Tokens, now time.Time) page.Tokens {
 	return page.Tokens{Access: t.AccessToken, Refresh: t.RefreshToken, Expires: now.Add(time.Duration(t.ExpiresIn) * time.Second)}
 }
 
-// clientCtx is the request's context for a call on the browser's behalf
-// that identity throttles by address (sign-in, setup).
-func (s *Service) clientCtx(r *http.Request) context.Context {
-	return r.Context()
+// staffLogin signs a staff member in for the browser of r: through the
+// service-token client when there is one, telling identity the browser's
+// address, so the login throttle counts each browser's attempts.
+func (s *Service) staffLogin(r *http.Request, l identityapi.Login) (identityapi.StaffSession, error) {
+	if s.deps.Logins == nil {
+		return s.deps.Identity.StaffLogin(r.Context(), l)
+	}
+	return s.deps.Logins.StaffLoginFor(r.Context(), l, browserIP(r))
+}
+
+// browserIP is the address of the browser r came from (the remote
+// address's host; behind a proxy the proxy's, as the platform's
+// trusted-proxy handling leaves it).
+func browserIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 // localNext returns next when it is a path of the back office, else the

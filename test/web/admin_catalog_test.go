@@ -122,6 +122,24 @@ func TestAdminCatalog(t *testing.T) {
 	if strings.Contains(pg.Body, "not the password") {
 		t.Errorf("the refused sign-in sent the password back")
 	}
+	// Guessing an account's password is throttled, and the page says so.
+	throttled := false
+	for range 10 {
+		pg = owner.post("/admin/sign-in", url.Values{"email": {"ghost@example.com"}, "password": {"guess guess guess"}})
+		if pg.Status == http.StatusTooManyRequests {
+			throttled = true
+			break
+		}
+		if pg.Status != http.StatusUnauthorized {
+			t.Fatalf("a guess: %d\n%.2000s", pg.Status, pg.Body)
+		}
+	}
+	if !throttled || !strings.Contains(pg.Body, "Too many sign-in attempts") || pg.Header.Get("Retry-After") == "" {
+		t.Fatalf("ten guesses were not throttled: %d\n%.2000s", pg.Status, pg.Body)
+	}
+	if v, _ := fieldValue(pg.Body, "email"); v != "ghost@example.com" {
+		t.Errorf("the throttled sign-in lost the email: %q", v)
+	}
 	pg = owner.post("/admin/sign-in", url.Values{"email": {"olga@example.com"}, "password": {ownerPassword}, "next": {"//evil.example/admin/"}})
 	if pg.URL != "/admin/" {
 		t.Fatalf("sign-in with a next of another site ended at %s", pg.URL)
