@@ -53,7 +53,7 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 			return page.Store{}, err
 		}
 		return page.Store{ID: s.ID, Name: s.Name, Logo: s.Logo, Currency: s.Currency, Locale: s.Locale,
-			TaxInclusive: s.TaxInclusive}, nil
+			TaxInclusive: s.TaxInclusive, BrandColor: s.BrandColor, AccentColor: s.AccentColor}, nil
 	}
 	public := func(name string) (*http.Client, string) {
 		if err != nil {

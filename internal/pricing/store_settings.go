@@ -55,7 +55,9 @@ func (s *Service) applyTenantEvent(ctx context.Context, tx *sql.Tx, e outbox.Env
 		if err := json.Unmarshal(e.Data, &data); err != nil {
 			return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
 		}
-		set = tenantapi.Settings{Currency: tenantapi.DefaultCurrency, TaxInclusive: tenantapi.DefaultTaxInclusive}
+		// Stores created before the event carried settings have a new
+		// store's.
+		set = tenantapi.DefaultSettings(data.Name)
 		if data.Settings != nil {
 			set = *data.Settings
 		}

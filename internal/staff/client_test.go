@@ -2,10 +2,10 @@ package staff
 
 import (
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -75,35 +75,37 @@ func TestClientWalksTheAdminUI(t *testing.T) {
 		if al, err := c.Announcements(ctx, staffapi.Page{}); err != nil || len(al.Items) != 1 || al.Items[0].ID != a.ID {
 			t.Fatalf("announcements: %+v, %v", al, err)
 		}
-		me := staffapi.NewClient(f.url, &http.Client{Transport: bearer{webtest.Token(t,
-			auth.Principal{Tenant: tenancy.DefaultID, Subject: acct("acc-ada"), Kind: auth.KindStaff, Role: auth.RoleStaff})}})
-		if in, err := me.MyAnnouncements(ctx, staffapi.Page{}); err != nil || len(in.Items) != 1 || in.Items[0].Read {
+		// The UI's client, with the member's token on each call.
+		ui := staffapi.NewClient(f.url, nil)
+		me := apiclient.WithToken(ctx, webtest.Token(t,
+			auth.Principal{Tenant: tenancy.DefaultID, Subject: acct("acc-ada"), Kind: auth.KindStaff, Role: auth.RoleStaff}))
+		if in, err := ui.MyAnnouncements(me, staffapi.Page{}); err != nil || len(in.Items) != 1 || in.Items[0].Read {
 			t.Fatalf("my announcements: %+v, %v", in, err)
 		}
-		if it, err := me.MarkRead(ctx, a.ID); err != nil || !it.Read {
+		if it, err := ui.MarkRead(me, a.ID); err != nil || !it.Read {
 			t.Fatalf("mark read: %+v, %v", it, err)
 		}
 		if rc, err := c.Receipts(ctx, a.ID); err != nil || len(rc.Read) != 1 || rc.Read[0].EmployeeID != ada.ID {
 			t.Fatalf("receipts: %+v, %v", rc, err)
 		}
-		if _, err := me.CheckIn(ctx, staffapi.CheckIn{}, ""); err != nil {
+		if _, err := ui.CheckIn(me, staffapi.CheckIn{}, ""); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := me.Presence(ctx, ""); err != nil || !p.CheckedIn || p.EmployeeID != ada.ID {
+		if p, err := ui.Presence(me, ""); err != nil || !p.CheckedIn || p.EmployeeID != ada.ID {
 			t.Fatalf("my presence: %+v, %v", p, err)
 		}
 		if p, err := c.Presence(ctx, bo.ID); err != nil || p.CheckedIn {
 			t.Fatalf("another's presence: %+v, %v", p, err)
 		}
-		stranger := staffapi.NewClient(f.url, &http.Client{Transport: bearer{webtest.Token(t,
-			auth.Principal{Tenant: tenancy.DefaultID, Subject: acct("acc-x"), Kind: auth.KindStaff, Role: auth.RoleStaff})}})
-		if in, err := stranger.MyAnnouncements(ctx, staffapi.Page{}); err != nil || len(in.Items) != 1 || in.Items[0].Read {
+		stranger := apiclient.WithToken(ctx, webtest.Token(t,
+			auth.Principal{Tenant: tenancy.DefaultID, Subject: acct("acc-x"), Kind: auth.KindStaff, Role: auth.RoleStaff}))
+		if in, err := ui.MyAnnouncements(stranger, staffapi.Page{}); err != nil || len(in.Items) != 1 || in.Items[0].Read {
 			t.Errorf("no employee's announcements: %+v, %v", in, err)
 		}
-		if _, err := stranger.MarkRead(ctx, a.ID); !errors.Is(err, staffapi.ErrNotEmployee) {
+		if _, err := ui.MarkRead(stranger, a.ID); !errors.Is(err, staffapi.ErrNotEmployee) {
 			t.Errorf("no employee marking read: %v, want ErrNotEmployee", err)
 		}
-		if _, err := stranger.Presence(ctx, ""); !errors.Is(err, staffapi.ErrNotEmployee) {
+		if _, err := ui.Presence(stranger, ""); !errors.Is(err, staffapi.ErrNotEmployee) {
 			t.Errorf("no employee's presence: %v, want ErrNotEmployee", err)
 		}
 	})

@@ -114,7 +114,7 @@ func (s *Service) Routes(api *web.API) {
 	register(api, huma.Operation{
 		OperationID: "get-store", Method: http.MethodGet, Path: "/api/v1/admin/store",
 		Summary: "Get the store's settings",
-		Description: "The store's settings (name, logo, currency, tax mode, locale), its plan and status, and the " +
+		Description: "The store's settings (name, logo, colours, currency, tax mode, locale), its plan and status, and the " +
 			"host names it answers on.",
 	}, func(ctx context.Context, _ *struct{}) (*storeOutput, error) {
 		st, err := s.Store(ctx)

@@ -527,6 +527,7 @@ func TestSettings(t *testing.T) {
 		html := `<script>alert("x")</script> & Co`
 		got := e.do(http.MethodPatch, "/api/v1/admin/store", map[string]any{
 			"name": html, "logo": "/media/logo.png", "currency": "CHF", "tax_inclusive": false, "locale": "de-ch",
+			"brand_color": "#0A1B2C", "accent_color": "#ffcc00",
 		}, admin(id))
 		if got.status != 200 {
 			t.Fatalf("patch = %d %s", got.status, got.raw)
@@ -536,7 +537,8 @@ func TestSettings(t *testing.T) {
 		}
 		var st tenantapi.Store
 		e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(id)).decode(t, &st)
-		want := tenantapi.Settings{Name: html, Logo: "/media/logo.png", Currency: "CHF", TaxInclusive: false, Locale: "de-CH", CORSOrigins: []string{}}
+		want := tenantapi.Settings{Name: html, Logo: "/media/logo.png", Currency: "CHF", TaxInclusive: false, Locale: "de-CH", CORSOrigins: []string{},
+			BrandColor: "#0a1b2c", AccentColor: "#ffcc00"}
 		if !st.Settings.Equal(want) {
 			t.Errorf("settings = %+v, want %+v (name stored as given)", st.Settings, want)
 		}
@@ -569,10 +571,21 @@ func TestSettings(t *testing.T) {
 			{map[string]any{"tax_inclusive": "yes"}, 422, "validation_failed"},
 			{map[string]any{"cors_origins": []string{"*"}}, 422, "invalid_origin"},
 			{map[string]any{"cors_origins": []string{"https://shop.example/path"}}, 422, "invalid_origin"},
+			{map[string]any{"brand_color": "#abc"}, 422, "validation_failed"},
+			{map[string]any{"brand_color": "green"}, 422, "validation_failed"},
+			{map[string]any{"accent_color": "#12345g"}, 422, "validation_failed"},
+			{map[string]any{"accent_color": `#fff" onload="x`}, 422, "validation_failed"},
+			{map[string]any{"accent_color": ""}, 422, "validation_failed"},
 		} {
 			got := e.do(http.MethodPatch, "/api/v1/admin/store", tt.body, admin(id))
 			if got.status != tt.status || got.code() != tt.code {
 				t.Errorf("patch %v = %d %s, want %d %s", tt.body, got.status, got.raw, tt.status, tt.code)
+			}
+			// A refused colour is marked at its field, for the form.
+			for field := range tt.body {
+				if strings.HasSuffix(field, "_color") && !bytes.Contains(got.raw, []byte(`"location":"body.`+field+`"`)) {
+					t.Errorf("patch %v = %s, want the error at body.%s", tt.body, got.raw, field)
+				}
 			}
 		}
 		e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(id)).decode(t, &st)

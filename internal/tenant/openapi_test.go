@@ -24,7 +24,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 	a.decode(t, &doc)
 	for schema, props := range map[string][]string{
-		"TenantStore":         {"id", "name", "currency", "hosts", "plan", "cors_origins"},
+		"TenantStore":         {"id", "name", "currency", "hosts", "plan", "cors_origins", "brand_color", "accent_color"},
 		"TenantAPIKeyCreated": {"id", "name", "key", "prefix"},
 		"TenantSignup":        {"store_name", "subdomain", "email", "password"},
 	} {

@@ -78,6 +78,19 @@ func TestPatchSettings(t *testing.T) {
 		{"origin with a user", tenantapi.StoreUpdate{CORSOrigins: list("https://u@shop.example.com")}, old, false, "invalid_origin"},
 		{"origin with a bad host", tenantapi.StoreUpdate{CORSOrigins: list("https://bad_host.example.com")}, old, false, "invalid_origin"},
 		{"origin with a bad port", tenantapi.StoreUpdate{CORSOrigins: list("https://shop.example.com:99999")}, old, false, "invalid_origin"},
+		{"colours lowercased", tenantapi.StoreUpdate{BrandColor: str("#0A1B2C"), AccentColor: str("#ffcc00")},
+			with(func(s *tenantapi.Settings) { s.BrandColor, s.AccentColor = "#0a1b2c", "#ffcc00" }), true, ""},
+		{"accent colour alone", tenantapi.StoreUpdate{AccentColor: str("#000000")},
+			with(func(s *tenantapi.Settings) { s.AccentColor = "#000000" }), true, ""},
+		{"same colour in capitals", tenantapi.StoreUpdate{BrandColor: str("#1F5F4A")}, old, false, ""},
+		{"short colour", tenantapi.StoreUpdate{BrandColor: str("#abc")}, old, false, "invalid_color"},
+		{"named colour", tenantapi.StoreUpdate{AccentColor: str("red")}, old, false, "invalid_color"},
+		{"colour without #", tenantapi.StoreUpdate{BrandColor: str("1f5f4a0")}, old, false, "invalid_color"},
+		{"not hex", tenantapi.StoreUpdate{BrandColor: str("#gggggg")}, old, false, "invalid_color"},
+		{"colour with alpha", tenantapi.StoreUpdate{AccentColor: str("#1f5f4a80")}, old, false, "invalid_color"},
+		{"colour closing a style", tenantapi.StoreUpdate{AccentColor: str("#1f5f\"")}, old, false, "invalid_color"},
+		{"padded colour", tenantapi.StoreUpdate{BrandColor: str(" #1f5f4a")}, old, false, "invalid_color"},
+		{"empty colour", tenantapi.StoreUpdate{BrandColor: str("")}, old, false, "invalid_color"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, changed, err := patchSettings(old, tt.upd)
@@ -92,5 +105,38 @@ func TestPatchSettings(t *testing.T) {
 				t.Errorf("patchSettings = %+v %v %v; want %+v %v", got, changed, err, tt.want, tt.changed)
 			}
 		})
+	}
+}
+
+// TestBadColourMarksItsField: a refused colour names its own field, so a
+// form can put the message beside it.
+func TestBadColourMarksItsField(t *testing.T) {
+	bad := "rgb(0,0,0)"
+	for field, upd := range map[string]tenantapi.StoreUpdate{
+		"body.brand_color":  {BrandColor: &bad},
+		"body.accent_color": {AccentColor: &bad},
+	} {
+		_, _, err := patchSettings(defaultSettings("Shop"), upd)
+		var ie *kit.ValidationError
+		if !errors.As(err, &ie) || len(ie.Fields) != 1 || ie.Fields[0].Field != field || ie.Fields[0].Value != bad {
+			t.Errorf("%s: %v, want the field marked with the value", field, err)
+		}
+	}
+}
+
+func TestDefaultSettingsHaveTheDefaultColours(t *testing.T) {
+	s := defaultSettings("Shop")
+	if s.BrandColor != "#1f5f4a" || s.AccentColor != "#b4461f" {
+		t.Errorf("default colours %q %q", s.BrandColor, s.AccentColor)
+	}
+	other := s
+	other.AccentColor = "#000000"
+	if s.Equal(other) {
+		t.Error("Equal ignores the accent colour")
+	}
+	other = s
+	other.BrandColor = "#000000"
+	if s.Equal(other) {
+		t.Error("Equal ignores the brand colour")
 	}
 }

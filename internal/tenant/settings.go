@@ -25,8 +25,7 @@ import (
 // defaultSettings are a new store's settings: tenantapi's defaults, which
 // services keeping a copy of the settings start from too.
 func defaultSettings(name string) tenantapi.Settings {
-	return tenantapi.Settings{Name: name, Currency: tenantapi.DefaultCurrency, TaxInclusive: tenantapi.DefaultTaxInclusive,
-		Locale: tenantapi.DefaultLocale, CORSOrigins: []string{}}
+	return tenantapi.DefaultSettings(name)
 }
 
 // cleanOrigins checks the origins a store allows cross-origin requests
@@ -151,6 +150,23 @@ func cleanLocale(s string) (string, error) {
 	return tag.String(), nil
 }
 
+// cleanColor checks a CSS hex colour, #rrggbb, and returns it lowercase:
+// pages put it in a style attribute, so nothing else (names, rgb(), a
+// short #rgb, anything that could close the attribute) gets through.
+func cleanColor(field, s string) (string, error) {
+	bad := invalid("invalid_color", field, "must be a CSS hex colour such as #1f5f4a", s)
+	if len(s) != 7 || s[0] != '#' {
+		return "", bad
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return "", bad
+		}
+	}
+	return strings.ToLower(s), nil
+}
+
 // patchSettings applies upd to old and reports whether anything changed.
 func patchSettings(old tenantapi.Settings, upd tenantapi.StoreUpdate) (tenantapi.Settings, bool, error) {
 	n := old
@@ -182,6 +198,16 @@ func patchSettings(old tenantapi.Settings, upd tenantapi.StoreUpdate) (tenantapi
 	}
 	if upd.CORSOrigins != nil {
 		if n.CORSOrigins, err = cleanOrigins(*upd.CORSOrigins); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.BrandColor != nil {
+		if n.BrandColor, err = cleanColor("body.brand_color", *upd.BrandColor); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.AccentColor != nil {
+		if n.AccentColor, err = cleanColor("body.accent_color", *upd.AccentColor); err != nil {
 			return old, false, err
 		}
 	}
@@ -234,7 +260,8 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 				}
 				n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
 					Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
-					Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), UpdatedAt: sqldb.Micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
+					Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), BrandColor: set.BrandColor, AccentColor: set.AccentColor,
+					UpdatedAt: sqldb.Micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
 				})
 				if err != nil {
 					return fmt.Errorf("update settings of %s: %w", id, err)
@@ -247,6 +274,7 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 				}
 				t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
 				t.CorsOrigins = encodeOrigins(set.CORSOrigins)
+				t.BrandColor, t.AccentColor = set.BrandColor, set.AccentColor
 				t.UpdatedAt = sqldb.Micros(now)
 			}
 			out, err = storeView(ctx, q, t)

@@ -218,6 +218,7 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 	t := tenantdb.Tenant{
 		ID: id, Name: set.Name, Status: "provisioning", Subdomain: sql.NullString{String: su.Subdomain, Valid: true},
 		Plan: su.plan, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
+		BrandColor: set.BrandColor, AccentColor: set.AccentColor,
 		SignupKey: sql.NullString{String: key, Valid: key != ""}, SignupHash: hash,
 		CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now),
 	}
@@ -249,7 +250,8 @@ func (s *Service) provision(ctx context.Context, su signup, key, hash string) (t
 	err = s.st.Write(tenancy.WithID(ctx, id), func(ctx context.Context, _ *sql.Tx, q *tenantdb.Queries) error {
 		if _, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
 			ID: t.ID, Name: t.Name, Status: t.Status, Subdomain: t.Subdomain, Plan: t.Plan, Logo: t.Logo,
-			Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale, SignupKey: t.SignupKey,
+			Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale, BrandColor: t.BrandColor,
+			AccentColor: t.AccentColor, SignupKey: t.SignupKey,
 			SignupHash: t.SignupHash, CreatedAt: t.CreatedAt,
 		}); err != nil {
 			return fmt.Errorf("create store %s: %w", id, err)

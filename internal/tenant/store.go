@@ -38,7 +38,7 @@ func (s *Service) Ensure(ctx context.Context, id, name string, hosts []string) (
 		n, err := q.InsertTenant(ctx, tenantdb.InsertTenantParams{
 			ID: id, Name: set.Name, Status: "active", Plan: tenantapi.PlanEnterprise,
 			Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive, Locale: set.Locale,
-			CreatedAt: sqldb.Micros(now),
+			BrandColor: set.BrandColor, AccentColor: set.AccentColor, CreatedAt: sqldb.Micros(now),
 		})
 		if err != nil {
 			return fmt.Errorf("create tenant %s: %w", id, err)
@@ -119,7 +119,7 @@ func storeView(ctx context.Context, q *tenantdb.Queries, t tenantdb.Tenant) (ten
 
 func settingsOf(t tenantdb.Tenant) tenantapi.Settings {
 	return tenantapi.Settings{Name: t.Name, Logo: t.Logo, Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale,
-		CORSOrigins: decodeOrigins(t.CorsOrigins)}
+		CORSOrigins: decodeOrigins(t.CorsOrigins), BrandColor: t.BrandColor, AccentColor: t.AccentColor}
 }
 
 func toStore(t tenantdb.Tenant, hosts []string) tenantapi.Store {

@@ -9,8 +9,8 @@ import (
 )
 
 // The customer's operations: registration and sign-in, and (with the
-// customer's access token in ctx) the profile and address book under
-// /api/v1/me.
+// customer's access token in ctx, apiclient.WithToken) the profile and
+// address book under /api/v1/me.
 
 // Register creates a customer account (POST /api/v1/auth/register). The
 // answer is the same whether the address was new or had an account in the

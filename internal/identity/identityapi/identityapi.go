@@ -2,7 +2,7 @@
 // response bodies of its REST operations, the payloads of the events it
 // publishes, and a typed client for other services (the tenant service
 // creates a store's first owner through it; the platform asks whether a
-// store has an owner yet).
+// store has an owner yet) and for the web UI (sign-in, accounts, staff).
 //
 // Fields are only ever added.
 package identityapi

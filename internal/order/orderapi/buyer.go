@@ -12,7 +12,8 @@ import (
 // an order. A guest proves an order is theirs with the order token of the
 // checkout answer, which the client sends in the OrderTokenHeader (never
 // in the URL, which access logs keep); a signed-in customer instead calls
-// with their access token in ctx and passes no order token.
+// with their access token in ctx (apiclient.WithToken) and passes no order
+// token.
 
 // OrderTokenHeader carries a guest's order token.
 const OrderTokenHeader = "X-Order-Token"

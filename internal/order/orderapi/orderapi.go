@@ -1,7 +1,7 @@
 // Package orderapi is the order service's contract: the JSON bodies of its
 // REST operations (checkout, order reads, the admin lifecycle, returns),
 // the payloads of the events it publishes, and a typed client for other
-// services. Fields are only ever added.
+// services and the web UI. Fields are only ever added.
 package orderapi
 
 import (

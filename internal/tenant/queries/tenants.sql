@@ -2,9 +2,10 @@
 -- Inserts a store unless its ID exists (Ensure of a configured store runs
 -- on every start).
 INSERT INTO tenants (id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale,
-    signup_key, signup_hash, created_at, updated_at)
+    brand_color, accent_color, signup_key, signup_hash, created_at, updated_at)
 VALUES (sqlc.arg(id), sqlc.arg(name), sqlc.arg(status), sqlc.narg(subdomain), sqlc.arg(plan),
     sqlc.arg(logo), sqlc.arg(currency), sqlc.arg(tax_inclusive), sqlc.arg(locale),
+    sqlc.arg(brand_color), sqlc.arg(accent_color),
     sqlc.narg(signup_key), sqlc.arg(signup_hash), sqlc.arg(created_at), sqlc.arg(created_at))
 ON CONFLICT (id) DO NOTHING;
 
@@ -34,7 +35,8 @@ WHERE id = sqlc.arg(id) AND status = 'provisioning';
 UPDATE tenants SET
     name = sqlc.arg(name), logo = sqlc.arg(logo), currency = sqlc.arg(currency),
     tax_inclusive = sqlc.arg(tax_inclusive), locale = sqlc.arg(locale),
-    cors_origins = sqlc.arg(cors_origins), updated_at = sqlc.arg(updated_at)
+    cors_origins = sqlc.arg(cors_origins), brand_color = sqlc.arg(brand_color),
+    accent_color = sqlc.arg(accent_color), updated_at = sqlc.arg(updated_at)
 WHERE id = sqlc.arg(id) AND status = 'active' AND updated_at = sqlc.arg(old_updated_at);
 
 -- name: UpdatePlan :execrows

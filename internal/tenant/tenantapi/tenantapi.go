@@ -3,7 +3,8 @@
 // limits), the payloads of its events, the plan-limit check other services
 // run before creating a product or a staff account, and a client that
 // resolves hosts, tenant IDs and API keys, with a cache, for the web
-// platform of every process.
+// platform of every process, and calls the store operations for the admin
+// UI.
 //
 // Fields are only ever added.
 package tenantapi
@@ -62,7 +63,18 @@ const (
 	DefaultCurrency     = "EUR"
 	DefaultTaxInclusive = true
 	DefaultLocale       = "en"
+	// DefaultBrandColor and DefaultAccentColor are the storefront's colours
+	// until the store chooses its own (stores from before colours have
+	// them too).
+	DefaultBrandColor  = "#1f5f4a"
+	DefaultAccentColor = "#b4461f"
 )
+
+// DefaultSettings are the settings of a new store named name.
+func DefaultSettings(name string) Settings {
+	return Settings{Name: name, Currency: DefaultCurrency, TaxInclusive: DefaultTaxInclusive, Locale: DefaultLocale,
+		CORSOrigins: []string{}, BrandColor: DefaultBrandColor, AccentColor: DefaultAccentColor}
+}
 
 // Limits of the contract, also enforced by the service.
 const (
@@ -156,12 +168,17 @@ type Settings struct {
 	TaxInclusive bool     `json:"tax_inclusive" doc:"Whether prices include tax."`
 	Locale       string   `json:"locale" doc:"BCP 47 language tag of the storefront." example:"en-GB"`
 	CORSOrigins  []string `json:"cors_origins" doc:"Origins (scheme://host[:port]) whose pages may call the store's API from a browser (CORS); none by default."`
+	// BrandColor and AccentColor were added with branding: events of
+	// settings from before carry none ("").
+	BrandColor  string `json:"brand_color" doc:"The storefront's main colour: a CSS hex colour #rrggbb, lowercase." example:"#1f5f4a"`
+	AccentColor string `json:"accent_color" doc:"The storefront's accent colour (buttons, prices, links): a CSS hex colour #rrggbb, lowercase." example:"#b4461f"`
 }
 
 // Equal reports whether s and o are the same settings.
 func (s Settings) Equal(o Settings) bool {
 	return s.Name == o.Name && s.Logo == o.Logo && s.Currency == o.Currency && s.TaxInclusive == o.TaxInclusive &&
-		s.Locale == o.Locale && slices.Equal(s.CORSOrigins, o.CORSOrigins)
+		s.Locale == o.Locale && slices.Equal(s.CORSOrigins, o.CORSOrigins) &&
+		s.BrandColor == o.BrandColor && s.AccentColor == o.AccentColor
 }
 
 // Store is a store: its settings, plan and hosts.
@@ -193,6 +210,8 @@ type StoreUpdate struct {
 	TaxInclusive *bool     `json:"tax_inclusive,omitempty"`
 	Locale       *string   `json:"locale,omitempty" minLength:"2" maxLength:"35" example:"en-GB"`
 	CORSOrigins  *[]string `json:"cors_origins,omitempty" maxItems:"20" doc:"Replaces the list of origins allowed to call the API from a browser, e.g. [\"https://shop.example.com\"]; [] allows none. Takes effect within 10 seconds."`
+	BrandColor   *string   `json:"brand_color,omitempty" pattern:"^#[0-9A-Fa-f]{6}$" doc:"A CSS hex colour #rrggbb; stored lowercase." example:"#1f5f4a"`
+	AccentColor  *string   `json:"accent_color,omitempty" pattern:"^#[0-9A-Fa-f]{6}$" doc:"A CSS hex colour #rrggbb; stored lowercase." example:"#b4461f"`
 }
 
 // DomainCreate is the body of POST /api/v1/admin/store/domains.

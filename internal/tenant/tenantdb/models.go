@@ -41,4 +41,6 @@ type Tenant struct {
 	CreatedAt    int64
 	UpdatedAt    int64
 	CorsOrigins  string
+	BrandColor   string
+	AccentColor  string
 }

@@ -87,7 +87,7 @@ func (q *Queries) FailTenant(ctx context.Context, arg FailTenantParams) (int64, 
 }
 
 const getTenant = `-- name: GetTenant :one
-SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins FROM tenants WHERE id = $1
+SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins, brand_color, accent_color FROM tenants WHERE id = $1
 `
 
 func (q *Queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
@@ -108,12 +108,14 @@ func (q *Queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.CorsOrigins,
+		&i.BrandColor,
+		&i.AccentColor,
 	)
 	return i, err
 }
 
 const getTenantBySignupKey = `-- name: GetTenantBySignupKey :one
-SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins FROM tenants WHERE signup_key = $1
+SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins, brand_color, accent_color FROM tenants WHERE signup_key = $1
 `
 
 func (q *Queries) GetTenantBySignupKey(ctx context.Context, signupKey sql.NullString) (Tenant, error) {
@@ -134,16 +136,19 @@ func (q *Queries) GetTenantBySignupKey(ctx context.Context, signupKey sql.NullSt
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.CorsOrigins,
+		&i.BrandColor,
+		&i.AccentColor,
 	)
 	return i, err
 }
 
 const insertTenant = `-- name: InsertTenant :execrows
 INSERT INTO tenants (id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale,
-    signup_key, signup_hash, created_at, updated_at)
+    brand_color, accent_color, signup_key, signup_hash, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5,
     $6, $7, $8, $9,
-    $10, $11, $12, $12)
+    $10, $11,
+    $12, $13, $14, $14)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -157,6 +162,8 @@ type InsertTenantParams struct {
 	Currency     string
 	TaxInclusive bool
 	Locale       string
+	BrandColor   string
+	AccentColor  string
 	SignupKey    sql.NullString
 	SignupHash   string
 	CreatedAt    int64
@@ -175,6 +182,8 @@ func (q *Queries) InsertTenant(ctx context.Context, arg InsertTenantParams) (int
 		arg.Currency,
 		arg.TaxInclusive,
 		arg.Locale,
+		arg.BrandColor,
+		arg.AccentColor,
 		arg.SignupKey,
 		arg.SignupHash,
 		arg.CreatedAt,
@@ -253,8 +262,9 @@ const updateSettings = `-- name: UpdateSettings :execrows
 UPDATE tenants SET
     name = $1, logo = $2, currency = $3,
     tax_inclusive = $4, locale = $5,
-    cors_origins = $6, updated_at = $7
-WHERE id = $8 AND status = 'active' AND updated_at = $9
+    cors_origins = $6, brand_color = $7,
+    accent_color = $8, updated_at = $9
+WHERE id = $10 AND status = 'active' AND updated_at = $11
 `
 
 type UpdateSettingsParams struct {
@@ -264,6 +274,8 @@ type UpdateSettingsParams struct {
 	TaxInclusive bool
 	Locale       string
 	CorsOrigins  string
+	BrandColor   string
+	AccentColor  string
 	UpdatedAt    int64
 	ID           string
 	OldUpdatedAt int64
@@ -277,6 +289,8 @@ func (q *Queries) UpdateSettings(ctx context.Context, arg UpdateSettingsParams) 
 		arg.TaxInclusive,
 		arg.Locale,
 		arg.CorsOrigins,
+		arg.BrandColor,
+		arg.AccentColor,
 		arg.UpdatedAt,
 		arg.ID,
 		arg.OldUpdatedAt,
