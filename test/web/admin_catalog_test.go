@@ -184,6 +184,11 @@ func TestAdminCatalog(t *testing.T) {
 		t.Fatalf("a SKU of another product: %d\n%.4000s", pg.Status, pg.Body)
 	}
 
+	// Active, it is public at once: the shop's catalog lists it.
+	if r := p.Call(http.MethodGet, "/api/v1/products/web-test-mug", nil, map[string]string{"Host": host}); r.Status != http.StatusOK ||
+		!strings.Contains(string(r.Body), `"status":"active"`) {
+		t.Fatalf("the public catalog's product: %d %s", r.Status, r.Body)
+	}
 	// It is in the admin's list; an unknown ID is the styled 404.
 	if pg := owner.get("/admin/products?status=active"); !strings.Contains(pg.Body, "/admin/products/"+productID) {
 		t.Fatalf("the active products lack the new one:\n%.3000s", pg.Body)
