@@ -22,7 +22,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand())
 	return cmd
 }
 
@@ -82,6 +82,44 @@ against the goal of 0.6. Below the goal is reported, not an error.`,
 		},
 	}
 	registerBenchFlags(cmd, &o, "/api/v1/products?limit=20")
+	return cmd
+}
+
+func (c *cli) benchStorefrontCommand() *cobra.Command {
+	var o bench.StorefrontOptions
+	cmd := &cobra.Command{
+		Use:   "storefront",
+		Short: "Measure a product's page (HTML) against the same product from the JSON API",
+		Long: `Measure a product's storefront page (GET /p/{slug}, the HTML the storefront
+renders from the catalog's API) and the same product from the JSON API
+(GET /api/v1/products/{slug}) under load, one after the other, the same way:
+-workers concurrent workers on kept-alive connections, as fast as they go (or
+at -rate), for -warmup then -duration each. Both are asked of the default
+store: the Host header is localhost (with the port) when the URL names an IP
+address, else the URL's own host.
+
+The product is -slug, or else the first one the store lists. Both answers
+are checked once before the load: the JSON must be a 2xx product with that
+slug, the page a 2xx HTML page naming the product's title. Anything else
+(a 404 where no storefront runs) is an error, and no rate is reported; so is
+a target that gave no good response while loaded. Under load a response
+counts as good when it passes the same check.
+
+The report gives requests, req/s (good responses only), latency percentiles
+and errors per target, and the ratio of the page's req/s to the API's
+against the goal of 0.5. Below the goal is reported, not an error. Without
+-url, Mercato is booted in this process as for bench catalog.`,
+		Example: `  mercato bench storefront
+  mercato bench storefront -duration 30s -workers 8
+  mercato bench storefront -url http://localhost:8080 -slug espresso-beans-1kg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.benchRunner().Storefront(cmd.Context(), o)
+		},
+	}
+	registerBenchFlags(cmd, &o.Options, "/p/{slug}")
+	cmd.Flags().StringVar(&o.Slug, "slug", "", "the product to load (default: the first product the store lists)")
+	_ = cmd.Flags().MarkHidden("path")
 	return cmd
 }
 

@@ -25,10 +25,15 @@ import (
 // other API is called with no credentials of the deployment's: a page
 // calls it as its visitor, a guest or the signed-in person's token.
 type pageClients struct {
-	tenants   *tenantapi.Client
-	stores    page.StoreReader
-	store     *tenantapi.Client
-	identity  *identityapi.Client
+	tenants  *tenantapi.Client
+	stores   page.StoreReader
+	store    *tenantapi.Client
+	identity *identityapi.Client
+	// logins is identity's client with the deployment's service token,
+	// for sign-ins only: identity believes the browser's address
+	// (identityapi.LoginFor, StaffLoginFor) from the deployment's
+	// processes alone.
+	logins    *identityapi.Client
 	staff     *staffapi.Client
 	catalog   *catalogapi.Client
 	inventory *inventoryapi.Client
@@ -45,6 +50,11 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 		return c, err
 	}
 	c.tenants = tenantapi.NewClient(base, hc)
+	hc, base, err = p.HTTPClient("identity")
+	if err != nil {
+		return c, err
+	}
+	c.logins = identityapi.NewClient(base, hc)
 	// A change of a store's settings shows on its pages within 10 s.
 	cache := tenantapi.NewStoreCache(c.tenants, 10*time.Second)
 	c.stores = func(ctx context.Context) (page.Store, error) {

@@ -220,7 +220,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins})
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)
@@ -233,15 +233,9 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := adminCfg
 			cfg.Session = identityCfg.Session
-			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			return admin.New(ctx, cfg, admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments}
-			// Staff sign-ins alone go with the service token, which lets
-			// identity believe the browser's address the admin sends.
-			if hc, base, err := p.HTTPClient("identity"); err == nil {
-				d.Logins = identityapi.NewClient(base, hc)
-			}
-			return admin.New(ctx, cfg, d)
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins})
 		}},
 	}
 }

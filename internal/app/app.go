@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -162,7 +163,13 @@ func (p *Platform) Deps(ctx context.Context, name string, sets ...sqldb.Migratio
 	if err != nil {
 		return kit.Deps{}, err
 	}
-	return kit.Deps{DB: db, Relay: p.Outbox(db), Bus: p.Bus, Log: p.Log(name)}, nil
+	d := kit.Deps{DB: db, Bus: p.Bus, Log: p.Log(name)}
+	// Only a database with an outbox has a relay to publish it: the pages'
+	// databases keep sessions and nothing else.
+	if slices.ContainsFunc(sets, func(m sqldb.Migrations) bool { return m.Table == outbox.Migrations.Table }) {
+		d.Relay = p.Outbox(db)
+	}
+	return d, nil
 }
 
 // DB opens the database called name and applies the migration sets, in

@@ -13,7 +13,7 @@
 // baseline that shows what the platform costs over the network stack alone.
 //
 // Runner holds the benchmarks of `mercato bench` built on the harness
-// (catalog, checkout, login, checkin): each hits a running Mercato, or
+// (catalog, storefront, checkout, login, checkin): each hits a running Mercato, or
 // boots one in this process with the demo data, and prints its report.
 package bench
 

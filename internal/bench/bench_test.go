@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -484,5 +485,169 @@ func TestCheckProductList(t *testing.T) {
 				t.Errorf("checkProductList = %d, %v; want %d, error %t", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// storefrontServer imitates a Mercato for bench storefront: the product
+// list and product JSON of the default store (only with Host localhost:port)
+// and a product page from page, which gets the page requests' sequence
+// number (0 for the first).
+func storefrontServer(t *testing.T, page func(n int, w http.ResponseWriter)) *httptest.Server {
+	t.Helper()
+	const product = `{"id":"p1","slug":"tea-and-co","title":"Tea & Co's \"best\" + more"}`
+	var mu sync.Mutex
+	pages := 0
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if want := "localhost:" + strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port); r.Host != want {
+			http.Error(w, "unknown store "+r.Host+", want "+want, http.StatusNotFound)
+			return
+		}
+		switch r.URL.Path {
+		case "/api/v1/products":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"items":[%s]}`, product)
+		case "/api/v1/products/tea-and-co":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, product)
+		case "/p/tea-and-co":
+			mu.Lock()
+			n := pages
+			pages++
+			mu.Unlock()
+			page(n, w)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// productHTML is a product page as html/template writes it.
+func productHTML(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><title>Tea &amp; Co&#39;s &#34;best&#34; &#43; more</title><h1>Tea &amp; Co&#39;s &#34;best&#34; &#43; more</h1>`)
+}
+
+func storefrontRun(t *testing.T, srv *httptest.Server, slug string) (string, error) {
+	t.Helper()
+	var out, progress strings.Builder
+	r := &Runner{Stdout: &out, Stderr: &progress}
+	err := r.Storefront(t.Context(), StorefrontOptions{Options: Options{URL: srv.URL, Path: "/p/{slug}", Load: quick()}, Slug: slug})
+	return out.String(), err
+}
+
+func TestStorefrontReportsBothRates(t *testing.T) {
+	srv := storefrontServer(t, func(_ int, w http.ResponseWriter) { productHTML(w) })
+	out, err := storefrontRun(t, srv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"bench storefront: GET /p/tea-and-co (",
+		"against GET /api/v1/products/tea-and-co (",
+		"product page ", "product API ",
+		"ratio product page ÷ product API: ",
+		"goal of 0.50",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "errors of") {
+		t.Errorf("the report lists errors:\n%s", out)
+	}
+}
+
+// TestStorefrontRefusesWithoutAPage: before the storefront serves product
+// pages, /p/{slug} answers 404, and the bench says so instead of
+// reporting a rate of 404s.
+func TestStorefrontRefusesWithoutAPage(t *testing.T) {
+	srv := storefrontServer(t, func(_ int, w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"status":404,"code":"not_found"}`)
+	})
+	out, err := storefrontRun(t, srv, "")
+	if err == nil || !strings.Contains(err.Error(), "GET /p/tea-and-co: status 404: no product page to measure") {
+		t.Errorf("error = %v, want that GET /p/tea-and-co answered 404", err)
+	}
+	if strings.Contains(out, "req/s") {
+		t.Errorf("a rate was reported:\n%s", out)
+	}
+}
+
+// TestStorefrontRefusesARateOfErrors: a page that answers well once and
+// then fails has no rate to report.
+func TestStorefrontRefusesARateOfErrors(t *testing.T) {
+	srv := storefrontServer(t, func(n int, w http.ResponseWriter) {
+		if n == 0 {
+			productHTML(w)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	out, err := storefrontRun(t, srv, "tea-and-co")
+	if err == nil || !strings.Contains(err.Error(), "the product page answered no good response") || !strings.Contains(err.Error(), "HTTP 503 Service Unavailable") {
+		t.Errorf("error = %v, want no rate for the product page's 503s", err)
+	}
+	if strings.Contains(out, "ratio") {
+		t.Errorf("a ratio was reported:\n%s", out)
+	}
+}
+
+func TestStorefrontRefusesAnUnknownProduct(t *testing.T) {
+	srv := storefrontServer(t, func(_ int, w http.ResponseWriter) { productHTML(w) })
+	if _, err := storefrontRun(t, srv, "no-such-tea"); err == nil || !strings.Contains(err.Error(), "GET /api/v1/products/no-such-tea: status 404") {
+		t.Errorf("error = %v, want the unknown product's 404", err)
+	}
+	if _, err := storefrontRun(t, srv, "p/tea"); err == nil || !strings.Contains(err.Error(), "not a path") {
+		t.Errorf("a slug with a slash: error = %v", err)
+	}
+}
+
+func TestCheckProductPage(t *testing.T) {
+	t.Parallel()
+	html := http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	const title = `Tea & Co's "best" + more`
+	for _, tt := range []struct {
+		name    string
+		r       Response
+		want    string
+		wantErr string
+	}{
+		{"html/template's escaping", Response{Status: 200, Header: html, Body: []byte(`<h1>Tea &amp; Co&#39;s &#34;best&#34; &#43; more</h1>`)}, `Tea &amp; Co&#39;s &#34;best&#34; &#43; more`, ""},
+		{"text/template's escaping", Response{Status: 200, Header: html, Body: []byte(`<h1>Tea &amp; Co&#39;s &#34;best&#34; + more</h1>`)}, `Tea &amp; Co&#39;s &#34;best&#34; + more`, ""},
+		{"not found", Response{Status: 404, Header: html, Body: []byte(`<h1>Not found</h1>`)}, "", "status 404"},
+		{"a redirect", Response{Status: 303, Header: html}, "", "status 303"},
+		{"JSON", Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"title":"Tea & Co's \"best\" + more"}`)}, "", "want text/html"},
+		{"another page", Response{Status: 200, Header: html, Body: []byte(`<h1>Coffee</h1>`)}, "", "does not name the product"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := checkProductPage(tt.r, title)
+			if string(got) != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("checkProductPage = %q, %v; want %q, error %q", got, err, tt.want, tt.wantErr)
+			}
+			if err == nil {
+				if cerr := productPageCheck(got)(tt.r); cerr != nil {
+					t.Errorf("the load's check refuses the page the first check accepted: %v", cerr)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreHost(t *testing.T) {
+	for base, want := range map[string]string{
+		"http://127.0.0.1:8080":     "localhost:8080",
+		"http://[::1]:9000":         "localhost:9000",
+		"http://127.0.0.1":          "localhost",
+		"http://tea.localhost:8080": "tea.localhost:8080",
+		"http://localhost:8080":     "localhost:8080",
+	} {
+		if got := storeHost(base); got != want {
+			t.Errorf("storeHost(%s) = %q, want %q", base, got, want)
+		}
 	}
 }

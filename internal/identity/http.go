@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -246,9 +248,23 @@ var (
 	ansOwnerExists          = web.Answer{Status: http.StatusConflict, Code: "owner_exists", When: "the store has an owner already"}
 )
 
-// clientIP is the host part of the connection's remote address. Behind a
-// proxy that is the proxy's: the platform owns trusted-proxy handling.
-func clientIP(remote string) string {
+// clientIP is the address the login throttle counts a request's attempts
+// against: the host part of the connection's remote address or, for a
+// request of the deployment's own page services (the service token), the
+// browser's address they send in identityapi.ClientIPHeader. A page's
+// sign-in reaches identity from the page service, whose address every
+// visitor shares; anyone else's header is ignored, so a guesser cannot
+// pick a fresh address for each attempt. Behind a proxy the remote address
+// is the proxy's: the platform owns trusted-proxy handling.
+func clientIP(ctx huma.Context) string {
+	if h := strings.TrimSpace(ctx.Header(identityapi.ClientIPHeader)); h != "" {
+		if p, ok := auth.From(ctx.Context()); ok && web.IsService(p) {
+			if ip, err := netip.ParseAddr(h); err == nil {
+				return ip.Unmap().String()
+			}
+		}
+	}
+	remote := ctx.RemoteAddr()
 	if h, _, err := net.SplitHostPort(remote); err == nil {
 		return h
 	}
@@ -272,7 +288,7 @@ type loginInput struct {
 
 // Resolve records the client IP for the login throttle.
 func (in *loginInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = clientIP(ctx)
 	return nil
 }
 
@@ -283,7 +299,7 @@ type changePasswordInput struct {
 
 // Resolve records the client IP for the login throttle.
 func (in *changePasswordInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = clientIP(ctx)
 	return nil
 }
 
@@ -377,7 +393,7 @@ type sessionLoginInput struct {
 
 // Resolve records the client IP for the login throttle.
 func (in *sessionLoginInput) Resolve(ctx huma.Context) []error {
-	in.ip = clientIP(ctx.RemoteAddr())
+	in.ip = clientIP(ctx)
 	return nil
 }
 

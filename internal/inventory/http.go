@@ -34,9 +34,10 @@ var access = map[string][]auth.Role{
 	"admin-set-stock-threshold": {auth.RoleOwner, auth.RoleManager, auth.RoleStaff},
 }
 
-// Routes registers the inventory's operations, all guarded by their roles
-// in access (other services call them with the token the platform's client
-// adds). The ledger is GET /api/v1/admin/inventory/movements?sku=…: a path
+// Routes registers the inventory's operations: the public availability a
+// shopper may read (GET /api/v1/availability), and the admin operations,
+// all guarded by their roles in access (other services call them with the
+// token the platform's client adds). The ledger is GET /api/v1/admin/inventory/movements?sku=…: a path
 // /inventory/{sku}/movements would overlap the fixed paths under
 // /inventory/. For the same reason the SKUs "audit" and "movements" cannot
 // be read through GET /inventory/{sku}, and an order's reservation is under
@@ -51,6 +52,18 @@ func (s *Service) Routes(api *web.API) {
 		// A copy: web.Roles keeps the slice; none is the tokens' only.
 		return web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
 	}
+	api.Tag("inventory", "Whether a SKU can be bought, as a shopper may know it: in stock, a few left (with how "+
+		"many) or sold out. Anyone may read it; stock levels stay on the admin API.")
+	huma.Register(api, web.Public(huma.Operation{
+		OperationID: "get-availability",
+		Method:      http.MethodGet,
+		Path:        "/api/v1/availability",
+		Summary:     "Tell whether SKUs can be bought",
+		Description: "For each sku asked (repeat the parameter, at most 100): in_stock, few_left with available " +
+			"(the units one order line can get, told only at or below the SKU's low-stock threshold or 5) or " +
+			"sold_out, which a SKU never stocked is too. Items come in the order asked, once per SKU; no sku, no items.",
+		Tags: []string{"inventory"},
+	}), s.getAvailability)
 	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-reserve-stock",
 		Method:      http.MethodPost,
@@ -235,6 +248,16 @@ func (s *Service) restock(ctx context.Context, in *struct {
 		Status int
 		Body   inventoryapi.RestockResult
 	}{Status: status, Body: inventoryapi.RestockResult{Reference: in.Body.Reference, Applied: applied}}, nil
+}
+
+func (s *Service) getAvailability(ctx context.Context, in *struct {
+	SKU []string `query:"sku,explode" maxItems:"100" doc:"A SKU; repeat for more."`
+}) (*struct{ Body inventoryapi.AvailabilityList }, error) {
+	l, err := s.Availability(ctx, in.SKU)
+	if err != nil {
+		return nil, problem(err)
+	}
+	return &struct{ Body inventoryapi.AvailabilityList }{Body: l}, nil
 }
 
 type listInput struct {

@@ -91,8 +91,10 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Ask to return lines of a shipped order (with the order token, or as its customer)",
 		Description: "Asks to return lines (and quantities) of a shipped or delivered order; staff then receive or reject " +
 			"it. The guest sends the order token; the customer the order belongs to may send their access token " +
-			"instead. A line cannot be returned more often than it was shipped (422 return_exceeds_shipped).",
-	}), ansOrderNotFound, ansTransition, ansReturnExceeds, ansConflict), s.requestReturn)
+			"instead. A line cannot be returned more often than it was shipped (422 return_exceeds_shipped). " +
+			"An Idempotency-Key makes the request once, for a guest too: the same key again answers the order as it " +
+			"is (422 idempotency_key_reused with other lines or reason).",
+	}), ansOrderNotFound, ansTransition, ansReturnExceeds, ansKeyReused, ansConflict), s.requestReturn)
 	huma.Register(api, web.Answers(web.Customers(huma.Operation{
 		Tags:        []string{"orders"},
 		OperationID: "list-my-orders", Method: http.MethodGet, Path: "/api/v1/me/orders",
@@ -199,12 +201,13 @@ type returnInput struct {
 	ID          string `path:"id" maxLength:"100"`
 	Token       string `query:"token" maxLength:"100" doc:"The order token from checkout."`
 	HeaderToken string `header:"X-Order-Token" maxLength:"100" doc:"The order token from checkout (instead of ?token=)."`
+	Key         string `header:"Idempotency-Key" maxLength:"255" doc:"Optional: the same key again on this order answers the order as it is, without a second return."`
 	Body        orderapi.ReturnCreate
 }
 
 func (s *Service) requestReturn(ctx context.Context, in *returnInput) (*orderOutput, error) {
 	g := guestInput{ID: in.ID, Token: in.Token, HeaderToken: in.HeaderToken}
-	o, err := s.RequestReturn(ctx, in.ID, g.token(), in.Body)
+	o, err := s.RequestReturnOnce(ctx, in.ID, g.token(), strings.TrimSpace(in.Key), in.Body)
 	if err != nil {
 		return nil, toProblem(err)
 	}

@@ -39,6 +39,17 @@ func returnable(rec record) map[string]int64 {
 // order's signed-in customer to return lines of a shipped or delivered
 // order (order.return_requested.v1).
 func (s *Service) RequestReturn(ctx context.Context, id, token string, in orderapi.ReturnCreate) (orderapi.Order, error) {
+	return s.RequestReturnOnce(ctx, id, token, "", in)
+}
+
+// RequestReturnOnce is RequestReturn with the request's Idempotency-Key
+// ("" for none): a request whose key a return of the order was already
+// requested with is answered with the order as it is, and makes no second
+// return; the key with other lines or another reason is
+// ErrIdempotencyKeyReused. Two requests with one key at once are one
+// return: the order's version lets one of them write, and the other, on
+// reading the order again, finds the return with its key.
+func (s *Service) RequestReturnOnce(ctx context.Context, id, token, key string, in orderapi.ReturnCreate) (orderapi.Order, error) {
 	if len(in.Lines) == 0 {
 		return orderapi.Order{}, &kit.ValidationError{Code: "validation_failed", Detail: "a return needs lines", Fields: []kit.FieldError{{Field: "lines", Message: "required"}}}
 	}
@@ -46,6 +57,12 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 		rec, err := s.owned(ctx, id, token)
 		if err != nil {
 			return orderapi.Order{}, err
+		}
+		if prior, ok := returnWithKey(rec, key); ok {
+			if !sameReturn(prior, in) {
+				return orderapi.Order{}, ErrIdempotencyKeyReused
+			}
+			return public(rec), nil
 		}
 		if rec.Status != orderapi.StatusShipped && rec.Status != orderapi.StatusDelivered {
 			return orderapi.Order{}, notAllowed("only shipped or delivered orders take returns; this one is %s", rec.Status)
@@ -73,7 +90,7 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 			also: func(ctx context.Context, _ *sql.Tx, q *orderdb.Queries, next record) error {
 				ret.CreatedAt, ret.UpdatedAt = next.UpdatedAt, next.UpdatedAt
 				return q.InsertReturn(ctx, orderdb.InsertReturnParams{TenantID: next.tenant, ID: ret.ID, OrderID: next.ID,
-					Status: string(ret.Status), Lines: jsonText(ret.Lines), Reason: ret.Reason, CreatedAt: sqldb.Micros(next.UpdatedAt)})
+					Status: string(ret.Status), Lines: jsonText(ret.Lines), Reason: ret.Reason, RequestKey: key, CreatedAt: sqldb.Micros(next.UpdatedAt)})
 			},
 			data: func(next record) any {
 				next.Returns = append(slices.Clip(next.Returns), ret)
@@ -89,6 +106,37 @@ func (s *Service) RequestReturn(ctx context.Context, id, token string, in ordera
 		return public(next), nil
 	}
 	return orderapi.Order{}, ErrConflict
+}
+
+// returnWithKey returns the return of rec requested with key, if any.
+func returnWithKey(rec record, key string) (orderapi.Return, bool) {
+	if key == "" {
+		return orderapi.Return{}, false
+	}
+	for _, r := range rec.Returns {
+		if rec.returnKeys[r.ID] == key {
+			return r, true
+		}
+	}
+	return orderapi.Return{}, false
+}
+
+// sameReturn reports whether in asks for the lines (merged by SKU, as
+// RequestReturn records them) and reason of the return r.
+func sameReturn(r orderapi.Return, in orderapi.ReturnCreate) bool {
+	want := map[string]int64{}
+	for _, l := range in.Lines {
+		want[strings.TrimSpace(l.SKU)] += l.Quantity
+	}
+	if len(want) != len(r.Lines) || in.Reason != r.Reason {
+		return false
+	}
+	for _, l := range r.Lines {
+		if want[l.SKU] != l.Quantity {
+			return false
+		}
+	}
+	return true
 }
 
 // ReceiveReturn records that staff received a return: the chosen lines go

@@ -36,6 +36,9 @@ type record struct {
 	requestHash  string
 	tokenHash    string
 	cancelDetail string
+	// returnKeys are the Idempotency-Keys returns were requested with,
+	// by return ID (none for a return requested without one).
+	returnKeys map[string]string
 }
 
 // store is the order tables' prepared queries (kit.Store) with the reads
@@ -185,6 +188,12 @@ func (s store) children(ctx context.Context, q *orderdb.Queries, rec *record) er
 			return fmt.Errorf("decode return %s: %w", r.ID, err)
 		}
 		rec.Returns = append(rec.Returns, out)
+		if r.RequestKey != "" {
+			if rec.returnKeys == nil {
+				rec.returnKeys = map[string]string{}
+			}
+			rec.returnKeys[r.ID] = r.RequestKey
+		}
 	}
 	return nil
 }

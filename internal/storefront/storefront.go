@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -86,6 +87,12 @@ type Deps struct {
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
 	Identity  *identityapi.Client
+	// Logins is identity's client with the deployment's service token,
+	// used for one call only: a customer's sign-in (LoginFor), so that
+	// identity's throttle counts the browser's address, which only the
+	// deployment's own processes may vouch for. Every other call goes
+	// through Identity, as the visitor.
+	Logins *identityapi.Client
 }
 
 // Service serves the storefront's pages. It is safe for concurrent use.
@@ -94,7 +101,9 @@ type Service struct {
 	deps     Deps
 	kit      *page.Kit
 	sessions *session.Failover
-	log      *slog.Logger
+	// keys are the form keys claimed in this process (formkeys.go).
+	keys *formKeys
+	log  *slog.Logger
 }
 
 // New builds the storefront.
@@ -108,7 +117,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storefront sessions: %w", err)
 	}
-	s := &Service{cfg: cfg, deps: deps, sessions: fo, log: log}
+	s := &Service{cfg: cfg, deps: deps, sessions: fo, keys: newFormKeys(), log: log}
 	s.kit, err = page.New(page.Options{
 		Service:    "storefront",
 		Tenants:    deps.Tenants,
@@ -151,7 +160,18 @@ func (s *Service) view(r *http.Request, title string) *page.View {
 	return v
 }
 
-// refresh renews a customer's access token.
+// refresh renews a customer's access token with identity's refresh (the
+// refresh token is used up and replaced). A refusal (expired, revoked or
+// reused) reaches the kit as a 4xx, which signs the customer out.
 func (s *Service) refresh(ctx context.Context, refreshToken string) (page.Tokens, error) {
-	return page.Tokens{}, fmt.Errorf("refresh customer token: %w", page.ErrSignedOut)
+	t, err := s.deps.Identity.Refresh(ctx, refreshToken)
+	if err != nil {
+		return page.Tokens{}, fmt.Errorf("refresh customer token: %w", err)
+	}
+	return tokens(t, time.Now()), nil
+}
+
+// tokens are identity's tokens as the session keeps them.
+func tokens(t identityapi.Tokens, now time.Time) page.Tokens {
+	return page.Tokens{Access: t.AccessToken, Refresh: t.RefreshToken, Expires: now.Add(time.Duration(t.ExpiresIn) * time.Second)}
 }

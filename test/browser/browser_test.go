@@ -5,12 +5,18 @@
 // Chromium is optional on a laptop: without it the tests skip. CI sets
 // MERCATO_TEST_BROWSER=1, and then a missing Chromium is a failure, so the
 // browser tests never skip silently there.
+//
+// kit_test.go is the toolkit the page tests share: newBrowser starts
+// Chromium (JavaScript on or off), checkPage screenshots the open page at a
+// phone's and a laptop's width, checks it does not scroll sideways and
+// audits it with axe-core, read from $MERCATO_AXE_JS (without it the audit
+// skips, except under MERCATO_TEST_BROWSER=1). Screenshots go to
+// $MERCATO_TEST_ARTIFACTS, else to artifacts/ in this folder.
 package browser
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"net/url"
@@ -124,65 +130,18 @@ func (r *recorder) settle(ctx context.Context, d time.Duration) ([]request, []st
 	}
 }
 
-// loopback reports whether a request to u stays on this machine: an HTTP or
-// WebSocket URL to 127.0.0.1 or localhost, or a URL that needs no network
-// at all (data:, blob:, about:).
-func loopback(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil {
-		return false
-	}
-	switch p.Scheme {
-	case "data", "blob", "about":
-		return true
-	case "http", "https", "ws", "wss":
-		h := p.Hostname()
-		return h == "127.0.0.1" || h == "localhost"
-	}
-	return false
-}
-
 // TestDocsOffline opens /docs/ in Chromium and checks that Swagger UI renders
 // the API from assets in the binary, and that the page asks nothing of any
-// host but this one: the docs work with no internet.
+// origin but the server's: the docs work with no internet.
 func TestDocsOffline(t *testing.T) {
-	exe := chromium(t)
+	chromium(t)
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-
 	base := harness.Start(t, binary, nil, "-data="+t.TempDir()).URL
 
-	browserLog := &harness.Output{}
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(browserLog),
-	)...)
-	defer allocCancel()
-	bctx, bcancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(format string, args ...any) { fmt.Fprintf(browserLog, format+"\n", args...) }))
-	defer bcancel()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("chromium output and chromedp errors:\n%s", browserLog)
-		}
-	})
-
-	// Everything after this point is bounded by 2 minutes: a page that
-	// never renders fails here, not at the go test timeout. Generously:
-	// on a busy 2-core machine starting Chromium and rendering every
-	// service's operations took more than 30 s.
-	bctx, tcancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer tcancel()
-
-	rec := &recorder{byID: map[network.RequestID]*request{}}
-	if err := chromedp.Listen(bctx, rec.event); err != nil {
-		t.Fatalf("start chromium (%s): %v", exe, err)
-	}
+	// Generously bounded: on a busy 2-core machine starting Chromium and
+	// rendering every service's operations took more than 30 s.
+	b := newBrowser(t, browserOptions{Timeout: 2 * time.Minute})
+	bctx, rec := b.ctx, b.rec
 	// Swagger UI's id for an operation is operations-<tag>-<operationId>.
 	// The screenshot shows the catalog's product list operation, scrolled
 	// into view: with every service's tags the page is taller than any
@@ -228,11 +187,11 @@ func TestDocsOffline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	file := filepath.Join(t.ArtifactDir(), "docs.png")
+	file := filepath.Join(artifactDir(t), "docs.png")
 	if err := os.WriteFile(file, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshot of /docs/: %s (%d bytes; kept with go test -artifacts)", file, len(shot))
+	t.Logf("screenshot of /docs/: %s (%d bytes)", file, len(shot))
 	checkScreenshot(t, shot, width, height)
 
 	// Every request the page made, from the document to the last fetch.
@@ -242,12 +201,9 @@ func TestDocsOffline(t *testing.T) {
 	for _, e := range exceptions {
 		t.Errorf("uncaught exception in the page: %s", e)
 	}
+	b.checkOrigin(t, base)
 	var loaded []string
 	for _, r := range reqs {
-		if !loopback(r.URL) {
-			t.Errorf("the docs page requested %s (%s): not a loopback host, so it needs the internet", r.URL, r.Type)
-			continue
-		}
 		if r.Failed != "" || (strings.HasPrefix(r.URL, "http") && (!r.Done || r.Status < 200 || r.Status >= 400)) {
 			t.Errorf("request %s: status %d, done %t, failure %q", r.URL, r.Status, r.Done, r.Failed)
 			continue

@@ -436,6 +436,7 @@ func listQueries(b *isoStore) map[string][]string {
 		"/api/v1/admin/payments":            {"", "?status=captured"},
 		"/api/v1/admin/carts":               {"", "?status=open"},
 		"/api/v1/admin/inventory":           {"", "?low=true"},
+		"/api/v1/availability":              {"", "?sku=" + b.sku},
 		"/api/v1/products":                  {"", "?category=" + b.categoryID},
 		"/api/v1/shipping-methods":          {"", "?country=DE"},
 		"/api/v1/staff/check-ins/current":   {"", "?employee_id=" + b.employeeID},

@@ -15,11 +15,11 @@ import (
 // a support member who may look but not change, and a second store whose
 // staff cannot open the first store's products.
 
-const ownerPassword = "correct horse battery staple"
+const staffPassword = "correct horse battery staple"
 
 // inviteStaff invites a member with role to the store at host through the
 // API with headers hdr (an admin's or owner's credentials) and accepts the
-// invitation: the member can sign in with email and ownerPassword.
+// invitation: the member can sign in with email and staffPassword.
 func inviteStaff(t *testing.T, p *harness.Proc, host string, hdr map[string]string, email, role, name string) {
 	t.Helper()
 	hdr["Host"] = host
@@ -32,25 +32,25 @@ func inviteStaff(t *testing.T, p *harness.Proc, host string, hdr map[string]stri
 	}
 	r.JSON(t, &inv)
 	r = p.Call(http.MethodPost, "/api/v1/staff/invitations/accept",
-		map[string]string{"token": inv.Token, "password": ownerPassword, "name": name}, map[string]string{"Host": host})
+		map[string]string{"token": inv.Token, "password": staffPassword, "name": name}, map[string]string{"Host": host})
 	if r.Status != http.StatusOK && r.Status != http.StatusCreated {
 		t.Fatalf("accept the invitation of %s: %d %s", email, r.Status, r.Body)
 	}
 }
 
-// signIn signs v in at the admin as email, and expects to land on want.
-func (v *visitor) signIn(email, want string) page {
+// signInStaff signs v in at the admin as email, and expects to land on want.
+func (v *visitor) signInStaff(email, want string) page {
 	v.t.Helper()
-	pg := v.post("/admin/sign-in", url.Values{"email": {email}, "password": {ownerPassword}, "next": {want}})
+	pg := v.post("/admin/sign-in", url.Values{"email": {email}, "password": {staffPassword}, "next": {want}})
 	if pg.Status != http.StatusOK || pg.URL != want {
 		v.t.Fatalf("sign in as %s: %d at %s\n%.2000s", email, pg.Status, pg.URL, pg.Body)
 	}
 	return pg
 }
 
-// marked reports whether the form field name is marked invalid on the page
+// fieldMarked reports whether the form field name is marked invalid on the page
 // with its message containing msg.
-func marked(body, name, msg string) bool {
+func fieldMarked(body, name, msg string) bool {
 	re := regexp.MustCompile(`(?s)<input id="f-` + regexp.QuoteMeta(name) + `"[^>]*aria-invalid="true" aria-describedby="e-` +
 		regexp.QuoteMeta(name) + `">\s*<p class="field-error" id="e-` + regexp.QuoteMeta(name) + `">([^<]*)</p>`)
 	m := re.FindStringSubmatch(body)
@@ -85,8 +85,8 @@ func TestAdminCatalog(t *testing.T) {
 	}
 	setup := owner.get("/admin/setup")
 	pg = owner.submit(setup, "/admin/setup", url.Values{"admin_token": {"mct_wrong"}, "name": {"Olga Owner"},
-		"email": {"olga@example.com"}, "password": {ownerPassword}})
-	if pg.Status != http.StatusUnprocessableEntity || !marked(pg.Body, "admin_token", "not valid") {
+		"email": {"olga@example.com"}, "password": {staffPassword}})
+	if pg.Status != http.StatusUnprocessableEntity || !fieldMarked(pg.Body, "admin_token", "not valid") {
 		t.Fatalf("setup with a wrong token: %d\n%.3000s", pg.Status, pg.Body)
 	}
 	if v, _ := fieldValue(pg.Body, "email"); v != "olga@example.com" {
@@ -96,14 +96,14 @@ func TestAdminCatalog(t *testing.T) {
 		t.Errorf("the refused setup sent the password back")
 	}
 	pg = owner.submit(setup, "/admin/setup", url.Values{"admin_token": {p.Token}, "name": {"Olga Owner"},
-		"email": {"olga@example.com"}, "password": {ownerPassword}})
+		"email": {"olga@example.com"}, "password": {staffPassword}})
 	if pg.Status != http.StatusOK || pg.URL != "/admin/" || !strings.Contains(pg.Body, "Olga Owner (owner)") {
 		t.Fatalf("setup: %d at %s\n%.3000s", pg.Status, pg.URL, pg.Body)
 	}
 	// Once is all: the token is retired in the store.
 	pg = newVisitor(t, p, host).post("/admin/setup", url.Values{"admin_token": {p.Token}, "name": {"Mallory"},
-		"email": {"mallory@example.com"}, "password": {ownerPassword}})
-	if pg.Status != http.StatusUnprocessableEntity || !marked(pg.Body, "admin_token", "not valid") {
+		"email": {"mallory@example.com"}, "password": {staffPassword}})
+	if pg.Status != http.StatusUnprocessableEntity || !fieldMarked(pg.Body, "admin_token", "not valid") {
 		t.Fatalf("a second setup: %d at %s\n%.3000s", pg.Status, pg.URL, pg.Body)
 	}
 
@@ -140,12 +140,12 @@ func TestAdminCatalog(t *testing.T) {
 	if v, _ := fieldValue(pg.Body, "email"); v != "ghost@example.com" {
 		t.Errorf("the throttled sign-in lost the email: %q", v)
 	}
-	pg = owner.post("/admin/sign-in", url.Values{"email": {"olga@example.com"}, "password": {ownerPassword}, "next": {"//evil.example/admin/"}})
+	pg = owner.post("/admin/sign-in", url.Values{"email": {"olga@example.com"}, "password": {staffPassword}, "next": {"//evil.example/admin/"}})
 	if pg.URL != "/admin/" {
 		t.Fatalf("sign-in with a next of another site ended at %s", pg.URL)
 	}
 	owner.post("/admin/sign-out", url.Values{})
-	owner.signIn("olga@example.com", "/admin/products")
+	owner.signInStaff("olga@example.com", "/admin/products")
 
 	// A product: a price with too many decimals is marked, with what was
 	// typed kept; then created, once however often the form is sent.
@@ -157,7 +157,7 @@ func TestAdminCatalog(t *testing.T) {
 		"opt0": {"Size"}, "v0.sku": {"WT-MUG-S"}, "v0.price": {"12.345"}, "v0.o0": {"Small"},
 		"v1.sku": {"WT-MUG-L"}, "v1.price": {"14,50"}, "v1.o0": {"Large"}}
 	pg = owner.submit(form, "/admin/products/new", product)
-	if pg.Status != http.StatusUnprocessableEntity || !marked(pg.Body, "v0.price", "at most 2 decimals") {
+	if pg.Status != http.StatusUnprocessableEntity || !fieldMarked(pg.Body, "v0.price", "at most 2 decimals") {
 		t.Fatalf("a price of 12.345: %d\n%.4000s", pg.Status, pg.Body)
 	}
 	if v, _ := fieldValue(pg.Body, "v0.price"); v != "12.345" {
@@ -180,7 +180,7 @@ func TestAdminCatalog(t *testing.T) {
 	dup := owner.get("/admin/products/new")
 	pg = owner.submit(dup, "/admin/products/new", url.Values{"title": {"Copy"}, "v0.sku": {"WT-COPY"}, "v0.price": {"1"},
 		"v1.sku": {"WT-MUG-S"}, "v1.price": {"2"}})
-	if pg.Status != http.StatusUnprocessableEntity || !marked(pg.Body, "v1.sku", "") {
+	if pg.Status != http.StatusUnprocessableEntity || !fieldMarked(pg.Body, "v1.sku", "") {
 		t.Fatalf("a SKU of another product: %d\n%.4000s", pg.Status, pg.Body)
 	}
 
@@ -203,7 +203,7 @@ func TestAdminCatalog(t *testing.T) {
 		t.Fatalf("the stock of a new SKU: %d\n%.2000s", stock.Status, stock.Body)
 	}
 	pg = owner.submit(stock, "/admin/stock/WT-MUG-S/adjust", url.Values{"delta": {"7"}, "reason": {""}})
-	if pg.Status != http.StatusUnprocessableEntity || !marked(pg.Body, "reason", "Say why") {
+	if pg.Status != http.StatusUnprocessableEntity || !fieldMarked(pg.Body, "reason", "Say why") {
 		t.Fatalf("an adjustment without a reason: %d\n%.3000s", pg.Status, pg.Body)
 	}
 	if v, _ := fieldValue(pg.Body, "delta"); v != "7" {
@@ -241,7 +241,7 @@ func TestAdminCatalog(t *testing.T) {
 	// Support may look but not change: no button, no form, and the
 	// catalog refuses a forced POST (the 403 page).
 	support := newVisitor(t, p, host)
-	pg = support.signIn("sam@example.com", "/admin/products")
+	pg = support.signInStaff("sam@example.com", "/admin/products")
 	if strings.Contains(pg.Body, `id="new-product"`) {
 		t.Errorf("support sees the new product button")
 	}
@@ -262,12 +262,12 @@ func TestAdminCatalog(t *testing.T) {
 	// Store B, made by signup, has its owner at once; its staff cannot
 	// open store A's product by ID.
 	r := p.Call(http.MethodPost, "/api/v1/tenants", map[string]string{"store_name": "Beta Beans", "subdomain": "beta",
-		"email": "owner@beta.example", "password": ownerPassword}, map[string]string{"Idempotency-Key": "web-admin-catalog-beta"})
+		"email": "owner@beta.example", "password": staffPassword}, map[string]string{"Idempotency-Key": "web-admin-catalog-beta"})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("signup: %d %s", r.Status, r.Body)
 	}
 	beta := newVisitor(t, p, "beta.localhost")
-	beta.signIn("owner@beta.example", "/admin/products")
+	beta.signInStaff("owner@beta.example", "/admin/products")
 	if pg := beta.get("/admin/products/" + productID); pg.Status != http.StatusNotFound || !strings.Contains(pg.Body, "<html") {
 		t.Fatalf("store B's owner opening store A's product: %d", pg.Status)
 	}
@@ -277,4 +277,9 @@ func TestAdminCatalog(t *testing.T) {
 		t.Fatalf("store A's session at store B's admin ended at %s (%d)", pg.URL, pg.Status)
 	}
 
+	// The product is in the shop, its description escaped.
+	shop := newVisitor(t, p, host).get("/p/web-test-mug")
+	if shop.Status != http.StatusOK || !strings.Contains(shop.Body, "<h1>Web Test Mug</h1>") || strings.Contains(shop.Body, "<b>for</b>") {
+		t.Fatalf("the shop's product page: %d\n%.2000s", shop.Status, shop.Body)
+	}
 }

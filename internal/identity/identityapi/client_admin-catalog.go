@@ -7,15 +7,8 @@ import (
 	"github.com/mercato/mercato/internal/platform/apiclient"
 )
 
-// clientIPHeaderName carries the address of the browser a page service
-// signs a person in for. Identity believes it only from a caller with the
-// deployment's service token, and counts that address's failed attempts in
-// its login throttle instead of the page service's, which every visitor
-// shares; from anyone else it is ignored.
-const clientIPHeaderName = "X-Mercato-Client-Ip"
-
 // StaffLoginFor signs a staff member in for the browser at clientIP
-// (POST /api/v1/staff/auth/login with X-Mercato-Client-Ip), as StaffLogin
+// (POST /api/v1/staff/auth/login with ClientIPHeader), as StaffLogin
 // does. It is for the deployment's admin pages: the client must send the
 // service token (the platform's HTTPClient), without which identity
 // ignores clientIP. A wrong email or password, or a deactivated member, is
@@ -25,7 +18,7 @@ func (c *Client) StaffLoginFor(ctx context.Context, l Login, clientIP string) (S
 	var out StaffSession
 	call := apiclient.Call{Method: http.MethodPost, Path: "/api/v1/staff/auth/login", Body: l, Out: &out}
 	if clientIP != "" {
-		call.Header = http.Header{clientIPHeaderName: {clientIP}}
+		call.Header = http.Header{ClientIPHeader: {clientIP}}
 	}
 	if err := c.c.Do(ctx, call); err != nil {
 		return StaffSession{}, mapError(err)

@@ -51,6 +51,7 @@ type Return struct {
 	Reason       string
 	CreatedAt    int64
 	UpdatedAt    int64
+	RequestKey   string
 }
 
 type Shipment struct {

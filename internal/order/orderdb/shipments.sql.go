@@ -25,9 +25,9 @@ func (q *Queries) DeleteShipments(ctx context.Context, arg DeleteShipmentsParams
 }
 
 const insertReturn = `-- name: InsertReturn :exec
-INSERT INTO returns (tenant_id, id, order_id, status, lines, refund_amount, reason, created_at, updated_at)
+INSERT INTO returns (tenant_id, id, order_id, status, lines, refund_amount, reason, request_key, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5,
-    $6, $7, $8, $8)
+    $6, $7, $8, $9, $9)
 `
 
 type InsertReturnParams struct {
@@ -38,6 +38,7 @@ type InsertReturnParams struct {
 	Lines        string
 	RefundAmount int64
 	Reason       string
+	RequestKey   string
 	CreatedAt    int64
 }
 
@@ -50,6 +51,7 @@ func (q *Queries) InsertReturn(ctx context.Context, arg InsertReturnParams) erro
 		arg.Lines,
 		arg.RefundAmount,
 		arg.Reason,
+		arg.RequestKey,
 		arg.CreatedAt,
 	)
 	return err
@@ -90,7 +92,7 @@ func (q *Queries) InsertShipment(ctx context.Context, arg InsertShipmentParams) 
 }
 
 const listReturns = `-- name: ListReturns :many
-SELECT tenant_id, id, order_id, status, lines, refund_amount, reason, created_at, updated_at FROM returns
+SELECT tenant_id, id, order_id, status, lines, refund_amount, reason, created_at, updated_at, request_key FROM returns
 WHERE tenant_id = $1 AND order_id = $2
 ORDER BY created_at, id
 `
@@ -119,6 +121,7 @@ func (q *Queries) ListReturns(ctx context.Context, arg ListReturnsParams) ([]Ret
 			&i.Reason,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.RequestKey,
 		); err != nil {
 			return nil, err
 		}

@@ -18,9 +18,9 @@ WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND order_id = sqlc.
 DELETE FROM shipments WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id);
 
 -- name: InsertReturn :exec
-INSERT INTO returns (tenant_id, id, order_id, status, lines, refund_amount, reason, created_at, updated_at)
+INSERT INTO returns (tenant_id, id, order_id, status, lines, refund_amount, reason, request_key, created_at, updated_at)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(order_id), sqlc.arg(status), sqlc.arg(lines),
-    sqlc.arg(refund_amount), sqlc.arg(reason), sqlc.arg(created_at), sqlc.arg(created_at));
+    sqlc.arg(refund_amount), sqlc.arg(reason), sqlc.arg(request_key), sqlc.arg(created_at), sqlc.arg(created_at));
 
 -- name: ListReturns :many
 SELECT * FROM returns

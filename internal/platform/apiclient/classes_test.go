@@ -127,6 +127,10 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			return err
 		}},
 		{name: "inventory audit", do: func(ctx context.Context) error { _, err := inv.Audit(ctx); return err }},
+		{name: "inventory availability", do: func(ctx context.Context) error {
+			_, err := inv.Availability(ctx, []string{"MUG-1"})
+			return err
+		}},
 		{name: "identity create owner", do: func(ctx context.Context) error {
 			_, err := idn.CreateOwner(ctx, identityapi.OwnerCreate{Email: "a@b.c", Password: "x", Name: "A"})
 			return err
@@ -140,6 +144,10 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 		}},
 		{name: "identity login", do: func(ctx context.Context) error {
 			_, err := idn.Login(ctx, identityapi.Login{Email: "a@b.c", Password: "x"})
+			return err
+		}},
+		{name: "identity login for a browser", do: func(ctx context.Context) error {
+			_, err := idn.LoginFor(ctx, identityapi.Login{Email: "a@b.c", Password: "x"}, "203.0.113.7")
 			return err
 		}},
 		{name: "identity refresh", do: func(ctx context.Context) error { _, err := idn.Refresh(ctx, "rt"); return err }},

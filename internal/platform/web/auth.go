@@ -260,6 +260,17 @@ type AuthConfig struct {
 	APIKeys APIKeyResolver
 }
 
+// ServiceSubject is the Subject of the principal of a request made with
+// the deployment's service token (of Kind auth.KindAdmin).
+const ServiceSubject = "service"
+
+// IsService reports whether p is the deployment's service token: the
+// request came from one of the deployment's own processes, which may vouch
+// for what only they know (the address of the browser a page served).
+func IsService(p auth.Principal) bool {
+	return p.Kind == auth.KindAdmin && p.Subject == ServiceSubject
+}
+
 // APIKeyHeader carries a store API key (Authorization: Bearer pk_… works too).
 const APIKeyHeader = "X-Mercato-Api-Key"
 
@@ -301,7 +312,7 @@ func (a *authenticator) Authenticate(r *http.Request, tenant string) (auth.Princ
 		}
 		return p, true, nil
 	case equal(bearer, a.c.ServiceToken):
-		return auth.Principal{Subject: "service", Kind: auth.KindAdmin}, true, nil
+		return auth.Principal{Subject: ServiceSubject, Kind: auth.KindAdmin}, true, nil
 	case equal(bearer, a.c.AdminToken):
 		if a.c.AdminTokenRetires && a.c.Owners != nil {
 			if _, ok := a.owned.Load(tenant); ok {
