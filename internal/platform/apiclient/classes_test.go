@@ -175,6 +175,10 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			_, err := idn.StaffLogin(ctx, identityapi.Login{Email: "a@b.c", Password: "x"})
 			return err
 		}},
+		{name: "identity staff login for a browser", do: func(ctx context.Context) error {
+			_, err := idn.StaffLoginFor(ctx, identityapi.Login{Email: "a@b.c", Password: "x"}, "203.0.113.9")
+			return err
+		}},
 		{name: "identity accept invitation", do: func(ctx context.Context) error {
 			_, err := idn.AcceptInvitation(ctx, identityapi.InvitationAccept{Token: "t", Password: "x", Name: "A"})
 			return err
