@@ -296,9 +296,13 @@ func TestAdminPricingPages(t *testing.T) {
 	if badRate.Status != http.StatusUnprocessableEntity || !marked(badRate, "rate", "150") || !strings.Contains(badRate.Body, `value="FR"`) {
 		t.Errorf("a tax rate of 150%%: %d\n%.2000s", badRate.Status, badRate.Body)
 	}
-	okRate := owner.submit(rates, "/admin/tax-rates", url.Values{"country": {"fr"}, "rate": {"5.5"}, "name": {"TVA"}})
-	if okRate.Status != http.StatusOK || !strings.Contains(okRate.Body, "5.5%") || !strings.Contains(okRate.Body, "TVA (FR)") {
-		t.Errorf("a tax rate of 5.5%%: %d\n%.2000s", okRate.Status, okRate.Body)
+	taken := owner.submit(rates, "/admin/tax-rates", url.Values{"country": {"FR"}, "rate": {"20"}, "name": {"TVA"}})
+	if taken.Status != http.StatusUnprocessableEntity || !strings.Contains(taken.Body, `id="e-region"`) {
+		t.Errorf("a second rate for France: %d", taken.Status)
+	}
+	okRate := owner.submit(taken, "/admin/tax-rates", url.Values{"country": {"fr"}, "region": {"20R"}, "rate": {"2.1"}, "name": {"TVA Corse"}})
+	if okRate.Status != http.StatusOK || !strings.Contains(okRate.Body, "2.1%") || !strings.Contains(okRate.Body, "TVA Corse (FR-20R)") {
+		t.Errorf("a tax rate of 2.1%% for Corsica: %d\n%.2000s", okRate.Status, okRate.Body)
 	}
 
 	newMethod := owner.get("/admin/shipping-methods/new")
