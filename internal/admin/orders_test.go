@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -142,11 +143,27 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out(pricingapi.TaxRate{ID: "tr2", Country: in.Country, RateBP: in.RateBP, Name: in.Name})
+	case "GET /api/v1/admin/pricing/discounts":
+		out(pricingapi.DiscountList{Items: []pricingapi.Discount{f.discount(), {ID: "d2", Name: "Five off", Kind: pricingapi.KindFixed,
+			Amount: &money.Money{Amount: 500, Currency: "EUR"}, Scope: pricingapi.ScopeOrder, Active: true}}})
+	case "GET /api/v1/admin/pricing/discounts/d1":
+		out(f.discount())
+	case "PATCH /api/v1/admin/pricing/discounts/d1":
+		out(f.discount())
 	case "GET /api/v1/admin/pricing/discounts/d404":
 		f.problem(w, http.StatusNotFound, "not_found", "no such item")
 	default:
 		f.problem(w, http.StatusNotFound, "order_not_found", "no such order")
 	}
+}
+
+// discount is a product coupon with every optional field set.
+func (f *fakeAPI) discount() pricingapi.Discount {
+	starts := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	limit := int64(50)
+	return pricingapi.Discount{ID: "d1", Name: "Spring", Code: "SPRING10", Kind: pricingapi.KindPercentage, PercentBP: 1250,
+		Scope: pricingapi.ScopeProduct, ProductIDs: []string{"p1", "p2"}, StartsAt: &starts, UsageLimit: &limit, Used: 3,
+		MinSubtotal: &money.Money{Amount: 2000, Currency: "EUR"}, Active: true}
 }
 
 // lastCall returns the last call to path.
@@ -424,6 +441,44 @@ func TestTaxRateForm(t *testing.T) {
 	}
 	if st, _ := staff.do("GET", "/admin/tax-rates/new", nil); st != http.StatusForbidden {
 		t.Errorf("staff's new tax rate: %d", st)
+	}
+}
+
+// TestDiscountPages lists discounts and edits one: its form shows its
+// values, kind, scope and code cannot change, and the update sends what
+// the form says.
+func TestDiscountPages(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI()
+	owner := testAdmin(t, api)("owner")
+	st, body := owner.do("GET", "/admin/discounts", nil)
+	if st != http.StatusOK || !strings.Contains(body, "12.5%") || !strings.Contains(body, "€ 5.00") || !strings.Contains(body, "2 products") ||
+		!strings.Contains(body, "3 of 50") || !strings.Contains(body, `data-confirm="Delete the discount Spring?"`) {
+		t.Fatalf("discounts: %d %s", st, body)
+	}
+	st, body = owner.do("GET", "/admin/discounts/d1", nil)
+	for _, want := range []string{`name="percent" type="text" value="12.5"`, `value="2026-03-01T09:00"`, "p1\np2", `name="min_subtotal" type="text" value="20.00"`,
+		`name="active" value="1" checked`, "SPRING10"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("discount form lacks %q", want)
+		}
+	}
+	if st != http.StatusOK || strings.Contains(body, `name="kind"`) || strings.Contains(body, `name="code"`) || strings.Contains(body, `name="amount"`) {
+		t.Errorf("discount form: %d, offers to change kind, code or amount", st)
+	}
+	st, _ = owner.do("POST", "/admin/discounts/d1", url.Values{"name": {"Spring"}, "percent": {"15"}, "product_ids": {"p1, p3"}, "priority": {"2"}})
+	if st != http.StatusSeeOther {
+		t.Fatalf("update: %d", st)
+	}
+	c := api.lastCall(t, "PATCH", "/api/v1/admin/pricing/discounts/d1")
+	var u map[string]any
+	_ = json.Unmarshal([]byte(c.Body), &u)
+	if u["percent_bp"] != float64(1500) || u["active"] != false || u["priority"] != float64(2) || fmt.Sprint(u["product_ids"]) != "[p1 p3]" {
+		t.Errorf("update sent %s", c.Body)
+	}
+	st, body = owner.do("POST", "/admin/discounts/d1", url.Values{"name": {"Spring"}, "percent": {"15"}, "product_ids": {""}, "ends_at": {"2026-02-01T00:00"}, "starts_at": {"2026-03-01T00:00"}})
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-ends_at"`) {
+		t.Errorf("ends before it starts: %d", st)
 	}
 }
 
