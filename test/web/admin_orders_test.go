@@ -86,8 +86,8 @@ func (s *adminOrdersShop) signIn(email string) *visitor {
 }
 
 // order places an order of 2 of a SKU in stock as a guest and returns its
-// ID and token, once the order is confirmed.
-func (s *adminOrdersShop) order() (id, token string) {
+// ID, token and SKU, once the order is confirmed.
+func (s *adminOrdersShop) order() (id, token, sku string) {
 	s.t.Helper()
 	var stock struct {
 		Items []struct {
@@ -96,7 +96,6 @@ func (s *adminOrdersShop) order() (id, token string) {
 		} `json:"items"`
 	}
 	s.api("GET", "/api/v1/admin/inventory?limit=50", nil, s.ownerToken).JSON(s.t, &stock)
-	sku := ""
 	for _, it := range stock.Items {
 		if it.Available >= 10 {
 			sku = it.SKU
@@ -128,7 +127,7 @@ func (s *adminOrdersShop) order() (id, token string) {
 		r := s.api("GET", "/api/v1/orders/"+o.ID+"?token="+url.QueryEscape(o.Token), nil, "")
 		return strings.Contains(string(r.Body), `"status":"confirmed"`), string(r.Body)
 	})
-	return o.ID, o.Token
+	return o.ID, o.Token, sku
 }
 
 // waitFor polls fn until it reports done, for up to 30 s.
@@ -161,7 +160,7 @@ func marked(pg page, field, value string) bool {
 func TestAdminOrderFlow(t *testing.T) {
 	t.Parallel()
 	s := openAdminOrdersShop(t)
-	id, token := s.order()
+	id, token, sku := s.order()
 	owner := s.signIn("owner@orders.test")
 
 	list := owner.get("/admin/orders?email=" + url.QueryEscape("ada@example.com") + "&status=confirmed")
@@ -219,6 +218,43 @@ func TestAdminOrderFlow(t *testing.T) {
 	}
 	if bad := owner.submit(refunded, orderPath+"/refunds", url.Values{"amount": {"1.234"}}); bad.Status != http.StatusUnprocessableEntity || !marked(bad, "amount", "1.234") {
 		t.Errorf("a refund with three decimals: %d", bad.Status)
+	}
+
+	// Two returns of one unit each: the first received with nothing
+	// restocked and the default refund (the line's total), the second
+	// rejected.
+	for i := range 2 {
+		r := s.api("POST", "/api/v1/orders/"+id+"/returns?token="+url.QueryEscape(token),
+			map[string]any{"lines": []map[string]any{{"sku": sku, "quantity": 1}}, "reason": fmt.Sprintf("return %d", i)}, "")
+		if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+			t.Fatalf("request return %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	pg = owner.get(orderPath)
+	receives := regexp.MustCompile(`action="(/admin/orders/[^"]+/returns/[^"]+)/receive"`).FindAllStringSubmatch(pg.Body, -1)
+	if len(receives) != 2 {
+		t.Fatalf("%d receive forms for two returns", len(receives))
+	}
+	received := owner.submit(pg, receives[0][1]+"/receive", url.Values{"restock": nil})
+	if received.Status != http.StatusOK || !strings.Contains(received.Body, "Return received.") || !strings.Contains(received.Body, "not restocked") {
+		t.Errorf("receive a return: %d\n%.3000s", received.Status, received.Body)
+	}
+	rejected := owner.submit(received, receives[1][1]+"/reject", nil)
+	if rejected.Status != http.StatusOK || !strings.Contains(rejected.Body, "Return rejected.") || strings.Contains(rejected.Body, "/receive") {
+		t.Errorf("reject a return: %d", rejected.Status)
+	}
+	var afterReturns struct {
+		Refunded struct {
+			Amount int64 `json:"amount"`
+		} `json:"refunded"`
+		Returns []struct {
+			Status string `json:"status"`
+		} `json:"returns"`
+	}
+	s.api("GET", "/api/v1/orders/"+id+"?token="+url.QueryEscape(token), nil, "").JSON(t, &afterReturns)
+	if len(afterReturns.Returns) != 2 || afterReturns.Returns[0].Status != "received" || afterReturns.Returns[1].Status != "rejected" ||
+		afterReturns.Refunded.Amount <= 150 {
+		t.Errorf("the returns as the guest sees them: %+v", afterReturns)
 	}
 
 	// Support reads the order but may not refund.
