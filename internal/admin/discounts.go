@@ -25,6 +25,24 @@ func (s *Service) discountRoutes(route routeFunc) {
 type discountsPage struct {
 	Discounts []pricingapi.Discount
 	CanEdit   bool
+	// Now is when the page was made: a discount's state depends on it.
+	Now time.Time
+}
+
+// State is whether a discount applies now: inactive (switched off),
+// scheduled, expired, used up or active.
+func (p discountsPage) State(d pricingapi.Discount) string {
+	switch {
+	case !d.Active:
+		return "inactive"
+	case d.StartsAt != nil && p.Now.Before(*d.StartsAt):
+		return "scheduled"
+	case d.EndsAt != nil && !p.Now.Before(*d.EndsAt):
+		return "expired"
+	case d.UsageLimit != nil && d.Used >= *d.UsageLimit:
+		return "used up"
+	}
+	return "active"
 }
 
 // Value is what a discount takes off: "10%", "€ 5.00", "Free shipping".
@@ -76,7 +94,7 @@ func (s *Service) discounts(w http.ResponseWriter, r *http.Request) {
 		s.kit.Fail(w, r, err)
 		return
 	}
-	pf.view.Data = discountsPage{Discounts: l.Items, CanEdit: pf.view.Can(pricingEditors...)}
+	pf.view.Data = discountsPage{Discounts: l.Items, CanEdit: pf.view.Can(pricingEditors...), Now: time.Now()}
 	s.kit.Render(w, r, http.StatusOK, "discounts", pf.view)
 }
 
