@@ -28,52 +28,52 @@ import (
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 )
 
-// oneStore is a store directory of one store, at shop.localhost.
-type oneStore struct{}
+// orderTestStore is a store directory of one store, at shop.localhost.
+type orderTestStore struct{}
 
-func (oneStore) ResolveTenant(_ context.Context, host, _ string) (string, error) {
+func (orderTestStore) ResolveTenant(_ context.Context, host, _ string) (string, error) {
 	if host == "shop.localhost" {
 		return "t1", nil
 	}
 	return "", tenancy.ErrUnknown
 }
 
-// fakeAPI plays the order, payment, identity and pricing APIs the order
+// orderFakeAPI plays the order, payment, identity and pricing APIs the order
 // and pricing pages call: one order, whose refunds are checked as the
 // order service checks them, and every call recorded.
-type fakeAPI struct {
+type orderFakeAPI struct {
 	mu    sync.Mutex
 	order orderapi.Order
-	calls []fakeCall
+	calls []orderFakeCall
 }
 
-type fakeCall struct {
+type orderFakeCall struct {
 	Method, Path, Query, Key, Token, Body string
 }
 
-func eur(n int64) money.Money { return money.Money{Amount: n, Currency: "EUR"} }
+func orderEUR(n int64) money.Money { return money.Money{Amount: n, Currency: "EUR"} }
 
-func newFakeAPI() *fakeAPI {
+func newOrderFakeAPI() *orderFakeAPI {
 	at := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-	return &fakeAPI{order: orderapi.Order{
+	return &orderFakeAPI{order: orderapi.Order{
 		ID: "o1", Status: orderapi.StatusShipped, Email: "ada@example.com", CustomerID: "c1", Currency: "EUR",
-		Lines: []orderapi.Line{{SKU: "MUG-1", Title: "Mug <blue>", Quantity: 2, UnitPrice: eur(1000), Subtotal: eur(2000),
-			Discount: eur(200), Tax: eur(287), Total: eur(1800)}},
-		Subtotal: eur(2000), Discount: eur(200), Shipping: eur(490), ShippingMethod: "standard", Tax: eur(287), Total: eur(2290),
-		TaxInclusive: true, Captured: eur(2290), Refunded: eur(0), Coupon: "WELCOME10",
+		Lines: []orderapi.Line{{SKU: "MUG-1", Title: "Mug <blue>", Quantity: 2, UnitPrice: orderEUR(1000), Subtotal: orderEUR(2000),
+			Discount: orderEUR(200), Tax: orderEUR(287), Total: orderEUR(1800)}},
+		Subtotal: orderEUR(2000), Discount: orderEUR(200), Shipping: orderEUR(490), ShippingMethod: "standard", Tax: orderEUR(287), Total: orderEUR(2290),
+		TaxInclusive: true, Captured: orderEUR(2290), Refunded: orderEUR(0), Coupon: "WELCOME10",
 		ShippingAddress: orderapi.Address{Name: "Ada Lovelace", Line1: "Hauptstraße 1", City: "Berlin", PostalCode: "10115", Country: "DE"},
 		Shipments: []orderapi.Shipment{{ID: "s1", Carrier: "DHL", TrackingNumber: "JD1", Status: orderapi.ShipmentShipped,
 			Events: []orderapi.TrackingEvent{{At: at, Status: orderapi.ShipmentShipped, Note: "handed to DHL"}}, CreatedAt: at, UpdatedAt: at}},
 		Returns: []orderapi.Return{
 			{ID: "r1", Status: orderapi.ReturnRequested, Lines: []orderapi.ReturnLine{{SKU: "MUG-1", Quantity: 1}}, Reason: "chipped", CreatedAt: at, UpdatedAt: at},
-			{ID: "r2", Status: orderapi.ReturnRefundDeclined, Lines: []orderapi.ReturnLine{{SKU: "MUG-1", Quantity: 1, Restock: true}}, RefundAmount: eur(900), CreatedAt: at, UpdatedAt: at},
+			{ID: "r2", Status: orderapi.ReturnRefundDeclined, Lines: []orderapi.ReturnLine{{SKU: "MUG-1", Quantity: 1, Restock: true}}, RefundAmount: orderEUR(900), CreatedAt: at, UpdatedAt: at},
 		},
 		Timeline:  []orderapi.TimelineEntry{{At: at, Status: "confirmed"}, {At: at, Status: "shipped", Note: "shipment JD1"}},
 		CreatedAt: at, UpdatedAt: at,
 	}}
 }
 
-func (f *fakeAPI) problem(w http.ResponseWriter, status int, code, detail string, fields ...string) {
+func (f *orderFakeAPI) problem(w http.ResponseWriter, status int, code, detail string, fields ...string) {
 	var errs []map[string]any
 	for i := 0; i+1 < len(fields); i += 2 {
 		errs = append(errs, map[string]any{"location": fields[i], "message": fields[i+1]})
@@ -83,12 +83,12 @@ func (f *fakeAPI) problem(w http.ResponseWriter, status int, code, detail string
 	_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "code": code, "detail": detail, "errors": errs})
 }
 
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *orderFakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, fakeCall{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Idempotency-Key"), token, string(b)})
+	f.calls = append(f.calls, orderFakeCall{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Idempotency-Key"), token, string(b)})
 	if token == "" {
 		f.problem(w, http.StatusUnauthorized, "unauthorized", "sign in")
 		return
@@ -158,7 +158,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // discount is a product coupon with every optional field set.
-func (f *fakeAPI) discount() pricingapi.Discount {
+func (f *orderFakeAPI) discount() pricingapi.Discount {
 	starts := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	limit := int64(50)
 	return pricingapi.Discount{ID: "d1", Name: "Spring", Code: "SPRING10", Kind: pricingapi.KindPercentage, PercentBP: 1250,
@@ -167,7 +167,7 @@ func (f *fakeAPI) discount() pricingapi.Discount {
 }
 
 // lastCall returns the last call to path.
-func (f *fakeAPI) lastCall(t *testing.T, method, path string) fakeCall {
+func (f *orderFakeAPI) lastCall(t *testing.T, method, path string) orderFakeCall {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -177,20 +177,20 @@ func (f *fakeAPI) lastCall(t *testing.T, method, path string) fakeCall {
 		}
 	}
 	t.Fatalf("no %s %s", method, path)
-	return fakeCall{}
+	return orderFakeCall{}
 }
 
-// browser is a cookie jar on the admin of a test Service.
-type browser struct {
+// orderBrowser is a cookie jar on the admin of a test Service.
+type orderBrowser struct {
 	t   *testing.T
 	url string
 	hc  *http.Client
 }
 
-// testAdmin serves the order and pricing pages of a Service whose APIs are
+// testOrderAdmin serves the order and pricing pages of a Service whose APIs are
 // api, with a test-only route that signs in a staff member of a role
 // (their access token is the role's name).
-func testAdmin(t *testing.T, api http.Handler) func(role string) *browser {
+func testOrderAdmin(t *testing.T, api http.Handler) func(role string) *orderBrowser {
 	t.Helper()
 	apiSrv := httptest.NewServer(api)
 	t.Cleanup(apiSrv.Close)
@@ -201,7 +201,7 @@ func testAdmin(t *testing.T, api http.Handler) func(role string) *browser {
 		Identity: identityapi.NewClient(apiSrv.URL, nil), Pricing: pricingapi.NewClient(apiSrv.URL, nil),
 	}}
 	var err error
-	s.kit, err = page.New(page.Options{Service: "admin", Prefix: "/admin", Tenants: oneStore{}, Sessions: sm, SignInPath: "/admin/sign-in",
+	s.kit, err = page.New(page.Options{Service: "admin", Prefix: "/admin", Tenants: orderTestStore{}, Sessions: sm, SignInPath: "/admin/sign-in",
 		Stores: func(context.Context) (page.Store, error) {
 			return page.Store{ID: "t1", Name: "Shop", Currency: "EUR", Locale: "en-GB"}, nil
 		}})
@@ -222,9 +222,9 @@ func testAdmin(t *testing.T, api http.Handler) func(role string) *browser {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return func(role string) *browser {
+	return func(role string) *orderBrowser {
 		jar, _ := cookiejar.New(nil)
-		b := &browser{t: t, url: srv.URL, hc: &http.Client{Jar: &fixedHostJar{jar}, CheckRedirect: func(*http.Request, []*http.Request) error {
+		b := &orderBrowser{t: t, url: srv.URL, hc: &http.Client{Jar: &orderHostJar{jar}, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}}
 		if st, _ := b.do("GET", "/test/sign-in/"+role, nil); st != http.StatusOK {
@@ -234,20 +234,20 @@ func testAdmin(t *testing.T, api http.Handler) func(role string) *browser {
 	}
 }
 
-// fixedHostJar keeps cookies for shop.localhost whatever the URL's host.
-type fixedHostJar struct{ jar *cookiejar.Jar }
+// orderHostJar keeps cookies for shop.localhost whatever the URL's host.
+type orderHostJar struct{ jar *cookiejar.Jar }
 
-func (j *fixedHostJar) u(u *url.URL) *url.URL {
+func (j *orderHostJar) u(u *url.URL) *url.URL {
 	c := *u
 	c.Host = "shop.localhost"
 	return &c
 }
-func (j *fixedHostJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.jar.SetCookies(j.u(u), cs) }
-func (j *fixedHostJar) Cookies(u *url.URL) []*http.Cookie        { return j.jar.Cookies(j.u(u)) }
+func (j *orderHostJar) SetCookies(u *url.URL, cs []*http.Cookie) { j.jar.SetCookies(j.u(u), cs) }
+func (j *orderHostJar) Cookies(u *url.URL) []*http.Cookie        { return j.jar.Cookies(j.u(u)) }
 
 // do sends a request to the admin at shop.localhost; redirects are not
 // followed (the status and Location are the answer).
-func (b *browser) do(method, path string, form url.Values) (int, string) {
+func (b *orderBrowser) do(method, path string, form url.Values) (int, string) {
 	b.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -270,15 +270,15 @@ func (b *browser) do(method, path string, form url.Values) (int, string) {
 	return res.StatusCode, string(raw)
 }
 
-var keyRe = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+var orderKeyRe = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
 
 // TestOrderPage renders an order with every part (lines, shipment with
 // its tracking forms, a requested and a refund-declined return, payment,
 // customer) and checks the actions its role allows.
 func TestOrderPage(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI()
-	as := testAdmin(t, api)
+	api := newOrderFakeAPI()
+	as := testOrderAdmin(t, api)
 	owner := as("owner")
 
 	st, body := owner.do("GET", "/admin/orders/o1", nil)
@@ -297,7 +297,7 @@ func TestOrderPage(t *testing.T) {
 	if strings.Contains(body, `id="cancel-form"`) {
 		t.Error("a shipped order offers to cancel")
 	}
-	if keys := keyRe.FindAllStringSubmatch(body, -1); len(keys) < 6 || keys[0][1] == keys[1][1] {
+	if keys := orderKeyRe.FindAllStringSubmatch(body, -1); len(keys) < 6 || keys[0][1] == keys[1][1] {
 		t.Errorf("each form needs its own Idempotency-Key: %v", keys)
 	}
 
@@ -320,8 +320,8 @@ func TestOrderPage(t *testing.T) {
 // and the values kept, success 303 back to the order.
 func TestOrderActions(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI()
-	owner := testAdmin(t, api)("owner")
+	api := newOrderFakeAPI()
+	owner := testOrderAdmin(t, api)("owner")
 
 	st, loc := owner.do("POST", "/admin/orders/o1/refunds", url.Values{"amount": {"12,50"}, "reason": {"late"}, "idempotency_key": {"refund-key-1"}})
 	if st != http.StatusSeeOther || loc != "/admin/orders/o1" {
@@ -395,8 +395,8 @@ func TestOrderActions(t *testing.T) {
 // TestOrderList checks the filters reach the API and bad dates are marked.
 func TestOrderList(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI()
-	owner := testAdmin(t, api)("owner")
+	api := newOrderFakeAPI()
+	owner := testOrderAdmin(t, api)("owner")
 	st, body := owner.do("GET", "/admin/orders?status=shipped&email=ada%40example.com&from=2026-03-01&to=2026-03-31", nil)
 	if st != http.StatusOK || !strings.Contains(body, `href="/admin/orders/o1"`) || !strings.Contains(body, "cursor=c2") {
 		t.Fatalf("list: %d %s", st, body)
@@ -416,8 +416,8 @@ func TestOrderList(t *testing.T) {
 // refusals are marked on their field, a good rate goes in basis points.
 func TestTaxRateForm(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI()
-	owner := testAdmin(t, api)("owner")
+	api := newOrderFakeAPI()
+	owner := testOrderAdmin(t, api)("owner")
 	st, body := owner.do("POST", "/admin/tax-rates", url.Values{"country": {"de"}, "rate": {"150"}, "name": {"MwSt"}})
 	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-rate"`) || !strings.Contains(body, `value="150"`) {
 		t.Errorf("150%%: %d", st)
@@ -435,7 +435,7 @@ func TestTaxRateForm(t *testing.T) {
 	if st, _ := owner.do("GET", "/admin/discounts/d404", nil); st != http.StatusNotFound {
 		t.Errorf("unknown discount: %d", st)
 	}
-	staff := testAdmin(t, api)("staff")
+	staff := testOrderAdmin(t, api)("staff")
 	if st, body := staff.do("GET", "/admin/tax-rates", nil); st != http.StatusOK || strings.Contains(body, "/delete") || !strings.Contains(body, "19%") {
 		t.Errorf("staff's tax rates: %d", st)
 	}
@@ -449,8 +449,8 @@ func TestTaxRateForm(t *testing.T) {
 // the form says.
 func TestDiscountPages(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI()
-	owner := testAdmin(t, api)("owner")
+	api := newOrderFakeAPI()
+	owner := testOrderAdmin(t, api)("owner")
 	st, body := owner.do("GET", "/admin/discounts", nil)
 	if st != http.StatusOK || !strings.Contains(body, "12.5%") || !strings.Contains(body, "€ 5.00") || !strings.Contains(body, "2 products") ||
 		!strings.Contains(body, "3 of 50") || !strings.Contains(body, `data-confirm="Delete the discount Spring?"`) {

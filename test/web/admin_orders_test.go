@@ -146,8 +146,8 @@ func (s *adminOrdersShop) waitFor(what string, fn func() (bool, string)) {
 	}
 }
 
-// marked reports whether the page shows field as refused, with value kept.
-func marked(pg page, field, value string) bool {
+// adminOrdersMarked reports whether the page shows field as refused, with value kept.
+func adminOrdersMarked(pg page, field, value string) bool {
 	return strings.Contains(pg.Body, `id="e-`+field+`"`) && strings.Contains(pg.Body, `aria-describedby="e-`+field+`"`) &&
 		strings.Contains(pg.Body, `name="`+field+`" type="text" value="`+value+`"`)
 }
@@ -213,10 +213,10 @@ func TestAdminOrderFlow(t *testing.T) {
 		t.Fatalf("partial refund: %d at %s\n%.2000s", refunded.Status, refunded.URL, refunded.Body)
 	}
 	over := owner.submit(refunded, orderPath+"/refunds", url.Values{"amount": {"9999"}})
-	if over.Status != http.StatusUnprocessableEntity || !marked(over, "amount", "9999") || !strings.Contains(over.Body, "more than can still be refunded") {
+	if over.Status != http.StatusUnprocessableEntity || !adminOrdersMarked(over, "amount", "9999") || !strings.Contains(over.Body, "more than can still be refunded") {
 		t.Errorf("over-refund: %d\n%.3000s", over.Status, over.Body)
 	}
-	if bad := owner.submit(refunded, orderPath+"/refunds", url.Values{"amount": {"1.234"}}); bad.Status != http.StatusUnprocessableEntity || !marked(bad, "amount", "1.234") {
+	if bad := owner.submit(refunded, orderPath+"/refunds", url.Values{"amount": {"1.234"}}); bad.Status != http.StatusUnprocessableEntity || !adminOrdersMarked(bad, "amount", "1.234") {
 		t.Errorf("a refund with three decimals: %d", bad.Status)
 	}
 
@@ -290,7 +290,7 @@ func TestAdminPricingPages(t *testing.T) {
 	}
 	bad := owner.submit(form, "/admin/discounts", url.Values{"name": {"Spring"}, "code": {"SPRING10"}, "kind": {"percentage"},
 		"percent": {"ten"}, "scope": {"order"}, "active": {"1"}})
-	if bad.Status != http.StatusUnprocessableEntity || !marked(bad, "percent", "ten") {
+	if bad.Status != http.StatusUnprocessableEntity || !adminOrdersMarked(bad, "percent", "ten") {
 		t.Errorf("a discount of ten percent in words: %d", bad.Status)
 	}
 	created := owner.submit(form, "/admin/discounts", url.Values{"name": {"Spring"}, "code": {"spring10"}, "kind": {"percentage"},
@@ -329,7 +329,7 @@ func TestAdminPricingPages(t *testing.T) {
 
 	rates := owner.get("/admin/tax-rates/new")
 	badRate := owner.submit(rates, "/admin/tax-rates", url.Values{"country": {"FR"}, "rate": {"150"}, "name": {"TVA"}})
-	if badRate.Status != http.StatusUnprocessableEntity || !marked(badRate, "rate", "150") || !strings.Contains(badRate.Body, `value="FR"`) {
+	if badRate.Status != http.StatusUnprocessableEntity || !adminOrdersMarked(badRate, "rate", "150") || !strings.Contains(badRate.Body, `value="FR"`) {
 		t.Errorf("a tax rate of 150%%: %d\n%.2000s", badRate.Status, badRate.Body)
 	}
 	taken := owner.submit(rates, "/admin/tax-rates", url.Values{"country": {"FR"}, "rate": {"20"}, "name": {"TVA"}})
