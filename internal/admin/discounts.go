@@ -286,7 +286,7 @@ func (s *Service) createDiscount(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.deps.Pricing.CreateDiscount(pf.ctx, c, form.Key())
 	if err != nil {
-		if refused(form, err, discountFields) {
+		if pricingRefused(form, err, discountFields) {
 			s.renderDiscountForm(w, r, pf, http.StatusUnprocessableEntity, nil, form)
 			return
 		}
@@ -361,7 +361,7 @@ func (s *Service) updateDiscount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.deps.Pricing.UpdateDiscount(pf.ctx, d.ID, u); err != nil {
-		if refused(form, err, discountFields) {
+		if pricingRefused(form, err, discountFields) {
 			s.renderDiscountForm(w, r, pf, http.StatusUnprocessableEntity, &d, form)
 			return
 		}

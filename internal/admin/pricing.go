@@ -55,11 +55,11 @@ func (s *Service) begin(w http.ResponseWriter, r *http.Request, title string) (p
 	return pricingForm{ctx: ctx, view: v}, true
 }
 
-// refused records an API's refusal on form: fields maps the API's field
+// pricingRefused records an API's refusal on form: fields maps the API's field
 // names (without "body.", and with any "[i]" index or ".sub" part cut) to
 // the form's. It reports false for an error that is no refusal of the
 // form.
-func refused(form *page.Form, err error, fields map[string]string) bool {
+func pricingRefused(form *page.Form, err error, fields map[string]string) bool {
 	raw := page.EmptyForm(nil)
 	if !raw.Refused(err, nil) {
 		return false

@@ -157,7 +157,7 @@ func (s *Service) saveShippingMethod(w http.ResponseWriter, r *http.Request) {
 		_, err = s.deps.Pricing.ReplaceShippingMethod(pf.ctx, id, in)
 	}
 	if err != nil {
-		if refused(form, err, nil) {
+		if pricingRefused(form, err, nil) {
 			s.renderShippingForm(w, r, pf, http.StatusUnprocessableEntity, current, form)
 			return
 		}

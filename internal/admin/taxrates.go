@@ -133,7 +133,7 @@ func (s *Service) saveTaxRate(w http.ResponseWriter, r *http.Request) {
 		_, err = s.deps.Pricing.ReplaceTaxRate(pf.ctx, id, in)
 	}
 	if err != nil {
-		if refused(form, err, map[string]string{"rate_bp": "rate"}) {
+		if pricingRefused(form, err, map[string]string{"rate_bp": "rate"}) {
 			s.renderTaxRateForm(w, r, pf, http.StatusUnprocessableEntity, current, form)
 			return
 		}
