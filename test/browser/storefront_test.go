@@ -253,6 +253,36 @@ func amount(t *testing.T, ctx context.Context, sel string) int64 {
 	return n
 }
 
+// brokenJS lists the text of the elements matching %s whose text runs
+// over more than one line.
+const brokenJS = `(() => {
+	const out = [];
+	for (const el of document.querySelectorAll(%s)) {
+		const r = document.createRange();
+		r.selectNodeContents(el);
+		const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+		if (tops.size > 1) out.push(el.textContent.trim());
+	}
+	return out;
+})()`
+
+// checkOneLine checks, at a phone's width, that the text of every element
+// matching sel stays on one line: a table's headings and amounts, which a
+// squeezed column once broke into "Qt / y" and "€ / 45. / 90".
+func checkOneLine(t *testing.T, ctx context.Context, page, sel string) {
+	t.Helper()
+	q, _ := json.Marshal(sel)
+	run(t, ctx, "set a phone's width", chromedp.EmulateViewport(375, 812))
+	broken, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(brokenJS, q)))
+	if err != nil {
+		t.Fatalf("measure the lines of %s: %v", sel, err)
+	}
+	for _, b := range broken {
+		t.Errorf("the %s page at 375px breaks %q over lines", page, b)
+	}
+	run(t, ctx, "set a laptop's width again", chromedp.EmulateViewport(1280, 900))
+}
+
 // addToCart presses the product page's Add to cart, with quantity, and
 // waits for the cart. The cart service learns the demo products from the
 // catalog's events after the start: until it has, it refuses their SKUs
@@ -382,6 +412,7 @@ func TestStorefrontGuestBuys(t *testing.T) {
 	run(t, ctx, "go to the checkout", chromedp.Click(chromedp.CSS("a#checkout")))
 	arrive(t, ctx, "/checkout", "form#checkout")
 	checkPage(t, ctx, "checkout")
+	checkOneLine(t, ctx, "checkout", "aside th, aside td.num")
 	run(t, ctx, "place the order with nothing filled in", chromedp.Click(chromedp.CSS("#place-order")))
 	arrive(t, ctx, "/checkout", "#form-error")
 	for _, f := range []string{"email", "name", "line1", "postal_code", "city", "payment"} {
@@ -414,6 +445,7 @@ func TestStorefrontGuestBuys(t *testing.T) {
 		t.Errorf("the order page lacks the address, the SKU or the discount:\n%s", page)
 	}
 	checkPage(t, ctx, "order")
+	checkOneLine(t, ctx, "order", "main th, main td.num")
 	o := s.order(m[1])
 	if o.Status != "confirmed" || o.Email != "ada@example.com" || o.Coupon != "BROWSER10" || o.Discount.Amount == 0 || o.ShippingMethod != "standard" ||
 		len(o.Lines) != 1 || o.Lines[0].SKU != shopSKU || o.Lines[0].Quantity != 2 {
