@@ -37,7 +37,7 @@ const (
 
 // shopWait bounds one wait for a page or an element: generous, for a busy
 // 2-core machine.
-const shopWait = 30 * time.Second
+const shopWait = time.Minute
 
 // shop is a running mercato whose demo store the browser visits.
 type shop struct {
