@@ -12,6 +12,7 @@ package browser
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -158,13 +159,16 @@ func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Actio
 	}
 }
 
-// pageState is where the tab is: the address (path and query) and whether
-// an element is there.
+// pageStateJS gives the tab's path and query once it shows the page at a
+// path with an element matching a selector, and then marks that document
+// (data-arrived on <html>); "" before.
 const pageStateJS = `(() => {
 	if (document.readyState === "loading") return "";
 	const want = %s, sel = %s;
 	if (want.endsWith("/") ? !location.pathname.startsWith(want) : location.pathname !== want) return "";
-	return document.querySelector(sel) ? location.pathname + location.search : "";
+	if (!document.querySelector(sel)) return "";
+	document.documentElement.dataset.arrived = %s;
+	return location.pathname + location.search;
 })()`
 
 // arrive waits, at most shopWait, until the tab shows the page at path
@@ -172,16 +176,27 @@ const pageStateJS = `(() => {
 // order's page) and on it an element matching sel, and returns the
 // page's path and query. It polls, as a page that a click or a form
 // brings replaces the one before at a time of its own.
+//
+// Then it waits until chromedp's own copy of the document, which element
+// actions (SetValue, SendKeys, Click) query and which it keeps from the
+// browser's events, is that page too, so that no action lands on the page
+// before: the mark on the document tells the two apart.
 func arrive(t *testing.T, ctx context.Context, path, sel string) string {
 	t.Helper()
 	p, _ := json.Marshal(path)
 	s, _ := json.Marshal(sel)
-	js := fmt.Sprintf(pageStateJS, p, s)
-	where, err := poll(ctx, js, shopWait)
+	mark := rand.Text()
+	m, _ := json.Marshal(mark)
+	where, err := poll(ctx, fmt.Sprintf(pageStateJS, p, s, m), shopWait)
 	if err != nil {
 		loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
 		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
 		t.Fatalf("wait for %s with %s: %v; the tab is at %s, showing:\n%s", path, sel, err, loc, body)
+	}
+	wctx, cancel := context.WithTimeout(ctx, shopWait)
+	defer cancel()
+	if err := chromedp.Do(wctx, chromedp.WaitReady(chromedp.CSS(`html[data-arrived="`+mark+`"]`))); err != nil {
+		t.Fatalf("wait for chromedp's view of %s to be the page at %s: %v", sel, where, err)
 	}
 	return where
 }
@@ -292,7 +307,11 @@ func addToCart(t *testing.T, ctx context.Context, productURL, quantity string) {
 	t.Helper()
 	deadline := time.Now().Add(shopWait)
 	for {
-		run(t, ctx, "set the quantity", chromedp.SetValue(chromedp.CSS("#f-quantity"), quantity), chromedp.Click(chromedp.CSS("#add-button")))
+		run(t, ctx, "set the quantity", chromedp.SetValue(chromedp.CSS("#f-quantity"), quantity))
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#f-quantity").value`)); err != nil || got != quantity {
+			t.Fatalf("the page's quantity is %q (%v) after setting it to %s", got, err, quantity)
+		}
+		run(t, ctx, "press Add to cart", chromedp.Click(chromedp.CSS("#add-button")))
 		where, err := poll(ctx, `(() => {
 			if (document.readyState === "loading") return "";
 			if (location.pathname === "/cart" && document.querySelector(".cart-line")) return "cart";
@@ -302,6 +321,7 @@ func addToCart(t *testing.T, ctx context.Context, productURL, quantity string) {
 			t.Fatalf("add to cart: neither the cart nor a refusal came: %v", err)
 		}
 		if where == "cart" {
+			arrive(t, ctx, "/cart", ".cart-line")
 			return
 		}
 		if time.Now().After(deadline) {
@@ -381,8 +401,10 @@ func TestStorefrontGuestBuys(t *testing.T) {
 	arrive(t, ctx, "/p/"+shopProduct, "#variant-form")
 	checkPage(t, ctx, "product")
 
-	// The variant: chosen in the list and shown, its price on the page.
-	run(t, ctx, "choose the 1 kg whole-bean variant", chromedp.SetValue(chromedp.CSS("#f-sku"), shopSKU), chromedp.Click(chromedp.CSS("#variant-show")))
+	// The variant: chosen in the list, which shows it at once (the page's
+	// script sends the form on a change; SetValue fires one), its price
+	// on the page.
+	run(t, ctx, "choose the 1 kg whole-bean variant", chromedp.SetValue(chromedp.CSS("#f-sku"), shopSKU))
 	where := arrive(t, ctx, "/p/"+shopProduct, `#add-to-cart input[name=sku][value="`+shopSKU+`"]`)
 	if want := s.variantPrice(shopProduct, shopSKU); amount(t, ctx, "#price") != want {
 		t.Errorf("the product page at %s shows %d, want the variant's %d", where, amount(t, ctx, "#price"), want)
@@ -567,7 +589,8 @@ func TestStorefrontNoScript(t *testing.T) {
 
 	run(t, ctx, "open the product page", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.base+"/p/"+shopProduct))
 	arrive(t, ctx, "/p/"+shopProduct, "#variant-form")
-	// Without script the list sends nothing on a change: Show does.
+	// Without script the list sends nothing on a change (SetValue fires
+	// one): Show does.
 	run(t, ctx, "choose the variant", chromedp.SetValue(chromedp.CSS("#f-sku"), shopSKU), chromedp.Click(chromedp.CSS("#variant-show")))
 	where := arrive(t, ctx, "/p/"+shopProduct, `#add-to-cart input[name=sku][value="`+shopSKU+`"]`)
 	checkPage(t, ctx, "product-nojs")
