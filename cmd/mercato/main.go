@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -198,6 +199,9 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	fmt.Fprintf(c.stdout, "Mercato is running: storefront API http://%s/api/v1/products · docs http://%s/docs\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
+	if names := sys.Names(); slices.Contains(names, "storefront") || slices.Contains(names, "admin") {
+		fmt.Fprintf(c.stdout, "The shop: http://%s/ · its admin: http://%s/admin/\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))
+	}
 	if metrics != nil {
 		fmt.Fprintf(c.stdout, "Prometheus metrics: http://%s/metrics\n", metrics.Addr())
 	}

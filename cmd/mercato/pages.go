@@ -31,7 +31,8 @@ type pageClients struct {
 	identity *identityapi.Client
 	// logins is identity's client with the deployment's service token,
 	// for sign-ins only: identity believes the browser's address
-	// (identityapi.LoginFor) from the deployment's processes alone.
+	// (identityapi.LoginFor, StaffLoginFor) from the deployment's
+	// processes alone.
 	logins    *identityapi.Client
 	staff     *staffapi.Client
 	catalog   *catalogapi.Client

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
@@ -70,6 +71,12 @@ type Deps struct {
 	Pricing   *pricingapi.Client
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
+	// Logins is identity's client with the deployment's service token,
+	// for one call only: a staff member's sign-in (StaffLoginFor), so
+	// that identity's throttle counts the browser's address, which only
+	// the deployment's own processes may vouch for. Nil: sign-ins go
+	// through Identity and are counted against the admin's address.
+	Logins *identityapi.Client
 }
 
 // Service serves the admin's pages. It is safe for concurrent use.
@@ -134,7 +141,13 @@ func (s *Service) Routes(api *web.API) {
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
 type routeFunc func(pattern string, h http.HandlerFunc)
 
-// refresh renews a staff member's access token.
+// refresh renews a staff member's access token: staff tokens are refreshed
+// like a customer's, at identity's /api/v1/auth/refresh. A refused refresh
+// token (expired, revoked, reused) signs the member out.
 func (s *Service) refresh(ctx context.Context, refreshToken string) (page.Tokens, error) {
-	return page.Tokens{}, fmt.Errorf("refresh staff token: %w", page.ErrSignedOut)
+	t, err := s.deps.Identity.Refresh(ctx, refreshToken)
+	if err != nil {
+		return page.Tokens{}, err
+	}
+	return tokens(t, time.Now()), nil
 }

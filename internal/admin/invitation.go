@@ -73,10 +73,3 @@ func (s *Service) accept(w http.ResponseWriter, r *http.Request) {
 	v.Form = f
 	s.kit.Render(w, r, http.StatusUnprocessableEntity, "staff-accept", v)
 }
-
-// staffPrincipal is the session's person for a staff session identity
-// answered at now.
-func staffPrincipal(sess identityapi.StaffSession, now time.Time) page.Principal {
-	return page.Principal{Kind: "staff", ID: sess.Staff.ID, Email: sess.Staff.Email, Name: sess.Staff.Name, Role: sess.Staff.Role,
-		Tokens: page.Tokens{Access: sess.AccessToken, Refresh: sess.RefreshToken, Expires: now.Add(time.Duration(sess.ExpiresIn) * time.Second)}}
-}

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,17 +19,30 @@ type navItem struct {
 }
 
 // navItems are the back office's sections, in order. Roles are those of
-// the services' access tables for the section's main operations.
+// the services' access tables (var access in internal/<service>/http.go)
+// for the operation that lists the section's things: a role that may read
+// them sees the section, and its page hides what the role may not change.
 var navItems = []navItem{
+	// Today reads the admin order list and the stock list.
 	{Path: "/admin/", Label: "Today", Roles: []string{"owner", "manager", "staff", "support"}},
+	// order: admin-list-orders.
 	{Path: "/admin/orders", Label: "Orders", Roles: []string{"owner", "manager", "staff", "support"}},
+	// catalog: admin-list-products (readers).
 	{Path: "/admin/products", Label: "Products", Roles: []string{"owner", "manager", "staff", "support"}},
+	// inventory: admin-list-stock.
 	{Path: "/admin/stock", Label: "Stock", Roles: []string{"owner", "manager", "staff", "support"}},
-	{Path: "/admin/discounts", Label: "Discounts", Roles: []string{"owner", "manager"}},
-	{Path: "/admin/tax-rates", Label: "Tax rates", Roles: []string{"owner", "manager"}},
-	{Path: "/admin/shipping-methods", Label: "Shipping", Roles: []string{"owner", "manager"}},
+	// pricing: admin-list-discounts, -tax-rates, -shipping-methods
+	// (readers: support may not read them).
+	{Path: "/admin/discounts", Label: "Discounts", Roles: []string{"owner", "manager", "staff"}},
+	{Path: "/admin/tax-rates", Label: "Tax rates", Roles: []string{"owner", "manager", "staff"}},
+	{Path: "/admin/shipping-methods", Label: "Shipping", Roles: []string{"owner", "manager", "staff"}},
+	// staff: check-in/out and the member's own announcements are
+	// everyone's; the lists of staff and shifts are managers'.
 	{Path: "/admin/staff", Label: "Staff", Roles: []string{"owner", "manager", "staff", "support"}},
-	{Path: "/admin/api-keys", Label: "API keys", Roles: []string{"owner"}},
+	// tenant: list-api-keys (creating and revoking are the owner's).
+	{Path: "/admin/api-keys", Label: "API keys", Roles: []string{"owner", "manager"}},
+	// tenant: update-store (get-store is everyone's, but the page is
+	// the form that changes it).
 	{Path: "/admin/settings", Label: "Settings", Roles: []string{"owner", "manager"}},
 }
 
@@ -37,6 +52,11 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 	v := s.kit.View(r, title)
 	var nav []navItem
 	if v.User != nil {
+		// A role changed since sign-in reaches the session with the next
+		// refreshed token: the token's role is the one the APIs apply.
+		if role := tokenRole(v.User.Tokens.Access); role != "" {
+			v.User.Role = role
+		}
 		for _, it := range navItems {
 			if !slices.Contains(it.Roles, v.User.Role) {
 				continue
@@ -47,4 +67,25 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 	}
 	v.Nav = nav
 	return v, nil
+}
+
+// tokenRole reads the role claim of a staff access token without checking
+// its signature: the pages only use it to leave out what the APIs, which
+// do check it, would refuse.
+func tokenRole(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Role string `json:"rol"`
+	}
+	if json.Unmarshal(raw, &claims) != nil {
+		return ""
+	}
+	return claims.Role
 }

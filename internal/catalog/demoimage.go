@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,56 +24,71 @@ import (
 // The demo products' pictures. Until the media service exists, the catalog
 // draws them: a square in the colour of the product's category, with a
 // pattern of its own and its initials, the same bytes on every start (the
-// standard library's JPEG encoder is deterministic). They are drawn on first
-// request and kept; there are as many as demo products, a few KB each.
+// standard library's encoders are deterministic). They are drawn on first
+// request and kept; there are as many as demo products, about 3 KB each.
+//
+// A picture has three colours, so it is a PNG with a palette: a JPEG of the
+// stripes' sharp edges weighed 20–30 KB, and the home page's eight came to
+// 190 KB. Catalogs seeded before still name <slug>.jpg: that name answers
+// the same picture as a JPEG.
 
 // demoImagePrefix is where the demo images are served; the seed writes
-// demoImagePrefix + slug + ".jpg" into each demo product.
+// demoImagePrefix + slug + ".png" into each demo product.
 const demoImagePrefix = "/media/demo/"
 
 // demoImageSize is the side of a demo image, in pixels.
 const demoImageSize = 480
 
-func demoImageURL(slug string) string { return demoImagePrefix + slug + ".jpg" }
+func demoImageURL(slug string) string { return demoImagePrefix + slug + ".png" }
 
 // demoMedia draws and keeps the demo images. It is safe for concurrent use.
 type demoMedia struct {
 	mu     sync.Mutex
-	byName map[string]demoProduct // "<slug>.jpg"
-	drawn  map[string]demoImage
+	bySlug map[string]demoProduct
+	drawn  map[string]demoImage // by name: "<slug>.png" or "<slug>.jpg"
 }
 
 type demoImage struct {
-	jpeg []byte
-	etag string
+	data        []byte
+	contentType string
+	etag        string
 }
 
 func newDemoMedia() *demoMedia {
-	m := &demoMedia{byName: map[string]demoProduct{}, drawn: map[string]demoImage{}}
+	m := &demoMedia{bySlug: map[string]demoProduct{}, drawn: map[string]demoImage{}}
 	for _, d := range demoProducts() {
-		m.byName[strings.TrimPrefix(demoImageURL(Slugify(d.title, "product")), demoImagePrefix)] = d
+		m.bySlug[Slugify(d.title, "product")] = d
 	}
 	return m
 }
 
-// image returns the JPEG named name ("<slug>.jpg"); ok is false when no
-// demo product has that name.
+// image returns the picture named name: "<slug>.png", or "<slug>.jpg" as
+// earlier seeds named it; ok is false when no demo product has that name.
 func (m *demoMedia) image(name string) (img demoImage, ok bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if img, ok := m.drawn[name]; ok {
 		return img, true, nil
 	}
-	d, ok := m.byName[name]
-	if !ok {
+	slug, ext, _ := strings.Cut(name, ".")
+	d, ok := m.bySlug[slug]
+	if !ok || (ext != "png" && ext != "jpg") {
 		return demoImage{}, false, nil
 	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, drawDemo(d, strings.TrimSuffix(name, ".jpg")), &jpeg.Options{Quality: 85}); err != nil {
+	pic := drawDemo(d, slug)
+	if ext == "png" {
+		img.contentType = "image/png"
+		err = (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&buf, pic)
+	} else {
+		img.contentType = "image/jpeg"
+		err = jpeg.Encode(&buf, pic, &jpeg.Options{Quality: 85})
+	}
+	if err != nil {
 		return demoImage{}, false, fmt.Errorf("encode demo image %s: %w", name, err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	img = demoImage{jpeg: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	img.data, img.etag = buf.Bytes(), `"`+hex.EncodeToString(sum[:8])+`"`
 	m.drawn[name] = img
 	return img, true, nil
 }
@@ -90,10 +106,10 @@ func (s *Service) serveDemoImage(w http.ResponseWriter, r *http.Request) {
 		web.WriteProblem(w, http.StatusNotFound, "not_found", "no such demo image")
 		return
 	}
-	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Content-Type", img.contentType)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	w.Header().Set("ETag", img.etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img.jpeg))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(img.data))
 }
 
 // demoPalette is the background colour of each demo category's pictures.
@@ -118,8 +134,8 @@ func demoPalette(category string) color.RGBA {
 
 // drawDemo draws the picture of d: its category's colour, diagonal stripes
 // whose spacing and direction come from the slug, a pale disc, and the
-// product's initials on it.
-func drawDemo(d demoProduct, slug string) *image.RGBA {
+// product's initials on it. Its palette is those three colours.
+func drawDemo(d demoProduct, slug string) *image.Paletted {
 	const n = demoImageSize
 	h := fnv.New32a()
 	h.Write([]byte(slug))
@@ -132,18 +148,19 @@ func drawDemo(d demoProduct, slug string) *image.RGBA {
 	if seed&0x100 != 0 {
 		dir = -1
 	}
-	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	const bgIdx, stripeIdx, discIdx = 0, 1, 2
+	img := image.NewPaletted(image.Rect(0, 0, n, n), color.Palette{bg, stripe, disc})
 	c, r := n/2, n*3/8
 	for y := range n {
 		for x := range n {
-			px := bg
+			px := uint8(bgIdx)
 			if ((x+dir*y)%period+period)%period < period/3 {
-				px = stripe
+				px = stripeIdx
 			}
 			if dx, dy := x-c, y-c; dx*dx+dy*dy <= r*r {
-				px = disc
+				px = discIdx
 			}
-			img.SetRGBA(x, y, px)
+			img.SetColorIndex(x, y, px)
 		}
 	}
 	// The initials, 5×7 glyphs scaled up, centred on the disc.
@@ -161,7 +178,7 @@ func drawDemo(d demoProduct, slug string) *image.RGBA {
 				}
 				for y := range scale {
 					for x := range scale {
-						img.SetRGBA(x0+(i*(5+gap)+col)*scale+x, y0+row*scale+y, bg)
+						img.SetColorIndex(x0+(i*(5+gap)+col)*scale+x, y0+row*scale+y, bgIdx)
 					}
 				}
 			}

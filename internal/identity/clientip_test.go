@@ -91,3 +91,12 @@ func TestLoginThrottlesTheBrowsersAddress(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// withToken is a transport that sends token as the caller's bearer token.
+type withToken string
+
+func (t withToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(t))
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -79,3 +79,12 @@ func TestReturnRequestOnce(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// bearer is a transport that sends its token as the caller's bearer token.
+type bearer string
+
+func (t bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(t))
+	return http.DefaultTransport.RoundTrip(r)
+}

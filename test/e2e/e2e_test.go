@@ -104,8 +104,8 @@ func TestLaptopJourney(t *testing.T) {
 			t.Errorf("demo product %s has no image", pr.Slug)
 		}
 		for _, im := range pr.Images {
-			if r := p.Call("GET", im.URL, nil, nil); r.Status != 200 || r.Header.Get("Content-Type") != "image/jpeg" || len(r.Body) == 0 {
-				t.Errorf("demo image %s: %d %q, want 200 image/jpeg", im.URL, r.Status, r.Header.Get("Content-Type"))
+			if r := p.Call("GET", im.URL, nil, nil); r.Status != 200 || r.Header.Get("Content-Type") != "image/png" || len(r.Body) == 0 {
+				t.Errorf("demo image %s: %d %q, want 200 image/png", im.URL, r.Status, r.Header.Get("Content-Type"))
 			}
 		}
 	}

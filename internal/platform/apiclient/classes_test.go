@@ -175,6 +175,10 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			_, err := idn.StaffLogin(ctx, identityapi.Login{Email: "a@b.c", Password: "x"})
 			return err
 		}},
+		{name: "identity staff login for a browser", do: func(ctx context.Context) error {
+			_, err := idn.StaffLoginFor(ctx, identityapi.Login{Email: "a@b.c", Password: "x"}, "203.0.113.9")
+			return err
+		}},
 		{name: "identity accept invitation", do: func(ctx context.Context) error {
 			_, err := idn.AcceptInvitation(ctx, identityapi.InvitationAccept{Token: "t", Password: "x", Name: "A"})
 			return err
@@ -325,6 +329,16 @@ func TestEveryClientKeepsTheAnswersClass(t *testing.T) {
 			return err
 		}},
 		{name: "order reject return", do: func(ctx context.Context) error { _, err := ord.RejectReturn(ctx, "o1", "r1"); return err }},
+		{name: "order cancel with key", do: func(ctx context.Context) error { _, err := ord.CancelWithKey(ctx, "o1", "k"); return err }},
+		{name: "order track with key", do: func(ctx context.Context) error {
+			_, err := ord.TrackWithKey(ctx, "o1", "s1", orderapi.TrackingUpdate{Status: orderapi.ShipmentInTransit}, "k")
+			return err
+		}},
+		{name: "order receive return as", do: func(ctx context.Context) error {
+			_, err := ord.ReceiveReturnAs(ctx, "o1", "r1", orderapi.ReturnDecision{}, "k")
+			return err
+		}},
+		{name: "order reject return with key", do: func(ctx context.Context) error { _, err := ord.RejectReturnWithKey(ctx, "o1", "r1", "k"); return err }},
 		{name: "catalog product", do: func(ctx context.Context) error { _, err := cat.Product(ctx, "p1"); return err }},
 		{name: "catalog products", do: func(ctx context.Context) error {
 			_, err := cat.Products(ctx, catalogapi.ListParams{})
