@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/test/harness"
 )
@@ -31,7 +32,48 @@ type visitor struct {
 // start runs a fresh mercato (demo data in the default store).
 func start(t *testing.T, args ...string) *harness.Proc {
 	t.Helper()
-	return harness.Start(t, binary, nil, append([]string{"-data=" + t.TempDir()}, args...)...)
+	p := harness.Start(t, binary, nil, append([]string{"-data=" + t.TempDir()}, args...)...)
+	waitSellable(t, p)
+	return p
+}
+
+// waitSellable waits until the cart and pricing services know every demo
+// SKU: they learn the catalog from its events after the start, and until
+// then refuse the SKUs as unknown.
+func waitSellable(t *testing.T, p *harness.Proc) {
+	t.Helper()
+	r := p.Call("GET", "/api/v1/products?limit=100", nil, nil)
+	var list struct {
+		Items []struct {
+			Variants []struct {
+				SKU string `json:"sku"`
+			} `json:"variants"`
+		} `json:"items"`
+	}
+	r.JSON(t, &list)
+	var items []map[string]any
+	for _, pr := range list.Items {
+		for _, v := range pr.Variants {
+			if len(items) < 100 {
+				items = append(items, map[string]any{"sku": v.SKU, "quantity": 1})
+			}
+		}
+	}
+	if len(items) == 0 {
+		return // no demo data
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		q := p.Call("POST", "/api/v1/quote", map[string]any{"items": items, "no_shipping": true}, nil)
+		c := p.Call("POST", "/api/v1/carts", map[string]any{"items": items}, nil)
+		if q.Status == 200 && c.Status == 201 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo SKUs are not sellable 60 s after the start: quote %d %s; cart %d %s", q.Status, q.Body, c.Status, c.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // newVisitor is a browser visiting the store at host ("localhost" is the
