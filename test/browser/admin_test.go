@@ -362,3 +362,35 @@ func TestAdminSecondStore(t *testing.T) {
 		t.Errorf("the demo store's home shows no products")
 	}
 }
+
+// TestAdminEveryPage: every section of the back office, signed in as the
+// owner, at both widths, without sideways scrolling or a serious or
+// critical accessibility violation. The flows above check the pages they
+// pass; this one the rest.
+func TestAdminEveryPage(t *testing.T) {
+	chromium(t)
+	t.Parallel()
+	s := startShop(t)
+	b := newBrowser(t, browserOptions{Timeout: 6 * time.Minute})
+	ctx := b.ctx
+	run(t, ctx, "open the setup", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.base+"/admin/setup"))
+	arrive(t, ctx, "/admin/setup", "form#setup")
+	run(t, ctx, "set up the owner",
+		chromedp.SendKeys(chromedp.CSS("#f-admin_token"), s.p.Token),
+		chromedp.SendKeys(chromedp.CSS("#f-name"), "Olga Owner"),
+		chromedp.SendKeys(chromedp.CSS("#f-email"), "olga@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), adminPassword),
+		chromedp.Click(chromedp.CSS("#setup-submit")))
+	arrive(t, ctx, "/admin/", "#h-revenue")
+	for _, path := range []string{
+		"/admin/discounts", "/admin/discounts/new", "/admin/tax-rates", "/admin/tax-rates/new",
+		"/admin/shipping-methods", "/admin/shipping-methods/new", "/admin/staff", "/admin/staff/shifts",
+		"/admin/staff/attendance", "/admin/staff/announcements", "/admin/api-keys", "/admin/settings",
+		"/admin/products/new", "/admin/stock",
+	} {
+		run(t, ctx, "open "+path, chromedp.Navigate(s.base+path))
+		arrive(t, ctx, path, "main h1")
+		checkPage(t, ctx, "admin"+strings.ReplaceAll(path[len("/admin"):], "/", "-"))
+	}
+	b.checkOrigin(t, s.base)
+}
