@@ -109,7 +109,7 @@ type categoryData struct {
 // 422, with everything typed kept and the products listed without it.
 func (s *Service) category(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	tree, err := s.deps.Catalog.Categories(ctx)
+	tree, err := s.categories(ctx)
 	if err != nil {
 		s.kit.Fail(w, r, err)
 		return
@@ -312,7 +312,7 @@ func (s *Service) productPage(w http.ResponseWriter, r *http.Request, idOrSlug, 
 		}
 		d.Images = append(d.Images, productImage{URL: img.URL, Alt: alt, Lazy: i > 0})
 	}
-	tree, err := s.deps.Catalog.Categories(ctx)
+	tree, err := s.categories(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "read categories", "err", err)
 	}

@@ -34,7 +34,7 @@ func (s *Service) nav(r *http.Request) navData { return s.navWith(r, nil, nil) }
 func (s *Service) navWith(r *http.Request, tree *catalogapi.CategoryList, c *cartapi.Cart) navData {
 	var n navData
 	if tree == nil {
-		l, err := s.deps.Catalog.Categories(r.Context())
+		l, err := s.categories(r.Context())
 		if err != nil {
 			s.log.WarnContext(r.Context(), "read categories for the navigation", "err", err)
 		}

@@ -103,7 +103,10 @@ type Service struct {
 	sessions *session.Failover
 	// keys are the form keys claimed in this process (formkeys.go).
 	keys *formKeys
-	log  *slog.Logger
+	// trees are the stores' category trees, kept a few seconds
+	// (categories.go).
+	trees *categoryCache
+	log   *slog.Logger
 }
 
 // New builds the storefront.
@@ -117,7 +120,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storefront sessions: %w", err)
 	}
-	s := &Service{cfg: cfg, deps: deps, sessions: fo, keys: newFormKeys(), log: log}
+	s := &Service{cfg: cfg, deps: deps, sessions: fo, keys: newFormKeys(), trees: newCategoryCache(), log: log}
 	s.kit, err = page.New(page.Options{
 		Service:    "storefront",
 		Tenants:    deps.Tenants,
