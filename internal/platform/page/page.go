@@ -102,6 +102,8 @@ type Kit struct {
 	static *staticFiles
 	cop    *http.CrossOriginProtection
 	shared *sharedCache
+	// refreshes makes one token refresh per refresh token (refresh.go).
+	refreshes refreshes
 }
 
 // New parses the service's templates and prepares its static files.
