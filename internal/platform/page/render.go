@@ -177,10 +177,18 @@ func (k *Kit) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return err
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, shared := r.Context().Value(sharedRender{}).(bool)
+	writeBody(w, r, status, buf.Bytes(), !shared)
+	return nil
+}
+
+// writeBody answers body with status, gzipped when compress is set, the
+// body is worth it and the client takes gzip; nothing but the headers for
+// a HEAD.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte, compress bool) {
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	body := buf.Bytes()
-	if _, shared := r.Context().Value(sharedRender{}).(bool); !shared && len(body) > 1024 && acceptsGzip(r) {
+	if compress && len(body) > 1024 && acceptsGzip(r) {
 		var z bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
 		_, _ = zw.Write(body)
@@ -193,7 +201,6 @@ func (k *Kit) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
-	return nil
 }
 
 func acceptsGzip(r *http.Request) bool {

@@ -2,10 +2,8 @@ package page
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -140,23 +138,10 @@ func servePage(w http.ResponseWriter, r *http.Request, status int, p sharedPage)
 	if p.keys {
 		body = fillKeys(body)
 	}
-	h := w.Header()
 	if p.contentType != "" {
-		h.Set("Content-Type", p.contentType)
+		w.Header().Set("Content-Type", p.contentType)
 	}
-	if len(body) > 1024 && acceptsGzip(r) {
-		var z bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		body = z.Bytes()
-		h.Set("Content-Encoding", "gzip")
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
+	writeBody(w, r, status, body, true)
 }
 
 // fillKeys returns a copy of body with a new form key for each
