@@ -17,6 +17,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/notify"
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -41,6 +42,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
 		orderCfg     order.Config
+		notifyCfg    notify.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
 	)
@@ -55,6 +57,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
+	notifyCfg.RegisterFlags(fs, "notify.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
@@ -204,6 +207,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 				c.set(hc, base)
 			}
 			return order.New(ctx, orderCfg, d)
+		}},
+		{Name: "notify", Validate: notifyCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "notify", notify.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// The events it sends as webhooks reach notify through
+			// deps.Bus; it calls no other service.
+			return notify.New(ctx, notifyCfg, notify.Deps{Deps: deps})
 		}},
 		// The pages: they own no business data and call the APIs above as
 		// their visitors. Their sessions take the platform's -session.*.
