@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -250,6 +251,19 @@ func attemptError(err error) string {
 		return "refused: " + msg
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
+	}
+	// Name the failure without the platform's own network (the resolver's
+	// address, the local port): the log is the merchant's to read.
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		if dns.IsNotFound {
+			return "lookup " + dns.Name + ": no such host"
+		}
+		return "lookup " + dns.Name + ": " + dns.Err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Op + ": " + op.Err.Error()
 	}
 	return err.Error()
 }
