@@ -11,6 +11,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/page"
@@ -41,6 +42,8 @@ type pageClients struct {
 	pricing   *pricingapi.Client
 	orders    *orderapi.Client
 	payments  *paymentapi.Client
+	// webhooks is nil when the notify service has no address here.
+	webhooks *notifyapi.Client
 }
 
 func newPageClients(p *app.Platform) (pageClients, error) {
@@ -86,6 +89,11 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 	c.pricing = pricingapi.NewClient(withBase(public("pricing")))
 	c.orders = orderapi.NewClient(withBase(public("order")))
 	c.payments = paymentapi.NewClient(withBase(public("payment")))
+	// The webhook pages need the notify service; without it, the admin
+	// has none.
+	if hc, base, nerr := p.PublicHTTPClient("notify"); nerr == nil {
+		c.webhooks = notifyapi.NewClient(base, hc)
+	}
 	return c, err
 }
 

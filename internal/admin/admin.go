@@ -22,6 +22,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/kit"
@@ -71,6 +72,9 @@ type Deps struct {
 	Pricing   *pricingapi.Client
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
+	// Webhooks is the notify service's webhook API. Nil: no webhook pages
+	// (the section is left out of the navigation).
+	Webhooks *notifyapi.Client
 	// Logins is identity's client with the deployment's service token,
 	// for one call only: a staff member's sign-in (StaffLoginFor), so
 	// that identity's throttle counts the browser's address, which only
@@ -136,6 +140,9 @@ func (s *Service) Routes(api *web.API) {
 	s.pricingRoutes(route)
 	s.staffRoutes(route)
 	s.storeRoutes(route)
+	if s.deps.Webhooks != nil {
+		s.webhookRoutes(route)
+	}
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.

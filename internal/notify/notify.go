@@ -61,7 +61,8 @@ var (
 // Config tunes the notify service. The zero value takes the defaults.
 type Config struct {
 	// AllowPrivate lets webhooks reach loopback, private and link-local
-	// addresses: for local development only.
+	// addresses: for local development only. The cloud metadata services
+	// stay out of reach even so.
 	AllowPrivate bool
 	// Timeout bounds one delivery attempt, connection to last byte.
 	Timeout time.Duration

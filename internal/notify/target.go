@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -33,10 +34,25 @@ const (
 // clouds use inside their networks.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
+// metadataAddrs are the clouds' instance metadata services, which hand
+// out credentials: refused even with AllowPrivate.
+var metadataAddrs = []netip.Addr{
+	netip.MustParseAddr("169.254.169.254"), // AWS, GCP, Azure, OpenStack…
+	netip.MustParseAddr("fd00:ec2::254"),   // AWS over IPv6
+	netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud
+}
+
+// metadataAddr reports whether addr is a cloud metadata service's.
+func metadataAddr(addr netip.Addr) bool {
+	return slices.Contains(metadataAddrs, addr.Unmap())
+}
+
 // forbiddenAddr reports why addr may not be a webhook target, or "".
 func forbiddenAddr(addr netip.Addr) string {
 	addr = addr.Unmap()
 	switch {
+	case metadataAddr(addr):
+		return "cloud metadata"
 	case addr.IsLoopback():
 		return "loopback"
 	case addr.IsUnspecified():
@@ -48,8 +64,6 @@ func forbiddenAddr(addr netip.Addr) string {
 		return "private"
 	case addr.IsMulticast(), addr.IsInterfaceLocalMulticast():
 		return "multicast"
-	case addr == netip.MustParseAddr("fd00:ec2::254"):
-		return "cloud metadata"
 	}
 	return ""
 }
@@ -68,10 +82,13 @@ func checkURL(raw string, allowPrivate bool) error {
 	if u.Fragment != "" {
 		return errors.New("must not have a fragment")
 	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if allowPrivate {
+		if addr, err := netip.ParseAddr(host); err == nil && metadataAddr(addr) {
+			return fmt.Errorf("%w: %s is cloud metadata", ErrForbiddenTarget, addr)
+		}
 		return nil
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return fmt.Errorf("%w: %s is loopback", ErrForbiddenTarget, host)
 	}
@@ -83,26 +100,29 @@ func checkURL(raw string, allowPrivate bool) error {
 	return nil
 }
 
-// dialControl refuses, at connect time, an address a webhook may not reach.
-func dialControl(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: cannot parse %s", ErrForbiddenTarget, address)
+// dialControl refuses, at connect time, an address a webhook may not
+// reach: with allowPrivate, only the cloud metadata services.
+func dialControl(allowPrivate bool) func(_, address string, _ syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("%w: cannot parse %s", ErrForbiddenTarget, address)
+		}
+		if allowPrivate && !metadataAddr(ap.Addr()) {
+			return nil
+		}
+		if why := forbiddenAddr(ap.Addr()); why != "" {
+			return fmt.Errorf("%w: %s is %s", ErrForbiddenTarget, ap.Addr(), why)
+		}
+		return nil
 	}
-	if why := forbiddenAddr(ap.Addr()); why != "" {
-		return fmt.Errorf("%w: %s is %s", ErrForbiddenTarget, ap.Addr(), why)
-	}
-	return nil
 }
 
 // newClient returns the HTTP client of webhook deliveries: no redirects
 // followed (a 3xx is a failed attempt), no proxy, cfg.Timeout per attempt,
-// and every connection checked unless cfg.AllowPrivate.
+// and every connection checked (cfg.AllowPrivate lets private ones through).
 func newClient(cfg Config) *http.Client {
-	d := &net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
-	if !cfg.AllowPrivate {
-		d.Control = dialControl
-	}
+	d := &net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: dialControl(cfg.AllowPrivate)}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,

@@ -49,6 +49,12 @@ func TestCheckURL(t *testing.T) {
 	if err := checkURL("http://127.0.0.1:9000/", true); err != nil {
 		t.Errorf("allowed private: %v", err)
 	}
+	// The metadata services stay refused: they hand out credentials.
+	for _, raw := range []string{"http://169.254.169.254/latest/", "http://[fd00:ec2::254]/", "http://100.100.100.200/"} {
+		if err := checkURL(raw, true); !errors.Is(err, ErrForbiddenTarget) {
+			t.Errorf("checkURL(%s, allowed private) = %v", raw, err)
+		}
+	}
 }
 
 // TestClientRefusesAtConnectTime: a name resolving to a forbidden address
@@ -71,6 +77,9 @@ func TestClientRefusesAtConnectTime(t *testing.T) {
 		t.Errorf("%d requests reached the server", n)
 	}
 	allowed := newClient(Config{AllowPrivate: true}.withDefaults())
+	if _, err := allowed.Post("http://169.254.169.254/latest/meta-data/", "application/json", nil); !errors.Is(err, ErrForbiddenTarget) {
+		t.Errorf("metadata with AllowPrivate: %v, want ErrForbiddenTarget", err)
+	}
 	res, err := allowed.Post(byName, "application/json", nil)
 	if err != nil {
 		t.Fatalf("with AllowPrivate: %v", err)
