@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web/webtest"
 )
 
@@ -117,6 +119,76 @@ func TestSubscriptionsAPI(t *testing.T) {
 		}
 		if status, _ = call(t, base, "owner", http.MethodGet, path+"/"+sub.ID, ""); status != http.StatusNotFound {
 			t.Fatalf("get after delete: %d", status)
+		}
+	}, Migrations...)
+}
+
+// bearer adds the admin token, as the platform's service client does.
+type bearer struct{}
+
+func (bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+webtest.AdminToken)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestClient: the typed client the admin pages use, against the real
+// handlers, deliveries included.
+func TestClient(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db, testConfig())
+		srv := webtest.New(t, s.Routes)
+		c := notifyapi.NewClient(srv.URL, &http.Client{Transport: bearer{}})
+		ctx := tenancy.WithID(t.Context(), "default")
+		rcv := newReceiver(t, 1)
+		types, err := c.EventTypes(ctx)
+		if err != nil || len(types) == 0 {
+			t.Fatalf("event types: %v %v", types, err)
+		}
+		sub, err := c.CreateSubscription(ctx, notifyapi.SubscriptionCreate{URL: rcv.URL, EventTypes: []string{orderapi.SubjectConfirmed}})
+		if err != nil || sub.Secret == "" {
+			t.Fatalf("create: %+v %v", sub, err)
+		}
+		run(t, s)
+		if err := s.HandleEvent(ctx, event("default", orderapi.SubjectConfirmed)); err != nil {
+			t.Fatal(err)
+		}
+		var d notifyapi.Delivery
+		eventually(t, "a successful delivery", func() bool {
+			l, err := c.Deliveries(ctx, notifyapi.DeliveryParams{SubscriptionID: sub.ID, Status: notifyapi.StatusSucceeded})
+			if err != nil || len(l.Items) != 1 {
+				return false
+			}
+			d, err = c.Delivery(ctx, l.Items[0].ID)
+			return err == nil
+		})
+		if len(d.Log) != 2 || d.Log[0].ResponseStatus != 500 || d.Log[1].ResponseStatus != 204 {
+			t.Fatalf("log %+v", d.Log)
+		}
+		if _, err := c.ReplayDelivery(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the replay", func() bool { return len(rcv.requests()) == 3 })
+		eventually(t, "the replay to finish", func() bool {
+			got, err := c.Delivery(ctx, d.ID)
+			return err == nil && got.Status == notifyapi.StatusSucceeded
+		})
+		r, err := c.Replay(ctx, notifyapi.Replay{From: d.CreatedAt, To: d.CreatedAt.Add(time.Second)})
+		if err != nil || r.Queued != 1 {
+			t.Fatalf("replay range: %+v %v", r, err)
+		}
+		off := false
+		if got, err := c.UpdateSubscription(ctx, sub.ID, notifyapi.SubscriptionUpdate{Enabled: &off}); err != nil || got.Enabled {
+			t.Fatalf("disable: %+v %v", got, err)
+		}
+		if l, err := c.Subscriptions(ctx, "", 10); err != nil || len(l.Items) != 1 || l.Items[0].Secret != "" {
+			t.Fatalf("list: %+v %v", l, err)
+		}
+		if err := c.DeleteSubscription(ctx, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Subscription(ctx, sub.ID); err == nil {
+			t.Fatal("deleted subscription still there")
 		}
 	}, Migrations...)
 }
