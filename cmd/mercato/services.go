@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -22,6 +23,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/search"
 	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/storefront"
 	"github.com/mercato/mercato/internal/tenant"
@@ -41,6 +43,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
 		orderCfg     order.Config
+		searchCfg    search.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
 	)
@@ -55,6 +58,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
+	searchCfg.RegisterFlags(fs, "search.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
@@ -204,6 +208,20 @@ func services(fs *pflag.FlagSet) []app.Service {
 				c.set(hc, base)
 			}
 			return order.New(ctx, orderCfg, d)
+		}},
+		{Name: "search", Validate: searchCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "search", search.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Search reads catalog, inventory and review events through
+			// deps.Bus and calls no other service. Each replica keeps its
+			// own index, under its data directory unless told otherwise.
+			cfg := searchCfg
+			if cfg.IndexDir == "" {
+				cfg.IndexDir = filepath.Join(p.Config.Data, "search")
+			}
+			return search.New(ctx, cfg, search.Deps{Deps: deps})
 		}},
 		// The pages: they own no business data and call the APIs above as
 		// their visitors. Their sessions take the platform's -session.*.
