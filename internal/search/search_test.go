@@ -396,4 +396,3 @@ func TestFragments(t *testing.T) {
 		t.Errorf("no match = %+v", got)
 	}
 }
-
