@@ -24,6 +24,7 @@ import (
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/search"
+	"github.com/mercato/mercato/internal/search/searchapi"
 	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/storefront"
 	"github.com/mercato/mercato/internal/tenant"
@@ -236,9 +237,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := shopCfg
 			cfg.Session = identityCfg.Session
-			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins}
+			// Search is called as the visitor too; without a search
+			// service, the storefront has no search box.
+			if hc, base, err := p.PublicHTTPClient("search"); err == nil {
+				d.Search = searchapi.NewClient(base, hc)
+			}
+			return storefront.New(ctx, cfg, d)
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)

@@ -93,6 +93,9 @@ type Deps struct {
 	// deployment's own processes may vouch for. Every other call goes
 	// through Identity, as the visitor.
 	Logins *identityapi.Client
+	// Search finds products for the search box and /search. Nil: no
+	// search box, and /search answers 404.
+	Search Searcher
 }
 
 // Service serves the storefront's pages. It is safe for concurrent use.
@@ -150,6 +153,7 @@ func (s *Service) Routes(api *web.API) {
 	s.checkoutRoutes(route)
 	s.orderRoutes(route)
 	s.accountRoutes(route)
+	s.searchRoutes(route)
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
