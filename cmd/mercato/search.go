@@ -51,7 +51,7 @@ func (c *cli) searchCommand() *cobra.Command {
 				return err
 			}
 			took := time.Since(start)
-			size, err := s.IndexSize()
+			size, err := s.IndexSize("")
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,12 @@ var (
 	reviewSubjects    = []string{reviewapi.SubjectRatingChanged}
 )
 
+// ConsumerConcurrency is how many events each consumer applies at once.
+// Their order does not matter: every projection write keeps the newest by
+// the event's own version (a product's updated_at, a stock event's time, a
+// rating's Version), and concurrent refreshes share index batches.
+const ConsumerConcurrency = 4
+
 // Start subscribes the three consumers before requests are served and
 // before the demo seed runs (a new consumer group only sees what is
 // published after it subscribed), catches the indexes up with the
@@ -50,7 +56,7 @@ func (s *Service) Start(ctx context.Context) error {
 		subjects := map[string][]string{"catalog": catalogSubjects, "inventory": inventorySubjects, "review": reviewSubjects}[g.what]
 		group := g.group
 		// The consumer outlives Start's context: Run stops it.
-		c, err := s.bus.Subscribe(context.WithoutCancel(ctx), bus.Subscription{Group: group, Subjects: subjects},
+		c, err := s.bus.Subscribe(context.WithoutCancel(ctx), bus.Subscription{Group: group, Subjects: subjects, Concurrency: ConsumerConcurrency},
 			func(ctx context.Context, m bus.Message) error {
 				e, err := outbox.Decode(m)
 				if err != nil {
@@ -73,7 +79,7 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Run(ctx context.Context) error {
 	s.indexer.follow(ctx, s.cfg.Poll, s.wake)
 	s.consumers.Stop()
-	return s.idx.Close()
+	return s.Close()
 }
 
 // Handle applies one event exactly once, as the bus consumers do: the

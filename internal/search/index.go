@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
@@ -15,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
@@ -224,25 +226,86 @@ func (x *indexes) get(tenant string, create bool) (bleve.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A held lock (another process serving this directory) fails after the
-	// timeout instead of waiting for ever.
-	idx, err := bleve.OpenUsing(path, map[string]any{"bolt_timeout": "2s"})
+	idx, err := bleve.OpenUsing(path, indexConfig())
 	switch {
 	case err == nil:
 	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
 		if !create {
 			return nil, nil
 		}
-		if idx, err = bleve.New(path, x.mapping); err != nil {
+		if idx, err = x.create(path); err != nil {
 			return nil, fmt.Errorf("create index of %s: %w", tenant, err)
 		}
 	case err.Error() == "timeout":
 		return nil, errIndexBusy
 	default:
-		return nil, fmt.Errorf("open index of %s: %w", tenant, err)
+		// A damaged index (a crash while it was made): it is only a copy of
+		// the projection, so it is made again, empty, and its cursor
+		// (none) has the start read everything into it.
+		if !create {
+			return nil, fmt.Errorf("open index of %s: %w", tenant, err)
+		}
+		if rerr := os.RemoveAll(path); rerr != nil {
+			return nil, fmt.Errorf("open index of %s: %w (and delete it: %v)", tenant, err, rerr)
+		}
+		if idx, err = x.create(path); err != nil {
+			return nil, fmt.Errorf("create index of %s again: %w", tenant, err)
+		}
 	}
 	x.open[tenant] = idx
 	return idx, nil
+}
+
+// create makes a new index at path. It is created with batches that wait
+// for their files (so that its mapping is on disk before anything else),
+// then opened again with indexConfig's.
+func (x *indexes) create(path string) (bleve.Index, error) {
+	idx, err := bleve.NewUsing(path, x.mapping, scorch.Name, scorch.Name, map[string]any{"bolt_timeout": "2s"})
+	if err != nil {
+		return nil, err
+	}
+	if err := idx.Close(); err != nil {
+		return nil, err
+	}
+	return bleve.OpenUsing(path, indexConfig())
+}
+
+// persist writes internal value v under key into every open index and
+// waits until each has its files written, with everything batched before.
+func (x *indexes) persist(key, v []byte, timeout time.Duration) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var errs []error
+	for t, idx := range x.open {
+		done := make(chan error, 1)
+		b := idx.NewBatch()
+		b.SetInternal(key, v)
+		b.SetPersistedCallback(func(err error) { done <- err })
+		if err := idx.Batch(b); err != nil {
+			errs = append(errs, fmt.Errorf("persist index of %s: %w", t, err))
+			continue
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				errs = append(errs, fmt.Errorf("persist index of %s: %w", t, err))
+			}
+		case <-time.After(timeout):
+			errs = append(errs, fmt.Errorf("persist index of %s: not written after %s", t, timeout))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// indexConfig is the scorch configuration of every index. A batch returns
+// once it is searchable, without waiting for its files to be written
+// (unsafe_batch): the projection in SQL is what survives a crash, and the
+// cursor an index keeps is written in its batches, in order, so an index
+// that lost its last batches also lost the cursor past them and reads them
+// again on start. A lock held by another process fails after bolt_timeout
+// instead of waiting for ever.
+func indexConfig() map[string]any {
+	return map[string]any{"unsafe_batch": true, "bolt_timeout": "2s"}
 }
 
 // existing lists the tenants with an index on disk.
@@ -268,9 +331,9 @@ func cutSuffix(s, suffix string) (string, bool) {
 }
 
 // cursor returns how far the tenant's index has read the projection; the
-// zero cursor for an index that never read.
+// zero cursor for an index that never read (or was just made).
 func (x *indexes) cursor(tenant string) (projCursor, error) {
-	idx, err := x.get(tenant, false)
+	idx, err := x.get(tenant, true)
 	if err != nil || idx == nil {
 		return projCursor{}, err
 	}
@@ -325,10 +388,18 @@ func (x *indexes) Close() error {
 	return errors.Join(errs...)
 }
 
-// size is the bytes the indexes take on disk.
-func (x *indexes) size() (int64, error) {
+// size is the bytes a tenant's index takes on disk, every tenant's for "".
+func (x *indexes) size(tenant string) (int64, error) {
+	dir := x.dir
+	if tenant != "" {
+		p, err := x.path(tenant)
+		if err != nil {
+			return 0, err
+		}
+		dir = p
+	}
 	var n int64
-	err := filepath.WalkDir(x.dir, func(_ string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -43,6 +43,11 @@ type indexer struct {
 	mu     sync.Mutex // serializes index writes and guards what follows
 	cursor projCursor
 	seen   map[productKey]seenRev
+
+	qmu      sync.Mutex // guards the refreshes waiting to be written
+	queue    map[productKey]struct{}
+	next     *refreshBatch // the batch the queue goes into
+	flushing bool          // a caller is writing batches
 }
 
 type productKey struct{ tenant, id string }
@@ -50,7 +55,7 @@ type productKey struct{ tenant, id string }
 type seenRev struct{ rev, changedAt int64 }
 
 func newIndexer(st *kit.Store[*searchdb.Queries], idx *indexes, lookback time.Duration, log *slog.Logger, now func() time.Time) *indexer {
-	return &indexer{store: st, idx: idx, lookback: lookback, log: log, now: now, seen: map[productKey]seenRev{}}
+	return &indexer{store: st, idx: idx, lookback: lookback, log: log, now: now, seen: map[productKey]seenRev{}, queue: map[productKey]struct{}{}}
 }
 
 // tailPage is how many changed rows one tail query reads.
@@ -126,20 +131,66 @@ func (ix *indexer) catchUp(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// refresh indexes the given products of a tenant at once: the consumer's
-// fast path, after its transaction committed.
+// refresh indexes the given products of a tenant at once and returns when
+// they are searchable: the consumer's fast path, after its transaction
+// committed. Refreshes that arrive while one is written are gathered into
+// the next batch (one caller writes it for all, the others wait for it):
+// alone, a change is indexed at once; under load, batches grow instead of
+// queueing one tiny batch each.
 func (ix *indexer) refresh(ctx context.Context, tenant string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	keys := make([]productKey, len(ids))
-	for i, id := range ids {
-		keys[i] = productKey{tenant, id}
+	ix.qmu.Lock()
+	for _, id := range ids {
+		ix.queue[productKey{tenant, id}] = struct{}{}
 	}
-	_, err := ix.index(ctx, keys, nil)
-	return err
+	if ix.next == nil {
+		ix.next = &refreshBatch{done: make(chan struct{})}
+	}
+	mine := ix.next
+	lead := !ix.flushing
+	ix.flushing = true
+	ix.qmu.Unlock()
+	if lead {
+		ix.flush(context.WithoutCancel(ctx))
+	}
+	select {
+	case <-mine.done:
+		return mine.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refreshBatch is one batch of refreshes: done closes once it is written.
+type refreshBatch struct {
+	done chan struct{}
+	err  error
+}
+
+// flush writes the queued refreshes, batch after batch, until none is
+// left.
+func (ix *indexer) flush(ctx context.Context) {
+	for {
+		ix.qmu.Lock()
+		queue, b := ix.queue, ix.next
+		if len(queue) == 0 {
+			ix.flushing = false
+			ix.qmu.Unlock()
+			return
+		}
+		ix.queue, ix.next = map[productKey]struct{}{}, nil
+		ix.qmu.Unlock()
+		keys := make([]productKey, 0, len(queue))
+		for k := range queue {
+			keys = append(keys, k)
+		}
+		ix.mu.Lock()
+		_, b.err = ix.index(ctx, keys, nil)
+		ix.mu.Unlock()
+		close(b.done)
+	}
 }
 
 // index reads the products' rows and stock and writes their documents,
@@ -256,6 +307,16 @@ func (ix *indexer) forget() {
 			delete(ix.seen, k)
 		}
 	}
+}
+
+// checkpoint writes the cursor into every open index and waits until the
+// indexes are on disk: before closing them, so that the next start reads
+// on from here rather than from the last cursor a batch happened to carry.
+func (ix *indexer) checkpoint() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	raw, _ := json.Marshal(ix.cursor)
+	return ix.idx.persist(cursorKey, raw, 30*time.Second)
 }
 
 // rebuild deletes every index and indexes the whole projection again.

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/platform/bus"
@@ -188,11 +189,20 @@ func (s *Service) Rebuild(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// IndexSize is the bytes this replica's indexes take on disk.
-func (s *Service) IndexSize() (int64, error) { return s.idx.size() }
+// Bleve returns the tenant's bleve index as this replica holds it (nil
+// when it has none), for measuring bleve on its own (mercato bench
+// search). Writes to it bypass the projection: only read it.
+func (s *Service) Bleve(tenant string) (bleve.Index, error) { return s.idx.get(tenant, false) }
 
-// Close closes the indexes; the service is not used after.
-func (s *Service) Close() error { return s.idx.Close() }
+// IndexSize is the bytes a tenant's index takes on disk; every tenant's
+// for "".
+func (s *Service) IndexSize(tenant string) (int64, error) { return s.idx.size(tenant) }
+
+// Close writes the indexes to disk and closes them; the service is not
+// used after.
+func (s *Service) Close() error {
+	return errors.Join(s.indexer.checkpoint(), s.idx.Close())
+}
 
 // tenantContext is ctx scoped to tenant, for the projection's reads.
 func tenantContext(ctx context.Context, tenant string) context.Context {

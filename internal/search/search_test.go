@@ -347,9 +347,15 @@ func TestRestartMidStream(t *testing.T) {
 		if err := os.RemoveAll(filepath.Join(dir, "default.bleve")); err != nil {
 			t.Fatal(err)
 		}
+		// A damaged index is made again on start.
+		if err := os.WriteFile(filepath.Join(dir, "acme.bleve", "index_meta.json"), []byte("{"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		third := newService(t, db, dir)
-		if got, want := snapshotIndex(t, third, "default"), snapshotIndex(t, ref, "default"); got != want {
-			t.Errorf("index built on start:\n%s\nwant\n%s", got, want)
+		for _, tenant := range []string{"default", "acme"} {
+			if got, want := snapshotIndex(t, third, tenant), snapshotIndex(t, ref, tenant); got != want {
+				t.Errorf("%s built on start:\n%s\nwant\n%s", tenant, got, want)
+			}
 		}
 		n, err := third.Rebuild(t.Context())
 		if err != nil || n == 0 {
