@@ -335,7 +335,11 @@ func toFacets(fr bsearch.FacetResults) searchapi.Facets {
 		for _, floor := range ratingFloors {
 			v := strconv.FormatInt(floor, 10)
 			if n := counts[v]; n > 0 {
-				out.Rating = append(out.Rating, searchapi.Bucket{Value: v, Label: v + " stars and up", Count: int64(n)})
+				label := v + " stars and up"
+				if floor == 1 {
+					label = "1 star and up"
+				}
+				out.Rating = append(out.Rating, searchapi.Bucket{Value: v, Label: label, Count: int64(n)})
 			}
 		}
 	}

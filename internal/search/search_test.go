@@ -213,7 +213,7 @@ func TestSearch(t *testing.T) {
 					{Value: "5000-10000", Label: "50 to 100", Count: 1}},
 				InStock: []searchapi.Bucket{{Value: "true", Label: "in stock", Count: 3}},
 				Rating: []searchapi.Bucket{{Value: "4", Label: "4 stars and up", Count: 1}, {Value: "3", Label: "3 stars and up", Count: 2},
-					{Value: "2", Label: "2 stars and up", Count: 2}, {Value: "1", Label: "1 stars and up", Count: 2}},
+					{Value: "2", Label: "2 stars and up", Count: 2}, {Value: "1", Label: "1 star and up", Count: 2}},
 			}
 			if !reflect.DeepEqual(f, want) {
 				t.Errorf("facets = %+v\nwant %+v", f, want)
@@ -298,6 +298,25 @@ func TestSearch(t *testing.T) {
 				stock(t, "default", "MUG-1", 9, t0.Add(-time.Hour))}) // the last is stale
 			if got := ids(find(t, s, "default", searchapi.Query{InStock: true, Sort: searchapi.SortPrice})); !slices.Equal(got, []string{"p7", "p2", "p1"}) {
 				t.Errorf("in stock = %v", got)
+			}
+			// A reservation takes the Ethiopian's last units, its release
+			// brings them back.
+			at := t0.Add(2 * time.Hour)
+			handleAll(t, s, []outbox.Envelope{event(t, "default", inventoryapi.SubjectStockReserved, at, inventoryapi.StockReserved{OrderID: "o1",
+				At: at, Levels: []inventoryapi.SKULevel{{SKU: "COF-ETH-1000", Available: 0}}})})
+			if got := ids(find(t, s, "default", searchapi.Query{InStock: true, Sort: searchapi.SortPrice})); !slices.Equal(got, []string{"p7", "p2"}) {
+				t.Errorf("in stock after a reservation = %v", got)
+			}
+			at = at.Add(time.Minute)
+			handleAll(t, s, []outbox.Envelope{event(t, "default", inventoryapi.SubjectStockReleased, at, inventoryapi.StockReleased{OrderID: "o1",
+				Status: "released", At: at, Levels: []inventoryapi.SKULevel{{SKU: "COF-ETH-1000", Available: 12}}})})
+			if got := ids(find(t, s, "default", searchapi.Query{InStock: true, Sort: searchapi.SortPrice})); !slices.Equal(got, []string{"p7", "p2", "p1"}) {
+				t.Errorf("in stock after the release = %v", got)
+			}
+			// A new rating moves the Sencha above 4.
+			handleAll(t, s, []outbox.Envelope{rating(t, "default", "p3", 4.8, 5, 2)})
+			if got := ids(find(t, s, "default", searchapi.Query{Rating: 4, Sort: searchapi.SortRating})); !slices.Equal(got, []string{"p3", "p1"}) {
+				t.Errorf("rated 4 and up = %v", got)
 			}
 		})
 	}, Migrations...)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/search/searchapi"
 )
@@ -125,7 +126,10 @@ func (s *Service) searchPage(w http.ResponseWriter, r *http.Request) {
 	for i, h := range res.Items {
 		d.Hits = append(d.Hits, searchHit{Hit: h, Lazy: i >= firstRow})
 	}
-	d.Facets = facetGroups(in, res.Facets)
+	st, _ := page.StoreOf(ctx)
+	d.Facets = facetGroups(in, res.Facets, func(minor int64) string {
+		return v.Money(money.Money{Amount: minor, Currency: st.Currency})
+	})
 	for _, p := range append([]string{"q"}, filterParams...) {
 		if val := in.Get(p); val != "" {
 			d.Keep = append(d.Keep, page.Option{Value: val, Label: p})
@@ -189,8 +193,9 @@ func searchURL(in url.Values, param, value string) string {
 
 // facetGroups turns the facets into links: a bucket's link sets its
 // filter, a chosen bucket's link removes it. A chosen filter whose bucket
-// counts nothing now still shows, so that it can be removed.
-func facetGroups(in url.Values, f searchapi.Facets) []facetGroup {
+// counts nothing now still shows, so that it can be removed. Prices are
+// written with price (the store's currency and locale).
+func facetGroups(in url.Values, f searchapi.Facets, price func(minor int64) string) []facetGroup {
 	group := func(name, label string, buckets []searchapi.Bucket, fmtLabel func(searchapi.Bucket) string) facetGroup {
 		g := facetGroup{Name: name, Label: label}
 		chosen := in.Get(name)
@@ -214,7 +219,7 @@ func facetGroups(in url.Values, f searchapi.Facets) []facetGroup {
 	var out []facetGroup
 	for _, g := range []facetGroup{
 		group("category", "Category", f.Category, plain),
-		group("price", "Price", f.Price, plain),
+		group("price", "Price", f.Price, func(b searchapi.Bucket) string { return priceLabel(b, price) }),
 		group("in_stock", "Availability", f.InStock, func(searchapi.Bucket) string { return "In stock" }),
 		group("rating", "Rating", f.Rating, func(b searchapi.Bucket) string { return b.Value + " stars and up" }),
 	} {
@@ -258,4 +263,20 @@ func (s *Service) searchSuggestions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// priceLabel names a price bucket by its bounds: "under €10.00", "€10.00 to
+// €25.00", "€100.00 and above"; its own label when its value is not a
+// range.
+func priceLabel(b searchapi.Bucket, price func(int64) string) string {
+	lo, hi, ok := parseRange(b.Value)
+	switch {
+	case !ok:
+		return b.Label
+	case hi == 0:
+		return price(lo) + " and above"
+	case lo == 0:
+		return "under " + price(hi)
+	}
+	return price(lo) + " to " + price(hi)
 }
