@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
@@ -32,20 +33,15 @@ var (
 // rating's Version), and concurrent refreshes share index batches.
 const ConsumerConcurrency = 4
 
-// Start subscribes the three consumers before requests are served and
-// before the demo seed runs (a new consumer group only sees what is
-// published after it subscribed), catches the indexes up with the
-// projection, and starts following it.
+// Start reads where the indexes are in the projection and subscribes the
+// three consumers before requests are served and before the demo seed runs
+// (a new consumer group only sees what is published after it subscribed).
+// The indexes catch up with the projection in Run: a new replica's build
+// does not hold up the process's start, and searches answer from what is
+// indexed so far.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.indexer.start(ctx); err != nil {
 		return fmt.Errorf("search: read index cursors: %w", err)
-	}
-	n, err := s.indexer.catchUp(ctx)
-	if err != nil {
-		return fmt.Errorf("search: catch the index up: %w", err)
-	}
-	if n > 0 {
-		s.log.InfoContext(ctx, "search index caught up", "count", n)
 	}
 	if s.bus == nil || s.consumers.Len() > 0 {
 		return nil // tests hand events to Handle
@@ -73,10 +69,18 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run follows the projection (what other replicas wrote) until ctx is
-// done, then stops the consumers and closes the indexes (persisting what
-// they hold).
+// Run catches the indexes up with the projection, then follows it (what
+// other replicas wrote) until ctx is done, then stops the consumers and
+// closes the indexes (persisting what they hold).
 func (s *Service) Run(ctx context.Context) error {
+	start := time.Now()
+	n, err := s.indexer.catchUp(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.WarnContext(ctx, "search index catch-up failed", "err", err) // the follower tries again
+	case n > 0:
+		s.log.InfoContext(ctx, "search index caught up", "count", n, "duration", time.Since(start).Round(time.Millisecond))
+	}
 	s.indexer.follow(ctx, s.cfg.Poll, s.wake)
 	s.consumers.Stop()
 	return s.Close()

@@ -38,6 +38,10 @@ func newService(t *testing.T, db *sqldb.DB, dir string, deps ...func(*Deps)) *Se
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	// What Run does first.
+	if _, err := s.indexer.catchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
