@@ -58,7 +58,7 @@ func (s *Service) Start(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				return s.handle(ctx, group, e)
+				return s.handle(ctx, group, e, false)
 			})
 		if err != nil {
 			s.consumers.Stop()
@@ -89,25 +89,44 @@ func (s *Service) Run(ctx context.Context) error {
 // Handle applies one event exactly once, as the bus consumers do: the
 // projection's change and the inbox record in one transaction (outbox.Handle
 // under the event's consumer group), then, once committed, the products it
-// touched are indexed again. An event of no known subject is acknowledged.
+// touched are indexed again; Handle returns once they are searchable (the
+// consumers do not wait). An event of no known subject is acknowledged.
 func (s *Service) Handle(ctx context.Context, e outbox.Envelope) error {
-	group := ""
-	switch {
-	case contains(catalogSubjects, e.Type):
-		group = s.cfg.CatalogGroup
-	case contains(inventorySubjects, e.Type):
-		group = s.cfg.InventoryGroup
-	case contains(reviewSubjects, e.Type):
-		group = s.cfg.ReviewGroup
-	default:
+	group := s.groupOf(e.Type)
+	if group == "" {
 		return nil
 	}
-	return s.handle(ctx, group, e)
+	return s.handle(ctx, group, e, true)
 }
 
-// handle is Handle under a known group. outbox.Consume would do the same
-// but offers no step after the commit, where the index is refreshed.
-func (s *Service) handle(ctx context.Context, group string, e outbox.Envelope) error {
+// Deliver applies one event as the bus consumers do: it returns once the
+// projection holds it, and the index follows without being waited for.
+// What a bus would deliver can be handed here (mercato bench search).
+func (s *Service) Deliver(ctx context.Context, e outbox.Envelope) error {
+	group := s.groupOf(e.Type)
+	if group == "" {
+		return nil
+	}
+	return s.handle(ctx, group, e, false)
+}
+
+// groupOf is the consumer group of an event type; "" for none of ours.
+func (s *Service) groupOf(typ string) string {
+	switch {
+	case contains(catalogSubjects, typ):
+		return s.cfg.CatalogGroup
+	case contains(inventorySubjects, typ):
+		return s.cfg.InventoryGroup
+	case contains(reviewSubjects, typ):
+		return s.cfg.ReviewGroup
+	}
+	return ""
+}
+
+// handle is Handle under a known group, waiting for the index or not.
+// outbox.Consume would do the same but offers no step after the commit,
+// where the index is refreshed.
+func (s *Service) handle(ctx context.Context, group string, e outbox.Envelope, wait bool) error {
 	var touched []string
 	_, err := outbox.Handle(ctx, s.store.DB(), group, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
 		var err error
@@ -117,7 +136,7 @@ func (s *Service) handle(ctx context.Context, group string, e outbox.Envelope) e
 	if err != nil {
 		return err
 	}
-	if err := s.indexer.refresh(ctx, e.Tenant, touched); err != nil {
+	if err := s.indexer.refresh(ctx, e.Tenant, touched, wait); err != nil {
 		// The projection holds the change: the next catch-up indexes it.
 		s.log.WarnContext(ctx, "search index refresh failed", "event_id", e.ID, "err", err)
 		s.poke()

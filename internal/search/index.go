@@ -305,8 +305,15 @@ func (x *indexes) persist(key, v []byte, timeout time.Duration) error {
 // again on start. A lock held by another process fails after bolt_timeout
 // instead of waiting for ever.
 func indexConfig() map[string]any {
-	return map[string]any{"unsafe_batch": true, "bolt_timeout": "2s"}
+	return map[string]any{"unsafe_batch": true, "bolt_timeout": "2s",
+		// The persister waits a little between writes, so that the small
+		// segments of one-product batches are merged in memory and written
+		// as one, rather than written each and merged again on disk.
+		"scorchPersisterOptions": map[string]any{"PersisterNapTimeMSec": persisterNap}}
 }
+
+// persisterNap is how long (ms) an index's persister waits between writes.
+const persisterNap = 500
 
 // existing lists the tenants with an index on disk.
 func (x *indexes) existing() ([]string, error) {

@@ -47,7 +47,9 @@ type indexer struct {
 	qmu      sync.Mutex // guards the refreshes waiting to be written
 	queue    map[productKey]struct{}
 	next     *refreshBatch // the batch the queue goes into
-	flushing bool          // a caller is writing batches
+	flushing bool          // a flush is writing batches
+	closed   bool          // close was called: no more refreshes
+	flushers sync.WaitGroup
 }
 
 type productKey struct{ tenant, id string }
@@ -131,17 +133,22 @@ func (ix *indexer) catchUp(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// refresh indexes the given products of a tenant at once and returns when
-// they are searchable: the consumer's fast path, after its transaction
-// committed. Refreshes that arrive while one is written are gathered into
-// the next batch (one caller writes it for all, the others wait for it):
-// alone, a change is indexed at once; under load, batches grow instead of
-// queueing one tiny batch each.
-func (ix *indexer) refresh(ctx context.Context, tenant string, ids []string) error {
+// refresh has the given products of a tenant indexed at once: the
+// consumers' fast path, after their transaction committed. With wait, it
+// returns once they are searchable. The refreshes that arrive while a batch
+// is written are gathered into the next one, written as soon as that one is
+// done: alone, a change is indexed at once; under load, batches grow with
+// it instead of queueing one tiny batch each, and the consumers, which do
+// not wait, go on at the database's pace.
+func (ix *indexer) refresh(ctx context.Context, tenant string, ids []string, wait bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	ix.qmu.Lock()
+	if ix.closed {
+		ix.qmu.Unlock()
+		return errClosed
+	}
 	for _, id := range ids {
 		ix.queue[productKey{tenant, id}] = struct{}{}
 	}
@@ -149,11 +156,14 @@ func (ix *indexer) refresh(ctx context.Context, tenant string, ids []string) err
 		ix.next = &refreshBatch{done: make(chan struct{})}
 	}
 	mine := ix.next
-	lead := !ix.flushing
-	ix.flushing = true
+	if !ix.flushing {
+		ix.flushing = true
+		ix.flushers.Add(1)
+		go ix.flush()
+	}
 	ix.qmu.Unlock()
-	if lead {
-		ix.flush(context.WithoutCancel(ctx))
+	if !wait {
+		return nil
 	}
 	select {
 	case <-mine.done:
@@ -163,6 +173,10 @@ func (ix *indexer) refresh(ctx context.Context, tenant string, ids []string) err
 	}
 }
 
+// errClosed refuses a refresh after the indexes were closed: the
+// projection has the change, and the next start indexes it.
+var errClosed = errors.New("search: the indexes are closed")
+
 // refreshBatch is one batch of refreshes: done closes once it is written.
 type refreshBatch struct {
 	done chan struct{}
@@ -171,7 +185,9 @@ type refreshBatch struct {
 
 // flush writes the queued refreshes, batch after batch, until none is
 // left.
-func (ix *indexer) flush(ctx context.Context) {
+func (ix *indexer) flush() {
+	defer ix.flushers.Done()
+	ctx := context.Background() // the batches outlive the events that asked
 	for {
 		ix.qmu.Lock()
 		queue, b := ix.queue, ix.next
@@ -189,6 +205,10 @@ func (ix *indexer) flush(ctx context.Context) {
 		ix.mu.Lock()
 		_, b.err = ix.index(ctx, keys, nil)
 		ix.mu.Unlock()
+		if b.err != nil {
+			// The projection holds the changes: the next catch-up indexes them.
+			ix.log.Warn("search index refresh failed", "count", len(keys), "err", b.err)
+		}
 		close(b.done)
 	}
 }
@@ -307,6 +327,16 @@ func (ix *indexer) forget() {
 			delete(ix.seen, k)
 		}
 	}
+}
+
+// close stops taking refreshes and waits for the batches being written,
+// then checkpoints.
+func (ix *indexer) close() error {
+	ix.qmu.Lock()
+	ix.closed = true
+	ix.qmu.Unlock()
+	ix.flushers.Wait()
+	return ix.checkpoint()
 }
 
 // checkpoint writes the cursor into every open index and waits until the

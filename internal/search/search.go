@@ -201,7 +201,7 @@ func (s *Service) IndexSize(tenant string) (int64, error) { return s.idx.size(te
 // Close writes the indexes to disk and closes them; the service is not
 // used after.
 func (s *Service) Close() error {
-	return errors.Join(s.indexer.checkpoint(), s.idx.Close())
+	return errors.Join(s.indexer.close(), s.idx.Close())
 }
 
 // tenantContext is ctx scoped to tenant, for the projection's reads.
