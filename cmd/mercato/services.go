@@ -239,7 +239,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins}
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes}
 			// Search is called as the visitor too; without a search
 			// service, the storefront has no search box.
 			if hc, base, err := p.PublicHTTPClient("search"); err == nil {
