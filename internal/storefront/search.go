@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
@@ -95,9 +96,7 @@ func (s *Service) searchPage(w http.ResponseWriter, r *http.Request) {
 	in := r.URL.Query()
 	q := searchapi.Query{Q: strings.TrimSpace(in.Get("q")), Category: in.Get("category"), Sort: in.Get("sort"),
 		Cursor: in.Get("cursor"), Limit: searchPageSize, InStock: in.Get("in_stock") == "true"}
-	if len(q.Q) > 200 {
-		q.Q = q.Q[:200]
-	}
+	q.Q = cutBytes(q.Q, 200)
 	if !validSort(q.Sort) {
 		q.Sort = searchapi.SortRelevance
 	}
@@ -247,10 +246,7 @@ func (s *Service) searchSuggestions(w http.ResponseWriter, r *http.Request) {
 	}{Items: []item{}}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if len(q) > 100 {
-		q = q[:100]
-	}
+	q := cutBytes(strings.TrimSpace(r.URL.Query().Get("q")), 100)
 	if q != "" {
 		res, err := s.deps.Search.Suggest(r.Context(), q, 8)
 		if err != nil {
@@ -279,4 +275,17 @@ func priceLabel(b searchapi.Bucket, price func(int64) string) string {
 		return "under " + price(hi)
 	}
 	return price(lo) + " to " + price(hi)
+}
+
+// cutBytes cuts s to at most n bytes, at a character boundary: the search
+// API refuses longer words.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
