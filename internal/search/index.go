@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -43,9 +45,24 @@ const (
 	fieldPrice       = "price"    // the lowest variant price, minor units
 	fieldInStock     = "in_stock" // "yes" or "no"
 	fieldRating      = "rating"   // the average rating, 0 without reviews
-	fieldCreated     = "created"  // unix microseconds
-	fieldHit         = "hit"      // stored only: the searchapi.Hit as JSON
+	// The facets' keys: one keyword per document each, so that counting
+	// them reads one term per hit (a numeric field holds many).
+	fieldPriceBucket = "price_bucket" // the price range's value ("1000-2500")
+	fieldRatingFloor = "rating_floor" // the whole stars of the average, "0" to "5"
+	fieldCreated     = "created"      // unix microseconds
+	fieldHit         = "hit"          // stored only: the searchapi.Hit as JSON
+	// fieldKey is the product ID as a keyword: the last key of every sort,
+	// so that a page ends at a keyset (cheaper to read than bleve's _id).
+	fieldKey = "key"
 )
+
+// mappingVersion names the mapping and the document's fields; an index
+// made with another is made again (from the projection) when opened.
+// Change it with any change to newMapping or indexState.document.
+const mappingVersion = "2"
+
+// mappingKey is where an index keeps its mappingVersion.
+var mappingKey = []byte("mercato.mapping")
 
 // cursorKey is where an index keeps how far it has read the projection,
 // written in the same batch as the documents, so that both persist
@@ -104,6 +121,9 @@ func (s indexState) document() (doc, error) {
 	if h.InStock {
 		d[fieldInStock] = "yes"
 	}
+	d[fieldKey] = p.ID
+	d[fieldPriceBucket] = priceBucket(p.PriceFrom.Amount)
+	d[fieldRatingFloor] = strconv.Itoa(int(math.Floor(s.RatingAvg)))
 	skus := make([]string, 0, len(p.Variants))
 	for _, v := range p.Variants {
 		skus = append(skus, v.SKU)
@@ -171,6 +191,9 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	dm.AddFieldMappingsAt(fieldCategory, text(fieldCategory, en.AnalyzerName, false))
 	dm.AddFieldMappingsAt(fieldCategoryKey, facetable(fieldCategoryKey))
 	dm.AddFieldMappingsAt(fieldInStock, facetable(fieldInStock))
+	dm.AddFieldMappingsAt(fieldKey, facetable(fieldKey))
+	dm.AddFieldMappingsAt(fieldPriceBucket, facetable(fieldPriceBucket))
+	dm.AddFieldMappingsAt(fieldRatingFloor, facetable(fieldRatingFloor))
 	dm.AddFieldMappingsAt(fieldPrice, number(fieldPrice))
 	dm.AddFieldMappingsAt(fieldRating, number(fieldRating))
 	dm.AddFieldMappingsAt(fieldCreated, number(fieldCreated))
@@ -227,6 +250,13 @@ func (x *indexes) get(tenant string, create bool) (bleve.Index, error) {
 		return nil, err
 	}
 	idx, err := bleve.OpenUsing(path, indexConfig())
+	if err == nil {
+		if v, verr := idx.GetInternal(mappingKey); verr != nil || string(v) != mappingVersion {
+			// Made by another version: made again, empty, as a damaged one is.
+			_ = idx.Close()
+			err = fmt.Errorf("mapping %q, want %q", v, mappingVersion)
+		}
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
@@ -239,9 +269,10 @@ func (x *indexes) get(tenant string, create bool) (bleve.Index, error) {
 	case err.Error() == "timeout":
 		return nil, errIndexBusy
 	default:
-		// A damaged index (a crash while it was made): it is only a copy of
-		// the projection, so it is made again, empty, and its cursor
-		// (none) has the start read everything into it.
+		// A damaged index (a crash while it was made) or one of another
+		// mapping: it is only a copy of the projection, so it is made
+		// again, empty, and its cursor (none) has the start read
+		// everything into it.
 		if !create {
 			return nil, fmt.Errorf("open index of %s: %w", tenant, err)
 		}
@@ -262,6 +293,10 @@ func (x *indexes) get(tenant string, create bool) (bleve.Index, error) {
 func (x *indexes) create(path string) (bleve.Index, error) {
 	idx, err := bleve.NewUsing(path, x.mapping, scorch.Name, scorch.Name, map[string]any{"bolt_timeout": "2s"})
 	if err != nil {
+		return nil, err
+	}
+	if err := idx.SetInternal(mappingKey, []byte(mappingVersion)); err != nil {
+		_ = idx.Close()
 		return nil, err
 	}
 	if err := idx.Close(); err != nil {

@@ -104,24 +104,24 @@ func (s *Service) Search(ctx context.Context, in searchapi.Query) (searchapi.Res
 	return out, nil
 }
 
-// sortOrder is bleve's sort for a sort name, always ending in the document
-// ID so that a page's last hit is a keyset. Relevance without words is
-// newest first: every hit scores the same.
+// sortOrder is bleve's sort for a sort name, always ending in the product
+// ID (fieldKey) so that a page's last hit is a keyset. Relevance without
+// words is newest first: every hit scores the same.
 func sortOrder(name, q string) []string {
 	switch name {
 	case searchapi.SortPrice:
-		return []string{fieldPrice, "_id"}
+		return []string{fieldPrice, fieldKey}
 	case searchapi.SortPriceDesc:
-		return []string{"-" + fieldPrice, "_id"}
+		return []string{"-" + fieldPrice, fieldKey}
 	case searchapi.SortNewest:
-		return []string{"-" + fieldCreated, "_id"}
+		return []string{"-" + fieldCreated, fieldKey}
 	case searchapi.SortRating:
-		return []string{"-" + fieldRating, "-_score", "_id"}
+		return []string{"-" + fieldRating, "-_score", fieldKey}
 	}
 	if strings.TrimSpace(q) == "" {
-		return []string{"-" + fieldCreated, "_id"}
+		return []string{"-" + fieldCreated, fieldKey}
 	}
-	return []string{"-_score", "_id"}
+	return []string{"-_score", fieldKey}
 }
 
 // buildQuery is the words' query and the filters, all required.
@@ -259,23 +259,18 @@ func prefixQ(field, prefix string, boost float64) query.Query {
 func addFacets(req *bleve.SearchRequest) {
 	req.AddFacet("category", bleve.NewFacetRequest(fieldCategoryKey, 50))
 	req.AddFacet("in_stock", bleve.NewFacetRequest(fieldInStock, 2))
-	price := bleve.NewFacetRequest(fieldPrice, len(priceRanges))
+	req.AddFacet("price", bleve.NewFacetRequest(fieldPriceBucket, len(priceRanges)))
+	req.AddFacet("rating", bleve.NewFacetRequest(fieldRatingFloor, 6))
+}
+
+// priceBucket is the value of the price range an amount falls in.
+func priceBucket(amount int64) string {
 	for _, r := range priceRanges {
-		lo := float64(r.min)
-		var hi *float64
-		if r.max > 0 {
-			v := float64(r.max)
-			hi = &v
+		if amount >= r.min && (r.max == 0 || amount < r.max) {
+			return priceValue(r.min, r.max)
 		}
-		price.AddNumericRange(priceValue(r.min, r.max), &lo, hi)
 	}
-	req.AddFacet("price", price)
-	rating := bleve.NewFacetRequest(fieldRating, len(ratingFloors))
-	for _, f := range ratingFloors {
-		lo := float64(f)
-		rating.AddNumericRange(strconv.FormatInt(f, 10), &lo, nil)
-	}
-	req.AddFacet("rating", rating)
+	return priceValue(priceRanges[0].min, priceRanges[0].max) // below the first: a negative price, which the catalog refuses
 }
 
 // priceValue is a price bucket's filter value, "min-max" ("min-" with no
@@ -318,8 +313,8 @@ func toFacets(fr bsearch.FacetResults) searchapi.Facets {
 	}
 	if f := fr["price"]; f != nil {
 		counts := map[string]int{}
-		for _, r := range f.NumericRanges {
-			counts[r.Name] = r.Count
+		for _, t := range f.Terms.Terms() {
+			counts[t.Term] = t.Count
 		}
 		for _, r := range priceRanges {
 			if n := counts[priceValue(r.min, r.max)]; n > 0 {
@@ -328,13 +323,21 @@ func toFacets(fr bsearch.FacetResults) searchapi.Facets {
 		}
 	}
 	if f := fr["rating"]; f != nil {
-		counts := map[string]int{}
-		for _, r := range f.NumericRanges {
-			counts[r.Name] = r.Count
+		// Each document counts under its whole stars; "n and up" adds the
+		// counts from n to 5.
+		counts := map[int64]int{}
+		for _, t := range f.Terms.Terms() {
+			if n, err := strconv.ParseInt(t.Term, 10, 64); err == nil {
+				counts[n] = t.Count
+			}
 		}
 		for _, floor := range ratingFloors {
 			v := strconv.FormatInt(floor, 10)
-			if n := counts[v]; n > 0 {
+			n := 0
+			for stars := floor; stars <= 5; stars++ {
+				n += counts[stars]
+			}
+			if n > 0 {
 				label := v + " stars and up"
 				if floor == 1 {
 					label = "1 star and up"
@@ -490,7 +493,7 @@ func (s *Service) Suggest(ctx context.Context, q string, limit int) (searchapi.S
 		return out, nil
 	}
 	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), limit, 0, false)
-	req.SortBy([]string{"-_score", "_id"})
+	req.SortBy([]string{"-_score", fieldKey})
 	req.Fields = []string{fieldHit}
 	res, err := idx.SearchInContext(ctx, req)
 	if err != nil {

@@ -26,11 +26,16 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newService(t *testing.T, db *sqldb.DB, dir string, deps ...func(*Deps)) *Service {
 	t.Helper()
+	return newServiceWith(t, db, Config{IndexDir: dir}, deps...)
+}
+
+func newServiceWith(t *testing.T, db *sqldb.DB, cfg Config, deps ...func(*Deps)) *Service {
+	t.Helper()
 	d := Deps{Deps: kit.Deps{DB: db}}
 	for _, f := range deps {
 		f(&d)
 	}
-	s, err := New(t.Context(), Config{IndexDir: dir}, d)
+	s, err := New(t.Context(), cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,11 +379,40 @@ func TestRestartMidStream(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "acme.bleve", "index_meta.json"), []byte("{"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+
 		third := newService(t, db, dir)
 		for _, tenant := range []string{"default", "acme"} {
 			if got, want := snapshotIndex(t, third, tenant), snapshotIndex(t, ref, tenant); got != want {
 				t.Errorf("%s built on start:\n%s\nwant\n%s", tenant, got, want)
 			}
+		}
+		// So is one of another mapping.
+		if err := third.Close(); err != nil {
+			t.Fatal(err)
+		}
+		x, err := newIndexes(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev, err := x.get("default", false)
+		if err != nil || prev == nil {
+			t.Fatalf("open the index: %v", err)
+		}
+		// A product missing too: an index that was kept would show it.
+		if err := prev.Delete("p1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.persist(mappingKey, []byte("0"), 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// (Reading back no further than its cursor, the start would not
+		// mend a kept index.)
+		third = newServiceWith(t, db, Config{IndexDir: dir, Lookback: time.Microsecond})
+		if got, want := snapshotIndex(t, third, "default"), snapshotIndex(t, ref, "default"); got != want {
+			t.Errorf("an index of another mapping made again:\n%s\nwant\n%s", got, want)
 		}
 		n, err := third.Rebuild(t.Context())
 		if err != nil || n == 0 {
