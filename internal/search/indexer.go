@@ -38,7 +38,6 @@ type indexer struct {
 	idx      *indexes
 	lookback time.Duration
 	log      *slog.Logger
-	now      func() time.Time
 
 	mu     sync.Mutex // serializes index writes and guards what follows
 	cursor projCursor
@@ -56,8 +55,8 @@ type productKey struct{ tenant, id string }
 
 type seenRev struct{ rev, changedAt int64 }
 
-func newIndexer(st *kit.Store[*searchdb.Queries], idx *indexes, lookback time.Duration, log *slog.Logger, now func() time.Time) *indexer {
-	return &indexer{store: st, idx: idx, lookback: lookback, log: log, now: now, seen: map[productKey]seenRev{}, queue: map[productKey]struct{}{}}
+func newIndexer(st *kit.Store[*searchdb.Queries], idx *indexes, lookback time.Duration, log *slog.Logger) *indexer {
+	return &indexer{store: st, idx: idx, lookback: lookback, log: log, seen: map[productKey]seenRev{}, queue: map[productKey]struct{}{}}
 }
 
 // tailPage is how many changed rows one tail query reads.

@@ -56,7 +56,9 @@ type Config struct {
 	// applied (this replica's own changes are indexed at once).
 	Poll time.Duration
 	// Lookback is how far before its cursor the tail reads again, for
-	// transactions that committed out of order.
+	// transactions that committed out of order: it must exceed the
+	// longest projection transaction plus the clock skew between the
+	// replicas (rows are stamped with the applying replica's clock).
 	Lookback time.Duration
 	// The consumer groups of the three event streams, shared by every
 	// replica: each event is applied to the projection once.
@@ -174,7 +176,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, store: st, bus: deps.Bus, log: deps.Logger(), now: time.Now, idx: idx, wake: make(chan struct{}, 1)}
-	s.indexer = newIndexer(st, idx, cfg.Lookback, s.log, func() time.Time { return s.now() })
+	s.indexer = newIndexer(st, idx, cfg.Lookback, s.log)
 	return s, nil
 }
 
