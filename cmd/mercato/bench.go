@@ -300,9 +300,10 @@ each, and how long the index took to catch up and its size.
 Then, unless -products is 0, a store is signed up and that many generated
 products (a product event and a stock event each) are handed to the search
 service's consumer path, as the bus would deliver them: the report gives the
-build's time and rate, the index size, and the time to rebuild every index
-from the search projection (mercato search reindex), and measures the same
-three targets on the generated store with a few queries in turn.`,
+build's time and rate, the index size, the freshness of 200 changes made one
+at a time (from the event to the change found), the time to rebuild every
+index from the search projection (mercato search reindex), and the same three
+targets on the generated store with a few queries in turn.`,
 		Example: `  mercato bench search -products 2000 -duration 5s
   mercato bench search -path '/api/v1/search?q=espresso' -products 0
   mercato bench search -products 100000 -duration 30s`,

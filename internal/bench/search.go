@@ -295,6 +295,10 @@ wait:
 	if err != nil {
 		return err
 	}
+	fresh, err := freshness(ctx, svc, gen, min(o.Products, 200))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(r.Stderr, "rebuilding every index from the projection …\n")
 	rstart := time.Now()
 	read, err := svc.Rebuild(ctx)
@@ -306,6 +310,8 @@ wait:
 	fmt.Fprintf(r.Stdout, "\nbench search: %d generated products (2 events each: the product and its stock)\n", o.Products)
 	fmt.Fprintf(r.Stdout, "build through the consumer path: every product searchable after %s (%.0f products/s; the projection had them after %s); index %s\n",
 		built.Round(time.Millisecond), float64(o.Products)/built.Seconds(), applied.Round(time.Millisecond), formatBytes(size))
+	fmt.Fprintf(r.Stdout, "freshness: %d product changes, one at a time, searchable after p50 %s · p99 %s · max %s\n",
+		len(fresh), FormatDuration(pctl(fresh, 0.50)), FormatDuration(pctl(fresh, 0.99)), FormatDuration(fresh[len(fresh)-1]))
 	fmt.Fprintf(r.Stdout, "rebuild of every index from the projection: %d products in %s (%.0f products/s)\n\n",
 		read, rebuilt.Round(time.Millisecond), float64(read)/rebuilt.Seconds())
 	qs := gen.queries()
@@ -315,6 +321,50 @@ wait:
 	fmt.Fprintf(r.Stdout, "load: %s · %s warm-up + %s measured per target · API q=%q, in process %d queries in turn\n\n",
 		o.Load.Mode(), o.Load.Warmup, o.Load.Duration, qs[0], len(qs))
 	return r.searchCompare(ctx, apiURL, h, o, svc, tenant, qs)
+}
+
+// freshness renames n generated products one after the other, each with a
+// word no product has, handing each change in as the bus would, and
+// measures how long each took to be found: the time from the event to a
+// searchable change. The durations come back sorted.
+func freshness(ctx context.Context, svc *search.Service, gen *generator, n int) ([]time.Duration, error) {
+	tctx := tenancy.WithID(ctx, gen.tenant)
+	out := make([]time.Duration, 0, n)
+	for i := range n {
+		word := fmt.Sprintf("freshmark%06d", i)
+		e := gen.renamed(i, word)
+		start := time.Now()
+		if err := svc.Deliver(ctx, e); err != nil {
+			return nil, fmt.Errorf("bench search: change product %d: %w", i, err)
+		}
+		// Earlier marks are a typo or two away from this one: look for the
+		// product among the first hits (the exact match ranks first).
+		id := fmt.Sprintf("gen-%07d", i)
+	poll:
+		for {
+			res, err := svc.Search(tctx, searchapi.Query{Q: word, Limit: 3})
+			if err != nil {
+				return nil, fmt.Errorf("bench search: find the change of product %d: %w", i, err)
+			}
+			for _, h := range res.Items {
+				if h.ID == id {
+					break poll
+				}
+			}
+			if time.Since(start) > time.Minute {
+				return nil, fmt.Errorf("bench search: the change of product %d is not found after a minute", i)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		out = append(out, time.Since(start))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// pctl is the p-th quantile of sorted durations.
+func pctl(sorted []time.Duration, p float64) time.Duration {
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
 }
 
 // generator makes deterministic products from a small vocabulary, so that
@@ -359,6 +409,17 @@ func (g *generator) events(i int) []outbox.Envelope {
 		g.envelope(inventoryapi.SubjectStockAdjusted, at, inventoryapi.StockAdjusted{SKU: sku, Location: inventoryapi.DefaultLocation,
 			Kind: inventoryapi.KindAdjustment, Delta: available, Reason: "bench", OnHand: available, At: at, Available: &available}),
 	}
+}
+
+// renamed is product i's update event with word in its title, a second
+// after its creation (so that it is the newest snapshot).
+func (g *generator) renamed(i int, word string) outbox.Envelope {
+	e := g.events(i)[0]
+	var data catalogapi.ProductCreated
+	_ = json.Unmarshal(e.Data, &data) // made above
+	data.Product.Title += " " + word
+	data.Product.UpdatedAt = data.Product.UpdatedAt.Add(time.Second)
+	return g.envelope(catalogapi.SubjectProductUpdated, data.Product.UpdatedAt, catalogapi.ProductUpdated(data))
 }
 
 func (g *generator) envelope(typ string, at time.Time, data any) outbox.Envelope {
