@@ -90,6 +90,8 @@ func (s *Service) Routes(api *web.API) {
 			"refused.",
 		DefaultStatus: http.StatusCreated,
 		MaxBodyBytes:  maxBody,
+		// The body is multipart: ReadForm parses and checks it.
+		SkipValidateBody: true,
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 			"multipart/form-data": {Schema: &huma.Schema{
 				Type:     "object",

@@ -102,7 +102,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Storage == "" && c.Data != "" {
 		if dir, err := filepath.Abs(filepath.Join(c.Data, "media")); err == nil {
-			c.Storage = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=true"}).String()
+			c.Storage = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=true&no_tmp_dir=true"}).String()
 		}
 	}
 	return c

@@ -36,11 +36,15 @@ func redact(storage string) string {
 	return u.Redacted()
 }
 
-// The blob keys of an image: the cleaned file is its hash; the variant of
-// size n is hash/n.
-func originalKey(hash string) string { return hash }
+// The blob keys of an image: the cleaned file is hash, its variant of
+// size n hash-n, both under a folder named by the hash's first two digits
+// (256 folders: no directory of a file store grows past what its file
+// system lists quickly).
+func originalKey(hash string) string { return hash[:2] + "/" + hash }
 
-func variantKey(hash string, size int) string { return hash + "/" + strconv.Itoa(size) }
+func variantKey(hash string, size int) string {
+	return hash[:2] + "/" + hash + "-" + strconv.Itoa(size)
+}
 
 // put stores c's variants, then c itself, unless c is stored already: the
 // original is written last, so its presence means every variant is there.

@@ -58,7 +58,7 @@ func ReadForm(body io.Reader, contentType string, maxFile int64) (Upload, error)
 		}
 		if err != nil {
 			return Upload{}, &kit.ValidationError{Err: ErrInvalid, Detail: "the multipart body does not parse",
-				Fields: []kit.FieldError{{Field: "body", Message: "malformed multipart body"}}}
+				Fields: []kit.FieldError{{Field: "body.file", Message: "malformed multipart body (a part or its headers)"}}}
 		}
 		name := p.FormName()
 		if seen[name] {
@@ -167,7 +167,7 @@ func (u Upload) check() error {
 	if err := kit.Invalid(ErrInvalid, fields...); err != nil {
 		return err
 	}
-	if u.Data == nil {
+	if len(u.Data) == 0 {
 		return fileError(ErrNoFile, "is required: the image, as the part named file", nil)
 	}
 	return nil
