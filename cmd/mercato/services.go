@@ -17,6 +17,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/media"
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -36,6 +37,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		identityCfg  identity.Config
 		staffCfg     staff.Config
 		catalogCfg   catalog.Config
+		mediaCfg     media.Config
 		pricingCfg   pricing.Config
 		inventoryCfg inventory.Config
 		paymentCfg   payment.Config
@@ -50,6 +52,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	identityCfg.Session.RegisterFlags(fs, "session.")
 	staffCfg.RegisterFlags(fs, "staff.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
+	mediaCfg.RegisterFlags(fs, "media.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
 	inventoryCfg.RegisterFlags(fs, "inventory.")
 	paymentCfg.RegisterFlags(fs, "payment.")
@@ -116,6 +119,21 @@ func services(fs *pflag.FlagSet) []app.Service {
 				d.Plans, d.Stores = tc, tc
 			}
 			return catalog.New(ctx, catalogCfg, d)
+		}},
+		{Name: "media", Validate: mediaCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "media", media.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			d := media.Deps{Deps: deps}
+			// A product image's product is checked with the catalog before
+			// anything is stored; without it, it is not.
+			if hc, base, err := p.HTTPClient("catalog"); err == nil {
+				d.Products = catalogapi.NewClient(base, hc)
+			}
+			cfg := mediaCfg
+			cfg.Data = p.Config.Data
+			return media.New(ctx, cfg, d)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
