@@ -18,6 +18,7 @@ import (
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/media"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -251,9 +252,16 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := adminCfg
 			cfg.Session = identityCfg.Session
-			return admin.New(ctx, cfg, admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			cfg.MaxUpload = mediaCfg.MaxUpload
+			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins})
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins}
+			// Uploads go to the media service as the signed-in member;
+			// without it the pages offer no upload forms.
+			if hc, base, err := p.PublicHTTPClient("media"); err == nil {
+				d.Media = mediaapi.NewClient(base, hc)
+			}
+			return admin.New(ctx, cfg, d)
 		}},
 	}
 }

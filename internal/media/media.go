@@ -29,6 +29,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/media/mediadb"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -77,7 +78,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMaxUpload = 10 << 20
+	DefaultMaxUpload = mediaapi.DefaultMaxUpload
 	DefaultMaxPixels = 40_000_000
 	// maxSide bounds either side of an image whatever its pixel count, so
 	// that a 1 × 40,000,000 strip is no cheaper to sneak in.

@@ -33,9 +33,8 @@ type Upload struct {
 	Data      []byte
 }
 
-// multipartOverhead is what a multipart body may add around its file:
-// boundaries, part headers and the short fields.
-const multipartOverhead = 64 << 10
+// multipartOverhead is what a multipart body may add around its file.
+const multipartOverhead = mediaapi.MultipartOverhead
 
 // ReadForm reads a multipart/form-data upload body (contentType is the
 // request's Content-Type): the fields kind, product_id and alt and one

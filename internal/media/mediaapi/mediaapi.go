@@ -135,4 +135,10 @@ const (
 	MaxAlt = 300
 	// MaxFileName is the longest file name an upload may carry.
 	MaxFileName = 255
+	// DefaultMaxUpload is the largest file an upload takes unless the
+	// service's -media.max-upload says otherwise.
+	DefaultMaxUpload = 10 << 20
+	// MultipartOverhead is what a multipart body may add around its
+	// file: boundaries, part headers and the short fields.
+	MultipartOverhead = 64 << 10
 )
