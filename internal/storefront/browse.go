@@ -42,7 +42,7 @@ type productCard struct {
 	Image       catalogapi.Image // URL empty: none
 	// Srcset offers the picture's sizes when it has several (responsive).
 	Srcset string
-	Price       money.Money
+	Price  money.Money
 	// From says the variants differ in price and Price is the lowest.
 	From bool
 	Lazy bool
