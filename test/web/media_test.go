@@ -84,19 +84,20 @@ func waitPage(t *testing.T, v *visitor, path string, re *regexp.Regexp) page {
 func TestAdminUploadsPictures(t *testing.T) {
 	shop := openAdminOrdersShop(t)
 	owner := shop.signIn("owner@orders.test")
-	r := shop.api("GET", "/api/v1/products?limit=1", nil, "")
-	var list struct {
-		Items []struct {
-			ID     string `json:"id"`
-			Slug   string `json:"slug"`
-			Images []any  `json:"images"`
-		} `json:"items"`
+	// A new product without pictures: the newest, so the home page's
+	// first card.
+	r := shop.api("POST", "/api/v1/admin/products", map[string]any{"title": "Framed Print", "status": "active",
+		"variants": []map[string]any{{"sku": "PRINT-1", "price": map[string]any{"amount": 2500, "currency": "EUR"}}}},
+		shop.ownerToken, "Idempotency-Key", "media-test-print")
+	var prod struct {
+		ID     string `json:"id"`
+		Slug   string `json:"slug"`
+		Images []any  `json:"images"`
 	}
-	r.JSON(t, &list)
-	if len(list.Items) != 1 {
-		t.Fatalf("no demo product: %s", r.Body)
+	r.JSON(t, &prod)
+	if r.Status != http.StatusCreated || prod.ID == "" {
+		t.Fatalf("create a product: %d %s", r.Status, r.Body)
 	}
-	prod := list.Items[0]
 	before := len(prod.Images)
 	editor := "/admin/products/" + prod.ID
 	pg := owner.get(editor)
@@ -171,6 +172,10 @@ func TestAdminUploadsPictures(t *testing.T) {
 	home := waitPage(t, guest, "/", regexp.MustCompile(`<img class="logo" src="/media/[0-9a-f]{64}/160"`))
 	if strings.Contains(home.Body, `<span class="logo" aria-hidden="true">`) {
 		t.Error("the header still shows the placeholder")
+	}
+	card := `<a class="product-card" href="/p/` + prod.Slug + `">` + "\n" + `<img src="/media/` + hash + `/320" ` + srcset
+	if !strings.Contains(home.Body, card) {
+		t.Errorf("the home page's card of the product does not draw the upload with its sizes:\n%.4000s", home.Body)
 	}
 
 	// Staff may not upload: no form, and the media service refuses a
