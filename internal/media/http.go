@@ -43,7 +43,7 @@ var uploadAnswers = []web.Answer{
 	{Status: http.StatusUnsupportedMediaType, Code: "unsupported_image_type", When: "the file's bytes are not a PNG, JPEG or GIF image, whatever its name says"},
 	{Status: http.StatusRequestEntityTooLarge, Code: "file_too_large", When: "the file is over -media.max-upload (10 MiB by default)"},
 	{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", When: "the body is over -media.max-upload and room for the other fields; refused as it streams in"},
-	{Status: http.StatusUnprocessableEntity, Code: "image_too_large", When: "the image's header says it has more than -media.max-pixels pixels (40 million by default) or more than 20,000 on a side; refused before any pixel is decoded"},
+	{Status: http.StatusUnprocessableEntity, Code: "image_too_large", When: "the image's header says it has more than -media.max-pixels pixels (25 million by default) or more than 20,000 on a side; refused before any pixel is decoded"},
 	{Status: http.StatusUnprocessableEntity, Code: "corrupt_image", When: "the image is truncated or damaged"},
 	{Status: http.StatusUnprocessableEntity, Code: "invalid_file_name", When: "the file name has a path (/ or \\), control characters, or more than 255 bytes"},
 	{Status: http.StatusUnprocessableEntity, Code: "no_file", When: "there is no part named file"},

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -79,9 +80,9 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMaxUpload = mediaapi.DefaultMaxUpload
-	DefaultMaxPixels = 40_000_000
+	DefaultMaxPixels = 25_000_000
 	// maxSide bounds either side of an image whatever its pixel count, so
-	// that a 1 × 40,000,000 strip is no cheaper to sneak in.
+	// that a 1 × 25,000,000 strip is no cheaper to sneak in.
 	maxSide = 20_000
 )
 
@@ -149,6 +150,10 @@ type Service struct {
 	products Products
 	log      *slog.Logger
 	now      func() time.Time
+	// cleaning bounds how many uploads are decoded and resized at once:
+	// one per CPU, since each is CPU-bound and holds its decoded pixels
+	// (up to 4 bytes × MaxPixels) while it runs.
+	cleaning chan struct{}
 }
 
 // New returns the media service on deps.DB, migrated with Migrations, with
@@ -169,7 +174,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: st, bucket: bucket, products: deps.Products, log: deps.Logger(), now: time.Now}, nil
+	return &Service{cfg: cfg, store: st, bucket: bucket, products: deps.Products, log: deps.Logger(), now: time.Now,
+		cleaning: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
 }
 
 // Run waits for ctx, then closes the blob store.

@@ -196,7 +196,13 @@ func (s *Service) Store(ctx context.Context, u Upload) (_ mediaapi.Media, create
 			return mediaapi.Media{}, false, fmt.Errorf("check product %s: %w: %w", u.ProductID, ErrUnavailable, err)
 		}
 	}
+	select {
+	case s.cleaning <- struct{}{}:
+	case <-ctx.Done():
+		return mediaapi.Media{}, false, ctx.Err()
+	}
 	c, err := clean(u.Data, s.cfg.MaxPixels)
+	<-s.cleaning
 	if err != nil {
 		return mediaapi.Media{}, false, err
 	}
