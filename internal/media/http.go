@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 
@@ -118,7 +119,7 @@ func (s *Service) Routes(api *web.API) {
 func ptr[T any](v T) *T { return &v }
 
 func (s *Service) upload(ctx context.Context, in *uploadInput) (*mediaOutput, error) {
-	u, err := ReadForm(newBody(in.RawBody), in.ContentType, s.cfg.MaxUpload)
+	u, err := ReadForm(bytes.NewReader(in.RawBody), in.ContentType, s.cfg.MaxUpload)
 	if err != nil {
 		return nil, problems.Map(err)
 	}

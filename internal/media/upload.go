@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -66,11 +65,11 @@ func ReadForm(body io.Reader, contentType string, maxFile int64) (Upload, error)
 		seen[name] = true
 		switch name {
 		case "file":
-			if fe, ok := checkFileName(p.Header.Get("Content-Disposition")); !ok {
+			fe, ok := checkFileName(p.Header.Get("Content-Disposition"))
+			if !ok {
 				return Upload{}, &kit.ValidationError{Err: ErrFileName, Fields: []kit.FieldError{fe}}
-			} else {
-				u.FileName = fe.Value.(string)
 			}
+			u.FileName, _ = fe.Value.(string)
 			data, err := io.ReadAll(io.LimitReader(p, maxFile+1))
 			if err != nil {
 				return Upload{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "body.file", Message: "the file part does not read"})
@@ -289,6 +288,3 @@ func toMedia(r mediadb.Medium) (mediaapi.Media, error) {
 	}
 	return m, nil
 }
-
-// newBody is a reader over a request body already read.
-func newBody(b []byte) io.Reader { return bytes.NewReader(b) }
