@@ -71,7 +71,7 @@ var uploadFields = map[string]string{"file": "file", "alt": "alt", "product_id":
 // member; a refusal is shown on the form's fields, on the page the form
 // was on.
 func (s *Service) uploadMedia(w http.ResponseWriter, r *http.Request) {
-	ctx, _, err := s.kit.Authed(r, "staff")
+	ctx, who, err := s.kit.Authed(r, "staff")
 	if err != nil {
 		s.kit.Fail(w, r, err)
 		return
@@ -89,14 +89,16 @@ func (s *Service) uploadMedia(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.Invalid() {
 		u.Content = bytes.NewReader(f.file)
-		if _, err := s.deps.Media.Upload(ctx, u); err == nil {
+		_, err := s.deps.Media.Upload(ctx, u)
+		if err == nil {
 			flash := "Image uploaded: it shows in the shop in a moment."
 			if u.Kind == mediaapi.KindLogo {
 				flash = "Logo uploaded: it shows in the shop within 10 seconds."
 			}
 			s.kit.Redirect(w, r, back, flash)
 			return
-		} else if !f.Refused(err, uploadFields) {
+		}
+		if !f.Refused(err, uploadFields) {
 			s.kit.Fail(w, r, err)
 			return
 		}
@@ -105,12 +107,7 @@ func (s *Service) uploadMedia(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if u.Kind == mediaapi.KindLogo {
-		_, p, err := s.kit.Authed(r, "staff")
-		if err != nil {
-			s.kit.Fail(w, r, err)
-			return
-		}
-		s.renderSettingsWith(ctx, w, r, p, http.StatusUnprocessableEntity, nil, nil, f.Form)
+		s.renderSettingsWith(ctx, w, r, who, http.StatusUnprocessableEntity, nil, nil, f.Form)
 		return
 	}
 	prod, err := s.deps.Catalog.AdminProduct(ctx, u.ProductID)
