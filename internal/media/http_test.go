@@ -200,6 +200,19 @@ func TestUploadStoreAndServe(t *testing.T) {
 			if bytes.Contains(got.body, []byte("Exif")) || bytes.Contains(got.body, []byte("GPSLatitude")) {
 				t.Error("the served file carries the upload's EXIF")
 			}
+			// What the blob store holds, the original and every variant.
+			for _, key := range []string{originalKey(m.Hash), variantKey(m.Hash, 160), variantKey(m.Hash, 320), variantKey(m.Hash, 640)} {
+				stored, err := f.svc.bucket.ReadAll(t.Context(), key)
+				if err != nil {
+					t.Fatalf("read %s from the blob store: %v", key, err)
+				}
+				if bytes.Contains(stored, []byte("Exif")) || bytes.Contains(stored, []byte("GPSLatitude")) || bytes.Contains(stored, []byte("SecretPhone")) {
+					t.Errorf("the stored %s carries the upload's EXIF", key)
+				}
+				if key == originalKey(m.Hash) && !bytes.Equal(stored, got.body) {
+					t.Error("the served bytes are not the stored ones")
+				}
+			}
 			if cc := got.header.Get("Cache-Control"); !strings.Contains(cc, "immutable") || !strings.Contains(cc, "max-age=31536000") {
 				t.Errorf("Cache-Control = %q", cc)
 			}
