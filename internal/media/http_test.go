@@ -232,6 +232,9 @@ func TestUploadStoreAndServe(t *testing.T) {
 				if err != nil || cfg.Width != v.Width || cfg.Height != v.Height || max(cfg.Width, cfg.Height) > v.Size {
 					t.Errorf("variant %d is %d×%d (%v), recorded %d×%d", v.Size, cfg.Width, cfg.Height, err, v.Width, v.Height)
 				}
+				if ct := got.header.Get("Content-Type"); ct != v.ContentType {
+					t.Errorf("variant %d is served as %s, recorded as %s", v.Size, ct, v.ContentType)
+				}
 				if nm := f.get(v.URL, http.Header{"If-None-Match": {got.header.Get("ETag")}}); nm.status != http.StatusNotModified {
 					t.Errorf("If-None-Match on %s = %d", v.URL, nm.status)
 				}

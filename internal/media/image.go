@@ -33,6 +33,7 @@ type cleaned struct {
 // variantFile is one resized copy of a cleaned image.
 type variantFile struct {
 	size, width, height int
+	contentType         string
 	data                []byte
 }
 
@@ -86,11 +87,24 @@ func clean(data []byte, maxPixels int64) (cleaned, error) {
 		n := sizes[i]
 		src = imaging.Fit(src, n, n, imaging.Lanczos)
 		vb := src.Bounds()
-		data, err := encode(src, c.contentType)
-		if err != nil {
+		v := variantFile{size: n, width: vb.Dx(), height: vb.Dy(), contentType: c.contentType}
+		if v.data, err = encode(src, v.contentType); err != nil {
 			return cleaned{}, err
 		}
-		c.variants[i] = variantFile{size: n, width: vb.Dx(), height: vb.Dy(), data: data}
+		// A PNG without transparency (a photo saved as PNG, a
+		// screenshot) is often several times smaller as a JPEG at the
+		// sizes pages draw: the smaller of the two is kept, so pages stay
+		// light; a drawing that PNG keeps smaller stays PNG.
+		if o, ok := src.(interface{ Opaque() bool }); ok && v.contentType == "image/png" && o.Opaque() {
+			j, err := encode(src, "image/jpeg")
+			if err != nil {
+				return cleaned{}, err
+			}
+			if len(j) < len(v.data) {
+				v.data, v.contentType = j, "image/jpeg"
+			}
+		}
+		c.variants[i] = v
 	}
 	return c, nil
 }

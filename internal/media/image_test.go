@@ -249,3 +249,54 @@ func TestCleanRefuses(t *testing.T) {
 		t.Errorf("the bomb is %d bytes, want a few KB", n)
 	}
 }
+
+// TestCleanVariantTypes: an opaque PNG whose variants are smaller as JPEG
+// (a photo saved as PNG) gets JPEG variants and keeps its PNG original; a
+// PNG with transparency keeps PNG variants.
+func TestCleanVariantTypes(t *testing.T) {
+	photo := image.NewNRGBA(image.Rect(0, 0, 800, 600))
+	seed := uint32(1)
+	for y := range 600 {
+		for x := range 800 {
+			seed = seed*1664525 + 1013904223
+			photo.Set(x, y, color.NRGBA{uint8(x/4) + uint8(seed>>28), uint8(y/3) + uint8(seed>>24&15), uint8(seed >> 16 & 31), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, photo); err != nil {
+		t.Fatal(err)
+	}
+	c, err := clean(b.Bytes(), DefaultMaxPixels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.contentType != "image/png" {
+		t.Errorf("the original is %s, want image/png", c.contentType)
+	}
+	for _, v := range c.variants {
+		_, format, err := image.DecodeConfig(bytes.NewReader(v.data))
+		if err != nil || format != "jpeg" || v.contentType != "image/jpeg" {
+			t.Errorf("variant %d of a photo-like PNG is %s (%s, %v), want a JPEG", v.size, v.contentType, format, err)
+		}
+	}
+
+	clear := image.NewNRGBA(image.Rect(0, 0, 400, 400))
+	for y := range 400 {
+		for x := range 400 {
+			seed = seed*1664525 + 1013904223
+			clear.Set(x, y, color.NRGBA{uint8(seed >> 24), uint8(seed >> 16), uint8(seed >> 8), uint8(x / 2)})
+		}
+	}
+	b.Reset()
+	if err := png.Encode(&b, clear); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = clean(b.Bytes(), DefaultMaxPixels); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range c.variants {
+		if _, format, err := image.DecodeConfig(bytes.NewReader(v.data)); err != nil || format != "png" || v.contentType != "image/png" {
+			t.Errorf("variant %d of a transparent PNG is %s (%s, %v), want a PNG", v.size, v.contentType, format, err)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func (s *Service) put(ctx context.Context, c cleaned) error {
 		return nil
 	}
 	for _, v := range c.variants {
-		if err := s.write(ctx, variantKey(c.hash, v.size), c.contentType, v.data); err != nil {
+		if err := s.write(ctx, variantKey(c.hash, v.size), v.contentType, v.data); err != nil {
 			return err
 		}
 	}

@@ -262,15 +262,16 @@ func (s *Service) Media(ctx context.Context, hash string) (mediaapi.Media, error
 
 // storedVariant is a variant as the variants column keeps it.
 type storedVariant struct {
-	Size   int `json:"size"`
-	Width  int `json:"width"`
-	Height int `json:"height"`
+	Size        int    `json:"size"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	ContentType string `json:"content_type"`
 }
 
 func variantsOf(c cleaned) []storedVariant {
 	out := make([]storedVariant, len(c.variants))
 	for i, v := range c.variants {
-		out[i] = storedVariant{Size: v.size, Width: v.width, Height: v.height}
+		out[i] = storedVariant{Size: v.size, Width: v.width, Height: v.height, ContentType: v.contentType}
 	}
 	return out
 }
@@ -284,7 +285,8 @@ func toMedia(r mediadb.Medium) (mediaapi.Media, error) {
 		Width: int(r.Width), Height: int(r.Height), Bytes: r.Bytes, CreatedAt: sqldb.FromMicros(r.CreatedAt),
 		Variants: make([]mediaapi.Variant, len(vs))}
 	for i, v := range vs {
-		m.Variants[i] = mediaapi.Variant{Size: v.Size, Width: v.Width, Height: v.Height, URL: mediaapi.VariantURL(r.Hash, v.Size)}
+		m.Variants[i] = mediaapi.Variant{Size: v.Size, Width: v.Width, Height: v.Height, ContentType: v.ContentType,
+			URL: mediaapi.VariantURL(r.Hash, v.Size)}
 	}
 	return m, nil
 }

@@ -95,10 +95,13 @@ func IsHash(s string) bool {
 
 // Variant is one resized copy of an image.
 type Variant struct {
-	Size   int    `json:"size" doc:"The side of the square the image was fitted in." example:"320"`
-	Width  int    `json:"width"`
-	Height int    `json:"height"`
-	URL    string `json:"url" doc:"Path of the variant on this site." example:"/media/3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b/320"`
+	Size   int `json:"size" doc:"The side of the square the image was fitted in." example:"320"`
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	// ContentType may differ from the image's: an opaque PNG's variant is
+	// a JPEG when that is smaller.
+	ContentType string `json:"content_type" enum:"image/png,image/jpeg" doc:"The variant's type: an opaque PNG's variants are JPEG when that is smaller."`
+	URL         string `json:"url" doc:"Path of the variant on this site." example:"/media/3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b/320"`
 }
 
 // Media is an uploaded image, as stored: metadata stripped, re-encoded,
