@@ -9,6 +9,7 @@ import (
 	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 	"github.com/mercato/mercato/internal/tenant/tenantdb"
@@ -52,8 +53,9 @@ func (s *Service) HandleMediaEvent(ctx context.Context, e outbox.Envelope) error
 
 // applyMediaEvent makes an uploaded logo its store's logo (its smallest
 // variant, which is what the pages show), in the inbox's transaction, and
-// announces the change (tenant.updated.v1) as a settings update does.
-// Product images are not the tenant service's.
+// announces the change (tenant.updated.v1) as a settings update does,
+// unless the store took a logo uploaded later already (events may come
+// out of order). Product images are not the tenant service's.
 func (s *Service) applyMediaEvent(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
 	if e.Type != mediaapi.SubjectUploaded {
 		return nil
@@ -73,9 +75,23 @@ func (s *Service) applyMediaEvent(ctx context.Context, tx *sql.Tx, e outbox.Enve
 	if err != nil {
 		return err
 	}
+	q := tenantdb.New(tx) // the inbox's transaction, which outbox.Handle began
+	at := up.UploadedAt
+	if at.IsZero() {
+		at = e.Time
+	}
+	n, err := q.ClaimLogoUpload(ctx, tenantdb.ClaimLogoUploadParams{TenantID: id, UploadedAt: sqldb.Micros(at)})
+	if err != nil {
+		return fmt.Errorf("record logo upload of %s: %w", id, err)
+	}
+	if n == 0 {
+		s.log.InfoContext(ctx, "older logo upload ignored", "tenant", id, "event_id", e.ID)
+		return nil // a newer logo was taken already
+	}
 	logo := mediaapi.VariantURL(hash, mediaapi.SizeSmall)
-	// A conflict (an admin saving the settings at the same moment) has the
-	// event delivered again, onto the new row.
-	_, err = s.updateSettings(ctx, tx, tenantdb.New(tx), id, tenantapi.StoreUpdate{Logo: &logo})
+	// A conflict (an admin saving the settings at the same moment) rolls
+	// the claim back too and has the event delivered again, onto the new
+	// row.
+	_, err = s.updateSettings(ctx, tx, q, id, tenantapi.StoreUpdate{Logo: &logo})
 	return err
 }

@@ -25,8 +25,10 @@ func TestMediaLogo(t *testing.T) {
 		if _, err := s.Ensure(t.Context(), "acme", "Acme", nil); err != nil {
 			t.Fatal(err)
 		}
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		event := func(tenant string, m mediaapi.Media) outbox.Envelope {
-			e, err := outbox.NewEvent(tenancy.WithID(t.Context(), tenant), mediaapi.Source, mediaapi.SubjectUploaded, time.Now(), mediaapi.Uploaded{Media: m})
+			at = at.Add(time.Second)
+			e, err := outbox.NewEvent(tenancy.WithID(t.Context(), tenant), mediaapi.Source, mediaapi.SubjectUploaded, at, mediaapi.Uploaded{Media: m, UploadedAt: at})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,6 +55,21 @@ func TestMediaLogo(t *testing.T) {
 		acme, err := s.Store(tenancy.WithID(t.Context(), "acme"))
 		if err != nil || acme.Settings.Logo != "" {
 			t.Errorf("acme's logo = %q (%v), want none", acme.Settings.Logo, err)
+		}
+
+		// Two logos uploaded one after the other, delivered the other way
+		// round: the later upload stays the logo.
+		first, second := strings.Repeat("b1", 32), strings.Repeat("b2", 32)
+		older := event("acme", mediaapi.Media{Hash: first, URL: mediaapi.URL(first), Kind: mediaapi.KindLogo})
+		newer := event("acme", mediaapi.Media{Hash: second, URL: mediaapi.URL(second), Kind: mediaapi.KindLogo})
+		for _, e := range []outbox.Envelope{newer, older} {
+			if err := s.HandleMediaEvent(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acme, err = s.Store(tenancy.WithID(t.Context(), "acme"))
+		if want := mediaapi.VariantURL(second, mediaapi.SizeSmall); err != nil || acme.Settings.Logo != want {
+			t.Errorf("after a late older upload acme's logo = %q (%v), want the newer %q", acme.Settings.Logo, err, want)
 		}
 	}, tenant.Migrations...)
 }
