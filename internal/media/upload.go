@@ -60,7 +60,7 @@ func ReadForm(body io.Reader, contentType string, maxFile int64) (Upload, error)
 		}
 		name := p.FormName()
 		if seen[name] {
-			return Upload{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "body." + name, Message: "must be sent once"})
+			return Upload{}, kit.Invalid(ErrInvalid, kit.FieldError{Field: "body." + clip(name, 40), Message: "must be sent once"})
 		}
 		seen[name] = true
 		switch name {
