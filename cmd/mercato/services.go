@@ -232,7 +232,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Reviews: c.reviews})
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)
@@ -247,7 +247,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			return admin.New(ctx, cfg, admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins})
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews})
 		}},
 	}
 }

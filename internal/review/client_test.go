@@ -48,6 +48,12 @@ func TestClient(t *testing.T) {
 	if _, err := c.Reject(staff, r.ID, "x"); !apiclient.IsCode(err, "invalid_transition") {
 		t.Errorf("reject hidden: %v", err)
 	}
+	if got, err := c.AdminReview(staff, r.ID); err != nil || got.Status != reviewapi.StatusHidden || got.OrderID != "o1" {
+		t.Errorf("admin review: %+v, %v", got, err)
+	}
+	if _, err := c.AdminReview(staff, "nope"); !apiclient.IsCode(err, "review_not_found") {
+		t.Errorf("unknown review: %v", err)
+	}
 	if _, err := c.Approve(staff, r.ID, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,14 @@ func (c *Client) AdminReviews(ctx context.Context, status Status, cursor string,
 	return out, err
 }
 
+// AdminReview returns a review as staff see it (GET
+// /api/v1/admin/reviews/{id}); an unknown one is a 404 review_not_found.
+func (c *Client) AdminReview(ctx context.Context, id string) (Review, error) {
+	var out Review
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: adminBase + "/" + url.PathEscape(id), Out: &out})
+	return out, err
+}
+
 // Approve publishes a review (POST /api/v1/admin/reviews/{id}/approve).
 func (c *Client) Approve(ctx context.Context, id, reason string) (Review, error) {
 	return c.admin(ctx, http.MethodPost, id, "/approve", Approve{Reason: reason})

@@ -1,0 +1,303 @@
+package storefront
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
+
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/page"
+	"github.com/mercato/mercato/internal/review/reviewapi"
+)
+
+// Reviews on the storefront: a product page shows the product's rating
+// (stars as text and a histogram) and its published reviews with the
+// store's replies; product cards show the average and count, read for a
+// whole grid at once; a delivered order's page offers "Review this item"
+// per line, a form of its own (reviewRoutes). Without the review service
+// (Deps.Reviews nil, or it fails) the pages show no reviews and sell on.
+
+// productReviewCount is how many reviews a product page shows.
+const productReviewCount = 10
+
+// reviewRoutes: the review form of an order line.
+func (s *Service) reviewRoutes(route routeFunc) {
+	route("GET /orders/{id}/review", s.reviewForm)
+	route("POST /orders/{id}/review", s.createReview)
+}
+
+// ratingView is a product's rating as pages show it.
+type ratingView struct {
+	reviewapi.Rating
+	// Average is the mean in the store's locale, one decimal ("4.3").
+	Average string
+	Bars    []ratingBar
+}
+
+// ratingBar is one row of the histogram: how many gave Stars.
+type ratingBar struct {
+	Stars        int
+	Count, Total int64
+}
+
+// Stars is the average as five stars, rounded to whole stars: "★★★★☆".
+func (r ratingView) Stars() string { return stars(int64(r.Rating.Average + 0.5)) }
+
+// stars draws n of five stars.
+func stars(n int64) string {
+	n = max(0, min(5, n))
+	return strings.Repeat("★", int(n)) + strings.Repeat("☆", 5-int(n))
+}
+
+// newRatingView prepares r for the page of locale lang.
+func newRatingView(r reviewapi.Rating, lang string) *ratingView {
+	p := message.NewPrinter(language.Make(lang))
+	v := &ratingView{Rating: r, Average: p.Sprint(number.Decimal(r.Average, number.MaxFractionDigits(1), number.MinFractionDigits(1)))}
+	for i := 4; i >= 0; i-- {
+		v.Bars = append(v.Bars, ratingBar{Stars: i + 1, Count: r.Histogram[i], Total: r.Count})
+	}
+	return v
+}
+
+// reviewView is a published review as the product page shows it.
+type reviewView struct {
+	reviewapi.Review
+	Stars string
+}
+
+// productReviews is the reviews part of a product page.
+type productReviews struct {
+	Rating  *ratingView
+	Reviews []reviewView
+	More    bool
+}
+
+// productReviews reads a product's rating and latest reviews; nil when
+// the review service is not there or fails (logged).
+func (s *Service) productReviews(ctx context.Context, productID, lang string) *productReviews {
+	if s.deps.Reviews == nil {
+		return nil
+	}
+	rl, err := s.deps.Reviews.Ratings(ctx, []string{productID})
+	if err != nil || len(rl.Items) != 1 {
+		s.log.WarnContext(ctx, "read rating", "product", productID, "err", err)
+		return nil
+	}
+	out := &productReviews{Rating: newRatingView(rl.Items[0], lang)}
+	if rl.Items[0].Count == 0 {
+		return out
+	}
+	l, err := s.deps.Reviews.ProductReviews(ctx, productID, "", productReviewCount)
+	if err != nil {
+		s.log.WarnContext(ctx, "read reviews", "product", productID, "err", err)
+		return out
+	}
+	for _, r := range l.Items {
+		out.Reviews = append(out.Reviews, reviewView{Review: r, Stars: stars(r.Rating)})
+	}
+	out.More = l.NextCursor != ""
+	return out
+}
+
+// rate sets the ratings of a grid's cards, read at once; the cards show
+// none when the review service is not there or fails (logged).
+func (s *Service) rate(ctx context.Context, cards []productCard, lang string) {
+	if s.deps.Reviews == nil || len(cards) == 0 {
+		return
+	}
+	ids := make([]string, len(cards))
+	for i, c := range cards {
+		ids[i] = c.ID
+	}
+	rl, err := s.deps.Reviews.Ratings(ctx, ids)
+	if err != nil || len(rl.Items) != len(cards) {
+		s.log.WarnContext(ctx, "read ratings", "products", len(ids), "err", err)
+		return
+	}
+	for i, r := range rl.Items {
+		if r.Count > 0 {
+			cards[i].Rating = newRatingView(r, lang)
+		}
+	}
+}
+
+// lineReview is a line of a delivered order as its page offers it for
+// review: its review if written, else a link to the form.
+type lineReview struct {
+	SKU    string
+	Review *reviewapi.Review
+	Stars  string
+	Status string
+}
+
+// orderReviews reads which lines of a delivered order the buyer reviewed,
+// by SKU; nil when reviews cannot be written (not delivered, no review
+// service, or it fails: logged).
+func (s *Service) orderReviews(ctx context.Context, o orderapi.Order, token string) map[string]lineReview {
+	if s.deps.Reviews == nil || o.Status != orderapi.StatusDelivered {
+		return nil
+	}
+	l, err := s.deps.Reviews.OrderReviews(ctx, o.ID, token)
+	if err != nil {
+		s.log.WarnContext(ctx, "read order reviews", "order_id", o.ID, "err", err)
+		return nil
+	}
+	out := map[string]lineReview{}
+	for _, l := range o.Lines {
+		out[l.SKU] = lineReview{SKU: l.SKU}
+	}
+	for _, r := range l.Items {
+		out[r.SKU] = lineReview{SKU: r.SKU, Review: &r, Stars: stars(r.Rating), Status: reviewStatusLabel(r.Status)}
+	}
+	return out
+}
+
+// reviewStatusLabel says where a buyer's review is.
+func reviewStatusLabel(st reviewapi.Status) string {
+	switch st {
+	case reviewapi.StatusPending:
+		return "Awaiting approval"
+	case reviewapi.StatusPublished:
+		return "Published"
+	case reviewapi.StatusRejected:
+		return "Not published"
+	case reviewapi.StatusHidden:
+		return "Hidden by the store"
+	}
+	return string(st)
+}
+
+// ratingOptions are the form's choice of stars.
+var ratingOptions = []page.Option{
+	{Value: "", Label: "Choose a rating"},
+	{Value: "5", Label: "★★★★★ 5 – excellent"},
+	{Value: "4", Label: "★★★★☆ 4 – good"},
+	{Value: "3", Label: "★★★☆☆ 3 – fair"},
+	{Value: "2", Label: "★★☆☆☆ 2 – poor"},
+	{Value: "1", Label: "★☆☆☆☆ 1 – bad"},
+}
+
+// reviewData is the review form's page.
+type reviewData struct {
+	Order   orderView
+	Line    orderapi.Line
+	Token   string
+	Ratings []page.Option
+}
+
+// reviewLine loads the order and the line of the review form's request,
+// for its buyer: ok false when the answer was written (not found, not
+// reviewable: back to the order's page with why).
+func (s *Service) reviewLine(w http.ResponseWriter, r *http.Request, ctx context.Context, token, sku string) (orderapi.Order, orderapi.Line, bool) {
+	id := r.PathValue("id")
+	if s.deps.Reviews == nil || token == "" && apiclient.Token(ctx) == "" {
+		s.kit.NotFound(w, r)
+		return orderapi.Order{}, orderapi.Line{}, false
+	}
+	o, err := s.loadOrder(ctx, id, token)
+	if errors.Is(err, errNotYours) {
+		s.kit.NotFound(w, r)
+		return orderapi.Order{}, orderapi.Line{}, false
+	}
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return orderapi.Order{}, orderapi.Line{}, false
+	}
+	for _, l := range o.Lines {
+		if l.SKU == sku {
+			if o.Status != orderapi.StatusDelivered {
+				s.kit.Redirect(w, r, orderURL(id, token), "You can review this item once it has been delivered.")
+				return orderapi.Order{}, orderapi.Line{}, false
+			}
+			return o, l, true
+		}
+	}
+	s.kit.NotFound(w, r)
+	return orderapi.Order{}, orderapi.Line{}, false
+}
+
+// reviewForm shows the form reviewing one line of a delivered order
+// (?sku=, and the guest's ?token=).
+func (s *Service) reviewForm(w http.ResponseWriter, r *http.Request) {
+	ctx, err := s.buyerContext(r)
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	token := q.Get("token")
+	o, line, ok := s.reviewLine(w, r, ctx, token, q.Get("sku"))
+	if !ok {
+		return
+	}
+	v := s.view(r, "Review "+line.Title)
+	v.Form = page.EmptyForm(nil)
+	s.renderReview(w, r, v, o, line, token, http.StatusOK)
+}
+
+// createReview sends the review form. A refusal comes back to the form with
+// what was typed and the fields marked; the form's Idempotency-Key makes a
+// double click one review.
+func (s *Service) createReview(w http.ResponseWriter, r *http.Request) {
+	form := page.ParseForm(w, r)
+	ctx, err := s.buyerContext(r)
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return
+	}
+	token := form.Get("token")
+	o, line, ok := s.reviewLine(w, r, ctx, token, form.Get("sku"))
+	if !ok {
+		return
+	}
+	in := reviewapi.ReviewCreate{OrderID: o.ID, SKU: line.SKU, Title: form.Get("title"), Body: form.Get("body"),
+		AuthorName: form.Get("author_name")}
+	if n, err := strconv.ParseInt(form.Get("rating"), 10, 64); err != nil || n < 1 || n > 5 {
+		form.Fail("rating", "Choose a rating from 1 to 5 stars.")
+	} else {
+		in.Rating = n
+	}
+	if in.Title == "" {
+		form.Fail("title", "Give your review a title.")
+	}
+	status := http.StatusUnprocessableEntity
+	if !form.Invalid() {
+		rv, err := s.deps.Reviews.Create(ctx, token, in, form.Key())
+		switch {
+		case err == nil:
+			flash := "Thank you for your review."
+			if rv.Status == reviewapi.StatusPending {
+				flash = "Thank you for your review. It will appear once the store has approved it."
+			}
+			s.kit.Redirect(w, r, orderURL(o.ID, token), flash)
+			return
+		case apiclient.IsCode(err, "already_reviewed"):
+			s.kit.Redirect(w, r, orderURL(o.ID, token), "You have reviewed this item already.")
+			return
+		case apiclient.IsCode(err, "rate_limited"):
+			form.Message = "You have written many reviews in a short time. Please try again later."
+		case !form.Refused(err, map[string]string{"rating": "rating", "title": "title", "body": "body", "author_name": "author_name"}):
+			s.kit.Fail(w, r, err)
+			return
+		}
+		var ae *apiclient.Error
+		if errors.As(err, &ae) {
+			status = ae.Status
+		}
+	}
+	v := s.view(r, "Review "+line.Title)
+	v.Form = form
+	s.renderReview(w, r, v, o, line, token, status)
+}
+
+func (s *Service) renderReview(w http.ResponseWriter, r *http.Request, v *page.View, o orderapi.Order, line orderapi.Line, token string, status int) {
+	v.Data = reviewData{Order: newOrderView(o), Line: line, Token: token, Ratings: ratingOptions}
+	s.kit.Render(w, r, status, "review", v)
+}
