@@ -204,32 +204,52 @@ func (s *Service) Delete(ctx context.Context, b Buyer, id string) error {
 	})
 }
 
-// OrderReviews lists the reviews of an order, for its buyer: which lines
-// are reviewed, with what status and the reason staff gave.
-func (s *Service) OrderReviews(ctx context.Context, b Buyer, orderID string) ([]reviewapi.Review, error) {
+// OrderReviews lists b's reviews of an order (which lines are reviewed,
+// with what status and the reason staff gave) and the lines b may review
+// now. An order that is not b's, or that the service has not heard of
+// yet, has neither: the answer tells nobody whether it exists.
+func (s *Service) OrderReviews(ctx context.Context, b Buyer, orderID string) (reviewapi.OrderReviews, error) {
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
-		return nil, err
+		return reviewapi.OrderReviews{}, err
 	}
 	if b.anonymous() {
-		return nil, ErrSignInRequired
+		return reviewapi.OrderReviews{}, ErrSignInRequired
 	}
-	rows, err := kit.ReadOne(ctx, s.store, func(q *reviewdb.Queries) ([]reviewdb.Review, error) {
+	out := reviewapi.OrderReviews{Items: []reviewapi.Review{}, Reviewable: []string{}}
+	err = s.store.Read(ctx, func(q *reviewdb.Queries) error {
 		p, err := q.GetPurchase(ctx, reviewdb.GetPurchaseParams{TenantID: tenant, OrderID: orderID})
 		if errors.Is(err, sql.ErrNoRows) || err == nil && !b.owns(p) {
-			return nil, ErrNotBuyer
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load purchase %s: %w", orderID, err)
+			return fmt.Errorf("load purchase %s: %w", orderID, err)
 		}
-		return q.ListOrderReviews(ctx, reviewdb.ListOrderReviewsParams{TenantID: tenant, OrderID: orderID})
+		rows, err := q.ListOrderReviews(ctx, reviewdb.ListOrderReviewsParams{TenantID: tenant, OrderID: orderID})
+		if err != nil {
+			return fmt.Errorf("list reviews of order %s: %w", orderID, err)
+		}
+		reviewed := map[string]bool{}
+		for _, r := range rows {
+			out.Items = append(out.Items, ownView(r))
+			reviewed[r.Sku] = true
+		}
+		if p.Status != "delivered" {
+			return nil
+		}
+		lines, err := q.ListPurchaseLines(ctx, reviewdb.ListPurchaseLinesParams{TenantID: tenant, OrderID: orderID})
+		if err != nil {
+			return fmt.Errorf("list lines of order %s: %w", orderID, err)
+		}
+		for _, l := range lines {
+			if !reviewed[l.Sku] {
+				out.Reviewable = append(out.Reviewable, l.Sku)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	out := make([]reviewapi.Review, len(rows))
-	for i, r := range rows {
-		out[i] = ownView(r)
+		return reviewapi.OrderReviews{}, err
 	}
 	return out, nil
 }

@@ -19,6 +19,9 @@ func TestClient(t *testing.T) {
 	guest := tenantCtx(t, "acme")
 	staff := apiclient.WithToken(guest, webtest.AdminToken)
 
+	if l, err := c.OrderReviews(guest, "o1", "tok-o1"); err != nil || len(l.Items) != 0 || len(l.Reviewable) != 2 || l.Reviewable[0] != "MUG-1" {
+		t.Errorf("order reviews before any: %+v, %v", l, err)
+	}
 	if _, err := c.Create(guest, "tok-wrong", reviewapi.ReviewCreate{OrderID: "o1", SKU: "MUG-1", Rating: 5, Title: "x"}, ""); !apiclient.IsCode(err, "not_a_buyer") {
 		t.Errorf("wrong token: %v", err)
 	}
@@ -30,7 +33,8 @@ func TestClient(t *testing.T) {
 	if _, err := c.Create(guest, "tok-o1", in, ""); !apiclient.IsCode(err, "already_reviewed") {
 		t.Errorf("second review of the line: %v", err)
 	}
-	if l, err := c.OrderReviews(guest, "o1", "tok-o1"); err != nil || len(l.Items) != 1 || l.Items[0].ID != r.ID {
+	if l, err := c.OrderReviews(guest, "o1", "tok-o1"); err != nil || len(l.Items) != 1 || l.Items[0].ID != r.ID ||
+		len(l.Reviewable) != 1 || l.Reviewable[0] != "TEA-1" {
 		t.Errorf("order reviews: %+v, %v", l, err)
 	}
 	if l, err := c.ProductReviews(guest, "p-MUG-1", "", 5); err != nil || len(l.Items) != 1 {

@@ -44,11 +44,22 @@ func TestHTTPRefusals(t *testing.T) {
 		// Someone else's review is not found, to anyone but its author.
 		f.wantProblem(call{method: "PATCH", path: "/api/v1/reviews/" + r.ID, body: map[string]any{"rating": 1}, authz: customer(t, "c-2")}, 404, "review_not_found")
 		f.wantProblem(call{method: "DELETE", path: "/api/v1/reviews/" + r.ID, orderToken: "tok-o2"}, 404, "review_not_found")
-		f.wantProblem(call{method: "GET", path: "/api/v1/reviews/orders/o1", authz: customer(t, "c-2")}, 403, "not_a_buyer")
-		var mine reviewapi.ReviewList
+		// Another's order has nothing to show them, as an unknown one.
+		var theirs reviewapi.OrderReviews
+		f.want(call{method: "GET", path: "/api/v1/reviews/orders/o1", authz: customer(t, "c-2")}, 200, &theirs)
+		if len(theirs.Items) != 0 || len(theirs.Reviewable) != 0 {
+			t.Errorf("another's order's reviews: %+v", theirs)
+		}
+		f.wantProblem(call{method: "GET", path: "/api/v1/reviews/orders/o1"}, 401, "unauthorized")
+		var undelivered reviewapi.OrderReviews
+		f.want(call{method: "GET", path: "/api/v1/reviews/orders/o2", authz: customer(t, "c-1")}, 200, &undelivered)
+		if len(undelivered.Reviewable) != 0 {
+			t.Errorf("an undelivered order offers %v for review", undelivered.Reviewable)
+		}
+		var mine reviewapi.OrderReviews
 		f.want(call{method: "GET", path: "/api/v1/reviews/orders/o1?token=tok-o1"}, 200, &mine)
-		if len(mine.Items) != 1 || mine.Items[0].ID != r.ID || mine.Items[0].OrderID != "o1" {
-			t.Errorf("order's reviews: %+v", mine.Items)
+		if len(mine.Items) != 1 || mine.Items[0].ID != r.ID || mine.Items[0].OrderID != "o1" || len(mine.Reviewable) != 0 {
+			t.Errorf("order's reviews: %+v", mine)
 		}
 		f.wantProblem(call{method: "POST", path: "/api/v1/admin/reviews/" + r.ID + "/reject", body: map[string]any{"reason": "x"},
 			authz: "Bearer " + webtest.AdminToken}, 409, "invalid_transition")

@@ -137,9 +137,10 @@ type lineReview struct {
 	Status string
 }
 
-// orderReviews reads which lines of a delivered order the buyer reviewed,
-// by SKU; nil when reviews cannot be written (not delivered, no review
-// service, or it fails: logged).
+// orderReviews reads the lines of a delivered order the buyer reviewed or
+// may review now (as the review service says: it learns of the delivery
+// from the order's events), by SKU; nil when there is nothing to offer
+// (not delivered, no review service, or it fails: logged).
 func (s *Service) orderReviews(ctx context.Context, o orderapi.Order, token string) map[string]lineReview {
 	if s.deps.Reviews == nil || o.Status != orderapi.StatusDelivered {
 		return nil
@@ -150,8 +151,8 @@ func (s *Service) orderReviews(ctx context.Context, o orderapi.Order, token stri
 		return nil
 	}
 	out := map[string]lineReview{}
-	for _, l := range o.Lines {
-		out[l.SKU] = lineReview{SKU: l.SKU}
+	for _, sku := range l.Reviewable {
+		out[sku] = lineReview{SKU: sku}
 	}
 	for _, r := range l.Items {
 		out[r.SKU] = lineReview{SKU: r.SKU, Review: &r, Stars: stars(r.Rating), Status: reviewStatusLabel(r.Status)}

@@ -25,3 +25,8 @@ WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id);
 -- name: GetPurchaseLine :one
 SELECT * FROM purchase_lines
 WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id) AND sku = sqlc.arg(sku);
+
+-- name: ListPurchaseLines :many
+SELECT * FROM purchase_lines
+WHERE tenant_id = sqlc.arg(tenant_id) AND order_id = sqlc.arg(order_id)
+ORDER BY sku;

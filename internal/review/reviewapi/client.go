@@ -62,10 +62,10 @@ func (c *Client) Create(ctx context.Context, orderToken string, in ReviewCreate,
 	return out, err
 }
 
-// OrderReviews returns the buyer's reviews of an order (GET
-// /api/v1/reviews/orders/{order_id}).
-func (c *Client) OrderReviews(ctx context.Context, orderID, orderToken string) (ReviewList, error) {
-	var out ReviewList
+// OrderReviews returns the buyer's reviews of an order and the lines they
+// may review now (GET /api/v1/reviews/orders/{order_id}).
+func (c *Client) OrderReviews(ctx context.Context, orderID, orderToken string) (OrderReviews, error) {
+	var out OrderReviews
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: base + "/orders/" + url.PathEscape(orderID), Out: &out,
 		Header: tokenHeader(orderToken)})
 	return out, err

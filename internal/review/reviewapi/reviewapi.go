@@ -65,6 +65,15 @@ type ReviewList struct {
 	NextCursor string   `json:"next_cursor,omitempty" doc:"Pass as cursor for the next page; absent on the last."`
 }
 
+// OrderReviews is what the buyer of an order reviewed of it, and what they
+// may review now.
+type OrderReviews struct {
+	Items []Review `json:"items" doc:"The buyer's reviews of the order's lines, with their status and the reason staff gave."`
+	// Reviewable lists the SKUs of the lines the buyer may review now: the
+	// order is delivered and the line has no review yet.
+	Reviewable []string `json:"reviewable"`
+}
+
 // ReviewCreate is the body of POST /api/v1/reviews: a review of one line
 // of a delivered order.
 type ReviewCreate struct {

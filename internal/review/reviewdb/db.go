@@ -66,6 +66,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listProductReviewsStmt, err = db.PrepareContext(ctx, listProductReviews); err != nil {
 		return nil, fmt.Errorf("error preparing query ListProductReviews: %w", err)
 	}
+	if q.listPurchaseLinesStmt, err = db.PrepareContext(ctx, listPurchaseLines); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPurchaseLines: %w", err)
+	}
 	if q.listReviewsStmt, err = db.PrepareContext(ctx, listReviews); err != nil {
 		return nil, fmt.Errorf("error preparing query ListReviews: %w", err)
 	}
@@ -168,6 +171,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listProductReviewsStmt: %w", cerr)
 		}
 	}
+	if q.listPurchaseLinesStmt != nil {
+		if cerr := q.listPurchaseLinesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPurchaseLinesStmt: %w", cerr)
+		}
+	}
 	if q.listReviewsStmt != nil {
 		if cerr := q.listReviewsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listReviewsStmt: %w", cerr)
@@ -266,6 +274,7 @@ type Queries struct {
 	insertWriteStmt        *sql.Stmt
 	listOrderReviewsStmt   *sql.Stmt
 	listProductReviewsStmt *sql.Stmt
+	listPurchaseLinesStmt  *sql.Stmt
 	listReviewsStmt        *sql.Stmt
 	lockReviewStmt         *sql.Stmt
 	oldestWriteStmt        *sql.Stmt
@@ -295,6 +304,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertWriteStmt:        q.insertWriteStmt,
 		listOrderReviewsStmt:   q.listOrderReviewsStmt,
 		listProductReviewsStmt: q.listProductReviewsStmt,
+		listPurchaseLinesStmt:  q.listPurchaseLinesStmt,
 		listReviewsStmt:        q.listReviewsStmt,
 		lockReviewStmt:         q.lockReviewStmt,
 		oldestWriteStmt:        q.oldestWriteStmt,

@@ -83,6 +83,46 @@ func (q *Queries) InsertPurchaseLine(ctx context.Context, arg InsertPurchaseLine
 	return err
 }
 
+const listPurchaseLines = `-- name: ListPurchaseLines :many
+SELECT tenant_id, order_id, sku, product_id, title FROM purchase_lines
+WHERE tenant_id = $1 AND order_id = $2
+ORDER BY sku
+`
+
+type ListPurchaseLinesParams struct {
+	TenantID string
+	OrderID  string
+}
+
+func (q *Queries) ListPurchaseLines(ctx context.Context, arg ListPurchaseLinesParams) ([]PurchaseLine, error) {
+	rows, err := q.query(ctx, q.listPurchaseLinesStmt, listPurchaseLines, arg.TenantID, arg.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PurchaseLine{}
+	for rows.Next() {
+		var i PurchaseLine
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.OrderID,
+			&i.Sku,
+			&i.ProductID,
+			&i.Title,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purchaseVersion = `-- name: PurchaseVersion :one
 SELECT updated_at FROM purchases
 WHERE tenant_id = $1 AND order_id = $2
