@@ -3,6 +3,7 @@ package storefront
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,7 +60,9 @@ func stars(n int64) string {
 // newRatingView prepares r for the page of locale lang.
 func newRatingView(r reviewapi.Rating, lang string) *ratingView {
 	p := message.NewPrinter(language.Make(lang))
-	v := &ratingView{Rating: r, Average: p.Sprint(number.Decimal(r.Average, number.MaxFractionDigits(1), number.MinFractionDigits(1)))}
+	// Rounded half up here: the printer would round half to even (4.25 → 4.2).
+	avg := math.Round(r.Average*10) / 10
+	v := &ratingView{Rating: r, Average: p.Sprint(number.Decimal(avg, number.MaxFractionDigits(1), number.MinFractionDigits(1)))}
 	for i := 4; i >= 0; i-- {
 		v.Bars = append(v.Bars, ratingBar{Stars: i + 1, Count: r.Histogram[i], Total: r.Count})
 	}
