@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -55,10 +56,11 @@ func TestProjectionIsIdempotent(t *testing.T) {
 	}, Migrations...)
 }
 
-// fakeBus keeps the handler subscribed to it, for a test to deliver to.
+// fakeBus keeps the handlers subscribed to it, by group, for a test to
+// deliver to.
 type fakeBus struct {
-	sub     bus.Subscription
-	h       bus.Handler
+	subs    map[string]bus.Subscription
+	h       map[string]bus.Handler
 	stopped int
 }
 
@@ -66,7 +68,7 @@ func (b *fakeBus) Subscribe(_ context.Context, sub bus.Subscription, h bus.Handl
 	if err := sub.Validate(); err != nil {
 		return nil, err
 	}
-	b.sub, b.h = sub, h
+	b.subs[sub.Group], b.h[sub.Group] = sub, h
 	return stopFunc(func() { b.stopped++ }), nil
 }
 func (b *fakeBus) Publish(context.Context, ...bus.Message) error { return nil }
@@ -85,25 +87,26 @@ func (f stopFunc) Stop() { f() }
 func TestConsumerThroughBus(t *testing.T) {
 	db := sqldbtest.Open(t, "", Migrations...)
 	f := newFixture(t, db, Config{})
-	b := &fakeBus{}
+	b := &fakeBus{subs: map[string]bus.Subscription{}, h: map[string]bus.Handler{}}
 	f.svc.bus = b
 	if err := f.svc.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if b.sub.Group != DefaultOrdersGroup || len(b.sub.Subjects) != 3 {
-		t.Fatalf("subscription = %+v", b.sub)
+	if len(b.subs[DefaultOrdersGroup].Subjects) != 3 || len(b.subs[DefaultCustomersGroup].Subjects) != 1 {
+		t.Fatalf("subscriptions = %+v", b.subs)
 	}
-	deliver := func(subject string, o orderapi.OrderEvent) {
+	deliverTo := func(group, subject string, data any) {
 		t.Helper()
-		e, err := outbox.NewEvent(tenantCtx(t, "default"), orderapi.Source, subject, o.UpdatedAt, o)
+		e, err := outbox.NewEvent(tenantCtx(t, "default"), "test", subject, t0, data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		raw, _ := json.Marshal(e)
-		if err := b.h(t.Context(), bus.Message{ID: e.ID, Subject: subject, Data: raw, Attempt: 1}); err != nil {
+		if err := b.h[group](t.Context(), bus.Message{ID: e.ID, Subject: subject, Data: raw, Attempt: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	deliver := func(subject string, o orderapi.OrderEvent) { t.Helper(); deliverTo(DefaultOrdersGroup, subject, o) }
 	o := order("o1", "", t0, "MUG-1")
 	deliver(orderapi.SubjectConfirmed, o)
 	_, err := f.svc.Create(tenantCtx(t, "default"), Buyer{OrderToken: "tok-o1"}, reviewapi.ReviewCreate{OrderID: "o1", SKU: "MUG-1", Rating: 5, Title: "ok"})
@@ -115,9 +118,54 @@ func TestConsumerThroughBus(t *testing.T) {
 	if _, err := f.svc.Create(tenantCtx(t, "default"), Buyer{OrderToken: "tok-o1"}, reviewapi.ReviewCreate{OrderID: "o1", SKU: "MUG-1", Rating: 5, Title: "ok"}); err != nil {
 		t.Errorf("after delivery: %v", err)
 	}
+	deliverTo(DefaultCustomersGroup, identityapi.SubjectCustomerRegistered, identityapi.CustomerRegistered{CustomerID: "c-7", Email: "ada@example.com"})
+	if l, err := f.svc.OrderReviews(tenantCtx(t, "default"), Buyer{CustomerID: "c-7"}, "o1"); err != nil || len(l.Items) != 1 {
+		t.Errorf("the registered customer's view of the claimed order: %+v, %v", l, err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := f.svc.Run(ctx); err != nil || b.stopped != 1 {
+	if err := f.svc.Run(ctx); err != nil || b.stopped != 2 {
 		t.Errorf("run: %v, %d consumers stopped", err, b.stopped)
 	}
+}
+
+// TestRegistrationClaimsGuestOrders: a customer who registers with a guest
+// order's email is given it (once per event), reviews it signed in, and
+// keeps it when an order event published before the claim arrives after
+// it; an order with a customer keeps theirs.
+func TestRegistrationClaimsGuestOrders(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		ctx := tenantCtx(t, "default")
+		f.delivered("default", order("g1", "", t0, "MUG-1"))
+		f.delivered("default", order("o2", "c-1", t0, "MUG-1")) // same email, a customer's already
+		in := reviewapi.ReviewCreate{OrderID: "g1", SKU: "MUG-1", Rating: 5, Title: "ok"}
+		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, in); !errors.Is(err, ErrNotBuyer) {
+			t.Fatalf("before registering: %v, want ErrNotBuyer", err)
+		}
+		reg, err := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerRegistered, t0,
+			identityapi.CustomerRegistered{CustomerID: "c-9", Email: "ADA@example.com "})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applied, err := f.svc.HandleCustomerEvent(t.Context(), reg); err != nil || !applied {
+			t.Fatalf("registration: applied %v, %v", applied, err)
+		}
+		if applied, err := f.svc.HandleCustomerEvent(t.Context(), reg); err != nil || applied {
+			t.Errorf("registration again: applied %v, %v", applied, err)
+		}
+		// An event of the order from before the claim, arriving after it.
+		late := order("g1", "", t0.Add(2*time.Hour), "MUG-1")
+		f.feed("default", orderapi.SubjectDelivered, late)
+		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, in); err != nil {
+			t.Fatalf("after registering: %v", err)
+		}
+		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, reviewapi.ReviewCreate{OrderID: "o2", SKU: "MUG-1", Rating: 5, Title: "ok"}); !errors.Is(err, ErrNotBuyer) {
+			t.Errorf("another customer's order of the same email: %v, want ErrNotBuyer", err)
+		}
+		bad, _ := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerRegistered, t0, map[string]string{"customer_id": "c-1"})
+		if _, err := f.svc.HandleCustomerEvent(t.Context(), bad); !bus.IsPermanent(err) {
+			t.Errorf("registration without email: %v, want permanent", err)
+		}
+	}, Migrations...)
 }

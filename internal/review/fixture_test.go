@@ -73,7 +73,7 @@ func hashOf(token string) string {
 // order is an order event's payload: its lines are "<sku>" of product
 // "p-<sku>", its guest token "tok-<id>".
 func order(id, customer string, updated time.Time, skus ...string) orderapi.OrderEvent {
-	o := orderapi.OrderEvent{Order: orderapi.Order{ID: id, CustomerID: customer, UpdatedAt: updated,
+	o := orderapi.OrderEvent{Order: orderapi.Order{ID: id, CustomerID: customer, UpdatedAt: updated, Email: " Ada@Example.com",
 		ShippingAddress: orderapi.Address{Name: "Ada Lovelace"}}, TokenHash: hashOf("tok-" + id)}
 	for _, s := range skus {
 		o.Lines = append(o.Lines, orderapi.Line{SKU: s, ProductID: "p-" + s, Title: "Product " + s})

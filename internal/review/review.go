@@ -77,19 +77,23 @@ type Config struct {
 	WriteWindow time.Duration
 	// OrdersGroup is the consumer group of the order projection.
 	OrdersGroup string
+	// CustomersGroup is the consumer group of identity's registrations,
+	// which give a new customer the guest orders of their email.
+	CustomersGroup string
 	// Paging is the review lists' page size and its cap.
 	Paging kit.Paging
 }
 
 // Defaults of Config.
 const (
-	DefaultMaxBody      = 5000
-	DefaultWriteLimit   = 10
-	DefaultWriteWindow  = time.Hour
-	DefaultOrdersGroup  = "review-orders"
-	DefaultPageSize     = 20
-	DefaultMaxPageSize  = 100
-	maxRatingsPerLookup = 100
+	DefaultMaxBody        = 5000
+	DefaultWriteLimit     = 10
+	DefaultWriteWindow    = time.Hour
+	DefaultOrdersGroup    = "review-orders"
+	DefaultCustomersGroup = "review-customers"
+	DefaultPageSize       = 20
+	DefaultMaxPageSize    = 100
+	maxRatingsPerLookup   = 100
 )
 
 // RegisterFlags registers the config's flags, each name starting with
@@ -99,6 +103,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.IntVar(&c.WriteLimit, prefix+"write-limit", DefaultWriteLimit, "reviews one customer (or one guest order) may create or edit per write window")
 	fs.DurationVar(&c.WriteWindow, prefix+"write-window", DefaultWriteWindow, "the window of -review.write-limit")
 	fs.StringVar(&c.OrdersGroup, prefix+"orders-group", DefaultOrdersGroup, "consumer group reading order events into the buyers projection")
+	fs.StringVar(&c.CustomersGroup, prefix+"customers-group", DefaultCustomersGroup, "consumer group giving newly registered customers the guest orders of their email")
 	c.Paging.RegisterFlags(fs, prefix, "reviews", "a list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
@@ -115,6 +120,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OrdersGroup == "" {
 		c.OrdersGroup = DefaultOrdersGroup
+	}
+	if c.CustomersGroup == "" {
+		c.CustomersGroup = DefaultCustomersGroup
 	}
 	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	return c
@@ -134,12 +142,19 @@ func (c *Config) Validate() error {
 	if err := bus.ValidateGroup(c.OrdersGroup); err != nil {
 		return fmt.Errorf("review: orders-group: %w", err)
 	}
+	if err := bus.ValidateGroup(c.CustomersGroup); err != nil {
+		return fmt.Errorf("review: customers-group: %w", err)
+	}
+	if c.CustomersGroup == c.OrdersGroup {
+		return errors.New("review: customers-group and orders-group must differ")
+	}
 	return c.Paging.Validate("review", kit.PageCeiling)
 }
 
 // Deps is what the review service is built from. Its Bus carries the order
-// service's events into the buyers projection; nil: nothing is consumed
-// (tests feed events to HandleOrderEvent). It calls no other service.
+// service's events into the buyers projection, and identity's
+// registrations; nil: nothing is consumed (tests feed events to
+// HandleOrderEvent and HandleCustomerEvent). It calls no other service.
 type Deps struct {
 	kit.Deps
 }

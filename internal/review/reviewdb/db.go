@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.bumpRatingStmt, err = db.PrepareContext(ctx, bumpRating); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpRating: %w", err)
 	}
+	if q.claimPurchasesStmt, err = db.PrepareContext(ctx, claimPurchases); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimPurchases: %w", err)
+	}
 	if q.countPublishedStmt, err = db.PrepareContext(ctx, countPublished); err != nil {
 		return nil, fmt.Errorf("error preparing query CountPublished: %w", err)
 	}
@@ -104,6 +107,11 @@ func (q *Queries) Close() error {
 	if q.bumpRatingStmt != nil {
 		if cerr := q.bumpRatingStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing bumpRatingStmt: %w", cerr)
+		}
+	}
+	if q.claimPurchasesStmt != nil {
+		if cerr := q.claimPurchasesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimPurchasesStmt: %w", cerr)
 		}
 	}
 	if q.countPublishedStmt != nil {
@@ -261,6 +269,7 @@ type Queries struct {
 	db                     DBTX
 	tx                     *sql.Tx
 	bumpRatingStmt         *sql.Stmt
+	claimPurchasesStmt     *sql.Stmt
 	countPublishedStmt     *sql.Stmt
 	countWritesStmt        *sql.Stmt
 	deleteReviewStmt       *sql.Stmt
@@ -291,6 +300,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                     tx,
 		tx:                     tx,
 		bumpRatingStmt:         q.bumpRatingStmt,
+		claimPurchasesStmt:     q.claimPurchasesStmt,
 		countPublishedStmt:     q.countPublishedStmt,
 		countWritesStmt:        q.countWritesStmt,
 		deleteReviewStmt:       q.deleteReviewStmt,

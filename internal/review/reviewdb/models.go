@@ -16,6 +16,7 @@ type Purchase struct {
 	Status     string
 	BuyerName  string
 	UpdatedAt  int64
+	EmailHash  string
 }
 
 type PurchaseLine struct {

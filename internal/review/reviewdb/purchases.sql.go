@@ -9,8 +9,29 @@ import (
 	"context"
 )
 
+const claimPurchases = `-- name: ClaimPurchases :execrows
+UPDATE purchases SET customer_id = $1
+WHERE tenant_id = $2 AND email_hash = $3 AND customer_id = ''
+`
+
+type ClaimPurchasesParams struct {
+	CustomerID string
+	TenantID   string
+	EmailHash  string
+}
+
+// Gives a newly registered customer the store's guest orders of their
+// email (the order service's rule); orders with a customer keep theirs.
+func (q *Queries) ClaimPurchases(ctx context.Context, arg ClaimPurchasesParams) (int64, error) {
+	result, err := q.exec(ctx, q.claimPurchasesStmt, claimPurchases, arg.CustomerID, arg.TenantID, arg.EmailHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getPurchase = `-- name: GetPurchase :one
-SELECT tenant_id, order_id, customer_id, token_hash, status, buyer_name, updated_at FROM purchases
+SELECT tenant_id, order_id, customer_id, token_hash, status, buyer_name, updated_at, email_hash FROM purchases
 WHERE tenant_id = $1 AND order_id = $2
 `
 
@@ -30,6 +51,7 @@ func (q *Queries) GetPurchase(ctx context.Context, arg GetPurchaseParams) (Purch
 		&i.Status,
 		&i.BuyerName,
 		&i.UpdatedAt,
+		&i.EmailHash,
 	)
 	return i, err
 }
@@ -141,11 +163,12 @@ func (q *Queries) PurchaseVersion(ctx context.Context, arg PurchaseVersionParams
 }
 
 const upsertPurchase = `-- name: UpsertPurchase :exec
-INSERT INTO purchases (tenant_id, order_id, customer_id, token_hash, status, buyer_name, updated_at)
+INSERT INTO purchases (tenant_id, order_id, customer_id, token_hash, email_hash, status, buyer_name, updated_at)
 VALUES ($1, $2, $3, $4, $5,
-    $6, $7)
+    $6, $7, $8)
 ON CONFLICT (tenant_id, order_id) DO UPDATE SET
-    customer_id = excluded.customer_id, token_hash = excluded.token_hash, status = excluded.status,
+    customer_id = CASE WHEN excluded.customer_id <> '' THEN excluded.customer_id ELSE purchases.customer_id END,
+    token_hash = excluded.token_hash, email_hash = excluded.email_hash, status = excluded.status,
     buyer_name = excluded.buyer_name, updated_at = excluded.updated_at
 WHERE purchases.updated_at < excluded.updated_at
 `
@@ -155,6 +178,7 @@ type UpsertPurchaseParams struct {
 	OrderID    string
 	CustomerID string
 	TokenHash  string
+	EmailHash  string
 	Status     string
 	BuyerName  string
 	UpdatedAt  int64
@@ -162,12 +186,16 @@ type UpsertPurchaseParams struct {
 
 // An order's snapshot replaces the one held only when it is newer (events
 // of one order may arrive out of order: redelivery, a dead letter replayed).
+// A customer, once given (by an event or a registration), stays: an order
+// never loses its customer, and an event published before the order was
+// claimed may arrive after the registration that claimed it.
 func (q *Queries) UpsertPurchase(ctx context.Context, arg UpsertPurchaseParams) error {
 	_, err := q.exec(ctx, q.upsertPurchaseStmt, upsertPurchase,
 		arg.TenantID,
 		arg.OrderID,
 		arg.CustomerID,
 		arg.TokenHash,
+		arg.EmailHash,
 		arg.Status,
 		arg.BuyerName,
 		arg.UpdatedAt,
