@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -309,12 +310,33 @@ func (s *Service) countWrite(ctx context.Context, q *reviewdb.Queries, tenant, a
 		return fmt.Errorf("count review writes: %w", err)
 	}
 	if n >= int64(s.cfg.WriteLimit) {
-		return ErrRateLimited
+		oldest, err := q.OldestWrite(ctx, reviewdb.OldestWriteParams{TenantID: tenant, Author: author, Since: since})
+		if err != nil {
+			return fmt.Errorf("read review writes: %w", err)
+		}
+		// The next write is allowed once the oldest in the window leaves it.
+		return &RateLimitedError{RetryAfter: sqldb.FromMicros(oldest).Add(s.cfg.WriteWindow).Sub(now)}
 	}
 	if err := q.InsertWrite(ctx, reviewdb.InsertWriteParams{TenantID: tenant, Author: author, At: sqldb.Micros(now), ID: kit.NewID()}); err != nil {
 		return fmt.Errorf("record review write: %w", err)
 	}
 	return nil
+}
+
+// RateLimitedError refuses a write of an author who wrote WriteLimit
+// reviews in the window; it matches ErrRateLimited. RetryAfter is when the
+// next write is allowed.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("%v (retry in %s)", ErrRateLimited, e.RetryAfter.Round(time.Second))
+}
+func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
+
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up, at least 1,
+// for the Retry-After header.
+func (e *RateLimitedError) RetryAfterSeconds() int {
+	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
 }
 
 // shownName is the name a review shows when its author gives none: the

@@ -2,7 +2,9 @@ package review
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -140,7 +142,7 @@ func (s *Service) listProductReviews(ctx context.Context, in *struct {
 }) (*listOutput, error) {
 	l, err := s.ProductReviews(ctx, in.ProductID, in.Cursor, in.Limit)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &listOutput{Body: l}, nil
 }
@@ -156,7 +158,7 @@ func (s *Service) listRatings(ctx context.Context, in *struct {
 	}
 	l, err := s.Ratings(ctx, ids)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &struct{ Body reviewapi.RatingList }{reviewapi.RatingList{Items: l}}, nil
 }
@@ -168,7 +170,7 @@ func (s *Service) createReview(ctx context.Context, in *struct {
 }) (*reviewOutput, error) {
 	r, err := s.Create(ctx, buyerOf(ctx, in.Token, in.HeaderToken), in.Body)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &reviewOutput{Body: r}, nil
 }
@@ -181,7 +183,7 @@ func (s *Service) updateReview(ctx context.Context, in *struct {
 }) (*reviewOutput, error) {
 	r, err := s.Update(ctx, buyerOf(ctx, in.Token, in.HeaderToken), in.ID, in.Body)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &reviewOutput{Body: r}, nil
 }
@@ -192,7 +194,7 @@ func (s *Service) deleteReview(ctx context.Context, in *struct {
 	HeaderToken string `header:"X-Order-Token" maxLength:"100" doc:"The order token from checkout (instead of ?token=)."`
 }) (*struct{}, error) {
 	if err := s.Delete(ctx, buyerOf(ctx, in.Token, in.HeaderToken), in.ID); err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &struct{}{}, nil
 }
@@ -204,7 +206,7 @@ func (s *Service) listOrderReviews(ctx context.Context, in *struct {
 }) (*struct{ Body reviewapi.OrderReviews }, error) {
 	l, err := s.OrderReviews(ctx, buyerOf(ctx, in.Token, in.HeaderToken), in.OrderID)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &struct{ Body reviewapi.OrderReviews }{l}, nil
 }
@@ -216,7 +218,7 @@ func (s *Service) adminList(ctx context.Context, in *struct {
 }) (*listOutput, error) {
 	l, err := s.AdminReviews(ctx, reviewapi.Status(in.Status), in.Cursor, in.Limit)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &listOutput{Body: l}, nil
 }
@@ -224,7 +226,7 @@ func (s *Service) adminList(ctx context.Context, in *struct {
 func (s *Service) adminGet(ctx context.Context, in *idPath) (*reviewOutput, error) {
 	r, err := s.AdminReview(ctx, in.ID)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &reviewOutput{Body: r}, nil
 }
@@ -264,7 +266,7 @@ func (s *Service) hide(ctx context.Context, in *struct {
 func (s *Service) moderate(ctx context.Context, id string, to reviewapi.Status, reason string) (*reviewOutput, error) {
 	r, err := s.Moderate(ctx, id, to, reason, staffID(ctx))
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &reviewOutput{Body: r}, nil
 }
@@ -275,7 +277,7 @@ func (s *Service) reply(ctx context.Context, in *struct {
 }) (*reviewOutput, error) {
 	r, err := s.Reply(ctx, in.ID, in.Body.Body)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &reviewOutput{Body: r}, nil
 }
@@ -283,7 +285,7 @@ func (s *Service) reply(ctx context.Context, in *struct {
 func (s *Service) getSettings(ctx context.Context, _ *struct{}) (*struct{ Body reviewapi.Settings }, error) {
 	v, err := s.Settings(ctx)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &struct{ Body reviewapi.Settings }{v}, nil
 }
@@ -291,7 +293,7 @@ func (s *Service) getSettings(ctx context.Context, _ *struct{}) (*struct{ Body r
 func (s *Service) putSettings(ctx context.Context, in *struct{ Body reviewapi.Settings }) (*struct{ Body reviewapi.Settings }, error) {
 	v, err := s.PutSettings(ctx, in.Body)
 	if err != nil {
-		return nil, problems.Map(err)
+		return nil, toProblem(err)
 	}
 	return &struct{ Body reviewapi.Settings }{v}, nil
 }
@@ -302,10 +304,20 @@ var (
 	ansNotBuyer        = web.Answer{Status: http.StatusForbidden, Code: "not_a_buyer", When: "the caller did not buy this (no such order, not theirs, a wrong order token, no such line)"}
 	ansNotDelivered    = web.Answer{Status: http.StatusConflict, Code: "not_delivered", When: "the order is not delivered (yet, or it was cancelled)"}
 	ansAlreadyReviewed = web.Answer{Status: http.StatusConflict, Code: "already_reviewed", When: "the order line has its review already: edit that one"}
-	ansRateLimited     = web.Answer{Status: http.StatusTooManyRequests, Code: "rate_limited", When: "the author wrote too many reviews lately (-review.write-limit per -review.write-window)"}
+	ansRateLimited     = web.Answer{Status: http.StatusTooManyRequests, Code: "rate_limited", When: "the author wrote too many reviews lately (-review.write-limit per -review.write-window): retry after Retry-After seconds"}
 	ansReviewNotFound  = web.Answer{Status: http.StatusNotFound, Code: "review_not_found", When: "no such review, or not the caller's"}
 	ansTransition      = web.Answer{Status: http.StatusConflict, Code: "invalid_transition", When: "the review's status does not allow this moderation"}
 )
+
+// toProblem is the HTTP answer for a service error: a rate-limited write
+// with Retry-After here, the rest by problems.
+func toProblem(err error) error {
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		return huma.ErrorWithHeaders(problems.Map(err), http.Header{"Retry-After": {strconv.Itoa(rl.RetryAfterSeconds())}})
+	}
+	return problems.Map(err)
+}
 
 // problems maps the service's errors to their HTTP status and stable code.
 // Anything else goes to the platform as a bare 500.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/auth"
@@ -163,4 +164,32 @@ func TestAccess(t *testing.T) {
 	})
 	webtest.CheckDocumentedRoles(t, f.url, access)
 	webtest.CheckDocument(t, f.url)
+}
+
+// TestHTTPRateLimit: past the write limit the answer is 429 rate_limited
+// with Retry-After, the seconds until the oldest write leaves the window.
+func TestHTTPRateLimit(t *testing.T) {
+	f := newFixture(t, sqldbtest.Open(t, "", Migrations...), Config{WriteLimit: 1, WriteWindow: time.Hour})
+	f.delivered("default", order("o1", "c-1", t0, "A", "B"))
+	body := func(sku string) map[string]any {
+		return map[string]any{"order_id": "o1", "sku": sku, "rating": 5, "title": "ok"}
+	}
+	f.want(call{method: "POST", path: "/api/v1/reviews", body: body("A"), authz: customer(t, "c-1")}, 201, nil)
+	f.advance(10 * time.Minute)
+	req, err := http.NewRequest("POST", f.url+"/api/v1/reviews", strings.NewReader(`{"order_id":"o1","sku":"B","rating":5,"title":"ok"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", customer(t, "c-1"))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	// 50 minutes left, less the milliseconds the fixture's clock ticked.
+	if got := res.Header.Get("Retry-After"); res.StatusCode != 429 || got != "3000" {
+		t.Errorf("status %d, Retry-After %q; want 429 and 3000", res.StatusCode, got)
+	}
+	f.wantProblem(call{method: "POST", path: "/api/v1/reviews", body: body("B"), authz: customer(t, "c-1")}, 429, "rate_limited")
 }
