@@ -199,7 +199,7 @@ type reviewData struct {
 // reviewLine loads the order and the line of the review form's request,
 // for its buyer: ok false when the answer was written (not found, not
 // reviewable: back to the order's page with why).
-func (s *Service) reviewLine(w http.ResponseWriter, r *http.Request, ctx context.Context, token, sku string) (orderapi.Order, orderapi.Line, bool) {
+func (s *Service) reviewLine(ctx context.Context, w http.ResponseWriter, r *http.Request, token, sku string) (orderapi.Order, orderapi.Line, bool) {
 	id := r.PathValue("id")
 	if s.deps.Reviews == nil || token == "" && apiclient.Token(ctx) == "" {
 		s.kit.NotFound(w, r)
@@ -237,7 +237,7 @@ func (s *Service) reviewForm(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	token := q.Get("token")
-	o, line, ok := s.reviewLine(w, r, ctx, token, q.Get("sku"))
+	o, line, ok := s.reviewLine(ctx, w, r, token, q.Get("sku"))
 	if !ok {
 		return
 	}
@@ -257,7 +257,7 @@ func (s *Service) createReview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := form.Get("token")
-	o, line, ok := s.reviewLine(w, r, ctx, token, form.Get("sku"))
+	o, line, ok := s.reviewLine(ctx, w, r, token, form.Get("sku"))
 	if !ok {
 		return
 	}
