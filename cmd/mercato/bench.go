@@ -91,7 +91,8 @@ func (c *cli) benchStorefrontCommand() *cobra.Command {
 		Use:   "storefront",
 		Short: "Measure a product's page (HTML) against the same product from the JSON API",
 		Long: `Measure a product's storefront page (GET /p/{slug}, the HTML the storefront
-renders from the catalog's API) and the same product from the JSON API
+renders from the catalog's and inventory's APIs) and the same product from
+the JSON API
 (GET /api/v1/products/{slug}) under load, one after the other, the same way:
 -workers concurrent workers on kept-alive connections, as fast as they go (or
 at -rate), for -warmup then -duration each. Both are asked of the default
@@ -108,7 +109,13 @@ counts as good when it passes the same check.
 The report gives requests, req/s (good responses only), latency percentiles
 and errors per target, and the ratio of the page's req/s to the API's
 against the goal of 0.5. Below the goal is reported, not an error. Without
--url, Mercato is booted in this process as for bench catalog.`,
+-url, Mercato is booted in this process as for bench catalog.
+
+The load sends no cookie, so it is served a guest's page: rendered once and
+shared with every visitor without a session until a change or
+-storefront.page-cache-ttl (docs/decisions/0020). Give the server
+-storefront.page-cache-ttl=0 to measure a page rendered for each request,
+as a visitor with a session (a cart, signed in) is served.`,
 		Example: `  mercato bench storefront
   mercato bench storefront -duration 30s -workers 8
   mercato bench storefront -url http://localhost:8080 -slug espresso-beans-1kg`,

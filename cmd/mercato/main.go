@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -196,6 +197,11 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		}
 		if n > 0 {
 			log.Info("demo data created", "records", n, "tenant", "default")
+			// The shop is announced (and ready) once the services that
+			// learn the catalog from its events know the demo products.
+			if err := sys.Settle(cmd.Context(), 30*time.Second); err != nil {
+				log.Warn("the demo data's events are not all handled yet; the shop may refuse some products for a moment", "err", err)
+			}
 		}
 	}
 	fmt.Fprintf(c.stdout, "Mercato is running: storefront API http://%s/api/v1/products · docs http://%s/docs\n", displayAddr(ln.Addr()), displayAddr(ln.Addr()))

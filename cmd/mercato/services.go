@@ -232,7 +232,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins, Reviews: c.reviews})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews})
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -341,6 +342,14 @@ func (s *Service) updateDiscount(w http.ResponseWriter, r *http.Request) {
 	u := pricingapi.DiscountUpdate{Name: &in.name, Amount: in.amount, StartsAt: in.startsAt, EndsAt: in.endsAt,
 		UsageLimit: in.usageLimit, UsageLimitPerCustomer: in.usageLimitPerCustomer, MinSubtotal: in.minSubtotal,
 		Stackable: &in.stackable, Priority: &in.priority, Active: &in.active}
+	// A field left blank is emptied, not kept: the form shows every field.
+	for field, blank := range map[string]bool{"starts_at": in.startsAt == nil, "ends_at": in.endsAt == nil, "usage_limit": in.usageLimit == nil,
+		"usage_limit_per_customer": in.usageLimitPerCustomer == nil, "min_subtotal": in.minSubtotal == nil} {
+		if blank {
+			u.Clear = append(u.Clear, field)
+		}
+	}
+	slices.Sort(u.Clear)
 	if d.Kind == pricingapi.KindPercentage {
 		u.PercentBP = &in.percentBP
 	}

@@ -476,6 +476,10 @@ func TestDiscountPages(t *testing.T) {
 	if u["percent_bp"] != float64(1500) || u["active"] != false || u["priority"] != float64(2) || fmt.Sprint(u["product_ids"]) != "[p1 p3]" {
 		t.Errorf("update sent %s", c.Body)
 	}
+	// The fields left blank are emptied, not kept as they were.
+	if fmt.Sprint(u["clear"]) != "[ends_at min_subtotal starts_at usage_limit usage_limit_per_customer]" {
+		t.Errorf("update clears %v, want every blank optional field", u["clear"])
+	}
 	st, body = owner.do("POST", "/admin/discounts/d1", url.Values{"name": {"Spring"}, "percent": {"15"}, "product_ids": {""}, "ends_at": {"2026-02-01T00:00"}, "starts_at": {"2026-03-01T00:00"}})
 	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-ends_at"`) {
 		t.Errorf("ends before it starts: %d", st)

@@ -29,6 +29,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/bus/natsbus"
 	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
+	"github.com/mercato/mercato/internal/platform/cache"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -84,6 +85,10 @@ type Platform struct {
 	Bus      bus.Bus
 	Registry *prometheus.Registry
 	Version  string
+	// Changes counts the write transactions each database of this
+	// process commits, per tenant: caches of pages built from several
+	// services' data watch it (the storefront's guest pages).
+	Changes *cache.Changes
 
 	log     *slog.Logger
 	server  *natsbus.Server
@@ -99,7 +104,7 @@ type Platform struct {
 // registry. Close releases what it opened.
 func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version string) (*Platform, error) {
 	cfg.Web.ServiceToken = serviceToken(cfg.Web.ServiceToken)
-	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry()}
+	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry(), Changes: cache.NewChanges()}
 	p.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	tr, err := telemetry.New(ctx, cfg.Telemetry, telemetry.Resource{Service: telemetry.ServiceName(cfg.Services), Version: version}, log.With("component", "telemetry"))
 	if err != nil {
@@ -175,7 +180,8 @@ func (p *Platform) Deps(ctx context.Context, name string, sets ...sqldb.Migratio
 // DB opens the database called name and applies the migration sets, in
 // order. The platform closes it at the end.
 func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
-	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name), RowSecurity: p.Config.RowSecurity})
+	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name), RowSecurity: p.Config.RowSecurity,
+		Committed: func(tenant string) { p.Changes.Committed(name, tenant) }})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -146,6 +147,46 @@ func (s *System) SeedDemo(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// Settle publishes what the outboxes hold and waits until the bus's
+// subscriptions have handled it, again as long as handling publishes more,
+// for at most bound: after seeding the demo store, so that the services
+// that learn the catalog from its events (pricing, cart) know it before
+// the first visitor does. It returns at once on a bus that cannot count
+// its backlog (bus.Backlogger), and gives up quietly at the bound (a
+// consumer retrying a failing event keeps a backlog), reporting it.
+func (s *System) Settle(ctx context.Context, bound time.Duration) error {
+	bl, ok := s.Platform.Bus.(bus.Backlogger)
+	if !ok {
+		return nil
+	}
+	deadline := time.Now().Add(bound)
+	for {
+		published := 0
+		for _, r := range s.Platform.Relays() {
+			n, err := r.Flush(ctx)
+			if err != nil {
+				return err
+			}
+			published += n
+		}
+		backlog, err := bl.Backlog(ctx)
+		if err != nil {
+			return err
+		}
+		if published == 0 && backlog == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("events still being handled after %s: %d waiting", bound, backlog)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Flush publishes every pending outbox row now (before a command exits).

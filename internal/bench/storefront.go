@@ -121,7 +121,9 @@ func (r *Runner) storefront(ctx context.Context, base string, o StorefrontOption
 	}
 	fmt.Fprintln(r.Stdout)
 	fmt.Fprintln(r.Stdout, "req/s counts good responses only: a 2xx HTML page naming the product, a 2xx JSON product.")
-	fmt.Fprintln(r.Stdout, "The page is rendered from the catalog's API, so it costs that call and the rendering on top.")
+	fmt.Fprintln(r.Stdout, "The page is rendered from the catalog's and the inventory's APIs; the load sends no session cookie, so it")
+	fmt.Fprintln(r.Stdout, "is a guest's page, rendered once and shared until a change or -storefront.page-cache-ttl (docs/decisions/0020);")
+	fmt.Fprintln(r.Stdout, "a server run with -storefront.page-cache-ttl=0 renders every page, which is what a visitor with a session gets.")
 	fmt.Fprintf(r.Stdout, "The load generator runs on this machine (%d CPUs) and competes with the server\n", runtime.NumCPU())
 	fmt.Fprintln(r.Stdout, "for them; both targets are measured the same way, so read the ratio, not the absolute figures.")
 	if note != "" {

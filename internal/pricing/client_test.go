@@ -1,8 +1,10 @@
 package pricing
 
 import (
+	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
@@ -51,6 +53,27 @@ func TestClientAdmin(t *testing.T) {
 	}
 	if got, err := c.Discount(ctx, d.ID); err != nil || got.Active {
 		t.Fatalf("discount = %+v, %v", got, err)
+	}
+	// Optional fields are set, then cleared; a field given and cleared,
+	// or one that cannot be cleared, is refused.
+	end, limit, min := d.CreatedAt.Add(240*time.Hour), int64(5), eur(2000)
+	if got, err := c.UpdateDiscount(ctx, d.ID, pricingapi.DiscountUpdate{EndsAt: &end, UsageLimit: &limit, MinSubtotal: &min}); err != nil ||
+		got.EndsAt == nil || got.UsageLimit == nil || got.MinSubtotal == nil {
+		t.Fatalf("set the optional fields: %+v, %v", got, err)
+	}
+	if got, err := c.UpdateDiscount(ctx, d.ID, pricingapi.DiscountUpdate{Clear: []string{"ends_at", "min_subtotal"}}); err != nil ||
+		got.EndsAt != nil || got.MinSubtotal != nil || got.UsageLimit == nil || *got.UsageLimit != 5 {
+		t.Fatalf("clear ends_at and min_subtotal: %+v, %v", got, err)
+	}
+	for _, bad := range []pricingapi.DiscountUpdate{{UsageLimit: &limit, Clear: []string{"usage_limit"}}, {Clear: []string{"name"}}} {
+		_, err := c.UpdateDiscount(ctx, d.ID, bad)
+		var ae *apiclient.Error
+		if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || len(ae.Errors) != 1 || ae.Errors[0].Location != "body.clear[0]" {
+			t.Errorf("update %+v: %v (%+v), want 422 on body.clear[0]", bad, err, ae)
+		}
+	}
+	if got, err := c.Discount(ctx, d.ID); err != nil || got.UsageLimit == nil || *got.UsageLimit != 5 {
+		t.Fatalf("a refused update changed the discount: %+v, %v", got, err)
 	}
 	if l, err := c.Discounts(ctx); err != nil || len(l.Items) != 1 {
 		t.Fatalf("discounts = %+v, %v", l, err)

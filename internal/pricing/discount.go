@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,6 +81,33 @@ func patchDiscount(old pricingapi.Discount, in pricingapi.DiscountUpdate, now ti
 	}
 	if in.Active != nil {
 		d.Active = *in.Active
+	}
+	given := map[string]bool{"starts_at": in.StartsAt != nil, "ends_at": in.EndsAt != nil, "usage_limit": in.UsageLimit != nil,
+		"usage_limit_per_customer": in.UsageLimitPerCustomer != nil, "min_subtotal": in.MinSubtotal != nil}
+	var refused []kit.FieldError
+	for i, f := range in.Clear {
+		field := fmt.Sprintf("clear[%d]", i)
+		switch {
+		case !slices.Contains(pricingapi.Clearable, f):
+			refused = append(refused, kit.FieldError{Field: field, Message: "not a field that can be cleared: " + strings.Join(pricingapi.Clearable, ", "), Value: f})
+		case given[f]:
+			refused = append(refused, kit.FieldError{Field: field, Message: f + " is both given and cleared", Value: f})
+		}
+		switch f {
+		case "starts_at":
+			d.StartsAt = nil
+		case "ends_at":
+			d.EndsAt = nil
+		case "usage_limit":
+			d.UsageLimit = nil
+		case "usage_limit_per_customer":
+			d.UsageLimitPerCustomer = nil
+		case "min_subtotal":
+			d.MinSubtotal = nil
+		}
+	}
+	if len(refused) > 0 {
+		return d, kit.Invalid(nil, refused...)
 	}
 	d.UpdatedAt = now
 	return d, validateDiscount(&d)

@@ -16,9 +16,9 @@ import (
 
 // browseRoutes: home, categories, product pages.
 func (s *Service) browseRoutes(route routeFunc) {
-	route("GET /{$}", s.home)
-	route("GET /c/{slug}", s.category)
-	route("GET /p/{slug}", s.product)
+	route("GET /{$}", s.kit.Shared(s.home))
+	route("GET /c/{slug}", s.kit.Shared(s.category))
+	route("GET /p/{slug}", s.kit.Shared(s.product))
 }
 
 // categoryPageSize is how many products a category page lists at a time:

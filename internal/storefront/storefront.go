@@ -24,6 +24,7 @@ import (
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
+	"github.com/mercato/mercato/internal/platform/cache"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/platform/session"
@@ -39,10 +40,24 @@ var Migrations = []sqldb.Migrations{session.Migrations}
 // DefaultFeatured is how many products the home page shows.
 const DefaultFeatured = 8
 
+// DefaultPageCacheTTL bounds how long a guest page is shared (see
+// docs/decisions/0020): the time a stock state or price may lag behind a
+// change made in another process.
+const DefaultPageCacheTTL = time.Second
+
+// pageSources are the databases whose commits change what a guest page
+// shows: products and categories, stock, discounts, the store's settings,
+// ratings and reviews.
+var pageSources = []string{"catalog", "inventory", "pricing", "tenant", "review"}
+
 // Config configures the storefront.
 type Config struct {
 	// Featured is how many products the home page shows.
 	Featured int
+	// PageCacheTTL bounds how long a guest's home, category and product
+	// pages are served from the shared page cache (page.Kit.Shared); 0
+	// renders every page for its request.
+	PageCacheTTL time.Duration
 	// Session configures the visitors' sessions; the platform's
 	// -session.* flags fill it.
 	Session session.Config
@@ -52,12 +67,16 @@ type Config struct {
 // prefix.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.IntVar(&c.Featured, prefix+"featured", DefaultFeatured, "how many products the storefront's home page shows")
+	fs.DurationVar(&c.PageCacheTTL, prefix+"page-cache-ttl", DefaultPageCacheTTL, "how long a home, category or product page rendered for visitors without a session is served to others (0 disables); a change committed in this process renders it again at once")
 }
 
 // Validate reports a config the storefront cannot run with.
 func (c *Config) Validate() error {
 	if c.Featured < 1 || c.Featured > 48 {
 		return fmt.Errorf("storefront: featured %d is not between 1 and 48", c.Featured)
+	}
+	if c.PageCacheTTL < 0 || c.PageCacheTTL > time.Minute {
+		return fmt.Errorf("storefront: page-cache-ttl %s is not between 0 and 1m", c.PageCacheTTL)
 	}
 	return nil
 }
@@ -88,6 +107,10 @@ type Deps struct {
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
 	Identity  *identityapi.Client
+	// Changes counts the commits of this process's databases, so a
+	// shared guest page is rendered again as soon as its data changes
+	// here. Nil: only Config.PageCacheTTL bounds a shared page's age.
+	Changes *cache.Changes
 	// Logins is identity's client with the deployment's service token,
 	// used for one call only: a customer's sign-in (LoginFor), so that
 	// identity's throttle counts the browser's address, which only the
@@ -132,6 +155,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		Sessions:   sm,
 		Refresh:    s.refresh,
 		SignInPath: "/account/sign-in",
+		Shared:     page.SharedOptions{TTL: cfg.PageCacheTTL, Changes: deps.Changes, Sources: pageSources},
 		Log:        log,
 	})
 	if err != nil {

@@ -109,15 +109,31 @@ func field(name string) string { return `[id="f-` + name + `"]` }
 // browser with the admin token, creates a product with a variant and its
 // price as a draft, publishes it, and the shop shows it; records stock for
 // it; then ships a guest's order from its admin page with a carrier and a
-// tracking number, which the guest's order page shows.
+// tracking number, which the guest's order page shows. It runs twice,
+// with JavaScript on and off: the admin works as HTML and forms.
 func TestAdminProductAndShipping(t *testing.T) {
 	chromium(t)
 	t.Parallel()
+	for _, noScript := range []bool{false, true} {
+		t.Run(map[bool]string{false: "script", true: "noscript"}[noScript], func(t *testing.T) {
+			t.Parallel()
+			adminProductAndShipping(t, noScript)
+		})
+	}
+}
+
+func adminProductAndShipping(t *testing.T, noScript bool) {
 	s := startShop(t)
+	shot := func(name string) string {
+		if noScript {
+			return name + "-nojs"
+		}
+		return name
+	}
 	// The admin token stops working for the store once it has an owner:
 	// the stock for the guest's order is set before.
 	s.setStock(shopSKU, 20)
-	b := newBrowser(t, browserOptions{Timeout: 6 * time.Minute})
+	b := newBrowser(t, browserOptions{NoScript: noScript, Timeout: 6 * time.Minute})
 	ctx := b.ctx
 	const (
 		title = "Browser Test Teapot"
@@ -129,10 +145,10 @@ func TestAdminProductAndShipping(t *testing.T) {
 	// the setup.
 	run(t, ctx, "open the admin", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.base+"/admin/"))
 	arrive(t, ctx, "/admin/sign-in", `a[href="/admin/setup"]`)
-	checkPage(t, ctx, "admin-sign-in")
+	checkPage(t, ctx, shot("admin-sign-in"))
 	run(t, ctx, "follow the link to the setup", chromedp.Click(chromedp.CSS(`main a[href="/admin/setup"]`)))
 	arrive(t, ctx, "/admin/setup", "form#setup")
-	checkPage(t, ctx, "admin-setup")
+	checkPage(t, ctx, shot("admin-setup"))
 	run(t, ctx, "set up the owner",
 		chromedp.SendKeys(chromedp.CSS("#f-admin_token"), s.p.Token),
 		chromedp.SendKeys(chromedp.CSS("#f-name"), "Olga Owner"),
@@ -143,15 +159,15 @@ func TestAdminProductAndShipping(t *testing.T) {
 	if who := text(t, ctx, "header.top nav"); !strings.Contains(who, "Olga Owner (owner)") {
 		t.Errorf("the admin's header reads %q, want the owner named", who)
 	}
-	checkPage(t, ctx, "admin-home")
+	checkPage(t, ctx, shot("admin-home"))
 
 	// The products: the list, the form, a draft made, then published.
 	run(t, ctx, "follow Products", chromedp.Click(chromedp.CSS(`.admin-nav a[href="/admin/products"]`)))
 	arrive(t, ctx, "/admin/products", "#new-product")
-	checkPage(t, ctx, "admin-products")
+	checkPage(t, ctx, shot("admin-products"))
 	run(t, ctx, "follow New product", chromedp.Click(chromedp.CSS("#new-product")))
 	arrive(t, ctx, "/admin/products/new", "#product-form")
-	checkPage(t, ctx, "admin-product-form")
+	checkPage(t, ctx, shot("admin-product-form"))
 	run(t, ctx, "fill in the product",
 		chromedp.SendKeys(chromedp.CSS(field("title")), title),
 		chromedp.SendKeys(chromedp.CSS(field("description")), "A teapot the browser test made."),
@@ -175,7 +191,7 @@ func TestAdminProductAndShipping(t *testing.T) {
 	if flash := text(t, ctx, "main .alert"); !strings.Contains(flash, "Published") {
 		t.Errorf("publishing says %q", flash)
 	}
-	checkPage(t, ctx, "admin-product")
+	checkPage(t, ctx, shot("admin-product"))
 
 	// Its stock: none yet, then an adjustment.
 	run(t, ctx, "follow the SKU's stock link", chromedp.Click(chromedp.CSS(`main a[href="/admin/stock/`+sku+`"]`)))
@@ -191,7 +207,7 @@ func TestAdminProductAndShipping(t *testing.T) {
 	if ledger := text(t, ctx, "#ledger"); !strings.Contains(ledger, "first delivery") {
 		t.Errorf("the ledger lacks the adjustment: %q", ledger)
 	}
-	checkPage(t, ctx, "admin-stock")
+	checkPage(t, ctx, shot("admin-stock"))
 
 	// The shop shows it, in the same browser.
 	run(t, ctx, "back to the product", chromedp.Navigate(s.base+where))
@@ -212,13 +228,13 @@ func TestAdminProductAndShipping(t *testing.T) {
 	id, token := s.guestOrder(shopSKU)
 	run(t, ctx, "open the admin's orders", chromedp.Navigate(s.base+"/admin/orders"))
 	arrive(t, ctx, "/admin/orders", `a[href="/admin/orders/`+id+`"]`)
-	checkPage(t, ctx, "admin-orders")
+	checkPage(t, ctx, shot("admin-orders"))
 	run(t, ctx, "open the order", chromedp.Click(chromedp.CSS(`a[href="/admin/orders/`+id+`"]`)))
 	arrive(t, ctx, "/admin/orders/"+id, "#ship-form")
 	if st := text(t, ctx, "#order-status"); !strings.EqualFold(st, "confirmed") {
 		t.Errorf("the order's admin page shows the status %q, want confirmed", st)
 	}
-	checkPage(t, ctx, "admin-order")
+	checkPage(t, ctx, shot("admin-order"))
 	const tracking = "JD014600006281230704"
 	run(t, ctx, "ship the order",
 		chromedp.SendKeys(chromedp.CSS(field("carrier")), "DHL"),
@@ -231,7 +247,7 @@ func TestAdminProductAndShipping(t *testing.T) {
 	if sh := text(t, ctx, ".shipment h3"); !strings.Contains(sh, "DHL") || !strings.Contains(sh, tracking) {
 		t.Errorf("the shipment reads %q", sh)
 	}
-	checkPage(t, ctx, "admin-order-shipped")
+	checkPage(t, ctx, shot("admin-order-shipped"))
 
 	// The guest's order page has the tracking number.
 	run(t, ctx, "open the guest's order page", chromedp.Navigate(s.base+"/orders/"+id+"?token="+url.QueryEscape(token)))

@@ -83,6 +83,14 @@ func (s Subscription) WithDefaults() Subscription {
 	return s
 }
 
+// Backlogger is a Bus that can count the messages its subscriptions have
+// still to handle (natsbus does). The laptop shape waits on it after seeding
+// the demo store, so the shop is announced once every service knows the
+// demo catalog.
+type Backlogger interface {
+	Backlog(ctx context.Context) (int, error)
+}
+
 // RetryAfter is the rule for a delivery that failed at attempt (1-based) with
 // err: retry is true when the message is to be delivered again after delay,
 // false when it is to be dead-lettered instead, because err is permanent or

@@ -52,3 +52,30 @@ func TestPagesExpire(t *testing.T) {
 		t.Fatal("page outlived its TTL")
 	}
 }
+
+func TestChangesVersionMovesWithItsDatabasesAndTenant(t *testing.T) {
+	c := NewChanges()
+	v0 := c.Version("tea", "catalog", "inventory")
+	c.Committed("cart", "tea")
+	if v := c.Version("tea", "catalog", "inventory"); v != v0 {
+		t.Fatalf("a cart commit moved the catalog+inventory version: %d → %d", v0, v)
+	}
+	c.Committed("catalog", "coffee")
+	if v := c.Version("tea", "catalog", "inventory"); v != v0 {
+		t.Fatalf("another tenant's commit moved tea's version: %d → %d", v0, v)
+	}
+	c.Committed("inventory", "tea")
+	v1 := c.Version("tea", "catalog", "inventory")
+	if v1 == v0 {
+		t.Fatal("tea's inventory commit did not move tea's version")
+	}
+	c.Committed("catalog", "*")
+	if v := c.Version("tea", "catalog", "inventory"); v == v1 {
+		t.Fatal("a commit for every tenant did not move tea's version")
+	}
+	var none *Changes
+	none.Committed("catalog", "tea")
+	if none.Version("tea", "catalog") != 0 {
+		t.Fatal("a nil Changes has a version")
+	}
+}

@@ -89,7 +89,7 @@ func (k *Kit) Authed(r *http.Request, kind string) (context.Context, *Principal,
 			_ = k.SignOut(r)
 			return ctx, nil, ErrSignedOut
 		}
-		t, err := k.opts.Refresh(ctx, p.Tokens.Refresh)
+		t, err := k.refreshes.do(ctx, p.Tokens.Refresh, k.opts.Refresh)
 		if err != nil {
 			if _, refused := apiclient.Refused(err); refused {
 				_ = k.SignOut(r)

@@ -88,7 +88,10 @@ type Options struct {
 	// SignInPath is where a page that needs a signed-in person sends a
 	// guest (with ?next=).
 	SignInPath string
-	Log        *slog.Logger
+	// Shared configures the cache of pages shared by visitors without a
+	// session (Kit.Shared); its zero value caches nothing.
+	Shared SharedOptions
+	Log    *slog.Logger
 }
 
 // Kit renders one service's pages. It is safe for concurrent use.
@@ -98,6 +101,9 @@ type Kit struct {
 	pages  map[string]*pageTemplate
 	static *staticFiles
 	cop    *http.CrossOriginProtection
+	shared *sharedCache
+	// refreshes makes one token refresh per refresh token (refresh.go).
+	refreshes refreshes
 }
 
 // New parses the service's templates and prepares its static files.
@@ -108,7 +114,7 @@ func New(o Options) (*Kit, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	k := &Kit{opts: o, log: o.Log}
+	k := &Kit{opts: o, log: o.Log, shared: newSharedCache(o.Shared)}
 	var err error
 	if k.static, err = newStaticFiles(o.Prefix + "/static/"); err != nil {
 		return nil, err

@@ -9,7 +9,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
@@ -257,5 +260,69 @@ func TestFormKey(t *testing.T) {
 	f = EmptyForm(url.Values{"idempotency_key": {"<bad key>"}})
 	if k := f.Key(); k == "<bad key>" || len(k) < 16 {
 		t.Errorf("a malformed key is replaced: %q", k)
+	}
+}
+
+// TestAuthedRefreshesOncePerToken: requests of one session whose access
+// token has expired, arriving together or just after one another, make one
+// refresh and all go on signed in, instead of the second use of the old
+// refresh token signing the person out (identity revokes a reused one).
+func TestAuthedRefreshesOncePerToken(t *testing.T) {
+	var calls atomic.Int64
+	used := sync.Map{}
+	release := make(chan struct{})
+	refresh := func(_ context.Context, token string) (Tokens, error) {
+		calls.Add(1)
+		if _, reused := used.LoadOrStore(token, true); reused {
+			return Tokens{}, &apiclient.Error{Status: http.StatusUnauthorized, Code: "refresh_token_reused"}
+		}
+		<-release
+		return Tokens{Access: "acc2", Refresh: "ref2", Expires: timeIn(3600)}, nil
+	}
+	_, st := testKit(t)
+	sm := scs.New()
+	sm.Store = memstore.New()
+	k, err := New(Options{Service: "storefront", Tenants: st, Stores: st.read, Sessions: sm, Refresh: refresh, SignInPath: "/account/sign-in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := make(chan string, 3)
+	h := k.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/in" {
+			_ = k.SignIn(w, r, Principal{Kind: "customer", ID: "c1", Tokens: Tokens{Access: "acc1", Refresh: "ref1", Expires: timeIn(-60)}})
+			return
+		}
+		ctx, _, err := k.Authed(r, "customer")
+		if err != nil {
+			tokens <- "signed out: " + err.Error()
+			return
+		}
+		tokens <- apiclient.Token(ctx)
+	}))
+	cookie := http.Header{"Cookie": {strings.Split(serve(t, h, http.MethodGet, "acme.localhost", "/in", nil).Header.Get("Set-Cookie"), ";")[0]}}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { serve(t, h, http.MethodGet, "acme.localhost", "/account", cookie) })
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	// One more with the old session data (the first two saved the new
+	// tokens, but a request already on its way carries the old ones).
+	tok, err := k.refreshes.do(t.Context(), "ref1", refresh)
+	if err != nil || tok.Access != "acc2" {
+		t.Fatalf("a late request with the used refresh token got %+v, %v", tok, err)
+	}
+	close(tokens)
+	for got := range tokens {
+		if got != "acc2" {
+			t.Errorf("a request went on with %q, want the refreshed token", got)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d refreshes for one session, want 1", n)
 	}
 }

@@ -118,6 +118,9 @@ type View struct {
 
 	kit *Kit
 	tag language.Tag
+	// shared: the page is rendered for every visitor without a session
+	// (shared.go), so its form keys are placeholders each answer fills.
+	shared bool
 }
 
 // View returns the view of a page titled title for r, with the store,
@@ -152,7 +155,8 @@ func (k *Kit) viewFor(r *http.Request, title string) *View {
 	if err != nil {
 		tag = language.BritishEnglish
 	}
-	return &View{Title: title, Store: st, Path: r.URL.Path, Query: r.URL.Query(), kit: k, tag: tag}
+	_, shared := r.Context().Value(sharedRender{}).(bool)
+	return &View{Title: title, Store: st, Path: r.URL.Path, Query: r.URL.Query(), kit: k, tag: tag, shared: shared}
 }
 
 // Render writes page name with status. The page is rendered into a buffer
@@ -173,10 +177,18 @@ func (k *Kit) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return err
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, shared := r.Context().Value(sharedRender{}).(bool)
+	writeBody(w, r, status, buf.Bytes(), !shared)
+	return nil
+}
+
+// writeBody answers body with status, gzipped when compress is set, the
+// body is worth it and the client takes gzip; nothing but the headers for
+// a HEAD.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte, compress bool) {
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	body := buf.Bytes()
-	if len(body) > 1024 && acceptsGzip(r) {
+	if compress && len(body) > 1024 && acceptsGzip(r) {
 		var z bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
 		_, _ = zw.Write(body)
@@ -189,7 +201,6 @@ func (k *Kit) render(w http.ResponseWriter, r *http.Request, status int, name st
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
-	return nil
 }
 
 func acceptsGzip(r *http.Request) bool {
@@ -264,7 +275,12 @@ func (v *View) P(p string) string { return v.kit.Path(p) }
 // Key returns a new Idempotency-Key for a form: the form carries it in a
 // hidden field, so submitting it twice (a double click, a reload) makes
 // one change, not two.
-func (v *View) Key() string { return NewKey() }
+func (v *View) Key() string {
+	if v.shared {
+		return keyPlaceholder
+	}
+	return NewKey()
+}
 
 // PageURL returns the current page's URL with the cursor set (empty: the
 // first page), every other query parameter kept.

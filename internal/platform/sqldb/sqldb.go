@@ -60,6 +60,11 @@ type Options struct {
 	RowSecurity bool
 	// Log receives migration progress; nil discards it.
 	Log *slog.Logger
+	// Committed, if set, is called after every write transaction that
+	// committed (Tx, WriteTx), with the tenant it ran for: the context's
+	// tenant, "*" for one under AllTenants, "" for neither. It must be
+	// quick: it runs on the writer's path.
+	Committed func(tenant string)
 }
 
 // DB is one service's database.
@@ -78,6 +83,7 @@ type DB struct {
 	admin       *sql.DB
 	rowSecurity bool
 	asAppRole   bool
+	committed   func(tenant string)
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -91,13 +97,23 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if opts.URL == "" {
-		return openSQLite(ctx, opts, log)
+	var (
+		db  *DB
+		err error
+	)
+	switch {
+	case opts.URL == "":
+		db, err = openSQLite(ctx, opts, log)
+	case IsPostgresURL(opts.URL):
+		db, err = openPostgres(ctx, opts, log)
+	default:
+		return nil, fmt.Errorf("sqldb: unsupported database URL scheme in %q (want postgres://)", Redact(opts.URL))
 	}
-	if IsPostgresURL(opts.URL) {
-		return openPostgres(ctx, opts, log)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("sqldb: unsupported database URL scheme in %q (want postgres://)", Redact(opts.URL))
+	db.committed = opts.Committed
+	return db, nil
 }
 
 // IsPostgresURL reports whether u names a PostgreSQL database.
@@ -372,7 +388,11 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // savepoint of a larger transaction, and Tx returns once that has committed.
 // fn must not call Tx on the same database (it would wait for itself).
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return retry(ctx, func() error { return db.tx(ctx, fn) })
+	err := retry(ctx, func() error { return db.tx(ctx, fn) })
+	if err == nil && db.committed != nil {
+		db.committed(tenantOf(ctx))
+	}
+	return err
 }
 
 // The bounds on running a transaction again (see Tx).

@@ -408,3 +408,43 @@ func TestInsertRows(t *testing.T) {
 		}
 	}, counters)
 }
+
+// TestCommittedHook: Options.Committed hears each committed write
+// transaction with its tenant ("*" across tenants), never a rolled-back
+// one, on SQLite (group commit) as on PostgreSQL.
+func TestCommittedHook(t *testing.T) {
+	urls := []string{""}
+	if u := os.Getenv("MERCATO_TEST_POSTGRES"); u != "" {
+		urls = append(urls, u)
+	}
+	for _, url := range urls {
+		var mu sync.Mutex
+		var heard []string
+		db := sqldbtest.OpenWith(t, sqldb.Options{URL: url, RowSecurity: true,
+			Committed: func(tenant string) { mu.Lock(); heard = append(heard, tenant); mu.Unlock() }}, counters)
+		mu.Lock()
+		heard = nil // migrations are not the hook's business either way
+		mu.Unlock()
+		ctx := tenancy.WithID(t.Context(), "t1")
+		insert := func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO counters (tenant_id, name, n) VALUES ('t1', 'a', 1)
+				ON CONFLICT (tenant_id, name) DO UPDATE SET n = counters.n + 1`)
+			return err
+		}
+		if err := db.WriteTx(ctx, insert); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return errors.New("boom") }); err == nil {
+			t.Fatal("a failed transaction succeeded")
+		}
+		if err := db.WriteTx(sqldb.AllTenants(t.Context()), insert); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := fmt.Sprint(heard)
+		mu.Unlock()
+		if got != "[t1 *]" {
+			t.Errorf("%q: heard %s, want [t1 *]", url, got)
+		}
+	}
+}

@@ -178,7 +178,12 @@ type DiscountUpdate struct {
 	Stackable             *bool        `json:"stackable,omitempty"`
 	Priority              *int64       `json:"priority,omitempty"`
 	Active                *bool        `json:"active,omitempty"`
+	// Clear empties optional fields, which an absent field cannot do.
+	Clear []string `json:"clear,omitempty" maxItems:"5" doc:"Optional fields to empty (an absent field stays as it is): starts_at, ends_at, usage_limit, usage_limit_per_customer, min_subtotal. A field both given and cleared is refused." example:"[\"ends_at\"]"`
 }
+
+// Clearable are the DiscountUpdate fields Clear may name.
+var Clearable = []string{"starts_at", "ends_at", "usage_limit", "usage_limit_per_customer", "min_subtotal"}
 
 // DiscountList is the list of a tenant's discounts.
 type DiscountList struct {

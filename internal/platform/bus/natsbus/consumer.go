@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 		}
 		cons[i] = c
 	}
+	b.mu.Lock()
+	b.subscribed = append(b.subscribed, cons...)
+	b.mu.Unlock()
 	cctx, cancel := context.WithCancel(ctx)
 	c := &consumer{cancel: cancel}
 	for i, jc := range cons {
@@ -81,6 +85,23 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 	}
 	b.log.Info("subscribed", "group", sub.Group, "subjects", sub.Subjects, "concurrency", sub.Concurrency)
 	return c, nil
+}
+
+// Backlog counts the messages this Bus's subscriptions have still to
+// handle: not yet delivered, or delivered and not yet acknowledged.
+func (b *Bus) Backlog(ctx context.Context) (int, error) {
+	b.mu.Lock()
+	cons := slices.Clone(b.subscribed)
+	b.mu.Unlock()
+	n := 0
+	for _, c := range cons {
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("natsbus: backlog of %s: %w", c.CachedInfo().Name, err)
+		}
+		n += int(info.NumPending) + info.NumAckPending
+	}
+	return n, nil
 }
 
 func (b *Bus) ensureConsumer(ctx context.Context, spec consumerSpec, concurrency int) (jetstream.Consumer, error) {

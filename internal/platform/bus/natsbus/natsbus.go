@@ -135,6 +135,9 @@ type Bus struct {
 
 	mu     sync.Mutex
 	reconn chan struct{} // closed and replaced at every reconnect
+	// subscribed are the durable consumers this Bus's subscriptions pull
+	// from, for Backlog.
+	subscribed []jetstream.Consumer
 
 	closeOnce sync.Once
 }

@@ -179,3 +179,52 @@ func waitDone(t *testing.T, done <-chan string, id string) {
 		}
 	}
 }
+
+// TestBacklog: Backlog counts what the Bus's subscriptions have still to
+// handle, the message in a handler included, and is 0 once all is handled.
+func TestBacklog(t *testing.T) {
+	log := testLogger(t)
+	srv, err := natsbus.StartEmbedded(natsbus.Options{Dir: t.TempDir()}, log)
+	if err != nil {
+		t.Fatalf("start embedded server: %v", err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := natsbus.ConnectEmbedded(t.Context(), srv, natsbus.Options{}, log)
+	if err != nil {
+		t.Fatalf("connect embedded: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if n, err := b.Backlog(t.Context()); err != nil || n != 0 {
+		t.Fatalf("backlog without subscriptions: %d, %v", n, err)
+	}
+	release := make(chan struct{})
+	c, err := b.Subscribe(t.Context(), bus.Subscription{Group: "backlog", Subjects: []string{"backlog.x"}},
+		func(ctx context.Context, m bus.Message) error { <-release; return nil })
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	for _, id := range []string{"a", "b", "c"} {
+		if err := b.Publish(t.Context(), bus.Message{ID: id, Subject: "backlog.x"}); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	if n, err := b.Backlog(t.Context()); err != nil || n != 3 {
+		t.Fatalf("backlog with 3 published, none handled: %d, %v; want 3", n, err)
+	}
+	close(release)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := b.Backlog(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog %d 20 s after the handler was released", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -43,18 +43,25 @@ func Run(t *testing.T, body func(t *testing.T, db *sqldb.DB), sets ...sqldb.Migr
 // dropped) when the test ends.
 func Open(t testing.TB, url string, sets ...sqldb.Migrations) *sqldb.DB {
 	t.Helper()
+	return OpenWith(t, sqldb.Options{URL: url, RowSecurity: true}, sets...)
+}
+
+// OpenWith is Open with the options o (URL included); its Name and Dir
+// are the test's own.
+func OpenWith(t testing.TB, o sqldb.Options, sets ...sqldb.Migrations) *sqldb.DB {
+	t.Helper()
 	ctx := context.Background()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := "t_" + hex.EncodeToString(b[:])
-	db, err := sqldb.Open(ctx, sqldb.Options{URL: url, Dir: t.TempDir(), Name: name, RowSecurity: true})
+	o.Name, o.Dir = "t_"+hex.EncodeToString(b[:]), t.TempDir()
+	db, err := sqldb.Open(ctx, o)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() {
 		db.Close()
-		if url != "" {
-			dropSchema(t, url, name)
+		if o.URL != "" {
+			dropSchema(t, o.URL, o.Name)
 		}
 	})
 	if err := db.Migrate(ctx, sets...); err != nil {
