@@ -37,6 +37,14 @@ func TestReviewFlow(t *testing.T) {
 		t.Fatalf("deliver: %d %s", r.Status, r.Body)
 	}
 
+	// A visitor without a session is served the shared guest page: it is
+	// rendered again once the review database commits for the store.
+	slug, category := productOf(t, s, sku)
+	anon := newVisitor(t, s.p, "localhost")
+	if pp := anon.get("/p/" + slug); pp.Status != http.StatusOK || !strings.Contains(pp.Body, `id="no-reviews"`) {
+		t.Fatalf("the product page before any review: %d", pp.Status)
+	}
+
 	guest := newVisitor(t, s.p, "localhost")
 	orderPath := "/orders/" + id + "?token=" + url.QueryEscape(token)
 	var op page
@@ -73,7 +81,9 @@ func TestReviewFlow(t *testing.T) {
 	}
 
 	// The product page and the category card.
-	slug, category := productOf(t, s, sku)
+	if pp := anon.get("/p/" + slug); !strings.Contains(pp.Body, "&lt;b&gt;Great&lt;/b&gt; mug") {
+		t.Errorf("the shared guest page does not show the new review")
+	}
 	pp := guest.get("/p/" + slug)
 	for _, want := range []string{`id="reviews"`, "4.0 out of 5", "1 review", "&lt;b&gt;Great&lt;/b&gt; mug", "Keeps &lt;tea&gt; hot", "<meter", "Ada L."} {
 		if !strings.Contains(pp.Body, want) {
