@@ -64,6 +64,18 @@ func TestClient(t *testing.T) {
 	if got, err := c.Reply(staff, r.ID, "Thanks!"); err != nil || got.Reply != "Thanks!" {
 		t.Errorf("reply: %+v, %v", got, err)
 	}
+	if got, err := c.Update(guest, "tok-o1", r.ID, reviewapi.ReviewUpdate{Rating: ptr(int64(2))}, "edit-1"); err != nil || got.Rating != 2 {
+		t.Errorf("update: %+v, %v", got, err)
+	}
+	if _, err := c.Update(guest, "tok-wrong", r.ID, reviewapi.ReviewUpdate{Rating: ptr(int64(1))}, ""); !apiclient.IsCode(err, "review_not_found") {
+		t.Errorf("update with a wrong token: %v", err)
+	}
+	if err := c.Delete(guest, "tok-o1", r.ID); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	if err := c.Delete(guest, "tok-o1", r.ID); !apiclient.IsCode(err, "review_not_found") {
+		t.Errorf("delete again: %v", err)
+	}
 	if s, err := c.PutSettings(staff, reviewapi.Settings{Moderation: reviewapi.ModerationApprove}); err != nil || s.Moderation != reviewapi.ModerationApprove {
 		t.Errorf("put settings: %+v, %v", s, err)
 	}

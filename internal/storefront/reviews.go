@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,7 @@ const productReviewCount = 10
 func (s *Service) reviewRoutes(route routeFunc) {
 	route("GET /orders/{id}/review", s.reviewForm)
 	route("POST /orders/{id}/review", s.createReview)
+	route("POST /orders/{id}/review/delete", s.deleteReview)
 }
 
 // ratingView is a product's rating as pages show it.
@@ -188,12 +190,15 @@ var ratingOptions = []page.Option{
 	{Value: "1", Label: "★☆☆☆☆ 1 – bad"},
 }
 
-// reviewData is the review form's page.
+// reviewData is the review form's page: a new review of the line, or the
+// buyer's review of it to edit (Review set).
 type reviewData struct {
 	Order   orderView
 	Line    orderapi.Line
 	Token   string
 	Ratings []page.Option
+	Review  *reviewapi.Review
+	Status  string
 }
 
 // reviewLine loads the order and the line of the review form's request,
@@ -227,8 +232,23 @@ func (s *Service) reviewLine(ctx context.Context, w http.ResponseWriter, r *http
 	return orderapi.Order{}, orderapi.Line{}, false
 }
 
+// lineReviewOf is the buyer's review of a line of order o, nil when none.
+func (s *Service) lineReviewOf(ctx context.Context, o orderapi.Order, token, sku string) (*reviewapi.Review, error) {
+	l, err := s.deps.Reviews.OrderReviews(ctx, o.ID, token)
+	if err != nil {
+		return nil, err
+	}
+	for _, rv := range l.Items {
+		if rv.SKU == sku {
+			return &rv, nil
+		}
+	}
+	return nil, nil
+}
+
 // reviewForm shows the form reviewing one line of a delivered order
-// (?sku=, and the guest's ?token=).
+// (?sku=, and the guest's ?token=), filled with the buyer's review of it
+// when there is one, to edit or delete.
 func (s *Service) reviewForm(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.buyerContext(r)
 	if err != nil {
@@ -241,14 +261,24 @@ func (s *Service) reviewForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	mine, err := s.lineReviewOf(ctx, o, token, line.SKU)
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return
+	}
 	v := s.view(r, "Review "+line.Title)
 	v.Form = page.EmptyForm(nil)
-	s.renderReview(w, r, v, o, line, token, http.StatusOK)
+	if mine != nil {
+		v.Form = page.EmptyForm(url.Values{"rating": {strconv.FormatInt(mine.Rating, 10)}, "title": {mine.Title},
+			"body": {mine.Body}, "author_name": {mine.AuthorName}})
+	}
+	s.renderReview(w, r, v, o, line, token, mine, http.StatusOK)
 }
 
-// createReview sends the review form. A refusal comes back to the form with
-// what was typed and the fields marked; the form's Idempotency-Key makes a
-// double click one review.
+// createReview sends the review form: a new review, or an edit of the
+// buyer's (review_id). A refusal comes back to the form with what was
+// typed and the fields marked; the form's Idempotency-Key makes a double
+// click one review.
 func (s *Service) createReview(w http.ResponseWriter, r *http.Request) {
 	form := page.ParseForm(w, r)
 	ctx, err := s.buyerContext(r)
@@ -260,6 +290,18 @@ func (s *Service) createReview(w http.ResponseWriter, r *http.Request) {
 	o, line, ok := s.reviewLine(ctx, w, r, token, form.Get("sku"))
 	if !ok {
 		return
+	}
+	var mine *reviewapi.Review
+	reviewID := form.Get("review_id")
+	if reviewID != "" {
+		if mine, err = s.lineReviewOf(ctx, o, token, line.SKU); err != nil {
+			s.kit.Fail(w, r, err)
+			return
+		}
+		if mine == nil || mine.ID != reviewID {
+			s.kit.Redirect(w, r, orderURL(o.ID, token), "That review is no longer there.")
+			return
+		}
 	}
 	in := reviewapi.ReviewCreate{OrderID: o.ID, SKU: line.SKU, Title: form.Get("title"), Body: form.Get("body"),
 		AuthorName: form.Get("author_name")}
@@ -273,17 +315,30 @@ func (s *Service) createReview(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusUnprocessableEntity
 	if !form.Invalid() {
-		rv, err := s.deps.Reviews.Create(ctx, token, in, form.Key())
+		var rv reviewapi.Review
+		flash := "Thank you for your review."
+		if mine == nil {
+			rv, err = s.deps.Reviews.Create(ctx, token, in, form.Key())
+		} else {
+			up := reviewapi.ReviewUpdate{Rating: &in.Rating, Title: &in.Title, Body: &in.Body}
+			if in.AuthorName != "" {
+				up.AuthorName = &in.AuthorName
+			}
+			rv, err = s.deps.Reviews.Update(ctx, token, mine.ID, up, form.Key())
+			flash = "Your review is updated."
+		}
 		switch {
 		case err == nil:
-			flash := "Thank you for your review."
 			if rv.Status == reviewapi.StatusPending {
-				flash = "Thank you for your review. It will appear once the store has approved it."
+				flash += " It will appear once the store has approved it."
 			}
 			s.kit.Redirect(w, r, orderURL(o.ID, token), flash)
 			return
 		case apiclient.IsCode(err, "already_reviewed"):
 			s.kit.Redirect(w, r, orderURL(o.ID, token), "You have reviewed this item already.")
+			return
+		case apiclient.IsCode(err, "review_not_found"):
+			s.kit.Redirect(w, r, orderURL(o.ID, token), "That review is no longer there.")
 			return
 		case apiclient.IsCode(err, "rate_limited"):
 			form.Message = "You have written many reviews in a short time. Please try again later."
@@ -298,10 +353,36 @@ func (s *Service) createReview(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.view(r, "Review "+line.Title)
 	v.Form = form
-	s.renderReview(w, r, v, o, line, token, status)
+	s.renderReview(w, r, v, o, line, token, mine, status)
 }
 
-func (s *Service) renderReview(w http.ResponseWriter, r *http.Request, v *page.View, o orderapi.Order, line orderapi.Line, token string, status int) {
-	v.Data = reviewData{Order: newOrderView(o), Line: line, Token: token, Ratings: ratingOptions}
+// deleteReview deletes the buyer's review of a line (review_id); one
+// already gone is done too.
+func (s *Service) deleteReview(w http.ResponseWriter, r *http.Request) {
+	form := page.ParseForm(w, r)
+	ctx, err := s.buyerContext(r)
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return
+	}
+	token := form.Get("token")
+	o, _, ok := s.reviewLine(ctx, w, r, token, form.Get("sku"))
+	if !ok {
+		return
+	}
+	err = s.deps.Reviews.Delete(ctx, token, form.Get("review_id"))
+	if err != nil && !apiclient.IsCode(err, "review_not_found") {
+		s.kit.Fail(w, r, err)
+		return
+	}
+	s.kit.Redirect(w, r, orderURL(o.ID, token), "Your review is deleted.")
+}
+
+func (s *Service) renderReview(w http.ResponseWriter, r *http.Request, v *page.View, o orderapi.Order, line orderapi.Line, token string, mine *reviewapi.Review, status int) {
+	d := reviewData{Order: newOrderView(o), Line: line, Token: token, Ratings: ratingOptions, Review: mine}
+	if mine != nil {
+		d.Status = reviewStatusLabel(mine.Status)
+	}
+	v.Data = d
 	s.kit.Render(w, r, status, "review", v)
 }

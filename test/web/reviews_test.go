@@ -14,7 +14,8 @@ import (
 // missing title; the review is published (HTML shown as text) on the
 // product page with its rating and histogram and on the category card;
 // the owner hides it with a reason (a missing reason is marked), replies,
-// and sets reviews to need approval; support reads reviews but may not
+// and sets reviews to need approval; the buyer edits the review (which then
+// waits for approval) and deletes it; support reads reviews but may not
 // moderate (the 403 page).
 func TestReviewFlow(t *testing.T) {
 	t.Parallel()
@@ -184,6 +185,32 @@ func TestReviewFlow(t *testing.T) {
 	}
 	if pg := owner.get("/admin/reviews/no-such-review"); pg.Status != http.StatusNotFound {
 		t.Errorf("unknown review: %d", pg.Status)
+	}
+
+	// The buyer edits the review from the order page: in a store that now
+	// approves reviews first, the edit waits for approval; then deletes it,
+	// and the line may be reviewed again.
+	op = guest.get(orderPath)
+	edit := regexp.MustCompile(`href="(/orders/[^"]+/review\?[^"]+)">Edit<span`).FindStringSubmatch(op.Body)
+	if edit == nil {
+		t.Fatalf("no edit link on the order page:\n%.3000s", op.Body)
+	}
+	ef := guest.get(htmlUnescape(edit[1]))
+	if ef.Status != http.StatusOK || !strings.Contains(ef.Body, `name="review_id" value="`+rid+`"`) || !strings.Contains(ef.Body, `value="&lt;b&gt;Great&lt;/b&gt; mug"`) {
+		t.Fatalf("the edit form: %d\n%.3000s", ef.Status, ef.Body)
+	}
+	edited := guest.submit(ef, action, url.Values{"rating": {"2"}, "title": {"Chipped"}})
+	if edited.Status != http.StatusOK || !strings.Contains(edited.Body, "Your review is updated. It will appear once the store has approved it.") ||
+		!strings.Contains(edited.Body, "Awaiting approval") {
+		t.Errorf("edit: %d\n%.3000s", edited.Status, edited.Body)
+	}
+	if pp := anon.get("/p/" + slug); strings.Contains(pp.Body, "Chipped") || !strings.Contains(pp.Body, `id="no-reviews"`) {
+		t.Errorf("a pending edit shows on the product page")
+	}
+	ef = guest.get(htmlUnescape(edit[1]))
+	deleted := guest.submit(ef, "/orders/"+id+"/review/delete", nil)
+	if deleted.Status != http.StatusOK || !strings.Contains(deleted.Body, "Your review is deleted.") || !strings.Contains(deleted.Body, "Review this item") {
+		t.Errorf("delete: %d\n%.3000s", deleted.Status, deleted.Body)
 	}
 }
 

@@ -62,6 +62,23 @@ func (c *Client) Create(ctx context.Context, orderToken string, in ReviewCreate,
 	return out, err
 }
 
+// Update edits the buyer's own review (PATCH /api/v1/reviews/{id}); a
+// review that is not theirs is a 404 review_not_found.
+func (c *Client) Update(ctx context.Context, orderToken, id string, in ReviewUpdate, idempotencyKey string) (Review, error) {
+	var out Review
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPatch, Path: base + "/" + url.PathEscape(id), Body: in, Out: &out,
+		IdempotencyKey: idempotencyKey, Header: tokenHeader(orderToken)})
+	return out, err
+}
+
+// Delete removes the buyer's own review (DELETE /api/v1/reviews/{id}).
+// Deleting is idempotent for its author: a review already gone is a 404
+// review_not_found, which callers may take as done.
+func (c *Client) Delete(ctx context.Context, orderToken, id string) error {
+	return c.c.Do(ctx, apiclient.Call{Method: http.MethodDelete, Path: base + "/" + url.PathEscape(id), Idempotent: true,
+		Header: tokenHeader(orderToken)})
+}
+
 // OrderReviews returns the buyer's reviews of an order and the lines they
 // may review now (GET /api/v1/reviews/orders/{order_id}).
 func (c *Client) OrderReviews(ctx context.Context, orderID, orderToken string) (OrderReviews, error) {
