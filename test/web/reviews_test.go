@@ -251,3 +251,52 @@ func productOf(t *testing.T, s *adminOrdersShop, sku string) (slug, category str
 	}
 	return slug, category
 }
+
+// TestCustomerReviewsClaimedOrder: a guest's delivered order is given to the
+// account registered with its email (the order and review services each
+// apply the registration), and the signed-in customer reviews it from the
+// order's page without its token.
+func TestCustomerReviewsClaimedOrder(t *testing.T) {
+	t.Parallel()
+	s := openAdminOrdersShop(t)
+	id, _, _ := s.order() // a guest's, ada@example.com
+	var shipped struct {
+		Shipments []struct {
+			ID string `json:"id"`
+		} `json:"shipments"`
+	}
+	s.api("POST", "/api/v1/admin/orders/"+id+"/shipments", map[string]any{"carrier": "DHL", "tracking_number": "RV2"}, s.ownerToken).JSON(t, &shipped)
+	if len(shipped.Shipments) != 1 {
+		t.Fatal("ship: no shipment")
+	}
+	if r := s.api("POST", "/api/v1/admin/orders/"+id+"/shipments/"+shipped.Shipments[0].ID+"/events", map[string]any{"status": "delivered"}, s.ownerToken); r.Status != http.StatusOK {
+		t.Fatalf("deliver: %d %s", r.Status, r.Body)
+	}
+
+	ada := newVisitor(t, s.p, "localhost")
+	reg := ada.get("/account/register")
+	acct := ada.submit(reg, "/account/register", url.Values{"name": {"Ada Lovelace"}, "email": {"ada@example.com"}, "password": {"analytical engine notes"}})
+	if acct.URL != "/account" || acct.Status != http.StatusOK {
+		t.Fatalf("register: %d at %s", acct.Status, acct.URL)
+	}
+	orderPath := "/orders/" + id
+	var op page
+	s.waitFor("the claimed order offers a review to its customer", func() (bool, string) {
+		op = ada.get(orderPath)
+		return strings.Contains(op.Body, "Review this item"), op.Body
+	})
+	link := regexp.MustCompile(`href="(/orders/[^"]+/review\?[^"]+)">Review this item`).FindStringSubmatch(op.Body)
+	if link == nil || strings.Contains(link[1], "token=") {
+		t.Fatalf("the customer's review link: %v", link)
+	}
+	form := ada.get(htmlUnescape(link[1]))
+	done := ada.submit(form, "/orders/"+id+"/review", url.Values{"rating": {"5"}, "title": {"Works"}})
+	if done.Status != http.StatusOK || done.URL != orderPath || !strings.Contains(done.Body, "Thank you for your review.") || !strings.Contains(done.Body, "Your review:") {
+		t.Fatalf("the customer's review: %d at %s\n%.3000s", done.Status, done.URL, done.Body)
+	}
+	// A visitor who is not the buyer gets no form, whatever the link.
+	other := newVisitor(t, s.p, "localhost")
+	if pg := other.get(htmlUnescape(link[1])); pg.Status != http.StatusNotFound {
+		t.Errorf("a stranger at the review form: %d at %s", pg.Status, pg.URL)
+	}
+}
