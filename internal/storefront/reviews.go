@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/message"
 	"golang.org/x/text/number"
 
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/page"
@@ -34,6 +35,56 @@ func (s *Service) reviewRoutes(route routeFunc) {
 	route("GET /orders/{id}/review", s.reviewForm)
 	route("POST /orders/{id}/review", s.createReview)
 	route("POST /orders/{id}/review/delete", s.deleteReview)
+	route("GET /p/{slug}/reviews", s.kit.Shared(s.allReviews))
+}
+
+// reviewsPageSize is how many reviews a page of a product's reviews lists.
+const reviewsPageSize = 20
+
+// allReviewsData is the page of a product's reviews.
+type allReviewsData struct {
+	Product    catalogapi.Product
+	Rating     *ratingView
+	Reviews    []reviewView
+	NextCursor string
+}
+
+// allReviews lists an active product's published reviews, a page at a
+// time, newest first.
+func (s *Service) allReviews(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if s.deps.Reviews == nil {
+		s.kit.NotFound(w, r)
+		return
+	}
+	p, err := s.deps.Catalog.Product(ctx, r.PathValue("slug"))
+	if errors.Is(err, catalogapi.ErrNotFound) || err == nil && p.Status != catalogapi.StatusActive {
+		s.kit.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return
+	}
+	l, err := s.deps.Reviews.ProductReviews(ctx, p.ID, r.URL.Query().Get("cursor"), reviewsPageSize)
+	if apiclient.IsCode(err, "invalid_cursor") {
+		s.kit.Redirect(w, r, "/p/"+url.PathEscape(p.Slug)+"/reviews", "")
+		return
+	}
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return
+	}
+	v := s.view(r, "Reviews of "+p.Title)
+	d := allReviewsData{Product: p, NextCursor: l.NextCursor}
+	if rl, err := s.deps.Reviews.Ratings(ctx, []string{p.ID}); err == nil && len(rl.Items) == 1 && rl.Items[0].Count > 0 {
+		d.Rating = newRatingView(rl.Items[0], v.Lang())
+	}
+	for _, rv := range l.Items {
+		d.Reviews = append(d.Reviews, reviewView{Review: rv, Stars: stars(rv.Rating)})
+	}
+	v.Data = d
+	s.kit.Render(w, r, http.StatusOK, "reviews", v)
 }
 
 // ratingView is a product's rating as pages show it.

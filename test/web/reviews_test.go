@@ -94,6 +94,13 @@ func TestReviewFlow(t *testing.T) {
 	if strings.Contains(pp.Body, "<b>Great</b>") {
 		t.Error("the review's HTML is not escaped")
 	}
+	if all := guest.get("/p/" + slug + "/reviews"); all.Status != http.StatusOK || !strings.Contains(all.Body, "&lt;b&gt;Great&lt;/b&gt; mug") ||
+		!strings.Contains(all.Body, "4.0 out of 5") {
+		t.Errorf("the product's reviews page: %d", all.Status)
+	}
+	if none := guest.get("/p/no-such-product/reviews"); none.Status != http.StatusNotFound {
+		t.Errorf("reviews of an unknown product: %d", none.Status)
+	}
 	if category == "" {
 		t.Fatalf("the demo product %s has no category", slug)
 	}
