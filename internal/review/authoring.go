@@ -300,7 +300,12 @@ func (s *Service) checkContent(rating int64, title, body, name string, nameRequi
 // countWrite records one write of author, or refuses it with
 // ErrRateLimited when the author wrote WriteLimit times in the window.
 // Writes older than the window are dropped as the author writes again.
+// The author's row is locked first, so two writes of one author at once
+// are counted one after the other and the limit holds under concurrency.
 func (s *Service) countWrite(ctx context.Context, q *reviewdb.Queries, tenant, author string, now time.Time) error {
+	if err := q.LockAuthor(ctx, reviewdb.LockAuthorParams{TenantID: tenant, Author: author, At: sqldb.Micros(now)}); err != nil {
+		return fmt.Errorf("lock review author: %w", err)
+	}
 	since := sqldb.Micros(now.Add(-s.cfg.WriteWindow))
 	if err := q.PruneWrites(ctx, reviewdb.PruneWritesParams{TenantID: tenant, Author: author, Since: since}); err != nil {
 		return fmt.Errorf("prune review writes: %w", err)

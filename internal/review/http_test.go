@@ -193,3 +193,29 @@ func TestHTTPRateLimit(t *testing.T) {
 	}
 	f.wantProblem(call{method: "POST", path: "/api/v1/reviews", body: body("B"), authz: customer(t, "c-1")}, 429, "rate_limited")
 }
+
+// TestConcurrentWritesKeepTheLimit: two reviews of one author at once,
+// with one write left, make one review (201) and one 429, on both engines:
+// the author's row is locked before the count.
+func TestConcurrentWritesKeepTheLimit(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{WriteLimit: 1, WriteWindow: time.Hour})
+		for round := range 3 {
+			author := fmt.Sprint("c-", round)
+			id := fmt.Sprint("lim-", round)
+			f.delivered("default", order(id, author, t0, "A", "B"))
+			var wg sync.WaitGroup
+			statuses := make([]int, 2)
+			for i, sku := range []string{"A", "B"} {
+				wg.Go(func() {
+					statuses[i], _ = f.do(t, call{method: "POST", path: "/api/v1/reviews", authz: customer(t, author),
+						body: map[string]any{"order_id": id, "sku": sku, "rating": 3, "title": "limit"}})
+				})
+			}
+			wg.Wait()
+			if !(statuses[0] == 201 && statuses[1] == 429 || statuses[0] == 429 && statuses[1] == 201) {
+				t.Errorf("round %d: statuses %v, want one 201 and one 429", round, statuses)
+			}
+		}
+	}, Migrations...)
+}

@@ -21,3 +21,8 @@ VALUES (sqlc.arg(tenant_id), sqlc.arg(author), sqlc.arg(at), sqlc.arg(id));
 -- name: PruneWrites :exec
 DELETE FROM writes
 WHERE tenant_id = sqlc.arg(tenant_id) AND author = sqlc.arg(author) AND at < sqlc.arg(since);
+
+-- name: LockAuthor :exec
+INSERT INTO authors (tenant_id, author, last_write_at)
+VALUES (sqlc.arg(tenant_id), sqlc.arg(author), sqlc.arg(at))
+ON CONFLICT (tenant_id, author) DO UPDATE SET last_write_at = excluded.last_write_at;

@@ -75,6 +75,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listReviewsStmt, err = db.PrepareContext(ctx, listReviews); err != nil {
 		return nil, fmt.Errorf("error preparing query ListReviews: %w", err)
 	}
+	if q.lockAuthorStmt, err = db.PrepareContext(ctx, lockAuthor); err != nil {
+		return nil, fmt.Errorf("error preparing query LockAuthor: %w", err)
+	}
 	if q.lockReviewStmt, err = db.PrepareContext(ctx, lockReview); err != nil {
 		return nil, fmt.Errorf("error preparing query LockReview: %w", err)
 	}
@@ -189,6 +192,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listReviewsStmt: %w", cerr)
 		}
 	}
+	if q.lockAuthorStmt != nil {
+		if cerr := q.lockAuthorStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockAuthorStmt: %w", cerr)
+		}
+	}
 	if q.lockReviewStmt != nil {
 		if cerr := q.lockReviewStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockReviewStmt: %w", cerr)
@@ -285,6 +293,7 @@ type Queries struct {
 	listProductReviewsStmt *sql.Stmt
 	listPurchaseLinesStmt  *sql.Stmt
 	listReviewsStmt        *sql.Stmt
+	lockAuthorStmt         *sql.Stmt
 	lockReviewStmt         *sql.Stmt
 	oldestWriteStmt        *sql.Stmt
 	pruneWritesStmt        *sql.Stmt
@@ -316,6 +325,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listProductReviewsStmt: q.listProductReviewsStmt,
 		listPurchaseLinesStmt:  q.listPurchaseLinesStmt,
 		listReviewsStmt:        q.listReviewsStmt,
+		lockAuthorStmt:         q.lockAuthorStmt,
 		lockReviewStmt:         q.lockReviewStmt,
 		oldestWriteStmt:        q.oldestWriteStmt,
 		pruneWritesStmt:        q.pruneWritesStmt,

@@ -8,6 +8,12 @@ import (
 	"database/sql"
 )
 
+type Author struct {
+	TenantID    string
+	Author      string
+	LastWriteAt int64
+}
+
 type Purchase struct {
 	TenantID   string
 	OrderID    string

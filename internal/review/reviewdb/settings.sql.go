@@ -60,6 +60,23 @@ func (q *Queries) InsertWrite(ctx context.Context, arg InsertWriteParams) error 
 	return err
 }
 
+const lockAuthor = `-- name: LockAuthor :exec
+INSERT INTO authors (tenant_id, author, last_write_at)
+VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, author) DO UPDATE SET last_write_at = excluded.last_write_at
+`
+
+type LockAuthorParams struct {
+	TenantID string
+	Author   string
+	At       int64
+}
+
+func (q *Queries) LockAuthor(ctx context.Context, arg LockAuthorParams) error {
+	_, err := q.exec(ctx, q.lockAuthorStmt, lockAuthor, arg.TenantID, arg.Author, arg.At)
+	return err
+}
+
 const oldestWrite = `-- name: OldestWrite :one
 SELECT CAST(COALESCE(MIN(at), 0) AS BIGINT) FROM writes
 WHERE tenant_id = $1 AND author = $2 AND at >= $3
