@@ -219,3 +219,37 @@ func TestConcurrentWritesKeepTheLimit(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// TestConcurrentRatings: reviews of one product written at once each
+// announce the aggregate that includes every review committed before
+// them: version n counts n reviews, on both engines.
+func TestConcurrentRatings(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		const n = 6
+		for i := range n {
+			f.delivered("default", order(fmt.Sprint("many-", i), fmt.Sprint("c-", i), t0, "MUG-1"))
+		}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				status, b := f.do(t, call{method: "POST", path: "/api/v1/reviews", authz: customer(t, fmt.Sprint("c-", i)),
+					body: map[string]any{"order_id": fmt.Sprint("many-", i), "sku": "MUG-1", "rating": i%5 + 1, "title": "many"}})
+				if status != http.StatusCreated {
+					t.Errorf("review %d: %d %s", i, status, b)
+				}
+			})
+		}
+		wg.Wait()
+		seen := map[int64]bool{}
+		for _, r := range events[reviewapi.RatingChanged](t, db, reviewapi.SubjectRatingChanged) {
+			if r.Count != r.Version || seen[r.Version] {
+				t.Errorf("event %+v: version %d should count %d reviews, once", r, r.Version, r.Version)
+			}
+			seen[r.Version] = true
+		}
+		if r := lastRating(t, db, "p-MUG-1"); len(seen) != n || r.Count != n {
+			t.Errorf("%d events, last %+v; want %d", len(seen), r, n)
+		}
+	}, Migrations...)
+}
