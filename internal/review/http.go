@@ -76,21 +76,20 @@ func (s *Service) Routes(api *web.API) {
 		Description: "Only the buyer, once per order line, after delivery. A guest sends the order token (X-Order-Token " +
 			"or ?token=), a customer their access token. The review is published at once, or pending until staff approve " +
 			"it, as the store is set. Title, body and name are plain text (HTML is kept as typed and shown escaped)."}),
-		ansSignIn, ansNotBuyer, ansNotDelivered, ansAlreadyReviewed, ansRateLimited), s.createReview)
+		ansNotBuyer, ansNotDelivered, ansAlreadyReviewed, ansRateLimited), s.createReview)
 	huma.Register(api, web.Answers(buyer(huma.Operation{OperationID: "update-review", Method: http.MethodPatch, Path: base + "/{id}",
 		Summary: "Edit your review", Description: "Absent fields stay. The edit goes through moderation again: pending " +
 			"in a store that approves reviews, and after staff rejected or hid it; published otherwise."}),
-		ansSignIn, ansReviewNotFound, ansRateLimited), s.updateReview)
+		ansReviewNotFound, ansRateLimited), s.updateReview)
 	huma.Register(api, web.Answers(buyer(huma.Operation{OperationID: "delete-review", Method: http.MethodDelete, Path: base + "/{id}",
 		Summary: "Delete your review", DefaultStatus: http.StatusNoContent,
 		Description: "The review and its place in the product's rating go; the order line may be reviewed again."}),
-		ansSignIn, ansReviewNotFound), s.deleteReview)
-	huma.Register(api, web.Answers(buyer(huma.Operation{OperationID: "list-order-reviews", Method: http.MethodGet, Path: base + "/orders/{order_id}",
+		ansReviewNotFound), s.deleteReview)
+	huma.Register(api, buyer(huma.Operation{OperationID: "list-order-reviews", Method: http.MethodGet, Path: base + "/orders/{order_id}",
 		Summary: "List your reviews of an order", Description: "Which lines of the order you reviewed, with each review's " +
 			"status and the reason staff gave, and the SKUs of the lines you may review now (the order is delivered and " +
 			"the line has no review). An order that is not the caller's (or not known to the review service yet) has " +
-			"neither: both lists are empty."}),
-		ansSignIn), s.listOrderReviews)
+			"neither: both lists are empty, as for an order that exists nowhere."}), s.listOrderReviews)
 
 	huma.Register(api, adm(huma.Operation{OperationID: "admin-list-reviews", Method: http.MethodGet, Path: admin,
 		Summary: "List reviews by status", Description: "The store's reviews of one status (pending by default), newest first."}), s.adminList)
@@ -300,12 +299,11 @@ func (s *Service) putSettings(ctx context.Context, in *struct{ Body reviewapi.Se
 
 // The answers of review operations beyond the platform's (see problems).
 var (
-	ansSignIn          = web.Answer{Status: http.StatusUnauthorized, Code: "unauthorized", When: "neither a customer's access token nor an order token came"}
-	ansNotBuyer        = web.Answer{Status: http.StatusForbidden, Code: "not_a_buyer", When: "the caller did not buy this (no such order, not theirs, a wrong order token, no such line)"}
+	ansNotBuyer        = web.Answer{Status: http.StatusForbidden, Code: "not_a_buyer", When: "the caller did not show they bought this (no order token or customer token, no such order, not theirs, a wrong order token, no such line)"}
 	ansNotDelivered    = web.Answer{Status: http.StatusConflict, Code: "not_delivered", When: "the order is not delivered (yet, or it was cancelled)"}
 	ansAlreadyReviewed = web.Answer{Status: http.StatusConflict, Code: "already_reviewed", When: "the order line has its review already: edit that one"}
 	ansRateLimited     = web.Answer{Status: http.StatusTooManyRequests, Code: "rate_limited", When: "the author wrote too many reviews lately (-review.write-limit per -review.write-window): retry after Retry-After seconds"}
-	ansReviewNotFound  = web.Answer{Status: http.StatusNotFound, Code: "review_not_found", When: "no such review, or not the caller's"}
+	ansReviewNotFound  = web.Answer{Status: http.StatusNotFound, Code: "review_not_found", When: "no such review, or not shown to be the caller's (no order token or customer token, or another's)"}
 	ansTransition      = web.Answer{Status: http.StatusConflict, Code: "invalid_transition", When: "the review's status does not allow this moderation"}
 )
 
@@ -322,7 +320,6 @@ func toProblem(err error) error {
 // problems maps the service's errors to their HTTP status and stable code.
 // Anything else goes to the platform as a bare 500.
 var problems = kit.Problems{
-	{Err: ErrSignInRequired, Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "send a customer's access token or the order token (X-Order-Token)"},
 	{Err: ErrNotBuyer, Status: http.StatusForbidden, Code: "not_a_buyer", Detail: "only the buyer of an order may review its lines"},
 	{Err: ErrNotDelivered, Status: http.StatusConflict, Code: "not_delivered", Detail: "the order is not delivered: review it once it has arrived"},
 	{Err: ErrAlreadyReviewed, Status: http.StatusConflict, Code: "already_reviewed", Detail: "this order line is reviewed already: edit that review"},

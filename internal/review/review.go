@@ -55,9 +55,6 @@ var (
 	ErrNotDelivered = errors.New("review: the order is not delivered")
 	// ErrAlreadyReviewed: the order line has its review already.
 	ErrAlreadyReviewed = errors.New("review: this order line is reviewed already")
-	// ErrSignInRequired: neither a customer's access token nor an order
-	// token came with a buyer's request.
-	ErrSignInRequired = errors.New("review: a customer's access token or the order token is required")
 	// ErrTransition: the moderation asked for does not apply to the
 	// review's status (rejecting a published review, hiding a pending one).
 	ErrTransition = errors.New("review: not allowed in the review's status")

@@ -39,7 +39,7 @@ func TestWhoMayReview(t *testing.T) {
 			in   reviewapi.ReviewCreate
 			want error
 		}{
-			{"nobody", Buyer{}, in("o1", "MUG-1"), ErrSignInRequired},
+			{"nobody", Buyer{}, in("o1", "MUG-1"), ErrNotBuyer},
 			{"another customer", Buyer{CustomerID: "c-2"}, in("o1", "MUG-1"), ErrNotBuyer},
 			{"a wrong order token", Buyer{OrderToken: "tok-o9"}, in("o1", "MUG-1"), ErrNotBuyer},
 			{"an unknown order", Buyer{CustomerID: "c-1"}, in("o9", "MUG-1"), ErrNotBuyer},
