@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -42,7 +43,10 @@ type reviewsPage struct {
 	Statuses []page.Option
 	Reviews  []reviewapi.Review
 	Next     string
-	CanSet   bool
+	// Titles are the reviewed products' titles, by product ID (none for a
+	// product the catalog did not answer for).
+	Titles map[string]string
+	CanSet bool
 	// Moderations are the settings form's choices.
 	Moderations []page.Option
 }
@@ -98,7 +102,7 @@ func (s *Service) renderReviews(w http.ResponseWriter, r *http.Request, form *pa
 		return
 	}
 	d := reviewsPage{Status: st, Statuses: reviewStatuses, Reviews: l.Items, Next: l.NextCursor,
-		CanSet: pf.view.Can(reviewManagers...), Moderations: moderationOptions}
+		Titles: s.productTitles(pf.ctx, l.Items), CanSet: pf.view.Can(reviewManagers...), Moderations: moderationOptions}
 	if form == nil {
 		form = page.EmptyForm(nil)
 		if d.CanSet {
@@ -113,6 +117,26 @@ func (s *Service) renderReviews(w http.ResponseWriter, r *http.Request, form *pa
 	pf.view.Form = form
 	pf.view.Data = d
 	s.kit.Render(w, r, status, "reviews", pf.view)
+}
+
+// productTitles reads the titles of the reviewed products, once each; a
+// product the catalog does not answer for (archived and gone, the catalog
+// down) shows by its SKU alone.
+func (s *Service) productTitles(ctx context.Context, reviews []reviewapi.Review) map[string]string {
+	titles := map[string]string{}
+	for _, rv := range reviews {
+		if _, seen := titles[rv.ProductID]; seen || s.deps.Catalog == nil {
+			continue
+		}
+		titles[rv.ProductID] = ""
+		p, err := s.deps.Catalog.AdminProduct(ctx, rv.ProductID)
+		if err != nil {
+			s.log.WarnContext(ctx, "read reviewed product", "product", rv.ProductID, "err", err)
+			continue
+		}
+		titles[rv.ProductID] = p.Title
+	}
+	return titles
 }
 
 // saveReviewSettings sets whether reviews need approval.
