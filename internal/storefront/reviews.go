@@ -30,7 +30,8 @@ import (
 // productReviewCount is how many reviews a product page shows.
 const productReviewCount = 10
 
-// reviewRoutes: the review form of an order line.
+// reviewRoutes: the review form of an order line (to write, edit or delete
+// the buyer's review) and the pages of a product's reviews.
 func (s *Service) reviewRoutes(route routeFunc) {
 	route("GET /orders/{id}/review", s.reviewForm)
 	route("POST /orders/{id}/review", s.createReview)
