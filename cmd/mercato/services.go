@@ -24,6 +24,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review"
 	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/storefront"
 	"github.com/mercato/mercato/internal/tenant"
@@ -44,6 +45,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
 		orderCfg     order.Config
+		reviewCfg    review.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
 	)
@@ -59,6 +61,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
+	reviewCfg.RegisterFlags(fs, "review.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
@@ -224,6 +227,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return order.New(ctx, orderCfg, d)
 		}},
+		{Name: "review", Validate: reviewCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "review", review.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Who bought what comes from order events through deps.Bus;
+			// review calls no other service.
+			return review.New(ctx, reviewCfg, review.Deps{Deps: deps})
+		}},
 		// The pages: they own no business data and call the APIs above as
 		// their visitors. Their sessions take the platform's -session.*.
 		{Name: "storefront", Validate: shopCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -239,7 +251,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews})
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)
@@ -255,7 +267,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.MaxUpload = mediaCfg.MaxUpload
 			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins}
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews}
 			// Uploads go to the media service as the signed-in member;
 			// without it the pages offer no upload forms.
 			if hc, base, err := p.PublicHTTPClient("media"); err == nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review/reviewapi"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
@@ -87,6 +88,9 @@ type Deps struct {
 	// the deployment's own processes may vouch for. Nil: sign-ins go
 	// through Identity and are counted against the admin's address.
 	Logins *identityapi.Client
+	// Reviews moderates the store's reviews. Nil: the Reviews pages are
+	// not found.
+	Reviews *reviewapi.Client
 }
 
 // Service serves the admin's pages. It is safe for concurrent use.
@@ -146,6 +150,7 @@ func (s *Service) Routes(api *web.API) {
 	s.pricingRoutes(route)
 	s.staffRoutes(route)
 	s.storeRoutes(route)
+	s.reviewRoutes(route)
 	s.mediaRoutes(api, route)
 }
 

@@ -38,20 +38,22 @@ const imageSize = 480
 
 // productCard is a product in a grid: its picture, title and price.
 type productCard struct {
-	Slug, Title string
-	Image       catalogapi.Image // URL empty: none
+	ID, Slug, Title string
+	Image           catalogapi.Image // URL empty: none
 	// Srcset offers the picture's sizes when it has several (responsive).
 	Srcset string
 	Price  money.Money
 	// From says the variants differ in price and Price is the lowest.
 	From bool
 	Lazy bool
+	// Rating is the product's, when it has reviews (reviews.go).
+	Rating *ratingView
 }
 
 func productCards(ps []catalogapi.Product) []productCard {
 	out := make([]productCard, len(ps))
 	for i, p := range ps {
-		c := productCard{Slug: p.Slug, Title: p.Title, Price: p.PriceFrom, Lazy: i >= firstRow}
+		c := productCard{ID: p.ID, Slug: p.Slug, Title: p.Title, Price: p.PriceFrom, Lazy: i >= firstRow}
 		if len(p.Images) > 0 {
 			c.Image = p.Images[0]
 			c.Image.URL, c.Srcset = responsive(c.Image.URL, mediaapi.SizeMedium)
@@ -80,7 +82,9 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view(r, "Home")
-	v.Data = homeData{Products: productCards(l.Items), Size: imageSize}
+	cards := productCards(l.Items)
+	s.rate(r.Context(), cards, v.Lang())
+	v.Data = homeData{Products: cards, Size: imageSize}
 	s.kit.Render(w, r, http.StatusOK, "home", v)
 }
 
@@ -177,6 +181,7 @@ func (s *Service) category(w http.ResponseWriter, r *http.Request) {
 	if parent != nil {
 		d.Parent = &navCategory{Slug: parent.Slug, Name: parent.Name}
 	}
+	s.rate(ctx, d.Products, v.Lang())
 	v.Data = d
 	s.kit.Render(w, r, status, "category", v)
 }
@@ -197,6 +202,9 @@ type productData struct {
 	// MaxQuantity is the most the quantity field takes.
 	MaxQuantity int64
 	Size        int
+	// Reviews are the product's rating and latest reviews (reviews.go);
+	// nil without the review service.
+	Reviews *productReviews
 }
 
 type productImage struct {
@@ -327,6 +335,7 @@ func (s *Service) productPage(w http.ResponseWriter, r *http.Request, idOrSlug, 
 		d.Category = &navCategory{Slug: c.Slug, Name: c.Name}
 	}
 	v := s.viewWith(r, p.Title, &tree, nil)
+	d.Reviews = s.productReviews(ctx, p.ID, v.Lang())
 	v.Data = d
 	status := http.StatusOK
 	if refused != nil {
