@@ -17,6 +17,8 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/media"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -37,6 +39,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		identityCfg  identity.Config
 		staffCfg     staff.Config
 		catalogCfg   catalog.Config
+		mediaCfg     media.Config
 		pricingCfg   pricing.Config
 		inventoryCfg inventory.Config
 		paymentCfg   payment.Config
@@ -52,6 +55,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	identityCfg.Session.RegisterFlags(fs, "session.")
 	staffCfg.RegisterFlags(fs, "staff.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
+	mediaCfg.RegisterFlags(fs, "media.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
 	inventoryCfg.RegisterFlags(fs, "inventory.")
 	paymentCfg.RegisterFlags(fs, "payment.")
@@ -119,6 +123,21 @@ func services(fs *pflag.FlagSet) []app.Service {
 				d.Plans, d.Stores = tc, tc
 			}
 			return catalog.New(ctx, catalogCfg, d)
+		}},
+		{Name: "media", Validate: mediaCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "media", media.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			d := media.Deps{Deps: deps}
+			// A product image's product is checked with the catalog before
+			// anything is stored; without it, it is not.
+			if hc, base, err := p.HTTPClient("catalog"); err == nil {
+				d.Products = catalogapi.NewClient(base, hc)
+			}
+			cfg := mediaCfg
+			cfg.Data = p.Config.Data
+			return media.New(ctx, cfg, d)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
@@ -245,9 +264,16 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := adminCfg
 			cfg.Session = identityCfg.Session
-			return admin.New(ctx, cfg, admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			cfg.MaxUpload = mediaCfg.MaxUpload
+			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews})
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews}
+			// Uploads go to the media service as the signed-in member;
+			// without it the pages offer no upload forms.
+			if hc, base, err := p.PublicHTTPClient("media"); err == nil {
+				d.Media = mediaapi.NewClient(base, hc)
+			}
+			return admin.New(ctx, cfg, d)
 		}},
 	}
 }

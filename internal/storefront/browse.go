@@ -9,6 +9,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/page"
@@ -39,7 +40,9 @@ const imageSize = 480
 type productCard struct {
 	ID, Slug, Title string
 	Image           catalogapi.Image // URL empty: none
-	Price           money.Money
+	// Srcset offers the picture's sizes when it has several (responsive).
+	Srcset string
+	Price  money.Money
 	// From says the variants differ in price and Price is the lowest.
 	From bool
 	Lazy bool
@@ -53,6 +56,7 @@ func productCards(ps []catalogapi.Product) []productCard {
 		c := productCard{ID: p.ID, Slug: p.Slug, Title: p.Title, Price: p.PriceFrom, Lazy: i >= firstRow}
 		if len(p.Images) > 0 {
 			c.Image = p.Images[0]
+			c.Image.URL, c.Srcset = responsive(c.Image.URL, mediaapi.SizeMedium)
 		}
 		for _, v := range p.Variants {
 			if v.Price != p.PriceFrom {
@@ -205,7 +209,9 @@ type productData struct {
 
 type productImage struct {
 	URL, Alt string
-	Lazy     bool
+	// Srcset offers the picture's sizes when it has several (responsive).
+	Srcset string
+	Lazy   bool
 }
 
 // variantChoice is a variant as the page offers it.
@@ -318,7 +324,8 @@ func (s *Service) productPage(w http.ResponseWriter, r *http.Request, idOrSlug, 
 		if alt == "" {
 			alt = p.Title
 		}
-		d.Images = append(d.Images, productImage{URL: img.URL, Alt: alt, Lazy: i > 0})
+		src, srcset := responsive(img.URL, mediaapi.SizeLarge)
+		d.Images = append(d.Images, productImage{URL: src, Alt: alt, Srcset: srcset, Lazy: i > 0})
 	}
 	tree, err := s.categories(ctx)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"maps"
 	"net/http"
 	"net/url"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/test/harness"
 )
 
@@ -48,6 +51,7 @@ type isoStore struct {
 	paymentID, paymentRef                   string
 	employeeID, shiftID, announcementID     string
 	domain, apiKeyID, apiKey, secretKey     string
+	mediaHash                               string
 }
 
 // isoClient makes the calls of one test and fails it on unexpected answers.
@@ -169,6 +173,20 @@ func (c isoClient) populate(st *isoStore) {
 	r := c.must("POST", "/api/v1/admin/categories", map[string]any{"name": "Isolation " + randomHex(4)}, own, http.StatusCreated)
 	st.categoryID = c.field(r, "id")
 	st.sku, st.productID, st.productSlug = c.sku(st, st.categoryID, 20)
+	// A picture of the product, of pixels of B's own.
+	pic := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+	copy(pic.Pix, randomHex(32)) // 64 random hex digits: 4 × 4 pixels of 4 bytes
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, pic); err != nil {
+		c.t.Fatal(err)
+	}
+	upload, ct, err := mediaapi.EncodeUpload(mediaapi.Upload{Kind: mediaapi.KindProductImage, ProductID: st.productID,
+		FileName: "isolation.png", Content: &pngBuf})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r = c.must("POST", "/api/v1/admin/media", string(upload), st.as(st.owner, "Content-Type", ct), http.StatusCreated)
+	st.mediaHash = c.field(r, "hash")
 
 	r = c.must("POST", "/api/v1/admin/pricing/tax-rates", map[string]any{"country": "DE", "rate_bp": 1900, "name": "Isolation VAT"}, own, http.StatusCreated)
 	st.taxRateID = c.field(r, "id")
@@ -303,6 +321,7 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/admin/inventory/{sku}":                                 {"/api/v1/admin/inventory/" + b.sku},
 		"/api/v1/admin/inventory/{sku}/adjustments":                     {"/api/v1/admin/inventory/" + b.sku + "/adjustments"},
 		"/api/v1/admin/inventory/{sku}/threshold":                       {"/api/v1/admin/inventory/" + b.sku + "/threshold"},
+		"/api/v1/admin/media/{hash}":                                    {"/api/v1/admin/media/" + b.mediaHash},
 		"/api/v1/admin/orders/{id}":                                     {order},
 		"/api/v1/admin/orders/{id}/cancel":                              {order + "/cancel"},
 		"/api/v1/admin/orders/{id}/refunds":                             {order + "/refunds"},
