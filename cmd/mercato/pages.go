@@ -15,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review/reviewapi"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
@@ -41,6 +42,9 @@ type pageClients struct {
 	pricing   *pricingapi.Client
 	orders    *orderapi.Client
 	payments  *paymentapi.Client
+	// reviews is nil when no review service is reachable: the pages then
+	// show no reviews.
+	reviews *reviewapi.Client
 }
 
 func newPageClients(p *app.Platform) (pageClients, error) {
@@ -86,6 +90,9 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 	c.pricing = pricingapi.NewClient(withBase(public("pricing")))
 	c.orders = orderapi.NewClient(withBase(public("order")))
 	c.payments = paymentapi.NewClient(withBase(public("payment")))
+	if hc, base, rerr := p.PublicHTTPClient("review"); rerr == nil {
+		c.reviews = reviewapi.NewClient(base, hc)
+	}
 	return c, err
 }
 
