@@ -189,3 +189,59 @@ func TestSearchPages(t *testing.T) {
 
 // searchPageSize is the storefront's results page size.
 const searchPageSize = 12
+
+// TestSearchRatings: a buyer's review reaches search through the review
+// service's rating event: the product's hit carries the rating, the rating
+// facet counts it and the "4 stars and up" filter finds it.
+func TestSearchRatings(t *testing.T) {
+	t.Parallel()
+	s := openAdminOrdersShop(t)
+	id, token, sku := s.order()
+	var shipped struct {
+		Shipments []struct {
+			ID string `json:"id"`
+		} `json:"shipments"`
+	}
+	s.api("POST", "/api/v1/admin/orders/"+id+"/shipments", map[string]any{"carrier": "DHL", "tracking_number": "SR1"}, s.ownerToken).JSON(t, &shipped)
+	if len(shipped.Shipments) != 1 {
+		t.Fatal("the order was not shipped")
+	}
+	if r := s.api("POST", "/api/v1/admin/orders/"+id+"/shipments/"+shipped.Shipments[0].ID+"/events", map[string]any{"status": "delivered"}, s.ownerToken); r.Status != 200 {
+		t.Fatalf("deliver: %d %s", r.Status, r.Body)
+	}
+	// The review service learns of the delivery from the order's events.
+	s.waitFor("the review is taken", func() (bool, string) {
+		r := s.api("POST", "/api/v1/reviews", map[string]any{"order_id": id, "sku": sku, "rating": 5, "title": "Lovely"}, "",
+			"X-Order-Token", token, "Idempotency-Key", "search-rating-"+id)
+		return r.Status == 201 || r.Status == 200, string(r.Body)
+	})
+	slug, _ := productOf(t, s, sku)
+	type result struct {
+		Items []struct {
+			Slug        string  `json:"slug"`
+			Rating      float64 `json:"rating"`
+			RatingCount int64   `json:"rating_count"`
+		} `json:"items"`
+		Facets struct {
+			Rating []struct {
+				Value string `json:"value"`
+				Count int64  `json:"count"`
+			} `json:"rating"`
+		} `json:"facets"`
+	}
+	var res result
+	s.waitFor("search knows the rating", func() (bool, string) {
+		r := s.api("GET", "/api/v1/search?rating=4&limit=100", nil, "")
+		res = result{}
+		r.JSON(t, &res)
+		for _, it := range res.Items {
+			if it.Slug == slug && it.Rating == 5 && it.RatingCount == 1 {
+				return true, ""
+			}
+		}
+		return false, string(r.Body)
+	})
+	if len(res.Facets.Rating) == 0 || res.Facets.Rating[0].Value != "4" || res.Facets.Rating[0].Count < 1 {
+		t.Errorf("rating facet = %+v", res.Facets.Rating)
+	}
+}
