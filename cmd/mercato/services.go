@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -25,6 +26,8 @@ import (
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
 	"github.com/mercato/mercato/internal/review"
+	"github.com/mercato/mercato/internal/search"
+	"github.com/mercato/mercato/internal/search/searchapi"
 	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/storefront"
 	"github.com/mercato/mercato/internal/tenant"
@@ -46,6 +49,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		cartCfg      cart.Config
 		orderCfg     order.Config
 		reviewCfg    review.Config
+		searchCfg    search.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
 	)
@@ -62,6 +66,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
 	reviewCfg.RegisterFlags(fs, "review.")
+	searchCfg.RegisterFlags(fs, "search.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
@@ -236,6 +241,20 @@ func services(fs *pflag.FlagSet) []app.Service {
 			// review calls no other service.
 			return review.New(ctx, reviewCfg, review.Deps{Deps: deps})
 		}},
+		{Name: "search", Validate: searchCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "search", search.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Search reads catalog, inventory and review events through
+			// deps.Bus and calls no other service. Each replica keeps its
+			// own index, under its data directory unless told otherwise.
+			cfg := searchCfg
+			if cfg.IndexDir == "" {
+				cfg.IndexDir = filepath.Join(p.Config.Data, "search")
+			}
+			return search.New(ctx, cfg, search.Deps{Deps: deps})
+		}},
 		// The pages: they own no business data and call the APIs above as
 		// their visitors. Their sessions take the platform's -session.*.
 		{Name: "storefront", Validate: shopCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -249,9 +268,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := shopCfg
 			cfg.Session = identityCfg.Session
-			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews}
+			// Search is called as the visitor too; without a search
+			// service, the storefront has no search box.
+			if hc, base, err := p.PublicHTTPClient("search"); err == nil {
+				d.Search = searchapi.NewClient(base, hc)
+			}
+			return storefront.New(ctx, cfg, d)
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)

@@ -120,6 +120,9 @@ type Deps struct {
 	// Reviews shows ratings and reviews and takes buyers' reviews. Nil:
 	// the pages show no reviews.
 	Reviews *reviewapi.Client
+	// Search finds products for the search box and /search. Nil: no
+	// search box, and /search answers 404.
+	Search Searcher
 }
 
 // Service serves the storefront's pages. It is safe for concurrent use.
@@ -179,6 +182,7 @@ func (s *Service) Routes(api *web.API) {
 	s.orderRoutes(route)
 	s.accountRoutes(route)
 	s.reviewRoutes(route)
+	s.searchRoutes(route)
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
