@@ -22,7 +22,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand())
 	return cmd
 }
 
@@ -278,5 +278,42 @@ run (no owner yet); with -url give the running instance's (-admin-token).`,
 	// Its workers are its own (one request at a time per employee), not
 	// bench.Run's: no CPU profile of them.
 	_ = cmd.Flags().MarkHidden("cpuprofile")
+	return cmd
+}
+
+func (c *cli) benchSearchCommand() *cobra.Command {
+	var o bench.SearchOptions
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Measure search on the demo catalog and on generated products against bleve queried directly",
+		Long: `Measure the search API and bleve queried directly, in one run.
+
+Mercato is booted in this process as for bench catalog (it needs the search
+service's index in this process, so there is no -url). Once the search index
+holds the whole demo catalog (learnt from the catalog's events after the
+seed), GET -path is hit under load, then the same words are asked of the
+store's bleve index directly: first with the search service's own query
+(fuzzy and prefix terms, facets, highlights), then with a plain bleve match
+query. The report gives requests, req/s, latency percentiles and errors of
+each, and how long the index took to catch up and its size.
+
+Then, unless -products is 0, a store is signed up and that many generated
+products (a product event and a stock event each) are handed to the search
+service's consumer path, as the bus would deliver them: the report gives the
+build's time and rate, the index size, the freshness of 200 changes made one
+at a time (from the event to the change found), the time to rebuild every
+index from the search projection (mercato search reindex), and the same three
+targets on the generated store with a few queries in turn.`,
+		Example: `  mercato bench search -products 2000 -duration 5s
+  mercato bench search -path '/api/v1/search?q=espresso' -products 0
+  mercato bench search -products 100000 -duration 30s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.benchRunner().Search(cmd.Context(), o)
+		},
+	}
+	registerBenchFlags(cmd, &o.Options, "/api/v1/search?q=coffee")
+	cmd.Flags().IntVar(&o.Products, "products", 100_000, "generated products to index and search after the demo catalog; 0 skips them")
+	_ = cmd.Flags().MarkHidden("url")
 	return cmd
 }

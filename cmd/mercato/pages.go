@@ -16,6 +16,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review/reviewapi"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
@@ -44,6 +45,9 @@ type pageClients struct {
 	payments  *paymentapi.Client
 	// webhooks is nil when the notify service has no address here.
 	webhooks *notifyapi.Client
+	// reviews is nil when no review service is reachable: the pages then
+	// show no reviews.
+	reviews *reviewapi.Client
 }
 
 func newPageClients(p *app.Platform) (pageClients, error) {
@@ -93,6 +97,9 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 	// has none.
 	if hc, base, nerr := p.PublicHTTPClient("notify"); nerr == nil {
 		c.webhooks = notifyapi.NewClient(base, hc)
+	}
+	if hc, base, rerr := p.PublicHTTPClient("review"); rerr == nil {
+		c.reviews = reviewapi.NewClient(base, hc)
 	}
 	return c, err
 }

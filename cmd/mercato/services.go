@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -17,12 +18,17 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/media"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify"
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/pricing"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review"
+	"github.com/mercato/mercato/internal/search"
+	"github.com/mercato/mercato/internal/search/searchapi"
 	"github.com/mercato/mercato/internal/staff"
 	"github.com/mercato/mercato/internal/storefront"
 	"github.com/mercato/mercato/internal/tenant"
@@ -37,12 +43,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 		identityCfg  identity.Config
 		staffCfg     staff.Config
 		catalogCfg   catalog.Config
+		mediaCfg     media.Config
 		pricingCfg   pricing.Config
 		inventoryCfg inventory.Config
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
 		orderCfg     order.Config
 		notifyCfg    notify.Config
+		reviewCfg    review.Config
+		searchCfg    search.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
 	)
@@ -52,12 +61,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 	identityCfg.Session.RegisterFlags(fs, "session.")
 	staffCfg.RegisterFlags(fs, "staff.")
 	catalogCfg.RegisterFlags(fs, "catalog.")
+	mediaCfg.RegisterFlags(fs, "media.")
 	pricingCfg.RegisterFlags(fs, "pricing.")
 	inventoryCfg.RegisterFlags(fs, "inventory.")
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
 	notifyCfg.RegisterFlags(fs, "notify.")
+	reviewCfg.RegisterFlags(fs, "review.")
+	searchCfg.RegisterFlags(fs, "search.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
@@ -119,6 +131,21 @@ func services(fs *pflag.FlagSet) []app.Service {
 				d.Plans, d.Stores = tc, tc
 			}
 			return catalog.New(ctx, catalogCfg, d)
+		}},
+		{Name: "media", Validate: mediaCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "media", media.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			d := media.Deps{Deps: deps}
+			// A product image's product is checked with the catalog before
+			// anything is stored; without it, it is not.
+			if hc, base, err := p.HTTPClient("catalog"); err == nil {
+				d.Products = catalogapi.NewClient(base, hc)
+			}
+			cfg := mediaCfg
+			cfg.Data = p.Config.Data
+			return media.New(ctx, cfg, d)
 		}},
 		{Name: "pricing", Validate: pricingCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "pricing", pricing.Migrations...)
@@ -217,6 +244,29 @@ func services(fs *pflag.FlagSet) []app.Service {
 			// deps.Bus; it calls no other service.
 			return notify.New(ctx, notifyCfg, notify.Deps{Deps: deps})
 		}},
+		{Name: "review", Validate: reviewCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "review", review.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Who bought what comes from order events through deps.Bus;
+			// review calls no other service.
+			return review.New(ctx, reviewCfg, review.Deps{Deps: deps})
+		}},
+		{Name: "search", Validate: searchCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "search", search.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Search reads catalog, inventory and review events through
+			// deps.Bus and calls no other service. Each replica keeps its
+			// own index, under its data directory unless told otherwise.
+			cfg := searchCfg
+			if cfg.IndexDir == "" {
+				cfg.IndexDir = filepath.Join(p.Config.Data, "search")
+			}
+			return search.New(ctx, cfg, search.Deps{Deps: deps})
+		}},
 		// The pages: they own no business data and call the APIs above as
 		// their visitors. Their sessions take the platform's -session.*.
 		{Name: "storefront", Validate: shopCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -230,9 +280,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := shopCfg
 			cfg.Session = identityCfg.Session
-			return storefront.New(ctx, cfg, storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes})
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews}
+			// Search is called as the visitor too; without a search
+			// service, the storefront has no search box.
+			if hc, base, err := p.PublicHTTPClient("search"); err == nil {
+				d.Search = searchapi.NewClient(base, hc)
+			}
+			return storefront.New(ctx, cfg, d)
 		}},
 		{Name: "admin", Validate: adminCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "admin", admin.Migrations...)
@@ -245,10 +301,17 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			cfg := adminCfg
 			cfg.Session = identityCfg.Session
-			return admin.New(ctx, cfg, admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
+			cfg.MaxUpload = mediaCfg.MaxUpload
+			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins,
-				Webhooks: c.webhooks})
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews,
+				Webhooks: c.webhooks}
+			// Uploads go to the media service as the signed-in member;
+			// without it the pages offer no upload forms.
+			if hc, base, err := p.PublicHTTPClient("media"); err == nil {
+				d.Media = mediaapi.NewClient(base, hc)
+			}
+			return admin.New(ctx, cfg, d)
 		}},
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -31,6 +32,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review/reviewapi"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
@@ -43,6 +45,9 @@ type Config struct {
 	// Session configures the staff's sessions; the platform's -session.*
 	// flags fill it.
 	Session session.Config
+	// MaxUpload is the largest image file the upload forms take, in bytes:
+	// the media service's limit (cmd/mercato passes -media.max-upload).
+	MaxUpload int64
 }
 
 // Validate reports a config the admin cannot run with.
@@ -51,6 +56,9 @@ func (c *Config) Validate() error { return nil }
 func (c Config) withDefaults() Config {
 	if c.Session.Lifetime == 0 {
 		c.Session = session.DefaultConfig()
+	}
+	if c.MaxUpload == 0 {
+		c.MaxUpload = mediaapi.DefaultMaxUpload
 	}
 	return c
 }
@@ -75,12 +83,18 @@ type Deps struct {
 	// Webhooks is the notify service's webhook API. Nil: no webhook pages
 	// (the section is left out of the navigation).
 	Webhooks *notifyapi.Client
+	// Media takes image uploads (product pictures, the logo). Nil: the
+	// pages offer no upload forms.
+	Media *mediaapi.Client
 	// Logins is identity's client with the deployment's service token,
 	// for one call only: a staff member's sign-in (StaffLoginFor), so
 	// that identity's throttle counts the browser's address, which only
 	// the deployment's own processes may vouch for. Nil: sign-ins go
 	// through Identity and are counted against the admin's address.
 	Logins *identityapi.Client
+	// Reviews moderates the store's reviews. Nil: the Reviews pages are
+	// not found.
+	Reviews *reviewapi.Client
 }
 
 // Service serves the admin's pages. It is safe for concurrent use.
@@ -143,6 +157,8 @@ func (s *Service) Routes(api *web.API) {
 	if s.deps.Webhooks != nil {
 		s.webhookRoutes(route)
 	}
+	s.reviewRoutes(route)
+	s.mediaRoutes(api, route)
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.

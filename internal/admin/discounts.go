@@ -3,8 +3,8 @@ package admin
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 

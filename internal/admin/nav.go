@@ -36,6 +36,8 @@ var navItems = []navItem{
 	{Path: "/admin/discounts", Label: "Discounts", Roles: []string{"owner", "manager", "staff"}},
 	{Path: "/admin/tax-rates", Label: "Tax rates", Roles: []string{"owner", "manager", "staff"}},
 	{Path: "/admin/shipping-methods", Label: "Shipping", Roles: []string{"owner", "manager", "staff"}},
+	// review: admin-list-reviews (readers).
+	{Path: "/admin/reviews", Label: "Reviews", Roles: []string{"owner", "manager", "staff", "support"}},
 	// staff: check-in/out and the member's own announcements are
 	// everyone's; the lists of staff and shifts are managers'.
 	{Path: "/admin/staff", Label: "Staff", Roles: []string{"owner", "manager", "staff", "support"}},

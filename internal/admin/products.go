@@ -101,6 +101,12 @@ type productData struct {
 	Statuses    []page.Option
 	Currency    string
 	CanEdit     bool
+	// Images are the product's pictures; CanUpload says the visitor may
+	// add one with ImageForm (media.go).
+	Images      []adminImage
+	CanUpload   bool
+	ImageForm   *page.Form
+	UploadLimit string
 }
 
 // variantRow is a row of the variant fields: its field names start with
@@ -268,6 +274,12 @@ func (s *Service) archiveProduct(w http.ResponseWriter, r *http.Request) {
 // renderProduct renders the product form (p nil: a new product) with
 // rows variant rows and cols option columns.
 func (s *Service) renderProduct(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, p *catalogapi.Product, f *page.Form, rows, cols int) {
+	s.renderProductWith(w, r, ctx, status, p, f, rows, cols, nil)
+}
+
+// renderProductWith is renderProduct with the image upload form as sent
+// (nil: an empty one).
+func (s *Service) renderProductWith(w http.ResponseWriter, r *http.Request, ctx context.Context, status int, p *catalogapi.Product, f *page.Form, rows, cols int, img *page.Form) {
 	cats, err := s.deps.Catalog.AdminCategories(ctx)
 	if err != nil {
 		s.kit.Fail(w, r, err)
@@ -283,7 +295,11 @@ func (s *Service) renderProduct(w http.ResponseWriter, r *http.Request, ctx cont
 		return
 	}
 	v.Form = f
-	d := productData{Product: p, Currency: v.Store.Currency, CanEdit: v.Can(productEditors...), Statuses: newStatuses}
+	d := productData{Product: p, Currency: v.Store.Currency, CanEdit: v.Can(productEditors...), Statuses: newStatuses,
+		Images: adminImages(p), CanUpload: p != nil && s.canUpload(v), ImageForm: img, UploadLimit: megabytes(s.cfg.MaxUpload)}
+	if d.ImageForm == nil {
+		d.ImageForm = page.EmptyForm(nil)
+	}
 	d.Categories = append(d.Categories, page.Option{Value: "", Label: "No category"})
 	for _, c := range cats.Items {
 		d.Categories = append(d.Categories, page.Option{Value: c.ID, Label: c.Name})

@@ -32,6 +32,10 @@ type settingsData struct {
 	Domain         *page.Form
 	// BrandWas and AccentWas are the colours stored, for the pickers.
 	BrandWas, AccentWas string
+	// CanUpload says the visitor may upload a logo with Logo (media.go).
+	CanUpload   bool
+	Logo        *page.Form
+	UploadLimit string
 }
 
 // settingsForm is the settings form filled with st's settings.
@@ -59,6 +63,12 @@ func (s *Service) settingsPage(w http.ResponseWriter, r *http.Request) {
 // renderSettings renders the settings page; a nil form is filled from the
 // store's settings.
 func (s *Service) renderSettings(ctx context.Context, w http.ResponseWriter, r *http.Request, p *page.Principal, status int, settings, domain *page.Form) {
+	s.renderSettingsWith(ctx, w, r, p, status, settings, domain, nil)
+}
+
+// renderSettingsWith is renderSettings with the logo upload form as sent
+// (nil: an empty one).
+func (s *Service) renderSettingsWith(ctx context.Context, w http.ResponseWriter, r *http.Request, p *page.Principal, status int, settings, domain, logo *page.Form) {
 	st, err := s.deps.Store.Store(ctx)
 	if err != nil {
 		s.kit.Fail(w, r, err)
@@ -90,6 +100,10 @@ func (s *Service) renderSettings(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil {
 		s.kit.Fail(w, r, err)
 		return
+	}
+	d.CanUpload, d.Logo, d.UploadLimit = s.canUpload(v), logo, megabytes(s.cfg.MaxUpload)
+	if d.Logo == nil {
+		d.Logo = page.EmptyForm(nil)
 	}
 	v.Data = d
 	v.Form = d.Settings

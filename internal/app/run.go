@@ -114,6 +114,18 @@ func (s *System) Names() []string {
 	return out
 }
 
+// Service returns what service name's New returned, or nil when this
+// system does not run it: for tools that work on one service in process
+// (benchmarks).
+func (s *System) Service(name string) any {
+	for _, n := range s.runners {
+		if n.name == name {
+			return n.svc
+		}
+	}
+	return nil
+}
+
 // Start runs the services' start-up work (Starter) in order, once.
 func (s *System) Start(ctx context.Context) error {
 	if s.started {

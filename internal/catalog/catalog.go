@@ -27,6 +27,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/catalog/catalogdb"
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/cache"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -123,6 +124,10 @@ type Service struct {
 	limits PlanLimits // nil: no plan limits
 	stores Stores     // nil: prices in any currency
 	media  *demoMedia
+	// bus carries the media service's uploads (events.go); nil: none
+	// are consumed (tests call HandleMediaEvent).
+	bus       bus.Bus
+	consumers kit.Consumers
 }
 
 // New returns the catalog service on deps.DB, migrated with Migrations.
@@ -139,5 +144,5 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: &store{st}, pages: cache.NewPages(cfg.CacheBytes, cfg.CacheTTL), log: deps.Logger(),
-		now: time.Now, limits: deps.Plans, stores: deps.Stores, media: newDemoMedia()}, nil
+		now: time.Now, limits: deps.Plans, stores: deps.Stores, media: newDemoMedia(), bus: deps.Bus}, nil
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -493,7 +494,11 @@ func (s *Service) CreateProduct(ctx context.Context, in catalogapi.ProductCreate
 		if err := insertProduct(ctx, q, tenant, p); err != nil {
 			return err
 		}
-		return addEvent(ctx, tx, catalogapi.SubjectProductCreated, p.CreatedAt, catalogapi.ProductCreated{Product: p})
+		cat, err := categoryRef(ctx, q, tenant, p.CategoryID)
+		if err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, catalogapi.SubjectProductCreated, p.CreatedAt, catalogapi.ProductCreated{Product: p, Category: cat})
 	})
 	if err != nil {
 		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
@@ -552,10 +557,14 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in catalogapi.Pr
 		if err := updateProduct(ctx, q, tenant, old, p); err != nil {
 			return err
 		}
-		if p.Status == catalogapi.StatusArchived && old.Status != catalogapi.StatusArchived {
-			return addEvent(ctx, tx, catalogapi.SubjectProductArchived, p.UpdatedAt, catalogapi.ProductArchived{Product: p})
+		cat, err := categoryRef(ctx, q, tenant, p.CategoryID)
+		if err != nil {
+			return err
 		}
-		return addEvent(ctx, tx, catalogapi.SubjectProductUpdated, p.UpdatedAt, catalogapi.ProductUpdated{Product: p})
+		if p.Status == catalogapi.StatusArchived && old.Status != catalogapi.StatusArchived {
+			return addEvent(ctx, tx, catalogapi.SubjectProductArchived, p.UpdatedAt, catalogapi.ProductArchived{Product: p, Category: cat})
+		}
+		return addEvent(ctx, tx, catalogapi.SubjectProductUpdated, p.UpdatedAt, catalogapi.ProductUpdated{Product: p, Category: cat})
 	})
 	if err != nil {
 		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
@@ -591,4 +600,19 @@ func (s *Service) PublicProduct(ctx context.Context, idOrSlug string) (catalogap
 		return catalogapi.Product{}, err
 	}
 	return s.store.activeProduct(ctx, tenant, idOrSlug)
+}
+
+// categoryRef names category id for a product event; nil for no category.
+func categoryRef(ctx context.Context, q *catalogdb.Queries, tenant, id string) (*catalogapi.CategoryRef, error) {
+	if id == "" {
+		return nil, nil
+	}
+	c, err := q.GetCategory(ctx, catalogdb.GetCategoryParams{TenantID: tenant, ID: id})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // deleted since: the event names none
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load category %s: %w", id, err)
+	}
+	return &catalogapi.CategoryRef{ID: c.ID, Slug: c.Slug, Name: c.Name}, nil
 }

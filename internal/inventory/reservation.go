@@ -217,15 +217,17 @@ func (s *Service) Reserve(ctx context.Context, r inventoryapi.ReserveRequest) (r
 			return err
 		}
 		// Lines are merged by SKU, so each state is its SKU's final one.
+		levels := make([]inventoryapi.SKULevel, len(lines))
 		for i, l := range lines {
 			if err := s.settleLow(ctx, tx, q, tenant, l.sku, states[i], now); err != nil {
 				return err
 			}
+			levels[i] = inventoryapi.SKULevel{SKU: l.sku, Available: states[i].available}
 		}
 		res = toReservation(inventorydb.Reservation{TenantID: tenant, OrderID: r.OrderID, Status: inventoryapi.StatusHeld,
 			ExpiresAt: sqldb.Micros(now.Add(ttl)), CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now)}, held)
 		return addEvent(ctx, tx, inventoryapi.SubjectStockReserved, now, inventoryapi.StockReserved{
-			OrderID: r.OrderID, Lines: res.Lines, ExpiresAt: res.ExpiresAt, At: now})
+			OrderID: r.OrderID, Lines: res.Lines, ExpiresAt: res.ExpiresAt, At: now, Levels: levels})
 	})
 	if err != nil {
 		return inventoryapi.Reservation{}, false, fmt.Errorf("reserve for order %s: %w", r.OrderID, err)
@@ -301,11 +303,14 @@ func (s *Service) close(ctx context.Context, orderID string, c closing, reason s
 		if err := closeLines(ctx, tx, q, tenant, orderID, why, how, cur.Lines, now); err != nil {
 			return err
 		}
+		var levels []inventoryapi.SKULevel
 		if !how.commit { // a commit leaves available as it was
 			for _, l := range cur.Lines {
-				if err := s.checkLow(ctx, tx, q, tenant, l.SKU, now); err != nil {
+				available, err := s.checkLow(ctx, tx, q, tenant, l.SKU, now)
+				if err != nil {
 					return err
 				}
+				levels = append(levels, inventoryapi.SKULevel{SKU: l.SKU, Available: available})
 			}
 		}
 		res = cur
@@ -314,7 +319,7 @@ func (s *Service) close(ctx context.Context, orderID string, c closing, reason s
 			return addEvent(ctx, tx, inventoryapi.SubjectStockCommitted, now, inventoryapi.StockCommitted{OrderID: orderID, Lines: res.Lines, At: now})
 		}
 		return addEvent(ctx, tx, inventoryapi.SubjectStockReleased, now, inventoryapi.StockReleased{
-			OrderID: orderID, Status: how.status, Reason: why, Lines: res.Lines, At: now})
+			OrderID: orderID, Status: how.status, Reason: why, Lines: res.Lines, At: now, Levels: levels})
 	})
 	if err != nil {
 		return res, err

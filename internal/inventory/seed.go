@@ -100,13 +100,15 @@ func (s *Service) SeedDemo(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
+				// One location: what it holds is all there is.
+				available := onHand - reserved
 				if err := addEvent(ctx, tx, inventoryapi.SubjectStockAdjusted, now, inventoryapi.StockAdjusted{
 					SKU: sku, Location: loc, Kind: inventoryapi.KindAdjustment, Delta: qty, Reason: demoReason,
-					OnHand: onHand, Reserved: reserved, At: now}); err != nil {
+					OnHand: onHand, Reserved: reserved, At: now, Available: &available}); err != nil {
 					return err
 				}
 			}
-			if err := s.checkLow(ctx, tx, q, tenant, sku, now); err != nil {
+			if _, err := s.checkLow(ctx, tx, q, tenant, sku, now); err != nil {
 				return err
 			}
 			created++

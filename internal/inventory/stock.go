@@ -46,12 +46,13 @@ func (s *Service) Adjust(ctx context.Context, sku string, a inventoryapi.Adjustm
 		if err != nil {
 			return err
 		}
-		if err := addEvent(ctx, tx, inventoryapi.SubjectStockAdjusted, now, inventoryapi.StockAdjusted{
-			SKU: sku, Location: loc, Kind: inventoryapi.KindAdjustment, Delta: a.Delta, Reason: a.Reason,
-			Reference: a.Reference, OnHand: onHand, Reserved: reserved, At: now}); err != nil {
+		available, err := s.checkLow(ctx, tx, q, tenant, sku, now)
+		if err != nil {
 			return err
 		}
-		if err := s.checkLow(ctx, tx, q, tenant, sku, now); err != nil {
+		if err := addEvent(ctx, tx, inventoryapi.SubjectStockAdjusted, now, inventoryapi.StockAdjusted{
+			SKU: sku, Location: loc, Kind: inventoryapi.KindAdjustment, Delta: a.Delta, Reason: a.Reason,
+			Reference: a.Reference, OnHand: onHand, Reserved: reserved, At: now, Available: &available}); err != nil {
 			return err
 		}
 		lvl, err = s.stockLevel(ctx, q, tenant, sku)
@@ -114,12 +115,13 @@ func (s *Service) Restock(ctx context.Context, r inventoryapi.RestockRequest) (a
 			if err != nil {
 				return err
 			}
-			if err := addEvent(ctx, tx, inventoryapi.SubjectStockAdjusted, now, inventoryapi.StockAdjusted{
-				SKU: l.sku, Location: to, Kind: inventoryapi.KindRestock, Delta: l.qty, Reason: reason,
-				Reference: r.Reference, OnHand: onHand, Reserved: reserved, At: now}); err != nil {
+			available, err := s.checkLow(ctx, tx, q, tenant, l.sku, now)
+			if err != nil {
 				return err
 			}
-			if err := s.checkLow(ctx, tx, q, tenant, l.sku, now); err != nil {
+			if err := addEvent(ctx, tx, inventoryapi.SubjectStockAdjusted, now, inventoryapi.StockAdjusted{
+				SKU: l.sku, Location: to, Kind: inventoryapi.KindRestock, Delta: l.qty, Reason: reason,
+				Reference: r.Reference, OnHand: onHand, Reserved: reserved, At: now, Available: &available}); err != nil {
 				return err
 			}
 		}
@@ -174,7 +176,7 @@ func (s *Service) SetThreshold(ctx context.Context, sku string, threshold int64)
 			Threshold: sql.NullInt64{Int64: threshold, Valid: true}, UpdatedAt: sqldb.Micros(now)}); err != nil {
 			return fmt.Errorf("set threshold: %w", err)
 		}
-		if err := s.checkLow(ctx, tx, q, tenant, sku, now); err != nil {
+		if _, err := s.checkLow(ctx, tx, q, tenant, sku, now); err != nil {
 			return err
 		}
 		lvl, err = s.stockLevel(ctx, q, tenant, sku)

@@ -233,15 +233,18 @@ func addStock(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant st
 // and release, and most of them cross nothing. The mark is flipped by a
 // guarded UPDATE, so of concurrent writers that cross the threshold
 // together exactly one announces it.
-func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku string, now time.Time) error {
+//
+// It returns the SKU's available units over every location, which the
+// events of the change carry (0 for a SKU never stocked).
+func (s *Service) checkLow(ctx context.Context, tx *sql.Tx, q *inventorydb.Queries, tenant, sku string, now time.Time) (int64, error) {
 	row, err := q.LowState(ctx, inventorydb.LowStateParams{TenantID: tenant, Sku: sku})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // never stocked: nothing to be low
+		return 0, nil // never stocked: nothing to be low
 	}
 	if err != nil {
-		return fmt.Errorf("load stock state of %s: %w", sku, err)
+		return 0, fmt.Errorf("load stock state of %s: %w", sku, err)
 	}
-	return s.settleLow(ctx, tx, q, tenant, sku, lowState{available: row.Available, own: row.LowStockThreshold, marked: row.Low == 1}, now)
+	return row.Available, s.settleLow(ctx, tx, q, tenant, sku, lowState{available: row.Available, own: row.LowStockThreshold, marked: row.Low == 1}, now)
 }
 
 // lowState is what the low-stock check decides on: the SKU's available

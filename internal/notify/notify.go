@@ -100,7 +100,7 @@ const (
 // RegisterFlags registers the config's flags, each name starting with
 // prefix (e.g. "notify."), with the defaults as values.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
-	fs.BoolVar(&c.AllowPrivate, prefix+"webhooks-allow-private", false, "let webhooks reach loopback, private and link-local addresses (local development only)")
+	fs.BoolVar(&c.AllowPrivate, prefix+"webhooks-allow-private", false, "let webhooks reach loopback, private and link-local addresses, never cloud metadata (local development only)")
 	fs.DurationVar(&c.Timeout, prefix+"webhooks-timeout", DefaultTimeout, "time limit of one webhook delivery attempt")
 	fs.DurationVar(&c.RetryBase, prefix+"webhooks-retry-base", DefaultRetryBase, "wait after a webhook delivery's first failed attempt, doubled after each further failure")
 	fs.DurationVar(&c.RetryMax, prefix+"webhooks-retry-max", DefaultRetryMax, "longest wait between two attempts of a webhook delivery")

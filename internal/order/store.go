@@ -281,7 +281,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, q *orderdb.Queries, prev, next
 		}
 	}
 	if c.event != "" {
-		var data any = public(next)
+		var data any = orderapi.OrderEvent{Order: public(next), TokenHash: next.tokenHash}
 		if c.data != nil {
 			data = c.data(next)
 		}

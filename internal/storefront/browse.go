@@ -9,6 +9,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/page"
@@ -37,20 +38,25 @@ const imageSize = 480
 
 // productCard is a product in a grid: its picture, title and price.
 type productCard struct {
-	Slug, Title string
-	Image       catalogapi.Image // URL empty: none
-	Price       money.Money
+	ID, Slug, Title string
+	Image           catalogapi.Image // URL empty: none
+	// Srcset offers the picture's sizes when it has several (responsive).
+	Srcset string
+	Price  money.Money
 	// From says the variants differ in price and Price is the lowest.
 	From bool
 	Lazy bool
+	// Rating is the product's, when it has reviews (reviews.go).
+	Rating *ratingView
 }
 
 func productCards(ps []catalogapi.Product) []productCard {
 	out := make([]productCard, len(ps))
 	for i, p := range ps {
-		c := productCard{Slug: p.Slug, Title: p.Title, Price: p.PriceFrom, Lazy: i >= firstRow}
+		c := productCard{ID: p.ID, Slug: p.Slug, Title: p.Title, Price: p.PriceFrom, Lazy: i >= firstRow}
 		if len(p.Images) > 0 {
 			c.Image = p.Images[0]
+			c.Image.URL, c.Srcset = responsive(c.Image.URL, mediaapi.SizeMedium)
 		}
 		for _, v := range p.Variants {
 			if v.Price != p.PriceFrom {
@@ -76,7 +82,9 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view(r, "Home")
-	v.Data = homeData{Products: productCards(l.Items), Size: imageSize}
+	cards := productCards(l.Items)
+	s.rate(r.Context(), cards, v.Lang())
+	v.Data = homeData{Products: cards, Size: imageSize}
 	s.kit.Render(w, r, http.StatusOK, "home", v)
 }
 
@@ -173,6 +181,7 @@ func (s *Service) category(w http.ResponseWriter, r *http.Request) {
 	if parent != nil {
 		d.Parent = &navCategory{Slug: parent.Slug, Name: parent.Name}
 	}
+	s.rate(ctx, d.Products, v.Lang())
 	v.Data = d
 	s.kit.Render(w, r, status, "category", v)
 }
@@ -193,11 +202,16 @@ type productData struct {
 	// MaxQuantity is the most the quantity field takes.
 	MaxQuantity int64
 	Size        int
+	// Reviews are the product's rating and latest reviews (reviews.go);
+	// nil without the review service.
+	Reviews *productReviews
 }
 
 type productImage struct {
 	URL, Alt string
-	Lazy     bool
+	// Srcset offers the picture's sizes when it has several (responsive).
+	Srcset string
+	Lazy   bool
 }
 
 // variantChoice is a variant as the page offers it.
@@ -310,7 +324,8 @@ func (s *Service) productPage(w http.ResponseWriter, r *http.Request, idOrSlug, 
 		if alt == "" {
 			alt = p.Title
 		}
-		d.Images = append(d.Images, productImage{URL: img.URL, Alt: alt, Lazy: i > 0})
+		src, srcset := responsive(img.URL, mediaapi.SizeLarge)
+		d.Images = append(d.Images, productImage{URL: src, Alt: alt, Srcset: srcset, Lazy: i > 0})
 	}
 	tree, err := s.categories(ctx)
 	if err != nil {
@@ -320,6 +335,7 @@ func (s *Service) productPage(w http.ResponseWriter, r *http.Request, idOrSlug, 
 		d.Category = &navCategory{Slug: c.Slug, Name: c.Name}
 	}
 	v := s.viewWith(r, p.Title, &tree, nil)
+	d.Reviews = s.productReviews(ctx, p.ID, v.Lang())
 	v.Data = d
 	status := http.StatusOK
 	if refused != nil {

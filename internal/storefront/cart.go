@@ -13,6 +13,7 @@ import (
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
@@ -138,6 +139,8 @@ func (s *Service) cartLines(ctx context.Context, lines []cartapi.Line) []cartLin
 	out := make([]cartLine, len(lines))
 	for i, l := range lines {
 		out[i] = cartLine{Line: l, Product: l.Title}
+		// An upload is drawn from its smallest variant: the picture is small.
+		out[i].ImageURL, _ = responsive(l.ImageURL, mediaapi.SizeSmall)
 		p, seen := products[l.ProductID]
 		if !seen {
 			got, err := s.deps.Catalog.Product(ctx, l.ProductID)

@@ -16,6 +16,8 @@ type navData struct {
 	Categories []navCategory
 	// CartCount is the sum of the cart's quantities.
 	CartCount int64
+	// Search shows the search box (the store has a search service).
+	Search bool
 }
 
 // navCategory is a link to a category page.
@@ -32,7 +34,7 @@ func (s *Service) nav(r *http.Request) navData { return s.navWith(r, nil, nil) }
 // cart read as "none" is a zero Cart. The layout is never worth failing a
 // page for: what cannot be read is left out (and logged).
 func (s *Service) navWith(r *http.Request, tree *catalogapi.CategoryList, c *cartapi.Cart) navData {
-	var n navData
+	n := navData{Search: s.deps.Search != nil}
 	if tree == nil {
 		l, err := s.categories(r.Context())
 		if err != nil {

@@ -128,6 +128,9 @@ type orderData struct {
 	CanReturn  bool
 	Returnable []returnLine
 	Reasons    []page.Option
+	// Reviews are the lines of a delivered order as offered for review,
+	// by SKU (reviews.go); nil when none can be written.
+	Reviews map[string]lineReview
 }
 
 // timelineRow is one step of the order's history.
@@ -217,6 +220,9 @@ func (s *Service) renderOrder(w http.ResponseWriter, r *http.Request, v *page.Vi
 			}
 		}
 		d.CanReturn = len(d.Returnable) > 0
+	}
+	if ctx, err := s.buyerContext(r); err == nil {
+		d.Reviews = s.orderReviews(ctx, o, token)
 	}
 	v.Data = d
 	s.kit.Render(w, r, status, "order", v)

@@ -31,6 +31,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/pricing/pricingapi"
+	"github.com/mercato/mercato/internal/review/reviewapi"
 )
 
 // Migrations are the storefront's database sets: its web sessions only.
@@ -45,8 +46,9 @@ const DefaultFeatured = 8
 const DefaultPageCacheTTL = time.Second
 
 // pageSources are the databases whose commits change what a guest page
-// shows: products and categories, stock, discounts, the store's settings.
-var pageSources = []string{"catalog", "inventory", "pricing", "tenant"}
+// shows: products and categories, stock, discounts, the store's settings,
+// ratings and reviews.
+var pageSources = []string{"catalog", "inventory", "pricing", "tenant", "review"}
 
 // Config configures the storefront.
 type Config struct {
@@ -115,6 +117,12 @@ type Deps struct {
 	// deployment's own processes may vouch for. Every other call goes
 	// through Identity, as the visitor.
 	Logins *identityapi.Client
+	// Reviews shows ratings and reviews and takes buyers' reviews. Nil:
+	// the pages show no reviews.
+	Reviews *reviewapi.Client
+	// Search finds products for the search box and /search. Nil: no
+	// search box, and /search answers 404.
+	Search Searcher
 }
 
 // Service serves the storefront's pages. It is safe for concurrent use.
@@ -173,6 +181,8 @@ func (s *Service) Routes(api *web.API) {
 	s.checkoutRoutes(route)
 	s.orderRoutes(route)
 	s.accountRoutes(route)
+	s.reviewRoutes(route)
+	s.searchRoutes(route)
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.

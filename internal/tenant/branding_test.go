@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
-	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -49,7 +48,7 @@ func TestMigrationColoursExistingStores(t *testing.T) {
 	all := tenant.Migrations[len(tenant.Migrations)-1]
 	before := fstest.MapFS{}
 	err := fs.WalkDir(all.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(path, "0004_") {
+		if err != nil || d.IsDir() || path >= "0004_" { // the colours' migration and every later one
 			return err
 		}
 		b, err := fs.ReadFile(all.FS, path)

@@ -245,39 +245,8 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 	// the new row.
 	for range 3 {
 		err = s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *tenantdb.Queries) error {
-			t, err := loadTenant(ctx, q, id)
-			if err != nil {
-				return err
-			}
-			set, changed, err := patchSettings(settingsOf(t), upd)
-			if err != nil {
-				return err
-			}
-			if changed {
-				now := s.now()
-				if now.UnixMicro() <= t.UpdatedAt {
-					now = sqldb.FromMicros(t.UpdatedAt + 1) // updated_at must move for the check
-				}
-				n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
-					Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
-					Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), BrandColor: set.BrandColor, AccentColor: set.AccentColor,
-					UpdatedAt: sqldb.Micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
-				})
-				if err != nil {
-					return fmt.Errorf("update settings of %s: %w", id, err)
-				}
-				if n == 0 {
-					return ErrConflict
-				}
-				if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set, UpdatedAt: sqldb.FromMicros(sqldb.Micros(now))}); err != nil {
-					return err
-				}
-				t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
-				t.CorsOrigins = encodeOrigins(set.CORSOrigins)
-				t.BrandColor, t.AccentColor = set.BrandColor, set.AccentColor
-				t.UpdatedAt = sqldb.Micros(now)
-			}
-			out, err = storeView(ctx, q, t)
+			var err error
+			out, err = s.updateSettings(ctx, tx, q, id, upd)
 			return err
 		})
 		if !errors.Is(err, ErrConflict) {
@@ -288,4 +257,43 @@ func (s *Service) UpdateStore(ctx context.Context, upd tenantapi.StoreUpdate) (t
 		return tenantapi.Store{}, err
 	}
 	return out, nil
+}
+
+// updateSettings applies upd to the settings of store id in tx, with the
+// optimistic updated_at check (ErrConflict when another write got there
+// first), and announces a change with tenant.updated.v1.
+func (s *Service) updateSettings(ctx context.Context, tx *sql.Tx, q *tenantdb.Queries, id string, upd tenantapi.StoreUpdate) (tenantapi.Store, error) {
+	t, err := loadTenant(ctx, q, id)
+	if err != nil {
+		return tenantapi.Store{}, err
+	}
+	set, changed, err := patchSettings(settingsOf(t), upd)
+	if err != nil {
+		return tenantapi.Store{}, err
+	}
+	if changed {
+		now := s.now()
+		if now.UnixMicro() <= t.UpdatedAt {
+			now = sqldb.FromMicros(t.UpdatedAt + 1) // updated_at must move for the check
+		}
+		n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
+			Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
+			Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), BrandColor: set.BrandColor, AccentColor: set.AccentColor,
+			UpdatedAt: sqldb.Micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
+		})
+		if err != nil {
+			return tenantapi.Store{}, fmt.Errorf("update settings of %s: %w", id, err)
+		}
+		if n == 0 {
+			return tenantapi.Store{}, ErrConflict
+		}
+		if err := addEvent(ctx, tx, tenantapi.SubjectTenantUpdated, now, tenantapi.TenantUpdated{TenantID: id, Settings: set, UpdatedAt: sqldb.FromMicros(sqldb.Micros(now))}); err != nil {
+			return tenantapi.Store{}, err
+		}
+		t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
+		t.CorsOrigins = encodeOrigins(set.CORSOrigins)
+		t.BrandColor, t.AccentColor = set.BrandColor, set.AccentColor
+		t.UpdatedAt = sqldb.Micros(now)
+	}
+	return storeView(ctx, q, t)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -154,6 +155,10 @@ type Service struct {
 	owners Owners // nil: signup answers 503
 	log    *slog.Logger
 	now    func() time.Time
+	// bus carries the media service's uploads (events.go); nil: none
+	// are consumed (tests call HandleMediaEvent).
+	bus       bus.Bus
+	consumers kit.Consumers
 }
 
 // New returns the service on deps.DB, which must be migrated with
@@ -167,16 +172,21 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, st: st, owners: deps.Owners, log: deps.Logger(), now: time.Now}, nil
+	return &Service{cfg: cfg, st: st, owners: deps.Owners, log: deps.Logger(), now: time.Now, bus: deps.Bus}, nil
 }
 
-// Start creates the default store when configured to, before requests arrive.
+// Start subscribes to the media service's uploads (logos) and creates the
+// default store when configured to, before requests arrive.
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.subscribe(ctx); err != nil {
+		return err
+	}
 	if !s.cfg.Default {
 		return nil
 	}
 	created, err := s.Ensure(ctx, tenancy.DefaultID, "Default store", s.cfg.DefaultHosts)
 	if err != nil {
+		s.consumers.Stop()
 		return err
 	}
 	if created {

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"maps"
 	"net/http"
 	"net/url"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/test/harness"
 )
 
@@ -44,10 +47,11 @@ type isoStore struct {
 	shippingID, shippingCode                string
 	cartID, cartLineID                      string
 	orderID, orderToken, orderEmail         string
-	shipmentID, returnID                    string
+	shipmentID, returnID, reviewID          string
 	paymentID, paymentRef                   string
 	employeeID, shiftID, announcementID     string
 	domain, apiKeyID, apiKey, secretKey     string
+	mediaHash                               string
 }
 
 // isoClient makes the calls of one test and fails it on unexpected answers.
@@ -169,6 +173,20 @@ func (c isoClient) populate(st *isoStore) {
 	r := c.must("POST", "/api/v1/admin/categories", map[string]any{"name": "Isolation " + randomHex(4)}, own, http.StatusCreated)
 	st.categoryID = c.field(r, "id")
 	st.sku, st.productID, st.productSlug = c.sku(st, st.categoryID, 20)
+	// A picture of the product, of pixels of B's own.
+	pic := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+	copy(pic.Pix, randomHex(32)) // 64 random hex digits: 4 × 4 pixels of 4 bytes
+	var pngBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, pic); err != nil {
+		c.t.Fatal(err)
+	}
+	upload, ct, err := mediaapi.EncodeUpload(mediaapi.Upload{Kind: mediaapi.KindProductImage, ProductID: st.productID,
+		FileName: "isolation.png", Content: &pngBuf})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	r = c.must("POST", "/api/v1/admin/media", string(upload), st.as(st.owner, "Content-Type", ct), http.StatusCreated)
+	st.mediaHash = c.field(r, "hash")
 
 	r = c.must("POST", "/api/v1/admin/pricing/tax-rates", map[string]any{"country": "DE", "rate_bp": 1900, "name": "Isolation VAT"}, own, http.StatusCreated)
 	st.taxRateID = c.field(r, "id")
@@ -197,6 +215,20 @@ func (c isoClient) populate(st *isoStore) {
 	c.must("POST", "/api/v1/admin/orders/"+st.orderID+"/shipments/"+st.shipmentID+"/events", map[string]any{"status": "delivered", "location": "Berlin"}, own, http.StatusOK)
 	r = c.must("POST", "/api/v1/orders/"+st.orderID+"/returns?token="+st.orderToken, map[string]any{"lines": []map[string]any{{"sku": st.sku, "quantity": 1}}, "reason": "isolation"}, st.as(""), http.StatusCreated, http.StatusOK)
 	st.returnID = c.field(r, "returns.0.id")
+	// The review service learns of the delivery from the order's events.
+	guest := st.as("", "X-Order-Token", st.orderToken)
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		r = c.must("GET", "/api/v1/reviews/orders/"+st.orderID, nil, guest, http.StatusOK)
+		if strings.Contains(string(r.Body), `"reviewable":["`+st.sku+`"]`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("B's delivered line never became reviewable: %s", r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r = c.must("POST", "/api/v1/reviews", map[string]any{"order_id": st.orderID, "sku": st.sku, "rating": 4, "title": "Isolation"}, guest, http.StatusCreated)
+	st.reviewID = c.field(r, "id")
 	r = c.must("GET", "/api/v1/admin/payments/"+st.orderID, nil, own, http.StatusOK)
 	st.paymentID, st.paymentRef = c.field(r, "id"), c.field(r, "provider_ref")
 	// The order redeemed the coupon: a release by A would show here.
@@ -289,6 +321,7 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/admin/inventory/{sku}":                                 {"/api/v1/admin/inventory/" + b.sku},
 		"/api/v1/admin/inventory/{sku}/adjustments":                     {"/api/v1/admin/inventory/" + b.sku + "/adjustments"},
 		"/api/v1/admin/inventory/{sku}/threshold":                       {"/api/v1/admin/inventory/" + b.sku + "/threshold"},
+		"/api/v1/admin/media/{hash}":                                    {"/api/v1/admin/media/" + b.mediaHash},
 		"/api/v1/admin/orders/{id}":                                     {order},
 		"/api/v1/admin/orders/{id}/cancel":                              {order + "/cancel"},
 		"/api/v1/admin/orders/{id}/refunds":                             {order + "/refunds"},
@@ -321,6 +354,13 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/orders/{id}":                                           {"/api/v1/orders/" + b.orderID + "?token=" + b.orderToken, "/api/v1/orders/" + b.orderID},
 		"/api/v1/orders/{id}/cancel":                                    {"/api/v1/orders/" + b.orderID + "/cancel?token=" + b.orderToken, "/api/v1/orders/" + b.orderID + "/cancel"},
 		"/api/v1/orders/{id}/returns":                                   {"/api/v1/orders/" + b.orderID + "/returns?token=" + b.orderToken, "/api/v1/orders/" + b.orderID + "/returns"},
+		"/api/v1/reviews/{id}":                                          {"/api/v1/reviews/" + b.reviewID + "?token=" + b.orderToken, "/api/v1/reviews/" + b.reviewID},
+		"/api/v1/reviews/orders/{order_id}":                             {"/api/v1/reviews/orders/" + b.orderID + "?token=" + b.orderToken, "/api/v1/reviews/orders/" + b.orderID},
+		"/api/v1/admin/reviews/{id}":                                    {"/api/v1/admin/reviews/" + b.reviewID},
+		"/api/v1/admin/reviews/{id}/approve":                            {"/api/v1/admin/reviews/" + b.reviewID + "/approve"},
+		"/api/v1/admin/reviews/{id}/reject":                             {"/api/v1/admin/reviews/" + b.reviewID + "/reject"},
+		"/api/v1/admin/reviews/{id}/hide":                               {"/api/v1/admin/reviews/" + b.reviewID + "/hide"},
+		"/api/v1/admin/reviews/{id}/reply":                              {"/api/v1/admin/reviews/" + b.reviewID + "/reply"},
 		"/api/v1/products/{id_or_slug}":                                 {"/api/v1/products/" + b.productID, "/api/v1/products/" + b.productSlug},
 		"/api/v1/staff/announcements/{id}/read":                         {"/api/v1/staff/announcements/" + b.announcementID + "/read"},
 		// Not a store's resource: the provider's name. The webhook answers
@@ -380,6 +420,12 @@ func bodyFor(op isoOp, a *isoStore) any {
 		return map[string]any{"name": "Renamed"}
 	case "POST /api/v1/orders/{id}/returns":
 		return map[string]any{"lines": []map[string]any{{"sku": a.sku, "quantity": 1}}, "reason": "isolation"}
+	case "POST /api/v1/admin/reviews/{id}/reject", "POST /api/v1/admin/reviews/{id}/hide":
+		return map[string]any{"reason": "isolation"}
+	case "PUT /api/v1/admin/reviews/{id}/reply":
+		return map[string]any{"body": "isolation"}
+	case "PATCH /api/v1/reviews/{id}":
+		return map[string]any{"rating": 1}
 	}
 	if op.hasBody {
 		return map[string]any{}
@@ -440,6 +486,9 @@ func listQueries(b *isoStore) map[string][]string {
 		"/api/v1/products":                  {"", "?category=" + b.categoryID},
 		"/api/v1/shipping-methods":          {"", "?country=DE"},
 		"/api/v1/staff/check-ins/current":   {"", "?employee_id=" + b.employeeID},
+		"/api/v1/reviews":                   {"?product_id=" + b.productID},
+		"/api/v1/reviews/ratings":           {"?product_id=" + b.productID},
+		"/api/v1/admin/reviews":             {"", "?status=published"},
 	}
 }
 
@@ -452,7 +501,7 @@ func (b *isoStore) needles() map[string]string {
 		"sku": b.sku, "product": b.productID, "product slug": b.productSlug, "category": b.categoryID,
 		"discount": b.discountID, "coupon": b.coupon, "tax rate": b.taxRateID,
 		"shipping method": b.shippingID, "shipping code": b.shippingCode,
-		"cart": b.cartID, "cart line": b.cartLineID, "order": b.orderID, "order token": b.orderToken,
+		"cart": b.cartID, "cart line": b.cartLineID, "order": b.orderID, "order token": b.orderToken, "review": b.reviewID,
 		"order email": b.orderEmail, "shipment": b.shipmentID, "return": b.returnID,
 		"payment": b.paymentID, "payment ref": b.paymentRef, "employee": b.employeeID, "shift": b.shiftID,
 		"announcement": b.announcementID, "domain": b.domain, "api key": b.apiKeyID, "api key secret": b.apiKey,
@@ -493,6 +542,7 @@ var sameAsUnknown = map[string]string{
 	"admin-adjust-stock":        "SKUs are names each store chooses: the adjustment makes A's own stock row of that name",
 	"admin-set-stock-threshold": "SKUs are names each store chooses: the threshold is set on A's own stock row of that name",
 	"admin-release-redemption":  "idempotent: releasing what the store never redeemed is done (204)",
+	"list-order-reviews":        "an order the caller does not show is theirs has nothing to list, as one that exists nowhere (200, two empty lists)",
 }
 
 // unknownPath fills a path template with identifiers no store has.

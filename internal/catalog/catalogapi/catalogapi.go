@@ -33,6 +33,10 @@ type Option struct {
 type Image struct {
 	URL string `json:"url" minLength:"1" maxLength:"2048" doc:"Absolute http(s) URL, or a path starting with / on this site." example:"/media/mug.jpg"`
 	Alt string `json:"alt,omitempty" maxLength:"300" doc:"Alternative text for screen readers."`
+	// Width and Height are the image's size in pixels, when known (the
+	// media service's uploads have them), so that pages reserve its room.
+	Width  int `json:"width,omitempty" minimum:"0" maximum:"20000" doc:"Width in pixels, when known."`
+	Height int `json:"height,omitempty" minimum:"0" maximum:"20000" doc:"Height in pixels, when known."`
 }
 
 // Variant is one buyable version of a product, identified by its SKU.

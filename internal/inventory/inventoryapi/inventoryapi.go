@@ -218,6 +218,17 @@ type StockReserved struct {
 	Lines     []ReservedLine `json:"lines"`
 	ExpiresAt time.Time      `json:"expires_at"`
 	At        time.Time      `json:"at"`
+	// Levels are the reserved SKUs' available units after the change.
+	// Absent in events published before the field was added.
+	Levels []SKULevel `json:"levels,omitempty"`
+}
+
+// SKULevel is a SKU's available units (on hand minus reserved) over every
+// location, as an event left them: what a projection of "in stock or not"
+// keeps without calling the inventory.
+type SKULevel struct {
+	SKU       string `json:"sku"`
+	Available int64  `json:"available"`
 }
 
 // StockReleased is the payload of inventory.stock_released.v1: a held
@@ -228,6 +239,9 @@ type StockReleased struct {
 	Reason  string         `json:"reason,omitempty"`
 	Lines   []ReservedLine `json:"lines"`
 	At      time.Time      `json:"at"`
+	// Levels are the released SKUs' available units after the change.
+	// Absent in events published before the field was added.
+	Levels []SKULevel `json:"levels,omitempty"`
 }
 
 // StockCommitted is the payload of inventory.stock_committed.v1: reserved
@@ -250,6 +264,10 @@ type StockAdjusted struct {
 	OnHand    int64     `json:"on_hand"`
 	Reserved  int64     `json:"reserved"`
 	At        time.Time `json:"at"`
+	// Available is the SKU's available units over every location after
+	// the change (OnHand and Reserved are the one location's). Nil in
+	// events published before the field was added.
+	Available *int64 `json:"available,omitempty"`
 }
 
 // StockLow is the payload of inventory.stock_low.v1: a SKU's available

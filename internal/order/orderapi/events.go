@@ -6,14 +6,14 @@ import "github.com/mercato/mercato/internal/platform/money"
 // outbox. Every payload carries the order as it is after the change (never
 // with its token).
 const (
-	// SubjectConfirmed carries an Order (with cart_id when the checkout came
-	// from a cart): the checkout succeeded.
+	// SubjectConfirmed carries an OrderEvent (with cart_id when the checkout
+	// came from a cart): the checkout succeeded.
 	SubjectConfirmed = "order.confirmed.v1"
-	// SubjectCancelled carries an Order with its cancel_reason.
+	// SubjectCancelled carries an OrderEvent with its cancel_reason.
 	SubjectCancelled = "order.cancelled.v1"
 	// SubjectShipped carries a Shipped: a shipment left.
 	SubjectShipped = "order.shipped.v1"
-	// SubjectDelivered carries an Order: every shipment arrived.
+	// SubjectDelivered carries an OrderEvent: every shipment arrived.
 	SubjectDelivered = "order.delivered.v1"
 	// SubjectRefunded carries a Refunded.
 	SubjectRefunded = "order.refunded.v1"
@@ -25,6 +25,18 @@ const (
 
 // Source is the envelope source of order events.
 const Source = "order"
+
+// OrderEvent is the payload of order.confirmed.v1, order.cancelled.v1 and
+// order.delivered.v1: the order, and the SHA-256 of its guest token (added
+// to the Order these events carried before), so that a service keeping a
+// projection of orders can tell a guest's token from a wrong one without
+// asking the order service. The hash is what the order service stores; it
+// cannot be turned back into the token, and presenting it proves nothing.
+type OrderEvent struct {
+	Order
+	// TokenHash is the lowercase hex SHA-256 of the order token.
+	TokenHash string `json:"token_hash,omitempty"`
+}
 
 // Shipped is the payload of order.shipped.v1: the order and the shipment
 // that left.

@@ -152,6 +152,10 @@ type Call struct {
 	Path string
 	// Body is encoded as JSON when not nil.
 	Body any
+	// RawBody, when not nil, is sent as it is, with ContentType, in place
+	// of Body (a multipart upload).
+	RawBody     []byte
+	ContentType string
 	// Out receives the decoded JSON answer of a 2xx when not nil.
 	Out any
 	// IdempotencyKey is sent as Idempotency-Key; a call with one is retried
@@ -175,7 +179,10 @@ func (c *Client) Do(ctx context.Context, call Call) error {
 		return fmt.Errorf("%s api %s %s: %w", c.service, call.Method, call.Path, err)
 	}
 	var body []byte
-	if call.Body != nil {
+	switch {
+	case call.RawBody != nil:
+		body = call.RawBody
+	case call.Body != nil:
 		if body, err = json.Marshal(call.Body); err != nil {
 			return fmt.Errorf("%s api %s %s: encode: %w", c.service, call.Method, call.Path, err)
 		}
@@ -229,7 +236,10 @@ func (c *Client) once(ctx context.Context, tenant string, call Call, body []byte
 	}
 	req.Header.Set(tenancy.Header, tenant)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	switch {
+	case call.RawBody != nil:
+		req.Header.Set("Content-Type", call.ContentType)
+	case body != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if call.IdempotencyKey != "" {

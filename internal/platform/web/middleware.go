@@ -346,12 +346,16 @@ func newRequestID() string {
 // that huma, reading up to the limit itself, answers 413 with a problem body.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			WriteProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the request body exceeds "+strconv.FormatInt(s.cfg.MaxBodyBytes, 10)+" bytes")
+		limit := s.cfg.MaxBodyBytes
+		if v, ok := s.api.bodyLimits.Load(r.Method + " " + r.URL.Path); ok {
+			limit = v.(int64)
+		}
+		if r.ContentLength > limit {
+			WriteProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the request body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
 			return
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes+1)
+			r.Body = http.MaxBytesReader(w, r.Body, limit+1)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -101,7 +101,10 @@ type API struct {
 	// ownKeys holds "METHOD /path" of operations that handle
 	// Idempotency-Key themselves.
 	ownKeys *sync.Map
-	mux     *http.ServeMux
+	// bodyLimits holds "METHOD /path" → int64 of operations that take
+	// bodies larger than the server's limit (uploads).
+	bodyLimits *sync.Map
+	mux        *http.ServeMux
 }
 
 // Handle serves pattern (a net/http ServeMux pattern outside /api/) with h,
@@ -118,6 +121,16 @@ func (a *API) Handle(pattern string, h http.Handler) {
 // requests through instead of storing their answers a second time.
 func (a *API) OwnsIdempotency(method, path string) {
 	a.ownKeys.Store(method+" "+path, true)
+}
+
+// LimitBody lets the operation at method and path (a fixed path, no
+// wildcards) take bodies of up to max bytes in place of the server's
+// -http.max-body, as an upload does. Its body is then also left to the
+// operation by the Idempotency-Key layer, which would keep it whole: the
+// operation must be idempotent by its own means (OwnsIdempotency).
+func (a *API) LimitBody(method, path string, max int64) {
+	a.bodyLimits.Store(method+" "+path, max)
+	a.OwnsIdempotency(method, path)
 }
 
 // Admin marks op as an admin operation: it needs the admin bearer token,
@@ -267,7 +280,7 @@ func New(cfg Config, deps Deps) *Server {
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
 	api.UseMiddleware(refuseBadText(api))
-	s.api = &API{API: api, ownKeys: &sync.Map{}, mux: s.mux}
+	s.api = &API{API: api, ownKeys: &sync.Map{}, bodyLimits: &sync.Map{}, mux: s.mux}
 	api.OpenAPI().OnAddOperation = append(api.OpenAPI().OnAddOperation, s.api.document)
 	s.serveDocument()
 

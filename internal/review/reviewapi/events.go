@@ -2,6 +2,8 @@
 // requests, answers and client beside them.
 package reviewapi
 
+import "time"
+
 // The subjects (event types) the review service publishes through its
 // outbox.
 const (
@@ -32,4 +34,17 @@ type RatingChanged struct {
 	// Version increases with every change of this product's aggregate, so
 	// a consumer ignores one older than what it holds.
 	Version int64 `json:"version"`
+}
+
+// Published is the data of review.published.v1: a review as the storefront
+// shows it, sent when it becomes visible (created in a store that publishes
+// at once, approved, or edited while visible).
+type Published struct {
+	ID          string    `json:"id"`
+	ProductID   string    `json:"product_id"`
+	Rating      int64     `json:"rating"`
+	Title       string    `json:"title"`
+	Body        string    `json:"body"`
+	AuthorName  string    `json:"author_name"`
+	PublishedAt time.Time `json:"published_at"`
 }

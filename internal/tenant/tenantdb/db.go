@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.activateTenantStmt, err = db.PrepareContext(ctx, activateTenant); err != nil {
 		return nil, fmt.Errorf("error preparing query ActivateTenant: %w", err)
 	}
+	if q.claimLogoUploadStmt, err = db.PrepareContext(ctx, claimLogoUpload); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimLogoUpload: %w", err)
+	}
 	if q.countCustomDomainsStmt, err = db.PrepareContext(ctx, countCustomDomains); err != nil {
 		return nil, fmt.Errorf("error preparing query CountCustomDomains: %w", err)
 	}
@@ -101,6 +104,11 @@ func (q *Queries) Close() error {
 	if q.activateTenantStmt != nil {
 		if cerr := q.activateTenantStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing activateTenantStmt: %w", cerr)
+		}
+	}
+	if q.claimLogoUploadStmt != nil {
+		if cerr := q.claimLogoUploadStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimLogoUploadStmt: %w", cerr)
 		}
 	}
 	if q.countCustomDomainsStmt != nil {
@@ -253,6 +261,7 @@ type Queries struct {
 	db                       DBTX
 	tx                       *sql.Tx
 	activateTenantStmt       *sql.Stmt
+	claimLogoUploadStmt      *sql.Stmt
 	countCustomDomainsStmt   *sql.Stmt
 	countLiveAPIKeysStmt     *sql.Stmt
 	deleteCustomDomainStmt   *sql.Stmt
@@ -282,6 +291,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                       tx,
 		tx:                       tx,
 		activateTenantStmt:       q.activateTenantStmt,
+		claimLogoUploadStmt:      q.claimLogoUploadStmt,
 		countCustomDomainsStmt:   q.countCustomDomainsStmt,
 		countLiveAPIKeysStmt:     q.countLiveAPIKeysStmt,
 		deleteCustomDomainStmt:   q.deleteCustomDomainStmt,

@@ -26,6 +26,11 @@ type Domain struct {
 	CreatedAt int64
 }
 
+type LogoUpload struct {
+	TenantID   string
+	UploadedAt int64
+}
+
 type Tenant struct {
 	ID           string
 	Name         string

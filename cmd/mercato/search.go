@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mercato/mercato/internal/app"
+	"github.com/mercato/mercato/internal/search"
+)
+
+// searchCommand holds the operator's work on a search replica's indexes.
+func (c *cli) searchCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Work on this replica's search indexes",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "reindex",
+		Short: "Rebuild this replica's search indexes (-search.index-dir) from the search projection, then exit; stop the replica first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var entry *app.Service
+			for i := range c.services {
+				if c.services[i].Name == "search" {
+					entry = &c.services[i]
+				}
+			}
+			if entry == nil {
+				return errors.New("no search service in this build")
+			}
+			p, err := app.NewPlatform(cmd.Context(), c.cfg, c.logger(), buildVersion())
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			v, err := entry.New(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			s, ok := v.(*search.Service)
+			if !ok {
+				return fmt.Errorf("search service is a %T", v)
+			}
+			defer s.Close()
+			start := time.Now()
+			n, err := s.Rebuild(cmd.Context())
+			if err != nil {
+				return err
+			}
+			took := time.Since(start)
+			size, err := s.IndexSize("")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "reindexed %d products in %s; the indexes take %d bytes\n", n, took.Round(time.Millisecond), size)
+			return nil
+		},
+	})
+	return cmd
+}
