@@ -158,8 +158,11 @@ func (s *Service) attempt(ctx context.Context, id string) error {
 			LastStatus: int64(res.status), UpdatedAt: sqldb.Micros(end), TenantID: tenant, ID: d.ID}); err != nil {
 			return err
 		}
-		if ok {
+		switch {
+		case ok:
 			return q.MarkSubscriptionHealthy(ctx, notifydb.MarkSubscriptionHealthyParams{TenantID: tenant, ID: sub.ID})
+		case !sub.Enabled:
+			return nil // not sent: says nothing of the endpoint
 		}
 		return s.noteFailure(ctx, tx, q, sub, start, end)
 	})

@@ -334,6 +334,37 @@ func TestDisabledAfterFailingADay(t *testing.T) {
 	}, Migrations...)
 }
 
+// TestDisabledSubscriptionNotSent: a delivery pending when its
+// subscription is disabled is not sent; it fails, its log says why, and
+// the subscription is not counted as failing.
+func TestDisabledSubscriptionNotSent(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db, testConfig())
+		ctx := tenancy.WithID(t.Context(), "shop1")
+		rcv := newReceiver(t, 0)
+		sub, err := s.CreateSubscription(ctx, notifyapi.SubscriptionCreate{URL: rcv.URL, EventTypes: []string{orderapi.SubjectConfirmed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.HandleEvent(t.Context(), event("shop1", orderapi.SubjectConfirmed)); err != nil {
+			t.Fatal(err)
+		}
+		off := false
+		if _, err := s.UpdateSubscription(ctx, sub.ID, notifyapi.SubscriptionUpdate{Enabled: &off}); err != nil {
+			t.Fatal(err)
+		}
+		run(t, s)
+		eventually(t, "the delivery to fail", func() bool { return deliveryOf(t, s, ctx, sub.ID).Status == notifyapi.StatusFailed })
+		d := deliveryOf(t, s, ctx, sub.ID)
+		if len(d.Log) != 1 || d.Log[0].Error != "subscription disabled" || len(rcv.requests()) != 0 {
+			t.Fatalf("delivery %+v, %d requests", d, len(rcv.requests()))
+		}
+		if got, _ := s.Subscription(ctx, sub.ID); got.FailingSince != nil || got.DisabledReason != "manual" {
+			t.Fatalf("subscription %+v", got)
+		}
+	}, Migrations...)
+}
+
 // TestReplayRange: the deliveries made in a time range are sent again;
 // those outside it, and pending ones, are not.
 func TestReplayRange(t *testing.T) {
