@@ -44,7 +44,16 @@ func (s *Service) deliverLoop(ctx context.Context) {
 	defer wg.Wait()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
+	var swept time.Time
 	for {
+		if now := s.now(); now.Sub(swept) >= time.Hour {
+			swept = now
+			if n, err := s.sweep(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "old webhook deliveries not deleted", "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "old webhook deliveries deleted", "count", n)
+			}
+		}
 		n, err := s.deliverDue(ctx, sem, &wg)
 		if err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "webhook deliveries not read", "err", err)
@@ -59,6 +68,18 @@ func (s *Service) deliverLoop(ctx context.Context) {
 		case <-s.wake:
 		}
 	}
+}
+
+// sweep deletes the finished deliveries, with their log, last attempted
+// more than cfg.Keep before now.
+func (s *Service) sweep(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
+		var err error
+		n, err = q.SweepDeliveries(ctx, sqldb.Micros(now.Add(-s.cfg.Keep)))
+		return err
+	})
+	return n, err
 }
 
 // deliverDue claims the due deliveries (a batch) and starts an attempt of

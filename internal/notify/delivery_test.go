@@ -322,6 +322,10 @@ func TestDisabledAfterFailingADay(t *testing.T) {
 		if err != nil || !got.Enabled || got.FailingSince != nil || got.DisabledReason != "" {
 			t.Fatalf("enable: %+v, %v", got, err)
 		}
+		// Kept for the keep period after its last attempt, then deleted.
+		if n, err := s.sweep(t.Context(), t0.Add(25*time.Hour+s.cfg.Keep-time.Minute)); err != nil || n != 0 {
+			t.Fatalf("sweep before the keep period: %d, %v", n, err)
+		}
 		rcv.fail.Store(0)
 		n := len(rcv.requests())
 		if _, err := s.ReplayDelivery(ctx, d.ID); err != nil {
@@ -330,6 +334,15 @@ func TestDisabledAfterFailingADay(t *testing.T) {
 		eventually(t, "the replay to succeed", func() bool { return deliveryOf(t, s, ctx, sub.ID).Status == notifyapi.StatusSucceeded })
 		if len(rcv.requests()) != n+1 || len(deliveryOf(t, s, ctx, sub.ID).Log) != 3 {
 			t.Errorf("replay: %d requests, log %d", len(rcv.requests())-n, len(deliveryOf(t, s, ctx, sub.ID).Log))
+		}
+		if n, err := s.sweep(t.Context(), t0.Add(25*time.Hour+s.cfg.Keep+time.Minute)); err != nil || n != 1 {
+			t.Fatalf("sweep after the keep period: %d, %v", n, err)
+		}
+		var attempts int
+		if err := db.ReadTx(sqldb.AllTenants(t.Context()), func(tx *sql.Tx) error {
+			return tx.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM webhook_attempts`).Scan(&attempts)
+		}); err != nil || attempts != 0 {
+			t.Fatalf("%d attempts left after the sweep (%v)", attempts, err)
 		}
 	}, Migrations...)
 }

@@ -80,6 +80,9 @@ type Config struct {
 	// wakes it; Workers how many attempts run at once.
 	Poll    time.Duration
 	Workers int
+	// Keep is how long a finished delivery and its log are kept after
+	// their last attempt.
+	Keep time.Duration
 	// Paging is the lists' page size and its cap.
 	Paging kit.Paging
 }
@@ -93,6 +96,7 @@ const (
 	DefaultDisableAfter = 24 * time.Hour
 	DefaultPoll         = time.Second
 	DefaultWorkers      = 4
+	DefaultKeep         = 30 * 24 * time.Hour
 	DefaultPageSize     = 50
 	DefaultMaxPageSize  = 200
 )
@@ -108,6 +112,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.DisableAfter, prefix+"webhooks-disable-after", DefaultDisableAfter, "how long a webhook subscription may fail before it is disabled")
 	fs.DurationVar(&c.Poll, prefix+"webhooks-poll", DefaultPoll, "how often the webhook worker looks for due deliveries")
 	fs.IntVar(&c.Workers, prefix+"webhooks-workers", DefaultWorkers, "webhook delivery attempts run at once")
+	fs.DurationVar(&c.Keep, prefix+"webhooks-keep", DefaultKeep, "how long a finished webhook delivery and its log are kept")
 	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
@@ -117,7 +122,7 @@ func (c *Config) Validate() error {
 		name string
 		v    time.Duration
 	}{{"webhooks-timeout", c.Timeout}, {"webhooks-retry-base", c.RetryBase}, {"webhooks-retry-max", c.RetryMax},
-		{"webhooks-retry-for", c.RetryFor}, {"webhooks-disable-after", c.DisableAfter}, {"webhooks-poll", c.Poll}} {
+		{"webhooks-retry-for", c.RetryFor}, {"webhooks-disable-after", c.DisableAfter}, {"webhooks-poll", c.Poll}, {"webhooks-keep", c.Keep}} {
 		if d.v < 0 {
 			return fmt.Errorf("notify: %s %s is negative", d.name, d.v)
 		}
@@ -136,7 +141,7 @@ func (c Config) withDefaults() Config {
 		v   *time.Duration
 		def time.Duration
 	}{{&c.Timeout, DefaultTimeout}, {&c.RetryBase, DefaultRetryBase}, {&c.RetryMax, DefaultRetryMax},
-		{&c.RetryFor, DefaultRetryFor}, {&c.DisableAfter, DefaultDisableAfter}, {&c.Poll, DefaultPoll}} {
+		{&c.RetryFor, DefaultRetryFor}, {&c.DisableAfter, DefaultDisableAfter}, {&c.Poll, DefaultPoll}, {&c.Keep, DefaultKeep}} {
 		if *d.v == 0 {
 			*d.v = d.def
 		}

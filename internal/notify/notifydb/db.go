@@ -87,6 +87,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.subscriptionEventsStmt, err = db.PrepareContext(ctx, subscriptionEvents); err != nil {
 		return nil, fmt.Errorf("error preparing query SubscriptionEvents: %w", err)
 	}
+	if q.sweepDeliveriesStmt, err = db.PrepareContext(ctx, sweepDeliveries); err != nil {
+		return nil, fmt.Errorf("error preparing query SweepDeliveries: %w", err)
+	}
 	if q.updateSubscriptionStmt, err = db.PrepareContext(ctx, updateSubscription); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateSubscription: %w", err)
 	}
@@ -200,6 +203,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing subscriptionEventsStmt: %w", cerr)
 		}
 	}
+	if q.sweepDeliveriesStmt != nil {
+		if cerr := q.sweepDeliveriesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing sweepDeliveriesStmt: %w", cerr)
+		}
+	}
 	if q.updateSubscriptionStmt != nil {
 		if cerr := q.updateSubscriptionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateSubscriptionStmt: %w", cerr)
@@ -265,6 +273,7 @@ type Queries struct {
 	replayRangeStmt                *sql.Stmt
 	subscribersOfStmt              *sql.Stmt
 	subscriptionEventsStmt         *sql.Stmt
+	sweepDeliveriesStmt            *sql.Stmt
 	updateSubscriptionStmt         *sql.Stmt
 }
 
@@ -293,6 +302,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		replayRangeStmt:                q.replayRangeStmt,
 		subscribersOfStmt:              q.subscribersOfStmt,
 		subscriptionEventsStmt:         q.subscriptionEventsStmt,
+		sweepDeliveriesStmt:            q.sweepDeliveriesStmt,
 		updateSubscriptionStmt:         q.updateSubscriptionStmt,
 	}
 }

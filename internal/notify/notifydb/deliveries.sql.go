@@ -397,3 +397,18 @@ func (q *Queries) ReplayRange(ctx context.Context, arg ReplayRangeParams) (int64
 	}
 	return result.RowsAffected()
 }
+
+const sweepDeliveries = `-- name: SweepDeliveries :execrows
+DELETE FROM webhook_deliveries
+WHERE status <> 'pending' AND updated_at < $1
+`
+
+// Deletes finished deliveries (and, by cascade, their log) last changed
+// before cutoff, of every tenant: the worker runs it under sqldb.AllTenants.
+func (q *Queries) SweepDeliveries(ctx context.Context, cutoff int64) (int64, error) {
+	result, err := q.exec(ctx, q.sweepDeliveriesStmt, sweepDeliveries, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}

@@ -75,3 +75,9 @@ SELECT tenant_id, id, delivery_id, attempted_at, duration_micros, url, request_h
 FROM webhook_attempts
 WHERE tenant_id = sqlc.arg(tenant_id) AND delivery_id = sqlc.arg(delivery_id)
 ORDER BY attempted_at, id;
+
+-- name: SweepDeliveries :execrows
+-- Deletes finished deliveries (and, by cascade, their log) last changed
+-- before cutoff, of every tenant: the worker runs it under sqldb.AllTenants.
+DELETE FROM webhook_deliveries
+WHERE status <> 'pending' AND updated_at < sqlc.arg(cutoff);
