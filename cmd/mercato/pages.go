@@ -11,6 +11,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/page"
@@ -42,6 +43,8 @@ type pageClients struct {
 	pricing   *pricingapi.Client
 	orders    *orderapi.Client
 	payments  *paymentapi.Client
+	// webhooks is nil when the notify service has no address here.
+	webhooks *notifyapi.Client
 	// reviews is nil when no review service is reachable: the pages then
 	// show no reviews.
 	reviews *reviewapi.Client
@@ -90,6 +93,11 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 	c.pricing = pricingapi.NewClient(withBase(public("pricing")))
 	c.orders = orderapi.NewClient(withBase(public("order")))
 	c.payments = paymentapi.NewClient(withBase(public("payment")))
+	// The webhook pages need the notify service; without it, the admin
+	// has none.
+	if hc, base, nerr := p.PublicHTTPClient("notify"); nerr == nil {
+		c.webhooks = notifyapi.NewClient(base, hc)
+	}
 	if hc, base, rerr := p.PublicHTTPClient("review"); rerr == nil {
 		c.reviews = reviewapi.NewClient(base, hc)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/media"
 	"github.com/mercato/mercato/internal/media/mediaapi"
+	"github.com/mercato/mercato/internal/notify"
 	"github.com/mercato/mercato/internal/order"
 	"github.com/mercato/mercato/internal/payment"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -48,6 +49,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		paymentCfg   payment.Config
 		cartCfg      cart.Config
 		orderCfg     order.Config
+		notifyCfg    notify.Config
 		reviewCfg    review.Config
 		searchCfg    search.Config
 		shopCfg      storefront.Config
@@ -65,6 +67,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	paymentCfg.RegisterFlags(fs, "payment.")
 	cartCfg.RegisterFlags(fs, "cart.")
 	orderCfg.RegisterFlags(fs, "order.")
+	notifyCfg.RegisterFlags(fs, "notify.")
 	reviewCfg.RegisterFlags(fs, "review.")
 	searchCfg.RegisterFlags(fs, "search.")
 	shopCfg.RegisterFlags(fs, "storefront.")
@@ -232,6 +235,15 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return order.New(ctx, orderCfg, d)
 		}},
+		{Name: "notify", Validate: notifyCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "notify", notify.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// The events it sends as webhooks reach notify through
+			// deps.Bus; it calls no other service.
+			return notify.New(ctx, notifyCfg, notify.Deps{Deps: deps})
+		}},
 		{Name: "review", Validate: reviewCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "review", review.Migrations...)
 			if err != nil {
@@ -292,7 +304,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.MaxUpload = mediaCfg.MaxUpload
 			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
-				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews}
+				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews,
+				Webhooks: c.webhooks}
 			// Uploads go to the media service as the signed-in member;
 			// without it the pages offer no upload forms.
 			if hc, base, err := p.PublicHTTPClient("media"); err == nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/media/mediaapi"
+	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/kit"
@@ -79,6 +80,9 @@ type Deps struct {
 	Pricing   *pricingapi.Client
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
+	// Webhooks is the notify service's webhook API. Nil: no webhook pages
+	// (the section is left out of the navigation).
+	Webhooks *notifyapi.Client
 	// Media takes image uploads (product pictures, the logo). Nil: the
 	// pages offer no upload forms.
 	Media *mediaapi.Client
@@ -150,6 +154,9 @@ func (s *Service) Routes(api *web.API) {
 	s.pricingRoutes(route)
 	s.staffRoutes(route)
 	s.storeRoutes(route)
+	if s.deps.Webhooks != nil {
+		s.webhookRoutes(route)
+	}
 	s.reviewRoutes(route)
 	s.mediaRoutes(api, route)
 }

@@ -1,0 +1,196 @@
+// Package notify is the notify service. This first slice is the merchant
+// webhooks: a store's subscriptions (an endpoint URL, the event types it
+// wants, a signing secret), a consumer that turns each subscribed event into
+// one delivery per subscription, a worker that sends each delivery signed as
+// the Standard Webhooks specification says, retrying with exponential backoff
+// and jitter for about a day, a delivery log with one entry per attempt,
+// manual replay, and the disabling of a subscription whose endpoint fails for
+// a day (announced as notify.webhook_disabled.v1).
+//
+// Delivery is at least once and unordered: a receiver deduplicates on the
+// webhook-id header, which is the same on every attempt of a delivery.
+//
+// Outbound requests never reach a loopback, private, link-local or metadata
+// address unless Config.AllowPrivate is set: the check runs on the resolved
+// address at connect time (net.Dialer.Control), so a name that resolves to
+// such an address later (DNS rebinding) is refused as well.
+//
+// Every table is keyed by tenant and every query of a request takes the
+// tenant from its context (tenancy.ID); the delivery worker, which spans
+// tenants by design, finds due deliveries under sqldb.AllTenants and handles
+// each under its own tenant.
+package notify
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mercato/mercato/internal/notify/notifydb"
+	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are every set the notify database needs, in order: the
+// platform's outbox and inbox, then the webhook tables.
+var Migrations = []sqldb.Migrations{outbox.Migrations, sqldb.Embedded(migrationFiles, "migrations", "notify_db_version")}
+
+// Errors the service returns; http.go maps each to a status and code.
+var (
+	ErrSubscriptionNotFound = errors.New("notify: webhook subscription not found")
+	ErrDeliveryNotFound     = errors.New("notify: webhook delivery not found")
+	// ErrInvalid is the Err of every *kit.ValidationError of the service.
+	ErrInvalid = errors.New("notify: invalid input")
+	// ErrForbiddenTarget is the Err of the *kit.ValidationError refusing a
+	// URL whose host is a loopback, private, link-local or metadata
+	// address; at connect time, the error of the attempt.
+	ErrForbiddenTarget = errors.New("notify: webhook target address not allowed")
+)
+
+// Config tunes the notify service. The zero value takes the defaults.
+type Config struct {
+	// AllowPrivate lets webhooks reach loopback, private and link-local
+	// addresses: for local development only. The cloud metadata services
+	// stay out of reach even so.
+	AllowPrivate bool
+	// Timeout bounds one delivery attempt, connection to last byte.
+	Timeout time.Duration
+	// RetryBase is the wait after the first failed attempt; each further
+	// failure doubles it, up to RetryMax, with ±25% jitter.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// RetryFor is how long after its first attempt a delivery is retried;
+	// then it fails.
+	RetryFor time.Duration
+	// DisableAfter is how long a subscription may fail (every attempt since
+	// the last success failed) before it is disabled.
+	DisableAfter time.Duration
+	// Poll is how often the worker looks for due deliveries when nothing
+	// wakes it; Workers how many attempts run at once.
+	Poll    time.Duration
+	Workers int
+	// Keep is how long a finished delivery and its log are kept after
+	// their last attempt.
+	Keep time.Duration
+	// Paging is the lists' page size and its cap.
+	Paging kit.Paging
+}
+
+// Defaults of Config.
+const (
+	DefaultTimeout      = 10 * time.Second
+	DefaultRetryBase    = 30 * time.Second
+	DefaultRetryMax     = 2 * time.Hour
+	DefaultRetryFor     = 24 * time.Hour
+	DefaultDisableAfter = 24 * time.Hour
+	DefaultPoll         = time.Second
+	DefaultWorkers      = 4
+	DefaultKeep         = 30 * 24 * time.Hour
+	DefaultPageSize     = 50
+	DefaultMaxPageSize  = 200
+)
+
+// RegisterFlags registers the config's flags, each name starting with
+// prefix (e.g. "notify."), with the defaults as values.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
+	fs.BoolVar(&c.AllowPrivate, prefix+"webhooks-allow-private", false, "let webhooks reach loopback, private and link-local addresses, never cloud metadata (local development only)")
+	fs.DurationVar(&c.Timeout, prefix+"webhooks-timeout", DefaultTimeout, "time limit of one webhook delivery attempt")
+	fs.DurationVar(&c.RetryBase, prefix+"webhooks-retry-base", DefaultRetryBase, "wait after a webhook delivery's first failed attempt, doubled after each further failure")
+	fs.DurationVar(&c.RetryMax, prefix+"webhooks-retry-max", DefaultRetryMax, "longest wait between two attempts of a webhook delivery")
+	fs.DurationVar(&c.RetryFor, prefix+"webhooks-retry-for", DefaultRetryFor, "how long a webhook delivery is retried before it fails")
+	fs.DurationVar(&c.DisableAfter, prefix+"webhooks-disable-after", DefaultDisableAfter, "how long a webhook subscription may fail before it is disabled")
+	fs.DurationVar(&c.Poll, prefix+"webhooks-poll", DefaultPoll, "how often the webhook worker looks for due deliveries")
+	fs.IntVar(&c.Workers, prefix+"webhooks-workers", DefaultWorkers, "webhook delivery attempts run at once")
+	fs.DurationVar(&c.Keep, prefix+"webhooks-keep", DefaultKeep, "how long a finished webhook delivery and its log are kept")
+	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
+}
+
+// Validate reports a config the service cannot run with.
+func (c *Config) Validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"webhooks-timeout", c.Timeout}, {"webhooks-retry-base", c.RetryBase}, {"webhooks-retry-max", c.RetryMax},
+		{"webhooks-retry-for", c.RetryFor}, {"webhooks-disable-after", c.DisableAfter}, {"webhooks-poll", c.Poll}, {"webhooks-keep", c.Keep}} {
+		if d.v < 0 {
+			return fmt.Errorf("notify: %s %s is negative", d.name, d.v)
+		}
+	}
+	if c.RetryMax != 0 && c.RetryBase > c.RetryMax {
+		return fmt.Errorf("notify: webhooks-retry-base %s is above webhooks-retry-max %s", c.RetryBase, c.RetryMax)
+	}
+	if c.Workers < 0 {
+		return fmt.Errorf("notify: webhooks-workers %d is negative", c.Workers)
+	}
+	return c.Paging.Validate("notify", kit.PageCeiling)
+}
+
+func (c Config) withDefaults() Config {
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.Timeout, DefaultTimeout}, {&c.RetryBase, DefaultRetryBase}, {&c.RetryMax, DefaultRetryMax},
+		{&c.RetryFor, DefaultRetryFor}, {&c.DisableAfter, DefaultDisableAfter}, {&c.Poll, DefaultPoll}, {&c.Keep, DefaultKeep}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
+	return c
+}
+
+// Deps is what the notify service is built from. It calls no other
+// service: the events it sends reach it through Deps.Bus (nil: no
+// deliveries are made from events; tests hand events to the handler).
+type Deps struct {
+	kit.Deps
+}
+
+// Service is the notify service. It is safe for concurrent use.
+type Service struct {
+	cfg       Config
+	st        *kit.Store[*notifydb.Queries]
+	bus       bus.Bus
+	log       *slog.Logger
+	now       func() time.Time
+	client    *http.Client
+	consumers kit.Consumers
+	// wake tells the worker that a delivery may be due now.
+	wake chan struct{}
+}
+
+// New returns the notify service on deps.DB, migrated with Migrations.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := kit.Prepare(ctx, "notify", deps.Deps, notifydb.Prepare)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, st: st, bus: deps.Bus, log: deps.Logger(), now: time.Now,
+		client: newClient(cfg), wake: make(chan struct{}, 1)}, nil
+}
+
+// notifyWorker wakes the delivery worker without blocking.
+func (s *Service) notifyWorker() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
