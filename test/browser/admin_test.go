@@ -402,7 +402,7 @@ func TestAdminEveryPage(t *testing.T) {
 		"/admin/discounts", "/admin/discounts/new", "/admin/tax-rates", "/admin/tax-rates/new",
 		"/admin/shipping-methods", "/admin/shipping-methods/new", "/admin/staff", "/admin/staff/shifts",
 		"/admin/staff/attendance", "/admin/staff/announcements", "/admin/api-keys", "/admin/settings",
-		"/admin/products/new", "/admin/stock", "/admin/reviews",
+		"/admin/products/new", "/admin/stock", "/admin/reviews", "/admin/webhooks", "/admin/webhooks/deliveries",
 	} {
 		run(t, ctx, "open "+path, chromedp.Navigate(s.base+path))
 		arrive(t, ctx, path, "main h1")
