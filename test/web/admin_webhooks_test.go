@@ -102,9 +102,6 @@ func TestAdminWebhooks(t *testing.T) {
 	}
 	waitHits(3)
 
-	log := owner.get("/admin/webhooks/deliveries?status=succeeded")
-	checkPage(t, "delivery log", log, 200, did)
-	today := time.Now().UTC().Format(time.DateOnly)
 	waitSucceeded := func() {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -115,7 +112,11 @@ func TestAdminWebhooks(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
 		}
 	}
+	// The receiver has answered; the worker records it a moment later.
 	waitSucceeded()
+	log := owner.get("/admin/webhooks/deliveries?status=succeeded")
+	checkPage(t, "delivery log", log, 200, did)
+	today := time.Now().UTC().Format(time.DateOnly)
 	pg = owner.submit(log, "/admin/webhooks/replay", url.Values{"from": {today}, "to": {today}, "status": {""}, "subscription_id": {""}})
 	checkPage(t, "replay a range", pg, 200, "1 delivery is queued to be sent again")
 	waitHits(4)
