@@ -354,6 +354,29 @@ func TestPostgresAndBrokers(t *testing.T) {
 	}
 }
 
+// busSetups are the flags of a process on each bus the environment has:
+// embedded NATS on SQLite always, and on PostgreSQL the external NATS
+// server and RabbitMQ when configured. A process on an external broker
+// holds it exclusively while its test runs: every Mercato uses the same
+// stream and consumer groups, so two at once would share each other's
+// events as replicas of one deployment do.
+func busSetups() map[string]func(t *testing.T) []string {
+	setups := map[string]func(t *testing.T) []string{"embedded+sqlite": func(*testing.T) []string { return nil }}
+	pg := os.Getenv("MERCATO_TEST_POSTGRES")
+	if pg == "" {
+		return setups
+	}
+	for name, env := range map[string]string{"nats": "MERCATO_TEST_NATS", "rabbitmq": "MERCATO_TEST_RABBITMQ"} {
+		if u := os.Getenv(env); u != "" {
+			setups[name+"+postgres"] = func(t *testing.T) []string {
+				bustest.LockBroker(t, name, true)
+				return []string{"-db=" + scratchDatabase(t, pg), "-bus=" + u, "-payment.fake=true"}
+			}
+		}
+	}
+	return setups
+}
+
 // scratchDatabase creates a database for one test and drops it afterwards.
 func scratchDatabase(t *testing.T, base string) string {
 	t.Helper()

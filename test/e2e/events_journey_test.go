@@ -10,10 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
 	"testing"
-
-	"github.com/mercato/mercato/internal/platform/bus/bustest"
 )
 
 // TestReviewsSearchMediaOnEveryBus follows the events the review, search
@@ -26,18 +23,7 @@ import (
 // (review → search).
 func TestReviewsSearchMediaOnEveryBus(t *testing.T) {
 	t.Parallel()
-	setups := map[string]func(t *testing.T) []string{"embedded+sqlite": func(*testing.T) []string { return nil }}
-	if pg := os.Getenv("MERCATO_TEST_POSTGRES"); pg != "" {
-		for name, env := range map[string]string{"nats": "MERCATO_TEST_NATS", "rabbitmq": "MERCATO_TEST_RABBITMQ"} {
-			if u := os.Getenv(env); u != "" {
-				setups[name+"+postgres"] = func(t *testing.T) []string {
-					bustest.LockBroker(t, name, false)
-					return []string{"-db=" + scratchDatabase(t, pg), "-bus=" + u, "-payment.fake=true"}
-				}
-			}
-		}
-	}
-	for name, flags := range setups {
+	for name, flags := range busSetups() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := openShop(t, flags(t))

@@ -8,12 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/mercato/mercato/internal/platform/bus/bustest"
 )
 
 // TestWebhooksOnEveryBus: a product created in the store reaches a
@@ -23,18 +20,7 @@ import (
 // the attempt.
 func TestWebhooksOnEveryBus(t *testing.T) {
 	t.Parallel()
-	setups := map[string]func(t *testing.T) []string{"embedded+sqlite": func(*testing.T) []string { return nil }}
-	if pg := os.Getenv("MERCATO_TEST_POSTGRES"); pg != "" {
-		for name, env := range map[string]string{"nats": "MERCATO_TEST_NATS", "rabbitmq": "MERCATO_TEST_RABBITMQ"} {
-			if u := os.Getenv(env); u != "" {
-				setups[name+"+postgres"] = func(t *testing.T) []string {
-					bustest.LockBroker(t, name, false)
-					return []string{"-db=" + scratchDatabase(t, pg), "-bus=" + u, "-payment.fake=true"}
-				}
-			}
-		}
-	}
-	for name, flags := range setups {
+	for name, flags := range busSetups() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			type received struct {
