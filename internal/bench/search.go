@@ -24,7 +24,6 @@ import (
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
-	"github.com/mercato/mercato/internal/search"
 	"github.com/mercato/mercato/internal/search/searchapi"
 )
 
@@ -63,7 +62,7 @@ func (r *Runner) Search(ctx context.Context, o SearchOptions) error {
 	}
 	words := pu.Query().Get("q")
 	return r.withInstance(ctx, func(ctx context.Context, base, note string, sys *app.System) error {
-		svc, ok := sys.Service("search").(*search.Service)
+		svc, ok := sys.Service("search").(searchService)
 		if !ok {
 			return errors.New("bench search: this Mercato runs no search service (-services)")
 		}
@@ -86,7 +85,17 @@ func (r *Runner) Search(ctx context.Context, o SearchOptions) error {
 }
 
 // searchDemo waits for the demo catalog to be indexed, then measures.
-func (r *Runner) searchDemo(ctx context.Context, base string, o SearchOptions, words string, svc *search.Service) error {
+// searchService is what bench search asks of the search service running in
+// its process: its consumer path, its query, its index and its rebuild.
+type searchService interface {
+	Deliver(ctx context.Context, e outbox.Envelope) error
+	Search(ctx context.Context, in searchapi.Query) (searchapi.Results, error)
+	Rebuild(ctx context.Context) (int, error)
+	Bleve(tenant string) (bleve.Index, error)
+	IndexSize(tenant string) (int64, error)
+}
+
+func (r *Runner) searchDemo(ctx context.Context, base string, o SearchOptions, words string, svc searchService) error {
 	header := http.Header{"Host": {storeHost(base)}, "Accept": {"application/json"}}
 	n, took, err := waitIndexed(ctx, base, header, 2*time.Minute)
 	if err != nil {
@@ -104,7 +113,7 @@ func (r *Runner) searchDemo(ctx context.Context, base string, o SearchOptions, w
 
 // searchCompare measures the API at apiURL, then the service's query and a
 // plain match query on the tenant's index in process, and prints them.
-func (r *Runner) searchCompare(ctx context.Context, apiURL string, header http.Header, o SearchOptions, svc *search.Service, tenant string, queries []string) error {
+func (r *Runner) searchCompare(ctx context.Context, apiURL string, header http.Header, o SearchOptions, svc searchService, tenant string, queries []string) error {
 	api := Target{Name: "search API (HTTP)", URL: apiURL, Header: header, Check: searchCheck}
 	ar, err := r.measure(ctx, api, o.Load, o.CPUProfile)
 	if err != nil {
@@ -203,7 +212,7 @@ func waitIndexed(ctx context.Context, base string, header http.Header, limit tim
 // into it through the search service's consumer path (each event applied
 // once to the projection, then indexed), rebuilds the index from the
 // projection, and measures it.
-func (r *Runner) searchGenerated(ctx context.Context, base string, o SearchOptions, svc *search.Service) error {
+func (r *Runner) searchGenerated(ctx context.Context, base string, o SearchOptions, svc searchService) error {
 	sub := fmt.Sprintf("bench-%d", time.Now().UnixNano()%1_000_000)
 	header := http.Header{"Host": {storeHost(base)}}
 	signup, _ := json.Marshal(map[string]string{"store_name": "Bench generated", "subdomain": sub,
@@ -227,11 +236,11 @@ func (r *Runner) searchGenerated(ctx context.Context, base string, o SearchOptio
 	gen := newGenerator(tenant)
 	start := time.Now()
 	// As the bus delivers them: each of the two consumers (catalog,
-	// inventory) applies search.ConsumerConcurrency events at once.
+	// inventory) applies searchapi.ConsumerConcurrency events at once.
 	var next, done atomic.Int64
 	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	for range 2 * search.ConsumerConcurrency {
+	for range 2 * searchapi.ConsumerConcurrency {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -327,7 +336,7 @@ wait:
 // word no product has, handing each change in as the bus would, and
 // measures how long each took to be found: the time from the event to a
 // searchable change. The durations come back sorted.
-func freshness(ctx context.Context, svc *search.Service, gen *generator, n int) ([]time.Duration, error) {
+func freshness(ctx context.Context, svc searchService, gen *generator, n int) ([]time.Duration, error) {
 	tctx := tenancy.WithID(ctx, gen.tenant)
 	out := make([]time.Duration, 0, n)
 	for i := range n {

@@ -17,6 +17,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/review/reviewapi"
+	"github.com/mercato/mercato/internal/search/searchapi"
 	"github.com/mercato/mercato/internal/search/searchdb"
 )
 
@@ -27,11 +28,9 @@ var (
 	reviewSubjects    = []string{reviewapi.SubjectRatingChanged}
 )
 
-// ConsumerConcurrency is how many events each consumer applies at once.
-// Their order does not matter: every projection write keeps the newest by
-// the event's own version (a product's updated_at, a stock event's time, a
-// rating's Version), and concurrent refreshes share index batches.
-const ConsumerConcurrency = 4
+// ConsumerConcurrency is how many events each consumer applies at once
+// (searchapi.ConsumerConcurrency).
+const ConsumerConcurrency = searchapi.ConsumerConcurrency
 
 // Start reads where the indexes are in the projection and subscribes the
 // three consumers before requests are served and before the demo seed runs

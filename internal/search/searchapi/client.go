@@ -69,3 +69,11 @@ func (c *Client) Suggest(ctx context.Context, q string, limit int) (Suggestions,
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/search/suggestions?" + v.Encode(), Out: &out, Idempotent: true})
 	return out, err
 }
+
+// ConsumerConcurrency is how many events each of the search service's
+// consumers applies at once (mercato bench search feeds its consumer path
+// as many at a time). Their order does not matter: every projection write
+// keeps the newest by the event's own version (a product's updated_at, a
+// stock event's time, a rating's Version), and concurrent refreshes share
+// index batches.
+const ConsumerConcurrency = 4
