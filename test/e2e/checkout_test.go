@@ -50,6 +50,9 @@ func openShop(t *testing.T, engineFlags []string, extra ...string) *shop {
 	t.Helper()
 	s := &shop{t: t, data: t.TempDir()}
 	s.args = append([]string{"-data=" + s.data}, engineFlags...)
+	if harness.UsesPostgres(engineFlags) {
+		harness.HoldPostgres(t)
+	}
 	if len(engineFlags) > 0 {
 		out, err := exec.Command(binary, append([]string{"seed", "-demo", "-log.level=warn"}, s.args...)...).CombinedOutput()
 		if err != nil {

@@ -335,6 +335,7 @@ func TestPostgresAndBrokers(t *testing.T) {
 				// The bus adapters' own tests restart these servers.
 				bustest.LockBroker(t, name, false)
 			}
+			harness.HoldPostgres(t)
 			dbURL := scratchDatabase(t, pg)
 			p := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-db="+dbURL, "-bus="+b)
 			if r := p.Call("GET", "/api/v1/products", nil, nil); r.Status != 200 {

@@ -48,6 +48,7 @@ type isoStore struct {
 	cartID, cartLineID                      string
 	orderID, orderToken, orderEmail         string
 	shipmentID, returnID, reviewID          string
+	webhookID, deliveryID                   string
 	paymentID, paymentRef                   string
 	employeeID, shiftID, announcementID     string
 	domain, apiKeyID, apiKey, secretKey     string
@@ -229,6 +230,29 @@ func (c isoClient) populate(st *isoStore) {
 	}
 	r = c.must("POST", "/api/v1/reviews", map[string]any{"order_id": st.orderID, "sku": st.sku, "rating": 4, "title": "Isolation"}, guest, http.StatusCreated)
 	st.reviewID = c.field(r, "id")
+	// A webhook subscription and a delivery of it (to a host that does not
+	// answer here: the delivery stays, retried).
+	r = c.must("POST", "/api/v1/admin/webhooks/subscriptions", map[string]any{"url": "https://hooks.example.com/isolation",
+		"event_types": []string{"catalog.product_updated.v1"}}, own, http.StatusCreated)
+	st.webhookID = c.field(r, "id")
+	c.must("PATCH", "/api/v1/admin/products/"+st.productID, map[string]any{"description": "Watched by a webhook."}, own, http.StatusOK)
+	for deadline := time.Now().Add(30 * time.Second); st.deliveryID == ""; {
+		r = c.must("GET", "/api/v1/admin/webhooks/deliveries", nil, own, http.StatusOK)
+		var ds struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		r.JSON(c.t, &ds)
+		if len(ds.Items) > 0 {
+			st.deliveryID = ds.Items[0].ID
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("B's product change made no webhook delivery: %s", r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	r = c.must("GET", "/api/v1/admin/payments/"+st.orderID, nil, own, http.StatusOK)
 	st.paymentID, st.paymentRef = c.field(r, "id"), c.field(r, "provider_ref")
 	// The order redeemed the coupon: a release by A would show here.
@@ -361,6 +385,9 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/admin/reviews/{id}/reject":                             {"/api/v1/admin/reviews/" + b.reviewID + "/reject"},
 		"/api/v1/admin/reviews/{id}/hide":                               {"/api/v1/admin/reviews/" + b.reviewID + "/hide"},
 		"/api/v1/admin/reviews/{id}/reply":                              {"/api/v1/admin/reviews/" + b.reviewID + "/reply"},
+		"/api/v1/admin/webhooks/subscriptions/{id}":                     {"/api/v1/admin/webhooks/subscriptions/" + b.webhookID},
+		"/api/v1/admin/webhooks/deliveries/{id}":                        {"/api/v1/admin/webhooks/deliveries/" + b.deliveryID},
+		"/api/v1/admin/webhooks/deliveries/{id}/replay":                 {"/api/v1/admin/webhooks/deliveries/" + b.deliveryID + "/replay"},
 		"/api/v1/products/{id_or_slug}":                                 {"/api/v1/products/" + b.productID, "/api/v1/products/" + b.productSlug},
 		"/api/v1/staff/announcements/{id}/read":                         {"/api/v1/staff/announcements/" + b.announcementID + "/read"},
 		// Not a store's resource: the provider's name. The webhook answers
@@ -426,6 +453,8 @@ func bodyFor(op isoOp, a *isoStore) any {
 		return map[string]any{"body": "isolation"}
 	case "PATCH /api/v1/reviews/{id}":
 		return map[string]any{"rating": 1}
+	case "PATCH /api/v1/admin/webhooks/subscriptions/{id}":
+		return map[string]any{"description": "Renamed"}
 	}
 	if op.hasBody {
 		return map[string]any{}
@@ -505,6 +534,7 @@ func (b *isoStore) needles() map[string]string {
 		"order email": b.orderEmail, "shipment": b.shipmentID, "return": b.returnID,
 		"payment": b.paymentID, "payment ref": b.paymentRef, "employee": b.employeeID, "shift": b.shiftID,
 		"announcement": b.announcementID, "domain": b.domain, "api key": b.apiKeyID, "api key secret": b.apiKey,
+		"webhook subscription": b.webhookID, "webhook delivery": b.deliveryID,
 	}
 }
 

@@ -105,6 +105,9 @@ func TestSessionsSurviveRedis(t *testing.T) {
 			rs := startRedis(t)
 			args := append([]string{"-data=" + t.TempDir(), "-services=tenant,identity", "-seed-demo=false",
 				"-redis=redis://" + rs.addr() + "/0", "-session.breaker-open=300ms"}, flags(t)...)
+			if harness.UsesPostgres(args) {
+				harness.HoldPostgres(t)
+			}
 			p := harness.Start(t, binary, nil, args...)
 
 			const email, password = "ada@example.com", "correct horse battery staple"

@@ -306,6 +306,7 @@ func TestRowSecurityOnEveryTenantTable(t *testing.T) {
 		t.Skip("MERCATO_TEST_POSTGRES is not set")
 	}
 	t.Parallel()
+	harness.HoldPostgres(t)
 	dbURL := scratchDatabase(t, pg)
 	p := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-db="+dbURL)
 	p.Stop()

@@ -120,6 +120,37 @@ func (l *Output) String() string {
 	return l.b.String()
 }
 
+// postgresSlot is held by the one test of this test binary that runs
+// Mercato processes on the PostgreSQL server at a time. A process opens a
+// pool per service (fourteen now), and two at once with their seed runs
+// can pass a stock server's 100 connections (SQLSTATE 53300), which
+// issue 18's connection budget is to fix.
+var postgresSlot = make(chan struct{}, 1)
+
+// HoldPostgres waits until no other test of this binary runs Mercato on
+// PostgreSQL, and holds that until t ends (its later cleanups, such as
+// stopping its processes, run first). A test calls it before it seeds or
+// starts a process with -db, never twice.
+func HoldPostgres(t testing.TB) {
+	t.Helper()
+	select {
+	case postgresSlot <- struct{}{}:
+	case <-time.After(20 * time.Minute):
+		t.Fatal("waited 20 minutes for another test's Mercato on PostgreSQL to end")
+	}
+	t.Cleanup(func() { <-postgresSlot })
+}
+
+// UsesPostgres reports whether args start Mercato on PostgreSQL (-db=…).
+func UsesPostgres(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-db=postgres") || strings.HasPrefix(a, "--db=postgres") {
+			return true
+		}
+	}
+	return false
+}
+
 var runningRe = regexp.MustCompile(`Mercato is running: storefront API (http://[^/\s]+)/`)
 var metricsRe = regexp.MustCompile(`Prometheus metrics: (http://[^/\s]+)/metrics`)
 var tokenRe = regexp.MustCompile(`admin token \(shown once[^)]*\): (\S+)`)
