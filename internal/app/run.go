@@ -248,6 +248,10 @@ func (s *System) Serve(ctx context.Context, ln, metrics net.Listener) error {
 	runDone := make(chan struct{})
 	var runErr error
 	go func() { runErr = runners.Wait(); close(runDone) }()
+	// Ready from the first request served: everything a request needs
+	// was started above, and a /readyz that answered 503 in between would
+	// only be noise for whoever waits on it.
+	s.Web.MarkReady()
 	g.Go(func() error { return s.Web.Serve(ln) })
 	if metrics != nil {
 		g.Go(func() error { return s.Web.ServeMetrics(gctx, metrics) })
@@ -264,7 +268,6 @@ func (s *System) Serve(ctx context.Context, ln, metrics net.Listener) error {
 			return runErr
 		}
 	})
-	s.Web.MarkReady()
 	s.log.Info("serving", "addr", ln.Addr().String(), "services", s.Names())
 
 	g.Go(func() error {
