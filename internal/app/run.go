@@ -174,6 +174,10 @@ func (s *System) Settle(ctx context.Context, bound time.Duration) error {
 		return nil
 	}
 	deadline := time.Now().Add(bound)
+	// Settled once two looks in a row, a moment apart, find nothing to
+	// publish and nothing waiting: the server counts a consumer's pending
+	// messages a moment after its stream took them.
+	quiet := 0
 	for {
 		published := 0
 		for _, r := range s.Platform.Relays() {
@@ -188,7 +192,11 @@ func (s *System) Settle(ctx context.Context, bound time.Duration) error {
 			return err
 		}
 		if published == 0 && backlog == 0 {
-			return nil
+			if quiet++; quiet == 2 {
+				return nil
+			}
+		} else {
+			quiet = 0
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("events still being handled after %s: %d waiting", bound, backlog)
@@ -196,7 +204,7 @@ func (s *System) Settle(ctx context.Context, bound time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
