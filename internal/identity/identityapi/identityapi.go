@@ -19,9 +19,15 @@ const Source = "identity"
 const (
 	SubjectCustomerRegistered     = "identity.customer_registered.v1"
 	SubjectPasswordResetRequested = "identity.password_reset_requested.v1"
-	SubjectStaffInvited           = "identity.staff_invited.v1"
-	SubjectStaffRoleChanged       = "identity.staff_role_changed.v1"
-	SubjectStaffDeactivated       = "identity.staff_deactivated.v1"
+	// SubjectEmailVerificationRequested asks the notify service to mail a
+	// customer the link that proves they own their address.
+	SubjectEmailVerificationRequested = "identity.email_verification_requested.v1"
+	// SubjectCustomerEmailVerified: the customer proved the address (the
+	// order service claims the guest orders of that address on it).
+	SubjectCustomerEmailVerified = "identity.customer_email_verified.v1"
+	SubjectStaffInvited          = "identity.staff_invited.v1"
+	SubjectStaffRoleChanged      = "identity.staff_role_changed.v1"
+	SubjectStaffDeactivated      = "identity.staff_deactivated.v1"
 )
 
 // Limits of the contract, also enforced by the service.
@@ -288,6 +294,25 @@ type PasswordResetRequested struct {
 	Email      string    `json:"email"`
 	Token      string    `json:"token"`
 	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// EmailVerificationRequested is the payload of
+// identity.email_verification_requested.v1. Token is the raw one-time
+// verification token: the notify service mails it in a link to the store's
+// /account/verify-email?token=… page and must never log it.
+type EmailVerificationRequested struct {
+	CustomerID string    `json:"customer_id"`
+	Email      string    `json:"email"`
+	Name       string    `json:"name"`
+	Token      string    `json:"token"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// CustomerEmailVerified is the payload of identity.customer_email_verified.v1.
+type CustomerEmailVerified struct {
+	CustomerID string    `json:"customer_id"`
+	Email      string    `json:"email"`
+	VerifiedAt time.Time `json:"verified_at"`
 }
 
 // StaffInvited is the payload of identity.staff_invited.v1. Token is the
