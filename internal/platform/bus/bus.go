@@ -250,3 +250,32 @@ func validToken(t string) bool {
 	}
 	return true
 }
+
+// Listener is a Bus that can also listen: fan-out without durability. Every
+// listening client gets every message matching its patterns that is
+// published after Listen returned, whatever other clients listen; nothing is
+// kept for a listener while it is not listening, and a listener that falls
+// far behind loses messages rather than slowing the broker. Durable groups
+// are unaffected: a message still goes to one consumer of each group.
+// Processes keeping something for browsers (live updates) listen; work that
+// must happen once per event subscribes.
+type Listener interface {
+	// Listen calls h with each matching message, one at a time and in
+	// publish order per subject, from a goroutine of the adapter; h must
+	// return quickly. Listening stops when ctx is done or Stop is called.
+	Listen(ctx context.Context, patterns []string, h func(Message)) (Consumer, error)
+}
+
+// ValidatePatterns reports whether patterns is a non-empty list of subject
+// patterns.
+func ValidatePatterns(patterns []string) error {
+	if len(patterns) == 0 {
+		return errors.New("bus: listening needs at least one subject")
+	}
+	for _, p := range patterns {
+		if err := ValidatePattern(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -101,6 +101,8 @@ func Run(t *testing.T, h Harness) {
 		{"ContextCancelStops", testContextCancel},
 		{"RetainedWhileStopped", testRetainedWhileStopped},
 		{"Durability", testDurability},
+		{"ListenersEachGetAll", testListenFanOut},
+		{"ListenKeepsNothing", testListenKeepsNothing},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
@@ -860,4 +862,76 @@ func Logger(t testing.TB) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: level}))
+}
+
+// listen starts listening on b, skipping the test when the adapter cannot.
+func listen(t *testing.T, b bus.Bus, patterns []string, r *recorder) bus.Consumer {
+	t.Helper()
+	l, ok := b.(bus.Listener)
+	if !ok {
+		t.Skip("the adapter does not listen (bus.Listener)")
+	}
+	c, err := l.Listen(t.Context(), patterns, r.add)
+	if err != nil {
+		t.Fatalf("listen %v: %v", patterns, err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// testListenFanOut: two clients listening each get every matching message,
+// in order and with its ID, subject, data and headers, and nothing else,
+// while a durable group spread over the same clients still handles each
+// message once.
+func testListenFanOut(t *testing.T, h Harness) {
+	prefix := NewPrefix()
+	b1, b2 := h.open(t, prefix), h.open(t, prefix)
+	l1, l2, group := newRecorder(), newRecorder(), newRecorder()
+	listen(t, b1, []string{"live.*.v1"}, l1)
+	listen(t, b2, []string{"live.>"}, l2)
+	sub := bus.Subscription{Group: "durable", Subjects: []string{"live.>"}}
+	subscribe(t, b1, sub, group.handler)
+	subscribe(t, b2, sub, group.handler)
+	const n = 20
+	msgs := seq("live.order.v1", "l", n)
+	msgs[0].Header = map[string]string{"tenant": "shop-1"}
+	publish(t, b1, msg("other.order.v1", "not-heard"))
+	publish(t, b1, msgs...)
+	for i, r := range []*recorder{l1, l2} {
+		got := r.waitFor(t, "every message", func(ms []bus.Message) bool { return len(ms) >= n })
+		if !slices.Equal(ids(got), ids(msgs)) {
+			t.Errorf("listener %d heard %v, want %v in order", i+1, ids(got), ids(msgs))
+		}
+		if got[0].Subject != "live.order.v1" || string(got[0].Data) != string(msgs[0].Data) || got[0].Header["tenant"] != "shop-1" {
+			t.Errorf("listener %d heard %+v, want %+v", i+1, got[0], msgs[0])
+		}
+	}
+	group.waitFor(t, "the group's share", func(ms []bus.Message) bool { return len(count(ms)) == n })
+	for id, c := range count(group.all()) {
+		if c != 1 {
+			t.Errorf("group handled %s %d times, want once", id, c)
+		}
+	}
+}
+
+// testListenKeepsNothing: a listener hears only what is published while it
+// listens; a stopped one gets nothing later, and nothing waits for it.
+func testListenKeepsNothing(t *testing.T, h Harness) {
+	b := h.New(t)
+	first := newRecorder()
+	c := listen(t, b, []string{"gone.x"}, first)
+	publish(t, b, msg("gone.x", "before"))
+	first.waitIDs(t, "before")
+	c.Stop()
+	publish(t, b, msg("gone.x", "while-away"))
+	second := newRecorder()
+	listen(t, b, []string{"gone.x"}, second)
+	publish(t, b, msg("gone.x", "after"))
+	got := second.waitIDs(t, "after")
+	if !slices.Equal(ids(got), []string{"after"}) {
+		t.Errorf("new listener heard %v, want only [after]", ids(got))
+	}
+	if !slices.Equal(ids(first.all()), []string{"before"}) {
+		t.Errorf("stopped listener heard %v, want only [before]", ids(first.all()))
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mercato/mercato/internal/platform/bus"
@@ -264,11 +265,14 @@ func (w *worker) call(ctx context.Context, msg jetstream.Msg, m bus.Message) (er
 // decode turns a stream message into a bus.Message, stripping the adapter's
 // subject prefix and internal headers.
 func (b *Bus) decode(msg jetstream.Msg, group string) bus.Message {
-	subj := msg.Subject()
+	subj := strings.TrimPrefix(msg.Subject(), b.opts.Prefix+".rp."+group+".")
+	return b.decodeParts(subj, msg.Data(), msg.Headers())
+}
+
+// decodeParts builds a bus.Message from a NATS message's parts.
+func (b *Bus) decodeParts(subj string, data []byte, hdr nats.Header) bus.Message {
 	subj = strings.TrimPrefix(subj, b.opts.Prefix+".ev.")
-	subj = strings.TrimPrefix(subj, b.opts.Prefix+".rp."+group+".")
-	m := bus.Message{Subject: subj, Data: msg.Data()}
-	hdr := msg.Headers()
+	m := bus.Message{Subject: subj, Data: data}
 	m.ID = hdr.Get(hdrID)
 	if m.ID == "" {
 		m.ID = hdr.Get("Nats-Msg-Id")
