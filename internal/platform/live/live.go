@@ -468,4 +468,3 @@ func (s *streamWriter) flush() bool {
 	}
 	return s.err == nil
 }
-
