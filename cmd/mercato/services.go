@@ -283,6 +283,10 @@ func services(fs *pflag.FlagSet) []app.Service {
 			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
 				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews}
+			// Order pages follow their order's events, heard on the bus.
+			if d.Live, err = p.Live(ctx, storefront.LiveTypes...); err != nil {
+				return nil, err
+			}
 			// Search is called as the visitor too; without a search
 			// service, the storefront has no search box.
 			if hc, base, err := p.PublicHTTPClient("search"); err == nil {
@@ -306,6 +310,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
 				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews,
 				Webhooks: c.webhooks}
+			// The layout's notices follow the store's events, heard on
+			// the bus.
+			if d.Live, err = p.Live(ctx, admin.LiveTypes()...); err != nil {
+				return nil, err
+			}
 			// Uploads go to the media service as the signed-in member;
 			// without it the pages offer no upload forms.
 			if hc, base, err := p.PublicHTTPClient("media"); err == nil {

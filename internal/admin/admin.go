@@ -27,6 +27,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -95,6 +96,9 @@ type Deps struct {
 	// Reviews moderates the store's reviews. Nil: the Reviews pages are
 	// not found.
 	Reviews *reviewapi.Client
+	// Live streams the notices of the layout (LiveTypes). Nil: no
+	// notices, and /admin/events answers 404.
+	Live *live.Hub
 }
 
 // Service serves the admin's pages. It is safe for concurrent use.
@@ -147,6 +151,7 @@ func (s *Service) Routes(api *web.API) {
 		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
 	})
 	s.signInRoutes(route)
+	route("GET /admin/events", s.events)
 	s.homeRoutes(route)
 	s.productRoutes(route)
 	s.stockRoutes(route)

@@ -31,6 +31,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
 	"github.com/mercato/mercato/internal/platform/cache"
 	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/telemetry"
@@ -98,6 +99,7 @@ type Platform struct {
 	mu     sync.Mutex
 	dbs    []*sqldb.DB
 	relays []*outbox.Relay
+	hub    *live.Hub
 }
 
 // NewPlatform sets up tracing, connects the bus and prepares the metrics
@@ -291,6 +293,33 @@ func (t localTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// Live returns the process's live-update hub, listening to the event
+// types patterns on the bus (besides those it already hears). There is one
+// hub per process, made on first use, whatever services use it; the HTTP
+// server's shutdown ends its streams before draining, and Close stops its
+// listening before the bus closes.
+func (p *Platform) Live(ctx context.Context, patterns ...string) (*live.Hub, error) {
+	l, ok := p.Bus.(bus.Listener)
+	if !ok {
+		return nil, fmt.Errorf("live updates: the bus %T cannot listen", p.Bus)
+	}
+	if p.web == nil {
+		return nil, errors.New("live updates: the HTTP server is not built yet")
+	}
+	p.mu.Lock()
+	h := p.hub
+	if h == nil {
+		h = live.New(p.Config.Live, p.log.With("component", "live"))
+		p.hub = h
+		p.web.OnShutdown(h.Close)
+	}
+	p.mu.Unlock()
+	if err := h.Listen(ctx, l, patterns...); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // Ping checks every database, for readiness.
 func (p *Platform) Ping(ctx context.Context) error {
 	p.mu.Lock()
@@ -308,6 +337,12 @@ func (p *Platform) Ping(ctx context.Context) error {
 // and last exports the spans still queued.
 func (p *Platform) Close() error {
 	var errs []error
+	p.mu.Lock()
+	hub := p.hub
+	p.mu.Unlock()
+	if hub != nil {
+		hub.Close()
+	}
 	if p.Bus != nil {
 		errs = append(errs, p.Bus.Close())
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/telemetry"
 	"github.com/mercato/mercato/internal/platform/web"
@@ -18,6 +19,8 @@ type Config struct {
 	Web web.Config
 	// Telemetry configures tracing (-otel.*).
 	Telemetry telemetry.Config
+	// Live configures the live-update streams the pages serve (-live.*).
+	Live live.Config
 	// Data is the directory of laptop-mode state: SQLite files, the embedded
 	// bus, the generated admin token.
 	Data string
@@ -50,6 +53,7 @@ type Config struct {
 func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	c.Web.RegisterFlags(fs, "")
 	c.Telemetry.RegisterFlags(fs, "")
+	c.Live.RegisterFlags(fs, "live.")
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
@@ -70,6 +74,9 @@ func (c *Config) Validate(known []string) error {
 		errs = append(errs, err)
 	}
 	if err := c.Telemetry.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Live.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Data == "" {

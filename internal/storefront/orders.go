@@ -17,6 +17,7 @@ import (
 // customer it belongs to, and their return requests.
 func (s *Service) orderRoutes(route routeFunc) {
 	route("GET /orders/{id}", s.orderPage)
+	route("GET /orders/{id}/events", s.orderEvents)
 	route("POST /orders/{id}/returns", s.requestReturn)
 }
 
@@ -119,6 +120,9 @@ type returnRow struct {
 // orderData is the order page's data.
 type orderData struct {
 	Order orderView
+	// Events is the address of the order's live updates; empty without
+	// them.
+	Events string
 	// Token is the guest's order token, carried by the page's forms.
 	Token    string
 	Returns  []returnRow
@@ -195,6 +199,12 @@ func (s *Service) orderPage(w http.ResponseWriter, r *http.Request) {
 // renderOrder renders order o's page with v's form.
 func (s *Service) renderOrder(w http.ResponseWriter, r *http.Request, v *page.View, o orderapi.Order, token string, status int) {
 	d := orderData{Order: newOrderView(o), Token: token, Reasons: returnReasons}
+	if s.deps.Live != nil {
+		d.Events = "/orders/" + url.PathEscape(o.ID) + "/events"
+		if token != "" {
+			d.Events += "?token=" + url.QueryEscape(token)
+		}
+	}
 	titles := map[string]string{}
 	for _, l := range o.Lines {
 		titles[l.SKU] = l.Title

@@ -26,6 +26,7 @@ import (
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/cache"
 	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/page"
 	"github.com/mercato/mercato/internal/platform/session"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -120,6 +121,9 @@ type Deps struct {
 	// Reviews shows ratings and reviews and takes buyers' reviews. Nil:
 	// the pages show no reviews.
 	Reviews *reviewapi.Client
+	// Live streams order changes to order pages (LiveTypes). Nil: order
+	// pages change on reload only, and /orders/{id}/events answers 404.
+	Live *live.Hub
 	// Search finds products for the search box and /search. Nil: no
 	// search box, and /search answers 404.
 	Search Searcher

@@ -59,4 +59,60 @@
       }, 150);
     });
   }
+  // Live updates (Server-Sent Events). An order page marked
+  // data-live-order follows its order: at each change it reads itself
+  // again and puts the new status, shipments and history in place (the
+  // status is a live region, so the change is announced). Without this,
+  // a reload shows the same.
+  var order = document.querySelector("[data-live-order]");
+  if (order && window.EventSource && window.fetch && window.DOMParser) {
+    var refresh = function () {
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          if (!html) return;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          ["shipments", "timeline"].forEach(function (id) {
+            var now = document.getElementById(id), next = doc.getElementById(id);
+            if (now && next) now.replaceChildren.apply(now, Array.prototype.slice.call(next.childNodes).map(function (n) { return document.adoptNode(n); }));
+          });
+          var st = document.getElementById("order-status"), nst = doc.getElementById("order-status");
+          if (st && nst && st.textContent !== nst.textContent) st.textContent = nst.textContent;
+        })
+        .catch(function () {});
+    };
+    var orderEvents = new EventSource(order.dataset.liveOrder);
+    ["order.confirmed.v1", "order.shipped.v1", "order.delivered.v1", "order.cancelled.v1", "order.refunded.v1",
+      "order.return_requested.v1", "order.return_received.v1", "payment.captured.v1", "payment.refunded.v1", "reset"].forEach(function (t) {
+      orderEvents.addEventListener(t, refresh);
+    });
+    document.body.dataset.live = "on"; // for tests: the stream is set up
+  }
+  // The back office's notices: new orders, low stock, failing webhooks, as
+  // they happen, in the layout's aria-live list (newest first, at most 5).
+  var notices = document.querySelector("[data-live-notices]");
+  if (notices && window.EventSource) {
+    var staffEvents = new EventSource(notices.dataset.liveNotices);
+    var notice = function (e) {
+      var d;
+      try { d = JSON.parse(e.data); } catch (err) { return; }
+      if (!d.text) return;
+      var li = document.createElement("li");
+      li.className = "notice";
+      if (d.href) {
+        var a = document.createElement("a");
+        a.href = d.href;
+        a.textContent = d.text; // text, never markup
+        li.appendChild(a);
+      } else {
+        li.textContent = d.text;
+      }
+      notices.prepend(li);
+      while (notices.children.length > 5) notices.lastElementChild.remove();
+    };
+    ["order.confirmed.v1", "inventory.stock_low.v1", "notify.webhook_disabled.v1"].forEach(function (t) {
+      staffEvents.addEventListener(t, notice);
+    });
+    document.body.dataset.live = "on";
+  }
 })();

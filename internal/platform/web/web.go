@@ -441,6 +441,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
+// OnShutdown registers f to be called when Shutdown starts, before the
+// wait for requests in flight: for responses that never end by themselves
+// (live-update streams), which f ends.
+func (s *Server) OnShutdown(f func()) { s.srv.RegisterOnShutdown(f) }
+
 // Shutdown stops reporting ready, then drains requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
 	select {
