@@ -58,16 +58,17 @@ func (s *Service) orderEvents(w http.ResponseWriter, r *http.Request) {
 // changed, and its status when the event says. The page reads the rest
 // again from its own address, as the visitor.
 type orderUpdate struct {
-	Type   string `json:"type"`
-	At     string `json:"at"`
-	Status string `json:"status,omitempty"`
-	Label  string `json:"label,omitempty"`
+	Type    string `json:"type"`
+	OrderID string `json:"order_id"`
+	At      string `json:"at"`
+	Status  string `json:"status,omitempty"`
+	Label   string `json:"label,omitempty"`
 }
 
 // renderOrderEvent keeps an event's type, time and (for the order's own
 // events) the order's status: nothing of the payload's personal data.
 func renderOrderEvent(e live.Event) ([]byte, bool) {
-	u := orderUpdate{Type: e.Type, At: e.Time.UTC().Format(time.RFC3339Nano)}
+	u := orderUpdate{Type: e.Type, OrderID: e.Ref, At: e.Time.UTC().Format(time.RFC3339Nano)}
 	var o struct {
 		Status string `json:"status"`
 	}
