@@ -22,7 +22,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand())
 	return cmd
 }
 
@@ -315,5 +315,42 @@ targets on the generated store with a few queries in turn.`,
 	registerBenchFlags(cmd, &o.Options, "/api/v1/search?q=coffee")
 	cmd.Flags().IntVar(&o.Products, "products", 100_000, "generated products to index and search after the demo catalog; 0 skips them")
 	_ = cmd.Flags().MarkHidden("url")
+	return cmd
+}
+
+func (c *cli) benchLiveCommand() *cobra.Command {
+	var o bench.LiveOptions
+	cmd := &cobra.Command{
+		Use:   "live",
+		Short: "Hold open live-update streams (SSE) and time events from the order service to them",
+		Long: `Hold -connections order-page streams (GET /orders/{id}/events, Server-Sent
+Events) of the default store open, spread over -orders orders placed for the
+run, and report what each costs: heap and memory from the OS, and goroutines.
+Then ship the orders through the admin API at -rate per second and time every
+event from its transaction in the order or payment service to the line read
+by the stream's reader: outbox, relay, bus, the live hub's fan-out and HTTP.
+The goal is p99 < 200ms at 1,000 streams.
+
+Without -url, Mercato is booted in this process: the memory figures are then
+this process's, server and client together, and the client's own share is
+measured apart (the same sockets and readers against a listener that only
+holds them) and subtracted. With -url, give the server's -metrics.addr as
+-metrics to read its own figures. The soft limit of open files is raised to
+the hard limit when the streams need it.`,
+		Example: `  mercato bench live
+  mercato bench live -connections 2000 -orders 200 -rate 50
+  mercato bench live -url http://localhost:8080 -metrics http://127.0.0.1:9464/metrics`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.benchRunner().Live(cmd.Context(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.URL, "url", "", "base URL of a running Mercato on the loopback interface (default: boot one in this process)")
+	fs.StringVar(&o.Metrics, "metrics", "", "with -url: that Mercato's /metrics URL, for its own memory figures")
+	fs.IntVar(&o.Connections, "connections", 1000, "streams held open")
+	fs.IntVar(&o.Orders, "orders", 100, "orders the streams watch, round robin; each is shipped once")
+	fs.Float64Var(&o.Rate, "rate", 20, "orders shipped per second")
+	fs.BoolVar(&o.Yes, "yes", false, "without -url, accept that orders are written to the -db database or -bus given")
 	return cmd
 }

@@ -79,6 +79,11 @@ type apiClient struct {
 }
 
 func (b apiClient) call(ctx context.Context, method, path string, body, out any) (int, error) {
+	return b.callWith(ctx, method, path, body, out)
+}
+
+// callWith is call with extra headers, given as name, value pairs.
+func (b apiClient) callWith(ctx context.Context, method, path string, body, out any, header ...string) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -92,6 +97,9 @@ func (b apiClient) call(ctx context.Context, method, path string, body, out any)
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	if b.token != "" {
 		req.Header.Set("Authorization", "Bearer "+b.token)
 	}

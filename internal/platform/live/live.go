@@ -52,7 +52,7 @@ const (
 	DefaultHeartbeat      = 15 * time.Second
 	DefaultBuffer         = 256
 	DefaultMaxConnections = 10000
-	DefaultClientBuffer   = 64
+	DefaultClientBuffer   = 32
 	DefaultRetry          = 2 * time.Second
 )
 
@@ -157,7 +157,7 @@ type Hub struct {
 
 // tenantState is a tenant's ring of recent events and its streams.
 type tenantState struct {
-	ring []Event // oldest first once full; next is where the next goes
+	ring []*Event // oldest first once full; next is where the next goes
 	next int
 	full bool
 	subs map[*subscriber]struct{}
@@ -166,7 +166,7 @@ type tenantState struct {
 // subscriber is one stream's mailbox.
 type subscriber struct {
 	filter Filter
-	ch     chan Event
+	ch     chan *Event
 	// dropped is closed when the stream fell behind.
 	dropped chan struct{}
 }
@@ -253,13 +253,16 @@ func (h *Hub) Add(e Event) {
 	}
 	t := h.tenants[e.Tenant]
 	if t == nil {
-		t = &tenantState{ring: make([]Event, h.cfg.Buffer), subs: map[*subscriber]struct{}{}}
+		t = &tenantState{ring: make([]*Event, h.cfg.Buffer), subs: map[*subscriber]struct{}{}}
 		h.tenants[e.Tenant] = t
 	}
 	if t.index(e.ID) >= 0 {
 		return
 	}
-	t.ring[t.next] = e
+	// One copy, shared by the ring and every mailbox: a mailbox slot is a
+	// pointer, not an event.
+	ep := &e
+	t.ring[t.next] = ep
 	t.next = (t.next + 1) % len(t.ring)
 	if t.next == 0 {
 		t.full = true
@@ -269,7 +272,7 @@ func (h *Hub) Add(e Event) {
 			continue
 		}
 		select {
-		case s.ch <- e:
+		case s.ch <- ep:
 		default:
 			delete(t.subs, s)
 			close(s.dropped)
@@ -278,17 +281,17 @@ func (h *Hub) Add(e Event) {
 }
 
 // events returns the ring's events, oldest first.
-func (t *tenantState) events() []Event {
+func (t *tenantState) events() []*Event {
 	if !t.full {
 		return t.ring[:t.next]
 	}
-	return append(append([]Event(nil), t.ring[t.next:]...), t.ring[:t.next]...)
+	return append(append([]*Event(nil), t.ring[t.next:]...), t.ring[:t.next]...)
 }
 
 // index is the ring position of event id, or -1.
 func (t *tenantState) index(id string) int {
 	for i, e := range t.ring {
-		if e.ID == id && id != "" {
+		if e != nil && e.ID == id && id != "" {
 			return i
 		}
 	}
@@ -298,7 +301,7 @@ func (t *tenantState) index(id string) int {
 // subscribe registers a stream of tenant and returns the events it missed
 // after lastID (the browser's Last-Event-ID): reset is true when lastID is
 // no longer in the ring, so the page must load afresh.
-func (h *Hub) subscribe(tenant string, f Filter, lastID string) (s *subscriber, missed []Event, reset bool, err error) {
+func (h *Hub) subscribe(tenant string, f Filter, lastID string) (s *subscriber, missed []*Event, reset bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -306,14 +309,14 @@ func (h *Hub) subscribe(tenant string, f Filter, lastID string) (s *subscriber, 
 	}
 	t := h.tenants[tenant]
 	if t == nil {
-		t = &tenantState{ring: make([]Event, h.cfg.Buffer), subs: map[*subscriber]struct{}{}}
+		t = &tenantState{ring: make([]*Event, h.cfg.Buffer), subs: map[*subscriber]struct{}{}}
 		h.tenants[tenant] = t
 	}
 	if lastID != "" {
 		evs := t.events()
 		found := false
 		for _, e := range evs {
-			if found && f.matches(e) {
+			if found && f.matches(*e) {
 				missed = append(missed, e)
 			}
 			if e.ID == lastID {
@@ -322,7 +325,7 @@ func (h *Hub) subscribe(tenant string, f Filter, lastID string) (s *subscriber, 
 		}
 		reset = !found
 	}
-	s = &subscriber{filter: f, ch: make(chan Event, h.cfg.ClientBuffer), dropped: make(chan struct{})}
+	s = &subscriber{filter: f, ch: make(chan *Event, h.cfg.ClientBuffer), dropped: make(chan struct{})}
 	t.subs[s] = struct{}{}
 	return s, missed, reset, nil
 }
@@ -445,10 +448,10 @@ func (s *streamWriter) printf(format string, args ...any) {
 }
 
 // event writes e as f renders it.
-func (s *streamWriter) event(e Event, f Filter) {
+func (s *streamWriter) event(e *Event, f Filter) {
 	var data []byte
 	if f.Render != nil {
-		d, ok := f.Render(e)
+		d, ok := f.Render(*e)
 		if !ok {
 			return
 		}
