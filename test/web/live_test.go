@@ -16,6 +16,7 @@ type sse struct {
 	t      *testing.T
 	status int
 	events chan sseEvent
+	ended  chan struct{} // closed when the stream ends
 }
 
 type sseEvent struct {
@@ -42,13 +43,15 @@ func (v *visitor) stream(path, lastID string) *sse {
 	if err != nil {
 		v.t.Fatalf("GET %s: %v", path, err)
 	}
-	s := &sse{t: v.t, status: resp.StatusCode, events: make(chan sseEvent, 100)}
+	s := &sse{t: v.t, status: resp.StatusCode, events: make(chan sseEvent, 100), ended: make(chan struct{})}
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		resp.Body.Close()
 		cancel()
+		close(s.ended)
 		return s
 	}
 	go func() {
+		defer close(s.ended)
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
 		var ev sseEvent
@@ -181,4 +184,19 @@ func TestLiveUpdates(t *testing.T) {
 		t.Errorf("notice %+v", last)
 	}
 	otherNotices.quiet("the other store's admin", 500*time.Millisecond)
+
+	// Shutting down with streams open: they end, and the process stops
+	// well before the drain's 20 s bound.
+	began := time.Now()
+	s.p.Stop()
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("stopping with open streams took %s", d)
+	}
+	for what, st := range map[string]*sse{"order": order1, "admin": notices} {
+		select {
+		case <-st.ended:
+		case <-time.After(5 * time.Second):
+			t.Errorf("the %s stream outlived the process", what)
+		}
+	}
 }
