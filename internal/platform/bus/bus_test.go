@@ -214,3 +214,20 @@ func TestDeadLetterJSON(t *testing.T) {
 		t.Errorf("old letter decoded as %+v", prev)
 	}
 }
+
+func TestValidatePatterns(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		ok       bool
+	}{
+		{[]string{"order.>", "payment.*.v1"}, true},
+		{nil, false},
+		{[]string{"order.>", "bad pattern"}, false},
+		{[]string{"a.>.b"}, false},
+	}
+	for _, tt := range tests {
+		if err := bus.ValidatePatterns(tt.patterns); (err == nil) != tt.ok {
+			t.Errorf("ValidatePatterns(%q) = %v, want ok %v", tt.patterns, err, tt.ok)
+		}
+	}
+}
