@@ -117,12 +117,15 @@ func (r *recorder) snapshot() ([]request, []string) {
 }
 
 // settle waits, at most d, until every HTTP request of the page is done, so
-// that a late one (the favicon) has its status. It returns the snapshot.
+// that a late one (the favicon) has its status. It returns the snapshot. A
+// live-update stream (EventSource) never is done: it is not waited for.
 func (r *recorder) settle(ctx context.Context, d time.Duration) ([]request, []string) {
 	deadline := time.Now().Add(d)
 	for {
 		reqs, exceptions := r.snapshot()
-		pending := slices.ContainsFunc(reqs, func(r request) bool { return !r.Done && strings.HasPrefix(r.URL, "http") })
+		pending := slices.ContainsFunc(reqs, func(r request) bool {
+			return !r.Done && strings.HasPrefix(r.URL, "http") && r.Type != network.ResourceTypeEventSource
+		})
 		if !pending || time.Now().After(deadline) || ctx.Err() != nil {
 			return reqs, exceptions
 		}
