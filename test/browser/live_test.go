@@ -55,3 +55,36 @@ func TestOrderPageLive(t *testing.T) {
 	checkPage(t, ctx, "order-live")
 	b.checkOrigin(t, s.base)
 }
+
+// TestAdminLiveNotice: the owner on the admin's home page is told of a new
+// order as it is placed, in the layout's live list, with a link to it.
+func TestAdminLiveNotice(t *testing.T) {
+	chromium(t)
+	t.Parallel()
+	s := startShop(t)
+	s.setStock(shopSKU, 20)
+	res := s.p.Call(http.MethodPost, "/api/v1/admin/identity/owners",
+		map[string]string{"email": "olga@example.com", "password": adminPassword, "name": "Olga Owner"}, s.p.Admin("Host", "localhost"))
+	if res.Status != http.StatusCreated && res.Status != http.StatusOK {
+		t.Fatalf("create the owner: %d %s", res.Status, res.Body)
+	}
+	b := newBrowser(t, browserOptions{Timeout: 3 * time.Minute})
+	ctx := b.ctx
+	run(t, ctx, "open the admin", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.base+"/admin/"))
+	signInAdmin(t, ctx, "olga@example.com", "/admin/", "ul.live-notices[aria-live=polite]")
+	if _, err := poll(ctx, `document.body.dataset.live === "on" ? "yes" : ""`, shopWait); err != nil {
+		t.Fatalf("the admin does not listen for notices: %v", err)
+	}
+	id, _ := s.guestOrder(shopSKU)
+	ref := strings.ToUpper(strings.ReplaceAll(id, "-", ""))
+	ref = ref[len(ref)-8:]
+	got, err := poll(ctx, `(() => { const a = document.querySelector(".live-notices li a"); return a ? a.textContent + " " + a.getAttribute("href") : ""; })()`, shopWait)
+	if err != nil {
+		t.Fatalf("no notice of the new order: %v", err)
+	}
+	if !strings.Contains(got, "New order "+ref) || !strings.HasSuffix(got, "/admin/orders/"+id) {
+		t.Errorf("notice %q, want the order %s linked", got, ref)
+	}
+	checkPage(t, ctx, "admin-live-notice")
+	b.checkOrigin(t, s.base)
+}
