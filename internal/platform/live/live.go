@@ -45,6 +45,11 @@ type Config struct {
 	ClientBuffer int
 	// Retry is the reconnection delay suggested to browsers.
 	Retry time.Duration
+	// Idle is how long a tenant's events are still kept after its last
+	// stream ended, for browsers to resume from; a tenant without streams
+	// for longer keeps nothing, so memory follows the stores being
+	// watched, not every store's traffic.
+	Idle time.Duration
 }
 
 // Defaults.
@@ -54,6 +59,7 @@ const (
 	DefaultMaxConnections = 10000
 	DefaultClientBuffer   = 32
 	DefaultRetry          = 2 * time.Second
+	DefaultIdle           = 2 * time.Minute
 )
 
 // RegisterFlags registers the hub's flags, each name starting with prefix.
@@ -93,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Retry == 0 {
 		c.Retry = DefaultRetry
+	}
+	if c.Idle == 0 {
+		c.Idle = DefaultIdle
 	}
 	return c
 }
@@ -153,10 +162,14 @@ type Hub struct {
 	listeners []bus.Consumer
 	closed    bool
 	done      chan struct{}
+	swept     time.Time // when idle tenants were last let go
+	now       func() time.Time
 }
 
-// tenantState is a tenant's ring of recent events and its streams.
+// tenantState is a tenant's ring of recent events and its streams. It
+// exists while the tenant has streams, and for Config.Idle after.
 type tenantState struct {
+	idleSince time.Time // when the last stream ended; zero while there are streams
 	ring []*Event // oldest first once full; next is where the next goes
 	next int
 	full bool
@@ -173,7 +186,7 @@ type subscriber struct {
 
 // New returns a hub; Listen feeds it from the bus, Add directly.
 func New(cfg Config, log *slog.Logger) *Hub {
-	return &Hub{cfg: cfg.withDefaults(), log: log, tenants: map[string]*tenantState{}, listening: map[string]bool{}, done: make(chan struct{})}
+	return &Hub{cfg: cfg.withDefaults(), log: log, tenants: map[string]*tenantState{}, listening: map[string]bool{}, done: make(chan struct{}), now: time.Now}
 }
 
 // Listen makes the hub hear the event types patterns from l, those it does
@@ -242,19 +255,32 @@ func ref(data json.RawMessage) string {
 }
 
 // Add keeps e in its tenant's ring and hands it to the tenant's streams
-// that want it. An event already in the ring (heard twice: the bus is at
-// least once) is ignored. A stream whose mailbox is full is dropped, never
-// waited for.
+// that want it; an event of a tenant without streams (for Config.Idle) is
+// not kept. An event already in the ring (heard twice: the bus is at least
+// once) is ignored. A stream whose mailbox is full is dropped, never waited
+// for.
 func (h *Hub) Add(e Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
+	now := h.now()
+	if now.Sub(h.swept) > h.cfg.Idle {
+		h.swept = now
+		for id, t := range h.tenants {
+			if h.idle(t, now) {
+				delete(h.tenants, id)
+			}
+		}
+	}
 	t := h.tenants[e.Tenant]
 	if t == nil {
-		t = &tenantState{ring: make([]*Event, h.cfg.Buffer), subs: map[*subscriber]struct{}{}}
-		h.tenants[e.Tenant] = t
+		return
+	}
+	if h.idle(t, now) {
+		delete(h.tenants, e.Tenant)
+		return
 	}
 	if t.index(e.ID) >= 0 {
 		return
@@ -274,9 +300,25 @@ func (h *Hub) Add(e Event) {
 		select {
 		case s.ch <- ep:
 		default:
-			delete(t.subs, s)
+			h.drop(t, s)
 			close(s.dropped)
 		}
+	}
+}
+
+// idle reports whether t has had no stream for longer than Config.Idle.
+func (h *Hub) idle(t *tenantState, now time.Time) bool {
+	return len(t.subs) == 0 && now.Sub(t.idleSince) > h.cfg.Idle
+}
+
+// drop removes s from t's streams, noting when t became idle.
+func (h *Hub) drop(t *tenantState, s *subscriber) {
+	if _, ok := t.subs[s]; !ok {
+		return
+	}
+	delete(t.subs, s)
+	if len(t.subs) == 0 {
+		t.idleSince = h.now()
 	}
 }
 
@@ -334,7 +376,7 @@ func (h *Hub) unsubscribe(tenant string, s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if t := h.tenants[tenant]; t != nil {
-		delete(t.subs, s)
+		h.drop(t, s)
 	}
 }
 

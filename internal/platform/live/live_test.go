@@ -176,6 +176,8 @@ func TestRefAndRender(t *testing.T) {
 
 func TestResume(t *testing.T) {
 	h, url := serve(t, Config{})
+	open(t, url, "a", "") // the store is watched: its events are kept
+	waitConns(t, h, 1)
 	for i := 1; i <= 3; i++ {
 		h.Add(ev("a", i))
 	}
@@ -186,7 +188,7 @@ func TestResume(t *testing.T) {
 			t.Fatalf("got %+v, want %s", got, want)
 		}
 	}
-	waitConns(t, h, 1)
+	waitConns(t, h, 2)
 	h.Add(ev("a", 4))
 	if got := s.next(t); got.ID != "a-4" {
 		t.Fatalf("got %+v, want a-4", got)
@@ -196,6 +198,8 @@ func TestResume(t *testing.T) {
 
 func TestResumeTooOldResets(t *testing.T) {
 	h, url := serve(t, Config{Buffer: 2})
+	open(t, url, "a", "")
+	waitConns(t, h, 1)
 	for i := 1; i <= 4; i++ {
 		h.Add(ev("a", i))
 	}
@@ -309,4 +313,46 @@ func busMessage(body string) (m bus.Message) {
 	_ = json.Unmarshal([]byte(body), &env)
 	m.ID, m.Data = env.ID, []byte(body)
 	return m
+}
+
+// TestUnwatchedTenantsKeepNothing: events of a store nobody watches are not
+// kept; a store's events are kept for Idle after its last stream ended,
+// then let go, so a late resume gets a reset.
+func TestUnwatchedTenantsKeepNothing(t *testing.T) {
+	h := New(Config{Idle: time.Minute}, slog.New(slog.DiscardHandler))
+	defer h.Close()
+	now := time.Now()
+	h.now = func() time.Time { return now }
+	h.Add(ev("nobody", 1))
+	if _, ok := h.tenants["nobody"]; ok {
+		t.Error("an unwatched store's event was kept")
+	}
+	s, _, _, _ := h.subscribe("a", Filter{Types: []string{">"}}, "")
+	h.unsubscribe("a", s)
+	now = now.Add(30 * time.Second)
+	h.Add(ev("a", 1))
+	if _, missed, reset, _ := h.subscribe("a", Filter{Types: []string{">"}}, "a-0"); !reset || len(missed) != 0 {
+		t.Errorf("resume from an unknown ID: reset %v, missed %d", reset, len(missed))
+	}
+	s2, _, _, _ := h.subscribe("b", Filter{Types: []string{">"}}, "")
+	h.unsubscribe("b", s2)
+	h.Add(ev("b", 1))
+	h.Add(ev("b", 2))
+	if _, missed, reset, _ := h.subscribe("b", Filter{Types: []string{">"}}, "b-1"); reset || len(missed) != 1 {
+		t.Errorf("resume within Idle: reset %v, missed %d, want the one event", reset, len(missed))
+	}
+	h.mu.Lock()
+	for _, ts := range h.tenants {
+		clear(ts.subs)
+		ts.idleSince = now
+	}
+	h.mu.Unlock()
+	now = now.Add(2 * time.Minute)
+	h.Add(ev("b", 3))
+	h.mu.Lock()
+	n := len(h.tenants)
+	h.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d stores kept after Idle without streams, want none", n)
+	}
 }
