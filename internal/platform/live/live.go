@@ -170,10 +170,10 @@ type Hub struct {
 // exists while the tenant has streams, and for Config.Idle after.
 type tenantState struct {
 	idleSince time.Time // when the last stream ended; zero while there are streams
-	ring []*Event // oldest first once full; next is where the next goes
-	next int
-	full bool
-	subs map[*subscriber]struct{}
+	ring      []*Event  // oldest first once full; next is where the next goes
+	next      int
+	full      bool
+	subs      map[*subscriber]struct{}
 }
 
 // subscriber is one stream's mailbox.
