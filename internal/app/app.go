@@ -312,6 +312,9 @@ func (p *Platform) Live(ctx context.Context, patterns ...string) (*live.Hub, err
 		h = live.New(p.Config.Live, p.log.With("component", "live"))
 		p.hub = h
 		p.web.OnShutdown(h.Close)
+		p.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mercato_live_streams", Help: "Live-update streams (Server-Sent Events) open in this process.",
+		}, func() float64 { return float64(h.Connections()) }))
 	}
 	p.mu.Unlock()
 	if err := h.Listen(ctx, l, patterns...); err != nil {
