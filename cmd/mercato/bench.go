@@ -335,11 +335,14 @@ Without -url, Mercato is booted in this process: the memory figures are then
 this process's, server and client together, and the client's own share is
 measured apart (the same sockets and readers against a listener that only
 holds them) and subtracted. With -url, give the server's -metrics.addr as
--metrics to read its own figures. The soft limit of open files is raised to
+-metrics to read its own figures; with the storefront in a process of its
+own (the production shape), -stream-url is its address and -metrics its
+/metrics. The soft limit of open files is raised to
 the hard limit when the streams need it.`,
 		Example: `  mercato bench live
   mercato bench live -connections 2000 -orders 200 -rate 50
-  mercato bench live -url http://localhost:8080 -metrics http://127.0.0.1:9464/metrics`,
+  mercato bench live -url http://localhost:8080 -metrics http://127.0.0.1:9464/metrics
+  mercato bench live -url http://localhost:8080 -stream-url http://localhost:8081 -metrics http://127.0.0.1:9465/metrics`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.benchRunner().Live(cmd.Context(), o)
@@ -347,7 +350,8 @@ the hard limit when the streams need it.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.URL, "url", "", "base URL of a running Mercato on the loopback interface (default: boot one in this process)")
-	fs.StringVar(&o.Metrics, "metrics", "", "with -url: that Mercato's /metrics URL, for its own memory figures")
+	fs.StringVar(&o.StreamURL, "stream-url", "", "with -url: base URL of the process serving the storefront, when it runs apart (default: -url)")
+	fs.StringVar(&o.Metrics, "metrics", "", "with -url: the /metrics URL of the process serving the streams, for its own memory figures")
 	fs.IntVar(&o.Connections, "connections", 1000, "streams held open")
 	fs.IntVar(&o.Orders, "orders", 100, "orders the streams watch, round robin; each is shipped once")
 	fs.Float64Var(&o.Rate, "rate", 20, "orders shipped per second")

@@ -29,8 +29,12 @@ type LiveOptions struct {
 	// URL is a running Mercato on the loopback interface; empty boots one
 	// in this process.
 	URL string
-	// Metrics is the running Mercato's /metrics URL (its -metrics.addr),
-	// read for the server's own memory; only with URL.
+	// StreamURL is where the streams are opened, when the storefront runs
+	// in a process of its own (the production shape); default URL. Only
+	// with URL.
+	StreamURL string
+	// Metrics is the /metrics URL (its -metrics.addr) of the process
+	// serving the streams, read for its own memory; only with URL.
 	Metrics string
 	// Connections is how many order-page streams are held open.
 	Connections int
@@ -58,12 +62,18 @@ func (o LiveOptions) validate(cfg app.Config) error {
 		if err := CheckLoopback(o.URL); err != nil {
 			errs = append(errs, fmt.Errorf("-url: %w", err))
 		}
-		if o.Metrics != "" {
-			if err := CheckLoopback(o.Metrics); err != nil {
-				errs = append(errs, fmt.Errorf("-metrics: %w", err))
+		for flag, u := range map[string]string{"-metrics": o.Metrics, "-stream-url": o.StreamURL} {
+			if u == "" {
+				continue
+			}
+			if err := CheckLoopback(u); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", flag, err))
 			}
 		}
 	} else {
+		if o.StreamURL != "" {
+			errs = append(errs, errors.New("-stream-url names a running storefront: it needs -url"))
+		}
 		if o.Metrics != "" {
 			errs = append(errs, errors.New("-metrics reads a running Mercato's figures: it needs -url"))
 		}
@@ -114,7 +124,11 @@ func (r *Runner) live(ctx context.Context, base string, o LiveOptions, note stri
 	if token, err = r.adminToken(token); err != nil {
 		return err
 	}
-	host := storeHost(base)
+	streams := base
+	if o.StreamURL != "" {
+		streams = strings.TrimSuffix(o.StreamURL, "/")
+	}
+	host := storeHost(streams)
 	bc := apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
 	defer bc.http.CloseIdleConnections()
 	run := strings.ToLower(fmt.Sprintf("%x", time.Now().UnixNano()))
@@ -134,10 +148,10 @@ func (r *Runner) live(ctx context.Context, base string, o LiveOptions, note stri
 	before := r.sample(ctx, sys, o.Metrics)
 	fmt.Fprintf(r.Stderr, "opening %d streams …\n", o.Connections)
 	lat := &latencies{}
-	streams, err := openStreams(ctx, base, host, orders, o.Connections, lat)
+	conns, err := openStreams(ctx, streams, host, orders, o.Connections, lat)
 	defer func() {
-		for _, s := range streams {
-			s.Close()
+		for _, c := range conns {
+			c.Close()
 		}
 	}()
 	if err != nil {
@@ -170,8 +184,12 @@ func (r *Runner) live(ctx context.Context, base string, o LiveOptions, note stri
 	shipped := lat.shipped.Load()
 	samples := lat.sorted()
 
-	fmt.Fprintf(r.Stdout, "bench live: %d streams of GET /orders/{id}/events over %d orders, Host %s; %d orders shipped at %g/s\n\n",
+	fmt.Fprintf(r.Stdout, "bench live: %d streams of GET /orders/{id}/events over %d orders, Host %s; %d orders shipped at %g/s\n",
 		o.Connections, len(orders), host, len(orders), o.Rate)
+	if streams != base {
+		fmt.Fprintf(r.Stdout, "streams served by %s, orders placed and shipped at %s\n", streams, base)
+	}
+	fmt.Fprintln(r.Stdout)
 	n := float64(o.Connections)
 	fmt.Fprintf(r.Stdout, "streams held        %d (open-files soft limit %d)\n", o.Connections, limit)
 	if before.ok && after.ok {

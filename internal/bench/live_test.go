@@ -26,6 +26,8 @@ func TestLiveOptionsValidate(t *testing.T) {
 		"remote URL":           func(o *LiveOptions) { o.URL = "http://example.com" },
 		"metrics without -url": func(o *LiveOptions) { o.Metrics = "http://127.0.0.1:9464/metrics" },
 		"remote metrics":       func(o *LiveOptions) { o.URL, o.Metrics = "http://127.0.0.1:8080", "http://example.com/metrics" },
+		"stream URL alone":     func(o *LiveOptions) { o.StreamURL = "http://127.0.0.1:8081" },
+		"remote stream URL":    func(o *LiveOptions) { o.URL, o.StreamURL = "http://127.0.0.1:8080", "http://example.com" },
 	}
 	for name, change := range tests {
 		o := good
