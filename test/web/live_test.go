@@ -200,3 +200,56 @@ func TestLiveUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveOrderOfACustomer: a signed-in customer follows their own order
+// without its token; another customer, signed in, may not.
+func TestLiveOrderOfACustomer(t *testing.T) {
+	p := start(t)
+	sku := skuInStock(t, p, 10)
+	const password = "cobol forever and a day"
+	register := func(email string) (token string) {
+		t.Helper()
+		r := p.Call(http.MethodPost, "/api/v1/auth/register", map[string]string{"email": email, "password": password, "name": "Live " + email},
+			map[string]string{"Host": "localhost"})
+		if r.Status >= 300 {
+			t.Fatalf("register %s: %d %s", email, r.Status, r.Body)
+		}
+		r = p.Call(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": email, "password": password}, map[string]string{"Host": "localhost"})
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		r.JSON(t, &tok)
+		return tok.AccessToken
+	}
+	signIn := func(email string) *visitor {
+		t.Helper()
+		v := newVisitor(t, p, "localhost")
+		if pg := v.submit(v.get("/account/sign-in"), "/account/sign-in", url.Values{"email": {email}, "password": {password}}); pg.URL != "/account" {
+			t.Fatalf("sign in as %s: ended at %s", email, pg.URL)
+		}
+		return v
+	}
+	token := register("grace@example.com")
+	register("alan@example.com")
+	body := map[string]any{
+		"items": []map[string]any{{"sku": sku, "quantity": 1}},
+		"email": "grace@example.com",
+		"shipping_address": map[string]any{
+			"name": "Grace Hopper", "line1": "1 Harvard Yard", "city": "Cambridge", "postal_code": "02138", "country": "US",
+		},
+		"payment": map[string]any{"provider": "fake", "token": "tok_visa"},
+	}
+	r := p.Call(http.MethodPost, "/api/v1/checkout", body, map[string]string{"Host": "localhost", "Authorization": "Bearer " + token, "Idempotency-Key": "live-customer-1"})
+	var o struct{ ID string }
+	r.JSON(t, &o)
+	if r.Status != http.StatusCreated || o.ID == "" {
+		t.Fatalf("checkout as a customer: %d %s", r.Status, r.Body)
+	}
+	path := "/orders/" + o.ID + "/events"
+	if st := signIn("alan@example.com").stream(path, ""); st.status != http.StatusNotFound {
+		t.Errorf("another customer's stream of the order: %d, want 404", st.status)
+	}
+	if st := signIn("grace@example.com").stream(path, ""); st.status != http.StatusOK {
+		t.Errorf("the customer's stream of their order: %d, want 200", st.status)
+	}
+}
