@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mercato/mercato/internal/notify/notifyapi"
@@ -36,37 +35,42 @@ func backoff(n int, base, max time.Duration, jitter float64) time.Duration {
 	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
 }
 
-// deliverLoop runs attempts of due deliveries, cfg.Workers at a time, until
-// ctx is done. It looks every cfg.Poll, and at once when woken.
-func (s *Service) deliverLoop(ctx context.Context) {
-	sem := make(chan struct{}, s.cfg.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	t := time.NewTicker(s.cfg.Poll)
-	defer t.Stop()
-	var swept time.Time
-	for {
-		if now := s.now(); now.Sub(swept) >= time.Hour {
-			swept = now
+// deliveries is the webhook deliveries' queue: cfg.Workers attempts at a
+// time, a poll every cfg.Poll, and the hourly sweep of old deliveries.
+func (s *Service) deliveries() queue {
+	return queue{what: "webhook delivery", workers: s.cfg.Workers, poll: s.cfg.Poll, wake: s.wake,
+		due: func(ctx context.Context, now time.Time, lim int) ([]due, error) {
+			var rows []notifydb.DueDeliveriesRow
+			err := s.st.Read(sqldb.AllTenants(ctx), func(q *notifydb.Queries) error {
+				var err error
+				rows, err = q.DueDeliveries(ctx, notifydb.DueDeliveriesParams{Now: sqldb.Micros(now), Lim: int32(lim)})
+				return err
+			})
+			out := make([]due, len(rows))
+			for i, r := range rows {
+				out[i] = due{tenant: r.TenantID, id: r.ID, seen: r.NextAttemptAt}
+			}
+			return out, err
+		},
+		claim: func(ctx context.Context, d due, now time.Time) (bool, error) {
+			// The claim lasts past the attempt's time limit.
+			lease := sqldb.Micros(now.Add(s.cfg.Timeout + time.Minute))
+			var n int64
+			err := s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
+				var err error
+				n, err = q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: lease, TenantID: d.tenant, ID: d.id, Seen: d.seen})
+				return err
+			})
+			return n > 0, err
+		},
+		attempt: s.attempt,
+		hourly: func(ctx context.Context, now time.Time) {
 			if n, err := s.sweep(ctx, now); err != nil && ctx.Err() == nil {
 				s.log.ErrorContext(ctx, "old webhook deliveries not deleted", "err", err)
 			} else if n > 0 {
 				s.log.InfoContext(ctx, "old webhook deliveries deleted", "count", n)
 			}
-		}
-		n, err := s.deliverDue(ctx, sem, &wg)
-		if err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "webhook deliveries not read", "err", err)
-		}
-		if n > 0 {
-			continue // there may be more
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.wake:
-		}
+		},
 	}
 }
 
@@ -80,55 +84,6 @@ func (s *Service) sweep(ctx context.Context, now time.Time) (int64, error) {
 		return err
 	})
 	return n, err
-}
-
-// deliverDue claims the due deliveries (a batch) and starts an attempt of
-// each; it returns how many it started.
-func (s *Service) deliverDue(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
-	now := s.now()
-	var due []notifydb.DueDeliveriesRow
-	err := s.st.Read(sqldb.AllTenants(ctx), func(q *notifydb.Queries) error {
-		var err error
-		due, err = q.DueDeliveries(ctx, notifydb.DueDeliveriesParams{Now: sqldb.Micros(now), Lim: int32(4 * s.cfg.Workers)})
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	started := 0
-	for _, d := range due {
-		ctx := tenancy.WithID(ctx, d.TenantID)
-		// The claim lasts past the attempt's time limit, so that a crash
-		// mid-attempt leaves the delivery due again soon, never lost.
-		lease := sqldb.Micros(now.Add(s.cfg.Timeout + time.Minute))
-		var claimed int64
-		err := s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
-			var err error
-			claimed, err = q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: lease, TenantID: d.TenantID, ID: d.ID, Seen: d.NextAttemptAt})
-			return err
-		})
-		if err != nil {
-			return started, err
-		}
-		if claimed == 0 {
-			continue // another worker has it
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return started, nil
-		}
-		started++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := s.attempt(ctx, d.ID); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "webhook attempt not recorded", "delivery_id", d.ID, "tenant", d.TenantID, "err", err)
-			}
-		}()
-	}
-	return started, nil
 }
 
 // attempt sends a claimed delivery once, logs the attempt, and decides
