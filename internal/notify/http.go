@@ -41,10 +41,12 @@ var access = map[string][]auth.Role{
 // register registers op, guarded by its roles in access, with h's errors
 // mapped by problems.
 func register[I, O any](api huma.API, op huma.Operation, h func(context.Context, *I) (*O, error)) {
-	op = web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
-	if op.Tags == nil {
-		op.Tags = []string{"webhooks"}
+	tags := op.Tags
+	if tags == nil {
+		tags = []string{"webhooks"}
 	}
+	op = web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
+	op.Tags = tags
 	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
