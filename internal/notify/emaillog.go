@@ -41,9 +41,10 @@ func (s *Service) emails() queue {
 			return out, err
 		},
 		claim: func(ctx context.Context, d due, now time.Time) (bool, error) {
-			// The claim outlasts rendering (two service calls) and the
-			// SMTP attempt: a crash leaves the email due again after it.
-			lease := sqldb.Micros(now.Add(2*s.cfg.Mail.Timeout + time.Minute))
+			// The claim outlasts rendering and the SMTP attempt (each
+			// bounded by the timeout) and the writes after them: a crash
+			// leaves the email due again once it ends.
+			lease := sqldb.Micros(now.Add(2*s.cfg.Mail.Timeout + 10*time.Second))
 			var n int64
 			err := s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
 				var err error
@@ -81,7 +82,9 @@ func (s *Service) mailAttempt(ctx context.Context, id string) error {
 		return err
 	}
 	if e.Recipient == "" {
-		r, err := s.render(ctx, e)
+		rctx, cancel := context.WithTimeout(ctx, s.cfg.Mail.Timeout)
+		r, err := s.render(rctx, e)
+		cancel()
 		if err != nil {
 			return s.finishEmail(ctx, e, err)
 		}
