@@ -38,30 +38,14 @@ func backoff(n int, base, max time.Duration, jitter float64) time.Duration {
 // deliveries is the webhook deliveries' queue: cfg.Workers attempts at a
 // time, a poll every cfg.Poll, and the hourly sweep of old deliveries.
 func (s *Service) deliveries() queue {
-	return queue{what: "webhook delivery", workers: s.cfg.Workers, poll: s.cfg.Poll, wake: s.wake,
-		due: func(ctx context.Context, now time.Time, lim int) ([]due, error) {
-			var rows []notifydb.DueDeliveriesRow
-			err := s.st.Read(sqldb.AllTenants(ctx), func(q *notifydb.Queries) error {
-				var err error
-				rows, err = q.DueDeliveries(ctx, notifydb.DueDeliveriesParams{Now: sqldb.Micros(now), Lim: int32(lim)})
-				return err
-			})
-			out := make([]due, len(rows))
-			for i, r := range rows {
-				out[i] = due{tenant: r.TenantID, id: r.ID, seen: r.NextAttemptAt}
-			}
-			return out, err
+	// The claim lasts past the attempt's time limit.
+	return queue{what: "webhook delivery", workers: s.cfg.Workers, poll: s.cfg.Poll, wake: s.wake, lease: s.cfg.Timeout + time.Minute,
+		due: func(ctx context.Context, q *notifydb.Queries, now int64, lim int32) ([]due, error) {
+			rows, err := q.DueDeliveries(ctx, notifydb.DueDeliveriesParams{Now: now, Lim: lim})
+			return dues(rows, func(r notifydb.DueDeliveriesRow) due { return due{tenant: r.TenantID, id: r.ID, seen: r.NextAttemptAt} }), err
 		},
-		claim: func(ctx context.Context, d due, now time.Time) (bool, error) {
-			// The claim lasts past the attempt's time limit.
-			lease := sqldb.Micros(now.Add(s.cfg.Timeout + time.Minute))
-			var n int64
-			err := s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
-				var err error
-				n, err = q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: lease, TenantID: d.tenant, ID: d.id, Seen: d.seen})
-				return err
-			})
-			return n > 0, err
+		claim: func(ctx context.Context, q *notifydb.Queries, d due, until int64) (int64, error) {
+			return q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: until, TenantID: d.tenant, ID: d.id, Seen: d.seen})
 		},
 		attempt: s.attempt,
 		hourly: func(ctx context.Context, now time.Time) {
@@ -290,31 +274,11 @@ func (s *Service) Deliveries(ctx context.Context, dq DeliveryQuery) (notifyapi.D
 	if err != nil {
 		return notifyapi.DeliveryList{}, err
 	}
-	before := kit.Cursor{ID: "\U0010FFFF"}
-	if dq.Cursor != "" {
-		if before, err = kit.ParseCursor(dq.Cursor); err != nil {
-			return notifyapi.DeliveryList{}, err
-		}
-	}
-	n := s.cfg.Paging.Size(dq.Limit)
-	out := notifyapi.DeliveryList{Items: []notifyapi.Delivery{}}
-	err = s.st.Read(ctx, func(q *notifydb.Queries) error {
-		rows, err := q.ListDeliveries(ctx, notifydb.ListDeliveriesParams{TenantID: tenant, SubscriptionID: dq.SubscriptionID,
-			Status: dq.Status, EventType: dq.EventType, Before: before.ID, Lim: int32(n + 1)})
-		if err != nil {
-			return err
-		}
-		out.Items, out.NextCursor = out.Items[:0], ""
-		if len(rows) > n {
-			rows = rows[:n]
-			out.NextCursor = kit.Cursor{ID: rows[n-1].ID}.String()
-		}
-		for _, r := range rows {
-			out.Items = append(out.Items, toDelivery(r))
-		}
-		return nil
-	})
-	return out, err
+	items, next, err := newestFirst(ctx, s, dq.Cursor, dq.Limit, func(q *notifydb.Queries, before string, lim int32) ([]notifydb.WebhookDelivery, error) {
+		return q.ListDeliveries(ctx, notifydb.ListDeliveriesParams{TenantID: tenant, SubscriptionID: dq.SubscriptionID,
+			Status: dq.Status, EventType: dq.EventType, Before: before, Lim: lim})
+	}, func(r notifydb.WebhookDelivery) string { return r.ID }, toDelivery)
+	return notifyapi.DeliveryList{Items: items, NextCursor: next}, err
 }
 
 // ReplayDelivery queues one delivery again, whatever its status: a new round

@@ -10,7 +10,6 @@ import (
 
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
-	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -26,32 +25,16 @@ var (
 // emails is the emails' queue. An attempt renders the email if it is not
 // yet, then sends it (or, without SMTP, keeps it).
 func (s *Service) emails() queue {
-	return queue{what: "email", workers: s.cfg.Mail.Workers, poll: s.cfg.Poll, wake: s.mailWake,
-		due: func(ctx context.Context, now time.Time, lim int) ([]due, error) {
-			var rows []notifydb.DueEmailsRow
-			err := s.st.Read(sqldb.AllTenants(ctx), func(q *notifydb.Queries) error {
-				var err error
-				rows, err = q.DueEmails(ctx, notifydb.DueEmailsParams{Now: sqldb.Micros(now), Lim: int32(lim)})
-				return err
-			})
-			out := make([]due, len(rows))
-			for i, r := range rows {
-				out[i] = due{tenant: r.TenantID, id: r.ID, seen: r.NextAttemptAt}
-			}
-			return out, err
+	// The claim outlasts rendering and the SMTP attempt (each bounded by
+	// the timeout) and the writes after them: a crash leaves the email due
+	// again once it ends.
+	return queue{what: "email", workers: s.cfg.Mail.Workers, poll: s.cfg.Poll, wake: s.mailWake, lease: 2*s.cfg.Mail.Timeout + 10*time.Second,
+		due: func(ctx context.Context, q *notifydb.Queries, now int64, lim int32) ([]due, error) {
+			rows, err := q.DueEmails(ctx, notifydb.DueEmailsParams{Now: now, Lim: lim})
+			return dues(rows, func(r notifydb.DueEmailsRow) due { return due{tenant: r.TenantID, id: r.ID, seen: r.NextAttemptAt} }), err
 		},
-		claim: func(ctx context.Context, d due, now time.Time) (bool, error) {
-			// The claim outlasts rendering and the SMTP attempt (each
-			// bounded by the timeout) and the writes after them: a crash
-			// leaves the email due again once it ends.
-			lease := sqldb.Micros(now.Add(2*s.cfg.Mail.Timeout + 10*time.Second))
-			var n int64
-			err := s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
-				var err error
-				n, err = q.ClaimEmail(ctx, notifydb.ClaimEmailParams{LeaseUntil: lease, TenantID: d.tenant, ID: d.id, Seen: d.seen})
-				return err
-			})
-			return n > 0, err
+		claim: func(ctx context.Context, q *notifydb.Queries, d due, until int64) (int64, error) {
+			return q.ClaimEmail(ctx, notifydb.ClaimEmailParams{LeaseUntil: until, TenantID: d.tenant, ID: d.id, Seen: d.seen})
 		},
 		attempt: s.mailAttempt,
 	}
@@ -203,30 +186,10 @@ func (s *Service) Emails(ctx context.Context, status string, limit int, cursor s
 	if err != nil {
 		return notifyapi.EmailList{}, err
 	}
-	before := kit.Cursor{ID: "\U0010FFFF"}
-	if cursor != "" {
-		if before, err = kit.ParseCursor(cursor); err != nil {
-			return notifyapi.EmailList{}, err
-		}
-	}
-	n := s.cfg.Paging.Size(limit)
-	out := notifyapi.EmailList{Items: []notifyapi.Email{}}
-	err = s.st.Read(ctx, func(q *notifydb.Queries) error {
-		rows, err := q.ListEmails(ctx, notifydb.ListEmailsParams{TenantID: tenant, Status: status, Before: before.ID, Lim: int32(n + 1)})
-		if err != nil {
-			return err
-		}
-		out.Items, out.NextCursor = out.Items[:0], ""
-		if len(rows) > n {
-			rows = rows[:n]
-			out.NextCursor = kit.Cursor{ID: rows[n-1].ID}.String()
-		}
-		for _, r := range rows {
-			out.Items = append(out.Items, toEmail(r))
-		}
-		return nil
-	})
-	return out, err
+	items, next, err := newestFirst(ctx, s, cursor, limit, func(q *notifydb.Queries, before string, lim int32) ([]notifydb.ListEmailsRow, error) {
+		return q.ListEmails(ctx, notifydb.ListEmailsParams{TenantID: tenant, Status: status, Before: before, Lim: lim})
+	}, func(r notifydb.ListEmailsRow) string { return r.ID }, toEmail)
+	return notifyapi.EmailList{Items: items, NextCursor: next}, err
 }
 
 // ResendEmail queues a failed email again: a new round of attempts, the

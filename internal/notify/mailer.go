@@ -63,19 +63,11 @@ func (c *MailConfig) registerFlags(fs *pflag.FlagSet, prefix string) {
 }
 
 func (c *MailConfig) validate() error {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"mail-timeout", c.Timeout}, {"mail-retry-base", c.RetryBase}, {"mail-retry-max", c.RetryMax}, {"mail-retry-for", c.RetryFor}} {
-		if d.v < 0 {
-			return fmt.Errorf("notify: %s %s is negative", d.name, d.v)
-		}
+	if err := checkDurations(c.durations()); err != nil {
+		return err
 	}
-	if c.RetryMax != 0 && c.RetryBase > c.RetryMax {
-		return fmt.Errorf("notify: mail-retry-base %s is above mail-retry-max %s", c.RetryBase, c.RetryMax)
-	}
-	if c.Workers < 0 {
-		return fmt.Errorf("notify: mail-workers %d is negative", c.Workers)
+	if err := checkRetries("mail", c.RetryBase, c.RetryMax, c.Workers); err != nil {
+		return err
 	}
 	if c.From != "" {
 		if _, err := netmail.ParseAddress(c.From); err != nil {
@@ -97,14 +89,7 @@ func (c *MailConfig) validate() error {
 }
 
 func (c MailConfig) withDefaults() MailConfig {
-	for _, d := range []struct {
-		v   *time.Duration
-		def time.Duration
-	}{{&c.Timeout, DefaultMailTimeout}, {&c.RetryBase, DefaultMailRetryBase}, {&c.RetryMax, DefaultMailRetryMax}, {&c.RetryFor, DefaultMailRetryFor}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-	}
+	defaultDurations(c.durations())
 	if c.Workers == 0 {
 		c.Workers = DefaultMailWorkers
 	}
@@ -115,6 +100,12 @@ func (c MailConfig) withDefaults() MailConfig {
 		c.ShopURL = DefaultShopURL
 	}
 	return c
+}
+
+// durations are the emails' duration settings.
+func (c *MailConfig) durations() []duration {
+	return []duration{{"mail-timeout", &c.Timeout, DefaultMailTimeout}, {"mail-retry-base", &c.RetryBase, DefaultMailRetryBase},
+		{"mail-retry-max", &c.RetryMax, DefaultMailRetryMax}, {"mail-retry-for", &c.RetryFor, DefaultMailRetryFor}}
 }
 
 // address is the sender's address, without its display name.

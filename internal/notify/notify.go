@@ -136,20 +136,11 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 
 // Validate reports a config the service cannot run with.
 func (c *Config) Validate() error {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"webhooks-timeout", c.Timeout}, {"webhooks-retry-base", c.RetryBase}, {"webhooks-retry-max", c.RetryMax},
-		{"webhooks-retry-for", c.RetryFor}, {"webhooks-disable-after", c.DisableAfter}, {"webhooks-poll", c.Poll}, {"webhooks-keep", c.Keep}} {
-		if d.v < 0 {
-			return fmt.Errorf("notify: %s %s is negative", d.name, d.v)
-		}
+	if err := checkDurations(c.durations()); err != nil {
+		return err
 	}
-	if c.RetryMax != 0 && c.RetryBase > c.RetryMax {
-		return fmt.Errorf("notify: webhooks-retry-base %s is above webhooks-retry-max %s", c.RetryBase, c.RetryMax)
-	}
-	if c.Workers < 0 {
-		return fmt.Errorf("notify: webhooks-workers %d is negative", c.Workers)
+	if err := checkRetries("webhooks", c.RetryBase, c.RetryMax, c.Workers); err != nil {
+		return err
 	}
 	if err := c.Mail.validate(); err != nil {
 		return err
@@ -161,21 +152,59 @@ func (c *Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	for _, d := range []struct {
-		v   *time.Duration
-		def time.Duration
-	}{{&c.Timeout, DefaultTimeout}, {&c.RetryBase, DefaultRetryBase}, {&c.RetryMax, DefaultRetryMax},
-		{&c.RetryFor, DefaultRetryFor}, {&c.DisableAfter, DefaultDisableAfter}, {&c.Poll, DefaultPoll}, {&c.Keep, DefaultKeep}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-	}
+	defaultDurations(c.durations())
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}
 	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	c.Mail = c.Mail.withDefaults()
 	return c
+}
+
+// durations are the webhooks' duration settings.
+func (c *Config) durations() []duration {
+	return []duration{{"webhooks-timeout", &c.Timeout, DefaultTimeout}, {"webhooks-retry-base", &c.RetryBase, DefaultRetryBase},
+		{"webhooks-retry-max", &c.RetryMax, DefaultRetryMax}, {"webhooks-retry-for", &c.RetryFor, DefaultRetryFor},
+		{"webhooks-disable-after", &c.DisableAfter, DefaultDisableAfter}, {"webhooks-poll", &c.Poll, DefaultPoll}, {"webhooks-keep", &c.Keep, DefaultKeep}}
+}
+
+// duration is a duration setting: its flag's name (without the prefix),
+// where it is kept, and its default.
+type duration struct {
+	name string
+	v    *time.Duration
+	def  time.Duration
+}
+
+// checkDurations refuses a negative duration.
+func checkDurations(ds []duration) error {
+	for _, d := range ds {
+		if *d.v < 0 {
+			return fmt.Errorf("notify: %s %s is negative", d.name, *d.v)
+		}
+	}
+	return nil
+}
+
+// checkRetries refuses a first wait above the longest, and negative
+// workers, of the flags what-retry-base, -retry-max and -workers.
+func checkRetries(what string, base, max time.Duration, workers int) error {
+	if max != 0 && base > max {
+		return fmt.Errorf("notify: %s-retry-base %s is above %s-retry-max %s", what, base, what, max)
+	}
+	if workers < 0 {
+		return fmt.Errorf("notify: %s-workers %d is negative", what, workers)
+	}
+	return nil
+}
+
+// defaultDurations gives each zero duration its default.
+func defaultDurations(ds []duration) {
+	for _, d := range ds {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
 }
 
 // Deps is what the notify service is built from. The events it sends

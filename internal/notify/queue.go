@@ -2,9 +2,12 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"time"
 
+	"github.com/mercato/mercato/internal/notify/notifydb"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
@@ -25,10 +28,14 @@ type queue struct {
 	workers int
 	poll    time.Duration
 	wake    <-chan struct{}
-	// due lists up to lim rows due at now; claim claims one, reporting
-	// false when another worker has it; attempt works a claimed row.
-	due     func(ctx context.Context, now time.Time, lim int) ([]due, error)
-	claim   func(ctx context.Context, d due, now time.Time) (bool, error)
+	// lease is how long a claim lasts: past the attempt's time limit.
+	lease time.Duration
+	// due lists up to lim rows due at now (unix microseconds), of every
+	// tenant; claim moves a row's due time to until if it is still seen,
+	// answering the rows changed (0: another worker has it); attempt works
+	// a claimed row.
+	due     func(ctx context.Context, q *notifydb.Queries, now int64, lim int32) ([]due, error)
+	claim   func(ctx context.Context, q *notifydb.Queries, d due, until int64) (int64, error)
 	attempt func(ctx context.Context, id string) error
 	// hourly, if set, runs once an hour (the sweep of old rows).
 	hourly func(ctx context.Context, now time.Time)
@@ -68,18 +75,28 @@ func (s *Service) run(ctx context.Context, q queue) {
 // returns how many it started.
 func (s *Service) startDue(ctx context.Context, q queue, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
 	now := s.now()
-	rows, err := q.due(ctx, now, 4*q.workers)
+	var rows []due
+	err := s.st.Read(sqldb.AllTenants(ctx), func(dq *notifydb.Queries) error {
+		var err error
+		rows, err = q.due(ctx, dq, sqldb.Micros(now), int32(4*q.workers))
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
 	started := 0
 	for _, d := range rows {
 		ctx := tenancy.WithID(ctx, d.tenant)
-		claimed, err := q.claim(ctx, d, now)
+		var claimed int64
+		err := s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, dq *notifydb.Queries) error {
+			var err error
+			claimed, err = q.claim(ctx, dq, d, sqldb.Micros(now.Add(q.lease)))
+			return err
+		})
 		if err != nil {
 			return started, err
 		}
-		if !claimed {
+		if claimed == 0 {
 			continue // another worker has it
 		}
 		select {
@@ -98,4 +115,13 @@ func (s *Service) startDue(ctx context.Context, q queue, sem chan struct{}, wg *
 		}()
 	}
 	return started, nil
+}
+
+// dues turns a due-rows query's answer into the queue's rows.
+func dues[R any](rows []R, of func(R) due) []due {
+	out := make([]due, len(rows))
+	for i, r := range rows {
+		out[i] = of(r)
+	}
+	return out
 }
