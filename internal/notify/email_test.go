@@ -40,11 +40,15 @@ func (f fakeStores) Store(ctx context.Context) (tenantapi.Store, error) {
 	return f[id], nil
 }
 
-// fakeStaff is every store's staff.
-type fakeStaff []identityapi.Staff
+// fakeStaff is the staff of each store.
+type fakeStaff map[string][]identityapi.Staff
 
-func (f fakeStaff) ListStaff(context.Context) (identityapi.StaffList, error) {
-	return identityapi.StaffList{Items: f}, nil
+func (f fakeStaff) ListStaff(ctx context.Context) (identityapi.StaffList, error) {
+	id, err := tenancy.ID(ctx)
+	if err != nil {
+		return identityapi.StaffList{}, err
+	}
+	return identityapi.StaffList{Items: f[id]}, nil
 }
 
 func newMailService(t *testing.T, db *sqldb.DB, smtpURL string) (*Service, *clock) {
@@ -55,7 +59,8 @@ func newMailService(t *testing.T, db *sqldb.DB, smtpURL string) (*Service, *cloc
 	s, err := New(t.Context(), cfg, Deps{Deps: kit.Deps{DB: db},
 		Stores: fakeStores{"shop1": {ID: "shop1", Settings: tenantapi.Settings{Name: `Tom & <b>Jerry</b>`, Logo: "/media/logo.png", Locale: "de-DE"},
 			Hosts: []string{"shop1.localhost", "tom.example"}}},
-		Staff: fakeStaff{{Email: "gone@example.com", Role: "owner", Status: "deactivated"}, {Email: "owner@example.com", Role: "owner", Status: "active"}}})
+		Staff: fakeStaff{"shop1": {{Email: "gone@example.com", Role: "owner", Status: "deactivated"}, {Email: "owner@example.com", Role: "owner", Status: "active"}},
+			"default": {{Email: "owner@default.test", Role: "owner", Status: "active"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,6 +538,35 @@ func TestEmailsAPI(t *testing.T) {
 		}
 		if code, _ := call(t, srv.URL, "staff", http.MethodGet, "/api/v1/admin/emails", ""); code != http.StatusForbidden {
 			t.Errorf("staff listing emails: %d", code)
+		}
+	}, Migrations...)
+}
+
+// TestStoreEmailsGoToTheOwner: a disabled webhook and a new review are
+// emailed to the store's active owner, with links into the admin; without
+// an owner, the email fails at once (nobody to send it to).
+func TestStoreEmailsGoToTheOwner(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newMailService(t, db, "")
+		ctx := tenancy.WithID(t.Context(), "shop1")
+		run(t, s)
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		if err := s.HandleEmailEvent(t.Context(), envelope("shop1", notifyapi.SubjectWebhookDisabled,
+			notifyapi.WebhookDisabled{SubscriptionID: "sub-1", URL: "https://erp.example/hook", FailingSince: at, DisabledAt: at.Add(24 * time.Hour)})); err != nil {
+			t.Fatal(err)
+		}
+		got := emailOf(t, s, ctx, notifyapi.EmailKept)
+		if got.To != "owner@example.com" || !strings.Contains(got.Text, "https://erp.example/hook") ||
+			!strings.Contains(got.Text, "https://tom.example/admin/webhooks/sub-1") || !strings.Contains(got.Text, "2026-03-01 12:00 UTC") {
+			t.Errorf("webhook email %+v", got)
+		}
+		// A store with no owner (shop3 has no staff here).
+		if err := s.HandleEmailEvent(t.Context(), envelope("shop3", reviewapi.SubjectPublished, reviewapi.Published{ID: "r1", Rating: 1, Title: "Bad"})); err != nil {
+			t.Fatal(err)
+		}
+		failed := emailOf(t, s, tenancy.WithID(t.Context(), "shop3"), notifyapi.EmailFailed)
+		if failed.Kind != kindReviewPublished || !strings.Contains(failed.LastError, "no active owner") || failed.Attempts != 1 {
+			t.Errorf("review email without an owner %+v", failed)
 		}
 	}, Migrations...)
 }
