@@ -570,3 +570,30 @@ func TestStoreEmailsGoToTheOwner(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// TestSMTPURL: what -notify.smtp-url accepts, and that a refusal never
+// quotes the password.
+func TestSMTPURL(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"smtp://127.0.0.1:1025", true},
+		{"smtp://user:pa%20ss@mail.example:587?starttls=required", true},
+		{"smtps://user:secret@mail.example", true},
+		{"smtp://mail.example?starttls=none", true},
+		{"smtp://mail.example?starttls=maybe", false},
+		{"http://mail.example", false},
+		{"smtp://:25", false},
+		{"smtp://mail.example:99999", false},
+		{"smtp://user:s3cr3t@mail.example:%zz", false},
+	} {
+		_, err := parseSMTP(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("parseSMTP(%q): %v, want ok %v", tc.url, err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("parseSMTP(%q) quotes the password: %v", tc.url, err)
+		}
+	}
+}

@@ -136,7 +136,8 @@ type smtpServer struct {
 func parseSMTP(raw string) (smtpServer, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return smtpServer{}, fmt.Errorf("notify: smtp-url: %w", err)
+		// Not url.Parse's error: it quotes the URL, password included.
+		return smtpServer{}, errors.New("notify: smtp-url is not a URL")
 	}
 	var srv smtpServer
 	srv.host = u.Hostname()
