@@ -48,12 +48,9 @@ func (s *Service) deliveries() queue {
 			return q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: until, TenantID: d.tenant, ID: d.id, Seen: d.seen})
 		},
 		attempt: s.attempt,
-		hourly: func(ctx context.Context, now time.Time) {
-			if n, err := s.sweep(ctx, now); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "old webhook deliveries not deleted", "err", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "old webhook deliveries deleted", "count", n)
-			}
+		keep:    s.cfg.Keep,
+		sweep: func(ctx context.Context, q *notifydb.Queries, cutoff int64) (int64, error) {
+			return q.SweepDeliveries(ctx, cutoff)
 		},
 	}
 }
@@ -61,13 +58,7 @@ func (s *Service) deliveries() queue {
 // sweep deletes the finished deliveries, with their log, last attempted
 // more than cfg.Keep before now.
 func (s *Service) sweep(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := s.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
-		var err error
-		n, err = q.SweepDeliveries(ctx, sqldb.Micros(now.Add(-s.cfg.Keep)))
-		return err
-	})
-	return n, err
+	return s.sweepQueue(ctx, s.deliveries(), now)
 }
 
 // attempt sends a claimed delivery once, logs the attempt, and decides

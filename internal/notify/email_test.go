@@ -191,6 +191,20 @@ func TestEmailKeptOncePerEvent(t *testing.T) {
 		if l, _ := s.Emails(ctx, "", 0, ""); len(l.Items) != 1 {
 			t.Errorf("%d emails, want 1", len(l.Items))
 		}
+		// Finished emails go after -notify.mail-keep.
+		if _, err := s.sweepQueue(t.Context(), s.emails(), time.Now().Add(s.cfg.Mail.Keep-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := s.Emails(ctx, "", 0, ""); len(l.Items) != 1 {
+			t.Errorf("%d emails before the keep period ended, want 1", len(l.Items))
+		}
+		// (On PostgreSQL other tests' emails share the table: count this store's.)
+		if _, err := s.sweepQueue(t.Context(), s.emails(), time.Now().Add(s.cfg.Mail.Keep+time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := s.Emails(ctx, "", 0, ""); len(l.Items) != 0 {
+			t.Errorf("%d emails after the keep period, want 0", len(l.Items))
+		}
 	}, Migrations...)
 }
 

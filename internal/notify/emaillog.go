@@ -37,6 +37,10 @@ func (s *Service) emails() queue {
 			return q.ClaimEmail(ctx, notifydb.ClaimEmailParams{LeaseUntil: until, TenantID: d.tenant, ID: d.id, Seen: d.seen})
 		},
 		attempt: s.mailAttempt,
+		keep:    s.cfg.Mail.Keep,
+		sweep: func(ctx context.Context, q *notifydb.Queries, cutoff int64) (int64, error) {
+			return q.SweepEmails(ctx, cutoff)
+		},
 	}
 }
 

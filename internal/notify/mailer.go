@@ -38,6 +38,9 @@ type MailConfig struct {
 	RetryBase, RetryMax, RetryFor time.Duration
 	// Workers is how many emails are sent at once.
 	Workers int
+	// Keep is how long a finished email (sent, kept, failed) is kept
+	// after its last change.
+	Keep time.Duration
 }
 
 // Defaults of MailConfig.
@@ -49,6 +52,7 @@ const (
 	DefaultMailRetryMax  = time.Hour
 	DefaultMailRetryFor  = 24 * time.Hour
 	DefaultMailWorkers   = 2
+	DefaultMailKeep      = 30 * 24 * time.Hour
 )
 
 func (c *MailConfig) registerFlags(fs *pflag.FlagSet, prefix string) {
@@ -60,6 +64,7 @@ func (c *MailConfig) registerFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.RetryMax, prefix+"mail-retry-max", DefaultMailRetryMax, "longest wait between two attempts of an email")
 	fs.DurationVar(&c.RetryFor, prefix+"mail-retry-for", DefaultMailRetryFor, "how long an email is retried before it fails")
 	fs.IntVar(&c.Workers, prefix+"mail-workers", DefaultMailWorkers, "emails sent at once")
+	fs.DurationVar(&c.Keep, prefix+"mail-keep", DefaultMailKeep, "how long a sent, kept or failed email is kept")
 }
 
 func (c *MailConfig) validate() error {
@@ -105,7 +110,8 @@ func (c MailConfig) withDefaults() MailConfig {
 // durations are the emails' duration settings.
 func (c *MailConfig) durations() []duration {
 	return []duration{{"mail-timeout", &c.Timeout, DefaultMailTimeout}, {"mail-retry-base", &c.RetryBase, DefaultMailRetryBase},
-		{"mail-retry-max", &c.RetryMax, DefaultMailRetryMax}, {"mail-retry-for", &c.RetryFor, DefaultMailRetryFor}}
+		{"mail-retry-max", &c.RetryMax, DefaultMailRetryMax}, {"mail-retry-for", &c.RetryFor, DefaultMailRetryFor},
+		{"mail-keep", &c.Keep, DefaultMailKeep}}
 }
 
 // address is the sender's address, without its display name.

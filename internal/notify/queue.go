@@ -37,8 +37,10 @@ type queue struct {
 	due     func(ctx context.Context, q *notifydb.Queries, now int64, lim int32) ([]due, error)
 	claim   func(ctx context.Context, q *notifydb.Queries, d due, until int64) (int64, error)
 	attempt func(ctx context.Context, id string) error
-	// hourly, if set, runs once an hour (the sweep of old rows).
-	hourly func(ctx context.Context, now time.Time)
+	// sweep, run hourly, deletes the finished rows last changed before
+	// cutoff (now - keep), of every tenant.
+	keep  time.Duration
+	sweep func(ctx context.Context, q *notifydb.Queries, cutoff int64) (int64, error)
 }
 
 // run works q until ctx is done. It looks every q.poll, and at once when
@@ -51,9 +53,13 @@ func (s *Service) run(ctx context.Context, q queue) {
 	defer t.Stop()
 	var swept time.Time
 	for {
-		if now := s.now(); q.hourly != nil && now.Sub(swept) >= time.Hour {
+		if now := s.now(); now.Sub(swept) >= time.Hour {
 			swept = now
-			q.hourly(ctx, now)
+			if n, err := s.sweepQueue(ctx, q, now); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "old work not deleted", "what", q.what, "err", err)
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "old work deleted", "what", q.what, "count", n)
+			}
 		}
 		n, err := s.startDue(ctx, q, sem, &wg)
 		if err != nil && ctx.Err() == nil {
@@ -124,4 +130,16 @@ func dues[R any](rows []R, of func(R) due) []due {
 		out[i] = of(r)
 	}
 	return out
+}
+
+// sweepQueue deletes q's finished rows last changed more than q.keep
+// before now.
+func (s *Service) sweepQueue(ctx context.Context, q queue, now time.Time) (int64, error) {
+	var n int64
+	err := s.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, _ *sql.Tx, dq *notifydb.Queries) error {
+		var err error
+		n, err = q.sweep(ctx, dq, sqldb.Micros(now.Add(-q.keep)))
+		return err
+	})
+	return n, err
 }

@@ -117,6 +117,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.sweepDeliveriesStmt, err = db.PrepareContext(ctx, sweepDeliveries); err != nil {
 		return nil, fmt.Errorf("error preparing query SweepDeliveries: %w", err)
 	}
+	if q.sweepEmailsStmt, err = db.PrepareContext(ctx, sweepEmails); err != nil {
+		return nil, fmt.Errorf("error preparing query SweepEmails: %w", err)
+	}
 	if q.updateSubscriptionStmt, err = db.PrepareContext(ctx, updateSubscription); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateSubscription: %w", err)
 	}
@@ -280,6 +283,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing sweepDeliveriesStmt: %w", cerr)
 		}
 	}
+	if q.sweepEmailsStmt != nil {
+		if cerr := q.sweepEmailsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing sweepEmailsStmt: %w", cerr)
+		}
+	}
 	if q.updateSubscriptionStmt != nil {
 		if cerr := q.updateSubscriptionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateSubscriptionStmt: %w", cerr)
@@ -355,6 +363,7 @@ type Queries struct {
 	subscribersOfStmt              *sql.Stmt
 	subscriptionEventsStmt         *sql.Stmt
 	sweepDeliveriesStmt            *sql.Stmt
+	sweepEmailsStmt                *sql.Stmt
 	updateSubscriptionStmt         *sql.Stmt
 }
 
@@ -393,6 +402,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		subscribersOfStmt:              q.subscribersOfStmt,
 		subscriptionEventsStmt:         q.subscriptionEventsStmt,
 		sweepDeliveriesStmt:            q.sweepDeliveriesStmt,
+		sweepEmailsStmt:                q.sweepEmailsStmt,
 		updateSubscriptionStmt:         q.updateSubscriptionStmt,
 	}
 }

@@ -367,3 +367,18 @@ func (q *Queries) SetEmailRendered(ctx context.Context, arg SetEmailRenderedPara
 	}
 	return result.RowsAffected()
 }
+
+const sweepEmails = `-- name: SweepEmails :execrows
+DELETE FROM emails
+WHERE status <> 'pending' AND updated_at < $1
+`
+
+// Deletes finished emails (sent, kept, failed) last changed before cutoff,
+// of every tenant: the worker runs it under sqldb.AllTenants.
+func (q *Queries) SweepEmails(ctx context.Context, cutoff int64) (int64, error) {
+	result, err := q.exec(ctx, q.sweepEmailsStmt, sweepEmails, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}

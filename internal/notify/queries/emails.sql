@@ -65,3 +65,9 @@ LIMIT sqlc.arg(lim);
 UPDATE emails
 SET status = 'pending', next_attempt_at = sqlc.arg(now), retry_until = sqlc.arg(retry_until), updated_at = sqlc.arg(now)
 WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND status = 'failed';
+
+-- name: SweepEmails :execrows
+-- Deletes finished emails (sent, kept, failed) last changed before cutoff,
+-- of every tenant: the worker runs it under sqldb.AllTenants.
+DELETE FROM emails
+WHERE status <> 'pending' AND updated_at < sqlc.arg(cutoff);
