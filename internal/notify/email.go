@@ -109,8 +109,10 @@ func (s *Service) enqueueEmail(ctx context.Context, tx *sql.Tx, e outbox.Envelop
 	var tok struct {
 		Token string `json:"token"`
 	}
-	if err := json.Unmarshal(e.Data, &tok); err != nil {
-		return bus.Permanent(fmt.Errorf("notify: event %s: decode data: %w", e.ID, err))
+	if len(e.Data) > 0 {
+		if err := json.Unmarshal(e.Data, &tok); err != nil {
+			return bus.Permanent(fmt.Errorf("notify: event %s: decode data: %w", e.ID, err))
+		}
 	}
 	now := s.now()
 	if _, err := notifydb.New(tx).InsertEmail(ctx, notifydb.InsertEmailParams{TenantID: tenant, ID: kit.NewID(),
@@ -378,8 +380,9 @@ func (s *Service) mailStore(ctx context.Context) (storeView, error) {
 	return v, nil
 }
 
-// shopHost picks the host a store's links use: its first custom domain (a
-// host outside localhost), else its first host.
+// shopHost picks the host a store's links use: its first host that is
+// not localhost, 127.0.0.1 or a *.localhost name (a custom domain, or a
+// subdomain of a real base domain), else its first host.
 func shopHost(hosts []string) string {
 	for _, h := range hosts {
 		if h != "localhost" && !strings.HasSuffix(h, ".localhost") && h != "127.0.0.1" {

@@ -27,8 +27,7 @@ type MailConfig struct {
 	// name is replaced by the store's name.
 	From string
 	// ShopURL is a store's public address, {host} standing for the
-	// store's host (its first custom domain, else its first host): the
-	// links of customers' emails start with it.
+	// store's host (shopHost): the links of emails start with it.
 	ShopURL string
 	// Timeout bounds one SMTP attempt, connection to QUIT.
 	Timeout time.Duration
