@@ -110,7 +110,7 @@ func (s *Service) finishEmail(ctx context.Context, e notifydb.Email, err error) 
 	case err != nil:
 		msg = err.Error()
 		if len(msg) > 2000 {
-			msg = msg[:2000]
+			msg = strings.ToValidUTF8(msg[:2000], "") // not half a character
 		}
 		status = notifyapi.EmailPending
 		next = now.Add(backoff(int(e.Attempts)+1, s.cfg.Mail.RetryBase, s.cfg.Mail.RetryMax, rand.Float64()))
