@@ -87,8 +87,9 @@ type Config struct {
 	// DisableAfter is how long a subscription may fail (every attempt since
 	// the last success failed) before it is disabled.
 	DisableAfter time.Duration
-	// Poll is how often the worker looks for due deliveries when nothing
-	// wakes it; Workers how many attempts run at once.
+	// Poll is how often the workers look for due deliveries and emails
+	// when nothing wakes them; Workers how many delivery attempts run at
+	// once.
 	Poll    time.Duration
 	Workers int
 	// Keep is how long a finished delivery and its log are kept after
@@ -126,7 +127,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.RetryMax, prefix+"webhooks-retry-max", DefaultRetryMax, "longest wait between two attempts of a webhook delivery")
 	fs.DurationVar(&c.RetryFor, prefix+"webhooks-retry-for", DefaultRetryFor, "how long a webhook delivery is retried before it fails")
 	fs.DurationVar(&c.DisableAfter, prefix+"webhooks-disable-after", DefaultDisableAfter, "how long a webhook subscription may fail before it is disabled")
-	fs.DurationVar(&c.Poll, prefix+"webhooks-poll", DefaultPoll, "how often the webhook worker looks for due deliveries")
+	fs.DurationVar(&c.Poll, prefix+"webhooks-poll", DefaultPoll, "how often the webhook and email workers look for due deliveries and emails")
 	fs.IntVar(&c.Workers, prefix+"webhooks-workers", DefaultWorkers, "webhook delivery attempts run at once")
 	fs.DurationVar(&c.Keep, prefix+"webhooks-keep", DefaultKeep, "how long a finished webhook delivery and its log are kept")
 	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
