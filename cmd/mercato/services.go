@@ -240,9 +240,19 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if err != nil {
 				return nil, err
 			}
-			// The events it sends as webhooks reach notify through
-			// deps.Bus; it calls no other service.
-			return notify.New(ctx, notifyCfg, notify.Deps{Deps: deps})
+			// The events it sends as webhooks and emails reach notify
+			// through deps.Bus. Emails show the store's name, logo and
+			// language and link to its host (tenant), and the store's own
+			// emails go to its owner (identity); without those services,
+			// emails name the store by its ID and the owner's fail.
+			d := notify.Deps{Deps: deps}
+			if hc, base, err := p.HTTPClient("tenant"); err == nil {
+				d.Stores = tenantapi.NewStoreCache(tenantapi.NewClient(base, hc), 10*time.Second)
+			}
+			if hc, base, err := p.HTTPClient("identity"); err == nil {
+				d.Staff = identityapi.NewClient(base, hc)
+			}
+			return notify.New(ctx, notifyCfg, d)
 		}},
 		{Name: "review", Validate: reviewCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "review", review.Migrations...)

@@ -81,8 +81,9 @@ type Deps struct {
 	Pricing   *pricingapi.Client
 	Orders    *orderapi.Client
 	Payments  *paymentapi.Client
-	// Webhooks is the notify service's webhook API. Nil: no webhook pages
-	// (the section is left out of the navigation).
+	// Webhooks is the notify service's webhook and email API. Nil: no
+	// webhook or email pages (the sections are left out of the
+	// navigation).
 	Webhooks *notifyapi.Client
 	// Media takes image uploads (product pictures, the logo). Nil: the
 	// pages offer no upload forms.
@@ -161,6 +162,7 @@ func (s *Service) Routes(api *web.API) {
 	s.storeRoutes(route)
 	if s.deps.Webhooks != nil {
 		s.webhookRoutes(route)
+		s.emailRoutes(route)
 	}
 	s.reviewRoutes(route)
 	s.mediaRoutes(api, route)

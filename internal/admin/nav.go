@@ -45,6 +45,8 @@ var navItems = []navItem{
 	{Path: "/admin/api-keys", Label: "API keys", Roles: []string{"owner", "manager"}},
 	// notify: notify-list-subscriptions, -list-deliveries.
 	{Path: "/admin/webhooks", Label: "Webhooks", Roles: []string{"owner", "manager"}},
+	// notify: notify-list-emails.
+	{Path: "/admin/emails", Label: "Emails", Roles: []string{"owner", "manager"}},
 	// tenant: update-store (get-store is everyone's, but the page is
 	// the form that changes it).
 	{Path: "/admin/settings", Label: "Settings", Roles: []string{"owner", "manager"}},
@@ -62,7 +64,7 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 			v.User.Role = role
 		}
 		for _, it := range navItems {
-			if !slices.Contains(it.Roles, v.User.Role) || it.Path == "/admin/webhooks" && s.deps.Webhooks == nil {
+			if !slices.Contains(it.Roles, v.User.Role) || (it.Path == "/admin/webhooks" || it.Path == "/admin/emails") && s.deps.Webhooks == nil {
 				continue
 			}
 			it.Current = r.URL.Path == it.Path || it.Path != "/admin/" && strings.HasPrefix(r.URL.Path, it.Path+"/")

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mercato/mercato/internal/notify/notifyapi"
@@ -36,99 +35,30 @@ func backoff(n int, base, max time.Duration, jitter float64) time.Duration {
 	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
 }
 
-// deliverLoop runs attempts of due deliveries, cfg.Workers at a time, until
-// ctx is done. It looks every cfg.Poll, and at once when woken.
-func (s *Service) deliverLoop(ctx context.Context) {
-	sem := make(chan struct{}, s.cfg.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	t := time.NewTicker(s.cfg.Poll)
-	defer t.Stop()
-	var swept time.Time
-	for {
-		if now := s.now(); now.Sub(swept) >= time.Hour {
-			swept = now
-			if n, err := s.sweep(ctx, now); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "old webhook deliveries not deleted", "err", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "old webhook deliveries deleted", "count", n)
-			}
-		}
-		n, err := s.deliverDue(ctx, sem, &wg)
-		if err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "webhook deliveries not read", "err", err)
-		}
-		if n > 0 {
-			continue // there may be more
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.wake:
-		}
+// deliveries is the webhook deliveries' queue: cfg.Workers attempts at a
+// time, a poll every cfg.Poll, and the hourly sweep of old deliveries.
+func (s *Service) deliveries() queue {
+	// The claim lasts past the attempt's time limit.
+	return queue{what: "webhook delivery", workers: s.cfg.Workers, poll: s.cfg.Poll, wake: s.wake, lease: s.cfg.Timeout + time.Minute,
+		due: func(ctx context.Context, q *notifydb.Queries, now int64, lim int32) ([]due, error) {
+			rows, err := q.DueDeliveries(ctx, notifydb.DueDeliveriesParams{Now: now, Lim: lim})
+			return dues(rows, func(r notifydb.DueDeliveriesRow) due { return due{tenant: r.TenantID, id: r.ID, seen: r.NextAttemptAt} }), err
+		},
+		claim: func(ctx context.Context, q *notifydb.Queries, d due, until int64) (int64, error) {
+			return q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: until, TenantID: d.tenant, ID: d.id, Seen: d.seen})
+		},
+		attempt: s.attempt,
+		keep:    s.cfg.Keep,
+		sweep: func(ctx context.Context, q *notifydb.Queries, cutoff int64) (int64, error) {
+			return q.SweepDeliveries(ctx, cutoff)
+		},
 	}
 }
 
 // sweep deletes the finished deliveries, with their log, last attempted
 // more than cfg.Keep before now.
 func (s *Service) sweep(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := s.st.Write(sqldb.AllTenants(ctx), func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
-		var err error
-		n, err = q.SweepDeliveries(ctx, sqldb.Micros(now.Add(-s.cfg.Keep)))
-		return err
-	})
-	return n, err
-}
-
-// deliverDue claims the due deliveries (a batch) and starts an attempt of
-// each; it returns how many it started.
-func (s *Service) deliverDue(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
-	now := s.now()
-	var due []notifydb.DueDeliveriesRow
-	err := s.st.Read(sqldb.AllTenants(ctx), func(q *notifydb.Queries) error {
-		var err error
-		due, err = q.DueDeliveries(ctx, notifydb.DueDeliveriesParams{Now: sqldb.Micros(now), Lim: int32(4 * s.cfg.Workers)})
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	started := 0
-	for _, d := range due {
-		ctx := tenancy.WithID(ctx, d.TenantID)
-		// The claim lasts past the attempt's time limit, so that a crash
-		// mid-attempt leaves the delivery due again soon, never lost.
-		lease := sqldb.Micros(now.Add(s.cfg.Timeout + time.Minute))
-		var claimed int64
-		err := s.st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *notifydb.Queries) error {
-			var err error
-			claimed, err = q.ClaimDelivery(ctx, notifydb.ClaimDeliveryParams{LeaseUntil: lease, TenantID: d.TenantID, ID: d.ID, Seen: d.NextAttemptAt})
-			return err
-		})
-		if err != nil {
-			return started, err
-		}
-		if claimed == 0 {
-			continue // another worker has it
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return started, nil
-		}
-		started++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := s.attempt(ctx, d.ID); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "webhook attempt not recorded", "delivery_id", d.ID, "tenant", d.TenantID, "err", err)
-			}
-		}()
-	}
-	return started, nil
+	return s.sweepQueue(ctx, s.deliveries(), now)
 }
 
 // attempt sends a claimed delivery once, logs the attempt, and decides
@@ -335,31 +265,11 @@ func (s *Service) Deliveries(ctx context.Context, dq DeliveryQuery) (notifyapi.D
 	if err != nil {
 		return notifyapi.DeliveryList{}, err
 	}
-	before := kit.Cursor{ID: "\U0010FFFF"}
-	if dq.Cursor != "" {
-		if before, err = kit.ParseCursor(dq.Cursor); err != nil {
-			return notifyapi.DeliveryList{}, err
-		}
-	}
-	n := s.cfg.Paging.Size(dq.Limit)
-	out := notifyapi.DeliveryList{Items: []notifyapi.Delivery{}}
-	err = s.st.Read(ctx, func(q *notifydb.Queries) error {
-		rows, err := q.ListDeliveries(ctx, notifydb.ListDeliveriesParams{TenantID: tenant, SubscriptionID: dq.SubscriptionID,
-			Status: dq.Status, EventType: dq.EventType, Before: before.ID, Lim: int32(n + 1)})
-		if err != nil {
-			return err
-		}
-		out.Items, out.NextCursor = out.Items[:0], ""
-		if len(rows) > n {
-			rows = rows[:n]
-			out.NextCursor = kit.Cursor{ID: rows[n-1].ID}.String()
-		}
-		for _, r := range rows {
-			out.Items = append(out.Items, toDelivery(r))
-		}
-		return nil
-	})
-	return out, err
+	items, next, err := newestFirst(ctx, s, dq.Cursor, dq.Limit, func(q *notifydb.Queries, before string, lim int32) ([]notifydb.WebhookDelivery, error) {
+		return q.ListDeliveries(ctx, notifydb.ListDeliveriesParams{TenantID: tenant, SubscriptionID: dq.SubscriptionID,
+			Status: dq.Status, EventType: dq.EventType, Before: before, Lim: lim})
+	}, func(r notifydb.WebhookDelivery) string { return r.ID }, toDelivery)
+	return notifyapi.DeliveryList{Items: items, NextCursor: next}, err
 }
 
 // ReplayDelivery queues one delivery again, whatever its status: a new round

@@ -33,13 +33,29 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("notify: subscribe to events: %w", err)
 	}
 	s.consumers.Add(c)
+	c, err = outbox.Consume(context.WithoutCancel(ctx), s.bus, s.st.DB(),
+		bus.Subscription{Group: emailGroup, Subjects: EmailEventTypes}, s.now,
+		func(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+			return s.enqueueEmail(ctx, tx, e)
+		})
+	if err != nil {
+		return fmt.Errorf("notify: subscribe to emailed events: %w", err)
+	}
+	s.consumers.Add(c)
 	return nil
 }
 
-// Run sends due deliveries until ctx is done, then stops the consumer.
+// Run sends due deliveries and emails until ctx is done, then stops the
+// consumers.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.consumers.Stop()
-	s.deliverLoop(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.run(ctx, s.emails())
+	}()
+	s.run(ctx, s.deliveries())
+	<-done
 	return nil
 }
 

@@ -32,13 +32,21 @@ var access = map[string][]auth.Role{
 	"notify-get-delivery":        managers,
 	"notify-replay-delivery":     managers,
 	"notify-replay-deliveries":   managers,
+	// Emails carry customers' addresses and orders: the same roles.
+	"notify-list-emails":  managers,
+	"notify-get-email":    managers,
+	"notify-resend-email": managers,
 }
 
 // register registers op, guarded by its roles in access, with h's errors
 // mapped by problems.
 func register[I, O any](api huma.API, op huma.Operation, h func(context.Context, *I) (*O, error)) {
+	tags := op.Tags
+	if tags == nil {
+		tags = []string{"webhooks"}
+	}
 	op = web.Roles(op, append([]auth.Role{}, access[op.OperationID]...)...)
-	op.Tags = []string{"webhooks"}
+	op.Tags = tags
 	huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
@@ -48,8 +56,10 @@ func register[I, O any](api huma.API, op huma.Operation, h func(context.Context,
 	})
 }
 
-// Routes registers the webhook operations under /api/v1/admin/webhooks/.
+// Routes registers the webhook operations under /api/v1/admin/webhooks/
+// and the email operations under /api/v1/admin/emails/.
 func (s *Service) Routes(api *web.API) {
+	s.emailRoutes(api)
 	api.Tag("webhooks", "The store's webhooks: subscriptions (an endpoint, the event types it receives and a signing "+
 		"secret), the delivery log and replay. Requests are signed as the Standard Webhooks specification says; see docs/webhooks.md.")
 	const base = "/api/v1/admin/webhooks"
@@ -110,6 +120,8 @@ var problems = kit.Problems{
 	{Err: ErrInvalid, Status: http.StatusUnprocessableEntity, Code: "validation_failed", Detail: "the request is invalid"},
 	{Err: ErrSubscriptionNotFound, Status: http.StatusNotFound, Code: "subscription_not_found", Detail: "no such webhook subscription"},
 	{Err: ErrDeliveryNotFound, Status: http.StatusNotFound, Code: "delivery_not_found", Detail: "no such webhook delivery"},
+	{Err: ErrEmailNotFound, Status: http.StatusNotFound, Code: "email_not_found", Detail: "no such email"},
+	{Err: ErrEmailNotFailed, Status: http.StatusConflict, Code: "email_not_failed", Detail: "only a failed email is sent again"},
 }
 
 type idPath struct {
@@ -180,4 +192,50 @@ func (s *Service) replayDelivery(ctx context.Context, in *idPath) (*body[notifya
 func (s *Service) replayRange(ctx context.Context, in *body[notifyapi.Replay]) (*body[notifyapi.Replayed], error) {
 	r, err := s.Replay(ctx, in.Body)
 	return ok(r), err
+}
+
+// emailRoutes registers the email operations.
+func (s *Service) emailRoutes(api *web.API) {
+	api.Tag("emails", "The store's emails: one per emailed event (an order confirmed, shipped, delivered, a refund, a return, "+
+		"a password reset, an address to verify, a staff invitation, a new review, a webhook disabled), with its status. "+
+		"Without SMTP settings the server keeps them here only; see docs/webhooks.md.")
+	const base = "/api/v1/admin/emails"
+	tags := []string{"emails"}
+	register(api, web.Answers(huma.Operation{OperationID: "notify-list-emails", Method: http.MethodGet, Path: base, Tags: tags,
+		Summary:     "List emails, newest first",
+		Description: "One email per emailed event. A page at a time: pass next_cursor back as cursor. failed is the dead letters of email: refused for good or retried in vain."},
+		ansInvalidCursor), s.listEmails)
+	register(api, web.Answers(huma.Operation{OperationID: "notify-get-email", Method: http.MethodGet, Path: base + "/{id}", Tags: tags,
+		Summary: "Get an email with its text and HTML parts",
+		Description: "The rendered email. html is the mail's markup: show it escaped or in a sandboxed frame. " +
+			"A one-time link's token is masked when the server sends mail over SMTP."},
+		ansEmailNotFound), s.getEmail)
+	register(api, web.Answers(huma.Operation{OperationID: "notify-resend-email", Method: http.MethodPost, Path: base + "/{id}/resend", Tags: tags,
+		Summary:     "Send a failed email again",
+		Description: "Queues a failed email for a new round of attempts, the first at once: the same message, with the same Message-ID."},
+		ansEmailNotFound, ansEmailNotFailed), s.resendEmail)
+}
+
+var (
+	ansEmailNotFound  = web.Answer{Status: http.StatusNotFound, Code: "email_not_found", When: "the store has no such email"}
+	ansEmailNotFailed = web.Answer{Status: http.StatusConflict, Code: "email_not_failed", When: "the email is pending, sent or kept: only a failed one is sent again"}
+)
+
+func (s *Service) listEmails(ctx context.Context, in *struct {
+	Status string `query:"status" enum:"pending,sent,kept,failed" doc:"Only emails in this status."`
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 50; larger than the maximum (200) is capped."`
+	Cursor string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
+}) (*body[notifyapi.EmailList], error) {
+	l, err := s.Emails(ctx, in.Status, in.Limit, in.Cursor)
+	return ok(l), err
+}
+
+func (s *Service) getEmail(ctx context.Context, in *idPath) (*body[notifyapi.Email], error) {
+	e, err := s.Email(ctx, in.ID)
+	return ok(e), err
+}
+
+func (s *Service) resendEmail(ctx context.Context, in *idPath) (*body[notifyapi.Email], error) {
+	e, err := s.ResendEmail(ctx, in.ID)
+	return ok(e), err
 }

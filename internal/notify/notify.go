@@ -1,5 +1,16 @@
-// Package notify is the notify service. This first slice is the merchant
-// webhooks: a store's subscriptions (an endpoint URL, the event types it
+// Package notify is the notify service: the store's emails and its
+// merchant webhooks.
+//
+// Emails (email.go, mailer.go, emaillog.go): a consumer turns each emailed
+// event (an order confirmed, shipped, …; a password reset; a staff
+// invitation; a new review; a webhook disabled) into one email row in the
+// transaction that records the event in the inbox; a worker renders it in
+// the store's language with the store's name and logo (text and HTML
+// parts) and sends it over SMTP with retries, or, without SMTP settings,
+// keeps it for the admin's Emails pages. An email refused for good is
+// marked failed, the dead letters of email, and can be sent again.
+//
+// Webhooks: a store's subscriptions (an endpoint URL, the event types it
 // wants, a signing secret), a consumer that turns each subscribed event into
 // one delivery per subscription, a worker that sends each delivery signed as
 // the Standard Webhooks specification says, retrying with exponential backoff
@@ -76,8 +87,9 @@ type Config struct {
 	// DisableAfter is how long a subscription may fail (every attempt since
 	// the last success failed) before it is disabled.
 	DisableAfter time.Duration
-	// Poll is how often the worker looks for due deliveries when nothing
-	// wakes it; Workers how many attempts run at once.
+	// Poll is how often the workers look for due deliveries and emails
+	// when nothing wakes them; Workers how many delivery attempts run at
+	// once.
 	Poll    time.Duration
 	Workers int
 	// Keep is how long a finished delivery and its log are kept after
@@ -85,6 +97,11 @@ type Config struct {
 	Keep time.Duration
 	// Paging is the lists' page size and its cap.
 	Paging kit.Paging
+	// Mail is the emails' settings.
+	Mail MailConfig
+	// faults is fault injection for the crash tests, in a binary built
+	// with -tags faultinject only (crash_faultinject.go).
+	faults faults
 }
 
 // Defaults of Config.
@@ -110,54 +127,99 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.RetryMax, prefix+"webhooks-retry-max", DefaultRetryMax, "longest wait between two attempts of a webhook delivery")
 	fs.DurationVar(&c.RetryFor, prefix+"webhooks-retry-for", DefaultRetryFor, "how long a webhook delivery is retried before it fails")
 	fs.DurationVar(&c.DisableAfter, prefix+"webhooks-disable-after", DefaultDisableAfter, "how long a webhook subscription may fail before it is disabled")
-	fs.DurationVar(&c.Poll, prefix+"webhooks-poll", DefaultPoll, "how often the webhook worker looks for due deliveries")
+	fs.DurationVar(&c.Poll, prefix+"webhooks-poll", DefaultPoll, "how often the webhook and email workers look for due deliveries and emails")
 	fs.IntVar(&c.Workers, prefix+"webhooks-workers", DefaultWorkers, "webhook delivery attempts run at once")
 	fs.DurationVar(&c.Keep, prefix+"webhooks-keep", DefaultKeep, "how long a finished webhook delivery and its log are kept")
 	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
+	c.Mail.registerFlags(fs, prefix)
+	c.faults.registerFlags(fs, prefix)
 }
 
 // Validate reports a config the service cannot run with.
 func (c *Config) Validate() error {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"webhooks-timeout", c.Timeout}, {"webhooks-retry-base", c.RetryBase}, {"webhooks-retry-max", c.RetryMax},
-		{"webhooks-retry-for", c.RetryFor}, {"webhooks-disable-after", c.DisableAfter}, {"webhooks-poll", c.Poll}, {"webhooks-keep", c.Keep}} {
-		if d.v < 0 {
-			return fmt.Errorf("notify: %s %s is negative", d.name, d.v)
-		}
+	if err := checkDurations(c.durations()); err != nil {
+		return err
 	}
-	if c.RetryMax != 0 && c.RetryBase > c.RetryMax {
-		return fmt.Errorf("notify: webhooks-retry-base %s is above webhooks-retry-max %s", c.RetryBase, c.RetryMax)
+	if err := checkRetries("webhooks", c.RetryBase, c.RetryMax, c.Workers); err != nil {
+		return err
 	}
-	if c.Workers < 0 {
-		return fmt.Errorf("notify: webhooks-workers %d is negative", c.Workers)
+	if err := c.Mail.validate(); err != nil {
+		return err
+	}
+	if err := c.faults.validate(); err != nil {
+		return err
 	}
 	return c.Paging.Validate("notify", kit.PageCeiling)
 }
 
 func (c Config) withDefaults() Config {
-	for _, d := range []struct {
-		v   *time.Duration
-		def time.Duration
-	}{{&c.Timeout, DefaultTimeout}, {&c.RetryBase, DefaultRetryBase}, {&c.RetryMax, DefaultRetryMax},
-		{&c.RetryFor, DefaultRetryFor}, {&c.DisableAfter, DefaultDisableAfter}, {&c.Poll, DefaultPoll}, {&c.Keep, DefaultKeep}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-	}
+	defaultDurations(c.durations())
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
 	}
 	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
+	c.Mail = c.Mail.withDefaults()
 	return c
 }
 
-// Deps is what the notify service is built from. It calls no other
-// service: the events it sends reach it through Deps.Bus (nil: no
-// deliveries are made from events; tests hand events to the handler).
+// durations are the webhooks' duration settings.
+func (c *Config) durations() []duration {
+	return []duration{{"webhooks-timeout", &c.Timeout, DefaultTimeout}, {"webhooks-retry-base", &c.RetryBase, DefaultRetryBase},
+		{"webhooks-retry-max", &c.RetryMax, DefaultRetryMax}, {"webhooks-retry-for", &c.RetryFor, DefaultRetryFor},
+		{"webhooks-disable-after", &c.DisableAfter, DefaultDisableAfter}, {"webhooks-poll", &c.Poll, DefaultPoll}, {"webhooks-keep", &c.Keep, DefaultKeep}}
+}
+
+// duration is a duration setting: its flag's name (without the prefix),
+// where it is kept, and its default.
+type duration struct {
+	name string
+	v    *time.Duration
+	def  time.Duration
+}
+
+// checkDurations refuses a negative duration.
+func checkDurations(ds []duration) error {
+	for _, d := range ds {
+		if *d.v < 0 {
+			return fmt.Errorf("notify: %s %s is negative", d.name, *d.v)
+		}
+	}
+	return nil
+}
+
+// checkRetries refuses a first wait above the longest, and negative
+// workers, of the flags what-retry-base, -retry-max and -workers.
+func checkRetries(what string, base, max time.Duration, workers int) error {
+	if max != 0 && base > max {
+		return fmt.Errorf("notify: %s-retry-base %s is above %s-retry-max %s", what, base, what, max)
+	}
+	if workers < 0 {
+		return fmt.Errorf("notify: %s-workers %d is negative", what, workers)
+	}
+	return nil
+}
+
+// defaultDurations gives each zero duration its default.
+func defaultDurations(ds []duration) {
+	for _, d := range ds {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+}
+
+// Deps is what the notify service is built from. The events it sends
+// reach it through Deps.Bus (nil: no deliveries or emails are made from
+// events; tests hand events to the handlers).
 type Deps struct {
 	kit.Deps
+	// Stores reads a store's name, logo, locale and hosts for its emails.
+	// Nil: emails name the store by its ID, in English, with links to
+	// -notify.shop-url on localhost.
+	Stores Stores
+	// Staff finds the owner's address, to whom the store's own emails (a
+	// new review, a webhook disabled) go. Nil: those emails fail.
+	Staff Staff
 }
 
 // Service is the notify service. It is safe for concurrent use.
@@ -171,6 +233,16 @@ type Service struct {
 	consumers kit.Consumers
 	// wake tells the worker that a delivery may be due now.
 	wake chan struct{}
+
+	stores    Stores
+	staff     Staff
+	templates map[string]templates
+	// smtp is where emails go; nil: they are kept (the laptop).
+	smtp *smtpServer
+	// mailWake tells the email worker that an email may be due now.
+	mailWake chan struct{}
+	// crash is the fault injection hook (nil but in crash tests).
+	crash func(point string)
 }
 
 // New returns the notify service on deps.DB, migrated with Migrations.
@@ -183,8 +255,21 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, st: st, bus: deps.Bus, log: deps.Logger(), now: time.Now,
-		client: newClient(cfg), wake: make(chan struct{}, 1)}, nil
+	tmpl, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, st: st, bus: deps.Bus, log: deps.Logger(), now: time.Now,
+		client: newClient(cfg), wake: make(chan struct{}, 1),
+		stores: deps.Stores, staff: deps.Staff, templates: tmpl, mailWake: make(chan struct{}, 1), crash: cfg.faults.crash()}
+	if cfg.Mail.SMTPURL != "" {
+		srv, err := parseSMTP(cfg.Mail.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		s.smtp = &srv
+	}
+	return s, nil
 }
 
 // notifyWorker wakes the delivery worker without blocking.

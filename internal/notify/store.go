@@ -1,12 +1,14 @@
 package notify
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
+	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 )
 
@@ -46,4 +48,37 @@ func toAttempt(r notifydb.WebhookAttempt) notifyapi.Attempt {
 		URL:            r.Url, ResponseStatus: int(r.ResponseStatus), ResponseBody: r.ResponseBody, Error: r.Error}
 	_ = json.Unmarshal([]byte(r.RequestHeaders), &a.RequestHeaders)
 	return a
+}
+
+// newestFirst reads one page of a list ordered by ID, newest first: read
+// gets the ID to list before (from cursor) and one more than the page
+// size as its limit; the answer is the page's items, converted, and the
+// next page's cursor ("" on the last).
+func newestFirst[R, T any](ctx context.Context, s *Service, cursor string, limit int,
+	read func(q *notifydb.Queries, before string, lim int32) ([]R, error), id func(R) string, conv func(R) T) ([]T, string, error) {
+	before := kit.Cursor{ID: "\U0010FFFF"}
+	if cursor != "" {
+		var err error
+		if before, err = kit.ParseCursor(cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	n := s.cfg.Paging.Size(limit)
+	items, next := []T{}, ""
+	err := s.st.Read(ctx, func(q *notifydb.Queries) error {
+		rows, err := read(q, before.ID, int32(n+1))
+		if err != nil {
+			return err
+		}
+		items, next = items[:0], ""
+		if len(rows) > n {
+			rows = rows[:n]
+			next = kit.Cursor{ID: id(rows[n-1])}.String()
+		}
+		for _, r := range rows {
+			items = append(items, conv(r))
+		}
+		return nil
+	})
+	return items, next, err
 }

@@ -49,6 +49,7 @@ type isoStore struct {
 	orderID, orderToken, orderEmail         string
 	shipmentID, returnID, reviewID          string
 	webhookID, deliveryID                   string
+	emailID                                 string
 	paymentID, paymentRef                   string
 	employeeID, shiftID, announcementID     string
 	domain, apiKeyID, apiKey, secretKey     string
@@ -253,6 +254,24 @@ func (c isoClient) populate(st *isoStore) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The order's confirmation email (kept: this server has no SMTP).
+	for deadline := time.Now().Add(30 * time.Second); st.emailID == ""; {
+		r = c.must("GET", "/api/v1/admin/emails", nil, own, http.StatusOK)
+		var es struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		r.JSON(c.t, &es)
+		if len(es.Items) > 0 {
+			st.emailID = es.Items[0].ID
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("B's order made no email: %s", r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	r = c.must("GET", "/api/v1/admin/payments/"+st.orderID, nil, own, http.StatusOK)
 	st.paymentID, st.paymentRef = c.field(r, "id"), c.field(r, "provider_ref")
 	// The order redeemed the coupon: a release by A would show here.
@@ -388,6 +407,8 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/admin/webhooks/subscriptions/{id}":                     {"/api/v1/admin/webhooks/subscriptions/" + b.webhookID},
 		"/api/v1/admin/webhooks/deliveries/{id}":                        {"/api/v1/admin/webhooks/deliveries/" + b.deliveryID},
 		"/api/v1/admin/webhooks/deliveries/{id}/replay":                 {"/api/v1/admin/webhooks/deliveries/" + b.deliveryID + "/replay"},
+		"/api/v1/admin/emails/{id}":                                     {"/api/v1/admin/emails/" + b.emailID},
+		"/api/v1/admin/emails/{id}/resend":                              {"/api/v1/admin/emails/" + b.emailID + "/resend"},
 		"/api/v1/products/{id_or_slug}":                                 {"/api/v1/products/" + b.productID, "/api/v1/products/" + b.productSlug},
 		"/api/v1/staff/announcements/{id}/read":                         {"/api/v1/staff/announcements/" + b.announcementID + "/read"},
 		// Not a store's resource: the provider's name. The webhook answers

@@ -17,7 +17,9 @@ import (
 // merchant's webhook receiver through the outbox, each bus and the notify
 // service's consumer, signed so that the Standard Webhooks verification
 // (written here from the specification) accepts it; the delivery log has
-// the attempt.
+// the attempt. An order placed there is emailed once, through the same bus
+// and the notify service's email consumer: to Mailpit when the tests have
+// one (exactly one message), else kept and listed in the admin.
 func TestWebhooksOnEveryBus(t *testing.T) {
 	t.Parallel()
 	for name, flags := range busSetups() {
@@ -38,7 +40,7 @@ func TestWebhooksOnEveryBus(t *testing.T) {
 			}))
 			defer rcv.Close()
 			// The receiver is on this machine: only the flag lets it through.
-			s := openShop(t, append(flags(t), "-notify.webhooks-allow-private"))
+			s := openShop(t, append(append(flags(t), "-notify.webhooks-allow-private"), smtpFlags()...))
 			r := s.p.Call("POST", "/api/v1/admin/webhooks/subscriptions", map[string]any{"url": rcv.URL + "/hook",
 				"event_types": []string{"catalog.product_created.v1"}}, s.admin())
 			if r.Status != http.StatusCreated {
@@ -85,6 +87,16 @@ func TestWebhooksOnEveryBus(t *testing.T) {
 				_ = json.Unmarshal(r.Body, &d)
 				return d.Status == "succeeded" && len(d.Log) == 1 && d.Log[0].ResponseStatus == 204, string(r.Body)
 			})
+			to := "mail-" + strings.ToLower(randomHex(4)) + "@example.com"
+			s.placeOrder(sku, to)
+			if smtpFlags() == nil {
+				s.emailTo("order_confirmed", to, "kept")
+				return
+			}
+			e := s.emailTo("order_confirmed", to, "sent")
+			if ids := mailpitMessages(t, to); len(ids) != 1 || ids[0] != e.MessageID {
+				t.Fatalf("Mailpit has %v for %s, want %s once", ids, to, e.MessageID)
+			}
 		})
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/apiclient"
 )
 
-// Client calls the notify service's webhook API: the admin pages call it
+// Client calls the notify service's webhook and email API: the admin pages call it
 // with the signed-in staff member's token. It is safe for concurrent use.
 type Client struct {
 	c *apiclient.Client
@@ -118,4 +118,38 @@ func withQuery(path string, q url.Values, cursor string, limit int) string {
 		return path
 	}
 	return path + "?" + q.Encode()
+}
+
+const emailsBase = "/api/v1/admin/emails"
+
+// EmailParams filters and pages the email list; zero values are unset.
+type EmailParams struct {
+	Status string
+	Cursor string
+	Limit  int
+}
+
+// Emails returns a page of the store's emails, newest first.
+func (c *Client) Emails(ctx context.Context, p EmailParams) (EmailList, error) {
+	q := url.Values{}
+	if p.Status != "" {
+		q.Set("status", p.Status)
+	}
+	var out EmailList
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: withQuery(emailsBase, q, p.Cursor, p.Limit), Out: &out})
+	return out, err
+}
+
+// Email returns one email with its rendered parts.
+func (c *Client) Email(ctx context.Context, id string) (Email, error) {
+	var out Email
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: emailsBase + "/" + url.PathEscape(id), Out: &out})
+	return out, err
+}
+
+// ResendEmail queues a failed email again.
+func (c *Client) ResendEmail(ctx context.Context, id string) (Email, error) {
+	var out Email
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: emailsBase + "/" + url.PathEscape(id) + "/resend", Out: &out, Idempotent: true})
+	return out, err
 }

@@ -129,3 +129,59 @@ type Replay struct {
 type Replayed struct {
 	Queued int64 `json:"queued"`
 }
+
+// Email statuses.
+const (
+	// EmailPending: to be rendered or sent (again, after a transient
+	// failure).
+	EmailPending = "pending"
+	// EmailSent: the SMTP server accepted it.
+	EmailSent = "sent"
+	// EmailKept: the server has no SMTP settings (the laptop): the email
+	// is kept, and shown in the admin, only.
+	EmailKept = "kept"
+	// EmailFailed: refused for good (an SMTP 5xx, no recipient) or
+	// retried for the retry period in vain: the dead letters of email,
+	// sent again with ResendEmail.
+	EmailFailed = "failed"
+)
+
+// Email is one email the store sent (or keeps, or failed to send) on an
+// event.
+type Email struct {
+	ID        string `json:"id"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	// Kind says what the email is: order_confirmed, order_shipped,
+	// order_delivered, refund_issued, return_received, password_reset,
+	// email_verification, staff_invitation, review_published,
+	// webhook_disabled.
+	Kind string `json:"kind"`
+	// To, Subject and MessageID are empty until the email is rendered
+	// (MessageID without the angle brackets).
+	To        string `json:"to"`
+	Subject   string `json:"subject"`
+	MessageID string `json:"message_id"`
+	// Status is pending, sent, kept (no SMTP settings) or failed.
+	Status   string `json:"status" enum:"pending,sent,kept,failed"`
+	Attempts int    `json:"attempts"`
+	// NextAttemptAt is when the next attempt is due, while pending.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// LastError is why the last attempt failed.
+	LastError string    `json:"last_error,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Locale, Text and HTML are the rendered parts: only one email's answer
+	// carries them. HTML is the mail's markup, to be shown escaped or in a
+	// sandboxed frame, never inserted into a page. A one-time link's token
+	// is masked (…) once the server sends mail over SMTP.
+	Locale string `json:"locale,omitempty"`
+	Text   string `json:"text,omitempty"`
+	HTML   string `json:"html,omitempty"`
+}
+
+// EmailList is a page of emails, newest first.
+type EmailList struct {
+	Items      []Email `json:"items"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}

@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.claimDeliveryStmt, err = db.PrepareContext(ctx, claimDelivery); err != nil {
 		return nil, fmt.Errorf("error preparing query ClaimDelivery: %w", err)
 	}
+	if q.claimEmailStmt, err = db.PrepareContext(ctx, claimEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimEmail: %w", err)
+	}
 	if q.deleteSubscriptionStmt, err = db.PrepareContext(ctx, deleteSubscription); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteSubscription: %w", err)
 	}
@@ -39,11 +42,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.dueDeliveriesStmt, err = db.PrepareContext(ctx, dueDeliveries); err != nil {
 		return nil, fmt.Errorf("error preparing query DueDeliveries: %w", err)
 	}
+	if q.dueEmailsStmt, err = db.PrepareContext(ctx, dueEmails); err != nil {
+		return nil, fmt.Errorf("error preparing query DueEmails: %w", err)
+	}
 	if q.finishAttemptStmt, err = db.PrepareContext(ctx, finishAttempt); err != nil {
 		return nil, fmt.Errorf("error preparing query FinishAttempt: %w", err)
 	}
+	if q.finishEmailAttemptStmt, err = db.PrepareContext(ctx, finishEmailAttempt); err != nil {
+		return nil, fmt.Errorf("error preparing query FinishEmailAttempt: %w", err)
+	}
 	if q.getDeliveryStmt, err = db.PrepareContext(ctx, getDelivery); err != nil {
 		return nil, fmt.Errorf("error preparing query GetDelivery: %w", err)
+	}
+	if q.getEmailStmt, err = db.PrepareContext(ctx, getEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query GetEmail: %w", err)
 	}
 	if q.getSubscriptionStmt, err = db.PrepareContext(ctx, getSubscription); err != nil {
 		return nil, fmt.Errorf("error preparing query GetSubscription: %w", err)
@@ -53,6 +65,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.insertDeliveryStmt, err = db.PrepareContext(ctx, insertDelivery); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertDelivery: %w", err)
+	}
+	if q.insertEmailStmt, err = db.PrepareContext(ctx, insertEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertEmail: %w", err)
 	}
 	if q.insertSubscriptionStmt, err = db.PrepareContext(ctx, insertSubscription); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertSubscription: %w", err)
@@ -65,6 +80,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listDeliveriesStmt, err = db.PrepareContext(ctx, listDeliveries); err != nil {
 		return nil, fmt.Errorf("error preparing query ListDeliveries: %w", err)
+	}
+	if q.listEmailsStmt, err = db.PrepareContext(ctx, listEmails); err != nil {
+		return nil, fmt.Errorf("error preparing query ListEmails: %w", err)
 	}
 	if q.listSubscriptionsStmt, err = db.PrepareContext(ctx, listSubscriptions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListSubscriptions: %w", err)
@@ -81,6 +99,15 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.replayRangeStmt, err = db.PrepareContext(ctx, replayRange); err != nil {
 		return nil, fmt.Errorf("error preparing query ReplayRange: %w", err)
 	}
+	if q.resendEmailStmt, err = db.PrepareContext(ctx, resendEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query ResendEmail: %w", err)
+	}
+	if q.scrubEmailStmt, err = db.PrepareContext(ctx, scrubEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query ScrubEmail: %w", err)
+	}
+	if q.setEmailRenderedStmt, err = db.PrepareContext(ctx, setEmailRendered); err != nil {
+		return nil, fmt.Errorf("error preparing query SetEmailRendered: %w", err)
+	}
 	if q.subscribersOfStmt, err = db.PrepareContext(ctx, subscribersOf); err != nil {
 		return nil, fmt.Errorf("error preparing query SubscribersOf: %w", err)
 	}
@@ -89,6 +116,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.sweepDeliveriesStmt, err = db.PrepareContext(ctx, sweepDeliveries); err != nil {
 		return nil, fmt.Errorf("error preparing query SweepDeliveries: %w", err)
+	}
+	if q.sweepEmailsStmt, err = db.PrepareContext(ctx, sweepEmails); err != nil {
+		return nil, fmt.Errorf("error preparing query SweepEmails: %w", err)
 	}
 	if q.updateSubscriptionStmt, err = db.PrepareContext(ctx, updateSubscription); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateSubscription: %w", err)
@@ -101,6 +131,11 @@ func (q *Queries) Close() error {
 	if q.claimDeliveryStmt != nil {
 		if cerr := q.claimDeliveryStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing claimDeliveryStmt: %w", cerr)
+		}
+	}
+	if q.claimEmailStmt != nil {
+		if cerr := q.claimEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimEmailStmt: %w", cerr)
 		}
 	}
 	if q.deleteSubscriptionStmt != nil {
@@ -123,14 +158,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing dueDeliveriesStmt: %w", cerr)
 		}
 	}
+	if q.dueEmailsStmt != nil {
+		if cerr := q.dueEmailsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing dueEmailsStmt: %w", cerr)
+		}
+	}
 	if q.finishAttemptStmt != nil {
 		if cerr := q.finishAttemptStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing finishAttemptStmt: %w", cerr)
 		}
 	}
+	if q.finishEmailAttemptStmt != nil {
+		if cerr := q.finishEmailAttemptStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing finishEmailAttemptStmt: %w", cerr)
+		}
+	}
 	if q.getDeliveryStmt != nil {
 		if cerr := q.getDeliveryStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getDeliveryStmt: %w", cerr)
+		}
+	}
+	if q.getEmailStmt != nil {
+		if cerr := q.getEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getEmailStmt: %w", cerr)
 		}
 	}
 	if q.getSubscriptionStmt != nil {
@@ -146,6 +196,11 @@ func (q *Queries) Close() error {
 	if q.insertDeliveryStmt != nil {
 		if cerr := q.insertDeliveryStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertDeliveryStmt: %w", cerr)
+		}
+	}
+	if q.insertEmailStmt != nil {
+		if cerr := q.insertEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertEmailStmt: %w", cerr)
 		}
 	}
 	if q.insertSubscriptionStmt != nil {
@@ -166,6 +221,11 @@ func (q *Queries) Close() error {
 	if q.listDeliveriesStmt != nil {
 		if cerr := q.listDeliveriesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listDeliveriesStmt: %w", cerr)
+		}
+	}
+	if q.listEmailsStmt != nil {
+		if cerr := q.listEmailsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listEmailsStmt: %w", cerr)
 		}
 	}
 	if q.listSubscriptionsStmt != nil {
@@ -193,6 +253,21 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing replayRangeStmt: %w", cerr)
 		}
 	}
+	if q.resendEmailStmt != nil {
+		if cerr := q.resendEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing resendEmailStmt: %w", cerr)
+		}
+	}
+	if q.scrubEmailStmt != nil {
+		if cerr := q.scrubEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing scrubEmailStmt: %w", cerr)
+		}
+	}
+	if q.setEmailRenderedStmt != nil {
+		if cerr := q.setEmailRenderedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setEmailRenderedStmt: %w", cerr)
+		}
+	}
 	if q.subscribersOfStmt != nil {
 		if cerr := q.subscribersOfStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing subscribersOfStmt: %w", cerr)
@@ -206,6 +281,11 @@ func (q *Queries) Close() error {
 	if q.sweepDeliveriesStmt != nil {
 		if cerr := q.sweepDeliveriesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing sweepDeliveriesStmt: %w", cerr)
+		}
+	}
+	if q.sweepEmailsStmt != nil {
+		if cerr := q.sweepEmailsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing sweepEmailsStmt: %w", cerr)
 		}
 	}
 	if q.updateSubscriptionStmt != nil {
@@ -253,27 +333,37 @@ type Queries struct {
 	db                             DBTX
 	tx                             *sql.Tx
 	claimDeliveryStmt              *sql.Stmt
+	claimEmailStmt                 *sql.Stmt
 	deleteSubscriptionStmt         *sql.Stmt
 	deleteSubscriptionEventsStmt   *sql.Stmt
 	disableFailingSubscriptionStmt *sql.Stmt
 	dueDeliveriesStmt              *sql.Stmt
+	dueEmailsStmt                  *sql.Stmt
 	finishAttemptStmt              *sql.Stmt
+	finishEmailAttemptStmt         *sql.Stmt
 	getDeliveryStmt                *sql.Stmt
+	getEmailStmt                   *sql.Stmt
 	getSubscriptionStmt            *sql.Stmt
 	insertAttemptStmt              *sql.Stmt
 	insertDeliveryStmt             *sql.Stmt
+	insertEmailStmt                *sql.Stmt
 	insertSubscriptionStmt         *sql.Stmt
 	insertSubscriptionEventStmt    *sql.Stmt
 	listAttemptsStmt               *sql.Stmt
 	listDeliveriesStmt             *sql.Stmt
+	listEmailsStmt                 *sql.Stmt
 	listSubscriptionsStmt          *sql.Stmt
 	markSubscriptionFailingStmt    *sql.Stmt
 	markSubscriptionHealthyStmt    *sql.Stmt
 	replayDeliveryStmt             *sql.Stmt
 	replayRangeStmt                *sql.Stmt
+	resendEmailStmt                *sql.Stmt
+	scrubEmailStmt                 *sql.Stmt
+	setEmailRenderedStmt           *sql.Stmt
 	subscribersOfStmt              *sql.Stmt
 	subscriptionEventsStmt         *sql.Stmt
 	sweepDeliveriesStmt            *sql.Stmt
+	sweepEmailsStmt                *sql.Stmt
 	updateSubscriptionStmt         *sql.Stmt
 }
 
@@ -282,27 +372,37 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                             tx,
 		tx:                             tx,
 		claimDeliveryStmt:              q.claimDeliveryStmt,
+		claimEmailStmt:                 q.claimEmailStmt,
 		deleteSubscriptionStmt:         q.deleteSubscriptionStmt,
 		deleteSubscriptionEventsStmt:   q.deleteSubscriptionEventsStmt,
 		disableFailingSubscriptionStmt: q.disableFailingSubscriptionStmt,
 		dueDeliveriesStmt:              q.dueDeliveriesStmt,
+		dueEmailsStmt:                  q.dueEmailsStmt,
 		finishAttemptStmt:              q.finishAttemptStmt,
+		finishEmailAttemptStmt:         q.finishEmailAttemptStmt,
 		getDeliveryStmt:                q.getDeliveryStmt,
+		getEmailStmt:                   q.getEmailStmt,
 		getSubscriptionStmt:            q.getSubscriptionStmt,
 		insertAttemptStmt:              q.insertAttemptStmt,
 		insertDeliveryStmt:             q.insertDeliveryStmt,
+		insertEmailStmt:                q.insertEmailStmt,
 		insertSubscriptionStmt:         q.insertSubscriptionStmt,
 		insertSubscriptionEventStmt:    q.insertSubscriptionEventStmt,
 		listAttemptsStmt:               q.listAttemptsStmt,
 		listDeliveriesStmt:             q.listDeliveriesStmt,
+		listEmailsStmt:                 q.listEmailsStmt,
 		listSubscriptionsStmt:          q.listSubscriptionsStmt,
 		markSubscriptionFailingStmt:    q.markSubscriptionFailingStmt,
 		markSubscriptionHealthyStmt:    q.markSubscriptionHealthyStmt,
 		replayDeliveryStmt:             q.replayDeliveryStmt,
 		replayRangeStmt:                q.replayRangeStmt,
+		resendEmailStmt:                q.resendEmailStmt,
+		scrubEmailStmt:                 q.scrubEmailStmt,
+		setEmailRenderedStmt:           q.setEmailRenderedStmt,
 		subscribersOfStmt:              q.subscribersOfStmt,
 		subscriptionEventsStmt:         q.subscriptionEventsStmt,
 		sweepDeliveriesStmt:            q.sweepDeliveriesStmt,
+		sweepEmailsStmt:                q.sweepEmailsStmt,
 		updateSubscriptionStmt:         q.updateSubscriptionStmt,
 	}
 }

@@ -8,6 +8,30 @@ import (
 	"database/sql"
 )
 
+type Email struct {
+	TenantID      string
+	ID            string
+	EventID       string
+	EventType     string
+	Kind          string
+	Data          string
+	Secret        string
+	Recipient     string
+	FromName      string
+	Locale        string
+	Subject       string
+	TextBody      string
+	HtmlBody      string
+	MessageID     string
+	Status        string
+	Attempts      int64
+	NextAttemptAt int64
+	RetryUntil    int64
+	LastError     string
+	CreatedAt     int64
+	UpdatedAt     int64
+}
+
 type WebhookAttempt struct {
 	TenantID       string
 	ID             string
