@@ -181,6 +181,7 @@ func (s *Service) Routes(api *web.API) {
 	s.checkoutRoutes(route)
 	s.orderRoutes(route)
 	s.accountRoutes(route)
+	s.emailRoutes(route)
 	s.reviewRoutes(route)
 	s.searchRoutes(route)
 }
