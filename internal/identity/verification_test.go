@@ -2,12 +2,15 @@ package identity
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // TestEmailVerification: registration mails a one-time token (an outbox
@@ -103,6 +106,77 @@ func TestEmailVerification(t *testing.T) {
 		}
 		if _, err := s.VerifyEmail(ctx, lastToken()); !errors.Is(err, ErrInvalidVerificationToken) {
 			t.Fatalf("another store's token: %v", err)
+		}
+	}, Migrations...)
+}
+
+// TestVerificationClient walks email verification and password reset
+// through the typed client and the HTTP routes: the refusals are problem
+// answers the client maps to ErrInvalidToken and ErrWeakPassword, and the
+// resend is the signed-in customer's alone.
+func TestVerificationClient(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, clk := newTestService(t, db)
+		srv := newHTTPServer(t, s)
+		c := identityapi.NewClient(srv.URL, nil)
+		ctx := tenancy.WithID(t.Context(), "default")
+		if _, err := c.Register(ctx, identityapi.Register{Email: "ada@example.com", Password: goodPW, Name: "Ada"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ResendVerification(ctx); !apiclient.IsStatus(err, http.StatusUnauthorized) {
+			t.Fatalf("resend without a customer: %v, want 401", err)
+		}
+		tok, err := c.Login(ctx, identityapi.Login{Email: "ada@example.com", Password: goodPW})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ada := apiclient.WithToken(ctx, tok.AccessToken)
+		if me, err := c.Me(ada); err != nil || me.EmailVerified {
+			t.Fatalf("me before verifying: %+v, %v", me, err)
+		}
+		clk.add(resendGap + time.Second)
+		if st, err := c.ResendVerification(ada); err != nil || st != identityapi.ResendSent {
+			t.Fatalf("resend: %q, %v", st, err)
+		}
+		var data string
+		if err := queryRow(ctx, db, "SELECT envelope FROM outbox WHERE subject = '"+identityapi.SubjectEmailVerificationRequested+"' ORDER BY id DESC LIMIT 1", &data); err != nil {
+			t.Fatal(err)
+		}
+		raw := eventField(t, data, "token")
+		if v, err := c.VerifyEmail(ctx, raw); err != nil || v.Email != "ada@example.com" {
+			t.Fatalf("verify: %+v, %v", v, err)
+		}
+		_, err = c.VerifyEmail(ctx, raw)
+		var ae *apiclient.Error
+		if !errors.Is(err, identityapi.ErrInvalidToken) || !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || ae.Code != "invalid_verification_token" {
+			t.Fatalf("verify twice: %v, want 422 invalid_verification_token", err)
+		}
+		if me, err := c.Me(ada); err != nil || !me.EmailVerified || me.EmailVerifiedAt == nil {
+			t.Fatalf("me after verifying: %+v, %v", me, err)
+		}
+		if st, err := c.ResendVerification(ada); err != nil || st != identityapi.ResendAlreadyVerified {
+			t.Fatalf("resend when verified: %q, %v", st, err)
+		}
+
+		// Password reset through the client.
+		if err := c.RequestPasswordReset(ctx, "nobody@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.RequestPasswordReset(ctx, "ada@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := queryRow(ctx, db, "SELECT envelope FROM outbox WHERE subject = '"+identityapi.SubjectPasswordResetRequested+"' ORDER BY id DESC LIMIT 1", &data); err != nil {
+			t.Fatal(err)
+		}
+		reset := eventField(t, data, "token")
+		if _, err := c.ConfirmPasswordReset(ctx, identityapi.PasswordResetConfirm{Token: reset, NewPassword: "password123"}); !errors.Is(err, identityapi.ErrWeakPassword) {
+			t.Fatalf("weak reset: %v", err)
+		}
+		if t2, err := c.ConfirmPasswordReset(ctx, identityapi.PasswordResetConfirm{Token: reset, NewPassword: "a fresh good password"}); err != nil || t2.AccessToken == "" {
+			t.Fatalf("reset: %v", err)
+		}
+		if _, err := c.ConfirmPasswordReset(ctx, identityapi.PasswordResetConfirm{Token: reset, NewPassword: "a fresh good password"}); !errors.Is(err, identityapi.ErrInvalidToken) {
+			t.Fatalf("reset twice: %v, want ErrInvalidToken", err)
 		}
 	}, Migrations...)
 }
