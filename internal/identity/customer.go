@@ -19,9 +19,11 @@ import (
 // for an account over it is answered like any other but sends nothing.
 var resetLimit = Limit{Failures: 3, Window: 15 * time.Minute}
 
-// Register creates a customer account and announces it
-// (identity.customer_registered.v1, on which the order service claims the
-// email's guest orders). An address that already has an account in the
+// Register creates a customer account, announces it
+// (identity.customer_registered.v1) and asks for its address to be verified
+// (identity.email_verification_requested.v1, with a one-time token of
+// VerifyTTL for the mail; see verification.go): the order service gives
+// the account the address's guest orders once it is. An address that already has an account in the
 // store is ErrEmailTaken, which the HTTP API answers exactly like a new
 // account (see registerOp): the work is the same in both cases, hashing
 // included, so that neither the answer nor its time tells them apart. It
@@ -50,8 +52,11 @@ func (s *Service) Register(ctx context.Context, in identityapi.Register) (identi
 		if err != nil {
 			return fmt.Errorf("insert customer: %w", err)
 		}
-		return addEvent(ctx, tx, identityapi.SubjectCustomerRegistered, now, identityapi.CustomerRegistered{
-			CustomerID: row.ID, Email: row.Email, Name: row.Name})
+		if err := addEvent(ctx, tx, identityapi.SubjectCustomerRegistered, now, identityapi.CustomerRegistered{
+			CustomerID: row.ID, Email: row.Email, Name: row.Name}); err != nil {
+			return err
+		}
+		return s.addVerification(ctx, tx, q, tenant, row, now)
 	})
 	if err != nil {
 		return identityapi.Customer{}, fmt.Errorf("register customer: %w", err)

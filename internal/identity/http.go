@@ -30,6 +30,8 @@ const (
 	opSessionLogout        = "identity-session-logout"
 	opPasswordReset        = "identity-password-reset"
 	opPasswordResetConfirm = "identity-password-reset-confirm"
+	opVerifyEmail          = "identity-verify-email"
+	opResendVerification   = "identity-resend-verification"
 	opGetMe                = "identity-get-me"
 	opUpdateMe             = "identity-update-me"
 	opChangePassword       = "identity-change-password"
@@ -156,6 +158,18 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "Set a new password with a reset token",
 		Description: "Sets the password with the token of the reset email (single use, short-lived). Revokes every " +
 			"session of the account and answers new tokens."}), ansInvalidResetToken, ansWeakPassword), s.passwordResetConfirmOp)
+	huma.Register(api, web.Answers(pub(huma.Operation{OperationID: opVerifyEmail, Method: http.MethodPost, Path: "/api/v1/auth/verify-email",
+		Summary: "Confirm a customer's email address",
+		Description: "Confirms the address with the token of the verification email (sent at registration, single use, " +
+			"valid for 48 hours by default): the customer's email_verified becomes true, and the store's guest orders " +
+			"placed with the address become the account's. A used, expired or unknown token is 422 " +
+			"invalid_verification_token."}), ansInvalidVerificationToken), s.verifyEmailOp)
+	huma.Register(api, cust(huma.Operation{OperationID: opResendVerification, Method: http.MethodPost, Path: "/api/v1/auth/verify-email/resend",
+		Summary: "Send the signed-in customer a new verification email",
+		Description: "Sends a new verification link to the customer's address, unless it is verified already " +
+			"(status already_verified) or one was sent moments ago or several lately (status recently_sent: the last " +
+			"link still works). Always 202.",
+		DefaultStatus: http.StatusAccepted}), s.resendVerificationOp)
 
 	huma.Register(api, web.Answers(web.SignedIn(huma.Operation{OperationID: opGetMe, Method: http.MethodGet, Path: "/api/v1/me", Summary: "The signed-in customer",
 		Tags: []string{"identity"},
@@ -230,22 +244,23 @@ const sessionScheme = "customerSession"
 
 // The answers of identity operations beyond the platform's (see problem).
 var (
-	ansEmailTaken           = web.Answer{Status: http.StatusConflict, Code: "email_taken", When: "an account of this store has the email already"}
-	ansWeakPassword         = web.Answer{Status: http.StatusUnprocessableEntity, Code: "weak_password", When: "the password is too short or too common"}
-	ansInvalidEmail         = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_email", When: "the email is not a valid address"}
-	ansInvalidCredentials   = web.Answer{Status: http.StatusUnauthorized, Code: "invalid_credentials", When: "the email or password is wrong"}
-	ansThrottled            = web.Answer{Status: http.StatusTooManyRequests, Code: "too_many_attempts", When: "too many failed attempts for the account or from the client's IP: retry after Retry-After seconds"}
-	ansInvalidRefresh       = web.Answer{Status: http.StatusUnauthorized, Code: "invalid_refresh_token", When: "the refresh token is unknown, expired or revoked"}
-	ansRefreshReused        = web.Answer{Status: http.StatusUnauthorized, Code: "refresh_token_reused", When: "the refresh token was used before: its session is now revoked"}
-	ansInvalidResetToken    = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_reset_token", When: "the reset token is unknown, used or expired"}
-	ansInvalidInvitation    = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", When: "the invitation token is unknown, used or expired"}
-	ansPlanLimit            = web.Answer{Status: http.StatusForbidden, Code: tenantapi.LimitCode, When: "the store's plan allows no more staff"}
-	ansForbiddenNotCustomer = web.Answer{Status: http.StatusForbidden, Code: "forbidden", When: "the caller is not a customer of this store"}
-	ansTooManyAddresses     = web.Answer{Status: http.StatusConflict, Code: "too_many_addresses", When: "the address book is full"}
-	ansAddressNotFound      = web.Answer{Status: http.StatusNotFound, Code: "address_not_found", When: "the customer has no address with this ID"}
-	ansAccountNotFound      = web.Answer{Status: http.StatusNotFound, Code: "account_not_found", When: "the store has no account with this ID"}
-	ansLastOwner            = web.Answer{Status: http.StatusConflict, Code: "last_owner", When: "the store would be left without an active owner"}
-	ansOwnerExists          = web.Answer{Status: http.StatusConflict, Code: "owner_exists", When: "the store has an owner already"}
+	ansEmailTaken               = web.Answer{Status: http.StatusConflict, Code: "email_taken", When: "an account of this store has the email already"}
+	ansWeakPassword             = web.Answer{Status: http.StatusUnprocessableEntity, Code: "weak_password", When: "the password is too short or too common"}
+	ansInvalidEmail             = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_email", When: "the email is not a valid address"}
+	ansInvalidCredentials       = web.Answer{Status: http.StatusUnauthorized, Code: "invalid_credentials", When: "the email or password is wrong"}
+	ansThrottled                = web.Answer{Status: http.StatusTooManyRequests, Code: "too_many_attempts", When: "too many failed attempts for the account or from the client's IP: retry after Retry-After seconds"}
+	ansInvalidRefresh           = web.Answer{Status: http.StatusUnauthorized, Code: "invalid_refresh_token", When: "the refresh token is unknown, expired or revoked"}
+	ansRefreshReused            = web.Answer{Status: http.StatusUnauthorized, Code: "refresh_token_reused", When: "the refresh token was used before: its session is now revoked"}
+	ansInvalidResetToken        = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_reset_token", When: "the reset token is unknown, used or expired"}
+	ansInvalidVerificationToken = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_verification_token", When: "the verification token is unknown, used or expired"}
+	ansInvalidInvitation        = web.Answer{Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", When: "the invitation token is unknown, used or expired"}
+	ansPlanLimit                = web.Answer{Status: http.StatusForbidden, Code: tenantapi.LimitCode, When: "the store's plan allows no more staff"}
+	ansForbiddenNotCustomer     = web.Answer{Status: http.StatusForbidden, Code: "forbidden", When: "the caller is not a customer of this store"}
+	ansTooManyAddresses         = web.Answer{Status: http.StatusConflict, Code: "too_many_addresses", When: "the address book is full"}
+	ansAddressNotFound          = web.Answer{Status: http.StatusNotFound, Code: "address_not_found", When: "the customer has no address with this ID"}
+	ansAccountNotFound          = web.Answer{Status: http.StatusNotFound, Code: "account_not_found", When: "the store has no account with this ID"}
+	ansLastOwner                = web.Answer{Status: http.StatusConflict, Code: "last_owner", When: "the store would be left without an active owner"}
+	ansOwnerExists              = web.Answer{Status: http.StatusConflict, Code: "owner_exists", When: "the store has an owner already"}
 )
 
 // clientIP is the address the login throttle counts a request's attempts
@@ -374,6 +389,38 @@ func (s *Service) passwordResetConfirmOp(ctx context.Context, in *struct {
 		return nil, s.problem(err)
 	}
 	return &tokensOutput{noStore, out}, nil
+}
+
+func (s *Service) verifyEmailOp(ctx context.Context, in *struct {
+	Body identityapi.EmailVerification
+}) (*struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         identityapi.EmailVerified
+}, error) {
+	out, err := s.VerifyEmail(ctx, in.Body.Token)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct {
+		CacheControl string `header:"Cache-Control"`
+		Body         identityapi.EmailVerified
+	}{noStore, out}, nil
+}
+
+func (s *Service) resendVerificationOp(ctx context.Context, _ *struct{}) (*struct {
+	Body identityapi.VerificationResend
+}, error) {
+	id, err := s.me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status, err := s.ResendVerification(ctx, id)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct {
+		Body identityapi.VerificationResend
+	}{identityapi.VerificationResend{Status: status}}, nil
 }
 
 type customerOutput struct {
@@ -675,6 +722,7 @@ var problems = kit.Problems{
 	{Err: ErrLastOwner, Status: http.StatusConflict, Code: "last_owner", Detail: "the store must keep an active owner; promote another owner first"},
 	{Err: ErrTooManyAddresses, Status: http.StatusConflict, Code: "too_many_addresses", Detail: "the address book is full; delete an address first"},
 	{Err: ErrInvalidResetToken, Status: http.StatusUnprocessableEntity, Code: "invalid_reset_token", Detail: "the reset token is unknown, used or expired"},
+	{Err: ErrInvalidVerificationToken, Status: http.StatusUnprocessableEntity, Code: "invalid_verification_token", Detail: "the verification link is unknown, used or expired"},
 	{Err: ErrInvalidInvitation, Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", Detail: "the invitation is unknown, used or expired"},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "account_not_found", Detail: "no such account"},
 	{Err: ErrAddressNotFound, Status: http.StatusNotFound, Code: "address_not_found", Detail: "no such address"},

@@ -11,6 +11,8 @@
 // keys alone are deployment-wide.
 //
 // Changes other services must learn of (identity.customer_registered.v1,
+// identity.email_verification_requested.v1,
+// identity.customer_email_verified.v1,
 // identity.password_reset_requested.v1, identity.staff_*.v1) go to the
 // outbox in the transaction of the change.
 //
@@ -70,9 +72,12 @@ var (
 	// family has been revoked, since a thief or the owner holds a copy.
 	ErrRefreshTokenReused = errors.New("identity: refresh token reused; session revoked")
 	ErrInvalidResetToken  = errors.New("identity: invalid or expired password reset token")
-	ErrInvalidInvitation  = errors.New("identity: invalid, used or expired invitation")
-	ErrOwnerExists        = errors.New("identity: the store already has an owner")
-	ErrLastOwner          = errors.New("identity: the last active owner cannot be demoted or deactivated")
+	// ErrInvalidVerificationToken is an unknown, used or expired email
+	// verification token.
+	ErrInvalidVerificationToken = errors.New("identity: invalid, used or expired email verification token")
+	ErrInvalidInvitation        = errors.New("identity: invalid, used or expired invitation")
+	ErrOwnerExists              = errors.New("identity: the store already has an owner")
+	ErrLastOwner                = errors.New("identity: the last active owner cannot be demoted or deactivated")
 	// ErrUnauthenticated means the operation needs a signed-in principal.
 	ErrUnauthenticated = errors.New("identity: authentication required")
 	// ErrForbidden means the principal may not do this.
@@ -104,6 +109,8 @@ type Config struct {
 	ResetTTL time.Duration
 	// InviteTTL is the lifetime of staff invitations.
 	InviteTTL time.Duration
+	// VerifyTTL is the lifetime of email verification tokens.
+	VerifyTTL time.Duration
 	// Argon2 are the password hashing costs.
 	Argon2 Argon2Params
 	// Redis is the URL of the Redis server the login throttle counts in;
@@ -132,6 +139,7 @@ const (
 	DefaultRefreshTTL      = 30 * 24 * time.Hour
 	DefaultResetTTL        = time.Hour
 	DefaultInviteTTL       = 7 * 24 * time.Hour
+	DefaultVerifyTTL       = 48 * time.Hour
 	DefaultAccountFailures = 5
 	DefaultAccountWindow   = 15 * time.Minute
 	DefaultIPFailures      = 20
@@ -146,6 +154,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.RefreshTTL, prefix+"refresh-ttl", DefaultRefreshTTL, "lifetime of a refresh token (each refresh issues a new one)")
 	fs.DurationVar(&c.ResetTTL, prefix+"reset-ttl", DefaultResetTTL, "lifetime of password reset tokens")
 	fs.DurationVar(&c.InviteTTL, prefix+"invite-ttl", DefaultInviteTTL, "lifetime of staff invitations")
+	fs.DurationVar(&c.VerifyTTL, prefix+"verify-ttl", DefaultVerifyTTL, "lifetime of email verification tokens (the link mailed at registration)")
 	fs.Uint32Var(&c.Argon2.Memory, prefix+"argon2.memory", DefaultArgon2.Memory, "argon2id memory per password hash, in KiB")
 	fs.Uint32Var(&c.Argon2.Time, prefix+"argon2.time", DefaultArgon2.Time, "argon2id passes per password hash")
 	fs.Uint8Var(&c.Argon2.Threads, prefix+"argon2.threads", DefaultArgon2.Threads, "argon2id parallelism")
@@ -168,6 +177,7 @@ func (c Config) withDefaults() Config {
 	set(&c.RefreshTTL, DefaultRefreshTTL)
 	set(&c.ResetTTL, DefaultResetTTL)
 	set(&c.InviteTTL, DefaultInviteTTL)
+	set(&c.VerifyTTL, DefaultVerifyTTL)
 	set(&c.AccountWindow, DefaultAccountWindow)
 	set(&c.IPWindow, DefaultIPWindow)
 	set(&c.PruneInterval, DefaultPruneInterval)
@@ -214,8 +224,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("identity: access-ttl %s is outside 1m..24h", c.AccessTTL)
 	case c.RefreshTTL < c.AccessTTL:
 		return fmt.Errorf("identity: refresh-ttl %s is below access-ttl %s", c.RefreshTTL, c.AccessTTL)
-	case c.ResetTTL < time.Minute || c.InviteTTL < time.Minute:
-		return fmt.Errorf("identity: reset-ttl (%s) and invite-ttl (%s) must be at least 1m", c.ResetTTL, c.InviteTTL)
+	case c.ResetTTL < time.Minute || c.InviteTTL < time.Minute || c.VerifyTTL < time.Minute:
+		return fmt.Errorf("identity: reset-ttl (%s), invite-ttl (%s) and verify-ttl (%s) must be at least 1m", c.ResetTTL, c.InviteTTL, c.VerifyTTL)
 	case c.Argon2.Memory < 8*uint32(c.Argon2.Threads) || c.Argon2.Time < 1 || c.Argon2.Threads < 1:
 		return fmt.Errorf("identity: argon2 memory %d KiB, time %d, threads %d: need time and threads >= 1 and memory >= 8 KiB per thread",
 			c.Argon2.Memory, c.Argon2.Time, c.Argon2.Threads)

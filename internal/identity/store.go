@@ -50,8 +50,13 @@ func noRows(err error, notFound error, doing string) error {
 }
 
 func toCustomer(c identitydb.Customer) identityapi.Customer {
-	return identityapi.Customer{ID: c.ID, Email: c.Email, Name: c.Name, Phone: c.Phone,
+	out := identityapi.Customer{ID: c.ID, Email: c.Email, Name: c.Name, Phone: c.Phone,
 		CreatedAt: sqldb.FromMicros(c.CreatedAt), UpdatedAt: sqldb.FromMicros(c.UpdatedAt)}
+	if c.EmailVerifiedAt.Valid {
+		at := sqldb.FromMicros(c.EmailVerifiedAt.Int64)
+		out.EmailVerified, out.EmailVerifiedAt = true, &at
+	}
+	return out
 }
 
 func toStaff(m identitydb.Staff) identityapi.Staff {

@@ -194,7 +194,10 @@ func (s *Service) Prune(ctx context.Context) error {
 		if _, err := q.PruneRefreshTokens(ctx, sqldb.Micros(now)); err != nil {
 			return err
 		}
-		_, err := q.PrunePasswordResets(ctx, sqldb.Micros(now))
+		if _, err := q.PrunePasswordResets(ctx, sqldb.Micros(now)); err != nil {
+			return err
+		}
+		_, err := q.PruneEmailVerifications(ctx, sqldb.Micros(now))
 		return err
 	})
 	if err != nil {

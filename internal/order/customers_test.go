@@ -68,10 +68,10 @@ type stopFunc func()
 
 func (f stopFunc) Stop() { f() }
 
-// registered is an identity.customer_registered.v1 message of tenant.
-func registered(t *testing.T, tenant string, data any) bus.Message {
+// identityEvent is a message of identity's event subject of tenant.
+func identityEvent(t *testing.T, tenant, subject string, data any) bus.Message {
 	t.Helper()
-	e, err := outbox.NewEvent(ctxFor(t, tenant), identityapi.Source, identityapi.SubjectCustomerRegistered, time.Now(), data)
+	e, err := outbox.NewEvent(ctxFor(t, tenant), identityapi.Source, subject, time.Now(), data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func registered(t *testing.T, tenant string, data any) bus.Message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bus.Message{ID: e.ID, Subject: identityapi.SubjectCustomerRegistered, Data: raw, Attempt: 1}
+	return bus.Message{ID: e.ID, Subject: subject, Data: raw, Attempt: 1}
 }
 
 func ids(l orderapi.OrderList) []string {
@@ -199,10 +199,11 @@ func TestCustomerOrders(t *testing.T) {
 	}, Migrations...)
 }
 
-// TestClaimGuestOrders: a registration gives the new customer the store's
-// guest orders with the same email (case aside) through the bus consumer
-// Start subscribes; other stores', other emails' and other customers'
-// orders stay as they are.
+// TestClaimGuestOrders: a registration alone claims nothing; the
+// verification of the customer's email gives them the store's guest
+// orders with the same email (case aside) through the bus consumer Start
+// subscribes; other stores', other emails' and other customers' orders
+// stay as they are.
 func TestClaimGuestOrders(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		w := newWorld(t, db, Config{})
@@ -211,7 +212,7 @@ func TestClaimGuestOrders(t *testing.T) {
 		if err := w.svc.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if got := b.subs[groupCustomers]; !slices.Equal(got, []string{identityapi.SubjectCustomerRegistered}) {
+		if got := b.subs[groupCustomers]; !slices.Equal(got, []string{identityapi.SubjectCustomerEmailVerified}) {
 			t.Fatalf("subscriptions: %v", b.subs)
 		}
 		deliver := func(m bus.Message) error { return b.handlers[groupCustomers](t.Context(), m) }
@@ -234,20 +235,30 @@ func TestClaimGuestOrders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := registered(t, "default", identityapi.CustomerRegistered{CustomerID: "cus-ada", Email: "ada.lovelace@example.com", Name: "Ada"})
+		ada := customer(t, "default", "cus-ada")
+		// Registered, not verified: anyone may register any address.
+		reg := identityEvent(t, "default", identityapi.SubjectCustomerRegistered,
+			identityapi.CustomerRegistered{CustomerID: "cus-ada", Email: "ada.lovelace@example.com", Name: "Ada"})
+		if err := deliver(reg); err != nil {
+			t.Fatal(err)
+		}
+		if l, err := w.svc.CustomerOrders(ada, "", 0); err != nil || len(l.Items) != 0 {
+			t.Fatalf("ada's orders after registering without verifying: %v, %v", ids(l), err)
+		}
+		m := identityEvent(t, "default", identityapi.SubjectCustomerEmailVerified,
+			identityapi.CustomerEmailVerified{CustomerID: "cus-ada", Email: "ada.lovelace@example.com", VerifiedAt: time.Now()})
 		if err := deliver(m); err != nil {
 			t.Fatal(err)
 		}
 		if err := deliver(m); err != nil { // redelivered: the inbox drops it
 			t.Fatal(err)
 		}
-		ada := customer(t, "default", "cus-ada")
 		l, err := w.svc.CustomerOrders(ada, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := ids(l), []string{g2.ID, g1.ID}; !slices.Equal(got, want) {
-			t.Errorf("ada's orders after registering: %v, want %v", got, want)
+			t.Errorf("ada's orders after verifying: %v, want %v", got, want)
 		}
 		if got, err := w.svc.GuestOrder(ada, g1.ID, ""); err != nil || got.CustomerID != "cus-ada" {
 			t.Errorf("claimed order as ada: %+v, %v", got.CustomerID, err)
@@ -274,13 +285,13 @@ func TestClaimGuestOrders(t *testing.T) {
 			t.Errorf("claimed order: version %d updated %v (was %d, %v), %v", after.version, after.UpdatedAt, before.version, before.UpdatedAt, err)
 		}
 
-		// Undecodable or incomplete registrations can never succeed.
+		// Undecodable or incomplete verifications can never succeed.
 		for name, data := range map[string]any{
 			"not an object": "nope",
-			"no customer":   identityapi.CustomerRegistered{Email: "x@example.com"},
-			"no email":      identityapi.CustomerRegistered{CustomerID: "cus-x"},
+			"no customer":   identityapi.CustomerEmailVerified{Email: "x@example.com"},
+			"no email":      identityapi.CustomerEmailVerified{CustomerID: "cus-x"},
 		} {
-			if err := deliver(registered(t, "default", data)); !bus.IsPermanent(err) {
+			if err := deliver(identityEvent(t, "default", identityapi.SubjectCustomerEmailVerified, data)); !bus.IsPermanent(err) {
 				t.Errorf("%s: err = %v, want permanent", name, err)
 			}
 		}

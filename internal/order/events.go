@@ -35,11 +35,11 @@ const paymentAttempts = 30
 // is still in its checkout, whose outcome decides what the event means.
 var errSagaRunning = errors.New("order: checkout still running; the payment event is retried")
 
-// subscribe starts the consumers: identity's registrations, which claim
-// guest orders, and payment's voids, failures and refunds, which a change
+// subscribe starts the consumers: identity's email verifications, which
+// claim guest orders, and payment's voids, failures and refunds, which a change
 // the provider made must not leave unseen by the order. It runs in Start,
 // before the demo seed and before requests,
-// so no registration is missed: a new consumer group only sees messages
+// so no verification is missed: a new consumer group only sees messages
 // published after it subscribed. Without a bus (tests) there is nothing to
 // subscribe to. The consumer stops when Run ends.
 func (s *Service) subscribe(ctx context.Context) error {
@@ -50,10 +50,10 @@ func (s *Service) subscribe(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	c, err := outbox.Consume(ctx, s.deps.Bus, s.store.DB(), bus.Subscription{
 		Group:    groupCustomers,
-		Subjects: []string{identityapi.SubjectCustomerRegistered},
-	}, s.now, s.handleCustomerRegistered)
+		Subjects: []string{identityapi.SubjectCustomerEmailVerified},
+	}, s.now, s.handleCustomerEmailVerified)
 	if err != nil {
-		return fmt.Errorf("order: subscribe to customer registrations: %w", err)
+		return fmt.Errorf("order: subscribe to customer email verifications: %w", err)
 	}
 	s.consumers.Add(c)
 	p, err := outbox.Consume(ctx, finishing{s.deps.Bus, s.finishPaymentEvent}, s.store.DB(), bus.Subscription{
@@ -224,20 +224,25 @@ func (s *Service) finishPaymentEvent(ctx context.Context, m bus.Message) error {
 	return nil
 }
 
-// handleCustomerRegistered gives a new customer the store's guest orders
+// handleCustomerEmailVerified gives a customer the store's guest orders
 // placed with their email (compared lowercased, as identity keys
-// accounts), in the transaction that records the event in the inbox.
-// Orders that belong to a customer already keep theirs. Identity announces
-// an account without verifying its email (it has no verification yet):
-// whoever registers an address first is given its guest orders.
-func (s *Service) handleCustomerRegistered(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
-	var c identityapi.CustomerRegistered
+// accounts) once they have proved they own the address, in the
+// transaction that records the event in the inbox. Registering alone
+// claims nothing: anyone can register any address, only its owner can
+// open the verification mail (docs/decisions/0026). Orders that belong to
+// a customer already keep theirs. Events of another type (a registration
+// still routed to the group by a broker's old binding) are skipped.
+func (s *Service) handleCustomerEmailVerified(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+	if e.Type != identityapi.SubjectCustomerEmailVerified {
+		return nil
+	}
+	var c identityapi.CustomerEmailVerified
 	if err := json.Unmarshal(e.Data, &c); err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
 	}
 	email := emailKey(c.Email)
 	if strings.TrimSpace(c.CustomerID) == "" || email == "" {
-		return bus.Permanent(fmt.Errorf("decode %s %s: registration without customer_id or email", e.Type, e.ID))
+		return bus.Permanent(fmt.Errorf("decode %s %s: verification without customer_id or email", e.Type, e.ID))
 	}
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {

@@ -100,7 +100,7 @@ func (s *Service) Routes(api *web.API) {
 		OperationID: "list-my-orders", Method: http.MethodGet, Path: "/api/v1/me/orders",
 		Summary: "The signed-in customer's orders, newest first",
 		Description: "Needs a customer's access token (401 without credentials, 403 for any other kind of caller). " +
-			"Orders placed signed in, and guest orders with the account's email from before it was registered. " +
+			"Orders placed signed in, and guest orders with the account's email, claimed once the customer verified that address. " +
 			"A page at a time: pass next_cursor back as cursor. Listed orders carry no shipments or returns.",
 	}), ansInvalidCursor), s.myOrders)
 

@@ -22,8 +22,8 @@ import (
 var orderSubjects = []string{orderapi.SubjectConfirmed, orderapi.SubjectDelivered, orderapi.SubjectCancelled}
 
 // Start subscribes the buyers projection to the order service's events,
-// and to identity's registrations (which give a new customer the guest
-// orders of their email, as the order service does). It runs before
+// and to identity's email verifications (which give a customer the guest
+// orders of their verified email, as the order service does). It runs before
 // requests are served, so nothing published after is missed; the consumers
 // stop when Run ends.
 func (s *Service) Start(ctx context.Context) error {
@@ -39,10 +39,10 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.consumers.Add(c)
 	r, err := outbox.Consume(ctx, s.bus, s.store.DB(),
-		bus.Subscription{Group: s.cfg.CustomersGroup, Subjects: []string{identityapi.SubjectCustomerRegistered}}, s.now, s.handleCustomer)
+		bus.Subscription{Group: s.cfg.CustomersGroup, Subjects: []string{identityapi.SubjectCustomerEmailVerified}}, s.now, s.handleCustomer)
 	if err != nil {
 		s.consumers.Stop()
-		return fmt.Errorf("review: subscribe to customer registrations: %w", err)
+		return fmt.Errorf("review: subscribe to customer email verifications: %w", err)
 	}
 	s.consumers.Add(r)
 	return nil
@@ -64,26 +64,31 @@ func (s *Service) HandleOrderEvent(ctx context.Context, e outbox.Envelope) (appl
 	})
 }
 
-// HandleCustomerEvent applies one registration once (the inbox of the
-// consumer group): applied is false for an event applied before.
+// HandleCustomerEvent applies one email verification once (the inbox of
+// the consumer group): applied is false for an event applied before.
 func (s *Service) HandleCustomerEvent(ctx context.Context, e outbox.Envelope) (applied bool, err error) {
 	return outbox.Handle(ctx, s.store.DB(), s.cfg.CustomersGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
 		return s.handleCustomer(ctx, tx, e)
 	})
 }
 
-// handleCustomer gives a newly registered customer the store's guest
-// orders placed with their email, so they review them signed in as well
-// as with the order token: the order service's rule, applied to the
-// projection.
+// handleCustomer gives a customer who verified their email the store's
+// guest orders placed with it, so they review them signed in as well as
+// with the order token: the order service's rule, applied to the
+// projection. Registering alone claims nothing (docs/decisions/0026); an
+// event of another type (a registration still routed to the group by a
+// broker's old binding) is skipped.
 func (s *Service) handleCustomer(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
-	var c identityapi.CustomerRegistered
+	if e.Type != identityapi.SubjectCustomerEmailVerified {
+		return nil
+	}
+	var c identityapi.CustomerEmailVerified
 	if err := json.Unmarshal(e.Data, &c); err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
 	}
 	h := emailHash(c.Email)
 	if strings.TrimSpace(c.CustomerID) == "" || h == "" {
-		return bus.Permanent(fmt.Errorf("decode %s %s: registration without customer_id or email", e.Type, e.ID))
+		return bus.Permanent(fmt.Errorf("decode %s %s: verification without customer_id or email", e.Type, e.ID))
 	}
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {

@@ -118,7 +118,7 @@ func TestConsumerThroughBus(t *testing.T) {
 	if _, err := f.svc.Create(tenantCtx(t, "default"), Buyer{OrderToken: "tok-o1"}, reviewapi.ReviewCreate{OrderID: "o1", SKU: "MUG-1", Rating: 5, Title: "ok"}); err != nil {
 		t.Errorf("after delivery: %v", err)
 	}
-	deliverTo(DefaultCustomersGroup, identityapi.SubjectCustomerRegistered, identityapi.CustomerRegistered{CustomerID: "c-7", Email: "ada@example.com"})
+	deliverTo(DefaultCustomersGroup, identityapi.SubjectCustomerEmailVerified, identityapi.CustomerEmailVerified{CustomerID: "c-7", Email: "ada@example.com"})
 	if l, err := f.svc.OrderReviews(tenantCtx(t, "default"), Buyer{CustomerID: "c-7"}, "o1"); err != nil || len(l.Items) != 1 {
 		t.Errorf("the registered customer's view of the claimed order: %+v, %v", l, err)
 	}
@@ -129,11 +129,12 @@ func TestConsumerThroughBus(t *testing.T) {
 	}
 }
 
-// TestRegistrationClaimsGuestOrders: a customer who registers with a guest
-// order's email is given it (once per event), reviews it signed in, and
-// keeps it when an order event published before the claim arrives after
-// it; an order with a customer keeps theirs.
-func TestRegistrationClaimsGuestOrders(t *testing.T) {
+// TestVerificationClaimsGuestOrders: a customer who registers with a
+// guest order's email is not given it; once they verify the address they
+// are (once per event), review it signed in, and keep it when an order
+// event published before the claim arrives after it; an order with a
+// customer keeps theirs.
+func TestVerificationClaimsGuestOrders(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFixture(t, db, Config{})
 		ctx := tenantCtx(t, "default")
@@ -143,29 +144,40 @@ func TestRegistrationClaimsGuestOrders(t *testing.T) {
 		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, in); !errors.Is(err, ErrNotBuyer) {
 			t.Fatalf("before registering: %v, want ErrNotBuyer", err)
 		}
-		reg, err := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerRegistered, t0,
+		registered, err := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerRegistered, t0,
 			identityapi.CustomerRegistered{CustomerID: "c-9", Email: "ADA@example.com "})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := f.svc.HandleCustomerEvent(t.Context(), registered); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, in); !errors.Is(err, ErrNotBuyer) {
+			t.Fatalf("registered, not verified: %v, want ErrNotBuyer", err)
+		}
+		reg, err := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerEmailVerified, t0,
+			identityapi.CustomerEmailVerified{CustomerID: "c-9", Email: "ADA@example.com ", VerifiedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if applied, err := f.svc.HandleCustomerEvent(t.Context(), reg); err != nil || !applied {
-			t.Fatalf("registration: applied %v, %v", applied, err)
+			t.Fatalf("verification: applied %v, %v", applied, err)
 		}
 		if applied, err := f.svc.HandleCustomerEvent(t.Context(), reg); err != nil || applied {
-			t.Errorf("registration again: applied %v, %v", applied, err)
+			t.Errorf("verification again: applied %v, %v", applied, err)
 		}
 		// An event of the order from before the claim, arriving after it.
 		late := order("g1", "", t0.Add(2*time.Hour), "MUG-1")
 		f.feed("default", orderapi.SubjectDelivered, late)
 		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, in); err != nil {
-			t.Fatalf("after registering: %v", err)
+			t.Fatalf("after verifying: %v", err)
 		}
 		if _, err := f.svc.Create(ctx, Buyer{CustomerID: "c-9"}, reviewapi.ReviewCreate{OrderID: "o2", SKU: "MUG-1", Rating: 5, Title: "ok"}); !errors.Is(err, ErrNotBuyer) {
 			t.Errorf("another customer's order of the same email: %v, want ErrNotBuyer", err)
 		}
-		bad, _ := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerRegistered, t0, map[string]string{"customer_id": "c-1"})
+		bad, _ := outbox.NewEvent(ctx, identityapi.Source, identityapi.SubjectCustomerEmailVerified, t0, map[string]string{"customer_id": "c-1"})
 		if _, err := f.svc.HandleCustomerEvent(t.Context(), bad); !bus.IsPermanent(err) {
-			t.Errorf("registration without email: %v, want permanent", err)
+			t.Errorf("verification without email: %v, want permanent", err)
 		}
 	}, Migrations...)
 }

@@ -74,8 +74,9 @@ type Config struct {
 	WriteWindow time.Duration
 	// OrdersGroup is the consumer group of the order projection.
 	OrdersGroup string
-	// CustomersGroup is the consumer group of identity's registrations,
-	// which give a new customer the guest orders of their email.
+	// CustomersGroup is the consumer group of identity's email
+	// verifications, which give a customer the guest orders of their
+	// verified email.
 	CustomersGroup string
 	// Paging is the review lists' page size and its cap.
 	Paging kit.Paging
@@ -100,7 +101,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.IntVar(&c.WriteLimit, prefix+"write-limit", DefaultWriteLimit, "reviews one customer (or one guest order) may create or edit per write window")
 	fs.DurationVar(&c.WriteWindow, prefix+"write-window", DefaultWriteWindow, "the window of -review.write-limit")
 	fs.StringVar(&c.OrdersGroup, prefix+"orders-group", DefaultOrdersGroup, "consumer group reading order events into the buyers projection")
-	fs.StringVar(&c.CustomersGroup, prefix+"customers-group", DefaultCustomersGroup, "consumer group giving newly registered customers the guest orders of their email")
+	fs.StringVar(&c.CustomersGroup, prefix+"customers-group", DefaultCustomersGroup, "consumer group giving customers who verified their email the guest orders of that email")
 	c.Paging.RegisterFlags(fs, prefix, "reviews", "a list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
@@ -149,8 +150,8 @@ func (c *Config) Validate() error {
 }
 
 // Deps is what the review service is built from. Its Bus carries the order
-// service's events into the buyers projection, and identity's
-// registrations; nil: nothing is consumed (tests feed events to
+// service's events into the buyers projection, and identity's email
+// verifications; nil: nothing is consumed (tests feed events to
 // HandleOrderEvent and HandleCustomerEvent). It calls no other service.
 type Deps struct {
 	kit.Deps

@@ -161,7 +161,7 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			err = s.startSession(w, r, in.Email, in.Password)
 			if err == nil {
-				s.kit.Redirect(w, r, cmp.Or(next, "/account"), "Welcome, "+in.Name+"! Your account is ready and you are signed in.")
+				s.kit.Redirect(w, r, cmp.Or(next, "/account"), "Welcome, "+in.Name+"! Your account is ready and you are signed in. We sent you an email to confirm your address.")
 				return
 			}
 			s.log.InfoContext(r.Context(), "sign-in after registration refused", "err", err)
@@ -219,7 +219,8 @@ type accountData struct {
 // account shows the customer's profile and their orders, a page at a
 // time: those placed signed in, and the guest orders placed with their
 // email before they registered, which the order service gives the
-// account when identity announces it (identity.customer_registered.v1).
+// account once the customer verified the address
+// (identity.customer_email_verified.v1); until then the page asks them to.
 func (s *Service) account(w http.ResponseWriter, r *http.Request) {
 	ctx, _, err := s.kit.Authed(r, customerKind)
 	if err != nil {

@@ -185,6 +185,7 @@ func (s *Service) Routes(api *web.API) {
 	s.checkoutRoutes(route)
 	s.orderRoutes(route)
 	s.accountRoutes(route)
+	s.emailRoutes(route)
 	s.reviewRoutes(route)
 	s.searchRoutes(route)
 }

@@ -622,7 +622,8 @@ func TestStorefrontNoScript(t *testing.T) {
 // TestStorefrontCustomerAccount: a customer creates an account from the
 // sign-in page, signs out, signs in again, buys (the checkout knows their
 // email), finds the order in their account, and signs out, after which
-// the account asks to sign in.
+// the account asks to sign in; then the forgot-password, reset-password
+// and verify-email pages, with links that are not valid.
 func TestStorefrontCustomerAccount(t *testing.T) {
 	chromium(t)
 	t.Parallel()
@@ -703,5 +704,30 @@ func TestStorefrontCustomerAccount(t *testing.T) {
 	arrive(t, ctx, "/", `header a[href="/account/sign-in"]`)
 	run(t, ctx, "open the account again", chromedp.Navigate(s.base+"/account"))
 	arrive(t, ctx, "/account/sign-in", "form#sign-in")
+
+	// The pages the customer emails lead to (with a link's token that is
+	// not valid: test/web follows real ones).
+	run(t, ctx, "follow Forgot password?", chromedp.Click(chromedp.CSS("#forgot-password-link")))
+	arrive(t, ctx, "/account/forgot-password", "form#forgot-password")
+	checkPage(t, ctx, "forgot-password")
+	run(t, ctx, "ask for a reset link",
+		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
+		chromedp.Click(chromedp.CSS("#forgot-password-submit")))
+	arrive(t, ctx, "/account/forgot-password", "#reset-sent")
+	checkPage(t, ctx, "forgot-password-sent")
+	run(t, ctx, "open a reset link", chromedp.Navigate(s.base+"/account/reset-password?token=expired-link-token"))
+	arrive(t, ctx, "/account/reset-password", "form#reset-password")
+	checkPage(t, ctx, "reset-password")
+	run(t, ctx, "choose a new password",
+		chromedp.SendKeys(chromedp.CSS("#f-password"), "a new password for grace"),
+		chromedp.Click(chromedp.CSS("#reset-password-submit")))
+	arrive(t, ctx, "/account/reset-password", "#reset-failed")
+	checkPage(t, ctx, "reset-password-failed")
+	run(t, ctx, "open a verification link", chromedp.Navigate(s.base+"/account/verify-email?token=expired-link-token"))
+	arrive(t, ctx, "/account/verify-email", "form#verify-email")
+	checkPage(t, ctx, "verify-email")
+	run(t, ctx, "confirm the address", chromedp.Click(chromedp.CSS("#verify-email-submit")))
+	arrive(t, ctx, "/account/verify-email", "#verify-failed")
+	checkPage(t, ctx, "verify-email-failed")
 	b.checkOrigin(t, s.base)
 }

@@ -238,6 +238,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			Security    []map[string][]string `json:"security"`
 			Roles       []string              `json:"x-mercato-roles"`
 			NoAPIKeys   bool                  `json:"x-mercato-no-api-keys"`
+			Customers   bool                  `json:"x-mercato-customers"`
 		} `json:"paths"`
 	}
 	r = p.Call("GET", "/openapi.json", nil, nil)
@@ -252,7 +253,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, path := range paths {
 		for method, op := range doc.Paths[path] {
 			if !guarded(op.Security) {
-				checked += checkPublic(t, p, st, path, method, op.OperationID, callers)
+				checked += checkPublic(t, p, st, path, method, op.OperationID, op.Customers, callers)
 				continue
 			}
 			roles := op.Roles
@@ -360,7 +361,7 @@ func guarded(security []map[string][]string) bool {
 	})
 }
 
-func checkPublic(t *testing.T, p *harness.Proc, st store, path, method, opID string, callers map[string]string) int {
+func checkPublic(t *testing.T, p *harness.Proc, st store, path, method, opID string, customers bool, callers map[string]string) int {
 	t.Helper()
 	url := path
 	for strings.Contains(url, "{") {
@@ -371,7 +372,9 @@ func checkPublic(t *testing.T, p *harness.Proc, st store, path, method, opID str
 	if method != "get" && method != "delete" {
 		body = map[string]any{}
 	}
-	customerOnly := strings.HasPrefix(path, "/api/v1/me")
+	// The customer's own operations: /api/v1/me…, and those marked for
+	// customers elsewhere (POST /api/v1/auth/verify-email/resend).
+	customerOnly := strings.HasPrefix(path, "/api/v1/me") || customers
 	n := 0
 	for caller, tok := range callers {
 		if strings.HasPrefix(path, "/api/v1/auth/session") && method == "delete" {

@@ -27,7 +27,12 @@ const adminOrdersPassword = "correct horse battery staple"
 // with the admin token, through the API.
 func openAdminOrdersShop(t *testing.T) *adminOrdersShop {
 	t.Helper()
-	p := start(t)
+	return adminOrdersShopOn(t, start(t))
+}
+
+// adminOrdersShopOn sets up the owner of the default store of p.
+func adminOrdersShopOn(t *testing.T, p *harness.Proc) *adminOrdersShop {
+	t.Helper()
 	r := p.Call("POST", "/api/v1/admin/identity/owners", map[string]any{
 		"email": "owner@orders.test", "password": adminOrdersPassword, "name": "Olga Owner",
 	}, p.Admin("Host", "localhost"))

@@ -275,7 +275,7 @@ func TestGuestCheckout(t *testing.T) {
 // guest's order with the email of an account registered later shows in
 // that account.
 func TestCustomerAccount(t *testing.T) {
-	p := start(t)
+	p, mail := startWithMailbox(t)
 	sku := skuInStock(t, p, 10)
 	grace := newVisitor(t, p, "localhost")
 
@@ -287,7 +287,8 @@ func TestCustomerAccount(t *testing.T) {
 	}
 	const password = "cobol forever and a day"
 	acct := grace.submit(weak, "/account/register", url.Values{"name": {"Grace Hopper"}, "email": {"grace@example.com"}, "password": {password}})
-	if acct.URL != "/account" || acct.Status != http.StatusOK || !strings.Contains(acct.Body, "Grace Hopper") || !strings.Contains(acct.Body, "no orders yet") {
+	if acct.URL != "/account" || acct.Status != http.StatusOK || !strings.Contains(acct.Body, "Grace Hopper") || !strings.Contains(acct.Body, "no orders yet") ||
+		!strings.Contains(acct.Body, "Confirm your email to see your earlier guest orders") {
 		t.Fatalf("registered: %d at %s\n%s", acct.Status, acct.URL, acct.Body)
 	}
 	out := grace.submit(acct, "/account/sign-out", nil)
@@ -362,11 +363,67 @@ func TestCustomerAccount(t *testing.T) {
 	}
 	acct = linus.submit(linus.get("/account/register"), "/account/register",
 		url.Values{"name": {"Linus"}, "email": {"linus@example.com"}, "password": {"penguins on thin ice"}})
+	// Registered, not verified: anyone can register any address, so the
+	// guest order stays the guest's until the mail's link is opened.
+	time.Sleep(time.Second)
+	if acct = linus.get("/account"); strings.Contains(acct.Body, gm[1]) || !strings.Contains(acct.Body, `id="verify-notice"`) {
+		t.Fatalf("an unverified account shows the guest order or no notice:\n%s", acct.Body)
+	}
+	if again := linus.submit(acct, "/account/verify-email/resend", nil); again.URL != "/account" || !strings.Contains(again.Body, "moments ago") {
+		t.Fatalf("resend at once: %d at %s\n%s", again.Status, again.URL, again.Body)
+	}
+	link := "/account/verify-email?token=" + url.QueryEscape(mail.token("identity.email_verification_requested.v1", "linus@example.com", 1))
+	// A signed-out browser (a mail app) opens the link: the GET only
+	// shows the button, the POST confirms.
+	reader := newVisitor(t, p, "localhost")
+	confirm := reader.get(link)
+	if confirm.Status != http.StatusOK || !strings.Contains(confirm.Body, "verify-email-submit") {
+		t.Fatalf("verification link: %d\n%s", confirm.Status, confirm.Body)
+	}
+	if again := reader.get(link); !strings.Contains(again.Body, "verify-email-submit") {
+		t.Fatalf("opening the link twice used it up:\n%s", again.Body)
+	}
+	done := reader.submit(confirm, "/account/verify-email", url.Values{"token": {strings.TrimPrefix(link, "/account/verify-email?token=")}})
+	if done.Status != http.StatusOK || !strings.Contains(done.Body, `id="verified"`) {
+		t.Fatalf("verified: %d\n%s", done.Status, done.Body)
+	}
+	if twice := reader.submit(confirm, "/account/verify-email", url.Values{"token": {strings.TrimPrefix(link, "/account/verify-email?token=")}}); twice.Status != http.StatusUnprocessableEntity || !strings.Contains(twice.Body, `id="verify-failed"`) {
+		t.Fatalf("a used link: %d\n%s", twice.Status, twice.Body)
+	}
 	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(acct.Body, `href="/orders/`+gm[1]+`"`); acct = linus.get("/account") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the guest order %s never showed in the account:\n%s", gm[1], acct.Body)
+			t.Fatalf("the guest order %s never showed in the verified account:\n%s", gm[1], acct.Body)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(acct.Body, `id="verify-notice"`) {
+		t.Fatalf("a verified account still asks to verify:\n%s", acct.Body)
+	}
+
+	// Forgot password: the same answer for any address; the mail's link
+	// sets a new password (a weak one refused on its field) and signs in.
+	forgot := newVisitor(t, p, "localhost")
+	if in := forgot.get("/account/sign-in"); !strings.Contains(in.Body, `href="/account/forgot-password"`) {
+		t.Fatalf("sign-in without a forgot-password link:\n%s", in.Body)
+	}
+	ask := forgot.get("/account/forgot-password")
+	known := forgot.submit(ask, "/account/forgot-password", url.Values{"email": {"linus@example.com"}})
+	unknown := forgot.submit(ask, "/account/forgot-password", url.Values{"email": {"nobody-here@example.com"}})
+	if known.Status != http.StatusOK || unknown.Status != known.Status || !strings.Contains(known.Body, `id="reset-sent"`) || !strings.Contains(unknown.Body, `id="reset-sent"`) {
+		t.Fatalf("forgot password answers differ: %d / %d\n%s\n---\n%s", known.Status, unknown.Status, known.Body, unknown.Body)
+	}
+	resetTok := mail.token("identity.password_reset_requested.v1", "linus@example.com", 1)
+	resetForm := forgot.get("/account/reset-password?token=" + url.QueryEscape(resetTok))
+	weakReset := forgot.submit(resetForm, "/account/reset-password", url.Values{"token": {resetTok}, "password": {"password123"}})
+	if weakReset.Status != http.StatusUnprocessableEntity || !marked(weakReset.Body, "password") || strings.Contains(weakReset.Body, "password123") {
+		t.Fatalf("weak reset: %d\n%s", weakReset.Status, weakReset.Body)
+	}
+	reset := forgot.submit(weakReset, "/account/reset-password", url.Values{"token": {resetTok}, "password": {"a brand new penguin"}})
+	if reset.URL != "/account" || !strings.Contains(reset.Body, "password is changed") {
+		t.Fatalf("reset: %d at %s\n%s", reset.Status, reset.URL, reset.Body)
+	}
+	if used := forgot.submit(resetForm, "/account/reset-password", url.Values{"token": {resetTok}, "password": {"yet another penguin"}}); used.Status != http.StatusUnprocessableEntity || !strings.Contains(used.Body, `id="reset-failed"`) {
+		t.Fatalf("a used reset link: %d\n%s", used.Status, used.Body)
 	}
 
 	// Sign-in is throttled per account: then a 429 with a clear message.

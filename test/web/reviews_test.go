@@ -263,12 +263,13 @@ func productOf(t *testing.T, s *adminOrdersShop, sku string) (slug, category str
 }
 
 // TestCustomerReviewsClaimedOrder: a guest's delivered order is given to the
-// account registered with its email (the order and review services each
-// apply the registration), and the signed-in customer reviews it from the
-// order's page without its token.
+// account registered with its email once the address is verified (the
+// order and review services each apply the verification), and the
+// signed-in customer reviews it from the order's page without its token.
 func TestCustomerReviewsClaimedOrder(t *testing.T) {
 	t.Parallel()
-	s := openAdminOrdersShop(t)
+	p, mail := startWithMailbox(t)
+	s := adminOrdersShopOn(t, p)
 	id, _, _ := s.order() // a guest's, ada@example.com
 	var shipped struct {
 		Shipments []struct {
@@ -288,6 +289,10 @@ func TestCustomerReviewsClaimedOrder(t *testing.T) {
 	acct := ada.submit(reg, "/account/register", url.Values{"name": {"Ada Lovelace"}, "email": {"ada@example.com"}, "password": {"analytical engine notes"}})
 	if acct.URL != "/account" || acct.Status != http.StatusOK {
 		t.Fatalf("register: %d at %s", acct.Status, acct.URL)
+	}
+	tok := mail.token("identity.email_verification_requested.v1", "ada@example.com", 1)
+	if pg := ada.submit(ada.get("/account/verify-email?token="+url.QueryEscape(tok)), "/account/verify-email", nil); !strings.Contains(pg.Body, `id="verified"`) {
+		t.Fatalf("verify: %d\n%s", pg.Status, pg.Body)
 	}
 	orderPath := "/orders/" + id
 	var op page

@@ -90,6 +90,8 @@ func mapError(err error) error {
 		s = ErrWeakPassword
 	case ae.Code == "invalid_credentials":
 		s = ErrInvalidCredentials
+	case ae.Code == "invalid_reset_token", ae.Code == "invalid_verification_token":
+		s = ErrInvalidToken
 	case ae.Code == "invalid_refresh_token", ae.Code == "refresh_token_reused":
 		s = ErrInvalidRefreshToken
 	default:

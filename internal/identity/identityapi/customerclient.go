@@ -121,7 +121,50 @@ func (c *Client) DeleteAddress(ctx context.Context, id string) error {
 	return mapError(err)
 }
 
+// RequestPasswordReset asks for a password reset email to the address
+// (POST /api/v1/auth/password-reset). The answer is the same whether or
+// not the address has an account in the store.
+func (c *Client) RequestPasswordReset(ctx context.Context, email string) error {
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/auth/password-reset", Body: PasswordReset{Email: email}})
+	return mapError(err)
+}
+
+// ConfirmPasswordReset sets a new password with the token of a reset
+// email (POST /api/v1/auth/password-reset/confirm) and answers the
+// customer's new tokens. A used, expired or unknown token is
+// ErrInvalidToken, a weak password ErrWeakPassword (the token stays
+// usable). It is not retried: the token is single use.
+func (c *Client) ConfirmPasswordReset(ctx context.Context, p PasswordResetConfirm) (Tokens, error) {
+	return c.tokens(ctx, "/api/v1/auth/password-reset/confirm", p)
+}
+
+// VerifyEmail confirms a customer's address with the token of the
+// verification email (POST /api/v1/auth/verify-email). A used, expired or
+// unknown token is ErrInvalidToken.
+func (c *Client) VerifyEmail(ctx context.Context, token string) (EmailVerified, error) {
+	var out EmailVerified
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: verifyPath, Body: EmailVerification{Token: token}, Out: &out})
+	if err != nil {
+		return EmailVerified{}, mapError(err)
+	}
+	return out, nil
+}
+
+// ResendVerification sends the signed-in customer a new verification
+// email (POST /api/v1/auth/verify-email/resend) and returns what happened:
+// ResendSent, ResendRecentlySent or ResendAlreadyVerified. A repeat sends
+// nothing more (ResendRecentlySent), so it is retried.
+func (c *Client) ResendVerification(ctx context.Context) (string, error) {
+	var out VerificationResend
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: verifyPath + "/resend", Out: &out, Idempotent: true})
+	if err != nil {
+		return "", mapError(err)
+	}
+	return out.Status, nil
+}
+
 const (
+	verifyPath    = "/api/v1/auth/verify-email"
 	mePath        = "/api/v1/me"
 	addressesPath = mePath + "/addresses"
 )

@@ -75,6 +75,10 @@ var (
 	// ErrInvalidCredentials is a 401 invalid_credentials: a wrong email or
 	// password (the answer does not tell which).
 	ErrInvalidCredentials = errors.New("identityapi: wrong email or password")
+	// ErrInvalidToken is a 422 invalid_reset_token or
+	// invalid_verification_token: the token of a reset or verification
+	// link is unknown, used already or expired.
+	ErrInvalidToken = errors.New("identityapi: invalid, used or expired token")
 	// ErrInvalidRefreshToken is a 401 invalid_refresh_token or
 	// refresh_token_reused: the refresh token no longer works (unknown,
 	// expired, revoked, or used already), and the person signs in again.
@@ -91,12 +95,16 @@ type Tokens struct {
 
 // Customer is a customer account.
 type Customer struct {
-	ID        string    `json:"id" format:"uuid"`
-	Email     string    `json:"email" doc:"Lowercased email address." example:"ada@example.com"`
-	Name      string    `json:"name" doc:"Stored as given; render it escaped." example:"Ada Lovelace"`
-	Phone     string    `json:"phone" example:"+44 20 7946 0000"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID    string `json:"id" format:"uuid"`
+	Email string `json:"email" doc:"Lowercased email address." example:"ada@example.com"`
+	Name  string `json:"name" doc:"Stored as given; render it escaped." example:"Ada Lovelace"`
+	Phone string `json:"phone" example:"+44 20 7946 0000"`
+	// EmailVerified tells whether the customer proved they own the
+	// address (POST /api/v1/auth/verify-email); EmailVerifiedAt is when.
+	EmailVerified   bool       `json:"email_verified" doc:"Whether the customer confirmed the address with the link of the verification email."`
+	EmailVerifiedAt *time.Time `json:"email_verified_at,omitempty" doc:"When the address was confirmed; absent until then."`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // Register is the body of POST /api/v1/auth/register.
@@ -201,6 +209,33 @@ type PasswordReset struct {
 type PasswordResetConfirm struct {
 	Token       string `json:"token" minLength:"1" maxLength:"128"`
 	NewPassword string `json:"new_password" maxLength:"128"`
+}
+
+// EmailVerification is the body of POST /api/v1/auth/verify-email.
+type EmailVerification struct {
+	Token string `json:"token" minLength:"1" maxLength:"128" doc:"The token of the verification email's link."`
+}
+
+// EmailVerified is the answer of POST /api/v1/auth/verify-email.
+type EmailVerified struct {
+	Email      string    `json:"email" example:"ada@example.com"`
+	VerifiedAt time.Time `json:"verified_at"`
+}
+
+// Outcomes of POST /api/v1/auth/verify-email/resend.
+const (
+	// ResendSent: a new verification email is on its way.
+	ResendSent = "sent"
+	// ResendRecentlySent: one was sent moments ago (or too many lately);
+	// nothing new is sent, the last link still works.
+	ResendRecentlySent = "recently_sent"
+	// ResendAlreadyVerified: the address is verified; nothing is sent.
+	ResendAlreadyVerified = "already_verified"
+)
+
+// VerificationResend is the answer of POST /api/v1/auth/verify-email/resend.
+type VerificationResend struct {
+	Status string `json:"status" enum:"sent,recently_sent,already_verified" doc:"sent: a new email is on its way; recently_sent: one was sent moments ago, nothing new is sent; already_verified: nothing to do."`
 }
 
 // Staff is a staff account.

@@ -86,6 +86,24 @@ func (q *Queries) ExpireCustomerResets(ctx context.Context, arg ExpireCustomerRe
 	return err
 }
 
+const expireCustomerVerifications = `-- name: ExpireCustomerVerifications :exec
+UPDATE email_verifications SET used_at = $1
+WHERE tenant_id = $2 AND customer_id = $3 AND used_at IS NULL
+`
+
+type ExpireCustomerVerificationsParams struct {
+	Now        sql.NullInt64
+	TenantID   string
+	CustomerID string
+}
+
+// Invalidates a customer's other verification tokens once the address is
+// verified.
+func (q *Queries) ExpireCustomerVerifications(ctx context.Context, arg ExpireCustomerVerificationsParams) error {
+	_, err := q.exec(ctx, q.expireCustomerVerificationsStmt, expireCustomerVerifications, arg.Now, arg.TenantID, arg.CustomerID)
+	return err
+}
+
 const getAddress = `-- name: GetAddress :one
 SELECT tenant_id, id, customer_id, name, line1, line2, city, region, postal_code, country, phone, is_default, created_at, updated_at FROM addresses
 WHERE tenant_id = $1 AND customer_id = $2 AND id = $3
@@ -120,7 +138,7 @@ func (q *Queries) GetAddress(ctx context.Context, arg GetAddressParams) (Address
 }
 
 const getCustomer = `-- name: GetCustomer :one
-SELECT tenant_id, id, email, name, phone, password_hash, created_at, updated_at FROM customers
+SELECT tenant_id, id, email, name, phone, password_hash, created_at, updated_at, email_verified_at FROM customers
 WHERE tenant_id = $1 AND id = $2
 `
 
@@ -141,12 +159,13 @@ func (q *Queries) GetCustomer(ctx context.Context, arg GetCustomerParams) (Custo
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailVerifiedAt,
 	)
 	return i, err
 }
 
 const getCustomerByEmail = `-- name: GetCustomerByEmail :one
-SELECT tenant_id, id, email, name, phone, password_hash, created_at, updated_at FROM customers
+SELECT tenant_id, id, email, name, phone, password_hash, created_at, updated_at, email_verified_at FROM customers
 WHERE tenant_id = $1 AND email = $2
 `
 
@@ -167,6 +186,32 @@ func (q *Queries) GetCustomerByEmail(ctx context.Context, arg GetCustomerByEmail
 		&i.PasswordHash,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailVerifiedAt,
+	)
+	return i, err
+}
+
+const getEmailVerification = `-- name: GetEmailVerification :one
+SELECT tenant_id, token_hash, customer_id, email, expires_at, used_at, created_at FROM email_verifications
+WHERE tenant_id = $1 AND token_hash = $2
+`
+
+type GetEmailVerificationParams struct {
+	TenantID  string
+	TokenHash string
+}
+
+func (q *Queries) GetEmailVerification(ctx context.Context, arg GetEmailVerificationParams) (EmailVerification, error) {
+	row := q.queryRow(ctx, q.getEmailVerificationStmt, getEmailVerification, arg.TenantID, arg.TokenHash)
+	var i EmailVerification
+	err := row.Scan(
+		&i.TenantID,
+		&i.TokenHash,
+		&i.CustomerID,
+		&i.Email,
+		&i.ExpiresAt,
+		&i.UsedAt,
+		&i.CreatedAt,
 	)
 	return i, err
 }
@@ -271,6 +316,33 @@ func (q *Queries) InsertCustomer(ctx context.Context, arg InsertCustomerParams) 
 	return err
 }
 
+const insertEmailVerification = `-- name: InsertEmailVerification :exec
+INSERT INTO email_verifications (tenant_id, token_hash, customer_id, email, expires_at, created_at)
+VALUES ($1, $2, $3, $4,
+    $5, $6)
+`
+
+type InsertEmailVerificationParams struct {
+	TenantID   string
+	TokenHash  string
+	CustomerID string
+	Email      string
+	ExpiresAt  int64
+	CreatedAt  int64
+}
+
+func (q *Queries) InsertEmailVerification(ctx context.Context, arg InsertEmailVerificationParams) error {
+	_, err := q.exec(ctx, q.insertEmailVerificationStmt, insertEmailVerification,
+		arg.TenantID,
+		arg.TokenHash,
+		arg.CustomerID,
+		arg.Email,
+		arg.ExpiresAt,
+		arg.CreatedAt,
+	)
+	return err
+}
+
 const insertPasswordReset = `-- name: InsertPasswordReset :exec
 INSERT INTO password_resets (tenant_id, token_hash, customer_id, expires_at, created_at)
 VALUES ($1, $2, $3, $4, $5)
@@ -293,6 +365,27 @@ func (q *Queries) InsertPasswordReset(ctx context.Context, arg InsertPasswordRes
 		arg.CreatedAt,
 	)
 	return err
+}
+
+const latestEmailVerification = `-- name: LatestEmailVerification :one
+SELECT created_at FROM email_verifications
+WHERE tenant_id = $1 AND customer_id = $2
+ORDER BY created_at DESC
+LIMIT 1
+`
+
+type LatestEmailVerificationParams struct {
+	TenantID   string
+	CustomerID string
+}
+
+// The customer's newest verification token: a resend soon after it sends
+// nothing new.
+func (q *Queries) LatestEmailVerification(ctx context.Context, arg LatestEmailVerificationParams) (int64, error) {
+	row := q.queryRow(ctx, q.latestEmailVerificationStmt, latestEmailVerification, arg.TenantID, arg.CustomerID)
+	var created_at int64
+	err := row.Scan(&created_at)
+	return created_at, err
 }
 
 const listAddresses = `-- name: ListAddresses :many
@@ -344,6 +437,18 @@ func (q *Queries) ListAddresses(ctx context.Context, arg ListAddressesParams) ([
 	return items, nil
 }
 
+const pruneEmailVerifications = `-- name: PruneEmailVerifications :execrows
+DELETE FROM email_verifications WHERE expires_at < $1
+`
+
+func (q *Queries) PruneEmailVerifications(ctx context.Context, before int64) (int64, error) {
+	result, err := q.exec(ctx, q.pruneEmailVerificationsStmt, pruneEmailVerifications, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const prunePasswordResets = `-- name: PrunePasswordResets :execrows
 DELETE FROM password_resets WHERE expires_at < $1
 `
@@ -376,6 +481,33 @@ func (q *Queries) RehashCustomerPassword(ctx context.Context, arg RehashCustomer
 		arg.TenantID,
 		arg.ID,
 		arg.OldHash,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setCustomerEmailVerified = `-- name: SetCustomerEmailVerified :execrows
+UPDATE customers SET email_verified_at = $1, updated_at = $1
+WHERE tenant_id = $2 AND id = $3 AND email = $4
+    AND email_verified_at IS NULL
+`
+
+type SetCustomerEmailVerifiedParams struct {
+	VerifiedAt sql.NullInt64
+	TenantID   string
+	ID         string
+	Email      string
+}
+
+// Sets the verification time once, for the address it was proven for.
+func (q *Queries) SetCustomerEmailVerified(ctx context.Context, arg SetCustomerEmailVerifiedParams) (int64, error) {
+	result, err := q.exec(ctx, q.setCustomerEmailVerifiedStmt, setCustomerEmailVerified,
+		arg.VerifiedAt,
+		arg.TenantID,
+		arg.ID,
+		arg.Email,
 	)
 	if err != nil {
 		return 0, err
@@ -479,6 +611,34 @@ func (q *Queries) UpdateCustomerProfile(ctx context.Context, arg UpdateCustomerP
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const useEmailVerification = `-- name: UseEmailVerification :one
+UPDATE email_verifications SET used_at = $1
+WHERE tenant_id = $2 AND token_hash = $3
+    AND used_at IS NULL AND expires_at > $1
+RETURNING customer_id, email
+`
+
+type UseEmailVerificationParams struct {
+	Now       sql.NullInt64
+	TenantID  string
+	TokenHash string
+}
+
+type UseEmailVerificationRow struct {
+	CustomerID string
+	Email      string
+}
+
+// Marks an unused, unexpired verification token used and returns its
+// customer: one statement, so two confirmations of one token cannot both
+// succeed.
+func (q *Queries) UseEmailVerification(ctx context.Context, arg UseEmailVerificationParams) (UseEmailVerificationRow, error) {
+	row := q.queryRow(ctx, q.useEmailVerificationStmt, useEmailVerification, arg.Now, arg.TenantID, arg.TokenHash)
+	var i UseEmailVerificationRow
+	err := row.Scan(&i.CustomerID, &i.Email)
+	return i, err
 }
 
 const usePasswordReset = `-- name: UsePasswordReset :one

@@ -45,6 +45,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.expireCustomerResetsStmt, err = db.PrepareContext(ctx, expireCustomerResets); err != nil {
 		return nil, fmt.Errorf("error preparing query ExpireCustomerResets: %w", err)
 	}
+	if q.expireCustomerVerificationsStmt, err = db.PrepareContext(ctx, expireCustomerVerifications); err != nil {
+		return nil, fmt.Errorf("error preparing query ExpireCustomerVerifications: %w", err)
+	}
 	if q.getAddressStmt, err = db.PrepareContext(ctx, getAddress); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAddress: %w", err)
 	}
@@ -53,6 +56,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getCustomerByEmailStmt, err = db.PrepareContext(ctx, getCustomerByEmail); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCustomerByEmail: %w", err)
+	}
+	if q.getEmailVerificationStmt, err = db.PrepareContext(ctx, getEmailVerification); err != nil {
+		return nil, fmt.Errorf("error preparing query GetEmailVerification: %w", err)
 	}
 	if q.getInvitationByTokenStmt, err = db.PrepareContext(ctx, getInvitationByToken); err != nil {
 		return nil, fmt.Errorf("error preparing query GetInvitationByToken: %w", err)
@@ -75,6 +81,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertCustomerStmt, err = db.PrepareContext(ctx, insertCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertCustomer: %w", err)
 	}
+	if q.insertEmailVerificationStmt, err = db.PrepareContext(ctx, insertEmailVerification); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertEmailVerification: %w", err)
+	}
 	if q.insertInvitationStmt, err = db.PrepareContext(ctx, insertInvitation); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertInvitation: %w", err)
 	}
@@ -89,6 +98,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.insertStaffStmt, err = db.PrepareContext(ctx, insertStaff); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertStaff: %w", err)
+	}
+	if q.latestEmailVerificationStmt, err = db.PrepareContext(ctx, latestEmailVerification); err != nil {
+		return nil, fmt.Errorf("error preparing query LatestEmailVerification: %w", err)
 	}
 	if q.listAddressesStmt, err = db.PrepareContext(ctx, listAddresses); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAddresses: %w", err)
@@ -107,6 +119,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.ownerExistsStmt, err = db.PrepareContext(ctx, ownerExists); err != nil {
 		return nil, fmt.Errorf("error preparing query OwnerExists: %w", err)
+	}
+	if q.pruneEmailVerificationsStmt, err = db.PrepareContext(ctx, pruneEmailVerifications); err != nil {
+		return nil, fmt.Errorf("error preparing query PruneEmailVerifications: %w", err)
 	}
 	if q.prunePasswordResetsStmt, err = db.PrepareContext(ctx, prunePasswordResets); err != nil {
 		return nil, fmt.Errorf("error preparing query PrunePasswordResets: %w", err)
@@ -132,6 +147,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.revokeFamilyStmt, err = db.PrepareContext(ctx, revokeFamily); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeFamily: %w", err)
 	}
+	if q.setCustomerEmailVerifiedStmt, err = db.PrepareContext(ctx, setCustomerEmailVerified); err != nil {
+		return nil, fmt.Errorf("error preparing query SetCustomerEmailVerified: %w", err)
+	}
 	if q.setCustomerPasswordStmt, err = db.PrepareContext(ctx, setCustomerPassword); err != nil {
 		return nil, fmt.Errorf("error preparing query SetCustomerPassword: %w", err)
 	}
@@ -146,6 +164,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.updateCustomerProfileStmt, err = db.PrepareContext(ctx, updateCustomerProfile); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomerProfile: %w", err)
+	}
+	if q.useEmailVerificationStmt, err = db.PrepareContext(ctx, useEmailVerification); err != nil {
+		return nil, fmt.Errorf("error preparing query UseEmailVerification: %w", err)
 	}
 	if q.useInvitationStmt, err = db.PrepareContext(ctx, useInvitation); err != nil {
 		return nil, fmt.Errorf("error preparing query UseInvitation: %w", err)
@@ -196,6 +217,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing expireCustomerResetsStmt: %w", cerr)
 		}
 	}
+	if q.expireCustomerVerificationsStmt != nil {
+		if cerr := q.expireCustomerVerificationsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing expireCustomerVerificationsStmt: %w", cerr)
+		}
+	}
 	if q.getAddressStmt != nil {
 		if cerr := q.getAddressStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAddressStmt: %w", cerr)
@@ -209,6 +235,11 @@ func (q *Queries) Close() error {
 	if q.getCustomerByEmailStmt != nil {
 		if cerr := q.getCustomerByEmailStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getCustomerByEmailStmt: %w", cerr)
+		}
+	}
+	if q.getEmailVerificationStmt != nil {
+		if cerr := q.getEmailVerificationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getEmailVerificationStmt: %w", cerr)
 		}
 	}
 	if q.getInvitationByTokenStmt != nil {
@@ -246,6 +277,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertCustomerStmt: %w", cerr)
 		}
 	}
+	if q.insertEmailVerificationStmt != nil {
+		if cerr := q.insertEmailVerificationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertEmailVerificationStmt: %w", cerr)
+		}
+	}
 	if q.insertInvitationStmt != nil {
 		if cerr := q.insertInvitationStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertInvitationStmt: %w", cerr)
@@ -269,6 +305,11 @@ func (q *Queries) Close() error {
 	if q.insertStaffStmt != nil {
 		if cerr := q.insertStaffStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertStaffStmt: %w", cerr)
+		}
+	}
+	if q.latestEmailVerificationStmt != nil {
+		if cerr := q.latestEmailVerificationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing latestEmailVerificationStmt: %w", cerr)
 		}
 	}
 	if q.listAddressesStmt != nil {
@@ -299,6 +340,11 @@ func (q *Queries) Close() error {
 	if q.ownerExistsStmt != nil {
 		if cerr := q.ownerExistsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing ownerExistsStmt: %w", cerr)
+		}
+	}
+	if q.pruneEmailVerificationsStmt != nil {
+		if cerr := q.pruneEmailVerificationsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing pruneEmailVerificationsStmt: %w", cerr)
 		}
 	}
 	if q.prunePasswordResetsStmt != nil {
@@ -341,6 +387,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing revokeFamilyStmt: %w", cerr)
 		}
 	}
+	if q.setCustomerEmailVerifiedStmt != nil {
+		if cerr := q.setCustomerEmailVerifiedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setCustomerEmailVerifiedStmt: %w", cerr)
+		}
+	}
 	if q.setCustomerPasswordStmt != nil {
 		if cerr := q.setCustomerPasswordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setCustomerPasswordStmt: %w", cerr)
@@ -364,6 +415,11 @@ func (q *Queries) Close() error {
 	if q.updateCustomerProfileStmt != nil {
 		if cerr := q.updateCustomerProfileStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateCustomerProfileStmt: %w", cerr)
+		}
+	}
+	if q.useEmailVerificationStmt != nil {
+		if cerr := q.useEmailVerificationStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing useEmailVerificationStmt: %w", cerr)
 		}
 	}
 	if q.useInvitationStmt != nil {
@@ -418,101 +474,115 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                         DBTX
-	tx                         *sql.Tx
-	clearDefaultAddressStmt    *sql.Stmt
-	countActiveOwnersStmt      *sql.Stmt
-	countActiveStaffStmt       *sql.Stmt
-	countAddressesStmt         *sql.Stmt
-	countOpenInvitationsStmt   *sql.Stmt
-	deleteAddressStmt          *sql.Stmt
-	expireCustomerResetsStmt   *sql.Stmt
-	getAddressStmt             *sql.Stmt
-	getCustomerStmt            *sql.Stmt
-	getCustomerByEmailStmt     *sql.Stmt
-	getInvitationByTokenStmt   *sql.Stmt
-	getPasswordResetStmt       *sql.Stmt
-	getRefreshTokenStmt        *sql.Stmt
-	getStaffStmt               *sql.Stmt
-	getStaffByEmailStmt        *sql.Stmt
-	insertAddressStmt          *sql.Stmt
-	insertCustomerStmt         *sql.Stmt
-	insertInvitationStmt       *sql.Stmt
-	insertPasswordResetStmt    *sql.Stmt
-	insertRefreshTokenStmt     *sql.Stmt
-	insertSigningKeyStmt       *sql.Stmt
-	insertStaffStmt            *sql.Stmt
-	listAddressesStmt          *sql.Stmt
-	listSigningKeysStmt        *sql.Stmt
-	listStaffStmt              *sql.Stmt
-	lockStaffGuardStmt         *sql.Stmt
-	lockStaffQuotaStmt         *sql.Stmt
-	ownerExistsStmt            *sql.Stmt
-	prunePasswordResetsStmt    *sql.Stmt
-	pruneRefreshTokensStmt     *sql.Stmt
-	pruneSigningKeysStmt       *sql.Stmt
-	rehashCustomerPasswordStmt *sql.Stmt
-	rehashStaffPasswordStmt    *sql.Stmt
-	retireActiveKeyStmt        *sql.Stmt
-	revokeAccountTokensStmt    *sql.Stmt
-	revokeFamilyStmt           *sql.Stmt
-	setCustomerPasswordStmt    *sql.Stmt
-	setStaffRoleStmt           *sql.Stmt
-	setStaffStatusStmt         *sql.Stmt
-	updateAddressStmt          *sql.Stmt
-	updateCustomerProfileStmt  *sql.Stmt
-	useInvitationStmt          *sql.Stmt
-	usePasswordResetStmt       *sql.Stmt
-	useRefreshTokenStmt        *sql.Stmt
+	db                              DBTX
+	tx                              *sql.Tx
+	clearDefaultAddressStmt         *sql.Stmt
+	countActiveOwnersStmt           *sql.Stmt
+	countActiveStaffStmt            *sql.Stmt
+	countAddressesStmt              *sql.Stmt
+	countOpenInvitationsStmt        *sql.Stmt
+	deleteAddressStmt               *sql.Stmt
+	expireCustomerResetsStmt        *sql.Stmt
+	expireCustomerVerificationsStmt *sql.Stmt
+	getAddressStmt                  *sql.Stmt
+	getCustomerStmt                 *sql.Stmt
+	getCustomerByEmailStmt          *sql.Stmt
+	getEmailVerificationStmt        *sql.Stmt
+	getInvitationByTokenStmt        *sql.Stmt
+	getPasswordResetStmt            *sql.Stmt
+	getRefreshTokenStmt             *sql.Stmt
+	getStaffStmt                    *sql.Stmt
+	getStaffByEmailStmt             *sql.Stmt
+	insertAddressStmt               *sql.Stmt
+	insertCustomerStmt              *sql.Stmt
+	insertEmailVerificationStmt     *sql.Stmt
+	insertInvitationStmt            *sql.Stmt
+	insertPasswordResetStmt         *sql.Stmt
+	insertRefreshTokenStmt          *sql.Stmt
+	insertSigningKeyStmt            *sql.Stmt
+	insertStaffStmt                 *sql.Stmt
+	latestEmailVerificationStmt     *sql.Stmt
+	listAddressesStmt               *sql.Stmt
+	listSigningKeysStmt             *sql.Stmt
+	listStaffStmt                   *sql.Stmt
+	lockStaffGuardStmt              *sql.Stmt
+	lockStaffQuotaStmt              *sql.Stmt
+	ownerExistsStmt                 *sql.Stmt
+	pruneEmailVerificationsStmt     *sql.Stmt
+	prunePasswordResetsStmt         *sql.Stmt
+	pruneRefreshTokensStmt          *sql.Stmt
+	pruneSigningKeysStmt            *sql.Stmt
+	rehashCustomerPasswordStmt      *sql.Stmt
+	rehashStaffPasswordStmt         *sql.Stmt
+	retireActiveKeyStmt             *sql.Stmt
+	revokeAccountTokensStmt         *sql.Stmt
+	revokeFamilyStmt                *sql.Stmt
+	setCustomerEmailVerifiedStmt    *sql.Stmt
+	setCustomerPasswordStmt         *sql.Stmt
+	setStaffRoleStmt                *sql.Stmt
+	setStaffStatusStmt              *sql.Stmt
+	updateAddressStmt               *sql.Stmt
+	updateCustomerProfileStmt       *sql.Stmt
+	useEmailVerificationStmt        *sql.Stmt
+	useInvitationStmt               *sql.Stmt
+	usePasswordResetStmt            *sql.Stmt
+	useRefreshTokenStmt             *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                         tx,
-		tx:                         tx,
-		clearDefaultAddressStmt:    q.clearDefaultAddressStmt,
-		countActiveOwnersStmt:      q.countActiveOwnersStmt,
-		countActiveStaffStmt:       q.countActiveStaffStmt,
-		countAddressesStmt:         q.countAddressesStmt,
-		countOpenInvitationsStmt:   q.countOpenInvitationsStmt,
-		deleteAddressStmt:          q.deleteAddressStmt,
-		expireCustomerResetsStmt:   q.expireCustomerResetsStmt,
-		getAddressStmt:             q.getAddressStmt,
-		getCustomerStmt:            q.getCustomerStmt,
-		getCustomerByEmailStmt:     q.getCustomerByEmailStmt,
-		getInvitationByTokenStmt:   q.getInvitationByTokenStmt,
-		getPasswordResetStmt:       q.getPasswordResetStmt,
-		getRefreshTokenStmt:        q.getRefreshTokenStmt,
-		getStaffStmt:               q.getStaffStmt,
-		getStaffByEmailStmt:        q.getStaffByEmailStmt,
-		insertAddressStmt:          q.insertAddressStmt,
-		insertCustomerStmt:         q.insertCustomerStmt,
-		insertInvitationStmt:       q.insertInvitationStmt,
-		insertPasswordResetStmt:    q.insertPasswordResetStmt,
-		insertRefreshTokenStmt:     q.insertRefreshTokenStmt,
-		insertSigningKeyStmt:       q.insertSigningKeyStmt,
-		insertStaffStmt:            q.insertStaffStmt,
-		listAddressesStmt:          q.listAddressesStmt,
-		listSigningKeysStmt:        q.listSigningKeysStmt,
-		listStaffStmt:              q.listStaffStmt,
-		lockStaffGuardStmt:         q.lockStaffGuardStmt,
-		lockStaffQuotaStmt:         q.lockStaffQuotaStmt,
-		ownerExistsStmt:            q.ownerExistsStmt,
-		prunePasswordResetsStmt:    q.prunePasswordResetsStmt,
-		pruneRefreshTokensStmt:     q.pruneRefreshTokensStmt,
-		pruneSigningKeysStmt:       q.pruneSigningKeysStmt,
-		rehashCustomerPasswordStmt: q.rehashCustomerPasswordStmt,
-		rehashStaffPasswordStmt:    q.rehashStaffPasswordStmt,
-		retireActiveKeyStmt:        q.retireActiveKeyStmt,
-		revokeAccountTokensStmt:    q.revokeAccountTokensStmt,
-		revokeFamilyStmt:           q.revokeFamilyStmt,
-		setCustomerPasswordStmt:    q.setCustomerPasswordStmt,
-		setStaffRoleStmt:           q.setStaffRoleStmt,
-		setStaffStatusStmt:         q.setStaffStatusStmt,
-		updateAddressStmt:          q.updateAddressStmt,
-		updateCustomerProfileStmt:  q.updateCustomerProfileStmt,
-		useInvitationStmt:          q.useInvitationStmt,
-		usePasswordResetStmt:       q.usePasswordResetStmt,
-		useRefreshTokenStmt:        q.useRefreshTokenStmt,
+		db:                              tx,
+		tx:                              tx,
+		clearDefaultAddressStmt:         q.clearDefaultAddressStmt,
+		countActiveOwnersStmt:           q.countActiveOwnersStmt,
+		countActiveStaffStmt:            q.countActiveStaffStmt,
+		countAddressesStmt:              q.countAddressesStmt,
+		countOpenInvitationsStmt:        q.countOpenInvitationsStmt,
+		deleteAddressStmt:               q.deleteAddressStmt,
+		expireCustomerResetsStmt:        q.expireCustomerResetsStmt,
+		expireCustomerVerificationsStmt: q.expireCustomerVerificationsStmt,
+		getAddressStmt:                  q.getAddressStmt,
+		getCustomerStmt:                 q.getCustomerStmt,
+		getCustomerByEmailStmt:          q.getCustomerByEmailStmt,
+		getEmailVerificationStmt:        q.getEmailVerificationStmt,
+		getInvitationByTokenStmt:        q.getInvitationByTokenStmt,
+		getPasswordResetStmt:            q.getPasswordResetStmt,
+		getRefreshTokenStmt:             q.getRefreshTokenStmt,
+		getStaffStmt:                    q.getStaffStmt,
+		getStaffByEmailStmt:             q.getStaffByEmailStmt,
+		insertAddressStmt:               q.insertAddressStmt,
+		insertCustomerStmt:              q.insertCustomerStmt,
+		insertEmailVerificationStmt:     q.insertEmailVerificationStmt,
+		insertInvitationStmt:            q.insertInvitationStmt,
+		insertPasswordResetStmt:         q.insertPasswordResetStmt,
+		insertRefreshTokenStmt:          q.insertRefreshTokenStmt,
+		insertSigningKeyStmt:            q.insertSigningKeyStmt,
+		insertStaffStmt:                 q.insertStaffStmt,
+		latestEmailVerificationStmt:     q.latestEmailVerificationStmt,
+		listAddressesStmt:               q.listAddressesStmt,
+		listSigningKeysStmt:             q.listSigningKeysStmt,
+		listStaffStmt:                   q.listStaffStmt,
+		lockStaffGuardStmt:              q.lockStaffGuardStmt,
+		lockStaffQuotaStmt:              q.lockStaffQuotaStmt,
+		ownerExistsStmt:                 q.ownerExistsStmt,
+		pruneEmailVerificationsStmt:     q.pruneEmailVerificationsStmt,
+		prunePasswordResetsStmt:         q.prunePasswordResetsStmt,
+		pruneRefreshTokensStmt:          q.pruneRefreshTokensStmt,
+		pruneSigningKeysStmt:            q.pruneSigningKeysStmt,
+		rehashCustomerPasswordStmt:      q.rehashCustomerPasswordStmt,
+		rehashStaffPasswordStmt:         q.rehashStaffPasswordStmt,
+		retireActiveKeyStmt:             q.retireActiveKeyStmt,
+		revokeAccountTokensStmt:         q.revokeAccountTokensStmt,
+		revokeFamilyStmt:                q.revokeFamilyStmt,
+		setCustomerEmailVerifiedStmt:    q.setCustomerEmailVerifiedStmt,
+		setCustomerPasswordStmt:         q.setCustomerPasswordStmt,
+		setStaffRoleStmt:                q.setStaffRoleStmt,
+		setStaffStatusStmt:              q.setStaffStatusStmt,
+		updateAddressStmt:               q.updateAddressStmt,
+		updateCustomerProfileStmt:       q.updateCustomerProfileStmt,
+		useEmailVerificationStmt:        q.useEmailVerificationStmt,
+		useInvitationStmt:               q.useInvitationStmt,
+		usePasswordResetStmt:            q.usePasswordResetStmt,
+		useRefreshTokenStmt:             q.useRefreshTokenStmt,
 	}
 }

@@ -26,14 +26,25 @@ type Address struct {
 }
 
 type Customer struct {
-	TenantID     string
-	ID           string
-	Email        string
-	Name         string
-	Phone        string
-	PasswordHash string
-	CreatedAt    int64
-	UpdatedAt    int64
+	TenantID        string
+	ID              string
+	Email           string
+	Name            string
+	Phone           string
+	PasswordHash    string
+	CreatedAt       int64
+	UpdatedAt       int64
+	EmailVerifiedAt sql.NullInt64
+}
+
+type EmailVerification struct {
+	TenantID   string
+	TokenHash  string
+	CustomerID string
+	Email      string
+	ExpiresAt  int64
+	UsedAt     sql.NullInt64
+	CreatedAt  int64
 }
 
 type Invitation struct {

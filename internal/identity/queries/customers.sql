@@ -84,3 +84,44 @@ DELETE FROM password_resets WHERE expires_at < sqlc.arg(before);
 -- name: GetPasswordReset :one
 SELECT * FROM password_resets
 WHERE tenant_id = sqlc.arg(tenant_id) AND token_hash = sqlc.arg(token_hash);
+
+-- name: InsertEmailVerification :exec
+INSERT INTO email_verifications (tenant_id, token_hash, customer_id, email, expires_at, created_at)
+VALUES (sqlc.arg(tenant_id), sqlc.arg(token_hash), sqlc.arg(customer_id), sqlc.arg(email),
+    sqlc.arg(expires_at), sqlc.arg(created_at));
+
+-- name: GetEmailVerification :one
+SELECT * FROM email_verifications
+WHERE tenant_id = sqlc.arg(tenant_id) AND token_hash = sqlc.arg(token_hash);
+
+-- name: UseEmailVerification :one
+-- Marks an unused, unexpired verification token used and returns its
+-- customer: one statement, so two confirmations of one token cannot both
+-- succeed.
+UPDATE email_verifications SET used_at = sqlc.arg(now)
+WHERE tenant_id = sqlc.arg(tenant_id) AND token_hash = sqlc.arg(token_hash)
+    AND used_at IS NULL AND expires_at > sqlc.arg(now)
+RETURNING customer_id, email;
+
+-- name: ExpireCustomerVerifications :exec
+-- Invalidates a customer's other verification tokens once the address is
+-- verified.
+UPDATE email_verifications SET used_at = sqlc.arg(now)
+WHERE tenant_id = sqlc.arg(tenant_id) AND customer_id = sqlc.arg(customer_id) AND used_at IS NULL;
+
+-- name: LatestEmailVerification :one
+-- The customer's newest verification token: a resend soon after it sends
+-- nothing new.
+SELECT created_at FROM email_verifications
+WHERE tenant_id = sqlc.arg(tenant_id) AND customer_id = sqlc.arg(customer_id)
+ORDER BY created_at DESC
+LIMIT 1;
+
+-- name: SetCustomerEmailVerified :execrows
+-- Sets the verification time once, for the address it was proven for.
+UPDATE customers SET email_verified_at = sqlc.arg(verified_at), updated_at = sqlc.arg(verified_at)
+WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND email = sqlc.arg(email)
+    AND email_verified_at IS NULL;
+
+-- name: PruneEmailVerifications :execrows
+DELETE FROM email_verifications WHERE expires_at < sqlc.arg(before);

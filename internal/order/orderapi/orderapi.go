@@ -176,7 +176,7 @@ type Order struct {
 	ID              string          `json:"id"`
 	Status          Status          `json:"status"`
 	Email           string          `json:"email"`
-	CustomerID      string          `json:"customer_id,omitempty" doc:"The customer account the order belongs to: set by a checkout with the customer's access token, or when an account is registered with the email of a guest order."`
+	CustomerID      string          `json:"customer_id,omitempty" doc:"The customer account the order belongs to: set by a checkout with the customer's access token, or when a customer verifies the email address of a guest order."`
 	Currency        string          `json:"currency"`
 	Lines           []Line          `json:"lines"`
 	Subtotal        money.Money     `json:"subtotal"`
