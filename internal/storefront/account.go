@@ -116,11 +116,31 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, email, pa
 	if err != nil {
 		return err
 	}
-	me, err := s.deps.Identity.Me(apiclient.WithToken(ctx, t.AccessToken))
+	return s.signInWith(w, r, t, now)
+}
+
+// signInWith starts the customer's session with the tokens identity
+// answered at now (a login, a password reset).
+func (s *Service) signInWith(w http.ResponseWriter, r *http.Request, t identityapi.Tokens, now time.Time) error {
+	me, err := s.deps.Identity.Me(apiclient.WithToken(r.Context(), t.AccessToken))
 	if err != nil {
 		return err
 	}
 	return s.kit.SignIn(w, r, page.Principal{Kind: customerKind, ID: me.ID, Email: me.Email, Name: me.Name, Tokens: tokens(t, now)})
+}
+
+// markWeakPassword puts identity's weak_password refusal on the form's
+// password field in words a person acts on.
+func markWeakPassword(form *page.Form, err error) {
+	if !errors.Is(err, identityapi.ErrWeakPassword) {
+		return
+	}
+	form.Message = "Please choose a stronger password."
+	msg := "This password is too weak: choose a longer one that is not a common password or your email address."
+	if m := form.Error("password"); strings.HasPrefix(m, "is ") {
+		msg = "This password " + m + ": choose another."
+	}
+	form.Errors["password"] = msg
 }
 
 func (s *Service) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -172,14 +192,7 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) {
 			s.kit.Redirect(w, r, target, "Thank you. Please sign in with your email address and password.")
 			return
 		case form.Refused(err, registerFields):
-			if errors.Is(err, identityapi.ErrWeakPassword) {
-				form.Message = "Please choose a stronger password."
-				msg := "This password is too weak: choose a longer one that is not a common password or your email address."
-				if m := form.Error("password"); strings.HasPrefix(m, "is ") {
-					msg = "This password " + m + ": choose another."
-				}
-				form.Errors["password"] = msg
-			}
+			markWeakPassword(form, err)
 		default:
 			s.kit.Fail(w, r, err)
 			return

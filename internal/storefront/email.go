@@ -174,11 +174,7 @@ func (s *Service) resetPassword(w http.ResponseWriter, r *http.Request) {
 		t, err := s.deps.Identity.ConfirmPasswordReset(ctx, identityapi.PasswordResetConfirm{Token: tok, NewPassword: password})
 		switch {
 		case err == nil:
-			me, err := s.deps.Identity.Me(apiclient.WithToken(ctx, t.AccessToken))
-			if err == nil {
-				err = s.kit.SignIn(w, r, page.Principal{Kind: customerKind, ID: me.ID, Email: me.Email, Name: me.Name, Tokens: tokens(t, now)})
-			}
-			if err != nil {
+			if err := s.signInWith(w, r, t, now); err != nil {
 				s.log.InfoContext(ctx, "sign-in after password reset failed", "err", err)
 				s.kit.Redirect(w, r, "/account/sign-in", "Your password is changed. Please sign in with it.")
 				return
@@ -188,14 +184,7 @@ func (s *Service) resetPassword(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, identityapi.ErrInvalidToken):
 			d.Failed = true
 		case form.Refused(err, resetFields):
-			if errors.Is(err, identityapi.ErrWeakPassword) {
-				form.Message = "Please choose a stronger password."
-				msg := "This password is too weak: choose a longer one that is not a common password or your email address."
-				if m := form.Error("password"); strings.HasPrefix(m, "is ") {
-					msg = "This password " + m + ": choose another."
-				}
-				form.Errors["password"] = msg
-			}
+			markWeakPassword(form, err)
 		default:
 			s.kit.Fail(w, r, err)
 			return

@@ -2,12 +2,10 @@ package storefront
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -27,23 +25,13 @@ func (s *Service) orderEvents(w http.ResponseWriter, r *http.Request) {
 		s.kit.NotFound(w, r)
 		return
 	}
-	id, token := r.PathValue("id"), r.URL.Query().Get("token")
 	ctx, err := s.buyerContext(r)
 	if err != nil {
 		s.kit.Fail(w, r, err)
 		return
 	}
-	if token == "" && apiclient.Token(ctx) == "" {
-		s.kit.NotFound(w, r)
-		return
-	}
-	o, err := s.loadOrder(ctx, id, token)
-	if errors.Is(err, errNotYours) {
-		s.kit.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		s.kit.Fail(w, r, err)
+	o, ok := s.buyersOrder(ctx, w, r, r.URL.Query().Get("token"))
+	if !ok {
 		return
 	}
 	tenant, err := tenancy.ID(r.Context())

@@ -169,6 +169,27 @@ func (s *Service) loadOrder(ctx context.Context, id, token string) (orderapi.Ord
 // errNotYours: no order the visitor may see (answered with the 404 page).
 var errNotYours = errors.New("storefront: no such order of the visitor's")
 
+// buyersOrder loads the order of the request's {id} for the visitor of
+// ctx (buyerContext): with the link's token, or as the signed-in customer.
+// ok false when the answer was written: the 404 page when the visitor has
+// neither or may not see the order (whether it exists is not told).
+func (s *Service) buyersOrder(ctx context.Context, w http.ResponseWriter, r *http.Request, token string) (orderapi.Order, bool) {
+	if token == "" && apiclient.Token(ctx) == "" {
+		s.kit.NotFound(w, r)
+		return orderapi.Order{}, false
+	}
+	o, err := s.loadOrder(ctx, r.PathValue("id"), token)
+	if errors.Is(err, errNotYours) {
+		s.kit.NotFound(w, r)
+		return orderapi.Order{}, false
+	}
+	if err != nil {
+		s.kit.Fail(w, r, err)
+		return orderapi.Order{}, false
+	}
+	return o, true
+}
+
 func (s *Service) orderPage(w http.ResponseWriter, r *http.Request) {
 	id, token := r.PathValue("id"), r.URL.Query().Get("token")
 	ctx, err := s.buyerContext(r)
@@ -268,17 +289,8 @@ func (s *Service) requestReturn(w http.ResponseWriter, r *http.Request) {
 		s.kit.Fail(w, r, err)
 		return
 	}
-	if token == "" && apiclient.Token(ctx) == "" {
-		s.kit.NotFound(w, r)
-		return
-	}
-	o, err := s.loadOrder(ctx, id, token)
-	if errors.Is(err, errNotYours) {
-		s.kit.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		s.kit.Fail(w, r, err)
+	o, ok := s.buyersOrder(ctx, w, r, token)
+	if !ok {
 		return
 	}
 	in := orderapi.ReturnCreate{}

@@ -258,17 +258,12 @@ type reviewData struct {
 // reviewable: back to the order's page with why).
 func (s *Service) reviewLine(ctx context.Context, w http.ResponseWriter, r *http.Request, token, sku string) (orderapi.Order, orderapi.Line, bool) {
 	id := r.PathValue("id")
-	if s.deps.Reviews == nil || token == "" && apiclient.Token(ctx) == "" {
+	if s.deps.Reviews == nil {
 		s.kit.NotFound(w, r)
 		return orderapi.Order{}, orderapi.Line{}, false
 	}
-	o, err := s.loadOrder(ctx, id, token)
-	if errors.Is(err, errNotYours) {
-		s.kit.NotFound(w, r)
-		return orderapi.Order{}, orderapi.Line{}, false
-	}
-	if err != nil {
-		s.kit.Fail(w, r, err)
+	o, ok := s.buyersOrder(ctx, w, r, token)
+	if !ok {
 		return orderapi.Order{}, orderapi.Line{}, false
 	}
 	for _, l := range o.Lines {
