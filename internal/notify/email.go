@@ -19,6 +19,7 @@ import (
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -223,12 +224,6 @@ type rendered struct {
 // email address, a store without an owner); it fails at once.
 var errNoRecipient = errors.New("notify: the email has no recipient")
 
-// permanentError marks a failure that no retry mends.
-type permanentError struct{ err error }
-
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
-
 // render renders an email from its event's data, in the store's language,
 // with what it needs of the store (and, for the owner's emails, of the
 // staff) read from their services.
@@ -241,7 +236,7 @@ func (s *Service) render(ctx context.Context, e notifydb.Email) (rendered, error
 	var to string
 	decode := func(v any) error {
 		if err := json.Unmarshal([]byte(e.Data), v); err != nil {
-			return permanentError{fmt.Errorf("decode %s: %w", e.EventType, err)}
+			return bus.Permanent(fmt.Errorf("decode %s: %w", e.EventType, err))
 		}
 		return nil
 	}
@@ -313,10 +308,10 @@ func (s *Service) render(ctx context.Context, e notifydb.Email) (rendered, error
 			return rendered{}, err
 		}
 	default:
-		return rendered{}, permanentError{fmt.Errorf("notify: no template for %q", e.Kind)}
+		return rendered{}, bus.Permanent(fmt.Errorf("notify: no template for %q", e.Kind))
 	}
 	if to == "" {
-		return rendered{}, permanentError{errNoRecipient}
+		return rendered{}, bus.Permanent(errNoRecipient)
 	}
 	r, err := s.execute(e.Kind, d)
 	r.To, r.FromName = to, st.Name
@@ -328,13 +323,13 @@ func (s *Service) execute(kind string, d mailData) (rendered, error) {
 	t := s.templates[d.Lang]
 	var subj, text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&subj, kind+".subject", d); err != nil {
-		return rendered{}, permanentError{fmt.Errorf("render %s subject: %w", kind, err)}
+		return rendered{}, bus.Permanent(fmt.Errorf("render %s subject: %w", kind, err))
 	}
 	if err := t.text.ExecuteTemplate(&text, kind+".text", d); err != nil {
-		return rendered{}, permanentError{fmt.Errorf("render %s text: %w", kind, err)}
+		return rendered{}, bus.Permanent(fmt.Errorf("render %s text: %w", kind, err))
 	}
 	if err := t.html.ExecuteTemplate(&html, kind+".html", d); err != nil {
-		return rendered{}, permanentError{fmt.Errorf("render %s html: %w", kind, err)}
+		return rendered{}, bus.Permanent(fmt.Errorf("render %s html: %w", kind, err))
 	}
 	// A subject is one line, whatever the data held.
 	subject := strings.Join(strings.Fields(subj.String()), " ")
@@ -356,12 +351,13 @@ type storeView struct {
 // (tests, a notify process told of no tenant service), the store is named
 // by its ID and has the default locale.
 func (s *Service) mailStore(ctx context.Context) (storeView, error) {
+	const defaultColor = "#222222" // a store that chose no brand colour
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
-		return storeView{}, permanentError{err}
+		return storeView{}, bus.Permanent(err)
 	}
 	if s.stores == nil {
-		return storeView{mailStore: mailStore{Name: tenant, URL: s.shopURL(""), Color: "#222222"}}, nil
+		return storeView{mailStore: mailStore{Name: tenant, URL: s.shopURL(""), Color: defaultColor}}, nil
 	}
 	st, err := s.stores.Store(ctx)
 	if err != nil {
@@ -369,7 +365,7 @@ func (s *Service) mailStore(ctx context.Context) (storeView, error) {
 	}
 	v := storeView{mailStore: mailStore{Name: st.Name, URL: s.shopURL(shopHost(st.Hosts)), Color: st.BrandColor}, Locale: st.Locale}
 	if v.Color == "" {
-		v.Color = "#222222"
+		v.Color = defaultColor
 	}
 	switch {
 	case strings.HasPrefix(st.Logo, "https://"), strings.HasPrefix(st.Logo, "http://"):
@@ -408,16 +404,16 @@ func (s *Service) shopURL(host string) string {
 // one), who receives the store's own emails.
 func (s *Service) ownerAddress(ctx context.Context) (string, error) {
 	if s.staff == nil {
-		return "", permanentError{fmt.Errorf("%w: no identity service to find the owner", errNoRecipient)}
+		return "", bus.Permanent(fmt.Errorf("%w: no identity service to find the owner", errNoRecipient))
 	}
 	l, err := s.staff.ListStaff(ctx)
 	if err != nil {
 		return "", fmt.Errorf("list the staff: %w", err)
 	}
 	for _, m := range l.Items {
-		if m.Role == "owner" && m.Status == "active" && m.Email != "" {
+		if m.Role == string(auth.RoleOwner) && m.Status == identityapi.StatusActive && m.Email != "" {
 			return m.Email, nil
 		}
 	}
-	return "", permanentError{fmt.Errorf("%w: the store has no active owner", errNoRecipient)}
+	return "", bus.Permanent(fmt.Errorf("%w: the store has no active owner", errNoRecipient))
 }

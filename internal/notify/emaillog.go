@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -114,8 +115,7 @@ func (s *Service) finishEmail(ctx context.Context, e notifydb.Email, err error) 
 		}
 		status = notifyapi.EmailPending
 		next = now.Add(backoff(int(e.Attempts)+1, s.cfg.Mail.RetryBase, s.cfg.Mail.RetryMax, rand.Float64()))
-		var perm permanentError
-		if errors.As(err, &perm) || next.After(sqldb.FromMicros(e.RetryUntil)) {
+		if bus.IsPermanent(err) || next.After(sqldb.FromMicros(e.RetryUntil)) {
 			status = notifyapi.EmailFailed
 		}
 		s.log.WarnContext(ctx, "email not sent", "email_id", e.ID, "kind", e.Kind, "tenant", e.TenantID, "status", status, "err", msg)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/wneessen/go-mail"
+
+	"github.com/mercato/mercato/internal/platform/bus"
 )
 
 // MailConfig is the email half of Config.
@@ -197,10 +199,10 @@ type outgoing struct {
 func (srv smtpServer) send(ctx context.Context, timeout time.Duration, m outgoing) error {
 	msg := mail.NewMsg()
 	if err := msg.FromFormat(m.fromName, m.from); err != nil {
-		return permanentError{fmt.Errorf("sender %q: %w", m.from, err)}
+		return bus.Permanent(fmt.Errorf("sender %q: %w", m.from, err))
 	}
 	if err := msg.To(m.to); err != nil {
-		return permanentError{fmt.Errorf("recipient: %w", err)}
+		return bus.Permanent(fmt.Errorf("recipient: %w", err))
 	}
 	msg.Subject(m.subject)
 	msg.SetMessageIDWithValue(m.messageID)
@@ -212,7 +214,7 @@ func (srv smtpServer) send(ctx context.Context, timeout time.Duration, m outgoin
 	opts := append([]mail.Option{mail.WithTimeout(timeout)}, srv.opts...)
 	c, err := mail.NewClient(srv.host, opts...)
 	if err != nil {
-		return permanentError{fmt.Errorf("smtp client: %w", err)}
+		return bus.Permanent(fmt.Errorf("smtp client: %w", err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -227,7 +229,7 @@ func (srv smtpServer) send(ctx context.Context, timeout time.Duration, m outgoin
 	}
 	var se *mail.SendError
 	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
-		return permanentError{errors.New(smtpError(err))}
+		return bus.Permanent(errors.New(smtpError(err)))
 	}
 	return errors.New(smtpError(err))
 }
