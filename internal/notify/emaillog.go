@@ -93,7 +93,7 @@ func (s *Service) mailAttempt(ctx context.Context, id string) error {
 	err = s.smtp.send(ctx, s.cfg.Mail.Timeout, outgoing{fromName: e.FromName, from: s.cfg.Mail.address(), to: e.Recipient,
 		subject: e.Subject, text: e.TextBody, html: e.HtmlBody, messageID: e.MessageID, date: s.now()})
 	if s.crash != nil {
-		s.crash("send") // fault injection: the server has it, the row says pending
+		s.crash(crashAfterSend) // fault injection: the server has it, the row says pending
 	}
 	return s.finishEmail(ctx, e, err)
 }
@@ -222,3 +222,7 @@ func (s *Service) ResendEmail(ctx context.Context, id string) (notifyapi.Email, 
 	s.wakeMailer()
 	return s.Email(ctx, id)
 }
+
+// crashAfterSend is the email worker's crash point (kit.Faults): right
+// after the SMTP server accepted an email, before that is recorded.
+const crashAfterSend = "send"

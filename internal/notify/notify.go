@@ -100,8 +100,8 @@ type Config struct {
 	// Mail is the emails' settings.
 	Mail MailConfig
 	// faults is fault injection for the crash tests, in a binary built
-	// with -tags faultinject only (crash_faultinject.go).
-	faults faults
+	// with -tags faultinject only (kit.Faults).
+	faults kit.Faults
 }
 
 // Defaults of Config.
@@ -132,7 +132,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.Keep, prefix+"webhooks-keep", DefaultKeep, "how long a finished webhook delivery and its log are kept")
 	c.Paging.RegisterFlags(fs, prefix, "items", "a list request", DefaultPageSize, DefaultMaxPageSize)
 	c.Mail.registerFlags(fs, prefix)
-	c.faults.registerFlags(fs, prefix)
+	c.faults = kit.Faults{Points: []string{crashAfterSend}}
+	c.faults.RegisterFlags(fs, prefix, "this email step")
 }
 
 // Validate reports a config the service cannot run with.
@@ -146,7 +147,7 @@ func (c *Config) Validate() error {
 	if err := c.Mail.validate(); err != nil {
 		return err
 	}
-	if err := c.faults.validate(); err != nil {
+	if err := c.faults.Validate("notify"); err != nil {
 		return err
 	}
 	return c.Paging.Validate("notify", kit.PageCeiling)
@@ -261,7 +262,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, st: st, bus: deps.Bus, log: deps.Logger(), now: time.Now,
 		client: newClient(cfg), wake: make(chan struct{}, 1),
-		stores: deps.Stores, staff: deps.Staff, templates: tmpl, mailWake: make(chan struct{}, 1), crash: cfg.faults.crash()}
+		stores: deps.Stores, staff: deps.Staff, templates: tmpl, mailWake: make(chan struct{}, 1), crash: cfg.faults.Crash()}
 	if cfg.Mail.SMTPURL != "" {
 		srv, err := parseSMTP(cfg.Mail.SMTPURL)
 		if err != nil {

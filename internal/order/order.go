@@ -130,8 +130,8 @@ type Config struct {
 	// Paging bounds the admin order list's pages.
 	Paging kit.Paging
 	// faults is fault injection for the crash tests, in a binary built
-	// with -tags faultinject only (crash_faultinject.go).
-	faults faults
+	// with -tags faultinject only (kit.Faults).
+	faults kit.Faults
 }
 
 // Defaults of Config.
@@ -154,7 +154,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.DurationVar(&c.SagaTimeout, prefix+"saga-timeout", DefaultSagaTimeout, "bound on one checkout's calls to other services")
 	fs.DurationVar(&c.CheckoutWait, prefix+"checkout-wait", DefaultCheckoutWait, "how long a retried checkout waits for the first request with its key")
 	c.Paging.RegisterFlags(fs, prefix, "orders", "a list request", DefaultPageSize, DefaultMaxPageSize)
-	c.faults.registerFlags(fs, prefix)
+	c.faults = kit.Faults{Points: []string{crashAfterReserve, crashAfterAuthorize}}
+	c.faults.RegisterFlags(fs, prefix, "this checkout step succeeded")
 }
 
 // Validate reports a config the service cannot run with.
@@ -168,7 +169,7 @@ func (c *Config) Validate() error {
 	if err := c.Paging.Validate("order", kit.PageCeiling); err != nil {
 		return err
 	}
-	return c.faults.validate()
+	return c.faults.Validate("order")
 }
 
 func (c Config) withDefaults() Config {
@@ -240,5 +241,5 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: store{st}, deps: deps, log: deps.Logger(), now: time.Now,
-		crash: cfg.faults.crash(), tokens: tk}, nil
+		crash: cfg.faults.Crash(), tokens: tk}, nil
 }
