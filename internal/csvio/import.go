@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"time"
 
@@ -34,6 +35,10 @@ type kindImporter interface {
 	// key groups consecutive rows into one record: rows with the same
 	// non-empty key belong together; "" makes a row a record of its own.
 	key(r row) string
+	// shard names what must be applied in file order: records whose
+	// first rows have the same shard go to the same worker, one after the
+	// other (two rows for one SKU must not race).
+	shard(r row) string
 	// skip reports whether a row carries nothing to import.
 	skip(r row) bool
 	// apply checks and applies (or, on a dry run, only compares) one
@@ -79,14 +84,21 @@ func (e *Engine) Import(ctx context.Context, kind Kind, in io.Reader, opt Import
 		workers = 8
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	records := make(chan record, workers*2)
+	queues := make([]chan record, workers)
+	for i := range queues {
+		queues[i] = make(chan record, 4)
+	}
 	g.Go(func() error {
-		defer close(records)
-		return readRecords(gctx, src, imp, &c, records)
+		defer func() {
+			for _, q := range queues {
+				close(q)
+			}
+		}()
+		return readRecords(gctx, src, imp, &c, queues)
 	})
-	for range workers {
+	for _, queue := range queues {
 		g.Go(func() error {
-			for rec := range records {
+			for rec := range queue {
 				if len(rec.issues) > 0 {
 					// Personal data or a broken row: refused unread, so the
 					// value goes nowhere but (masked) into the report.
@@ -127,8 +139,8 @@ func (e *Engine) Import(ctx context.Context, kind Kind, in io.Reader, opt Import
 }
 
 // readRecords reads src to the end, groups its rows into records and
-// sends them on out.
-func readRecords(ctx context.Context, src *source, imp kindImporter, c *counters, out chan<- record) error {
+// sends each to the queue of its shard.
+func readRecords(ctx context.Context, src *source, imp kindImporter, c *counters, queues []chan record) error {
 	var cur record
 	curKey := ""
 	send := func() error {
@@ -136,6 +148,12 @@ func readRecords(ctx context.Context, src *source, imp kindImporter, c *counters
 			return nil
 		}
 		c.records.Add(1)
+		out := queues[0]
+		if len(cur.rows) > 0 && cur.rows[0].cells != nil {
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(imp.shard(cur.rows[0])))
+			out = queues[h.Sum32()%uint32(len(queues))]
+		}
 		select {
 		case out <- cur:
 		case <-ctx.Done():

@@ -64,6 +64,15 @@ func (*productImporter) check(src *source) error {
 
 func (*productImporter) key(r row) string { return strings.ToLower(r.get("handle")) }
 
+// shard: the records of one handle (or, without one, one SKU) are applied
+// in file order, by one worker.
+func (*productImporter) shard(r row) string {
+	if h := r.get("handle"); h != "" {
+		return strings.ToLower(h)
+	}
+	return r.get("sku")
+}
+
 func (*productImporter) skip(r row) bool {
 	for _, v := range r.cells {
 		if strings.TrimSpace(v) != "" {

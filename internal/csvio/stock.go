@@ -38,6 +38,9 @@ func (*stockImporter) check(src *source) error {
 
 func (*stockImporter) key(row) string { return "" }
 
+// shard: the rows of one SKU are applied in file order, by one worker.
+func (*stockImporter) shard(r row) string { return r.get("sku") }
+
 // skip: a row with neither SKU nor quantity (a Shopify image row).
 func (*stockImporter) skip(r row) bool { return r.get("sku") == "" && r.get("on_hand") == "" }
 
@@ -70,7 +73,7 @@ func (s *stockImporter) apply(ctx context.Context, rec record, dry bool) (outcom
 		return refused, issues, nil
 	}
 	level, err := s.inv.Stock(ctx, sku)
-	found := err == nil
+	found := false
 	if err != nil && !errors.Is(err, inventoryapi.ErrNotFound) {
 		is, err := refusal(err, r.n, func(string) string { return "sku" })
 		return refused, is, err
@@ -78,7 +81,7 @@ func (s *stockImporter) apply(ctx context.Context, rec record, dry bool) (outcom
 	var have int64
 	for _, l := range level.Locations {
 		if l.Location == loc {
-			have = l.OnHand
+			have, found = l.OnHand, true
 		}
 	}
 	delta := n - have
