@@ -17,11 +17,11 @@ func TestScan(t *testing.T) {
 		{"note", "4111-1111-1111-1111", Allowed{}, PIICard, "****1111"},
 		{"note", "5500005555555559", Allowed{}, PIICard, "****5559"},
 		{"note", "378282246310005", Allowed{}, PIICard, "****0005"},
-		{"note", "4111111111111112", Allowed{}, "", ""},          // Luhn fails
-		{"barcode", "5901234123457", Allowed{}, "", ""},          // a valid EAN-13, though Luhn-valid
-		{"sku", "TEE-S-ECRU", Allowed{}, "", ""},                  // letters
-		{"price", "24.00", Allowed{}, "", ""},                     // a price
-		{"note", "1234567890123456", Allowed{}, "", ""},           // no scheme starts with 1
+		{"note", "4111111111111112", Allowed{}, "", ""}, // Luhn fails
+		{"barcode", "5901234123457", Allowed{}, "", ""}, // a valid EAN-13, though Luhn-valid
+		{"sku", "TEE-S-ECRU", Allowed{}, "", ""},        // letters
+		{"price", "24.00", Allowed{}, "", ""},           // a price
+		{"note", "1234567890123456", Allowed{}, "", ""}, // no scheme starts with 1
 		// IBANs: country length and mod 97.
 		{"note", "IBAN GB82 WEST 1234 5698 7654 32", Allowed{}, PIIIBAN, "****5432"},
 		{"note", "de89370400440532013000", Allowed{}, PIIIBAN, "****3000"},

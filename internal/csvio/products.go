@@ -34,7 +34,7 @@ type productImporter struct {
 // in Shopify's (docs/import-export.md has the table).
 var productColumns = map[string]string{
 	"handle": "handle", "slug": "handle",
-	"title": "title",
+	"title":       "title",
 	"description": "description", "body_html": "description", "body": "description",
 	"status": "status", "published": "published",
 	"vendor": "vendor", "type": "type", "product_type": "type", "tags": "tags",
@@ -43,7 +43,7 @@ var productColumns = map[string]string{
 	"option3_name": "option3_name", "option3_value": "option3_value",
 	"sku": "sku", "variant_sku": "sku",
 	"price": "price", "variant_price": "price",
-	"currency": "currency",
+	"currency":  "currency",
 	"image_url": "image_url", "image_src": "image_url",
 	"image_alt": "image_alt", "image_alt_text": "image_alt",
 	"variant_title": "variant_title",
