@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mercato/mercato/test/harness"
+)
+
+// mercatoCLI runs the binary as a client of p and returns its stdout.
+func mercatoCLI(t *testing.T, p *harness.Proc, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, append(args, "-server="+p.URL)...)
+	cmd.Env = append(os.Environ(), "MERCATO_TOKEN="+p.Token)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// TestImportExport walks `mercato import` and `mercato export` against a
+// running server: a Shopify export imports as it is, a second import
+// changes nothing, stock follows, personal data is refused and never
+// stored, and an export reads back.
+func TestImportExport(t *testing.T) {
+	t.Parallel()
+	p := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-seed-demo=false")
+	dir := t.TempDir()
+	shopify, err := os.ReadFile("../../internal/csvio/testdata/shopify_products.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "products.csv")
+	if err := os.WriteFile(file, shopify, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, err := mercatoCLI(t, p, "import", "products", file, "-dry-run")
+	if err != nil || !strings.Contains(out, "3 created") || !strings.Contains(out, "dry run") {
+		t.Fatalf("dry run: %v\n%s\n%s", err, out, errOut)
+	}
+	if r := p.Call("GET", "/api/v1/admin/products?sku=TEE-S-ECRU", nil, p.Admin()); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"items":[]`)) {
+		t.Fatalf("the dry run created a product: %d %s", r.Status, r.Body)
+	}
+	out, errOut, err = mercatoCLI(t, p, "import", "products", file)
+	if err != nil || !strings.Contains(out, "3 created, 0 updated, 0 unchanged, 0 refused") {
+		t.Fatalf("first import: %v\n%s\n%s", err, out, errOut)
+	}
+	var list struct {
+		Items []product `json:"items"`
+	}
+	r := p.Call("GET", "/api/v1/admin/products?sku=TEE-M-NAVY", nil, p.Admin())
+	r.JSON(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Slug != "organic-tee" || len(list.Items[0].Variants) != 4 || len(list.Items[0].Images) != 3 ||
+		list.Items[0].Variants[3].Price.Amount != 2450 {
+		t.Fatalf("imported tee: %s", r.Body)
+	}
+	before := p.Call("GET", "/api/v1/admin/products", nil, p.Admin()).Body
+	out, errOut, err = mercatoCLI(t, p, "import", "products", file)
+	if err != nil || !strings.Contains(out, "0 created, 0 updated, 3 unchanged, 0 refused") {
+		t.Fatalf("second import: %v\n%s\n%s", err, out, errOut)
+	}
+	if after := p.Call("GET", "/api/v1/admin/products", nil, p.Admin()).Body; !bytes.Equal(before, after) {
+		t.Errorf("the second import changed the catalog:\n%s\n%s", before, after)
+	}
+
+	// The same Shopify file carries the stock.
+	out, errOut, err = mercatoCLI(t, p, "import", "stock", file)
+	if err != nil || !strings.Contains(out, "4 created") || !strings.Contains(out, "1 rows skipped") {
+		t.Fatalf("stock import: %v\n%s\n%s", err, out, errOut)
+	}
+	if r := p.Call("GET", "/api/v1/admin/inventory/MUG-STONE", nil, p.Admin()); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"on_hand":40`)) {
+		t.Fatalf("stock of MUG-STONE: %d %s", r.Status, r.Body)
+	}
+	out, errOut, err = mercatoCLI(t, p, "import", "stock", file)
+	if err != nil || !strings.Contains(out, "0 created, 0 updated, 6 unchanged") {
+		t.Fatalf("second stock import: %v\n%s\n%s", err, out, errOut)
+	}
+
+	// Personal data is refused, named by row, masked in the report, and
+	// stored or logged nowhere.
+	const card = "4111 1111 1111 1111"
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("handle,title,description,sku,price\nok,Fine Mug,plain,OK-1,5.00\nleak,Leaky Mug,paid with "+card+",LEAK-1,5.00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = mercatoCLI(t, p, "import", "products", bad)
+	if err != nil || !strings.Contains(out, "1 created, 0 updated, 0 unchanged, 1 refused") {
+		t.Fatalf("import with a card number: %v\n%s\n%s", err, out, errOut)
+	}
+	report, err := os.ReadFile(filepath.Join(dir, "bad.errors.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(report)).ReadAll()
+	if err != nil || len(recs) != 2 || recs[1][0] != "3" || recs[1][1] != "description" || recs[1][2] != "****1111" {
+		t.Fatalf("error report: %v %q", err, recs)
+	}
+	for _, where := range []string{string(report), out, errOut, p.Stdout.String(), p.Stderr.String(),
+		string(p.Call("GET", "/api/v1/admin/products", nil, p.Admin()).Body)} {
+		if strings.Contains(where, card) || strings.Contains(where, strings.ReplaceAll(card, " ", "")) {
+			t.Fatalf("the card number got through:\n%s", where)
+		}
+	}
+
+	// An export reads back as all unchanged.
+	exported := filepath.Join(dir, "export.csv")
+	_, errOut, err = mercatoCLI(t, p, "export", "products", "-o", exported)
+	if err != nil || !strings.Contains(errOut, "exported 7 products rows") {
+		t.Fatalf("export: %v\n%s", err, errOut)
+	}
+	out, errOut, err = mercatoCLI(t, p, "import", "products", exported)
+	if err != nil || !strings.Contains(out, "0 created, 0 updated, 4 unchanged, 0 refused") {
+		t.Fatalf("re-import of the export: %v\n%s\n%s", err, out, errOut)
+	}
+	out, errOut, err = mercatoCLI(t, p, "export", "stock")
+	if err != nil || !strings.Contains(out, "MUG-STONE,default,40,0,40,") {
+		t.Fatalf("stock export: %v\n%s\n%s", err, out, errOut)
+	}
+}
