@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
@@ -98,4 +99,32 @@ func mapError(err error) error {
 		return err
 	}
 	return &mappedError{sentinel: s, err: err}
+}
+
+// ImportCustomer creates or updates a customer account by email (POST
+// /api/v1/admin/customers/import); the same body twice changes nothing the
+// second time, so the call is retried.
+func (c *Client) ImportCustomer(ctx context.Context, in CustomerImport) (CustomerImported, error) {
+	var out CustomerImported
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/customers/import", Body: in, Out: &out, Idempotent: true})
+	return out, mapError(err)
+}
+
+// ListCustomers returns a page of the store's customers, oldest first
+// (GET /api/v1/admin/customers), masked unless the caller may see them.
+func (c *Client) ListCustomers(ctx context.Context, cursor string, limit int) (CustomerList, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/admin/customers"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out CustomerList
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
+	return out, mapError(err)
 }

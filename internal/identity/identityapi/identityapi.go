@@ -375,3 +375,33 @@ type StaffDeactivated struct {
 	StaffID string `json:"staff_id"`
 	Email   string `json:"email"`
 }
+
+// CustomerImport is the body of POST /api/v1/admin/customers/import: a
+// customer account created or brought up to date by email, as a CSV
+// import does, without a password.
+type CustomerImport struct {
+	Email string `json:"email" minLength:"3" maxLength:"254" doc:"The account's key: an existing account with this email is updated." example:"ada@example.com"`
+	Name  string `json:"name" minLength:"1" maxLength:"100" example:"Ada Lovelace"`
+	Phone string `json:"phone,omitempty" maxLength:"40" example:"+44 20 7946 0000"`
+	// Invite sends a new account a password reset link, so that the
+	// customer can choose a password; without it the customer can ask for
+	// one on the sign-in page.
+	Invite bool `json:"invite,omitempty" doc:"Email a new account a link to set its password (the password reset flow)."`
+	// DryRun says what the import would do, changing nothing.
+	DryRun bool `json:"dry_run,omitempty" doc:"Answer what the import would do without doing it."`
+}
+
+// CustomerImported answers a customer import.
+type CustomerImported struct {
+	Customer Customer `json:"customer"`
+	Outcome  string   `json:"outcome" enum:"created,updated,unchanged" doc:"What the import did (or, on a dry run, would do)."`
+}
+
+// CustomerList is a page of the store's customers, as staff see them.
+type CustomerList struct {
+	Items      []Customer `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty" doc:"Pass as cursor to fetch the next page; absent on the last page."`
+	// Masked is true when the caller's role may not see customers'
+	// personal data: emails, names and phone numbers are then masked.
+	Masked bool `json:"masked" doc:"Whether emails, names and phones are masked: only owners, managers and the admin token see them."`
+}

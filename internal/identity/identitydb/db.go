@@ -105,6 +105,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAddressesStmt, err = db.PrepareContext(ctx, listAddresses); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAddresses: %w", err)
 	}
+	if q.listCustomersStmt, err = db.PrepareContext(ctx, listCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomers: %w", err)
+	}
 	if q.listSigningKeysStmt, err = db.PrepareContext(ctx, listSigningKeys); err != nil {
 		return nil, fmt.Errorf("error preparing query ListSigningKeys: %w", err)
 	}
@@ -317,6 +320,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAddressesStmt: %w", cerr)
 		}
 	}
+	if q.listCustomersStmt != nil {
+		if cerr := q.listCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersStmt: %w", cerr)
+		}
+	}
 	if q.listSigningKeysStmt != nil {
 		if cerr := q.listSigningKeysStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listSigningKeysStmt: %w", cerr)
@@ -503,6 +511,7 @@ type Queries struct {
 	insertStaffStmt                 *sql.Stmt
 	latestEmailVerificationStmt     *sql.Stmt
 	listAddressesStmt               *sql.Stmt
+	listCustomersStmt               *sql.Stmt
 	listSigningKeysStmt             *sql.Stmt
 	listStaffStmt                   *sql.Stmt
 	lockStaffGuardStmt              *sql.Stmt
@@ -560,6 +569,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertStaffStmt:                 q.insertStaffStmt,
 		latestEmailVerificationStmt:     q.latestEmailVerificationStmt,
 		listAddressesStmt:               q.listAddressesStmt,
+		listCustomersStmt:               q.listCustomersStmt,
 		listSigningKeysStmt:             q.listSigningKeysStmt,
 		listStaffStmt:                   q.listStaffStmt,
 		lockStaffGuardStmt:              q.lockStaffGuardStmt,
