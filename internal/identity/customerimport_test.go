@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/platform/auth"
@@ -100,6 +101,36 @@ func TestCustomerListMasks(t *testing.T) {
 		}
 		if strings.Contains(maskEmail("x@y.z"), "x@") {
 			t.Error("maskEmail keeps the local part")
+		}
+	}, Migrations...)
+}
+
+// TestExportAudit: an export is recorded with who ran it, newest first.
+func TestExportAudit(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, clk := newTestService(t, db)
+		ctx := tctx(t, "default")
+		if _, err := s.RecordExport(ctx, identityapi.ExportRecord{Kind: "orders", Rows: 1, Via: "cli"}); err == nil {
+			t.Fatal("an export with nobody behind it was recorded")
+		}
+		staff := auth.WithPrincipal(ctx, auth.Principal{Tenant: "default", Subject: "s-1", Kind: auth.KindStaff, Role: auth.RoleSupport})
+		for i, kind := range []string{"orders", "customers", "products"} {
+			clk.add(time.Second)
+			if _, err := s.RecordExport(staff, identityapi.ExportRecord{Kind: kind, Rows: int64(i), Masked: kind != "products", Via: "admin"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := s.Exports(ctx, "")
+		if err != nil || len(l.Items) != 3 || l.NextCursor != "" {
+			t.Fatalf("log: %+v, %v", l, err)
+		}
+		first := l.Items[0]
+		if first.Kind != "products" || first.Rows != 2 || first.Masked || first.ActorID != "s-1" || first.ActorKind != "staff" ||
+			first.ActorRole != "support" || first.Via != "admin" || l.Items[2].Kind != "orders" || !l.Items[2].Masked {
+			t.Errorf("log: %+v", l.Items)
+		}
+		if other, err := s.Exports(tctx(t, "other"), ""); err != nil || len(other.Items) != 0 {
+			t.Errorf("another store sees %d entries (%v)", len(other.Items), err)
 		}
 	}, Migrations...)
 }

@@ -52,6 +52,8 @@ const (
 	opGetStaff             = "identity-get-staff"
 	opImportCustomer       = "identity-import-customer"
 	opListCustomers        = "identity-list-customers"
+	opRecordExport         = "identity-record-export"
+	opListExports          = "identity-list-exports"
 )
 
 // access lists the staff roles that may call each admin operation: the
@@ -74,6 +76,9 @@ var access = map[string][]auth.Role{
 	// Everyone on staff lists customers; only MaySeePersonalData sees
 	// them unmasked.
 	opListCustomers: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	// Whoever may export records it; the owner and managers read the log.
+	opRecordExport: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	opListExports:  {auth.RoleOwner, auth.RoleManager},
 }
 
 // roles returns the roles of admin operation opID, never nil: an
@@ -253,6 +258,30 @@ func (s *Service) Routes(api *web.API) {
 		Summary: "List customers",
 		Description: "The store's customers, oldest first, a page at a time. Emails, names and phones are masked (masked: true) " +
 			"unless the caller is the owner, a manager or the admin token."})), s.listCustomersOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opRecordExport, Method: http.MethodPost, Path: "/api/v1/admin/exports",
+		Summary: "Record a CSV export in the audit log", DefaultStatus: http.StatusCreated,
+		Description: "mercato export and the admin's Import / export page record every export here: what, how many rows, masked or not; " +
+			"who ran it is the caller."}), s.recordExportOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opListExports, Method: http.MethodGet, Path: "/api/v1/admin/exports",
+		Summary: "The export audit log", Description: "Every CSV export of the store, newest first, 50 a page."}), s.listExportsOp)
+}
+
+func (s *Service) recordExportOp(ctx context.Context, in *struct{ Body identityapi.ExportRecord }) (*struct{ Body identityapi.ExportAudit }, error) {
+	out, err := s.RecordExport(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.ExportAudit }{out}, nil
+}
+
+func (s *Service) listExportsOp(ctx context.Context, in *struct {
+	Cursor string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
+}) (*struct{ Body identityapi.ExportAuditList }, error) {
+	out, err := s.Exports(ctx, in.Cursor)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.ExportAuditList }{out}, nil
 }
 
 func (s *Service) importCustomerOp(ctx context.Context, in *struct{ Body identityapi.CustomerImport }) (*struct{ Body identityapi.CustomerImported }, error) {

@@ -128,3 +128,23 @@ func (c *Client) ListCustomers(ctx context.Context, cursor string, limit int) (C
 	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
 	return out, mapError(err)
 }
+
+// RecordExport adds a CSV export to the store's audit log (POST
+// /api/v1/admin/exports); the caller's credentials say who ran it.
+func (c *Client) RecordExport(ctx context.Context, r ExportRecord) (ExportAudit, error) {
+	var out ExportAudit
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/exports", Body: r, Out: &out})
+	return out, mapError(err)
+}
+
+// Exports returns a page of the export audit log, newest first (GET
+// /api/v1/admin/exports).
+func (c *Client) Exports(ctx context.Context, cursor string) (ExportAuditList, error) {
+	path := "/api/v1/admin/exports"
+	if cursor != "" {
+		path += "?cursor=" + url.QueryEscape(cursor)
+	}
+	var out ExportAuditList
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
+	return out, mapError(err)
+}

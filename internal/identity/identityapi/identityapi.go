@@ -405,3 +405,31 @@ type CustomerList struct {
 	// personal data: emails, names and phone numbers are then masked.
 	Masked bool `json:"masked" doc:"Whether emails, names and phones are masked: only owners, managers and the admin token see them."`
 }
+
+// ExportRecord is the body of POST /api/v1/admin/exports: a CSV export
+// that just ran, for the audit log. Who ran it is the caller.
+type ExportRecord struct {
+	Kind   string `json:"kind" enum:"products,customers,orders,stock" doc:"What was exported."`
+	Rows   int64  `json:"rows" minimum:"0" doc:"How many data rows the file has."`
+	Masked bool   `json:"masked" doc:"Whether personal data went out masked."`
+	Via    string `json:"via" enum:"cli,admin" doc:"What ran the export: mercato export, or the admin's Import / export page."`
+}
+
+// ExportAudit is one entry of the export audit log.
+type ExportAudit struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Rows      int64     `json:"rows"`
+	Masked    bool      `json:"masked"`
+	ActorKind string    `json:"actor_kind" enum:"staff,api_key,admin" doc:"A staff account, an API key, or the deployment's admin token."`
+	ActorID   string    `json:"actor_id,omitempty" doc:"The staff account or API key; absent for the admin token."`
+	ActorRole string    `json:"actor_role,omitempty"`
+	Via       string    `json:"via"`
+	At        time.Time `json:"at"`
+}
+
+// ExportAuditList is a page of the export audit log, newest first.
+type ExportAuditList struct {
+	Items      []ExportAudit `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty" doc:"Pass as cursor to fetch the next (older) page; absent on the last page."`
+}
