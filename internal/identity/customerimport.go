@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/identity/identitydb"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
