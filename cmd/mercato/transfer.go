@@ -19,6 +19,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/csvio"
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
@@ -56,6 +57,7 @@ func (r *remote) engine(ctx context.Context, c *cli) (*csvio.Engine, context.Con
 		Inventory: inventoryapi.NewClient(base, hc),
 		Orders:    orderapi.NewClient(base, hc),
 		Stores:    tenantapi.NewClient(base, hc),
+		Identity:  identityapi.NewClient(base, hc),
 	}, ctx, nil
 }
 
@@ -82,6 +84,7 @@ func (c *cli) importCommand() *cobra.Command {
 		errsPath string
 		workers  int
 		currency string
+		invite   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "import " + kindNames(csvio.ImportKinds) + " FILE.csv",
@@ -89,8 +92,10 @@ func (c *cli) importCommand() *cobra.Command {
 		Long: `Import reads the file row by row, refuses rows with personal data that must not be
 imported (card numbers, IBANs, national IDs, passwords; emails and phone numbers
 outside their columns) and rows that do not check, and creates or updates the
-rest through the services' APIs. Products are matched by SKU, stock by SKU and
-location: importing the same file again changes nothing. Refused rows are listed
+rest through the services' APIs. Products are matched by SKU, customers by
+email (new accounts have no password until the customer sets one: -invite sends
+the link), stock by SKU and location: importing the same file again changes
+nothing. Refused rows are listed
 in an error report (row, column, value, reason; personal values masked).
 A Shopify product export imports as it is. See docs/import-export.md.`,
 		Args: cobra.ExactArgs(2),
@@ -123,7 +128,7 @@ A Shopify product export imports as it is. See docs/import-export.md.`,
 			in := &countingReader{r: f}
 			show := c.progress("importing", st.Size(), func() int64 { return in.n.Load() })
 			sum, err := eng.Import(ctx, kind, in, csvio.ImportOptions{DryRun: dryRun, Workers: workers, Report: ef,
-				Currency: currency, Progress: func(rows int64) { show(rows, "rows") }})
+				Currency: currency, Invite: invite, Progress: func(rows int64) { show(rows, "rows") }})
 			if cerr := ef.Close(); err == nil {
 				err = cerr
 			}
@@ -145,6 +150,7 @@ A Shopify product export imports as it is. See docs/import-export.md.`,
 	fs.StringVar(&errsPath, "errors", "", "where to write the error report (default: beside the file, NAME.errors.csv)")
 	fs.IntVar(&workers, "workers", 8, "records applied at once")
 	fs.StringVar(&currency, "currency", "", "the currency of prices in a file without a currency column (default: the store's)")
+	fs.BoolVar(&invite, "invite", false, "email each new customer account the link to set its password")
 	return cmd
 }
 
@@ -159,8 +165,8 @@ func (c *cli) exportCommand() *cobra.Command {
 		Short: "Export CSV from a running Mercato through its API, then exit",
 		Long: `Export pages through the services' APIs and writes CSV to standard output or -o.
 Cells a spreadsheet would take for formulas are neutralised. Personal data in
-order exports is masked unless -unmasked is asked for and the store allows the
-caller (owners and managers) to see it. Every export is recorded in the store's
+customer and order exports is masked unless -unmasked is asked for and the
+caller may see it (owners, managers and the admin token). Every export is recorded in the store's
 audit log. See docs/import-export.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -182,7 +188,7 @@ audit log. See docs/import-export.md.`,
 				w = f
 			}
 			show := c.progress("exporting", -1, nil)
-			res, err := eng.Export(ctx, kind, w, csvio.ExportOptions{Unmasked: unmasked, Progress: func(rows int64) { show(rows, "rows") }})
+			res, err := eng.Export(ctx, kind, w, csvio.ExportOptions{Unmasked: unmasked, Via: "cli", Progress: func(rows int64) { show(rows, "rows") }})
 			if f != nil {
 				if cerr := f.Close(); err == nil {
 					err = cerr

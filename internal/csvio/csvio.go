@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
@@ -48,8 +49,8 @@ const (
 // ImportKinds are the kinds that can be imported; ExportKinds those that
 // can be exported.
 var (
-	ImportKinds = []Kind{Products, Stock}
-	ExportKinds = []Kind{Products, Stock, Orders}
+	ImportKinds = []Kind{Products, Customers, Stock}
+	ExportKinds = []Kind{Products, Customers, Orders, Stock}
 )
 
 // ErrKind is returned for a kind the engine cannot import or export.
@@ -74,6 +75,15 @@ type OrderLister interface {
 	List(ctx context.Context, lp orderapi.ListParams) (orderapi.OrderList, error)
 }
 
+// Identity is what the engine needs of the identity service
+// (identityapi.Client): customer accounts, whether the caller may see
+// personal data, and the export audit log.
+type Identity interface {
+	ImportCustomer(ctx context.Context, in identityapi.CustomerImport) (identityapi.CustomerImported, error)
+	ListCustomers(ctx context.Context, cursor string, limit int) (identityapi.CustomerList, error)
+	RecordExport(ctx context.Context, r identityapi.ExportRecord) (identityapi.ExportAudit, error)
+}
+
 // Stores is what the engine needs of the tenant service
 // (tenantapi.Client): the store's currency, for prices without one.
 type Stores interface {
@@ -87,6 +97,10 @@ type Engine struct {
 	Inventory Inventory
 	Orders    OrderLister
 	Stores    Stores
+	// Identity imports and exports customers, decides whether personal
+	// data goes out unmasked, and keeps the export audit log: no export
+	// runs without it.
+	Identity Identity
 	// Log receives one line per import or export; never a cell's value.
 	Log *slog.Logger
 }
@@ -106,6 +120,8 @@ type ImportOptions struct {
 	Progress func(rows int64)
 	// Currency prices rows without a currency column; default the store's.
 	Currency string
+	// Invite sends each new customer account the link to set its password.
+	Invite bool
 }
 
 // Summary is the outcome of an import.
@@ -222,6 +238,17 @@ func Neutralize(cell string) string {
 	return cell
 }
 
+// unneutralize undoes Neutralize, so that an export reads back as it was.
+func unneutralize(cell string) string {
+	if len(cell) > 1 && cell[0] == '\'' {
+		switch cell[1] {
+		case '=', '+', '-', '@', '\t', '\r':
+			return cell[1:]
+		}
+	}
+	return cell
+}
+
 // NormalizeHeader turns a column name into the engine's form: lower case,
 // runs of anything but letters and digits as one _, none at the ends
 // ("Variant SKU" → variant_sku, "Body (HTML)" → body_html).
@@ -328,6 +355,7 @@ func (s *source) next() (row, []Issue, error) {
 		if i >= len(s.names) {
 			break
 		}
+		v = unneutralize(v)
 		if f, ok := Scan(s.names[i], v, s.allow[s.fields[i]]); ok {
 			issues = append(issues, Issue{Row: s.n, Column: s.names[i], Value: f.Masked, Reason: string(f.Kind) + ": " + f.Reason})
 			continue

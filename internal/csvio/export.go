@@ -11,16 +11,19 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 )
 
 // ExportOptions tune one export.
 type ExportOptions struct {
-	// Unmasked writes personal data (emails, names, addresses) as it is;
-	// otherwise it is masked. Only roles that may see it get it
-	// (MayUnmask).
+	// Unmasked asks for personal data (emails, names, addresses) as it
+	// is. The identity service decides: only the owner, managers and the
+	// admin token get it; anyone else gets it masked.
 	Unmasked bool
+	// Via names the front end in the audit log: "cli" or "admin".
+	Via string
 	// Progress, if set, is called with the rows written so far after each
 	// page.
 	Progress func(rows int64)
@@ -55,7 +58,19 @@ var OrderHeader = []string{"order_id", "created_at", "status", "email", "ship_to
 // Export writes every record of kind as CSV to out, page by page.
 func (e *Engine) Export(ctx context.Context, kind Kind, out io.Writer, opt ExportOptions) (ExportResult, error) {
 	start := time.Now()
-	res := ExportResult{Kind: kind, Masked: !opt.Unmasked}
+	res := ExportResult{Kind: kind, Masked: true}
+	if e.Identity == nil {
+		return res, errors.New("csvio: exports need the identity service, which keeps their audit log")
+	}
+	if opt.Unmasked {
+		// The customer list says whether the caller may see personal data.
+		l, err := e.Identity.ListCustomers(ctx, "", 1)
+		if err != nil {
+			return res, fmt.Errorf("ask whether personal data may be shown: %w", err)
+		}
+		opt.Unmasked = !l.Masked
+	}
+	res.Masked = !opt.Unmasked
 	w := &cellWriter{w: csv.NewWriter(out)}
 	var err error
 	switch kind {
@@ -71,19 +86,33 @@ func (e *Engine) Export(ctx context.Context, kind Kind, out io.Writer, opt Expor
 		}
 		res.Masked = false
 		err = e.exportStock(ctx, w, opt)
+	case Customers:
+		var masked bool
+		masked, err = e.exportCustomers(ctx, w, opt)
+		res.Masked = masked
 	case Orders:
 		if e.Orders == nil {
 			return res, errors.New("csvio: orders need the order service")
 		}
 		err = e.exportOrders(ctx, w, opt)
 	default:
-		return res, fmt.Errorf("%w %q: export products, stock or orders", ErrKind, kind)
+		return res, fmt.Errorf("%w %q: export products, customers, orders or stock", ErrKind, kind)
 	}
 	w.w.Flush()
 	if err == nil {
 		err = w.w.Error()
 	}
 	res.Rows, res.Elapsed = w.rows, time.Since(start)
+	// Recorded whatever the outcome: rows may have gone out before a
+	// failure.
+	via := opt.Via
+	if via == "" {
+		via = "cli"
+	}
+	if _, aerr := e.Identity.RecordExport(context.WithoutCancel(ctx), identityapi.ExportRecord{Kind: string(kind), Rows: res.Rows,
+		Masked: res.Masked, Via: via}); aerr != nil {
+		err = errors.Join(err, fmt.Errorf("record the export in the audit log: %w", aerr))
+	}
 	if e.Log != nil {
 		e.Log.Info("csv export", "kind", kind, "rows", res.Rows, "masked", res.Masked, "elapsed", res.Elapsed, "error", err)
 	}
@@ -239,6 +268,57 @@ func (e *Engine) exportOrders(ctx context.Context, w *cellWriter, opt ExportOpti
 		}
 		cursor = l.NextCursor
 	}
+}
+
+// CustomerHeader is the header of a customer export, which the customer
+// import reads back (when unmasked).
+var CustomerHeader = []string{"email", "name", "phone", "email_verified", "created_at"}
+
+// exportCustomers writes the customers as the identity service shows them
+// to the caller: masked unless the caller may see them, and then only if
+// asked. It returns whether they went out masked.
+func (e *Engine) exportCustomers(ctx context.Context, w *cellWriter, opt ExportOptions) (bool, error) {
+	if err := w.header(CustomerHeader); err != nil {
+		return true, err
+	}
+	masked := !opt.Unmasked
+	cursor := ""
+	for {
+		l, err := e.Identity.ListCustomers(ctx, cursor, pageSize)
+		if err != nil {
+			return true, fmt.Errorf("list customers: %w", err)
+		}
+		for _, c := range l.Items {
+			email, name, phone := c.Email, c.Name, c.Phone
+			if !opt.Unmasked && !l.Masked {
+				// Visible to the caller, but not asked for: masked here.
+				email, name, phone = MaskEmail(email), MaskText(name), maskPhone(phone)
+			}
+			masked = masked || l.Masked
+			if err := w.write(email, name, phone, strconv.FormatBool(c.EmailVerified), c.CreatedAt.UTC().Format(time.RFC3339)); err != nil {
+				return true, err
+			}
+		}
+		if opt.Progress != nil {
+			opt.Progress(w.rows)
+		}
+		if l.NextCursor == "" {
+			return masked, nil
+		}
+		cursor = l.NextCursor
+	}
+}
+
+func maskPhone(p string) string {
+	if p == "" {
+		return ""
+	}
+	return maskTail(strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, p))
 }
 
 // MaskText keeps the first character of each word of s and stars the rest:

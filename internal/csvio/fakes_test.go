@@ -6,9 +6,11 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
@@ -169,4 +171,59 @@ type fakeOrders struct{ orders []orderapi.Order }
 
 func (f fakeOrders) List(context.Context, orderapi.ListParams) (orderapi.OrderList, error) {
 	return orderapi.OrderList{Items: f.orders}, nil
+}
+
+// fakeIdentity keeps customers by email and the export audit log; masked
+// says what the caller's role gets.
+type fakeIdentity struct {
+	mu        sync.Mutex
+	customers []identityapi.Customer
+	writes    int
+	masked    bool
+	audit     []identityapi.ExportRecord
+}
+
+func (f *fakeIdentity) ImportCustomer(_ context.Context, in identityapi.CustomerImport) (identityapi.CustomerImported, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	email := strings.ToLower(in.Email)
+	for i, c := range f.customers {
+		if c.Email != email {
+			continue
+		}
+		if c.Name == in.Name && c.Phone == in.Phone {
+			return identityapi.CustomerImported{Customer: c, Outcome: "unchanged"}, nil
+		}
+		if !in.DryRun {
+			f.writes++
+			f.customers[i].Name, f.customers[i].Phone = in.Name, in.Phone
+		}
+		return identityapi.CustomerImported{Customer: f.customers[i], Outcome: "updated"}, nil
+	}
+	c := identityapi.Customer{ID: fmt.Sprint(len(f.customers) + 1), Email: email, Name: in.Name, Phone: in.Phone}
+	if !in.DryRun {
+		f.writes++
+		f.customers = append(f.customers, c)
+	}
+	return identityapi.CustomerImported{Customer: c, Outcome: "created"}, nil
+}
+
+func (f *fakeIdentity) ListCustomers(_ context.Context, cursor string, limit int) (identityapi.CustomerList, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := identityapi.CustomerList{Masked: f.masked}
+	for _, c := range f.customers {
+		if f.masked {
+			c.Email, c.Name, c.Phone = MaskEmail(c.Email), MaskText(c.Name), "****"
+		}
+		l.Items = append(l.Items, c)
+	}
+	return l, nil
+}
+
+func (f *fakeIdentity) RecordExport(_ context.Context, r identityapi.ExportRecord) (identityapi.ExportAudit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.audit = append(f.audit, r)
+	return identityapi.ExportAudit{Kind: r.Kind, Rows: r.Rows, Masked: r.Masked}, nil
 }

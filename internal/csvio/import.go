@@ -59,13 +59,18 @@ func (e *Engine) Import(ctx context.Context, kind Kind, in io.Reader, opt Import
 		}
 		cur := opt.Currency
 		imp = &productImporter{cat: e.Catalog, currency: cur, stores: e.Stores}
+	case Customers:
+		if e.Identity == nil {
+			return Summary{Kind: kind}, errors.New("csvio: customers need the identity service")
+		}
+		imp = &customerImporter{ids: e.Identity, invite: opt.Invite}
 	case Stock:
 		if e.Inventory == nil {
 			return Summary{Kind: kind}, errors.New("csvio: stock needs the inventory")
 		}
 		imp = &stockImporter{inv: e.Inventory}
 	default:
-		return Summary{Kind: kind}, fmt.Errorf("%w %q: import products or stock", ErrKind, kind)
+		return Summary{Kind: kind}, fmt.Errorf("%w %q: import products, customers or stock", ErrKind, kind)
 	}
 	rep, err := newReport(opt.Report)
 	if err != nil {

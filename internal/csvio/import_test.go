@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/money"
 )
@@ -28,7 +29,7 @@ func shopifyFile(t *testing.T) []byte {
 
 func newEngine(log *bytes.Buffer) (*Engine, *fakeCatalog, *fakeInventory) {
 	cat, inv := &fakeCatalog{}, &fakeInventory{}
-	e := &Engine{Catalog: cat, Inventory: inv, Stores: fakeStores{"EUR"}}
+	e := &Engine{Catalog: cat, Inventory: inv, Stores: fakeStores{"EUR"}, Identity: &fakeIdentity{}}
 	if log != nil {
 		e.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -269,7 +270,8 @@ func TestOrderExportMasks(t *testing.T) {
 		ShippingAddress: orderapi.Address{Name: "Ada Lovelace", Line1: "12 Analytical Row", City: "London", PostalCode: "N1 9GU", Country: "GB"},
 		Lines:           []orderapi.Line{{SKU: "MUG-1", Title: "-Mug", Quantity: 2, UnitPrice: money.Money{Amount: 1490, Currency: "EUR"}, Total: money.Money{Amount: 2980, Currency: "EUR"}}},
 		Total:           money.Money{Amount: 2980, Currency: "EUR"}}
-	e := &Engine{Orders: fakeOrders{[]orderapi.Order{o}}}
+	ids := &fakeIdentity{}
+	e := &Engine{Orders: fakeOrders{[]orderapi.Order{o}}, Identity: ids}
 	var out bytes.Buffer
 	res, err := e.Export(context.Background(), Orders, &out, ExportOptions{})
 	if err != nil || res.Rows != 1 || !res.Masked {
@@ -287,5 +289,66 @@ func TestOrderExportMasks(t *testing.T) {
 	res, err = e.Export(context.Background(), Orders, &out, ExportOptions{Unmasked: true})
 	if err != nil || res.Masked || !strings.Contains(out.String(), "ada@example.com,Ada Lovelace,12 Analytical Row,London,N1 9GU") {
 		t.Errorf("unmasked export: %+v %v\n%s", res, err, out.String())
+	}
+	// A role that may not see personal data asks in vain.
+	ids.masked = true
+	out.Reset()
+	res, err = e.Export(context.Background(), Orders, &out, ExportOptions{Unmasked: true})
+	if err != nil || !res.Masked || strings.Contains(out.String(), "ada@example.com") {
+		t.Errorf("unmasked export for a masked role: %+v %v\n%s", res, err, out.String())
+	}
+	// Every export is in the audit log, masked or not.
+	want := []identityapi.ExportRecord{{Kind: "orders", Rows: 1, Masked: true, Via: "cli"}, {Kind: "orders", Rows: 1, Masked: false, Via: "cli"},
+		{Kind: "orders", Rows: 1, Masked: true, Via: "cli"}}
+	if !slices.Equal(ids.audit, want) {
+		t.Errorf("audit log: %+v", ids.audit)
+	}
+}
+
+// TestCustomerImport: customers by email, twice without a change; emails
+// and phones only in their columns; a masked export cannot come back in.
+func TestCustomerImport(t *testing.T) {
+	ctx := context.Background()
+	ids := &fakeIdentity{}
+	e := &Engine{Identity: ids}
+	file := "Email,First Name,Last Name,Phone,Note\n" +
+		"ada@example.com,Ada,Lovelace,+44 20 7946 0000,\n" +
+		"bob@example.com,Bob,Babbage,,call +44 20 7946 0001\n" +
+		"cy@example.com,cy@example.com,,,\n" +
+		"dee@example.com,Dee,,,\n"
+	var rep bytes.Buffer
+	s, err := e.Import(ctx, Customers, strings.NewReader(file), ImportOptions{Report: &rep})
+	if err != nil || s.Created != 2 || s.Refused != 2 {
+		t.Fatalf("import: %+v, %v\n%s", s, err, rep.String())
+	}
+	issues := readReport(t, rep.Bytes())
+	if len(issues) != 2 || issues[0][0] != "3" || issues[0][1] != "Note" || issues[1][0] != "4" || issues[1][1] != "First Name" {
+		t.Errorf("report: %q", issues)
+	}
+	if strings.Contains(rep.String(), "7946 0001") || strings.Contains(rep.String(), "cy@example.com") {
+		t.Errorf("the report repeats personal data:\n%s", rep.String())
+	}
+	writes := ids.writes
+	s, err = e.Import(ctx, Customers, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Unchanged != 2 || s.Created+s.Updated != 0 || ids.writes != writes {
+		t.Errorf("second import: %+v, %v", s, err)
+	}
+	// An unmasked export reads back unchanged; a masked one is refused.
+	var out bytes.Buffer
+	if _, err := e.Export(ctx, Customers, &out, ExportOptions{Unmasked: true}); err != nil {
+		t.Fatal(err)
+	}
+	s, err = e.Import(ctx, Customers, bytes.NewReader(out.Bytes()), ImportOptions{})
+	if err != nil || s.Unchanged != 2 || s.Refused != 0 {
+		t.Errorf("unmasked round trip: %+v, %v\n%s", s, err, out.String())
+	}
+	out.Reset()
+	res, err := e.Export(ctx, Customers, &out, ExportOptions{})
+	if err != nil || !res.Masked || strings.Contains(out.String(), "ada@") {
+		t.Fatalf("masked export: %+v, %v\n%s", res, err, out.String())
+	}
+	s, err = e.Import(ctx, Customers, bytes.NewReader(out.Bytes()), ImportOptions{})
+	if err != nil || s.Refused != 2 || ids.writes != writes {
+		t.Errorf("masked round trip: %+v, %v", s, err)
 	}
 }

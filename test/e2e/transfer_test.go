@@ -122,4 +122,43 @@ func TestImportExport(t *testing.T) {
 	if err != nil || !strings.Contains(out, "MUG-STONE,default,40,0,40,") {
 		t.Fatalf("stock export: %v\n%s\n%s", err, out, errOut)
 	}
+
+	// Customers by email, without passwords; twice changes nothing.
+	people := filepath.Join(dir, "customers.csv")
+	if err := os.WriteFile(people, []byte("Email,First Name,Last Name,Phone\nada@example.com,Ada,Lovelace,+44 20 7946 0000\nbob@example.com,Bob,Babbage,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"2 created, 0 updated, 0 unchanged", "0 created, 0 updated, 2 unchanged"} {
+		out, errOut, err = mercatoCLI(t, p, "import", "customers", people)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("customer import %d: %v\n%s\n%s", i+1, err, out, errOut)
+		}
+	}
+	if r := p.Call("POST", "/api/v1/auth/login", map[string]any{"email": "ada@example.com", "password": ""}, nil); r.Status == 200 {
+		t.Fatalf("an imported account without a password signed in: %s", r.Body)
+	}
+	out, _, err = mercatoCLI(t, p, "export", "customers")
+	if err != nil || !strings.Contains(out, "a***@example.com,A** L*******") || strings.Contains(out, "ada@") {
+		t.Fatalf("masked customer export: %v\n%s", err, out)
+	}
+	out, _, err = mercatoCLI(t, p, "export", "customers", "-unmasked")
+	if err != nil || !strings.Contains(out, "ada@example.com,Ada Lovelace,'+44 20 7946 0000") {
+		t.Fatalf("unmasked customer export for the admin token: %v\n%s", err, out)
+	}
+	// Every export is in the audit log.
+	var audit struct {
+		Items []struct {
+			Kind   string `json:"kind"`
+			Rows   int64  `json:"rows"`
+			Masked bool   `json:"masked"`
+			Actor  string `json:"actor_kind"`
+			Via    string `json:"via"`
+		} `json:"items"`
+	}
+	r = p.Call("GET", "/api/v1/admin/exports", nil, p.Admin())
+	r.JSON(t, &audit)
+	if len(audit.Items) != 4 || audit.Items[0].Kind != "customers" || audit.Items[0].Masked || !audit.Items[1].Masked ||
+		audit.Items[0].Rows != 2 || audit.Items[0].Actor != "admin" || audit.Items[0].Via != "cli" || audit.Items[3].Kind != "products" {
+		t.Fatalf("audit log: %s", r.Body)
+	}
 }
