@@ -109,6 +109,8 @@ type Service struct {
 	kit      *page.Kit
 	sessions *session.Failover
 	log      *slog.Logger
+	// jobs are the CSV imports this process runs or ran (transfer.go).
+	jobs importJobs
 }
 
 // New builds the admin.
@@ -166,6 +168,7 @@ func (s *Service) Routes(api *web.API) {
 	}
 	s.reviewRoutes(route)
 	s.mediaRoutes(api, route)
+	s.transferRoutes(api, route)
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.
