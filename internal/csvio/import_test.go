@@ -352,3 +352,30 @@ func TestCustomerImport(t *testing.T) {
 		t.Errorf("masked round trip: %+v, %v", s, err)
 	}
 }
+
+// TestColumnsAbsentAreKept: a file without a column leaves that field as
+// the store has it, and reads as unchanged the second time; other
+// attributes than vendor, type and tags stay.
+func TestColumnsAbsentAreKept(t *testing.T) {
+	ctx := context.Background()
+	e, cat, _ := newEngine(nil)
+	cat.products = []catalogapi.Product{{ID: "p1", Slug: "mug", Title: "Mug", Description: "Written in the admin", Status: catalogapi.StatusActive,
+		Attributes: map[string]string{"origin": "Stoke", "vendor": "Old"},
+		Images:     []catalogapi.Image{{URL: "/media/mug.jpg"}},
+		Variants:   []catalogapi.Variant{{SKU: "MUG-1", Price: money.Money{Amount: 1200, Currency: "EUR"}}}}}
+	file := "sku,title,price,vendor\nMUG-1,Mug,12.00,Clay & Co\n"
+	s, err := e.Import(ctx, Products, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Updated != 1 {
+		t.Fatalf("import: %+v, %v", s, err)
+	}
+	p := cat.products[0]
+	if p.Description != "Written in the admin" || p.Status != catalogapi.StatusActive || len(p.Images) != 1 ||
+		p.Attributes["origin"] != "Stoke" || p.Attributes["vendor"] != "Clay & Co" {
+		t.Errorf("after the import: %+v", p)
+	}
+	writes := cat.writes
+	s, err = e.Import(ctx, Products, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Unchanged != 1 || cat.writes != writes {
+		t.Errorf("second import: %+v, %v", s, err)
+	}
+}

@@ -24,6 +24,9 @@ import (
 type productImporter struct {
 	cat    Catalog
 	stores Stores
+	// has tells which optional fields the file has a column for: a
+	// field without one is left as the store has it.
+	has struct{ desc, status, attrs, images bool }
 
 	currencyOnce sync.Once
 	currency     string
@@ -52,7 +55,11 @@ var productColumns = map[string]string{
 func (*productImporter) aliases() map[string]string { return productColumns }
 func (*productImporter) allow() map[string]Allowed  { return nil }
 
-func (*productImporter) check(src *source) error {
+func (p *productImporter) check(src *source) error {
+	p.has.desc = src.has("description")
+	p.has.status = src.has("status") || src.has("published")
+	p.has.attrs = src.has("vendor") || src.has("type") || src.has("tags")
+	p.has.images = src.has("image_url")
 	if !src.has("sku") || !src.has("price") {
 		return errors.New("a product file needs a sku (or Variant SKU) column and a price (or Variant Price) column")
 	}
@@ -327,14 +334,26 @@ func (p *productImporter) apply(ctx context.Context, rec record, dry bool) (outc
 		}
 		return created, nil, nil
 	}
-	if same(*have, w) {
+	w.attributes = p.mergeAttributes(have.Attributes, w.attributes)
+	if p.same(*have, w) {
 		return unchanged, nil, nil
 	}
 	if dry {
 		return updated, nil, nil
 	}
-	u := catalogapi.ProductUpdate{Title: &w.title, Description: &w.desc, Status: &w.status, Options: w.options,
-		Variants: w.variants, Attributes: w.attributes, Images: w.images}
+	u := catalogapi.ProductUpdate{Title: &w.title, Options: w.options, Variants: w.variants}
+	if p.has.desc {
+		u.Description = &w.desc
+	}
+	if p.has.status {
+		u.Status = &w.status
+	}
+	if p.has.attrs {
+		u.Attributes = w.attributes
+	}
+	if len(w.images) > 0 {
+		u.Images = w.images
+	}
 	if w.slug != "" && w.slug != have.Slug {
 		u.Slug = &w.slug
 	}
@@ -371,16 +390,39 @@ func productColumn(loc string) string {
 	return loc
 }
 
+// mergeAttributes is the product's attributes with the file's vendor,
+// type and tags in place: other attributes (set in the admin) stay, and an
+// empty cell removes its attribute.
+func (p *productImporter) mergeAttributes(have, file map[string]string) map[string]string {
+	out := maps.Clone(nonNil(have))
+	if !p.has.attrs {
+		return out
+	}
+	for _, a := range []string{"vendor", "type", "tags"} {
+		if v, ok := file[a]; ok {
+			out[a] = v
+		} else {
+			delete(out, a)
+		}
+	}
+	return out
+}
+
 // same reports whether the catalog's product already is what the file
-// says: then the import leaves it alone.
-func same(h catalogapi.Product, w wanted) bool {
-	if h.Title != w.title || h.Description != w.desc || h.Status != w.status || (w.slug != "" && h.Slug != w.slug) {
+// says: then the import leaves it alone. A field the file has no column
+// for, and the images of a product the file gives none, are not compared:
+// the import leaves them as they are.
+func (p *productImporter) same(h catalogapi.Product, w wanted) bool {
+	if h.Title != w.title || (w.slug != "" && h.Slug != w.slug) {
+		return false
+	}
+	if (p.has.desc && h.Description != w.desc) || (p.has.status && h.Status != w.status) {
 		return false
 	}
 	if !maps.Equal(nonNil(h.Attributes), w.attributes) {
 		return false
 	}
-	if len(h.Options) != len(w.options) || len(h.Variants) != len(w.variants) || len(h.Images) != len(w.images) {
+	if len(h.Options) != len(w.options) || len(h.Variants) != len(w.variants) || (len(w.images) > 0 && len(h.Images) != len(w.images)) {
 		return false
 	}
 	for i, o := range w.options {
@@ -395,7 +437,7 @@ func same(h catalogapi.Product, w wanted) bool {
 		}
 	}
 	for i, img := range w.images {
-		if h.Images[i].URL != img.URL || h.Images[i].Alt != img.Alt {
+		if len(h.Images) <= i || h.Images[i].URL != img.URL || h.Images[i].Alt != img.Alt {
 			return false
 		}
 	}
