@@ -145,6 +145,24 @@ func TestImportExport(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ada@example.com,Ada Lovelace,'+44 20 7946 0000") {
 		t.Fatalf("unmasked customer export for the admin token: %v\n%s", err, out)
 	}
+	// An order, exported one row per line with the buyer masked, then in
+	// the clear for the admin token.
+	var order harness.Response
+	waitFor(t, "the imported mug to sell", func() (bool, string) {
+		order = p.Call("POST", "/api/v1/checkout", checkoutBody("grace@example.com", "tok_visa", map[string]int{"MUG-STONE": 2}),
+			map[string]string{"Idempotency-Key": "csv-order-1"})
+		return order.Status == 201 || order.Status == 200, string(order.Body)
+	})
+	out, _, err = mercatoCLI(t, p, "export", "orders")
+	if err != nil || !strings.Contains(out, "g***@example.com,A** L*******") || !strings.Contains(out, ",MUG-STONE,Stoneware Mug – Default,2,14.90,29.80,") ||
+		strings.Contains(out, "grace@") || strings.Contains(out, "Hauptstraße") {
+		t.Fatalf("masked order export: %v\n%s", err, out)
+	}
+	out, _, err = mercatoCLI(t, p, "export", "orders", "-unmasked")
+	if err != nil || !strings.Contains(out, "grace@example.com,Ada Lovelace,Hauptstraße 1,Berlin,10115,DE") {
+		t.Fatalf("unmasked order export: %v\n%s", err, out)
+	}
+
 	// Every export is in the audit log.
 	var audit struct {
 		Items []struct {
@@ -157,8 +175,9 @@ func TestImportExport(t *testing.T) {
 	}
 	r = p.Call("GET", "/api/v1/admin/exports", nil, p.Admin())
 	r.JSON(t, &audit)
-	if len(audit.Items) != 4 || audit.Items[0].Kind != "customers" || audit.Items[0].Masked || !audit.Items[1].Masked ||
-		audit.Items[0].Rows != 2 || audit.Items[0].Actor != "admin" || audit.Items[0].Via != "cli" || audit.Items[3].Kind != "products" {
+	if len(audit.Items) != 6 || audit.Items[0].Kind != "orders" || audit.Items[0].Masked || !audit.Items[1].Masked ||
+		audit.Items[0].Rows != 1 || audit.Items[0].Actor != "admin" || audit.Items[0].Via != "cli" ||
+		audit.Items[2].Kind != "customers" || audit.Items[2].Masked || audit.Items[2].Rows != 2 || !audit.Items[3].Masked || audit.Items[5].Kind != "products" {
 		t.Fatalf("audit log: %s", r.Body)
 	}
 }
