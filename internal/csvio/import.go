@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net/http"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // maxRowsPerRecord bounds the rows of one record (a product's variant and
@@ -231,8 +233,8 @@ func refusal(err error, n int64, column func(location string) string) ([]Issue, 
 	if !ok {
 		return nil, err
 	}
-	if ae.Status == 401 || ae.Status == 403 && ae.Code != "plan_limit_reached" {
-		return nil, err // the credentials, not the row
+	if ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden && ae.Code != tenantapi.LimitCode {
+		return nil, err // the credentials, not the row: every row would fail so
 	}
 	if len(ae.Errors) == 0 {
 		return []Issue{{Row: n, Reason: ae.Code + ": " + ae.Detail}}, nil

@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"log/slog"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/money"
 )
 
@@ -377,5 +380,38 @@ func TestColumnsAbsentAreKept(t *testing.T) {
 	s, err = e.Import(ctx, Products, strings.NewReader(file), ImportOptions{})
 	if err != nil || s.Unchanged != 1 || cat.writes != writes {
 		t.Errorf("second import: %+v, %v", s, err)
+	}
+}
+
+// deniedCatalog refuses the credentials, as the catalog does a staff
+// member whose role may not write products.
+type deniedCatalog struct{ fakeCatalog }
+
+func (*deniedCatalog) AdminProducts(context.Context, catalogapi.AdminListParams) (catalogapi.ProductList, error) {
+	return catalogapi.ProductList{}, &apiclient.Error{Status: 403, Code: "forbidden", Detail: "your role may not"}
+}
+
+// TestImportStops: credentials that may not import stop the import with
+// the service's answer instead of refusing every row; a broken row is
+// refused and the rest read; progress ends at the last row.
+func TestImportStops(t *testing.T) {
+	e := &Engine{Catalog: &deniedCatalog{}, Stores: fakeStores{"EUR"}}
+	_, err := e.Import(context.Background(), Products, bytes.NewReader(shopifyFile(t)), ImportOptions{})
+	if !apiclient.IsStatus(err, 403) {
+		t.Fatalf("import as a role that may not: %v", err)
+	}
+	e2, _, inv := newEngine(nil)
+	var last atomic.Int64
+	var rep bytes.Buffer
+	s, err := e2.Import(context.Background(), Stock, strings.NewReader("sku,on_hand\nA-1,1,extra\nA-2,2\n"),
+		ImportOptions{Report: &rep, Progress: func(n int64) { last.Store(n) }})
+	if err != nil || s.Refused != 1 || s.Created != 1 || inv.stock["A-2"]["default"] != 2 || last.Load() != 2 {
+		t.Errorf("%+v, %v, progress %d\n%s", s, err, last.Load(), rep.String())
+	}
+	if _, err := e2.Import(context.Background(), Stock, strings.NewReader("sku,count\nA-1,1\n"), ImportOptions{}); err == nil {
+		t.Error("a stock file without a quantity column was taken")
+	}
+	if _, err := e2.Import(context.Background(), Kind("invoices"), strings.NewReader("x\n"), ImportOptions{}); !errors.Is(err, ErrKind) {
+		t.Errorf("unknown kind: %v", err)
 	}
 }
