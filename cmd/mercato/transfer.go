@@ -37,7 +37,7 @@ func (r *remote) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&r.server, "server", "http://127.0.0.1:8080", "the running Mercato to work on (its API base URL)")
 	fs.StringVar(&r.store, "store", tenancy.DefaultID, "the store: its ID or subdomain")
-	fs.StringVar(&r.token, "token", "", "a staff access token or a secret API key (sk_…) of the store; best set as MERCATO_TOKEN")
+	fs.StringVar(&r.token, "token", "", "a staff access token, a secret API key (sk_…) of the store or the admin token; best set as MERCATO_TOKEN")
 }
 
 // engine returns the CSV engine on the server's APIs and the context that
@@ -92,12 +92,12 @@ func (c *cli) importCommand() *cobra.Command {
 		Long: `Import reads the file row by row, refuses rows with personal data that must not be
 imported (card numbers, IBANs, national IDs, passwords; emails and phone numbers
 outside their columns) and rows that do not check, and creates or updates the
-rest through the services' APIs. Products are matched by SKU, customers by
-email (new accounts have no password until the customer sets one: -invite sends
-the link), stock by SKU and location: importing the same file again changes
-nothing. Refused rows are listed
-in an error report (row, column, value, reason; personal values masked).
-A Shopify product export imports as it is. See docs/import-export.md.`,
+rest through the services' APIs of the running Mercato at -server. Products are
+matched by SKU, customers by email (new accounts have no password until the
+customer sets one: -invite sends the link), stock by SKU and location:
+importing the same file again changes nothing. Refused rows are listed in an
+error report (row, column, value, reason; personal values masked). A Shopify
+product export imports as it is. See docs/import-export.md.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, err := parseKind(args[0], csvio.ImportKinds)
