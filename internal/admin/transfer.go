@@ -307,17 +307,25 @@ func (s *Service) runImport(ctx context.Context, j *importJob, opt csvio.ImportO
 		return
 	}
 	opt.Report = rep
-	opt.Progress = func(rows int64) {
-		j.rows.Store(rows)
-		if off, err := in.Seek(0, io.SeekCurrent); err == nil {
-			j.read.Store(off)
-		}
-	}
-	sum, err := s.engine().Import(ctx, csvio.Kind(j.Kind), in, opt)
+	opt.Progress = func(rows int64) { j.rows.Store(rows) }
+	sum, err := s.engine().Import(ctx, csvio.Kind(j.Kind), &countingReader{r: in, n: &j.read}, opt)
 	if cerr := rep.Close(); err == nil {
 		err = cerr
 	}
 	finish(sum, err, rep.Name())
+}
+
+// countingReader counts into n the bytes read through it: the share of
+// the file the page shows.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 func (s *Service) job(w http.ResponseWriter, r *http.Request) (*importJob, bool) {
