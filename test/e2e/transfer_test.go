@@ -77,9 +77,13 @@ func TestImportExport(t *testing.T) {
 	if r := p.Call("GET", "/api/v1/admin/inventory/MUG-STONE", nil, p.Admin()); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"on_hand":40`)) {
 		t.Fatalf("stock of MUG-STONE: %d %s", r.Status, r.Body)
 	}
+	ledger := p.Call("GET", "/api/v1/admin/inventory/movements?limit=100", nil, p.Admin()).Body
 	out, errOut, err = mercatoCLI(t, p, "import", "stock", file)
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 6 unchanged") {
 		t.Fatalf("second stock import: %v\n%s\n%s", err, out, errOut)
+	}
+	if after := p.Call("GET", "/api/v1/admin/inventory/movements?limit=100", nil, p.Admin()).Body; !bytes.Equal(ledger, after) {
+		t.Errorf("the second stock import moved stock:\n%s\n%s", ledger, after)
 	}
 
 	// Personal data is refused, named by row, masked in the report, and
@@ -128,11 +132,17 @@ func TestImportExport(t *testing.T) {
 	if err := os.WriteFile(people, []byte("Email,First Name,Last Name,Phone\nada@example.com,Ada,Lovelace,+44 20 7946 0000\nbob@example.com,Bob,Babbage,\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var accounts []byte
 	for i, want := range []string{"2 created, 0 updated, 0 unchanged", "0 created, 0 updated, 2 unchanged"} {
 		out, errOut, err = mercatoCLI(t, p, "import", "customers", people)
 		if err != nil || !strings.Contains(out, want) {
 			t.Fatalf("customer import %d: %v\n%s\n%s", i+1, err, out, errOut)
 		}
+		now := p.Call("GET", "/api/v1/admin/customers", nil, p.Admin()).Body
+		if i == 1 && !bytes.Equal(accounts, now) {
+			t.Errorf("the second customer import changed the accounts:\n%s\n%s", accounts, now)
+		}
+		accounts = now
 	}
 	if r := p.Call("POST", "/api/v1/auth/login", map[string]any{"email": "ada@example.com", "password": ""}, nil); r.Status == 200 {
 		t.Fatalf("an imported account without a password signed in: %s", r.Body)
