@@ -275,7 +275,13 @@ func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product,
 		p.Variants[i] = listedVariantOf(variantRow{ProductID: v.ProductID, ID: v.ID, Sku: v.Sku, Title: v.Title,
 			Price: v.Price, Currency: v.Currency, Options: v.Options})
 	}
-	return p.product()
+	out, err := p.product()
+	for i, v := range vs {
+		if v.CostPrice.Valid && err == nil {
+			out.Variants[i].CostPrice = &v.CostPrice.Int64
+		}
+	}
+	return out, err
 }
 
 // encodeJSON encodes v as huma encodes a response body: <, > and & left
@@ -326,6 +332,7 @@ func insertVariant(ctx context.Context, q *catalogdb.Queries, tenant string, p c
 		TenantID: tenant, ID: v.ID, ProductID: p.ID, Sku: v.SKU, Title: v.Title,
 		Price: v.Price.Amount, Currency: v.Price.Currency, Options: jsonColumn(v.Options),
 		Position: int64(i), CreatedAt: sqldb.Micros(p.UpdatedAt), UpdatedAt: sqldb.Micros(p.UpdatedAt),
+		CostPrice: nullInt64(v.CostPrice),
 	})
 	if err != nil {
 		return fmt.Errorf("insert variant %s: %w", v.SKU, err)
@@ -376,7 +383,7 @@ func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old
 		err := q.UpdateVariant(ctx, catalogdb.UpdateVariantParams{
 			TenantID: tenant, ID: v.ID, ProductID: p.ID, Title: v.Title, Price: v.Price.Amount,
 			Currency: v.Price.Currency, Options: jsonColumn(v.Options), Position: int64(i),
-			UpdatedAt: sqldb.Micros(p.UpdatedAt),
+			UpdatedAt: sqldb.Micros(p.UpdatedAt), CostPrice: nullInt64(v.CostPrice),
 		})
 		if err != nil {
 			return fmt.Errorf("update variant %s: %w", v.SKU, err)
@@ -610,4 +617,12 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sq
 		}
 	}
 	return fmt.Errorf("%w: %w", ErrConflict, err)
+}
+
+// nullInt64 is an optional integer as a nullable column.
+func nullInt64(v *int64) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *v, Valid: true}
 }
