@@ -61,9 +61,18 @@ func (in rangeInput) query() Query {
 	return Query{From: in.From, To: in.To, Days: in.Days, Currency: strings.ToUpper(in.Currency)}
 }
 
+// topInput is rangeInput and a size (huma reads the parameters of named
+// fields only).
 type topInput struct {
-	rangeInput
-	Limit int `query:"limit" minimum:"0" doc:"How many; default 10, capped at 1000."`
+	From     string `query:"from" maxLength:"10" doc:"First day (YYYY-MM-DD, in the store's time zone), with to." example:"2026-11-01"`
+	To       string `query:"to" maxLength:"10" doc:"Last day, included (YYYY-MM-DD), with from." example:"2026-11-30"`
+	Days     int    `query:"days" minimum:"0" doc:"Without from and to: the days ending today (default 30; 7, 30 and 90 are the dashboard's)." example:"30"`
+	Currency string `query:"currency" maxLength:"3" doc:"ISO 4217 currency of the figures; default: the one the store's orders use most." example:"EUR"`
+	Limit    int    `query:"limit" minimum:"0" doc:"How many; default 10, capped at 1000."`
+}
+
+func (in topInput) query() Query {
+	return rangeInput{From: in.From, To: in.To, Days: in.Days, Currency: in.Currency}.query()
 }
 
 type summaryOutput struct{ Body analyticsapi.Summary }

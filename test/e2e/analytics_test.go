@@ -265,8 +265,8 @@ func rows[T any](t *testing.T, db *sql.DB, query string, scan func(r *sql.Rows) 
 // srcOrder is an order as the order service stores it.
 type srcOrder struct {
 	id, status, customer, currency, cart string
-	total, tax, refunded, units, created  int64
-	lines                                  []struct {
+	total, tax, refunded, units, created int64
+	lines                                []struct {
 		ProductID string `json:"product_id"`
 		Title     string `json:"title"`
 		Quantity  int64  `json:"quantity"`
