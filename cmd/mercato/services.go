@@ -10,6 +10,7 @@ import (
 
 	"github.com/mercato/mercato/internal/admin"
 	"github.com/mercato/mercato/internal/analytics"
+	"github.com/mercato/mercato/internal/analytics/analyticsapi"
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/cart"
 	"github.com/mercato/mercato/internal/cart/cartapi"
@@ -337,6 +338,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 			// the bus.
 			if d.Live, err = p.Live(ctx, admin.LiveTypes()...); err != nil {
 				return nil, err
+			}
+			// The Analytics page reads the analytics reports as the
+			// signed-in member; without the service it has none.
+			if hc, base, err := p.PublicHTTPClient("analytics"); err == nil {
+				d.Analytics = analyticsapi.NewClient(base, hc)
 			}
 			// Uploads go to the media service as the signed-in member;
 			// without it the pages offer no upload forms.

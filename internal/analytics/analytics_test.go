@@ -211,7 +211,7 @@ func TestPeriods(t *testing.T) {
 
 // TestCSV: formulas in text cells are neutralised, numbers kept.
 func TestCSV(t *testing.T) {
-	b, err := EncodeCSV([][]string{{"=HYPERLINK(\"x\")", "-12", "@SUM", "+1", "plain", "-x"}})
+	b, err := analyticsapi.EncodeCSV([][]string{{"=HYPERLINK(\"x\")", "-12", "@SUM", "+1", "plain", "-x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,8 @@
 package analytics
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -124,7 +121,7 @@ func (s *Service) Routes(api *web.API) {
 			if err != nil {
 				return nil, problems.Map(err)
 			}
-			return csvAnswer("summary", v.Range, SummaryCSV(v))
+			return csvAnswer("summary", v.Range, analyticsapi.SummaryCSV(v))
 		})
 	huma.Register(api, adm("admin-analytics-series", "/series", "Get revenue per day",
 		"Every day of the period, days without orders included, with the 7, 30 and 90-day sums ending on it."),
@@ -141,7 +138,7 @@ func (s *Service) Routes(api *web.API) {
 			if err != nil {
 				return nil, problems.Map(err)
 			}
-			return csvAnswer("series", v.Range, SeriesCSV(v))
+			return csvAnswer("series", v.Range, analyticsapi.SeriesCSV(v))
 		})
 	huma.Register(api, adm("admin-analytics-products", "/products", "Get the best-selling products",
 		"Products by revenue (the order lines' totals), then units."),
@@ -158,7 +155,7 @@ func (s *Service) Routes(api *web.API) {
 			if err != nil {
 				return nil, problems.Map(err)
 			}
-			return csvAnswer("products", v.Range, TopCSV("product", v))
+			return csvAnswer("products", v.Range, analyticsapi.TopCSV("product", v))
 		})
 	huma.Register(api, adm("admin-analytics-categories", "/categories", "Get the best-selling categories",
 		"Categories by revenue, then units; products without a category make the category with ID ''."),
@@ -175,7 +172,7 @@ func (s *Service) Routes(api *web.API) {
 			if err != nil {
 				return nil, problems.Map(err)
 			}
-			return csvAnswer("categories", v.Range, TopCSV("category", v))
+			return csvAnswer("categories", v.Range, analyticsapi.TopCSV("category", v))
 		})
 	huma.Register(api, adm("admin-analytics-funnel", "/funnel", "Get the cart-to-order funnel",
 		"The carts opened in the period, those an order was placed from, and those whose order was confirmed."),
@@ -192,7 +189,7 @@ func (s *Service) Routes(api *web.API) {
 			if err != nil {
 				return nil, problems.Map(err)
 			}
-			return csvAnswer("funnel", v.Range, FunnelCSV(v))
+			return csvAnswer("funnel", v.Range, analyticsapi.FunnelCSV(v))
 		})
 	huma.Register(api, adm("admin-analytics-customers", "/customers", "Get new and returning customers",
 		"The period's buyers by email: those whose first order it was, and those who had ordered before."),
@@ -209,109 +206,17 @@ func (s *Service) Routes(api *web.API) {
 			if err != nil {
 				return nil, problems.Map(err)
 			}
-			return csvAnswer("customers", v.Range, CustomersCSV(v))
+			return csvAnswer("customers", v.Range, analyticsapi.CustomersCSV(v))
 		})
 }
 
 // csvAnswer encodes rows as a CSV download named after the report and
 // its period.
 func csvAnswer(name string, r analyticsapi.Range, rows [][]string) (*csvOutput, error) {
-	b, err := EncodeCSV(rows)
+	b, err := analyticsapi.EncodeCSV(rows)
 	if err != nil {
 		return nil, err
 	}
 	return &csvOutput{ContentType: "text/csv; charset=utf-8", Body: b,
 		ContentDisposition: `attachment; filename="analytics-` + name + "-" + r.From + "-" + r.To + `.csv"`}, nil
-}
-
-// EncodeCSV writes rows as CSV. A text cell that a spreadsheet would run
-// as a formula (starting with =, +, -, @, tab or carriage return) is
-// neutralised with a leading apostrophe; numbers are written as they are.
-func EncodeCSV(rows [][]string) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	for _, row := range rows {
-		out := make([]string, len(row))
-		for i, c := range row {
-			out[i] = c
-			if _, err := strconv.ParseFloat(c, 64); err != nil && c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-				out[i] = "'" + c
-			}
-		}
-		if err := w.Write(out); err != nil {
-			return nil, err
-		}
-	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
-}
-
-func itoa(v int64) string { return strconv.FormatInt(v, 10) }
-
-func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
-
-// SummaryCSV is a Summary as rows: one per figure, this period and the
-// previous.
-func SummaryCSV(v analyticsapi.Summary) [][]string {
-	rows := [][]string{{"figure", "currency", v.From + ".." + v.To, v.PreviousFrom + ".." + v.PreviousTo}}
-	c, p := v.Current, v.Previous
-	add := func(name string, a, b string) { rows = append(rows, []string{name, v.Currency, a, b}) }
-	add("orders", itoa(c.Orders), itoa(p.Orders))
-	add("gross", itoa(c.Gross), itoa(p.Gross))
-	add("refunded", itoa(c.Refunded), itoa(p.Refunded))
-	add("net", itoa(c.Net), itoa(p.Net))
-	add("tax", itoa(c.Tax), itoa(p.Tax))
-	add("average_order_value", itoa(c.AverageOrderValue), itoa(p.AverageOrderValue))
-	add("units", itoa(c.Units), itoa(p.Units))
-	add("refunded_orders", itoa(c.RefundedOrders), itoa(p.RefundedOrders))
-	add("refund_rate", ftoa(c.RefundRate), ftoa(p.RefundRate))
-	add("returned_units", itoa(c.ReturnedUnits), itoa(p.ReturnedUnits))
-	add("return_rate", ftoa(c.ReturnRate), ftoa(p.ReturnRate))
-	add("new_customers", itoa(c.NewCustomers), itoa(p.NewCustomers))
-	add("returning_customers", itoa(c.ReturningCustomers), itoa(p.ReturningCustomers))
-	add("cost_of_goods_sold", itoa(c.Turnover.CostOfGoodsSold), itoa(p.Turnover.CostOfGoodsSold))
-	add("opening_stock", itoa(c.Turnover.OpeningStock), itoa(p.Turnover.OpeningStock))
-	add("closing_stock", itoa(c.Turnover.ClosingStock), itoa(p.Turnover.ClosingStock))
-	add("average_stock", itoa(c.Turnover.AverageStock), itoa(p.Turnover.AverageStock))
-	add("inventory_turnover", ftoa(c.Turnover.Ratio), ftoa(p.Turnover.Ratio))
-	for _, r := range v.Rolling {
-		add("gross_last_"+strconv.Itoa(r.Days)+"_days", itoa(r.Gross), "")
-		add("net_last_"+strconv.Itoa(r.Days)+"_days", itoa(r.Net), "")
-		add("tax_last_"+strconv.Itoa(r.Days)+"_days", itoa(r.Tax), "")
-	}
-	return rows
-}
-
-// SeriesCSV is a Series as rows, one per day.
-func SeriesCSV(v analyticsapi.Series) [][]string {
-	rows := [][]string{{"date", "currency", "orders", "gross", "net", "tax", "units", "gross_7", "net_7", "gross_30", "net_30", "gross_90", "net_90"}}
-	for _, d := range v.Items {
-		rows = append(rows, []string{d.Date, v.Currency, itoa(d.Orders), itoa(d.Gross), itoa(d.Net), itoa(d.Tax), itoa(d.Units),
-			itoa(d.Gross7), itoa(d.Net7), itoa(d.Gross30), itoa(d.Net30), itoa(d.Gross90), itoa(d.Net90)})
-	}
-	return rows
-}
-
-// TopCSV is a TopList as rows, best first.
-func TopCSV(what string, v analyticsapi.TopList) [][]string {
-	rows := [][]string{{what + "_id", "name", "currency", "units", "revenue"}}
-	for _, t := range v.Items {
-		rows = append(rows, []string{t.ID, t.Name, v.Currency, itoa(t.Units), itoa(t.Revenue)})
-	}
-	return rows
-}
-
-// FunnelCSV is a Funnel as rows, one per step.
-func FunnelCSV(v analyticsapi.Funnel) [][]string {
-	return [][]string{{"step", "carts", "share_of_carts"},
-		{"cart_created", itoa(v.CartsCreated), ftoa(ratio(v.CartsCreated, v.CartsCreated))},
-		{"checkout_started", itoa(v.CheckoutsStarted), ftoa(v.CheckoutRate)},
-		{"order_confirmed", itoa(v.OrdersConfirmed), ftoa(v.ConversionRate)}}
-}
-
-// CustomersCSV is a Customers as rows.
-func CustomersCSV(v analyticsapi.Customers) [][]string {
-	return [][]string{{"customers", v.From + ".." + v.To, "previous period"},
-		{"new", itoa(v.New), itoa(v.Previous.New)},
-		{"returning", itoa(v.Returning), itoa(v.Previous.Returning)}}
 }
