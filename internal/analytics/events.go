@@ -93,16 +93,12 @@ type orderPayload struct {
 	Return *orderapi.Return `json:"return,omitempty"`
 }
 
-// storePayload reads tenant.created.v1 and tenant.updated.v1: the settings
-// the figures depend on. TimeZone is read by name so that the service
-// needs no newer tenant contract than it has: a store whose events carry
-// no time zone counts its days in UTC.
+// storePayload reads tenant.created.v1 and tenant.updated.v1 alike: the
+// settings (absent in creations of stores from before signup) and their
+// version.
 type storePayload struct {
-	Settings *struct {
-		Currency string `json:"currency"`
-		TimeZone string `json:"time_zone"`
-	} `json:"settings"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Settings  *tenantapi.Settings `json:"settings"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // fold applies one event to the read models. Every change is an insert of

@@ -47,6 +47,14 @@ func TestAnalyticsMatchTheSources(t *testing.T) {
 			t.Fatalf("%s: %d %s", what, r.Status, r.Body)
 		}
 	}
+	// The store counts its days in a zone far from UTC (UTC+14, or UTC−10):
+	// most of the day, its date is not UTC's.
+	zone := []string{"Pacific/Kiritimati", "Pacific/Honolulu"}[rng.IntN(2)]
+	must(s.p.Call("PATCH", "/api/v1/admin/store", map[string]any{"time_zone": zone}, adm), "set the time zone", http.StatusOK)
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Two categories; products with and without a category and a cost.
 	var cats []string
@@ -172,7 +180,7 @@ func TestAnalyticsMatchTheSources(t *testing.T) {
 		t.Helper()
 		var want, got []any
 		waitFor(t, "analytics "+when+" agree with the sources", func() (bool, string) {
-			want = expectedReports(t, s.data, 7)
+			want = expectedReports(t, s.data, 7, loc)
 			got = analyticsReports(t, s, q)
 			return reflect.DeepEqual(got, want), fmt.Sprintf("\nanalytics: %+v\nsources:   %+v", got, want)
 		})
@@ -187,7 +195,8 @@ func TestAnalyticsMatchTheSources(t *testing.T) {
 
 	// Damage the read models, rebuild them from the log, compare again.
 	s.p.Stop()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.data, "analytics.db"))
+	var db *sql.DB
+	db, err = sql.Open("sqlite", "file:"+filepath.Join(s.data, "analytics.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,9 +288,9 @@ func (o srcOrder) counts() bool {
 }
 
 // expectedReports computes every report of the last `days` days of the
-// default store (UTC, its orders' currency) from the source services'
+// default store (in loc, its orders' currency) from the source services'
 // tables, independently of the analytics service.
-func expectedReports(t *testing.T, data string, days int) []any {
+func expectedReports(t *testing.T, data string, days int, loc *time.Location) []any {
 	t.Helper()
 	orderDB, cartDB, invDB, catDB := openSource(t, data, "order"), openSource(t, data, "cart"), openSource(t, data, "inventory"), openSource(t, data, "catalog")
 	orders := rows(t, orderDB, `SELECT id, status, LOWER(TRIM(email)), currency, cart_id, total, tax, refunded, lines, created_at FROM orders WHERE tenant_id = 'default'`,
@@ -332,11 +341,11 @@ func expectedReports(t *testing.T, data string, days int) []any {
 	if len(currencies) > 0 {
 		cur = currencies[0]
 	}
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	day := func(d int) time.Time { return today.AddDate(0, 0, d) }
+	y, m, dd := time.Now().In(loc).Date()
+	day := func(d int) time.Time { return time.Date(y, m, dd+d, 0, 0, 0, 0, loc) }
 	rng := func(first time.Time, n int) analyticsapi.Range {
 		return analyticsapi.Range{From: first.Format("2006-01-02"), To: first.AddDate(0, 0, n-1).Format("2006-01-02"), Days: n,
-			TimeZone: "UTC", Currency: cur, Currencies: currencies}
+			TimeZone: loc.String(), Currency: cur, Currencies: currencies}
 	}
 	r := rng(day(1-days), days)
 	in := func(at int64, first time.Time, n int) bool {
