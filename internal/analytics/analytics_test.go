@@ -36,7 +36,7 @@ func newTestService(t *testing.T, db *sqldb.DB, now time.Time) *Service {
 }
 
 // event builds an envelope of tenant with data.
-func event(t *testing.T, tenant, typ string, at time.Time, data any) outbox.Envelope {
+func event(t testing.TB, tenant, typ string, at time.Time, data any) outbox.Envelope {
 	t.Helper()
 	raw, err := json.Marshal(data)
 	if err != nil {

@@ -50,7 +50,9 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_placed ON orders (tenant_id, currency, placed_at);
 CREATE INDEX orders_customer ON orders (tenant_id, customer, placed_at);
-CREATE INDEX orders_cart ON orders (tenant_id, cart_id);
+CREATE INDEX orders_cart ON orders (tenant_id, cart_id, confirmed, cancelled);
+-- The currencies of counted orders, read by every report.
+CREATE INDEX orders_counted ON orders (tenant_id, confirmed, cancelled, currency);
 
 CREATE TABLE order_lines (
     tenant_id  TEXT   NOT NULL,
