@@ -274,14 +274,11 @@ func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product,
 	for i, v := range vs {
 		p.Variants[i] = listedVariantOf(variantRow{ProductID: v.ProductID, ID: v.ID, Sku: v.Sku, Title: v.Title,
 			Price: v.Price, Currency: v.Currency, Options: v.Options})
-	}
-	out, err := p.product()
-	for i, v := range vs {
-		if v.CostPrice.Valid && err == nil {
-			out.Variants[i].CostPrice = &v.CostPrice.Int64
+		if v.CostPrice.Valid {
+			p.Variants[i].CostPrice = &v.CostPrice.Int64
 		}
 	}
-	return out, err
+	return p.product()
 }
 
 // encodeJSON encodes v as huma encodes a response body: <, > and & left
