@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"github.com/mercato/mercato/internal/analytics/analyticsapi"
@@ -33,13 +35,23 @@ import (
 // analytics rebuild`, and compared again.
 func TestAnalyticsMatchTheSources(t *testing.T) {
 	t.Parallel()
+	for name, flags := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			analyticsMatchTheSources(t, flags(t))
+		})
+	}
+}
+
+func analyticsMatchTheSources(t *testing.T, engineFlags []string) {
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("MERCATO_TEST_SEED"); v != "" {
 		seed, _ = strconv.ParseUint(v, 10, 64)
 	}
 	t.Logf("seed %d (MERCATO_TEST_SEED=%d repeats this workload)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	s := openShop(t, nil)
+	s := openShop(t, engineFlags)
+	source := sources(t, s.data, engineFlags)
 	adm := s.admin()
 	must := func(r harness.Response, what string, ok ...int) {
 		t.Helper()
@@ -180,7 +192,7 @@ func TestAnalyticsMatchTheSources(t *testing.T) {
 		t.Helper()
 		var want, got []any
 		waitFor(t, "analytics "+when+" agree with the sources", func() (bool, string) {
-			want = expectedReports(t, s.data, 7, loc)
+			want = expectedReports(t, source, 7, loc)
 			got = analyticsReports(t, s, q)
 			return reflect.DeepEqual(got, want), fmt.Sprintf("\nanalytics: %+v\nsources:   %+v", got, want)
 		})
@@ -195,18 +207,13 @@ func TestAnalyticsMatchTheSources(t *testing.T) {
 
 	// Damage the read models, rebuild them from the log, compare again.
 	s.p.Stop()
-	var db *sql.DB
-	db, err = sql.Open("sqlite", "file:"+filepath.Join(s.data, "analytics.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := source("analytics")
 	for _, stmt := range []string{`DELETE FROM orders WHERE order_id IN (SELECT order_id FROM orders LIMIT 3)`, `UPDATE stock_moves SET delta = delta + 1`, `DELETE FROM carts`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
-	db.Close()
-	out, err := exec.Command(binary, "analytics", "rebuild", "-data="+s.data, "-log.level=warn").CombinedOutput()
+	out, err := exec.Command(binary, append([]string{"analytics", "rebuild", "-log.level=warn"}, s.args...)...).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "rebuilt the analytics of ") {
 		t.Fatalf("rebuild: %v\n%s", err, out)
 	}
@@ -239,15 +246,42 @@ func analyticsReports(t *testing.T, s *shop, q string) []any {
 	return []any{sum, ser, prod, cat, fun, cus}
 }
 
-// openSource opens a service's SQLite database of a data directory, read only.
-func openSource(t *testing.T, data, name string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, name+".db")+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
+// sources opens the service databases of a shop: the SQLite files of its
+// data directory, or the service's schema of its PostgreSQL database (as
+// the server's own role, which row-level security does not hold back).
+func sources(t *testing.T, data string, engineFlags []string) func(service string) *sql.DB {
+	var pgURL string
+	for _, f := range engineFlags {
+		if v, ok := strings.CutPrefix(f, "-db="); ok {
+			pgURL = v
+		}
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	open := map[string]*sql.DB{}
+	return func(service string) *sql.DB {
+		t.Helper()
+		if db := open[service]; db != nil {
+			return db
+		}
+		var db *sql.DB
+		if pgURL != "" {
+			cfg, err := pgx.ParseConfig(pgURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.RuntimeParams["search_path"] = `"` + service + `"`
+			db = stdlib.OpenDB(*cfg)
+		} else {
+			var err error
+			db, err = sql.Open("sqlite", "file:"+filepath.Join(data, service+".db")+"?_pragma=busy_timeout(5000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.SetMaxOpenConns(2)
+		t.Cleanup(func() { db.Close() })
+		open[service] = db
+		return db
+	}
 }
 
 func rows[T any](t *testing.T, db *sql.DB, query string, scan func(r *sql.Rows) (T, error)) []T {
@@ -290,9 +324,9 @@ func (o srcOrder) counts() bool {
 // expectedReports computes every report of the last `days` days of the
 // default store (in loc, its orders' currency) from the source services'
 // tables, independently of the analytics service.
-func expectedReports(t *testing.T, data string, days int, loc *time.Location) []any {
+func expectedReports(t *testing.T, source func(string) *sql.DB, days int, loc *time.Location) []any {
 	t.Helper()
-	orderDB, cartDB, invDB, catDB := openSource(t, data, "order"), openSource(t, data, "cart"), openSource(t, data, "inventory"), openSource(t, data, "catalog")
+	orderDB, cartDB, invDB, catDB := source("order"), source("cart"), source("inventory"), source("catalog")
 	orders := rows(t, orderDB, `SELECT id, status, LOWER(TRIM(email)), currency, cart_id, total, tax, refunded, lines, created_at FROM orders WHERE tenant_id = 'default'`,
 		func(r *sql.Rows) (srcOrder, error) {
 			var o srcOrder
