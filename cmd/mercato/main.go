@@ -81,6 +81,7 @@ or two (-addr or --addr).`,
 		c.searchCommand(),
 		c.importCommand(),
 		c.exportCommand(),
+		c.analyticsCommand(),
 		&cobra.Command{Use: "openapi", Short: "Print the OpenAPI document of the selected services, then exit", Args: cobra.NoArgs, RunE: c.openapi},
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(c.stdout, "mercato", buildVersion())

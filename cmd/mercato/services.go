@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/admin"
+	"github.com/mercato/mercato/internal/analytics"
+	"github.com/mercato/mercato/internal/analytics/analyticsapi"
 	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/cart"
 	"github.com/mercato/mercato/internal/cart/cartapi"
@@ -52,6 +54,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		notifyCfg    notify.Config
 		reviewCfg    review.Config
 		searchCfg    search.Config
+		analyticsCfg analytics.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
 	)
@@ -70,6 +73,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	notifyCfg.RegisterFlags(fs, "notify.")
 	reviewCfg.RegisterFlags(fs, "review.")
 	searchCfg.RegisterFlags(fs, "search.")
+	analyticsCfg.RegisterFlags(fs, "analytics.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
 	return []app.Service{
@@ -277,6 +281,16 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			return search.New(ctx, cfg, search.Deps{Deps: deps})
 		}},
+		{Name: "analytics", Validate: analyticsCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "analytics", analytics.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Analytics folds order, cart, catalog, inventory and tenant
+			// events from deps.Bus into its log and read models; it calls
+			// no other service.
+			return analytics.New(ctx, analyticsCfg, analytics.Deps{Deps: deps})
+		}},
 		// The pages: they own no business data and call the APIs above as
 		// their visitors. Their sessions take the platform's -session.*.
 		{Name: "storefront", Validate: shopCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -324,6 +338,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 			// the bus.
 			if d.Live, err = p.Live(ctx, admin.LiveTypes()...); err != nil {
 				return nil, err
+			}
+			// The Analytics page reads the analytics reports as the
+			// signed-in member; without the service it has none.
+			if hc, base, err := p.PublicHTTPClient("analytics"); err == nil {
+				d.Analytics = analyticsapi.NewClient(base, hc)
 			}
 			// Uploads go to the media service as the signed-in member;
 			// without it the pages offer no upload forms.

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mercato/mercato/internal/analytics/analyticsapi"
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
@@ -97,6 +98,9 @@ type Deps struct {
 	// Reviews moderates the store's reviews. Nil: the Reviews pages are
 	// not found.
 	Reviews *reviewapi.Client
+	// Analytics reads the store's figures. Nil: no Analytics page (the
+	// section is left out of the navigation).
+	Analytics *analyticsapi.Client
 	// Live streams the notices of the layout (LiveTypes). Nil: no
 	// notices, and /admin/events answers 404.
 	Live *live.Hub
@@ -167,6 +171,7 @@ func (s *Service) Routes(api *web.API) {
 		s.emailRoutes(route)
 	}
 	s.reviewRoutes(route)
+	s.analyticsRoutes(route)
 	s.mediaRoutes(api, route)
 	s.transferRoutes(api, route)
 }

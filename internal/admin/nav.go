@@ -36,6 +36,8 @@ var navItems = []navItem{
 	{Path: "/admin/discounts", Label: "Discounts", Roles: []string{"owner", "manager", "staff"}},
 	{Path: "/admin/tax-rates", Label: "Tax rates", Roles: []string{"owner", "manager", "staff"}},
 	{Path: "/admin/shipping-methods", Label: "Shipping", Roles: []string{"owner", "manager", "staff"}},
+	// analytics: every report is owners' and managers'.
+	{Path: "/admin/analytics", Label: "Analytics", Roles: []string{"owner", "manager"}},
 	// review: admin-list-reviews (readers).
 	{Path: "/admin/reviews", Label: "Reviews", Roles: []string{"owner", "manager", "staff", "support"}},
 	// staff: check-in/out and the member's own announcements are
@@ -67,7 +69,8 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 			v.User.Role = role
 		}
 		for _, it := range navItems {
-			if !slices.Contains(it.Roles, v.User.Role) || (it.Path == "/admin/webhooks" || it.Path == "/admin/emails") && s.deps.Webhooks == nil {
+			if !slices.Contains(it.Roles, v.User.Role) || (it.Path == "/admin/webhooks" || it.Path == "/admin/emails") && s.deps.Webhooks == nil ||
+				it.Path == "/admin/analytics" && s.deps.Analytics == nil {
 				continue
 			}
 			it.Current = r.URL.Path == it.Path || it.Path != "/admin/" && strings.HasPrefix(r.URL.Path, it.Path+"/")

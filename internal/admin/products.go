@@ -343,6 +343,9 @@ func productValues(p *catalogapi.Product) url.Values {
 		v.Set(pre+"sku", vr.SKU)
 		v.Set(pre+"title", vr.Title)
 		v.Set(pre+"price", page.FormatDecimal(vr.Price.Amount, money.Scale(vr.Price.Currency)))
+		if vr.CostPrice != nil {
+			v.Set(pre+"cost", page.FormatDecimal(*vr.CostPrice, money.Scale(vr.Price.Currency)))
+		}
 		for j, o := range p.Options {
 			v.Set(fmt.Sprintf("%so%d", pre, j), vr.Options[o.Name])
 		}
@@ -389,7 +392,7 @@ func readProductForm(f *page.Form, currency string) productInput {
 	scale := money.Scale(currency)
 	for i := range in.rowCount {
 		pre := "v" + strconv.Itoa(i) + "."
-		sku, title, price := f.Get(pre+"sku"), f.Get(pre+"title"), f.Get(pre+"price")
+		sku, title, price, cost := f.Get(pre+"sku"), f.Get(pre+"title"), f.Get(pre+"price"), f.Get(pre+"cost")
 		opts := map[string]string{}
 		anyOpt := false
 		for j := range in.optionCols {
@@ -400,7 +403,7 @@ func readProductForm(f *page.Form, currency string) productInput {
 				}
 			}
 		}
-		if f.Has(pre+"remove") || sku == "" && title == "" && price == "" && !anyOpt {
+		if f.Has(pre+"remove") || sku == "" && title == "" && price == "" && cost == "" && !anyOpt {
 			continue // removed, or a blank row
 		}
 		if sku == "" {
@@ -409,6 +412,15 @@ func readProductForm(f *page.Form, currency string) productInput {
 		minor, err := page.MinorUnits(price, scale)
 		if err != nil {
 			f.Fail(pre+"price", capitalize(err.Error())+".")
+		}
+		// The cost price is optional: blank leaves it unknown.
+		var costPrice *int64
+		if cost != "" {
+			c, err := page.MinorUnits(cost, scale)
+			if err != nil {
+				f.Fail(pre+"cost", capitalize(err.Error())+".")
+			}
+			costPrice = &c
 		}
 		for k, j := range cols {
 			val := f.Get(fmt.Sprintf("%so%d", pre, j))
@@ -421,6 +433,7 @@ func readProductForm(f *page.Form, currency string) productInput {
 			}
 		}
 		k := len(in.variants)
+		in.fields[fmt.Sprintf("variants[%d].cost_price", k)] = pre + "cost"
 		for _, field := range []string{"sku", "title", "price", "price.amount", "price.currency"} {
 			target := field
 			if strings.HasPrefix(field, "price") {
@@ -433,7 +446,7 @@ func readProductForm(f *page.Form, currency string) productInput {
 		if k == 0 {
 			in.fields["variants"] = pre + "sku"
 		}
-		vi := catalogapi.VariantInput{SKU: sku, Title: title, Price: money.Money{Amount: minor, Currency: currency}}
+		vi := catalogapi.VariantInput{SKU: sku, Title: title, Price: money.Money{Amount: minor, Currency: currency}, CostPrice: costPrice}
 		if len(opts) > 0 {
 			vi.Options = opts
 		}

@@ -563,8 +563,10 @@ func TestCheckedOutCartIsReadOnly(t *testing.T) {
 		if f.get("default", other.ID).Status != cartapi.StatusOpen {
 			t.Error("another cart changed")
 		}
-		// Every tenant's events: only default's cart was checked out.
+		// Every tenant's events: only default's cart was checked out (and
+		// each cart's creation announced: two carts of default's).
 		var events []cartapi.CheckedOut
+		created := map[string]int{}
 		all := sqldb.AllTenants(t.Context())
 		err := db.ReadTx(all, func(tx *sql.Tx) error {
 			rows, err := tx.QueryContext(all, `SELECT subject, envelope FROM outbox`)
@@ -585,6 +587,10 @@ func TestCheckedOutCartIsReadOnly(t *testing.T) {
 				if err := json.Unmarshal(env.Data, &data); err != nil {
 					return err
 				}
+				if subject == cartapi.SubjectCreated {
+					created[env.Tenant]++
+					continue
+				}
 				if subject != cartapi.SubjectCheckedOut || env.Tenant != "default" {
 					t.Errorf("event %s of %s", subject, env.Tenant)
 				}
@@ -597,6 +603,9 @@ func TestCheckedOutCartIsReadOnly(t *testing.T) {
 		}
 		if len(events) != 1 || events[0].CartID != c.ID || events[0].OrderID != "order-1" || events[0].Email != "ann@example.com" {
 			t.Fatalf("events = %+v", events)
+		}
+		if created["default"] != 2 || len(created) != 1 {
+			t.Errorf("cart.created.v1 events per tenant = %v, want default: 2", created)
 		}
 
 		ctx := tenantCtx(t, "default")

@@ -59,7 +59,7 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 			return cartapi.Cart{}, err
 		}
 	}
-	err = s.store.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *cartdb.Queries) error {
+	err = s.store.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *cartdb.Queries) error {
 		// Again in the transaction: the projection may have moved on.
 		if _, err := resolveItems(ctx, q, tenant, items, cur); err != nil {
 			return err
@@ -77,7 +77,9 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 				return fmt.Errorf("insert line %s: %w", l.Sku, err)
 			}
 		}
-		return nil
+		return addEvent(ctx, tx, cartapi.SubjectCreated, now, cartapi.Created{
+			CartID: c.ID, Currency: c.Currency, Email: c.Email, CustomerID: c.CustomerID, At: now.UTC(),
+		})
 	})
 	if err != nil {
 		return cartapi.Cart{}, fmt.Errorf("create cart: %w", err)

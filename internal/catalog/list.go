@@ -188,6 +188,9 @@ type listedVariant struct {
 	Title   string          `json:"title"`
 	Price   money.Money     `json:"price"`
 	Options json.RawMessage `json:"options"`
+	// CostPrice is never read by the public lists (staff-only), so it is
+	// absent from their bytes as it is from a public product.
+	CostPrice *int64 `json:"cost_price,omitempty"`
 }
 
 // product decodes the JSON columns.
@@ -214,7 +217,7 @@ func (l listedProduct) product() (catalogapi.Product, error) {
 		return p, fmt.Errorf("decode images of product %s: %w", l.ID, err)
 	}
 	for i, v := range l.Variants {
-		p.Variants[i] = catalogapi.Variant{ID: v.ID, SKU: v.SKU, Title: v.Title, Price: v.Price}
+		p.Variants[i] = catalogapi.Variant{ID: v.ID, SKU: v.SKU, Title: v.Title, Price: v.Price, CostPrice: v.CostPrice}
 		if err := json.Unmarshal(v.Options, &p.Variants[i].Options); err != nil {
 			return p, fmt.Errorf("decode options of variant %s: %w", v.SKU, err)
 		}

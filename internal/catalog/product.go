@@ -219,7 +219,7 @@ func buildVariants(in []catalogapi.VariantInput, existing []catalogapi.Variant, 
 		if !ok {
 			id = newID()
 		}
-		out[i] = catalogapi.Variant{ID: id, SKU: v.SKU, Title: strings.TrimSpace(v.Title), Price: v.Price, Options: v.Options}
+		out[i] = catalogapi.Variant{ID: id, SKU: v.SKU, Title: strings.TrimSpace(v.Title), Price: v.Price, Options: v.Options, CostPrice: v.CostPrice}
 	}
 	return out
 }
@@ -599,7 +599,11 @@ func (s *Service) PublicProduct(ctx context.Context, idOrSlug string) (catalogap
 	if err != nil {
 		return catalogapi.Product{}, err
 	}
-	return s.store.activeProduct(ctx, tenant, idOrSlug)
+	p, err := s.store.activeProduct(ctx, tenant, idOrSlug)
+	for i := range p.Variants {
+		p.Variants[i].CostPrice = nil // the store's cost is staff's business
+	}
+	return p, err
 }
 
 // categoryRef names category id for a product event; nil for no category.

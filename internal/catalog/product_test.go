@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +12,9 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
+	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
+	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/text"
 )
 
@@ -290,4 +295,66 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%+v: Validate() = %v, want ok %v", tt.cfg, err, tt.ok)
 		}
 	}
+}
+
+// TestCostPrice: a variant's cost price is kept, changed and removed by
+// staff, and carried in product events; public answers never show it.
+func TestCostPrice(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := newTestService(t, db)
+		ctx := tenantCtx(t, "default")
+		cost := int64(450)
+		p, err := s.CreateProduct(ctx, catalogapi.ProductCreate{Title: "Mug", Status: catalogapi.StatusActive,
+			Variants: []catalogapi.VariantInput{{SKU: "MUG-C", Price: eur(1200), CostPrice: &cost}, {SKU: "MUG-D", Price: eur(1300)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Product(ctx, p.ID); err != nil || got.Variants[0].CostPrice == nil || *got.Variants[0].CostPrice != 450 || got.Variants[1].CostPrice != nil {
+			t.Fatalf("staff read: %+v, %v", got.Variants, err)
+		}
+		if pub, err := s.PublicProduct(ctx, p.Slug); err != nil || pub.Variants[0].CostPrice != nil {
+			t.Fatalf("public read: %+v, %v", pub.Variants, err)
+		}
+		other := int64(500)
+		vs := []catalogapi.VariantInput{{SKU: "MUG-C", Price: eur(1200)}, {SKU: "MUG-D", Price: eur(1300), CostPrice: &other}}
+		up, err := s.UpdateProduct(ctx, p.ID, catalogapi.ProductUpdate{Variants: vs})
+		if err != nil || up.Variants[0].CostPrice != nil || up.Variants[1].CostPrice == nil || *up.Variants[1].CostPrice != 500 {
+			t.Fatalf("update: %+v, %v", up.Variants, err)
+		}
+		if got, _ := s.Product(ctx, p.ID); got.Variants[0].CostPrice != nil || *got.Variants[1].CostPrice != 500 {
+			t.Fatalf("after the update: %+v", got.Variants)
+		}
+		var seen []int64
+		all := sqldb.AllTenants(t.Context())
+		err = db.ReadTx(all, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(all, `SELECT envelope FROM outbox ORDER BY id`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var raw string
+				var env outbox.Envelope
+				var data catalogapi.ProductUpdated
+				if err := rows.Scan(&raw); err != nil {
+					return err
+				}
+				if err := json.Unmarshal([]byte(raw), &env); err != nil {
+					return err
+				}
+				if err := json.Unmarshal(env.Data, &data); err != nil {
+					return err
+				}
+				for _, v := range data.Product.Variants {
+					if v.CostPrice != nil {
+						seen = append(seen, *v.CostPrice)
+					}
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil || !slices.Equal(seen, []int64{450, 500}) {
+			t.Fatalf("cost prices in events: %v, %v", seen, err)
+		}
+	}, Migrations...)
 }

@@ -292,6 +292,9 @@ func toProduct(r catalogdb.Product, vs []catalogdb.Variant) (catalogapi.Product,
 	for i, v := range vs {
 		p.Variants[i] = listedVariantOf(variantRow{ProductID: v.ProductID, ID: v.ID, Sku: v.Sku, Title: v.Title,
 			Price: v.Price, Currency: v.Currency, Options: v.Options})
+		if v.CostPrice.Valid {
+			p.Variants[i].CostPrice = &v.CostPrice.Int64
+		}
 	}
 	return p.product()
 }
@@ -344,6 +347,7 @@ func insertVariant(ctx context.Context, q *catalogdb.Queries, tenant string, p c
 		TenantID: tenant, ID: v.ID, ProductID: p.ID, Sku: v.SKU, Title: v.Title,
 		Price: v.Price.Amount, Currency: v.Price.Currency, Options: jsonColumn(v.Options),
 		Position: int64(i), CreatedAt: sqldb.Micros(p.UpdatedAt), UpdatedAt: sqldb.Micros(p.UpdatedAt),
+		CostPrice: nullInt64(v.CostPrice),
 	})
 	if err != nil {
 		return fmt.Errorf("insert variant %s: %w", v.SKU, err)
@@ -394,7 +398,7 @@ func updateProduct(ctx context.Context, q *catalogdb.Queries, tenant string, old
 		err := q.UpdateVariant(ctx, catalogdb.UpdateVariantParams{
 			TenantID: tenant, ID: v.ID, ProductID: p.ID, Title: v.Title, Price: v.Price.Amount,
 			Currency: v.Price.Currency, Options: jsonColumn(v.Options), Position: int64(i),
-			UpdatedAt: sqldb.Micros(p.UpdatedAt),
+			UpdatedAt: sqldb.Micros(p.UpdatedAt), CostPrice: nullInt64(v.CostPrice),
 		})
 		if err != nil {
 			return fmt.Errorf("update variant %s: %w", v.SKU, err)
@@ -628,4 +632,12 @@ func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx *sq
 		}
 	}
 	return fmt.Errorf("%w: %w", ErrConflict, err)
+}
+
+// nullInt64 is an optional integer as a nullable column.
+func nullInt64(v *int64) sql.NullInt64 {
+	if v == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *v, Valid: true}
 }

@@ -46,6 +46,10 @@ type Variant struct {
 	Title   string            `json:"title" doc:"Variant title; defaults to its option values."`
 	Price   money.Money       `json:"price"`
 	Options map[string]string `json:"options" doc:"The variant's value for each of the product's options."`
+	// CostPrice is what one unit costs the store, in minor units of the
+	// price's currency; nil when unknown. Staff answers and product events
+	// carry it; public answers never do.
+	CostPrice *int64 `json:"cost_price,omitempty" doc:"What one unit costs the store, in minor units of the price's currency (staff only; absent when unknown)." example:"450"`
 }
 
 // Product is a catalog product with its variants: the response body of every
@@ -69,10 +73,11 @@ type Product struct {
 // VariantInput is a variant as a client sends it. Sending the SKU of one of
 // the product's existing variants updates that variant and keeps its ID.
 type VariantInput struct {
-	SKU     string            `json:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Stock keeping unit, unique within the shop: letters, digits, '.', '_' and '-', starting with a letter or digit." example:"MUG-1"`
-	Title   string            `json:"title,omitempty" maxLength:"200"`
-	Price   money.Money       `json:"price"`
-	Options map[string]string `json:"options,omitempty" doc:"A value for each of the product's options."`
+	SKU       string            `json:"sku" minLength:"1" maxLength:"64" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" doc:"Stock keeping unit, unique within the shop: letters, digits, '.', '_' and '-', starting with a letter or digit." example:"MUG-1"`
+	Title     string            `json:"title,omitempty" maxLength:"200"`
+	Price     money.Money       `json:"price"`
+	Options   map[string]string `json:"options,omitempty" doc:"A value for each of the product's options."`
+	CostPrice *int64            `json:"cost_price,omitempty" minimum:"0" maximum:"100000000000" doc:"What one unit costs the store, in minor units of the price's currency; absent: unknown (analytics leaves the variant out of stock value and cost of goods sold)." example:"450"`
 }
 
 // ProductCreate is the body of POST /api/v1/admin/products. Only the title

@@ -54,4 +54,5 @@ type Variant struct {
 	Position  int64
 	CreatedAt int64
 	UpdatedAt int64
+	CostPrice sql.NullInt64
 }

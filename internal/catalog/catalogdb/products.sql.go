@@ -164,9 +164,9 @@ func (q *Queries) InsertProduct(ctx context.Context, arg InsertProductParams) er
 }
 
 const insertVariant = `-- name: InsertVariant :exec
-INSERT INTO variants (tenant_id, id, product_id, sku, title, price, currency, options, position, created_at, updated_at)
+INSERT INTO variants (tenant_id, id, product_id, sku, title, price, currency, options, position, created_at, updated_at, cost_price)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11)
+    $7, $8, $9, $10, $11, $12)
 `
 
 type InsertVariantParams struct {
@@ -181,6 +181,7 @@ type InsertVariantParams struct {
 	Position  int64
 	CreatedAt int64
 	UpdatedAt int64
+	CostPrice sql.NullInt64
 }
 
 func (q *Queries) InsertVariant(ctx context.Context, arg InsertVariantParams) error {
@@ -196,12 +197,13 @@ func (q *Queries) InsertVariant(ctx context.Context, arg InsertVariantParams) er
 		arg.Position,
 		arg.CreatedAt,
 		arg.UpdatedAt,
+		arg.CostPrice,
 	)
 	return err
 }
 
 const listVariants = `-- name: ListVariants :many
-SELECT tenant_id, id, product_id, sku, title, price, currency, options, position, created_at, updated_at FROM variants
+SELECT tenant_id, id, product_id, sku, title, price, currency, options, position, created_at, updated_at, cost_price FROM variants
 WHERE tenant_id = $1 AND product_id = $2
 ORDER BY position
 `
@@ -232,6 +234,7 @@ func (q *Queries) ListVariants(ctx context.Context, arg ListVariantsParams) ([]V
 			&i.Position,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.CostPrice,
 		); err != nil {
 			return nil, err
 		}
@@ -388,8 +391,9 @@ func (q *Queries) UpdateProduct(ctx context.Context, arg UpdateProductParams) (i
 const updateVariant = `-- name: UpdateVariant :exec
 UPDATE variants SET
     title = $1, price = $2, currency = $3,
-    options = $4, position = $5, updated_at = $6
-WHERE tenant_id = $7 AND id = $8 AND product_id = $9
+    options = $4, position = $5, updated_at = $6,
+    cost_price = $7
+WHERE tenant_id = $8 AND id = $9 AND product_id = $10
 `
 
 type UpdateVariantParams struct {
@@ -399,6 +403,7 @@ type UpdateVariantParams struct {
 	Options   string
 	Position  int64
 	UpdatedAt int64
+	CostPrice sql.NullInt64
 	TenantID  string
 	ID        string
 	ProductID string
@@ -412,6 +417,7 @@ func (q *Queries) UpdateVariant(ctx context.Context, arg UpdateVariantParams) er
 		arg.Options,
 		arg.Position,
 		arg.UpdatedAt,
+		arg.CostPrice,
 		arg.TenantID,
 		arg.ID,
 		arg.ProductID,

@@ -62,14 +62,15 @@ UPDATE products SET
 WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND updated_at = sqlc.arg(read_at);
 
 -- name: InsertVariant :exec
-INSERT INTO variants (tenant_id, id, product_id, sku, title, price, currency, options, position, created_at, updated_at)
+INSERT INTO variants (tenant_id, id, product_id, sku, title, price, currency, options, position, created_at, updated_at, cost_price)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(product_id), sqlc.arg(sku), sqlc.arg(title), sqlc.arg(price),
-    sqlc.arg(currency), sqlc.arg(options), sqlc.arg(position), sqlc.arg(created_at), sqlc.arg(updated_at));
+    sqlc.arg(currency), sqlc.arg(options), sqlc.arg(position), sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.narg(cost_price));
 
 -- name: UpdateVariant :exec
 UPDATE variants SET
     title = sqlc.arg(title), price = sqlc.arg(price), currency = sqlc.arg(currency),
-    options = sqlc.arg(options), position = sqlc.arg(position), updated_at = sqlc.arg(updated_at)
+    options = sqlc.arg(options), position = sqlc.arg(position), updated_at = sqlc.arg(updated_at),
+    cost_price = sqlc.narg(cost_price)
 WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND product_id = sqlc.arg(product_id);
 
 -- name: DeleteVariant :exec
