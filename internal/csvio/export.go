@@ -44,7 +44,7 @@ const pageSize = 100
 // import reads back.
 var ProductHeader = []string{"handle", "title", "description", "status", "vendor", "type", "tags",
 	"option1_name", "option1_value", "option2_name", "option2_value", "option3_name", "option3_value",
-	"sku", "price", "currency", "image_url", "image_alt"}
+	"sku", "price", "currency", "image_url", "image_alt", "cost_price"}
 
 // StockHeader is the header of a stock export, which the stock import
 // reads back (on_hand per location).
@@ -187,6 +187,9 @@ func writeProduct(w *cellWriter, p catalogapi.Product) error {
 				}
 			}
 			cells[13], cells[14], cells[15] = v.SKU, FormatPrice(v.Price.Amount, v.Price.Currency), v.Price.Currency
+			if v.CostPrice != nil {
+				cells[18] = FormatPrice(*v.CostPrice, v.Price.Currency)
+			}
 		}
 		if i < len(p.Images) {
 			cells[16], cells[17] = p.Images[i].URL, p.Images[i].Alt

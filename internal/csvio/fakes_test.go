@@ -62,7 +62,7 @@ func (f *fakeCatalog) setVariants(p *catalogapi.Product, vs []catalogapi.Variant
 					Errors: []apiclient.FieldError{{Location: "body.variants[0].sku", Message: "SKU is used by another product"}}}
 			}
 		}
-		p.Variants = append(p.Variants, catalogapi.Variant{ID: "v-" + v.SKU, SKU: v.SKU, Title: v.Title, Price: v.Price, Options: v.Options})
+		p.Variants = append(p.Variants, catalogapi.Variant{ID: "v-" + v.SKU, SKU: v.SKU, Title: v.Title, Price: v.Price, Options: v.Options, CostPrice: v.CostPrice})
 	}
 	return nil
 }

@@ -91,6 +91,9 @@ func TestShopifyImport(t *testing.T) {
 		tee.Variants[3].Options["Color"] != "Navy" {
 		t.Errorf("tee variants: %+v", tee.Variants)
 	}
+	if c := tee.Variants[0].CostPrice; c == nil || *c != 950 {
+		t.Errorf("tee's Cost per item: %v, want 950", c)
+	}
 	if len(tee.Images) != 3 || tee.Images[2].URL != "https://cdn.example.com/tee-detail.jpg" || tee.Images[0].Alt != "Organic tee (front)" {
 		t.Errorf("tee images: %+v", tee.Images)
 	}
@@ -117,6 +120,15 @@ func TestShopifyImport(t *testing.T) {
 	s, err = e.Import(ctx, Products, bytes.NewReader(changed), ImportOptions{})
 	if err != nil || s.Updated != 1 || s.Unchanged != 2 || bySlug(t, cat, "stoneware-mug").Variants[0].Price.Amount != 1590 {
 		t.Errorf("changed import: %+v, %v", s, err)
+	}
+	// A file without the cost column leaves the cost prices as they are,
+	// even where it changes the product.
+	noCost := "sku,title,handle,price\nTEE-S-ECRU,Organic Tee (new),organic-tee,24.00\n"
+	if _, err := e.Import(ctx, Products, strings.NewReader(noCost), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if tee := bySlug(t, cat, "organic-tee"); tee.Title != "Organic Tee (new)" || tee.Variants[0].CostPrice == nil || *tee.Variants[0].CostPrice != 950 {
+		t.Errorf("an import without costs: %q %v", tee.Title, tee.Variants[0].CostPrice)
 	}
 }
 

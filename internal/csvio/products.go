@@ -26,7 +26,7 @@ type productImporter struct {
 	stores Stores
 	// has tells which optional fields the file has a column for: a
 	// field without one is left as the store has it.
-	has struct{ desc, status, attrs, images bool }
+	has struct{ desc, status, attrs, images, cost bool }
 
 	currencyOnce sync.Once
 	currency     string
@@ -50,6 +50,7 @@ var productColumns = map[string]string{
 	"image_url": "image_url", "image_src": "image_url",
 	"image_alt": "image_alt", "image_alt_text": "image_alt",
 	"variant_title": "variant_title",
+	"cost_price":    "cost_price", "cost_per_item": "cost_price",
 }
 
 func (*productImporter) aliases() map[string]string { return productColumns }
@@ -60,6 +61,7 @@ func (p *productImporter) check(src *source) error {
 	p.has.status = src.has("status") || src.has("published")
 	p.has.attrs = src.has("vendor") || src.has("type") || src.has("tags")
 	p.has.images = src.has("image_url")
+	p.has.cost = src.has("cost_price")
 	if !src.has("sku") || !src.has("price") {
 		return errors.New("a product file needs a sku (or Variant SKU) column and a price (or Variant Price) column")
 	}
@@ -262,6 +264,14 @@ func (p *productImporter) build(ctx context.Context, rec record) (wanted, []Issu
 			continue
 		}
 		v := catalogapi.VariantInput{SKU: sku, Title: cut(r.get("variant_title"), 200), Price: money.Money{Amount: amount, Currency: cur}}
+		if c := r.get("cost_price"); c != "" {
+			cost, err := ParsePrice(c, cur)
+			if err != nil {
+				bad(r, "cost_price", "a cost price in the price's currency: "+err.Error())
+				continue
+			}
+			v.CostPrice = &cost
+		}
 		for i, n := range names {
 			val := r.get(fmt.Sprintf("option%d_value", i+1))
 			if val == "" {
@@ -335,6 +345,9 @@ func (p *productImporter) apply(ctx context.Context, rec record, dry bool) (outc
 		return created, nil, nil
 	}
 	w.attributes = p.mergeAttributes(have.Attributes, w.attributes)
+	if !p.has.cost {
+		keepCosts(*have, w.variants) // the update replaces the variants
+	}
 	if p.same(*have, w) {
 		return unchanged, nil, nil
 	}
@@ -378,6 +391,8 @@ func productColumn(loc string) string {
 	switch {
 	case strings.HasPrefix(loc, "variants") && strings.Contains(loc, ".sku"):
 		return "sku"
+	case strings.HasPrefix(loc, "variants") && strings.Contains(loc, ".cost_price"):
+		return "cost_price"
 	case strings.HasPrefix(loc, "variants") && strings.Contains(loc, ".price"):
 		return "price"
 	case strings.HasPrefix(loc, "variants") && strings.Contains(loc, ".options"), strings.HasPrefix(loc, "options"):
@@ -435,6 +450,9 @@ func (p *productImporter) same(h catalogapi.Product, w wanted) bool {
 		if hv.SKU != v.SKU || hv.Price != v.Price || !maps.Equal(nonNil(hv.Options), nonNil(v.Options)) || (v.Title != "" && hv.Title != v.Title) {
 			return false
 		}
+		if p.has.cost && !sameCost(hv.CostPrice, v.CostPrice) {
+			return false
+		}
 	}
 	for i, img := range w.images {
 		if len(h.Images) <= i || h.Images[i].URL != img.URL || h.Images[i].Alt != img.Alt {
@@ -442,6 +460,23 @@ func (p *productImporter) same(h catalogapi.Product, w wanted) bool {
 		}
 	}
 	return true
+}
+
+// keepCosts gives the variants of a file without a cost column the cost
+// prices the catalog has for their SKUs, so that an update leaves them.
+func keepCosts(have catalogapi.Product, vs []catalogapi.VariantInput) {
+	for i := range vs {
+		for _, hv := range have.Variants {
+			if hv.SKU == vs[i].SKU {
+				vs[i].CostPrice = hv.CostPrice
+			}
+		}
+	}
+}
+
+// sameCost reports whether two cost prices (nil: unknown) are the same.
+func sameCost(a, b *int64) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 func nonNil(m map[string]string) map[string]string {
