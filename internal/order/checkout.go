@@ -371,7 +371,7 @@ func newRecord(id string, now time.Time, q pricingapi.Quote, req orderapi.Checko
 	lines := make([]orderapi.Line, len(q.Lines))
 	for i, l := range q.Lines {
 		lines[i] = orderapi.Line{SKU: l.SKU, ProductID: l.ProductID, Title: l.Title, Quantity: l.Quantity,
-			UnitPrice: l.UnitPrice, Subtotal: l.Subtotal, Discount: l.Discount, Tax: l.Tax, Total: l.Total}
+			UnitPrice: l.UnitPrice, Subtotal: l.Subtotal, Discount: l.Discount, Tax: l.Tax, Total: l.Total, TaxRateBP: l.TaxRateBP}
 	}
 	zero := money.Money{Currency: q.Currency}
 	return record{Order: orderapi.Order{

@@ -95,6 +95,8 @@ type Line struct {
 	Discount  money.Money `json:"discount"`
 	Tax       money.Money `json:"tax"`
 	Total     money.Money `json:"total"`
+	// TaxRateBP was added with invoices: orders placed before carry 0.
+	TaxRateBP int64 `json:"tax_rate_bp" doc:"The line's tax rate in basis points (1900 = 19%), as priced at checkout; 0 in orders placed before it was recorded."`
 }
 
 // ShipmentStatus is where a shipment is.
