@@ -47,7 +47,7 @@ func oddOrder(id string) orderapi.Order {
 		Lines: lines, Subtotal: eur(sub), Discount: eur(disc), Shipping: eur(shipping), ShippingMethod: "standard", Tax: eur(tax),
 		Total: eur(total), Captured: eur(0), Refunded: eur(0), TotalDue: eur(total), Coupon: "BIENVENUE",
 		ShippingAddress: orderapi.Address{Name: "Zoë Ångström-Núñez", Line1: "Hauptstraße 5", City: "Köln", PostalCode: "50667", Country: "de"},
-		CreatedAt: t0, UpdatedAt: t0}
+		CreatedAt:       t0, UpdatedAt: t0}
 }
 
 // inclusiveOrder is a one-rate order priced with tax included.

@@ -147,10 +147,10 @@ type ublDocument struct {
 		XMLName xml.Name
 		Value   string `xml:",chardata"`
 	}
-	Note           string     `xml:"cbc:Note,omitempty"`
-	Currency       string     `xml:"cbc:DocumentCurrencyCode"`
-	BuyerReference string     `xml:"cbc:BuyerReference"`
-	OrderReference ublDocRef  `xml:"cac:OrderReference"`
+	Note           string    `xml:"cbc:Note,omitempty"`
+	Currency       string    `xml:"cbc:DocumentCurrencyCode"`
+	BuyerReference string    `xml:"cbc:BuyerReference"`
+	OrderReference ublDocRef `xml:"cac:OrderReference"`
 	Billing        *struct {
 		Invoice ublDocRef `xml:"cac:InvoiceDocumentReference"`
 	} `xml:"cac:BillingReference,omitempty"`
