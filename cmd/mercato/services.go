@@ -18,6 +18,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice"
 	"github.com/mercato/mercato/internal/media"
 	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify"
@@ -51,6 +52,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		orderCfg     order.Config
 		notifyCfg    notify.Config
 		reviewCfg    review.Config
+		invoiceCfg   invoice.Config
 		searchCfg    search.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
@@ -69,6 +71,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	orderCfg.RegisterFlags(fs, "order.")
 	notifyCfg.RegisterFlags(fs, "notify.")
 	reviewCfg.RegisterFlags(fs, "review.")
+	invoiceCfg.RegisterFlags(fs, "invoice.")
 	searchCfg.RegisterFlags(fs, "search.")
 	shopCfg.RegisterFlags(fs, "storefront.")
 
@@ -262,6 +265,21 @@ func services(fs *pflag.FlagSet) []app.Service {
 			// Who bought what comes from order events through deps.Bus;
 			// review calls no other service.
 			return review.New(ctx, reviewCfg, review.Deps{Deps: deps})
+		}},
+		{Name: "invoice", Validate: invoiceCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "invoice", invoice.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Orders come from order events through deps.Bus. The seller's
+			// legal details, time zone and when the store invoices come
+			// from the tenant service; without it, documents name the
+			// store by its ID.
+			d := invoice.Deps{Deps: deps}
+			if hc, base, err := p.HTTPClient("tenant"); err == nil {
+				d.Stores = tenantapi.NewStoreCache(tenantapi.NewClient(base, hc), 10*time.Second)
+			}
+			return invoice.New(ctx, invoiceCfg, d)
 		}},
 		{Name: "search", Validate: searchCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "search", search.Migrations...)

@@ -177,3 +177,6 @@ func (f *fixture) wantProblem(c call, status int, code string) {
 		f.t.Errorf("%s %s: code %q, want %q", c.method, c.path, p.Code, code)
 	}
 }
+
+// kitPaging is paging of size per page.
+func kitPaging(size int) kit.Paging { return kit.Paging{PageSize: size, MaxPageSize: size} }
