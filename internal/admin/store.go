@@ -36,6 +36,8 @@ type settingsData struct {
 	CanUpload   bool
 	Logo        *page.Form
 	UploadLimit string
+	// InvoiceOn are the choices of when invoices are issued.
+	InvoiceOn []page.Option
 }
 
 // settingsForm is the settings form filled with st's settings.
@@ -44,6 +46,10 @@ func settingsForm(st tenantapi.Store) *page.Form {
 		"name": {st.Name}, "logo": {st.Logo}, "currency": {st.Currency}, "locale": {st.Locale},
 		"brand_color": {st.BrandColor}, "accent_color": {st.AccentColor},
 		"cors_origins": {strings.Join(st.CORSOrigins, "\n")},
+		"legal_name":   {st.LegalName}, "tax_id": {st.TaxID}, "time_zone": {st.TimeZone}, "invoice_on": {st.InvoiceTrigger()},
+	}
+	for _, f := range addressFields(&st.Address) {
+		v.Set(f.form, *f.value)
 	}
 	if st.TaxInclusive {
 		v.Set("tax_inclusive", "on")
@@ -105,6 +111,7 @@ func (s *Service) renderSettingsWith(ctx context.Context, w http.ResponseWriter,
 	if d.Logo == nil {
 		d.Logo = page.EmptyForm(nil)
 	}
+	d.InvoiceOn = invoiceOnOptions
 	v.Data = d
 	v.Form = d.Settings
 	s.kit.Render(w, r, status, "settings", v)
@@ -145,6 +152,28 @@ func pickColor(text, picker, was string) string {
 	return was
 }
 
+// addressField is a field of the store's address: its name in the form,
+// its place in the API's errors, and its value in a.
+type addressField struct {
+	form, api string
+	value     *string
+}
+
+// addressFields are a's fields, in the order of the form.
+func addressFields(a *tenantapi.Address) []addressField {
+	return []addressField{
+		{"address_line1", "address.line1", &a.Line1}, {"address_line2", "address.line2", &a.Line2},
+		{"address_city", "address.city", &a.City}, {"address_region", "address.region", &a.Region},
+		{"address_postal_code", "address.postal_code", &a.PostalCode}, {"address_country", "address.country", &a.Country},
+	}
+}
+
+// invoiceOnOptions are the choices of the invoice trigger.
+var invoiceOnOptions = []page.Option{
+	{Value: tenantapi.InvoiceOnConfirmed, Label: "When the order is confirmed (paid)"},
+	{Value: tenantapi.InvoiceOnShipped, Label: "When the order ships"},
+}
+
 // origins reads the CORS origins typed one per line.
 func origins(s string) []string {
 	out := []string{}
@@ -173,6 +202,13 @@ func (s *Service) saveSettings(w http.ResponseWriter, r *http.Request) {
 	f.Values.Set("brand_color", brand)
 	f.Values.Set("accent_color", accent)
 	cors := origins(f.Values.Get("cors_origins"))
+	legal, taxID, zone, invoiceOn := f.Get("legal_name"), f.Get("tax_id"), f.Get("time_zone"), f.Get("invoice_on")
+	var addr tenantapi.Address
+	apiFields := map[string]string{}
+	for _, a := range addressFields(&addr) {
+		*a.value = f.Get(a.form)
+		apiFields[a.api] = a.form
+	}
 	if name == "" {
 		f.Fail("name", "Enter the store's name.")
 	}
@@ -188,14 +224,18 @@ func (s *Service) saveSettings(w http.ResponseWriter, r *http.Request) {
 	if !hexColor(accent) {
 		f.Fail("accent_color", "Enter a colour as # and six hex digits, like #b4461f.")
 	}
+	if zone == "" {
+		f.Fail("time_zone", "Enter a time zone, like Europe/Berlin or UTC.")
+	}
 	if !f.Invalid() {
 		_, err := s.deps.Store.UpdateStore(ctx, tenantapi.StoreUpdate{Name: &name, Logo: &logo, Currency: &currency, TaxInclusive: &tax,
-			Locale: &locale, CORSOrigins: &cors, BrandColor: &brand, AccentColor: &accent})
+			Locale: &locale, CORSOrigins: &cors, BrandColor: &brand, AccentColor: &accent,
+			LegalName: &legal, TaxID: &taxID, Address: &addr, TimeZone: &zone, InvoiceOn: &invoiceOn})
 		if err == nil {
 			s.kit.Redirect(w, r, "/admin/settings", "The settings are saved. The storefront shows them within 10 seconds.")
 			return
 		}
-		if !f.Refused(err, nil) {
+		if !f.Refused(err, apiFields) {
 			s.kit.Fail(w, r, err)
 			return
 		}

@@ -528,6 +528,8 @@ func TestSettings(t *testing.T) {
 		got := e.do(http.MethodPatch, "/api/v1/admin/store", map[string]any{
 			"name": html, "logo": "/media/logo.png", "currency": "CHF", "tax_inclusive": false, "locale": "de-ch",
 			"brand_color": "#0A1B2C", "accent_color": "#ffcc00",
+			"legal_name": "Zürcher Tee & Söhne AG", "tax_id": " che-123.456.789 mwst ", "time_zone": "Europe/Zurich", "invoice_on": "shipped",
+			"address": map[string]any{"line1": "Bahnhofstrasse 1", "city": "Zürich", "postal_code": "8001", "country": "ch"},
 		}, admin(id))
 		if got.status != 200 {
 			t.Fatalf("patch = %d %s", got.status, got.raw)
@@ -538,7 +540,9 @@ func TestSettings(t *testing.T) {
 		var st tenantapi.Store
 		e.do(http.MethodGet, "/api/v1/admin/store", nil, admin(id)).decode(t, &st)
 		want := tenantapi.Settings{Name: html, Logo: "/media/logo.png", Currency: "CHF", TaxInclusive: false, Locale: "de-CH", CORSOrigins: []string{},
-			BrandColor: "#0a1b2c", AccentColor: "#ffcc00"}
+			BrandColor: "#0a1b2c", AccentColor: "#ffcc00", LegalName: "Zürcher Tee & Söhne AG", TaxID: "CHE-123.456.789 MWST",
+			Address:  tenantapi.Address{Line1: "Bahnhofstrasse 1", City: "Zürich", PostalCode: "8001", Country: "CH"},
+			TimeZone: "Europe/Zurich", InvoiceOn: "shipped"}
 		if !st.Settings.Equal(want) {
 			t.Errorf("settings = %+v, want %+v (name stored as given)", st.Settings, want)
 		}
@@ -576,6 +580,13 @@ func TestSettings(t *testing.T) {
 			{map[string]any{"accent_color": "#12345g"}, 422, "validation_failed"},
 			{map[string]any{"accent_color": `#fff" onload="x`}, 422, "validation_failed"},
 			{map[string]any{"accent_color": ""}, 422, "validation_failed"},
+			{map[string]any{"time_zone": "Mars/Olympus"}, 422, "invalid_time_zone"},
+			{map[string]any{"time_zone": "Local"}, 422, "invalid_time_zone"},
+			{map[string]any{"invoice_on": "paid"}, 422, "validation_failed"},
+			{map[string]any{"tax_id": "<b>1</b>"}, 422, "invalid_tax_id"},
+			{map[string]any{"address": map[string]any{"line1": "1 Way", "city": "Oslo", "country": "XX"}}, 422, "invalid_country"},
+			{map[string]any{"address": map[string]any{"line1": "1 Way", "country": "NO"}}, 422, "validation_failed"},
+			{map[string]any{"legal_name": "A\u202eB"}, 422, "validation_failed"},
 		} {
 			got := e.do(http.MethodPatch, "/api/v1/admin/store", tt.body, admin(id))
 			if got.status != tt.status || got.code() != tt.code {

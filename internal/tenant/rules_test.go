@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
@@ -91,6 +92,26 @@ func TestPatchSettings(t *testing.T) {
 		{"colour closing a style", tenantapi.StoreUpdate{AccentColor: str("#1f5f\"")}, old, false, "invalid_color"},
 		{"padded colour", tenantapi.StoreUpdate{BrandColor: str(" #1f5f4a")}, old, false, "invalid_color"},
 		{"empty colour", tenantapi.StoreUpdate{BrandColor: str("")}, old, false, "invalid_color"},
+		{"legal name trimmed", tenantapi.StoreUpdate{LegalName: str(" Café Ölsen GmbH ")}, with(func(s *tenantapi.Settings) { s.LegalName = "Café Ölsen GmbH" }), true, ""},
+		{"legal name emptied", tenantapi.StoreUpdate{LegalName: str("  ")}, old, false, ""},
+		{"tax ID uppercased", tenantapi.StoreUpdate{TaxID: str(" de 123456789 ")}, with(func(s *tenantapi.Settings) { s.TaxID = "DE 123456789" }), true, ""},
+		{"tax ID with markup", tenantapi.StoreUpdate{TaxID: str("DE<1>")}, old, false, "invalid_tax_id"},
+		{"tax ID starting with a dash", tenantapi.StoreUpdate{TaxID: str("-DE1")}, old, false, "invalid_tax_id"},
+		{"tax ID too long", tenantapi.StoreUpdate{TaxID: str(strings.Repeat("1", 31))}, old, false, "invalid_tax_id"},
+		{"address", tenantapi.StoreUpdate{Address: &tenantapi.Address{Line1: " Hauptstraße 5 ", City: "Köln", PostalCode: "50667", Country: "de"}},
+			with(func(s *tenantapi.Settings) {
+				s.Address = tenantapi.Address{Line1: "Hauptstraße 5", City: "Köln", PostalCode: "50667", Country: "DE"}
+			}), true, ""},
+		{"no address", tenantapi.StoreUpdate{Address: &tenantapi.Address{Line1: " "}}, old, false, ""},
+		{"address without a city", tenantapi.StoreUpdate{Address: &tenantapi.Address{Line1: "1 Way", Country: "GB"}}, old, false, "validation_failed"},
+		{"address without a country", tenantapi.StoreUpdate{Address: &tenantapi.Address{Line1: "1 Way", City: "Leeds"}}, old, false, "invalid_country"},
+		{"address in no country", tenantapi.StoreUpdate{Address: &tenantapi.Address{Line1: "1 Way", City: "Leeds", Country: "EU"}}, old, false, "invalid_country"},
+		{"address line with a newline", tenantapi.StoreUpdate{Address: &tenantapi.Address{Line1: "1\nWay", City: "Leeds", Country: "GB"}}, old, false, "validation_failed"},
+		{"time zone", tenantapi.StoreUpdate{TimeZone: str("America/Sao_Paulo")}, with(func(s *tenantapi.Settings) { s.TimeZone = "America/Sao_Paulo" }), true, ""},
+		{"unknown time zone", tenantapi.StoreUpdate{TimeZone: str("Europe/Atlantis")}, old, false, "invalid_time_zone"},
+		{"server's time zone", tenantapi.StoreUpdate{TimeZone: str("Local")}, old, false, "invalid_time_zone"},
+		{"invoice on shipment", tenantapi.StoreUpdate{InvoiceOn: str("shipped")}, with(func(s *tenantapi.Settings) { s.InvoiceOn = "shipped" }), true, ""},
+		{"invoice on payment", tenantapi.StoreUpdate{InvoiceOn: str("paid")}, old, false, "validation_failed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, changed, err := patchSettings(old, tt.upd)
@@ -121,6 +142,28 @@ func TestBadColourMarksItsField(t *testing.T) {
 		if !errors.As(err, &ie) || len(ie.Fields) != 1 || ie.Fields[0].Field != field || ie.Fields[0].Value != bad {
 			t.Errorf("%s: %v, want the field marked with the value", field, err)
 		}
+	}
+}
+
+// TestSettingsFromBeforeInvoices: settings of events from before legal
+// details carry no time zone or trigger; they mean UTC and "confirmed".
+func TestSettingsFromBeforeInvoices(t *testing.T) {
+	var old tenantapi.Settings
+	if old.Location() != time.UTC || old.InvoiceTrigger() != tenantapi.InvoiceOnConfirmed {
+		t.Errorf("zero settings: %v %q", old.Location(), old.InvoiceTrigger())
+	}
+	s := defaultSettings("Shop")
+	if s.Location() != time.UTC || s.InvoiceTrigger() != tenantapi.InvoiceOnConfirmed {
+		t.Errorf("new store: %v %q", s.Location(), s.InvoiceTrigger())
+	}
+	s.TimeZone = "Asia/Tokyo"
+	if s.Location().String() != "Asia/Tokyo" {
+		t.Errorf("location %v", s.Location())
+	}
+	other := s
+	other.Address.Country = "JP"
+	if s.Equal(other) {
+		t.Error("Equal ignores the address")
 	}
 }
 

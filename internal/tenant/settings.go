@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // store time zones load on machines without a zone database
 
 	"golang.org/x/text/language"
 
@@ -104,6 +106,96 @@ func cleanName(field, s string, max int) (string, error) {
 		return "", invalid("validation_failed", field, err.Error(), s)
 	}
 	return s, nil
+}
+
+// cleanOptional is cleanName for text that may be empty.
+func cleanOptional(field, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	return cleanName(field, s, max)
+}
+
+// cleanTaxID checks a VAT or tax registration number: empty, or up to
+// MaxTaxID uppercase letters, digits, spaces, dots, dashes and slashes,
+// starting with a letter or digit (national formats vary too much to check
+// more; EU VAT numbers start with their country's code).
+func cleanTaxID(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	bad := invalid("invalid_tax_id", "body.tax_id", fmt.Sprintf("must be at most %d letters, digits, spaces, dots, dashes or slashes, like DE123456789", tenantapi.MaxTaxID), s)
+	if len(s) > tenantapi.MaxTaxID {
+		return "", bad
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune(" .-/", rune(c))) {
+			return "", bad
+		}
+	}
+	return s, nil
+}
+
+// cleanAddress checks a store's postal address: every field single-line
+// text; all empty is no address; otherwise line 1, city and a country
+// (ISO 3166-1 alpha-2, stored uppercase) are required, since an invoice's
+// seller address needs them.
+func cleanAddress(a tenantapi.Address) (tenantapi.Address, error) {
+	var err error
+	fields := []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"line1", &a.Line1, 200}, {"line2", &a.Line2, 200}, {"city", &a.City, 100},
+		{"region", &a.Region, 100}, {"postal_code", &a.PostalCode, 20},
+	}
+	for _, f := range fields {
+		if *f.v, err = cleanOptional("body.address."+f.name, *f.v, f.max); err != nil {
+			return tenantapi.Address{}, err
+		}
+	}
+	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+	if a.IsZero() {
+		return a, nil
+	}
+	for _, f := range fields {
+		if *f.v == "" && (f.name == "line1" || f.name == "city") {
+			return tenantapi.Address{}, invalid("validation_failed", "body.address."+f.name, "is required in an address", "")
+		}
+	}
+	if r, err := language.ParseRegion(a.Country); len(a.Country) != 2 || err != nil || !r.IsCountry() {
+		return tenantapi.Address{}, invalid("invalid_country", "body.address.country", "must be an ISO 3166-1 alpha-2 country code, like GB or DE", a.Country)
+	}
+	return a, nil
+}
+
+// cleanTimeZone checks an IANA time zone name against the zone database
+// built into the binary (time/tzdata), so a store's zone loads on every
+// machine. "Local" is refused: it would mean the server's zone.
+func cleanTimeZone(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	bad := invalid("invalid_time_zone", "body.time_zone", "must be an IANA time zone name, like Europe/Berlin or UTC", s)
+	if s == "" || s == "Local" || len(s) > tenantapi.MaxTimeZone {
+		return "", bad
+	}
+	if _, err := time.LoadLocation(s); err != nil {
+		return "", bad
+	}
+	return s, nil
+}
+
+// encodeAddress and decodeAddress keep an address as a JSON object in TEXT.
+func encodeAddress(a tenantapi.Address) string {
+	raw, _ := json.Marshal(a) // strings always encode
+	return string(raw)
+}
+
+func decodeAddress(s string) tenantapi.Address {
+	var a tenantapi.Address
+	_ = json.Unmarshal([]byte(s), &a) // a bad value reads as no address
+	return a
 }
 
 // cleanLogo checks a logo reference: empty, an absolute http(s) URL, or a
@@ -211,6 +303,34 @@ func patchSettings(old tenantapi.Settings, upd tenantapi.StoreUpdate) (tenantapi
 			return old, false, err
 		}
 	}
+	if upd.LegalName != nil {
+		if n.LegalName, err = cleanOptional("body.legal_name", *upd.LegalName, tenantapi.MaxLegalName); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.TaxID != nil {
+		if n.TaxID, err = cleanTaxID(*upd.TaxID); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.Address != nil {
+		if n.Address, err = cleanAddress(*upd.Address); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.TimeZone != nil {
+		if n.TimeZone, err = cleanTimeZone(*upd.TimeZone); err != nil {
+			return old, false, err
+		}
+	}
+	if upd.InvoiceOn != nil {
+		switch *upd.InvoiceOn {
+		case tenantapi.InvoiceOnConfirmed, tenantapi.InvoiceOnShipped:
+			n.InvoiceOn = *upd.InvoiceOn
+		default:
+			return old, false, invalid("validation_failed", "body.invoice_on", "must be confirmed or shipped", *upd.InvoiceOn)
+		}
+	}
 	return n, !n.Equal(old), nil
 }
 
@@ -279,6 +399,7 @@ func (s *Service) updateSettings(ctx context.Context, tx *sql.Tx, q *tenantdb.Qu
 		n, err := q.UpdateSettings(ctx, tenantdb.UpdateSettingsParams{
 			Name: set.Name, Logo: set.Logo, Currency: set.Currency, TaxInclusive: set.TaxInclusive,
 			Locale: set.Locale, CorsOrigins: encodeOrigins(set.CORSOrigins), BrandColor: set.BrandColor, AccentColor: set.AccentColor,
+			LegalName: set.LegalName, TaxID: set.TaxID, Address: encodeAddress(set.Address), TimeZone: set.TimeZone, InvoiceOn: set.InvoiceOn,
 			UpdatedAt: sqldb.Micros(now), ID: id, OldUpdatedAt: t.UpdatedAt,
 		})
 		if err != nil {
@@ -293,6 +414,7 @@ func (s *Service) updateSettings(ctx context.Context, tx *sql.Tx, q *tenantdb.Qu
 		t.Name, t.Logo, t.Currency, t.TaxInclusive, t.Locale = set.Name, set.Logo, set.Currency, set.TaxInclusive, set.Locale
 		t.CorsOrigins = encodeOrigins(set.CORSOrigins)
 		t.BrandColor, t.AccentColor = set.BrandColor, set.AccentColor
+		t.LegalName, t.TaxID, t.Address, t.TimeZone, t.InvoiceOn = set.LegalName, set.TaxID, encodeAddress(set.Address), set.TimeZone, set.InvoiceOn
 		t.UpdatedAt = sqldb.Micros(now)
 	}
 	return storeView(ctx, q, t)

@@ -119,7 +119,8 @@ func storeView(ctx context.Context, q *tenantdb.Queries, t tenantdb.Tenant) (ten
 
 func settingsOf(t tenantdb.Tenant) tenantapi.Settings {
 	return tenantapi.Settings{Name: t.Name, Logo: t.Logo, Currency: t.Currency, TaxInclusive: t.TaxInclusive, Locale: t.Locale,
-		CORSOrigins: decodeOrigins(t.CorsOrigins), BrandColor: t.BrandColor, AccentColor: t.AccentColor}
+		CORSOrigins: decodeOrigins(t.CorsOrigins), BrandColor: t.BrandColor, AccentColor: t.AccentColor,
+		LegalName: t.LegalName, TaxID: t.TaxID, Address: decodeAddress(t.Address), TimeZone: t.TimeZone, InvoiceOn: t.InvoiceOn}
 }
 
 func toStore(t tenantdb.Tenant, hosts []string) tenantapi.Store {

@@ -293,15 +293,23 @@ func TestAdminKeysAndSettings(t *testing.T) {
 	settings := owner.get("/admin/settings")
 	checkPage(t, "settings", settings, 200, `value="alpha shop"`, `type="color"`, "within 10 seconds", `id="plan"`, "alpha.localhost")
 	bad := url.Values{"name": {"Alpha Coffee"}, "currency": {"EUR"}, "locale": {"en-GB"}, "tax_inclusive": {"on"},
-		"brand_color": {"red"}, "accent_color": {"#b4461f"}, "cors_origins": {"https://shop.alpha.test"}}
+		"brand_color": {"red"}, "accent_color": {"#b4461f"}, "cors_origins": {"https://shop.alpha.test"}, "time_zone": {"UTC"}, "invoice_on": {"confirmed"}}
 	pg = owner.submit(settings, "/admin/settings", bad)
 	checkPage(t, "bad colour", pg, 422, `aria-describedby="e-brand_color"`, `value="red"`, `value="Alpha Coffee"`, "https://shop.alpha.test")
+	// A country that is none is marked at its field, the address kept.
+	badCountry := url.Values{"name": {"Alpha Coffee"}, "currency": {"EUR"}, "locale": {"en-GB"}, "brand_color": {"#123456"}, "accent_color": {"#7a2e0e"},
+		"time_zone": {"Europe/Berlin"}, "invoice_on": {"shipped"}, "address_line1": {"Kaffeeweg 3"}, "address_city": {"Köln"}, "address_country": {"Germany"}}
+	pg = owner.submit(settings, "/admin/settings", badCountry)
+	checkPage(t, "bad country", pg, 422, `aria-describedby="e-address_country"`, `value="Kaffeeweg 3"`, `value="Germany"`)
 
 	name := "<script>alert(1)</script>"
 	good := url.Values{"name": {name}, "currency": {"EUR"}, "locale": {"en-GB"}, "tax_inclusive": {"on"},
-		"brand_color": {"#123456"}, "accent_color": {"#7a2e0e"}, "cors_origins": {"https://shop.alpha.test\r\n\r\nhttps://app.alpha.test"}}
+		"brand_color": {"#123456"}, "accent_color": {"#7a2e0e"}, "cors_origins": {"https://shop.alpha.test\r\n\r\nhttps://app.alpha.test"},
+		"legal_name": {"Alpha Kaffee GmbH"}, "tax_id": {"de123456789"}, "time_zone": {"Europe/Berlin"}, "invoice_on": {"shipped"},
+		"address_line1": {"Kaffeeweg 3"}, "address_city": {"Köln"}, "address_postal_code": {"50667"}, "address_country": {"de"}}
 	pg = owner.submit(settings, "/admin/settings", good)
-	checkPage(t, "save settings", pg, 200, "The settings are saved", `value="#123456"`, "https://app.alpha.test")
+	checkPage(t, "save settings", pg, 200, "The settings are saved", `value="#123456"`, "https://app.alpha.test",
+		`value="Alpha Kaffee GmbH"`, `value="DE123456789"`, `value="Europe/Berlin"`, `value="DE"`, `<option value="shipped" selected>`)
 	checkLacks(t, "save settings", pg, name)
 
 	// The storefront shows the new name, escaped, within its cache's 10 s.

@@ -36,7 +36,9 @@ UPDATE tenants SET
     name = sqlc.arg(name), logo = sqlc.arg(logo), currency = sqlc.arg(currency),
     tax_inclusive = sqlc.arg(tax_inclusive), locale = sqlc.arg(locale),
     cors_origins = sqlc.arg(cors_origins), brand_color = sqlc.arg(brand_color),
-    accent_color = sqlc.arg(accent_color), updated_at = sqlc.arg(updated_at)
+    accent_color = sqlc.arg(accent_color), legal_name = sqlc.arg(legal_name),
+    tax_id = sqlc.arg(tax_id), address = sqlc.arg(address), time_zone = sqlc.arg(time_zone),
+    invoice_on = sqlc.arg(invoice_on), updated_at = sqlc.arg(updated_at)
 WHERE id = sqlc.arg(id) AND status = 'active' AND updated_at = sqlc.arg(old_updated_at);
 
 -- name: UpdatePlan :execrows

@@ -68,12 +68,21 @@ const (
 	// them too).
 	DefaultBrandColor  = "#1f5f4a"
 	DefaultAccentColor = "#b4461f"
+	DefaultTimeZone    = "UTC"
+	DefaultInvoiceOn   = InvoiceOnConfirmed
+)
+
+// The order events that may issue a store's invoices (Settings.InvoiceOn).
+const (
+	InvoiceOnConfirmed = "confirmed"
+	InvoiceOnShipped   = "shipped"
 )
 
 // DefaultSettings are the settings of a new store named name.
 func DefaultSettings(name string) Settings {
 	return Settings{Name: name, Currency: DefaultCurrency, TaxInclusive: DefaultTaxInclusive, Locale: DefaultLocale,
-		CORSOrigins: []string{}, BrandColor: DefaultBrandColor, AccentColor: DefaultAccentColor}
+		CORSOrigins: []string{}, BrandColor: DefaultBrandColor, AccentColor: DefaultAccentColor,
+		TimeZone: DefaultTimeZone, InvoiceOn: DefaultInvoiceOn}
 }
 
 // Limits of the contract, also enforced by the service.
@@ -92,6 +101,9 @@ const (
 	MaxPersonName = 100
 	MaxOrigins    = 20
 	MaxOrigin     = 200
+	MaxLegalName  = 200
+	MaxTaxID      = 30
+	MaxTimeZone   = 64
 )
 
 // Plans.
@@ -172,13 +184,59 @@ type Settings struct {
 	// settings from before carry none ("").
 	BrandColor  string `json:"brand_color" doc:"The storefront's main colour: a CSS hex colour #rrggbb, lowercase." example:"#1f5f4a"`
 	AccentColor string `json:"accent_color" doc:"The storefront's accent colour (buttons, prices, links): a CSS hex colour #rrggbb, lowercase." example:"#b4461f"`
+	// The legal details, time zone and invoice trigger were added with
+	// invoices: events of settings from before carry none ("", a zero
+	// Address), which mean no details, UTC and "confirmed".
+	LegalName string  `json:"legal_name" doc:"The seller's registered name on invoices; empty: the store's name." example:"Acme Trading Ltd"`
+	TaxID     string  `json:"tax_id" doc:"The seller's VAT or tax registration number, printed on invoices; uppercase letters, digits, spaces, dots and dashes." example:"GB123456789"`
+	Address   Address `json:"address" doc:"The seller's postal address on invoices."`
+	TimeZone  string  `json:"time_zone" doc:"IANA time zone the store's days are counted in (reports, invoice dates)." example:"Europe/Berlin"`
+	InvoiceOn string  `json:"invoice_on" enum:"confirmed,shipped" doc:"Which order event issues the invoice: the order's confirmation (paid) or its shipment."`
+}
+
+// Address is a store's postal address. Country is set whenever any other
+// field is (the service checks it).
+type Address struct {
+	Line1      string `json:"line1" maxLength:"200" required:"false" example:"1 Market Street"`
+	Line2      string `json:"line2,omitempty" maxLength:"200"`
+	City       string `json:"city" maxLength:"100" required:"false" example:"London"`
+	Region     string `json:"region,omitempty" maxLength:"100" doc:"State or province."`
+	PostalCode string `json:"postal_code" maxLength:"20" required:"false" example:"EC1A 1BB"`
+	Country    string `json:"country" maxLength:"2" required:"false" doc:"ISO 3166-1 alpha-2 country code, uppercase; empty with no address." example:"GB"`
+}
+
+// IsZero reports whether a is no address at all.
+func (a Address) IsZero() bool { return a == Address{} }
+
+// Location is the store's time zone: UTC when it has none or names one
+// this build does not know (the service refuses such names).
+func (s Settings) Location() *time.Location {
+	if s.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// InvoiceTrigger is InvoiceOn, with settings from before invoices
+// ("") meaning InvoiceOnConfirmed.
+func (s Settings) InvoiceTrigger() string {
+	if s.InvoiceOn == "" {
+		return InvoiceOnConfirmed
+	}
+	return s.InvoiceOn
 }
 
 // Equal reports whether s and o are the same settings.
 func (s Settings) Equal(o Settings) bool {
 	return s.Name == o.Name && s.Logo == o.Logo && s.Currency == o.Currency && s.TaxInclusive == o.TaxInclusive &&
 		s.Locale == o.Locale && slices.Equal(s.CORSOrigins, o.CORSOrigins) &&
-		s.BrandColor == o.BrandColor && s.AccentColor == o.AccentColor
+		s.BrandColor == o.BrandColor && s.AccentColor == o.AccentColor &&
+		s.LegalName == o.LegalName && s.TaxID == o.TaxID && s.Address == o.Address &&
+		s.TimeZone == o.TimeZone && s.InvoiceOn == o.InvoiceOn
 }
 
 // Store is a store: its settings, plan and hosts.
@@ -212,6 +270,11 @@ type StoreUpdate struct {
 	CORSOrigins  *[]string `json:"cors_origins,omitempty" maxItems:"20" doc:"Replaces the list of origins allowed to call the API from a browser, e.g. [\"https://shop.example.com\"]; [] allows none. Takes effect within 10 seconds."`
 	BrandColor   *string   `json:"brand_color,omitempty" pattern:"^#[0-9A-Fa-f]{6}$" doc:"A CSS hex colour #rrggbb; stored lowercase." example:"#1f5f4a"`
 	AccentColor  *string   `json:"accent_color,omitempty" pattern:"^#[0-9A-Fa-f]{6}$" doc:"A CSS hex colour #rrggbb; stored lowercase." example:"#b4461f"`
+	LegalName    *string   `json:"legal_name,omitempty" maxLength:"200" doc:"The seller's registered name; empty: the store's name."`
+	TaxID        *string   `json:"tax_id,omitempty" maxLength:"30" doc:"VAT or tax registration number; stored uppercase without surrounding spaces; empty for none." example:"DE123456789"`
+	Address      *Address  `json:"address,omitempty" doc:"Replaces the whole address; all fields empty removes it. Line 1, city and country are required otherwise."`
+	TimeZone     *string   `json:"time_zone,omitempty" minLength:"1" maxLength:"64" doc:"An IANA time zone name, like Europe/Berlin or UTC." example:"Europe/Berlin"`
+	InvoiceOn    *string   `json:"invoice_on,omitempty" enum:"confirmed,shipped" doc:"Issue invoices when an order is confirmed (paid) or when it ships."`
 }
 
 // DomainCreate is the body of POST /api/v1/admin/store/domains.

@@ -48,4 +48,9 @@ type Tenant struct {
 	CorsOrigins  string
 	BrandColor   string
 	AccentColor  string
+	LegalName    string
+	TaxID        string
+	Address      string
+	TimeZone     string
+	InvoiceOn    string
 }

@@ -87,7 +87,7 @@ func (q *Queries) FailTenant(ctx context.Context, arg FailTenantParams) (int64, 
 }
 
 const getTenant = `-- name: GetTenant :one
-SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins, brand_color, accent_color FROM tenants WHERE id = $1
+SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins, brand_color, accent_color, legal_name, tax_id, address, time_zone, invoice_on FROM tenants WHERE id = $1
 `
 
 func (q *Queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
@@ -110,12 +110,17 @@ func (q *Queries) GetTenant(ctx context.Context, id string) (Tenant, error) {
 		&i.CorsOrigins,
 		&i.BrandColor,
 		&i.AccentColor,
+		&i.LegalName,
+		&i.TaxID,
+		&i.Address,
+		&i.TimeZone,
+		&i.InvoiceOn,
 	)
 	return i, err
 }
 
 const getTenantBySignupKey = `-- name: GetTenantBySignupKey :one
-SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins, brand_color, accent_color FROM tenants WHERE signup_key = $1
+SELECT id, name, status, subdomain, plan, logo, currency, tax_inclusive, locale, signup_key, signup_hash, created_at, updated_at, cors_origins, brand_color, accent_color, legal_name, tax_id, address, time_zone, invoice_on FROM tenants WHERE signup_key = $1
 `
 
 func (q *Queries) GetTenantBySignupKey(ctx context.Context, signupKey sql.NullString) (Tenant, error) {
@@ -138,6 +143,11 @@ func (q *Queries) GetTenantBySignupKey(ctx context.Context, signupKey sql.NullSt
 		&i.CorsOrigins,
 		&i.BrandColor,
 		&i.AccentColor,
+		&i.LegalName,
+		&i.TaxID,
+		&i.Address,
+		&i.TimeZone,
+		&i.InvoiceOn,
 	)
 	return i, err
 }
@@ -263,8 +273,10 @@ UPDATE tenants SET
     name = $1, logo = $2, currency = $3,
     tax_inclusive = $4, locale = $5,
     cors_origins = $6, brand_color = $7,
-    accent_color = $8, updated_at = $9
-WHERE id = $10 AND status = 'active' AND updated_at = $11
+    accent_color = $8, legal_name = $9,
+    tax_id = $10, address = $11, time_zone = $12,
+    invoice_on = $13, updated_at = $14
+WHERE id = $15 AND status = 'active' AND updated_at = $16
 `
 
 type UpdateSettingsParams struct {
@@ -276,6 +288,11 @@ type UpdateSettingsParams struct {
 	CorsOrigins  string
 	BrandColor   string
 	AccentColor  string
+	LegalName    string
+	TaxID        string
+	Address      string
+	TimeZone     string
+	InvoiceOn    string
 	UpdatedAt    int64
 	ID           string
 	OldUpdatedAt int64
@@ -291,6 +308,11 @@ func (q *Queries) UpdateSettings(ctx context.Context, arg UpdateSettingsParams) 
 		arg.CorsOrigins,
 		arg.BrandColor,
 		arg.AccentColor,
+		arg.LegalName,
+		arg.TaxID,
+		arg.Address,
+		arg.TimeZone,
+		arg.InvoiceOn,
 		arg.UpdatedAt,
 		arg.ID,
 		arg.OldUpdatedAt,
