@@ -15,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 // orderSubjects are the order events that issue documents. They are read by
@@ -97,7 +98,7 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 	}
 	switch e.Type {
 	case orderapi.SubjectConfirmed:
-		if sel.invoiceOn == invoiceOnShipped {
+		if sel.invoiceOn == tenantapi.InvoiceOnShipped {
 			return nil
 		}
 		_, err = s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)

@@ -55,7 +55,10 @@ func (f *fakeStores) Store(ctx context.Context) (tenantapi.Store, error) {
 
 func newFixture(t *testing.T, db *sqldb.DB, cfg Config) *fixture {
 	t.Helper()
-	stores := &fakeStores{store: tenantapi.Store{Settings: tenantapi.Settings{Name: testSeller.Name, Currency: "EUR"}}}
+	a := testSeller.Address
+	stores := &fakeStores{store: tenantapi.Store{Settings: tenantapi.Settings{Name: "Épicerie", LegalName: testSeller.Name,
+		TaxID: testSeller.TaxID, Currency: "EUR", TimeZone: "Europe/Paris", InvoiceOn: tenantapi.InvoiceOnConfirmed,
+		Address: tenantapi.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, PostalCode: a.PostalCode, Country: a.Country}}}}
 	svc, err := New(t.Context(), cfg, Deps{Deps: kit.Deps{DB: db}, Stores: stores})
 	if err != nil {
 		t.Fatal(err)

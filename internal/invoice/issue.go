@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -17,12 +18,6 @@ import (
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
-// When a store invoices its orders.
-const (
-	invoiceOnConfirmed = "confirmed"
-	invoiceOnShipped   = "shipped"
-)
-
 // seller is what a document takes from its store when issued: the seller's
 // party, the time zone its dates are in, and when the store invoices.
 type seller struct {
@@ -35,7 +30,7 @@ type seller struct {
 // store's ID, UTC, on confirmation.
 func (s *Service) sellerOf(ctx context.Context, tenant string) (seller, error) {
 	if s.stores == nil {
-		return seller{party: invoiceapi.Party{Name: tenant}, loc: time.UTC, invoiceOn: invoiceOnConfirmed}, nil
+		return seller{party: invoiceapi.Party{Name: tenant}, loc: time.UTC, invoiceOn: tenantapi.InvoiceOnConfirmed}, nil
 	}
 	st, err := s.stores.Store(ctx)
 	if err != nil {
@@ -44,9 +39,14 @@ func (s *Service) sellerOf(ctx context.Context, tenant string) (seller, error) {
 	return sellerFrom(st), nil
 }
 
-// sellerFrom is the seller a store's settings describe.
+// sellerFrom is the seller a store's settings describe: its legal name
+// (its name when it gave none), tax ID and address.
 func sellerFrom(st tenantapi.Store) seller {
-	return seller{party: invoiceapi.Party{Name: st.Name}, loc: time.UTC, invoiceOn: invoiceOnConfirmed}
+	a := st.Address
+	p := invoiceapi.Party{Name: cmp.Or(strings.TrimSpace(st.LegalName), st.Name, st.ID), TaxID: st.TaxID,
+		Address: invoiceapi.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region, PostalCode: a.PostalCode,
+			Country: strings.ToUpper(a.Country)}}
+	return seller{party: p, loc: st.Location(), invoiceOn: st.InvoiceTrigger()}
 }
 
 // issue numbers d in its series and year, renders its PDF and XML, and

@@ -20,6 +20,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
 var errRollback = errors.New("roll back")
@@ -224,5 +225,36 @@ func TestPDFDeterministic(t *testing.T) {
 	}
 	if dir := os.Getenv("INVOICE_PDF_OUT"); dir != "" { // to look at it
 		_ = os.WriteFile(filepath.Join(dir, "invoice.pdf"), a, 0o644)
+	}
+}
+
+// TestInvoiceOnShipment: a store that invoices on shipment issues nothing
+// on confirmation, the invoice on the first shipment only, dated in its
+// time zone, with its legal details.
+func TestInvoiceOnShipment(t *testing.T) {
+	db := sqldbtest.Open(t, "", Migrations...)
+	f := newFixture(t, db, Config{})
+	f.stores.store.InvoiceOn = tenantapi.InvoiceOnShipped
+	f.stores.store.TimeZone = "Pacific/Kiritimati" // UTC+14
+	f.clock = time.Date(2026, 12, 31, 10, 30, 0, 0, time.UTC)
+	o := oddOrder("o1")
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(o))
+	if n := count(t, db, `SELECT COUNT(*) FROM documents`); n != 0 {
+		t.Fatalf("%d documents on confirmation", n)
+	}
+	f.feed("default", orderapi.SubjectShipped, orderapi.Shipped{Order: o, Shipment: orderapi.Shipment{ID: "s1"}})
+	f.feed("default", orderapi.SubjectShipped, orderapi.Shipped{Order: o, Shipment: orderapi.Shipment{ID: "s2"}})
+	l, err := f.svc.List(tenantCtx(t, "default"), "", "", "", 0)
+	if err != nil || len(l.Items) != 1 {
+		t.Fatalf("after two shipments: %v %+v", err, l.Items)
+	}
+	inv := l.Items[0]
+	// 10:30 UTC on 31 December is 00:30 on 1 January 2027 in Kiritimati:
+	// the invoice is of 2027, and numbered in 2027's series.
+	if inv.IssueDate != "2027-01-01" || inv.Number != "INV-2027-000001" {
+		t.Errorf("dated %s numbered %s", inv.IssueDate, inv.Number)
+	}
+	if inv.Seller.Name != testSeller.Name || inv.Seller.TaxID != testSeller.TaxID || inv.Seller.Address.City != "Besançon" {
+		t.Errorf("seller: %+v", inv.Seller)
 	}
 }
