@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -44,6 +45,7 @@ const (
 	kindStaffInvitation   = "staff_invitation"
 	kindReviewPublished   = "review_published"
 	kindWebhookDisabled   = "webhook_disabled"
+	kindInvoiceSent       = "invoice_sent"
 )
 
 // emailKinds maps each event type emailed to its kind of email.
@@ -58,6 +60,7 @@ var emailKinds = map[string]string{
 	identityapi.SubjectStaffInvited:               kindStaffInvitation,
 	reviewapi.SubjectPublished:                    kindReviewPublished,
 	notifyapi.SubjectWebhookDisabled:              kindWebhookDisabled,
+	invoiceapi.SubjectResendRequested:             kindInvoiceSent,
 }
 
 // EmailEventTypes are the event types the email consumer receives.
@@ -213,6 +216,7 @@ type mailData struct {
 	Reason   string
 	Review   *reviewapi.Published
 	Webhook  *notifyapi.WebhookDisabled
+	Invoice  *invoiceapi.Issued
 }
 
 // rendered is an email ready to send.
@@ -307,6 +311,14 @@ func (s *Service) render(ctx context.Context, e notifydb.Email) (rendered, error
 		if to, err = s.ownerAddress(ctx); err != nil {
 			return rendered{}, err
 		}
+	case kindInvoiceSent:
+		// A link to the order's page, where the buyer downloads the PDF
+		// and the XML: a guest signs in or follows their order's link.
+		var v invoiceapi.Issued
+		if err := decode(&v); err != nil {
+			return rendered{}, err
+		}
+		d.Invoice, to, d.Link = &v, v.Email, st.URL+"/orders/"+url.PathEscape(v.OrderID)
 	default:
 		return rendered{}, bus.Permanent(fmt.Errorf("notify: no template for %q", e.Kind))
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/kit"
@@ -118,7 +119,9 @@ func TestEveryKindRenders(t *testing.T) {
 		Return:   &orderapi.Return{Lines: []orderapi.ReturnLine{{SKU: "MUG-1", Quantity: 1}}, RefundAmount: o.Total},
 		Amount:   "EUR 1.00", Reason: "<broken>",
 		Review:  &reviewapi.Published{Rating: 2, Title: "<script>alert(1)</script>", Body: "meh & <img src=x onerror=alert(1)>", AuthorName: "Bob"},
-		Webhook: &notifyapi.WebhookDisabled{URL: "https://hooks.example/<x>", FailingSince: at, DisabledAt: at}}
+		Webhook: &notifyapi.WebhookDisabled{URL: "https://hooks.example/<x>", FailingSince: at, DisabledAt: at},
+		Invoice: &invoiceapi.Issued{Invoice: invoiceapi.Invoice{Kind: invoiceapi.KindCreditNote, Number: "CN-2026-000001",
+			InvoiceNumber: "INV-2026-000001", OrderID: "ord-<1>", IssueDate: "2026-01-02", Total: o.Total}, Email: "ada@example.com"}}
 	for _, kind := range emailKinds {
 		for _, lang := range mailLanguages {
 			t.Run(kind+"/"+lang, func(t *testing.T) {
@@ -131,7 +134,7 @@ func TestEveryKindRenders(t *testing.T) {
 				if r.Subject == "" || strings.ContainsAny(r.Subject, "\r\n") || r.Text == "" || !strings.Contains(r.HTML, "</html>") {
 					t.Fatalf("rendered %+v", r)
 				}
-				for _, raw := range []string{"<b>Jerry</b>", "<script>", "<img src=x", "<i>Ada</i>", "<Deluxe>", "<broken>", "JD<01>", "<x>"} {
+				for _, raw := range []string{"<b>Jerry</b>", "<script>", "<img src=x", "<i>Ada</i>", "<Deluxe>", "<broken>", "JD<01>", "<x>", "ord-<1>"} {
 					if strings.Contains(r.HTML, raw) {
 						t.Errorf("HTML part holds %q unescaped", raw)
 					}
