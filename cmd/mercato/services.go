@@ -310,7 +310,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews}
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews,
+				Invoices: c.invoices}
 			// Order pages follow their order's events, heard on the bus.
 			if d.Live, err = p.Live(ctx, storefront.LiveTypes...); err != nil {
 				return nil, err
@@ -337,7 +338,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
 				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews,
-				Webhooks: c.webhooks}
+				Webhooks: c.webhooks, Invoices: c.invoices}
 			// The layout's notices follow the store's events, heard on
 			// the bus.
 			if d.Live, err = p.Live(ctx, admin.LiveTypes()...); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -97,6 +98,10 @@ type Deps struct {
 	// Reviews moderates the store's reviews. Nil: the Reviews pages are
 	// not found.
 	Reviews *reviewapi.Client
+	// Invoices lists, shows and re-sends the store's invoices and credit
+	// notes. Nil: the Invoices pages are not found (and not in the
+	// navigation).
+	Invoices *invoiceapi.Client
 	// Live streams the notices of the layout (LiveTypes). Nil: no
 	// notices, and /admin/events answers 404.
 	Live *live.Hub
@@ -165,6 +170,7 @@ func (s *Service) Routes(api *web.API) {
 		s.emailRoutes(route)
 	}
 	s.reviewRoutes(route)
+	s.invoiceRoutes(route)
 	s.mediaRoutes(api, route)
 }
 

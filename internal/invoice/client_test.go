@@ -48,7 +48,7 @@ func TestClient(t *testing.T) {
 	if err != nil || !bytes.Contains(xml, []byte("CN-2026-000001")) {
 		t.Errorf("xml: %.100s, %v", xml, err)
 	}
-	if r, err := c.Resend(staff, d.ID); err != nil || r.Email != o.Email {
+	if r, err := c.Resend(staff, d.ID, "resend-key-1"); err != nil || r.Email != o.Email {
 		t.Errorf("resend: %+v, %v", r, err)
 	}
 	if _, err := c.Get(staff, "nope"); !apiclient.IsCode(err, "invoice_not_found") {

@@ -85,10 +85,13 @@ func (c *Client) File(ctx context.Context, id, format string) ([]byte, error) {
 }
 
 // Resend asks for a document to be emailed to its buyer again (POST
-// …/{id}/resend). Asking twice sends twice, so it is not retried.
-func (c *Client) Resend(ctx context.Context, id string) (Resend, error) {
+// …/{id}/resend). A non-empty idempotencyKey makes a form sent twice one
+// email (the platform keeps the first answer); without one, asking twice
+// sends twice.
+func (c *Client) Resend(ctx context.Context, id, idempotencyKey string) (Resend, error) {
 	var out Resend
-	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: adminBase + "/" + url.PathEscape(id) + "/resend", Out: &out})
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: adminBase + "/" + url.PathEscape(id) + "/resend", Out: &out,
+		IdempotencyKey: idempotencyKey})
 	return out, err
 }
 
