@@ -157,3 +157,15 @@ func decode(body string) (invoiceapi.Invoice, error) {
 	}
 	return d, nil
 }
+
+// Render renders a document's PDF and UBL XML, as issuing it does: for
+// `mercato bench invoice` and the Go benchmarks.
+func Render(d invoiceapi.Invoice) (pdf, xml []byte, err error) {
+	if pdf, err = renderPDF(d); err != nil {
+		return nil, nil, err
+	}
+	if xml, err = renderUBL(d); err != nil {
+		return nil, nil, err
+	}
+	return pdf, xml, nil
+}

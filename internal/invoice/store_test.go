@@ -258,3 +258,15 @@ func TestInvoiceOnShipment(t *testing.T) {
 		t.Errorf("seller: %+v", inv.Seller)
 	}
 }
+
+// BenchmarkRender: an invoice's PDF and XML, as issuing renders them.
+func BenchmarkRender(b *testing.B) {
+	inv := invoiceOf(oddOrder("o1"), testSeller, t0, time.UTC)
+	inv.ID, inv.Number = "i1", "INV-2026-000001"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Render(inv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
