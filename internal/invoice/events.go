@@ -2,12 +2,15 @@ package invoice
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/invoice/invoicedb"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -28,7 +31,7 @@ var orderSubjects = []string{orderapi.SubjectConfirmed, orderapi.SubjectShipped,
 // nothing published after is missed; the consumer stops when Run ends.
 func (s *Service) Start(ctx context.Context) error {
 	if s.bus == nil {
-		return nil // tests feed events to HandleOrderEvent
+		return nil // tests feed events to HandleOrderEvent and HandleCustomerEvent
 	}
 	// The consumer outlives Start's context: Run stops it.
 	c, err := outbox.Consume(context.WithoutCancel(ctx), s.bus, s.store.DB(),
@@ -37,6 +40,13 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("invoice: subscribe to order events: %w", err)
 	}
 	s.consumers.Add(c)
+	v, err := outbox.Consume(context.WithoutCancel(ctx), s.bus, s.store.DB(),
+		bus.Subscription{Group: s.cfg.CustomersGroup, Subjects: []string{identityapi.SubjectCustomerEmailVerified}}, s.now, s.handleCustomer)
+	if err != nil {
+		s.consumers.Stop()
+		return fmt.Errorf("invoice: subscribe to customer email verifications: %w", err)
+	}
+	s.consumers.Add(v)
 	return nil
 }
 
@@ -53,6 +63,51 @@ func (s *Service) HandleOrderEvent(ctx context.Context, e outbox.Envelope) (appl
 	return outbox.Handle(ctx, s.store.DB(), s.cfg.OrdersGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
 		return s.handleOrder(ctx, tx, e)
 	})
+}
+
+// HandleCustomerEvent applies one email verification once (the inbox of
+// the consumer group): applied is false for an event applied before.
+func (s *Service) HandleCustomerEvent(ctx context.Context, e outbox.Envelope) (applied bool, err error) {
+	return outbox.Handle(ctx, s.store.DB(), s.cfg.CustomersGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
+		return s.handleCustomer(ctx, tx, e)
+	})
+}
+
+// handleCustomer gives a customer who verified their email the store's
+// guest orders of it, as the order service does: signed in, they download
+// those orders' documents too. Another event type (an old binding of a
+// broker) is skipped.
+func (s *Service) handleCustomer(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+	if e.Type != identityapi.SubjectCustomerEmailVerified {
+		return nil
+	}
+	var c identityapi.CustomerEmailVerified
+	if err := json.Unmarshal(e.Data, &c); err != nil {
+		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
+	}
+	h := emailHash(c.Email)
+	if strings.TrimSpace(c.CustomerID) == "" || h == "" {
+		return bus.Permanent(fmt.Errorf("decode %s %s: verification without customer_id or email", e.Type, e.ID))
+	}
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := invoicedb.New(tx).ClaimBuyers(ctx, invoicedb.ClaimBuyersParams{CustomerID: c.CustomerID, TenantID: tenant, EmailHash: h}); err != nil {
+		return fmt.Errorf("give guest orders to customer %s: %w", c.CustomerID, err)
+	}
+	return nil
+}
+
+// emailHash is the hex SHA-256 of an email as accounts are keyed (trimmed,
+// lowercased); "" for none.
+func emailHash(email string) string {
+	email = emailKey(email)
+	if email == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(email))
+	return hex.EncodeToString(sum[:])
 }
 
 // orderEvent is what the order events carry, all of them in one: the
@@ -85,7 +140,7 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 	}
 	q := invoicedb.New(tx)
 	err = q.UpsertBuyer(ctx, invoicedb.UpsertBuyerParams{TenantID: tenant, OrderID: o.ID, CustomerID: o.CustomerID,
-		TokenHash: strings.ToLower(o.TokenHash)})
+		TokenHash: strings.ToLower(o.TokenHash), EmailHash: emailHash(o.Email)})
 	if err != nil {
 		return fmt.Errorf("keep the buyer of order %s: %w", o.ID, err)
 	}

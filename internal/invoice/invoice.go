@@ -57,21 +57,27 @@ type Config struct {
 	// OrdersGroup is the consumer group of the order events that issue
 	// documents.
 	OrdersGroup string
+	// CustomersGroup is the consumer group of identity's email
+	// verifications, which give a customer the guest orders of their
+	// verified email (and so their documents).
+	CustomersGroup string
 	// Paging is the document lists' page size and its cap.
 	Paging kit.Paging
 }
 
 // Defaults of Config.
 const (
-	DefaultOrdersGroup = "invoice-orders"
-	DefaultPageSize    = 20
-	DefaultMaxPageSize = 100
+	DefaultOrdersGroup    = "invoice-orders"
+	DefaultCustomersGroup = "invoice-customers"
+	DefaultPageSize       = 20
+	DefaultMaxPageSize    = 100
 )
 
 // RegisterFlags registers the config's flags, each name starting with
 // prefix (e.g. "invoice."), with the defaults as values.
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&c.OrdersGroup, prefix+"orders-group", DefaultOrdersGroup, "consumer group reading the order events that issue invoices and credit notes")
+	fs.StringVar(&c.CustomersGroup, prefix+"customers-group", DefaultCustomersGroup, "consumer group giving customers who verified their email the invoices of that email's guest orders")
 	c.Paging.RegisterFlags(fs, prefix, "invoices", "a list request", DefaultPageSize, DefaultMaxPageSize)
 }
 
@@ -79,6 +85,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 func (c Config) withDefaults() Config {
 	if c.OrdersGroup == "" {
 		c.OrdersGroup = DefaultOrdersGroup
+	}
+	if c.CustomersGroup == "" {
+		c.CustomersGroup = DefaultCustomersGroup
 	}
 	c.Paging = c.Paging.WithDefaults(DefaultPageSize, DefaultMaxPageSize)
 	return c
@@ -88,6 +97,12 @@ func (c Config) withDefaults() Config {
 func (c *Config) Validate() error {
 	if err := bus.ValidateGroup(c.OrdersGroup); err != nil {
 		return fmt.Errorf("invoice: orders-group: %w", err)
+	}
+	if err := bus.ValidateGroup(c.CustomersGroup); err != nil {
+		return fmt.Errorf("invoice: customers-group: %w", err)
+	}
+	if c.CustomersGroup == c.OrdersGroup {
+		return errors.New("invoice: customers-group and orders-group must differ")
 	}
 	return c.Paging.Validate("invoice", kit.PageCeiling)
 }
@@ -100,7 +115,7 @@ type StoreReader interface {
 
 // Deps is what the invoice service is built from. Its Bus carries the
 // order service's events; nil: nothing is consumed (tests feed events to
-// HandleOrderEvent).
+// HandleOrderEvent and HandleCustomerEvent).
 type Deps struct {
 	kit.Deps
 	// Stores tells the store's legal details, time zone and whether it

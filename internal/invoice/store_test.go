@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/invoice/invoicedb"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -269,4 +270,50 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestVerifiedEmailClaimsGuestOrders: a customer who verifies the email of
+// guest orders downloads their documents signed in; orders of another
+// customer stay theirs, and registering alone gives nothing.
+func TestVerifiedEmailClaimsGuestOrders(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		guest := oddOrder("guest-1")
+		guest.CustomerID, guest.Email = "", " Mary@Example.com"
+		theirs := oddOrder("theirs-1")
+		theirs.CustomerID, theirs.Email = "c-other", "mary@example.com"
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(guest))
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(theirs))
+		ctx := tenantCtx(t, "default")
+		count := func(customer, order string) int {
+			t.Helper()
+			d, err := f.svc.OrderDocuments(ctx, Buyer{CustomerID: customer}, order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(d)
+		}
+		if count("c-9", "guest-1") != 0 {
+			t.Fatal("a customer sees a guest order before verifying its email")
+		}
+		for _, typ := range []string{identityapi.SubjectCustomerRegistered, identityapi.SubjectCustomerEmailVerified} {
+			e, err := outbox.NewEvent(ctx, "identity", typ, t0, identityapi.CustomerEmailVerified{CustomerID: "c-9", Email: "mary@EXAMPLE.com "})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.HandleCustomerEvent(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+			if typ == identityapi.SubjectCustomerRegistered && count("c-9", "guest-1") != 0 {
+				t.Fatal("registering gave the guest order")
+			}
+		}
+		if count("c-9", "guest-1") != 1 || count("c-9", "theirs-1") != 0 || count("c-other", "theirs-1") != 1 {
+			t.Errorf("after the verification: guest %d, theirs %d/%d", count("c-9", "guest-1"), count("c-9", "theirs-1"), count("c-other", "theirs-1"))
+		}
+		// The guest's token still works.
+		if d, err := f.svc.OrderDocuments(ctx, Buyer{OrderToken: "tok-guest-1"}, "guest-1"); err != nil || len(d) != 1 {
+			t.Errorf("the guest's token: %v %d", err, len(d))
+		}
+	}, Migrations...)
 }

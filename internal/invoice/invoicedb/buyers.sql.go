@@ -9,6 +9,27 @@ import (
 	"context"
 )
 
+const claimBuyers = `-- name: ClaimBuyers :execrows
+UPDATE buyers SET customer_id = $1
+WHERE tenant_id = $2 AND email_hash = $3 AND customer_id = ''
+`
+
+type ClaimBuyersParams struct {
+	CustomerID string
+	TenantID   string
+	EmailHash  string
+}
+
+// Gives a customer who verified their email the store's guest orders of
+// that email (the order service's rule); orders with a customer keep theirs.
+func (q *Queries) ClaimBuyers(ctx context.Context, arg ClaimBuyersParams) (int64, error) {
+	result, err := q.exec(ctx, q.claimBuyersStmt, claimBuyers, arg.CustomerID, arg.TenantID, arg.EmailHash)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getBuyer = `-- name: GetBuyer :one
 SELECT customer_id, token_hash FROM buyers
 WHERE tenant_id = $1 AND order_id = $2
@@ -32,11 +53,12 @@ func (q *Queries) GetBuyer(ctx context.Context, arg GetBuyerParams) (GetBuyerRow
 }
 
 const upsertBuyer = `-- name: UpsertBuyer :exec
-INSERT INTO buyers (tenant_id, order_id, customer_id, token_hash)
-VALUES ($1, $2, $3, $4)
+INSERT INTO buyers (tenant_id, order_id, customer_id, token_hash, email_hash)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (tenant_id, order_id) DO UPDATE SET
     customer_id = CASE WHEN excluded.customer_id <> '' THEN excluded.customer_id ELSE buyers.customer_id END,
-    token_hash = CASE WHEN excluded.token_hash <> '' THEN excluded.token_hash ELSE buyers.token_hash END
+    token_hash = CASE WHEN excluded.token_hash <> '' THEN excluded.token_hash ELSE buyers.token_hash END,
+    email_hash = CASE WHEN excluded.email_hash <> '' THEN excluded.email_hash ELSE buyers.email_hash END
 `
 
 type UpsertBuyerParams struct {
@@ -44,6 +66,7 @@ type UpsertBuyerParams struct {
 	OrderID    string
 	CustomerID string
 	TokenHash  string
+	EmailHash  string
 }
 
 // The buyer of an order, from its events. A token hash or a customer, once
@@ -55,6 +78,7 @@ func (q *Queries) UpsertBuyer(ctx context.Context, arg UpsertBuyerParams) error 
 		arg.OrderID,
 		arg.CustomerID,
 		arg.TokenHash,
+		arg.EmailHash,
 	)
 	return err
 }

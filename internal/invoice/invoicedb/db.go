@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.claimBuyersStmt, err = db.PrepareContext(ctx, claimBuyers); err != nil {
+		return nil, fmt.Errorf("error preparing query ClaimBuyers: %w", err)
+	}
 	if q.creditedTotalStmt, err = db.PrepareContext(ctx, creditedTotal); err != nil {
 		return nil, fmt.Errorf("error preparing query CreditedTotal: %w", err)
 	}
@@ -68,6 +71,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.claimBuyersStmt != nil {
+		if cerr := q.claimBuyersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing claimBuyersStmt: %w", cerr)
+		}
+	}
 	if q.creditedTotalStmt != nil {
 		if cerr := q.creditedTotalStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing creditedTotalStmt: %w", cerr)
@@ -172,6 +180,7 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                     DBTX
 	tx                     *sql.Tx
+	claimBuyersStmt        *sql.Stmt
 	creditedTotalStmt      *sql.Stmt
 	getBuyerStmt           *sql.Stmt
 	getDocumentStmt        *sql.Stmt
@@ -191,6 +200,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                     tx,
 		tx:                     tx,
+		claimBuyersStmt:        q.claimBuyersStmt,
 		creditedTotalStmt:      q.creditedTotalStmt,
 		getBuyerStmt:           q.getBuyerStmt,
 		getDocumentStmt:        q.getDocumentStmt,

@@ -9,6 +9,7 @@ type Buyer struct {
 	OrderID    string
 	CustomerID string
 	TokenHash  string
+	EmailHash  string
 }
 
 type Counter struct {

@@ -58,14 +58,20 @@ CREATE INDEX documents_issued ON documents (tenant_id, issued_at, id);
 
 -- The buyers of orders, from the order events, so that a guest (by the
 -- SHA-256 of their order token) or a customer (by account) downloads their
--- documents without a call to the order service.
+-- documents without a call to the order service. A customer who verifies
+-- the email of guest orders is given them (identity's
+-- customer.email_verified.v1), as the order service gives them; the email
+-- is kept as its SHA-256.
 CREATE TABLE buyers (
     tenant_id   TEXT NOT NULL,
     order_id    TEXT NOT NULL,
     customer_id TEXT NOT NULL DEFAULT '',
     token_hash  TEXT NOT NULL DEFAULT '',
+    email_hash  TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (tenant_id, order_id)
 );
+
+CREATE INDEX buyers_email ON buyers (tenant_id, email_hash);
 
 -- +goose Down
 DROP TABLE buyers;
