@@ -199,6 +199,9 @@ func creditNote(inv invoiceapi.Invoice, parts []part, amount int64, reason strin
 			priced = g - tax
 		}
 		l.UnitPrice = m(l.UnitPrice.Amount)
+		if l.UnitPrice.Amount == 0 && l.Quantity == 1 {
+			l.UnitPrice = m(priced) // a refund's line per rate: its amount
+		}
 		l.Discount = m(max(0, l.UnitPrice.Amount*l.Quantity-priced))
 		cn.Discount.Amount += l.Discount.Amount
 		cn.Lines = append(cn.Lines, l)
