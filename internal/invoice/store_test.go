@@ -317,3 +317,24 @@ func TestVerifiedEmailClaimsGuestOrders(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// BenchmarkIssue: an order's confirmation through the inbox to its stored
+// invoice (numbering, rendering, the insert and its event), on SQLite.
+func BenchmarkIssue(b *testing.B) {
+	db := sqldbtest.Open(b, "", Migrations...)
+	svc, err := New(b.Context(), Config{}, Deps{Deps: kit.Deps{DB: db}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		e, err := newEvent(b, "default", orderapi.SubjectConfirmed, confirmed(oddOrder(fmt.Sprint("bench-", i))))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.HandleOrderEvent(b.Context(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
