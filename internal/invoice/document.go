@@ -77,10 +77,13 @@ func invoiceOf(o orderapi.Order, seller invoiceapi.Party, now time.Time, loc *ti
 	return inv
 }
 
-// billedOf is the billing party of an order: its shipping address, the
-// only address an order has, and its email.
+// billedOf is the billing party of an order: its billing address, or its
+// shipping address when it has none, and its email.
 func billedOf(o orderapi.Order) invoiceapi.Party {
 	a := o.ShippingAddress
+	if o.BillingAddress != nil {
+		a = *o.BillingAddress
+	}
 	return invoiceapi.Party{Name: a.Name, Email: o.Email, Address: invoiceapi.Address{Line1: a.Line1, Line2: a.Line2, City: a.City,
 		Region: a.Region, PostalCode: a.PostalCode, Country: strings.ToUpper(a.Country)}}
 }

@@ -226,3 +226,17 @@ func TestNumberAndPercent(t *testing.T) {
 		t.Errorf("decimal negative: %s", d)
 	}
 }
+
+// TestBillsTheBillingAddress: an order's billing address, when it has
+// one, is the invoice's buyer; else its shipping address.
+func TestBillsTheBillingAddress(t *testing.T) {
+	o := oddOrder("o1")
+	if b := invoiceOf(o, testSeller, t0, time.UTC).Buyer; b.Name != o.ShippingAddress.Name || b.Address.City != "Köln" {
+		t.Errorf("without a billing address: %+v", b)
+	}
+	o.BillingAddress = &orderapi.Address{Name: "Ångström GmbH", Line1: "Königsallee 1", City: "Düsseldorf", PostalCode: "40212", Country: "de"}
+	b := invoiceOf(o, testSeller, t0, time.UTC).Buyer
+	if b.Name != "Ångström GmbH" || b.Address.City != "Düsseldorf" || b.Address.Country != "DE" || b.Email != o.Email {
+		t.Errorf("with a billing address: %+v", b)
+	}
+}

@@ -89,7 +89,7 @@ type Invoice struct {
 	Currency     string        `json:"currency"`
 	TaxInclusive bool          `json:"tax_inclusive" doc:"Whether the store's prices (unit_price, discount) include tax."`
 	Seller       Party         `json:"seller"`
-	Buyer        Party         `json:"buyer" doc:"The billing party: the order's shipping address, which is also its billing address."`
+	Buyer        Party         `json:"buyer" doc:"The billing party: the order's billing address, or its shipping address when it has none."`
 	CustomerID   string        `json:"customer_id,omitempty"`
 	Lines        []Line        `json:"lines"`
 	Shipping     *Line         `json:"shipping,omitempty" doc:"Shipping, as one more taxed line; absent when free."`
