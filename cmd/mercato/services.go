@@ -19,6 +19,7 @@ import (
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/invoice"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/media"
 	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify"
@@ -254,6 +255,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 			}
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
 				d.Staff = identityapi.NewClient(base, hc)
+			}
+			// Invoice emails attach the stored PDF; without the invoice
+			// service they carry the link to the order's page only.
+			if hc, base, err := p.HTTPClient("invoice"); err == nil {
+				d.Invoices = invoiceapi.NewClient(base, hc)
 			}
 			return notify.New(ctx, notifyCfg, d)
 		}},

@@ -207,7 +207,8 @@ func isBuyer(ctx context.Context, q *invoicedb.Queries, tenant, orderID string, 
 }
 
 // Resend asks for a document to be emailed to its buyer again: it
-// announces invoice.resend_requested.v1, which the notify service sends.
+// announces invoice.resend_requested.v1, which the notify service sends
+// with the stored PDF attached.
 // The answer is the address it goes to.
 func (s *Service) Resend(ctx context.Context, id string) (invoiceapi.Resend, error) {
 	d, err := s.Get(ctx, id)

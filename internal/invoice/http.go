@@ -75,8 +75,8 @@ func (s *Service) Routes(api *web.API) {
 		Description: "The EN 16931 structured copy (UBL 2.1 Invoice or CreditNote) as issued."}, FormatXML)), ansNotFound), s.adminXML)
 	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: "admin-resend-invoice", Method: http.MethodPost,
 		Path: admin + "/{id}/resend", Summary: "Email an invoice or credit note to its buyer again", DefaultStatus: http.StatusAccepted,
-		Description: "Announces invoice.resend_requested.v1; the notify service emails the buyer a link to the order's " +
-			"page, where the PDF and XML are. The answer names the address it goes to."}), ansNotFound), s.resend)
+		Description: "Announces invoice.resend_requested.v1; the notify service emails the buyer the PDF and a link to " +
+			"the order's page, where the PDF and XML are. The answer names the address it goes to."}), ansNotFound), s.resend)
 }
 
 // fileOp declares op's 200 answer as a download of format.

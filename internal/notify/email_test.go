@@ -19,6 +19,7 @@ import (
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -613,4 +614,67 @@ func TestSMTPURL(t *testing.T) {
 			t.Errorf("parseSMTP(%q) quotes the password: %v", tc.url, err)
 		}
 	}
+}
+
+// fakeInvoices serves one PDF per invoice ID.
+type fakeInvoices map[string][]byte
+
+func (f fakeInvoices) File(_ context.Context, id, format string) ([]byte, error) {
+	if b, ok := f[id]; ok && format == "pdf" {
+		return b, nil
+	}
+	return nil, &apiclient.Error{Status: 404, Code: "invoice_not_found"}
+}
+
+// TestInvoiceEmailAttachesPDF: a re-sent invoice reaches the buyer with
+// its stored PDF attached, named after its number, and the link to the
+// order's page; one whose PDF the invoice service does not have fails for
+// good rather than going without it.
+func TestInvoiceEmailAttachesPDF(t *testing.T) {
+	smtpURL, mp := smtpForTest(t)
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newMailService(t, db, smtpURL)
+		s.invoices = fakeInvoices{"inv-1": []byte("%PDF-1.3 the stored bytes")}
+		ctx := tenancy.WithID(t.Context(), "shop1")
+		run(t, s)
+		to := kit.NewID() + "@example.com"
+		doc := invoiceapi.Issued{Invoice: invoiceapi.Invoice{ID: "inv-1", Kind: invoiceapi.KindInvoice, Number: "INV-2026-000042",
+			OrderID: "ord-1", IssueDate: "2026-03-01", Total: sampleOrder(to).Total}, Email: to}
+		if err := s.HandleEmailEvent(t.Context(), envelope("shop1", invoiceapi.SubjectResendRequested, doc)); err != nil {
+			t.Fatal(err)
+		}
+		emailOf(t, s, ctx, notifyapi.EmailSent)
+		msgs := mp.to(t, to)
+		if len(msgs) != 1 {
+			t.Fatalf("Mailpit has %d messages to %s, want 1", len(msgs), to)
+		}
+		var full struct {
+			Subject, Text string
+			Attachments   []struct {
+				FileName, ContentType string
+				Size                  int
+			}
+		}
+		mp.get(t, "/api/v1/message/"+msgs[0].ID, &full)
+		if len(full.Attachments) != 1 || full.Attachments[0].FileName != "INV-2026-000042.pdf" ||
+			full.Attachments[0].ContentType != "application/pdf" || full.Attachments[0].Size != len("%PDF-1.3 the stored bytes") {
+			t.Errorf("attachments: %+v", full.Attachments)
+		}
+		if !strings.Contains(full.Subject, "INV-2026-000042") || !strings.Contains(full.Text, "https://tom.example/orders/ord-1") {
+			t.Errorf("message: %q\n%s", full.Subject, full.Text)
+		}
+
+		gone := doc
+		gone.ID, gone.Email = "inv-gone", "gone-"+to
+		if err := s.HandleEmailEvent(t.Context(), envelope("shop1", invoiceapi.SubjectResendRequested, gone)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the email of a missing PDF failed", func() bool {
+			l, err := s.Emails(ctx, notifyapi.EmailFailed, 0, "")
+			return err == nil && len(l.Items) == 1
+		})
+		if n := len(mp.to(t, gone.Email)); n != 0 {
+			t.Errorf("%d messages sent without their PDF", n)
+		}
+	}, Migrations...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,10 @@ import (
 // referencing the invoice; staff find both, and a re-send emails the buyer.
 func TestInvoiceJourney(t *testing.T) {
 	t.Parallel()
-	s := openShop(t, nil)
+	// With Mailpit (CI), the re-sent invoice goes out by SMTP, its PDF
+	// attached; without it, the email is kept in the store's list.
+	smtp := smtpFlags()
+	s := openShop(t, nil, smtp...)
 	sku := s.newSKU(5)
 	to := "invoice-" + strings.ToLower(randomHex(4)) + "@example.com"
 	r := s.checkout(checkoutBody(to, "tok_visa", map[string]int{sku: 2}), "")
@@ -113,5 +117,51 @@ func TestInvoiceJourney(t *testing.T) {
 	if r.Status != http.StatusAccepted {
 		t.Fatalf("resend: %d %s", r.Status, r.Body)
 	}
-	s.emailTo("invoice_sent", to, "kept")
+	if smtp == nil {
+		s.emailTo("invoice_sent", to, "kept")
+		return
+	}
+	s.emailTo("invoice_sent", to, "sent")
+	if got := mailpitAttachments(t, to); len(got) != 1 || got[0].FileName != inv.Number+".pdf" || got[0].Size != len(a.Body) {
+		t.Errorf("the invoice email's attachments: %+v, want %s.pdf of %d bytes", got, inv.Number, len(a.Body))
+	}
+}
+
+type mailpitAttachment struct {
+	FileName, ContentType string
+	Size                  int
+}
+
+// mailpitAttachments lists the attachments of the one message Mailpit
+// received for to.
+func mailpitAttachments(t *testing.T, to string) []mailpitAttachment {
+	t.Helper()
+	api := strings.TrimSuffix(os.Getenv("MERCATO_TEST_MAILPIT"), "/")
+	get := func(path string, v any) {
+		t.Helper()
+		resp, err := http.Get(api + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var l struct {
+		Messages []struct {
+			ID string
+			To []struct{ Address string }
+		} `json:"messages"`
+	}
+	get("/api/v1/messages?limit=1000", &l)
+	for _, m := range l.Messages {
+		if len(m.To) == 1 && m.To[0].Address == to {
+			var full struct{ Attachments []mailpitAttachment }
+			get("/api/v1/message/"+m.ID, &full)
+			return full.Attachments
+		}
+	}
+	t.Fatalf("Mailpit has no message to %s", to)
+	return nil
 }
