@@ -79,6 +79,8 @@ or two (-addr or --addr).`,
 		c.benchCommand(),
 		c.deadLettersCommand(),
 		c.searchCommand(),
+		c.importCommand(),
+		c.exportCommand(),
 		&cobra.Command{Use: "openapi", Short: "Print the OpenAPI document of the selected services, then exit", Args: cobra.NoArgs, RunE: c.openapi},
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(c.stdout, "mercato", buildVersion())

@@ -114,6 +114,8 @@ type Service struct {
 	kit      *page.Kit
 	sessions *session.Failover
 	log      *slog.Logger
+	// jobs are the CSV imports this process runs or ran (transfer.go).
+	jobs importJobs
 }
 
 // New builds the admin.
@@ -172,6 +174,7 @@ func (s *Service) Routes(api *web.API) {
 	s.reviewRoutes(route)
 	s.invoiceRoutes(route)
 	s.mediaRoutes(api, route)
+	s.transferRoutes(api, route)
 }
 
 // routeFunc mounts a page handler at a ServeMux pattern, inside the kit.

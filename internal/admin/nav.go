@@ -49,6 +49,9 @@ var navItems = []navItem{
 	{Path: "/admin/webhooks", Label: "Webhooks", Roles: []string{"owner", "manager"}},
 	// notify: notify-list-emails.
 	{Path: "/admin/emails", Label: "Emails", Roles: []string{"owner", "manager"}},
+	// identity: identity-import-customer, identity-list-exports (the CSV
+	// import and export page, transfer.go).
+	{Path: "/admin/import-export", Label: "Import / export", Roles: []string{"owner", "manager"}},
 	// tenant: update-store (get-store is everyone's, but the page is
 	// the form that changes it).
 	{Path: "/admin/settings", Label: "Settings", Roles: []string{"owner", "manager"}},

@@ -106,7 +106,7 @@ func (s *Service) Routes(api *web.API) {
 		Path:        "/api/v1/admin/products",
 		Summary:     "List products of every status, newest first",
 		Description: "Products of every status (draft, active, archived), newest first, a page at a time: pass " +
-			"next_cursor back as cursor.",
+			"next_cursor back as cursor. With sku, only the product owning that SKU (an empty list when none does).",
 	}), ansInvalidCursor), s.adminListProducts)
 	huma.Register(api, web.Answers(adm(huma.Operation{
 		OperationID: "admin-get-product",
@@ -213,6 +213,7 @@ type adminListInput struct {
 	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 20; larger than the maximum (100) is capped."`
 	Cursor string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
 	Status string `query:"status" enum:"draft,active,archived" doc:"Only products with this status."`
+	SKU    string `query:"sku" maxLength:"64" doc:"Only the product that has a variant with this SKU (none or one): how an import finds what it updates."`
 }
 
 type productPath struct {
@@ -316,7 +317,7 @@ func (s *Service) createProduct(ctx context.Context, in *struct {
 }
 
 func (s *Service) adminListProducts(ctx context.Context, in *adminListInput) (*productListOutput, error) {
-	l, err := s.AdminProducts(ctx, AdminListQuery{Limit: in.Limit, Cursor: in.Cursor, Status: catalogapi.Status(in.Status)})
+	l, err := s.AdminProducts(ctx, AdminListQuery{Limit: in.Limit, Cursor: in.Cursor, Status: catalogapi.Status(in.Status), SKU: in.SKU})
 	if err != nil {
 		return nil, s.problem(err)
 	}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -86,6 +87,9 @@ type AdminListQuery struct {
 	Cursor string
 	// Status, when set, keeps only products with that status.
 	Status catalogapi.Status
+	// SKU, when set, keeps only the product owning that SKU: one page of
+	// none or one product.
+	SKU string
 }
 
 // keyset is where a page ends: the sort it belongs to and the last row's
@@ -277,6 +281,18 @@ func (s *Service) AdminProducts(ctx context.Context, aq AdminListQuery) (catalog
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return catalogapi.ProductList{}, err
+	}
+	if aq.SKU != "" {
+		l := catalogapi.ProductList{Items: []catalogapi.Product{}}
+		p, err := s.store.productBySKU(ctx, tenant, aq.SKU)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return catalogapi.ProductList{}, err
+		case aq.Status == "" || p.Status == aq.Status:
+			l.Items = append(l.Items, p)
+		}
+		return l, nil
 	}
 	after := firstKeyset(SortNewest)
 	if aq.Cursor != "" {

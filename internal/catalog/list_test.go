@@ -125,3 +125,31 @@ func mustEncode(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestAdminProductsBySKU: the sku filter finds the one product owning the
+// SKU, whatever its status, in this store only.
+func TestAdminProductsBySKU(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := newTestService(t, db)
+		ctx := tenantCtx(t, "default")
+		in := minimal()
+		in.Status = catalogapi.StatusDraft
+		in.Variants = append(in.Variants, catalogapi.VariantInput{SKU: "MUG-2", Price: eur(1300)})
+		p, err := s.CreateProduct(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for sku, want := range map[string]int{"MUG-1": 1, "MUG-2": 1, "MUG-3": 0} {
+			l, err := s.AdminProducts(ctx, AdminListQuery{SKU: sku})
+			if err != nil || len(l.Items) != want || (want == 1 && l.Items[0].ID != p.ID) {
+				t.Errorf("sku %s: %+v, %v", sku, l.Items, err)
+			}
+		}
+		if l, err := s.AdminProducts(ctx, AdminListQuery{SKU: "MUG-1", Status: catalogapi.StatusActive}); err != nil || len(l.Items) != 0 {
+			t.Errorf("sku and another status: %+v, %v", l.Items, err)
+		}
+		if l, err := s.AdminProducts(tenantCtx(t, "other"), AdminListQuery{SKU: "MUG-1"}); err != nil || len(l.Items) != 0 {
+			t.Errorf("another store: %+v, %v", l.Items, err)
+		}
+	}, Migrations...)
+}

@@ -68,6 +68,24 @@ func (s *store) readProduct(ctx context.Context, tenant, id string) (catalogapi.
 	return p, err
 }
 
+// productBySKU loads the product owning sku, of any status, in one read
+// transaction; ErrNotFound when no variant has it.
+func (s *store) productBySKU(ctx context.Context, tenant, sku string) (catalogapi.Product, error) {
+	var p catalogapi.Product
+	err := s.Read(ctx, func(q *catalogdb.Queries) error {
+		id, err := q.SKUOwner(ctx, catalogdb.SKUOwnerParams{TenantID: tenant, Sku: sku})
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("find SKU %s: %w", sku, err)
+		}
+		p, err = s.product(ctx, q, tenant, id)
+		return err
+	})
+	return p, err
+}
+
 // activeProduct loads an active product by ID or slug, the row and its
 // variants in one read transaction.
 func (s *store) activeProduct(ctx context.Context, tenant, key string) (catalogapi.Product, error) {

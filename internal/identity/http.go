@@ -50,6 +50,10 @@ const (
 	opOwnerExists          = "identity-owner-exists"
 	opGetCustomer          = "identity-get-customer"
 	opGetStaff             = "identity-get-staff"
+	opImportCustomer       = "identity-import-customer"
+	opListCustomers        = "identity-list-customers"
+	opRecordExport         = "identity-record-export"
+	opListExports          = "identity-list-exports"
 )
 
 // access lists the staff roles that may call each admin operation: the
@@ -68,6 +72,13 @@ var access = map[string][]auth.Role{
 	opGetStaff:        {auth.RoleOwner, auth.RoleManager},
 	opCreateOwner:     {},
 	opOwnerExists:     {},
+	opImportCustomer:  {auth.RoleOwner, auth.RoleManager},
+	// Everyone on staff lists customers; only MaySeePersonalData sees
+	// them unmasked.
+	opListCustomers: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	// Whoever may export records it; the owner and managers read the log.
+	opRecordExport: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	opListExports:  {auth.RoleOwner, auth.RoleManager},
 }
 
 // roles returns the roles of admin operation opID, never nil: an
@@ -237,6 +248,63 @@ func (s *Service) Routes(api *web.API) {
 		Description: "A customer account of the store by ID, as staff see it (no password, no sessions)."}), ansAccountNotFound), s.getCustomerOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opGetStaff, Method: http.MethodGet, Path: identityapi.StaffPath + "/{id}", Summary: "Get a staff account",
 		Description: "404 not_found for an ID of no staff account of this store. The staff service checks employees' account_id with it."}), s.getStaffOp)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opImportCustomer, Method: http.MethodPost, Path: "/api/v1/admin/customers/import",
+		Summary: "Create or update a customer by email (CSV import)",
+		Description: "Creates a customer account without a password, or updates the name and phone of the account with this email; " +
+			"the same body twice changes nothing the second time. Nobody can sign in to a new account until the customer sets a " +
+			"password through the password reset flow: invite sends the reset link at once. dry_run answers what would happen."}),
+		ansInvalidEmail, ansEmailTaken), s.importCustomerOp)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opListCustomers, Method: http.MethodGet, Path: "/api/v1/admin/customers",
+		Summary: "List customers",
+		Description: "The store's customers, oldest first, a page at a time. Emails, names and phones are masked (masked: true) " +
+			"unless the caller is the owner, a manager or the admin token."})), s.listCustomersOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opRecordExport, Method: http.MethodPost, Path: "/api/v1/admin/exports",
+		Summary: "Record a CSV export in the audit log", DefaultStatus: http.StatusCreated,
+		Description: "mercato export and the admin's Import / export page record every export here: what, how many rows, masked or not; " +
+			"who ran it is the caller."}), s.recordExportOp)
+	huma.Register(api, adm(huma.Operation{OperationID: opListExports, Method: http.MethodGet, Path: "/api/v1/admin/exports",
+		Summary: "The export audit log", Description: "Every CSV export of the store, newest first, 50 a page."}), s.listExportsOp)
+}
+
+func (s *Service) recordExportOp(ctx context.Context, in *struct{ Body identityapi.ExportRecord }) (*struct{ Body identityapi.ExportAudit }, error) {
+	out, err := s.RecordExport(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.ExportAudit }{out}, nil
+}
+
+func (s *Service) listExportsOp(ctx context.Context, in *struct {
+	Cursor string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
+}) (*struct{ Body identityapi.ExportAuditList }, error) {
+	out, err := s.Exports(ctx, in.Cursor)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.ExportAuditList }{out}, nil
+}
+
+func (s *Service) importCustomerOp(ctx context.Context, in *struct{ Body identityapi.CustomerImport }) (*struct{ Body identityapi.CustomerImported }, error) {
+	out, err := s.ImportCustomer(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.CustomerImported }{out}, nil
+}
+
+func (s *Service) listCustomersOp(ctx context.Context, in *struct {
+	Limit  int    `query:"limit" minimum:"1" doc:"Page size: default 50; larger than the maximum (100) is capped."`
+	Cursor string `query:"cursor" maxLength:"1000" doc:"next_cursor of the previous page."`
+}) (*struct{ Body identityapi.CustomerList }, error) {
+	p, err := actor(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	out, err := s.Customers(ctx, in.Cursor, in.Limit, MaySeePersonalData(p))
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.CustomerList }{out}, nil
 }
 
 // sessionScheme is the OpenAPI security scheme of the web session cookie.

@@ -97,14 +97,17 @@ func (s *Service) authenticate(ctx context.Context, tenant string, kind auth.Kin
 		return credentials{}, false, fmt.Errorf("load account: %w", err)
 	}
 	hash := c.hash
-	if !found {
+	// An account without a password (imported by staff, waiting for its
+	// customer to set one) costs the same hash and fails the same way.
+	usable := found && hash != ""
+	if !usable {
 		hash = s.dummyHash
 	}
 	ok, rehash, err := verifyPassword(password, hash, s.cfg.Argon2)
 	if err != nil {
 		return credentials{}, false, fmt.Errorf("verify password of %s %s: %w", kind, c.id, err)
 	}
-	if !found || !ok || !c.active {
+	if !usable || !ok || !c.active {
 		s.failed(ctx, acct, addr)
 		return credentials{}, false, ErrInvalidCredentials
 	}

@@ -403,7 +403,7 @@ func TestAdminEveryPage(t *testing.T) {
 		"/admin/shipping-methods", "/admin/shipping-methods/new", "/admin/staff", "/admin/staff/shifts",
 		"/admin/staff/attendance", "/admin/staff/announcements", "/admin/api-keys", "/admin/settings",
 		"/admin/products/new", "/admin/stock", "/admin/reviews", "/admin/webhooks", "/admin/webhooks/deliveries",
-		"/admin/emails",
+		"/admin/emails", "/admin/import-export",
 	} {
 		run(t, ctx, "open "+path, chromedp.Navigate(s.base+path))
 		arrive(t, ctx, path, "main h1")

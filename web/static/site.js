@@ -115,4 +115,26 @@
     });
     document.body.dataset.live = "on";
   }
+  // A running job (a CSV import) marked data-poll reads its page again
+  // every data-poll milliseconds and puts the new part in place, until the
+  // part comes back without data-poll (the job is done). Without this, a
+  // reload shows the same.
+  var poll = document.querySelector("[data-poll]");
+  if (poll && poll.id && window.fetch && window.DOMParser) {
+    var every = parseInt(poll.dataset.poll, 10) || 1000;
+    var again = function () {
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          var next = html && new DOMParser().parseFromString(html, "text/html").getElementById(poll.id);
+          if (!next) { setTimeout(again, every * 5); return; }
+          var now = document.getElementById(poll.id);
+          now.replaceChildren.apply(now, Array.prototype.slice.call(next.childNodes).map(function (n) { return document.adoptNode(n); }));
+          if (next.hasAttribute("data-poll")) setTimeout(again, every);
+          else now.removeAttribute("data-poll");
+        })
+        .catch(function () { setTimeout(again, every * 5); });
+    };
+    setTimeout(again, every);
+  }
 })();

@@ -22,6 +22,8 @@ import (
 type AdminListParams struct {
 	// Status keeps only products with this status.
 	Status Status
+	// SKU lists only the product owning this SKU (none or one).
+	SKU    string
 	Cursor string
 	Limit  int
 }
@@ -32,6 +34,9 @@ func (c *Client) AdminProducts(ctx context.Context, p AdminListParams) (ProductL
 	q := url.Values{}
 	if p.Status != "" {
 		q.Set("status", string(p.Status))
+	}
+	if p.SKU != "" {
+		q.Set("sku", p.SKU)
 	}
 	if p.Cursor != "" {
 		q.Set("cursor", p.Cursor)

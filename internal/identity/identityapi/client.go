@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
@@ -98,4 +99,52 @@ func mapError(err error) error {
 		return err
 	}
 	return &mappedError{sentinel: s, err: err}
+}
+
+// ImportCustomer creates or updates a customer account by email (POST
+// /api/v1/admin/customers/import); the same body twice changes nothing the
+// second time, so the call is retried.
+func (c *Client) ImportCustomer(ctx context.Context, in CustomerImport) (CustomerImported, error) {
+	var out CustomerImported
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/customers/import", Body: in, Out: &out, Idempotent: true})
+	return out, mapError(err)
+}
+
+// ListCustomers returns a page of the store's customers, oldest first
+// (GET /api/v1/admin/customers), masked unless the caller may see them.
+func (c *Client) ListCustomers(ctx context.Context, cursor string, limit int) (CustomerList, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/admin/customers"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out CustomerList
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
+	return out, mapError(err)
+}
+
+// RecordExport adds a CSV export to the store's audit log (POST
+// /api/v1/admin/exports); the caller's credentials say who ran it.
+func (c *Client) RecordExport(ctx context.Context, r ExportRecord) (ExportAudit, error) {
+	var out ExportAudit
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/exports", Body: r, Out: &out})
+	return out, mapError(err)
+}
+
+// Exports returns a page of the export audit log, newest first (GET
+// /api/v1/admin/exports).
+func (c *Client) Exports(ctx context.Context, cursor string) (ExportAuditList, error) {
+	path := "/api/v1/admin/exports"
+	if cursor != "" {
+		path += "?cursor=" + url.QueryEscape(cursor)
+	}
+	var out ExportAuditList
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
+	return out, mapError(err)
 }

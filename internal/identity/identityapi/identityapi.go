@@ -375,3 +375,61 @@ type StaffDeactivated struct {
 	StaffID string `json:"staff_id"`
 	Email   string `json:"email"`
 }
+
+// CustomerImport is the body of POST /api/v1/admin/customers/import: a
+// customer account created or brought up to date by email, as a CSV
+// import does, without a password.
+type CustomerImport struct {
+	Email string `json:"email" minLength:"3" maxLength:"254" doc:"The account's key: an existing account with this email is updated." example:"ada@example.com"`
+	Name  string `json:"name" minLength:"1" maxLength:"100" example:"Ada Lovelace"`
+	Phone string `json:"phone,omitempty" maxLength:"40" example:"+44 20 7946 0000"`
+	// Invite sends a new account a password reset link, so that the
+	// customer can choose a password; without it the customer can ask for
+	// one on the sign-in page.
+	Invite bool `json:"invite,omitempty" doc:"Email a new account a link to set its password (the password reset flow)."`
+	// DryRun says what the import would do, changing nothing.
+	DryRun bool `json:"dry_run,omitempty" doc:"Answer what the import would do without doing it."`
+}
+
+// CustomerImported answers a customer import.
+type CustomerImported struct {
+	Customer Customer `json:"customer"`
+	Outcome  string   `json:"outcome" enum:"created,updated,unchanged" doc:"What the import did (or, on a dry run, would do)."`
+}
+
+// CustomerList is a page of the store's customers, as staff see them.
+type CustomerList struct {
+	Items      []Customer `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty" doc:"Pass as cursor to fetch the next page; absent on the last page."`
+	// Masked is true when the caller's role may not see customers'
+	// personal data: emails, names and phone numbers are then masked.
+	Masked bool `json:"masked" doc:"Whether emails, names and phones are masked: only owners, managers and the admin token see them."`
+}
+
+// ExportRecord is the body of POST /api/v1/admin/exports: a CSV export
+// that just ran, for the audit log. Who ran it is the caller.
+type ExportRecord struct {
+	Kind   string `json:"kind" enum:"products,customers,orders,stock" doc:"What was exported."`
+	Rows   int64  `json:"rows" minimum:"0" doc:"How many data rows the file has."`
+	Masked bool   `json:"masked" doc:"Whether personal data went out masked."`
+	Via    string `json:"via" enum:"cli,admin" doc:"What ran the export: mercato export, or the admin's Import / export page."`
+}
+
+// ExportAudit is one entry of the export audit log.
+type ExportAudit struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Rows      int64     `json:"rows"`
+	Masked    bool      `json:"masked"`
+	ActorKind string    `json:"actor_kind" enum:"staff,api_key,admin" doc:"A staff account, an API key, or the deployment's admin token."`
+	ActorID   string    `json:"actor_id,omitempty" doc:"The staff account or API key; absent for the admin token."`
+	ActorRole string    `json:"actor_role,omitempty"`
+	Via       string    `json:"via"`
+	At        time.Time `json:"at"`
+}
+
+// ExportAuditList is a page of the export audit log, newest first.
+type ExportAuditList struct {
+	Items      []ExportAudit `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty" doc:"Pass as cursor to fetch the next (older) page; absent on the last page."`
+}

@@ -437,6 +437,54 @@ func (q *Queries) ListAddresses(ctx context.Context, arg ListAddressesParams) ([
 	return items, nil
 }
 
+const listCustomers = `-- name: ListCustomers :many
+SELECT tenant_id, id, email, name, phone, password_hash, created_at, updated_at, email_verified_at FROM customers
+WHERE tenant_id = $1 AND id > $2
+ORDER BY id
+LIMIT $3
+`
+
+type ListCustomersParams struct {
+	TenantID string
+	After    string
+	N        int32
+}
+
+// The store's customers in ID order (UUIDv7: oldest first), a page after
+// the given ID.
+func (q *Queries) ListCustomers(ctx context.Context, arg ListCustomersParams) ([]Customer, error) {
+	rows, err := q.query(ctx, q.listCustomersStmt, listCustomers, arg.TenantID, arg.After, arg.N)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Customer{}
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.TenantID,
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.Phone,
+			&i.PasswordHash,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.EmailVerifiedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pruneEmailVerifications = `-- name: PruneEmailVerifications :execrows
 DELETE FROM email_verifications WHERE expires_at < $1
 `

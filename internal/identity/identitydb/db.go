@@ -84,6 +84,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertEmailVerificationStmt, err = db.PrepareContext(ctx, insertEmailVerification); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertEmailVerification: %w", err)
 	}
+	if q.insertExportAuditStmt, err = db.PrepareContext(ctx, insertExportAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertExportAudit: %w", err)
+	}
 	if q.insertInvitationStmt, err = db.PrepareContext(ctx, insertInvitation); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertInvitation: %w", err)
 	}
@@ -104,6 +107,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listAddressesStmt, err = db.PrepareContext(ctx, listAddresses); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAddresses: %w", err)
+	}
+	if q.listCustomersStmt, err = db.PrepareContext(ctx, listCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomers: %w", err)
+	}
+	if q.listExportAuditStmt, err = db.PrepareContext(ctx, listExportAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExportAudit: %w", err)
 	}
 	if q.listSigningKeysStmt, err = db.PrepareContext(ctx, listSigningKeys); err != nil {
 		return nil, fmt.Errorf("error preparing query ListSigningKeys: %w", err)
@@ -282,6 +291,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertEmailVerificationStmt: %w", cerr)
 		}
 	}
+	if q.insertExportAuditStmt != nil {
+		if cerr := q.insertExportAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertExportAuditStmt: %w", cerr)
+		}
+	}
 	if q.insertInvitationStmt != nil {
 		if cerr := q.insertInvitationStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertInvitationStmt: %w", cerr)
@@ -315,6 +329,16 @@ func (q *Queries) Close() error {
 	if q.listAddressesStmt != nil {
 		if cerr := q.listAddressesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listAddressesStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersStmt != nil {
+		if cerr := q.listCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersStmt: %w", cerr)
+		}
+	}
+	if q.listExportAuditStmt != nil {
+		if cerr := q.listExportAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExportAuditStmt: %w", cerr)
 		}
 	}
 	if q.listSigningKeysStmt != nil {
@@ -496,6 +520,7 @@ type Queries struct {
 	insertAddressStmt               *sql.Stmt
 	insertCustomerStmt              *sql.Stmt
 	insertEmailVerificationStmt     *sql.Stmt
+	insertExportAuditStmt           *sql.Stmt
 	insertInvitationStmt            *sql.Stmt
 	insertPasswordResetStmt         *sql.Stmt
 	insertRefreshTokenStmt          *sql.Stmt
@@ -503,6 +528,8 @@ type Queries struct {
 	insertStaffStmt                 *sql.Stmt
 	latestEmailVerificationStmt     *sql.Stmt
 	listAddressesStmt               *sql.Stmt
+	listCustomersStmt               *sql.Stmt
+	listExportAuditStmt             *sql.Stmt
 	listSigningKeysStmt             *sql.Stmt
 	listStaffStmt                   *sql.Stmt
 	lockStaffGuardStmt              *sql.Stmt
@@ -553,6 +580,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertAddressStmt:               q.insertAddressStmt,
 		insertCustomerStmt:              q.insertCustomerStmt,
 		insertEmailVerificationStmt:     q.insertEmailVerificationStmt,
+		insertExportAuditStmt:           q.insertExportAuditStmt,
 		insertInvitationStmt:            q.insertInvitationStmt,
 		insertPasswordResetStmt:         q.insertPasswordResetStmt,
 		insertRefreshTokenStmt:          q.insertRefreshTokenStmt,
@@ -560,6 +588,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertStaffStmt:                 q.insertStaffStmt,
 		latestEmailVerificationStmt:     q.latestEmailVerificationStmt,
 		listAddressesStmt:               q.listAddressesStmt,
+		listCustomersStmt:               q.listCustomersStmt,
+		listExportAuditStmt:             q.listExportAuditStmt,
 		listSigningKeysStmt:             q.listSigningKeysStmt,
 		listStaffStmt:                   q.listStaffStmt,
 		lockStaffGuardStmt:              q.lockStaffGuardStmt,

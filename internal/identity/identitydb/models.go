@@ -47,6 +47,19 @@ type EmailVerification struct {
 	CreatedAt  int64
 }
 
+type ExportAudit struct {
+	TenantID  string
+	ID        string
+	Kind      string
+	RowsCount int64
+	Masked    int64
+	ActorKind string
+	ActorID   string
+	ActorRole string
+	Via       string
+	CreatedAt int64
+}
+
 type Invitation struct {
 	TenantID   string
 	ID         string

@@ -125,3 +125,11 @@ WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id) AND email = sqlc.arg
 
 -- name: PruneEmailVerifications :execrows
 DELETE FROM email_verifications WHERE expires_at < sqlc.arg(before);
+
+-- name: ListCustomers :many
+-- The store's customers in ID order (UUIDv7: oldest first), a page after
+-- the given ID.
+SELECT * FROM customers
+WHERE tenant_id = sqlc.arg(tenant_id) AND id > sqlc.arg(after)
+ORDER BY id
+LIMIT sqlc.arg(n);

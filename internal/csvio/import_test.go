@@ -1,0 +1,417 @@
+package csvio
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/money"
+)
+
+func shopifyFile(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/shopify_products.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newEngine(log *bytes.Buffer) (*Engine, *fakeCatalog, *fakeInventory) {
+	cat, inv := &fakeCatalog{}, &fakeInventory{}
+	e := &Engine{Catalog: cat, Inventory: inv, Stores: fakeStores{"EUR"}, Identity: &fakeIdentity{}}
+	if log != nil {
+		e.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return e, cat, inv
+}
+
+func readReport(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatalf("error report: %v\n%s", err, b)
+	}
+	if len(recs) == 0 || strings.Join(recs[0], ",") != "row,column,value,reason" {
+		t.Fatalf("error report header: %q", recs)
+	}
+	recs = recs[1:]
+	// Workers write in the order they finish: sort by row.
+	slices.SortStableFunc(recs, func(a, b []string) int { x, _ := strconv.Atoi(a[0]); y, _ := strconv.Atoi(b[0]); return x - y })
+	return recs
+}
+
+func bySlug(t *testing.T, cat *fakeCatalog, slug string) catalogapi.Product {
+	t.Helper()
+	for _, p := range cat.products {
+		if p.Slug == slug {
+			return p
+		}
+	}
+	t.Fatalf("no product %s", slug)
+	return catalogapi.Product{}
+}
+
+// TestShopifyImport: a Shopify product export imports as it is, and the
+// second import of the same file changes nothing.
+func TestShopifyImport(t *testing.T) {
+	ctx := context.Background()
+	e, cat, _ := newEngine(nil)
+	var rep bytes.Buffer
+	s, err := e.Import(ctx, Products, bytes.NewReader(shopifyFile(t)), ImportOptions{Report: &rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rows != 7 || s.Records != 3 || s.Created != 3 || s.Refused != 0 || s.Issues != 0 {
+		t.Fatalf("first import: %+v\n%s", s, rep.String())
+	}
+	tee := bySlug(t, cat, "organic-tee")
+	if tee.Slug != "organic-tee" || tee.Title != "Organic Tee" || tee.Status != catalogapi.StatusActive ||
+		!strings.Contains(tee.Description, `"relaxed"`) || tee.Attributes["vendor"] != "Acme Apparel" || tee.Attributes["tags"] != "organic, cotton" {
+		t.Errorf("tee: %+v", tee)
+	}
+	if len(tee.Options) != 2 || tee.Options[0].Name != "Size" || strings.Join(tee.Options[0].Values, ",") != "S,M" ||
+		strings.Join(tee.Options[1].Values, ",") != "Ecru,Navy" {
+		t.Errorf("tee options: %+v", tee.Options)
+	}
+	if len(tee.Variants) != 4 || tee.Variants[2].SKU != "TEE-M-ECRU" || tee.Variants[2].Price != (money.Money{Amount: 2450, Currency: "EUR"}) ||
+		tee.Variants[3].Options["Color"] != "Navy" {
+		t.Errorf("tee variants: %+v", tee.Variants)
+	}
+	if len(tee.Images) != 3 || tee.Images[2].URL != "https://cdn.example.com/tee-detail.jpg" || tee.Images[0].Alt != "Organic tee (front)" {
+		t.Errorf("tee images: %+v", tee.Images)
+	}
+	mug := bySlug(t, cat, "stoneware-mug")
+	if len(mug.Options) != 0 || len(mug.Variants) != 1 || mug.Variants[0].Price.Amount != 1490 {
+		t.Errorf("mug (Title: Default Title is no option): %+v", mug)
+	}
+	if gift := bySlug(t, cat, "gift-card"); gift.Status != catalogapi.StatusDraft {
+		t.Errorf("gift card: status %s, want draft", gift.Status)
+	}
+	writes := cat.writes
+	s, err = e.Import(ctx, Products, bytes.NewReader(shopifyFile(t)), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Unchanged != 3 || s.Created+s.Updated+s.Refused != 0 {
+		t.Errorf("second import: %+v", s)
+	}
+	if cat.writes != writes || len(cat.products) != 3 {
+		t.Errorf("second import wrote %d times, %d products", cat.writes-writes, len(cat.products))
+	}
+	// One change in the file: one product updated, the others left alone.
+	changed := bytes.Replace(shopifyFile(t), []byte("14.90"), []byte("15.90"), 1)
+	s, err = e.Import(ctx, Products, bytes.NewReader(changed), ImportOptions{})
+	if err != nil || s.Updated != 1 || s.Unchanged != 2 || bySlug(t, cat, "stoneware-mug").Variants[0].Price.Amount != 1590 {
+		t.Errorf("changed import: %+v, %v", s, err)
+	}
+}
+
+// TestDryRun checks everything and changes nothing.
+func TestDryRun(t *testing.T) {
+	e, cat, inv := newEngine(nil)
+	s, err := e.Import(context.Background(), Products, bytes.NewReader(shopifyFile(t)), ImportOptions{DryRun: true})
+	if err != nil || s.Created != 3 || !s.DryRun {
+		t.Fatalf("dry run: %+v, %v", s, err)
+	}
+	s, err = e.Import(context.Background(), Stock, bytes.NewReader(shopifyFile(t)), ImportOptions{DryRun: true})
+	if err != nil || s.Created != 4 || s.Unchanged != 2 || s.Skipped != 1 {
+		t.Fatalf("stock dry run: %+v, %v", s, err)
+	}
+	if cat.writes != 0 || inv.adjustments != 0 {
+		t.Errorf("a dry run wrote: %d products, %d adjustments", cat.writes, inv.adjustments)
+	}
+}
+
+// TestStockImport sets on-hand stock by SKU and location, once.
+func TestStockImport(t *testing.T) {
+	ctx := context.Background()
+	e, _, inv := newEngine(nil)
+	file := "sku,location,on_hand\nMUG-1,,10\nMUG-1,shop,3\nTEE-1,default,0\nBAD SKU,,1\nMUG-2,,-4\nMUG-3,Main Hall,2\n"
+	var rep bytes.Buffer
+	s, err := e.Import(ctx, Stock, strings.NewReader(file), ImportOptions{Report: &rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// TEE-1 at 0 where nothing was recorded is already right: unchanged.
+	if s.Created != 2 || s.Updated != 0 || s.Unchanged != 1 || s.Refused != 3 {
+		t.Errorf("first import: %+v", s)
+	}
+	if inv.stock["MUG-1"]["default"] != 10 || inv.stock["MUG-1"]["shop"] != 3 {
+		t.Errorf("stock: %v", inv.stock)
+	}
+	issues := readReport(t, rep.Bytes())
+	if len(issues) != 3 || issues[0][0] != "5" || issues[0][1] != "sku" || issues[1][0] != "6" || issues[1][1] != "on_hand" || issues[2][1] != "location" {
+		t.Errorf("report: %q", issues)
+	}
+	n := inv.adjustments
+	s, err = e.Import(ctx, Stock, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Unchanged != 3 || s.Created+s.Updated != 0 || inv.adjustments != n {
+		t.Errorf("second import: %+v, %v, %d adjustments", s, err, inv.adjustments-n)
+	}
+	// A count taken down is an adjustment of the difference.
+	s, err = e.Import(ctx, Stock, strings.NewReader("SKU,Quantity\nMUG-1,4\n"), ImportOptions{})
+	if err != nil || s.Updated != 1 || inv.stock["MUG-1"]["default"] != 4 {
+		t.Errorf("third import: %+v, %v, %v", s, err, inv.stock)
+	}
+	// The rows of one SKU apply in file order, whatever the workers: the
+	// last one wins.
+	var many strings.Builder
+	many.WriteString("sku,on_hand\n")
+	for i := range 200 {
+		many.WriteString("SKU-" + string(rune('A'+i%5)) + "," + strconv.Itoa(i) + "\n")
+	}
+	if _, err := e.Import(ctx, Stock, strings.NewReader(many.String()), ImportOptions{Workers: 8}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if got := inv.stock["SKU-"+string(rune('A'+i))]["default"]; got != int64(195+i) {
+			t.Errorf("SKU-%c: %d, want %d", 'A'+i, got, 195+i)
+		}
+	}
+}
+
+// TestPersonalDataRefused: rows with personal data are refused and named;
+// the value reaches neither the services, the report nor the log.
+func TestPersonalDataRefused(t *testing.T) {
+	const card, iban, hash = "4111 1111 1111 1111", "GB82WEST12345698765432", "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+	file := "handle,title,description,sku,price,password\n" +
+		"a,A,\"card " + card + "\",A-1,1.00,\n" +
+		"b,B,plain,B-1,2.00,\n" +
+		"c,C,refund to " + iban + ",C-1,3.00,\n" +
+		"d,D,plain,D-1,4.00,hunter22\n" +
+		"e,E," + hash + ",E-1,5.00,\n" +
+		"f,F,mail ada@example.com,F-1,6.00,\n"
+	var log, rep bytes.Buffer
+	e, cat, _ := newEngine(&log)
+	s, err := e.Import(context.Background(), Products, strings.NewReader(file), ImportOptions{Report: &rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Created != 1 || s.Refused != 5 || len(cat.products) != 1 || cat.products[0].Title != "B" {
+		t.Fatalf("summary %+v, products %+v", s, cat.products)
+	}
+	issues := readReport(t, rep.Bytes())
+	want := map[string]string{"2": "****1111", "4": "****5432", "5": "****", "6": "****", "7": "a***@example.com"}
+	for _, is := range issues {
+		if want[is[0]] != is[2] {
+			t.Errorf("row %s: masked %q, want %q (%s)", is[0], is[2], want[is[0]], is[3])
+		}
+		delete(want, is[0])
+	}
+	if len(want) != 0 {
+		t.Errorf("rows not reported: %v", want)
+	}
+	for _, raw := range []string{card, strings.ReplaceAll(card, " ", ""), iban, "hunter22", hash, "ada@example.com"} {
+		if strings.Contains(rep.String(), raw) || strings.Contains(log.String(), raw) {
+			t.Errorf("%q is in the report or the log:\n%s\n%s", raw, rep.String(), log.String())
+		}
+	}
+	if !strings.Contains(log.String(), "csv import") {
+		t.Errorf("nothing logged: %s", log.String())
+	}
+}
+
+// TestExportRoundTrip: a product export imports back as all unchanged, and
+// a cell that a spreadsheet would run is neutralised.
+func TestExportRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	e, cat, inv := newEngine(nil)
+	if _, err := e.Import(ctx, Products, bytes.NewReader(shopifyFile(t)), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Import(ctx, Stock, bytes.NewReader(shopifyFile(t)), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mug := slices.IndexFunc(cat.products, func(p catalogapi.Product) bool { return p.Slug == "stoneware-mug" })
+	cat.products[mug].Title = `=HYPERLINK("http://evil.example","x")`
+	var out bytes.Buffer
+	res, err := e.Export(ctx, Products, &out, ExportOptions{})
+	if err != nil || res.Rows != 6 {
+		t.Fatalf("export: %+v, %v\n%s", res, err, out.String())
+	}
+	if !strings.Contains(out.String(), `'=HYPERLINK(`) {
+		t.Errorf("formula not neutralised:\n%s", out.String())
+	}
+	cat.products[mug].Title = "Stoneware Mug"
+	out.Reset()
+	if _, err := e.Export(ctx, Products, &out, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writes := cat.writes
+	s, err := e.Import(ctx, Products, &out, ImportOptions{})
+	if err != nil || s.Unchanged != 3 || cat.writes != writes {
+		t.Errorf("round trip: %+v, %v\n", s, err)
+	}
+	out.Reset()
+	if _, err := e.Export(ctx, Stock, &out, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := inv.adjustments
+	s, err = e.Import(ctx, Stock, &out, ImportOptions{})
+	if err != nil || s.Unchanged != 4 || inv.adjustments != n {
+		t.Errorf("stock round trip: %+v, %v", s, err)
+	}
+}
+
+// TestOrderExportMasks: personal data is masked unless asked for.
+func TestOrderExportMasks(t *testing.T) {
+	o := orderapi.Order{ID: "o1", Status: "confirmed", Email: "ada@example.com", Currency: "EUR", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		ShippingAddress: orderapi.Address{Name: "Ada Lovelace", Line1: "12 Analytical Row", City: "London", PostalCode: "N1 9GU", Country: "GB"},
+		Lines:           []orderapi.Line{{SKU: "MUG-1", Title: "-Mug", Quantity: 2, UnitPrice: money.Money{Amount: 1490, Currency: "EUR"}, Total: money.Money{Amount: 2980, Currency: "EUR"}}},
+		Total:           money.Money{Amount: 2980, Currency: "EUR"}}
+	ids := &fakeIdentity{}
+	e := &Engine{Orders: fakeOrders{[]orderapi.Order{o}}, Identity: ids}
+	var out bytes.Buffer
+	res, err := e.Export(context.Background(), Orders, &out, ExportOptions{})
+	if err != nil || res.Rows != 1 || !res.Masked {
+		t.Fatalf("export: %+v, %v", res, err)
+	}
+	for _, raw := range []string{"ada@example.com", "Lovelace", "Analytical", "N1 9GU"} {
+		if strings.Contains(out.String(), raw) {
+			t.Errorf("masked export has %q:\n%s", raw, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "a***@example.com") || !strings.Contains(out.String(), "A** L*******") || !strings.Contains(out.String(), "'-Mug") {
+		t.Errorf("masked export:\n%s", out.String())
+	}
+	out.Reset()
+	res, err = e.Export(context.Background(), Orders, &out, ExportOptions{Unmasked: true})
+	if err != nil || res.Masked || !strings.Contains(out.String(), "ada@example.com,Ada Lovelace,12 Analytical Row,London,N1 9GU") {
+		t.Errorf("unmasked export: %+v %v\n%s", res, err, out.String())
+	}
+	// A role that may not see personal data asks in vain.
+	ids.masked = true
+	out.Reset()
+	res, err = e.Export(context.Background(), Orders, &out, ExportOptions{Unmasked: true})
+	if err != nil || !res.Masked || strings.Contains(out.String(), "ada@example.com") {
+		t.Errorf("unmasked export for a masked role: %+v %v\n%s", res, err, out.String())
+	}
+	// Every export is in the audit log, masked or not.
+	want := []identityapi.ExportRecord{{Kind: "orders", Rows: 1, Masked: true, Via: "cli"}, {Kind: "orders", Rows: 1, Masked: false, Via: "cli"},
+		{Kind: "orders", Rows: 1, Masked: true, Via: "cli"}}
+	if !slices.Equal(ids.audit, want) {
+		t.Errorf("audit log: %+v", ids.audit)
+	}
+}
+
+// TestCustomerImport: customers by email, twice without a change; emails
+// and phones only in their columns; a masked export cannot come back in.
+func TestCustomerImport(t *testing.T) {
+	ctx := context.Background()
+	ids := &fakeIdentity{}
+	e := &Engine{Identity: ids}
+	file := "Email,First Name,Last Name,Phone,Note\n" +
+		"ada@example.com,Ada,Lovelace,+44 20 7946 0000,\n" +
+		"bob@example.com,Bob,Babbage,,call +44 20 7946 0001\n" +
+		"cy@example.com,cy@example.com,,,\n" +
+		"dee@example.com,Dee,,,\n"
+	var rep bytes.Buffer
+	s, err := e.Import(ctx, Customers, strings.NewReader(file), ImportOptions{Report: &rep})
+	if err != nil || s.Created != 2 || s.Refused != 2 {
+		t.Fatalf("import: %+v, %v\n%s", s, err, rep.String())
+	}
+	issues := readReport(t, rep.Bytes())
+	if len(issues) != 2 || issues[0][0] != "3" || issues[0][1] != "Note" || issues[1][0] != "4" || issues[1][1] != "First Name" {
+		t.Errorf("report: %q", issues)
+	}
+	if strings.Contains(rep.String(), "7946 0001") || strings.Contains(rep.String(), "cy@example.com") {
+		t.Errorf("the report repeats personal data:\n%s", rep.String())
+	}
+	writes := ids.writes
+	s, err = e.Import(ctx, Customers, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Unchanged != 2 || s.Created+s.Updated != 0 || ids.writes != writes {
+		t.Errorf("second import: %+v, %v", s, err)
+	}
+	// An unmasked export reads back unchanged; a masked one is refused.
+	var out bytes.Buffer
+	if _, err := e.Export(ctx, Customers, &out, ExportOptions{Unmasked: true}); err != nil {
+		t.Fatal(err)
+	}
+	s, err = e.Import(ctx, Customers, bytes.NewReader(out.Bytes()), ImportOptions{})
+	if err != nil || s.Unchanged != 2 || s.Refused != 0 {
+		t.Errorf("unmasked round trip: %+v, %v\n%s", s, err, out.String())
+	}
+	out.Reset()
+	res, err := e.Export(ctx, Customers, &out, ExportOptions{})
+	if err != nil || !res.Masked || strings.Contains(out.String(), "ada@") {
+		t.Fatalf("masked export: %+v, %v\n%s", res, err, out.String())
+	}
+	s, err = e.Import(ctx, Customers, bytes.NewReader(out.Bytes()), ImportOptions{})
+	if err != nil || s.Refused != 2 || ids.writes != writes {
+		t.Errorf("masked round trip: %+v, %v", s, err)
+	}
+}
+
+// TestColumnsAbsentAreKept: a file without a column leaves that field as
+// the store has it, and reads as unchanged the second time; other
+// attributes than vendor, type and tags stay.
+func TestColumnsAbsentAreKept(t *testing.T) {
+	ctx := context.Background()
+	e, cat, _ := newEngine(nil)
+	cat.products = []catalogapi.Product{{ID: "p1", Slug: "mug", Title: "Mug", Description: "Written in the admin", Status: catalogapi.StatusActive,
+		Attributes: map[string]string{"origin": "Stoke", "vendor": "Old"},
+		Images:     []catalogapi.Image{{URL: "/media/mug.jpg"}},
+		Variants:   []catalogapi.Variant{{SKU: "MUG-1", Price: money.Money{Amount: 1200, Currency: "EUR"}}}}}
+	file := "sku,title,price,vendor\nMUG-1,Mug,12.00,Clay & Co\n"
+	s, err := e.Import(ctx, Products, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Updated != 1 {
+		t.Fatalf("import: %+v, %v", s, err)
+	}
+	p := cat.products[0]
+	if p.Description != "Written in the admin" || p.Status != catalogapi.StatusActive || len(p.Images) != 1 ||
+		p.Attributes["origin"] != "Stoke" || p.Attributes["vendor"] != "Clay & Co" {
+		t.Errorf("after the import: %+v", p)
+	}
+	writes := cat.writes
+	s, err = e.Import(ctx, Products, strings.NewReader(file), ImportOptions{})
+	if err != nil || s.Unchanged != 1 || cat.writes != writes {
+		t.Errorf("second import: %+v, %v", s, err)
+	}
+}
+
+// deniedCatalog refuses the credentials, as the catalog does a staff
+// member whose role may not write products.
+type deniedCatalog struct{ fakeCatalog }
+
+func (*deniedCatalog) AdminProducts(context.Context, catalogapi.AdminListParams) (catalogapi.ProductList, error) {
+	return catalogapi.ProductList{}, &apiclient.Error{Status: 403, Code: "forbidden", Detail: "your role may not"}
+}
+
+// TestImportStops: credentials that may not import stop the import with
+// the service's answer instead of refusing every row; a broken row is
+// refused and the rest read; progress ends at the last row.
+func TestImportStops(t *testing.T) {
+	e := &Engine{Catalog: &deniedCatalog{}, Stores: fakeStores{"EUR"}}
+	_, err := e.Import(context.Background(), Products, bytes.NewReader(shopifyFile(t)), ImportOptions{})
+	if !apiclient.IsStatus(err, 403) {
+		t.Fatalf("import as a role that may not: %v", err)
+	}
+	e2, _, inv := newEngine(nil)
+	var last atomic.Int64
+	var rep bytes.Buffer
+	s, err := e2.Import(context.Background(), Stock, strings.NewReader("sku,on_hand\nA-1,1,extra\nA-2,2\n"),
+		ImportOptions{Report: &rep, Progress: func(n int64) { last.Store(n) }})
+	if err != nil || s.Refused != 1 || s.Created != 1 || inv.stock["A-2"]["default"] != 2 || last.Load() != 2 {
+		t.Errorf("%+v, %v, progress %d\n%s", s, err, last.Load(), rep.String())
+	}
+	if _, err := e2.Import(context.Background(), Stock, strings.NewReader("sku,count\nA-1,1\n"), ImportOptions{}); err == nil {
+		t.Error("a stock file without a quantity column was taken")
+	}
+	if _, err := e2.Import(context.Background(), Kind("invoices"), strings.NewReader("x\n"), ImportOptions{}); !errors.Is(err, ErrKind) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
