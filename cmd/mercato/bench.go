@@ -22,7 +22,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand())
 	return cmd
 }
 
@@ -388,5 +388,32 @@ loopback interface is measured: give its admin token (-admin-token).`,
 	fs.IntVar(&o.Orders, "orders", 200, "orders to place and time, one after another")
 	fs.DurationVar(&o.Poll, "poll", 5*time.Millisecond, "how often the summary is read while an order is awaited")
 	fs.BoolVar(&o.Yes, "yes", false, "without -url, accept that orders are written to the -db database or -bus given")
+	return cmd
+}
+
+func (c *cli) benchInvoiceCommand() *cobra.Command {
+	var o bench.InvoiceOptions
+	cmd := &cobra.Command{
+		Use:   "invoice",
+		Short: "Measure how many invoices (PDF and UBL XML) are rendered per second per core",
+		Long: `Render one invoice, its PDF (with the embedded font) and its EN 16931 UBL XML
+together as issuing one does, over and over in this process: first on one
+goroutine, which is the rate of one core, then on -workers goroutines. Each
+run warms up for -warmup, then counts for -duration. Nothing is stored and no
+server is started: the figure is the rendering's cost, most of an issue's.
+
+The report gives the documents rendered per second, and per core.`,
+		Example: `  mercato bench invoice
+  mercato bench invoice -lines 50 -duration 20s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.benchRunner().Invoice(cmd.Context(), o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.DurationVar(&o.Duration, "duration", 5*time.Second, "measured time of each run (at most "+bench.MaxDuration.String()+")")
+	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured warm-up of each run")
+	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "goroutines rendering at once in the second run")
+	fs.IntVar(&o.Lines, "lines", 10, "lines of the invoice rendered")
 	return cmd
 }

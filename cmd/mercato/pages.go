@@ -11,6 +11,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
@@ -48,6 +49,9 @@ type pageClients struct {
 	// reviews is nil when no review service is reachable: the pages then
 	// show no reviews.
 	reviews *reviewapi.Client
+	// invoices is nil when no invoice service is reachable: the pages
+	// then show no invoices.
+	invoices *invoiceapi.Client
 }
 
 func newPageClients(p *app.Platform) (pageClients, error) {
@@ -100,6 +104,9 @@ func newPageClients(p *app.Platform) (pageClients, error) {
 	}
 	if hc, base, rerr := p.PublicHTTPClient("review"); rerr == nil {
 		c.reviews = reviewapi.NewClient(base, hc)
+	}
+	if hc, base, ierr := p.PublicHTTPClient("invoice"); ierr == nil {
+		c.invoices = invoiceapi.NewClient(base, hc)
 	}
 	return c, err
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/media"
 	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify"
@@ -53,6 +55,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		orderCfg     order.Config
 		notifyCfg    notify.Config
 		reviewCfg    review.Config
+		invoiceCfg   invoice.Config
 		searchCfg    search.Config
 		analyticsCfg analytics.Config
 		shopCfg      storefront.Config
@@ -72,6 +75,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	orderCfg.RegisterFlags(fs, "order.")
 	notifyCfg.RegisterFlags(fs, "notify.")
 	reviewCfg.RegisterFlags(fs, "review.")
+	invoiceCfg.RegisterFlags(fs, "invoice.")
 	searchCfg.RegisterFlags(fs, "search.")
 	analyticsCfg.RegisterFlags(fs, "analytics.")
 	shopCfg.RegisterFlags(fs, "storefront.")
@@ -256,6 +260,11 @@ func services(fs *pflag.FlagSet) []app.Service {
 			if hc, base, err := p.HTTPClient("identity"); err == nil {
 				d.Staff = identityapi.NewClient(base, hc)
 			}
+			// Invoice emails attach the stored PDF; without the invoice
+			// service they carry the link to the order's page only.
+			if hc, base, err := p.HTTPClient("invoice"); err == nil {
+				d.Invoices = invoiceapi.NewClient(base, hc)
+			}
 			return notify.New(ctx, notifyCfg, d)
 		}},
 		{Name: "review", Validate: reviewCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -266,6 +275,21 @@ func services(fs *pflag.FlagSet) []app.Service {
 			// Who bought what comes from order events through deps.Bus;
 			// review calls no other service.
 			return review.New(ctx, reviewCfg, review.Deps{Deps: deps})
+		}},
+		{Name: "invoice", Validate: invoiceCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			deps, err := p.Deps(ctx, "invoice", invoice.Migrations...)
+			if err != nil {
+				return nil, err
+			}
+			// Orders come from order events through deps.Bus. The seller's
+			// legal details, time zone and when the store invoices come
+			// from the tenant service; without it, documents name the
+			// store by its ID.
+			d := invoice.Deps{Deps: deps}
+			if hc, base, err := p.HTTPClient("tenant"); err == nil {
+				d.Stores = tenantapi.NewStoreCache(tenantapi.NewClient(base, hc), 10*time.Second)
+			}
+			return invoice.New(ctx, invoiceCfg, d)
 		}},
 		{Name: "search", Validate: searchCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
 			deps, err := p.Deps(ctx, "search", search.Migrations...)
@@ -306,7 +330,8 @@ func services(fs *pflag.FlagSet) []app.Service {
 			cfg.Session = identityCfg.Session
 			d := storefront.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Catalog: c.catalog, Inventory: c.inventory, Cart: c.cart, Pricing: c.pricing, Orders: c.orders,
-				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews}
+				Payments: c.payments, Identity: c.identity, Logins: c.logins, Changes: p.Changes, Reviews: c.reviews,
+				Invoices: c.invoices}
 			// Order pages follow their order's events, heard on the bus.
 			if d.Live, err = p.Live(ctx, storefront.LiveTypes...); err != nil {
 				return nil, err
@@ -333,7 +358,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 			d := admin.Deps{Deps: deps, Tenants: c.tenants, Stores: c.stores,
 				Store: c.store, Identity: c.identity, Staff: c.staff, Catalog: c.catalog, Inventory: c.inventory,
 				Cart: c.cart, Pricing: c.pricing, Orders: c.orders, Payments: c.payments, Logins: c.logins, Reviews: c.reviews,
-				Webhooks: c.webhooks}
+				Webhooks: c.webhooks, Invoices: c.invoices}
 			// The layout's notices follow the store's events, heard on
 			// the bus.
 			if d.Live, err = p.Live(ctx, admin.LiveTypes()...); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/media/mediaapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -101,6 +102,10 @@ type Deps struct {
 	// Analytics reads the store's figures. Nil: no Analytics page (the
 	// section is left out of the navigation).
 	Analytics *analyticsapi.Client
+	// Invoices lists, shows and re-sends the store's invoices and credit
+	// notes. Nil: the Invoices pages are not found (and not in the
+	// navigation).
+	Invoices *invoiceapi.Client
 	// Live streams the notices of the layout (LiveTypes). Nil: no
 	// notices, and /admin/events answers 404.
 	Live *live.Hub
@@ -172,6 +177,7 @@ func (s *Service) Routes(api *web.API) {
 	}
 	s.reviewRoutes(route)
 	s.analyticsRoutes(route)
+	s.invoiceRoutes(route)
 	s.mediaRoutes(api, route)
 	s.transferRoutes(api, route)
 }

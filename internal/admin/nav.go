@@ -40,6 +40,8 @@ var navItems = []navItem{
 	{Path: "/admin/analytics", Label: "Analytics", Roles: []string{"owner", "manager"}},
 	// review: admin-list-reviews (readers).
 	{Path: "/admin/reviews", Label: "Reviews", Roles: []string{"owner", "manager", "staff", "support"}},
+	// invoice: admin-list-invoices.
+	{Path: "/admin/invoices", Label: "Invoices", Roles: []string{"owner", "manager", "staff", "support"}},
 	// staff: check-in/out and the member's own announcements are
 	// everyone's; the lists of staff and shifts are managers'.
 	{Path: "/admin/staff", Label: "Staff", Roles: []string{"owner", "manager", "staff", "support"}},
@@ -70,7 +72,7 @@ func (s *Service) view(r *http.Request, title string) (*page.View, error) {
 		}
 		for _, it := range navItems {
 			if !slices.Contains(it.Roles, v.User.Role) || (it.Path == "/admin/webhooks" || it.Path == "/admin/emails") && s.deps.Webhooks == nil ||
-				it.Path == "/admin/analytics" && s.deps.Analytics == nil {
+				it.Path == "/admin/analytics" && s.deps.Analytics == nil || it.Path == "/admin/invoices" && s.deps.Invoices == nil {
 				continue
 			}
 			it.Current = r.URL.Path == it.Path || it.Path != "/admin/" && strings.HasPrefix(r.URL.Path, it.Path+"/")

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/auth"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/kit"
@@ -44,6 +46,7 @@ const (
 	kindStaffInvitation   = "staff_invitation"
 	kindReviewPublished   = "review_published"
 	kindWebhookDisabled   = "webhook_disabled"
+	kindInvoiceSent       = "invoice_sent"
 )
 
 // emailKinds maps each event type emailed to its kind of email.
@@ -58,6 +61,7 @@ var emailKinds = map[string]string{
 	identityapi.SubjectStaffInvited:               kindStaffInvitation,
 	reviewapi.SubjectPublished:                    kindReviewPublished,
 	notifyapi.SubjectWebhookDisabled:              kindWebhookDisabled,
+	invoiceapi.SubjectResendRequested:             kindInvoiceSent,
 }
 
 // EmailEventTypes are the event types the email consumer receives.
@@ -80,6 +84,12 @@ type Stores interface {
 // (identityapi.Client.ListStaff, with the deployment's token).
 type Staff interface {
 	ListStaff(ctx context.Context) (identityapi.StaffList, error)
+}
+
+// InvoiceFiles reads an invoice's or credit note's stored PDF
+// (invoiceapi.Client.File, with the deployment's token).
+type InvoiceFiles interface {
+	File(ctx context.Context, id, format string) ([]byte, error)
 }
 
 // HandleEmailEvent applies one event as the email consumer does: once per
@@ -213,6 +223,9 @@ type mailData struct {
 	Reason   string
 	Review   *reviewapi.Published
 	Webhook  *notifyapi.WebhookDisabled
+	Invoice  *invoiceapi.Issued
+	// Attached: the email carries the invoice's PDF.
+	Attached bool
 }
 
 // rendered is an email ready to send.
@@ -307,6 +320,15 @@ func (s *Service) render(ctx context.Context, e notifydb.Email) (rendered, error
 		if to, err = s.ownerAddress(ctx); err != nil {
 			return rendered{}, err
 		}
+	case kindInvoiceSent:
+		// A link to the order's page, where the buyer downloads the PDF
+		// and the XML: a guest signs in or follows their order's link.
+		var v invoiceapi.Issued
+		if err := decode(&v); err != nil {
+			return rendered{}, err
+		}
+		d.Invoice, to, d.Link = &v, v.Email, st.URL+"/orders/"+url.PathEscape(v.OrderID)
+		d.Attached = s.attachesInvoices()
 	default:
 		return rendered{}, bus.Permanent(fmt.Errorf("notify: no template for %q", e.Kind))
 	}
@@ -316,6 +338,30 @@ func (s *Service) render(ctx context.Context, e notifydb.Email) (rendered, error
 	r, err := s.execute(e.Kind, d)
 	r.To, r.FromName = to, st.Name
 	return r, err
+}
+
+// attachesInvoices reports whether invoice emails carry the PDF: they do
+// when they are sent (SMTP) and the invoice service is there to serve it.
+func (s *Service) attachesInvoices() bool { return s.invoices != nil && s.smtp != nil }
+
+// attachments are the files an email carries: an invoice email's PDF,
+// read from the invoice service as it was stored when issued.
+func (s *Service) attachments(ctx context.Context, e notifydb.Email) ([]attachment, error) {
+	if e.Kind != kindInvoiceSent || !s.attachesInvoices() {
+		return nil, nil
+	}
+	var v invoiceapi.Issued
+	if err := json.Unmarshal([]byte(e.Data), &v); err != nil {
+		return nil, bus.Permanent(fmt.Errorf("decode %s: %w", e.EventType, err))
+	}
+	pdf, err := s.invoices.File(ctx, v.ID, "pdf")
+	if apiclient.IsCode(err, "invoice_not_found") {
+		return nil, bus.Permanent(fmt.Errorf("attach %s: %w", v.Number, err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attach %s: %w", v.Number, err)
+	}
+	return []attachment{{name: v.Number + ".pdf", contentType: "application/pdf", body: pdf}}, nil
 }
 
 // execute renders the three parts of an email of kind in d.Lang.

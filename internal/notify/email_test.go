@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/mercato/mercato/internal/identity/identityapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/money"
 	"github.com/mercato/mercato/internal/platform/outbox"
@@ -118,7 +120,9 @@ func TestEveryKindRenders(t *testing.T) {
 		Return:   &orderapi.Return{Lines: []orderapi.ReturnLine{{SKU: "MUG-1", Quantity: 1}}, RefundAmount: o.Total},
 		Amount:   "EUR 1.00", Reason: "<broken>",
 		Review:  &reviewapi.Published{Rating: 2, Title: "<script>alert(1)</script>", Body: "meh & <img src=x onerror=alert(1)>", AuthorName: "Bob"},
-		Webhook: &notifyapi.WebhookDisabled{URL: "https://hooks.example/<x>", FailingSince: at, DisabledAt: at}}
+		Webhook: &notifyapi.WebhookDisabled{URL: "https://hooks.example/<x>", FailingSince: at, DisabledAt: at},
+		Invoice: &invoiceapi.Issued{Invoice: invoiceapi.Invoice{Kind: invoiceapi.KindCreditNote, Number: "CN-2026-000001",
+			InvoiceNumber: "INV-2026-000001", OrderID: "ord-<1>", IssueDate: "2026-01-02", Total: o.Total}, Email: "ada@example.com"}}
 	for _, kind := range emailKinds {
 		for _, lang := range mailLanguages {
 			t.Run(kind+"/"+lang, func(t *testing.T) {
@@ -131,7 +135,7 @@ func TestEveryKindRenders(t *testing.T) {
 				if r.Subject == "" || strings.ContainsAny(r.Subject, "\r\n") || r.Text == "" || !strings.Contains(r.HTML, "</html>") {
 					t.Fatalf("rendered %+v", r)
 				}
-				for _, raw := range []string{"<b>Jerry</b>", "<script>", "<img src=x", "<i>Ada</i>", "<Deluxe>", "<broken>", "JD<01>", "<x>"} {
+				for _, raw := range []string{"<b>Jerry</b>", "<script>", "<img src=x", "<i>Ada</i>", "<Deluxe>", "<broken>", "JD<01>", "<x>", "ord-<1>"} {
 					if strings.Contains(r.HTML, raw) {
 						t.Errorf("HTML part holds %q unescaped", raw)
 					}
@@ -610,4 +614,67 @@ func TestSMTPURL(t *testing.T) {
 			t.Errorf("parseSMTP(%q) quotes the password: %v", tc.url, err)
 		}
 	}
+}
+
+// fakeInvoices serves one PDF per invoice ID.
+type fakeInvoices map[string][]byte
+
+func (f fakeInvoices) File(_ context.Context, id, format string) ([]byte, error) {
+	if b, ok := f[id]; ok && format == "pdf" {
+		return b, nil
+	}
+	return nil, &apiclient.Error{Status: 404, Code: "invoice_not_found"}
+}
+
+// TestInvoiceEmailAttachesPDF: a re-sent invoice reaches the buyer with
+// its stored PDF attached, named after its number, and the link to the
+// order's page; one whose PDF the invoice service does not have fails for
+// good rather than going without it.
+func TestInvoiceEmailAttachesPDF(t *testing.T) {
+	smtpURL, mp := smtpForTest(t)
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newMailService(t, db, smtpURL)
+		s.invoices = fakeInvoices{"inv-1": []byte("%PDF-1.3 the stored bytes")}
+		ctx := tenancy.WithID(t.Context(), "shop1")
+		run(t, s)
+		to := kit.NewID() + "@example.com"
+		doc := invoiceapi.Issued{Invoice: invoiceapi.Invoice{ID: "inv-1", Kind: invoiceapi.KindInvoice, Number: "INV-2026-000042",
+			OrderID: "ord-1", IssueDate: "2026-03-01", Total: sampleOrder(to).Total}, Email: to}
+		if err := s.HandleEmailEvent(t.Context(), envelope("shop1", invoiceapi.SubjectResendRequested, doc)); err != nil {
+			t.Fatal(err)
+		}
+		emailOf(t, s, ctx, notifyapi.EmailSent)
+		msgs := mp.to(t, to)
+		if len(msgs) != 1 {
+			t.Fatalf("Mailpit has %d messages to %s, want 1", len(msgs), to)
+		}
+		var full struct {
+			Subject, Text string
+			Attachments   []struct {
+				FileName, ContentType string
+				Size                  int
+			}
+		}
+		mp.get(t, "/api/v1/message/"+msgs[0].ID, &full)
+		if len(full.Attachments) != 1 || full.Attachments[0].FileName != "INV-2026-000042.pdf" ||
+			full.Attachments[0].ContentType != "application/pdf" || full.Attachments[0].Size != len("%PDF-1.3 the stored bytes") {
+			t.Errorf("attachments: %+v", full.Attachments)
+		}
+		if !strings.Contains(full.Subject, "INV-2026-000042") || !strings.Contains(full.Text, "https://tom.example/orders/ord-1") {
+			t.Errorf("message: %q\n%s", full.Subject, full.Text)
+		}
+
+		gone := doc
+		gone.ID, gone.Email = "inv-gone", "gone-"+to
+		if err := s.HandleEmailEvent(t.Context(), envelope("shop1", invoiceapi.SubjectResendRequested, gone)); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the email of a missing PDF failed", func() bool {
+			l, err := s.Emails(ctx, notifyapi.EmailFailed, 0, "")
+			return err == nil && len(l.Items) == 1
+		})
+		if n := len(mp.to(t, gone.Email)); n != 0 {
+			t.Errorf("%d messages sent without their PDF", n)
+		}
+	}, Migrations...)
 }

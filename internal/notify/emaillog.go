@@ -90,8 +90,12 @@ func (s *Service) mailAttempt(ctx context.Context, id string) error {
 	if s.smtp == nil {
 		return s.finishEmail(ctx, e, nil)
 	}
+	files, err := s.attachments(ctx, e)
+	if err != nil {
+		return s.finishEmail(ctx, e, err)
+	}
 	err = s.smtp.send(ctx, s.cfg.Mail.Timeout, outgoing{fromName: e.FromName, from: s.cfg.Mail.address(), to: e.Recipient,
-		subject: e.Subject, text: e.TextBody, html: e.HtmlBody, messageID: e.MessageID, date: s.now()})
+		subject: e.Subject, text: e.TextBody, html: e.HtmlBody, messageID: e.MessageID, date: s.now(), attachments: files})
 	if s.crash != nil {
 		s.crash(crashAfterSend) // fault injection: the server has it, the row says pending
 	}

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -191,6 +192,13 @@ type outgoing struct {
 	subject, text, html string
 	messageID           string
 	date                time.Time
+	attachments         []attachment
+}
+
+// attachment is a file an email carries.
+type attachment struct {
+	name, contentType string
+	body              []byte
 }
 
 // send hands m to the SMTP server, once. The answer to the message's data
@@ -210,6 +218,11 @@ func (srv smtpServer) send(ctx context.Context, timeout time.Duration, m outgoin
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetBodyString(mail.TypeTextPlain, m.text)
 	msg.AddAlternativeString(mail.TypeTextHTML, m.html)
+	for _, a := range m.attachments {
+		if err := msg.AttachReader(a.name, bytes.NewReader(a.body), mail.WithFileContentType(mail.ContentType(a.contentType))); err != nil {
+			return bus.Permanent(fmt.Errorf("attach %s: %w", a.name, err))
+		}
+	}
 
 	opts := append([]mail.Option{mail.WithTimeout(timeout)}, srv.opts...)
 	c, err := mail.NewClient(srv.host, opts...)

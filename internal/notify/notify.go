@@ -221,6 +221,9 @@ type Deps struct {
 	// Staff finds the owner's address, to whom the store's own emails (a
 	// new review, a webhook disabled) go. Nil: those emails fail.
 	Staff Staff
+	// Invoices serves the PDF an invoice email attaches. Nil: invoice
+	// emails carry only the link to the order's page.
+	Invoices InvoiceFiles
 }
 
 // Service is the notify service. It is safe for concurrent use.
@@ -237,6 +240,7 @@ type Service struct {
 
 	stores    Stores
 	staff     Staff
+	invoices  InvoiceFiles
 	templates map[string]templates
 	// smtp is where emails go; nil: they are kept (the laptop).
 	smtp *smtpServer
@@ -262,7 +266,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, st: st, bus: deps.Bus, log: deps.Logger(), now: time.Now,
 		client: newClient(cfg), wake: make(chan struct{}, 1),
-		stores: deps.Stores, staff: deps.Staff, templates: tmpl, mailWake: make(chan struct{}, 1), crash: cfg.faults.Crash()}
+		stores: deps.Stores, staff: deps.Staff, invoices: deps.Invoices, templates: tmpl, mailWake: make(chan struct{}, 1), crash: cfg.faults.Crash()}
 	if cfg.Mail.SMTPURL != "" {
 		srv, err := parseSMTP(cfg.Mail.SMTPURL)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/notify/notifyapi"
 	"github.com/mercato/mercato/internal/notify/notifydb"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -27,6 +28,7 @@ var EventTypes = sorted(
 	paymentapi.SubjectFailed, paymentapi.SubjectVoided,
 	catalogapi.SubjectProductCreated, catalogapi.SubjectProductUpdated, catalogapi.SubjectProductArchived,
 	inventoryapi.SubjectStockLow, inventoryapi.SubjectStockAdjusted,
+	invoiceapi.SubjectIssued, invoiceapi.SubjectCreditNoteIssued,
 )
 
 func sorted(s ...string) []string {

@@ -75,28 +75,34 @@ func normalize(req orderapi.CheckoutRequest) (orderapi.CheckoutRequest, error) {
 		bad("email", err.Error(), req.Email)
 	}
 	// The address fields follow the platform's rules (text), the ones the
-	// customer's address book in identity follows too.
-	a := &req.ShippingAddress
-	for _, f := range []struct {
-		name  string
-		v     *string
-		check func(string) error
-	}{
-		{"name", &a.Name, text.Name},
-		{"line1", &a.Line1, func(s string) error { return text.AddressLine(s, true) }},
-		{"line2", &a.Line2, func(s string) error { return text.AddressLine(s, false) }},
-		{"city", &a.City, text.City},
-		{"region", &a.Region, text.Region},
-		{"postal_code", &a.PostalCode, func(s string) error { return text.PostalCode(s, true) }},
-	} {
-		*f.v = strings.TrimSpace(*f.v)
-		if err := f.check(*f.v); err != nil {
-			bad("shipping_address."+f.name, err.Error(), *f.v)
+	// customer's address book in identity follows too; a billing address
+	// the same as the shipping one.
+	checkAddress := func(field string, a *orderapi.Address) {
+		for _, f := range []struct {
+			name  string
+			v     *string
+			check func(string) error
+		}{
+			{"name", &a.Name, text.Name},
+			{"line1", &a.Line1, func(s string) error { return text.AddressLine(s, true) }},
+			{"line2", &a.Line2, func(s string) error { return text.AddressLine(s, false) }},
+			{"city", &a.City, text.City},
+			{"region", &a.Region, text.Region},
+			{"postal_code", &a.PostalCode, func(s string) error { return text.PostalCode(s, true) }},
+		} {
+			*f.v = strings.TrimSpace(*f.v)
+			if err := f.check(*f.v); err != nil {
+				bad(field+"."+f.name, err.Error(), *f.v)
+			}
+		}
+		a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+		if err := text.Country(a.Country); err != nil {
+			bad(field+".country", err.Error(), a.Country)
 		}
 	}
-	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
-	if err := text.Country(a.Country); err != nil {
-		bad("shipping_address.country", err.Error(), a.Country)
+	checkAddress("shipping_address", &req.ShippingAddress)
+	if req.BillingAddress != nil {
+		checkAddress("billing_address", req.BillingAddress)
 	}
 	req.ShippingMethod = strings.TrimSpace(req.ShippingMethod)
 	if req.ShippingMethod != "" {
@@ -371,14 +377,14 @@ func newRecord(id string, now time.Time, q pricingapi.Quote, req orderapi.Checko
 	lines := make([]orderapi.Line, len(q.Lines))
 	for i, l := range q.Lines {
 		lines[i] = orderapi.Line{SKU: l.SKU, ProductID: l.ProductID, Title: l.Title, Quantity: l.Quantity,
-			UnitPrice: l.UnitPrice, Subtotal: l.Subtotal, Discount: l.Discount, Tax: l.Tax, Total: l.Total}
+			UnitPrice: l.UnitPrice, Subtotal: l.Subtotal, Discount: l.Discount, Tax: l.Tax, Total: l.Total, TaxRateBP: l.TaxRateBP}
 	}
 	zero := money.Money{Currency: q.Currency}
 	return record{Order: orderapi.Order{
 		ID: id, Status: orderapi.StatusPending, Email: req.Email, Currency: q.Currency, Lines: lines,
 		Subtotal: q.Subtotal, Discount: q.Discount, Shipping: q.Shipping, ShippingMethod: q.ShippingMethod,
 		Tax: q.Tax, Total: q.Total, TaxInclusive: q.TaxInclusive, Captured: zero, Refunded: zero,
-		TotalDue: q.Total, Coupon: q.Coupon, ShippingAddress: req.ShippingAddress, CartID: cartID,
+		TotalDue: q.Total, Coupon: q.Coupon, ShippingAddress: req.ShippingAddress, BillingAddress: req.BillingAddress, CartID: cartID,
 		Shipments: []orderapi.Shipment{}, Returns: []orderapi.Return{},
 		Timeline:  []orderapi.TimelineEntry{{At: at, Status: string(orderapi.StatusPending), Note: "order placed"}},
 		CreatedAt: at, UpdatedAt: at,

@@ -91,7 +91,21 @@ func toRecord(r orderdb.Order) (record, error) {
 	if err := json.Unmarshal([]byte(r.Timeline), &rec.Timeline); err != nil {
 		return record{}, fmt.Errorf("decode timeline of order %s: %w", r.ID, err)
 	}
+	if r.BillingAddress != "" {
+		rec.BillingAddress = &orderapi.Address{}
+		if err := json.Unmarshal([]byte(r.BillingAddress), rec.BillingAddress); err != nil {
+			return record{}, fmt.Errorf("decode billing address of order %s: %w", r.ID, err)
+		}
+	}
 	return rec, nil
+}
+
+// billingText is a billing address as stored: JSON, or ” for none.
+func billingText(a *orderapi.Address) string {
+	if a == nil {
+		return ""
+	}
+	return jsonText(*a)
 }
 
 func (s store) insert(ctx context.Context, rec record) error {
@@ -105,7 +119,7 @@ func (s store) insert(ctx context.Context, rec record) error {
 			Lines: jsonText(rec.Lines), Address: jsonText(rec.ShippingAddress), Timeline: jsonText(rec.Timeline),
 			CreatedAt:  sqldb.Micros(rec.CreatedAt),
 			CustomerID: sql.NullString{String: rec.CustomerID, Valid: rec.CustomerID != ""},
-			EmailLower: emailKey(rec.Email),
+			EmailLower: emailKey(rec.Email), BillingAddress: billingText(rec.BillingAddress),
 		})
 		if err != nil {
 			return fmt.Errorf("insert order: %w", err)

@@ -135,6 +135,8 @@ type orderData struct {
 	// Reviews are the lines of a delivered order as offered for review,
 	// by SKU (reviews.go); nil when none can be written.
 	Reviews map[string]lineReview
+	// Invoices are the order's invoice and credit notes (invoices.go).
+	Invoices []invoiceLink
 }
 
 // timelineRow is one step of the order's history.
@@ -254,6 +256,7 @@ func (s *Service) renderOrder(w http.ResponseWriter, r *http.Request, v *page.Vi
 	}
 	if ctx, err := s.buyerContext(r); err == nil {
 		d.Reviews = s.orderReviews(ctx, o, token)
+		d.Invoices = s.orderInvoices(ctx, o, token)
 	}
 	v.Data = d
 	s.kit.Render(w, r, status, "order", v)

@@ -22,6 +22,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
+	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/payment/paymentapi"
 	"github.com/mercato/mercato/internal/platform/cache"
@@ -121,6 +122,9 @@ type Deps struct {
 	// Reviews shows ratings and reviews and takes buyers' reviews. Nil:
 	// the pages show no reviews.
 	Reviews *reviewapi.Client
+	// Invoices lists an order's invoices and credit notes on its page and
+	// serves their PDF and XML. Nil: order pages show no invoices.
+	Invoices *invoiceapi.Client
 	// Live streams order changes to order pages (LiveTypes). Nil: order
 	// pages change on reload only, and /orders/{id}/events answers 404.
 	Live *live.Hub
@@ -187,6 +191,7 @@ func (s *Service) Routes(api *web.API) {
 	s.accountRoutes(route)
 	s.emailRoutes(route)
 	s.reviewRoutes(route)
+	s.invoiceRoutes(route)
 	s.searchRoutes(route)
 }
 

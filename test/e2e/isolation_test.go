@@ -48,6 +48,7 @@ type isoStore struct {
 	cartID, cartLineID                      string
 	orderID, orderToken, orderEmail         string
 	shipmentID, returnID, reviewID          string
+	invoiceID                               string
 	webhookID, deliveryID                   string
 	emailID                                 string
 	paymentID, paymentRef                   string
@@ -231,6 +232,18 @@ func (c isoClient) populate(st *isoStore) {
 	}
 	r = c.must("POST", "/api/v1/reviews", map[string]any{"order_id": st.orderID, "sku": st.sku, "rating": 4, "title": "Isolation"}, guest, http.StatusCreated)
 	st.reviewID = c.field(r, "id")
+	// The invoice service issues the order's invoice from its events.
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		r = c.must("GET", "/api/v1/invoices/orders/"+st.orderID, nil, guest, http.StatusOK)
+		if strings.Contains(string(r.Body), `"kind":"invoice"`) {
+			st.invoiceID = c.field(r, "items.0.id")
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("B's order was never invoiced: %s", r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// A webhook subscription and a delivery of it (to a host that does not
 	// answer here: the delivery stays, retried).
 	r = c.must("POST", "/api/v1/admin/webhooks/subscriptions", map[string]any{"url": "https://hooks.example.com/isolation",
@@ -400,6 +413,13 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/reviews/{id}":                                          {"/api/v1/reviews/" + b.reviewID + "?token=" + b.orderToken, "/api/v1/reviews/" + b.reviewID},
 		"/api/v1/reviews/orders/{order_id}":                             {"/api/v1/reviews/orders/" + b.orderID + "?token=" + b.orderToken, "/api/v1/reviews/orders/" + b.orderID},
 		"/api/v1/admin/reviews/{id}":                                    {"/api/v1/admin/reviews/" + b.reviewID},
+		"/api/v1/invoices/orders/{order_id}":                            {"/api/v1/invoices/orders/" + b.orderID + "?token=" + b.orderToken, "/api/v1/invoices/orders/" + b.orderID},
+		"/api/v1/invoices/orders/{order_id}/{id}/pdf":                   {"/api/v1/invoices/orders/" + b.orderID + "/" + b.invoiceID + "/pdf?token=" + b.orderToken},
+		"/api/v1/invoices/orders/{order_id}/{id}/xml":                   {"/api/v1/invoices/orders/" + b.orderID + "/" + b.invoiceID + "/xml?token=" + b.orderToken},
+		"/api/v1/admin/invoices/{id}":                                   {"/api/v1/admin/invoices/" + b.invoiceID},
+		"/api/v1/admin/invoices/{id}/pdf":                               {"/api/v1/admin/invoices/" + b.invoiceID + "/pdf"},
+		"/api/v1/admin/invoices/{id}/xml":                               {"/api/v1/admin/invoices/" + b.invoiceID + "/xml"},
+		"/api/v1/admin/invoices/{id}/resend":                            {"/api/v1/admin/invoices/" + b.invoiceID + "/resend"},
 		"/api/v1/admin/reviews/{id}/approve":                            {"/api/v1/admin/reviews/" + b.reviewID + "/approve"},
 		"/api/v1/admin/reviews/{id}/reject":                             {"/api/v1/admin/reviews/" + b.reviewID + "/reject"},
 		"/api/v1/admin/reviews/{id}/hide":                               {"/api/v1/admin/reviews/" + b.reviewID + "/hide"},
@@ -539,6 +559,7 @@ func listQueries(b *isoStore) map[string][]string {
 		"/api/v1/reviews":                   {"?product_id=" + b.productID},
 		"/api/v1/reviews/ratings":           {"?product_id=" + b.productID},
 		"/api/v1/admin/reviews":             {"", "?status=published"},
+		"/api/v1/admin/invoices":            {"", "?q=" + url.QueryEscape(b.orderEmail), "?q=" + b.orderID},
 	}
 }
 
@@ -552,6 +573,7 @@ func (b *isoStore) needles() map[string]string {
 		"discount": b.discountID, "coupon": b.coupon, "tax rate": b.taxRateID,
 		"shipping method": b.shippingID, "shipping code": b.shippingCode,
 		"cart": b.cartID, "cart line": b.cartLineID, "order": b.orderID, "order token": b.orderToken, "review": b.reviewID,
+		"invoice":     b.invoiceID,
 		"order email": b.orderEmail, "shipment": b.shipmentID, "return": b.returnID,
 		"payment": b.paymentID, "payment ref": b.paymentRef, "employee": b.employeeID, "shift": b.shiftID,
 		"announcement": b.announcementID, "domain": b.domain, "api key": b.apiKeyID, "api key secret": b.apiKey,
@@ -594,6 +616,7 @@ var sameAsUnknown = map[string]string{
 	"admin-set-stock-threshold": "SKUs are names each store chooses: the threshold is set on A's own stock row of that name",
 	"admin-release-redemption":  "idempotent: releasing what the store never redeemed is done (204)",
 	"list-order-reviews":        "an order the caller does not show is theirs has nothing to list, as one that exists nowhere (200, two empty lists)",
+	"list-order-invoices":       "an order the caller does not show is theirs has nothing to list, as one that exists nowhere (200, an empty list)",
 }
 
 // unknownPath fills a path template with identifiers no store has.

@@ -78,6 +78,7 @@ type CheckoutRequest struct {
 	Items           []Item       `json:"items,omitempty" maxItems:"100" doc:"Check out these items (without a cart)."`
 	Email           string       `json:"email" minLength:"3" maxLength:"254" doc:"The customer's email address." example:"ada@example.com"`
 	ShippingAddress Address      `json:"shipping_address"`
+	BillingAddress  *Address     `json:"billing_address,omitempty" doc:"The address invoices bill, when it is not the shipping address."`
 	ShippingMethod  string       `json:"shipping_method,omitempty" maxLength:"50" doc:"Shipping method code; the store's default when absent." example:"standard"`
 	Coupon          string       `json:"coupon,omitempty" maxLength:"64" doc:"Letters, digits, '_' and '-'." example:"WELCOME10"`
 	Currency        string       `json:"currency,omitempty" maxLength:"3" doc:"ISO 4217 currency; the store's when absent." example:"EUR"`
@@ -95,6 +96,8 @@ type Line struct {
 	Discount  money.Money `json:"discount"`
 	Tax       money.Money `json:"tax"`
 	Total     money.Money `json:"total"`
+	// TaxRateBP was added with invoices: orders placed before carry 0.
+	TaxRateBP int64 `json:"tax_rate_bp" doc:"The line's tax rate in basis points (1900 = 19%), as priced at checkout; 0 in orders placed before it was recorded."`
 }
 
 // ShipmentStatus is where a shipment is.
@@ -191,6 +194,7 @@ type Order struct {
 	TotalDue        money.Money     `json:"total_due" doc:"total - captured + refunded."`
 	Coupon          string          `json:"coupon,omitempty"`
 	ShippingAddress Address         `json:"shipping_address"`
+	BillingAddress  *Address        `json:"billing_address,omitempty" doc:"The address invoices bill; absent: the shipping address."`
 	CartID          string          `json:"cart_id,omitempty"`
 	CancelReason    string          `json:"cancel_reason,omitempty"`
 	Shipments       []Shipment      `json:"shipments"`

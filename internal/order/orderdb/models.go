@@ -39,6 +39,7 @@ type Order struct {
 	UpdatedAt      int64
 	CustomerID     sql.NullString
 	EmailLower     string
+	BillingAddress string
 }
 
 type Return struct {

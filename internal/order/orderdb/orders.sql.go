@@ -64,7 +64,7 @@ func (q *Queries) ClaimOrder(ctx context.Context, arg ClaimOrderParams) (int64, 
 }
 
 const getOrder = `-- name: GetOrder :one
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders WHERE tenant_id = $1 AND id = $2
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower, billing_address FROM orders WHERE tenant_id = $1 AND id = $2
 `
 
 type GetOrderParams struct {
@@ -106,12 +106,13 @@ func (q *Queries) GetOrder(ctx context.Context, arg GetOrderParams) (Order, erro
 		&i.UpdatedAt,
 		&i.CustomerID,
 		&i.EmailLower,
+		&i.BillingAddress,
 	)
 	return i, err
 }
 
 const getOrderByKey = `-- name: GetOrderByKey :one
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders WHERE tenant_id = $1 AND idempotency_key = $2
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower, billing_address FROM orders WHERE tenant_id = $1 AND idempotency_key = $2
 `
 
 type GetOrderByKeyParams struct {
@@ -153,6 +154,7 @@ func (q *Queries) GetOrderByKey(ctx context.Context, arg GetOrderByKeyParams) (O
 		&i.UpdatedAt,
 		&i.CustomerID,
 		&i.EmailLower,
+		&i.BillingAddress,
 	)
 	return i, err
 }
@@ -161,13 +163,13 @@ const insertOrder = `-- name: InsertOrder :exec
 INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, token_hash, status, email, currency,
     subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive,
     shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at,
-    customer_id, email_lower)
+    customer_id, email_lower, billing_address)
 VALUES ($1, $2, $3, $4,
     $5, $6, $7, $8, $9,
     $10, $11, $12, $13, 0, 0, $13,
     $14, $15, $16, $17,
     $18, $19, $20, 1, $21, $21,
-    $22, $23)
+    $22, $23, $24)
 `
 
 type InsertOrderParams struct {
@@ -194,6 +196,7 @@ type InsertOrderParams struct {
 	CreatedAt      int64
 	CustomerID     sql.NullString
 	EmailLower     string
+	BillingAddress string
 }
 
 func (q *Queries) InsertOrder(ctx context.Context, arg InsertOrderParams) error {
@@ -221,12 +224,13 @@ func (q *Queries) InsertOrder(ctx context.Context, arg InsertOrderParams) error 
 		arg.CreatedAt,
 		arg.CustomerID,
 		arg.EmailLower,
+		arg.BillingAddress,
 	)
 	return err
 }
 
 const listCustomerOrders = `-- name: ListCustomerOrders :many
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower, billing_address FROM orders
 WHERE tenant_id = $1 AND customer_id = $2
   AND (created_at < $3 OR (created_at = $3 AND id < $4))
 ORDER BY created_at DESC, id DESC
@@ -288,6 +292,7 @@ func (q *Queries) ListCustomerOrders(ctx context.Context, arg ListCustomerOrders
 			&i.UpdatedAt,
 			&i.CustomerID,
 			&i.EmailLower,
+			&i.BillingAddress,
 		); err != nil {
 			return nil, err
 		}
@@ -303,7 +308,7 @@ func (q *Queries) ListCustomerOrders(ctx context.Context, arg ListCustomerOrders
 }
 
 const listOrders = `-- name: ListOrders :many
-SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower FROM orders
+SELECT tenant_id, id, idempotency_key, request_hash, token_hash, status, cancel_reason, cancel_detail, email, currency, subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive, shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at, customer_id, email_lower, billing_address FROM orders
 WHERE tenant_id = $1
   AND (CAST($2 AS TEXT) = '' OR status = $2)
   AND (CAST($3 AS TEXT) = '' OR email = $3)
@@ -374,6 +379,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 			&i.UpdatedAt,
 			&i.CustomerID,
 			&i.EmailLower,
+			&i.BillingAddress,
 		); err != nil {
 			return nil, err
 		}

@@ -2,13 +2,13 @@
 INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, token_hash, status, email, currency,
     subtotal, discount, shipping, tax, total, captured, refunded, total_due, tax_inclusive,
     shipping_method, coupon, cart_id, lines, address, timeline, version, created_at, updated_at,
-    customer_id, email_lower)
+    customer_id, email_lower, billing_address)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(id), sqlc.arg(idempotency_key), sqlc.arg(request_hash),
     sqlc.arg(token_hash), sqlc.arg(status), sqlc.arg(email), sqlc.arg(currency), sqlc.arg(subtotal),
     sqlc.arg(discount), sqlc.arg(shipping), sqlc.arg(tax), sqlc.arg(total), 0, 0, sqlc.arg(total),
     sqlc.arg(tax_inclusive), sqlc.arg(shipping_method), sqlc.arg(coupon), sqlc.arg(cart_id),
     sqlc.arg(lines), sqlc.arg(address), sqlc.arg(timeline), 1, sqlc.arg(created_at), sqlc.arg(created_at),
-    sqlc.narg(customer_id), sqlc.arg(email_lower));
+    sqlc.narg(customer_id), sqlc.arg(email_lower), sqlc.arg(billing_address));
 
 -- name: GetOrder :one
 SELECT * FROM orders WHERE tenant_id = sqlc.arg(tenant_id) AND id = sqlc.arg(id);

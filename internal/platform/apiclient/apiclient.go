@@ -158,6 +158,9 @@ type Call struct {
 	ContentType string
 	// Out receives the decoded JSON answer of a 2xx when not nil.
 	Out any
+	// RawOut, when not nil, receives the body of a 2xx as it came, in
+	// place of Out: a download (a PDF).
+	RawOut *[]byte
 	// IdempotencyKey is sent as Idempotency-Key; a call with one is retried
 	// like a GET, since the service answers a repeat with the first outcome.
 	IdempotencyKey string
@@ -262,6 +265,10 @@ func (c *Client) once(ctx context.Context, tenant string, call Call, body []byte
 			e.Code = http.StatusText(res.StatusCode)
 		}
 		return e
+	}
+	if call.RawOut != nil {
+		*call.RawOut = raw
+		return nil
 	}
 	if call.Out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, call.Out); err != nil {
