@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"time"
 
@@ -22,28 +22,11 @@ func (c *cli) analyticsCommand() *cobra.Command {
 		Short: "Rebuild the analytics read models by replaying the analytics event log, then exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var entry *app.Service
-			for i := range c.services {
-				if c.services[i].Name == "analytics" {
-					entry = &c.services[i]
-				}
-			}
-			if entry == nil {
-				return errors.New("no analytics service in this build")
-			}
-			p, err := app.NewPlatform(cmd.Context(), c.cfg, c.logger(), buildVersion())
+			s, done, err := serviceOf[*analytics.Service](cmd.Context(), c, "analytics")
 			if err != nil {
 				return err
 			}
-			defer p.Close()
-			v, err := entry.New(cmd.Context(), p)
-			if err != nil {
-				return err
-			}
-			s, ok := v.(*analytics.Service)
-			if !ok {
-				return fmt.Errorf("analytics service is a %T", v)
-			}
+			defer done()
 			start := time.Now()
 			n, err := s.Rebuild(cmd.Context())
 			if err != nil {
@@ -54,4 +37,35 @@ func (c *cli) analyticsCommand() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// serviceOf builds this build's service name, of type T, on a platform of
+// its own, for an operator's command that works on the service's data and
+// exits (rebuild, reindex): nothing is served and no consumer runs. done
+// closes the platform.
+func serviceOf[T any](ctx context.Context, c *cli, name string) (svc T, done func(), err error) {
+	var entry *app.Service
+	for i := range c.services {
+		if c.services[i].Name == name {
+			entry = &c.services[i]
+		}
+	}
+	if entry == nil {
+		return svc, nil, fmt.Errorf("no %s service in this build", name)
+	}
+	p, err := app.NewPlatform(ctx, c.cfg, c.logger(), buildVersion())
+	if err != nil {
+		return svc, nil, err
+	}
+	v, err := entry.New(ctx, p)
+	if err != nil {
+		p.Close()
+		return svc, nil, err
+	}
+	s, ok := v.(T)
+	if !ok {
+		p.Close()
+		return svc, nil, fmt.Errorf("%s service is a %T", name, v)
+	}
+	return s, func() { p.Close() }, nil
 }

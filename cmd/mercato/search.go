@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mercato/mercato/internal/app"
 	"github.com/mercato/mercato/internal/search"
 )
 
@@ -22,28 +20,11 @@ func (c *cli) searchCommand() *cobra.Command {
 		Short: "Rebuild this replica's search indexes (-search.index-dir) from the search projection, then exit; stop the replica first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var entry *app.Service
-			for i := range c.services {
-				if c.services[i].Name == "search" {
-					entry = &c.services[i]
-				}
-			}
-			if entry == nil {
-				return errors.New("no search service in this build")
-			}
-			p, err := app.NewPlatform(cmd.Context(), c.cfg, c.logger(), buildVersion())
+			s, done, err := serviceOf[*search.Service](cmd.Context(), c, "search")
 			if err != nil {
 				return err
 			}
-			defer p.Close()
-			v, err := entry.New(cmd.Context(), p)
-			if err != nil {
-				return err
-			}
-			s, ok := v.(*search.Service)
-			if !ok {
-				return fmt.Errorf("search service is a %T", v)
-			}
+			defer done()
 			defer s.Close()
 			start := time.Now()
 			n, err := s.Rebuild(cmd.Context())
