@@ -287,7 +287,6 @@ func (s *Service) analyticsCSV(w http.ResponseWriter, r *http.Request) {
 		s.kit.Fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="analytics-`+report+"-"+rg.From+"-"+rg.To+`.csv"`)
+	page.Download(w, "analytics-"+report+"-"+rg.From+"-"+rg.To+".csv", "text/csv; charset=utf-8")
 	_, _ = w.Write(b)
 }

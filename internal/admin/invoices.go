@@ -162,15 +162,7 @@ func (s *Service) invoiceFile(w http.ResponseWriter, r *http.Request) {
 
 // sendFile answers with a document's file, to be saved under its number.
 func sendFile(w http.ResponseWriter, number, format string, body []byte) {
-	ct := "application/pdf"
-	if format == "xml" {
-		ct = "application/xml"
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", `attachment; filename="`+url.PathEscape(number)+"."+format+`"`)
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	page.Download(w, number+"."+format, invoiceapi.ContentType(format))
 	_, _ = w.Write(body)
 }
 

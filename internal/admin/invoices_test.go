@@ -193,7 +193,7 @@ func TestInvoicePages(t *testing.T) {
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/pdf" ||
-		res.Header.Get("Content-Disposition") != `attachment; filename="INV-2026-000001.pdf"` {
+		res.Header.Get("Content-Disposition") != `attachment; filename=INV-2026-000001.pdf` || res.Header.Get("Cache-Control") != "private, no-store" {
 		t.Errorf("pdf: %d %v", res.StatusCode, res.Header)
 	}
 	if st, _ := b.do("GET", "/admin/invoices/i1/docx", nil); st != http.StatusNotFound {

@@ -381,8 +381,7 @@ func (s *Service) importErrors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="import-errors.csv"`)
+	page.Download(w, "import-errors.csv", "text/csv; charset=utf-8")
 	_, _ = io.Copy(w, f)
 }
 
@@ -403,8 +402,7 @@ func (s *Service) exportCSV(w http.ResponseWriter, r *http.Request) {
 		s.kit.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, kind, time.Now().UTC().Format("20060102-150405")))
+	page.Download(w, fmt.Sprintf("%s-%s.csv", kind, time.Now().UTC().Format("20060102-150405")), "text/csv; charset=utf-8")
 	// Once rows are written the status is sent: a failure later shows as
 	// a cut file, and is logged.
 	if _, err := s.engine().Export(ctx, kind, w, csvio.ExportOptions{Unmasked: r.URL.Query().Get("unmasked") == "1", Via: "admin"}); err != nil {

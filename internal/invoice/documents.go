@@ -128,9 +128,9 @@ func (s *Service) file(ctx context.Context, orderID, id string, f Format) (File,
 		return File{}, fmt.Errorf("read the files of document %s: %w", id, err)
 	}
 	if f == FormatXML {
-		return File{Name: row.Number + ".xml", ContentType: "application/xml", Body: []byte(row.Xml)}, nil
+		return File{Name: row.Number + ".xml", ContentType: invoiceapi.ContentType(string(f)), Body: []byte(row.Xml)}, nil
 	}
-	return File{Name: row.Number + ".pdf", ContentType: "application/pdf", Body: row.Pdf}, nil
+	return File{Name: row.Number + ".pdf", ContentType: invoiceapi.ContentType(string(f)), Body: row.Pdf}, nil
 }
 
 // OrderDocuments returns the invoice and credit notes of an order to its

@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"context"
+	"mime"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -81,10 +82,7 @@ func (s *Service) Routes(api *web.API) {
 
 // fileOp declares op's 200 answer as a download of format.
 func fileOp(api huma.API, op huma.Operation, f Format) huma.Operation {
-	ct := "application/pdf"
-	if f == FormatXML {
-		ct = "application/xml"
-	}
+	ct := invoiceapi.ContentType(string(f))
 	op.Responses = map[string]*huma.Response{"200": {
 		Description: "The file, with Content-Disposition naming it after the document's number.",
 		Content:     map[string]*huma.MediaType{ct: {Schema: &huma.Schema{Type: "string", Format: "binary"}}},
@@ -117,7 +115,7 @@ func download(f File, err error) (*fileOutput, error) {
 	if err != nil {
 		return nil, problems.Map(err)
 	}
-	return &fileOutput{ContentType: f.ContentType, ContentDisposition: `attachment; filename="` + f.Name + `"`,
+	return &fileOutput{ContentType: f.ContentType, ContentDisposition: mime.FormatMediaType("attachment", map[string]string{"filename": f.Name}),
 		CacheControl: "private, max-age=3600", Body: f.Body}, nil
 }
 

@@ -101,7 +101,7 @@ func TestHTTPDownloads(t *testing.T) {
 		// The same bytes at every download, to staff and to the buyer.
 		status, h, pdf1 := f.do(call{method: "GET", path: "/api/v1/admin/invoices/" + inv.ID + "/pdf", authz: admin})
 		if status != 200 || h.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(pdf1, []byte("%PDF-")) ||
-			h.Get("Content-Disposition") != `attachment; filename="CN-2026-000001.pdf"` {
+			h.Get("Content-Disposition") != `attachment; filename=CN-2026-000001.pdf` {
 			t.Fatalf("pdf: %d %v %.20q", status, h, pdf1)
 		}
 		_, _, pdf2 := f.do(call{method: "GET", path: "/api/v1/admin/invoices/" + inv.ID + "/pdf", authz: staff(t, "default", auth.RoleStaff)})

@@ -9,6 +9,7 @@ import (
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/apiclient"
+	"github.com/mercato/mercato/internal/platform/page"
 )
 
 // invoiceRoutes: the downloads of an order's invoices and credit notes, for
@@ -105,14 +106,6 @@ func (s *Service) invoiceFile(w http.ResponseWriter, r *http.Request) {
 		s.kit.Fail(w, r, err)
 		return
 	}
-	ct := "application/pdf"
-	if format == "xml" {
-		ct = "application/xml"
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", `attachment; filename="`+url.PathEscape(number)+"."+format+`"`)
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	page.Download(w, number+"."+format, invoiceapi.ContentType(format))
 	_, _ = w.Write(body)
 }

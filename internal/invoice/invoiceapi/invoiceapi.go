@@ -111,3 +111,12 @@ type Resend struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
 }
+
+// ContentType is the media type of a document's file: "xml" is the UBL
+// copy, anything else the PDF.
+func ContentType(format string) string {
+	if format == "xml" {
+		return "application/xml"
+	}
+	return "application/pdf"
+}
