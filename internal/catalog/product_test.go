@@ -315,6 +315,15 @@ func TestCostPrice(t *testing.T) {
 		if pub, err := s.PublicProduct(ctx, p.Slug); err != nil || pub.Variants[0].CostPrice != nil {
 			t.Fatalf("public read: %+v, %v", pub.Variants, err)
 		}
+		// The staff list carries it too (an export reads it), the public
+		// list never.
+		if l, err := s.AdminProducts(ctx, AdminListQuery{}); err != nil || len(l.Items) != 1 ||
+			l.Items[0].Variants[0].CostPrice == nil || *l.Items[0].Variants[0].CostPrice != 450 || l.Items[0].Variants[1].CostPrice != nil {
+			t.Fatalf("staff list: %+v, %v", l.Items, err)
+		}
+		if l, err := s.ListProducts(ctx, ListQuery{}); err != nil || len(l.Items) != 1 || l.Items[0].Variants[0].CostPrice != nil {
+			t.Fatalf("public list: %+v, %v", l.Items, err)
+		}
 		other := int64(500)
 		vs := []catalogapi.VariantInput{{SKU: "MUG-C", Price: eur(1200)}, {SKU: "MUG-D", Price: eur(1300), CostPrice: &other}}
 		up, err := s.UpdateProduct(ctx, p.ID, catalogapi.ProductUpdate{Variants: vs})

@@ -194,18 +194,32 @@ func (s *store) listAdmin(ctx context.Context, tenant string, status catalogapi.
 	arg := catalogdb.ListAdminParams{TenantID: tenant, Status: string(status), AfterKey: after.N,
 		AfterID: after.ID, PageLimit: int64(limit)}
 	var ps []productRow
-	var vs []variantRow
+	var avs []catalogdb.ListAdminVariantsRow
 	err := s.Read(ctx, func(q *catalogdb.Queries) error {
 		var err error
 		if ps, err = productRows(q.ListAdmin(ctx, arg)); err == nil {
-			vs, err = variantRows(q.ListAdminVariants(ctx, catalogdb.ListAdminVariantsParams(arg)))
+			avs, err = q.ListAdminVariants(ctx, catalogdb.ListAdminVariantsParams(arg))
 		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list products for admin: %w", err)
 	}
-	return listed(ps, vs), nil
+	vs := make([]variantRow, len(avs))
+	costs := make(map[string]*int64, len(avs))
+	for i, v := range avs {
+		vs[i] = variantRow{ProductID: v.ProductID, ID: v.ID, Sku: v.Sku, Title: v.Title, Price: v.Price, Currency: v.Currency, Options: v.Options}
+		if v.CostPrice.Valid {
+			costs[v.ID] = &v.CostPrice.Int64
+		}
+	}
+	out := listed(ps, vs)
+	for i := range out {
+		for j := range out[i].Variants {
+			out[i].Variants[j].CostPrice = costs[out[i].Variants[j].ID]
+		}
+	}
+	return out, nil
 }
 
 // productRows and variantRows convert the rows of one generated query to

@@ -91,7 +91,7 @@ func (q *Queries) ListAdmin(ctx context.Context, arg ListAdminParams) ([]ListAdm
 }
 
 const listAdminVariants = `-- name: ListAdminVariants :many
-SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options, v.cost_price
 FROM variants v
 WHERE v.tenant_id = $1 AND v.product_id IN (
     SELECT q.id FROM products q
@@ -121,9 +121,12 @@ type ListAdminVariantsRow struct {
 	Price     int64
 	Currency  string
 	Options   string
+	CostPrice sql.NullInt64
 }
 
-// The variants of the products ListAdmin returns for the same arguments.
+// The variants of the products ListAdmin returns for the same arguments,
+// with their cost prices (staff answers carry them; public lists never
+// read the column).
 func (q *Queries) ListAdminVariants(ctx context.Context, arg ListAdminVariantsParams) ([]ListAdminVariantsRow, error) {
 	rows, err := q.query(ctx, q.listAdminVariantsStmt, listAdminVariants,
 		arg.TenantID,
@@ -147,6 +150,7 @@ func (q *Queries) ListAdminVariants(ctx context.Context, arg ListAdminVariantsPa
 			&i.Price,
 			&i.Currency,
 			&i.Options,
+			&i.CostPrice,
 		); err != nil {
 			return nil, err
 		}

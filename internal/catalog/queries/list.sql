@@ -208,8 +208,10 @@ ORDER BY q.created_at DESC, q.id DESC
 LIMIT CAST(sqlc.arg(page_limit) AS BIGINT) + 0;
 
 -- name: ListAdminVariants :many
--- The variants of the products ListAdmin returns for the same arguments.
-SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options
+-- The variants of the products ListAdmin returns for the same arguments,
+-- with their cost prices (staff answers carry them; public lists never
+-- read the column).
+SELECT v.product_id, v.id, v.sku, v.title, v.price, v.currency, v.options, v.cost_price
 FROM variants v
 WHERE v.tenant_id = sqlc.arg(tenant_id) AND v.product_id IN (
     SELECT q.id FROM products q
