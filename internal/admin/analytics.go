@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,9 +45,31 @@ type analyticsData struct {
 	TopChart   template.HTML
 	FunnelBars template.HTML
 	Currencies []page.Option
-	// Query is the period's query string, for the CSV links.
+	// Query is the form's query (period, from, to, currency), encoded, for
+	// the CSV links; "" when no report was read.
 	Query   string
 	Periods []page.Option
+}
+
+// CSV is the link to a report of the shown period as CSV, as the CSV
+// handler reads it (analyticsQuery).
+func (d analyticsData) CSV(report string) template.URL {
+	return template.URL("/admin/analytics/" + url.PathEscape(report) + ".csv?" + d.Query)
+}
+
+// csvQuery is the encoded query of the shown period's CSV links: the
+// form's period (and from and to with a custom one) and the currency the
+// reports settled on.
+func csvQuery(f *page.Form, currency string) string {
+	v := url.Values{"period": {f.Get("period")}}
+	if f.Get("period") == "custom" {
+		v.Set("from", f.Get("from"))
+		v.Set("to", f.Get("to"))
+	}
+	if currency != "" {
+		v.Set("currency", currency)
+	}
+	return v.Encode()
 }
 
 // M is minor units of the reports' currency as money.
@@ -112,11 +135,7 @@ func (s *Service) analytics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !form.Invalid() {
-		vals := q.Values()
-		if vals.Get("currency") == "" && d.Summary.Currency != "" {
-			vals.Set("currency", d.Summary.Currency)
-		}
-		d.Query = vals.Encode()
+		d.Query = csvQuery(form, d.Summary.Currency)
 		d.dashboard(v)
 	}
 	v.Data = d

@@ -226,7 +226,9 @@ func foldOrder(ctx context.Context, q *analyticsdb.Queries, tenant, typ string, 
 }
 
 // foldProduct records a product's title and category and its variants'
-// cost prices, when newer than what is recorded.
+// cost prices, when newer than what is recorded. Its newest event also
+// clears the cost of the variants it no longer has; an older one, coming
+// late, changes no variant (it may bring back one removed since).
 func foldProduct(ctx context.Context, q *analyticsdb.Queries, tenant string, p catalogapi.ProductUpdated) error {
 	version := sqldb.Micros(p.Product.UpdatedAt)
 	var catID, catName string
@@ -236,6 +238,16 @@ func foldProduct(ctx context.Context, q *analyticsdb.Queries, tenant string, p c
 	if err := q.UpsertProduct(ctx, analyticsdb.UpsertProductParams{TenantID: tenant, ProductID: p.Product.ID, Title: p.Product.Title,
 		CategoryID: catID, CategoryName: catName, Version: version}); err != nil {
 		return fmt.Errorf("fold product %s: %w", p.Product.ID, err)
+	}
+	newest, err := q.ProductVersion(ctx, analyticsdb.ProductVersionParams{TenantID: tenant, ProductID: p.Product.ID})
+	if err != nil {
+		return fmt.Errorf("fold product %s: %w", p.Product.ID, err)
+	}
+	if newest > version {
+		return nil
+	}
+	if err := q.ClearVariantCosts(ctx, analyticsdb.ClearVariantCostsParams{TenantID: tenant, ProductID: p.Product.ID, Version: version}); err != nil {
+		return fmt.Errorf("fold variants of product %s: %w", p.Product.ID, err)
 	}
 	for _, v := range p.Product.Variants {
 		cost := sql.NullInt64{}

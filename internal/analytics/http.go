@@ -78,10 +78,13 @@ type topOutput struct{ Body analyticsapi.TopList }
 type funnelOutput struct{ Body analyticsapi.Funnel }
 type customersOutput struct{ Body analyticsapi.Customers }
 
-// csvOutput is a report as CSV, to download.
+// csvOutput is a report as CSV, to download: the store's private figures,
+// never kept by a cache, never sniffed as something else.
 type csvOutput struct {
 	ContentType        string `header:"Content-Type"`
 	ContentDisposition string `header:"Content-Disposition"`
+	CacheControl       string `header:"Cache-Control"`
+	NoSniff            string `header:"X-Content-Type-Options"`
 	Body               []byte
 }
 
@@ -217,6 +220,6 @@ func csvAnswer(name string, r analyticsapi.Range, rows [][]string) (*csvOutput, 
 	if err != nil {
 		return nil, err
 	}
-	return &csvOutput{ContentType: "text/csv; charset=utf-8", Body: b,
+	return &csvOutput{ContentType: "text/csv; charset=utf-8", Body: b, CacheControl: "private, no-store", NoSniff: "nosniff",
 		ContentDisposition: `attachment; filename="analytics-` + name + "-" + r.From + "-" + r.To + `.csv"`}, nil
 }

@@ -52,7 +52,8 @@ func TestReportsOverHTTP(t *testing.T) {
 	res, body := get(auth.RoleOwner, "/api/v1/admin/analytics/products.csv"+q)
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") ||
 		body != "product_id,name,currency,units,revenue\np1,Mug,EUR,3,3000\n" ||
-		res.Header.Get("Content-Disposition") != `attachment; filename="analytics-products-2026-03-11-2026-03-12.csv"` {
+		res.Header.Get("Content-Disposition") != `attachment; filename="analytics-products-2026-03-11-2026-03-12.csv"` ||
+		res.Header.Get("Cache-Control") != "private, no-store" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("products.csv: %d %v\n%s", res.StatusCode, res.Header, body)
 	}
 	if res, body := get(auth.RoleManager, "/api/v1/admin/analytics/series.csv"+q); res.StatusCode != http.StatusOK || strings.Count(body, "\n") != 3 ||

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/mercato/mercato/internal/analytics/analyticsapi"
@@ -23,34 +22,66 @@ type Query struct {
 	Currency string
 }
 
-// period is a resolved Query: the days, as local midnights, and where
-// they start and end in unix microseconds.
+// period is a resolved Query: its days, as calendar dates, and where they
+// start and end in unix microseconds in the store's zone.
 type period struct {
 	analyticsapi.Range
 	loc             *time.Location
-	first, last     time.Time // local midnights of From and To
-	fromAt, untilAt int64     // [first, the midnight after last)
+	first, last     date  // From and To
+	fromAt, untilAt int64 // [the first instant of first, the first instant of the day after last)
 }
 
 const dateLayout = "2006-01-02"
 
-// midnight is the start of day d (d days after t's) in loc.
-func midnight(t time.Time, d int, loc *time.Location) time.Time {
-	y, m, day := t.In(loc).Date()
-	return time.Date(y, m, day+d, 0, 0, 0, 0, loc)
+// date is a calendar date, held as its midnight in UTC, where every day
+// has 24 hours: adding days to it never lands on the wrong day.
+type date struct{ t time.Time }
+
+// dateOf is the calendar date of t in loc.
+func dateOf(t time.Time, loc *time.Location) date {
+	y, m, d := t.In(loc).Date()
+	return date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
 }
 
-// span is the period of n days starting on first (a local midnight).
-func span(r analyticsapi.Range, loc *time.Location, first time.Time, n int) period {
-	last := midnight(first, n-1, loc)
-	r.From, r.To, r.Days = first.Format(dateLayout), last.Format(dateLayout), n
+// parseDate reads a YYYY-MM-DD date.
+func parseDate(s string) (date, error) {
+	t, err := time.Parse(dateLayout, s)
+	return date{t}, err
+}
+
+// add is the date n days after d (before, when n < 0).
+func (d date) add(n int) date { return date{d.t.AddDate(0, 0, n)} }
+
+func (d date) String() string { return d.t.Format(dateLayout) }
+
+// start is the first instant of d in loc: its midnight, or, where the
+// clocks skip midnight (daylight saving time starting at 00:00, as in
+// Santiago or Havana), the instant the skip ends.
+func (d date) start(loc *time.Location) time.Time {
+	t := time.Date(d.t.Year(), d.t.Month(), d.t.Day(), 0, 0, 0, 0, loc)
+	// A midnight that does not exist comes back as an instant of the day
+	// before: the day begins where that instant's zone offset ends.
+	for i := 0; i < 2 && dateOf(t, loc).t.Before(d.t); i++ {
+		_, end := t.ZoneBounds()
+		if end.IsZero() {
+			break
+		}
+		t = end
+	}
+	return t
+}
+
+// span is the period of n days starting on first.
+func span(r analyticsapi.Range, loc *time.Location, first date, n int) period {
+	last := first.add(n - 1)
+	r.From, r.To, r.Days = first.String(), last.String(), n
 	return period{Range: r, loc: loc, first: first, last: last,
-		fromAt: first.UnixMicro(), untilAt: midnight(last, 1, loc).UnixMicro()}
+		fromAt: first.start(loc).UnixMicro(), untilAt: last.add(1).start(loc).UnixMicro()}
 }
 
 // before is the period of the same length just before p.
 func (p period) before() period {
-	return span(p.Range, p.loc, midnight(p.first, -p.Days, p.loc), p.Days)
+	return span(p.Range, p.loc, p.first.add(-p.Days), p.Days)
 }
 
 // resolve turns a Query into the period of the store in ctx.
@@ -82,14 +113,14 @@ func (s *Service) resolve(ctx context.Context, q *analyticsdb.Queries, tenant st
 		}
 	}
 	var fields []kit.FieldError
-	parse := func(field, v string) time.Time {
-		t, err := time.ParseInLocation(dateLayout, v, loc)
+	parse := func(field, v string) date {
+		d, err := parseDate(v)
 		if err != nil {
 			fields = append(fields, kit.FieldError{Field: "query." + field, Message: "must be a date YYYY-MM-DD", Value: v})
 		}
-		return t
+		return d
 	}
-	var first time.Time
+	var first date
 	n := in.Days
 	switch {
 	case in.From != "" || in.To != "":
@@ -101,8 +132,8 @@ func (s *Service) resolve(ctx context.Context, q *analyticsdb.Queries, tenant st
 		if len(fields) > 0 {
 			break
 		}
-		first = midnight(f, 0, loc)
-		n = int(math.Round(t.Sub(f).Hours()/24)) + 1 // DST days are 23 or 25 hours
+		first = f
+		n = int(t.t.Sub(f.t).Hours()/24) + 1 // UTC days: 24 hours each
 		if n < 1 {
 			fields = append(fields, kit.FieldError{Field: "query.to", Message: "must not be before from", Value: in.To})
 		}
@@ -110,7 +141,7 @@ func (s *Service) resolve(ctx context.Context, q *analyticsdb.Queries, tenant st
 		if n == 0 {
 			n = DefaultDays
 		}
-		first = midnight(s.now(), 1-n, loc)
+		first = dateOf(s.now(), loc).add(1 - n)
 	}
 	if len(fields) == 0 && (n < 1 || n > s.cfg.MaxDays) {
 		fields = append(fields, kit.FieldError{Field: "query.days", Message: fmt.Sprintf("a period is 1 to %d days", s.cfg.MaxDays), Value: n})
@@ -151,7 +182,7 @@ func (s *Service) Summary(ctx context.Context, in Query) (analyticsapi.Summary, 
 			return err
 		}
 		for _, n := range []int{7, 30, 90} {
-			w := span(p.Range, p.loc, midnight(p.last, 1-n, p.loc), n)
+			w := span(p.Range, p.loc, p.last.add(1-n), n)
 			rows, err := countedOrders(ctx, q, tenant, w)
 			if err != nil {
 				return err
@@ -276,7 +307,7 @@ func (s *Service) Series(ctx context.Context, in Query) (analyticsapi.Series, er
 		out.Range = p.Range
 		// 89 days before the first: the 90-day sums of the first days.
 		const back = 89
-		wide := span(p.Range, p.loc, midnight(p.first, -back, p.loc), p.Days+back)
+		wide := span(p.Range, p.loc, p.first.add(-back), p.Days+back)
 		rows, err := countedOrders(ctx, q, tenant, wide)
 		if err != nil {
 			return err
@@ -284,7 +315,7 @@ func (s *Service) Series(ctx context.Context, in Query) (analyticsapi.Series, er
 		days := make([]analyticsapi.Day, wide.Days)
 		index := make(map[string]int, wide.Days)
 		for i := range days {
-			days[i].Date = midnight(wide.first, i, p.loc).Format(dateLayout)
+			days[i].Date = wide.first.add(i).String()
 			index[days[i].Date] = i
 		}
 		for _, o := range rows {

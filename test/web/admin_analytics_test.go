@@ -1,8 +1,10 @@
 package web
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -30,6 +32,17 @@ func TestAdminAnalytics(t *testing.T) {
 	}
 	if !strings.Contains(pg.Body, `href="/admin/analytics"`) {
 		t.Error("no Analytics in the owner's navigation")
+	}
+	// The dashboard's CSV links download the period it shows: the 7 days
+	// of the series, not the default 30.
+	link := regexp.MustCompile(`href="(/admin/analytics/series\.csv\?[^"]*)"`).FindStringSubmatch(pg.Body)
+	if link == nil {
+		t.Fatal("no series CSV link on the dashboard")
+	}
+	ser := owner.get(html.UnescapeString(link[1]))
+	if rows := strings.Split(strings.TrimSuffix(ser.Body, "\n"), "\n"); ser.Status != http.StatusOK || len(rows) != 1+7 ||
+		!strings.HasPrefix(rows[0], "date,") || !strings.Contains(pg.Body, ">"+strings.Split(rows[1], ",")[0]+" to ") {
+		t.Errorf("the 7-day view's series.csv (%s): %d\n%s", link[1], ser.Status, ser.Body)
 	}
 	csv := owner.get("/admin/analytics/products.csv?period=7")
 	if csv.Status != http.StatusOK || !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") ||

@@ -45,6 +45,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.clearStoresStmt, err = db.PrepareContext(ctx, clearStores); err != nil {
 		return nil, fmt.Errorf("error preparing query ClearStores: %w", err)
 	}
+	if q.clearVariantCostsStmt, err = db.PrepareContext(ctx, clearVariantCosts); err != nil {
+		return nil, fmt.Errorf("error preparing query ClearVariantCosts: %w", err)
+	}
 	if q.clearVariantsStmt, err = db.PrepareContext(ctx, clearVariants); err != nil {
 		return nil, fmt.Errorf("error preparing query ClearVariants: %w", err)
 	}
@@ -92,6 +95,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.orderCurrenciesStmt, err = db.PrepareContext(ctx, orderCurrencies); err != nil {
 		return nil, fmt.Errorf("error preparing query OrderCurrencies: %w", err)
+	}
+	if q.productVersionStmt, err = db.PrepareContext(ctx, productVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query ProductVersion: %w", err)
 	}
 	if q.replayPageStmt, err = db.PrepareContext(ctx, replayPage); err != nil {
 		return nil, fmt.Errorf("error preparing query ReplayPage: %w", err)
@@ -152,6 +158,11 @@ func (q *Queries) Close() error {
 	if q.clearStoresStmt != nil {
 		if cerr := q.clearStoresStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing clearStoresStmt: %w", cerr)
+		}
+	}
+	if q.clearVariantCostsStmt != nil {
+		if cerr := q.clearVariantCostsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing clearVariantCostsStmt: %w", cerr)
 		}
 	}
 	if q.clearVariantsStmt != nil {
@@ -232,6 +243,11 @@ func (q *Queries) Close() error {
 	if q.orderCurrenciesStmt != nil {
 		if cerr := q.orderCurrenciesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing orderCurrenciesStmt: %w", cerr)
+		}
+	}
+	if q.productVersionStmt != nil {
+		if cerr := q.productVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing productVersionStmt: %w", cerr)
 		}
 	}
 	if q.replayPageStmt != nil {
@@ -315,6 +331,7 @@ type Queries struct {
 	clearReturnsStmt        *sql.Stmt
 	clearStockMovesStmt     *sql.Stmt
 	clearStoresStmt         *sql.Stmt
+	clearVariantCostsStmt   *sql.Stmt
 	clearVariantsStmt       *sql.Stmt
 	committedUnitsStmt      *sql.Stmt
 	costPricesStmt          *sql.Stmt
@@ -331,6 +348,7 @@ type Queries struct {
 	loggedTenantsStmt       *sql.Stmt
 	onHandBeforeStmt        *sql.Stmt
 	orderCurrenciesStmt     *sql.Stmt
+	productVersionStmt      *sql.Stmt
 	replayPageStmt          *sql.Stmt
 	topCategoriesStmt       *sql.Stmt
 	topProductsStmt         *sql.Stmt
@@ -351,6 +369,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		clearReturnsStmt:        q.clearReturnsStmt,
 		clearStockMovesStmt:     q.clearStockMovesStmt,
 		clearStoresStmt:         q.clearStoresStmt,
+		clearVariantCostsStmt:   q.clearVariantCostsStmt,
 		clearVariantsStmt:       q.clearVariantsStmt,
 		committedUnitsStmt:      q.committedUnitsStmt,
 		costPricesStmt:          q.costPricesStmt,
@@ -367,6 +386,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		loggedTenantsStmt:       q.loggedTenantsStmt,
 		onHandBeforeStmt:        q.onHandBeforeStmt,
 		orderCurrenciesStmt:     q.orderCurrenciesStmt,
+		productVersionStmt:      q.productVersionStmt,
 		replayPageStmt:          q.replayPageStmt,
 		topCategoriesStmt:       q.topCategoriesStmt,
 		topProductsStmt:         q.topProductsStmt,

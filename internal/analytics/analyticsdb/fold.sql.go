@@ -10,6 +10,24 @@ import (
 	"database/sql"
 )
 
+const clearVariantCosts = `-- name: ClearVariantCosts :exec
+UPDATE variants SET cost_price = NULL, version = $1
+WHERE tenant_id = $2 AND product_id = $3 AND version < $1
+`
+
+type ClearVariantCostsParams struct {
+	Version   int64
+	TenantID  string
+	ProductID string
+}
+
+// The product's variants older than its newest event lose their cost: the
+// event's own are upserted next; the others are no longer in the catalog.
+func (q *Queries) ClearVariantCosts(ctx context.Context, arg ClearVariantCostsParams) error {
+	_, err := q.exec(ctx, q.clearVariantCostsStmt, clearVariantCosts, arg.Version, arg.TenantID, arg.ProductID)
+	return err
+}
+
 const insertCart = `-- name: InsertCart :exec
 INSERT INTO carts (tenant_id, cart_id, created_at)
 VALUES ($1, $2, $3)
@@ -111,6 +129,22 @@ func (q *Queries) InsertStockMove(ctx context.Context, arg InsertStockMoveParams
 		arg.At,
 	)
 	return err
+}
+
+const productVersion = `-- name: ProductVersion :one
+SELECT version FROM products WHERE tenant_id = $1 AND product_id = $2
+`
+
+type ProductVersionParams struct {
+	TenantID  string
+	ProductID string
+}
+
+func (q *Queries) ProductVersion(ctx context.Context, arg ProductVersionParams) (int64, error) {
+	row := q.queryRow(ctx, q.productVersionStmt, productVersion, arg.TenantID, arg.ProductID)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
 }
 
 const upsertOrder = `-- name: UpsertOrder :exec

@@ -41,6 +41,15 @@ ON CONFLICT (tenant_id, product_id) DO UPDATE SET
     title = excluded.title, category_id = excluded.category_id, category_name = excluded.category_name, version = excluded.version
 WHERE products.version <= excluded.version;
 
+-- name: ProductVersion :one
+SELECT version FROM products WHERE tenant_id = sqlc.arg(tenant_id) AND product_id = sqlc.arg(product_id);
+
+-- name: ClearVariantCosts :exec
+-- The product's variants older than its newest event lose their cost: the
+-- event's own are upserted next; the others are no longer in the catalog.
+UPDATE variants SET cost_price = NULL, version = sqlc.arg(version)
+WHERE tenant_id = sqlc.arg(tenant_id) AND product_id = sqlc.arg(product_id) AND version < sqlc.arg(version);
+
 -- name: UpsertVariant :exec
 INSERT INTO variants (tenant_id, sku, product_id, currency, cost_price, version)
 VALUES (sqlc.arg(tenant_id), sqlc.arg(sku), sqlc.arg(product_id), sqlc.arg(currency), sqlc.narg(cost_price), sqlc.arg(version))
