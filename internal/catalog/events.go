@@ -128,5 +128,12 @@ func (s *Service) applyMediaEvent(ctx context.Context, tx *sql.Tx, e outbox.Enve
 	if err := updateProduct(ctx, q, tenant, old, p); err != nil {
 		return err
 	}
-	return addEvent(ctx, tx, catalogapi.SubjectProductUpdated, p.UpdatedAt, catalogapi.ProductUpdated{Product: p})
+	// The event carries the product's category as every product event does:
+	// consumers (search, analytics) take an event without one as a product
+	// without a category.
+	cat, err := categoryRef(ctx, q, tenant, p.CategoryID)
+	if err != nil {
+		return err
+	}
+	return addEvent(ctx, tx, catalogapi.SubjectProductUpdated, p.UpdatedAt, catalogapi.ProductUpdated{Product: p, Category: cat})
 }

@@ -37,8 +37,11 @@ func TestMediaUploadAddsImage(t *testing.T) {
 		svc := newTestService(t, db)
 		srv := webtest.New(t, func(api *web.API) { svc.Routes(api) })
 		f := &httpFixture{t: t, url: srv.URL, db: db, svc: svc}
+		var cat catalogapi.Category
+		f.json(req{method: "POST", path: "/api/v1/admin/categories", body: `{"name": "Cups"}`, admin: true}, http.StatusCreated, &cat)
 		var p catalogapi.Product
-		f.json(req{method: "POST", path: "/api/v1/admin/products", admin: true, body: mugBody}, http.StatusCreated, &p)
+		f.json(req{method: "POST", path: "/api/v1/admin/products", admin: true,
+			body: strings.Replace(mugBody, `"status"`, `"category_id": "`+cat.ID+`", "status"`, 1)}, http.StatusCreated, &p)
 		var page catalogapi.Product
 		f.json(req{method: "GET", path: "/api/v1/products/mug"}, http.StatusOK, &page) // cached now
 		hash := strings.Repeat("ab", 32)
@@ -68,7 +71,8 @@ func TestMediaUploadAddsImage(t *testing.T) {
 		for _, r := range readOutbox(t, db) {
 			if r.subject == catalogapi.SubjectProductUpdated {
 				var pu catalogapi.ProductUpdated
-				if err := json.Unmarshal(r.env.Data, &pu); err != nil || len(pu.Product.Images) != 1 {
+				// It names the product's category, as every product event does.
+				if err := json.Unmarshal(r.env.Data, &pu); err != nil || len(pu.Product.Images) != 1 || pu.Category == nil || pu.Category.ID != cat.ID {
 					t.Errorf("product.updated.v1 = %+v (%v)", pu, err)
 				}
 				updates++
