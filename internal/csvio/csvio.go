@@ -308,8 +308,16 @@ func newSource(in io.Reader, aliases map[string]string, allow map[string]Allowed
 	}
 	s := &source{r: r, allow: allow, n: 1}
 	seen := map[string]bool{}
-	for _, h := range header {
+	for i, h := range header {
 		name := strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
+		// A header cell is a value too: a file whose first line is data
+		// (or a column named after a customer) is refused whole, with the
+		// finding masked, so that the value reaches no list, error or
+		// report.
+		if f, ok := scanValue(unneutralize(name), Allowed{}); ok {
+			return nil, fmt.Errorf("column %d of the header row: %s: %s (%s); is the first line a header?", i+1, f.Kind, f.Reason, f.Masked)
+		}
+		name = cut(name, 100)
 		s.names = append(s.names, name)
 		f := aliases[NormalizeHeader(name)]
 		if f != "" && seen[f] {

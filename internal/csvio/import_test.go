@@ -427,3 +427,36 @@ func TestImportStops(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 }
+
+// TestHeaderPersonalDataRefused: a header cell holding personal data (a
+// file whose first line is a customer) refuses the file, masked: the value
+// is in no error, ignored list or report.
+func TestHeaderPersonalDataRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		kind              Kind
+		file, raw, masked string
+	}{
+		{Customers, "ada@example.com,Ada Lovelace,+44 20 7946 0000\nbob@example.com,Bob,\n", "ada@example.com", "a***@example.com"},
+		{Products, "sku,title,4111 1111 1111 1111\nA-1,A,x\n", "4111 1111 1111 1111", "****1111"},
+		{Stock, "sku,on_hand,=GB82WEST12345698765432\nA-1,1,x\n", "GB82WEST12345698765432", "****5432"},
+	} {
+		e, _, _ := newEngine(nil)
+		var rep, log bytes.Buffer
+		e.Log = slog.New(slog.NewTextHandler(&log, nil))
+		s, err := e.Import(ctx, tc.kind, strings.NewReader(tc.file), ImportOptions{Report: &rep})
+		if err == nil {
+			t.Fatalf("%s: header with personal data accepted: %+v", tc.kind, s)
+		}
+		if !strings.Contains(err.Error(), tc.masked) || !strings.Contains(err.Error(), "header") {
+			t.Errorf("%s: error %q, want the masked %q", tc.kind, err, tc.masked)
+		}
+		all := err.Error() + rep.String() + log.String() + strings.Join(s.Ignored, ",")
+		if strings.Contains(all, tc.raw) || strings.Contains(strings.ReplaceAll(all, " ", ""), strings.ReplaceAll(tc.raw, " ", "")) {
+			t.Errorf("%s: the raw header value is out: %s", tc.kind, all)
+		}
+		if s.Rows != 0 || s.Created != 0 {
+			t.Errorf("%s: rows read after a refused header: %+v", tc.kind, s)
+		}
+	}
+}
