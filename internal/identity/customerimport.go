@@ -166,11 +166,17 @@ func (s *Service) Customers(ctx context.Context, cursor string, limit int, unmas
 	for _, r := range rows {
 		c := toCustomer(r)
 		if !unmasked {
-			c.Email, c.Name, c.Phone = maskEmail(c.Email), maskWords(c.Name), maskTail(c.Phone)
+			c = maskCustomer(c)
 		}
 		out.Items = append(out.Items, c)
 	}
 	return out, nil
+}
+
+// maskCustomer masks c's personal data: email, name and phone.
+func maskCustomer(c identityapi.Customer) identityapi.Customer {
+	c.Email, c.Name, c.Phone = maskEmail(c.Email), maskWords(c.Name), maskTail(c.Phone)
+	return c
 }
 
 // maskEmail keeps the first character and the domain: a***@example.com.

@@ -134,3 +134,36 @@ func TestExportAudit(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// TestGetCustomerMasks: one customer by ID follows the list's rule: masked
+// unless the caller may see personal data (owner, manager, admin token).
+func TestGetCustomerMasks(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		ctx := tctx(t, "default")
+		out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada Lovelace", Phone: "+44 20 7946 0000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, unmasked := range map[auth.Principal]bool{
+			{Tenant: "default", Subject: "o", Kind: auth.KindStaff, Role: auth.RoleOwner}:   true,
+			{Tenant: "default", Subject: "m", Kind: auth.KindStaff, Role: auth.RoleManager}: true,
+			{Tenant: "default", Subject: "admin", Kind: auth.KindAdmin}:                     true,
+			{Tenant: "default", Subject: "s", Kind: auth.KindStaff, Role: auth.RoleStaff}:   false,
+			{Tenant: "default", Subject: "h", Kind: auth.KindStaff, Role: auth.RoleSupport}: false,
+			{Tenant: "default", Subject: "k", Kind: auth.KindAPIKey, Role: auth.RoleSecret}: false,
+		} {
+			got, err := s.getCustomerOp(auth.WithPrincipal(ctx, p), &idPath{ID: out.Customer.ID})
+			if err != nil {
+				t.Fatalf("%+v: %v", p, err)
+			}
+			c := got.Body
+			if unmasked && (c.Email != "ada@example.com" || c.Name != "Ada Lovelace" || c.Phone != "+44 20 7946 0000") {
+				t.Errorf("%s/%s sees %+v, want it unmasked", p.Kind, p.Role, c)
+			}
+			if !unmasked && (c.Email != "a***@example.com" || c.Name != "A** L*******" || c.Phone != "****00") {
+				t.Errorf("%s/%s sees %+v, want it masked", p.Kind, p.Role, c)
+			}
+		}
+	}, Migrations...)
+}

@@ -245,7 +245,8 @@ func (s *Service) Routes(api *web.API) {
 	huma.Register(api, adm(huma.Operation{OperationID: opOwnerExists, Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Summary: "Whether the store has an owner",
 		Description: "Service to service: the platform asks it to retire the generated admin token in a store once the store has an owner."}), s.ownerExistsOp)
 	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opGetCustomer, Method: http.MethodGet, Path: "/api/v1/admin/customers/{id}", Summary: "Get a customer",
-		Description: "A customer account of the store by ID, as staff see it (no password, no sessions)."}), ansAccountNotFound), s.getCustomerOp)
+		Description: "A customer account of the store by ID, as staff see it (no password, no sessions). The email, name and phone " +
+			"are masked, as in the list, unless the caller is the owner, a manager or the admin token."}), ansAccountNotFound), s.getCustomerOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opGetStaff, Method: http.MethodGet, Path: identityapi.StaffPath + "/{id}", Summary: "Get a staff account",
 		Description: "404 not_found for an ID of no staff account of this store. The staff service checks employees' account_id with it."}), s.getStaffOp)
 	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opImportCustomer, Method: http.MethodPost, Path: "/api/v1/admin/customers/import",
@@ -755,9 +756,17 @@ func (s *Service) ownerExistsOp(ctx context.Context, _ *struct{}) (*struct{ Body
 }
 
 func (s *Service) getCustomerOp(ctx context.Context, in *idPath) (*customerOutput, error) {
+	p, err := actor(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
 	c, err := s.Customer(ctx, in.ID)
 	if err != nil {
 		return nil, s.problem(err)
+	}
+	// The list's rule: only those who may see personal data see it.
+	if !MaySeePersonalData(p) {
+		c = maskCustomer(c)
 	}
 	return &customerOutput{c}, nil
 }
