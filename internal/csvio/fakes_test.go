@@ -23,6 +23,7 @@ type fakeCatalog struct {
 	mu       sync.Mutex
 	products []catalogapi.Product
 	writes   int
+	keys     []string // the idempotency keys of the creates
 }
 
 func (f *fakeCatalog) AdminProducts(_ context.Context, p catalogapi.AdminListParams) (catalogapi.ProductList, error) {
@@ -37,9 +38,10 @@ func (f *fakeCatalog) AdminProducts(_ context.Context, p catalogapi.AdminListPar
 	return l, nil
 }
 
-func (f *fakeCatalog) CreateProduct(_ context.Context, c catalogapi.ProductCreate, _ string) (catalogapi.Product, error) {
+func (f *fakeCatalog) CreateProduct(_ context.Context, c catalogapi.ProductCreate, key string) (catalogapi.Product, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.keys = append(f.keys, key)
 	f.writes++
 	p := catalogapi.Product{ID: fmt.Sprintf("p%d", len(f.products)+1), Slug: c.Slug, Title: c.Title, Description: c.Description,
 		Status: c.Status, Options: c.Options, Attributes: maps.Clone(c.Attributes), Images: c.Images}
@@ -112,6 +114,9 @@ type fakeInventory struct {
 	mu          sync.Mutex
 	stock       map[string]map[string]int64
 	adjustments int
+	// keys replays the answer of an idempotency key seen before, as the
+	// inventory does for 24 hours.
+	keys map[string]inventoryapi.StockLevel
 }
 
 func (f *fakeInventory) Stock(_ context.Context, sku string) (inventoryapi.StockLevel, error) {
@@ -134,9 +139,16 @@ func level(sku string, locs map[string]int64) inventoryapi.StockLevel {
 	return l
 }
 
-func (f *fakeInventory) Adjust(_ context.Context, sku string, a inventoryapi.Adjustment, _ string) (inventoryapi.StockLevel, error) {
+func (f *fakeInventory) Adjust(_ context.Context, sku string, a inventoryapi.Adjustment, key string) (inventoryapi.StockLevel, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if l, ok := f.keys[key]; ok {
+		return l, nil
+	}
+	if f.keys == nil {
+		f.keys = map[string]inventoryapi.StockLevel{}
+	}
+	defer func() { f.keys[key] = level(sku, f.stock[sku]) }()
 	f.adjustments++
 	if f.stock == nil {
 		f.stock = map[string]map[string]int64{}

@@ -460,3 +460,36 @@ func TestHeaderPersonalDataRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestStockChangeRepeats: the same change again — later in one file, or in
+// a later run within the inventory's 24 hours of idempotency keys — is
+// applied, not answered from the first time; a product created again in a
+// later run gets a key of its own.
+func TestStockChangeRepeats(t *testing.T) {
+	ctx := context.Background()
+	e, cat, inv := newEngine(nil)
+	if _, err := e.Import(ctx, Stock, strings.NewReader("sku,on_hand\nA-1,5\nA-1,10\nA-1,5\nA-1,10\n"), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.stock["A-1"]["default"]; got != 10 || inv.adjustments != 4 {
+		t.Errorf("one file 5, 10, 5, 10: on hand %d after %d adjustments, want 10 after 4", got, inv.adjustments)
+	}
+	for i, want := range []int64{5, 10, 5, 10} {
+		if _, err := e.Import(ctx, Stock, strings.NewReader("sku,on_hand\nB-1,"+strconv.FormatInt(want, 10)+"\n"), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := inv.stock["B-1"]["default"]; got != want {
+			t.Errorf("run %d: on hand %d, want %d", i+1, got, want)
+		}
+	}
+	file := "sku,title,price\nMUG-1,Mug,12.00\n"
+	for range 2 {
+		if _, err := e.Import(ctx, Products, strings.NewReader(file), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cat.products = nil // deleted in the admin between the runs
+	}
+	if len(cat.keys) != 2 || cat.keys[0] == cat.keys[1] {
+		t.Errorf("create keys of two runs: %q", cat.keys)
+	}
+}
