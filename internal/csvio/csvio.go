@@ -198,7 +198,9 @@ func (r *report) add(is ...Issue) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, i := range is {
-		rec := []string{fmt.Sprint(i.Row), i.Column, Neutralize(cut(i.Value, 100)), i.Reason}
+		// Every cell: a column name comes from the file, and a reason
+		// may quote a service's words.
+		rec := []string{Neutralize(fmt.Sprint(i.Row)), Neutralize(i.Column), Neutralize(cut(i.Value, 100)), Neutralize(i.Reason)}
 		if err := r.w.Write(rec); err != nil {
 			return fmt.Errorf("write error report: %w", err)
 		}

@@ -203,16 +203,22 @@ func (f *fakeIdentity) ImportCustomer(_ context.Context, in identityapi.Customer
 		if c.Email != email {
 			continue
 		}
-		if c.Name == in.Name && c.Phone == in.Phone {
+		if c.Name == in.Name && (in.Phone == nil || c.Phone == *in.Phone) {
 			return identityapi.CustomerImported{Customer: c, Outcome: "unchanged"}, nil
 		}
 		if !in.DryRun {
 			f.writes++
-			f.customers[i].Name, f.customers[i].Phone = in.Name, in.Phone
+			f.customers[i].Name = in.Name
+			if in.Phone != nil {
+				f.customers[i].Phone = *in.Phone
+			}
 		}
 		return identityapi.CustomerImported{Customer: f.customers[i], Outcome: "updated"}, nil
 	}
-	c := identityapi.Customer{ID: fmt.Sprint(len(f.customers) + 1), Email: email, Name: in.Name, Phone: in.Phone}
+	c := identityapi.Customer{ID: fmt.Sprint(len(f.customers) + 1), Email: email, Name: in.Name}
+	if in.Phone != nil {
+		c.Phone = *in.Phone
+	}
 	if !in.DryRun {
 		f.writes++
 		f.customers = append(f.customers, c)

@@ -493,3 +493,51 @@ func TestStockChangeRepeats(t *testing.T) {
 		t.Errorf("create keys of two runs: %q", cat.keys)
 	}
 }
+
+// TestCustomerFileWithoutPhone: a file with no phone column leaves the
+// accounts' phones as they are, and reads as unchanged.
+func TestCustomerFileWithoutPhone(t *testing.T) {
+	ctx := context.Background()
+	ids := &fakeIdentity{customers: []identityapi.Customer{{ID: "1", Email: "ada@example.com", Name: "Ada Lovelace", Phone: "+44 20 7946 0000"}}}
+	e := &Engine{Identity: ids}
+	s, err := e.Import(ctx, Customers, strings.NewReader("email,name\nada@example.com,Ada Lovelace\n"), ImportOptions{})
+	if err != nil || s.Unchanged != 1 || ids.writes != 0 || ids.customers[0].Phone != "+44 20 7946 0000" {
+		t.Fatalf("import: %+v, %v, %+v", s, err, ids.customers)
+	}
+	// With the column, an empty cell clears the phone.
+	s, err = e.Import(ctx, Customers, strings.NewReader("email,name,phone\nada@example.com,Ada Lovelace,\n"), ImportOptions{})
+	if err != nil || s.Updated != 1 || ids.customers[0].Phone != "" {
+		t.Fatalf("import with an empty phone: %+v, %v, %+v", s, err, ids.customers)
+	}
+}
+
+// TestReportNeutralised: every cell of the error report is neutralised,
+// the column (named by the file) and the reason as well as the value.
+func TestReportNeutralised(t *testing.T) {
+	e, _, _ := newEngine(nil)
+	var rep bytes.Buffer
+	file := "sku,title,price,=HYPERLINK(\"x\")\nA-1,A,1.00,mail ada@example.com\n"
+	if _, err := e.Import(context.Background(), Products, strings.NewReader(file), ImportOptions{Report: &rep}); err != nil {
+		t.Fatal(err)
+	}
+	recs := readReport(t, rep.Bytes())
+	if len(recs) != 1 {
+		t.Fatalf("report: %q", recs)
+	}
+	for _, cell := range recs[0] {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("cell %q of the report is a formula: %q", cell, recs[0])
+		}
+	}
+	if recs[0][1] != "'=HYPERLINK(\"x\")" {
+		t.Errorf("column %q", recs[0][1])
+	}
+	r := &report{}
+	var b bytes.Buffer
+	r.w = csv.NewWriter(&b)
+	_ = r.add(Issue{Row: 2, Column: "sku", Reason: "-1 is no quantity"})
+	_ = r.flush()
+	if !strings.Contains(b.String(), "'-1 is no quantity") {
+		t.Errorf("reason not neutralised: %s", b.String())
+	}
+}

@@ -24,7 +24,7 @@ const (
 )
 
 // ImportCustomer creates a customer account, or brings the account with
-// the same email up to date (name, phone): what a staff CSV import does
+// the same email up to date (name, and phone when given): what a staff CSV import does
 // for each row. A new account has no password (docs/decisions/
 // 0030-csv-import-export.md): nobody can sign in to it until the customer
 // sets one through the password reset flow, which Invite starts at once
@@ -39,7 +39,11 @@ func (s *Service) ImportCustomer(ctx context.Context, in identityapi.CustomerImp
 	if err != nil {
 		return identityapi.CustomerImported{}, err
 	}
-	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true), checkPhone("phone", in.Phone)); err != nil {
+	phone := ""
+	if in.Phone != nil {
+		phone = *in.Phone
+	}
+	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true), checkPhone("phone", phone)); err != nil {
 		return identityapi.CustomerImported{}, err
 	}
 	now := s.now()
@@ -47,7 +51,7 @@ func (s *Service) ImportCustomer(ctx context.Context, in identityapi.CustomerImp
 	decide := func(ctx context.Context, q *identitydb.Queries) (identitydb.Customer, bool, error) {
 		row, err := q.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: email})
 		if errors.Is(err, sql.ErrNoRows) {
-			return identitydb.Customer{TenantID: tenant, ID: kit.NewID(), Email: email, Name: in.Name, Phone: in.Phone,
+			return identitydb.Customer{TenantID: tenant, ID: kit.NewID(), Email: email, Name: in.Name, Phone: phone,
 				CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now)}, false, nil
 		}
 		return row, true, err
@@ -74,7 +78,10 @@ func (s *Service) ImportCustomer(ctx context.Context, in identityapi.CustomerImp
 		case outcomeUnchanged:
 			return nil
 		case outcomeUpdated:
-			row.Name, row.Phone, row.UpdatedAt = in.Name, in.Phone, sqldb.Micros(now)
+			row.Name, row.UpdatedAt = in.Name, sqldb.Micros(now)
+			if in.Phone != nil {
+				row.Phone = phone
+			}
 			if _, err := q.UpdateCustomerProfile(ctx, identitydb.UpdateCustomerProfileParams{Name: row.Name, Phone: row.Phone,
 				UpdatedAt: row.UpdatedAt, TenantID: tenant, ID: row.ID}); err != nil {
 				return fmt.Errorf("update customer: %w", err)
@@ -117,7 +124,7 @@ func imported(row identitydb.Customer, found bool, in identityapi.CustomerImport
 	switch {
 	case !found:
 		return identityapi.CustomerImported{Customer: toCustomer(row), Outcome: outcomeCreated}
-	case row.Name == in.Name && row.Phone == in.Phone:
+	case row.Name == in.Name && (in.Phone == nil || row.Phone == *in.Phone):
 		return identityapi.CustomerImported{Customer: toCustomer(row), Outcome: outcomeUnchanged}
 	}
 	return identityapi.CustomerImported{Customer: toCustomer(row), Outcome: outcomeUpdated}

@@ -19,7 +19,7 @@ func TestImportCustomer(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		ctx := tctx(t, "default")
-		in := identityapi.CustomerImport{Email: "Ada@Example.com", Name: "Ada Lovelace", Phone: "+44 20 7946 0000", Invite: true}
+		in := identityapi.CustomerImport{Email: "Ada@Example.com", Name: "Ada Lovelace", Phone: new("+44 20 7946 0000"), Invite: true}
 		dry := in
 		dry.DryRun = true
 		if out, err := s.ImportCustomer(ctx, dry); err != nil || out.Outcome != "created" {
@@ -74,7 +74,7 @@ func TestCustomerListMasks(t *testing.T) {
 		s, _ := newTestService(t, db)
 		ctx := tctx(t, "default")
 		for _, e := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
-			if _, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: e, Name: "Ada Lovelace", Phone: "+44 20 7946 0000"}); err != nil {
+			if _, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: e, Name: "Ada Lovelace", Phone: new("+44 20 7946 0000")}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -141,7 +141,7 @@ func TestGetCustomerMasks(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		ctx := tctx(t, "default")
-		out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada Lovelace", Phone: "+44 20 7946 0000"})
+		out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada Lovelace", Phone: new("+44 20 7946 0000")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,6 +164,33 @@ func TestGetCustomerMasks(t *testing.T) {
 			if !unmasked && (c.Email != "a***@example.com" || c.Name != "A** L*******" || c.Phone != "****00") {
 				t.Errorf("%s/%s sees %+v, want it masked", p.Kind, p.Role, c)
 			}
+		}
+	}, Migrations...)
+}
+
+// TestImportCustomerKeepsPhone: an import without a phone (a file with no
+// phone column) keeps the account's phone and is unchanged; an empty one
+// clears it.
+func TestImportCustomerKeepsPhone(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		ctx := tctx(t, "default")
+		if _, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada", Phone: new("+44 20 7946 0000")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, dry := range []bool{true, false} {
+			out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada", DryRun: dry})
+			if err != nil || out.Outcome != "unchanged" || out.Customer.Phone != "+44 20 7946 0000" {
+				t.Fatalf("no phone (dry run %v): %+v, %v", dry, out, err)
+			}
+		}
+		out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada King"})
+		if err != nil || out.Outcome != "updated" || out.Customer.Phone != "+44 20 7946 0000" || out.Customer.Name != "Ada King" {
+			t.Fatalf("new name, no phone: %+v, %v", out, err)
+		}
+		out, err = s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada King", Phone: new("")})
+		if err != nil || out.Outcome != "updated" || out.Customer.Phone != "" {
+			t.Fatalf("empty phone: %+v, %v", out, err)
 		}
 	}, Migrations...)
 }

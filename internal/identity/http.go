@@ -251,7 +251,8 @@ func (s *Service) Routes(api *web.API) {
 		Description: "404 not_found for an ID of no staff account of this store. The staff service checks employees' account_id with it."}), s.getStaffOp)
 	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opImportCustomer, Method: http.MethodPost, Path: "/api/v1/admin/customers/import",
 		Summary: "Create or update a customer by email (CSV import)",
-		Description: "Creates a customer account without a password, or updates the name and phone of the account with this email; " +
+		Description: "Creates a customer account without a password, or updates the name and phone of the account with this email " +
+			"(phone absent keeps the account's); " +
 			"the same body twice changes nothing the second time. Nobody can sign in to a new account until the customer sets a " +
 			"password through the password reset flow: invite sends the reset link at once. dry_run answers what would happen."}),
 		ansInvalidEmail, ansEmailTaken), s.importCustomerOp)

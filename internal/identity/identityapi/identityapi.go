@@ -382,7 +382,9 @@ type StaffDeactivated struct {
 type CustomerImport struct {
 	Email string `json:"email" minLength:"3" maxLength:"254" doc:"The account's key: an existing account with this email is updated." example:"ada@example.com"`
 	Name  string `json:"name" minLength:"1" maxLength:"100" example:"Ada Lovelace"`
-	Phone string `json:"phone,omitempty" maxLength:"40" example:"+44 20 7946 0000"`
+	// Phone absent keeps the account's phone (a file without a phone
+	// column); empty clears it.
+	Phone *string `json:"phone,omitempty" maxLength:"40" doc:"Absent keeps the account's phone; empty clears it." example:"+44 20 7946 0000"`
 	// Invite sends a new account a password reset link, so that the
 	// customer can choose a password; without it the customer can ask for
 	// one on the sign-in page.
