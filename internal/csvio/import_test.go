@@ -541,3 +541,37 @@ func TestReportNeutralised(t *testing.T) {
 		t.Errorf("reason not neutralised: %s", b.String())
 	}
 }
+
+// TestRecordBounded: an unclosed quote does not pull the rest of the file
+// into one cell: past 1 MiB for one row the import stops, saying so; a
+// large file of normal rows is read whole.
+func TestRecordBounded(t *testing.T) {
+	ctx := context.Background()
+	e, _, inv := newEngine(nil)
+	var f strings.Builder
+	f.WriteString("sku,on_hand\nA-1,1\nB-1,\"2\n")
+	for f.Len() < 3<<20 {
+		f.WriteString("C-1,3\n")
+	}
+	s, err := e.Import(ctx, Stock, strings.NewReader(f.String()), ImportOptions{})
+	if !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "row 3") {
+		t.Fatalf("unclosed quote: %+v, %v", s, err)
+	}
+	if inv.stock["C-1"] != nil {
+		t.Errorf("rows after the unclosed quote were imported: %v", inv.stock)
+	}
+	f.Reset()
+	f.WriteString("sku,on_hand\n")
+	for i := 0; f.Len() < 3<<20; i++ {
+		f.WriteString("S-" + strconv.Itoa(i%100) + ",3\n")
+	}
+	s, err = e.Import(ctx, Stock, strings.NewReader(f.String()), ImportOptions{})
+	if err != nil || s.Rows < 100000 {
+		t.Fatalf("3 MiB of short rows: %+v, %v", s, err)
+	}
+	// A header alone larger than the bound is refused too.
+	_, err = e.Import(ctx, Stock, strings.NewReader("\"sku"+strings.Repeat("x", 2<<20)+"\n"), ImportOptions{})
+	if !errors.Is(err, ErrRecordTooLarge) {
+		t.Errorf("huge header: %v", err)
+	}
+}
