@@ -463,10 +463,30 @@ func (s *Service) exportCSV(w http.ResponseWriter, r *http.Request) {
 		s.kit.NotFound(w, r)
 		return
 	}
-	page.Download(w, fmt.Sprintf("%s-%s.csv", kind, time.Now().UTC().Format("20060102-150405")), "text/csv; charset=utf-8")
-	// Once rows are written the status is sent: a failure later shows as
-	// a cut file, and is logged.
-	if _, err := s.engine().Export(ctx, kind, w, csvio.ExportOptions{Unmasked: r.URL.Query().Get("unmasked") == "1", Via: "admin"}); err != nil {
+	// The download starts with the first bytes: an export that fails
+	// before them (the audit log cannot record it) is answered as an
+	// error page. Once rows are written the status is sent: a failure
+	// later shows as a cut file, and is logged.
+	dw := &downloadWriter{w: w, name: fmt.Sprintf("%s-%s.csv", kind, time.Now().UTC().Format("20060102-150405"))}
+	if _, err := s.engine().Export(ctx, kind, dw, csvio.ExportOptions{Unmasked: r.URL.Query().Get("unmasked") == "1", Via: "admin"}); err != nil {
 		s.log.ErrorContext(ctx, "export", "kind", kind, "err", err)
+		if !dw.started {
+			s.kit.Fail(w, r, err)
+		}
 	}
+}
+
+// downloadWriter makes w a CSV download at its first write.
+type downloadWriter struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (d *downloadWriter) Write(p []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		page.Download(d.w, d.name, "text/csv; charset=utf-8")
+	}
+	return d.w.Write(p)
 }

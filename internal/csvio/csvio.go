@@ -82,6 +82,7 @@ type Identity interface {
 	ImportCustomer(ctx context.Context, in identityapi.CustomerImport) (identityapi.CustomerImported, error)
 	ListCustomers(ctx context.Context, cursor string, limit int) (identityapi.CustomerList, error)
 	RecordExport(ctx context.Context, r identityapi.ExportRecord) (identityapi.ExportAudit, error)
+	FinishExport(ctx context.Context, id string, rows int64) (identityapi.ExportAudit, error)
 }
 
 // Stores is what the engine needs of the tenant service

@@ -2,10 +2,12 @@ package csvio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -193,6 +195,7 @@ type fakeIdentity struct {
 	writes    int
 	masked    bool
 	audit     []identityapi.ExportRecord
+	auditDown bool // RecordExport fails
 }
 
 func (f *fakeIdentity) ImportCustomer(_ context.Context, in identityapi.CustomerImport) (identityapi.CustomerImported, error) {
@@ -242,6 +245,22 @@ func (f *fakeIdentity) ListCustomers(_ context.Context, cursor string, limit int
 func (f *fakeIdentity) RecordExport(_ context.Context, r identityapi.ExportRecord) (identityapi.ExportAudit, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.auditDown {
+		return identityapi.ExportAudit{}, errors.New("identity down")
+	}
 	f.audit = append(f.audit, r)
-	return identityapi.ExportAudit{Kind: r.Kind, Rows: r.Rows, Masked: r.Masked}, nil
+	return identityapi.ExportAudit{ID: fmt.Sprint(len(f.audit)), Kind: r.Kind, Rows: r.Rows, Masked: r.Masked, InProgress: r.InProgress}, nil
+}
+
+// FinishExport sets the rows of entry id (its place in audit, from 1).
+func (f *fakeIdentity) FinishExport(_ context.Context, id string, rows int64) (identityapi.ExportAudit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, err := strconv.Atoi(id)
+	if err != nil || i < 1 || i > len(f.audit) || !f.audit[i-1].InProgress {
+		return identityapi.ExportAudit{}, identityapi.ErrNotFound
+	}
+	f.audit[i-1].Rows, f.audit[i-1].InProgress = rows, false
+	r := f.audit[i-1]
+	return identityapi.ExportAudit{ID: id, Kind: r.Kind, Rows: r.Rows, Masked: r.Masked}, nil
 }

@@ -575,3 +575,42 @@ func TestRecordBounded(t *testing.T) {
 		t.Errorf("huge header: %v", err)
 	}
 }
+
+// auditWatch is an export's output that notes, at its first write, whether
+// the export was in the audit log already.
+type auditWatch struct {
+	ids                *fakeIdentity
+	wrote, loggedFirst bool
+}
+
+func (a *auditWatch) Write(p []byte) (int, error) {
+	if !a.wrote {
+		a.wrote = true
+		a.ids.mu.Lock()
+		a.loggedFirst = len(a.ids.audit) == 1 && a.ids.audit[0].InProgress
+		a.ids.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// TestExportAuditedFirst: an export is in the audit log before its first
+// row goes out, and finished with its rows at the end; when the log cannot
+// be written, nothing is exported.
+func TestExportAuditedFirst(t *testing.T) {
+	ctx := context.Background()
+	ids := &fakeIdentity{customers: []identityapi.Customer{{ID: "1", Email: "ada@example.com", Name: "Ada"}}}
+	e := &Engine{Identity: ids}
+	w := &auditWatch{ids: ids}
+	res, err := e.Export(ctx, Customers, w, ExportOptions{Via: "admin"})
+	if err != nil || res.Rows != 1 || !w.loggedFirst {
+		t.Fatalf("export: %+v, %v; in the log before the first row: %v", res, err, w.loggedFirst)
+	}
+	if want := (identityapi.ExportRecord{Kind: "customers", Rows: 1, Masked: true, Via: "admin"}); len(ids.audit) != 1 || ids.audit[0] != want {
+		t.Errorf("audit log: %+v", ids.audit)
+	}
+	ids.auditDown = true
+	var out bytes.Buffer
+	if _, err := e.Export(ctx, Customers, &out, ExportOptions{}); err == nil || out.Len() != 0 {
+		t.Errorf("export without its audit entry: %v, %d bytes out", err, out.Len())
+	}
+}

@@ -233,16 +233,55 @@ func (s *Service) RecordExport(ctx context.Context, r identityapi.ExportRecord) 
 	if r.Masked {
 		row.Masked = 1
 	}
+	if r.InProgress {
+		row.InProgress, row.RowsCount = 1, 0
+	}
 	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		return q.InsertExportAudit(ctx, identitydb.InsertExportAuditParams{TenantID: row.TenantID, ID: row.ID, Kind: row.Kind,
 			RowsCount: row.RowsCount, Masked: row.Masked, ActorKind: row.ActorKind, ActorID: row.ActorID, ActorRole: row.ActorRole,
-			Via: row.Via, CreatedAt: row.CreatedAt})
+			Via: row.Via, CreatedAt: row.CreatedAt, InProgress: row.InProgress})
 	})
 	if err != nil {
 		return identityapi.ExportAudit{}, fmt.Errorf("record export: %w", err)
 	}
-	s.log.InfoContext(ctx, "csv export", "tenant", tenant, "kind", r.Kind, "rows", r.Rows, "masked", r.Masked,
-		"actor_kind", p.Kind, "actor_id", p.Subject, "via", r.Via)
+	s.log.InfoContext(ctx, "csv export", "tenant", tenant, "id", row.ID, "kind", r.Kind, "rows", row.RowsCount, "masked", r.Masked,
+		"in_progress", r.InProgress, "actor_kind", p.Kind, "actor_id", p.Subject, "via", r.Via)
+	return toExportAudit(row), nil
+}
+
+// FinishExport sets the row count of export id, recorded in progress by
+// the principal in ctx; ErrExportNotFound for another's, an unknown or a
+// finished one.
+func (s *Service) FinishExport(ctx context.Context, id string, rows int64) (identityapi.ExportAudit, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return identityapi.ExportAudit{}, err
+	}
+	p, err := actor(ctx)
+	if err != nil {
+		return identityapi.ExportAudit{}, err
+	}
+	var row identitydb.ExportAudit
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
+		n, err := q.FinishExportAudit(ctx, identitydb.FinishExportAuditParams{RowsCount: rows, TenantID: tenant, ID: id,
+			ActorKind: string(p.Kind), ActorID: p.Subject})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrExportNotFound
+		}
+		row, err = q.GetExportAudit(ctx, identitydb.GetExportAuditParams{TenantID: tenant, ID: id})
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrExportNotFound) {
+			return identityapi.ExportAudit{}, err
+		}
+		return identityapi.ExportAudit{}, fmt.Errorf("finish export: %w", err)
+	}
+	s.log.InfoContext(ctx, "csv export finished", "tenant", tenant, "id", id, "kind", row.Kind, "rows", rows,
+		"actor_kind", p.Kind, "actor_id", p.Subject)
 	return toExportAudit(row), nil
 }
 
@@ -280,5 +319,5 @@ func (s *Service) Exports(ctx context.Context, cursor string) (identityapi.Expor
 
 func toExportAudit(r identitydb.ExportAudit) identityapi.ExportAudit {
 	return identityapi.ExportAudit{ID: r.ID, Kind: r.Kind, Rows: r.RowsCount, Masked: r.Masked != 0, ActorKind: r.ActorKind,
-		ActorID: r.ActorID, ActorRole: r.ActorRole, Via: r.Via, At: sqldb.FromMicros(r.CreatedAt)}
+		ActorID: r.ActorID, ActorRole: r.ActorRole, Via: r.Via, At: sqldb.FromMicros(r.CreatedAt), InProgress: r.InProgress != 0}
 }

@@ -194,3 +194,39 @@ func TestImportCustomerKeepsPhone(t *testing.T) {
 		}
 	}, Migrations...)
 }
+
+// TestFinishExport: an export recorded in progress is finished with its
+// rows once, by the principal that started it only.
+func TestFinishExport(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		ctx := tctx(t, "default")
+		staff := auth.WithPrincipal(ctx, auth.Principal{Tenant: "default", Subject: "s-1", Kind: auth.KindStaff, Role: auth.RoleSupport})
+		other := auth.WithPrincipal(ctx, auth.Principal{Tenant: "default", Subject: "s-2", Kind: auth.KindStaff, Role: auth.RoleOwner})
+		e, err := s.RecordExport(staff, identityapi.ExportRecord{Kind: "orders", Rows: 9, Masked: true, Via: "cli", InProgress: true})
+		if err != nil || !e.InProgress || e.Rows != 0 {
+			t.Fatalf("record in progress: %+v, %v", e, err)
+		}
+		l, err := s.Exports(ctx, "")
+		if err != nil || len(l.Items) != 1 || !l.Items[0].InProgress {
+			t.Fatalf("log while in progress: %+v, %v", l, err)
+		}
+		if _, err := s.FinishExport(other, e.ID, 5); !errors.Is(err, ErrExportNotFound) {
+			t.Fatalf("another's finish: %v", err)
+		}
+		f, err := s.FinishExport(staff, e.ID, 5)
+		if err != nil || f.InProgress || f.Rows != 5 || f.Kind != "orders" || f.ActorID != "s-1" {
+			t.Fatalf("finish: %+v, %v", f, err)
+		}
+		if _, err := s.FinishExport(staff, e.ID, 7); !errors.Is(err, ErrExportNotFound) {
+			t.Fatalf("second finish: %v", err)
+		}
+		if _, err := s.FinishExport(staff, "nope", 7); !errors.Is(err, ErrExportNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+		l, err = s.Exports(ctx, "")
+		if err != nil || len(l.Items) != 1 || l.Items[0].InProgress || l.Items[0].Rows != 5 {
+			t.Fatalf("log after: %+v, %v", l, err)
+		}
+	}, Migrations...)
+}

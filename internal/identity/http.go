@@ -54,6 +54,7 @@ const (
 	opListCustomers        = "identity-list-customers"
 	opRecordExport         = "identity-record-export"
 	opListExports          = "identity-list-exports"
+	opFinishExport         = "identity-finish-export"
 )
 
 // access lists the staff roles that may call each admin operation: the
@@ -78,6 +79,7 @@ var access = map[string][]auth.Role{
 	opListCustomers: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
 	// Whoever may export records it; the owner and managers read the log.
 	opRecordExport: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	opFinishExport: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
 	opListExports:  {auth.RoleOwner, auth.RoleManager},
 }
 
@@ -262,14 +264,30 @@ func (s *Service) Routes(api *web.API) {
 			"unless the caller is the owner, a manager or the admin token."})), s.listCustomersOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opRecordExport, Method: http.MethodPost, Path: "/api/v1/admin/exports",
 		Summary: "Record a CSV export in the audit log", DefaultStatus: http.StatusCreated,
-		Description: "mercato export and the admin's Import / export page record every export here: what, how many rows, masked or not; " +
+		Description: "mercato export and the admin's Import / export page record every export here before its first row " +
+			"(in_progress, rows 0) and finish the entry with its row count at the end: what, how many rows, masked or not; " +
 			"who ran it is the caller."}), s.recordExportOp)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opFinishExport, Method: http.MethodPost, Path: "/api/v1/admin/exports/{id}/finish",
+		Summary: "Finish an export's audit entry with its row count",
+		Description: "Sets the rows of an export the caller recorded in progress; once only. An entry left in progress is an " +
+			"export that stopped without saying how far it got."}), ansExportNotFound), s.finishExportOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opListExports, Method: http.MethodGet, Path: "/api/v1/admin/exports",
 		Summary: "The export audit log", Description: "Every CSV export of the store, newest first, 50 a page."}), s.listExportsOp)
 }
 
 func (s *Service) recordExportOp(ctx context.Context, in *struct{ Body identityapi.ExportRecord }) (*struct{ Body identityapi.ExportAudit }, error) {
 	out, err := s.RecordExport(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.ExportAudit }{out}, nil
+}
+
+func (s *Service) finishExportOp(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body identityapi.ExportFinish
+}) (*struct{ Body identityapi.ExportAudit }, error) {
+	out, err := s.FinishExport(ctx, in.ID, in.Body.Rows)
 	if err != nil {
 		return nil, s.problem(err)
 	}
@@ -329,6 +347,7 @@ var (
 	ansTooManyAddresses         = web.Answer{Status: http.StatusConflict, Code: "too_many_addresses", When: "the address book is full"}
 	ansAddressNotFound          = web.Answer{Status: http.StatusNotFound, Code: "address_not_found", When: "the customer has no address with this ID"}
 	ansAccountNotFound          = web.Answer{Status: http.StatusNotFound, Code: "account_not_found", When: "the store has no account with this ID"}
+	ansExportNotFound           = web.Answer{Status: http.StatusNotFound, Code: "export_not_found", When: "no export the caller recorded in progress has this ID"}
 	ansLastOwner                = web.Answer{Status: http.StatusConflict, Code: "last_owner", When: "the store would be left without an active owner"}
 	ansOwnerExists              = web.Answer{Status: http.StatusConflict, Code: "owner_exists", When: "the store has an owner already"}
 )
@@ -804,6 +823,7 @@ var problems = kit.Problems{
 	{Err: ErrInvalidInvitation, Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", Detail: "the invitation is unknown, used or expired"},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "account_not_found", Detail: "no such account"},
 	{Err: ErrAddressNotFound, Status: http.StatusNotFound, Code: "address_not_found", Detail: "no such address"},
+	{Err: ErrExportNotFound, Status: http.StatusNotFound, Code: "export_not_found", Detail: "no export of yours in progress with this ID"},
 	{Err: ErrSessionUnavailable, Status: http.StatusServiceUnavailable, Code: "session_unavailable", Detail: "sessions are unavailable; retry shortly"},
 	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "a concurrent change got there first; retry"},
 }
