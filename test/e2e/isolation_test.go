@@ -476,6 +476,8 @@ func bodyFor(op isoOp, a *isoStore) any {
 		return map[string]any{"country": "DE", "rate_bp": 700, "name": "Renamed"}
 	case "PATCH /api/v1/admin/products/{id}":
 		return map[string]any{"title": "Renamed"}
+	case "POST /api/v1/admin/exports/{id}/finish":
+		return map[string]any{"rows": 1}
 	case "PATCH /api/v1/admin/staff/employees/{id}":
 		return map[string]any{"name": "Renamed"}
 	case "PATCH /api/v1/admin/staff/shifts/{id}":
