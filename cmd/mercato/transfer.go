@@ -181,7 +181,8 @@ audit log. See docs/import-export.md.`,
 			w := c.stdout
 			var f *os.File
 			if out != "" && out != "-" {
-				if f, err = os.Create(out); err != nil {
+				// 0600: an export may hold personal data.
+				if f, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 					return err
 				}
 				defer f.Close()

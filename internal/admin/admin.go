@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/mercato/mercato/internal/analytics/analyticsapi"
@@ -120,6 +121,9 @@ type Service struct {
 	log      *slog.Logger
 	// jobs are the CSV imports this process runs or ran (transfer.go).
 	jobs importJobs
+	// importDir holds the uploads being imported and the error reports
+	// of jobs: this admin's own, removed when Run ends (transfer.go).
+	importDir string
 }
 
 // New builds the admin.
@@ -134,6 +138,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		return nil, fmt.Errorf("admin sessions: %w", err)
 	}
 	s := &Service{cfg: cfg, deps: deps, sessions: fo, log: log}
+	if s.importDir, err = newImportDir(os.TempDir()); err != nil {
+		return nil, fmt.Errorf("admin import directory: %w", err)
+	}
 	s.kit, err = page.New(page.Options{
 		Service:    "admin",
 		Prefix:     "/admin",
@@ -152,7 +159,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 
 // Run keeps the session store: purges expired sessions and moves sessions
 // back to Redis after an outage.
-func (s *Service) Run(ctx context.Context) error { return s.sessions.Run(ctx) }
+// When it ends, so does the process's use of the import directory.
+func (s *Service) Run(ctx context.Context) error {
+	defer os.RemoveAll(s.importDir)
+	return s.sessions.Run(ctx)
+}
 
 // Routes mounts the admin's pages under /admin of every store's host.
 func (s *Service) Routes(api *web.API) {

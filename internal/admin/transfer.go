@@ -8,9 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mercato/mercato/internal/csvio"
@@ -47,6 +51,58 @@ func (s *Service) transferRoutes(api *web.API, route routeFunc) {
 	route("GET "+transferPath+"/imports/{id}", s.importPage)
 	route("GET "+transferPath+"/imports/{id}/errors.csv", s.importErrors)
 	route("GET "+transferPath+"/export/{kind}", s.exportCSV)
+}
+
+// importDirPrefix names the directories of the admin processes' uploads
+// and error reports: mercato-imports-<pid>-<random> in the system's
+// temporary directory, one for each admin (Service).
+const importDirPrefix = "mercato-imports-"
+
+// newImportDir makes this admin's directory for uploads and error reports
+// under base, after removing the directories of processes that are gone
+// (their files are of no use to anyone).
+func newImportDir(base string) (string, error) {
+	removeStaleImportDirs(base)
+	return os.MkdirTemp(base, fmt.Sprintf("%s%d-*", importDirPrefix, os.Getpid()))
+}
+
+// removeStaleImportDirs removes the import directories under base of
+// processes that no longer run. Where a process's state cannot be told
+// (another user's, another OS), the directory stays.
+func removeStaleImportDirs(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), importDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		proc, err := os.FindProcess(pid)
+		if err != nil {
+			continue
+		}
+		if errors.Is(proc.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+			_ = os.RemoveAll(filepath.Join(base, e.Name()))
+		}
+		_ = proc.Release()
+	}
+}
+
+// importTemp creates a temporary file in this admin's import directory.
+func (s *Service) importTemp(pattern string) (*os.File, error) {
+	// MkdirAll: a cleaner of the system's temporary directory may have
+	// taken it since.
+	if err := os.MkdirAll(s.importDir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(s.importDir, pattern)
 }
 
 // importJob is an import running or run in this process.
@@ -255,9 +311,14 @@ func (s *Service) receiveImport(w http.ResponseWriter, r *http.Request) (*import
 		case "invite":
 			opt.Invite = true
 		case "file":
+			if tmp != "" {
+				// One file an import: a second would be a temporary file
+				// nobody imports (the caller removes the first).
+				return nil, opt, tmp, "Send one file at a time."
+			}
 			_, params, _ := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
 			j.File = params["filename"]
-			f, err := os.CreateTemp("", "mercato-import-*.csv")
+			f, err := s.importTemp("mercato-import-*.csv")
 			if err != nil {
 				return nil, opt, tmp, "The file could not be kept for the import: try again."
 			}
@@ -301,7 +362,7 @@ func (s *Service) runImport(ctx context.Context, j *importJob, opt csvio.ImportO
 		return
 	}
 	defer in.Close()
-	rep, err := os.CreateTemp("", "mercato-import-errors-*.csv")
+	rep, err := s.importTemp("mercato-import-errors-*.csv")
 	if err != nil {
 		finish(csvio.Summary{}, err, "")
 		return
@@ -402,10 +463,30 @@ func (s *Service) exportCSV(w http.ResponseWriter, r *http.Request) {
 		s.kit.NotFound(w, r)
 		return
 	}
-	page.Download(w, fmt.Sprintf("%s-%s.csv", kind, time.Now().UTC().Format("20060102-150405")), "text/csv; charset=utf-8")
-	// Once rows are written the status is sent: a failure later shows as
-	// a cut file, and is logged.
-	if _, err := s.engine().Export(ctx, kind, w, csvio.ExportOptions{Unmasked: r.URL.Query().Get("unmasked") == "1", Via: "admin"}); err != nil {
+	// The download starts with the first bytes: an export that fails
+	// before them (the audit log cannot record it) is answered as an
+	// error page. Once rows are written the status is sent: a failure
+	// later shows as a cut file, and is logged.
+	dw := &downloadWriter{w: w, name: fmt.Sprintf("%s-%s.csv", kind, time.Now().UTC().Format("20060102-150405"))}
+	if _, err := s.engine().Export(ctx, kind, dw, csvio.ExportOptions{Unmasked: r.URL.Query().Get("unmasked") == "1", Via: "admin"}); err != nil {
 		s.log.ErrorContext(ctx, "export", "kind", kind, "err", err)
+		if !dw.started {
+			s.kit.Fail(w, r, err)
+		}
 	}
+}
+
+// downloadWriter makes w a CSV download at its first write.
+type downloadWriter struct {
+	w       http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (d *downloadWriter) Write(p []byte) (int, error) {
+	if !d.started {
+		d.started = true
+		page.Download(d.w, d.name, "text/csv; charset=utf-8")
+	}
+	return d.w.Write(p)
 }

@@ -82,6 +82,7 @@ type Identity interface {
 	ImportCustomer(ctx context.Context, in identityapi.CustomerImport) (identityapi.CustomerImported, error)
 	ListCustomers(ctx context.Context, cursor string, limit int) (identityapi.CustomerList, error)
 	RecordExport(ctx context.Context, r identityapi.ExportRecord) (identityapi.ExportAudit, error)
+	FinishExport(ctx context.Context, id string, rows int64) (identityapi.ExportAudit, error)
 }
 
 // Stores is what the engine needs of the tenant service
@@ -198,7 +199,9 @@ func (r *report) add(is ...Issue) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, i := range is {
-		rec := []string{fmt.Sprint(i.Row), i.Column, Neutralize(cut(i.Value, 100)), i.Reason}
+		// Every cell: a column name comes from the file, and a reason
+		// may quote a service's words.
+		rec := []string{Neutralize(fmt.Sprint(i.Row)), Neutralize(i.Column), Neutralize(cut(i.Value, 100)), Neutralize(i.Reason)}
 		if err := r.w.Write(rec); err != nil {
 			return fmt.Errorf("write error report: %w", err)
 		}
@@ -284,6 +287,7 @@ func (r row) get(field string) string { return strings.TrimSpace(r.cells[field])
 // every cell for personal data.
 type source struct {
 	r       *csv.Reader
+	lim     *recordLimit
 	names   []string // the header as written
 	fields  []string // the field of each column; "" for an ignored one
 	secret  []bool   // whether each column is named for a password
@@ -295,7 +299,8 @@ type source struct {
 // newSource reads the header. aliases maps normalized column names to
 // fields; allow says which fields may carry emails or phone numbers.
 func newSource(in io.Reader, aliases map[string]string, allow map[string]Allowed) (*source, error) {
-	r := csv.NewReader(in)
+	lim := &recordLimit{r: in, max: maxRecordBytes}
+	r := csv.NewReader(lim)
 	r.FieldsPerRecord = -1 // a short row is refused row by row, not the file
 	r.LazyQuotes = true
 	r.ReuseRecord = true
@@ -306,10 +311,19 @@ func newSource(in io.Reader, aliases map[string]string, allow map[string]Allowed
 	if err != nil {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
-	s := &source{r: r, allow: allow, n: 1}
+	lim.reset()
+	s := &source{r: r, lim: lim, allow: allow, n: 1}
 	seen := map[string]bool{}
-	for _, h := range header {
+	for i, h := range header {
 		name := strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")
+		// A header cell is a value too: a file whose first line is data
+		// (or a column named after a customer) is refused whole, with the
+		// finding masked, so that the value reaches no list, error or
+		// report.
+		if f, ok := scanValue(unneutralize(name), Allowed{}); ok {
+			return nil, fmt.Errorf("column %d of the header row: %s: %s (%s); is the first line a header?", i+1, f.Kind, f.Reason, f.Masked)
+		}
+		name = cut(name, 100)
 		s.names = append(s.names, name)
 		f := aliases[NormalizeHeader(name)]
 		if f != "" && seen[f] {
@@ -339,6 +353,7 @@ func (s *source) has(field string) bool {
 // must then be refused); io.EOF at the end.
 func (s *source) next() (row, []Issue, error) {
 	rec, err := s.r.Read()
+	s.lim.reset()
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -372,6 +387,38 @@ func (s *source) next() (row, []Issue, error) {
 	}
 	return rw, issues, nil
 }
+
+// maxRecordBytes bounds one record (row) of a file: with LazyQuotes, an
+// unclosed quote would otherwise pull the rest of the file into one cell,
+// in memory.
+const maxRecordBytes = 1 << 20
+
+// ErrRecordTooLarge refuses a file with a record larger than
+// maxRecordBytes: the rest of the file cannot be read row by row.
+var ErrRecordTooLarge = fmt.Errorf("a row is larger than %d MiB (an unclosed quote?): the rest of the file is not read", maxRecordBytes>>20)
+
+// recordLimit counts the bytes read since the last reset (one record, and
+// the csv reader's read-ahead of at most a few KiB) and fails the read
+// past max.
+type recordLimit struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *recordLimit) Read(p []byte) (int, error) {
+	if l.n >= l.max {
+		return 0, ErrRecordTooLarge
+	}
+	if rest := l.max - l.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	return n, err
+}
+
+func (l *recordLimit) reset() { l.n = 0 }
 
 // counters are a running import's outcome.
 type counters struct {

@@ -12,8 +12,9 @@ import (
 // the identity service's staff import, which makes accounts without a
 // password (docs/decisions/0030-csv-import-export.md).
 type customerImporter struct {
-	ids    Identity
-	invite bool
+	ids      Identity
+	invite   bool
+	hasPhone bool // whether the file has a phone column
 }
 
 func (*customerImporter) aliases() map[string]string {
@@ -29,10 +30,11 @@ func (*customerImporter) allow() map[string]Allowed {
 	return map[string]Allowed{"email": {Email: true}, "phone": {Phone: true}}
 }
 
-func (*customerImporter) check(src *source) error {
+func (c *customerImporter) check(src *source) error {
 	if !src.has("email") || !(src.has("name") || src.has("first_name") || src.has("last_name")) {
 		return errors.New("a customer file needs an email column and a name (or first_name and last_name) column")
 	}
+	c.hasPhone = src.has("phone")
 	return nil
 }
 
@@ -65,7 +67,11 @@ func (c *customerImporter) apply(ctx context.Context, rec record, dry bool) (out
 	if len(issues) > 0 {
 		return refused, issues, nil
 	}
-	out, err := c.ids.ImportCustomer(ctx, identityapi.CustomerImport{Email: email, Name: name, Phone: phone, Invite: c.invite, DryRun: dry})
+	in := identityapi.CustomerImport{Email: email, Name: name, Invite: c.invite, DryRun: dry}
+	if c.hasPhone {
+		in.Phone = &phone // without a phone column, the account keeps its phone
+	}
+	out, err := c.ids.ImportCustomer(ctx, in)
 	if err != nil {
 		// The identity service's words about a field, never its value:
 		// the value is personal data.

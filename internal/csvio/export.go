@@ -71,47 +71,49 @@ func (e *Engine) Export(ctx context.Context, kind Kind, out io.Writer, opt Expor
 		opt.Unmasked = !l.Masked
 	}
 	res.Masked = !opt.Unmasked
+	switch kind {
+	case Products, Stock:
+		res.Masked = false // nothing personal
+	case Customers, Orders:
+	default:
+		return res, fmt.Errorf("%w %q: export products, customers, orders or stock", ErrKind, kind)
+	}
+	if kind == Products && e.Catalog == nil || kind == Stock && e.Inventory == nil || kind == Orders && e.Orders == nil {
+		return res, fmt.Errorf("csvio: %s exports need their service", kind)
+	}
+	via := opt.Via
+	if via == "" {
+		via = "cli"
+	}
+	// Recorded before the first row goes out, or not run: an export that
+	// stops short (a crash, a cut connection) is still in the log, in
+	// progress, without its rows.
+	entry, err := e.Identity.RecordExport(ctx, identityapi.ExportRecord{Kind: string(kind), Masked: res.Masked, Via: via, InProgress: true})
+	if err != nil {
+		return res, fmt.Errorf("record the export in the audit log (nothing was exported): %w", err)
+	}
 	w := &cellWriter{w: csv.NewWriter(out)}
-	var err error
 	switch kind {
 	case Products:
-		if e.Catalog == nil {
-			return res, errors.New("csvio: products need the catalog")
-		}
-		res.Masked = false // nothing personal
 		err = e.exportProducts(ctx, w, opt)
 	case Stock:
-		if e.Inventory == nil {
-			return res, errors.New("csvio: stock needs the inventory")
-		}
-		res.Masked = false
 		err = e.exportStock(ctx, w, opt)
 	case Customers:
 		var masked bool
 		masked, err = e.exportCustomers(ctx, w, opt)
 		res.Masked = masked
 	case Orders:
-		if e.Orders == nil {
-			return res, errors.New("csvio: orders need the order service")
-		}
 		err = e.exportOrders(ctx, w, opt)
-	default:
-		return res, fmt.Errorf("%w %q: export products, customers, orders or stock", ErrKind, kind)
 	}
 	w.w.Flush()
 	if err == nil {
 		err = w.w.Error()
 	}
 	res.Rows, res.Elapsed = w.rows, time.Since(start)
-	// Recorded whatever the outcome: rows may have gone out before a
+	// Finished whatever the outcome: rows may have gone out before a
 	// failure.
-	via := opt.Via
-	if via == "" {
-		via = "cli"
-	}
-	if _, aerr := e.Identity.RecordExport(context.WithoutCancel(ctx), identityapi.ExportRecord{Kind: string(kind), Rows: res.Rows,
-		Masked: res.Masked, Via: via}); aerr != nil {
-		err = errors.Join(err, fmt.Errorf("record the export in the audit log: %w", aerr))
+	if _, aerr := e.Identity.FinishExport(context.WithoutCancel(ctx), entry.ID, res.Rows); aerr != nil {
+		err = errors.Join(err, fmt.Errorf("record the export's rows in the audit log: %w", aerr))
 	}
 	if e.Log != nil {
 		e.Log.Info("csv export", "kind", kind, "rows", res.Rows, "masked", res.Masked, "elapsed", res.Elapsed, "error", err)

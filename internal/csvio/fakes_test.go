@@ -2,10 +2,12 @@ package csvio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -23,6 +25,7 @@ type fakeCatalog struct {
 	mu       sync.Mutex
 	products []catalogapi.Product
 	writes   int
+	keys     []string // the idempotency keys of the creates
 }
 
 func (f *fakeCatalog) AdminProducts(_ context.Context, p catalogapi.AdminListParams) (catalogapi.ProductList, error) {
@@ -37,9 +40,10 @@ func (f *fakeCatalog) AdminProducts(_ context.Context, p catalogapi.AdminListPar
 	return l, nil
 }
 
-func (f *fakeCatalog) CreateProduct(_ context.Context, c catalogapi.ProductCreate, _ string) (catalogapi.Product, error) {
+func (f *fakeCatalog) CreateProduct(_ context.Context, c catalogapi.ProductCreate, key string) (catalogapi.Product, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.keys = append(f.keys, key)
 	f.writes++
 	p := catalogapi.Product{ID: fmt.Sprintf("p%d", len(f.products)+1), Slug: c.Slug, Title: c.Title, Description: c.Description,
 		Status: c.Status, Options: c.Options, Attributes: maps.Clone(c.Attributes), Images: c.Images}
@@ -112,6 +116,9 @@ type fakeInventory struct {
 	mu          sync.Mutex
 	stock       map[string]map[string]int64
 	adjustments int
+	// keys replays the answer of an idempotency key seen before, as the
+	// inventory does for 24 hours.
+	keys map[string]inventoryapi.StockLevel
 }
 
 func (f *fakeInventory) Stock(_ context.Context, sku string) (inventoryapi.StockLevel, error) {
@@ -134,9 +141,16 @@ func level(sku string, locs map[string]int64) inventoryapi.StockLevel {
 	return l
 }
 
-func (f *fakeInventory) Adjust(_ context.Context, sku string, a inventoryapi.Adjustment, _ string) (inventoryapi.StockLevel, error) {
+func (f *fakeInventory) Adjust(_ context.Context, sku string, a inventoryapi.Adjustment, key string) (inventoryapi.StockLevel, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if l, ok := f.keys[key]; ok {
+		return l, nil
+	}
+	if f.keys == nil {
+		f.keys = map[string]inventoryapi.StockLevel{}
+	}
+	defer func() { f.keys[key] = level(sku, f.stock[sku]) }()
 	f.adjustments++
 	if f.stock == nil {
 		f.stock = map[string]map[string]int64{}
@@ -181,6 +195,7 @@ type fakeIdentity struct {
 	writes    int
 	masked    bool
 	audit     []identityapi.ExportRecord
+	auditDown bool // RecordExport fails
 }
 
 func (f *fakeIdentity) ImportCustomer(_ context.Context, in identityapi.CustomerImport) (identityapi.CustomerImported, error) {
@@ -191,16 +206,22 @@ func (f *fakeIdentity) ImportCustomer(_ context.Context, in identityapi.Customer
 		if c.Email != email {
 			continue
 		}
-		if c.Name == in.Name && c.Phone == in.Phone {
+		if c.Name == in.Name && (in.Phone == nil || c.Phone == *in.Phone) {
 			return identityapi.CustomerImported{Customer: c, Outcome: "unchanged"}, nil
 		}
 		if !in.DryRun {
 			f.writes++
-			f.customers[i].Name, f.customers[i].Phone = in.Name, in.Phone
+			f.customers[i].Name = in.Name
+			if in.Phone != nil {
+				f.customers[i].Phone = *in.Phone
+			}
 		}
 		return identityapi.CustomerImported{Customer: f.customers[i], Outcome: "updated"}, nil
 	}
-	c := identityapi.Customer{ID: fmt.Sprint(len(f.customers) + 1), Email: email, Name: in.Name, Phone: in.Phone}
+	c := identityapi.Customer{ID: fmt.Sprint(len(f.customers) + 1), Email: email, Name: in.Name}
+	if in.Phone != nil {
+		c.Phone = *in.Phone
+	}
 	if !in.DryRun {
 		f.writes++
 		f.customers = append(f.customers, c)
@@ -224,6 +245,22 @@ func (f *fakeIdentity) ListCustomers(_ context.Context, cursor string, limit int
 func (f *fakeIdentity) RecordExport(_ context.Context, r identityapi.ExportRecord) (identityapi.ExportAudit, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.auditDown {
+		return identityapi.ExportAudit{}, errors.New("identity down")
+	}
 	f.audit = append(f.audit, r)
-	return identityapi.ExportAudit{Kind: r.Kind, Rows: r.Rows, Masked: r.Masked}, nil
+	return identityapi.ExportAudit{ID: fmt.Sprint(len(f.audit)), Kind: r.Kind, Rows: r.Rows, Masked: r.Masked, InProgress: r.InProgress}, nil
+}
+
+// FinishExport sets the rows of entry id (its place in audit, from 1).
+func (f *fakeIdentity) FinishExport(_ context.Context, id string, rows int64) (identityapi.ExportAudit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, err := strconv.Atoi(id)
+	if err != nil || i < 1 || i > len(f.audit) || !f.audit[i-1].InProgress {
+		return identityapi.ExportAudit{}, identityapi.ErrNotFound
+	}
+	f.audit[i-1].Rows, f.audit[i-1].InProgress = rows, false
+	r := f.audit[i-1]
+	return identityapi.ExportAudit{ID: id, Kind: r.Kind, Rows: r.Rows, Masked: r.Masked}, nil
 }

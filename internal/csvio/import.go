@@ -2,6 +2,7 @@ package csvio
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -53,6 +54,10 @@ type kindImporter interface {
 // import short.
 func (e *Engine) Import(ctx context.Context, kind Kind, in io.Reader, opt ImportOptions) (Summary, error) {
 	start := time.Now()
+	// run is in every idempotency key of this import: a retried request
+	// inside the run is applied once, while the same change in a later
+	// run (or later in the file) is a change of its own, not a replay.
+	run := rand.Text()
 	var imp kindImporter
 	switch kind {
 	case Products:
@@ -60,7 +65,7 @@ func (e *Engine) Import(ctx context.Context, kind Kind, in io.Reader, opt Import
 			return Summary{Kind: kind}, errors.New("csvio: products need the catalog")
 		}
 		cur := opt.Currency
-		imp = &productImporter{cat: e.Catalog, currency: cur, stores: e.Stores}
+		imp = &productImporter{cat: e.Catalog, currency: cur, stores: e.Stores, run: run}
 	case Customers:
 		if e.Identity == nil {
 			return Summary{Kind: kind}, errors.New("csvio: customers need the identity service")
@@ -70,7 +75,7 @@ func (e *Engine) Import(ctx context.Context, kind Kind, in io.Reader, opt Import
 		if e.Inventory == nil {
 			return Summary{Kind: kind}, errors.New("csvio: stock needs the inventory")
 		}
-		imp = &stockImporter{inv: e.Inventory}
+		imp = &stockImporter{inv: e.Inventory, run: run}
 	default:
 		return Summary{Kind: kind}, fmt.Errorf("%w %q: import products, customers or stock", ErrKind, kind)
 	}

@@ -427,3 +427,190 @@ func TestImportStops(t *testing.T) {
 		t.Errorf("unknown kind: %v", err)
 	}
 }
+
+// TestHeaderPersonalDataRefused: a header cell holding personal data (a
+// file whose first line is a customer) refuses the file, masked: the value
+// is in no error, ignored list or report.
+func TestHeaderPersonalDataRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		kind              Kind
+		file, raw, masked string
+	}{
+		{Customers, "ada@example.com,Ada Lovelace,+44 20 7946 0000\nbob@example.com,Bob,\n", "ada@example.com", "a***@example.com"},
+		{Products, "sku,title,4111 1111 1111 1111\nA-1,A,x\n", "4111 1111 1111 1111", "****1111"},
+		{Stock, "sku,on_hand,=GB82WEST12345698765432\nA-1,1,x\n", "GB82WEST12345698765432", "****5432"},
+	} {
+		e, _, _ := newEngine(nil)
+		var rep, log bytes.Buffer
+		e.Log = slog.New(slog.NewTextHandler(&log, nil))
+		s, err := e.Import(ctx, tc.kind, strings.NewReader(tc.file), ImportOptions{Report: &rep})
+		if err == nil {
+			t.Fatalf("%s: header with personal data accepted: %+v", tc.kind, s)
+		}
+		if !strings.Contains(err.Error(), tc.masked) || !strings.Contains(err.Error(), "header") {
+			t.Errorf("%s: error %q, want the masked %q", tc.kind, err, tc.masked)
+		}
+		all := err.Error() + rep.String() + log.String() + strings.Join(s.Ignored, ",")
+		if strings.Contains(all, tc.raw) || strings.Contains(strings.ReplaceAll(all, " ", ""), strings.ReplaceAll(tc.raw, " ", "")) {
+			t.Errorf("%s: the raw header value is out: %s", tc.kind, all)
+		}
+		if s.Rows != 0 || s.Created != 0 {
+			t.Errorf("%s: rows read after a refused header: %+v", tc.kind, s)
+		}
+	}
+}
+
+// TestStockChangeRepeats: the same change again — later in one file, or in
+// a later run within the inventory's 24 hours of idempotency keys — is
+// applied, not answered from the first time; a product created again in a
+// later run gets a key of its own.
+func TestStockChangeRepeats(t *testing.T) {
+	ctx := context.Background()
+	e, cat, inv := newEngine(nil)
+	if _, err := e.Import(ctx, Stock, strings.NewReader("sku,on_hand\nA-1,5\nA-1,10\nA-1,5\nA-1,10\n"), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.stock["A-1"]["default"]; got != 10 || inv.adjustments != 4 {
+		t.Errorf("one file 5, 10, 5, 10: on hand %d after %d adjustments, want 10 after 4", got, inv.adjustments)
+	}
+	for i, want := range []int64{5, 10, 5, 10} {
+		if _, err := e.Import(ctx, Stock, strings.NewReader("sku,on_hand\nB-1,"+strconv.FormatInt(want, 10)+"\n"), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := inv.stock["B-1"]["default"]; got != want {
+			t.Errorf("run %d: on hand %d, want %d", i+1, got, want)
+		}
+	}
+	file := "sku,title,price\nMUG-1,Mug,12.00\n"
+	for range 2 {
+		if _, err := e.Import(ctx, Products, strings.NewReader(file), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cat.products = nil // deleted in the admin between the runs
+	}
+	if len(cat.keys) != 2 || cat.keys[0] == cat.keys[1] {
+		t.Errorf("create keys of two runs: %q", cat.keys)
+	}
+}
+
+// TestCustomerFileWithoutPhone: a file with no phone column leaves the
+// accounts' phones as they are, and reads as unchanged.
+func TestCustomerFileWithoutPhone(t *testing.T) {
+	ctx := context.Background()
+	ids := &fakeIdentity{customers: []identityapi.Customer{{ID: "1", Email: "ada@example.com", Name: "Ada Lovelace", Phone: "+44 20 7946 0000"}}}
+	e := &Engine{Identity: ids}
+	s, err := e.Import(ctx, Customers, strings.NewReader("email,name\nada@example.com,Ada Lovelace\n"), ImportOptions{})
+	if err != nil || s.Unchanged != 1 || ids.writes != 0 || ids.customers[0].Phone != "+44 20 7946 0000" {
+		t.Fatalf("import: %+v, %v, %+v", s, err, ids.customers)
+	}
+	// With the column, an empty cell clears the phone.
+	s, err = e.Import(ctx, Customers, strings.NewReader("email,name,phone\nada@example.com,Ada Lovelace,\n"), ImportOptions{})
+	if err != nil || s.Updated != 1 || ids.customers[0].Phone != "" {
+		t.Fatalf("import with an empty phone: %+v, %v, %+v", s, err, ids.customers)
+	}
+}
+
+// TestReportNeutralised: every cell of the error report is neutralised,
+// the column (named by the file) and the reason as well as the value.
+func TestReportNeutralised(t *testing.T) {
+	e, _, _ := newEngine(nil)
+	var rep bytes.Buffer
+	file := "sku,title,price,=HYPERLINK(\"x\")\nA-1,A,1.00,mail ada@example.com\n"
+	if _, err := e.Import(context.Background(), Products, strings.NewReader(file), ImportOptions{Report: &rep}); err != nil {
+		t.Fatal(err)
+	}
+	recs := readReport(t, rep.Bytes())
+	if len(recs) != 1 {
+		t.Fatalf("report: %q", recs)
+	}
+	for _, cell := range recs[0] {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("cell %q of the report is a formula: %q", cell, recs[0])
+		}
+	}
+	if recs[0][1] != "'=HYPERLINK(\"x\")" {
+		t.Errorf("column %q", recs[0][1])
+	}
+	r := &report{}
+	var b bytes.Buffer
+	r.w = csv.NewWriter(&b)
+	_ = r.add(Issue{Row: 2, Column: "sku", Reason: "-1 is no quantity"})
+	_ = r.flush()
+	if !strings.Contains(b.String(), "'-1 is no quantity") {
+		t.Errorf("reason not neutralised: %s", b.String())
+	}
+}
+
+// TestRecordBounded: an unclosed quote does not pull the rest of the file
+// into one cell: past 1 MiB for one row the import stops, saying so; a
+// large file of normal rows is read whole.
+func TestRecordBounded(t *testing.T) {
+	ctx := context.Background()
+	e, _, inv := newEngine(nil)
+	var f strings.Builder
+	f.WriteString("sku,on_hand\nA-1,1\nB-1,\"2\n")
+	for f.Len() < 3<<20 {
+		f.WriteString("C-1,3\n")
+	}
+	s, err := e.Import(ctx, Stock, strings.NewReader(f.String()), ImportOptions{})
+	if !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "row 3") {
+		t.Fatalf("unclosed quote: %+v, %v", s, err)
+	}
+	if inv.stock["C-1"] != nil {
+		t.Errorf("rows after the unclosed quote were imported: %v", inv.stock)
+	}
+	f.Reset()
+	f.WriteString("sku,on_hand\n")
+	for i := 0; f.Len() < 3<<20; i++ {
+		f.WriteString("S-" + strconv.Itoa(i%100) + ",3\n")
+	}
+	s, err = e.Import(ctx, Stock, strings.NewReader(f.String()), ImportOptions{})
+	if err != nil || s.Rows < 100000 {
+		t.Fatalf("3 MiB of short rows: %+v, %v", s, err)
+	}
+	// A header alone larger than the bound is refused too.
+	_, err = e.Import(ctx, Stock, strings.NewReader("\"sku"+strings.Repeat("x", 2<<20)+"\n"), ImportOptions{})
+	if !errors.Is(err, ErrRecordTooLarge) {
+		t.Errorf("huge header: %v", err)
+	}
+}
+
+// auditWatch is an export's output that notes, at its first write, whether
+// the export was in the audit log already.
+type auditWatch struct {
+	ids                *fakeIdentity
+	wrote, loggedFirst bool
+}
+
+func (a *auditWatch) Write(p []byte) (int, error) {
+	if !a.wrote {
+		a.wrote = true
+		a.ids.mu.Lock()
+		a.loggedFirst = len(a.ids.audit) == 1 && a.ids.audit[0].InProgress
+		a.ids.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// TestExportAuditedFirst: an export is in the audit log before its first
+// row goes out, and finished with its rows at the end; when the log cannot
+// be written, nothing is exported.
+func TestExportAuditedFirst(t *testing.T) {
+	ctx := context.Background()
+	ids := &fakeIdentity{customers: []identityapi.Customer{{ID: "1", Email: "ada@example.com", Name: "Ada"}}}
+	e := &Engine{Identity: ids}
+	w := &auditWatch{ids: ids}
+	res, err := e.Export(ctx, Customers, w, ExportOptions{Via: "admin"})
+	if err != nil || res.Rows != 1 || !w.loggedFirst {
+		t.Fatalf("export: %+v, %v; in the log before the first row: %v", res, err, w.loggedFirst)
+	}
+	if want := (identityapi.ExportRecord{Kind: "customers", Rows: 1, Masked: true, Via: "admin"}); len(ids.audit) != 1 || ids.audit[0] != want {
+		t.Errorf("audit log: %+v", ids.audit)
+	}
+	ids.auditDown = true
+	var out bytes.Buffer
+	if _, err := e.Export(ctx, Customers, &out, ExportOptions{}); err == nil || out.Len() != 0 {
+		t.Errorf("export without its audit entry: %v, %d bytes out", err, out.Len())
+	}
+}

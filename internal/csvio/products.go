@@ -24,6 +24,7 @@ import (
 type productImporter struct {
 	cat    Catalog
 	stores Stores
+	run    string // the import's run ID, in every idempotency key
 	// has tells which optional fields the file has a column for: a
 	// field without one is left as the store has it.
 	has struct{ desc, status, attrs, images, cost bool }
@@ -329,7 +330,10 @@ func (p *productImporter) apply(ctx context.Context, rec record, dry bool) (outc
 		}
 		c := catalogapi.ProductCreate{Title: w.title, Slug: w.slug, Description: w.desc, Status: st,
 			Options: w.options, Variants: w.variants, Attributes: w.attributes, Images: w.images}
-		key := "csv-product-" + digest(c)
+		key := "csv-product-" + digest(struct {
+			Run string
+			C   catalogapi.ProductCreate
+		}{p.run, c})
 		made, err := p.cat.CreateProduct(ctx, c, key)
 		if err != nil {
 			is, err := refusal(err, n, column)
@@ -377,8 +381,9 @@ func (p *productImporter) apply(ctx context.Context, rec record, dry bool) (outc
 	return updated, nil, nil
 }
 
-// digest is a short hash of v's printed form: the idempotency key of a
-// create, so a retried request makes one product.
+// digest is a short hash of v's printed form: with the run ID, the
+// idempotency key of a create, so a retried request makes one product and
+// a later run (after the product was deleted) makes it again.
 func digest(v any) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", v))
 	return hex.EncodeToString(sum[:16])

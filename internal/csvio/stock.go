@@ -16,6 +16,7 @@ import (
 // file's number, through inventory adjustments of the difference.
 type stockImporter struct {
 	inv Inventory
+	run string // the import's run ID, in every idempotency key
 }
 
 func (*stockImporter) aliases() map[string]string {
@@ -92,10 +93,12 @@ func (s *stockImporter) apply(ctx context.Context, rec record, dry bool) (outcom
 		return refused, []Issue{{r.n, "on_hand", qty, fmt.Sprintf("a change of more than %d units at once", maxStock)}}, nil
 	case dry:
 	default:
-		// The key names the change from what was read to what is wanted:
-		// a retried request adjusts once, and a second import of the same
-		// file finds nothing to change.
-		sum := sha256.Sum256(fmt.Appendf(nil, "csv-stock\x00%s\x00%s\x00%d\x00%d", sku, loc, have, n))
+		// The key names this run, this row and the change from what was
+		// read to what is wanted: a retried request adjusts once, while
+		// the same change again (later in the file, or in another run)
+		// is applied, not answered from the first one. A second import of
+		// the same file finds nothing to change and sends nothing.
+		sum := sha256.Sum256(fmt.Appendf(nil, "csv-stock\x00%s\x00%d\x00%s\x00%s\x00%d\x00%d", s.run, r.n, sku, loc, have, n))
 		_, err := s.inv.Adjust(ctx, sku, inventoryapi.Adjustment{Delta: delta, Reason: "csv import", Location: loc,
 			Reference: "csv import"}, "csv-stock-"+hex.EncodeToString(sum[:16]))
 		if err != nil {

@@ -24,7 +24,7 @@ const (
 )
 
 // ImportCustomer creates a customer account, or brings the account with
-// the same email up to date (name, phone): what a staff CSV import does
+// the same email up to date (name, and phone when given): what a staff CSV import does
 // for each row. A new account has no password (docs/decisions/
 // 0030-csv-import-export.md): nobody can sign in to it until the customer
 // sets one through the password reset flow, which Invite starts at once
@@ -39,7 +39,11 @@ func (s *Service) ImportCustomer(ctx context.Context, in identityapi.CustomerImp
 	if err != nil {
 		return identityapi.CustomerImported{}, err
 	}
-	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true), checkPhone("phone", in.Phone)); err != nil {
+	phone := ""
+	if in.Phone != nil {
+		phone = *in.Phone
+	}
+	if err := texts(checkText("name", in.Name, identityapi.MaxNameLength, true), checkPhone("phone", phone)); err != nil {
 		return identityapi.CustomerImported{}, err
 	}
 	now := s.now()
@@ -47,7 +51,7 @@ func (s *Service) ImportCustomer(ctx context.Context, in identityapi.CustomerImp
 	decide := func(ctx context.Context, q *identitydb.Queries) (identitydb.Customer, bool, error) {
 		row, err := q.GetCustomerByEmail(ctx, identitydb.GetCustomerByEmailParams{TenantID: tenant, Email: email})
 		if errors.Is(err, sql.ErrNoRows) {
-			return identitydb.Customer{TenantID: tenant, ID: kit.NewID(), Email: email, Name: in.Name, Phone: in.Phone,
+			return identitydb.Customer{TenantID: tenant, ID: kit.NewID(), Email: email, Name: in.Name, Phone: phone,
 				CreatedAt: sqldb.Micros(now), UpdatedAt: sqldb.Micros(now)}, false, nil
 		}
 		return row, true, err
@@ -74,7 +78,10 @@ func (s *Service) ImportCustomer(ctx context.Context, in identityapi.CustomerImp
 		case outcomeUnchanged:
 			return nil
 		case outcomeUpdated:
-			row.Name, row.Phone, row.UpdatedAt = in.Name, in.Phone, sqldb.Micros(now)
+			row.Name, row.UpdatedAt = in.Name, sqldb.Micros(now)
+			if in.Phone != nil {
+				row.Phone = phone
+			}
 			if _, err := q.UpdateCustomerProfile(ctx, identitydb.UpdateCustomerProfileParams{Name: row.Name, Phone: row.Phone,
 				UpdatedAt: row.UpdatedAt, TenantID: tenant, ID: row.ID}); err != nil {
 				return fmt.Errorf("update customer: %w", err)
@@ -117,7 +124,7 @@ func imported(row identitydb.Customer, found bool, in identityapi.CustomerImport
 	switch {
 	case !found:
 		return identityapi.CustomerImported{Customer: toCustomer(row), Outcome: outcomeCreated}
-	case row.Name == in.Name && row.Phone == in.Phone:
+	case row.Name == in.Name && (in.Phone == nil || row.Phone == *in.Phone):
 		return identityapi.CustomerImported{Customer: toCustomer(row), Outcome: outcomeUnchanged}
 	}
 	return identityapi.CustomerImported{Customer: toCustomer(row), Outcome: outcomeUpdated}
@@ -166,11 +173,17 @@ func (s *Service) Customers(ctx context.Context, cursor string, limit int, unmas
 	for _, r := range rows {
 		c := toCustomer(r)
 		if !unmasked {
-			c.Email, c.Name, c.Phone = maskEmail(c.Email), maskWords(c.Name), maskTail(c.Phone)
+			c = maskCustomer(c)
 		}
 		out.Items = append(out.Items, c)
 	}
 	return out, nil
+}
+
+// maskCustomer masks c's personal data: email, name and phone.
+func maskCustomer(c identityapi.Customer) identityapi.Customer {
+	c.Email, c.Name, c.Phone = maskEmail(c.Email), maskWords(c.Name), maskTail(c.Phone)
+	return c
 }
 
 // maskEmail keeps the first character and the domain: a***@example.com.
@@ -220,16 +233,55 @@ func (s *Service) RecordExport(ctx context.Context, r identityapi.ExportRecord) 
 	if r.Masked {
 		row.Masked = 1
 	}
+	if r.InProgress {
+		row.InProgress, row.RowsCount = 1, 0
+	}
 	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
 		return q.InsertExportAudit(ctx, identitydb.InsertExportAuditParams{TenantID: row.TenantID, ID: row.ID, Kind: row.Kind,
 			RowsCount: row.RowsCount, Masked: row.Masked, ActorKind: row.ActorKind, ActorID: row.ActorID, ActorRole: row.ActorRole,
-			Via: row.Via, CreatedAt: row.CreatedAt})
+			Via: row.Via, CreatedAt: row.CreatedAt, InProgress: row.InProgress})
 	})
 	if err != nil {
 		return identityapi.ExportAudit{}, fmt.Errorf("record export: %w", err)
 	}
-	s.log.InfoContext(ctx, "csv export", "tenant", tenant, "kind", r.Kind, "rows", r.Rows, "masked", r.Masked,
-		"actor_kind", p.Kind, "actor_id", p.Subject, "via", r.Via)
+	s.log.InfoContext(ctx, "csv export", "tenant", tenant, "id", row.ID, "kind", r.Kind, "rows", row.RowsCount, "masked", r.Masked,
+		"in_progress", r.InProgress, "actor_kind", p.Kind, "actor_id", p.Subject, "via", r.Via)
+	return toExportAudit(row), nil
+}
+
+// FinishExport sets the row count of export id, recorded in progress by
+// the principal in ctx; ErrExportNotFound for another's, an unknown or a
+// finished one.
+func (s *Service) FinishExport(ctx context.Context, id string, rows int64) (identityapi.ExportAudit, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return identityapi.ExportAudit{}, err
+	}
+	p, err := actor(ctx)
+	if err != nil {
+		return identityapi.ExportAudit{}, err
+	}
+	var row identitydb.ExportAudit
+	err = s.st.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *identitydb.Queries) error {
+		n, err := q.FinishExportAudit(ctx, identitydb.FinishExportAuditParams{RowsCount: rows, TenantID: tenant, ID: id,
+			ActorKind: string(p.Kind), ActorID: p.Subject})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrExportNotFound
+		}
+		row, err = q.GetExportAudit(ctx, identitydb.GetExportAuditParams{TenantID: tenant, ID: id})
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrExportNotFound) {
+			return identityapi.ExportAudit{}, err
+		}
+		return identityapi.ExportAudit{}, fmt.Errorf("finish export: %w", err)
+	}
+	s.log.InfoContext(ctx, "csv export finished", "tenant", tenant, "id", id, "kind", row.Kind, "rows", rows,
+		"actor_kind", p.Kind, "actor_id", p.Subject)
 	return toExportAudit(row), nil
 }
 
@@ -267,5 +319,5 @@ func (s *Service) Exports(ctx context.Context, cursor string) (identityapi.Expor
 
 func toExportAudit(r identitydb.ExportAudit) identityapi.ExportAudit {
 	return identityapi.ExportAudit{ID: r.ID, Kind: r.Kind, Rows: r.RowsCount, Masked: r.Masked != 0, ActorKind: r.ActorKind,
-		ActorID: r.ActorID, ActorRole: r.ActorRole, Via: r.Via, At: sqldb.FromMicros(r.CreatedAt)}
+		ActorID: r.ActorID, ActorRole: r.ActorRole, Via: r.Via, At: sqldb.FromMicros(r.CreatedAt), InProgress: r.InProgress != 0}
 }

@@ -19,7 +19,7 @@ func TestImportCustomer(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, _ := newTestService(t, db)
 		ctx := tctx(t, "default")
-		in := identityapi.CustomerImport{Email: "Ada@Example.com", Name: "Ada Lovelace", Phone: "+44 20 7946 0000", Invite: true}
+		in := identityapi.CustomerImport{Email: "Ada@Example.com", Name: "Ada Lovelace", Phone: new("+44 20 7946 0000"), Invite: true}
 		dry := in
 		dry.DryRun = true
 		if out, err := s.ImportCustomer(ctx, dry); err != nil || out.Outcome != "created" {
@@ -74,7 +74,7 @@ func TestCustomerListMasks(t *testing.T) {
 		s, _ := newTestService(t, db)
 		ctx := tctx(t, "default")
 		for _, e := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
-			if _, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: e, Name: "Ada Lovelace", Phone: "+44 20 7946 0000"}); err != nil {
+			if _, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: e, Name: "Ada Lovelace", Phone: new("+44 20 7946 0000")}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -131,6 +131,102 @@ func TestExportAudit(t *testing.T) {
 		}
 		if other, err := s.Exports(tctx(t, "other"), ""); err != nil || len(other.Items) != 0 {
 			t.Errorf("another store sees %d entries (%v)", len(other.Items), err)
+		}
+	}, Migrations...)
+}
+
+// TestGetCustomerMasks: one customer by ID follows the list's rule: masked
+// unless the caller may see personal data (owner, manager, admin token).
+func TestGetCustomerMasks(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		ctx := tctx(t, "default")
+		out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada Lovelace", Phone: new("+44 20 7946 0000")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, unmasked := range map[auth.Principal]bool{
+			{Tenant: "default", Subject: "o", Kind: auth.KindStaff, Role: auth.RoleOwner}:   true,
+			{Tenant: "default", Subject: "m", Kind: auth.KindStaff, Role: auth.RoleManager}: true,
+			{Tenant: "default", Subject: "admin", Kind: auth.KindAdmin}:                     true,
+			{Tenant: "default", Subject: "s", Kind: auth.KindStaff, Role: auth.RoleStaff}:   false,
+			{Tenant: "default", Subject: "h", Kind: auth.KindStaff, Role: auth.RoleSupport}: false,
+			{Tenant: "default", Subject: "k", Kind: auth.KindAPIKey, Role: auth.RoleSecret}: false,
+		} {
+			got, err := s.getCustomerOp(auth.WithPrincipal(ctx, p), &idPath{ID: out.Customer.ID})
+			if err != nil {
+				t.Fatalf("%+v: %v", p, err)
+			}
+			c := got.Body
+			if unmasked && (c.Email != "ada@example.com" || c.Name != "Ada Lovelace" || c.Phone != "+44 20 7946 0000") {
+				t.Errorf("%s/%s sees %+v, want it unmasked", p.Kind, p.Role, c)
+			}
+			if !unmasked && (c.Email != "a***@example.com" || c.Name != "A** L*******" || c.Phone != "****00") {
+				t.Errorf("%s/%s sees %+v, want it masked", p.Kind, p.Role, c)
+			}
+		}
+	}, Migrations...)
+}
+
+// TestImportCustomerKeepsPhone: an import without a phone (a file with no
+// phone column) keeps the account's phone and is unchanged; an empty one
+// clears it.
+func TestImportCustomerKeepsPhone(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		ctx := tctx(t, "default")
+		if _, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada", Phone: new("+44 20 7946 0000")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, dry := range []bool{true, false} {
+			out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada", DryRun: dry})
+			if err != nil || out.Outcome != "unchanged" || out.Customer.Phone != "+44 20 7946 0000" {
+				t.Fatalf("no phone (dry run %v): %+v, %v", dry, out, err)
+			}
+		}
+		out, err := s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada King"})
+		if err != nil || out.Outcome != "updated" || out.Customer.Phone != "+44 20 7946 0000" || out.Customer.Name != "Ada King" {
+			t.Fatalf("new name, no phone: %+v, %v", out, err)
+		}
+		out, err = s.ImportCustomer(ctx, identityapi.CustomerImport{Email: "ada@example.com", Name: "Ada King", Phone: new("")})
+		if err != nil || out.Outcome != "updated" || out.Customer.Phone != "" {
+			t.Fatalf("empty phone: %+v, %v", out, err)
+		}
+	}, Migrations...)
+}
+
+// TestFinishExport: an export recorded in progress is finished with its
+// rows once, by the principal that started it only.
+func TestFinishExport(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newTestService(t, db)
+		ctx := tctx(t, "default")
+		staff := auth.WithPrincipal(ctx, auth.Principal{Tenant: "default", Subject: "s-1", Kind: auth.KindStaff, Role: auth.RoleSupport})
+		other := auth.WithPrincipal(ctx, auth.Principal{Tenant: "default", Subject: "s-2", Kind: auth.KindStaff, Role: auth.RoleOwner})
+		e, err := s.RecordExport(staff, identityapi.ExportRecord{Kind: "orders", Rows: 9, Masked: true, Via: "cli", InProgress: true})
+		if err != nil || !e.InProgress || e.Rows != 0 {
+			t.Fatalf("record in progress: %+v, %v", e, err)
+		}
+		l, err := s.Exports(ctx, "")
+		if err != nil || len(l.Items) != 1 || !l.Items[0].InProgress {
+			t.Fatalf("log while in progress: %+v, %v", l, err)
+		}
+		if _, err := s.FinishExport(other, e.ID, 5); !errors.Is(err, ErrExportNotFound) {
+			t.Fatalf("another's finish: %v", err)
+		}
+		f, err := s.FinishExport(staff, e.ID, 5)
+		if err != nil || f.InProgress || f.Rows != 5 || f.Kind != "orders" || f.ActorID != "s-1" {
+			t.Fatalf("finish: %+v, %v", f, err)
+		}
+		if _, err := s.FinishExport(staff, e.ID, 7); !errors.Is(err, ErrExportNotFound) {
+			t.Fatalf("second finish: %v", err)
+		}
+		if _, err := s.FinishExport(staff, "nope", 7); !errors.Is(err, ErrExportNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+		l, err = s.Exports(ctx, "")
+		if err != nil || len(l.Items) != 1 || l.Items[0].InProgress || l.Items[0].Rows != 5 {
+			t.Fatalf("log after: %+v, %v", l, err)
 		}
 	}, Migrations...)
 }

@@ -54,6 +54,7 @@ const (
 	opListCustomers        = "identity-list-customers"
 	opRecordExport         = "identity-record-export"
 	opListExports          = "identity-list-exports"
+	opFinishExport         = "identity-finish-export"
 )
 
 // access lists the staff roles that may call each admin operation: the
@@ -78,6 +79,7 @@ var access = map[string][]auth.Role{
 	opListCustomers: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
 	// Whoever may export records it; the owner and managers read the log.
 	opRecordExport: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
+	opFinishExport: {auth.RoleOwner, auth.RoleManager, auth.RoleStaff, auth.RoleSupport},
 	opListExports:  {auth.RoleOwner, auth.RoleManager},
 }
 
@@ -245,12 +247,14 @@ func (s *Service) Routes(api *web.API) {
 	huma.Register(api, adm(huma.Operation{OperationID: opOwnerExists, Method: http.MethodGet, Path: "/api/v1/admin/identity/owner-exists", Summary: "Whether the store has an owner",
 		Description: "Service to service: the platform asks it to retire the generated admin token in a store once the store has an owner."}), s.ownerExistsOp)
 	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opGetCustomer, Method: http.MethodGet, Path: "/api/v1/admin/customers/{id}", Summary: "Get a customer",
-		Description: "A customer account of the store by ID, as staff see it (no password, no sessions)."}), ansAccountNotFound), s.getCustomerOp)
+		Description: "A customer account of the store by ID, as staff see it (no password, no sessions). The email, name and phone " +
+			"are masked, as in the list, unless the caller is the owner, a manager or the admin token."}), ansAccountNotFound), s.getCustomerOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opGetStaff, Method: http.MethodGet, Path: identityapi.StaffPath + "/{id}", Summary: "Get a staff account",
 		Description: "404 not_found for an ID of no staff account of this store. The staff service checks employees' account_id with it."}), s.getStaffOp)
 	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opImportCustomer, Method: http.MethodPost, Path: "/api/v1/admin/customers/import",
 		Summary: "Create or update a customer by email (CSV import)",
-		Description: "Creates a customer account without a password, or updates the name and phone of the account with this email; " +
+		Description: "Creates a customer account without a password, or updates the name and phone of the account with this email " +
+			"(phone absent keeps the account's); " +
 			"the same body twice changes nothing the second time. Nobody can sign in to a new account until the customer sets a " +
 			"password through the password reset flow: invite sends the reset link at once. dry_run answers what would happen."}),
 		ansInvalidEmail, ansEmailTaken), s.importCustomerOp)
@@ -260,14 +264,30 @@ func (s *Service) Routes(api *web.API) {
 			"unless the caller is the owner, a manager or the admin token."})), s.listCustomersOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opRecordExport, Method: http.MethodPost, Path: "/api/v1/admin/exports",
 		Summary: "Record a CSV export in the audit log", DefaultStatus: http.StatusCreated,
-		Description: "mercato export and the admin's Import / export page record every export here: what, how many rows, masked or not; " +
+		Description: "mercato export and the admin's Import / export page record every export here before its first row " +
+			"(in_progress, rows 0) and finish the entry with its row count at the end: what, how many rows, masked or not; " +
 			"who ran it is the caller."}), s.recordExportOp)
+	huma.Register(api, web.Answers(adm(huma.Operation{OperationID: opFinishExport, Method: http.MethodPost, Path: "/api/v1/admin/exports/{id}/finish",
+		Summary: "Finish an export's audit entry with its row count",
+		Description: "Sets the rows of an export the caller recorded in progress; once only. An entry left in progress is an " +
+			"export that stopped without saying how far it got."}), ansExportNotFound), s.finishExportOp)
 	huma.Register(api, adm(huma.Operation{OperationID: opListExports, Method: http.MethodGet, Path: "/api/v1/admin/exports",
 		Summary: "The export audit log", Description: "Every CSV export of the store, newest first, 50 a page."}), s.listExportsOp)
 }
 
 func (s *Service) recordExportOp(ctx context.Context, in *struct{ Body identityapi.ExportRecord }) (*struct{ Body identityapi.ExportAudit }, error) {
 	out, err := s.RecordExport(ctx, in.Body)
+	if err != nil {
+		return nil, s.problem(err)
+	}
+	return &struct{ Body identityapi.ExportAudit }{out}, nil
+}
+
+func (s *Service) finishExportOp(ctx context.Context, in *struct {
+	ID   string `path:"id" maxLength:"100"`
+	Body identityapi.ExportFinish
+}) (*struct{ Body identityapi.ExportAudit }, error) {
+	out, err := s.FinishExport(ctx, in.ID, in.Body.Rows)
 	if err != nil {
 		return nil, s.problem(err)
 	}
@@ -327,6 +347,7 @@ var (
 	ansTooManyAddresses         = web.Answer{Status: http.StatusConflict, Code: "too_many_addresses", When: "the address book is full"}
 	ansAddressNotFound          = web.Answer{Status: http.StatusNotFound, Code: "address_not_found", When: "the customer has no address with this ID"}
 	ansAccountNotFound          = web.Answer{Status: http.StatusNotFound, Code: "account_not_found", When: "the store has no account with this ID"}
+	ansExportNotFound           = web.Answer{Status: http.StatusNotFound, Code: "export_not_found", When: "no export the caller recorded in progress has this ID"}
 	ansLastOwner                = web.Answer{Status: http.StatusConflict, Code: "last_owner", When: "the store would be left without an active owner"}
 	ansOwnerExists              = web.Answer{Status: http.StatusConflict, Code: "owner_exists", When: "the store has an owner already"}
 )
@@ -755,9 +776,17 @@ func (s *Service) ownerExistsOp(ctx context.Context, _ *struct{}) (*struct{ Body
 }
 
 func (s *Service) getCustomerOp(ctx context.Context, in *idPath) (*customerOutput, error) {
+	p, err := actor(ctx)
+	if err != nil {
+		return nil, s.problem(err)
+	}
 	c, err := s.Customer(ctx, in.ID)
 	if err != nil {
 		return nil, s.problem(err)
+	}
+	// The list's rule: only those who may see personal data see it.
+	if !MaySeePersonalData(p) {
+		c = maskCustomer(c)
 	}
 	return &customerOutput{c}, nil
 }
@@ -794,6 +823,7 @@ var problems = kit.Problems{
 	{Err: ErrInvalidInvitation, Status: http.StatusUnprocessableEntity, Code: "invalid_invitation", Detail: "the invitation is unknown, used or expired"},
 	{Err: ErrNotFound, Status: http.StatusNotFound, Code: "account_not_found", Detail: "no such account"},
 	{Err: ErrAddressNotFound, Status: http.StatusNotFound, Code: "address_not_found", Detail: "no such address"},
+	{Err: ErrExportNotFound, Status: http.StatusNotFound, Code: "export_not_found", Detail: "no export of yours in progress with this ID"},
 	{Err: ErrSessionUnavailable, Status: http.StatusServiceUnavailable, Code: "session_unavailable", Detail: "sessions are unavailable; retry shortly"},
 	{Err: ErrConflict, Status: http.StatusConflict, Code: web.CodeConflict, Detail: "a concurrent change got there first; retry"},
 }

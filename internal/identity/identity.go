@@ -65,7 +65,10 @@ var (
 	ErrInvalid            = errors.New("identity: invalid input")
 	ErrNotFound           = errors.New("identity: account not found")
 	ErrAddressNotFound    = errors.New("identity: address not found")
-	ErrTooManyAddresses   = errors.New("identity: address book is full")
+	// ErrExportNotFound is an export audit entry that is not the caller's
+	// to finish: unknown, another's, or finished already.
+	ErrExportNotFound   = errors.New("identity: no export in progress with this ID")
+	ErrTooManyAddresses = errors.New("identity: address book is full")
 	// ErrInvalidRefreshToken is an unknown, expired or revoked refresh token.
 	ErrInvalidRefreshToken = errors.New("identity: invalid refresh token")
 	// ErrRefreshTokenReused is a used refresh token presented again: its

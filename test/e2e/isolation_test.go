@@ -55,6 +55,7 @@ type isoStore struct {
 	employeeID, shiftID, announcementID     string
 	domain, apiKeyID, apiKey, secretKey     string
 	mediaHash                               string
+	exportID                                string
 }
 
 // isoClient makes the calls of one test and fails it on unexpected answers.
@@ -190,6 +191,8 @@ func (c isoClient) populate(st *isoStore) {
 	}
 	r = c.must("POST", "/api/v1/admin/media", string(upload), st.as(st.owner, "Content-Type", ct), http.StatusCreated)
 	st.mediaHash = c.field(r, "hash")
+	r = c.must("POST", "/api/v1/admin/exports", map[string]any{"kind": "products", "rows": 0, "masked": false, "via": "cli", "in_progress": true}, own, http.StatusCreated)
+	st.exportID = c.field(r, "id")
 
 	r = c.must("POST", "/api/v1/admin/pricing/tax-rates", map[string]any{"country": "DE", "rate_bp": 1900, "name": "Isolation VAT"}, own, http.StatusCreated)
 	st.taxRateID = c.field(r, "id")
@@ -378,6 +381,7 @@ func targets(b *isoStore) map[string][]string {
 		"/api/v1/admin/inventory/{sku}/adjustments":                     {"/api/v1/admin/inventory/" + b.sku + "/adjustments"},
 		"/api/v1/admin/inventory/{sku}/threshold":                       {"/api/v1/admin/inventory/" + b.sku + "/threshold"},
 		"/api/v1/admin/media/{hash}":                                    {"/api/v1/admin/media/" + b.mediaHash},
+		"/api/v1/admin/exports/{id}/finish":                             {"/api/v1/admin/exports/" + b.exportID + "/finish"},
 		"/api/v1/admin/orders/{id}":                                     {order},
 		"/api/v1/admin/orders/{id}/cancel":                              {order + "/cancel"},
 		"/api/v1/admin/orders/{id}/refunds":                             {order + "/refunds"},
@@ -472,6 +476,8 @@ func bodyFor(op isoOp, a *isoStore) any {
 		return map[string]any{"country": "DE", "rate_bp": 700, "name": "Renamed"}
 	case "PATCH /api/v1/admin/products/{id}":
 		return map[string]any{"title": "Renamed"}
+	case "POST /api/v1/admin/exports/{id}/finish":
+		return map[string]any{"rows": 1}
 	case "PATCH /api/v1/admin/staff/employees/{id}":
 		return map[string]any{"name": "Renamed"}
 	case "PATCH /api/v1/admin/staff/shifts/{id}":

@@ -118,6 +118,9 @@ func TestImportExport(t *testing.T) {
 	if err != nil || !strings.Contains(errOut, "exported 7 products rows") {
 		t.Fatalf("export: %v\n%s", err, errOut)
 	}
+	if fi, err := os.Stat(exported); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the export file: %v, %v: want mode 0600 (it may hold personal data)", fi, err)
+	}
 	out, errOut, err = mercatoCLI(t, p, "import", "products", exported)
 	if err != nil || !strings.Contains(out, "0 created, 0 updated, 4 unchanged, 0 refused") {
 		t.Fatalf("re-import of the export: %v\n%s\n%s", err, out, errOut)
@@ -181,6 +184,8 @@ func TestImportExport(t *testing.T) {
 			Masked bool   `json:"masked"`
 			Actor  string `json:"actor_kind"`
 			Via    string `json:"via"`
+			// Every export here finished its entry.
+			InProgress bool `json:"in_progress"`
 		} `json:"items"`
 	}
 	r = p.Call("GET", "/api/v1/admin/exports", nil, p.Admin())
@@ -189,5 +194,10 @@ func TestImportExport(t *testing.T) {
 		audit.Items[0].Rows != 1 || audit.Items[0].Actor != "admin" || audit.Items[0].Via != "cli" ||
 		audit.Items[2].Kind != "customers" || audit.Items[2].Masked || audit.Items[2].Rows != 2 || !audit.Items[3].Masked || audit.Items[5].Kind != "products" {
 		t.Fatalf("audit log: %s", r.Body)
+	}
+	for _, it := range audit.Items {
+		if it.InProgress {
+			t.Fatalf("an export left its entry in progress: %s", r.Body)
+		}
 	}
 }

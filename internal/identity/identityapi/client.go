@@ -137,6 +137,16 @@ func (c *Client) RecordExport(ctx context.Context, r ExportRecord) (ExportAudit,
 	return out, mapError(err)
 }
 
+// FinishExport sets the row count of an export recorded in progress (POST
+// /api/v1/admin/exports/{id}/finish), by the caller that recorded it;
+// ErrNotFound for another's, an unknown or a finished entry.
+func (c *Client) FinishExport(ctx context.Context, id string, rows int64) (ExportAudit, error) {
+	var out ExportAudit
+	err := c.c.Do(ctx, apiclient.Call{Method: http.MethodPost, Path: "/api/v1/admin/exports/" + url.PathEscape(id) + "/finish",
+		Body: ExportFinish{Rows: rows}, Out: &out})
+	return out, mapError(err)
+}
+
 // Exports returns a page of the export audit log, newest first (GET
 // /api/v1/admin/exports).
 func (c *Client) Exports(ctx context.Context, cursor string) (ExportAuditList, error) {

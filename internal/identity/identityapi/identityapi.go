@@ -382,7 +382,9 @@ type StaffDeactivated struct {
 type CustomerImport struct {
 	Email string `json:"email" minLength:"3" maxLength:"254" doc:"The account's key: an existing account with this email is updated." example:"ada@example.com"`
 	Name  string `json:"name" minLength:"1" maxLength:"100" example:"Ada Lovelace"`
-	Phone string `json:"phone,omitempty" maxLength:"40" example:"+44 20 7946 0000"`
+	// Phone absent keeps the account's phone (a file without a phone
+	// column); empty clears it.
+	Phone *string `json:"phone,omitempty" maxLength:"40" doc:"Absent keeps the account's phone; empty clears it." example:"+44 20 7946 0000"`
 	// Invite sends a new account a password reset link, so that the
 	// customer can choose a password; without it the customer can ask for
 	// one on the sign-in page.
@@ -406,13 +408,24 @@ type CustomerList struct {
 	Masked bool `json:"masked" doc:"Whether emails, names and phones are masked: only owners, managers and the admin token see them."`
 }
 
-// ExportRecord is the body of POST /api/v1/admin/exports: a CSV export
-// that just ran, for the audit log. Who ran it is the caller.
+// ExportRecord is the body of POST /api/v1/admin/exports: a CSV export,
+// for the audit log. Who ran it is the caller. An export records itself
+// before its first row with InProgress, then finishes the entry with its
+// row count (ExportFinish).
 type ExportRecord struct {
 	Kind   string `json:"kind" enum:"products,customers,orders,stock" doc:"What was exported."`
-	Rows   int64  `json:"rows" minimum:"0" doc:"How many data rows the file has."`
+	Rows   int64  `json:"rows" minimum:"0" doc:"How many data rows the file has (0 while in progress)."`
 	Masked bool   `json:"masked" doc:"Whether personal data went out masked."`
 	Via    string `json:"via" enum:"cli,admin" doc:"What ran the export: mercato export, or the admin's Import / export page."`
+	// InProgress records an export about to write its first row: the
+	// rows are set at its end by POST /api/v1/admin/exports/{id}/finish.
+	InProgress bool `json:"in_progress,omitempty" doc:"The export is starting: finish the entry with its row count at the end."`
+}
+
+// ExportFinish is the body of POST /api/v1/admin/exports/{id}/finish:
+// the row count of an export recorded in progress.
+type ExportFinish struct {
+	Rows int64 `json:"rows" minimum:"0" doc:"How many data rows went out."`
 }
 
 // ExportAudit is one entry of the export audit log.
@@ -426,6 +439,9 @@ type ExportAudit struct {
 	ActorRole string    `json:"actor_role,omitempty"`
 	Via       string    `json:"via"`
 	At        time.Time `json:"at"`
+	// InProgress is an export that has not said how many rows went out:
+	// running, or stopped without finishing its entry.
+	InProgress bool `json:"in_progress" doc:"The export has not finished its entry: running, or stopped short (rows unknown)."`
 }
 
 // ExportAuditList is a page of the export audit log, newest first.

@@ -48,6 +48,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.expireCustomerVerificationsStmt, err = db.PrepareContext(ctx, expireCustomerVerifications); err != nil {
 		return nil, fmt.Errorf("error preparing query ExpireCustomerVerifications: %w", err)
 	}
+	if q.finishExportAuditStmt, err = db.PrepareContext(ctx, finishExportAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query FinishExportAudit: %w", err)
+	}
 	if q.getAddressStmt, err = db.PrepareContext(ctx, getAddress); err != nil {
 		return nil, fmt.Errorf("error preparing query GetAddress: %w", err)
 	}
@@ -59,6 +62,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getEmailVerificationStmt, err = db.PrepareContext(ctx, getEmailVerification); err != nil {
 		return nil, fmt.Errorf("error preparing query GetEmailVerification: %w", err)
+	}
+	if q.getExportAuditStmt, err = db.PrepareContext(ctx, getExportAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExportAudit: %w", err)
 	}
 	if q.getInvitationByTokenStmt, err = db.PrepareContext(ctx, getInvitationByToken); err != nil {
 		return nil, fmt.Errorf("error preparing query GetInvitationByToken: %w", err)
@@ -231,6 +237,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing expireCustomerVerificationsStmt: %w", cerr)
 		}
 	}
+	if q.finishExportAuditStmt != nil {
+		if cerr := q.finishExportAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing finishExportAuditStmt: %w", cerr)
+		}
+	}
 	if q.getAddressStmt != nil {
 		if cerr := q.getAddressStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getAddressStmt: %w", cerr)
@@ -249,6 +260,11 @@ func (q *Queries) Close() error {
 	if q.getEmailVerificationStmt != nil {
 		if cerr := q.getEmailVerificationStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getEmailVerificationStmt: %w", cerr)
+		}
+	}
+	if q.getExportAuditStmt != nil {
+		if cerr := q.getExportAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExportAuditStmt: %w", cerr)
 		}
 	}
 	if q.getInvitationByTokenStmt != nil {
@@ -508,10 +524,12 @@ type Queries struct {
 	deleteAddressStmt               *sql.Stmt
 	expireCustomerResetsStmt        *sql.Stmt
 	expireCustomerVerificationsStmt *sql.Stmt
+	finishExportAuditStmt           *sql.Stmt
 	getAddressStmt                  *sql.Stmt
 	getCustomerStmt                 *sql.Stmt
 	getCustomerByEmailStmt          *sql.Stmt
 	getEmailVerificationStmt        *sql.Stmt
+	getExportAuditStmt              *sql.Stmt
 	getInvitationByTokenStmt        *sql.Stmt
 	getPasswordResetStmt            *sql.Stmt
 	getRefreshTokenStmt             *sql.Stmt
@@ -568,10 +586,12 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteAddressStmt:               q.deleteAddressStmt,
 		expireCustomerResetsStmt:        q.expireCustomerResetsStmt,
 		expireCustomerVerificationsStmt: q.expireCustomerVerificationsStmt,
+		finishExportAuditStmt:           q.finishExportAuditStmt,
 		getAddressStmt:                  q.getAddressStmt,
 		getCustomerStmt:                 q.getCustomerStmt,
 		getCustomerByEmailStmt:          q.getCustomerByEmailStmt,
 		getEmailVerificationStmt:        q.getEmailVerificationStmt,
+		getExportAuditStmt:              q.getExportAuditStmt,
 		getInvitationByTokenStmt:        q.getInvitationByTokenStmt,
 		getPasswordResetStmt:            q.getPasswordResetStmt,
 		getRefreshTokenStmt:             q.getRefreshTokenStmt,

@@ -9,23 +9,82 @@ import (
 	"context"
 )
 
+const finishExportAudit = `-- name: FinishExportAudit :execrows
+UPDATE export_audit SET rows_count = $1, in_progress = 0
+WHERE tenant_id = $2 AND id = $3 AND actor_kind = $4
+    AND actor_id = $5 AND in_progress = 1
+`
+
+type FinishExportAuditParams struct {
+	RowsCount int64
+	TenantID  string
+	ID        string
+	ActorKind string
+	ActorID   string
+}
+
+// Sets the row count of an export in progress, by the principal that
+// started it; 0 rows for another's, an unknown or a finished one.
+func (q *Queries) FinishExportAudit(ctx context.Context, arg FinishExportAuditParams) (int64, error) {
+	result, err := q.exec(ctx, q.finishExportAuditStmt, finishExportAudit,
+		arg.RowsCount,
+		arg.TenantID,
+		arg.ID,
+		arg.ActorKind,
+		arg.ActorID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const getExportAudit = `-- name: GetExportAudit :one
+SELECT tenant_id, id, kind, rows_count, masked, actor_kind, actor_id, actor_role, via, created_at, in_progress FROM export_audit WHERE tenant_id = $1 AND id = $2
+`
+
+type GetExportAuditParams struct {
+	TenantID string
+	ID       string
+}
+
+func (q *Queries) GetExportAudit(ctx context.Context, arg GetExportAuditParams) (ExportAudit, error) {
+	row := q.queryRow(ctx, q.getExportAuditStmt, getExportAudit, arg.TenantID, arg.ID)
+	var i ExportAudit
+	err := row.Scan(
+		&i.TenantID,
+		&i.ID,
+		&i.Kind,
+		&i.RowsCount,
+		&i.Masked,
+		&i.ActorKind,
+		&i.ActorID,
+		&i.ActorRole,
+		&i.Via,
+		&i.CreatedAt,
+		&i.InProgress,
+	)
+	return i, err
+}
+
 const insertExportAudit = `-- name: InsertExportAudit :exec
-INSERT INTO export_audit (tenant_id, id, kind, rows_count, masked, actor_kind, actor_id, actor_role, via, created_at)
+INSERT INTO export_audit (tenant_id, id, kind, rows_count, masked, actor_kind, actor_id, actor_role, via, created_at, in_progress)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10)
+    $7, $8, $9, $10, $11)
 `
 
 type InsertExportAuditParams struct {
-	TenantID  string
-	ID        string
-	Kind      string
-	RowsCount int64
-	Masked    int64
-	ActorKind string
-	ActorID   string
-	ActorRole string
-	Via       string
-	CreatedAt int64
+	TenantID   string
+	ID         string
+	Kind       string
+	RowsCount  int64
+	Masked     int64
+	ActorKind  string
+	ActorID    string
+	ActorRole  string
+	Via        string
+	CreatedAt  int64
+	InProgress int64
 }
 
 func (q *Queries) InsertExportAudit(ctx context.Context, arg InsertExportAuditParams) error {
@@ -40,12 +99,13 @@ func (q *Queries) InsertExportAudit(ctx context.Context, arg InsertExportAuditPa
 		arg.ActorRole,
 		arg.Via,
 		arg.CreatedAt,
+		arg.InProgress,
 	)
 	return err
 }
 
 const listExportAudit = `-- name: ListExportAudit :many
-SELECT tenant_id, id, kind, rows_count, masked, actor_kind, actor_id, actor_role, via, created_at FROM export_audit
+SELECT tenant_id, id, kind, rows_count, masked, actor_kind, actor_id, actor_role, via, created_at, in_progress FROM export_audit
 WHERE tenant_id = $1 AND id < $2
 ORDER BY id DESC
 LIMIT $3
@@ -79,6 +139,7 @@ func (q *Queries) ListExportAudit(ctx context.Context, arg ListExportAuditParams
 			&i.ActorRole,
 			&i.Via,
 			&i.CreatedAt,
+			&i.InProgress,
 		); err != nil {
 			return nil, err
 		}

@@ -48,16 +48,17 @@ type EmailVerification struct {
 }
 
 type ExportAudit struct {
-	TenantID  string
-	ID        string
-	Kind      string
-	RowsCount int64
-	Masked    int64
-	ActorKind string
-	ActorID   string
-	ActorRole string
-	Via       string
-	CreatedAt int64
+	TenantID   string
+	ID         string
+	Kind       string
+	RowsCount  int64
+	Masked     int64
+	ActorKind  string
+	ActorID    string
+	ActorRole  string
+	Via        string
+	CreatedAt  int64
+	InProgress int64
 }
 
 type Invitation struct {
