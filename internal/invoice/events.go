@@ -139,8 +139,14 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 		return err
 	}
 	q := invoicedb.New(tx)
-	err = q.UpsertBuyer(ctx, invoicedb.UpsertBuyerParams{TenantID: tenant, OrderID: o.ID, CustomerID: o.CustomerID,
-		TokenHash: strings.ToLower(o.TokenHash), EmailHash: emailHash(o.Email)})
+	var cancelledAt int64
+	if e.Type == orderapi.SubjectCancelled {
+		cancelledAt = max(e.Time.UnixMicro(), 1)
+	}
+	// The upsert comes first: on PostgreSQL it holds the order's buyer
+	// row locked until commit, so the order's events take turns.
+	cancelled, err := q.UpsertBuyer(ctx, invoicedb.UpsertBuyerParams{TenantID: tenant, OrderID: o.ID, CustomerID: o.CustomerID,
+		TokenHash: strings.ToLower(o.TokenHash), EmailHash: emailHash(o.Email), CancelledAt: cancelledAt})
 	if err != nil {
 		return fmt.Errorf("keep the buyer of order %s: %w", o.ID, err)
 	}
@@ -151,24 +157,27 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 	if err != nil {
 		return err
 	}
+	ensure := func() (invoiceapi.Invoice, bool, error) {
+		return s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel, cancelled != 0)
+	}
 	switch e.Type {
 	case orderapi.SubjectConfirmed:
 		if sel.invoiceOn == tenantapi.InvoiceOnShipped {
 			return nil
 		}
-		_, err = s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
+		_, _, err = ensure()
 		return err
 	case orderapi.SubjectShipped:
 		// Whatever the setting, a shipped order has its invoice: a store
 		// that invoiced on confirmation has it already.
-		_, err = s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
+		_, _, err = ensure()
 		return err
 	case orderapi.SubjectRefunded:
 		if o.Amount.Amount <= 0 || o.Amount.Currency != o.Currency {
 			return nil
 		}
-		inv, err := s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
-		if err != nil {
+		inv, ok, err := ensure()
+		if err != nil || !ok {
 			return err
 		}
 		reason := "Refund"
@@ -182,8 +191,8 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 		if o.Return.ID == "" || o.Return.RefundAmount.Amount <= 0 || o.Return.RefundAmount.Currency != o.Currency {
 			return nil // nothing refunded, nothing credited
 		}
-		inv, err := s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
-		if err != nil {
+		inv, ok, err := ensure()
+		if err != nil || !ok {
 			return err
 		}
 		amount := o.Return.RefundAmount.Amount
@@ -199,7 +208,8 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 
 // creditCancelled credits what is left of a cancelled order's invoice:
 // all of it, line by line, when nothing was credited before. An order
-// cancelled before it was invoiced has nothing to credit.
+// cancelled before it was invoiced has nothing to credit, and is never
+// invoiced after (its buyer row says it is cancelled).
 func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order) error {
 	row, err := q.GetOrderInvoice(ctx, invoicedb.GetOrderInvoiceParams{TenantID: tenant, OrderID: o.ID})
 	if errors.Is(err, sql.ErrNoRows) {

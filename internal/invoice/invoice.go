@@ -7,7 +7,9 @@
 // invoiced, whatever the setting, if it was not yet). Refunds
 // (order.refunded.v1), received returns (order.return_received.v1) and the
 // cancellation of an invoiced order (order.cancelled.v1) issue credit notes
-// that reference the invoice. One consumer group reads those events through
+// that reference the invoice; an order cancelled before it was invoiced is
+// never invoiced (the cancellation is kept with the order's buyer row,
+// whose lock the order's events take in turn). One consumer group reads those events through
 // the inbox, and each document has a source key (the order, the refund's
 // event, the return) that is UNIQUE, so a redelivered event issues nothing
 // twice.

@@ -94,21 +94,26 @@ func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, t
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // ensureInvoice returns the invoice of order o, issuing it first when the
-// order has none.
-func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order, sel seller) (invoiceapi.Invoice, error) {
+// order has none. An order cancelled before it was invoiced is never
+// invoiced: ok is false, and nothing is issued.
+func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order, sel seller,
+	cancelled bool) (inv invoiceapi.Invoice, ok bool, err error) {
 	row, err := q.GetOrderInvoice(ctx, invoicedb.GetOrderInvoiceParams{TenantID: tenant, OrderID: o.ID})
 	switch {
 	case err == nil:
-		return decode(row.Body)
+		inv, err = decode(row.Body)
+		return inv, err == nil, err
 	case !errors.Is(err, sql.ErrNoRows):
-		return invoiceapi.Invoice{}, fmt.Errorf("find the invoice of order %s: %w", o.ID, err)
+		return invoiceapi.Invoice{}, false, fmt.Errorf("find the invoice of order %s: %w", o.ID, err)
+	case cancelled:
+		return invoiceapi.Invoice{}, false, nil
 	}
-	inv := invoiceOf(o, sel.party, s.now(), sel.loc)
+	inv = invoiceOf(o, sel.party, s.now(), sel.loc)
 	if err := s.issue(ctx, tx, q, tenant, &inv, "order:"+o.ID); err != nil {
-		return invoiceapi.Invoice{}, err
+		return invoiceapi.Invoice{}, false, err
 	}
 	s.log.InfoContext(ctx, "invoice issued", "tenant", tenant, "order_id", o.ID, "number", inv.Number)
-	return inv, nil
+	return inv, true, nil
 }
 
 // credit issues the credit note of amount against inv over the parts

@@ -178,22 +178,89 @@ func TestEventsIssueOnce(t *testing.T) {
 }
 
 // TestCancelledBeforeInvoice: an order cancelled before it was invoiced
-// has no document, and a refund of an order not yet invoiced issues the
-// invoice first.
+// has no document, even when its confirmation (or shipment, or a refund)
+// is handled after the cancellation; an order cancelled after it was
+// invoiced has the invoice and a credit note of all of it; a refund of an
+// order not yet invoiced issues the invoice first.
 func TestCancelledBeforeInvoice(t *testing.T) {
 	db := sqldbtest.Open(t, "", Migrations...)
 	f := newFixture(t, db, Config{})
-	f.feed("default", orderapi.SubjectCancelled, confirmed(oddOrder("never")))
-	o := oddOrder("late")
-	f.feed("default", orderapi.SubjectRefunded, orderapi.Refunded{Order: o, Amount: eur(200)})
+	never := oddOrder("never")
+	f.feed("default", orderapi.SubjectCancelled, confirmed(never))
+	// The confirmation redelivered after the cancellation, then a shipment
+	// and a refund: still nothing.
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(never))
+	f.feed("default", orderapi.SubjectShipped, orderapi.Shipped{Order: never})
+	f.feed("default", orderapi.SubjectRefunded, orderapi.Refunded{Order: never, Amount: eur(200)})
 	docs, err := f.svc.OrderDocuments(tenantCtx(t, "default"), Buyer{OrderToken: "tok-never"}, "never")
 	if err != nil || len(docs) != 0 {
 		t.Errorf("documents of an order cancelled before it was invoiced: %v %+v", err, docs)
 	}
+	// The other order of arrival: invoiced, then cancelled.
+	after := oddOrder("after")
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(after))
+	f.feed("default", orderapi.SubjectCancelled, confirmed(after))
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(after))
+	docs, err = f.svc.OrderDocuments(tenantCtx(t, "default"), Buyer{OrderToken: "tok-after"}, "after")
+	if err != nil || len(docs) != 2 || docs[0].Kind != invoiceapi.KindInvoice || docs[1].Kind != invoiceapi.KindCreditNote ||
+		docs[1].Total != docs[0].Total {
+		t.Errorf("an order cancelled after its invoice: %v %+v", err, docs)
+	}
+	o := oddOrder("late")
+	f.feed("default", orderapi.SubjectRefunded, orderapi.Refunded{Order: o, Amount: eur(200)})
 	l, err := f.svc.List(tenantCtx(t, "default"), "", "late", "", 0)
 	if err != nil || len(l.Items) != 2 || l.Items[1].Kind != invoiceapi.KindInvoice || l.Items[0].Total.Amount != 200 {
 		t.Errorf("refund before the invoice: %v %+v", err, l.Items)
 	}
+}
+
+// TestCancellationRacesConfirmation: an order's confirmation and its
+// cancellation handled at the same time (two replicas) end in exactly one
+// of the two outcomes: no document, or the invoice and a credit note of
+// all of it; never an invoice left uncredited.
+func TestCancellationRacesConfirmation(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		for i := range n {
+			o := oddOrder(fmt.Sprint("race-", i))
+			for _, subject := range []string{orderapi.SubjectConfirmed, orderapi.SubjectCancelled} {
+				wg.Go(func() {
+					e, err := newEvent(t, "default", subject, confirmed(o))
+					if err == nil {
+						_, err = f.svc.HandleOrderEvent(t.Context(), e)
+					}
+					if err != nil {
+						errs <- err
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		none := 0
+		for i := range n {
+			id := fmt.Sprint("race-", i)
+			docs, err := f.svc.OrderDocuments(tenantCtx(t, "default"), Buyer{OrderToken: "tok-" + id}, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case len(docs) == 0:
+				none++
+			case len(docs) == 2 && docs[0].Kind == invoiceapi.KindInvoice && docs[1].Kind == invoiceapi.KindCreditNote &&
+				docs[1].Total == docs[0].Total:
+			default:
+				t.Errorf("order %s: %d documents %+v, want none or the invoice and its full credit note", id, len(docs), docs)
+			}
+		}
+		t.Logf("%d of %d orders cancelled before their invoice", none, n)
+	}, Migrations...)
 }
 
 // TestPDFDeterministic: the same document renders to the same bytes; the
