@@ -34,8 +34,15 @@ func (s *Service) Start(ctx context.Context) error {
 		return nil // tests feed events to HandleOrderEvent and HandleCustomerEvent
 	}
 	// The consumer outlives Start's context: Run stops it.
-	c, err := outbox.Consume(context.WithoutCancel(ctx), s.bus, s.store.DB(),
-		bus.Subscription{Group: s.cfg.OrdersGroup, Subjects: orderSubjects}, s.now, s.handleOrder)
+	c, err := outbox.Consume(context.WithoutCancel(ctx), sellerFirst{s.bus, s}, s.store.DB(),
+		bus.Subscription{Group: s.cfg.OrdersGroup, Subjects: orderSubjects}, s.now,
+		func(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+			sel, ok := ctx.Value(sellerKey{}).(seller)
+			if !ok {
+				return errors.New("invoice: the store's details were not read before the event's transaction")
+			}
+			return s.handleOrder(ctx, tx, e, sel)
+		})
 	if err != nil {
 		return fmt.Errorf("invoice: subscribe to order events: %w", err)
 	}
@@ -58,10 +65,43 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // HandleOrderEvent applies one order event once (the inbox of the consumer
-// group): applied is false for an event applied before.
+// group): applied is false for an event applied before. The store's
+// details are read first, outside the event's transaction, which does only
+// database work.
 func (s *Service) HandleOrderEvent(ctx context.Context, e outbox.Envelope) (applied bool, err error) {
+	sel, err := s.sellerOf(tenancy.WithID(ctx, e.Tenant), e.Tenant)
+	if err != nil {
+		return false, err
+	}
 	return outbox.Handle(ctx, s.store.DB(), s.cfg.OrdersGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
-		return s.handleOrder(ctx, tx, e)
+		return s.handleOrder(ctx, tx, e, sel)
+	})
+}
+
+// sellerKey is the context key of the seller sellerFirst read.
+type sellerKey struct{}
+
+// sellerFirst is a bus whose handlers find in their context (sellerKey)
+// the seller of the message's store, read from the tenant service before
+// the handler runs, and so before outbox.Consume opens the inbox's
+// transaction: a transaction's function does only database work (it may
+// run again), never a call to another service.
+type sellerFirst struct {
+	bus.Bus
+	s *Service
+}
+
+func (b sellerFirst) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
+	return b.Bus.Subscribe(ctx, sub, func(ctx context.Context, m bus.Message) error {
+		e, err := outbox.Decode(m)
+		if err != nil {
+			return err
+		}
+		sel, err := b.s.sellerOf(tenancy.WithID(ctx, e.Tenant), e.Tenant)
+		if err != nil {
+			return err
+		}
+		return h(context.WithValue(ctx, sellerKey{}, sel), m)
 	})
 }
 
@@ -125,8 +165,8 @@ type orderEvent struct {
 // transaction: the invoice on confirmation (or shipment, as the store is
 // set), a credit note on a refund, a received return or the cancellation
 // of an invoiced order. It also keeps who bought the order, for the
-// buyer's downloads.
-func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+// buyer's downloads. sel is the store's seller, read before tx began.
+func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope, sel seller) error {
 	var o orderEvent
 	if err := json.Unmarshal(e.Data, &o); err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
@@ -151,11 +191,7 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 		return fmt.Errorf("keep the buyer of order %s: %w", o.ID, err)
 	}
 	if e.Type == orderapi.SubjectCancelled {
-		return s.creditCancelled(ctx, tx, q, tenant, o.Order)
-	}
-	sel, err := s.sellerOf(ctx, tenant)
-	if err != nil {
-		return err
+		return s.creditCancelled(ctx, tx, q, tenant, o.Order, sel)
 	}
 	ensure := func() (invoiceapi.Invoice, bool, error) {
 		return s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel, cancelled != 0)
@@ -210,7 +246,7 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 // all of it, line by line, when nothing was credited before. An order
 // cancelled before it was invoiced has nothing to credit, and is never
 // invoiced after (its buyer row says it is cancelled).
-func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order) error {
+func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order, sel seller) error {
 	row, err := q.GetOrderInvoice(ctx, invoicedb.GetOrderInvoiceParams{TenantID: tenant, OrderID: o.ID})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -219,10 +255,6 @@ func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.
 		return fmt.Errorf("find the invoice of order %s: %w", o.ID, err)
 	}
 	inv, err := decode(row.Body)
-	if err != nil {
-		return err
-	}
-	sel, err := s.sellerOf(ctx, tenant)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,8 @@ type seller struct {
 }
 
 // sellerOf is the seller of the store in ctx, without a tenant service the
-// store's ID, UTC, on confirmation.
+// store's ID, UTC, on confirmation. It calls the tenant service: never
+// inside a transaction.
 func (s *Service) sellerOf(ctx context.Context, tenant string) (seller, error) {
 	if s.stores == nil {
 		return seller{party: invoiceapi.Party{Name: tenant}, loc: time.UTC, invoiceOn: tenantapi.InvoiceOnConfirmed}, nil

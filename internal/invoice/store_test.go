@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/invoice/invoicedb"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -262,6 +264,77 @@ func TestCancellationRacesConfirmation(t *testing.T) {
 		t.Logf("%d of %d orders cancelled before their invoice", none, n)
 	}, Migrations...)
 }
+
+// TestSellerReadOutsideTheTransaction: the store's details come from the
+// tenant service before the event's write transaction opens, on the bus
+// path and through HandleOrderEvent. The reader proves it by writing to
+// the database itself: on SQLite, from inside the event's transaction,
+// that write would wait for the one writer until its deadline.
+func TestSellerReadOutsideTheTransaction(t *testing.T) {
+	db := sqldbtest.Open(t, "", Migrations...)
+	f := newFixture(t, db, Config{})
+	f.stores.probe = func(ctx context.Context) error {
+		done := make(chan error, 1)
+		go func() {
+			done <- db.WriteTx(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `SELECT 1`)
+				return err
+			})
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			// It waits for the transaction the read was called in; failing
+			// rolls that back, and the write then goes through.
+			return errors.New("the store was read inside a write transaction")
+		}
+	}
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("direct")))
+
+	b := &capturingBus{}
+	f.svc.bus = b
+	if err := f.svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.svc.consumers.Stop)
+	h := b.handlers[f.svc.cfg.OrdersGroup]
+	if h == nil {
+		t.Fatal("no handler subscribed for the order events")
+	}
+	e, err := newEvent(t, "default", orderapi.SubjectConfirmed, confirmed(oddOrder("via-bus")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h(t.Context(), bus.Message{ID: e.ID, Subject: e.Type, Data: data}); err != nil {
+		t.Fatalf("the bus's delivery: %v", err)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM documents WHERE kind = 'invoice'`); n != 2 {
+		t.Errorf("%d invoices, want 2", n)
+	}
+}
+
+// capturingBus keeps the handlers subscribed, for a test to deliver to.
+type capturingBus struct {
+	bus.Bus
+	handlers map[string]bus.Handler
+}
+
+func (b *capturingBus) Subscribe(_ context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
+	if b.handlers == nil {
+		b.handlers = map[string]bus.Handler{}
+	}
+	b.handlers[sub.Group] = h
+	return stopless{}, nil
+}
+
+type stopless struct{}
+
+func (stopless) Stop() {}
 
 // TestPDFDeterministic: the same document renders to the same bytes; the
 // PDF embeds the font and carries the accented text.
