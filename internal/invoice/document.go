@@ -35,14 +35,21 @@ func invoiceOf(o orderapi.Order, seller invoiceapi.Party, now time.Time, loc *ti
 	stamp(&inv, now, loc)
 	var lineTax int64
 	rates := map[int64]bool{}
+	// An order from before lines kept their rate has one rate, the
+	// order's, for every line and shipping.
+	legacy := o.Tax.Amount != 0 && !slices.ContainsFunc(o.Lines, func(l orderapi.Line) bool { return l.TaxRateBP != 0 })
+	var legacyBP int64
+	if legacy {
+		legacyBP = legacyRate(o)
+	}
 	for _, l := range o.Lines {
 		net := l.Subtotal.Amount - l.Discount.Amount
 		if o.TaxInclusive {
 			net -= l.Tax.Amount
 		}
 		rate := l.TaxRateBP
-		if rate == 0 && l.Tax.Amount != 0 {
-			rate = impliedRate(net, l.Tax.Amount) // an order from before lines kept their rate
+		if legacy {
+			rate = legacyBP
 		}
 		rates[rate] = true
 		lineTax += l.Tax.Amount
@@ -59,7 +66,10 @@ func invoiceOf(o orderapi.Order, seller invoiceapi.Party, now time.Time, loc *ti
 		// with no line to tell it (or lines of several rates), its tax
 		// tells it.
 		rate := impliedRate(net, tax)
-		if len(rates) == 1 {
+		switch {
+		case legacy:
+			rate = legacyBP
+		case len(rates) == 1:
 			for r := range rates {
 				if tax == taxOf(o.Shipping.Amount, r, o.TaxInclusive) {
 					rate = r
@@ -126,6 +136,66 @@ func settle(d *invoiceapi.Invoice) {
 	if d.Discount.Currency == "" {
 		d.Discount = money.Money{Currency: cur}
 	}
+}
+
+// legacyRate is the one tax rate of an order placed before its lines
+// carried theirs. Pricing taxes all of an order's lines and its shipping at
+// the destination's one rate (internal/pricing: Compute), each amount
+// rounded on its own, so a rate implied line by line from the rounded tax
+// is off (19.1 %, 18.99 %…). The order's rate is the one nearest what its
+// total tax over its total net implies that gives back every line's and
+// the shipping's tax by pricing's rounding (the roundest of those that
+// do); that implied rate itself when none does (an order edited by hand).
+func legacyRate(o orderapi.Order) int64 {
+	type taxed struct{ amount, tax int64 } // as pricing taxed it: after the discount, gross when prices include tax
+	var all []taxed
+	var base, lineTax int64
+	for _, l := range o.Lines {
+		a := l.Subtotal.Amount - l.Discount.Amount
+		all = append(all, taxed{a, l.Tax.Amount})
+		base += a
+		lineTax += l.Tax.Amount
+	}
+	if o.Shipping.Amount > 0 {
+		all = append(all, taxed{o.Shipping.Amount, o.Tax.Amount - lineTax})
+		base += o.Shipping.Amount
+	}
+	net := base
+	if o.TaxInclusive {
+		net -= o.Tax.Amount
+	}
+	implied := impliedRate(net, o.Tax.Amount)
+	fits := func(rate int64) bool {
+		for _, a := range all {
+			if taxOf(max(a.amount, 0), rate, o.TaxInclusive) != a.tax {
+				return false
+			}
+		}
+		return true
+	}
+	// Small amounts fit several neighbouring rates: take the roundest
+	// (rates in force are whole or half percents, or tenths: 19 %, 5.5 %,
+	// 8.1 %), then the nearest to the implied one.
+	roundness := func(r int64) int {
+		switch {
+		case r%100 == 0:
+			return 3
+		case r%50 == 0:
+			return 2
+		case r%10 == 0:
+			return 1
+		}
+		return 0
+	}
+	best, found := implied, false
+	for d := int64(0); d <= 500; d++ {
+		for _, r := range []int64{implied - d, implied + d} {
+			if r > 0 && r <= 10000 && fits(r) && (!found || roundness(r) > roundness(best)) {
+				best, found = r, true
+			}
+		}
+	}
+	return best
 }
 
 // impliedRate is the rate, in basis points, that taxes net with tax.

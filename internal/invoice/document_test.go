@@ -1,6 +1,8 @@
 package invoice
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -238,5 +240,50 @@ func TestBillsTheBillingAddress(t *testing.T) {
 	b := invoiceOf(o, testSeller, t0, time.UTC).Buyer
 	if b.Name != "Ångström GmbH" || b.Address.City != "Düsseldorf" || b.Address.Country != "DE" || b.Email != o.Email {
 		t.Errorf("with a billing address: %+v", b)
+	}
+}
+
+// TestLegacyOrderOneRate: an order placed before lines carried their rate
+// (one rate for the order, as pricing taxes, each line's tax rounded on
+// its own, so that line by line the tax implies 19.05 %, 19.02 %…) is
+// invoiced at the order's one rate on every line and shipping, exclusive
+// and inclusive of tax.
+func TestLegacyOrderOneRate(t *testing.T) {
+	for _, c := range []struct {
+		inclusive bool
+		rate      int64
+	}{{false, 1900}, {true, 1900}, {false, 550}, {true, 770}} {
+		inclusive, rate := c.inclusive, c.rate
+		amounts := []int64{105, 999, 1337, 7}
+		o := orderapi.Order{ID: "legacy", Email: "a@example.com", Currency: "EUR", TaxInclusive: inclusive,
+			ShippingAddress: orderapi.Address{Name: "A", Line1: "x", City: "Berlin", PostalCode: "10115", Country: "DE"}}
+		var tax, sub int64
+		for i, a := range amounts {
+			lt := taxOf(a, rate, inclusive)
+			total := a
+			if !inclusive {
+				total += lt
+			}
+			o.Lines = append(o.Lines, orderapi.Line{SKU: fmt.Sprint("L", i), Title: "x", Quantity: 1, UnitPrice: eur(a), Subtotal: eur(a),
+				Discount: eur(0), Tax: eur(lt), Total: eur(total)}) // TaxRateBP 0: not recorded then
+			tax += lt
+			sub += a
+		}
+		o.Shipping = eur(349)
+		tax += taxOf(349, rate, inclusive)
+		o.Subtotal, o.Tax = eur(sub), eur(tax)
+		// Line by line, the rounded tax implies other rates.
+		if r := impliedRate(105, taxOf(105, rate, false)); !inclusive && r == rate {
+			t.Fatalf("the test's amounts imply %d line by line", r)
+		}
+		inv := invoiceOf(o, testSeller, t0, time.UTC)
+		for _, l := range append(slices.Clone(inv.Lines), *inv.Shipping) {
+			if l.TaxRateBP != rate {
+				t.Errorf("inclusive %v: %s at %d bp, want %d", inclusive, l.Title, l.TaxRateBP, rate)
+			}
+		}
+		if len(inv.TaxSubtotals) != 1 || inv.TaxSubtotals[0].RateBP != rate || inv.Tax.Amount != tax {
+			t.Errorf("inclusive %v: tax subtotals %+v, tax %d of %d", inclusive, inv.TaxSubtotals, inv.Tax.Amount, tax)
+		}
 	}
 }
