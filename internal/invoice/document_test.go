@@ -157,7 +157,7 @@ func TestCreditNotes(t *testing.T) {
 
 	ret := orderapi.Return{ID: "r1", Lines: []orderapi.ReturnLine{{SKU: "MUG-Ø", Quantity: 1}}}
 	lineHalf := roundDiv(inv.Lines[1].Total.Amount, 2)
-	rc, ok := creditNote(inv, returnParts(inv, ret, lineHalf), lineHalf, "return", t0, time.UTC)
+	rc, ok := creditNote(inv, returnParts(inv, nil, ret, lineHalf), lineHalf, "return", t0, time.UTC)
 	if !ok {
 		t.Fatal("no credit note of a return")
 	}
@@ -167,7 +167,7 @@ func TestCreditNotes(t *testing.T) {
 	}
 	// A return refunded with its shipping credits the shipping too.
 	withShip := lineHalf + inv.Shipping.Total.Amount
-	rs, _ := creditNote(inv, returnParts(inv, ret, withShip), withShip, "return", t0, time.UTC)
+	rs, _ := creditNote(inv, returnParts(inv, nil, ret, withShip), withShip, "return", t0, time.UTC)
 	check("return with shipping", rs, withShip)
 	if len(rs.Lines) != 2 || rs.Lines[1].Title != inv.Shipping.Title {
 		t.Errorf("return with shipping lines: %+v", rs.Lines)
@@ -285,5 +285,54 @@ func TestLegacyOrderOneRate(t *testing.T) {
 		if len(inv.TaxSubtotals) != 1 || inv.TaxSubtotals[0].RateBP != rate || inv.Tax.Amount != tax {
 			t.Errorf("inclusive %v: tax subtotals %+v, tax %d of %d", inclusive, inv.TaxSubtotals, inv.Tax.Amount, tax)
 		}
+	}
+}
+
+// TestReturnCappedByEarlierCredits: a return after a refund that credited
+// most of the invoice (a return's refund may be anything up to what is
+// captured and not yet refunded) credits no rate beyond what is left at
+// it: the returned line is capped at its rate's rest, and the excess goes
+// over the other rates' rest; all the credit notes together never credit a
+// rate more than the invoice holds at it, in amount or in tax.
+func TestReturnCappedByEarlierCredits(t *testing.T) {
+	inv := invoiceOf(oddOrder("o1"), testSeller, t0, time.UTC)
+	inv.ID, inv.Number = "i1", "INV-2026-000001"
+	refund := inv.Total.Amount - 1000
+	rc, ok := creditNote(inv, rateParts(inv, nil, "Refund"), refund, "refund", t0, time.UTC)
+	if !ok {
+		t.Fatal("no credit note of the refund")
+	}
+	credits := []invoiceapi.Invoice{rc}
+	// The whole mug line returned, refunded 1000: more than is left at 20 %.
+	ret := orderapi.Return{ID: "r1", Lines: []orderapi.ReturnLine{{SKU: "MUG-Ø", Quantity: 2}}}
+	cn, ok := creditNote(inv, returnParts(inv, credits, ret, 1000), 1000, "return", t0, time.UTC)
+	if !ok {
+		t.Fatal("no credit note of the return")
+	}
+	if cn.Total.Amount != 1000 {
+		t.Errorf("the return credits %d, want 1000", cn.Total.Amount)
+	}
+	credits = append(credits, cn)
+	for _, s := range inv.TaxSubtotals {
+		var gross, tax int64
+		for _, c := range credits {
+			for _, cs := range c.TaxSubtotals {
+				if cs.RateBP == s.RateBP {
+					gross += cs.Taxable.Amount + cs.Tax.Amount
+					tax += cs.Tax.Amount
+				}
+			}
+		}
+		if gross != s.Taxable.Amount+s.Tax.Amount || tax != s.Tax.Amount {
+			t.Errorf("rate %d: credited %d (tax %d), the invoice holds %d (tax %d)", s.RateBP, gross, tax,
+				s.Taxable.Amount+s.Tax.Amount, s.Tax.Amount)
+		}
+	}
+	var mug bool
+	for _, l := range cn.Lines {
+		mug = mug || l.SKU == "MUG-Ø"
+	}
+	if !mug {
+		t.Errorf("the return's credit note names no returned line: %+v", cn.Lines)
 	}
 }

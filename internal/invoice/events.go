@@ -220,7 +220,7 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 		if o.Reason != "" {
 			reason += ": " + o.Reason
 		}
-		return s.credit(ctx, tx, q, tenant, inv, sel, o.Amount.Amount, reason, "refund:"+e.ID, func(credits []invoiceapi.Invoice) []part {
+		return s.credit(ctx, tx, q, tenant, inv, sel, o.Amount.Amount, reason, "refund:"+e.ID, func(credits []invoiceapi.Invoice, _ int64) []part {
 			return rateParts(inv, credits, "Refund")
 		})
 	case orderapi.SubjectReturnReceived:
@@ -231,13 +231,13 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 		if err != nil || !ok {
 			return err
 		}
-		amount := o.Return.RefundAmount.Amount
-		return s.credit(ctx, tx, q, tenant, inv, sel, amount, "Return "+o.Return.ID, "return:"+o.Return.ID, func(credits []invoiceapi.Invoice) []part {
-			if p := returnParts(inv, o.Return, amount); len(p) > 0 {
-				return p
-			}
-			return rateParts(inv, credits, "Return")
-		})
+		return s.credit(ctx, tx, q, tenant, inv, sel, o.Return.RefundAmount.Amount, "Return "+o.Return.ID, "return:"+o.Return.ID,
+			func(credits []invoiceapi.Invoice, amount int64) []part {
+				if p := returnParts(inv, credits, o.Return, amount); len(p) > 0 {
+					return p
+				}
+				return rateParts(inv, credits, "Return")
+			})
 	}
 	return nil
 }
@@ -258,7 +258,7 @@ func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.
 	if err != nil {
 		return err
 	}
-	return s.credit(ctx, tx, q, tenant, inv, sel, inv.Total.Amount, "Order cancelled", "cancel:"+o.ID, func(credits []invoiceapi.Invoice) []part {
+	return s.credit(ctx, tx, q, tenant, inv, sel, inv.Total.Amount, "Order cancelled", "cancel:"+o.ID, func(credits []invoiceapi.Invoice, _ int64) []part {
 		if len(credits) == 0 {
 			return wholeParts(inv)
 		}

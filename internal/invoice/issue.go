@@ -118,10 +118,11 @@ func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Qu
 }
 
 // credit issues the credit note of amount against inv over the parts
-// chosen by parts (given what was credited before), at most what is left
-// to credit; nothing when nothing is left or the source issued already.
+// chosen by parts (given what was credited before and the amount, at most
+// what is left to credit); nothing when nothing is left or the source
+// issued already.
 func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, inv invoiceapi.Invoice, sel seller,
-	amount int64, reason, source string, parts func(credits []invoiceapi.Invoice) []part) error {
+	amount int64, reason, source string, parts func(credits []invoiceapi.Invoice, amount int64) []part) error {
 	n, err := q.SourceIssued(ctx, invoicedb.SourceIssuedParams{TenantID: tenant, Source: source})
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", source, err)
@@ -144,7 +145,7 @@ func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, 
 		left -= c.Total.Amount
 	}
 	amount = min(amount, left)
-	cn, ok := creditNote(inv, parts(credits), amount, reason, s.now(), sel.loc)
+	cn, ok := creditNote(inv, parts(credits, amount), amount, reason, s.now(), sel.loc)
 	if !ok {
 		return nil
 	}
