@@ -15,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -129,6 +130,15 @@ func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, 
 	}
 	if n > 0 {
 		return nil
+	}
+	if s.store.DB().Dialect() == sqldb.Postgres {
+		// The credit notes of an invoice are issued one at a time: each
+		// takes the invoice's row lock before reading what was credited,
+		// and so sees the ones committed before it (READ COMMITTED). SQLite
+		// has one writer, and no FOR UPDATE.
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM documents WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, inv.ID); err != nil {
+			return fmt.Errorf("lock %s: %w", inv.Number, err)
+		}
 	}
 	rows, err := q.ListCredits(ctx, invoicedb.ListCreditsParams{TenantID: tenant, InvoiceID: inv.ID})
 	if err != nil {

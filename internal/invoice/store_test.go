@@ -336,6 +336,47 @@ type stopless struct{}
 
 func (stopless) Stop() {}
 
+// TestConcurrentCreditsCapped: credit notes of one invoice issued at once
+// (here straight through credit, without the order's buyer row that the
+// order events also lock) never credit more than the invoice, on either
+// engine: on PostgreSQL each locks the invoice's row before reading what
+// was credited.
+func TestConcurrentCreditsCapped(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("o1")))
+		ctx := tenantCtx(t, "default")
+		l, err := f.svc.List(ctx, invoiceapi.KindInvoice, "", "", 0)
+		if err != nil || len(l.Items) != 1 {
+			t.Fatalf("the invoice: %v %+v", err, l.Items)
+		}
+		inv := l.Items[0]
+		sel := seller{party: testSeller, loc: time.UTC}
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				err := f.svc.store.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries) error {
+					return f.svc.credit(ctx, tx, q, "default", inv, sel, inv.Total.Amount/3, "Refund", fmt.Sprint("refund:", i),
+						func(credits []invoiceapi.Invoice, _ int64) []part { return rateParts(inv, credits, "Refund") })
+				})
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := count(t, db, `SELECT COALESCE(SUM(total), 0) FROM documents WHERE kind = 'credit_note'`); got != inv.Total.Amount {
+			t.Errorf("credited %d of an invoice of %d", got, inv.Total.Amount)
+		}
+	}, Migrations...)
+}
+
 // TestPDFDeterministic: the same document renders to the same bytes; the
 // PDF embeds the font and carries the accented text.
 func TestPDFDeterministic(t *testing.T) {
