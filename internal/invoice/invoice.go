@@ -18,7 +18,8 @@
 // time zone, taken from a counter row bumped in the transaction that
 // inserts the document (docs/decisions/0028-invoice-numbering.md): a
 // rollback takes the number back, concurrent issues wait on the row, so
-// there is no gap and no duplicate on either engine. The PDF and the XML
+// there is no gap and no duplicate on either engine; a document is dated
+// right after its number is taken. The PDF and the XML
 // are rendered in that same transaction and stored with the document;
 // downloads serve those bytes, and nothing updates a document.
 package invoice

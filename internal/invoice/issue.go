@@ -51,25 +51,53 @@ func sellerFrom(st tenantapi.Store) seller {
 	return seller{party: p, loc: st.Location(), invoiceOn: st.InvoiceTrigger()}
 }
 
-// issue numbers d in its series and year, renders its PDF and XML, and
-// stores it with the event announcing it, all in tx: the document, its
-// number and its event commit together or not at all. source is what
-// issued it (UNIQUE: a second issue from the same source fails).
-func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, d *invoiceapi.Invoice, source string) error {
+// issue numbers d in its series and year, dates it, renders its PDF and
+// XML, and stores it with the event announcing it, all in tx: the
+// document, its number and its event commit together or not at all.
+// source is what issued it (UNIQUE: a second issue from the same source
+// fails).
+//
+// The date is stamped right after the number is taken (issues of a series
+// wait on its counter row in turn), so numbers and dates rise together;
+// the same instant gives the year. A number taken for a year that ended
+// while waiting for it is given back (a savepoint) and the new year's
+// taken instead.
+func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, d *invoiceapi.Invoice, loc *time.Location,
+	source string) error {
 	series, subject := invoiceapi.SeriesInvoice, invoiceapi.SubjectIssued
 	if d.Kind == invoiceapi.KindCreditNote {
 		series, subject = invoiceapi.SeriesCreditNote, invoiceapi.SubjectCreditNoteIssued
 	}
-	year, err := time.Parse(time.DateOnly, d.IssueDate)
-	if err != nil {
-		return fmt.Errorf("issue date %q: %w", d.IssueDate, err)
-	}
-	seq, err := q.NextNumber(ctx, invoicedb.NextNumberParams{TenantID: tenant, Series: series, Year: int64(year.Year())})
-	if err != nil {
-		return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+	year := s.now().In(loc).Year()
+	var seq int64
+	for {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT invoice_number`); err != nil {
+			return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+		}
+		n, err := q.NextNumber(ctx, invoicedb.NextNumberParams{TenantID: tenant, Series: series, Year: int64(year)})
+		if err != nil {
+			return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+		}
+		at := s.now()
+		if y := at.In(loc).Year(); y != year {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT invoice_number`); err != nil {
+				return fmt.Errorf("give back number %d of %d: %w", n, year, err)
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT invoice_number`); err != nil {
+				return fmt.Errorf("give back number %d of %d: %w", n, year, err)
+			}
+			year = y
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT invoice_number`); err != nil {
+			return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+		}
+		seq = n
+		stamp(d, at, loc)
+		break
 	}
 	d.ID = kit.NewID()
-	d.Number = number(series, year.Year(), seq)
+	d.Number = number(series, year, seq)
 	body, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", d.Number, err)
@@ -83,7 +111,7 @@ func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, t
 		return err
 	}
 	err = q.InsertDocument(ctx, invoicedb.InsertDocumentParams{TenantID: tenant, ID: d.ID, Kind: string(d.Kind), Series: series,
-		Year: int64(year.Year()), Seq: seq, Number: d.Number, OrderID: d.OrderID, InvoiceID: d.InvoiceID, Source: source,
+		Year: int64(year), Seq: seq, Number: d.Number, OrderID: d.OrderID, InvoiceID: d.InvoiceID, Source: source,
 		CustomerID: d.CustomerID, Email: emailKey(d.Buyer.Email), Currency: d.Currency, Total: d.Total.Amount,
 		IssuedAt: d.IssuedAt.UnixMicro(), Body: string(body), Pdf: pdf, Xml: string(xml)})
 	if err != nil {
@@ -111,7 +139,7 @@ func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Qu
 		return invoiceapi.Invoice{}, false, nil
 	}
 	inv = invoiceOf(o, sel.party, s.now(), sel.loc)
-	if err := s.issue(ctx, tx, q, tenant, &inv, "order:"+o.ID); err != nil {
+	if err := s.issue(ctx, tx, q, tenant, &inv, sel.loc, "order:"+o.ID); err != nil {
 		return invoiceapi.Invoice{}, false, err
 	}
 	s.log.InfoContext(ctx, "invoice issued", "tenant", tenant, "order_id", o.ID, "number", inv.Number)
@@ -159,7 +187,7 @@ func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, 
 	if !ok {
 		return nil
 	}
-	if err := s.issue(ctx, tx, q, tenant, &cn, source); err != nil {
+	if err := s.issue(ctx, tx, q, tenant, &cn, sel.loc, source); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "credit note issued", "tenant", tenant, "order_id", inv.OrderID, "number", cn.Number, "invoice", inv.Number)

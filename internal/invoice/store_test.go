@@ -89,7 +89,7 @@ func TestConcurrentIssueNumbersWithoutGaps(t *testing.T) {
 		// the next invoice takes it.
 		err := f.svc.store.Write(tenantCtx(t, "acme"), func(ctx2 context.Context, tx *sql.Tx, q *invoicedb.Queries) error {
 			inv := invoiceOf(oddOrder("doomed"), testSeller, t0, time.UTC)
-			if err := f.svc.issue(ctx2, tx, q, "acme", &inv, "order:doomed"); err != nil {
+			if err := f.svc.issue(ctx2, tx, q, "acme", &inv, time.UTC, "order:doomed"); err != nil {
 				return err
 			}
 			return errRollback
@@ -373,6 +373,42 @@ func TestConcurrentCreditsCapped(t *testing.T) {
 		}
 		if got := count(t, db, `SELECT COALESCE(SUM(total), 0) FROM documents WHERE kind = 'credit_note'`); got != inv.Total.Amount {
 			t.Errorf("credited %d of an invoice of %d", got, inv.Total.Amount)
+		}
+	}, Migrations...)
+}
+
+// TestDatedWhenNumbered: a document is dated at the instant its number is
+// taken (right after it: issues of a series take their numbers in turn, so
+// dates rise with numbers), and that instant gives the year: an issue that
+// began in the old year but took its number in the new one gives the old
+// year's number back and is numbered and dated in the new year.
+func TestDatedWhenNumbered(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		f.stores.store.TimeZone = "UTC"
+		// The clock moves 1 ms a reading: the inbox's, the invoice's
+		// draft, the year to number in (23:59:59.999), then the instant
+		// right after the number (00:00:00.000, the new year).
+		f.clock = time.Date(2026, 12, 31, 23, 59, 59, 996_000_000, time.UTC)
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("o1")))
+		l, err := f.svc.List(tenantCtx(t, "default"), "", "", "", 0)
+		if err != nil || len(l.Items) != 1 {
+			t.Fatalf("list: %v %+v", err, l.Items)
+		}
+		inv := l.Items[0]
+		if inv.Number != "INV-2027-000001" || inv.IssueDate != "2027-01-01" || inv.IssuedAt.Year() != 2027 {
+			t.Errorf("numbered %s, dated %s (%s), want INV-2027-000001 of 2027-01-01", inv.Number, inv.IssueDate, inv.IssuedAt)
+		}
+		if got := seqs(t, f, "default", invoiceapi.SeriesInvoice, 2026); len(got) != 0 {
+			t.Errorf("2026's numbers: %v, want none (given back)", got)
+		}
+		// The next invoice of 2027 follows without a gap.
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("o2")))
+		if got := seqs(t, f, "default", invoiceapi.SeriesInvoice, 2027); len(got) != 2 || got[1] != 2 {
+			t.Errorf("2027's numbers: %v", got)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM counters WHERE year = 2026`); n != 0 {
+			t.Errorf("%d counters of 2026", n)
 		}
 	}, Migrations...)
 }
