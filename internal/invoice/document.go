@@ -35,14 +35,21 @@ func invoiceOf(o orderapi.Order, seller invoiceapi.Party, now time.Time, loc *ti
 	stamp(&inv, now, loc)
 	var lineTax int64
 	rates := map[int64]bool{}
+	// An order from before lines kept their rate has one rate, the
+	// order's, for every line and shipping.
+	legacy := o.Tax.Amount != 0 && !slices.ContainsFunc(o.Lines, func(l orderapi.Line) bool { return l.TaxRateBP != 0 })
+	var legacyBP int64
+	if legacy {
+		legacyBP = legacyRate(o)
+	}
 	for _, l := range o.Lines {
 		net := l.Subtotal.Amount - l.Discount.Amount
 		if o.TaxInclusive {
 			net -= l.Tax.Amount
 		}
 		rate := l.TaxRateBP
-		if rate == 0 && l.Tax.Amount != 0 {
-			rate = impliedRate(net, l.Tax.Amount) // an order from before lines kept their rate
+		if legacy {
+			rate = legacyBP
 		}
 		rates[rate] = true
 		lineTax += l.Tax.Amount
@@ -59,7 +66,10 @@ func invoiceOf(o orderapi.Order, seller invoiceapi.Party, now time.Time, loc *ti
 		// with no line to tell it (or lines of several rates), its tax
 		// tells it.
 		rate := impliedRate(net, tax)
-		if len(rates) == 1 {
+		switch {
+		case legacy:
+			rate = legacyBP
+		case len(rates) == 1:
 			for r := range rates {
 				if tax == taxOf(o.Shipping.Amount, r, o.TaxInclusive) {
 					rate = r
@@ -126,6 +136,66 @@ func settle(d *invoiceapi.Invoice) {
 	if d.Discount.Currency == "" {
 		d.Discount = money.Money{Currency: cur}
 	}
+}
+
+// legacyRate is the one tax rate of an order placed before its lines
+// carried theirs. Pricing taxes all of an order's lines and its shipping at
+// the destination's one rate (internal/pricing: Compute), each amount
+// rounded on its own, so a rate implied line by line from the rounded tax
+// is off (19.1 %, 18.99 %…). The order's rate is the one nearest what its
+// total tax over its total net implies that gives back every line's and
+// the shipping's tax by pricing's rounding (the roundest of those that
+// do); that implied rate itself when none does (an order edited by hand).
+func legacyRate(o orderapi.Order) int64 {
+	type taxed struct{ amount, tax int64 } // as pricing taxed it: after the discount, gross when prices include tax
+	var all []taxed
+	var base, lineTax int64
+	for _, l := range o.Lines {
+		a := l.Subtotal.Amount - l.Discount.Amount
+		all = append(all, taxed{a, l.Tax.Amount})
+		base += a
+		lineTax += l.Tax.Amount
+	}
+	if o.Shipping.Amount > 0 {
+		all = append(all, taxed{o.Shipping.Amount, o.Tax.Amount - lineTax})
+		base += o.Shipping.Amount
+	}
+	net := base
+	if o.TaxInclusive {
+		net -= o.Tax.Amount
+	}
+	implied := impliedRate(net, o.Tax.Amount)
+	fits := func(rate int64) bool {
+		for _, a := range all {
+			if taxOf(max(a.amount, 0), rate, o.TaxInclusive) != a.tax {
+				return false
+			}
+		}
+		return true
+	}
+	// Small amounts fit several neighbouring rates: take the roundest
+	// (rates in force are whole or half percents, or tenths: 19 %, 5.5 %,
+	// 8.1 %), then the nearest to the implied one.
+	roundness := func(r int64) int {
+		switch {
+		case r%100 == 0:
+			return 3
+		case r%50 == 0:
+			return 2
+		case r%10 == 0:
+			return 1
+		}
+		return 0
+	}
+	best, found := implied, false
+	for d := int64(0); d <= 500; d++ {
+		for _, r := range []int64{implied - d, implied + d} {
+			if r > 0 && r <= 10000 && fits(r) && (!found || roundness(r) > roundness(best)) {
+				best, found = r, true
+			}
+		}
+	}
+	return best
 }
 
 // impliedRate is the rate, in basis points, that taxes net with tax.
@@ -261,10 +331,9 @@ func wholeParts(inv invoiceapi.Invoice) []part {
 	return parts
 }
 
-// rateParts is what is left to credit of inv at each tax rate, after
-// credits, as one line per rate titled title: the parts of a refund that
-// names no lines.
-func rateParts(inv invoiceapi.Invoice, credits []invoiceapi.Invoice, title string) []part {
+// leftByRate is what is left to credit of inv at each tax rate after
+// credits: the gross amount and the tax within it.
+func leftByRate(inv invoiceapi.Invoice, credits []invoiceapi.Invoice) map[int64]*part {
 	left := map[int64]*part{}
 	for _, s := range inv.TaxSubtotals {
 		left[s.RateBP] = &part{gross: s.Taxable.Amount + s.Tax.Amount, tax: s.Tax.Amount}
@@ -277,25 +346,86 @@ func rateParts(inv invoiceapi.Invoice, credits []invoiceapi.Invoice, title strin
 			}
 		}
 	}
+	return left
+}
+
+// rateParts is what is left to credit of inv at each tax rate, after
+// credits, as one line per rate titled title: the parts of a refund that
+// names no lines.
+func rateParts(inv invoiceapi.Invoice, credits []invoiceapi.Invoice, title string) []part {
+	return leftParts(inv, leftByRate(inv, credits), title)
+}
+
+// leftParts is left (per rate) as one line per rate titled title, in the
+// invoice's order of rates; rates with nothing left are left out.
+func leftParts(inv invoiceapi.Invoice, left map[int64]*part, title string) []part {
 	parts := make([]part, 0, len(left))
-	for _, s := range inv.TaxSubtotals { // the invoice's order of rates
-		p := left[s.RateBP]
+	for _, s := range inv.TaxSubtotals {
+		p := *left[s.RateBP]
 		if p.gross <= 0 {
 			continue
 		}
 		p.tax = max(0, min(p.tax, p.gross))
 		p.line = invoiceapi.Line{Title: title, Quantity: 1, TaxRateBP: s.RateBP}
-		parts = append(parts, *p)
+		parts = append(parts, p)
 	}
 	return parts
 }
 
+// capParts caps parts, rate by rate, at what is left at their rate (the
+// parts of a rate share it in proportion to their gross amounts, and its
+// tax likewise), takes what they keep off left, and drops the parts left
+// with nothing.
+func capParts(parts []part, left map[int64]*part) []part {
+	byRate := map[int64][]int{}
+	var rates []int64
+	for i, p := range parts {
+		r := p.line.TaxRateBP
+		if byRate[r] == nil {
+			rates = append(rates, r)
+		}
+		byRate[r] = append(byRate[r], i)
+	}
+	for _, r := range rates {
+		idx := byRate[r]
+		l := left[r]
+		if l == nil {
+			l = &part{}
+			left[r] = l
+		}
+		var total int64
+		weights := make([]int64, len(idx))
+		for k, i := range idx {
+			weights[k] = max(parts[i].gross, 0)
+			total += weights[k]
+		}
+		if total > l.gross {
+			gross := allocate(max(l.gross, 0), weights)
+			tax := allocate(max(0, min(l.tax, l.gross)), weights)
+			for k, i := range idx {
+				parts[i].gross, parts[i].tax = 0, 0
+				if gross != nil {
+					parts[i].gross, parts[i].tax = gross[k], tax[k]
+				}
+			}
+		}
+		for _, i := range idx {
+			l.gross -= parts[i].gross
+			l.tax -= parts[i].tax
+		}
+	}
+	return slices.DeleteFunc(parts, func(p part) bool { return p.gross <= 0 })
+}
+
 // returnParts is the returned lines of inv (quantity returned of quantity
 // invoiced, by SKU), and its shipping when amount goes beyond them: the
-// parts of a received return.
-func returnParts(inv invoiceapi.Invoice, ret orderapi.Return, amount int64) []part {
+// parts of a received return. Each is capped at what is left to credit at
+// its rate after credits; what amount holds beyond the parts is spread
+// over what is then left at each rate (rateParts), so that no rate is
+// ever credited more than the invoice holds at it.
+func returnParts(inv invoiceapi.Invoice, credits []invoiceapi.Invoice, ret orderapi.Return, amount int64) []part {
+	left := leftByRate(inv, credits)
 	var parts []part
-	var sum int64
 	for _, rl := range ret.Lines {
 		for _, l := range inv.Lines {
 			if l.SKU != rl.SKU || l.Quantity <= 0 {
@@ -305,12 +435,35 @@ func returnParts(inv invoiceapi.Invoice, ret orderapi.Return, amount int64) []pa
 			p := part{line: l, gross: roundDiv(l.Total.Amount*q, l.Quantity), tax: roundDiv(l.Tax.Amount*q, l.Quantity)}
 			p.line.Quantity = q
 			parts = append(parts, p)
-			sum += p.gross
 			break
 		}
 	}
-	if inv.Shipping != nil && (amount > sum || len(parts) == 0) {
-		parts = append(parts, part{line: *inv.Shipping, gross: inv.Shipping.Total.Amount, tax: inv.Shipping.Tax.Amount})
+	parts = capParts(parts, left)
+	sum := func() int64 {
+		var n int64
+		for _, p := range parts {
+			n += p.gross
+		}
+		return n
+	}
+	if inv.Shipping != nil && (amount > sum() || len(parts) == 0) {
+		parts = append(parts, capParts([]part{{line: *inv.Shipping, gross: inv.Shipping.Total.Amount, tax: inv.Shipping.Tax.Amount}}, left)...)
+	}
+	if excess := amount - sum(); excess > 0 {
+		rest := leftParts(inv, left, "Return")
+		weights := make([]int64, len(rest))
+		for i, p := range rest {
+			weights[i] = p.gross
+		}
+		for i, g := range allocate(excess, weights) {
+			if g <= 0 {
+				continue
+			}
+			p := rest[i]
+			p.tax = roundDiv(g*p.tax, p.gross)
+			p.gross = g
+			parts = append(parts, p)
+		}
 	}
 	return parts
 }

@@ -1,6 +1,8 @@
 package invoice
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -155,7 +157,7 @@ func TestCreditNotes(t *testing.T) {
 
 	ret := orderapi.Return{ID: "r1", Lines: []orderapi.ReturnLine{{SKU: "MUG-Ø", Quantity: 1}}}
 	lineHalf := roundDiv(inv.Lines[1].Total.Amount, 2)
-	rc, ok := creditNote(inv, returnParts(inv, ret, lineHalf), lineHalf, "return", t0, time.UTC)
+	rc, ok := creditNote(inv, returnParts(inv, nil, ret, lineHalf), lineHalf, "return", t0, time.UTC)
 	if !ok {
 		t.Fatal("no credit note of a return")
 	}
@@ -165,7 +167,7 @@ func TestCreditNotes(t *testing.T) {
 	}
 	// A return refunded with its shipping credits the shipping too.
 	withShip := lineHalf + inv.Shipping.Total.Amount
-	rs, _ := creditNote(inv, returnParts(inv, ret, withShip), withShip, "return", t0, time.UTC)
+	rs, _ := creditNote(inv, returnParts(inv, nil, ret, withShip), withShip, "return", t0, time.UTC)
 	check("return with shipping", rs, withShip)
 	if len(rs.Lines) != 2 || rs.Lines[1].Title != inv.Shipping.Title {
 		t.Errorf("return with shipping lines: %+v", rs.Lines)
@@ -238,5 +240,99 @@ func TestBillsTheBillingAddress(t *testing.T) {
 	b := invoiceOf(o, testSeller, t0, time.UTC).Buyer
 	if b.Name != "Ångström GmbH" || b.Address.City != "Düsseldorf" || b.Address.Country != "DE" || b.Email != o.Email {
 		t.Errorf("with a billing address: %+v", b)
+	}
+}
+
+// TestLegacyOrderOneRate: an order placed before lines carried their rate
+// (one rate for the order, as pricing taxes, each line's tax rounded on
+// its own, so that line by line the tax implies 19.05 %, 19.02 %…) is
+// invoiced at the order's one rate on every line and shipping, exclusive
+// and inclusive of tax.
+func TestLegacyOrderOneRate(t *testing.T) {
+	for _, c := range []struct {
+		inclusive bool
+		rate      int64
+	}{{false, 1900}, {true, 1900}, {false, 550}, {true, 770}} {
+		inclusive, rate := c.inclusive, c.rate
+		amounts := []int64{105, 999, 1337, 7}
+		o := orderapi.Order{ID: "legacy", Email: "a@example.com", Currency: "EUR", TaxInclusive: inclusive,
+			ShippingAddress: orderapi.Address{Name: "A", Line1: "x", City: "Berlin", PostalCode: "10115", Country: "DE"}}
+		var tax, sub int64
+		for i, a := range amounts {
+			lt := taxOf(a, rate, inclusive)
+			total := a
+			if !inclusive {
+				total += lt
+			}
+			o.Lines = append(o.Lines, orderapi.Line{SKU: fmt.Sprint("L", i), Title: "x", Quantity: 1, UnitPrice: eur(a), Subtotal: eur(a),
+				Discount: eur(0), Tax: eur(lt), Total: eur(total)}) // TaxRateBP 0: not recorded then
+			tax += lt
+			sub += a
+		}
+		o.Shipping = eur(349)
+		tax += taxOf(349, rate, inclusive)
+		o.Subtotal, o.Tax = eur(sub), eur(tax)
+		// Line by line, the rounded tax implies other rates.
+		if r := impliedRate(105, taxOf(105, rate, false)); !inclusive && r == rate {
+			t.Fatalf("the test's amounts imply %d line by line", r)
+		}
+		inv := invoiceOf(o, testSeller, t0, time.UTC)
+		for _, l := range append(slices.Clone(inv.Lines), *inv.Shipping) {
+			if l.TaxRateBP != rate {
+				t.Errorf("inclusive %v: %s at %d bp, want %d", inclusive, l.Title, l.TaxRateBP, rate)
+			}
+		}
+		if len(inv.TaxSubtotals) != 1 || inv.TaxSubtotals[0].RateBP != rate || inv.Tax.Amount != tax {
+			t.Errorf("inclusive %v: tax subtotals %+v, tax %d of %d", inclusive, inv.TaxSubtotals, inv.Tax.Amount, tax)
+		}
+	}
+}
+
+// TestReturnCappedByEarlierCredits: a return after a refund that credited
+// most of the invoice (a return's refund may be anything up to what is
+// captured and not yet refunded) credits no rate beyond what is left at
+// it: the returned line is capped at its rate's rest, and the excess goes
+// over the other rates' rest; all the credit notes together never credit a
+// rate more than the invoice holds at it, in amount or in tax.
+func TestReturnCappedByEarlierCredits(t *testing.T) {
+	inv := invoiceOf(oddOrder("o1"), testSeller, t0, time.UTC)
+	inv.ID, inv.Number = "i1", "INV-2026-000001"
+	refund := inv.Total.Amount - 1000
+	rc, ok := creditNote(inv, rateParts(inv, nil, "Refund"), refund, "refund", t0, time.UTC)
+	if !ok {
+		t.Fatal("no credit note of the refund")
+	}
+	credits := []invoiceapi.Invoice{rc}
+	// The whole mug line returned, refunded 1000: more than is left at 20 %.
+	ret := orderapi.Return{ID: "r1", Lines: []orderapi.ReturnLine{{SKU: "MUG-Ø", Quantity: 2}}}
+	cn, ok := creditNote(inv, returnParts(inv, credits, ret, 1000), 1000, "return", t0, time.UTC)
+	if !ok {
+		t.Fatal("no credit note of the return")
+	}
+	if cn.Total.Amount != 1000 {
+		t.Errorf("the return credits %d, want 1000", cn.Total.Amount)
+	}
+	credits = append(credits, cn)
+	for _, s := range inv.TaxSubtotals {
+		var gross, tax int64
+		for _, c := range credits {
+			for _, cs := range c.TaxSubtotals {
+				if cs.RateBP == s.RateBP {
+					gross += cs.Taxable.Amount + cs.Tax.Amount
+					tax += cs.Tax.Amount
+				}
+			}
+		}
+		if gross != s.Taxable.Amount+s.Tax.Amount || tax != s.Tax.Amount {
+			t.Errorf("rate %d: credited %d (tax %d), the invoice holds %d (tax %d)", s.RateBP, gross, tax,
+				s.Taxable.Amount+s.Tax.Amount, s.Tax.Amount)
+		}
+	}
+	var mug bool
+	for _, l := range cn.Lines {
+		mug = mug || l.SKU == "MUG-Ø"
+	}
+	if !mug {
+		t.Errorf("the return's credit note names no returned line: %+v", cn.Lines)
 	}
 }

@@ -34,8 +34,15 @@ func (s *Service) Start(ctx context.Context) error {
 		return nil // tests feed events to HandleOrderEvent and HandleCustomerEvent
 	}
 	// The consumer outlives Start's context: Run stops it.
-	c, err := outbox.Consume(context.WithoutCancel(ctx), s.bus, s.store.DB(),
-		bus.Subscription{Group: s.cfg.OrdersGroup, Subjects: orderSubjects}, s.now, s.handleOrder)
+	c, err := outbox.Consume(context.WithoutCancel(ctx), sellerFirst{s.bus, s}, s.store.DB(),
+		bus.Subscription{Group: s.cfg.OrdersGroup, Subjects: orderSubjects}, s.now,
+		func(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+			sel, ok := ctx.Value(sellerKey{}).(seller)
+			if !ok {
+				return errors.New("invoice: the store's details were not read before the event's transaction")
+			}
+			return s.handleOrder(ctx, tx, e, sel)
+		})
 	if err != nil {
 		return fmt.Errorf("invoice: subscribe to order events: %w", err)
 	}
@@ -58,10 +65,43 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // HandleOrderEvent applies one order event once (the inbox of the consumer
-// group): applied is false for an event applied before.
+// group): applied is false for an event applied before. The store's
+// details are read first, outside the event's transaction, which does only
+// database work.
 func (s *Service) HandleOrderEvent(ctx context.Context, e outbox.Envelope) (applied bool, err error) {
+	sel, err := s.sellerOf(tenancy.WithID(ctx, e.Tenant), e.Tenant)
+	if err != nil {
+		return false, err
+	}
 	return outbox.Handle(ctx, s.store.DB(), s.cfg.OrdersGroup, e, s.now(), func(ctx context.Context, tx *sql.Tx) error {
-		return s.handleOrder(ctx, tx, e)
+		return s.handleOrder(ctx, tx, e, sel)
+	})
+}
+
+// sellerKey is the context key of the seller sellerFirst read.
+type sellerKey struct{}
+
+// sellerFirst is a bus whose handlers find in their context (sellerKey)
+// the seller of the message's store, read from the tenant service before
+// the handler runs, and so before outbox.Consume opens the inbox's
+// transaction: a transaction's function does only database work (it may
+// run again), never a call to another service.
+type sellerFirst struct {
+	bus.Bus
+	s *Service
+}
+
+func (b sellerFirst) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
+	return b.Bus.Subscribe(ctx, sub, func(ctx context.Context, m bus.Message) error {
+		e, err := outbox.Decode(m)
+		if err != nil {
+			return err
+		}
+		sel, err := b.s.sellerOf(tenancy.WithID(ctx, e.Tenant), e.Tenant)
+		if err != nil {
+			return err
+		}
+		return h(context.WithValue(ctx, sellerKey{}, sel), m)
 	})
 }
 
@@ -125,8 +165,8 @@ type orderEvent struct {
 // transaction: the invoice on confirmation (or shipment, as the store is
 // set), a credit note on a refund, a received return or the cancellation
 // of an invoiced order. It also keeps who bought the order, for the
-// buyer's downloads.
-func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+// buyer's downloads. sel is the store's seller, read before tx began.
+func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope, sel seller) error {
 	var o orderEvent
 	if err := json.Unmarshal(e.Data, &o); err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
@@ -139,68 +179,74 @@ func (s *Service) handleOrder(ctx context.Context, tx *sql.Tx, e outbox.Envelope
 		return err
 	}
 	q := invoicedb.New(tx)
-	err = q.UpsertBuyer(ctx, invoicedb.UpsertBuyerParams{TenantID: tenant, OrderID: o.ID, CustomerID: o.CustomerID,
-		TokenHash: strings.ToLower(o.TokenHash), EmailHash: emailHash(o.Email)})
+	var cancelledAt int64
+	if e.Type == orderapi.SubjectCancelled {
+		cancelledAt = max(e.Time.UnixMicro(), 1)
+	}
+	// The upsert comes first: on PostgreSQL it holds the order's buyer
+	// row locked until commit, so the order's events take turns.
+	cancelled, err := q.UpsertBuyer(ctx, invoicedb.UpsertBuyerParams{TenantID: tenant, OrderID: o.ID, CustomerID: o.CustomerID,
+		TokenHash: strings.ToLower(o.TokenHash), EmailHash: emailHash(o.Email), CancelledAt: cancelledAt})
 	if err != nil {
 		return fmt.Errorf("keep the buyer of order %s: %w", o.ID, err)
 	}
 	if e.Type == orderapi.SubjectCancelled {
-		return s.creditCancelled(ctx, tx, q, tenant, o.Order)
+		return s.creditCancelled(ctx, tx, q, tenant, o.Order, sel)
 	}
-	sel, err := s.sellerOf(ctx, tenant)
-	if err != nil {
-		return err
+	ensure := func() (invoiceapi.Invoice, bool, error) {
+		return s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel, cancelled != 0)
 	}
 	switch e.Type {
 	case orderapi.SubjectConfirmed:
 		if sel.invoiceOn == tenantapi.InvoiceOnShipped {
 			return nil
 		}
-		_, err = s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
+		_, _, err = ensure()
 		return err
 	case orderapi.SubjectShipped:
 		// Whatever the setting, a shipped order has its invoice: a store
 		// that invoiced on confirmation has it already.
-		_, err = s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
+		_, _, err = ensure()
 		return err
 	case orderapi.SubjectRefunded:
 		if o.Amount.Amount <= 0 || o.Amount.Currency != o.Currency {
 			return nil
 		}
-		inv, err := s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
-		if err != nil {
+		inv, ok, err := ensure()
+		if err != nil || !ok {
 			return err
 		}
 		reason := "Refund"
 		if o.Reason != "" {
 			reason += ": " + o.Reason
 		}
-		return s.credit(ctx, tx, q, tenant, inv, sel, o.Amount.Amount, reason, "refund:"+e.ID, func(credits []invoiceapi.Invoice) []part {
+		return s.credit(ctx, tx, q, tenant, inv, sel, o.Amount.Amount, reason, "refund:"+e.ID, func(credits []invoiceapi.Invoice, _ int64) []part {
 			return rateParts(inv, credits, "Refund")
 		})
 	case orderapi.SubjectReturnReceived:
 		if o.Return.ID == "" || o.Return.RefundAmount.Amount <= 0 || o.Return.RefundAmount.Currency != o.Currency {
 			return nil // nothing refunded, nothing credited
 		}
-		inv, err := s.ensureInvoice(ctx, tx, q, tenant, o.Order, sel)
-		if err != nil {
+		inv, ok, err := ensure()
+		if err != nil || !ok {
 			return err
 		}
-		amount := o.Return.RefundAmount.Amount
-		return s.credit(ctx, tx, q, tenant, inv, sel, amount, "Return "+o.Return.ID, "return:"+o.Return.ID, func(credits []invoiceapi.Invoice) []part {
-			if p := returnParts(inv, o.Return, amount); len(p) > 0 {
-				return p
-			}
-			return rateParts(inv, credits, "Return")
-		})
+		return s.credit(ctx, tx, q, tenant, inv, sel, o.Return.RefundAmount.Amount, "Return "+o.Return.ID, "return:"+o.Return.ID,
+			func(credits []invoiceapi.Invoice, amount int64) []part {
+				if p := returnParts(inv, credits, o.Return, amount); len(p) > 0 {
+					return p
+				}
+				return rateParts(inv, credits, "Return")
+			})
 	}
 	return nil
 }
 
 // creditCancelled credits what is left of a cancelled order's invoice:
 // all of it, line by line, when nothing was credited before. An order
-// cancelled before it was invoiced has nothing to credit.
-func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order) error {
+// cancelled before it was invoiced has nothing to credit, and is never
+// invoiced after (its buyer row says it is cancelled).
+func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order, sel seller) error {
 	row, err := q.GetOrderInvoice(ctx, invoicedb.GetOrderInvoiceParams{TenantID: tenant, OrderID: o.ID})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -212,11 +258,7 @@ func (s *Service) creditCancelled(ctx context.Context, tx *sql.Tx, q *invoicedb.
 	if err != nil {
 		return err
 	}
-	sel, err := s.sellerOf(ctx, tenant)
-	if err != nil {
-		return err
-	}
-	return s.credit(ctx, tx, q, tenant, inv, sel, inv.Total.Amount, "Order cancelled", "cancel:"+o.ID, func(credits []invoiceapi.Invoice) []part {
+	return s.credit(ctx, tx, q, tenant, inv, sel, inv.Total.Amount, "Order cancelled", "cancel:"+o.ID, func(credits []invoiceapi.Invoice, _ int64) []part {
 		if len(credits) == 0 {
 			return wholeParts(inv)
 		}

@@ -42,14 +42,23 @@ type fakeStores struct {
 	mu    sync.Mutex
 	store tenantapi.Store
 	calls int
+	// probe, when set, runs on every read (as a remote call would take
+	// its time).
+	probe func(ctx context.Context) error
 }
 
 func (f *fakeStores) Store(ctx context.Context) (tenantapi.Store, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.calls++
 	st := f.store
+	probe := f.probe
+	f.mu.Unlock()
 	st.ID, _ = tenancy.ID(ctx)
+	if probe != nil {
+		if err := probe(ctx); err != nil {
+			return tenantapi.Store{}, err
+		}
+	}
 	return st, nil
 }
 

@@ -7,7 +7,9 @@
 // invoiced, whatever the setting, if it was not yet). Refunds
 // (order.refunded.v1), received returns (order.return_received.v1) and the
 // cancellation of an invoiced order (order.cancelled.v1) issue credit notes
-// that reference the invoice. One consumer group reads those events through
+// that reference the invoice; an order cancelled before it was invoiced is
+// never invoiced (the cancellation is kept with the order's buyer row,
+// whose lock the order's events take in turn). One consumer group reads those events through
 // the inbox, and each document has a source key (the order, the refund's
 // event, the return) that is UNIQUE, so a redelivered event issues nothing
 // twice.
@@ -16,7 +18,8 @@
 // time zone, taken from a counter row bumped in the transaction that
 // inserts the document (docs/decisions/0028-invoice-numbering.md): a
 // rollback takes the number back, concurrent issues wait on the row, so
-// there is no gap and no duplicate on either engine. The PDF and the XML
+// there is no gap and no duplicate on either engine; a document is dated
+// right after its number is taken. The PDF and the XML
 // are rendered in that same transaction and stored with the document;
 // downloads serve those bytes, and nothing updates a document.
 package invoice

@@ -15,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -27,7 +28,8 @@ type seller struct {
 }
 
 // sellerOf is the seller of the store in ctx, without a tenant service the
-// store's ID, UTC, on confirmation.
+// store's ID, UTC, on confirmation. It calls the tenant service: never
+// inside a transaction.
 func (s *Service) sellerOf(ctx context.Context, tenant string) (seller, error) {
 	if s.stores == nil {
 		return seller{party: invoiceapi.Party{Name: tenant}, loc: time.UTC, invoiceOn: tenantapi.InvoiceOnConfirmed}, nil
@@ -49,25 +51,53 @@ func sellerFrom(st tenantapi.Store) seller {
 	return seller{party: p, loc: st.Location(), invoiceOn: st.InvoiceTrigger()}
 }
 
-// issue numbers d in its series and year, renders its PDF and XML, and
-// stores it with the event announcing it, all in tx: the document, its
-// number and its event commit together or not at all. source is what
-// issued it (UNIQUE: a second issue from the same source fails).
-func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, d *invoiceapi.Invoice, source string) error {
+// issue numbers d in its series and year, dates it, renders its PDF and
+// XML, and stores it with the event announcing it, all in tx: the
+// document, its number and its event commit together or not at all.
+// source is what issued it (UNIQUE: a second issue from the same source
+// fails).
+//
+// The date is stamped right after the number is taken (issues of a series
+// wait on its counter row in turn), so numbers and dates rise together;
+// the same instant gives the year. A number taken for a year that ended
+// while waiting for it is given back (a savepoint) and the new year's
+// taken instead.
+func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, d *invoiceapi.Invoice, loc *time.Location,
+	source string) error {
 	series, subject := invoiceapi.SeriesInvoice, invoiceapi.SubjectIssued
 	if d.Kind == invoiceapi.KindCreditNote {
 		series, subject = invoiceapi.SeriesCreditNote, invoiceapi.SubjectCreditNoteIssued
 	}
-	year, err := time.Parse(time.DateOnly, d.IssueDate)
-	if err != nil {
-		return fmt.Errorf("issue date %q: %w", d.IssueDate, err)
-	}
-	seq, err := q.NextNumber(ctx, invoicedb.NextNumberParams{TenantID: tenant, Series: series, Year: int64(year.Year())})
-	if err != nil {
-		return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+	year := s.now().In(loc).Year()
+	var seq int64
+	for {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT invoice_number`); err != nil {
+			return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+		}
+		n, err := q.NextNumber(ctx, invoicedb.NextNumberParams{TenantID: tenant, Series: series, Year: int64(year)})
+		if err != nil {
+			return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+		}
+		at := s.now()
+		if y := at.In(loc).Year(); y != year {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT invoice_number`); err != nil {
+				return fmt.Errorf("give back number %d of %d: %w", n, year, err)
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT invoice_number`); err != nil {
+				return fmt.Errorf("give back number %d of %d: %w", n, year, err)
+			}
+			year = y
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT invoice_number`); err != nil {
+			return fmt.Errorf("number the %s of order %s: %w", d.Kind, d.OrderID, err)
+		}
+		seq = n
+		stamp(d, at, loc)
+		break
 	}
 	d.ID = kit.NewID()
-	d.Number = number(series, year.Year(), seq)
+	d.Number = number(series, year, seq)
 	body, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", d.Number, err)
@@ -81,7 +111,7 @@ func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, t
 		return err
 	}
 	err = q.InsertDocument(ctx, invoicedb.InsertDocumentParams{TenantID: tenant, ID: d.ID, Kind: string(d.Kind), Series: series,
-		Year: int64(year.Year()), Seq: seq, Number: d.Number, OrderID: d.OrderID, InvoiceID: d.InvoiceID, Source: source,
+		Year: int64(year), Seq: seq, Number: d.Number, OrderID: d.OrderID, InvoiceID: d.InvoiceID, Source: source,
 		CustomerID: d.CustomerID, Email: emailKey(d.Buyer.Email), Currency: d.Currency, Total: d.Total.Amount,
 		IssuedAt: d.IssuedAt.UnixMicro(), Body: string(body), Pdf: pdf, Xml: string(xml)})
 	if err != nil {
@@ -94,34 +124,49 @@ func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, t
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // ensureInvoice returns the invoice of order o, issuing it first when the
-// order has none.
-func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order, sel seller) (invoiceapi.Invoice, error) {
+// order has none. An order cancelled before it was invoiced is never
+// invoiced: ok is false, and nothing is issued.
+func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, o orderapi.Order, sel seller,
+	cancelled bool) (inv invoiceapi.Invoice, ok bool, err error) {
 	row, err := q.GetOrderInvoice(ctx, invoicedb.GetOrderInvoiceParams{TenantID: tenant, OrderID: o.ID})
 	switch {
 	case err == nil:
-		return decode(row.Body)
+		inv, err = decode(row.Body)
+		return inv, err == nil, err
 	case !errors.Is(err, sql.ErrNoRows):
-		return invoiceapi.Invoice{}, fmt.Errorf("find the invoice of order %s: %w", o.ID, err)
+		return invoiceapi.Invoice{}, false, fmt.Errorf("find the invoice of order %s: %w", o.ID, err)
+	case cancelled:
+		return invoiceapi.Invoice{}, false, nil
 	}
-	inv := invoiceOf(o, sel.party, s.now(), sel.loc)
-	if err := s.issue(ctx, tx, q, tenant, &inv, "order:"+o.ID); err != nil {
-		return invoiceapi.Invoice{}, err
+	inv = invoiceOf(o, sel.party, s.now(), sel.loc)
+	if err := s.issue(ctx, tx, q, tenant, &inv, sel.loc, "order:"+o.ID); err != nil {
+		return invoiceapi.Invoice{}, false, err
 	}
 	s.log.InfoContext(ctx, "invoice issued", "tenant", tenant, "order_id", o.ID, "number", inv.Number)
-	return inv, nil
+	return inv, true, nil
 }
 
 // credit issues the credit note of amount against inv over the parts
-// chosen by parts (given what was credited before), at most what is left
-// to credit; nothing when nothing is left or the source issued already.
+// chosen by parts (given what was credited before and the amount, at most
+// what is left to credit); nothing when nothing is left or the source
+// issued already.
 func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, tenant string, inv invoiceapi.Invoice, sel seller,
-	amount int64, reason, source string, parts func(credits []invoiceapi.Invoice) []part) error {
+	amount int64, reason, source string, parts func(credits []invoiceapi.Invoice, amount int64) []part) error {
 	n, err := q.SourceIssued(ctx, invoicedb.SourceIssuedParams{TenantID: tenant, Source: source})
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", source, err)
 	}
 	if n > 0 {
 		return nil
+	}
+	if s.store.DB().Dialect() == sqldb.Postgres {
+		// The credit notes of an invoice are issued one at a time: each
+		// takes the invoice's row lock before reading what was credited,
+		// and so sees the ones committed before it (READ COMMITTED). SQLite
+		// has one writer, and no FOR UPDATE.
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM documents WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenant, inv.ID); err != nil {
+			return fmt.Errorf("lock %s: %w", inv.Number, err)
+		}
 	}
 	rows, err := q.ListCredits(ctx, invoicedb.ListCreditsParams{TenantID: tenant, InvoiceID: inv.ID})
 	if err != nil {
@@ -138,11 +183,11 @@ func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, 
 		left -= c.Total.Amount
 	}
 	amount = min(amount, left)
-	cn, ok := creditNote(inv, parts(credits), amount, reason, s.now(), sel.loc)
+	cn, ok := creditNote(inv, parts(credits, amount), amount, reason, s.now(), sel.loc)
 	if !ok {
 		return nil
 	}
-	if err := s.issue(ctx, tx, q, tenant, &cn, source); err != nil {
+	if err := s.issue(ctx, tx, q, tenant, &cn, sel.loc, source); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "credit note issued", "tenant", tenant, "order_id", inv.OrderID, "number", cn.Number, "invoice", inv.Number)

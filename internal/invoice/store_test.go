@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/invoice/invoicedb"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
@@ -87,7 +89,7 @@ func TestConcurrentIssueNumbersWithoutGaps(t *testing.T) {
 		// the next invoice takes it.
 		err := f.svc.store.Write(tenantCtx(t, "acme"), func(ctx2 context.Context, tx *sql.Tx, q *invoicedb.Queries) error {
 			inv := invoiceOf(oddOrder("doomed"), testSeller, t0, time.UTC)
-			if err := f.svc.issue(ctx2, tx, q, "acme", &inv, "order:doomed"); err != nil {
+			if err := f.svc.issue(ctx2, tx, q, "acme", &inv, time.UTC, "order:doomed"); err != nil {
 				return err
 			}
 			return errRollback
@@ -178,22 +180,237 @@ func TestEventsIssueOnce(t *testing.T) {
 }
 
 // TestCancelledBeforeInvoice: an order cancelled before it was invoiced
-// has no document, and a refund of an order not yet invoiced issues the
-// invoice first.
+// has no document, even when its confirmation (or shipment, or a refund)
+// is handled after the cancellation; an order cancelled after it was
+// invoiced has the invoice and a credit note of all of it; a refund of an
+// order not yet invoiced issues the invoice first.
 func TestCancelledBeforeInvoice(t *testing.T) {
 	db := sqldbtest.Open(t, "", Migrations...)
 	f := newFixture(t, db, Config{})
-	f.feed("default", orderapi.SubjectCancelled, confirmed(oddOrder("never")))
-	o := oddOrder("late")
-	f.feed("default", orderapi.SubjectRefunded, orderapi.Refunded{Order: o, Amount: eur(200)})
+	never := oddOrder("never")
+	f.feed("default", orderapi.SubjectCancelled, confirmed(never))
+	// The confirmation redelivered after the cancellation, then a shipment
+	// and a refund: still nothing.
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(never))
+	f.feed("default", orderapi.SubjectShipped, orderapi.Shipped{Order: never})
+	f.feed("default", orderapi.SubjectRefunded, orderapi.Refunded{Order: never, Amount: eur(200)})
 	docs, err := f.svc.OrderDocuments(tenantCtx(t, "default"), Buyer{OrderToken: "tok-never"}, "never")
 	if err != nil || len(docs) != 0 {
 		t.Errorf("documents of an order cancelled before it was invoiced: %v %+v", err, docs)
 	}
+	// The other order of arrival: invoiced, then cancelled.
+	after := oddOrder("after")
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(after))
+	f.feed("default", orderapi.SubjectCancelled, confirmed(after))
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(after))
+	docs, err = f.svc.OrderDocuments(tenantCtx(t, "default"), Buyer{OrderToken: "tok-after"}, "after")
+	if err != nil || len(docs) != 2 || docs[0].Kind != invoiceapi.KindInvoice || docs[1].Kind != invoiceapi.KindCreditNote ||
+		docs[1].Total != docs[0].Total {
+		t.Errorf("an order cancelled after its invoice: %v %+v", err, docs)
+	}
+	o := oddOrder("late")
+	f.feed("default", orderapi.SubjectRefunded, orderapi.Refunded{Order: o, Amount: eur(200)})
 	l, err := f.svc.List(tenantCtx(t, "default"), "", "late", "", 0)
 	if err != nil || len(l.Items) != 2 || l.Items[1].Kind != invoiceapi.KindInvoice || l.Items[0].Total.Amount != 200 {
 		t.Errorf("refund before the invoice: %v %+v", err, l.Items)
 	}
+}
+
+// TestCancellationRacesConfirmation: an order's confirmation and its
+// cancellation handled at the same time (two replicas) end in exactly one
+// of the two outcomes: no document, or the invoice and a credit note of
+// all of it; never an invoice left uncredited.
+func TestCancellationRacesConfirmation(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		for i := range n {
+			o := oddOrder(fmt.Sprint("race-", i))
+			for _, subject := range []string{orderapi.SubjectConfirmed, orderapi.SubjectCancelled} {
+				wg.Go(func() {
+					e, err := newEvent(t, "default", subject, confirmed(o))
+					if err == nil {
+						_, err = f.svc.HandleOrderEvent(t.Context(), e)
+					}
+					if err != nil {
+						errs <- err
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		none := 0
+		for i := range n {
+			id := fmt.Sprint("race-", i)
+			docs, err := f.svc.OrderDocuments(tenantCtx(t, "default"), Buyer{OrderToken: "tok-" + id}, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case len(docs) == 0:
+				none++
+			case len(docs) == 2 && docs[0].Kind == invoiceapi.KindInvoice && docs[1].Kind == invoiceapi.KindCreditNote &&
+				docs[1].Total == docs[0].Total:
+			default:
+				t.Errorf("order %s: %d documents %+v, want none or the invoice and its full credit note", id, len(docs), docs)
+			}
+		}
+		t.Logf("%d of %d orders cancelled before their invoice", none, n)
+	}, Migrations...)
+}
+
+// TestSellerReadOutsideTheTransaction: the store's details come from the
+// tenant service before the event's write transaction opens, on the bus
+// path and through HandleOrderEvent. The reader proves it by writing to
+// the database itself: on SQLite, from inside the event's transaction,
+// that write would wait for the one writer until its deadline.
+func TestSellerReadOutsideTheTransaction(t *testing.T) {
+	db := sqldbtest.Open(t, "", Migrations...)
+	f := newFixture(t, db, Config{})
+	f.stores.probe = func(ctx context.Context) error {
+		done := make(chan error, 1)
+		go func() {
+			done <- db.WriteTx(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `SELECT 1`)
+				return err
+			})
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			// It waits for the transaction the read was called in; failing
+			// rolls that back, and the write then goes through.
+			return errors.New("the store was read inside a write transaction")
+		}
+	}
+	f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("direct")))
+
+	b := &capturingBus{}
+	f.svc.bus = b
+	if err := f.svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.svc.consumers.Stop)
+	h := b.handlers[f.svc.cfg.OrdersGroup]
+	if h == nil {
+		t.Fatal("no handler subscribed for the order events")
+	}
+	e, err := newEvent(t, "default", orderapi.SubjectConfirmed, confirmed(oddOrder("via-bus")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h(t.Context(), bus.Message{ID: e.ID, Subject: e.Type, Data: data}); err != nil {
+		t.Fatalf("the bus's delivery: %v", err)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM documents WHERE kind = 'invoice'`); n != 2 {
+		t.Errorf("%d invoices, want 2", n)
+	}
+}
+
+// capturingBus keeps the handlers subscribed, for a test to deliver to.
+type capturingBus struct {
+	bus.Bus
+	handlers map[string]bus.Handler
+}
+
+func (b *capturingBus) Subscribe(_ context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
+	if b.handlers == nil {
+		b.handlers = map[string]bus.Handler{}
+	}
+	b.handlers[sub.Group] = h
+	return stopless{}, nil
+}
+
+type stopless struct{}
+
+func (stopless) Stop() {}
+
+// TestConcurrentCreditsCapped: credit notes of one invoice issued at once
+// (here straight through credit, without the order's buyer row that the
+// order events also lock) never credit more than the invoice, on either
+// engine: on PostgreSQL each locks the invoice's row before reading what
+// was credited.
+func TestConcurrentCreditsCapped(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("o1")))
+		ctx := tenantCtx(t, "default")
+		l, err := f.svc.List(ctx, invoiceapi.KindInvoice, "", "", 0)
+		if err != nil || len(l.Items) != 1 {
+			t.Fatalf("the invoice: %v %+v", err, l.Items)
+		}
+		inv := l.Items[0]
+		sel := seller{party: testSeller, loc: time.UTC}
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				err := f.svc.store.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries) error {
+					return f.svc.credit(ctx, tx, q, "default", inv, sel, inv.Total.Amount/3, "Refund", fmt.Sprint("refund:", i),
+						func(credits []invoiceapi.Invoice, _ int64) []part { return rateParts(inv, credits, "Refund") })
+				})
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := count(t, db, `SELECT COALESCE(SUM(total), 0) FROM documents WHERE kind = 'credit_note'`); got != inv.Total.Amount {
+			t.Errorf("credited %d of an invoice of %d", got, inv.Total.Amount)
+		}
+	}, Migrations...)
+}
+
+// TestDatedWhenNumbered: a document is dated at the instant its number is
+// taken (right after it: issues of a series take their numbers in turn, so
+// dates rise with numbers), and that instant gives the year: an issue that
+// began in the old year but took its number in the new one gives the old
+// year's number back and is numbered and dated in the new year.
+func TestDatedWhenNumbered(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db, Config{})
+		f.stores.store.TimeZone = "UTC"
+		// The clock moves 1 ms a reading: the inbox's, the invoice's
+		// draft, the year to number in (23:59:59.999), then the instant
+		// right after the number (00:00:00.000, the new year).
+		f.clock = time.Date(2026, 12, 31, 23, 59, 59, 996_000_000, time.UTC)
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("o1")))
+		l, err := f.svc.List(tenantCtx(t, "default"), "", "", "", 0)
+		if err != nil || len(l.Items) != 1 {
+			t.Fatalf("list: %v %+v", err, l.Items)
+		}
+		inv := l.Items[0]
+		if inv.Number != "INV-2027-000001" || inv.IssueDate != "2027-01-01" || inv.IssuedAt.Year() != 2027 {
+			t.Errorf("numbered %s, dated %s (%s), want INV-2027-000001 of 2027-01-01", inv.Number, inv.IssueDate, inv.IssuedAt)
+		}
+		if got := seqs(t, f, "default", invoiceapi.SeriesInvoice, 2026); len(got) != 0 {
+			t.Errorf("2026's numbers: %v, want none (given back)", got)
+		}
+		// The next invoice of 2027 follows without a gap.
+		f.feed("default", orderapi.SubjectConfirmed, confirmed(oddOrder("o2")))
+		if got := seqs(t, f, "default", invoiceapi.SeriesInvoice, 2027); len(got) != 2 || got[1] != 2 {
+			t.Errorf("2027's numbers: %v", got)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM counters WHERE year = 2026`); n != 0 {
+			t.Errorf("%d counters of 2026", n)
+		}
+	}, Migrations...)
 }
 
 // TestPDFDeterministic: the same document renders to the same bytes; the

@@ -374,7 +374,7 @@ func TestUBLFollowsEN16931(t *testing.T) {
 				t.Errorf("accents lost:\n%s", raw)
 			}
 			for name, parts := range map[string][]part{"whole": wholeParts(inv), "rates": rateParts(inv, nil, "Refund"),
-				"return": returnParts(inv, orderapi.Return{Lines: []orderapi.ReturnLine{{SKU: o.Lines[0].SKU, Quantity: 1}}}, 1000)} {
+				"return": returnParts(inv, nil, orderapi.Return{Lines: []orderapi.ReturnLine{{SKU: o.Lines[0].SKU, Quantity: 1}}}, 1000)} {
 				cn, ok := creditNote(inv, parts, min(1000, inv.Total.Amount), "Réclamation", t0, time.UTC)
 				if !ok {
 					t.Fatalf("%s: no credit note", name)

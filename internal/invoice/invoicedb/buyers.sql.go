@@ -52,33 +52,45 @@ func (q *Queries) GetBuyer(ctx context.Context, arg GetBuyerParams) (GetBuyerRow
 	return i, err
 }
 
-const upsertBuyer = `-- name: UpsertBuyer :exec
-INSERT INTO buyers (tenant_id, order_id, customer_id, token_hash, email_hash)
-VALUES ($1, $2, $3, $4, $5)
+const upsertBuyer = `-- name: UpsertBuyer :one
+INSERT INTO buyers (tenant_id, order_id, customer_id, token_hash, email_hash, cancelled_at)
+VALUES ($1, $2, $3, $4, $5,
+    $6)
 ON CONFLICT (tenant_id, order_id) DO UPDATE SET
     customer_id = CASE WHEN excluded.customer_id <> '' THEN excluded.customer_id ELSE buyers.customer_id END,
     token_hash = CASE WHEN excluded.token_hash <> '' THEN excluded.token_hash ELSE buyers.token_hash END,
-    email_hash = CASE WHEN excluded.email_hash <> '' THEN excluded.email_hash ELSE buyers.email_hash END
+    email_hash = CASE WHEN excluded.email_hash <> '' THEN excluded.email_hash ELSE buyers.email_hash END,
+    cancelled_at = CASE WHEN buyers.cancelled_at = 0 THEN excluded.cancelled_at ELSE buyers.cancelled_at END
+RETURNING cancelled_at
 `
 
 type UpsertBuyerParams struct {
-	TenantID   string
-	OrderID    string
-	CustomerID string
-	TokenHash  string
-	EmailHash  string
+	TenantID    string
+	OrderID     string
+	CustomerID  string
+	TokenHash   string
+	EmailHash   string
+	CancelledAt int64
 }
 
-// The buyer of an order, from its events. A token hash or a customer, once
-// known, stays: events that carry none (shipments, refunds) change
-// nothing, and an order never loses its customer.
-func (q *Queries) UpsertBuyer(ctx context.Context, arg UpsertBuyerParams) error {
-	_, err := q.exec(ctx, q.upsertBuyerStmt, upsertBuyer,
+// The buyer of an order, from its events, and whether the order is
+// cancelled. A token hash or a customer, once known, stays: events that
+// carry none (shipments, refunds) change nothing, and an order never loses
+// its customer. cancelled_at, once set (by the cancellation), stays. The
+// upsert writes the row whatever it holds, so on PostgreSQL it holds the
+// row's lock until the transaction ends: the events of one order handled
+// at once (two replicas) take turns, and each sees what the one before it
+// committed.
+func (q *Queries) UpsertBuyer(ctx context.Context, arg UpsertBuyerParams) (int64, error) {
+	row := q.queryRow(ctx, q.upsertBuyerStmt, upsertBuyer,
 		arg.TenantID,
 		arg.OrderID,
 		arg.CustomerID,
 		arg.TokenHash,
 		arg.EmailHash,
+		arg.CancelledAt,
 	)
-	return err
+	var cancelled_at int64
+	err := row.Scan(&cancelled_at)
+	return cancelled_at, err
 }

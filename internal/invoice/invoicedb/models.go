@@ -5,11 +5,12 @@
 package invoicedb
 
 type Buyer struct {
-	TenantID   string
-	OrderID    string
-	CustomerID string
-	TokenHash  string
-	EmailHash  string
+	TenantID    string
+	OrderID     string
+	CustomerID  string
+	TokenHash   string
+	EmailHash   string
+	CancelledAt int64
 }
 
 type Counter struct {
