@@ -118,17 +118,14 @@ func (s *Service) HandleCustomerEvent(ctx context.Context, e outbox.Envelope) (a
 // those orders' documents too. Another event type (an old binding of a
 // broker) is skipped.
 func (s *Service) handleCustomer(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
-	if e.Type != identityapi.SubjectCustomerEmailVerified {
+	c, _, ok, err := identityapi.DecodeEmailVerified(e.Type, e.Data)
+	if !ok {
 		return nil
 	}
-	var c identityapi.CustomerEmailVerified
-	if err := json.Unmarshal(e.Data, &c); err != nil {
+	if err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
 	}
 	h := emailHash(c.Email)
-	if strings.TrimSpace(c.CustomerID) == "" || h == "" {
-		return bus.Permanent(fmt.Errorf("decode %s %s: verification without customer_id or email", e.Type, e.ID))
-	}
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/invoice/invoiceapi"
 	"github.com/mercato/mercato/internal/invoice/invoicedb"
 	"github.com/mercato/mercato/internal/order/orderapi"
@@ -121,7 +122,7 @@ func (s *Service) issue(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, t
 }
 
 // emailKey is an email as the staff's search finds it.
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+func emailKey(email string) string { return identityapi.EmailKey(email) }
 
 // ensureInvoice returns the invoice of order o, issuing it first when the
 // order has none. An order cancelled before it was invoiced is never

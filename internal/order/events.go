@@ -233,16 +233,12 @@ func (s *Service) finishPaymentEvent(ctx context.Context, m bus.Message) error {
 // a customer already keep theirs. Events of another type (a registration
 // still routed to the group by a broker's old binding) are skipped.
 func (s *Service) handleCustomerEmailVerified(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
-	if e.Type != identityapi.SubjectCustomerEmailVerified {
+	c, email, ok, err := identityapi.DecodeEmailVerified(e.Type, e.Data)
+	if !ok {
 		return nil
 	}
-	var c identityapi.CustomerEmailVerified
-	if err := json.Unmarshal(e.Data, &c); err != nil {
+	if err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
-	}
-	email := emailKey(c.Email)
-	if strings.TrimSpace(c.CustomerID) == "" || email == "" {
-		return bus.Permanent(fmt.Errorf("decode %s %s: verification without customer_id or email", e.Type, e.ID))
 	}
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {

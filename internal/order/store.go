@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/order/orderdb"
 	"github.com/mercato/mercato/internal/platform/kit"
@@ -372,7 +372,7 @@ func (s store) customerOrders(ctx context.Context, p orderdb.ListCustomerOrdersP
 
 // emailKey is an email as identity keys customer accounts: trimmed and
 // lowercased. Guest orders are claimed by it.
-func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+func emailKey(email string) string { return identityapi.EmailKey(email) }
 
 func toRecords(rows []orderdb.Order) ([]record, error) {
 	var err error

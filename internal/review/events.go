@@ -79,17 +79,14 @@ func (s *Service) HandleCustomerEvent(ctx context.Context, e outbox.Envelope) (a
 // event of another type (a registration still routed to the group by a
 // broker's old binding) is skipped.
 func (s *Service) handleCustomer(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
-	if e.Type != identityapi.SubjectCustomerEmailVerified {
+	c, _, ok, err := identityapi.DecodeEmailVerified(e.Type, e.Data)
+	if !ok {
 		return nil
 	}
-	var c identityapi.CustomerEmailVerified
-	if err := json.Unmarshal(e.Data, &c); err != nil {
+	if err != nil {
 		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
 	}
 	h := emailHash(c.Email)
-	if strings.TrimSpace(c.CustomerID) == "" || h == "" {
-		return bus.Permanent(fmt.Errorf("decode %s %s: verification without customer_id or email", e.Type, e.ID))
-	}
 	tenant, err := tenancy.ID(ctx)
 	if err != nil {
 		return err
@@ -107,7 +104,7 @@ func (s *Service) handleCustomer(ctx context.Context, tx *sql.Tx, e outbox.Envel
 // emailHash is the hex SHA-256 of an email as accounts are keyed (trimmed,
 // lowercased); "" for none. The projection keeps this, never the email.
 func emailHash(email string) string {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = identityapi.EmailKey(email)
 	if email == "" {
 		return ""
 	}
