@@ -99,4 +99,25 @@ func TestAdminImportExport(t *testing.T) {
 	}
 	pg = owner.get("/admin/import-export")
 	checkPage(t, "export log", pg, 200, `id="export-log"`, "<td>products</td>", "<td>admin</td>", "shopify.csv")
+	logged := strings.Count(pg.Body, "<td>customers</td>")
+
+	// A link on another site starts no export: the browser says the
+	// navigation is cross-site, and nothing is downloaded or logged.
+	req, err := http.NewRequest(http.MethodGet, p.URL+"/admin/import-export/export/customers?unmasked=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = owner.host
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	res, err := owner.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Errorf("a cross-site export: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if pg = owner.get("/admin/import-export"); strings.Count(pg.Body, "<td>customers</td>") != logged {
+		t.Errorf("a refused cross-site export is in the log")
+	}
 }
