@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mercato/mercato/internal/bench"
+	"github.com/mercato/mercato/internal/invoice"
 )
 
 // benchCommand is `mercato bench`, the parent of one subcommand per
@@ -407,6 +408,7 @@ The report gives the documents rendered per second, and per core.`,
   mercato bench invoice -lines 50 -duration 20s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Render = invoice.Render
 			return c.benchRunner().Invoice(cmd.Context(), o)
 		},
 	}

@@ -46,6 +46,11 @@ func TestServiceBoundaries(t *testing.T) {
 		pkg, imports := fields[0], fields[1:]
 		own, _ := serviceOf(pkg)
 		platform := strings.HasPrefix(pkg, module+"internal/platform/")
+		// Other packages under internal/ (bench, csvio, app…) are no
+		// service either: they reach a service only through its contract,
+		// as services do. Only the command (cmd/) and the tests wire
+		// services themselves.
+		tool := own == "" && !platform && strings.HasPrefix(pkg, module+"internal/")
 		for _, imp := range imports {
 			svc, contract := serviceOf(imp)
 			if svc == "" || svc == own {
@@ -57,6 +62,8 @@ func TestServiceBoundaries(t *testing.T) {
 				t.Errorf("%s (platform) imports service package %s", pkg, imp)
 			case own != "" && !contract:
 				t.Errorf("%s imports %s: services may import only another service's %sapi package", pkg, imp, svc)
+			case tool && !contract:
+				t.Errorf("%s imports %s: a package outside the services may import only a service's %sapi package (hand it what it needs from cmd/)", pkg, imp, svc)
 			}
 		}
 	}
