@@ -32,6 +32,7 @@ import (
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory/inventoryapi"
 	"github.com/mercato/mercato/internal/order/orderapi"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -227,30 +228,12 @@ func cut(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-// Neutralize makes a cell safe to open in a spreadsheet: one starting with
-// =, +, -, @, a tab or a carriage return would be taken for a formula, so
-// it gets a leading ' (OWASP's CSV injection advice).
-func Neutralize(cell string) string {
-	if cell == "" {
-		return cell
-	}
-	switch cell[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + cell
-	}
-	return cell
-}
+// Neutralize makes a cell safe to open in a spreadsheet: the platform's
+// one rule of CSV cells (text.CSVCell).
+func Neutralize(cell string) string { return text.CSVCell(cell) }
 
 // unneutralize undoes Neutralize, so that an export reads back as it was.
-func unneutralize(cell string) string {
-	if len(cell) > 1 && cell[0] == '\'' {
-		switch cell[1] {
-		case '=', '+', '-', '@', '\t', '\r':
-			return cell[1:]
-		}
-	}
-	return cell
-}
+func unneutralize(cell string) string { return text.CSVValue(cell) }
 
 // NormalizeHeader turns a column name into the engine's form: lower case,
 // runs of anything but letters and digits as one _, none at the ends

@@ -16,6 +16,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/kit"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
+	"github.com/mercato/mercato/internal/platform/text"
 	"github.com/mercato/mercato/internal/staff/staffapi"
 	"github.com/mercato/mercato/internal/staff/staffdb"
 )
@@ -146,14 +147,9 @@ func writeCSV(w io.Writer, r staffapi.AttendanceReport) error {
 // csvSafe defuses CSV (formula) injection: a spreadsheet runs a cell that
 // starts with = + - @ (or a tab or carriage return, which some strip before
 // looking) as a formula, so such a cell gets a leading apostrophe and is
-// shown as text. Every cell goes through it; none of the numeric ones can
-// start with those characters.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// shown as text (the platform's rule, text.CSVCell). Every cell goes through it;
+// none of the numeric ones can start with those characters.
+func csvSafe(s string) string { return text.CSVCell(s) }
 
 // subject resolves whom a check-in or check-out is for: the caller's own
 // employee, or (for those who manage) the one named. A staff member who

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"strconv"
-	"strings"
+
+	"github.com/mercato/mercato/internal/platform/text"
 )
 
 // The CSV shape of each report: what GET …/<report>.csv answers and what
@@ -20,8 +21,8 @@ func EncodeCSV(rows [][]string) ([]byte, error) {
 		out := make([]string, len(row))
 		for i, c := range row {
 			out[i] = c
-			if _, err := strconv.ParseFloat(c, 64); err != nil && c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-				out[i] = "'" + c
+			if _, err := strconv.ParseFloat(c, 64); err != nil {
+				out[i] = text.CSVCell(c)
 			}
 		}
 		if err := w.Write(out); err != nil {

@@ -152,3 +152,21 @@ func TestRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVCell: formula starts are neutralised (signed numbers too: the
+// writer knows its numbers, the rule does not), plain text kept,
+// and CSVValue reads every cell back as it was.
+func TestCSVCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"http://x\")": "'=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0": "'+1+cmd|' /C calc'!A0",
+		"-2+3": "'-2+3", "@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx",
+		"-12.50": "'-12.50", "+44 20 7946 0000": "'+44 20 7946 0000", "Café": "Café", "": "", "a=b": "a=b", "'quoted": "'quoted",
+	} {
+		if got := text.CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+		if back := text.CSVValue(text.CSVCell(in)); back != in {
+			t.Errorf("CSVValue(CSVCell(%q)) = %q", in, back)
+		}
+	}
+}
