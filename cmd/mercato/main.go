@@ -121,7 +121,7 @@ func (c *cli) configure(cmd *cobra.Command) error {
 		errs = append(errs, err)
 	}
 	for _, s := range c.services {
-		if s.Validate != nil && c.cfg.Runs(s.Name) {
+		if s.Validate != nil && s.Selected(c.cfg) {
 			if err := s.Validate(); err != nil {
 				errs = append(errs, err)
 			}

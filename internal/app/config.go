@@ -64,7 +64,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
 	fs.StringSliceVar(&c.Services, "services", []string{"all"}, "services to run in this process (comma-separated), or all")
-	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080")
+	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080,order=http://order-1:8080|http://order-2:8080 (replicas separated by |)")
 	fs.StringVar(&c.LogFormat, "log.format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "in laptop mode (SQLite), fill the default store with demo products when it has none")
@@ -113,6 +113,11 @@ func (c *Config) Validate(known []string) error {
 	}
 	if c.Web.ServiceToken == "" && len(c.URLs) > 0 {
 		errs = append(errs, errors.New("-service-token must be set when this process calls others (-urls): give every process of the deployment the same one (at least 32 characters)"))
+	}
+	for name, v := range c.URLs {
+		if _, err := Replicas(v); err != nil {
+			errs = append(errs, fmt.Errorf("-urls %s: %w", name, err))
+		}
 	}
 	for _, s := range c.Services {
 		if s != "all" && !contains(known, s) {
