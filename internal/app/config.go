@@ -43,7 +43,8 @@ type Config struct {
 	// LogFormat is "text" or "json"; LogLevel "debug", "info", "warn", "error".
 	LogFormat string
 	LogLevel  string
-	// SeedDemo fills a new default store with demo products on first start.
+	// SeedDemo fills a new default store with demo products on first start:
+	// on SQLite by default, on PostgreSQL only when set explicitly.
 	SeedDemo bool
 	// BusRefuseOldNATS makes start-up fail on a NATS server older than 2.10
 	// instead of warning (natsbus.Options.RefuseOldServer).
@@ -72,7 +73,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080")
 	fs.StringVar(&c.LogFormat, "log.format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
-	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "in laptop mode (SQLite), fill the default store with demo products when it has none")
+	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "fill the default store with demo products when it has none: by default with SQLite only; on PostgreSQL when given explicitly (or see mercato seed -demo)")
 	fs.StringVar(&c.Redis, "redis", "", "Redis URL for sessions and login throttling, e.g. redis://127.0.0.1:6379/0 (default: in the database / in memory)")
 }
 
