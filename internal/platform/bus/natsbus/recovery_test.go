@@ -3,6 +3,8 @@ package natsbus_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -60,9 +62,43 @@ func msgs(prefix string, n int) ([]bus.Message, []string) {
 // and a group subscribed before the loss receives what is published after
 // it (its consumer is declared again and reads the new stream from the
 // start).
+//
+// It runs on a nats-server program (the version installed; before 2.10 a
+// group is a consumer per pattern) and on the embedded server (2.10+, one
+// consumer per group), wiped the same way.
 func TestServerComesBackEmpty(t *testing.T) {
-	srv := natstest.Start(t)
-	b, err := natsbus.Connect(t.Context(), srv.URL(), natsbus.Options{}, testLogger(t))
+	t.Run("program", func(t *testing.T) {
+		srv := natstest.Start(t)
+		comesBackEmpty(t, srv.URL(), func() { srv.Kill(); srv.Wipe(); srv.Start() })
+	})
+	t.Run("embedded", func(t *testing.T) {
+		dir, log := t.TempDir(), testLogger(t)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		_ = ln.Close()
+		opts := natsbus.Options{Dir: dir, Listen: addr}
+		srv, err := natsbus.StartEmbedded(opts, log)
+		if err != nil {
+			t.Fatalf("start embedded server: %v", err)
+		}
+		t.Cleanup(func() { srv.Shutdown() })
+		comesBackEmpty(t, "nats://"+addr, func() {
+			srv.Shutdown()
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if srv, err = natsbus.StartEmbedded(opts, log); err != nil {
+				t.Fatalf("start embedded server again: %v", err)
+			}
+		})
+	})
+}
+
+func comesBackEmpty(t *testing.T, url string, wipe func()) {
+	b, err := natsbus.Connect(t.Context(), url, natsbus.Options{}, testLogger(t))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -79,9 +115,7 @@ func TestServerComesBackEmpty(t *testing.T) {
 	}
 	g.wait(t, beforeIDs...)
 
-	srv.Kill()
-	srv.Wipe()
-	srv.Start()
+	wipe()
 
 	after, afterIDs := msgs("after", 5)
 	deadline := time.Now().Add(30 * time.Second)
