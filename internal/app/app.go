@@ -119,6 +119,7 @@ type Platform struct {
 	Changes *cache.Changes
 
 	log     *slog.Logger
+	rawBus  bus.Bus // the adapter under Bus's metrics
 	server  *natsbus.Server
 	web     *web.Server
 	tracing *telemetry.Tracing
@@ -152,6 +153,7 @@ func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version stri
 		_ = p.shutdownTracing()
 		return nil, err
 	}
+	p.observeBus()
 	return p, nil
 }
 
@@ -162,7 +164,7 @@ func (p *Platform) Tracer() trace.TracerProvider { return p.tracing.Provider() }
 
 func (p *Platform) connectBus(ctx context.Context) error {
 	blog := p.log.With("component", "bus")
-	opts := natsbus.Options{Name: "mercato"}
+	opts := natsbus.Options{Name: "mercato", RefuseOldServer: p.Config.BusRefuseOldNATS}
 	switch {
 	case p.Config.Bus == "embedded":
 		opts.Dir = filepath.Join(p.Config.Data, "nats")

@@ -94,10 +94,13 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 		APIKeys:     e.APIKeys,
 		Idempotency: s.idem,
 		Version:     p.Version,
-		Ready:       p.Ping,
+		Ready:       p.Ready,
 		Tracer:      p.Tracer(),
 	})
 	s.Web = p.web
+	for _, msg := range p.busWarnings() {
+		s.Web.Warn("bus: " + msg)
+	}
 	for _, svc := range services {
 		if !svc.Selected(p.Config) {
 			continue

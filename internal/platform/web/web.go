@@ -414,6 +414,13 @@ func (s *Server) Warn(msg string) {
 	s.warnings = append(s.warnings, msg)
 }
 
+// NotReadyError is a readiness failure whose Reason /readyz may show as it
+// is (Deps.Ready returns it): words for an operator, free of addresses and
+// secrets. Any other error shows as "a dependency is not answering".
+type NotReadyError struct{ Reason string }
+
+func (e *NotReadyError) Error() string { return e.Reason }
+
 // MarkReady makes /readyz answer 200 (once the services have started).
 func (s *Server) MarkReady() { close(s.ready) }
 
@@ -432,7 +439,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.deps.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
-			WriteProblem(w, http.StatusServiceUnavailable, "not_ready", "a dependency is not answering")
+			detail := "a dependency is not answering"
+			var nr *NotReadyError
+			if errors.As(err, &nr) {
+				detail = nr.Reason
+			}
+			WriteProblem(w, http.StatusServiceUnavailable, "not_ready", detail)
 			return
 		}
 	}
