@@ -222,10 +222,10 @@ func (b *Bus) clientOpts(extra ...kgo.Opt) []kgo.Opt {
 	}, extra...)
 }
 
-func (b *Bus) eventsTopic() string             { return b.opts.Prefix + ".events" }
-func (b *Bus) dlqTopic(group string) string    { return b.opts.Prefix + ".dlq." + group }
-func (b *Bus) groupID(group string) string     { return b.opts.Prefix + "." + group }
-func (b *Bus) isDLQ(topic string) bool         { return strings.HasPrefix(topic, b.opts.Prefix+".dlq.") }
+func (b *Bus) eventsTopic() string          { return b.opts.Prefix + ".events" }
+func (b *Bus) dlqTopic(group string) string { return b.opts.Prefix + ".dlq." + group }
+func (b *Bus) groupID(group string) string  { return b.opts.Prefix + "." + group }
+func (b *Bus) isDLQ(topic string) bool      { return strings.HasPrefix(topic, b.opts.Prefix+".dlq.") }
 
 // ensureTopic creates topic (the events topic or a dead-letter topic) unless
 // it exists.
