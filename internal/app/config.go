@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/platform/bus/kafkabus"
 	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/telemetry"
@@ -29,7 +30,8 @@ type Config struct {
 	// RowSecurity makes PostgreSQL enforce tenant isolation again with
 	// row-level security policies (sqldb.Options.RowSecurity).
 	RowSecurity bool
-	// Bus is "embedded", a list of nats:// URLs, or an amqp:// URL.
+	// Bus is "embedded", a list of nats:// URLs, an amqp:// URL, or a
+	// kafka:// URL listing brokers.
 	Bus string
 	// BusListen makes the embedded NATS server listen on host:port, so that
 	// other processes can share it; empty means in-process only.
@@ -57,7 +59,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
-	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
+	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], amqp://user:pass@host:5672/, or kafka://host:9092[,host2:9092]")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
 	fs.StringSliceVar(&c.Services, "services", []string{"all"}, "services to run in this process (comma-separated), or all")
 	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080")
@@ -85,8 +87,12 @@ func (c *Config) Validate(known []string) error {
 	if c.DB != "" && !sqldb.IsPostgresURL(c.DB) {
 		errs = append(errs, fmt.Errorf("-db must be a postgres:// URL, got %q", sqldb.Redact(c.DB)))
 	}
-	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") {
-		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://… or amqp://…, got %q", sqldb.Redact(c.Bus)))
+	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") && !strings.HasPrefix(c.Bus, "kafka://") {
+		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://…, amqp://… or kafka://…, got %q", sqldb.Redact(c.Bus)))
+	} else if strings.HasPrefix(c.Bus, "kafka://") {
+		if _, err := kafkabus.ParseURL(c.Bus); err != nil {
+			errs = append(errs, fmt.Errorf("-bus: %w", err))
+		}
 	}
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
 		errs = append(errs, fmt.Errorf("-redis must be a redis:// or rediss:// URL, got %q", sqldb.Redact(c.Redis)))
