@@ -122,6 +122,10 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 		kgo.AutoCommitInterval(2*time.Second),
 		kgo.HeartbeatInterval(b.opts.HeartbeatInterval),
 		kgo.SessionTimeout(b.opts.SessionTimeout),
+		// Eager, not cooperative: a member's first assignment is its
+		// share of the settled group, so once Subscribe returns every
+		// partition has its owner.
+		kgo.Balancers(kgo.StickyBalancer()),
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),

@@ -1,10 +1,18 @@
 package kafkabus_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -38,7 +46,7 @@ func startCluster(t testing.TB) *cluster {
 
 func (k *cluster) start() {
 	k.t.Helper()
-	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.DataDir(k.dir), kfake.SyncWrites()}
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.DataDir(k.dir)}
 	if k.port != 0 {
 		opts = append(opts, kfake.Ports(k.port))
 	}
@@ -72,4 +80,159 @@ func TestKafka(t *testing.T) {
 		Restart:  func(t *testing.T) { k.restart() },
 	}
 	bustest.Run(t, h)
+}
+
+// TestReplicaDies kills (SIGKILL) a group member in another process while its
+// handler runs: the other member takes its partitions over after the session
+// timeout and gets every record the dead one had not committed, the one in
+// its handler included.
+func TestReplicaDies(t *testing.T) {
+	if addr := os.Getenv("KAFKABUS_TEST_REPLICA"); addr != "" {
+		runReplica(t, addr, os.Getenv("KAFKABUS_TEST_PREFIX"))
+		return
+	}
+	k := startCluster(t)
+	prefix := bustest.NewPrefix()
+	b, err := kafkabus.Connect(t.Context(), "kafka://"+k.addr(), replicaOptions(prefix), bustest.Logger(t))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestReplicaDies$")
+	cmd.Env = append(os.Environ(), "KAFKABUS_TEST_REPLICA="+k.addr(), "KAFKABUS_TEST_PREFIX="+prefix)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the other replica: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if l, ok := strings.CutPrefix(sc.Text(), "REPLICA "); ok {
+				lines <- l
+			}
+		}
+		close(lines)
+	}()
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the other replica ended before %s", what)
+			}
+			return l
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the other replica did not report %s", what)
+		}
+		return ""
+	}
+	if l := next("joining"); l != "joined" {
+		t.Fatalf("other replica: %q, want joined", l)
+	}
+
+	var mu sync.Mutex
+	got := map[string]int{}
+	notify := make(chan struct{}, 1)
+	c, err := b.Subscribe(t.Context(), bus.Subscription{Group: "shared", Subjects: []string{"job.>"}},
+		func(_ context.Context, m bus.Message) error {
+			mu.Lock()
+			got[m.ID]++
+			mu.Unlock()
+			select {
+			case notify <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(c.Stop)
+
+	const n = 40
+	msgs := make([]bus.Message, n)
+	for i := range msgs {
+		id := fmt.Sprintf("j-%02d", i)
+		msgs[i] = bus.Message{ID: id, Subject: "job.run", Data: []byte(id), Header: map[string]string{"tenant": fmt.Sprintf("shop-%02d", i)}}
+	}
+	if err := b.Publish(t.Context(), msgs...); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	taken, ok := strings.CutPrefix(next("taking a record"), "took ")
+	if !ok {
+		t.Fatal("the other replica did not take a record")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill the other replica: %v", err)
+	}
+	killed := time.Now()
+	deadline := time.After(60 * time.Second)
+	for {
+		mu.Lock()
+		all := len(got) == n
+		mu.Unlock()
+		if all {
+			break
+		}
+		select {
+		case <-notify:
+		case <-deadline:
+			mu.Lock()
+			t.Fatalf("after the other replica died, got %d of %d records (it had taken %s): %v", len(got), n, taken, got)
+		}
+	}
+	t.Logf("the dead replica's records, %s among them, came over %v after the kill", taken, time.Since(killed).Round(time.Millisecond))
+}
+
+func replicaOptions(prefix string) kafkabus.Options {
+	return kafkabus.Options{Prefix: prefix, SessionTimeout: 6 * time.Second, HeartbeatInterval: 500 * time.Millisecond}
+}
+
+// runReplica is the other process of TestReplicaDies: it joins the group,
+// takes one record and hangs in its handler until it is killed.
+func runReplica(t *testing.T, addr, prefix string) {
+	b, err := kafkabus.Connect(context.Background(), "kafka://"+addr, replicaOptions(prefix), bustest.Logger(t))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	_, err = b.Subscribe(context.Background(), bus.Subscription{Group: "shared", Subjects: []string{"job.>"}},
+		func(_ context.Context, m bus.Message) error {
+			fmt.Println("REPLICA took " + m.ID)
+			select {} // until killed
+		})
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	fmt.Println("REPLICA joined")
+	select {}
+}
+
+func TestParseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"kafka://k1:9092":                      "k1:9092",
+		"kafka://k1:9092,k2:9092":              "k1:9092 k2:9092",
+		"kafka://k1:9092,kafka://k2:9092/":     "k1:9092 k2:9092",
+		"kafka://10.0.0.1:9092, 10.0.0.2:9092": "10.0.0.1:9092 10.0.0.2:9092",
+		"nats://k1:4222":                       "error",
+		"kafka://":                             "error",
+		"kafka://user:pass@k1:9092":            "error",
+		"kafka://k1:9092,,k2:9092":             "error",
+		"kafka://k1:9092/topic?partitions=3":   "error",
+	} {
+		seeds, err := kafkabus.ParseURL(in)
+		got := strings.Join(seeds, " ")
+		if err != nil {
+			got = "error"
+		}
+		if got != want {
+			t.Errorf("ParseURL(%q) = %q (err %v), want %q", in, got, err, want)
+		}
+	}
 }
