@@ -357,6 +357,10 @@ func (b *Bus) deadLetter(ctx context.Context, group string, r *kgo.Record, m bus
 	return nil
 }
 
+// quietRead is how long reading the dead letters waits for more records
+// below the end offset before taking it that compaction removed them.
+const quietRead = 3 * time.Second
+
 // letter is a stored dead letter and its key.
 type letter struct {
 	key []byte
@@ -404,9 +408,17 @@ func (b *Bus) letters(ctx context.Context, group string) ([]letter, error) {
 	var out []letter
 	at := map[string]int{} // key → index in out; -1 once tombstoned
 	for next := start.Offset; next < end.Offset; {
-		fs := cl.PollFetches(ctx)
+		// Compaction may have removed the last records below the end
+		// offset (old tombstones): a poll that brings nothing means the
+		// rest is gone.
+		pctx, cancel := context.WithTimeout(ctx, quietRead)
+		fs := cl.PollFetches(pctx)
+		cancel()
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if fs.NumRecords() == 0 && pctx.Err() != nil {
+			break
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
