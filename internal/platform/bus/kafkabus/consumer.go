@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -98,9 +99,6 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 	if err := b.initGroup(ctx, sub.Group); err != nil {
 		return nil, fmt.Errorf("kafkabus: subscribe %s: %w", sub.Group, err)
 	}
-	b.mu.Lock()
-	b.groups[sub.Group] = true
-	b.mu.Unlock()
 
 	cctx, cancel := context.WithCancel(ctx)
 	c := &consumer{
@@ -136,6 +134,10 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 		return nil, fmt.Errorf("kafkabus: subscribe %s: %w", sub.Group, err)
 	}
 	c.cl = cl
+	b.mu.Lock()
+	b.groups[sub.Group] = true
+	b.consumers[c] = true
+	b.mu.Unlock()
 	var workers sync.WaitGroup
 	for range sub.Concurrency {
 		workers.Go(func() { c.worker(cctx) })
@@ -146,6 +148,9 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 		workers.Wait()
 		c.commit()
 		cl.Close() // leaves the group; the final revoke finds nothing open
+		b.mu.Lock()
+		delete(b.consumers, c)
+		b.mu.Unlock()
 		close(c.done)
 	}()
 
@@ -159,6 +164,42 @@ func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler
 	}
 	b.log.Info("subscribed", "group", sub.Group, "subjects", sub.Subjects, "concurrency", sub.Concurrency)
 	return c, nil
+}
+
+var _ bus.Backlogger = (*Bus)(nil)
+
+// Backlog counts the events of this Bus's groups not yet handled: for each
+// group, what the events topic holds past the group's committed offsets,
+// once every running subscription of this Bus has committed what it handled
+// (records its patterns skip count until then). It is exact only when this
+// Bus runs every member of its groups, as in one process.
+func (b *Bus) Backlog(ctx context.Context) (int, error) {
+	b.mu.Lock()
+	cons := slices.Collect(maps.Keys(b.consumers))
+	b.mu.Unlock()
+	var ids []string
+	for _, c := range cons {
+		if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
+			return 0, fmt.Errorf("kafkabus: backlog: commit %s: %w", c.sub.Group, err)
+		}
+		ids = append(ids, b.groupID(c.sub.Group))
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	slices.Sort(ids)
+	lags, err := b.adm.Lag(ctx, slices.Compact(ids)...)
+	if err == nil {
+		err = lags.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("kafkabus: backlog: %w", err)
+	}
+	n := int64(0)
+	for _, l := range lags {
+		n += l.Lag.TotalByTopic()[b.eventsTopic()].Lag
+	}
+	return int(n), nil
 }
 
 // initGroup commits the end offset of every events partition the group has

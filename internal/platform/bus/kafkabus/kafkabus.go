@@ -149,8 +149,9 @@ type Bus struct {
 	cl    *kgo.Client // producer, and admin requests through adm
 	adm   *kadm.Client
 
-	mu     sync.Mutex
-	groups map[string]bool // groups subscribed through this Bus, for Teardown
+	mu        sync.Mutex
+	groups    map[string]bool    // groups subscribed through this Bus, for Teardown
+	consumers map[*consumer]bool // running subscriptions, for Backlog
 }
 
 var _ bus.Bus = (*Bus)(nil)
@@ -190,7 +191,7 @@ func New(ctx context.Context, seeds []string, opts Options, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	b := &Bus{seeds: seeds, opts: opts, log: log.With("prefix", opts.Prefix), groups: map[string]bool{}}
+	b := &Bus{seeds: seeds, opts: opts, log: log.With("prefix", opts.Prefix), groups: map[string]bool{}, consumers: map[*consumer]bool{}}
 	cl, err := kgo.NewClient(b.clientOpts(
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		// Fail a record whose topic is missing quickly, so Publish can

@@ -236,3 +236,50 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestBacklog: the backlog counts what a group has not handled yet, skipped
+// records of other subjects included until they are committed, and comes
+// back to zero once everything is handled.
+func TestBacklog(t *testing.T) {
+	k := startCluster(t)
+	b, err := kafkabus.Connect(t.Context(), "kafka://"+k.addr(), kafkabus.Options{Prefix: bustest.NewPrefix()}, bustest.Logger(t))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	release := make(chan struct{})
+	c, err := b.Subscribe(t.Context(), bus.Subscription{Group: "slow", Subjects: []string{"slow.x"}},
+		func(context.Context, bus.Message) error { <-release; return nil })
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	var msgs []bus.Message
+	for i := range 5 {
+		msgs = append(msgs, bus.Message{ID: fmt.Sprintf("s%d", i), Subject: "slow.x"}, bus.Message{ID: fmt.Sprintf("o%d", i), Subject: "other.x"})
+	}
+	if err := b.Publish(t.Context(), msgs...); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	backlogIs := func(what string, ok func(int) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			n, err := b.Backlog(t.Context())
+			if err != nil {
+				t.Fatalf("backlog: %v", err)
+			}
+			if ok(n) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("backlog %d, want %s", n, what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// The first record is in its handler: nothing after it is committed.
+	backlogIs("10 while the first handler hangs", func(n int) bool { return n == 10 })
+	close(release)
+	backlogIs("0 once all are handled", func(n int) bool { return n == 0 })
+}
