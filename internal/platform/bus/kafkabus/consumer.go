@@ -328,6 +328,12 @@ func (c *consumer) poll(ctx context.Context) {
 				ferr = err
 			}
 		})
+		if errors.Is(ferr, kerr.UnknownTopicID) {
+			// The topic was deleted and created again: the client
+			// keeps the old ID until it forgets the topic.
+			c.cl.PurgeTopicsFromConsuming(c.b.eventsTopic())
+			c.cl.AddConsumeTopics(c.b.eventsTopic())
+		}
 		if ferr != nil {
 			if !failing {
 				c.log.Warn("fetch records", "err", ferr)

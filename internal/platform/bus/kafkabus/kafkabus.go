@@ -254,19 +254,22 @@ func (b *Bus) ensureTopic(ctx context.Context, topic string) error {
 // topic is missing (deleted under the bus) are sent again once it is created.
 func (b *Bus) produce(ctx context.Context, rs []*kgo.Record) error {
 	err := b.cl.ProduceSync(ctx, rs...).FirstErr()
-	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
+	if !errors.Is(err, kerr.UnknownTopicOrPartition) && !errors.Is(err, kerr.UnknownTopicID) {
 		return err
 	}
 	topics := map[string]bool{}
 	for _, r := range rs {
 		topics[r.Topic] = true
 	}
-	for _, t := range slices.Sorted(maps.Keys(topics)) {
+	names := slices.Sorted(maps.Keys(topics))
+	for _, t := range names {
 		if err := b.ensureTopic(ctx, t); err != nil {
 			return err
 		}
 	}
-	b.cl.ForceMetadataRefresh()
+	// The client keeps the deleted topic's ID and refuses the new one
+	// until it forgets the topic.
+	b.cl.PurgeTopicsFromProducing(names...)
 	for _, r := range rs {
 		r.Partition, r.Offset = 0, 0 // the partitioner chooses again
 	}

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/bus/bustest"
@@ -282,4 +284,62 @@ func TestBacklog(t *testing.T) {
 	backlogIs("10 while the first handler hangs", func(n int) bool { return n == 10 })
 	close(release)
 	backlogIs("0 once all are handled", func(n int) bool { return n == 0 })
+}
+
+// TestTopicDeleted: a publish that finds the events topic deleted creates it
+// again, and a group that was running gets what is published from then on.
+func TestTopicDeleted(t *testing.T) {
+	k := startCluster(t)
+	prefix := bustest.NewPrefix()
+	b, err := kafkabus.Connect(t.Context(), "kafka://"+k.addr(), kafkabus.Options{Prefix: prefix}, bustest.Logger(t))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	got := make(chan string, 10)
+	c, err := b.Subscribe(t.Context(), bus.Subscription{Group: "td", Subjects: []string{"td.x"}},
+		func(_ context.Context, m bus.Message) error { got <- m.ID; return nil })
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	wait := func(want string) {
+		t.Helper()
+		for {
+			select {
+			case id := <-got:
+				if id == want {
+					return
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the group did not get %s", want)
+			}
+		}
+	}
+	if err := b.Publish(t.Context(), bus.Message{ID: "before", Subject: "td.x"}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	wait("before")
+
+	admin, err := kgo.NewClient(kgo.SeedBrokers(k.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := kadm.NewClient(admin).DeleteTopics(t.Context(), prefix+".events"); err != nil {
+		t.Fatalf("delete the events topic: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := b.Publish(ctx, bus.Message{ID: "after-delete", Subject: "td.x"}); err != nil {
+		t.Fatalf("publish after the topic was deleted: %v", err)
+	}
+	// The group's committed offset, from the old topic, may be past the
+	// first records of the new one; what follows arrives.
+	for i := range 3 {
+		if err := b.Publish(t.Context(), bus.Message{ID: fmt.Sprintf("later-%d", i), Subject: "td.x"}); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	wait("later-2")
 }
