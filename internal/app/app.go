@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mercato/mercato/internal/platform/bus"
+	"github.com/mercato/mercato/internal/platform/bus/kafkabus"
 	"github.com/mercato/mercato/internal/platform/bus/natsbus"
 	"github.com/mercato/mercato/internal/platform/bus/rabbitbus"
 	"github.com/mercato/mercato/internal/platform/cache"
@@ -181,6 +182,12 @@ func (p *Platform) connectBus(ctx context.Context) error {
 		p.server, p.Bus = srv, b
 	case strings.HasPrefix(p.Config.Bus, "nats://"):
 		b, err := natsbus.Connect(ctx, p.Config.Bus, opts, blog)
+		if err != nil {
+			return fmt.Errorf("connect bus: %w", err)
+		}
+		p.Bus = b
+	case strings.HasPrefix(p.Config.Bus, "kafka://"):
+		b, err := kafkabus.Connect(ctx, p.Config.Bus, kafkabus.Options{}, blog)
 		if err != nil {
 			return fmt.Errorf("connect bus: %w", err)
 		}

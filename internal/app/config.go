@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/mercato/mercato/internal/platform/bus/kafkabus"
 	"github.com/mercato/mercato/internal/platform/live"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/telemetry"
@@ -33,7 +34,8 @@ type Config struct {
 	// RowSecurity makes PostgreSQL enforce tenant isolation again with
 	// row-level security policies (sqldb.Options.RowSecurity).
 	RowSecurity bool
-	// Bus is "embedded", a list of nats:// URLs, or an amqp:// URL.
+	// Bus is "embedded", a list of nats:// URLs, an amqp:// URL, or a
+	// kafka:// URL listing brokers.
 	Bus string
 	// BusListen makes the embedded NATS server listen on host:port, so that
 	// other processes can share it; empty means in-process only.
@@ -69,7 +71,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
 	fs.IntVar(&c.DBMaxConns, "db.max-conns", 20, "on PostgreSQL, the most connections this process opens, split among its services (checkout services weigh more); the server must have room for them at start")
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
-	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
+	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], amqp://user:pass@host:5672/, or kafka://host:9092[,host2:9092]")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
 	fs.BoolVar(&c.BusRefuseOldNATS, "bus.refuse-old-nats", false, "refuse to start on a NATS server older than 2.10 (default: warn, log and show it on /readyz)")
 	fs.DurationVar(&c.OutboxReadyMaxAge, "outbox.ready-max-age", 30*time.Second, "make /readyz answer 503 while an outbox row waits unpublished, or publishing to the bus fails, for longer than this; 0: never")
@@ -102,8 +104,12 @@ func (c *Config) Validate(known []string) error {
 	if c.DB != "" && c.DBMaxConns < MinConns(1) {
 		errs = append(errs, fmt.Errorf("-db.max-conns must be at least %d (one service), got %d", MinConns(1), c.DBMaxConns))
 	}
-	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") {
-		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://… or amqp://…, got %q", sqldb.Redact(c.Bus)))
+	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") && !strings.HasPrefix(c.Bus, "kafka://") {
+		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://…, amqp://… or kafka://…, got %q", sqldb.Redact(c.Bus)))
+	} else if strings.HasPrefix(c.Bus, "kafka://") {
+		if _, err := kafkabus.ParseURL(c.Bus); err != nil {
+			errs = append(errs, fmt.Errorf("-bus: %w", err))
+		}
 	}
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
 		errs = append(errs, fmt.Errorf("-redis must be a redis:// or rediss:// URL, got %q", sqldb.Redact(c.Redis)))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/bus/bustest"
@@ -313,7 +314,8 @@ func TestDistributed(t *testing.T) {
 
 // TestPostgresAndBrokers runs the whole system on PostgreSQL (a database of
 // its own) with the external NATS server, and again with RabbitMQ, when
-// those servers are configured.
+// those servers are configured, and on Kafka: franz-go's in-process kfake
+// cluster, which the test starts (no Kafka server is installed for tests).
 func TestPostgresAndBrokers(t *testing.T) {
 	pg := os.Getenv("MERCATO_TEST_POSTGRES")
 	if pg == "" {
@@ -329,9 +331,17 @@ func TestPostgresAndBrokers(t *testing.T) {
 	if len(buses) == 0 {
 		buses["embedded"] = "embedded"
 	}
+	buses["kafka"] = "" // the address of the cluster started below
 	for name, b := range buses {
 		t.Run(name, func(t *testing.T) {
-			if name != "embedded" {
+			if name == "kafka" {
+				c, err := kfake.NewCluster(kfake.NumBrokers(1))
+				if err != nil {
+					t.Fatalf("start kfake: %v", err)
+				}
+				t.Cleanup(c.Close)
+				b = "kafka://" + c.ListenAddrs()[0]
+			} else if name != "embedded" {
 				// The bus adapters' own tests restart these servers.
 				bustest.LockBroker(t, name, false)
 			}

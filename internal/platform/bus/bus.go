@@ -1,6 +1,7 @@
 // Package bus is Mercato's publish/subscribe seam. Services publish through the
-// outbox and consume through durable consumer groups; the adapters in natsbus and
-// rabbitbus implement the same contract, checked by the suite in bustest.
+// outbox and consume through durable consumer groups; the adapters in natsbus,
+// rabbitbus and kafkabus implement the same contract, checked by the suite in
+// bustest.
 //
 // Delivery is at least once. A handler that returns an error has its message
 // redelivered with backoff; after MaxAttempts failures, or at once for an error
@@ -53,7 +54,8 @@ type Subscription struct {
 	Backoff func(attempt int) time.Duration
 	// Concurrency is how many messages are handled at once. Zero means 1, in
 	// which case messages of one subject are handled in publish order as long
-	// as none fails.
+	// as none fails. On Kafka the order holds among messages of one "tenant"
+	// header (of any subject), and not between stores (see kafkabus).
 	Concurrency int
 }
 
