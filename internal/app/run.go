@@ -71,7 +71,7 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 		// Behind a pooler, the pooler's limits count, which the server
 		// does not know.
 		if !sqldb.BehindPooler(p.Config.DB) {
-			if err := checkServerRoom(ctx, p.Config.DB, p.Config.DBMaxConns, p.log); err != nil {
+			if err := CheckServerRoom(ctx, p.Config.DB, p.Config.DBMaxConns, p.log); err != nil {
 				return err
 			}
 		}
