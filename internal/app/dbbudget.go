@@ -95,10 +95,10 @@ func ConnShares(budget int, services []string) (map[string]int, error) {
 	return shares, nil
 }
 
-// checkServerRoom refuses to start when the PostgreSQL server has no room
-// for this process's budget now, and warns when it has room for this
-// process but not for another one like it.
-func checkServerRoom(ctx context.Context, url string, budget int, log *slog.Logger) error {
+// CheckServerRoom refuses to start when the PostgreSQL server at url has
+// no room for budget more connections now, and warns when it has room for
+// them but not for another process with the same budget.
+func CheckServerRoom(ctx context.Context, url string, budget int, log *slog.Logger) error {
 	c, err := sqldb.ServerCapacity(ctx, url)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/platform/web"
 )
@@ -68,8 +69,12 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 			return err
 		}
 		p.conns = conns
-		if err := checkServerRoom(ctx, p.Config.DB, p.Config.DBMaxConns, p.log); err != nil {
-			return err
+		// Behind a pooler, the pooler's limits count, which the server
+		// does not know.
+		if !sqldb.BehindPooler(p.Config.DB) {
+			if err := CheckServerRoom(ctx, p.Config.DB, p.Config.DBMaxConns, p.log); err != nil {
+				return err
+			}
 		}
 	}
 	// The idempotency layer keeps its outcomes in a database of its own,

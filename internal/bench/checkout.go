@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -285,6 +286,19 @@ func (r *Runner) measureRaw(ctx context.Context, pgURL string, load Load) (Resul
 	opts := sqldb.Options{Name: "bench_raw"}
 	where := "a temporary SQLite file (same settings as the services': WAL, synchronous=FULL, one writer)"
 	if pgURL != "" {
+		// The raw transaction's pool takes no more connections than a
+		// process may (-db.max-conns), and the server must have room for
+		// them beside a running Mercato (and the one booted here).
+		budget := r.Config.DBMaxConns
+		if budget <= 0 {
+			budget = min(load.Workers, 20)
+		}
+		opts.MaxConns = min(budget, max(1, load.Workers))
+		if !sqldb.BehindPooler(pgURL) {
+			if err := app.CheckServerRoom(ctx, pgURL, opts.MaxConns, slog.New(slog.NewTextHandler(r.Stderr, nil))); err != nil {
+				return Result{}, "", fmt.Errorf("the raw transaction's database: %w", err)
+			}
+		}
 		opts.URL = pgURL
 		opts.Name = fmt.Sprintf("bench_raw_%d", time.Now().UnixNano()%1_000_000_000)
 		where = "a scratch schema of the PostgreSQL database (" + sqldb.Redact(pgURL) + ")"

@@ -26,9 +26,9 @@ func (c Capacity) Free() int { return max(0, c.MaxConnections-c.Reserved-c.InUse
 // ServerCapacity asks the PostgreSQL server at url how many connections it
 // allows and how many are open, on a connection of its own that it closes.
 func ServerCapacity(ctx context.Context, url string) (Capacity, error) {
-	cfg, err := pgx.ParseConfig(url)
+	cfg, _, err := parseConfig(url)
 	if err != nil {
-		return Capacity{}, fmt.Errorf("sqldb: parse postgres URL: %w", err)
+		return Capacity{}, err
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

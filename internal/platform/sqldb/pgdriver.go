@@ -114,11 +114,21 @@ type pgConnector struct {
 	// scoped sets each transaction's tenant as it begins (row-level
 	// security, see rowsecurity.go).
 	scoped bool
+	// pooled is set behind a pooler in transaction mode (see pooler.go):
+	// every statement runs in a transaction that begins with settings.
+	pooled   bool
+	settings []setting
 }
 
 // openPool opens a pool on cfg whose connections are pgConns.
 func openPool(cfg *pgx.ConnConfig, scoped bool, options ...stdlib.OptionOpenDB) *sql.DB {
 	return sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg, options...), scoped: scoped})
+}
+
+// openPooledPool opens a pool on cfg, which reaches a pooler in
+// transaction mode, whose transactions begin with settings.
+func openPooledPool(cfg *pgx.ConnConfig, scoped bool, settings []setting) *sql.DB {
+	return sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg), scoped: scoped, pooled: true, settings: settings})
 }
 
 // Connect opens a connection; a database that does not answer is
@@ -136,7 +146,7 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sqldb: unexpected postgres driver connection %T", conn)
 	}
-	return &pgConn{Conn: sc, scoped: c.scoped}, nil
+	return &pgConn{Conn: sc, scoped: c.scoped, pooled: c.pooled, settings: c.settings}, nil
 }
 
 // pgConn is a pgx connection of a pool, checked for a dead session before
@@ -144,7 +154,9 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // tenant set.
 type pgConn struct {
 	*stdlib.Conn
-	scoped bool
+	scoped   bool
+	pooled   bool
+	settings []setting
 }
 
 var (
@@ -214,14 +226,32 @@ func (c *pgConn) lost(ctx context.Context, err error) error {
 
 // ExecContext runs a statement; see lost.
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	end, err := c.autocommit(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := c.Conn.ExecContext(ctx, query, args)
+	if end != nil {
+		err = end(ctx, err)
+	}
 	return r, c.lost(ctx, err)
 }
 
 // QueryContext runs a query; see lost.
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	end, err := c.autocommit(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := c.Conn.QueryContext(ctx, query, args)
-	return c.rows(ctx, r, err)
+	if err != nil && end != nil {
+		err = end(ctx, err)
+	}
+	rows, err := c.rows(ctx, r, err)
+	if err == nil && end != nil {
+		rows.(*pgRows).end = end
+	}
+	return rows, err
 }
 
 // rows wraps the rows of a query, or marks its error (see lost).
@@ -238,6 +268,20 @@ type pgRows struct {
 	*stdlib.Rows
 	ctx  context.Context
 	conn *pgConn
+	// end, when set, ends the transaction the query ran in (see
+	// pgConn.autocommit).
+	end func(ctx context.Context, err error) error
+}
+
+// Close closes the rows and ends their transaction, if they have one.
+func (r *pgRows) Close() error {
+	err := r.Rows.Close()
+	if r.end != nil {
+		end := r.end
+		r.end = nil
+		err = r.conn.lost(r.ctx, end(r.ctx, err))
+	}
+	return err
 }
 
 // Next reads the next row; see pgConn.lost.
@@ -252,6 +296,9 @@ func (r *pgRows) Next(dest []driver.Value) error {
 // PrepareContext prepares a statement whose uses are checked as the
 // connection's (see lost).
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.pooled {
+		return pooledStmt{conn: c, query: query}, nil // see pooler.go
+	}
 	st, err := c.Conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, c.lost(ctx, err)
@@ -296,7 +343,7 @@ func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 	if conn.IsClosed() {
 		return nil, driver.ErrBadConn
 	}
-	q, err := beginQuery(ctx, opts, c.scoped)
+	q, err := beginQuery(ctx, opts, c.scoped, c.settings)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +362,7 @@ func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 // scoped pool, "begin …; SELECT set_config(…)" in one simple query, so a
 // transaction costs no extra round trip for its tenant (on a checkout, a
 // dozen fewer).
-func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool) (string, error) {
+func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool, settings []setting) (string, error) {
 	var b strings.Builder
 	b.WriteString("begin")
 	switch sql.IsolationLevel(opts.Isolation) {
@@ -338,10 +385,9 @@ func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool) (string
 		// A literal, as simple queries take no parameters: tenantOf
 		// yields "*", "" or an ID that tenancy.Valid accepted, none with a
 		// quote; quoting stays correct should that ever change.
-		b.WriteString("; SELECT set_config('" + tenantSetting + "', '")
-		b.WriteString(strings.ReplaceAll(tenantOf(ctx), "'", "''"))
-		b.WriteString("', true)")
+		settings = append(settings[:len(settings):len(settings)], setting{tenantSetting, tenantOf(ctx)})
 	}
+	writeSettings(&b, settings)
 	return b.String(), nil
 }
 

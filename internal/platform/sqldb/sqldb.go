@@ -86,7 +86,9 @@ type DB struct {
 	admin       *sql.DB
 	rowSecurity bool
 	asAppRole   bool
-	committed   func(tenant string)
+	// pooled: the URL reaches a pooler in transaction mode (pooler.go).
+	pooled    bool
+	committed func(tenant string)
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -180,9 +182,9 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 }
 
 func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, error) {
-	cfg, err := pgx.ParseConfig(opts.URL)
+	cfg, pooled, err := parseConfig(opts.URL)
 	if err != nil {
-		return nil, fmt.Errorf("sqldb: parse postgres URL: %w", err)
+		return nil, err
 	}
 	// Create the service's schema once with a plain connection, then pin every
 	// pooled connection to it so unqualified table names resolve there.
@@ -197,7 +199,10 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 			return nil, fmt.Errorf("sqldb: create schema %s: %w", opts.Name, err)
 		}
 	}
-	cfg.RuntimeParams["search_path"] = `"` + opts.Name + `"`
+	searchPath := setting{"search_path", `"` + opts.Name + `"`}
+	if !pooled {
+		cfg.RuntimeParams[searchPath.name] = searchPath.value
+	}
 	n := opts.MaxConns
 	if n <= 0 {
 		n = 10
@@ -208,31 +213,44 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		db.SetConnMaxIdleTime(IdleTimeout)
 		return db
 	}
+	// open opens a pool of n connections with these settings: for the
+	// session, or behind a pooler for each transaction (see pooler.go).
 	// Every pool's connections are checked for a session the server ended
-	// (a restart) before each use: see pgdriver.go.
-	pool := func(cfg *pgx.ConnConfig) *sql.DB { return limit(openPool(cfg, false), n) }
-	// The pools that serve tenants under row-level security set each
-	// transaction's tenant as it begins.
-	scopedPool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
-		return limit(openPool(cfg, true, options...), n)
+	// (a restart) before each use: see pgdriver.go. The pools that serve
+	// tenants under row-level security (scoped) set each transaction's
+	// tenant as it begins.
+	open := func(n int, scoped bool, settings ...setting) *sql.DB {
+		if pooled {
+			return limit(openPooledPool(cfg, scoped, append([]setting{searchPath}, settings...)), n)
+		}
+		c := cfg.Copy()
+		var options []stdlib.OptionOpenDB
+		for _, s := range settings {
+			if s.name == "role" {
+				options = append(options, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+					_, err := c.Exec(ctx, `SET ROLE `+s.value)
+					return err
+				}))
+				continue
+			}
+			c.RuntimeParams[s.name] = s.value
+		}
+		return limit(openPool(c, scoped, options...), n)
 	}
 	if !opts.RowSecurity {
-		db := pool(cfg)
+		db := open(n, false)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 		}
-		return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log}, nil
+		return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log, pooled: pooled}, nil
 	}
 	// Migrations and policies run on a pool of their own that sees every
 	// tenant (an owner is held to FORCEd policies too, and a data
-	// migration must reach every row).
-	// Migrations run one at a time: two connections (the migration tool
-	// holds one for its lock), given back to the server when Migrate is
-	// done (AdminConns).
-	acfg := cfg.Copy()
-	acfg.RuntimeParams[tenantSetting] = "*"
-	admin := limit(openPool(acfg, false), AdminConns)
+	// migration must reach every row). Migrations run one at a time: two
+	// connections (the migration tool holds one for its lock), given back
+	// to the server when Migrate is done (AdminConns).
+	admin := open(AdminConns, false, setting{tenantSetting, "*"})
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
 		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
@@ -242,33 +260,28 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		admin.Close()
 		return nil, fmt.Errorf("sqldb: read the user's powers: %w", err)
 	}
-	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true}
-	if !super {
-		app := scopedPool(cfg)
-		if err := app.PingContext(ctx); err != nil {
-			app.Close()
+	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true, pooled: pooled}
+	var as []setting
+	if super {
+		// A superuser passes through every policy: act as a role that
+		// does not.
+		if err := prepareAppRole(ctx, admin, opts.Name); err != nil {
 			admin.Close()
-			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
+			return nil, err
 		}
-		d.w, d.r = app, app
-		admin.SetMaxIdleConns(0) // until Migrate
-		return d, nil
+		as = append(as, setting{"role", AppRole})
+		d.asAppRole = true
 	}
-	// A superuser passes through every policy: act as a role that does not.
-	if err := prepareAppRole(ctx, admin, opts.Name); err != nil {
-		admin.Close()
-		return nil, err
-	}
-	app := scopedPool(cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, `SET ROLE `+AppRole)
-		return err
-	}))
+	app := open(n, true, as...)
 	if err := app.PingContext(ctx); err != nil {
 		app.Close()
 		admin.Close()
-		return nil, fmt.Errorf("sqldb: connect to postgres as %s: %w", AppRole, err)
+		if super {
+			return nil, fmt.Errorf("sqldb: connect to postgres as %s: %w", AppRole, err)
+		}
+		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 	}
-	d.w, d.r, d.asAppRole = app, app, true
+	d.w, d.r = app, app
 	admin.SetMaxIdleConns(0) // until Migrate
 	return d, nil
 }
@@ -387,7 +400,16 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 		return fmt.Errorf("sqldb: migrations store: %w", err)
 	}
 	opts := []goose.ProviderOption{goose.WithStore(store), goose.WithDisableGlobalRegistry(true)}
-	if db.dialect == Postgres {
+	switch {
+	case db.pooled:
+		// Replicas starting together take turns on a row of goose_lock:
+		// a session's advisory lock does not survive a pooler.
+		locker, err := lock.NewPostgresTableLocker()
+		if err != nil {
+			return fmt.Errorf("sqldb: migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithLocker(locker))
+	case db.dialect == Postgres:
 		// Replicas starting together take turns on an advisory lock.
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
