@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -157,6 +158,7 @@ type Gateway struct {
 	deps     Deps
 	log      *slog.Logger
 	pools    map[string]*pool
+	proxies  map[string]*httputil.ReverseProxy
 	routes   *table
 	tenants  *tenantapi.Client
 	verifier *auth.Verifier
@@ -200,6 +202,10 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	sort.Strings(names)
 	for _, s := range names {
 		g.pools[s] = newPool(s, d.Upstreams[s], cfg, g.m, d.Log)
+	}
+	g.proxies = map[string]*httputil.ReverseProxy{}
+	for s := range g.pools {
+		g.proxies[s] = g.proxy(s)
 	}
 	g.docs = cfg.Docs
 	if g.docs == "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"strings"
 	"time"
@@ -59,25 +58,30 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // handler keeps /healthz and /readyz (which asks Ready), the rest is
 // forwarded.
 func (g *Gateway) Front(platform http.Handler) http.Handler {
-	proxies := map[string]*httputil.ReverseProxy{}
-	for s := range g.pools {
-		proxies[s] = g.proxy(s)
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			platform.ServeHTTP(w, r)
 			return
 		}
-		g.serve(w, r, proxies)
+		g.serve(w, r)
 	})
 }
 
-// ServeHTTP serves r as Front does, without the platform's probes (tests).
+// ServeHTTP serves r as Front does, but answers /healthz and /readyz
+// itself from Ready (a gateway without the platform: tests, benchmarks).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.Front(http.NotFoundHandler()).ServeHTTP(w, r)
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/readyz" && g.Ready(r.Context()) != nil {
+			web.WriteProblem(w, http.StatusServiceUnavailable, "not_ready", "a dependency is not answering")
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	g.serve(w, r)
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[string]*httputil.ReverseProxy) {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := web.RequestID(r.Header.Get("X-Request-Id"))
 	r.Header.Set("X-Request-Id", id)
@@ -99,6 +103,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[stri
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
+		}
+		if !g.log.Enabled(r.Context(), level) {
+			return
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -127,7 +134,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[stri
 	if svc == docsOwner {
 		svc = g.docs
 	}
-	proxy := proxies[svc]
+	proxy := g.proxies[svc]
 	if svc == "" || proxy == nil {
 		inf.service = svc
 		if svc == "" {

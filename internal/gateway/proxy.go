@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -138,8 +139,8 @@ func (g *Gateway) proxy(service string) *httputil.ReverseProxy {
 			pr.Out.Host = pr.In.Host
 			g.setForwarded(pr)
 		},
-		Transport: &forwarder{g: g},
-		ErrorLog:  nil,
+		Transport:  &forwarder{g: g},
+		BufferPool: buffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if info := infoFrom(r.Context()); info != nil {
 				info.err = err
@@ -220,3 +221,11 @@ func (g *Gateway) clientAddr(r *http.Request) string {
 	}
 	return peer.String()
 }
+
+// buffers are the proxies' copy buffers, reused across requests.
+var buffers = &bufferPool{p: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return b.p.Get().([]byte) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(x) } //nolint:staticcheck // a slice header per Put is cheaper than a 32 KiB buffer per request
