@@ -477,7 +477,7 @@ func (c *cli) benchGateway(base, token string) (http.Handler, func(context.Conte
 			d.Upstreams[s.Name] = []*url.URL{u}
 		}
 	}
-	g, err := gateway.New(cfg, d)
+	g, err := gateway.New(context.Background(), cfg, d)
 	if err != nil {
 		return nil, nil, err
 	}

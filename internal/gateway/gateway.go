@@ -151,9 +151,9 @@ type Deps struct {
 	now func() time.Time
 }
 
-// Gateway forwards requests to the services that own them. It is safe for
+// Service forwards requests to the services that own them. It is safe for
 // concurrent use.
-type Gateway struct {
+type Service struct {
 	cfg      Config
 	deps     Deps
 	log      *slog.Logger
@@ -171,8 +171,10 @@ type Gateway struct {
 // directory (tenant) and the access tokens' keys (identity).
 var Required = []string{"tenant", "identity"}
 
-// New builds the gateway. Nothing runs until Run.
-func New(cfg Config, d Deps) (*Gateway, error) {
+// New builds the gateway; it fetches nothing (ctx is unused): Run starts
+// the health checks.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
+	d := deps
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -194,7 +196,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("gateway: -urls must name %s", strings.Join(missing, " and "))
 	}
-	g := &Gateway{cfg: cfg, deps: d, log: d.Log, pools: map[string]*pool{}, routes: newTable(), m: newMetrics(d.Registry)}
+	g := &Service{cfg: cfg, deps: d, log: d.Log, pools: map[string]*pool{}, routes: newTable(), m: newMetrics(d.Registry)}
 	names := make([]string, 0, len(d.Upstreams))
 	for s := range d.Upstreams {
 		names = append(names, s)
@@ -233,7 +235,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 
 // client is an HTTP client whose requests to http://<service>/… reach a
 // replica of service, with the deployment's service token.
-func (g *Gateway) client(service string) *http.Client {
+func (g *Service) client(service string) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: tokenTransport{next: &forwarder{g: g}, token: g.deps.ServiceToken}}
 }
 
@@ -249,7 +251,7 @@ func (t tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // Run checks the replicas' health until ctx is done.
-func (g *Gateway) Run(ctx context.Context) error {
+func (g *Service) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	n := 0
 	for _, p := range g.pools {
@@ -268,7 +270,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Ready reports whether the gateway can check requests: a replica of the
 // store directory and one of identity pass their checks.
-func (g *Gateway) Ready(context.Context) error {
+func (g *Service) Ready(context.Context) error {
 	for _, s := range Required {
 		if !g.pools[s].healthy() {
 			return fmt.Errorf("gateway: no healthy replica of %s", s)
@@ -278,7 +280,7 @@ func (g *Gateway) Ready(context.Context) error {
 }
 
 // Services lists the services the gateway forwards to.
-func (g *Gateway) Services() []string {
+func (g *Service) Services() []string {
 	out := make([]string, 0, len(g.pools))
 	for s := range g.pools {
 		out = append(out, s)
