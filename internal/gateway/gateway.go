@@ -29,6 +29,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -112,19 +113,11 @@ func (c *Config) Validate() error {
 		}
 		c.timeouts[svc] = d
 	}
-	c.trusted = nil
-	for _, p := range c.TrustedProxies {
-		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
-		if err != nil {
-			if a, aerr := netip.ParseAddr(strings.TrimSpace(p)); aerr == nil {
-				pfx = netip.PrefixFrom(a, a.BitLen())
-			} else {
-				errs = append(errs, fmt.Errorf("-gateway.trusted-proxies: %q is not an address or CIDR", p))
-				continue
-			}
-		}
-		c.trusted = append(c.trusted, pfx.Masked())
+	trusted, err := web.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-gateway.trusted-proxies: %w", err))
 	}
+	c.trusted = trusted
 	return errors.Join(errs...)
 }
 

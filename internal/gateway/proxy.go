@@ -204,22 +204,7 @@ func (g *Service) trusted(a netip.Addr) bool {
 // clientAddr is the address a request is limited by: its peer, or behind
 // trusted proxies the last address of X-Forwarded-For they did not add.
 func (g *Service) clientAddr(r *http.Request) string {
-	peer := peerAddr(r.RemoteAddr)
-	if !g.trusted(peer) {
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !g.trusted(a) {
-			return a.String()
-		}
-	}
-	return peer.String()
+	return web.ClientAddr(r, g.cfg.trusted).String()
 }
 
 // buffers are the proxies' copy buffers, reused across requests.
