@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/bench"
+	"github.com/mercato/mercato/internal/gateway"
 	"github.com/mercato/mercato/internal/invoice"
 )
 
@@ -23,7 +30,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand())
 	return cmd
 }
 
@@ -418,4 +425,61 @@ The report gives the documents rendered per second, and per core.`,
 	fs.IntVar(&o.Workers, "workers", runtime.GOMAXPROCS(0), "goroutines rendering at once in the second run")
 	fs.IntVar(&o.Lines, "lines", 10, "lines of the invoice rendered")
 	return cmd
+}
+
+func (c *cli) benchGatewayCommand() *cobra.Command {
+	var o bench.GatewayOptions
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Measure the product list through the gateway against the same list asked directly",
+		Long: `Measure GET /api/v1/products?limit=20 of the default store through a gateway
+(the production shape's entry, -services=gateway) and directly from the
+service, one after the other, the same way: -workers concurrent workers on
+kept-alive connections, as fast as they go (or at -rate), for -warmup then
+-duration each.
+
+The gateway runs in this process on 127.0.0.1 with its default settings but
+no rate limits, every service's upstream being the Mercato measured: booted
+in this process as for bench catalog, or the running one at -url, whose
+-service-token must then be given (the gateway resolves stores with it).
+Every answer must be a 200 product list, or it counts as an error.
+
+The report gives requests, req/s (good responses only), latency percentiles
+and errors per target, and the ratio of the gateway's req/s to the direct
+one's against the goal of 0.5. Below the goal is reported, not an error.`,
+		Example: `  mercato bench gateway
+  mercato bench gateway -duration 30s -workers 8
+  mercato bench gateway -url http://localhost:8080 -service-token "$MERCATO_SERVICE_TOKEN"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Gateway = c.benchGateway
+			return c.benchRunner().Gateway(cmd.Context(), o)
+		},
+	}
+	registerBenchFlags(cmd, &o.Options, "/api/v1/products?limit=20")
+	return cmd
+}
+
+// benchGateway builds a gateway whose every service is at base, with its
+// flags' defaults and no rate limits.
+func (c *cli) benchGateway(base, token string) (http.Handler, func(context.Context) error, error) {
+	var cfg gateway.Config
+	cfg.RegisterFlags(pflag.NewFlagSet("gateway", pflag.ContinueOnError), "")
+	cfg.RateIP, cfg.RateStore = 0, 0
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := gateway.Deps{Upstreams: map[string][]*url.URL{}, ServiceToken: token, Registry: prometheus.NewRegistry(),
+		Log: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, s := range c.services {
+		if !s.OnlyNamed {
+			d.Upstreams[s.Name] = []*url.URL{u}
+		}
+	}
+	g, err := gateway.New(context.Background(), cfg, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, g.Run, nil
 }

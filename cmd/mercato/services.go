@@ -408,7 +408,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 				}
 				d.Redis = redis.NewClient(opts)
 			}
-			return gateway.New(gatewayCfg, d)
+			return gateway.New(ctx, gatewayCfg, d)
 		}},
 	}
 }

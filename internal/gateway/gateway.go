@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -28,6 +29,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/platform/auth"
+	"github.com/mercato/mercato/internal/platform/web"
 	"github.com/mercato/mercato/internal/tenant/tenantapi"
 )
 
@@ -111,19 +113,11 @@ func (c *Config) Validate() error {
 		}
 		c.timeouts[svc] = d
 	}
-	c.trusted = nil
-	for _, p := range c.TrustedProxies {
-		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
-		if err != nil {
-			if a, aerr := netip.ParseAddr(strings.TrimSpace(p)); aerr == nil {
-				pfx = netip.PrefixFrom(a, a.BitLen())
-			} else {
-				errs = append(errs, fmt.Errorf("-gateway.trusted-proxies: %q is not an address or CIDR", p))
-				continue
-			}
-		}
-		c.trusted = append(c.trusted, pfx.Masked())
+	trusted, err := web.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("-gateway.trusted-proxies: %w", err))
 	}
+	c.trusted = trusted
 	return errors.Join(errs...)
 }
 
@@ -150,13 +144,14 @@ type Deps struct {
 	now func() time.Time
 }
 
-// Gateway forwards requests to the services that own them. It is safe for
+// Service forwards requests to the services that own them. It is safe for
 // concurrent use.
-type Gateway struct {
+type Service struct {
 	cfg      Config
 	deps     Deps
 	log      *slog.Logger
 	pools    map[string]*pool
+	proxies  map[string]*httputil.ReverseProxy
 	routes   *table
 	tenants  *tenantapi.Client
 	verifier *auth.Verifier
@@ -169,8 +164,10 @@ type Gateway struct {
 // directory (tenant) and the access tokens' keys (identity).
 var Required = []string{"tenant", "identity"}
 
-// New builds the gateway. Nothing runs until Run.
-func New(cfg Config, d Deps) (*Gateway, error) {
+// New builds the gateway; it fetches nothing (ctx is unused): Run starts
+// the health checks.
+func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
+	d := deps
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -192,7 +189,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("gateway: -urls must name %s", strings.Join(missing, " and "))
 	}
-	g := &Gateway{cfg: cfg, deps: d, log: d.Log, pools: map[string]*pool{}, routes: newTable(), m: newMetrics(d.Registry)}
+	g := &Service{cfg: cfg, deps: d, log: d.Log, pools: map[string]*pool{}, routes: newTable(), m: newMetrics(d.Registry)}
 	names := make([]string, 0, len(d.Upstreams))
 	for s := range d.Upstreams {
 		names = append(names, s)
@@ -200,6 +197,10 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	sort.Strings(names)
 	for _, s := range names {
 		g.pools[s] = newPool(s, d.Upstreams[s], cfg, g.m, d.Log)
+	}
+	g.proxies = map[string]*httputil.ReverseProxy{}
+	for s := range g.pools {
+		g.proxies[s] = g.proxy(s)
 	}
 	g.docs = cfg.Docs
 	if g.docs == "" {
@@ -227,7 +228,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 
 // client is an HTTP client whose requests to http://<service>/… reach a
 // replica of service, with the deployment's service token.
-func (g *Gateway) client(service string) *http.Client {
+func (g *Service) client(service string) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: tokenTransport{next: &forwarder{g: g}, token: g.deps.ServiceToken}}
 }
 
@@ -243,7 +244,7 @@ func (t tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // Run checks the replicas' health until ctx is done.
-func (g *Gateway) Run(ctx context.Context) error {
+func (g *Service) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	n := 0
 	for _, p := range g.pools {
@@ -262,7 +263,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Ready reports whether the gateway can check requests: a replica of the
 // store directory and one of identity pass their checks.
-func (g *Gateway) Ready(context.Context) error {
+func (g *Service) Ready(context.Context) error {
 	for _, s := range Required {
 		if !g.pools[s].healthy() {
 			return fmt.Errorf("gateway: no healthy replica of %s", s)
@@ -272,7 +273,7 @@ func (g *Gateway) Ready(context.Context) error {
 }
 
 // Services lists the services the gateway forwards to.
-func (g *Gateway) Services() []string {
+func (g *Service) Services() []string {
 	out := make([]string, 0, len(g.pools))
 	for s := range g.pools {
 		out = append(out, s)

@@ -125,7 +125,7 @@ func newBackend(t *testing.T, name string) *backend {
 }
 
 type env struct {
-	g        *Gateway
+	g        *Service
 	srv      *httptest.Server
 	dir      *directory
 	keys     *keys
@@ -162,7 +162,7 @@ func newEnv(t *testing.T, cfg Config, upstreams map[string][]*backend, run bool,
 			ups[s] = append(ups[s], mustURL(t, b.srv.URL))
 		}
 	}
-	g, err := New(cfg, Deps{Upstreams: ups, ServiceToken: testToken, Registry: e.registry, Redis: rdb})
+	g, err := New(context.Background(), cfg, Deps{Upstreams: ups, ServiceToken: testToken, Registry: e.registry, Redis: rdb})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"strings"
 	"time"
@@ -58,26 +57,31 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // Front serves every request of the gateway's process: the platform's
 // handler keeps /healthz and /readyz (which asks Ready), the rest is
 // forwarded.
-func (g *Gateway) Front(platform http.Handler) http.Handler {
-	proxies := map[string]*httputil.ReverseProxy{}
-	for s := range g.pools {
-		proxies[s] = g.proxy(s)
-	}
+func (g *Service) Front(platform http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			platform.ServeHTTP(w, r)
 			return
 		}
-		g.serve(w, r, proxies)
+		g.serve(w, r)
 	})
 }
 
-// ServeHTTP serves r as Front does, without the platform's probes (tests).
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.Front(http.NotFoundHandler()).ServeHTTP(w, r)
+// ServeHTTP serves r as Front does, but answers /healthz and /readyz
+// itself from Ready (a gateway without the platform: tests, benchmarks).
+func (g *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/readyz" && g.Ready(r.Context()) != nil {
+			web.WriteProblem(w, http.StatusServiceUnavailable, "not_ready", "a dependency is not answering")
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	g.serve(w, r)
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[string]*httputil.ReverseProxy) {
+func (g *Service) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := web.RequestID(r.Header.Get("X-Request-Id"))
 	r.Header.Set("X-Request-Id", id)
@@ -99,6 +103,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[stri
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
+		}
+		if !g.log.Enabled(r.Context(), level) {
+			return
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
@@ -127,7 +134,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[stri
 	if svc == docsOwner {
 		svc = g.docs
 	}
-	proxy := proxies[svc]
+	proxy := g.proxies[svc]
 	if svc == "" || proxy == nil {
 		inf.service = svc
 		if svc == "" {
@@ -162,7 +169,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, proxies map[stri
 // answers is refused here (400, 404, 503, as the services would); other
 // paths (pages, files) are forwarded whatever the answer, the page
 // services answering an unknown host in their own way.
-func (g *Gateway) tenant(w http.ResponseWriter, r *http.Request, api bool) (string, bool) {
+func (g *Service) tenant(w http.ResponseWriter, r *http.Request, api bool) (string, bool) {
 	var tenant string
 	var err error
 	hint, hasHint := r.Header[http.CanonicalHeaderKey(web.TenantHeader)]
@@ -231,7 +238,7 @@ func apiKey(r *http.Request) string {
 // and of the request's store, or the request ends here with 401. Other
 // credentials (API keys, the admin and service tokens, session cookies)
 // go to the service, which checks them.
-func (g *Gateway) verify(w http.ResponseWriter, r *http.Request, tenant string) bool {
+func (g *Service) verify(w http.ResponseWriter, r *http.Request, tenant string) bool {
 	tok := web.BearerToken(r)
 	if !looksLikeJWT(tok) {
 		return true
@@ -266,7 +273,7 @@ func looksLikeJWT(t string) bool {
 // answers 429 with Retry-After and returns false. A limiter that cannot
 // answer (Redis down) lets the request through: the limits protect the
 // services, they are not worth an outage of their own.
-func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, scope, key string, rate, burst int) bool {
+func (g *Service) allow(w http.ResponseWriter, r *http.Request, scope, key string, rate, burst int) bool {
 	ok, retry, err := g.limits.allow(r.Context(), scope+":"+key, rate, burst)
 	if err != nil {
 		g.log.Warn("rate limiter unavailable", "scope", scope, "err", err)

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,7 @@ var errUpstreamStatus = errors.New("gateway: the replica answered 502-504")
 // service (http://catalog/…); forwarder picks a replica of it, sends the
 // request there, and when no connection could be made, or an idempotent
 // request got no answer, tries another replica.
-type forwarder struct{ g *Gateway }
+type forwarder struct{ g *Service }
 
 func (f *forwarder) RoundTrip(req *http.Request) (*http.Response, error) {
 	p := f.g.pools[req.URL.Host]
@@ -128,7 +129,7 @@ func (b *countedBody) Close() error {
 }
 
 // proxy returns the reverse proxy of service.
-func (g *Gateway) proxy(service string) *httputil.ReverseProxy {
+func (g *Service) proxy(service string) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The forwarder turns the service's name into a replica.
@@ -138,8 +139,8 @@ func (g *Gateway) proxy(service string) *httputil.ReverseProxy {
 			pr.Out.Host = pr.In.Host
 			g.setForwarded(pr)
 		},
-		Transport: &forwarder{g: g},
-		ErrorLog:  nil,
+		Transport:  &forwarder{g: g},
+		BufferPool: buffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if info := infoFrom(r.Context()); info != nil {
 				info.err = err
@@ -164,7 +165,7 @@ func (g *Gateway) proxy(service string) *httputil.ReverseProxy {
 // the service. Incoming values are kept only from a trusted proxy (the
 // request's peer is in -gateway.trusted-proxies); anyone else's are
 // replaced, so a client cannot choose the address it is limited by.
-func (g *Gateway) setForwarded(pr *httputil.ProxyRequest) {
+func (g *Service) setForwarded(pr *httputil.ProxyRequest) {
 	peer := peerAddr(pr.In.RemoteAddr)
 	trusted := g.trusted(peer)
 	xff := peer.String()
@@ -191,7 +192,7 @@ func peerAddr(remote string) netip.Addr {
 	return a.Unmap()
 }
 
-func (g *Gateway) trusted(a netip.Addr) bool {
+func (g *Service) trusted(a netip.Addr) bool {
 	for _, p := range g.cfg.trusted {
 		if p.Contains(a) {
 			return true
@@ -202,21 +203,14 @@ func (g *Gateway) trusted(a netip.Addr) bool {
 
 // clientAddr is the address a request is limited by: its peer, or behind
 // trusted proxies the last address of X-Forwarded-For they did not add.
-func (g *Gateway) clientAddr(r *http.Request) string {
-	peer := peerAddr(r.RemoteAddr)
-	if !g.trusted(peer) {
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !g.trusted(a) {
-			return a.String()
-		}
-	}
-	return peer.String()
+func (g *Service) clientAddr(r *http.Request) string {
+	return web.ClientAddr(r, g.cfg.trusted).String()
 }
+
+// buffers are the proxies' copy buffers, reused across requests.
+var buffers = &bufferPool{p: sync.Pool{New: func() any { return make([]byte, 32<<10) }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return b.p.Get().([]byte) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(x) } //nolint:staticcheck // a slice header per Put is cheaper than a 32 KiB buffer per request

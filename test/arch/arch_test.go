@@ -19,9 +19,11 @@ var services = []string{"identity", "catalog", "inventory", "cart", "pricing", "
 // from the other services' APIs (docs/decisions/0019-web-pages.md).
 var pages = []string{"storefront", "admin"}
 
-// edges are the services that own no data and no API of their own: the
-// gateway forwards to the others (docs/decisions/0033). The import rules
-// hold them like any service; the recipe of TestServiceShape does not.
+// edges are services that own no data and register no operations: the
+// gateway, which forwards the others' requests. They keep the import rule,
+// the package file and the constructor's shape, and their entry in
+// cmd/mercato/services.go; the data-owning recipe (contract package,
+// migrations, queries, access table) is not theirs.
 var edges = []string{"gateway"}
 
 // serviceOf returns the service a package path belongs to, and whether the

@@ -50,9 +50,6 @@ func TestServiceShape(t *testing.T) {
 	found := 0
 	for _, svc := range services {
 		dir := filepath.Join(root, "internal", svc)
-		if slices.Contains(edges, svc) {
-			continue
-		}
 		if entries, err := os.ReadDir(dir); err != nil || len(entries) == 1 && entries[0].Name() == svc+"api" {
 			continue // a service still to come, or only its contract published ahead of it
 		}
@@ -67,6 +64,10 @@ func TestServiceShape(t *testing.T) {
 }
 
 func checkServiceShape(t *testing.T, svc, dir, registry string) {
+	if slices.Contains(edges, svc) {
+		checkEdgeShape(t, svc, dir, registry)
+		return
+	}
 	isPages := slices.Contains(pages, svc)
 	for _, p := range []string{svc + "api", "sqlc.yaml", "migrations", "queries", "http.go"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil && !isPages {
@@ -195,5 +196,36 @@ func checkServiceShape(t *testing.T, svc, dir, registry string) {
 		if !strings.Contains(registry, want) {
 			t.Errorf("cmd/mercato/services.go lacks %s", want)
 		}
+	}
+}
+
+// checkEdgeShape holds a service of no data (edges) to what it shares with
+// the others: its package file, New(ctx, cfg, deps) (*Service, error), and
+// its entry in cmd/mercato/services.go.
+func checkEdgeShape(t *testing.T, svc, dir, registry string) {
+	if _, err := os.Stat(filepath.Join(dir, svc+".go")); err != nil {
+		t.Errorf("no %s.go (package doc, Config, Deps, Service, New)", svc)
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join(dir, svc+".go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.Name == "New" {
+			found = true
+			var b bytes.Buffer
+			_ = printer.Fprint(&b, fset, fn.Type)
+			if sig := b.String(); sig != "func(ctx context.Context, cfg Config, deps Deps) (*Service, error)" {
+				t.Errorf("New is %q, want func(ctx context.Context, cfg Config, deps Deps) (*Service, error)", sig)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no New in %s.go", svc)
+	}
+	if !strings.Contains(registry, svc+".New(ctx, ") {
+		t.Errorf("cmd/mercato/services.go lacks %s.New(ctx, …)", svc)
 	}
 }

@@ -147,6 +147,7 @@ func (s *Server) chain(mux *http.ServeMux) http.Handler {
 func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r = s.fromProxy(r)
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
 			id = newRequestID()

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"reflect"
 	"regexp"
@@ -54,6 +55,9 @@ type Config struct {
 	// MetricsAddr is where /metrics is served, apart from the public
 	// listener; empty serves no metrics.
 	MetricsAddr string
+	// TrustedProxies are the addresses (CIDR) of proxies in front of the
+	// process (the gateway) whose X-Forwarded-For names the client.
+	TrustedProxies []string
 }
 
 // RegisterFlags registers the server flags with defaults for a laptop.
@@ -68,6 +72,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory; a generated one stops working in a store once the store has an owner)")
 	fs.StringVar(&c.ServiceToken, prefix+"service-token", "", "token the processes of one deployment call each other with, the same on each; required with -urls (default: random, for this process alone)")
 	fs.StringVar(&c.MetricsAddr, prefix+"metrics.addr", "127.0.0.1:9464", "address to serve Prometheus /metrics on, apart from the public -addr (empty: no metrics)")
+	fs.StringSliceVar(&c.TrustedProxies, prefix+"http.trusted-proxies", nil, "addresses (CIDR) of proxies in front of this process, such as the gateway, whose X-Forwarded-For names the client (for the login throttle and the access log)")
 }
 
 // Validate checks the configuration.
@@ -79,6 +84,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return fmt.Errorf("web: invalid metrics address %q: %w", c.MetricsAddr, err)
 		}
+	}
+	if _, err := ParseProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("web: -http.trusted-proxies: %w", err)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("web: max body %d is below 1 KiB", c.MaxBodyBytes)
@@ -274,6 +282,8 @@ type Server struct {
 	closing chan struct{}
 	// tracer is nil when tracing is off.
 	tracer trace.Tracer
+	// trusted are the proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
 
 	warnMu   sync.Mutex
 	warnings []string
@@ -283,6 +293,7 @@ type Server struct {
 func New(cfg Config, deps Deps) *Server {
 	installProblemErrors()
 	s := &Server{cfg: cfg, log: deps.Log, mux: http.NewServeMux(), deps: deps, ready: make(chan struct{}), closing: make(chan struct{})}
+	s.trusted, _ = ParseProxies(cfg.TrustedProxies) // checked by Validate
 	if deps.Tracer != nil {
 		s.tracer = deps.Tracer.Tracer("github.com/mercato/mercato/internal/platform/web")
 	}
