@@ -54,6 +54,8 @@ type Config struct {
 	// MetricsAddr is where /metrics is served, apart from the public
 	// listener; empty serves no metrics.
 	MetricsAddr string
+	// AccessLog says which requests the access log records at which level.
+	AccessLog AccessLogConfig
 }
 
 // RegisterFlags registers the server flags with defaults for a laptop.
@@ -68,6 +70,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "bearer token for admin endpoints (default: generated once and kept in the data directory; a generated one stops working in a store once the store has an owner)")
 	fs.StringVar(&c.ServiceToken, prefix+"service-token", "", "token the processes of one deployment call each other with, the same on each; required with -urls (default: random, for this process alone)")
 	fs.StringVar(&c.MetricsAddr, prefix+"metrics.addr", "127.0.0.1:9464", "address to serve Prometheus /metrics on, apart from the public -addr (empty: no metrics)")
+	c.AccessLog.RegisterFlags(fs, prefix)
 }
 
 // Validate checks the configuration.
@@ -79,6 +82,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return fmt.Errorf("web: invalid metrics address %q: %w", c.MetricsAddr, err)
 		}
+	}
+	if err := c.AccessLog.Validate(); err != nil {
+		return fmt.Errorf("web: %w", err)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("web: max body %d is below 1 KiB", c.MaxBodyBytes)
