@@ -161,6 +161,11 @@ With -rounds N the two are measured N times, alternating, and the round
 with the median ratio is judged: on a shared machine the speed of both
 drifts, and one round can be lucky or unlucky.
 
+With -rate R both sides are paced alike: the raw transaction too is started
+R times a second. Both then serve the rate (when they can), so no
+throughput ratio is judged: the report says whether each kept up and
+compares their latencies.
+
 After the run the benchmark checks and prints: no negative stock; units sold
 never above the stock given and equal to the units of confirmed orders; every
 confirmed order has exactly one authorization, equal to its total; no expired
