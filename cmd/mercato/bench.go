@@ -30,7 +30,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand(), c.benchSoakCommand())
 	return cmd
 }
 
@@ -167,6 +167,11 @@ PostgreSQL database of -db (or -raw-db), dropped afterwards.
 With -rounds N the two are measured N times, alternating, and the round
 with the median ratio is judged: on a shared machine the speed of both
 drifts, and one round can be lucky or unlucky.
+
+With -rate R both sides are paced alike: the raw transaction too is started
+R times a second. Both then serve the rate (when they can), so no
+throughput ratio is judged: the report says whether each kept up and
+compares their latencies.
 
 After the run the benchmark checks and prints: no negative stock; units sold
 never above the stock given and equal to the units of confirmed orders; every

@@ -165,7 +165,7 @@ func (p *Platform) Tracer() trace.TracerProvider { return p.tracing.Provider() }
 
 func (p *Platform) connectBus(ctx context.Context) error {
 	blog := p.log.With("component", "bus")
-	opts := natsbus.Options{Name: "mercato", RefuseOldServer: p.Config.BusRefuseOldNATS}
+	opts := natsbus.Options{Name: "mercato", RefuseOldServer: p.Config.BusRefuseOldNATS, DeadLetterMaxAge: p.Config.Retention.DeadLetters}
 	switch {
 	case p.Config.Bus == "embedded":
 		opts.Dir = filepath.Join(p.Config.Data, "nats")
@@ -193,7 +193,7 @@ func (p *Platform) connectBus(ctx context.Context) error {
 		}
 		p.Bus = b
 	default:
-		b, err := rabbitbus.Dial(ctx, p.Config.Bus, rabbitbus.Options{}, blog)
+		b, err := rabbitbus.Dial(ctx, p.Config.Bus, rabbitbus.Options{DeadLetterMaxAge: p.Config.Retention.DeadLetters}, blog)
 		if err != nil {
 			return fmt.Errorf("connect bus: %w", err)
 		}
@@ -247,7 +247,9 @@ func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations
 // Outbox returns the relay that publishes db's outbox; it runs while the
 // process serves.
 func (p *Platform) Outbox(db *sqldb.DB) *outbox.Relay {
-	r := outbox.NewRelay(db, p.Bus, p.log.With("component", "outbox", "db", db.Name()), outbox.RelayConfig{Tracer: p.Tracer()})
+	r := outbox.NewRelay(db, p.Bus, p.log.With("component", "outbox", "db", db.Name()), outbox.RelayConfig{
+		Tracer: p.Tracer(), Retention: p.Config.Retention.Outbox, InboxRetention: p.Config.Retention.Inbox,
+	})
 	p.mu.Lock()
 	p.relays = append(p.relays, r)
 	p.mu.Unlock()

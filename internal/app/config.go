@@ -60,6 +60,9 @@ type Config struct {
 	// Redis is a redis:// URL for web sessions and login throttling; empty
 	// keeps sessions in the database and counts logins in memory.
 	Redis string
+	// Retention is how long outbox, inbox, idempotency and dead-letter
+	// records are kept (-retention.*).
+	Retention Retention
 }
 
 // RegisterFlags registers the platform flags.
@@ -80,6 +83,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log.format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "fill the default store with demo products when it has none: by default with SQLite only; on PostgreSQL when given explicitly (or see mercato seed -demo)")
+	c.Retention.RegisterFlags(fs)
 	fs.StringVar(&c.Redis, "redis", "", "Redis URL for sessions and login throttling, e.g. redis://127.0.0.1:6379/0 (default: in the database / in memory)")
 }
 
@@ -93,6 +97,9 @@ func (c *Config) Validate(known []string) error {
 		errs = append(errs, err)
 	}
 	if err := c.Live.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Retention.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Data == "" {

@@ -84,6 +84,9 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 		return err
 	}
 	s.idem = web.NewIdempotencyStore(db)
+	if t := p.Config.Retention.Idempotency; t > 0 {
+		s.idem.TTL = t
+	}
 
 	var e Edges
 	if edges != nil {

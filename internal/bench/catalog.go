@@ -71,7 +71,7 @@ func (r *Runner) catalog(ctx context.Context, base string, o Options, note strin
 		return err
 	}
 	fmt.Fprintln(r.Stdout)
-	if err := (Comparison{Subject: mr, Baseline: br, Goal: catalogGoal}).Write(r.Stdout); err != nil {
+	if err := (Comparison{Subject: mr, Baseline: br, Goal: catalogGoal, Rate: o.Load.Rate}).Write(r.Stdout); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.Stdout)

@@ -208,10 +208,10 @@ func (r *Runner) checkout(ctx context.Context, base string, o CheckoutOptions, r
 			return err
 		}
 		fmt.Fprintln(r.Stdout)
-		rounds = append(rounds, Comparison{Subject: mr, Baseline: raw, Goal: checkoutGoal})
+		rounds = append(rounds, Comparison{Subject: mr, Baseline: raw, Goal: checkoutGoal, Rate: load.Rate})
 	}
 	judged := rounds[0]
-	if len(rounds) > 1 {
+	if len(rounds) > 1 && load.Rate == 0 {
 		// The machine's speed drifts (other load, the disk): alternating
 		// rounds expose both targets to the same drift, and the median
 		// round is judged rather than the luckiest.

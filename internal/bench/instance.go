@@ -78,6 +78,11 @@ func (o Options) validate(cfg app.Config) error {
 // seeds the demo data, runs fn with its base URL and the system once it is
 // ready, then stops it and removes its temporary directory.
 func (r *Runner) withInstance(ctx context.Context, fn func(ctx context.Context, base, note string, sys *app.System) error) error {
+	return r.withLoggedInstance(ctx, r.logger(), fn)
+}
+
+// withLoggedInstance is withInstance with the instance logging to log.
+func (r *Runner) withLoggedInstance(ctx context.Context, log *slog.Logger, fn func(ctx context.Context, base, note string, sys *app.System) error) error {
 	dir, err := os.MkdirTemp("", "mercato-bench-*")
 	if err != nil {
 		return fmt.Errorf("create the benchmark's data directory: %w", err)
@@ -88,7 +93,6 @@ func (r *Runner) withInstance(ctx context.Context, fn func(ctx context.Context, 
 	cfg.Data = dir
 	cfg.Web.Addr = "127.0.0.1:0"
 	cfg.BusListen = ""
-	log := r.logger()
 	token, _, err := app.AdminToken(cfg)
 	if err != nil {
 		return err

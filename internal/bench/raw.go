@@ -50,14 +50,14 @@ func (rc RawCheckout) Run(ctx context.Context, l Load) (Result, error) {
 		return Result{}, err
 	}
 	if l.Warmup > 0 {
-		rc.phase(ctx, l.Workers, l.Warmup, skus, nil)
+		rc.phase(ctx, l.Workers, l.Rate, l.Warmup, skus, nil)
 	}
 	var (
 		mu sync.Mutex
 		c  collector
 	)
 	c.res.Target = "raw transaction"
-	rc.phase(ctx, l.Workers, l.Duration, skus, func(r *vegeta.Result) {
+	rc.phase(ctx, l.Workers, l.Rate, l.Duration, skus, func(r *vegeta.Result) {
 		mu.Lock()
 		c.add(r, nil)
 		mu.Unlock()
@@ -88,19 +88,31 @@ func (rc RawCheckout) setup(ctx context.Context, skus int) error {
 	})
 }
 
-// phase runs workers for d; add, when set, receives every transaction's
-// outcome as a vegeta result so the same collector reduces it.
-func (rc RawCheckout) phase(ctx context.Context, workers int, d time.Duration, skus int, add func(*vegeta.Result)) {
+// phase runs workers for d, at most rate transactions a second when rate
+// is set (as the load generator paces Mercato's side, so that both sides
+// of a rate-mode comparison get the same load); add, when set, receives
+// every transaction's outcome as a vegeta result so the same collector
+// reduces it.
+func (rc RawCheckout) phase(ctx context.Context, workers, rate int, d time.Duration, skus int, add func(*vegeta.Result)) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
 		wg  sync.WaitGroup
 		seq atomic.Uint64
 	)
+	begin := time.Now()
 	for range workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				n := seq.Add(1)
+				if rate > 0 {
+					due := begin.Add(time.Duration(n-1) * time.Second / time.Duration(rate))
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Until(due)):
+					}
+				}
 				start := time.Now()
 				err := rc.checkout(ctx, n, skus)
 				if err != nil && ctx.Err() != nil {

@@ -53,6 +53,11 @@ type Comparison struct {
 	Baseline Result
 	// Goal is the least acceptable Subject ÷ Baseline throughput ratio.
 	Goal float64
+	// Rate is the requests (or transactions) per second both targets were
+	// offered; 0 means each went as fast as it could. At a rate both can
+	// keep up with, their throughputs are the rate and their ratio says
+	// nothing: the comparison is then of latency, and judges no goal.
+	Rate int
 }
 
 // Ratio is the subject's throughput (good responses per second) divided by
@@ -72,15 +77,26 @@ func Median(cs []Comparison) Comparison {
 	return sorted[(len(sorted)-1)/2]
 }
 
-// Met reports whether the ratio reaches the goal.
+// Met reports whether the ratio reaches the goal; never in rate mode,
+// where no goal is judged.
 func (c Comparison) Met() bool {
-	return c.Baseline.Throughput > 0 && c.Ratio() >= c.Goal
+	return c.Rate == 0 && c.Baseline.Throughput > 0 && c.Ratio() >= c.Goal
 }
 
 // Write writes the ratio and the verdict against the goal: PASS or BELOW.
+// In rate mode it writes what a fixed rate can compare instead: whether
+// each target kept up with the rate, and their latencies.
 func (c Comparison) Write(w io.Writer) error {
 	var err error
 	switch {
+	case c.Rate > 0:
+		_, err = fmt.Fprintf(w, "rate mode: both offered %d/s, so req/s is the rate sent, not what either can do; no throughput ratio is judged (leave -rate at 0 for that).\n"+
+			"%s kept %.0f/s, %s kept %.0f/s.\n"+
+			"latency %s ÷ %s: p50 %s ÷ %s (%.1f×), p99 %s ÷ %s (%.1f×)\n",
+			c.Rate, c.Subject.Target, c.Subject.Throughput, c.Baseline.Target, c.Baseline.Throughput,
+			c.Subject.Target, c.Baseline.Target,
+			FormatDuration(c.Subject.P50), FormatDuration(c.Baseline.P50), times(c.Subject.P50, c.Baseline.P50),
+			FormatDuration(c.Subject.P99), FormatDuration(c.Baseline.P99), times(c.Subject.P99, c.Baseline.P99))
 	case c.Baseline.Throughput <= 0:
 		_, err = fmt.Fprintf(w, "ratio %s ÷ %s: none (the baseline served no good response)\n", c.Subject.Target, c.Baseline.Target)
 	case c.Met():
@@ -92,6 +108,14 @@ func (c Comparison) Write(w io.Writer) error {
 		return fmt.Errorf("write comparison: %w", err)
 	}
 	return nil
+}
+
+// times is a ÷ b, or 0 when b is none.
+func times(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // FormatDuration writes a latency with three significant digits at most:

@@ -116,7 +116,7 @@ func (r *Runner) storefront(ctx context.Context, base string, o StorefrontOption
 		return err
 	}
 	fmt.Fprintln(r.Stdout)
-	if err := (Comparison{Subject: pr, Baseline: ar, Goal: storefrontGoal}).Write(r.Stdout); err != nil {
+	if err := (Comparison{Subject: pr, Baseline: ar, Goal: storefrontGoal, Rate: o.Load.Rate}).Write(r.Stdout); err != nil {
 		return err
 	}
 	fmt.Fprintln(r.Stdout)

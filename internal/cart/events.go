@@ -170,7 +170,7 @@ func (s *Service) checkOut(ctx context.Context, tx *sql.Tx, cartID, orderID stri
 	now := s.now()
 	c, err := cartdb.New(tx).CheckOutCart(ctx, cartdb.CheckOutCartParams{TenantID: tenant, ID: cartID, OrderID: orderID, UpdatedAt: now.UnixMicro()})
 	if errors.Is(err, sql.ErrNoRows) {
-		s.log.InfoContext(ctx, "confirmed order names no open cart", "tenant", tenant, "order_id", orderID)
+		s.log.DebugContext(ctx, "confirmed order names no open cart", "tenant", tenant, "order_id", orderID)
 		return false, nil
 	}
 	if err != nil {

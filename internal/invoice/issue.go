@@ -143,7 +143,7 @@ func (s *Service) ensureInvoice(ctx context.Context, tx *sql.Tx, q *invoicedb.Qu
 	if err := s.issue(ctx, tx, q, tenant, &inv, sel.loc, "order:"+o.ID); err != nil {
 		return invoiceapi.Invoice{}, false, err
 	}
-	s.log.InfoContext(ctx, "invoice issued", "tenant", tenant, "order_id", o.ID, "number", inv.Number)
+	s.log.DebugContext(ctx, "invoice issued", "tenant", tenant, "order_id", o.ID, "number", inv.Number)
 	return inv, true, nil
 }
 
@@ -191,7 +191,7 @@ func (s *Service) credit(ctx context.Context, tx *sql.Tx, q *invoicedb.Queries, 
 	if err := s.issue(ctx, tx, q, tenant, &cn, sel.loc, source); err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "credit note issued", "tenant", tenant, "order_id", inv.OrderID, "number", cn.Number, "invoice", inv.Number)
+	s.log.DebugContext(ctx, "credit note issued", "tenant", tenant, "order_id", inv.OrderID, "number", cn.Number, "invoice", inv.Number)
 	return nil
 }
 

@@ -1,5 +1,10 @@
 package outbox
 
+import "time"
+
 // CrashAfterPublish makes r call f between publishing a batch and stamping it
 // published: the window the crash test aims at.
 func CrashAfterPublish(r *Relay, f func()) { r.afterPublish = f }
+
+// SetNow makes r read the time from now.
+func SetNow(r *Relay, now func() time.Time) { r.now = now }

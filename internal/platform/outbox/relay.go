@@ -31,9 +31,13 @@ type RelayConfig struct {
 	// committed meanwhile wait for the next pass and share its read, publish
 	// and stamp, instead of a pass each. Default 2ms; negative: none.
 	Linger time.Duration
-	// Retention is how long published rows (and inbox records) are kept, for
-	// replay and redelivery dedupe. Default 7 days.
+	// Retention is how long published rows are kept, for replay. Default
+	// 7 days.
 	Retention time.Duration
+	// InboxRetention is how long inbox records are kept, for redelivery
+	// dedupe; never less than Retention (a replay of the kept rows is
+	// deduplicated by the inbox). Default 7 days.
+	InboxRetention time.Duration
 	// Tracer records a producer span per published event, a child of the
 	// event's traceparent. Nil records none.
 	Tracer trace.TracerProvider
@@ -52,6 +56,10 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	if c.Retention <= 0 {
 		c.Retention = 7 * 24 * time.Hour
 	}
+	if c.InboxRetention <= 0 {
+		c.InboxRetention = 7 * 24 * time.Hour
+	}
+	c.InboxRetention = max(c.InboxRetention, c.Retention)
 	return c
 }
 
@@ -307,19 +315,23 @@ func (r *Relay) Pending(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Purge deletes published rows and inbox records older than the retention.
+// Purge deletes published rows older than the retention and inbox records
+// older than the inbox's, a bounded batch per transaction
+// (sqldb.DeleteBatches), and on SQLite gives the space back.
 func (r *Relay) Purge(ctx context.Context) error {
-	cutoff := r.now().Add(-r.cfg.Retention).UnixMicro()
+	now := r.now()
 	ctx = sqldb.AllTenants(ctx)
-	return r.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1`, cutoff); err != nil {
-			return fmt.Errorf("purge outbox: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM inbox WHERE handled_at < $1`, cutoff); err != nil {
-			return fmt.Errorf("purge inbox: %w", err)
-		}
-		return nil
-	})
+	if _, err := r.db.DeleteBatches(ctx, `DELETE FROM outbox WHERE id IN (
+		SELECT id FROM outbox WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY published_at LIMIT $2)`,
+		now.Add(-r.cfg.Retention).UnixMicro()); err != nil {
+		return fmt.Errorf("purge outbox: %w", err)
+	}
+	if _, err := r.db.DeleteBatches(ctx, `DELETE FROM inbox WHERE (consumer, event_id) IN (
+		SELECT consumer, event_id FROM inbox WHERE handled_at < $1 ORDER BY handled_at LIMIT $2)`,
+		now.Add(-r.cfg.InboxRetention).UnixMicro()); err != nil {
+		return fmt.Errorf("purge inbox: %w", err)
+	}
+	return nil
 }
 
 // Republish marks published rows newer than since as pending again, so the

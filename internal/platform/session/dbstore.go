@@ -88,16 +88,10 @@ func (s *DBStore) Delete(token string) error {
 // Cleanup deletes expired sessions (and tombstones) of every tenant and
 // returns how many went. The owner calls it periodically (see Run).
 func (s *DBStore) Cleanup(ctx context.Context) (int64, error) {
-	var n int64
 	ctx = sqldb.AllTenants(ctx)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE expiry <= $1`, s.now().UnixMicro())
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	// A bounded batch per transaction: a purge never holds the writer long.
+	n, err := s.db.DeleteBatches(ctx, `DELETE FROM web_sessions WHERE (tenant_id, token) IN (
+		SELECT tenant_id, token FROM web_sessions WHERE expiry <= $1 ORDER BY expiry LIMIT $2)`, s.now().UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("purge expired sessions: %w", err)
 	}

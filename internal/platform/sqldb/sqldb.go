@@ -160,6 +160,10 @@ func openSQLite(ctx context.Context, opts Options, log *slog.Logger) (*DB, error
 		w.Close()
 		return nil, fmt.Errorf("sqldb: open %s: %w", path, err)
 	}
+	if err := incrementalVacuum(ctx, w, path, log); err != nil {
+		w.Close()
+		return nil, err
+	}
 	rc, err := newSQLiteConnector("file:"+path+"?"+pragmas+"&_pragma=query_only(1)", false)
 	if err != nil {
 		w.Close()

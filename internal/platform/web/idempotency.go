@@ -52,16 +52,17 @@ func NewIdempotencyStore(db *sqldb.DB) *IdempotencyStore {
 	return &IdempotencyStore{db: db, TTL: 24 * time.Hour, Wait: 30 * time.Second, Stale: 2 * time.Minute, now: time.Now}
 }
 
-// Purge deletes outcomes older than the TTL.
+// Purge deletes outcomes older than the TTL, a bounded batch per
+// transaction (sqldb.DeleteBatches).
 func (s *IdempotencyStore) Purge(ctx context.Context) error {
 	ctx = sqldb.AllTenants(ctx) // every tenant's expired outcomes
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, s.now().Add(-s.TTL).UnixMicro())
-		if err != nil {
-			return fmt.Errorf("purge idempotency keys: %w", err)
-		}
-		return nil
-	})
+	_, err := s.db.DeleteBatches(ctx, `DELETE FROM idempotency_keys WHERE (tenant_id, idem_key) IN (
+		SELECT tenant_id, idem_key FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2)`,
+		s.now().Add(-s.TTL).UnixMicro())
+	if err != nil {
+		return fmt.Errorf("purge idempotency keys: %w", err)
+	}
+	return nil
 }
 
 // Run purges expired outcomes every hour until ctx is done.

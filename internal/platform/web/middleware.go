@@ -199,9 +199,11 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 				m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 				m.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
 			}
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
+			// Most requests are logged at debug (see AccessLogConfig):
+			// skip building a line nobody reads.
+			level := s.cfg.AccessLog.level(status, d, contentType(sw))
+			if !s.log.Enabled(ctx, level) {
+				return
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),

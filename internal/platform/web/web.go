@@ -58,6 +58,8 @@ type Config struct {
 	// TrustedProxies are the addresses (CIDR) of proxies in front of the
 	// process (the gateway) whose X-Forwarded-For names the client.
 	TrustedProxies []string
+	// AccessLog says which requests the access log records at which level.
+	AccessLog AccessLogConfig
 }
 
 // RegisterFlags registers the server flags with defaults for a laptop.
@@ -73,6 +75,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&c.ServiceToken, prefix+"service-token", "", "token the processes of one deployment call each other with, the same on each; required with -urls (default: random, for this process alone)")
 	fs.StringVar(&c.MetricsAddr, prefix+"metrics.addr", "127.0.0.1:9464", "address to serve Prometheus /metrics on, apart from the public -addr (empty: no metrics)")
 	fs.StringSliceVar(&c.TrustedProxies, prefix+"http.trusted-proxies", nil, "addresses (CIDR) of proxies in front of this process, such as the gateway, whose X-Forwarded-For names the client (for the login throttle and the access log)")
+	c.AccessLog.RegisterFlags(fs, prefix)
 }
 
 // Validate checks the configuration.
@@ -87,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("web: -http.trusted-proxies: %w", err)
+	}
+	if err := c.AccessLog.Validate(); err != nil {
+		return fmt.Errorf("web: %w", err)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("web: max body %d is below 1 KiB", c.MaxBodyBytes)

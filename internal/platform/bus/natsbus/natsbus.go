@@ -71,9 +71,11 @@ type Options struct {
 	Prefix string
 	// Replicas is the stream replica count on a cluster; default 1.
 	Replicas int
-	// MaxAge is how long events stay in the stream; default 7 days. Dead
-	// letters are kept until replayed or purged.
+	// MaxAge is how long events stay in the stream; default 7 days.
 	MaxAge time.Duration
+	// DeadLetterMaxAge is how long dead letters stay in their stream unless
+	// replayed; zero keeps them until replayed.
+	DeadLetterMaxAge time.Duration
 	// DuplicateWindow is how long a message ID is remembered for dedupe;
 	// default 2 minutes.
 	DuplicateWindow time.Duration
@@ -327,6 +329,7 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    b.opts.Replicas,
+		MaxAge:      b.opts.DeadLetterMaxAge,
 		Duplicates:  b.opts.DuplicateWindow,
 	}}
 	for _, cfg := range cfgs {

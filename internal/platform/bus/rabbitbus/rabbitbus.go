@@ -62,6 +62,10 @@ type Options struct {
 	// ReconnectWait is the first wait before reconnecting; it doubles up to
 	// 5s. Default 250ms.
 	ReconnectWait time.Duration
+	// DeadLetterMaxAge is how long a dead letter stays in its queue unless
+	// replayed (a per-message expiration, so queues declared before keep
+	// their arguments); zero keeps it until replayed.
+	DeadLetterMaxAge time.Duration
 }
 
 // DefaultPrefix is the prefix used when Options.Prefix is empty.
@@ -821,6 +825,9 @@ func (b *Bus) deadLetter(ctx context.Context, group string, m bus.Message, attem
 		Timestamp:    dl.FailedAt,
 		Body:         data,
 	}}
+	if age := b.opts.DeadLetterMaxAge; age > 0 {
+		out.msg.Expiration = strconv.FormatInt(age.Milliseconds(), 10)
+	}
 	if err := b.publish(ctx, []outgoing{out}); err != nil {
 		return fmt.Errorf("store dead letter: %w", err)
 	}
