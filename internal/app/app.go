@@ -96,6 +96,10 @@ type Platform struct {
 	web     *web.Server
 	tracing *telemetry.Tracing
 
+	// conns are the shares of -db.max-conns of the databases this process
+	// opens (ConnShares), set before the first opens.
+	conns map[string]int
+
 	mu     sync.Mutex
 	dbs    []*sqldb.DB
 	relays []*outbox.Relay
@@ -108,6 +112,9 @@ func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version stri
 	cfg.Web.ServiceToken = serviceToken(cfg.Web.ServiceToken)
 	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry(), Changes: cache.NewChanges()}
 	p.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.DB != "" {
+		p.Registry.MustRegister(dbCollector{p})
+	}
 	tr, err := telemetry.New(ctx, cfg.Telemetry, telemetry.Resource{Service: telemetry.ServiceName(cfg.Services), Version: version}, log.With("component", "telemetry"))
 	if err != nil {
 		return nil, fmt.Errorf("set up tracing: %w", err)
@@ -180,10 +187,13 @@ func (p *Platform) Deps(ctx context.Context, name string, sets ...sqldb.Migratio
 }
 
 // DB opens the database called name and applies the migration sets, in
-// order. The platform closes it at the end.
+// order. The platform closes it at the end. On PostgreSQL its pool is
+// bounded by its share of -db.max-conns (one connection for a database
+// the process did not foresee).
 func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
+	conns := max(1, p.conns[name])
 	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name), RowSecurity: p.Config.RowSecurity,
-		Committed: func(tenant string) { p.Changes.Committed(name, tenant) }})
+		MaxConns: conns, Committed: func(tenant string) { p.Changes.Committed(name, tenant) }})
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,9 @@ type Config struct {
 	Data string
 	// DB is a PostgreSQL URL; empty means one SQLite file per service.
 	DB string
+	// DBMaxConns is the most PostgreSQL connections this process opens,
+	// split among the pools of its databases (ConnShares).
+	DBMaxConns int
 	// RowSecurity makes PostgreSQL enforce tenant isolation again with
 	// row-level security policies (sqldb.Options.RowSecurity).
 	RowSecurity bool
@@ -56,6 +59,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	c.Live.RegisterFlags(fs, "live.")
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
+	fs.IntVar(&c.DBMaxConns, "db.max-conns", 20, "on PostgreSQL, the most connections this process opens, split among its services (checkout services weigh more); the server must have room for them at start")
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
@@ -84,6 +88,9 @@ func (c *Config) Validate(known []string) error {
 	}
 	if c.DB != "" && !sqldb.IsPostgresURL(c.DB) {
 		errs = append(errs, fmt.Errorf("-db must be a postgres:// URL, got %q", sqldb.Redact(c.DB)))
+	}
+	if c.DB != "" && c.DBMaxConns < MinConns(1) {
+		errs = append(errs, fmt.Errorf("-db.max-conns must be at least %d (one service), got %d", MinConns(1), c.DBMaxConns))
 	}
 	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") {
 		errs = append(errs, fmt.Errorf("-bus must be embedded, nats://… or amqp://…, got %q", sqldb.Redact(c.Bus)))

@@ -50,9 +50,30 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, version string, se
 
 func (s *System) build(ctx context.Context, services []Service, edges func(p *Platform) (Edges, error)) error {
 	p := s.Platform
+	if p.Config.DB != "" {
+		// Each database's pool gets its share of the process's budget,
+		// which the server must have room for.
+		var names []string
+		for _, svc := range services {
+			if p.Config.Runs(svc.Name) {
+				names = append(names, svc.Name)
+			}
+		}
+		if len(names) == 0 {
+			return errors.New("no service selected: see -services")
+		}
+		conns, err := ConnShares(p.Config.DBMaxConns, names)
+		if err != nil {
+			return err
+		}
+		p.conns = conns
+		if err := checkServerRoom(ctx, p.Config.DB, p.Config.DBMaxConns, p.log); err != nil {
+			return err
+		}
+	}
 	// The idempotency layer keeps its outcomes in a database of its own,
 	// shared by every service of the process (and by replicas on PostgreSQL).
-	db, err := p.DB(ctx, "web", web.IdempotencyMigrations)
+	db, err := p.DB(ctx, WebDB, web.IdempotencyMigrations)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,10 @@ type Options struct {
 	Name string
 	// ReadConns bounds the SQLite read pool; zero means 4.
 	ReadConns int
-	// MaxConns bounds the PostgreSQL pool; zero means 10.
+	// MaxConns bounds the PostgreSQL pool that serves the service; zero
+	// means 10. With RowSecurity, migrations run on a pool of their own of
+	// AdminConns connections, closed once Migrate is done (see Migrate).
+	// Pools close connections idle for IdleTimeout.
 	MaxConns int
 	// RowSecurity makes PostgreSQL enforce tenant isolation itself (see
 	// rowsecurity.go). Ignored on SQLite.
@@ -199,19 +202,19 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 	if n <= 0 {
 		n = 10
 	}
-	limit := func(db *sql.DB) *sql.DB {
+	limit := func(db *sql.DB, n int) *sql.DB {
 		db.SetMaxOpenConns(n)
 		db.SetMaxIdleConns(n)
-		db.SetConnMaxIdleTime(5 * time.Minute)
+		db.SetConnMaxIdleTime(IdleTimeout)
 		return db
 	}
 	// Every pool's connections are checked for a session the server ended
 	// (a restart) before each use: see pgdriver.go.
-	pool := func(cfg *pgx.ConnConfig) *sql.DB { return limit(openPool(cfg, false)) }
+	pool := func(cfg *pgx.ConnConfig) *sql.DB { return limit(openPool(cfg, false), n) }
 	// The pools that serve tenants under row-level security set each
 	// transaction's tenant as it begins.
 	scopedPool := func(cfg *pgx.ConnConfig, options ...stdlib.OptionOpenDB) *sql.DB {
-		return limit(openPool(cfg, true, options...))
+		return limit(openPool(cfg, true, options...), n)
 	}
 	if !opts.RowSecurity {
 		db := pool(cfg)
@@ -224,9 +227,12 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 	// Migrations and policies run on a pool of their own that sees every
 	// tenant (an owner is held to FORCEd policies too, and a data
 	// migration must reach every row).
+	// Migrations run one at a time: two connections (the migration tool
+	// holds one for its lock), given back to the server when Migrate is
+	// done (AdminConns).
 	acfg := cfg.Copy()
 	acfg.RuntimeParams[tenantSetting] = "*"
-	admin := pool(acfg)
+	admin := limit(openPool(acfg, false), AdminConns)
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
 		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
@@ -245,6 +251,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 		}
 		d.w, d.r = app, app
+		admin.SetMaxIdleConns(0) // until Migrate
 		return d, nil
 	}
 	// A superuser passes through every policy: act as a role that does not.
@@ -262,7 +269,40 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		return nil, fmt.Errorf("sqldb: connect to postgres as %s: %w", AppRole, err)
 	}
 	d.w, d.r, d.asAppRole = app, app, true
+	admin.SetMaxIdleConns(0) // until Migrate
 	return d, nil
+}
+
+// IdleTimeout is how long a pooled PostgreSQL connection may stay idle
+// before it is closed: a process holds connections while it is busy and
+// gives them back to the server soon after.
+const IdleTimeout = 30 * time.Second
+
+// AdminConns bounds the pool that runs migrations under RowSecurity,
+// open only while Migrate runs.
+const AdminConns = 2
+
+// PoolStats are the connections a database holds on PostgreSQL.
+type PoolStats struct {
+	// InUse and Idle count the connections open, in all its pools.
+	InUse, Idle int
+	// Max bounds the pool serving the service (Options.MaxConns).
+	Max int
+}
+
+// PoolStats reports the connections db holds; zero on SQLite.
+func (db *DB) PoolStats() PoolStats {
+	if db.dialect != Postgres {
+		return PoolStats{}
+	}
+	s := db.w.Stats()
+	ps := PoolStats{InUse: s.InUse, Idle: s.Idle, Max: s.MaxOpenConnections}
+	if db.admin != nil && db.admin != db.w {
+		a := db.admin.Stats()
+		ps.InUse += a.InUse
+		ps.Idle += a.Idle
+	}
+	return ps
 }
 
 // Name is the service name the database belongs to.
@@ -320,7 +360,15 @@ func Embedded(f fs.FS, dir, table string) Migrations {
 }
 
 // Migrate applies every set in order.
+//
+// With row-level security on PostgreSQL, migrations run on a pool of their
+// own (AdminConns); its connections are closed when Migrate returns, so
+// that a serving process holds only the service's pool.
 func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
+	if db.admin != nil && db.admin != db.w {
+		db.admin.SetMaxIdleConns(AdminConns)
+		defer db.admin.SetMaxIdleConns(0) // closes the idle connection
+	}
 	for _, m := range sets {
 		if err := db.migrate(ctx, m); err != nil {
 			return err
