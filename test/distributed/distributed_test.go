@@ -65,7 +65,10 @@ func runCluster(t *testing.T, o cluster.Options) {
 	o.Binary = binary
 	o.Dir = t.TempDir()
 	o.Progress = testWriter{t}
-	o.MaxConns = maxConns()
+	// The smallest budget of a process (its service, the web database
+	// and migrations): twenty processes share the server
+	// (max_connections 100) with the other tests.
+	o.MaxConns = 4
 	c, err := cluster.Start(t.Context(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -95,16 +98,6 @@ func runCluster(t *testing.T, o cluster.Options) {
 	if res.Failed() {
 		t.Error("the run failed: see the figures above")
 	}
-}
-
-// maxConns is the per-process connection budget: -db.max-conns when the
-// binary has it, else none (the pools' own default).
-func maxConns() int {
-	out, _ := exec.Command(binary, "-help").CombinedOutput()
-	if strings.Contains(string(out), "-db.max-conns") {
-		return 3
-	}
-	return 0
 }
 
 func errorLines(log string, n int) string {

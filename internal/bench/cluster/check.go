@@ -116,6 +116,9 @@ type Report struct {
 	Checks               []Check
 	Orders               int // every order in the order service
 	Confirmed, Cancelled int
+	// Unanswered counts confirmed orders whose checkout never got its 201
+	// (the client gave up after its retries).
+	Unanswered int
 }
 
 // Failed counts the checks that failed.
@@ -225,6 +228,11 @@ func (c *Cluster) Check(ctx context.Context, load *Load, stock *Stock) (Report, 
 		}
 		if _, err := cl.Do(ctx, "order", http.MethodGet, "/api/v1/admin/orders/"+url.PathEscape(id), nil, &got); err != nil || got.ID != id || got.Status != o.status {
 			unreadable++
+		}
+	}
+	for id, o := range orders {
+		if _, ok := created[id]; !ok && o.status == "confirmed" {
+			r.Unanswered++
 		}
 	}
 	r.add(missing == 0 && unreadable == 0, "every order that answered 201 is stored and readable through the API (%d of %d missing, %d unreadable)", missing, len(created), unreadable)
@@ -347,8 +355,21 @@ func (c *Cluster) Check(ctx context.Context, load *Load, stock *Stock) (Report, 
 	}
 	r.add(len(strayHolds) == 0 && len(rows) == r.Confirmed, "at the provider, one live authorization per confirmed order and none other (%d live for %d confirmed, %d stray)", len(rows), r.Confirmed, len(strayHolds))
 
-	// Outboxes.
-	pending, err := c.pendingOutbox(ctx)
+	// Outboxes. Consumers that settled late (an invoice issued from an
+	// order event) write events of their own: give their relays a while.
+	var pending map[string]int
+	_ = waitFor(ctx, 30*time.Second, func() bool {
+		pending, err = c.pendingOutbox(ctx)
+		if err != nil {
+			return true
+		}
+		for _, n := range pending {
+			if n > 0 {
+				return false
+			}
+		}
+		return true
+	})
 	if err != nil {
 		return r, err
 	}

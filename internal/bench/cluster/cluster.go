@@ -273,15 +273,15 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		"-payment.fake=true", "-payment.fake-webhook-secret=" + c.whsec,
 		"-metrics.addr=", "-log.format=json", "-log.level=info",
 	}
-	if o.MaxConns > 0 {
-		common = append(common, fmt.Sprintf("-db.max-conns=%d", o.MaxConns))
-	}
 	for _, s := range Layout {
 		for _, p := range c.Procs[s.Name] {
 			p.bin = o.Binary
 			p.log = filepath.Join(c.dir, p.Name+".log")
 			p.args = append([]string{"-services=" + s.Name, "-addr=" + p.Addr, "-data=" + filepath.Join(c.dir, p.Name),
 				"-urls=" + strings.Join(otherURLs(urlList, s.Name), ",")}, common...)
+			if o.MaxConns > 0 {
+				p.args = append(p.args, fmt.Sprintf("-db.max-conns=%d", o.MaxConns))
+			}
 		}
 	}
 	if o.Gateway {
@@ -292,6 +292,9 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		g := &Proc{Name: "gateway-1", Addr: addr, bin: o.Binary, log: filepath.Join(c.dir, "gateway-1.log")}
 		g.args = append([]string{"-services=gateway", "-addr=" + addr, "-data=" + filepath.Join(c.dir, g.Name),
 			"-urls=" + strings.Join(urlList, ",")}, common...)
+		if o.MaxConns > 0 {
+			g.args = append(g.args, fmt.Sprintf("-db.max-conns=%d", o.MaxConns))
+		}
 		c.Procs["gateway"] = []*Proc{g}
 		for name := range c.entry {
 			c.entry[name] = "http://" + addr

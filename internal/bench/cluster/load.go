@@ -270,7 +270,9 @@ func (l *Load) checkout(ctx context.Context, rng *rand.Rand, key string) {
 			l.mu.Unlock()
 			break
 		}
-		if status != 0 && status < 500 {
+		// 499 says the client went away, which this one did not: the
+		// order may still be placed, so it is asked again, as a 5xx is.
+		if status != 0 && status < 500 && status != 499 {
 			break
 		}
 	}

@@ -99,7 +99,8 @@ func (c *Cluster) Run(ctx context.Context, o RunOptions, w io.Writer) (Result, e
 func (r Result) Write(w io.Writer, procs int) {
 	f := r.Load
 	fmt.Fprintf(w, "checkouts attempted %d · 201 %d · retried attempts %d\n", f.Attempted, f.Created, f.Retried)
-	fmt.Fprintf(w, "orders stored %d: confirmed %d, cancelled %d\n", r.Report.Orders, r.Report.Confirmed, r.Report.Cancelled)
+	fmt.Fprintf(w, "orders stored %d: confirmed %d, cancelled %d; confirmed without a 201 to its client %d\n",
+		r.Report.Orders, r.Report.Confirmed, r.Report.Cancelled, r.Report.Unanswered)
 	fmt.Fprintf(w, "checkouts by final status: %s\n", byCode(f.Final))
 	fmt.Fprintf(w, "attempts by status:        %s\n", byCode(f.Attempts))
 	fmt.Fprintln(w, "recovery after each fault:")
