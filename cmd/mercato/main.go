@@ -78,6 +78,7 @@ or two (-addr or --addr).`,
 		c.seedCommand(),
 		c.benchCommand(),
 		c.deadLettersCommand(),
+		c.outboxCommand(),
 		c.searchCommand(),
 		c.importCommand(),
 		c.exportCommand(),
@@ -121,7 +122,7 @@ func (c *cli) configure(cmd *cobra.Command) error {
 		errs = append(errs, err)
 	}
 	for _, s := range c.services {
-		if s.Validate != nil && c.cfg.Runs(s.Name) {
+		if s.Validate != nil && s.Selected(c.cfg) {
 			if err := s.Validate(); err != nil {
 				errs = append(errs, err)
 			}
@@ -186,8 +187,10 @@ func (c *cli) serve(cmd *cobra.Command, _ []string) error {
 		closeAll()
 		return err
 	}
-	if c.cfg.SeedDemo && c.cfg.DB == "" {
-		// Laptop mode: a new store starts with a believable catalog.
+	// Laptop mode: a new store starts with a believable catalog. On
+	// PostgreSQL only when asked (-seed-demo or MERCATO_SEED_DEMO given):
+	// a production store must not fill itself with demo products.
+	if c.cfg.SeedDemo && (c.cfg.DB == "" || cmd.Flags().Changed("seed-demo")) {
 		if err := sys.Start(cmd.Context()); err != nil {
 			sys.Close()
 			closeAll()

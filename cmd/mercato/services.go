@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"github.com/mercato/mercato/internal/admin"
@@ -16,6 +20,7 @@ import (
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
+	"github.com/mercato/mercato/internal/gateway"
 	"github.com/mercato/mercato/internal/identity"
 	"github.com/mercato/mercato/internal/identity/identityapi"
 	"github.com/mercato/mercato/internal/inventory"
@@ -60,6 +65,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 		analyticsCfg analytics.Config
 		shopCfg      storefront.Config
 		adminCfg     admin.Config
+		gatewayCfg   gateway.Config
 	)
 	tenantCfg.RegisterFlags(fs, "tenant.")
 	identityCfg.RegisterFlags(fs, "identity.")
@@ -79,6 +85,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 	searchCfg.RegisterFlags(fs, "search.")
 	analyticsCfg.RegisterFlags(fs, "analytics.")
 	shopCfg.RegisterFlags(fs, "storefront.")
+	gatewayCfg.RegisterFlags(fs, "gateway.")
 
 	return []app.Service{
 		{Name: "tenant", Validate: tenantCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
@@ -375,6 +382,33 @@ func services(fs *pflag.FlagSet) []app.Service {
 				d.Media = mediaapi.NewClient(base, hc)
 			}
 			return admin.New(ctx, cfg, d)
+		}},
+		// The production shape's single entry: it forwards to the services
+		// above, each named in -urls with its replicas, and runs only when
+		// -services names it, alone.
+		{Name: "gateway", OnlyNamed: true, Validate: gatewayCfg.Validate, New: func(ctx context.Context, p *app.Platform) (any, error) {
+			if len(p.Config.Services) != 1 {
+				return nil, errors.New("the gateway runs in a process of its own: -services=gateway")
+			}
+			d := gateway.Deps{Upstreams: map[string][]*url.URL{}, ServiceToken: p.Config.Web.ServiceToken,
+				Registry: p.Registry, Log: p.Log("gateway")}
+			for name, v := range p.Config.URLs {
+				bases, err := app.Replicas(v)
+				if err != nil {
+					return nil, fmt.Errorf("-urls %s: %w", name, err)
+				}
+				d.Upstreams[name] = bases
+			}
+			// -redis shares the rate limits' buckets between replicas of
+			// the gateway; without it each keeps its own.
+			if p.Config.Redis != "" {
+				opts, err := redis.ParseURL(p.Config.Redis)
+				if err != nil {
+					return nil, fmt.Errorf("-redis: %w", err)
+				}
+				d.Redis = redis.NewClient(opts)
+			}
+			return gateway.New(gatewayCfg, d)
 		}},
 	}
 }

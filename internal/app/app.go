@@ -46,8 +46,19 @@ type Service struct {
 	// New constructs the service from the platform (its dependencies
 	// through p.Deps) but starts nothing. What it returns takes part in
 	// the process through the interfaces it implements, each optional:
-	// Router, Starter, Runner, Warner and DemoSeeder.
+	// Router, Starter, Runner, Warner, DemoSeeder, Checker and Front.
 	New func(ctx context.Context, p *Platform) (any, error)
+	// OnlyNamed keeps the service out of -services=all: it runs only in a
+	// process that names it (the gateway, which fronts the others).
+	OnlyNamed bool
+}
+
+// Selected reports whether a process of configuration cfg runs s.
+func (s Service) Selected(cfg Config) bool {
+	if s.OnlyNamed {
+		return contains(cfg.Services, s.Name)
+	}
+	return cfg.Runs(s.Name)
 }
 
 // Router is a service with HTTP operations.
@@ -74,6 +85,22 @@ type Warner interface {
 	Warnings() []string
 }
 
+// Checker is a service whose own dependencies decide the process's
+// readiness (/readyz) besides its databases: the gateway is ready once it
+// can reach the services it needs to check requests.
+type Checker interface {
+	Ready(ctx context.Context) error
+}
+
+// Front is a service that takes the whole HTTP edge of its process: Front
+// returns the handler that serves every request, given the platform's
+// (which still answers /healthz and /readyz, and whatever the front hands
+// it). The gateway is one: it forwards requests to the services that own
+// them rather than serving them.
+type Front interface {
+	Front(platform http.Handler) http.Handler
+}
+
 // DemoSeeder is a service that can fill the context's tenant with demo
 // data.
 type DemoSeeder interface {
@@ -92,6 +119,7 @@ type Platform struct {
 	Changes *cache.Changes
 
 	log     *slog.Logger
+	rawBus  bus.Bus // the adapter under Bus's metrics
 	server  *natsbus.Server
 	web     *web.Server
 	tracing *telemetry.Tracing
@@ -100,10 +128,11 @@ type Platform struct {
 	// opens (ConnShares), set before the first opens.
 	conns map[string]int
 
-	mu     sync.Mutex
-	dbs    []*sqldb.DB
-	relays []*outbox.Relay
-	hub    *live.Hub
+	mu       sync.Mutex
+	dbs      []*sqldb.DB
+	relays   []*outbox.Relay
+	hub      *live.Hub
+	checkers []Checker
 }
 
 // NewPlatform sets up tracing, connects the bus and prepares the metrics
@@ -124,6 +153,7 @@ func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version stri
 		_ = p.shutdownTracing()
 		return nil, err
 	}
+	p.observeBus()
 	return p, nil
 }
 
@@ -134,7 +164,7 @@ func (p *Platform) Tracer() trace.TracerProvider { return p.tracing.Provider() }
 
 func (p *Platform) connectBus(ctx context.Context) error {
 	blog := p.log.With("component", "bus")
-	opts := natsbus.Options{Name: "mercato"}
+	opts := natsbus.Options{Name: "mercato", RefuseOldServer: p.Config.BusRefuseOldNATS}
 	switch {
 	case p.Config.Bus == "embedded":
 		opts.Dir = filepath.Join(p.Config.Data, "nats")
@@ -254,7 +284,17 @@ func (p *Platform) httpClient(name, token string) (*http.Client, string, error) 
 	if !ok {
 		return nil, "", fmt.Errorf("service %s does not run in this process and -urls gives no address for it", name)
 	}
-	return &http.Client{Transport: telemetry.Transport(serviceAuth{http.DefaultTransport, token}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
+	var next http.RoundTripper = http.DefaultTransport
+	if strings.Contains(base, ReplicaSeparator) {
+		// Several replicas: the calls go to each in turn, through a base
+		// URL that names the service.
+		bases, err := Replicas(base)
+		if err != nil {
+			return nil, "", fmt.Errorf("-urls %s: %w", name, err)
+		}
+		next, base = &replicaTransport{next: next, bases: bases}, "http://"+name
+	}
+	return &http.Client{Transport: telemetry.Transport(serviceAuth{next, token}, p.Tracer()), Timeout: 30 * time.Second}, strings.TrimSuffix(base, "/"), nil
 }
 
 // serviceAuth adds the admin bearer token to requests without credentials.
@@ -333,14 +373,20 @@ func (p *Platform) Live(ctx context.Context, patterns ...string) (*live.Hub, err
 	return h, nil
 }
 
-// Ping checks every database, for readiness.
+// Ping checks every database and every Checker service, for readiness.
 func (p *Platform) Ping(ctx context.Context) error {
 	p.mu.Lock()
 	dbs := append([]*sqldb.DB(nil), p.dbs...)
+	checkers := append([]Checker(nil), p.checkers...)
 	p.mu.Unlock()
 	for _, db := range dbs {
 		if err := db.Ping(ctx); err != nil {
 			return fmt.Errorf("database %s: %w", db.Name(), err)
+		}
+	}
+	for _, c := range checkers {
+		if err := c.Ready(ctx); err != nil {
+			return err
 		}
 	}
 	return nil

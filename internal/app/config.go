@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -45,8 +46,15 @@ type Config struct {
 	// LogFormat is "text" or "json"; LogLevel "debug", "info", "warn", "error".
 	LogFormat string
 	LogLevel  string
-	// SeedDemo fills a new default store with demo products on first start.
+	// SeedDemo fills a new default store with demo products on first start:
+	// on SQLite by default, on PostgreSQL only when set explicitly.
 	SeedDemo bool
+	// BusRefuseOldNATS makes start-up fail on a NATS server older than 2.10
+	// instead of warning (natsbus.Options.RefuseOldServer).
+	BusRefuseOldNATS bool
+	// OutboxReadyMaxAge is how long outbox rows may wait unpublished, or
+	// publishing fail, before /readyz answers 503; zero never.
+	OutboxReadyMaxAge time.Duration
 	// Redis is a redis:// URL for web sessions and login throttling; empty
 	// keeps sessions in the database and counts logins in memory.
 	Redis string
@@ -63,11 +71,13 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], or amqp://user:pass@host:5672/")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
+	fs.BoolVar(&c.BusRefuseOldNATS, "bus.refuse-old-nats", false, "refuse to start on a NATS server older than 2.10 (default: warn, log and show it on /readyz)")
+	fs.DurationVar(&c.OutboxReadyMaxAge, "outbox.ready-max-age", 30*time.Second, "make /readyz answer 503 while an outbox row waits unpublished, or publishing to the bus fails, for longer than this; 0: never")
 	fs.StringSliceVar(&c.Services, "services", []string{"all"}, "services to run in this process (comma-separated), or all")
-	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080")
+	fs.StringToStringVar(&c.URLs, "urls", nil, "base URLs of services run elsewhere, e.g. tenant=http://tenant:8080,order=http://order-1:8080|http://order-2:8080 (replicas separated by |)")
 	fs.StringVar(&c.LogFormat, "log.format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log.level", "info", "log level: debug, info, warn or error")
-	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "in laptop mode (SQLite), fill the default store with demo products when it has none")
+	fs.BoolVar(&c.SeedDemo, "seed-demo", true, "fill the default store with demo products when it has none: by default with SQLite only; on PostgreSQL when given explicitly (or see mercato seed -demo)")
 	fs.StringVar(&c.Redis, "redis", "", "Redis URL for sessions and login throttling, e.g. redis://127.0.0.1:6379/0 (default: in the database / in memory)")
 }
 
@@ -98,6 +108,9 @@ func (c *Config) Validate(known []string) error {
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
 		errs = append(errs, fmt.Errorf("-redis must be a redis:// or rediss:// URL, got %q", sqldb.Redact(c.Redis)))
 	}
+	if c.OutboxReadyMaxAge < 0 {
+		errs = append(errs, errors.New("-outbox.ready-max-age must not be negative"))
+	}
 	if c.BusListen != "" && c.Bus != "embedded" {
 		errs = append(errs, errors.New("-bus.listen only applies with -bus=embedded"))
 	}
@@ -113,6 +126,11 @@ func (c *Config) Validate(known []string) error {
 	}
 	if c.Web.ServiceToken == "" && len(c.URLs) > 0 {
 		errs = append(errs, errors.New("-service-token must be set when this process calls others (-urls): give every process of the deployment the same one (at least 32 characters)"))
+	}
+	for name, v := range c.URLs {
+		if _, err := Replicas(v); err != nil {
+			errs = append(errs, fmt.Errorf("-urls %s: %w", name, err))
+		}
 	}
 	for _, s := range c.Services {
 		if s != "all" && !contains(known, s) {

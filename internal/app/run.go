@@ -21,6 +21,7 @@ type System struct {
 	Platform *Platform
 	Web      *web.Server
 	runners  []named
+	routes   []Route
 	idem     *web.IdempotencyStore
 	log      *slog.Logger
 	started  bool
@@ -93,12 +94,15 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 		APIKeys:     e.APIKeys,
 		Idempotency: s.idem,
 		Version:     p.Version,
-		Ready:       p.Ping,
+		Ready:       p.Ready,
 		Tracer:      p.Tracer(),
 	})
 	s.Web = p.web
+	for _, msg := range p.busWarnings() {
+		s.Web.Warn("bus: " + msg)
+	}
 	for _, svc := range services {
-		if !p.Config.Runs(svc.Name) {
+		if !svc.Selected(p.Config) {
 			continue
 		}
 		r, err := svc.New(ctx, p)
@@ -109,7 +113,19 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 			return fmt.Errorf("construct %s: New returned no service", svc.Name)
 		}
 		if rt, ok := r.(Router); ok {
+			before := s.Web.API().Routes()
 			rt.Routes(s.Web.API())
+			for _, rt := range s.Web.API().Routes()[len(before):] {
+				s.routes = append(s.routes, Route{Service: svc.Name, Method: rt.Method, Path: rt.Path})
+			}
+		}
+		if c, ok := r.(Checker); ok {
+			p.mu.Lock()
+			p.checkers = append(p.checkers, c)
+			p.mu.Unlock()
+		}
+		if f, ok := r.(Front); ok {
+			s.Web.SetFront(f.Front)
 		}
 		if w, ok := r.(Warner); ok {
 			for _, msg := range w.Warnings() {
@@ -125,6 +141,19 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 	registerDeadLetters(s.Web.API(), p.Bus)
 	return nil
 }
+
+// Route is one route a service registered: an operation of the API
+// (its OpenAPI path template) or a pattern outside it (a page).
+type Route struct {
+	Service string
+	// Method is empty for a pattern that takes every method.
+	Method string
+	Path   string
+}
+
+// Routes lists the routes each service of the system registered, in
+// order: the gateway's table of who owns what is tested against them.
+func (s *System) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // Names lists the services constructed, in order.
 func (s *System) Names() []string {

@@ -50,6 +50,9 @@ func TestServiceShape(t *testing.T) {
 	found := 0
 	for _, svc := range services {
 		dir := filepath.Join(root, "internal", svc)
+		if slices.Contains(edges, svc) {
+			continue
+		}
 		if entries, err := os.ReadDir(dir); err != nil || len(entries) == 1 && entries[0].Name() == svc+"api" {
 			continue // a service still to come, or only its contract published ahead of it
 		}

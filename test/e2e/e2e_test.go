@@ -415,3 +415,25 @@ func freeAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestServeSeedsDemoOnPostgresWhenAsked: on PostgreSQL, serve fills the demo
+// store only when -seed-demo is given explicitly (its default is for the
+// laptop shape).
+func TestServeSeedsDemoOnPostgresWhenAsked(t *testing.T) {
+	pg := os.Getenv("MERCATO_TEST_POSTGRES")
+	if pg == "" {
+		t.Skip("MERCATO_TEST_POSTGRES is not set")
+	}
+	harness.HoldPostgres(t)
+	dbURL := scratchDatabase(t, pg)
+	p := harness.Start(t, binary, nil, "-data="+t.TempDir(), "-db="+dbURL)
+	if got := len(allProducts(t, p, nil)); got != 0 {
+		t.Fatalf("serve on postgres without -seed-demo: %d products, want none", got)
+	}
+	p.Stop()
+	p = harness.Start(t, binary, nil, "-data="+t.TempDir(), "-db="+dbURL, "-seed-demo")
+	if got := len(allProducts(t, p, nil)); got < 40 {
+		t.Fatalf("serve on postgres with -seed-demo: %d products", got)
+	}
+	p.Stop()
+}

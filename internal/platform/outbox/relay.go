@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -66,6 +68,12 @@ type Relay struct {
 	wake chan struct{}
 	// tracer is nil when tracing is off.
 	tracer trace.Tracer
+
+	// publishErrors counts failed publishes; failingSince is when the
+	// current run of failures began (zero while publishing works).
+	publishErrors atomic.Uint64
+	mu            sync.Mutex
+	failingSince  time.Time
 
 	// afterPublish, when set (tests only), runs between publishing a batch
 	// and stamping it published: the window a crash test aims at.
@@ -216,8 +224,17 @@ func (r *Relay) publish(ctx context.Context, msgs []bus.Message) error {
 		span.End()
 	}
 	if err != nil {
+		r.publishErrors.Add(1)
+		r.mu.Lock()
+		if r.failingSince.IsZero() {
+			r.failingSince = r.now()
+		}
+		r.mu.Unlock()
 		return fmt.Errorf("publish %d events: %w", len(msgs), err)
 	}
+	r.mu.Lock()
+	r.failingSince = time.Time{}
+	r.mu.Unlock()
 	if r.afterPublish != nil {
 		r.afterPublish()
 	}
@@ -323,4 +340,65 @@ func (r *Relay) Republish(ctx context.Context, since time.Time) (int64, error) {
 		r.Notify()
 	}
 	return n, err
+}
+
+// Name is the name of the relay's database: the service whose outbox it
+// publishes.
+func (r *Relay) Name() string { return r.db.Name() }
+
+// Health is the state of an outbox, for metrics and readiness.
+type Health struct {
+	// Unpublished is how many rows wait to be published.
+	Unpublished int
+	// OldestAge is how long the oldest of them has waited; zero when none.
+	OldestAge time.Duration
+	// FailingSince is when this relay's publishes began to fail, zero while
+	// its last publish succeeded.
+	FailingSince time.Time
+	// PublishErrors counts this relay's failed publishes since it was made.
+	PublishErrors uint64
+}
+
+// Health reads how much the outbox holds unpublished and for how long.
+func (r *Relay) Health(ctx context.Context) (Health, error) {
+	h := Health{PublishErrors: r.publishErrors.Load()}
+	r.mu.Lock()
+	h.FailingSince = r.failingSince
+	r.mu.Unlock()
+	var oldest sql.NullInt64
+	ctx = sqldb.AllTenants(ctx)
+	err := r.db.ReadTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM outbox WHERE published_at IS NULL`).Scan(&h.Unpublished, &oldest)
+	})
+	if err != nil {
+		return h, fmt.Errorf("read outbox health: %w", err)
+	}
+	if oldest.Valid {
+		h.OldestAge = max(0, r.now().Sub(time.UnixMicro(oldest.Int64)))
+	}
+	return h, nil
+}
+
+// Ready reports why the outbox cannot publish, or "" when it can: its
+// oldest unpublished row has waited longer than maxAge, or its publishes
+// have failed without a success for longer than maxAge. The reason is in
+// words fit for /readyz (the publish errors themselves are logged); err is
+// set only when the outbox could not be read. A maxAge of zero or less
+// checks nothing.
+func (r *Relay) Ready(ctx context.Context, maxAge time.Duration) (reason string, err error) {
+	if maxAge <= 0 {
+		return "", nil
+	}
+	h, err := r.Health(ctx)
+	if err != nil {
+		return "", err
+	}
+	failing := !h.FailingSince.IsZero()
+	switch {
+	case failing && (h.OldestAge > maxAge || r.now().Sub(h.FailingSince) > maxAge):
+		return fmt.Sprintf("the outbox of %s cannot publish to the bus: %d events waiting, the oldest for %s (limit %s)", r.Name(), h.Unpublished, h.OldestAge.Round(time.Second), maxAge), nil
+	case h.OldestAge > maxAge:
+		return fmt.Sprintf("the outbox of %s is behind: %d events unpublished, the oldest for %s (limit %s)", r.Name(), h.Unpublished, h.OldestAge.Round(time.Second), maxAge), nil
+	}
+	return "", nil
 }

@@ -324,6 +324,16 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
+// RequestID returns incoming when it is a sane request ID (1 to 64 of
+// letters, digits, '-' and '_'), else a new random one: the rule of the
+// platform's X-Request-Id, for the gateway that forwards it.
+func RequestID(incoming string) string {
+	if validRequestID(incoming) {
+		return incoming
+	}
+	return newRequestID()
+}
+
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false

@@ -154,6 +154,7 @@ type reason struct{ code, when string }
 // that keeps its own Idempotency-Key outcomes (OwnsIdempotency, called
 // before it is registered) documents its own answers to them.
 func (a *API) document(oapi *huma.OpenAPI, op *huma.Operation) {
+	a.addRoute(op.Method, op.Path)
 	_, ownKeys := a.ownKeys.Load(op.Method + " " + op.Path)
 	guarded := needsAdmin(op)
 	customers, _ := op.Extensions[CustomersExtension].(bool)

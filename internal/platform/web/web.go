@@ -105,6 +105,31 @@ type API struct {
 	// bodies larger than the server's limit (uploads).
 	bodyLimits *sync.Map
 	mux        *http.ServeMux
+	// routes are the documented operations and the patterns handled
+	// beside the API, in the order they were registered.
+	routesMu sync.Mutex
+	routes   []Route
+}
+
+// Route is one route registered on the API: a documented operation (its
+// OpenAPI path template) or a pattern of Handle, whose Method is empty
+// when it takes every method.
+type Route struct {
+	Method, Path string
+}
+
+// Routes lists the routes registered so far, in order. Internal
+// operations, which are not documented, are not listed.
+func (a *API) Routes() []Route {
+	a.routesMu.Lock()
+	defer a.routesMu.Unlock()
+	return append([]Route(nil), a.routes...)
+}
+
+func (a *API) addRoute(method, path string) {
+	a.routesMu.Lock()
+	a.routes = append(a.routes, Route{Method: method, Path: path})
+	a.routesMu.Unlock()
 }
 
 // Handle serves pattern (a net/http ServeMux pattern outside /api/) with h,
@@ -113,6 +138,11 @@ type API struct {
 // limit. It is for files every store shares, such as the demo images.
 func (a *API) Handle(pattern string, h http.Handler) {
 	a.mux.Handle(pattern, h)
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		method, path = "", pattern
+	}
+	a.addRoute(method, strings.TrimLeft(path, " \t"))
 }
 
 // OwnsIdempotency tells the platform that the operation at method and path
@@ -336,6 +366,13 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // transport serves requests through it without a socket.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// SetFront makes the server answer every request with front(Handler()):
+// a process whose edge is not the platform's API (the gateway) serves
+// through it. Call it before Serve.
+func (s *Server) SetFront(front func(platform http.Handler) http.Handler) {
+	s.srv.Handler = front(s.handler)
+}
+
 // MetricsHandler serves /metrics from the Prometheus registry (404 without
 // one). It is mounted on the metrics listener (-metrics.addr), never on the
 // public one: the figures of every store are not for the stores' visitors.
@@ -377,6 +414,13 @@ func (s *Server) Warn(msg string) {
 	s.warnings = append(s.warnings, msg)
 }
 
+// NotReadyError is a readiness failure whose Reason /readyz may show as it
+// is (Deps.Ready returns it): words for an operator, free of addresses and
+// secrets. Any other error shows as "a dependency is not answering".
+type NotReadyError struct{ Reason string }
+
+func (e *NotReadyError) Error() string { return e.Reason }
+
 // MarkReady makes /readyz answer 200 (once the services have started).
 func (s *Server) MarkReady() { close(s.ready) }
 
@@ -395,7 +439,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.deps.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
-			WriteProblem(w, http.StatusServiceUnavailable, "not_ready", "a dependency is not answering")
+			detail := "a dependency is not answering"
+			var nr *NotReadyError
+			if errors.As(err, &nr) {
+				detail = nr.Reason
+			}
+			WriteProblem(w, http.StatusServiceUnavailable, "not_ready", detail)
 			return
 		}
 	}

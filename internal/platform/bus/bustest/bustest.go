@@ -33,6 +33,11 @@ type Harness struct {
 	// the broker cannot be restarted from the test: the durability case then
 	// checks with a brand-new client only.
 	Restart func(t *testing.T)
+	// Redelivery is how long the broker takes to give a vanished client's
+	// unacknowledged messages to another consumer of the group (NATS: the
+	// AckWait the harness's clients use; RabbitMQ: none, at once). The
+	// suite waits that long besides its usual timeout.
+	Redelivery time.Duration
 	// DedupesPublish says the broker stores a message published twice with the
 	// same ID once (NATS). When false the bus is plainly at least once
 	// (RabbitMQ) and consumers dedupe through their inbox.
@@ -92,6 +97,7 @@ func Run(t *testing.T, h Harness) {
 		{"ReplayOfStillFailingMessages", testReplayStillFailing},
 		{"ReplayOfDuplicateID", testReplayDuplicateID},
 		{"GroupSharesWork", testGroupSharesWork},
+		{"DeadReplicaHandsOver", testDeadReplicaHandsOver},
 		{"GroupsEachGetAll", testGroupsEachGetAll},
 		{"Wildcards", testWildcards},
 		{"OrderWithConcurrencyOne", testOrder},
@@ -142,7 +148,13 @@ func (r *recorder) all() []bus.Message {
 // waitFor waits until cond holds over the recorded messages.
 func (r *recorder) waitFor(t *testing.T, what string, cond func([]bus.Message) bool) []bus.Message {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
+	return r.waitForUntil(t, what, time.Now().Add(timeout), cond)
+}
+
+// waitForUntil is waitFor with a deadline of its own.
+func (r *recorder) waitForUntil(t *testing.T, what string, until time.Time, cond func([]bus.Message) bool) []bus.Message {
+	t.Helper()
+	deadline := time.NewTimer(time.Until(until))
 	defer deadline.Stop()
 	for {
 		msgs := r.all()
@@ -576,6 +588,51 @@ func testGroupSharesWork(t *testing.T, h Harness) {
 		t.Errorf("work split %d/%d, want both consumers to get some", n1, n2)
 	}
 	t.Logf("work split %d/%d", n1, n2)
+}
+
+// testDeadReplicaHandsOver: two replicas of a consumer share one group; the
+// one that dies (its connection closed while a handler runs, without an
+// ack or a Stop) leaves its unacknowledged message to the other, which also
+// gets everything published after the death.
+func testDeadReplicaHandsOver(t *testing.T, h Harness) {
+	prefix := NewPrefix()
+	b1, b2 := h.open(t, prefix), h.open(t, prefix)
+	sub := bus.Subscription{Group: "replicas", Subjects: []string{"hand.>"}}
+	stuck, release := make(chan string, 1), make(chan struct{})
+	subscribe(t, b1, sub, func(ctx context.Context, m bus.Message) error {
+		select {
+		case stuck <- m.ID:
+		default:
+		}
+		<-release
+		return errors.New("replica died")
+	})
+	// Cleanups run last first: release the dead replica's handler before
+	// its Stop waits for it.
+	t.Cleanup(func() { close(release) })
+	publish(t, b2, msg("hand.x", "first"))
+	select {
+	case id := <-stuck:
+		if id != "first" {
+			t.Fatalf("replica 1 got %s, want first", id)
+		}
+	case <-time.After(timeout):
+		t.Fatal("replica 1 got nothing")
+	}
+	r := newRecorder()
+	subscribe(t, b2, sub, r.handler)
+	later := seq("hand.x", "later", 3)
+	publish(t, b2, later...)
+	r.waitIDs(t, ids(later)...)
+	// Replica 1 dies with "first" unacknowledged.
+	if err := b1.Close(); err != nil {
+		t.Logf("close replica 1: %v", err)
+	}
+	deadline := time.Now().Add(timeout + h.Redelivery)
+	r.waitForUntil(t, "the dead replica's message", deadline, func(msgs []bus.Message) bool { return slices.Contains(ids(msgs), "first") })
+	after := seq("hand.x", "after", 3)
+	publish(t, b2, after...)
+	r.waitIDs(t, ids(after)...)
 }
 
 func testGroupsEachGetAll(t *testing.T, h Harness) {

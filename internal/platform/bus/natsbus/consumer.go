@@ -105,10 +105,18 @@ func (b *Bus) Backlog(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// ensureConsumer creates the durable consumer of spec, or updates it to the
+// current settings. A consumer created here starts at the first message the
+// stream retains (DeliverAll): a group that did not exist yet (a service
+// added later, a demo seeded before its consumers ran, a server that came
+// back empty) misses nothing the stream still holds, and the consumers'
+// inboxes make the replay harmless. An existing consumer keeps its deliver
+// policy (the server refuses to change it) and resumes from its acked
+// position. A stream the server lost is declared again first.
 func (b *Bus) ensureConsumer(ctx context.Context, spec consumerSpec, concurrency int) (jetstream.Consumer, error) {
 	cfg := jetstream.ConsumerConfig{
 		Durable:       spec.name,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       b.opts.AckWait,
 		MaxDeliver:    -1, // the adapter dead-letters; the server must never drop
@@ -119,6 +127,18 @@ func (b *Bus) ensureConsumer(ctx context.Context, spec consumerSpec, concurrency
 		cfg.FilterSubject = spec.filters[0]
 	} else {
 		cfg.FilterSubjects = spec.filters
+	}
+	existing, err := b.js.Consumer(ctx, b.eventsStream(), spec.name)
+	switch {
+	case err == nil:
+		cfg.DeliverPolicy = existing.CachedInfo().Config.DeliverPolicy
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		b.log.Warn("stream missing, declaring it again", "stream", b.eventsStream())
+		if err := b.ensureStreams(ctx); err != nil {
+			return nil, err
+		}
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return nil, fmt.Errorf("read consumer %s: %w", spec.name, err)
 	}
 	c, err := b.js.CreateOrUpdateConsumer(ctx, b.eventsStream(), cfg)
 	if err != nil {
@@ -136,40 +156,70 @@ type worker struct {
 	log  *slog.Logger
 }
 
+// checkEvery is how often an idle worker asks the server whether its
+// consumer still exists: a pull on a consumer the server lost just waits, it
+// does not fail.
+const checkEvery = 30 * time.Second
+
 func (w *worker) run(ctx context.Context) {
 	failing := false
+	gen, checked := w.b.reconnects.Load(), time.Now()
 	for ctx.Err() == nil {
-		err := w.fetchOne(ctx)
-		if err == nil || ctx.Err() != nil {
+		n, err := w.fetchOne(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
 			failing = false
+			// After a reconnect the server may be a new one with an empty
+			// store (the stream and consumer gone): look at once.
+			if g := w.b.reconnects.Load(); n == 0 && (g != gen || time.Since(checked) > checkEvery) {
+				gen, checked = g, time.Now()
+				w.repair(ctx)
+			}
 			continue
 		}
 		if !failing {
 			w.log.Warn("fetch messages", "err", err)
 			failing = true
 		}
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
-			errors.Is(err, jetstream.ErrConsumerDoesNotExist) {
-			// The server lost the consumer (deleted, or a store wiped): make
-			// it again rather than spin on errors.
-			if c, err := w.b.ensureConsumer(ctx, w.spec, w.sub.Concurrency); err == nil {
-				w.cons = c
-			}
-		}
+		gen, checked = w.b.reconnects.Load(), time.Now()
+		w.repair(ctx)
 		sleep(ctx, 500*time.Millisecond)
 	}
 }
 
-// fetchOne pulls and handles at most one message.
-func (w *worker) fetchOne(ctx context.Context) error {
+// repair makes the worker's consumer exist again when the server lost it
+// (deleted, or a server that came back with an empty store), declaring the
+// streams again first when they went too, rather than spin on errors. The
+// group then starts over from the first message the new stream holds, so
+// nothing published since the loss is missed.
+func (w *worker) repair(ctx context.Context) {
+	_, err := w.b.js.Consumer(ctx, w.b.eventsStream(), w.spec.name)
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return
+	}
+	c, err := w.b.ensureConsumer(ctx, w.spec, w.sub.Concurrency)
+	if err != nil {
+		w.log.Warn("declare consumer again", "err", err)
+		return
+	}
+	w.log.Warn("consumer missing on the server, declared it again")
+	w.cons = c
+}
+
+// fetchOne pulls and handles at most one message, and returns how many it
+// handled.
+func (w *worker) fetchOne(ctx context.Context) (int, error) {
 	fctx, cancel := context.WithTimeout(ctx, fetchWait)
 	defer cancel()
 	fctx, cancelR := w.b.untilReconnect(fctx)
 	defer cancelR()
 	batch, err := w.cons.Fetch(1, jetstream.FetchContext(fctx))
 	if err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for msg := range batch.Messages() {
 		if ctx.Err() != nil {
 			// Stopped while the message was on its way: hand it back now
@@ -178,11 +228,12 @@ func (w *worker) fetchOne(ctx context.Context) error {
 			continue
 		}
 		w.handle(ctx, msg)
+		n++
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-		return err
+		return n, err
 	}
-	return nil
+	return n, nil
 }
 
 func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {

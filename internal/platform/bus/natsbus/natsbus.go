@@ -12,11 +12,20 @@
 //     republishes to "P.rp.<group>.…" (seen by that group only) and deletes the
 //     entry;
 //   - each group is a durable pull consumer named after the group, filtered on
-//     its patterns and on its replay subject, created with DeliverNew: a group
-//     sees what is published after it was first created. Servers older than
-//     2.10 take one filter per consumer, so there the group is one consumer per
-//     pattern ("<group>_<hash>") plus "<group>_replay"; a subject matching two
-//     patterns of one group is then delivered twice to it.
+//     its patterns and on its replay subject. A group created for the first
+//     time starts at the first message the stream retains (DeliverAll), so a
+//     service added later misses nothing the stream still holds (the inbox
+//     makes the replay harmless); an existing group resumes from its acked
+//     position. Servers older than 2.10 take one filter per consumer, so
+//     there the group is one consumer per pattern ("<group>_<hash>") plus
+//     "<group>_replay"; a subject matching two patterns of one group is then
+//     delivered twice to it. Connect warns about such a server (Warnings).
+//
+// A server that comes back empty (its store wiped, or a new cluster) is
+// repaired without a restart of the process: a publish the server answers
+// with "no response from stream" declares the streams again and is sent once
+// more, and a consumer that finds its consumer or stream gone declares them
+// again and starts over from the new stream's first message.
 //
 // Retries are negative acks with the subscription's backoff as delay
 // (NakWithDelay); the attempt is the server's delivery count. The server never
@@ -35,9 +44,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -71,7 +82,16 @@ type Options struct {
 	AckWait time.Duration
 	// Name is the client connection name shown by the server.
 	Name string
+	// RefuseOldServer makes Connect fail on a server older than MinVersion
+	// instead of warning and taking the one-filter-per-consumer fallback.
+	RefuseOldServer bool
 }
+
+// MinVersion is the oldest NATS server the bus is meant for: 2.10 takes
+// several filter subjects per consumer, so a group is one consumer and gets
+// each message once. Older servers work through a fallback that may deliver
+// a message twice to a group (see the package comment).
+const MinVersion = "2.10"
 
 // DefaultPrefix is the prefix used when Options.Prefix is empty.
 const DefaultPrefix = "MERCATO"
@@ -135,9 +155,13 @@ type Bus struct {
 
 	mu     sync.Mutex
 	reconn chan struct{} // closed and replaced at every reconnect
+	// reconnects counts reconnects, so consumers look for what a new
+	// server may have lost.
+	reconnects atomic.Uint64
 	// subscribed are the durable consumers this Bus's subscriptions pull
 	// from, for Backlog.
 	subscribed []jetstream.Consumer
+	warnings   []string
 
 	closeOnce sync.Once
 }
@@ -192,17 +216,62 @@ func connect(ctx context.Context, urls string, opts Options, log *slog.Logger, e
 		return nil, fmt.Errorf("natsbus: open jetstream: %w", err)
 	}
 	b.nc, b.js = nc, js
-	b.multiFilter = versionAtLeast(nc.ConnectedServerVersion(), 2, 10)
+	version := nc.ConnectedServerVersion()
+	b.multiFilter = versionAtLeast(version, 2, 10)
+	if !b.multiFilter {
+		if opts.RefuseOldServer {
+			nc.Close()
+			return nil, fmt.Errorf("natsbus: NATS server %s at %s is older than %s, which Mercato needs (a group is one consumer with several filters); upgrade the server", version, redact(urls), MinVersion)
+		}
+		b.warn(fmt.Sprintf("NATS server %s is older than %s: each group takes one consumer per pattern, so a message matching two patterns of a group reaches it twice (its inbox drops the second); upgrade the server", version, MinVersion))
+	}
 	if err := b.ensureStreams(ctx); err != nil {
 		nc.Close()
 		return nil, err
 	}
+	b.checkStorage(ctx)
 	return b, nil
+}
+
+// Warnings lists what an operator should know about the server this Bus
+// talks to (an old version, a stream kept in memory): the app logs them at
+// start and shows them on /readyz.
+func (b *Bus) Warnings() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.warnings)
+}
+
+func (b *Bus) warn(msg string) {
+	b.log.Warn("bus warning", "warning", msg)
+	b.mu.Lock()
+	b.warnings = append(b.warnings, msg)
+	b.mu.Unlock()
+}
+
+// checkStorage warns when the events would not survive a server restart: a
+// stream kept in memory (made so by someone else: ensureStreams asks for
+// files, and the server does not change a stream's storage), or an account
+// without file storage.
+func (b *Bus) checkStorage(ctx context.Context) {
+	for _, name := range []string{b.eventsStream(), b.dlqStream()} {
+		s, err := b.js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		if s.CachedInfo().Config.Storage == jetstream.MemoryStorage {
+			b.warn(fmt.Sprintf("JetStream stream %s is kept in memory: its events are lost when the server restarts; recreate it with file storage", name))
+		}
+	}
+	if ai, err := b.js.AccountInfo(ctx); err == nil && ai.Limits.MaxStore == 0 {
+		b.warn("the NATS account has no JetStream file storage (max_file_store 0): events do not survive a server restart")
+	}
 }
 
 // reconnected wakes everything waiting on a reply that the old connection
 // will never bring: pull requests and acks die with the server's session.
 func (b *Bus) reconnected() {
+	b.reconnects.Add(1)
 	b.mu.Lock()
 	close(b.reconn)
 	b.reconn = make(chan struct{})
@@ -298,7 +367,30 @@ func (b *Bus) ensureStreams(ctx context.Context) error {
 // Each acknowledgement is awaited until ctx is done, and at most ackTimeout
 // from its send even when ctx allows longer; sending stalls at most as long
 // when the connection's table of pending acknowledgements is full.
+//
+// A batch refused for want of a stream (a server that lost its store) has
+// the streams declared again and is sent once more; dedupe by ID stores what
+// the first try did store only once.
 func (b *Bus) Publish(ctx context.Context, msgs ...bus.Message) error {
+	err := b.publish(ctx, msgs)
+	if err == nil || !streamGone(err) || ctx.Err() != nil {
+		return err
+	}
+	b.log.Warn("stream missing on publish, declaring it again", "stream", b.eventsStream(), "err", err)
+	if derr := b.ensureStreams(ctx); derr != nil {
+		return errors.Join(err, derr)
+	}
+	return b.publish(ctx, msgs)
+}
+
+// streamGone reports whether a publish error says the server has no stream
+// for the subject.
+func streamGone(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) ||
+		errors.Is(err, nats.ErrNoResponders)
+}
+
+func (b *Bus) publish(ctx context.Context, msgs []bus.Message) error {
 	for _, m := range msgs {
 		if err := bus.ValidateSubject(m.Subject); err != nil {
 			return err

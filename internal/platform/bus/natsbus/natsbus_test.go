@@ -21,6 +21,10 @@ func testLogger(t *testing.T) *slog.Logger { return bustest.Logger(t) }
 
 func teardown(ctx context.Context, b bus.Bus) error { return b.(*natsbus.Bus).Teardown(ctx) }
 
+// ackWait is the contract suite's AckWait: short, so a dead replica's
+// message comes back to the other soon (running handlers extend it).
+const ackWait = 3 * time.Second
+
 func TestEmbedded(t *testing.T) {
 	log := testLogger(t)
 	srv, err := natsbus.StartEmbedded(natsbus.Options{Dir: t.TempDir()}, log)
@@ -39,13 +43,14 @@ func TestEmbedded(t *testing.T) {
 	t.Cleanup(func() { _ = keep.Close() })
 	bustest.Run(t, bustest.Harness{
 		Open: func(t *testing.T, prefix string) bus.Bus {
-			b, err := natsbus.ConnectEmbedded(t.Context(), srv, natsbus.Options{Prefix: prefix}, testLogger(t))
+			b, err := natsbus.ConnectEmbedded(t.Context(), srv, natsbus.Options{Prefix: prefix, AckWait: ackWait}, testLogger(t))
 			if err != nil {
 				t.Fatalf("connect embedded: %v", err)
 			}
 			return b
 		},
-		Teardown: teardown,
+		Teardown:   teardown,
+		Redelivery: ackWait,
 		Restart: func(t *testing.T) {
 			if err := srv.Restart(); err != nil {
 				t.Fatalf("restart embedded server: %v", err)
@@ -67,13 +72,14 @@ func TestExternal(t *testing.T) {
 	}
 	h := bustest.Harness{
 		Open: func(t *testing.T, prefix string) bus.Bus {
-			b, err := natsbus.Connect(t.Context(), url, natsbus.Options{Prefix: prefix}, testLogger(t))
+			b, err := natsbus.Connect(t.Context(), url, natsbus.Options{Prefix: prefix, AckWait: ackWait}, testLogger(t))
 			if err != nil {
 				t.Fatalf("connect to MERCATO_TEST_NATS=%s: %v", url, err)
 			}
 			return b
 		},
 		Teardown:       teardown,
+		Redelivery:     ackWait,
 		DedupesPublish: true,
 	}
 	if cmd := os.Getenv("MERCATO_TEST_NATS_RESTART"); cmd != "" {
