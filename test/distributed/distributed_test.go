@@ -46,7 +46,7 @@ func needServers(t *testing.T, busEnv string, natsToo bool) (pg, busURL string) 
 
 func TestFaultsNATS(t *testing.T) {
 	pg, _ := needServers(t, "", true)
-	runCluster(t, cluster.Options{Postgres: pg})
+	runCluster(t, cluster.Options{Postgres: pg, Gateway: true})
 }
 
 func TestFaultsRabbitMQ(t *testing.T) {
@@ -56,7 +56,7 @@ func TestFaultsRabbitMQ(t *testing.T) {
 		// broker's default one with the other tests' prefix.
 		bustest.LockBroker(t, "rabbitmq", true)
 	}
-	runCluster(t, cluster.Options{Postgres: pg, RabbitMQ: amqp})
+	runCluster(t, cluster.Options{Postgres: pg, RabbitMQ: amqp, Gateway: true})
 }
 
 func runCluster(t *testing.T, o cluster.Options) {

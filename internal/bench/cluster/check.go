@@ -43,12 +43,20 @@ func (c *Cluster) WatchConnections(ctx context.Context) (peak func() int) {
 	}
 }
 
-// unsettled counts orders still in a saga state and unpublished outbox
-// rows of every schema.
+// unsettled counts orders still in a saga state and payments pending, and
+// unpublished outbox rows of every schema.
 func (c *Cluster) unsettled(ctx context.Context) (orders, outbox int, err error) {
 	if err = c.DB.QueryRowContext(ctx, `SELECT count(*) FROM "order".orders WHERE status NOT IN ('confirmed', 'cancelled')`).Scan(&orders); err != nil {
 		return 0, 0, fmt.Errorf("count unsettled orders: %w", err)
 	}
+	// A payment left pending (its order gave up on the authorization) is
+	// voided by the payment service's sweep after -payment.pending-lease:
+	// part of settling.
+	var payments int
+	if err = c.DB.QueryRowContext(ctx, `SELECT count(*) FROM payment.payments WHERE status = 'pending'`).Scan(&payments); err != nil {
+		return 0, 0, fmt.Errorf("count pending payments: %w", err)
+	}
+	orders += payments
 	pending, err := c.pendingOutbox(ctx)
 	if err != nil {
 		return 0, 0, err
@@ -100,7 +108,7 @@ func (c *Cluster) Settle(ctx context.Context, limit time.Duration) (time.Duratio
 		return time.Since(t0), err
 	}
 	if werr != nil {
-		return time.Since(t0), fmt.Errorf("%d orders still in a saga state and %d events unpublished after %s", orders, outbox, limit)
+		return time.Since(t0), fmt.Errorf("%d orders in a saga state or payments pending, and %d events unpublished, after %s", orders, outbox, limit)
 	}
 	return time.Since(t0), nil
 }

@@ -290,8 +290,18 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 			return c, err
 		}
 		g := &Proc{Name: "gateway-1", Addr: addr, bin: o.Binary, log: filepath.Join(c.dir, "gateway-1.log")}
+		// The gateway balances the replicas itself ("|" between them);
+		// the load is a test's, from one address: no rate limits.
+		var gwURLs []string
+		for _, s := range Layout {
+			var reps []string
+			for _, p := range c.Procs[s.Name] {
+				reps = append(reps, "http://"+p.Addr)
+			}
+			gwURLs = append(gwURLs, s.Name+"="+strings.Join(reps, "|"))
+		}
 		g.args = append([]string{"-services=gateway", "-addr=" + addr, "-data=" + filepath.Join(c.dir, g.Name),
-			"-urls=" + strings.Join(urlList, ",")}, common...)
+			"-urls=" + strings.Join(gwURLs, ","), "-gateway.rate.ip=0", "-gateway.rate.store=0"}, common...)
 		if o.MaxConns > 0 {
 			g.args = append(g.args, fmt.Sprintf("-db.max-conns=%d", o.MaxConns))
 		}

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -42,7 +44,13 @@ func (c *Cluster) Faults(ctx context.Context, load *Load, pause time.Duration, r
 			return out
 		}
 		p := c.Replica(svc, 1+(replica-1)%len(c.Procs[svc]))
-		add(c.killReplica(ctx, p, pause, func(since time.Time) bool { return c.Fronts[svc].LastOK(p.Name).After(since) }))
+		served := func(since time.Time) bool { return c.Fronts[svc].LastOK(p.Name).After(since) }
+		if svc == "order" && len(c.Procs["gateway"]) > 0 {
+			// The gateway reaches the order replicas itself: a 2xx in
+			// the replica's access log since its restart is the sign.
+			served = p.servedSince(p.logSize())
+		}
+		add(c.killReplica(ctx, p, pause, served))
 	}
 	if gw := c.Procs["gateway"]; len(gw) > 0 && ctx.Err() == nil {
 		add(c.killReplica(ctx, gw[0], pause, func(since time.Time) bool { return load.LastCreated().After(since) }))
@@ -141,5 +149,26 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
+	}
+}
+
+// logSize is the length of p's log now.
+func (p *Proc) logSize() int64 {
+	fi, err := os.Stat(p.log)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// servedSince returns a check that p's log, past offset, records a 2xx
+// answer to an API request.
+func (p *Proc) servedSince(offset int64) func(time.Time) bool {
+	return func(time.Time) bool {
+		b, err := os.ReadFile(p.log)
+		if err != nil || int64(len(b)) <= offset {
+			return false
+		}
+		return bytes.Contains(b[offset:], []byte(`"path":"/api/v1/checkout","route":"POST /api/v1/checkout","status":201`))
 	}
 }
