@@ -30,7 +30,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand(), c.benchSoakCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand(), c.benchSoakCommand(), c.benchDistributedCommand())
 	return cmd
 }
 

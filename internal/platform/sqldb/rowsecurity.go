@@ -87,21 +87,38 @@ func isSuperuser(ctx context.Context, q *sql.DB) (bool, error) {
 	return super, err
 }
 
-// prepareAppRole makes AppRole exist and lets it use schema.
+// prepareAppRole makes AppRole exist and lets it use schema. Processes
+// starting together on a new database take turns on an advisory lock for
+// the GRANTs: concurrent GRANTs on one role or schema fail with "tuple
+// concurrently updated" (XX000), and every process grants the shared
+// "web" schema.
 func prepareAppRole(ctx context.Context, q *sql.DB, schema string) error {
+	// Roles belong to the server, not the database, so another database's
+	// processes may create it at once: the lock would not cover them.
 	_, err := q.ExecContext(ctx, `CREATE ROLE `+AppRole+` NOLOGIN NOSUPERUSER NOBYPASSRLS`)
 	var pe *pgconn.PgError
 	// 42710 duplicate_object; 23505 when two processes create it at once.
 	if err != nil && (!errors.As(err, &pe) || (pe.Code != "42710" && pe.Code != "23505")) {
 		return fmt.Errorf("sqldb: create role %s: %w", AppRole, err)
 	}
+	tx, err := q.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqldb: grant role %s: %w", AppRole, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('mercato app role grants'))`); err != nil {
+		return fmt.Errorf("sqldb: lock to grant role %s: %w", AppRole, err)
+	}
 	for _, stmt := range []string{
 		`GRANT ` + AppRole + ` TO current_user`,
 		`GRANT USAGE ON SCHEMA "` + schema + `" TO ` + AppRole,
 	} {
-		if _, err := q.ExecContext(ctx, stmt); err != nil && (!errors.As(err, &pe) || pe.Code != "42710") {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("sqldb: %s: %w", stmt, err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqldb: grant role %s: %w", AppRole, err)
 	}
 	return nil
 }
