@@ -72,7 +72,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	c.Live.RegisterFlags(fs, "live.")
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
-	fs.IntVar(&c.DBMaxConns, "db.max-conns", 20, "on PostgreSQL, the most connections this process opens, split among its services (checkout services weigh more); the server must have room for them at start")
+	fs.IntVar(&c.DBMaxConns, "db.max-conns", 0, "on PostgreSQL, the most connections this process opens, split among its services (checkout services weigh more); the server must have room for them at start. 0: 20, plus 2 for each service beyond five, at most 40")
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], amqp://user:pass@host:5672/, or kafka://host:9092[,host2:9092]")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
@@ -108,7 +108,7 @@ func (c *Config) Validate(known []string) error {
 	if c.DB != "" && !sqldb.IsPostgresURL(c.DB) {
 		errs = append(errs, fmt.Errorf("-db must be a postgres:// URL, got %q", sqldb.Redact(c.DB)))
 	}
-	if c.DB != "" && c.DBMaxConns < MinConns(1) {
+	if c.DB != "" && c.DBMaxConns != 0 && c.DBMaxConns < MinConns(1) {
 		errs = append(errs, fmt.Errorf("-db.max-conns must be at least %d (one service), got %d", MinConns(1), c.DBMaxConns))
 	}
 	if c.Bus != "embedded" && !strings.HasPrefix(c.Bus, "nats://") && !strings.HasPrefix(c.Bus, "amqp://") && !strings.HasPrefix(c.Bus, "amqps://") && !strings.HasPrefix(c.Bus, "kafka://") {
@@ -151,6 +151,16 @@ func (c *Config) Validate(known []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ConnBudget is the connection budget of a process running n services:
+// -db.max-conns, or by default 20 for up to five services and 2 more for
+// each beyond, at most 40 (40 for a process running all of them).
+func (c *Config) ConnBudget(n int) int {
+	if c.DBMaxConns > 0 {
+		return c.DBMaxConns
+	}
+	return min(40, 20+2*max(0, n-5))
 }
 
 // Laptop reports whether this is the laptop shape: SQLite files under

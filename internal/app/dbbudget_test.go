@@ -51,3 +51,14 @@ func TestConnShares(t *testing.T) {
 		t.Errorf("ConnShares(19, all services) = %v, want a refusal that says at least 20", err)
 	}
 }
+
+func TestConnBudgetDefault(t *testing.T) {
+	for _, c := range []struct{ set, services, want int }{
+		{0, 1, 20}, {0, 5, 20}, {0, 6, 22}, {0, 17, 40}, {0, 30, 40}, {4, 1, 4}, {60, 17, 60},
+	} {
+		cfg := Config{DBMaxConns: c.set}
+		if got := cfg.ConnBudget(c.services); got != c.want {
+			t.Errorf("-db.max-conns=%d with %d services: budget %d, want %d", c.set, c.services, got, c.want)
+		}
+	}
+}

@@ -64,7 +64,8 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 		if len(names) == 0 {
 			return errors.New("no service selected: see -services")
 		}
-		conns, err := ConnShares(p.Config.DBMaxConns, names)
+		budget := p.Config.ConnBudget(len(names))
+		conns, err := ConnShares(budget, names)
 		if err != nil {
 			return err
 		}
@@ -72,7 +73,7 @@ func (s *System) build(ctx context.Context, services []Service, edges func(p *Pl
 		// Behind a pooler, the pooler's limits count, which the server
 		// does not know.
 		if !sqldb.BehindPooler(p.Config.DB) {
-			if err := CheckServerRoom(ctx, p.Config.DB, p.Config.DBMaxConns, p.log); err != nil {
+			if err := CheckServerRoom(ctx, p.Config.DB, budget, p.log); err != nil {
 				return err
 			}
 		}
