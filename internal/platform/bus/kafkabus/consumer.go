@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -75,6 +76,19 @@ type consumer struct {
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed once the member has left the group
+	// dead is set when the Bus closes under the subscription (abandon):
+	// its partitions are given up at once, their handled but uncommitted
+	// records and the ones in flight left to the other members.
+	dead atomic.Bool
+}
+
+// abandon is the member dying, as when its process is killed: it leaves the
+// group without waiting for its handlers or committing, so the other
+// members get what it had not committed (redelivered; inboxes dedupe).
+func (c *consumer) abandon() {
+	c.dead.Store(true)
+	c.cancel()
+	c.cl.Close()
 }
 
 // Stop stops polling, waits for the handlers in flight, commits and leaves
@@ -85,9 +99,9 @@ func (c *consumer) Stop() {
 }
 
 // Subscribe creates the group's dead-letter topic, gives a new group a
-// committed offset at the end of every partition (so what is published after
-// Subscribe returns is kept for it), joins the group and returns once the
-// member has its first assignment.
+// committed offset at the start of every partition (so it reads what the
+// topic still holds, and everything published after), joins the group and
+// returns once the member has its first assignment.
 func (b *Bus) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
 	if err := sub.Validate(); err != nil {
 		return nil, err
@@ -202,7 +216,7 @@ func (b *Bus) Backlog(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// initGroup commits the end offset of every events partition the group has
+// initGroup commits the start offset of every events partition the group has
 // no committed offset for: Kafka keeps nothing for a group without one. Two
 // members initializing a new group at once both succeed; when another member
 // is already in the group, it initialized it.
@@ -216,9 +230,13 @@ func (b *Bus) initGroup(ctx context.Context, group string) error {
 		if err != nil {
 			return nil, fmt.Errorf("fetch committed offsets: %w", err)
 		}
-		ends, err := b.adm.ListEndOffsets(ctx, b.eventsTopic())
+		// A new group reads every record the topic still holds, as a
+		// new group does on the other buses (decision 0034): a service
+		// added later misses nothing still retained, and the inbox makes
+		// what it already handled harmless.
+		ends, err := b.adm.ListStartOffsets(ctx, b.eventsTopic())
 		if err != nil {
-			return nil, fmt.Errorf("list end offsets: %w", err)
+			return nil, fmt.Errorf("list start offsets: %w", err)
 		}
 		var out kadm.Offsets
 		var lerr error
@@ -232,7 +250,7 @@ func (b *Bus) initGroup(ctx context.Context, group string) error {
 			}
 		})
 		if lerr != nil {
-			return nil, fmt.Errorf("list end offsets: %w", lerr)
+			return nil, fmt.Errorf("list start offsets: %w", lerr)
 		}
 		return out, nil
 	}
@@ -292,6 +310,10 @@ func (c *consumer) take(gone map[string][]int32) []*partition {
 // resolved (handlers finish; waiting retries give up), then commits, so the
 // next owner starts right after what this member handled.
 func (c *consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if c.dead.Load() {
+		c.take(revoked)
+		return
+	}
 	for _, st := range c.take(revoked) {
 		st.open.Wait()
 	}

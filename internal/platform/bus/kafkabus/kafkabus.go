@@ -549,8 +549,16 @@ func (b *Bus) Teardown(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the producer's connections. Consumers must be stopped first.
+// Close closes the producer's connections and abandons the subscriptions
+// still running (stop them first to finish their handlers and commit): each
+// leaves its group as if its process had died.
 func (b *Bus) Close() error {
+	b.mu.Lock()
+	cons := slices.Collect(maps.Keys(b.consumers))
+	b.mu.Unlock()
+	for _, c := range cons {
+		c.abandon()
+	}
 	b.cl.Close()
 	return nil
 }

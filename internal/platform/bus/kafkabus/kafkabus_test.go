@@ -72,14 +72,17 @@ func TestKafka(t *testing.T) {
 	k := startCluster(t)
 	h := bustest.Harness{
 		Open: func(t *testing.T, prefix string) bus.Bus {
-			b, err := kafkabus.Connect(t.Context(), "kafka://"+k.addr(), kafkabus.Options{Prefix: prefix}, bustest.Logger(t))
+			// A short session, so a replica that dies hands its
+			// partitions over within the suite's Redelivery.
+			b, err := kafkabus.Connect(t.Context(), "kafka://"+k.addr(), kafkabus.Options{Prefix: prefix, SessionTimeout: 6 * time.Second, HeartbeatInterval: 500 * time.Millisecond}, bustest.Logger(t))
 			if err != nil {
 				t.Fatalf("connect to kfake: %v", err)
 			}
 			return b
 		},
-		Teardown: func(ctx context.Context, b bus.Bus) error { return b.(*kafkabus.Bus).Teardown(ctx) },
-		Restart:  func(t *testing.T) { k.restart() },
+		Teardown:   func(ctx context.Context, b bus.Bus) error { return b.(*kafkabus.Bus).Teardown(ctx) },
+		Restart:    func(t *testing.T) { k.restart() },
+		Redelivery: 6 * time.Second,
 	}
 	bustest.Run(t, h)
 }
