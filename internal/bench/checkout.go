@@ -263,21 +263,10 @@ func createSKUs(ctx context.Context, bc apiClient, run string, n int, stock int6
 	for i, s := range skus {
 		items[i] = map[string]any{"sku": s, "quantity": 1}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := bc.call(ctx, http.MethodPost, "/api/v1/quote", map[string]any{"items": items, "country": "DE"}, nil)
-		if err == nil {
-			return skus, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("pricing does not quote the new products after 30 s: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := waitQuotable(ctx, bc, items); err != nil {
+		return nil, err
 	}
+	return skus, nil
 }
 
 // measureRaw runs the raw transaction on a scratch database of the engine
@@ -467,4 +456,24 @@ func checkInvariants(ctx context.Context, w io.Writer, bc apiClient, sys *app.Sy
 	}
 	report(pending == 0, "outbox drained (%d events unpublished)", pending)
 	return failed, nil
+}
+
+// waitQuotable waits, up to 30 s, until pricing quotes items: it learns of
+// new products from the catalog's events.
+func waitQuotable(ctx context.Context, bc apiClient, items []map[string]any) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := bc.call(ctx, http.MethodPost, "/api/v1/quote", map[string]any{"items": items, "country": "DE"}, nil)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pricing does not quote the new products after 30 s: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -331,21 +331,10 @@ func soakProducts(ctx context.Context, bc apiClient, run string, n int) ([]soakP
 		prods[i] = soakProduct{slug: p.Slug, sku: sku}
 		items[i] = map[string]any{"sku": sku, "quantity": 1}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := bc.call(ctx, http.MethodPost, "/api/v1/quote", map[string]any{"items": items, "country": "DE"}, nil)
-		if err == nil {
-			return prods, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("pricing does not quote the new products after 30 s: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := waitQuotable(ctx, bc, items); err != nil {
+		return nil, err
 	}
+	return prods, nil
 }
 
 // guests run the guest flow from several workers and count its outcomes.
