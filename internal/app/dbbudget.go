@@ -118,16 +118,17 @@ func CheckServerRoom(ctx context.Context, url string, budget int, log *slog.Logg
 	return nil
 }
 
-// dbCollector reports the connections of the process's PostgreSQL pools:
+// dbCollector reports the connections of the process's database pools (on
+// SQLite, a file's writing and reading connections):
 // mercato_db_connections{service,state} and mercato_db_max_connections{service}.
 type dbCollector struct{ p *Platform }
 
 var (
 	dbConnsDesc = prometheus.NewDesc("mercato_db_connections",
-		"PostgreSQL connections open in this process's pool of a service's database, by state (in_use, idle).",
+		"Connections open in this process's pool of a service's database (PostgreSQL; on SQLite, the file's writing and reading connections), by state (in_use, idle).",
 		[]string{"service", "state"}, nil)
 	dbMaxDesc = prometheus.NewDesc("mercato_db_max_connections",
-		"The most PostgreSQL connections the pool of a service's database may open (its share of -db.max-conns).",
+		"The most connections the pool of a service's database may open (on PostgreSQL, its share of -db.max-conns).",
 		[]string{"service"}, nil)
 )
 
@@ -141,9 +142,6 @@ func (c dbCollector) Collect(ch chan<- prometheus.Metric) {
 	dbs := append([]*sqldb.DB(nil), c.p.dbs...)
 	c.p.mu.Unlock()
 	for _, db := range dbs {
-		if db.Dialect() != sqldb.Postgres {
-			continue
-		}
 		s := db.PoolStats()
 		ch <- prometheus.MustNewConstMetric(dbConnsDesc, prometheus.GaugeValue, float64(s.InUse), db.Name(), "in_use")
 		ch <- prometheus.MustNewConstMetric(dbConnsDesc, prometheus.GaugeValue, float64(s.Idle), db.Name(), "idle")

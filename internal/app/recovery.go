@@ -55,6 +55,10 @@ type eventMetrics struct {
 	now     func() time.Time
 }
 
+// Subscribed makes the group's dead-letter counter exist at zero, so that
+// increase() sees its first dead letter.
+func (e *eventMetrics) Subscribed(group string) { e.dead.WithLabelValues(group) }
+
 func (e *eventMetrics) Handled(group string, m bus.Message, o bus.Outcome) {
 	e.handled.WithLabelValues(group, string(o)).Inc()
 	if o == bus.OutcomeDeadLetter {

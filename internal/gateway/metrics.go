@@ -31,5 +31,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"scope"}),
 	}
 	reg.MustRegister(m.requests, m.upstreamDuration, m.healthy, m.breakerOpen, m.rateLimited)
+	// Both scopes exist at zero, so increase() sees the first refusal.
+	for _, scope := range []string{"store", "ip"} {
+		m.rateLimited.WithLabelValues(scope)
+	}
 	return m
 }

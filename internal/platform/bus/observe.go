@@ -68,6 +68,11 @@ type observed struct {
 }
 
 func (b observed) Subscribe(ctx context.Context, sub Subscription, h Handler) (Consumer, error) {
+	// An observer may want to know the group before its first delivery
+	// (a counter at zero is a series an alert can rate).
+	if s, ok := b.o.(interface{ Subscribed(group string) }); ok {
+		s.Subscribed(sub.Group)
+	}
 	return b.Bus.Subscribe(ctx, sub, func(ctx context.Context, m Message) error {
 		err := h(ctx, m)
 		b.o.Handled(sub.Group, m, sub.OutcomeOf(m.Attempt, err))

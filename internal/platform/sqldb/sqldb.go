@@ -299,21 +299,26 @@ const IdleTimeout = 30 * time.Second
 // open only while Migrate runs.
 const AdminConns = 2
 
-// PoolStats are the connections a database holds on PostgreSQL.
+// PoolStats are the connections a database holds.
 type PoolStats struct {
 	// InUse and Idle count the connections open, in all its pools.
 	InUse, Idle int
-	// Max bounds the pool serving the service (Options.MaxConns).
+	// Max bounds the pools serving the service: on PostgreSQL its pool
+	// (Options.MaxConns), on SQLite the writing and the reading pools.
 	Max int
 }
 
-// PoolStats reports the connections db holds; zero on SQLite.
+// PoolStats reports the connections db holds.
 func (db *DB) PoolStats() PoolStats {
-	if db.dialect != Postgres {
-		return PoolStats{}
-	}
 	s := db.w.Stats()
 	ps := PoolStats{InUse: s.InUse, Idle: s.Idle, Max: s.MaxOpenConnections}
+	if db.dialect != Postgres && db.r != nil && db.r != db.w {
+		// SQLite: the one writing connection and the reading ones.
+		r := db.r.Stats()
+		ps.InUse += r.InUse
+		ps.Idle += r.Idle
+		ps.Max += r.MaxOpenConnections
+	}
 	if db.admin != nil && db.admin != db.w {
 		a := db.admin.Stats()
 		ps.InUse += a.InUse
