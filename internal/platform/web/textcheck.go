@@ -42,8 +42,11 @@ func refuseBadText(api huma.API) func(huma.Context, func(huma.Context)) {
 			}
 		}
 		errs = append(errs, queryText(ctx.URL().RawQuery)...)
-		if jsonBody(op, ctx.Header("Content-Type")) {
-			if r, _ := humago.Unwrap(ctx); r != nil && r.Body != nil {
+		// Every body is read here, under the server's -http.read-timeout,
+		// before huma would (see noBodyDeadline); only JSON is judged.
+		judge := jsonBody(op, ctx.Header("Content-Type"))
+		if op.RequestBody != nil {
+			if r, _ := humago.Unwrap(ctx); r != nil && r.Body != nil && r.Body != http.NoBody {
 				body, err := io.ReadAll(r.Body)
 				// Whatever was read goes back, with the read error after it,
 				// so that huma reports a body over the limit as usual.
@@ -52,7 +55,7 @@ func refuseBadText(api huma.API) func(huma.Context, func(huma.Context)) {
 					rest = errReader{err}
 				}
 				r.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), r.Body}
-				if err == nil {
+				if err == nil && judge {
 					errs = append(errs, bodyText(body)...)
 				}
 			}

@@ -323,7 +323,7 @@ func New(cfg Config, deps Deps) *Server {
 	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.CreateHooks = nil // no $schema links in bodies: keep responses small
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", SchemaName)
-	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging)
+	hc.OnAddOperation = append(hc.OnAddOperation, checkPaging, noBodyDeadline)
 	api := humago.New(s.mux, hc)
 	api.UseMiddleware(s.authorize(api))
 	api.UseMiddleware(refuseBadText(api))
@@ -534,4 +534,19 @@ func needsAdmin(op *huma.Operation) bool {
 		}
 	}
 	return false
+}
+
+// noBodyDeadline stops huma from setting a read deadline of its own on the
+// connection (its BodyReadTimeout, 5 s by default) when it reads a body.
+// The platform has read the body by then (refuseBadText), so net/http is
+// already reading ahead on the connection in the background: a deadline
+// set then times that read out while the handler runs, and net/http takes
+// the timeout for the client gone. It cancels the connection's context,
+// so the request in flight fails with context.Canceled (499) after 5 s,
+// and every later request on the same keep-alive connection, whose context
+// derives from it, starts cancelled and fails at once (503
+// tenant_directory_unavailable, 499). The whole request, body included,
+// stays bounded by the server's -http.read-timeout.
+func noBodyDeadline(_ *huma.OpenAPI, op *huma.Operation) {
+	op.BodyReadTimeout = -1
 }
