@@ -142,9 +142,7 @@ func NewPlatform(ctx context.Context, cfg Config, log *slog.Logger, version stri
 	cfg.Web.ServiceToken = serviceToken(cfg.Web.ServiceToken)
 	p := &Platform{Config: cfg, log: log, Version: version, Registry: prometheus.NewRegistry(), Changes: cache.NewChanges()}
 	p.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if cfg.DB != "" {
-		p.Registry.MustRegister(dbCollector{p})
-	}
+	p.Registry.MustRegister(dbCollector{p})
 	tr, err := telemetry.New(ctx, cfg.Telemetry, telemetry.Resource{Service: telemetry.ServiceName(cfg.Services), Version: version}, log.With("component", "telemetry"))
 	if err != nil {
 		return nil, fmt.Errorf("set up tracing: %w", err)
