@@ -222,7 +222,7 @@ func TestEnvironmentAndValidation(t *testing.T) {
 		t.Fatalf("unknown service: %v\n%s", err, out)
 	}
 	cmd := exec.Command(binary, "-data="+t.TempDir())
-	cmd.Env = append(os.Environ(), "MERCATO_BUS=kafka://x")
+	cmd.Env = append(os.Environ(), "MERCATO_BUS=mqtt://x")
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "-bus must be") {
 		t.Fatalf("MERCATO_BUS is not applied: %v\n%s", err, out)
