@@ -271,7 +271,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		"-db=" + c.DBURL, "-bus=" + c.Bus, "-redis=redis://" + c.Redis.Addr + "/0",
 		"-service-token=" + c.svcTok, "-admin-token=" + c.AdminTok,
 		"-payment.fake=true", "-payment.fake-webhook-secret=" + c.whsec,
-		"-metrics.addr=", "-log.format=json", "-log.level=info",
+		"-metrics.addr=", "-log.format=json", "-log.level=info", "-log.access=all",
 	}
 	for _, s := range Layout {
 		for _, p := range c.Procs[s.Name] {
