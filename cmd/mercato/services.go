@@ -391,7 +391,7 @@ func services(fs *pflag.FlagSet) []app.Service {
 				return nil, errors.New("the gateway runs in a process of its own: -services=gateway")
 			}
 			d := gateway.Deps{Upstreams: map[string][]*url.URL{}, ServiceToken: p.Config.Web.ServiceToken,
-				Registry: p.Registry, Log: p.Log("gateway")}
+				Registry: p.Registry, Log: p.Log("gateway"), AccessLog: p.Config.Web.AccessLog}
 			for name, v := range p.Config.URLs {
 				bases, err := app.Replicas(v)
 				if err != nil {

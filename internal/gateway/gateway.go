@@ -140,6 +140,9 @@ type Deps struct {
 	Redis    *redis.Client
 	Registry *prometheus.Registry
 	Log      *slog.Logger
+	// AccessLog says which requests get an access log line at which
+	// level: the platform's -log.access… (the zero value logs every one).
+	AccessLog web.AccessLogConfig
 	// now is time.Now outside tests.
 	now func() time.Time
 }

@@ -28,32 +28,6 @@ func infoFrom(ctx context.Context) *info {
 	return i
 }
 
-// statusWriter records the status and size of an answer.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets the proxy flush streams (http.ResponseController).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // Front serves every request of the gateway's process: the platform's
 // handler keeps /healthz and /readyz (which asks Ready), the rest is
 // forwarded.
@@ -88,10 +62,10 @@ func (g *Service) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	inf := &info{}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, inf))
-	sw := &statusWriter{ResponseWriter: w}
+	sw := web.StatusRecorder(w)
 	client := g.clientAddr(r)
 	defer func() {
-		status := sw.status
+		status := sw.Status()
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -100,17 +74,17 @@ func (g *Service) serve(w http.ResponseWriter, r *http.Request) {
 			svc = "none"
 		}
 		g.m.requests.WithLabelValues(svc, strconv.Itoa(status)).Inc()
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
+		// The platform's access log rule (-log.access…): most lines at
+		// debug, errors and slow requests always.
+		d := time.Since(start)
+		level := g.deps.AccessLog.Level(status, d, sw.Header().Get("Content-Type"))
 		if !g.log.Enabled(r.Context(), level) {
 			return
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("service", svc), slog.Int("status", status), slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)), slog.String("remote", client),
+			slog.String("service", svc), slog.Int("status", status), slog.Int64("bytes", sw.Bytes()),
+			slog.Duration("duration", d), slog.String("remote", client),
 		}
 		if inf.tenant != "" {
 			attrs = append(attrs, slog.String("tenant", inf.tenant))

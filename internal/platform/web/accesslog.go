@@ -85,9 +85,10 @@ func clientErrorLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("-log.access.client-errors must be debug, info or warn, got %q", s)
 }
 
-// level is the level of the access log line of a request answered with
-// status after d, whose answer had content type ctype.
-func (c AccessLogConfig) level(status int, d time.Duration, ctype string) slog.Level {
+// Level is the level of the access log line of a request answered with
+// status after d, whose answer had content type ctype. The gateway's access
+// log keeps the same rule.
+func (c AccessLogConfig) Level(status int, d time.Duration, ctype string) slog.Level {
 	switch {
 	case status >= 500:
 		return slog.LevelError

@@ -29,7 +29,7 @@ func TestAccessLogLevel(t *testing.T) {
 		{"sample of 1 logs all", AccessLogConfig{Mode: AccessSample, Sample: 1}, 200, 0, "", slog.LevelInfo},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.cfg.level(tc.status, tc.d, tc.ctype); got != tc.want {
+			if got := tc.cfg.Level(tc.status, tc.d, tc.ctype); got != tc.want {
 				t.Errorf("level(%d, %s) = %s, want %s", tc.status, tc.d, got, tc.want)
 			}
 		})
@@ -41,7 +41,7 @@ func TestAccessLogSampleFraction(t *testing.T) {
 	const n = 20000
 	info := 0
 	for range n {
-		if cfg.level(200, 0, "") == slog.LevelInfo {
+		if cfg.Level(200, 0, "") == slog.LevelInfo {
 			info++
 		}
 	}

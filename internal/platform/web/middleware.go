@@ -84,6 +84,22 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and deadlines (SSE).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// StatusRecorder wraps w to record the status and size of the answer, for
+// an access log outside the platform's middleware (the gateway's).
+func StatusRecorder(w http.ResponseWriter) *Recorded {
+	return &Recorded{statusWriter{ResponseWriter: w}}
+}
+
+// Recorded is a response writer that records what was answered.
+type Recorded struct{ statusWriter }
+
+// Status is the status answered so far: 200 once a body was written
+// without one, 0 before anything.
+func (r *Recorded) Status() int { return r.status }
+
+// Bytes is the size of the body written so far.
+func (r *Recorded) Bytes() int64 { return r.bytes }
+
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -201,7 +217,7 @@ func (s *Server) observe(next http.Handler, m *metrics) http.Handler {
 			}
 			// Most requests are logged at debug (see AccessLogConfig):
 			// skip building a line nobody reads.
-			level := s.cfg.AccessLog.level(status, d, contentType(sw))
+			level := s.cfg.AccessLog.Level(status, d, contentType(sw))
 			if !s.log.Enabled(ctx, level) {
 				return
 			}
