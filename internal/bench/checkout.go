@@ -85,21 +85,9 @@ func (b apiClient) call(ctx context.Context, method, path string, body, out any)
 
 // callWith is call with extra headers, given as name, value pairs.
 func (b apiClient) callWith(ctx context.Context, method, path string, body, out any, header ...string) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
+	req, err := jsonRequest(ctx, method, b.base+path, body, header...)
 	if err != nil {
 		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
 	}
 	if b.token != "" {
 		req.Header.Set("Authorization", "Bearer "+b.token)
@@ -122,6 +110,30 @@ func (b apiClient) callWith(ctx context.Context, method, path string, body, out 
 		}
 	}
 	return res.StatusCode, nil
+}
+
+// jsonRequest is a request with body as JSON (none when nil) and extra
+// headers given as name, value pairs.
+func jsonRequest(ctx context.Context, method, url string, body any, header ...string) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return req, nil
 }
 
 // checkout prepares SKUs, measures both targets and checks the run.

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -458,23 +457,9 @@ func (g *guests) flow(ctx context.Context, n int64) error {
 // do sends one request of the flow's step and checks its status; the error
 // names the step and the status (never a body, so that errors group).
 func (g *guests) do(ctx context.Context, step, method, path string, body, out any, want int, header ...string) (time.Duration, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, g.base+path, rd)
+	req, err := jsonRequest(ctx, method, g.base+path, body, header...)
 	if err != nil {
 		return 0, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
 	}
 	start := time.Now()
 	res, err := g.client.Do(req)
