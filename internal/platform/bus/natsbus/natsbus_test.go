@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/bus/bustest"
 	"github.com/mercato/mercato/internal/platform/bus/natsbus"
+	"github.com/mercato/mercato/internal/platform/bus/natsbus/natstest"
 )
 
 func testLogger(t *testing.T) *slog.Logger { return bustest.Logger(t) }
@@ -67,7 +65,7 @@ func TestExternal(t *testing.T) {
 	}
 	// This test restarts the shared server: keep other packages off it meanwhile.
 	bustest.LockBroker(t, "nats", true)
-	if err := jetStreamUp(t.Context(), url); err != nil {
+	if err := natstest.JetStreamUp(t.Context(), url); err != nil {
 		t.Fatalf("MERCATO_TEST_NATS=%s is set but JetStream does not answer: %v", url, err)
 	}
 	h := bustest.Harness{
@@ -100,27 +98,13 @@ func restartExternal(t *testing.T, url, command string) {
 	}
 	t.Logf("restarted nats: %s", out)
 	for {
-		if err := jetStreamUp(ctx, url); err == nil {
+		if err := natstest.JetStreamUp(ctx, url); err == nil {
 			return
 		} else if ctx.Err() != nil {
 			t.Fatalf("nats did not come back after restart: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func jetStreamUp(ctx context.Context, url string) error {
-	nc, err := nats.Connect(url, nats.Timeout(time.Second))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	_, err = js.AccountInfo(ctx)
-	return err
 }
 
 // TestSlowHandlerKeepsMessage checks that in-progress acks keep a message

@@ -86,7 +86,7 @@ func (s *Server) Start() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
-		err := up(ctx, s.URL())
+		err := JetStreamUp(ctx, s.URL())
 		if err == nil {
 			return
 		}
@@ -120,7 +120,9 @@ func (s *Server) Wipe() {
 	}
 }
 
-func up(ctx context.Context, url string) error {
+// JetStreamUp reports whether the NATS server at url answers with
+// JetStream on: nil when it does.
+func JetStreamUp(ctx context.Context, url string) error {
 	nc, err := nats.Connect(url, nats.Timeout(time.Second))
 	if err != nil {
 		return err
