@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -280,4 +281,20 @@ func ValidatePatterns(patterns []string) error {
 		}
 	}
 	return nil
+}
+
+// VersionAtLeast reports whether a broker's version v ("2.10.4", "v2.10.4",
+// "3.13.0") is at least major.minor, for the adapters' start checks. An
+// unknown version counts as old.
+func VersionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }

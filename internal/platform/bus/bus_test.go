@@ -231,3 +231,14 @@ func TestValidatePatterns(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionAtLeast(t *testing.T) {
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{{"3.10.8", true}, {"3.13.0", true}, {"4.0.1", true}, {"3.9.29", false}, {"3.8", false}, {"v2.10.4", false}, {"", false}, {"x.y", false}} {
+		if got := bus.VersionAtLeast(tt.v, 3, 10); got != tt.want {
+			t.Errorf("VersionAtLeast(%q, 3, 10) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}

@@ -219,7 +219,7 @@ func connect(ctx context.Context, urls string, opts Options, log *slog.Logger, e
 	}
 	b.nc, b.js = nc, js
 	version := nc.ConnectedServerVersion()
-	b.multiFilter = versionAtLeast(version, 2, 10)
+	b.multiFilter = bus.VersionAtLeast(version, 2, 10)
 	if !b.multiFilter {
 		if opts.RefuseOldServer {
 			nc.Close()
@@ -605,21 +605,6 @@ func (b *Bus) Close() error {
 func consumerName(group, filter string) string {
 	sum := sha256.Sum256([]byte(filter))
 	return group + "_" + hex.EncodeToString(sum[:6])
-}
-
-// versionAtLeast reports whether the server version v ("2.10.4") is at least
-// major.minor. An unknown version counts as old.
-func versionAtLeast(v string, major, minor int) bool {
-	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	ma, err1 := strconv.Atoi(parts[0])
-	mi, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return ma > major || (ma == major && mi >= minor)
 }
 
 // redact hides passwords in a URL list for error messages.

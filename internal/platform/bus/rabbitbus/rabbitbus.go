@@ -188,25 +188,10 @@ const MinQuorumVersion = "3.10"
 // checkVersion refuses a broker too old for the queue type.
 func checkVersion(conn *amqp.Connection, queueType string) error {
 	v, _ := conn.Properties["version"].(string)
-	if queueType != "quorum" || versionAtLeast(v, 3, 10) {
+	if queueType != "quorum" || bus.VersionAtLeast(v, 3, 10) {
 		return nil
 	}
 	return fmt.Errorf("rabbitbus: RabbitMQ %q is older than %s, which quorum queues need for at-least-once dead-lettering of retries; upgrade the broker", v, MinQuorumVersion)
-}
-
-// versionAtLeast reports whether v ("3.10.8") is at least major.minor. An
-// unknown version counts as old.
-func versionAtLeast(v string, major, minor int) bool {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	ma, err1 := strconv.Atoi(parts[0])
-	mi, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return ma > major || (ma == major && mi >= minor)
 }
 
 func (b *Bus) exchange() string          { return b.opts.Prefix }

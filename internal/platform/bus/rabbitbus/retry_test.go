@@ -41,14 +41,3 @@ func TestRetryDelay(t *testing.T) {
 		t.Errorf("delays up to 30s use %d retry queues, want at most 16", len(seen))
 	}
 }
-
-func TestVersionAtLeast(t *testing.T) {
-	for _, tt := range []struct {
-		v    string
-		want bool
-	}{{"3.10.8", true}, {"3.13.0", true}, {"4.0.1", true}, {"3.9.29", false}, {"3.8", false}, {"", false}, {"x.y", false}} {
-		if got := versionAtLeast(tt.v, 3, 10); got != tt.want {
-			t.Errorf("versionAtLeast(%q, 3, 10) = %v, want %v", tt.v, got, tt.want)
-		}
-	}
-}
