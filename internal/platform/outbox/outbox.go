@@ -156,8 +156,11 @@ func AddEvent(ctx context.Context, tx *sql.Tx, source, typ string, at time.Time,
 
 // Add writes events to the outbox inside tx, the transaction of the change
 // they announce. Call the relay's Notify after commit for prompt delivery
-// (kit.Store.Write does).
+// (kit.Store.Write does). On PostgreSQL the rows are pipelined: they go out
+// with the transaction's next statement or its COMMIT, and a failure to
+// write one fails the transaction there (sqldb.Pipelined).
 func Add(ctx context.Context, tx *sql.Tx, events ...Envelope) error {
+	ctx = sqldb.Pipelined(ctx)
 	for _, e := range events {
 		raw, err := json.Marshal(e)
 		if err != nil {

@@ -157,6 +157,9 @@ type pgConn struct {
 	scoped   bool
 	pooled   bool
 	settings []setting
+	// queued are Execs of the open transaction not yet sent (see
+	// pipeline.go).
+	queued []queuedExec
 }
 
 var (
@@ -194,6 +197,7 @@ var errEnded = errors.New("the database session ended")
 // connection database/sql tries be dead, the request's error says that
 // the database was lost, not just "bad connection".)
 func (c *pgConn) ResetSession(ctx context.Context) error {
+	c.discard()
 	if !alive(c.Conn.Conn()) {
 		return &lostError{err: errEnded, bad: true}
 	}
@@ -224,8 +228,14 @@ func (c *pgConn) lost(ctx context.Context, err error) error {
 	return err
 }
 
-// ExecContext runs a statement; see lost.
+// ExecContext runs a statement, or queues it (see pipeline.go); see lost.
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if r, ok := c.queue(ctx, query, args); ok {
+		return r, nil
+	}
+	if len(c.queued) > 0 {
+		return c.execQueued(ctx, query, args)
+	}
 	end, err := c.autocommit(ctx)
 	if err != nil {
 		return nil, err
@@ -239,6 +249,9 @@ func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.Na
 
 // QueryContext runs a query; see lost.
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	end, err := c.autocommit(ctx)
 	if err != nil {
 		return nil, err
@@ -303,7 +316,7 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 	if err != nil {
 		return nil, c.lost(ctx, err)
 	}
-	return &pgStmt{Stmt: st.(*stdlib.Stmt), conn: c}, nil
+	return &pgStmt{Stmt: st.(*stdlib.Stmt), conn: c, query: query}, nil
 }
 
 // Prepare is PrepareContext without a context.
@@ -314,17 +327,28 @@ func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
 // pgStmt is a statement prepared on a pgConn.
 type pgStmt struct {
 	*stdlib.Stmt
-	conn *pgConn
+	conn  *pgConn
+	query string
 }
 
-// ExecContext runs the statement; see pgConn.lost.
+// ExecContext runs the statement, or queues it (see pipeline.go); see
+// pgConn.lost.
 func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if r, ok := s.conn.queue(ctx, s.query, args); ok {
+		return r, nil
+	}
+	if len(s.conn.queued) > 0 {
+		return s.conn.execQueued(ctx, s.query, args)
+	}
 	r, err := s.Stmt.ExecContext(ctx, args)
 	return r, s.conn.lost(ctx, err)
 }
 
 // QueryContext runs the statement's query; see pgConn.lost.
 func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.conn.flush(ctx); err != nil {
+		return nil, err
+	}
 	r, err := s.Stmt.QueryContext(ctx, args)
 	return s.conn.rows(ctx, r, err)
 }
@@ -355,7 +379,7 @@ func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 		}
 		return nil, err
 	}
-	return pgxTx{ctx: ctx, tx: tx}, nil
+	return pgxTx{ctx: ctx, tx: tx, conn: c}, nil
 }
 
 // beginQuery is the statement that begins a transaction with opts: on a
@@ -395,8 +419,9 @@ func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool, setting
 // lost the transaction (lostError: it never committed) or left its outcome
 // unknown (commitUnknownError).
 type pgxTx struct {
-	ctx context.Context
-	tx  pgx.Tx
+	ctx  context.Context
+	tx   pgx.Tx
+	conn *pgConn
 }
 
 // Commit sends COMMIT, unless the server has already ended the session.
@@ -405,10 +430,17 @@ func (t pgxTx) Commit() error {
 	if !alive(conn) {
 		// The session ended before COMMIT: PostgreSQL rolled the
 		// transaction back. Nothing is sent on the dead connection.
+		t.conn.discard()
 		_ = conn.Close(t.ctx)
 		return &lostError{err: fmt.Errorf("%w before COMMIT", errEnded)}
 	}
-	err := t.tx.Commit(t.ctx)
+	var err error
+	if len(t.conn.queued) > 0 {
+		// The queued statements and COMMIT go out together.
+		err = t.conn.commitQueued(t.ctx)
+	} else {
+		err = t.tx.Commit(t.ctx)
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -425,6 +457,7 @@ func (t pgxTx) Commit() error {
 // Rollback rolls back; when the session is gone it says so (lostError), so
 // that Tx knows the transaction left nothing behind and may run again.
 func (t pgxTx) Rollback() error {
+	t.conn.discard() // never sent: nothing to undo
 	err := t.tx.Rollback(t.ctx)
 	if err != nil && t.tx.Conn().IsClosed() {
 		return &lostError{err: err}
