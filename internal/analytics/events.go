@@ -83,7 +83,9 @@ func (s *Service) consume(ctx context.Context, tx *sql.Tx, e outbox.Envelope) er
 	if n == 0 {
 		return nil
 	}
-	return fold(ctx, q, tenant, e)
+	// The fold's writes only pass their errors on: on PostgreSQL they go
+	// out with the commit (sqldb.Pipelined).
+	return fold(sqldb.Pipelined(ctx), q, tenant, e)
 }
 
 // orderPayload reads every order event: each carries the order after the

@@ -153,7 +153,7 @@ func (f *Fake) call(ctx context.Context, req fakeRequest, act fakeAct) (out fake
 		if out, err = act(ctx, q, tenant, at); err != nil {
 			return err
 		}
-		return q.FinishFakeRequest(ctx, paymentdb.FinishFakeRequestParams{
+		return q.FinishFakeRequest(sqldb.Pipelined(ctx), paymentdb.FinishFakeRequestParams{
 			TenantID: tenant, IdemKey: req.key, AuthRef: out.authRef, RefundRef: out.refundRef, Decline: out.decline,
 		})
 	})
@@ -198,7 +198,7 @@ func (f *Fake) Authorize(ctx context.Context, req AuthRequest) (AuthResult, erro
 				return fakeOutcome{decline: "invalid_amount"}, nil
 			}
 			ref := newFakeRef("fake_auth_")
-			err := q.InsertFakeAuthorization(ctx, paymentdb.InsertFakeAuthorizationParams{
+			err := q.InsertFakeAuthorization(sqldb.Pipelined(ctx), paymentdb.InsertFakeAuthorizationParams{
 				TenantID: tenant, Ref: ref, Currency: req.Amount.Currency, Amount: req.Amount.Amount, CreatedAt: at,
 			})
 			if err != nil {

@@ -165,7 +165,9 @@ func (s *Service) addOp(ctx context.Context, q *paymentdb.Queries, r record, op 
 // insertOp writes the ledger row op as it is, with its own ID: callers that
 // keep op (to finish or release it later) find the row by that ID.
 func insertOp(ctx context.Context, q *paymentdb.Queries, op operation) error {
-	if err := q.InsertOperation(ctx, paymentdb.InsertOperationParams{
+	// A new ledger row only passes its error on: on PostgreSQL it goes out
+	// with the next statement (sqldb.Pipelined).
+	if err := q.InsertOperation(sqldb.Pipelined(ctx), paymentdb.InsertOperationParams{
 		TenantID: op.TenantID, ID: op.ID, PaymentID: op.PaymentID, Kind: op.Kind, Amount: op.Amount, IdemKey: op.IdemKey,
 		CallerKey: op.CallerKey, Reason: op.Reason, ProviderRef: op.ProviderRef, Status: op.Status, CreatedAt: op.CreatedAt,
 	}); err != nil {

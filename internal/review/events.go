@@ -14,6 +14,7 @@ import (
 	"github.com/mercato/mercato/internal/order/orderapi"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/tenancy"
 	"github.com/mercato/mercato/internal/review/reviewdb"
 )
@@ -158,6 +159,9 @@ func applyPurchase(ctx context.Context, q *reviewdb.Queries, tenant string, o or
 	case held >= at:
 		return nil // stale or repeated snapshot
 	}
+	// The writes below only pass their errors on: on PostgreSQL they go out
+	// with the commit (sqldb.Pipelined).
+	ctx = sqldb.Pipelined(ctx)
 	err = q.UpsertPurchase(ctx, reviewdb.UpsertPurchaseParams{TenantID: tenant, OrderID: o.ID, CustomerID: o.CustomerID,
 		TokenHash: strings.ToLower(o.TokenHash), EmailHash: emailHash(o.Email), Status: status, BuyerName: o.ShippingAddress.Name, UpdatedAt: at})
 	if err != nil {
