@@ -120,7 +120,8 @@ func CheckServerRoom(ctx context.Context, url string, budget int, log *slog.Logg
 
 // dbCollector reports the connections of the process's database pools (on
 // SQLite, a file's writing and reading connections):
-// mercato_db_connections{service,state} and mercato_db_max_connections{service}.
+// mercato_db_connections{service,state} and mercato_db_max_connections{service};
+// on PostgreSQL also mercato_db_round_trips_saved_total{service}.
 type dbCollector struct{ p *Platform }
 
 var (
@@ -130,11 +131,15 @@ var (
 	dbMaxDesc = prometheus.NewDesc("mercato_db_max_connections",
 		"The most connections the pool of a service's database may open (on PostgreSQL, its share of -db.max-conns).",
 		[]string{"service"}, nil)
+	dbSavedDesc = prometheus.NewDesc("mercato_db_round_trips_saved_total",
+		"Round trips to PostgreSQL that pipelined statements saved (statements sent with the next one or with COMMIT), by service.",
+		[]string{"service"}, nil)
 )
 
 func (c dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- dbConnsDesc
 	ch <- dbMaxDesc
+	ch <- dbSavedDesc
 }
 
 func (c dbCollector) Collect(ch chan<- prometheus.Metric) {
@@ -146,5 +151,8 @@ func (c dbCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(dbConnsDesc, prometheus.GaugeValue, float64(s.InUse), db.Name(), "in_use")
 		ch <- prometheus.MustNewConstMetric(dbConnsDesc, prometheus.GaugeValue, float64(s.Idle), db.Name(), "idle")
 		ch <- prometheus.MustNewConstMetric(dbMaxDesc, prometheus.GaugeValue, float64(s.Max), db.Name())
+		if db.Dialect() == sqldb.Postgres {
+			ch <- prometheus.MustNewConstMetric(dbSavedDesc, prometheus.CounterValue, float64(db.RoundTripsSaved()), db.Name())
+		}
 	}
 }

@@ -118,17 +118,19 @@ type pgConnector struct {
 	// every statement runs in a transaction that begins with settings.
 	pooled   bool
 	settings []setting
+	// pipe counts the pool's pipelined statements (see pipeline.go).
+	pipe *pipeStats
 }
 
 // openPool opens a pool on cfg whose connections are pgConns.
-func openPool(cfg *pgx.ConnConfig, scoped bool, options ...stdlib.OptionOpenDB) *sql.DB {
-	return sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg, options...), scoped: scoped})
+func openPool(cfg *pgx.ConnConfig, scoped bool, pipe *pipeStats, options ...stdlib.OptionOpenDB) *sql.DB {
+	return sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg, options...), scoped: scoped, pipe: pipe})
 }
 
 // openPooledPool opens a pool on cfg, which reaches a pooler in
 // transaction mode, whose transactions begin with settings.
-func openPooledPool(cfg *pgx.ConnConfig, scoped bool, settings []setting) *sql.DB {
-	return sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg), scoped: scoped, pooled: true, settings: settings})
+func openPooledPool(cfg *pgx.ConnConfig, scoped bool, pipe *pipeStats, settings []setting) *sql.DB {
+	return sql.OpenDB(pgConnector{Connector: stdlib.GetConnector(*cfg), scoped: scoped, pooled: true, settings: settings, pipe: pipe})
 }
 
 // Connect opens a connection; a database that does not answer is
@@ -146,7 +148,7 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sqldb: unexpected postgres driver connection %T", conn)
 	}
-	return &pgConn{Conn: sc, scoped: c.scoped, pooled: c.pooled, settings: c.settings}, nil
+	return &pgConn{Conn: sc, scoped: c.scoped, pooled: c.pooled, settings: c.settings, pipe: c.pipe}, nil
 }
 
 // pgConn is a pgx connection of a pool, checked for a dead session before
@@ -157,9 +159,10 @@ type pgConn struct {
 	scoped   bool
 	pooled   bool
 	settings []setting
-	// queued are Execs of the open transaction not yet sent (see
-	// pipeline.go).
+	// queued are Execs of the open transaction not yet sent, counted in
+	// pipe once sent (see pipeline.go).
 	queued []queuedExec
+	pipe   *pipeStats
 }
 
 var (

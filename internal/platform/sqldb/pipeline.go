@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,6 +38,19 @@ import (
 // behind a pooler in transaction mode outside one, the mark is ignored.
 
 type pipelinedKey struct{}
+
+// pipeStats counts, for a database's pools, the round trips pipelining
+// saved: a batch of n statements is one round trip instead of n.
+type pipeStats struct{ saved atomic.Uint64 }
+
+// RoundTripsSaved reports how many round trips pipelined statements saved
+// since the database was opened; 0 on SQLite.
+func (db *DB) RoundTripsSaved() uint64 {
+	if db.pipe == nil {
+		return 0
+	}
+	return db.pipe.saved.Load()
+}
 
 // Pipelined marks ctx so that an Exec run with it inside a PostgreSQL
 // transaction may be queued and sent with the transaction's next statement
@@ -133,6 +147,9 @@ func (c *pgConn) send(ctx context.Context, last string, args []any) (pgconn.Comm
 	}
 	if last != "" {
 		b.Queue(last, args...)
+	}
+	if c.pipe != nil && b.Len() > 1 {
+		c.pipe.saved.Add(uint64(b.Len() - 1))
 	}
 	br := c.Conn.Conn().SendBatch(ctx, b)
 	var first error

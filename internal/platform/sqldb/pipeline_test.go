@@ -51,6 +51,11 @@ func TestPipelinedStatements(t *testing.T) {
 					t.Errorf("row %s was not committed", name)
 				}
 			}
+			// a, b and c went out with the SELECT's flush (one round
+			// trip, not three), d with COMMIT.
+			if saved := db.RoundTripsSaved(); db.Dialect() == sqldb.Postgres && saved != 3 {
+				t.Errorf("%d round trips saved, want 3", saved)
+			}
 		})
 
 		t.Run("RowsAffected waits for the answer", func(t *testing.T) {

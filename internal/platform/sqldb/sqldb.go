@@ -89,6 +89,8 @@ type DB struct {
 	// pooled: the URL reaches a pooler in transaction mode (pooler.go).
 	pooled    bool
 	committed func(tenant string)
+	// pipe counts pipelined statements on PostgreSQL (pipeline.go).
+	pipe *pipeStats
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -223,9 +225,10 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 	// (a restart) before each use: see pgdriver.go. The pools that serve
 	// tenants under row-level security (scoped) set each transaction's
 	// tenant as it begins.
+	pipe := &pipeStats{}
 	open := func(n int, scoped bool, settings ...setting) *sql.DB {
 		if pooled {
-			return limit(openPooledPool(cfg, scoped, append([]setting{searchPath}, settings...)), n)
+			return limit(openPooledPool(cfg, scoped, pipe, append([]setting{searchPath}, settings...)), n)
 		}
 		c := cfg.Copy()
 		var options []stdlib.OptionOpenDB
@@ -239,7 +242,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 			}
 			c.RuntimeParams[s.name] = s.value
 		}
-		return limit(openPool(c, scoped, options...), n)
+		return limit(openPool(c, scoped, pipe, options...), n)
 	}
 	if !opts.RowSecurity {
 		db := open(n, false)
@@ -247,7 +250,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 			db.Close()
 			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 		}
-		return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log, pooled: pooled}, nil
+		return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log, pooled: pooled, pipe: pipe}, nil
 	}
 	// Migrations and policies run on a pool of their own that sees every
 	// tenant (an owner is held to FORCEd policies too, and a data
@@ -264,7 +267,7 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		admin.Close()
 		return nil, fmt.Errorf("sqldb: read the user's powers: %w", err)
 	}
-	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true, pooled: pooled}
+	d := &DB{name: opts.Name, dialect: Postgres, admin: admin, log: log, rowSecurity: true, pooled: pooled, pipe: pipe}
 	var as []setting
 	if super {
 		// A superuser passes through every policy: act as a role that
