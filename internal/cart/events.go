@@ -54,10 +54,12 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("cart: subscribe to catalog events: %w", err)
 	}
 	s.consumers.Add(catalog)
-	orders, err := outbox.Consume(ctx, notifying{s.bus, s.notify}, s.store.DB(), bus.Subscription{
+	// Most orders name no cart (one-call checkouts): those change nothing
+	// here and cost no transaction.
+	orders, err := outbox.ConsumeWhere(ctx, notifying{s.bus, s.notify}, s.store.DB(), bus.Subscription{
 		Group:    groupOrders,
 		Subjects: []string{subjectOrderConfirmed},
-	}, s.now, s.handleOrderConfirmed)
+	}, s.now, namesCart, s.handleOrderConfirmed)
 	if err != nil {
 		s.consumers.Stop()
 		return fmt.Errorf("cart: subscribe to order events: %w", err)
@@ -73,9 +75,10 @@ func (s *Service) notify() {
 	}
 }
 
-// notifying is a bus whose handlers call after once they succeeded: once
-// outbox.Consume's transaction (with the events the handler wrote) has
-// committed, so the relay is woken when there is something to publish.
+// notifying is a bus whose handlers call after once they succeeded having
+// written an event (wroteEvent): once outbox.Consume's transaction has
+// committed, so the relay is woken when there is something to publish, and
+// only then (a wake for nothing costs the relay a pass over its outbox).
 type notifying struct {
 	bus.Bus
 	after func()
@@ -83,12 +86,23 @@ type notifying struct {
 
 func (b notifying) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
 	return b.Bus.Subscribe(ctx, sub, func(ctx context.Context, m bus.Message) error {
-		err := h(ctx, m)
-		if err == nil {
+		wrote := new(bool)
+		err := h(context.WithValue(ctx, wroteKey{}, wrote), m)
+		if err == nil && *wrote {
 			b.after()
 		}
 		return err
 	})
+}
+
+type wroteKey struct{}
+
+// wroteEvent tells the notifying bus delivering the event being handled on
+// ctx that its handler wrote an event to the outbox.
+func wroteEvent(ctx context.Context) {
+	if w, ok := ctx.Value(wroteKey{}).(*bool); ok {
+		*w = true
+	}
 }
 
 // handleProduct applies a catalog product snapshot to the projection, if it
@@ -141,13 +155,31 @@ func applyProduct(ctx context.Context, q *cartdb.Queries, tenant string, p catal
 	return nil
 }
 
-// handleOrderConfirmed marks the order's cart checked out and announces it.
-// An order without a cart, or for a cart that is gone (swept) or already
-// checked out, changes nothing.
-func (s *Service) handleOrderConfirmed(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+// decodeOrderConfirmed reads the cart's part of an order.confirmed.v1
+// event; data that does not parse never will (a permanent error).
+func decodeOrderConfirmed(e outbox.Envelope) (orderConfirmed, error) {
 	var o orderConfirmed
 	if err := json.Unmarshal(e.Data, &o); err != nil {
-		return bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
+		return o, bus.Permanent(fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err))
+	}
+	return o, nil
+}
+
+// namesCart reports whether a confirmed order started from a cart: only
+// then has its event an effect here (outbox.ConsumeWhere).
+func namesCart(e outbox.Envelope) (bool, error) {
+	o, err := decodeOrderConfirmed(e)
+	return o.CartID != "", err
+}
+
+// handleOrderConfirmed marks the order's cart checked out and announces it.
+// An order without a cart (namesCart filters those out before the inbox),
+// or for a cart that is gone (swept) or already checked out, changes
+// nothing.
+func (s *Service) handleOrderConfirmed(ctx context.Context, tx *sql.Tx, e outbox.Envelope) error {
+	o, err := decodeOrderConfirmed(e)
+	if err != nil {
+		return err
 	}
 	if o.CartID == "" {
 		return nil
@@ -155,7 +187,7 @@ func (s *Service) handleOrderConfirmed(ctx context.Context, tx *sql.Tx, e outbox
 	if o.ID == "" {
 		return bus.Permanent(fmt.Errorf("decode %s %s: no order id", e.Type, e.ID))
 	}
-	_, err := s.checkOut(ctx, tx, o.CartID, o.ID)
+	_, err = s.checkOut(ctx, tx, o.CartID, o.ID)
 	return err
 }
 
@@ -182,6 +214,7 @@ func (s *Service) checkOut(ctx context.Context, tx *sql.Tx, cartID, orderID stri
 	if err != nil {
 		return false, err
 	}
+	wroteEvent(ctx)
 	s.log.DebugContext(ctx, "cart checked out", "tenant", tenant, "order_id", orderID)
 	return true, nil
 }

@@ -2,7 +2,9 @@ package cart
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
 	"github.com/mercato/mercato/internal/platform/bus"
 	"github.com/mercato/mercato/internal/platform/outbox"
+	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 )
 
@@ -70,12 +73,34 @@ func TestConsumersThroughBus(t *testing.T) {
 	if err := deliver(groupCatalog, catalogapi.SubjectProductCreated, catalogapi.ProductCreated{Product: product("p1", t0, 700, "MUG-1")}); err != nil {
 		t.Fatal(err)
 	}
+	inboxed := func() int {
+		t.Helper()
+		var n int
+		ctx := sqldb.AllTenants(t.Context())
+		err := db.ReadTx(ctx, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE consumer = $1`, groupOrders).Scan(&n)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// An order without a cart has no effect here: no inbox record either.
+	if err := deliver(groupOrders, "order.confirmed.v1", map[string]string{"id": "o0"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := inboxed(); n != 0 {
+		t.Errorf("inbox records of %s after an order without a cart = %d, want 0", groupOrders, n)
+	}
 	c := f.create("default", cartapi.CartCreate{Items: []cartapi.Item{{SKU: "MUG-1", Quantity: 1}}})
 	if err := deliver(groupOrders, "order.confirmed.v1", map[string]string{"id": "o1", "cart_id": c.ID}); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.get("default", c.ID); got.Status != cartapi.StatusCheckedOut || got.OrderID != "o1" {
 		t.Errorf("cart = %+v", got)
+	}
+	if n := inboxed(); n != 1 {
+		t.Errorf("inbox records of %s after an order of a cart = %d, want 1", groupOrders, n)
 	}
 	// Undecodable data can never succeed: dead-lettered at once.
 	if err := deliver(groupOrders, "order.confirmed.v1", "not an order"); !bus.IsPermanent(err) {
@@ -92,5 +117,38 @@ func TestConsumersThroughBus(t *testing.T) {
 	}
 	if b.stopped != 2 {
 		t.Errorf("%d consumers stopped, want 2", b.stopped)
+	}
+}
+
+// TestNotifyingWakesOnlyForEvents checks that the order consumer's bus wakes
+// the relay after a handler that wrote an event and succeeded, and only then.
+func TestNotifyingWakesOnlyForEvents(t *testing.T) {
+	fb := &fakeBus{handlers: map[string]bus.Handler{}, subs: map[string][]string{}}
+	wakes := 0
+	b := notifying{fb, func() { wakes++ }}
+	_, err := b.Subscribe(t.Context(), bus.Subscription{Group: "g", Subjects: []string{"order.confirmed.v1"}}, func(ctx context.Context, m bus.Message) error {
+		if m.Subject == "order.confirmed.v1" && string(m.Data) != "none" {
+			wroteEvent(ctx)
+		}
+		if string(m.Data) == "fail" {
+			return errors.New("rolled back")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		data  string
+		wakes int
+	}{
+		{"none", 0},  // nothing written
+		{"wrote", 1}, // an event committed
+		{"fail", 1},  // written, then rolled back
+	} {
+		_ = fb.handlers["g"](t.Context(), bus.Message{ID: tc.data, Subject: "order.confirmed.v1", Data: []byte(tc.data)})
+		if wakes != tc.wakes {
+			t.Errorf("after %q: %d wakes, want %d", tc.data, wakes, tc.wakes)
+		}
 	}
 }

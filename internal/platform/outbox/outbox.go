@@ -257,6 +257,16 @@ func Handle(ctx context.Context, db *sqldb.DB, consumer string, e Envelope, now 
 // through Handle, under the consumer name sub.Group. With tracing on ctx
 // (WithTracing), each handled event gets a consumer span.
 func Consume(ctx context.Context, b bus.Bus, db *sqldb.DB, sub bus.Subscription, now func() time.Time, fn func(ctx context.Context, tx *sql.Tx, e Envelope) error) (bus.Consumer, error) {
+	return ConsumeWhere(ctx, b, db, sub, now, nil, fn)
+}
+
+// ConsumeWhere is Consume for a consumer to which some events mean nothing:
+// has reports, from the event alone, whether e has an effect here. One
+// without is acknowledged with no transaction and no inbox record, which
+// exist to make an effect happen once: nothing needs no record to happen
+// once. An error from has is the handler's (mark it permanent for an event
+// that can never be read). A nil has takes every event.
+func ConsumeWhere(ctx context.Context, b bus.Bus, db *sqldb.DB, sub bus.Subscription, now func() time.Time, has func(e Envelope) (bool, error), fn func(ctx context.Context, tx *sql.Tx, e Envelope) error) (bus.Consumer, error) {
 	// Adapters need not derive the handler's context from ctx: carry the
 	// tracer over explicitly.
 	tr := tracerFrom(ctx)
@@ -264,6 +274,11 @@ func Consume(ctx context.Context, b bus.Bus, db *sqldb.DB, sub bus.Subscription,
 		e, err := Decode(m)
 		if err != nil {
 			return err
+		}
+		if has != nil {
+			if ok, err := has(e); err != nil || !ok {
+				return err
+			}
 		}
 		if tr != nil {
 			ctx = context.WithValue(ctx, tracerKey{}, tr)

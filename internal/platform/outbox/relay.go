@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,9 +84,20 @@ type Relay struct {
 	mu            sync.Mutex
 	failingSince  time.Time
 
+	// notified counts Notify calls. Run reads it before each pass: a wake
+	// with no Notify since the last good pass began announces commits that
+	// pass already saw (each Notify follows its commit), so it is skipped.
+	notified atomic.Uint64
+	// passes, emptyPasses and skippedPasses count Flush calls, those that
+	// found nothing to publish, and wakes Run answered without a pass.
+	passes, emptyPasses, skippedPasses atomic.Uint64
+
 	// afterPublish, when set (tests only), runs between publishing a batch
 	// and stamping it published: the window a crash test aims at.
 	afterPublish func()
+	// beforePass, when set (tests only), runs when Run has decided on a
+	// pass, after the linger, before it reads what was notified.
+	beforePass func()
 }
 
 // NewRelay returns a relay for db's outbox.
@@ -100,6 +112,7 @@ func NewRelay(db *sqldb.DB, b bus.Bus, log *slog.Logger, cfg RelayConfig) *Relay
 // Notify wakes the relay after a transaction that wrote events has committed.
 // It never blocks.
 func (r *Relay) Notify() {
+	r.notified.Add(1)
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -108,6 +121,14 @@ func (r *Relay) Notify() {
 
 // Run publishes pending rows until ctx is done, then returns nil. Publish
 // errors are logged and retried on the next tick; nothing is lost.
+//
+// A wake by Notify runs a pass only when some Notify came after the last
+// successful pass began: commits notified before it were visible to its
+// read and were published by it (Flush drains), so a pass for them would
+// find nothing. Without this, every commit that landed during a pass's
+// linger cost an empty pass (read, and on PostgreSQL a transaction). The
+// poll tick always runs a pass, for rows of other processes and rows a
+// failed pass left.
 func (r *Relay) Run(ctx context.Context) error {
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
@@ -115,11 +136,17 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer purge.Stop()
 	r.Notify()
 	var last time.Time // when the last pass began
+	var covered uint64 // r.notified when the last successful pass began
+	coveredOK := false // whether the last pass succeeded
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
+			if coveredOK && r.notified.Load() == covered {
+				r.skippedPasses.Add(1)
+				continue
+			}
 			if wait := r.cfg.Linger - time.Since(last); wait > 0 {
 				select {
 				case <-ctx.Done():
@@ -135,7 +162,15 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		last = time.Now()
-		if _, err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+		if r.beforePass != nil {
+			r.beforePass()
+		}
+		// Read before the pass: a Notify counted here followed a commit
+		// the pass's read sees.
+		seen := r.notified.Load()
+		_, err := r.Flush(ctx)
+		covered, coveredOK = seen, err == nil
+		if err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox publish", "db", r.db.Name(), "err", err)
 		}
 	}
@@ -146,10 +181,14 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	// The relay serves every tenant of its database.
 	ctx = sqldb.AllTenants(ctx)
 	total := 0
+	r.passes.Add(1)
 	for {
 		n, err := r.publishBatch(ctx)
 		total += n
 		if err != nil || n < r.cfg.Batch {
+			if total == 0 && err == nil {
+				r.emptyPasses.Add(1)
+			}
 			return total, err
 		}
 	}
@@ -162,27 +201,31 @@ type queryer interface {
 
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if r.db.Dialect() == sqldb.Postgres {
-		// Replicas share the table: claim rows for the length of the publish.
+		// Replicas share the table: claim rows and stamp them in one
+		// statement (SKIP LOCKED passes over another relay's claim), publish,
+		// then commit. A failed publish, or a crash before the commit, rolls
+		// the stamp back: the rows stay pending. Three round trips (BEGIN,
+		// the claim, COMMIT) instead of a read and a stamp apart.
 		n := 0
 		err := r.db.Tx(ctx, func(tx *sql.Tx) error {
-			msgs, err := r.pending(ctx, tx, ` FOR UPDATE SKIP LOCKED`)
+			msgs, err := r.claim(ctx, tx)
 			if err != nil || len(msgs) == 0 {
 				return err
 			}
 			if err := r.publish(ctx, msgs); err != nil {
 				return err
 			}
-			if err := r.stamp(ctx, tx, msgs); err != nil {
-				return err
-			}
 			n = len(msgs)
 			return nil
 		})
-		return n, err
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
 	}
 	// SQLite has one relay per database file and one writer connection: read
 	// outside the write lock so that publishing never holds up other writers.
-	msgs, err := r.pending(ctx, r.db.Read(), "")
+	msgs, err := r.pending(ctx, r.db.Read())
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
@@ -195,25 +238,53 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	return len(msgs), nil
 }
 
-func (r *Relay) pending(ctx context.Context, q queryer, lock string) ([]bus.Message, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, tenant_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`+lock, r.cfg.Batch)
+// claim stamps up to Batch pending rows published inside tx and returns
+// them in ID order (the order pending reads them in, and so the order they
+// are published in): RETURNING gives rows in no promised order.
+func (r *Relay) claim(ctx context.Context, tx *sql.Tx) ([]bus.Message, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE outbox SET published_at = $1 WHERE id IN (
+		SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING id, tenant_id, subject, envelope`, r.now().UnixMicro(), r.cfg.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	slices.SortFunc(msgs, func(a, b bus.Message) int { return strings.Compare(a.ID, b.ID) })
+	return msgs, nil
+}
+
+func (r *Relay) pending(ctx context.Context, q queryer) ([]bus.Message, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, tenant_id, subject, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	return msgs, nil
+}
+
+// scanMessages reads outbox rows (id, tenant_id, subject, envelope) as bus
+// messages and closes rows.
+func scanMessages(rows *sql.Rows) ([]bus.Message, error) {
 	defer rows.Close()
 	var msgs []bus.Message
 	for rows.Next() {
 		var m bus.Message
 		var tenant, env string
 		if err := rows.Scan(&m.ID, &tenant, &m.Subject, &env); err != nil {
-			return nil, fmt.Errorf("read outbox: %w", err)
+			return nil, err
 		}
 		m.Data = []byte(env)
 		m.Header = map[string]string{"tenant": tenant}
 		msgs = append(msgs, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
+		return nil, err
 	}
 	return msgs, nil
 }
@@ -369,11 +440,17 @@ type Health struct {
 	FailingSince time.Time
 	// PublishErrors counts this relay's failed publishes since it was made.
 	PublishErrors uint64
+	// Passes counts this relay's passes over its outbox (Flush) since it
+	// was made; EmptyPasses those that found nothing to publish; and
+	// SkippedPasses the wakes by Notify that Run answered without a pass,
+	// nothing having been committed since the last pass began.
+	Passes, EmptyPasses, SkippedPasses uint64
 }
 
 // Health reads how much the outbox holds unpublished and for how long.
 func (r *Relay) Health(ctx context.Context) (Health, error) {
-	h := Health{PublishErrors: r.publishErrors.Load()}
+	h := Health{PublishErrors: r.publishErrors.Load(), Passes: r.passes.Load(),
+		EmptyPasses: r.emptyPasses.Load(), SkippedPasses: r.skippedPasses.Load()}
 	r.mu.Lock()
 	h.FailingSince = r.failingSince
 	r.mu.Unlock()
