@@ -30,7 +30,7 @@ loopback interface only: a running one given by -url, or one booted in this
 process for the run. Each stops by itself.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand(), c.benchSoakCommand(), c.benchDistributedCommand())
+	cmd.AddCommand(c.benchCatalogCommand(), c.benchStorefrontCommand(), c.benchCheckoutCommand(), c.benchFlowCommand(), c.benchLoginCommand(), c.benchCheckinCommand(), c.benchSearchCommand(), c.benchLiveCommand(), c.benchAnalyticsCommand(), c.benchInvoiceCommand(), c.benchGatewayCommand(), c.benchSoakCommand(), c.benchDistributedCommand())
 	return cmd
 }
 
@@ -199,6 +199,62 @@ reservation still held; the outbox drained (in-process runs only).`,
 	fs.Int64Var(&o.Stock, "stock", 1_000_000, "units of stock each of those products gets")
 	fs.StringVar(&o.RawDB, "raw-db", "", "PostgreSQL URL for the raw transaction's scratch schema (default: -db; SQLite in a temporary directory without either)")
 	fs.IntVar(&o.Rounds, "rounds", 1, "measure Mercato and the raw transaction this many times, alternating, and judge the median ratio (1 to 10)")
+	_ = fs.MarkHidden("path")
+	return cmd
+}
+
+func (c *cli) benchFlowCommand() *cobra.Command {
+	var o bench.FlowOptions
+	cmd := &cobra.Command{
+		Use:   "flow",
+		Short: "Measure the storefront's guest flow (cart, lines, checkout of the cart) against the one-call checkout",
+		Long: `Measure the requests a storefront makes for one guest order: POST /api/v1/carts
+(an empty cart), three POST /api/v1/carts/{id}/items (one unit of an SKU
+each), then POST /api/v1/checkout with the cart's ID. Each worker runs one
+flow at a time, its requests one after the other. The one-call checkout of
+the same three SKUs (POST /api/v1/checkout with the items, as bench checkout
+sends it) is measured after it with the same workers for the same time, and
+the ratio of their orders per second is judged against the goal of 0.6.
+
+Without -url, Mercato is booted in this process as for bench checkout (SQLite
+and the embedded bus in a temporary directory, or -db/-bus with -yes), and
+the benchmark creates -skus products of its own with -stock units each. A
+flow counts as good when every request of it is answered as it should be
+and the checkout is a 201 with a confirmed order; a flow stops at its first
+failed request. The report has a row for the flow (orders/s, latency of the
+whole flow), one per step (requests/s and latency of each kind of request)
+and one for the one-call checkout.
+
+With -rounds N the two are measured N times, alternating, and the round with
+the median ratio is judged. With -rate R, flows (orders, not requests) are
+started R times a second, and the one-call checkout is sent R times a
+second: no ratio is judged, the report compares latencies.
+
+After the run the benchmark checks what bench checkout checks, over the
+orders of both: no negative stock; units sold never above the stock given
+and equal to the units of confirmed orders; every confirmed order has
+exactly one authorization, equal to its total; no expired reservation still
+held; the outbox drained (in-process runs only).`,
+		Example: `  mercato bench flow
+  mercato bench flow -workers 8 -duration 20s -rounds 3
+  mercato bench flow -workers 8 -rate 200
+  mercato bench flow -db postgres://postgres@127.0.0.1:5432/mercato_bench -yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// As bench checkout: the orders pay with tok_visa.
+			if f := cmd.Flag("payment.fake"); o.URL == "" && f != nil && !f.Changed {
+				if err := f.Value.Set("true"); err != nil {
+					return err
+				}
+			}
+			return c.benchRunner().Flow(cmd.Context(), o)
+		},
+	}
+	registerBenchFlags(cmd, &o.Options, "/api/v1/carts")
+	fs := cmd.Flags()
+	fs.IntVar(&o.SKUs, "skus", 30, "products the benchmark creates and buys (3 per order)")
+	fs.Int64Var(&o.Stock, "stock", 1_000_000, "units of stock each of those products gets")
+	fs.IntVar(&o.Rounds, "rounds", 1, "measure the flow and the one-call checkout this many times, alternating, and judge the median ratio (1 to 10)")
 	_ = fs.MarkHidden("path")
 	return cmd
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,17 +46,8 @@ func (r *Runner) Checkout(ctx context.Context, o CheckoutOptions) error {
 	if err := o.validate(r.Config); err != nil {
 		return fmt.Errorf("bench checkout:\n%w", err)
 	}
-	if o.SKUs < 3 || o.SKUs > 1000 {
-		return fmt.Errorf("bench checkout: -skus must be between 3 and 1000, got %d", o.SKUs)
-	}
-	if o.Stock < 1 || o.Stock > 1_000_000 {
-		return fmt.Errorf("bench checkout: -stock must be between 1 and 1000000, got %d", o.Stock)
-	}
-	if o.Rounds < 1 || o.Rounds > 10 {
-		return fmt.Errorf("bench checkout: -rounds must be between 1 and 10, got %d", o.Rounds)
-	}
-	if o.Rounds > 1 && o.CPUProfile != "" {
-		return errors.New("bench checkout: -cpuprofile profiles one round; leave -rounds at 1")
+	if err := validateShop("checkout", o.SKUs, o.Stock, o.Rounds, o.CPUProfile); err != nil {
+		return err
 	}
 	rawDB := o.RawDB
 	if rawDB == "" {
@@ -138,62 +128,19 @@ func jsonRequest(ctx context.Context, method, url string, body any, header ...st
 
 // checkout prepares SKUs, measures both targets and checks the run.
 func (r *Runner) checkout(ctx context.Context, base string, o CheckoutOptions, rawDB, note string, sys *app.System) error {
-	var token string
-	if sys != nil {
-		token = sys.Platform.Config.Web.AdminToken
-	}
-	token, err := r.adminToken(token)
-	if err != nil {
-		return err
-	}
-	bc := apiClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
-	run := strings.ToLower(fmt.Sprintf("%x", time.Now().UnixNano()))
-	fmt.Fprintf(r.Stderr, "creating %d products with %d units each …\n", o.SKUs, o.Stock)
-	skus, err := createSKUs(ctx, bc, run, o.SKUs, o.Stock)
-	if err != nil {
-		return fmt.Errorf("prepare products: %w", err)
-	}
-	email := "bench-" + run + "@example.com"
-	body, err := json.Marshal(map[string]any{
-		"items": []map[string]any{{"sku": "%[1]s", "quantity": 1}, {"sku": "%[2]s", "quantity": 1}, {"sku": "%[3]s", "quantity": 1}},
-		"email": email,
-		"shipping_address": map[string]string{
-			"name": "Bench Buyer", "line1": "Hauptstraße 1", "city": "Berlin", "postal_code": "10115", "country": "DE",
-		},
-		"payment": map[string]string{"provider": "fake", "token": "tok_visa"},
-	})
+	sh, err := r.openShop(ctx, base, sys, o.SKUs, o.Stock)
 	if err != nil {
 		return err
 	}
 	// round keeps the keys of each round apart: a repeated key would replay
 	// an order instead of placing one.
 	round := 0
-	target := Target{
-		Name:   "mercato checkout",
-		Method: http.MethodPost,
-		URL:    base + "/api/v1/checkout",
-		Header: http.Header{"Content-Type": {"application/json"}},
-		Body:   body,
-		Vary: func(seq uint64, h http.Header, body []byte) []byte {
-			h.Set("Idempotency-Key", fmt.Sprintf("bench-%s-%d-%d", run, round, seq))
-			n := int(seq) * 3
-			return fmt.Appendf(nil, string(body), skus[n%len(skus)], skus[(n+1)%len(skus)], skus[(n+2)%len(skus)])
-		},
-		Check: func(r Response) error {
-			if r.Status != http.StatusCreated {
-				return fmt.Errorf("status %d", r.Status)
-			}
-			var ord struct {
-				Status string `json:"status"`
-			}
-			if err := json.Unmarshal(r.Body, &ord); err != nil || ord.Status != "confirmed" {
-				return errors.New("not a confirmed order")
-			}
-			return nil
-		},
+	target, err := sh.checkoutTarget(&round)
+	if err != nil {
+		return err
 	}
 	load := o.Load
-	fmt.Fprintf(r.Stdout, "bench checkout: POST /api/v1/checkout · 3 lines per order over %d SKUs · fake provider\n", len(skus))
+	fmt.Fprintf(r.Stdout, "bench checkout: POST /api/v1/checkout · 3 lines per order over %d SKUs · fake provider\n", len(sh.skus))
 	fmt.Fprintf(r.Stdout, "load: %s · %s warm-up + %s measured per target", load.Mode(), load.Warmup, load.Duration)
 	if o.Rounds > 1 {
 		fmt.Fprintf(r.Stdout, " · %d rounds, alternating", o.Rounds)
@@ -222,18 +169,7 @@ func (r *Runner) checkout(ctx context.Context, base string, o CheckoutOptions, r
 		fmt.Fprintln(r.Stdout)
 		rounds = append(rounds, Comparison{Subject: mr, Baseline: raw, Goal: checkoutGoal, Rate: load.Rate})
 	}
-	judged := rounds[0]
-	if len(rounds) > 1 && load.Rate == 0 {
-		// The machine's speed drifts (other load, the disk): alternating
-		// rounds expose both targets to the same drift, and the median
-		// round is judged rather than the luckiest.
-		judged = Median(rounds)
-		fmt.Fprint(r.Stdout, "ratio per round:")
-		for _, c := range rounds {
-			fmt.Fprintf(r.Stdout, " %.2f", c.Ratio())
-		}
-		fmt.Fprintln(r.Stdout, "; the median round is judged")
-	}
+	judged := judge(r.Stdout, rounds, load.Rate)
 	if err := judged.Write(r.Stdout); err != nil {
 		return err
 	}
@@ -243,15 +179,7 @@ func (r *Runner) checkout(ctx context.Context, base string, o CheckoutOptions, r
 		fmt.Fprintln(r.Stdout, note+".")
 	}
 
-	fmt.Fprintln(r.Stdout, "\ninvariants after the run:")
-	failed, err := checkInvariants(ctx, r.Stdout, bc, sys, skus, o.Stock, email)
-	if err != nil {
-		return fmt.Errorf("check invariants: %w", err)
-	}
-	if failed > 0 {
-		return fmt.Errorf("bench checkout: %d invariant(s) violated", failed)
-	}
-	return nil
+	return r.checkShop(ctx, sh, "checkout")
 }
 
 // createSKUs creates n active products of one variant each with stock units,
@@ -451,22 +379,30 @@ func checkInvariants(ctx context.Context, w io.Writer, bc apiClient, sys *app.Sy
 		return failed, nil
 	}
 	pending := 0
+	var where []string // the outboxes with events left, "name n"
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		pending = 0
+		pending, where = 0, where[:0]
 		for _, r := range sys.Platform.Relays() {
 			n, err := r.Pending(ctx)
 			if err != nil {
 				return failed, err
 			}
-			pending += n
+			if n > 0 {
+				pending += n
+				where = append(where, fmt.Sprintf("%s %d", r.Name(), n))
+			}
 		}
 		if pending == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	report(pending == 0, "outbox drained (%d events unpublished)", pending)
+	if pending == 0 {
+		report(true, "outbox drained (0 events unpublished)")
+	} else {
+		report(false, "outbox drained (%d events unpublished: %s)", pending, strings.Join(where, ", "))
+	}
 	return failed, nil
 }
 

@@ -28,9 +28,16 @@ func (s *Service) AddItem(ctx context.Context, id string, in cartapi.Item) (cart
 	if err != nil {
 		return cartapi.Cart{}, fmt.Errorf("add %s to cart: %w", in.SKU, err)
 	}
+	// The answer is built from what the transaction read and wrote: the
+	// cart row as the lock stamped it, and its lines with the change.
+	var (
+		c     cartdb.Cart
+		lines []cartdb.ListLinesRow
+	)
 	err = s.store.Write(ctx, func(ctx context.Context, _ *sql.Tx, q *cartdb.Queries) error {
 		now := s.now()
-		c, err := lockCart(ctx, q, tenant, id, now)
+		var err error
+		c, err = lockCart(ctx, q, tenant, id, now)
 		if err != nil {
 			return err
 		}
@@ -38,11 +45,11 @@ func (s *Service) AddItem(ctx context.Context, id string, in cartapi.Item) (cart
 		if err != nil {
 			return err
 		}
-		lines, err := q.ListLines(ctx, cartdb.ListLinesParams{TenantID: tenant, CartID: id})
+		lines, err = q.ListLines(ctx, cartdb.ListLinesParams{TenantID: tenant, CartID: id})
 		if err != nil {
 			return fmt.Errorf("load cart lines: %w", err)
 		}
-		for _, l := range lines {
+		for i, l := range lines {
 			if l.Sku != in.SKU {
 				continue
 			}
@@ -50,8 +57,9 @@ func (s *Service) AddItem(ctx context.Context, id string, in cartapi.Item) (cart
 				return kit.Invalid(ErrInvalidQuantity, kit.FieldError{Field: "quantity",
 					Message: fmt.Sprintf("the line already has %d; a line holds at most %d", l.Quantity, cartapi.MaxQuantity), Value: in.Quantity})
 			}
+			lines[i].Quantity += in.Quantity
 			_, err := q.SetLineQuantity(ctx, cartdb.SetLineQuantityParams{TenantID: tenant, CartID: id, ID: l.ID,
-				Quantity: l.Quantity + in.Quantity, UpdatedAt: now.UnixMicro()})
+				Quantity: lines[i].Quantity, UpdatedAt: now.UnixMicro()})
 			return err
 		}
 		if len(lines) >= cartapi.MaxLines {
@@ -78,13 +86,17 @@ func (s *Service) AddItem(ctx context.Context, id string, in cartapi.Item) (cart
 				return fmt.Errorf("set cart currency: %w", err)
 			}
 		}
-		return q.InsertLine(ctx, cartdb.InsertLineParams{TenantID: tenant, CartID: id, ID: kit.NewID(), Sku: in.SKU,
+		l := joined(row, in.Quantity)
+		l.ID = kit.NewID()
+		lines = append(lines, l)
+		return q.InsertLine(ctx, cartdb.InsertLineParams{TenantID: tenant, CartID: id, ID: l.ID, Sku: in.SKU,
 			Quantity: in.Quantity, CreatedAt: now.UnixMicro(), UpdatedAt: now.UnixMicro()})
 	})
 	if err != nil {
 		return cartapi.Cart{}, fmt.Errorf("add %s to cart: %w", in.SKU, err)
 	}
-	return s.Cart(ctx, id)
+	byID(lines)
+	return s.withTotals(ctx, view(c, lines))
 }
 
 // UpdateItem sets the quantity of a line.

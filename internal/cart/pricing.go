@@ -2,6 +2,7 @@ package cart
 
 import (
 	"context"
+	"slices"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/cart/cartdb"
@@ -89,6 +90,9 @@ func (s *Service) checkQuote(ctx context.Context, c cartdb.Cart, lines []cartdb.
 func (s *Service) preview(ctx context.Context, c cartdb.Cart, lines []cartdb.ListLinesRow) cartapi.Cart {
 	full := make([]cartdb.ListLinesRow, len(lines))
 	copy(full, lines)
+	if !slices.ContainsFunc(full, func(l cartdb.ListLinesRow) bool { return l.ProductID == "" }) {
+		return view(c, full) // every line joined already: nothing to read
+	}
 	// A line whose SKU cannot be read stays unjoined, as an unknown SKU
 	// would: the quote then says what is wrong with it.
 	_ = s.store.Read(ctx, func(q *cartdb.Queries) error {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
@@ -74,22 +76,40 @@ func sku(ctx context.Context, q *cartdb.Queries, tenant, field, code string) (ca
 }
 
 // resolveItems checks that every item is an addable SKU and that all are
-// priced in currency (the store's), which it returns; with currency "", in
-// the currency of the first item ("" for no items).
-func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items []cartapi.Item, currency string) (string, error) {
+// priced in currency (the store's), which it returns with the items'
+// lines joined to their projected products (IDs not yet given); with
+// currency "", in the currency of the first item ("" for no items).
+func resolveItems(ctx context.Context, q *cartdb.Queries, tenant string, items []cartapi.Item, currency string) (string, []cartdb.ListLinesRow, error) {
+	lines := make([]cartdb.ListLinesRow, len(items))
 	for i, it := range items {
 		row, err := sku(ctx, q, tenant, fmt.Sprintf("items[%d].sku", i), it.SKU)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if currency == "" {
 			currency = row.Currency
 		} else if row.Currency != currency {
-			return "", kit.Invalid(ErrCurrencyMismatch, kit.FieldError{Field: fmt.Sprintf("items[%d].sku", i),
+			return "", nil, kit.Invalid(ErrCurrencyMismatch, kit.FieldError{Field: fmt.Sprintf("items[%d].sku", i),
 				Message: fmt.Sprintf("priced in %s, the cart in %s", row.Currency, currency), Value: it.SKU})
 		}
+		lines[i] = joined(row, it.Quantity)
 	}
-	return currency, nil
+	return currency, lines, nil
+}
+
+// joined is a line of quantity units of the projected SKU row, as
+// ListLines reads it back (its ID not yet given). A change builds its
+// answer from the rows it read and wrote in its transaction, rather than
+// reading the cart again after the commit.
+func joined(row cartdb.CatalogSku, quantity int64) cartdb.ListLinesRow {
+	return cartdb.ListLinesRow{Sku: row.Sku, Quantity: quantity, ProductID: row.ProductID, VariantID: row.VariantID,
+		Title: row.Title, ImageUrl: row.ImageUrl, Price: row.Price, Currency: row.Currency, Active: row.Active}
+}
+
+// byID orders lines as ListLines does: by ID, which is the order they
+// were added in (line IDs are UUIDv7).
+func byID(lines []cartdb.ListLinesRow) {
+	slices.SortFunc(lines, func(a, b cartdb.ListLinesRow) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // addEvent writes one cart event to the outbox in tx.

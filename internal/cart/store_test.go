@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -293,6 +294,47 @@ func TestCartLines(t *testing.T) {
 		checkLines(t, c, lineWant{"TEA-1", 3, 300, true}, lineWant{"MUG-2", 1, 1250, true})
 		if c.Email != "ann@example.com" {
 			t.Errorf("email = %q", c.Email)
+		}
+	}, Migrations...)
+}
+
+// TestChangeAnswersAsARead: a create or an add answers the cart it built
+// from its own transaction, without reading the cart again; the answer
+// must be what a read right after it returns, lines, prices, totals and
+// timestamps alike, also with a line whose product is no longer sold.
+func TestChangeAnswersAsARead(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFixture(t, db)
+		f.feed("default", catalogapi.SubjectProductCreated, product("p1", t0, 1250, "MUG-1", "MUG-2"))
+		f.feed("default", catalogapi.SubjectProductCreated, product("p2", t0, 300, "TEA-1"))
+		same := func(step string, answer cartapi.Cart) {
+			t.Helper()
+			if read := f.get("default", answer.ID); !reflect.DeepEqual(answer, read) {
+				t.Errorf("%s answered\n%+v\nwhere a read gives\n%+v", step, answer, read)
+			}
+		}
+		c := f.create("default", cartapi.CartCreate{})
+		same("create empty", c)
+		c = f.add(c, "MUG-1", 2)
+		same("first add", c)
+		c = f.add(c, "TEA-1", 1)
+		same("add of a new SKU", c)
+		c = f.add(c, "MUG-1", 1)
+		same("add to a line", c)
+		archived := product("p2", t0.Add(time.Hour), 300, "TEA-1")
+		archived.Status = catalogapi.StatusArchived
+		f.feed("default", catalogapi.SubjectProductArchived, archived)
+		c = f.add(c, "MUG-2", 4)
+		if len(c.Lines) != 3 || c.Lines[1].Available {
+			t.Fatalf("lines = %+v, want TEA-1 unavailable among 3", c.Lines)
+		}
+		same("add beside an unavailable line", c)
+
+		c = f.create("default", cartapi.CartCreate{Email: "ann@example.com", Coupon: "save10", Country: "DE", ShippingMethod: "standard",
+			Items: []cartapi.Item{{SKU: "MUG-2", Quantity: 1}, {SKU: "MUG-1", Quantity: 2}, {SKU: "MUG-2", Quantity: 1}}})
+		same("create with items and fields", c)
+		if c.Totals == nil || c.Totals.Discount.Amount != 500 || c.Totals.Shipping.Amount != 490 {
+			t.Errorf("totals = %+v", c.Totals)
 		}
 	}, Migrations...)
 }

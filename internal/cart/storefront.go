@@ -41,27 +41,25 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 	if err != nil {
 		return cartapi.Cart{}, fmt.Errorf("create cart: %w", err)
 	}
-	// Refuse bad SKUs with the cart's own codes before asking pricing.
-	err = s.store.Read(ctx, func(q *cartdb.Queries) error {
-		var err error
-		c.Currency, err = resolveItems(ctx, q, tenant, items, cur)
-		return err
-	})
-	if err != nil {
-		return cartapi.Cart{}, err
-	}
-	lines := make([]cartdb.ListLinesRow, len(items))
-	for i, it := range items {
-		lines[i] = cartdb.ListLinesRow{ID: kit.NewID(), Sku: it.SKU, Quantity: it.Quantity}
-	}
-	if c.Coupon != "" || c.Country != "" || c.ShippingMethod != "" {
+	var lines []cartdb.ListLinesRow
+	if len(items) > 0 && (c.Coupon != "" || c.Country != "" || c.ShippingMethod != "") {
+		// Refuse bad SKUs with the cart's own codes before asking pricing.
+		err = s.store.Read(ctx, func(q *cartdb.Queries) error {
+			var err error
+			c.Currency, lines, err = resolveItems(ctx, q, tenant, items, cur)
+			return err
+		})
+		if err != nil {
+			return cartapi.Cart{}, err
+		}
 		if err := s.checkQuote(ctx, c, lines); err != nil {
 			return cartapi.Cart{}, err
 		}
 	}
 	err = s.store.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *cartdb.Queries) error {
 		// Again in the transaction: the projection may have moved on.
-		if _, err := resolveItems(ctx, q, tenant, items, cur); err != nil {
+		var err error
+		if c.Currency, lines, err = resolveItems(ctx, q, tenant, items, cur); err != nil {
 			return err
 		}
 		if err := q.InsertCart(ctx, cartdb.InsertCartParams{
@@ -71,8 +69,9 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 		}); err != nil {
 			return fmt.Errorf("insert cart: %w", err)
 		}
-		for _, l := range lines {
-			if err := q.InsertLine(ctx, cartdb.InsertLineParams{TenantID: tenant, CartID: c.ID, ID: l.ID, Sku: l.Sku,
+		for i, l := range lines {
+			lines[i].ID = kit.NewID()
+			if err := q.InsertLine(ctx, cartdb.InsertLineParams{TenantID: tenant, CartID: c.ID, ID: lines[i].ID, Sku: l.Sku,
 				Quantity: l.Quantity, CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt}); err != nil {
 				return fmt.Errorf("insert line %s: %w", l.Sku, err)
 			}
@@ -85,7 +84,9 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 		return cartapi.Cart{}, fmt.Errorf("create cart: %w", err)
 	}
 	s.log.DebugContext(ctx, "cart created", "tenant", tenant, "lines", len(lines))
-	return s.Cart(ctx, c.ID)
+	// The answer is what the transaction wrote: no second read of it.
+	byID(lines)
+	return s.withTotals(ctx, view(c, lines))
 }
 
 // Cart returns a cart of the tenant in ctx with its current prices and,
@@ -100,7 +101,12 @@ func (s *Service) Cart(ctx context.Context, id string) (cartapi.Cart, error) {
 	if err != nil {
 		return cartapi.Cart{}, err
 	}
-	c := view(row, lines)
+	return s.withTotals(ctx, view(row, lines))
+}
+
+// withTotals adds to c, a cart as view builds it, the totals of pricing's
+// quote, or when pricing cannot quote it why not (TotalsError).
+func (s *Service) withTotals(ctx context.Context, c cartapi.Cart) (cartapi.Cart, error) {
 	req, ok := quoteRequest(c)
 	if !ok || c.Status != cartapi.StatusOpen {
 		// A checked-out cart's figures are the order's now; its lines
