@@ -210,7 +210,8 @@ func (s *Service) Reserve(ctx context.Context, r inventoryapi.ReserveRequest) (r
 			held[i] = inventoryapi.ReservedLine{SKU: l.sku, Location: loc, Quantity: l.qty}
 			rows[i] = []any{tenant, r.OrderID, int64(i), l.sku, loc, l.qty}
 		}
-		if err := sqldb.InsertRows(ctx, tx, "reservation_lines", reservationLineColumns, rows); err != nil {
+		// Pipelined: goes out with the ledger rows and the rest.
+		if err := sqldb.InsertRows(sqldb.Pipelined(ctx), tx, "reservation_lines", reservationLineColumns, rows); err != nil {
 			return fmt.Errorf("insert reservation lines: %w", err)
 		}
 		if err := addMovements(ctx, tx, tenant, ms, now); err != nil {

@@ -58,8 +58,11 @@ var movementColumns = []string{"tenant_id", "id", "sku", "location", "kind", "de
 	"reason", "reference", "on_hand_after", "reserved_after", "at"}
 
 // addMovements writes ledger rows, all in one statement: a reservation or
-// its close writes one per line.
+// its close writes one per line. On PostgreSQL the statement goes out with
+// the transaction's next one or its COMMIT (sqldb.Pipelined): a failure
+// is only passed on.
 func addMovements(ctx context.Context, tx *sql.Tx, tenant string, ms []movement, now time.Time) error {
+	ctx = sqldb.Pipelined(ctx)
 	rows := make([][]any, len(ms))
 	for i, m := range ms {
 		rows[i] = []any{tenant, kit.NewID(), m.sku, m.location, m.kind, m.deltaOnHand, m.deltaReserved,

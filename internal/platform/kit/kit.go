@@ -106,11 +106,13 @@ func (s *Store[Q]) Read(ctx context.Context, fn func(q Q) error) error {
 
 // Write runs fn in a write transaction (sqldb's WriteTx: transient
 // conflicts run it again, so fn does database work only) and, once it has
-// committed, wakes the outbox relay. fn's statements take the ctx it is
-// given.
+// committed, wakes the outbox relay if fn wrote events (outbox.Add with
+// the ctx fn is given, or one made from it). fn's statements take that
+// ctx.
 func (s *Store[Q]) Write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, q Q) error) error {
+	ctx, wrote := outbox.TrackEvents(ctx)
 	err := s.db.WriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx, s.write.WithTx(tx)) })
-	if err == nil && s.relay != nil {
+	if err == nil && s.relay != nil && wrote() {
 		s.relay.Notify()
 	}
 	return err

@@ -5,13 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/mercato/mercato/internal/platform/apiclient"
 	"github.com/mercato/mercato/internal/platform/kit"
+	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
 	"github.com/mercato/mercato/internal/platform/tenancy"
@@ -213,4 +216,56 @@ func TestConsumers(t *testing.T) {
 	if strings.Join(stopped, ",") != "catalog,orders,tenants" || cs.Len() != 0 {
 		t.Fatalf("stopped %v (Len %d), want each once in order", stopped, cs.Len())
 	}
+}
+
+// TestWriteWakesRelayForEvents: Store.Write wakes the relay after a
+// transaction that wrote events, and only then: a write without events
+// would send it on a pass that finds nothing.
+func TestWriteWakesRelayForEvents(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := tenancy.WithID(t.Context(), tenancy.DefaultID)
+		relay := outbox.NewRelay(db, nil, slog.New(slog.DiscardHandler), outbox.RelayConfig{})
+		st, err := kit.Prepare(ctx, "notes", kit.Deps{DB: db, Relay: relay}, prepare)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notifies := func() uint64 {
+			h, err := relay.Health(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h.Notifies
+		}
+		if err := st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *queries) error { return q.add(ctx, kit.NewID()) }); err != nil {
+			t.Fatal(err)
+		}
+		if n := notifies(); n != 0 {
+			t.Fatalf("a write without events woke the relay %d times", n)
+		}
+		if err := st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *queries) error {
+			if err := q.add(ctx, kit.NewID()); err != nil {
+				return err
+			}
+			return outbox.AddEvent(ctx, tx, "notes", "note.added.v1", time.Now(), map[string]string{"id": "n"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n := notifies(); n != 1 {
+			t.Fatalf("a write with an event woke the relay %d times, want 1", n)
+		}
+		// One that wrote an event and then failed committed nothing.
+		boom := errors.New("boom")
+		err = st.Write(ctx, func(ctx context.Context, tx *sql.Tx, q *queries) error {
+			if err := outbox.AddEvent(ctx, tx, "notes", "note.added.v1", time.Now(), map[string]string{"id": "x"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("write error = %v, want boom", err)
+		}
+		if n := notifies(); n != 1 {
+			t.Fatalf("a failed write woke the relay (%d wakes, want 1)", n)
+		}
+	}, notes, outbox.Migrations)
 }

@@ -16,6 +16,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -154,12 +155,31 @@ func AddEvent(ctx context.Context, tx *sql.Tx, source, typ string, at time.Time,
 	return Add(ctx, tx, e)
 }
 
+// eventsKey marks a context whose write transaction wants to know whether
+// Add wrote events in it (TrackEvents).
+type eventsKey struct{}
+
+// TrackEvents returns ctx marked so that Add, given it (or a context made
+// from it), records that it wrote events, and a function that reports
+// whether it did: a store wakes its relay only after a transaction that
+// wrote events, so that writes without any do not send the relay on
+// passes that find nothing. Should a transaction run more than once (a
+// retried conflict), an event written by any run counts: at worst one
+// wake too many.
+func TrackEvents(ctx context.Context) (context.Context, func() bool) {
+	wrote := new(atomic.Bool)
+	return context.WithValue(ctx, eventsKey{}, wrote), wrote.Load
+}
+
 // Add writes events to the outbox inside tx, the transaction of the change
 // they announce. Call the relay's Notify after commit for prompt delivery
 // (kit.Store.Write does). On PostgreSQL the rows are pipelined: they go out
 // with the transaction's next statement or its COMMIT, and a failure to
 // write one fails the transaction there (sqldb.Pipelined).
 func Add(ctx context.Context, tx *sql.Tx, events ...Envelope) error {
+	if wrote, ok := ctx.Value(eventsKey{}).(*atomic.Bool); ok && len(events) > 0 {
+		wrote.Store(true)
+	}
 	ctx = sqldb.Pipelined(ctx)
 	for _, e := range events {
 		raw, err := json.Marshal(e)

@@ -445,12 +445,14 @@ type Health struct {
 	// SkippedPasses the wakes by Notify that Run answered without a pass,
 	// nothing having been committed since the last pass began.
 	Passes, EmptyPasses, SkippedPasses uint64
+	// Notifies counts the calls of Notify since the relay was made.
+	Notifies uint64
 }
 
 // Health reads how much the outbox holds unpublished and for how long.
 func (r *Relay) Health(ctx context.Context) (Health, error) {
 	h := Health{PublishErrors: r.publishErrors.Load(), Passes: r.passes.Load(),
-		EmptyPasses: r.emptyPasses.Load(), SkippedPasses: r.skippedPasses.Load()}
+		EmptyPasses: r.emptyPasses.Load(), SkippedPasses: r.skippedPasses.Load(), Notifies: r.notified.Load()}
 	r.mu.Lock()
 	h.FailingSince = r.failingSince
 	r.mu.Unlock()
