@@ -176,7 +176,9 @@ compares their latencies.
 After the run the benchmark checks and prints: no negative stock; units sold
 never above the stock given and equal to the units of confirmed orders; every
 confirmed order has exactly one authorization, equal to its total; no expired
-reservation still held; the outbox drained (in-process runs only).`,
+reservation still held; the outbox drained: every event written before the
+check published within 30 s (in-process runs only; consumers still catching
+up may write newer ones, which the report counts).`,
 		Example: `  mercato bench checkout
   mercato bench checkout -workers 16 -duration 20s
   mercato bench checkout -workers 128 -rounds 3
@@ -234,7 +236,8 @@ After the run the benchmark checks what bench checkout checks, over the
 orders of both: no negative stock; units sold never above the stock given
 and equal to the units of confirmed orders; every confirmed order has
 exactly one authorization, equal to its total; no expired reservation still
-held; the outbox drained (in-process runs only).`,
+held; the outbox drained: every event written before the check published
+within 30 s (in-process runs only).`,
 		Example: `  mercato bench flow
   mercato bench flow -workers 8 -duration 20s -rounds 3
   mercato bench flow -workers 8 -rate 200
@@ -251,6 +254,7 @@ held; the outbox drained (in-process runs only).`,
 		},
 	}
 	registerBenchFlags(cmd, &o.Options, "/api/v1/carts")
+	cmd.Flags().Lookup("rate").Usage = "orders (flows) per second to start, and one-call checkouts per second to send; 0: as fast as the workers go"
 	fs := cmd.Flags()
 	fs.IntVar(&o.SKUs, "skus", 30, "products the benchmark creates and buys (3 per order)")
 	fs.Int64Var(&o.Stock, "stock", 1_000_000, "units of stock each of those products gets")
