@@ -29,7 +29,8 @@ var afterBatchCommit func()
 
 // runPostgres executes one batch on a connection of the pool and answers
 // every request in it. A lone transaction runs as it would without group
-// commit (runTx, under its caller's context).
+// commit (runTx: a BEGIN with its tenant, no savepoint), begun without its
+// caller's cancellation.
 func (c *committer) runPostgres(live []*txRequest) {
 	if len(live) == 1 {
 		r := live[0]
@@ -108,6 +109,23 @@ func (c *committer) runPostgres(live []*txRequest) {
 			}
 		}
 		ferr := call(r.fn, tx)
+		if !pc.closed() && pc.txStatus() == 'I' {
+			// fn ended the shared transaction behind database/sql's back:
+			// the earlier members' work is gone, and they run again; fn
+			// hears of its own failure, as on SQLite.
+			_ = tx.Rollback()
+			if ferr == nil {
+				ferr = errors.New("sqldb: the transaction ended inside fn")
+			}
+			for _, o := range live[:i] {
+				o.done <- outcome{err: errBatchAborted}
+			}
+			r.done <- outcome{err: ferr}
+			for _, o := range live[i+1:] {
+				o.done <- outcome{err: errBatchAborted}
+			}
+			return
+		}
 		if pc.closed() {
 			// Whatever fn made of it, the connection was lost (see runTx).
 			if ferr == nil {
