@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Group commit on PostgreSQL: the batch runner (see groupcommit.go for
@@ -22,6 +23,31 @@ const (
 // openSavepointKey, in the context of a BEGIN, makes it open the first
 // member's savepoint in the same round trip (see beginQuery).
 type openSavepointKey struct{}
+
+// batchLockTimeout is the lock_timeout of a batch's transaction. Services
+// take their locks in a fixed order (stock by SKU) within a transaction,
+// so transactions alone do not deadlock; but a batch holds the locks of
+// all its members until its COMMIT, in the order its members came, and
+// two batches (or a batch and a lone transaction) can wait for each other.
+// PostgreSQL finds such a deadlock only after deadlock_timeout (1 s by
+// default, settable by superusers only), while both lanes and every
+// member queued behind them stall. Every such cycle has a batch member
+// waiting in it, so a member that waits for a lock longer than this gives
+// up (55P03), is rolled back to its savepoint, releasing the locks it
+// took, and runs again (errLockWait): the others' batch goes on. It is
+// several times what a batch takes to commit, the wait a member is
+// normally in for (decision 0039).
+const batchLockTimeout = "30ms"
+
+// errLockWait tells a member of a batch that it waited too long for a lock
+// (see batchLockTimeout): Tx runs it again.
+var errLockWait = errors.New("sqldb: waited too long for a lock in a shared transaction; retrying")
+
+// isLockTimeout reports whether err is PostgreSQL's lock_not_available.
+func isLockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03"
+}
 
 // afterBatchCommit, when set (by tests), runs after a batch of more than
 // one member has committed and before any member is answered.
@@ -138,6 +164,9 @@ func (c *committer) runPostgres(live []*txRequest) {
 			// fn went on after a failed statement: alone, its COMMIT
 			// would have been a rollback.
 			ferr = fmt.Errorf("sqldb: commit: %w", pgx.ErrTxCommitRollback)
+		}
+		if isLockTimeout(ferr) && !Retryable(ferr) {
+			ferr = errors.Join(errLockWait, ferr)
 		}
 		if ferr != nil {
 			failed = append(failed, failure{r: r, err: ferr})

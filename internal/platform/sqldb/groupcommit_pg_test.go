@@ -12,9 +12,11 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -357,5 +359,75 @@ func TestGroupCommitCrashAfterCommit(t *testing.T) {
 	}
 	if n != len(crashKeys) {
 		t.Errorf("effects applied %d times, want %d (once per member)", n, len(crashKeys))
+	}
+}
+
+// TestGroupCommitMemberWaitingForALockLetsTheBatchCommit: a member that
+// waits for a row locked outside its batch gives up after batchLockTimeout
+// instead of holding back the others (their locks, their answers); it runs
+// again, and commits once the row is free.
+func TestGroupCommitMemberWaitingForALockLetsTheBatchCommit(t *testing.T) {
+	db := openTestDB(t, Options{URL: pgTestURL(t), GroupCommitLanes: 1})
+	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE items (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Write().ExecContext(t.Context(), `INSERT INTO items (id, n) VALUES (1, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	// Another transaction (another process, say) holds row 1.
+	locker, err := db.Write().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Rollback()
+	if _, err := locker.Exec(`UPDATE items SET n = n + 1 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	release, wait := holdLane(t, db, t.Context())
+	other := make(chan error, 1)
+	go func() {
+		other <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (2, 0)`)
+			return err
+		})
+	}()
+	queued(t, db, 1)
+	waiter := make(chan error, 1)
+	var runs atomic.Int32
+	go func() {
+		waiter <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+			runs.Add(1)
+			_, err := tx.Exec(`UPDATE items SET n = n + 10 WHERE id = 1`)
+			return err
+		})
+	}()
+	queued(t, db, 2)
+	release()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-other:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a member waiting for a lock held its batch's commit back")
+	}
+	if err := locker.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waiter; err != nil {
+		t.Fatalf("the member that waited: %v", err)
+	}
+	if runs.Load() < 2 {
+		t.Errorf("the member that waited ran %d times, want it run again", runs.Load())
+	}
+	var n int
+	if err := db.Read().QueryRowContext(t.Context(), `SELECT n FROM items WHERE id = 1`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 11 {
+		t.Errorf("n = %d, want 11 (both updates, once each)", n)
 	}
 }

@@ -414,10 +414,16 @@ func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool, setting
 		// quote; quoting stays correct should that ever change.
 		settings = append(settings[:len(settings):len(settings)], setting{tenantSetting, tenantOf(ctx)})
 	}
+	batch := ctx.Value(openSavepointKey{}) != nil
+	if batch {
+		// A group commit batch waits for no lock for long: see
+		// batchLockTimeout.
+		settings = append(settings[:len(settings):len(settings)], setting{"lock_timeout", batchLockTimeout})
+	}
 	writeSettings(&b, settings)
-	if ctx.Value(openSavepointKey{}) != nil {
-		// A group commit batch: its first member's savepoint, after the
-		// settings, which must outlive a rollback to it.
+	if batch {
+		// Its first member's savepoint, after the settings, which must
+		// outlive a rollback to it.
 		b.WriteString("; " + pgSavepoint)
 	}
 	return b.String(), nil

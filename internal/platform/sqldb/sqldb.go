@@ -596,7 +596,7 @@ func runTx(ctx context.Context, p *sql.DB, opts *sql.TxOptions, fn func(tx *sql.
 
 // Retryable reports whether err is a transient conflict worth retrying.
 func Retryable(err error) bool {
-	if errors.Is(err, errBatchAborted) {
+	if errors.Is(err, errBatchAborted) || errors.Is(err, errLockWait) {
 		return true
 	}
 	var pe *pgconn.PgError
