@@ -24,61 +24,73 @@ DROP TABLE stock;
 
 // BenchmarkPgGroupCommit runs small write transactions (3 statements: read
 // a stock row, decrement it, record the move) from 32 goroutines on
-// PostgreSQL with row-level security, a pool of 10, with group commit off
-// and with 1, 2 and 5 lanes (5, half the pool, is the default). tx/s is the
-// rate; retries/tx counts runs again (deadlocks, serialization failures,
+// PostgreSQL with row-level security, with group commit off and on, on a
+// pool of 3 (a checkout service's share of the default budget) and of 10,
+// with 1 lane, half the pool (the default) and the whole pool. tx/s is
+// the rate; retries/tx counts runs again (lock waits given up, deadlocks,
 // aborted batches). Stock rows are drawn from 1000 SKUs of 4 tenants, or
 // from 20 (hot: members of batches of different lanes wait for each
-// other's rows, and deadlock).
+// other's rows).
 func BenchmarkPgGroupCommit(b *testing.B) {
 	url := pgTestURL(b)
 	tenants := []string{"t1", "t2", "t3", "t4"}
+	type setup struct{ skus, pool, lanes int }
+	var setups []setup
 	for _, skus := range []int{1000, 20} {
-		for _, lanes := range []int{-1, 1, 2, 5} {
-			name := fmt.Sprintf("skus=%d/lanes=%d", skus, lanes)
-			if lanes < 0 {
-				name = fmt.Sprintf("skus=%d/off", skus)
-			}
-			b.Run(name, func(b *testing.B) {
-				db := openTestDB(b, Options{URL: url, RowSecurity: true, MaxConns: 10, GroupCommitLanes: lanes}, benchTables)
-				all := AllTenants(b.Context())
-				if err := db.Tx(all, func(tx *sql.Tx) error {
-					_, err := tx.ExecContext(all, `INSERT INTO stock (tenant_id, sku, n)
-					SELECT t, s, 1000000000 FROM unnest($1::text[]) t, generate_series(1, $2::int) s`, tenants, skus)
-					return err
-				}); err != nil {
-					b.Fatal(err)
+		for _, pool := range []int{3, 10} {
+			for _, lanes := range []int{-1, 1, pool / 2, pool} {
+				if n := len(setups); n > 0 && setups[n-1] == (setup{skus, pool, lanes}) {
+					continue
 				}
-				var ids, runs atomic.Int64
-				// 32 goroutines in all, whatever GOMAXPROCS.
-				b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						tenant := tenants[rand.N(len(tenants))]
-						ctx := tenancy.WithID(b.Context(), tenant)
-						sku := 1 + rand.N(skus)
-						id := ids.Add(1)
-						if err := db.Tx(ctx, func(tx *sql.Tx) error {
-							runs.Add(1)
-							var n int64
-							if err := tx.QueryRowContext(ctx, `SELECT n FROM stock WHERE tenant_id = $1 AND sku = $2`, tenant, sku).Scan(&n); err != nil {
-								return err
-							}
-							if _, err := tx.ExecContext(ctx, `UPDATE stock SET n = n - 1 WHERE tenant_id = $1 AND sku = $2`, tenant, sku); err != nil {
-								return err
-							}
-							_, err := tx.ExecContext(ctx, `INSERT INTO moves (tenant_id, id, sku) VALUES ($1, $2, $3)`, tenant, id, sku)
-							return err
-						}); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
-				b.ReportMetric(float64(runs.Load()-int64(b.N))/float64(b.N), "retries/tx")
-			})
+				setups = append(setups, setup{skus, pool, lanes})
+			}
 		}
+	}
+	for _, s := range setups {
+		skus, lanes := s.skus, s.lanes
+		name := fmt.Sprintf("skus=%d/pool=%d/lanes=%d", skus, s.pool, lanes)
+		if lanes < 0 {
+			name = fmt.Sprintf("skus=%d/pool=%d/off", skus, s.pool)
+		}
+		b.Run(name, func(b *testing.B) {
+			db := openTestDB(b, Options{URL: url, RowSecurity: true, MaxConns: s.pool, GroupCommitLanes: lanes}, benchTables)
+			all := AllTenants(b.Context())
+			if err := db.Tx(all, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(all, `INSERT INTO stock (tenant_id, sku, n)
+					SELECT t, s, 1000000000 FROM unnest($1::text[]) t, generate_series(1, $2::int) s`, tenants, skus)
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			var ids, runs atomic.Int64
+			// 32 goroutines in all, whatever GOMAXPROCS.
+			b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					tenant := tenants[rand.N(len(tenants))]
+					ctx := tenancy.WithID(b.Context(), tenant)
+					sku := 1 + rand.N(skus)
+					id := ids.Add(1)
+					if err := db.Tx(ctx, func(tx *sql.Tx) error {
+						runs.Add(1)
+						var n int64
+						if err := tx.QueryRowContext(ctx, `SELECT n FROM stock WHERE tenant_id = $1 AND sku = $2`, tenant, sku).Scan(&n); err != nil {
+							return err
+						}
+						if _, err := tx.ExecContext(ctx, `UPDATE stock SET n = n - 1 WHERE tenant_id = $1 AND sku = $2`, tenant, sku); err != nil {
+							return err
+						}
+						_, err := tx.ExecContext(ctx, `INSERT INTO moves (tenant_id, id, sku) VALUES ($1, $2, $3)`, tenant, id, sku)
+						return err
+					}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+			b.ReportMetric(float64(runs.Load()-int64(b.N))/float64(b.N), "retries/tx")
+		})
 	}
 }

@@ -431,3 +431,34 @@ func TestGroupCommitMemberWaitingForALockLetsTheBatchCommit(t *testing.T) {
 		t.Errorf("n = %d, want 11 (both updates, once each)", n)
 	}
 }
+
+// TestGroupCommitAlone: a transaction under Alone neither waits for a
+// lane nor joins a batch: it runs while the only lane is held.
+func TestGroupCommitAlone(t *testing.T) {
+	db := openTestDB(t, Options{URL: pgTestURL(t), GroupCommitLanes: 1})
+	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE items (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	release, wait := holdLane(t, db, t.Context())
+	defer func() {
+		release()
+		if err := wait(); err != nil {
+			t.Error(err)
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Tx(Alone(t.Context()), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1, 1)`)
+			return err
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a transaction under Alone waited for the lane")
+	}
+}

@@ -496,6 +496,8 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // cancelled (that would end the others' work too): database/sql refuses
 // the statements fn sends after ctx ended, and fn fails. A caller that
 // gave up while still queued is skipped: its fn never runs.
+// A transaction that must not share (it does more than database work
+// before it commits) runs under Alone.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := retry(ctx, func() error { return db.tx(ctx, fn) })
 	if err == nil && db.committed != nil {
@@ -566,10 +568,31 @@ func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if db.commit != nil {
+	if db.commit != nil && (db.dialect == SQLite || !alone(ctx)) {
 		return db.commit.do(ctx, fn)
 	}
 	return runTx(ctx, db.w, nil, fn)
+}
+
+type aloneKey struct{}
+
+// Alone returns a context under which Tx and WriteTx on PostgreSQL run
+// their transaction by itself, on a connection of the pool: never in a
+// group commit batch, nor in one of its lanes. It is for the rare
+// transaction that does more than database work before it commits (the
+// outbox relay publishes the rows it claimed, then stamps them): in a
+// batch it would hold every member's locks and answer for as long, take a
+// lane from the writers meanwhile, and could act on the writes of earlier
+// members, which the batch may yet fail to commit. On SQLite, whose one
+// writer runs every transaction in turn, it changes nothing: work of that
+// kind is done outside the transaction there.
+func Alone(ctx context.Context) context.Context {
+	return context.WithValue(ctx, aloneKey{}, true)
+}
+
+func alone(ctx context.Context) bool {
+	a, _ := ctx.Value(aloneKey{}).(bool)
+	return a
 }
 
 // runTx runs fn in one transaction of pool p and commits it. On
