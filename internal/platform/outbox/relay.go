@@ -163,8 +163,11 @@ type queryer interface {
 func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if r.db.Dialect() == sqldb.Postgres {
 		// Replicas share the table: claim rows for the length of the publish.
+		// Alone: the publish must not run inside a group commit batch (it
+		// would hold the batch, and could publish the rows of members the
+		// batch may yet fail to commit).
 		n := 0
-		err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := r.db.Tx(sqldb.Alone(ctx), func(tx *sql.Tx) error {
 			msgs, err := r.pending(ctx, tx, ` FOR UPDATE SKIP LOCKED`)
 			if err != nil || len(msgs) == 0 {
 				return err
