@@ -227,7 +227,7 @@ func (p *Platform) Deps(ctx context.Context, name string, sets ...sqldb.Migratio
 // the process did not foresee).
 func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
 	conns := max(1, p.conns[name])
-	lanes := 0 // the default: half the pool
+	lanes := 0 // the default: the whole pool
 	if !p.Config.DBGroupCommit {
 		lanes = -1
 	}
