@@ -2,12 +2,15 @@ package sqldb
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mercato/mercato/internal/platform/tenancy"
 )
@@ -26,11 +29,12 @@ DROP TABLE stock;
 // a stock row, decrement it, record the move) from 32 goroutines on
 // PostgreSQL with row-level security, with group commit off and on, on a
 // pool of 3 (a checkout service's share of the default budget) and of 10,
-// with 1 lane, half the pool (the default) and the whole pool. tx/s is
+// with 1 lane, half the pool and the whole pool (the default). tx/s is
 // the rate; retries/tx counts runs again (lock waits given up, deadlocks,
-// aborted batches). Stock rows are drawn from 1000 SKUs of 4 tenants, or
-// from 20 (hot: members of batches of different lanes wait for each
-// other's rows).
+// aborted batches); deadlocks/tx and lockwaits/tx count the members that
+// met a deadlock (40P01) or gave up waiting for a lock (55P03). Stock rows
+// are drawn from 1000 SKUs of 4 tenants, or from 20 (hot: members of
+// batches of different lanes wait for each other's rows).
 func BenchmarkPgGroupCommit(b *testing.B) {
 	url := pgTestURL(b)
 	tenants := []string{"t1", "t2", "t3", "t4"}
@@ -62,7 +66,20 @@ func BenchmarkPgGroupCommit(b *testing.B) {
 			}); err != nil {
 				b.Fatal(err)
 			}
-			var ids, runs atomic.Int64
+			var ids, runs, deadlocks, lockWaits atomic.Int64
+			// counted notes the errors a member's statement met.
+			counted := func(err error) error {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) {
+					switch pe.Code {
+					case "40P01":
+						deadlocks.Add(1)
+					case "55P03":
+						lockWaits.Add(1)
+					}
+				}
+				return err
+			}
 			// 32 goroutines in all, whatever GOMAXPROCS.
 			b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 			b.ResetTimer()
@@ -76,13 +93,13 @@ func BenchmarkPgGroupCommit(b *testing.B) {
 						runs.Add(1)
 						var n int64
 						if err := tx.QueryRowContext(ctx, `SELECT n FROM stock WHERE tenant_id = $1 AND sku = $2`, tenant, sku).Scan(&n); err != nil {
-							return err
+							return counted(err)
 						}
 						if _, err := tx.ExecContext(ctx, `UPDATE stock SET n = n - 1 WHERE tenant_id = $1 AND sku = $2`, tenant, sku); err != nil {
-							return err
+							return counted(err)
 						}
 						_, err := tx.ExecContext(ctx, `INSERT INTO moves (tenant_id, id, sku) VALUES ($1, $2, $3)`, tenant, id, sku)
-						return err
+						return counted(err)
 					}); err != nil {
 						b.Error(err)
 						return
@@ -91,6 +108,8 @@ func BenchmarkPgGroupCommit(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 			b.ReportMetric(float64(runs.Load()-int64(b.N))/float64(b.N), "retries/tx")
+			b.ReportMetric(float64(deadlocks.Load())/float64(b.N), "deadlocks/tx")
+			b.ReportMetric(float64(lockWaits.Load())/float64(b.N), "lockwaits/tx")
 		})
 	}
 }

@@ -462,3 +462,52 @@ func TestGroupCommitAlone(t *testing.T) {
 		t.Fatal("a transaction under Alone waited for the lane")
 	}
 }
+
+// TestGroupCommitSessionLostBeforeCommit: a batch whose session ends
+// before its COMMIT (here a member's own statement ends it, as a restart
+// would) leaves nothing behind, and every member, the earlier ones too,
+// runs again and commits once.
+func TestGroupCommitSessionLostBeforeCommit(t *testing.T) {
+	db := openTestDB(t, Options{URL: pgTestURL(t), GroupCommitLanes: 1})
+	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE items (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	release, wait := holdLane(t, db, t.Context())
+	const n = 4
+	errs := make([]error, n)
+	runs := make([]atomic.Int32, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = db.Tx(t.Context(), func(tx *sql.Tx) error {
+				if runs[i].Add(1) == 1 && i == 2 {
+					_, err := tx.Exec(`SELECT pg_terminate_backend(pg_backend_pid())`)
+					return err
+				}
+				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i)
+				return err
+			})
+		})
+		queued(t, db, i+1)
+	}
+	release()
+	wg.Wait()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("member %d: %v", i, err)
+		}
+	}
+	if runs[0].Load() != 2 {
+		t.Errorf("member 0 ran %d times, want 2: its work was lost with the session", runs[0].Load())
+	}
+	var got int
+	if err := db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != n {
+		t.Errorf("%d rows, want %d (each member once)", got, n)
+	}
+}
