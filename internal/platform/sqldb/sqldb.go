@@ -477,7 +477,9 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // the whole function runs again, after a jittered backoff,
 //
 //   - when the engine reports a transient conflict (SQLite busy or locked,
-//     PostgreSQL serialization failure or deadlock), up to 8 attempts;
+//     PostgreSQL serialization failure or deadlock, a lock waited for too
+//     long inside a shared transaction), or the shared transaction fn ran
+//     in could not commit, up to 8 attempts;
 //   - when the connection to PostgreSQL was lost before COMMIT was sent (a
 //     database restart, a failover): the server rolled the transaction
 //     back, and it runs again on a new connection, up to 3 attempts.
@@ -500,6 +502,7 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // cancelled (that would end the others' work too): database/sql refuses
 // the statements fn sends after ctx ended, and fn fails. A caller that
 // gave up while still queued is skipped: its fn never runs.
+//
 // A transaction that must not share (it does more than database work
 // before it commits) runs under Alone.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
