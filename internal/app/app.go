@@ -227,8 +227,12 @@ func (p *Platform) Deps(ctx context.Context, name string, sets ...sqldb.Migratio
 // the process did not foresee).
 func (p *Platform) DB(ctx context.Context, name string, sets ...sqldb.Migrations) (*sqldb.DB, error) {
 	conns := max(1, p.conns[name])
+	lanes := 0 // the default: the whole pool
+	if !p.Config.DBGroupCommit {
+		lanes = -1
+	}
 	db, err := sqldb.Open(ctx, sqldb.Options{URL: p.Config.DB, Dir: p.Config.Data, Name: name, Log: p.log.With("db", name), RowSecurity: p.Config.RowSecurity,
-		MaxConns: conns, Committed: func(tenant string) { p.Changes.Committed(name, tenant) }})
+		MaxConns: conns, GroupCommitLanes: lanes, Committed: func(tenant string) { p.Changes.Committed(name, tenant) }})
 	if err != nil {
 		return nil, err
 	}

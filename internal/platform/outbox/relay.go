@@ -205,9 +205,12 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		// statement (SKIP LOCKED passes over another relay's claim), publish,
 		// then commit. A failed publish, or a crash before the commit, rolls
 		// the stamp back: the rows stay pending. Three round trips (BEGIN,
-		// the claim, COMMIT) instead of a read and a stamp apart.
+		// the claim, COMMIT) instead of a read and a stamp apart. Alone: the
+		// publish must not run inside a group commit batch (it would hold
+		// the batch, and could publish the rows of members the batch may yet
+		// fail to commit).
 		n := 0
-		err := r.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := r.db.Tx(sqldb.Alone(ctx), func(tx *sql.Tx) error {
 			msgs, err := r.claim(ctx, tx)
 			if err != nil || len(msgs) == 0 {
 				return err

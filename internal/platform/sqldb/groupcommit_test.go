@@ -10,17 +10,23 @@ import (
 	"time"
 )
 
-func openGroupTest(t *testing.T) *DB {
+// openGroupTest opens an empty database with a table of items: SQLite when
+// url is empty, else a fresh schema of the PostgreSQL server at url (row
+// security off, one lane: batches form as on SQLite), dropped afterwards.
+func openGroupTest(t *testing.T, url string) *DB {
 	t.Helper()
-	db, err := Open(t.Context(), Options{Dir: t.TempDir(), Name: "grp"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestDB(t, Options{URL: url, GroupCommitLanes: 1})
 	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE items (id BIGINT PRIMARY KEY, n BIGINT NOT NULL CHECK (n >= 0))`); err != nil {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// groupEngines runs body on a database of openGroupTest on each engine:
+// SQLite, and PostgreSQL when MERCATO_TEST_POSTGRES is set.
+func groupEngines(t *testing.T, body func(t *testing.T, db *DB)) {
+	t.Run("sqlite", func(t *testing.T) { body(t, openGroupTest(t, "")) })
+	t.Run("postgres", func(t *testing.T) { body(t, openGroupTest(t, pgTestURL(t))) })
 }
 
 // signal tells whoever waits on ch, once, without blocking (a fn may run
@@ -59,76 +65,89 @@ func count(t *testing.T, db *DB) (n int) {
 }
 
 // TestGroupCommit queues transactions behind a slow one, so they share a
-// commit, and checks each caller gets its own outcome: failures, a panic
-// and a context cancelled while queued change nothing; the rest commit.
+// commit, and checks each caller gets its own outcome: failures (one of a
+// pipelined statement), a panic and a context cancelled while queued
+// change nothing; the rest commit.
 func TestGroupCommit(t *testing.T) {
-	db := openGroupTest(t)
-	release := make(chan struct{})
-	first := make(chan error, 1)
-	leads := make(chan struct{}, 1)
-	go func() {
-		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
-			signal(leads)
-			<-release
-			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
-			return err
-		})
-	}()
-	<-leads // the first one leads: the rest queue behind it
-
-	const n = 20
-	errs := make([]error, n)
-	cancelled, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			ctx := t.Context()
-			if i == 7 {
-				ctx = cancelled
-			}
-			errs[i] = db.Tx(ctx, func(tx *sql.Tx) error {
-				switch i {
-				case 3:
-					panic("a bug in one caller")
-				case 5:
-					// A CHECK violation after a write: the savepoint undoes both.
-					if _, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1005, 1)`); err != nil {
-						return err
-					}
-					_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1006, -1)`)
-					return err
-				case 9:
-					return errors.New("changed my mind")
-				}
-				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i+1)
+	groupEngines(t, func(t *testing.T, db *DB) {
+		release := make(chan struct{})
+		first := make(chan error, 1)
+		leads := make(chan struct{}, 1)
+		go func() {
+			first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+				signal(leads)
+				<-release
+				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
 				return err
 			})
-		})
-	}
-	queued(t, db, n)
-	cancel()
-	close(release)
-	wg.Wait()
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
-		wantErr := i == 3 || i == 5 || i == 7 || i == 9
-		if (err != nil) != wantErr {
-			t.Errorf("transaction %d: err %v, want error %v", i, err, wantErr)
+		}()
+		<-leads // the first one leads: the rest queue behind it
+
+		const n = 20
+		errs := make([]error, n)
+		cancelled, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				ctx := t.Context()
+				if i == 7 {
+					ctx = cancelled
+				}
+				errs[i] = db.Tx(ctx, func(tx *sql.Tx) error {
+					switch i {
+					case 3:
+						panic("a bug in one caller")
+					case 5:
+						// A CHECK violation after a write: the savepoint undoes both.
+						if _, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1005, 1)`); err != nil {
+							return err
+						}
+						_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (1006, -1)`)
+						return err
+					case 9:
+						return errors.New("changed my mind")
+					case 11:
+						// Pipelined statements (PostgreSQL sends them after
+						// fn returns): the failure is this member's alone.
+						if _, err := tx.ExecContext(Pipelined(ctx), `INSERT INTO items (id, n) VALUES (1011, 1)`); err != nil {
+							return err
+						}
+						_, err := tx.ExecContext(Pipelined(ctx), `INSERT INTO items (id, n) VALUES (1012, -1)`)
+						return err
+					case 13:
+						_, err := tx.ExecContext(Pipelined(ctx), `INSERT INTO items (id, n) VALUES ($1, 1)`, i+1)
+						return err
+					}
+					_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i+1)
+					return err
+				})
+			})
 		}
-	}
-	if !IsCheckViolation(errs[5]) || !errors.Is(errs[7], context.Canceled) {
-		t.Errorf("errors lost their cause: %v, %v", errs[5], errs[7])
-	}
-	if got, want := count(t, db), 1+n-4; got != want {
-		t.Errorf("%d rows, want %d", got, want)
-	}
-	var stray int
-	_ = db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items WHERE id >= 1000`).Scan(&stray)
-	if stray != 0 {
-		t.Error("a failed transaction's first write was kept")
-	}
+		queued(t, db, n)
+		cancel()
+		close(release)
+		wg.Wait()
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for i, err := range errs {
+			wantErr := i == 3 || i == 5 || i == 7 || i == 9 || i == 11
+			if (err != nil) != wantErr {
+				t.Errorf("transaction %d: err %v, want error %v", i, err, wantErr)
+			}
+		}
+		if !IsCheckViolation(errs[5]) || !errors.Is(errs[7], context.Canceled) || !IsCheckViolation(errs[11]) {
+			t.Errorf("errors lost their cause: %v, %v, %v", errs[5], errs[7], errs[11])
+		}
+		if got, want := count(t, db), 1+n-5; got != want {
+			t.Errorf("%d rows, want %d", got, want)
+		}
+		var stray int
+		_ = db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items WHERE id >= 1000`).Scan(&stray)
+		if stray != 0 {
+			t.Error("a failed transaction's first write was kept")
+		}
+	})
 }
 
 // TestGroupCommitRetriesWhenTheSharedTransactionIsLost makes one fn end the
@@ -136,72 +155,74 @@ func TestGroupCommit(t *testing.T) {
 // succeeded before it in the batch must not be told they committed; Tx runs
 // them again and they commit once.
 func TestGroupCommitRetriesWhenTheSharedTransactionIsLost(t *testing.T) {
-	db := openGroupTest(t)
-	release := make(chan struct{})
-	first := make(chan error, 1)
-	leads := make(chan struct{}, 1)
-	go func() {
-		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
-			signal(leads)
-			<-release
-			return nil
-		})
-	}()
-	<-leads // the first one leads: the rest queue behind it
-	var (
-		wg    sync.WaitGroup
-		runs  sync.Map
-		mu    sync.Mutex
-		order []int
-	)
-	errs := make([]error, 4)
-	for i := range 4 {
-		wg.Go(func() {
-			errs[i] = db.Tx(t.Context(), func(tx *sql.Tx) error {
-				v, _ := runs.LoadOrStore(i, new(int))
-				*v.(*int)++
-				mu.Lock()
-				order = append(order, i)
-				mu.Unlock()
-				if i == 2 && *v.(*int) == 1 {
-					// Ends the transaction behind database/sql's back.
-					if _, err := tx.Exec(`ROLLBACK`); err != nil {
-						return err
-					}
-					return errors.New("lost the transaction")
-				}
-				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i)
-				return err
+	groupEngines(t, func(t *testing.T, db *DB) {
+		release := make(chan struct{})
+		first := make(chan error, 1)
+		leads := make(chan struct{}, 1)
+		go func() {
+			first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+				signal(leads)
+				<-release
+				return nil
 			})
-		})
-		queued(t, db, i+1) // queue in order 0, 1, 2, 3
-	}
-	close(release)
-	wg.Wait()
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
-		if (err != nil) != (i == 2) {
-			t.Errorf("transaction %d: %v", i, err)
+		}()
+		<-leads // the first one leads: the rest queue behind it
+		var (
+			wg    sync.WaitGroup
+			runs  sync.Map
+			mu    sync.Mutex
+			order []int
+		)
+		errs := make([]error, 4)
+		for i := range 4 {
+			wg.Go(func() {
+				errs[i] = db.Tx(t.Context(), func(tx *sql.Tx) error {
+					v, _ := runs.LoadOrStore(i, new(int))
+					*v.(*int)++
+					mu.Lock()
+					order = append(order, i)
+					mu.Unlock()
+					if i == 2 && *v.(*int) == 1 {
+						// Ends the transaction behind database/sql's back.
+						if _, err := tx.Exec(`ROLLBACK`); err != nil {
+							return err
+						}
+						return errors.New("lost the transaction")
+					}
+					_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i)
+					return err
+				})
+			})
+			queued(t, db, i+1) // queue in order 0, 1, 2, 3
 		}
-	}
-	if got := count(t, db); got != 3 {
-		t.Errorf("%d rows, want 3 (0, 1 and 3, each once): runs in order %v", got, order)
-	}
-	// 0 and 1 ran before the loss, in the same batch: they ran again.
-	if v, _ := runs.Load(0); *v.(*int) != 2 {
-		t.Errorf("transaction 0 ran %d times, want 2 (runs in order %v): was the batch shared?", *v.(*int), order)
-	}
+		close(release)
+		wg.Wait()
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for i, err := range errs {
+			if (err != nil) != (i == 2) {
+				t.Errorf("transaction %d: %v", i, err)
+			}
+		}
+		if got := count(t, db); got != 3 {
+			t.Errorf("%d rows, want 3 (0, 1 and 3, each once): runs in order %v", got, order)
+		}
+		// 0 and 1 ran before the loss, in the same batch: they ran again.
+		if v, _ := runs.Load(0); *v.(*int) != 2 {
+			t.Errorf("transaction 0 ran %d times, want 2 (runs in order %v): was the batch shared?", *v.(*int), order)
+		}
+	})
 }
 
 func TestGroupCommitAfterClose(t *testing.T) {
-	db := openGroupTest(t)
-	db.Close()
-	err := db.Tx(t.Context(), func(*sql.Tx) error { return nil })
-	if err == nil {
-		t.Fatal("a transaction ran on a closed database")
-	}
+	groupEngines(t, func(t *testing.T, db *DB) {
+		db.Close()
+		err := db.Tx(t.Context(), func(*sql.Tx) error { return nil })
+		if err == nil {
+			t.Fatal("a transaction ran on a closed database")
+		}
+	})
 }
 
 func BenchmarkConcurrentTx(b *testing.B) {
@@ -235,23 +256,24 @@ func BenchmarkConcurrentTx(b *testing.B) {
 // run without the caller's cancellation, so a caller giving up while its
 // function runs neither fails nor interrupts the shared transaction.
 func TestWriteTxOutlivesItsCaller(t *testing.T) {
-	db := openGroupTest(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	err := db.WriteTx(ctx, func(sctx context.Context, tx *sql.Tx) error {
-		cancel() // the caller gives up mid-transaction
-		if sctx.Done() != nil {
-			t.Error("the statements' context can still be cancelled")
+	groupEngines(t, func(t *testing.T, db *DB) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		err := db.WriteTx(ctx, func(sctx context.Context, tx *sql.Tx) error {
+			cancel() // the caller gives up mid-transaction
+			if sctx.Done() != nil {
+				t.Error("the statements' context can still be cancelled")
+			}
+			_, err := tx.ExecContext(sctx, `INSERT INTO items (id, n) VALUES (1, 1)`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, err := tx.ExecContext(sctx, `INSERT INTO items (id, n) VALUES (1, 1)`)
-		return err
+		if n := count(t, db); n != 1 {
+			t.Errorf("%d rows, want 1", n)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := count(t, db); n != 1 {
-		t.Errorf("%d rows, want 1", n)
-	}
 }
 
 // TestGroupCommitFailureHeardAfterCommit: a transaction that fails on a
@@ -261,63 +283,64 @@ func TestWriteTxOutlivesItsCaller(t *testing.T) {
 // transaction of the batch holds the commit back until the loser has
 // looked (or for a second), which is when the loser used to be told.
 func TestGroupCommitFailureHeardAfterCommit(t *testing.T) {
-	db := openGroupTest(t)
-	release := make(chan struct{})
-	first := make(chan error, 1)
-	leads := make(chan struct{}, 1)
-	go func() {
-		first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
-			signal(leads)
-			<-release
-			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
-			return err
-		})
-	}()
-	<-leads // the first one leads: the rest queue behind it
+	groupEngines(t, func(t *testing.T, db *DB) {
+		release := make(chan struct{})
+		first := make(chan error, 1)
+		leads := make(chan struct{}, 1)
+		go func() {
+			first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+				signal(leads)
+				<-release
+				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
+				return err
+			})
+		}()
+		<-leads // the first one leads: the rest queue behind it
 
-	insert := func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (5, 1)`)
-		return err
-	}
-	winner := make(chan error, 1)
-	go func() { winner <- db.Tx(t.Context(), insert) }()
-	queued(t, db, 1)
-	looked := make(chan struct{})
-	var loserErr error
-	var seen int
-	loserDone := make(chan struct{})
-	go func() {
-		defer close(loserDone)
-		loserErr = db.Tx(t.Context(), insert)
-		seen = -1
-		_ = db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items WHERE id = 5`).Scan(&seen)
-		close(looked)
-	}()
-	queued(t, db, 2)
-	third := make(chan error, 1)
-	go func() {
-		third <- db.Tx(t.Context(), func(tx *sql.Tx) error {
-			select {
-			case <-looked:
-			case <-time.After(time.Second):
-			}
-			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (6, 1)`)
+		insert := func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (5, 1)`)
 			return err
-		})
-	}()
-	queued(t, db, 3)
-	close(release)
-
-	for _, ch := range []chan error{first, winner, third} {
-		if err := <-ch; err != nil {
-			t.Fatal(err)
 		}
-	}
-	<-loserDone
-	if !IsUniqueViolation(loserErr) {
-		t.Fatalf("loser: %v, want a unique violation", loserErr)
-	}
-	if seen != 1 {
-		t.Errorf("the loser, told of its conflict, found %d rows with the winner's key: it was told before the winner committed", seen)
-	}
+		winner := make(chan error, 1)
+		go func() { winner <- db.Tx(t.Context(), insert) }()
+		queued(t, db, 1)
+		looked := make(chan struct{})
+		var loserErr error
+		var seen int
+		loserDone := make(chan struct{})
+		go func() {
+			defer close(loserDone)
+			loserErr = db.Tx(t.Context(), insert)
+			seen = -1
+			_ = db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items WHERE id = 5`).Scan(&seen)
+			close(looked)
+		}()
+		queued(t, db, 2)
+		third := make(chan error, 1)
+		go func() {
+			third <- db.Tx(t.Context(), func(tx *sql.Tx) error {
+				select {
+				case <-looked:
+				case <-time.After(time.Second):
+				}
+				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (6, 1)`)
+				return err
+			})
+		}()
+		queued(t, db, 3)
+		close(release)
+
+		for _, ch := range []chan error{first, winner, third} {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-loserDone
+		if !IsUniqueViolation(loserErr) {
+			t.Fatalf("loser: %v, want a unique violation", loserErr)
+		}
+		if seen != 1 {
+			t.Errorf("the loser, told of its conflict, found %d rows with the winner's key: it was told before the winner committed", seen)
+		}
+	})
 }

@@ -163,7 +163,30 @@ type pgConn struct {
 	// pipe once sent (see pipeline.go).
 	queued []queuedExec
 	pipe   *pipeStats
+	// shared is set while the connection runs a group commit batch (see
+	// groupcommit_pg.go): statements are then sent without their
+	// context's cancellation, as pgx closes the connection of a cancelled
+	// statement, and with it every member's work. Only the batch's
+	// goroutine uses the connection meanwhile.
+	shared bool
 }
+
+// stmtCtx is the context a statement is sent under: ctx, without its
+// cancellation while the connection is shared.
+func (c *pgConn) stmtCtx(ctx context.Context) context.Context {
+	if c.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// closed reports whether pgx has closed the connection (after a fatal or
+// network error).
+func (c *pgConn) closed() bool { return c.Conn.Conn().IsClosed() }
+
+// txStatus is the server's transaction status: 'I' idle, 'T' in a
+// transaction, 'E' in a failed one.
+func (c *pgConn) txStatus() byte { return c.Conn.Conn().PgConn().TxStatus() }
 
 var (
 	_ driver.SessionResetter    = (*pgConn)(nil)
@@ -233,6 +256,7 @@ func (c *pgConn) lost(ctx context.Context, err error) error {
 
 // ExecContext runs a statement, or queues it (see pipeline.go); see lost.
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx = c.stmtCtx(ctx)
 	if r, ok := c.queue(ctx, query, args); ok {
 		return r, nil
 	}
@@ -252,6 +276,7 @@ func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.Na
 
 // QueryContext runs a query; see lost.
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = c.stmtCtx(ctx)
 	if err := c.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -337,6 +362,7 @@ type pgStmt struct {
 // ExecContext runs the statement, or queues it (see pipeline.go); see
 // pgConn.lost.
 func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	ctx = s.conn.stmtCtx(ctx)
 	if r, ok := s.conn.queue(ctx, s.query, args); ok {
 		return r, nil
 	}
@@ -349,6 +375,7 @@ func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (dri
 
 // QueryContext runs the statement's query; see pgConn.lost.
 func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = s.conn.stmtCtx(ctx)
 	if err := s.conn.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -388,7 +415,7 @@ func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 // beginQuery is the statement that begins a transaction with opts: on a
 // scoped pool, "begin …; SELECT set_config(…)" in one simple query, so a
 // transaction costs no extra round trip for its tenant (on a checkout, a
-// dozen fewer).
+// dozen fewer); for a group commit batch, with its first savepoint too.
 func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool, settings []setting) (string, error) {
 	var b strings.Builder
 	b.WriteString("begin")
@@ -414,7 +441,18 @@ func beginQuery(ctx context.Context, opts driver.TxOptions, scoped bool, setting
 		// quote; quoting stays correct should that ever change.
 		settings = append(settings[:len(settings):len(settings)], setting{tenantSetting, tenantOf(ctx)})
 	}
+	batch := ctx.Value(openSavepointKey{}) != nil
+	if batch {
+		// A group commit batch waits for no lock for long: see
+		// batchLockTimeout.
+		settings = append(settings[:len(settings):len(settings)], setting{"lock_timeout", batchLockTimeout})
+	}
 	writeSettings(&b, settings)
+	if batch {
+		// Its first member's savepoint, after the settings, which must
+		// outlive a rollback to it.
+		b.WriteString("; " + pgSavepoint)
+	}
 	return b.String(), nil
 }
 

@@ -58,6 +58,13 @@ type Options struct {
 	// AdminConns connections, closed once Migrate is done (see Migrate).
 	// Pools close connections idle for IdleTimeout.
 	MaxConns int
+	// GroupCommitLanes bounds how many group commit batches of write
+	// transactions (Tx, WriteTx) run at once on PostgreSQL, each on a
+	// connection of the pool (see groupcommit.go). Zero means MaxConns
+	// (the whole pool; see pgCommitter); a negative value turns group commit off on
+	// PostgreSQL: every transaction is its own, as before decision 0039.
+	// SQLite always has one lane (one writer).
+	GroupCommitLanes int
 	// RowSecurity makes PostgreSQL enforce tenant isolation itself (see
 	// rowsecurity.go). Ignored on SQLite.
 	RowSecurity bool
@@ -77,8 +84,8 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	log     *slog.Logger
-	// commit batches SQLite write transactions (see groupcommit.go); nil
-	// on PostgreSQL.
+	// commit batches write transactions (see groupcommit.go); nil on
+	// PostgreSQL with group commit off.
 	commit *committer
 	// admin is the configured user's pool, for migrations and policies;
 	// w and r act as AppRole when that user is a superuser (PostgreSQL
@@ -250,7 +257,9 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 			db.Close()
 			return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 		}
-		return &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log, pooled: pooled, pipe: pipe}, nil
+		d := &DB{name: opts.Name, dialect: Postgres, w: db, r: db, admin: db, log: log, pooled: pooled, pipe: pipe}
+		d.commit = pgCommitter(db, opts, n, false)
+		return d, nil
 	}
 	// Migrations and policies run on a pool of their own that sees every
 	// tenant (an owner is held to FORCEd policies too, and a data
@@ -289,8 +298,28 @@ func openPostgres(ctx context.Context, opts Options, log *slog.Logger) (*DB, err
 		return nil, fmt.Errorf("sqldb: connect to postgres: %w", err)
 	}
 	d.w, d.r = app, app
+	d.commit = pgCommitter(app, opts, n, true)
 	admin.SetMaxIdleConns(0) // until Migrate
 	return d, nil
+}
+
+// pgCommitter is the group committer of the PostgreSQL pool w of n
+// connections, or nil when opts turn group commit off.
+func pgCommitter(w *sql.DB, opts Options, n int, scoped bool) *committer {
+	lanes := opts.GroupCommitLanes
+	switch {
+	case lanes < 0:
+		return nil
+	case lanes == 0:
+		// The whole pool (decision 0039): a batch forms only when every
+		// connection is busy, so group commit never holds more
+		// connections than transactions alone would. Half the pool
+		// batched more and was faster on rows spread out, but slower on
+		// hot ones (stock of a few SKUs), as members of different lanes
+		// then wait for each other's commits.
+		lanes = n
+	}
+	return newPgCommitter(w, lanes, scoped)
 }
 
 // IdleTimeout is how long a pooled PostgreSQL connection may stay idle
@@ -451,7 +480,9 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // the whole function runs again, after a jittered backoff,
 //
 //   - when the engine reports a transient conflict (SQLite busy or locked,
-//     PostgreSQL serialization failure or deadlock), up to 8 attempts;
+//     PostgreSQL serialization failure or deadlock, a lock waited for too
+//     long inside a shared transaction), or the shared transaction fn ran
+//     in could not commit, up to 8 attempts;
 //   - when the connection to PostgreSQL was lost before COMMIT was sent (a
 //     database restart, a failover): the server rolled the transaction
 //     back, and it runs again on a new connection, up to 3 attempts.
@@ -465,10 +496,18 @@ func (db *DB) migrate(ctx context.Context, m Migrations) error {
 // ErrCommitUnknown. Every error caused by an unreachable or lost database
 // is ErrUnavailable (errors.Is), which the web platform answers with 503.
 //
-// On SQLite, transactions that wait for the writer at the same time share
-// one commit (group commit, see groupcommit.go): fn may run inside a
-// savepoint of a larger transaction, and Tx returns once that has committed.
-// fn must not call Tx on the same database (it would wait for itself).
+// Transactions that wait for a writer at the same time share one commit
+// (group commit, see groupcommit.go; on PostgreSQL unless
+// Options.GroupCommitLanes turns it off): fn may run inside a savepoint of
+// a larger transaction, and Tx returns once that has committed. fn must
+// not call Tx on the same database (it would wait for itself). While fn
+// shares a transaction, its statements are not interrupted when ctx is
+// cancelled (that would end the others' work too): database/sql refuses
+// the statements fn sends after ctx ended, and fn fails. A caller that
+// gave up while still queued is skipped: its fn never runs.
+//
+// A transaction that must not share (it does more than database work
+// before it commits) runs under Alone.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := retry(ctx, func() error { return db.tx(ctx, fn) })
 	if err == nil && db.committed != nil {
@@ -522,14 +561,14 @@ func isLost(err error) bool {
 }
 
 // WriteTx is Tx for a function that takes the context its statements are
-// to run under. On SQLite, where transactions share one commit (group
-// commit), that context keeps ctx's values but not its cancellation, so the
+// to run under. With group commit (SQLite always, PostgreSQL unless turned
+// off), that context keeps ctx's values but not its cancellation, so the
 // function runs to its end even if its caller gives up meanwhile. (The
-// writer's connections already run each statement without cancellation, so
-// that no interrupted statement rolls back the whole shared transaction;
-// with Tx, database/sql fails the caller's next statement instead.) A
-// caller that gave up while still queued is skipped as with Tx. On
-// PostgreSQL it is ctx.
+// connection of a shared transaction already sends each statement without
+// cancellation, so that no interrupted statement rolls back, or on
+// PostgreSQL closes, the whole shared transaction; with Tx, database/sql
+// fails the caller's next statement instead.) A caller that gave up while
+// still queued is skipped as with Tx. With group commit off it is ctx.
 func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	sctx := ctx
 	if db.commit != nil {
@@ -539,10 +578,31 @@ func (db *DB) WriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if db.commit != nil {
+	if db.commit != nil && (db.dialect == SQLite || !alone(ctx)) {
 		return db.commit.do(ctx, fn)
 	}
 	return runTx(ctx, db.w, nil, fn)
+}
+
+type aloneKey struct{}
+
+// Alone returns a context under which Tx and WriteTx on PostgreSQL run
+// their transaction by itself, on a connection of the pool: never in a
+// group commit batch, nor in one of its lanes. It is for the rare
+// transaction that does more than database work before it commits (the
+// outbox relay publishes the rows it claimed, then stamps them): in a
+// batch it would hold every member's locks and answer for as long, take a
+// lane from the writers meanwhile, and could act on the writes of earlier
+// members, which the batch may yet fail to commit. On SQLite, whose one
+// writer runs every transaction in turn, it changes nothing: work of that
+// kind is done outside the transaction there.
+func Alone(ctx context.Context) context.Context {
+	return context.WithValue(ctx, aloneKey{}, true)
+}
+
+func alone(ctx context.Context) bool {
+	a, _ := ctx.Value(aloneKey{}).(bool)
+	return a
 }
 
 // runTx runs fn in one transaction of pool p and commits it. On
@@ -569,7 +629,7 @@ func runTx(ctx context.Context, p *sql.DB, opts *sql.TxOptions, fn func(tx *sql.
 
 // Retryable reports whether err is a transient conflict worth retrying.
 func Retryable(err error) bool {
-	if errors.Is(err, errBatchAborted) {
+	if errors.Is(err, errBatchAborted) || errors.Is(err, errLockWait) {
 		return true
 	}
 	var pe *pgconn.PgError
