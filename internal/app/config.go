@@ -77,7 +77,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Data, "data", "./data", "directory for laptop-mode state (SQLite files, embedded bus, admin token)")
 	fs.StringVar(&c.DB, "db", "", "PostgreSQL URL (postgres://…); each service uses its own schema. Empty: SQLite files under -data")
 	fs.IntVar(&c.DBMaxConns, "db.max-conns", 0, "on PostgreSQL, the most connections this process opens, split among its services (checkout services weigh more); the server must have room for them at start. 0: 20, plus 2 for each service beyond five, at most 40")
-	fs.BoolVar(&c.DBGroupCommit, "db.group-commit", true, "on PostgreSQL, let a service's write transactions that arrive together share one transaction and its commit, each in a savepoint (group commit; SQLite always does)")
+	fs.BoolVar(&c.DBGroupCommit, "db.group-commit", false, "on PostgreSQL, let a service's write transactions that arrive together share one transaction and its commit, each in a savepoint (group commit; SQLite always does; off by default: it made the checkout slower, decision 0039)")
 	fs.BoolVar(&c.RowSecurity, "db.row-security", true, "on PostgreSQL, enforce tenant isolation a second time with row-level security policies")
 	fs.StringVar(&c.Bus, "bus", "embedded", "event bus: embedded, nats://host:4222[,nats://…], amqp://user:pass@host:5672/, or kafka://host:9092[,host2:9092]")
 	fs.StringVar(&c.BusListen, "bus.listen", "", "with -bus=embedded, also accept NATS clients on this host:port")
