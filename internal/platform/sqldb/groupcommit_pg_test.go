@@ -74,26 +74,6 @@ func dropTestSchema(t testing.TB, url, name string) {
 	}
 }
 
-// holdLane starts a transaction that leads, and keeps its lane until the
-// returned release is called: transactions started meanwhile queue and
-// then run as one batch. wait returns its error.
-func holdLane(t *testing.T, db *DB, ctx context.Context) (release func(), wait func() error) {
-	t.Helper()
-	hold := make(chan struct{})
-	leads := make(chan struct{}, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- db.Tx(ctx, func(tx *sql.Tx) error {
-			signal(leads)
-			<-hold
-			return nil
-		})
-	}()
-	<-leads
-	var once sync.Once
-	return func() { once.Do(func() { close(hold) }) }, func() error { return <-done }
-}
-
 // TestGroupCommitFailedCommitAbortsEveryMember: a batch whose COMMIT the
 // server refuses (a deferred unique constraint, checked only then) tells
 // every member so, retryable, and leaves none of their rows.

@@ -56,6 +56,26 @@ func queued(t *testing.T, db *DB, n int) {
 	}
 }
 
+// holdLane starts a transaction that leads, and keeps its lane until the
+// returned release is called: transactions started meanwhile queue and
+// then run as one batch. wait returns its error.
+func holdLane(t *testing.T, db *DB, ctx context.Context) (release func(), wait func() error) {
+	t.Helper()
+	hold := make(chan struct{})
+	leads := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Tx(ctx, func(tx *sql.Tx) error {
+			signal(leads)
+			<-hold
+			return nil
+		})
+	}()
+	<-leads
+	var once sync.Once
+	return func() { once.Do(func() { close(hold) }) }, func() error { return <-done }
+}
+
 func count(t *testing.T, db *DB) (n int) {
 	t.Helper()
 	if err := db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items`).Scan(&n); err != nil {
@@ -70,18 +90,7 @@ func count(t *testing.T, db *DB) (n int) {
 // change nothing; the rest commit.
 func TestGroupCommit(t *testing.T) {
 	groupEngines(t, func(t *testing.T, db *DB) {
-		release := make(chan struct{})
-		first := make(chan error, 1)
-		leads := make(chan struct{}, 1)
-		go func() {
-			first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
-				signal(leads)
-				<-release
-				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
-				return err
-			})
-		}()
-		<-leads // the first one leads: the rest queue behind it
+		release, first := holdLane(t, db, t.Context()) // the rest queue behind it
 
 		const n = 20
 		errs := make([]error, n)
@@ -125,9 +134,9 @@ func TestGroupCommit(t *testing.T) {
 		}
 		queued(t, db, n)
 		cancel()
-		close(release)
+		release()
 		wg.Wait()
-		if err := <-first; err != nil {
+		if err := first(); err != nil {
 			t.Fatal(err)
 		}
 		for i, err := range errs {
@@ -139,7 +148,7 @@ func TestGroupCommit(t *testing.T) {
 		if !IsCheckViolation(errs[5]) || !errors.Is(errs[7], context.Canceled) || !IsCheckViolation(errs[11]) {
 			t.Errorf("errors lost their cause: %v, %v, %v", errs[5], errs[7], errs[11])
 		}
-		if got, want := count(t, db), 1+n-5; got != want {
+		if got, want := count(t, db), n-5; got != want {
 			t.Errorf("%d rows, want %d", got, want)
 		}
 		var stray int
@@ -284,18 +293,7 @@ func TestWriteTxOutlivesItsCaller(t *testing.T) {
 // looked (or for a second), which is when the loser used to be told.
 func TestGroupCommitFailureHeardAfterCommit(t *testing.T) {
 	groupEngines(t, func(t *testing.T, db *DB) {
-		release := make(chan struct{})
-		first := make(chan error, 1)
-		leads := make(chan struct{}, 1)
-		go func() {
-			first <- db.Tx(t.Context(), func(tx *sql.Tx) error {
-				signal(leads)
-				<-release
-				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (0, 1)`)
-				return err
-			})
-		}()
-		<-leads // the first one leads: the rest queue behind it
+		release, first := holdLane(t, db, t.Context()) // the rest queue behind it
 
 		insert := func(tx *sql.Tx) error {
 			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES (5, 1)`)
@@ -328,9 +326,12 @@ func TestGroupCommitFailureHeardAfterCommit(t *testing.T) {
 			})
 		}()
 		queued(t, db, 3)
-		close(release)
+		release()
 
-		for _, ch := range []chan error{first, winner, third} {
+		if err := first(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range []chan error{winner, third} {
 			if err := <-ch; err != nil {
 				t.Fatal(err)
 			}
