@@ -47,7 +47,9 @@ func (s *Service) Routes(api *web.API) {
 		Path:        "/api/v1/carts/{id}",
 		Summary:     "Get a cart with current prices and totals",
 		Description: "Lines show the catalog's current title and price. totals come from the pricing service; " +
-			"when it cannot quote the cart, totals is absent and totals_error says why.",
+			"when it cannot quote the cart, totals is absent and totals_error says why. " +
+			"With totals=false the cart is answered without asking pricing (no totals, no totals_error): " +
+			"for a caller that quotes the lines itself, such as the checkout.",
 	}), ansCartNotFound), s.getCart)
 	huma.Register(api, web.Answers(pub(huma.Operation{
 		OperationID: "update-cart",
@@ -137,8 +139,15 @@ func (s *Service) createCart(ctx context.Context, in *struct {
 	}{Location: "/api/v1/carts/" + c.ID, Body: c}, nil
 }
 
-func (s *Service) getCart(ctx context.Context, in *cartPath) (*cartOutput, error) {
-	c, err := s.Cart(ctx, in.ID)
+func (s *Service) getCart(ctx context.Context, in *struct {
+	ID     string `path:"id" maxLength:"100"`
+	Totals bool   `query:"totals" default:"true" doc:"Ask pricing for the cart's totals (false: lines only)."`
+}) (*cartOutput, error) {
+	get := s.Cart
+	if !in.Totals {
+		get = s.Lines
+	}
+	c, err := get(ctx, in.ID)
 	if err != nil {
 		return nil, problems.Map(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -130,6 +131,26 @@ func TestHTTPCart(t *testing.T) {
 		_, err = client.Get(tenantCtx(t, "acme"), c.ID)
 		if !errors.Is(err, cartapi.ErrNotFound) {
 			t.Errorf("client get under acme: %v, want ErrNotFound", err)
+		}
+		// Lines only (totals=false): the same cart, pricing not asked, even
+		// when it is down.
+		f.pricing.fail(errors.New("connection refused"))
+		f.pricing.mu.Lock()
+		quotes := len(f.pricing.calls)
+		f.pricing.mu.Unlock()
+		lines, err := client.Lines(tenantCtx(t, "default"), c.ID)
+		f.pricing.mu.Lock()
+		asked := len(f.pricing.calls) - quotes
+		f.pricing.mu.Unlock()
+		f.pricing.fail(nil)
+		if err != nil || lines.ID != c.ID || lines.Totals != nil || lines.TotalsError != nil || asked != 0 {
+			t.Fatalf("client lines = %+v, %v (pricing asked %d times)", lines, err, asked)
+		}
+		if got.Totals = nil; !reflect.DeepEqual(got, lines) {
+			t.Errorf("lines only\n%+v\nwhere the cart is\n%+v", lines, got)
+		}
+		if _, err := client.Lines(tenantCtx(t, "acme"), c.ID); !errors.Is(err, cartapi.ErrNotFound) {
+			t.Errorf("client lines under acme: %v, want ErrNotFound", err)
 		}
 		_, err = client.Get(tenantCtx(t, "default"), "cart_nope")
 		if !errors.Is(err, cartapi.ErrNotFound) {

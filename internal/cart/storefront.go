@@ -104,6 +104,20 @@ func (s *Service) Cart(ctx context.Context, id string) (cartapi.Cart, error) {
 	return s.withTotals(ctx, view(row, lines))
 }
 
+// Lines returns a cart as Cart does but without its totals: pricing is not
+// asked. For a caller that quotes the lines itself (the checkout).
+func (s *Service) Lines(ctx context.Context, id string) (cartapi.Cart, error) {
+	tenant, err := tenancy.ID(ctx)
+	if err != nil {
+		return cartapi.Cart{}, err
+	}
+	row, lines, err := s.readCart(ctx, tenant, id)
+	if err != nil {
+		return cartapi.Cart{}, err
+	}
+	return view(row, lines), nil
+}
+
 // withTotals adds to c, a cart as view builds it, the totals of pricing's
 // quote, or when pricing cannot quote it why not (TotalsError).
 func (s *Service) withTotals(ctx context.Context, c cartapi.Cart) (cartapi.Cart, error) {

@@ -329,7 +329,9 @@ func (s *Service) items(ctx context.Context, req *orderapi.CheckoutRequest) ([]p
 		}
 		return out, "", nil
 	}
-	c, err := s.deps.Cart.Get(ctx, req.CartID)
+	// Lines only: the checkout quotes them itself, a quote of the cart's
+	// own would be thrown away.
+	c, err := s.deps.Cart.Lines(ctx, req.CartID)
 	if errors.Is(err, cartapi.ErrNotFound) {
 		return nil, "", &kit.ValidationError{Code: "cart_not_found", Detail: "no such cart", Fields: []kit.FieldError{{Field: "cart_id", Message: "no such cart", Value: req.CartID}}}
 	}

@@ -57,5 +57,6 @@ type Payments interface {
 
 // Carts is what checkout needs of the cart service (cartapi.Client).
 type Carts interface {
-	Get(ctx context.Context, id string) (cartapi.Cart, error)
+	// Lines returns a cart without its totals (the checkout quotes it).
+	Lines(ctx context.Context, id string) (cartapi.Cart, error)
 }

@@ -437,7 +437,7 @@ func (f *fakePayment) authorized() []string {
 
 type fakeCart struct{ carts map[string]cartapi.Cart }
 
-func (f *fakeCart) Get(_ context.Context, id string) (cartapi.Cart, error) {
+func (f *fakeCart) Lines(_ context.Context, id string) (cartapi.Cart, error) {
 	c, ok := f.carts[id]
 	if !ok {
 		return cartapi.Cart{}, cartapi.ErrNotFound

@@ -31,8 +31,18 @@ func NewClient(baseURL string, hc *http.Client) *Client {
 // current prices and totals. An unknown cart is ErrNotFound; other problem
 // answers are *apiclient.Error.
 func (c *Client) Get(ctx context.Context, id string) (Cart, error) {
+	return c.get(ctx, "/api/v1/carts/"+url.PathEscape(id))
+}
+
+// Lines is Get without the totals: the cart service does not ask pricing
+// for them. For a caller that quotes the lines itself.
+func (c *Client) Lines(ctx context.Context, id string) (Cart, error) {
+	return c.get(ctx, "/api/v1/carts/"+url.PathEscape(id)+"?totals=false")
+}
+
+func (c *Client) get(ctx context.Context, path string) (Cart, error) {
 	var out Cart
-	err := c.api.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: "/api/v1/carts/" + url.PathEscape(id), Out: &out})
+	err := c.api.Do(ctx, apiclient.Call{Method: http.MethodGet, Path: path, Out: &out})
 	if apiclient.IsStatus(err, http.StatusNotFound) {
 		return Cart{}, fmt.Errorf("get cart: %w: %w", ErrNotFound, err)
 	}
