@@ -7,6 +7,7 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Build compiles cmd/mercato into dir and returns the binary's path.
@@ -121,16 +124,23 @@ func (l *Output) String() string {
 }
 
 // postgresSlot is held by the one test of this test binary that runs
-// Mercato processes on the PostgreSQL server at a time. A process opens a
-// pool per service (fourteen now), and two at once with their seed runs
-// can pass a stock server's 100 connections (SQLSTATE 53300), which
-// issue 18's connection budget is to fix.
+// Mercato processes on the PostgreSQL server at a time; postgresLock, a
+// session advisory lock on the server, by the one test of every test
+// binary (go test runs packages in parallel: test/e2e beside
+// test/distributed). A process takes up to -db.max-conns connections (40
+// by default) and the fault harness 21 processes' worth: two such tests
+// at once pass a stock server's 100 connections, and a process that finds
+// no room refuses to start.
 var postgresSlot = make(chan struct{}, 1)
 
-// HoldPostgres waits until no other test of this binary runs Mercato on
-// PostgreSQL, and holds that until t ends (its later cleanups, such as
-// stopping its processes, run first). A test calls it before it seeds or
-// starts a process with -db, never twice.
+// postgresLock is the advisory lock key HoldPostgres takes ("mercato!").
+const postgresLock = 0x6d65726361746f21
+
+// HoldPostgres waits until no other test, of this binary or another, runs
+// Mercato on the PostgreSQL server of MERCATO_TEST_POSTGRES, and holds
+// that until t ends (its later cleanups, such as stopping its processes,
+// run first). A test calls it before it seeds or starts a process with
+// -db, never twice.
 func HoldPostgres(t testing.TB) {
 	t.Helper()
 	select {
@@ -139,6 +149,22 @@ func HoldPostgres(t testing.TB) {
 		t.Fatal("waited 20 minutes for another test's Mercato on PostgreSQL to end")
 	}
 	t.Cleanup(func() { <-postgresSlot })
+	url := os.Getenv("MERCATO_TEST_POSTGRES")
+	if url == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("hold the PostgreSQL server for this test: %v", err)
+	}
+	// The lock is the session's: closing the connection gives it back,
+	// also when the test binary dies.
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(postgresLock)); err != nil {
+		t.Fatalf("wait for other test binaries' Mercato on PostgreSQL to end: %v", err)
+	}
 }
 
 // UsesPostgres reports whether args start Mercato on PostgreSQL (-db=…).

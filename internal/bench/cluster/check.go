@@ -43,17 +43,20 @@ func (c *Cluster) WatchConnections(ctx context.Context) (peak func() int) {
 	}
 }
 
-// unsettled counts orders still in a saga state and payments pending, and
+// unsettled counts orders still in a saga state, payments pending or with an
+// authorization of unknown outcome, and
 // unpublished outbox rows of every schema.
 func (c *Cluster) unsettled(ctx context.Context) (orders, outbox int, err error) {
 	if err = c.DB.QueryRowContext(ctx, `SELECT count(*) FROM "order".orders WHERE status NOT IN ('confirmed', 'cancelled')`).Scan(&orders); err != nil {
 		return 0, 0, fmt.Errorf("count unsettled orders: %w", err)
 	}
-	// A payment left pending (its order gave up on the authorization) is
-	// voided by the payment service's sweep after -payment.pending-lease:
-	// part of settling.
+	// A payment left pending (its order gave up on the authorization), or
+	// failed with its authorization's outcome unknown (auth_open: the answer
+	// was lost to a fault), is settled by the payment service's sweep after
+	// -payment.pending-lease, which voids what the provider holds: part of
+	// settling.
 	var payments int
-	if err = c.DB.QueryRowContext(ctx, `SELECT count(*) FROM payment.payments WHERE status = 'pending'`).Scan(&payments); err != nil {
+	if err = c.DB.QueryRowContext(ctx, `SELECT count(*) FROM payment.payments WHERE status = 'pending' OR auth_open = 1`).Scan(&payments); err != nil {
 		return 0, 0, fmt.Errorf("count pending payments: %w", err)
 	}
 	orders += payments

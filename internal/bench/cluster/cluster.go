@@ -267,10 +267,14 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	for name, u := range urls {
 		c.entry[name] = u
 	}
+	const pendingLease = 10 * time.Second
 	common := []string{
 		"-db=" + c.DBURL, "-bus=" + c.Bus, "-redis=redis://" + c.Redis.Addr + "/0",
 		"-service-token=" + c.svcTok, "-admin-token=" + c.AdminTok,
 		"-payment.fake=true", "-payment.fake-webhook-secret=" + c.whsec,
+		// Authorizations whose outcome a fault hid are settled by the
+		// payment sweep within the settle wait, not a minute later.
+		"-payment.pending-lease=" + pendingLease.String(),
 		"-metrics.addr=", "-log.format=json", "-log.level=info", "-log.access=all",
 	}
 	for _, s := range Layout {
