@@ -40,7 +40,9 @@ cycle: kill -9 a replica of order, then inventory, then payment (and the
 gateway with -gateway), each restarted after -pause; restart the NATS
 server (same store) and kill Redis (nothing kept), once per cycle.
 
-Then it waits for sagas and outboxes to settle and checks, reading the
+Then it waits for sagas, payments and outboxes to settle (an authorization
+whose outcome a fault hid is voided by the payment sweep; the processes run
+with -payment.pending-lease=40s) and checks, reading the
 services' databases: every 201 order stored, readable and confirmed or
 cancelled; per SKU the stock given = on hand + units of confirmed orders,
 nothing left reserved, the ledger agreeing; one authorization per

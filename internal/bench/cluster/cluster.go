@@ -267,13 +267,13 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	for name, u := range urls {
 		c.entry[name] = u
 	}
-	const pendingLease = 10 * time.Second
+	const pendingLease = 40 * time.Second // at least twice -payment.provider-timeout (20 s)
 	common := []string{
 		"-db=" + c.DBURL, "-bus=" + c.Bus, "-redis=redis://" + c.Redis.Addr + "/0",
 		"-service-token=" + c.svcTok, "-admin-token=" + c.AdminTok,
 		"-payment.fake=true", "-payment.fake-webhook-secret=" + c.whsec,
 		// Authorizations whose outcome a fault hid are settled by the
-		// payment sweep within the settle wait, not a minute later.
+		// payment sweep within the settle wait (sweeping every half lease).
 		"-payment.pending-lease=" + pendingLease.String(),
 		"-metrics.addr=", "-log.format=json", "-log.level=info", "-log.access=all",
 	}
