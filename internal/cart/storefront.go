@@ -93,15 +93,11 @@ func (s *Service) Create(ctx context.Context, in cartapi.CartCreate) (cartapi.Ca
 // when pricing can quote it, its totals. A failing pricing service never
 // fails the read: the cart then carries TotalsError instead of Totals.
 func (s *Service) Cart(ctx context.Context, id string) (cartapi.Cart, error) {
-	tenant, err := tenancy.ID(ctx)
+	c, err := s.Lines(ctx, id)
 	if err != nil {
 		return cartapi.Cart{}, err
 	}
-	row, lines, err := s.readCart(ctx, tenant, id)
-	if err != nil {
-		return cartapi.Cart{}, err
-	}
-	return s.withTotals(ctx, view(row, lines))
+	return s.withTotals(ctx, c)
 }
 
 // Lines returns a cart as Cart does but without its totals: pricing is not

@@ -83,25 +83,14 @@ func TestGroupCommitFailedCommitAbortsEveryMember(t *testing.T) {
 		CONSTRAINT keyed_k UNIQUE (k) DEFERRABLE INITIALLY DEFERRED)`); err != nil {
 		t.Fatal(err)
 	}
-	release, wait := holdLane(t, db, t.Context())
 	keys := []int{1, 2, 1} // the third breaks the constraint, at COMMIT
-	errs := make([]error, len(keys))
-	var wg sync.WaitGroup
-	for i, k := range keys {
-		wg.Go(func() {
-			// do, not Tx: Tx would run them again, and apart.
-			errs[i] = db.commit.do(t.Context(), func(tx *sql.Tx) error {
-				_, err := tx.Exec(`INSERT INTO keyed (id, k) VALUES ($1, $2)`, i, k)
-				return err
-			})
+	errs := inOneBatch(t, db, t.Context(), len(keys), func(i int) error {
+		// do, not Tx: Tx would run them again, and apart.
+		return db.commit.do(t.Context(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO keyed (id, k) VALUES ($1, $2)`, i, keys[i])
+			return err
 		})
-		queued(t, db, i+1)
-	}
-	release()
-	wg.Wait()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	for i, err := range errs {
 		if !errors.Is(err, errBatchAborted) || !Retryable(err) || !IsUniqueViolation(err) {
 			t.Errorf("member %d: %v, want the batch aborted (retryable) by the unique violation", i, err)
@@ -153,37 +142,27 @@ func TestGroupCommitRowSecurity(t *testing.T) {
 func testGroupCommitRowSecurity(t *testing.T, db *DB) {
 	ctx := t.Context()
 	tenants := []string{"acme", "globex", "acme", "globex", "initech", "acme"}
-	release, wait := holdLane(t, db, tenancy.WithID(ctx, "initech"))
 	type seen struct{ mine, others int }
 	got := make([]seen, len(tenants))
-	errs := make([]error, len(tenants))
-	var wg sync.WaitGroup
-	for i, tenant := range tenants {
-		wg.Go(func() {
-			tctx := tenancy.WithID(ctx, tenant)
-			errs[i] = db.Tx(tctx, func(tx *sql.Tx) error {
-				if i == 3 {
-					// globex writing a row for acme: the policy refuses it.
-					_, err := tx.ExecContext(tctx, `INSERT INTO things (tenant_id, id) VALUES ('acme', $1)`, i)
-					return err
-				}
-				if _, err := tx.ExecContext(tctx, `INSERT INTO things (tenant_id, id) VALUES ($1, $2)`, tenant, i); err != nil {
-					return err
-				}
-				// No tenant condition: the policy alone decides.
-				if err := tx.QueryRowContext(tctx, `SELECT count(*) FROM things`).Scan(&got[i].mine); err != nil {
-					return err
-				}
-				return tx.QueryRowContext(tctx, `SELECT count(*) FROM things WHERE tenant_id <> $1`, tenant).Scan(&got[i].others)
-			})
+	errs := inOneBatch(t, db, tenancy.WithID(ctx, "initech"), len(tenants), func(i int) error {
+		tenant := tenants[i]
+		tctx := tenancy.WithID(ctx, tenant)
+		return db.Tx(tctx, func(tx *sql.Tx) error {
+			if i == 3 {
+				// globex writing a row for acme: the policy refuses it.
+				_, err := tx.ExecContext(tctx, `INSERT INTO things (tenant_id, id) VALUES ('acme', $1)`, i)
+				return err
+			}
+			if _, err := tx.ExecContext(tctx, `INSERT INTO things (tenant_id, id) VALUES ($1, $2)`, tenant, i); err != nil {
+				return err
+			}
+			// No tenant condition: the policy alone decides.
+			if err := tx.QueryRowContext(tctx, `SELECT count(*) FROM things`).Scan(&got[i].mine); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(tctx, `SELECT count(*) FROM things WHERE tenant_id <> $1`, tenant).Scan(&got[i].others)
 		})
-		queued(t, db, i+1)
-	}
-	release()
-	wg.Wait()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if errs[3] == nil {
 		t.Error("globex wrote a row for acme")
 	}
@@ -452,29 +431,18 @@ func TestGroupCommitSessionLostBeforeCommit(t *testing.T) {
 	if _, err := db.Write().ExecContext(t.Context(), `CREATE TABLE items (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	release, wait := holdLane(t, db, t.Context())
 	const n = 4
-	errs := make([]error, n)
 	runs := make([]atomic.Int32, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = db.Tx(t.Context(), func(tx *sql.Tx) error {
-				if runs[i].Add(1) == 1 && i == 2 {
-					_, err := tx.Exec(`SELECT pg_terminate_backend(pg_backend_pid())`)
-					return err
-				}
-				_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i)
+	errs := inOneBatch(t, db, t.Context(), n, func(i int) error {
+		return db.Tx(t.Context(), func(tx *sql.Tx) error {
+			if runs[i].Add(1) == 1 && i == 2 {
+				_, err := tx.Exec(`SELECT pg_terminate_backend(pg_backend_pid())`)
 				return err
-			})
+			}
+			_, err := tx.Exec(`INSERT INTO items (id, n) VALUES ($1, 1)`, i)
+			return err
 		})
-		queued(t, db, i+1)
-	}
-	release()
-	wg.Wait()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("member %d: %v", i, err)

@@ -76,6 +76,26 @@ func holdLane(t *testing.T, db *DB, ctx context.Context) (release func(), wait f
 	return func() { once.Do(func() { close(hold) }) }, func() error { return <-done }
 }
 
+// inOneBatch runs member(0) … member(n-1), each on its own goroutine and
+// queued in that order behind a transaction that holds the lane (its
+// context ctx), then lets them run as one batch and returns their errors.
+func inOneBatch(t *testing.T, db *DB, ctx context.Context, n int, member func(i int) error) []error {
+	t.Helper()
+	release, wait := holdLane(t, db, ctx)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = member(i) })
+		queued(t, db, i+1)
+	}
+	release()
+	wg.Wait()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	return errs
+}
+
 func count(t *testing.T, db *DB) (n int) {
 	t.Helper()
 	if err := db.Read().QueryRowContext(t.Context(), `SELECT count(*) FROM items`).Scan(&n); err != nil {

@@ -104,17 +104,23 @@ func (c *pgConn) queue(ctx context.Context, query string, args []driver.NamedVal
 	if !isPipelined(ctx) || c.Conn.Conn().PgConn().TxStatus() != 'T' {
 		return nil, false
 	}
+	r := &queuedResult{conn: c, ctx: context.WithoutCancel(ctx)}
+	c.queued = append(c.queued, queuedExec{query: query, args: argValues(args), res: r})
+	return r, true
+}
+
+// argValues are a statement's arguments as a pgx batch takes them, byte
+// slices copied: the caller of a queued Exec may reuse its buffer once
+// Exec has returned.
+func argValues(args []driver.NamedValue) []any {
 	values := make([]any, len(args))
 	for i, a := range args {
 		if b, ok := a.Value.([]byte); ok {
-			// The caller may reuse its buffer once Exec has returned.
 			a.Value = append([]byte(nil), b...)
 		}
 		values[i] = a.Value
 	}
-	r := &queuedResult{conn: c, ctx: context.WithoutCancel(ctx)}
-	c.queued = append(c.queued, queuedExec{query: query, args: values, res: r})
-	return r, true
+	return values
 }
 
 // batchable reports whether query may go out in a batch: the extended
@@ -199,11 +205,7 @@ func (c *pgConn) execQueued(ctx context.Context, query string, args []driver.Nam
 		}
 		return c.Conn.ExecContext(ctx, query, args)
 	}
-	values := make([]any, len(args))
-	for i, a := range args {
-		values[i] = a.Value
-	}
-	tag, err := c.send(ctx, query, values)
+	tag, err := c.send(ctx, query, argValues(args))
 	if err != nil {
 		return nil, c.lost(ctx, err)
 	}
