@@ -76,9 +76,9 @@ func (s *Service) notify() {
 }
 
 // notifying is a bus whose handlers call after once they succeeded having
-// written an event (wroteEvent): once outbox.Consume's transaction has
-// committed, so the relay is woken when there is something to publish, and
-// only then (a wake for nothing costs the relay a pass over its outbox).
+// written an event (outbox.TrackEvents): once outbox.Consume's transaction
+// has committed, so the relay is woken when there is something to publish,
+// and only then (a wake for nothing costs the relay a pass over its outbox).
 type notifying struct {
 	bus.Bus
 	after func()
@@ -86,23 +86,13 @@ type notifying struct {
 
 func (b notifying) Subscribe(ctx context.Context, sub bus.Subscription, h bus.Handler) (bus.Consumer, error) {
 	return b.Bus.Subscribe(ctx, sub, func(ctx context.Context, m bus.Message) error {
-		wrote := new(bool)
-		err := h(context.WithValue(ctx, wroteKey{}, wrote), m)
-		if err == nil && *wrote {
+		ctx, wrote := outbox.TrackEvents(ctx)
+		err := h(ctx, m)
+		if err == nil && wrote() {
 			b.after()
 		}
 		return err
 	})
-}
-
-type wroteKey struct{}
-
-// wroteEvent tells the notifying bus delivering the event being handled on
-// ctx that its handler wrote an event to the outbox.
-func wroteEvent(ctx context.Context) {
-	if w, ok := ctx.Value(wroteKey{}).(*bool); ok {
-		*w = true
-	}
 }
 
 // handleProduct applies a catalog product snapshot to the projection, if it
@@ -214,7 +204,6 @@ func (s *Service) checkOut(ctx context.Context, tx *sql.Tx, cartID, orderID stri
 	if err != nil {
 		return false, err
 	}
-	wroteEvent(ctx)
 	s.log.DebugContext(ctx, "cart checked out", "tenant", tenant, "order_id", orderID)
 	return true, nil
 }

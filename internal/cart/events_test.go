@@ -7,6 +7,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mercato/mercato/internal/cart/cartapi"
 	"github.com/mercato/mercato/internal/catalog/catalogapi"
@@ -14,6 +15,7 @@ import (
 	"github.com/mercato/mercato/internal/platform/outbox"
 	"github.com/mercato/mercato/internal/platform/sqldb"
 	"github.com/mercato/mercato/internal/platform/sqldb/sqldbtest"
+	"github.com/mercato/mercato/internal/platform/tenancy"
 )
 
 // fakeBus keeps the handlers subscribed to it, for a test to deliver to.
@@ -124,16 +126,21 @@ func TestConsumersThroughBus(t *testing.T) {
 // the relay after a handler that wrote an event and succeeded, and only then.
 func TestNotifyingWakesOnlyForEvents(t *testing.T) {
 	fb := &fakeBus{handlers: map[string]bus.Handler{}, subs: map[string][]string{}}
+	db := sqldbtest.Open(t, "", outbox.Migrations)
 	wakes := 0
 	b := notifying{fb, func() { wakes++ }}
 	_, err := b.Subscribe(t.Context(), bus.Subscription{Group: "g", Subjects: []string{"order.confirmed.v1"}}, func(ctx context.Context, m bus.Message) error {
-		if m.Subject == "order.confirmed.v1" && string(m.Data) != "none" {
-			wroteEvent(ctx)
-		}
-		if string(m.Data) == "fail" {
-			return errors.New("rolled back")
-		}
-		return nil
+		return db.WriteTx(tenancy.WithID(ctx, "default"), func(ctx context.Context, tx *sql.Tx) error {
+			if m.Subject == "order.confirmed.v1" && string(m.Data) != "none" {
+				if err := outbox.AddEvent(ctx, tx, "cart", cartapi.SubjectCheckedOut, time.Now(), map[string]string{"cart_id": "c"}); err != nil {
+					return err
+				}
+			}
+			if string(m.Data) == "fail" {
+				return errors.New("rolled back")
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
